@@ -1,0 +1,264 @@
+/**
+ * The experiment schema: the single source of truth for what an experiment
+ * YAML may say. `schemas/experiment.schema.json` is generated from it
+ * (`deno task schema`) and a test fails when the committed file is stale.
+ *
+ * Every default is written here, so `deno task validate --resolved` can print
+ * the fully resolved config and the config hash covers every value that
+ * determines a run.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** ISO calendar date `YYYY-MM-DD`. */
+export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, {
+  message: "expected a date as YYYY-MM-DD",
+});
+
+const Ticker = z.string().min(1).max(16).describe("ticker symbol as it appears in the dataset");
+
+/** A rule that picks tickers instead of listing them. */
+export const TickerSelection = z.strictObject({
+  select: z.enum(["uncorrelated", "all", "rest"]).describe(
+    "uncorrelated: greedy least-correlated pick (the notes' scanner.py); all: every ticker with enough history; rest: every ticker the other side did not take",
+  ),
+  start: Ticker.optional().describe("first ticker of an uncorrelated pick"),
+  count: z.int().min(1).max(10000).optional().describe("how many tickers to pick"),
+  since: IsoDate.optional().describe("only tickers with continuous history since this date"),
+});
+export type TickerSelection = z.infer<typeof TickerSelection>;
+
+export const TickerSpec = z.union([z.array(Ticker).min(1), TickerSelection]);
+export type TickerSpec = z.infer<typeof TickerSpec>;
+
+export const DataConfig = z.strictObject({
+  dataset: z.string().min(1).default("dow30-1991-2000").describe(
+    "dataset name under data/, or a path to a dataset folder",
+  ),
+  train_tickers: TickerSpec.describe("tickers the model is trained on"),
+  eval_tickers: TickerSpec.describe("held-out tickers the model is evaluated and backtested on"),
+  from: IsoDate.optional().describe("first date of daily data used (inclusive)"),
+  to: IsoDate.optional().describe("last date of daily data used (inclusive)"),
+});
+export type DataConfig = z.infer<typeof DataConfig>;
+
+export const MissingPolicy = z.enum(["drop", "ffill", "zero"]).describe(
+  "what to do with a missing value: drop the row, forward-fill (up to ffill_limit quarters), or use zero",
+);
+export const ScalerKind = z.enum(["standard", "minmax", "robust", "none"]);
+export type ScalerKind = z.infer<typeof ScalerKind>;
+
+const familyCommon = {
+  deltas: z.union([z.boolean(), z.array(z.string())]).default(false).describe(
+    "add delta_ (quarter-over-quarter change) columns: true for all of the family, or a list of column names",
+  ),
+  missing: MissingPolicy.default("drop"),
+  ffill_limit: z.int().min(1).max(8).default(1).describe("quarters a value may be carried forward"),
+  scaler: ScalerKind.optional().describe("scaler for this family's columns (default: scaling.default)"),
+};
+
+const MaWindows = z.array(z.int().min(2).max(400)).min(1).default([7, 30, 90, 180]).describe(
+  "moving-average windows in trading days",
+);
+
+export const FeatureFamilies = z.strictObject({
+  price: z.strictObject({
+    ...familyCommon,
+    close: z.boolean().default(true).describe("include the quarter's last close itself"),
+    ma_windows: MaWindows,
+  }).optional().describe("Close and Close_diff_MA_N (close relative to its N-day moving average)"),
+  volume: z.strictObject({
+    ...familyCommon,
+    volume: z.boolean().default(true),
+    ma_windows: MaWindows,
+  }).optional().describe("Volume and Volume_diff_MA_N; needs a volume column"),
+  fundamentals: z.strictObject({ ...familyCommon }).optional().describe(
+    "Margin_Gross, Margin_Operating, Margin_Net_Profit, joined on the report date",
+  ),
+  earnings: z.strictObject({ ...familyCommon }).optional().describe(
+    "reportedEPS, estimatedEPS, surprise, surprisePercentage, joined on the report date",
+  ),
+  insider: z.strictObject({ ...familyCommon }).optional().describe(
+    "insider_acquisition, insider_disposal summed over the quarter",
+  ),
+  sentiment: z.strictObject({ ...familyCommon }).optional().describe(
+    "mean_sentiment, mean_outlook averaged over the quarter",
+  ),
+  market: z.strictObject({
+    ...familyCommon,
+    series: z.array(z.string().min(1)).min(1).optional().describe(
+      "market/macro series to include (default: every series the dataset has)",
+    ),
+  }).optional().describe("market and macro series (^VIX, SPY, CL=F, BZ=F, BTC=F, yields, index levels)"),
+});
+export type FeatureFamilies = z.infer<typeof FeatureFamilies>;
+
+export const FeaturesConfig = z.strictObject({
+  families: FeatureFamilies.prefault({ price: {} }),
+  exclude: z.array(z.string()).default([]).describe("feature columns to drop by name"),
+});
+export type FeaturesConfig = z.infer<typeof FeaturesConfig>;
+
+export const LabelConfig = z.strictObject({
+  mode: z.enum(["direction", "magnitude"]).describe(
+    "direction: PQ, 1 when the close after the horizon is above today's; magnitude: PM, fractional change to the close after the horizon",
+  ),
+  horizon: z.int().min(1).max(8).default(1).describe("label horizon in quarters"),
+});
+export type LabelConfig = z.infer<typeof LabelConfig>;
+
+export const SplitConfig = z.strictObject({
+  method: z.enum(["ticker_and_time", "by_ticker", "by_time", "walk_forward"]).default(
+    "ticker_and_time",
+  ).describe(
+    "ticker_and_time: eval tickers and eval period both unseen; by_ticker: the notes' method (shares quarters, warned); by_time: train before eval_from; walk_forward: N folds",
+  ),
+  eval_from: IsoDate.optional().describe(
+    "first quarter-end date of the eval period (by_time, ticker_and_time; default: last 30% of quarters)",
+  ),
+  purge: z.int().min(0).max(16).optional().describe(
+    "quarters dropped between train and eval (default and minimum: the label horizon)",
+  ),
+  embargo: z.int().min(0).max(16).default(0).describe("extra quarters dropped after the eval period"),
+  folds: z.int().min(2).max(50).default(4).describe("walk_forward: number of folds"),
+  window: z.enum(["expanding", "rolling"]).default("expanding").describe(
+    "walk_forward: training window",
+  ),
+  validation_fraction: z.number().gt(0).lt(0.5).default(0.2).describe(
+    "share of training quarters (the latest) held out for early stopping",
+  ),
+});
+export type SplitConfig = z.infer<typeof SplitConfig>;
+
+export const ScalingConfig = z.strictObject({
+  default: ScalerKind.default("standard"),
+  columns: z.record(z.string(), ScalerKind).default({}).describe("per-column overrides"),
+});
+export type ScalingConfig = z.infer<typeof ScalingConfig>;
+
+export const ModelFamily = z.enum([
+  "vanilla.small",
+  "vanilla.medium",
+  "vanilla.large",
+  "vanilla.small.tanh",
+  "vanilla.medium.tanh",
+  "vanilla.large.tanh",
+  "vanilla.compression",
+  "vanilla.compression.tanh",
+  "vanilla.deep.norm",
+  "vanilla.deep.norm.tanh",
+]);
+export type ModelFamily = z.infer<typeof ModelFamily>;
+
+export const ModelConfig = z.strictObject({
+  family: ModelFamily.default("vanilla.small"),
+  size: z.int().min(1).max(65536).optional().describe("layer width (default: the family's)"),
+  layers: z.int().min(1).max(1000).optional().describe("hidden layers (default: the family's)"),
+  activation: z.enum(["relu", "tanh", "elu", "selu", "gelu", "sigmoid", "linear"]).default("relu"),
+  dropout: z.number().min(0).lt(1).default(0),
+  normalization: z.enum(["none", "batch", "layer"]).optional().describe(
+    "normalization after each hidden layer (default: the family's)",
+  ),
+});
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+export const LossConfig = z.strictObject({
+  name: z.enum(["bce", "mse", "huber", "mse-sign", "huber-sign", "sign-ratio"]).describe(
+    "bce for direction; mse, huber and the notes' sign-penalized losses for magnitude",
+  ),
+  delta: z.number().gt(0).default(1).describe("huber, huber-sign: transition point"),
+  sign_weight: z.number().min(0).default(1).describe("mse-sign, huber-sign: weight of the sign error"),
+  value_ratio: z.number().min(0).default(0.5).describe("sign-ratio: scale of the value error"),
+  sign_ratio: z.number().min(0).default(2).describe("sign-ratio: scale of the sign error"),
+});
+export type LossConfig = z.infer<typeof LossConfig>;
+
+export const Backend = z.enum(["auto", "wasm", "cpu", "webgpu", "tensorflow", "cpu-blas"]);
+export type Backend = z.infer<typeof Backend>;
+
+export const TrainConfig = z.strictObject({
+  epochs: z.int().min(1).max(1_000_000).default(200),
+  batch_size: z.int().min(1).max(1_000_000).default(64),
+  learning_rate: z.number().gt(0).max(10).default(0.001),
+  optimizer: z.enum(["adam", "sgd"]).default("adam"),
+  patience: z.int().min(1).default(20).describe("epochs without validation improvement before stopping"),
+  lr_patience: z.int().min(1).default(10).describe("epochs without improvement before the LR is reduced"),
+  lr_factor: z.number().gt(0).lt(1).default(0.5),
+  min_lr: z.number().min(0).default(1e-6),
+  backend: Backend.default("auto"),
+  engine: z.enum(["tfjs", "fused"]).default("tfjs").describe(
+    "fused: the WGSL MLP engine (webgpu backend only)",
+  ),
+});
+export type TrainConfig = z.infer<typeof TrainConfig>;
+
+export const BacktestConfig = z.strictObject({
+  strategy: z.enum(["simple", "nuanced", "top_magnitude", "long_short_top_k"]).default("simple"),
+  mode: z.enum(["per_ticker", "portfolio"]).default("per_ticker"),
+  long_threshold: z.number().min(0).max(1).default(0.7).describe("nuanced: go long above"),
+  short_threshold: z.number().min(0).max(1).default(0.3).describe("nuanced: go short below"),
+  exit_threshold: z.number().min(0).max(1).default(0.5).describe(
+    "simple/nuanced: the long/short boundary",
+  ),
+  k: z.int().min(1).default(2).describe("long_short_top_k: names on each side"),
+  long_only: z.boolean().default(false),
+  weighting: z.enum(["equal", "signal"]).default("equal"),
+  fill: z.enum(["next_close", "same_close"]).default("next_close").describe(
+    "next_close: signals formed at a quarter's last close fill at the next trading day's close; same_close is optimistic and flagged",
+  ),
+  commission_bps: z.number().min(0).max(1000).default(5),
+  slippage_bps: z.number().min(0).max(1000).default(5),
+  borrow_bps: z.number().min(0).max(10000).default(0).describe("annual short borrow cost"),
+  initial_capital: z.number().gt(0).default(100_000),
+  benchmark: z.string().optional().describe("index series to buy and hold (default: the dataset's)"),
+});
+export type BacktestConfig = z.infer<typeof BacktestConfig>;
+
+export const AnalysisConfig = z.strictObject({
+  ablation: z.strictObject({
+    enabled: z.boolean().default(true),
+    retrain_top: z.int().min(0).default(0).describe("retrain without each of the top N candidates"),
+  }).optional(),
+  shap: z.strictObject({
+    enabled: z.boolean().default(true),
+    background: z.int().min(1).max(10000).default(32),
+    explain: z.int().min(1).max(100000).default(64).describe("eval rows explained"),
+    permutations: z.int().min(1).max(100000).default(64),
+    tolerance: z.number().gt(0).default(1e-4),
+  }).optional(),
+  loss_target: z.strictObject({
+    r2: z.number().gt(0).lt(1).default(0.8),
+  }).optional(),
+});
+export type AnalysisConfig = z.infer<typeof AnalysisConfig>;
+
+/** The sweep grid: dotted config key → values, one run per point. */
+export const SweepConfig = z.record(
+  z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/, { message: "expected a dotted key like model.size" }),
+  z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
+);
+
+export const Experiment = z.strictObject({
+  $schema: z.string().optional(),
+  extends: z.string().optional().describe("base config file, relative to this one"),
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, {
+    message: "expected lower-case letters, digits, '.', '_' or '-'",
+  }),
+  description: z.string().default(""),
+  seed: z.int().min(0).max(2 ** 31 - 1).default(42),
+  data: DataConfig,
+  features: FeaturesConfig.prefault({}),
+  label: LabelConfig,
+  split: SplitConfig.prefault({}),
+  scaling: ScalingConfig.prefault({}),
+  model: ModelConfig.prefault({}),
+  loss: LossConfig,
+  train: TrainConfig.prefault({}),
+  backtest: BacktestConfig.prefault({}),
+  analysis: AnalysisConfig.prefault({}),
+  sweep: SweepConfig.optional(),
+});
+
+/** A resolved experiment: every default filled in, `extends` and `sweep` gone. */
+export type Experiment = z.infer<typeof Experiment>;
