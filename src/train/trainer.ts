@@ -1,0 +1,703 @@
+/**
+ * The trainer: a custom TensorFlow.js training loop (not `model.fit`).
+ *
+ * - The training and validation data are uploaded to the backend once.
+ * - Each epoch shuffles the rows with the trainer's own seeded PRNG (so the
+ *   order is identical on every run and survives a checkpoint), uploads the
+ *   permutation once, and gathers each mini-batch on the backend.
+ * - `optimizer.minimize` returns each batch's cost as a tensor; the epoch's
+ *   loss is accumulated on the backend and read to the host once per epoch,
+ *   together with the validation loss (no per-batch host round trip).
+ * - Every intermediate tensor is disposed: `tf.memory().numTensors` is the
+ *   same after every epoch, and after `trainModel` returns it is what it was
+ *   before the call.
+ * - Adam or SGD; early stopping on the validation loss with `patience`;
+ *   reduce-LR-on-plateau with `lr_patience`, `lr_factor` and `min_lr` (the
+ *   optimizer's learning rate is changed in place); the best weights by
+ *   validation loss are kept as a copy on the backend and restored at the end.
+ * - An `AbortSignal` is checked between batches and epochs: the run stops
+ *   cleanly, restores the best weights and reports `stoppedBy: "interrupted"`.
+ * - An optional {@link Checkpointer} receives the complete state after every
+ *   epoch (weights, optimizer moments, counters, PRNG state); a run started
+ *   with a checkpoint to load continues exactly where the saved one stopped and
+ *   reaches the same result as an uninterrupted run.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TrainConfig } from "../config/schema.ts";
+
+/** A dense row-major matrix: `data[r * cols + c]`. */
+export interface Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+/** One finished epoch. */
+export interface EpochLog {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss over the epoch's mini-batches, weighted by batch size. */
+  loss: number;
+  /** Loss on the whole validation set after the epoch. */
+  valLoss: number;
+  /** Learning rate used during the epoch. */
+  lr: number;
+  /** Wall-clock seconds the epoch took (the only non-deterministic field). */
+  seconds: number;
+}
+
+/** Why training stopped. */
+export type StopReason = "patience" | "epochs" | "interrupted";
+
+/** What {@link trainModel} returns; the model holds the best weights. */
+export interface TrainResult {
+  history: EpochLog[];
+  /** 1-based epoch whose weights were restored (0 when no epoch finished). */
+  bestEpoch: number;
+  /** Validation loss of the restored weights (`Infinity` when no epoch finished). */
+  bestValLoss: number;
+  stoppedBy: StopReason;
+}
+
+/** A loss function: mean loss of a batch as a scalar tensor. */
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+
+/** The keys of the experiment's `train:` section the trainer reads. */
+export type TrainOptions = Pick<
+  TrainConfig,
+  | "epochs"
+  | "batch_size"
+  | "learning_rate"
+  | "optimizer"
+  | "patience"
+  | "lr_patience"
+  | "lr_factor"
+  | "min_lr"
+>;
+
+/** A tensor's values copied to the host. */
+export interface HostTensor {
+  name: string;
+  shape: number[];
+  dtype: "float32" | "int32";
+  data: Float32Array | Int32Array;
+}
+
+/** Everything needed to continue a run exactly where it stopped. */
+export interface TrainState {
+  version: 1;
+  /** What the run was started with; a resume with different values is refused. */
+  run: {
+    rows: number;
+    cols: number;
+    valRows: number;
+    seed: number;
+    optimizer: "adam" | "sgd";
+    batchSize: number;
+  };
+  /** Completed epochs. */
+  epoch: number;
+  /** The reason the run finished, or `null` while it may continue. */
+  finished: StopReason | null;
+  /** Current model weights in `model.getWeights()` order. */
+  weights: HostTensor[];
+  /** Optimizer state from `optimizer.getWeights()` (Adam: iterations and moments). */
+  optimizer: HostTensor[];
+  /** Adam's running powers of beta1 and beta2 (restored bit-exactly). */
+  adamPowers: [number, number] | null;
+  lr: number;
+  best: { epoch: number; valLoss: number; weights: HostTensor[] | null };
+  /** Epochs since the last improvement (early stopping). */
+  wait: number;
+  /** Epochs since the last improvement or LR reduction (plateau). */
+  lrWait: number;
+  /** The shuffle PRNG's 32-bit state. */
+  rng: number;
+  history: EpochLog[];
+}
+
+/** Where checkpoints go; `load` returns `null` when there is none. */
+export interface Checkpointer {
+  save(state: TrainState): Promise<void>;
+  load(): Promise<TrainState | null>;
+  /** Save every this many epochs (default 1); the final state is always saved. */
+  every?: number;
+}
+
+/** Arguments of {@link trainModel}. */
+export interface TrainArgs {
+  /** A compiled or uncompiled model with one output of width 1. */
+  model: tf.LayersModel;
+  loss: LossFn;
+  train: TrainOptions;
+  /** Seeds the shuffle order. */
+  seed: number;
+  x: Matrix;
+  /** One label per row of `x`. */
+  y: Float32Array;
+  xVal: Matrix;
+  yVal: Float32Array;
+  onEpoch?: (e: EpochLog) => void;
+  signal?: AbortSignal;
+  checkpoint?: Checkpointer;
+}
+
+/**
+ * The trainer's PRNG (mulberry32): small, fast, and its whole state is one
+ * 32-bit integer, so it can be saved in a checkpoint.
+ */
+export class ShuffleRng {
+  /** Current 32-bit state. */
+  state: number;
+
+  /**
+   * @param seed any integer; mixed so that nearby seeds give unrelated streams
+   */
+  constructor(seed: number) {
+    this.state = (Math.imul((seed | 0) ^ 0x5bd1e995, 0x9e3779b1) ^ 0x2545f491) >>> 0;
+  }
+
+  /** @returns a float in [0, 1) */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /**
+   * A Fisher–Yates permutation of `0..n-1`.
+   * @param n length
+   * @returns the permutation
+   */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
+}
+
+function checkMatrix(name: string, m: Matrix, labels: Float32Array, labelName: string): void {
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 1) {
+    throw new RangeError(
+      `Invalid matrix "${name}": rows and cols must be non-negative integers (cols >= 1), got ${m.rows} x ${m.cols}`,
+    );
+  }
+  if (m.data.length !== m.rows * m.cols) {
+    throw new RangeError(
+      `Invalid matrix "${name}": data has ${m.data.length} values, expected ${m.rows} x ${m.cols} = ${
+        m.rows * m.cols
+      }`,
+    );
+  }
+  if (labels.length !== m.rows) {
+    throw new RangeError(
+      `Label count mismatch: "${labelName}" has ${labels.length} values but "${name}" has ${m.rows} rows`,
+    );
+  }
+}
+
+function checkOptions(t: TrainOptions): void {
+  const positiveInt: (keyof TrainOptions)[] = ["epochs", "batch_size", "patience", "lr_patience"];
+  for (const k of positiveInt) {
+    const v = t[k] as number;
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`Invalid train.${k} "${v}": expected an integer >= 1`);
+    }
+  }
+  if (!(t.learning_rate > 0) || !Number.isFinite(t.learning_rate)) {
+    throw new RangeError(`Invalid train.learning_rate "${t.learning_rate}": expected a number > 0`);
+  }
+  if (!(t.lr_factor > 0 && t.lr_factor < 1)) {
+    throw new RangeError(`Invalid train.lr_factor "${t.lr_factor}": expected 0 < lr_factor < 1`);
+  }
+  if (!(t.min_lr >= 0)) {
+    throw new RangeError(`Invalid train.min_lr "${t.min_lr}": expected a number >= 0`);
+  }
+  if (t.optimizer !== "adam" && t.optimizer !== "sgd") {
+    throw new RangeError(`Invalid train.optimizer "${t.optimizer}": expected "adam" or "sgd"`);
+  }
+}
+
+function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
+  return kind === "adam" ? tf.train.adam(lr) : tf.train.sgd(lr);
+}
+
+/**
+ * Change an optimizer's learning rate in place (Adam reads `learningRate`
+ * on every step; SGD keeps a negated copy that `setLearningRate` refreshes).
+ *
+ * @param optimizer a tf.train.adam or tf.train.sgd optimizer
+ * @param lr the new learning rate
+ */
+export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as unknown as {
+    learningRate: number;
+    setLearningRate?: (lr: number) => void;
+  };
+  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+interface AdamInternals {
+  accBeta1: tf.Variable;
+  accBeta2: tf.Variable;
+}
+
+function isAdam(o: tf.Optimizer): o is tf.Optimizer & AdamInternals {
+  const a = o as unknown as Partial<AdamInternals>;
+  return a.accBeta1 instanceof tf.Variable && a.accBeta2 instanceof tf.Variable;
+}
+
+async function toHost(name: string, t: tf.Tensor): Promise<HostTensor> {
+  if (t.dtype !== "float32" && t.dtype !== "int32") {
+    throw new TypeError(`Cannot checkpoint tensor "${name}": dtype "${t.dtype}" is not supported`);
+  }
+  const data = await t.data();
+  return {
+    name,
+    shape: t.shape.slice(),
+    dtype: t.dtype,
+    data: t.dtype === "int32" ? Int32Array.from(data) : Float32Array.from(data),
+  };
+}
+
+function fromHost(h: HostTensor): tf.Tensor {
+  return tf.tensor(h.data, h.shape, h.dtype);
+}
+
+function weightsToHost(ts: tf.Tensor[], model: tf.LayersModel): Promise<HostTensor[]> {
+  const names = model.weights.map((w) => w.originalName);
+  return Promise.all(ts.map((t, i) => toHost(names[i] ?? `w${i}`, t)));
+}
+
+function setModelWeights(model: tf.LayersModel, hs: HostTensor[]): void {
+  const expected = model.weights;
+  if (hs.length !== expected.length) {
+    throw new RangeError(
+      `Checkpoint does not match the model: it has ${hs.length} weight tensors, the model ${expected.length}`,
+    );
+  }
+  hs.forEach((h, i) => {
+    const shape = expected[i].shape;
+    if (shape.length !== h.shape.length || shape.some((d, j) => d !== h.shape[j])) {
+      throw new RangeError(
+        `Checkpoint does not match the model: weight "${
+          expected[i].originalName
+        }" has shape [${shape}], checkpoint [${h.shape}]`,
+      );
+    }
+  });
+  const ts = hs.map(fromHost);
+  model.setWeights(ts);
+  tf.dispose(ts);
+}
+
+/** Yield to the event loop so timers and signal handlers (Ctrl-C) can run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Train `model` in place and return the per-epoch history. The model ends
+ * holding the weights of the epoch with the lowest validation loss.
+ *
+ * @param args model, loss, `train:` options, seed, data, optional epoch
+ *   callback, abort signal and checkpointer
+ * @returns history, best epoch and loss, and why training stopped
+ * @throws {RangeError} on inconsistent shapes, an empty training or
+ *   validation set, invalid options, or a checkpoint from a different run
+ * @example
+ * ```ts
+ * const result = await trainModel({ model, loss: tf.losses.meanSquaredError, train, seed: 42,
+ *   x, y, xVal, yVal, onEpoch: progressReporter({ epochs: train.epochs, tty: false, write }) });
+ * ```
+ */
+export async function trainModel(args: TrainArgs): Promise<TrainResult> {
+  const { model, loss, train, seed, x, y, xVal, yVal, onEpoch, signal, checkpoint } = args;
+  checkOptions(train);
+  checkMatrix("x", x, y, "y");
+  checkMatrix("xVal", xVal, yVal, "yVal");
+  if (x.rows === 0) throw new RangeError("Cannot train: the training set is empty");
+  if (xVal.rows === 0) {
+    throw new RangeError(
+      "Cannot train: the validation set is empty (early stopping and best-weight restore need validation rows)",
+    );
+  }
+  if (xVal.cols !== x.cols) {
+    throw new RangeError(
+      `Column count mismatch: "x" has ${x.cols} columns but "xVal" has ${xVal.cols}`,
+    );
+  }
+  const checkpointEvery = checkpoint?.every ?? 1;
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
+    throw new RangeError(`Invalid checkpoint.every "${checkpointEvery}": expected an integer >= 1`);
+  }
+
+  const run: TrainState["run"] = {
+    rows: x.rows,
+    cols: x.cols,
+    valRows: xVal.rows,
+    seed,
+    optimizer: train.optimizer,
+    batchSize: train.batch_size,
+  };
+  const n = x.rows;
+  const batchSize = Math.min(train.batch_size, n);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+
+  const xT = tf.tensor2d(x.data, [x.rows, x.cols]);
+  const yT = tf.tensor2d(y, [y.length, 1]);
+  const xValT = tf.tensor2d(xVal.data, [xVal.rows, xVal.cols]);
+  const yValT = tf.tensor2d(yVal, [yVal.length, 1]);
+
+  let lr = train.learning_rate;
+  const optimizer = makeOptimizer(train.optimizer, lr);
+  const rng = new ShuffleRng(seed);
+  let history: EpochLog[] = [];
+  let bestEpoch = 0;
+  let bestValLoss = Infinity;
+  let bestWeights: tf.Tensor[] | null = null;
+  let wait = 0;
+  let lrWait = 0;
+  let epoch = 0;
+  let finished: StopReason | null = null;
+
+  const valChunk = Math.max(batchSize, 1024);
+  const validationLoss = (): tf.Scalar =>
+    tf.tidy(() => {
+      const parts: tf.Tensor[] = [];
+      for (let s = 0; s < xVal.rows; s += valChunk) {
+        const xs = xValT.slice([s, 0], [Math.min(valChunk, xVal.rows - s), xVal.cols]);
+        parts.push(model.apply(xs, { training: false }) as tf.Tensor);
+      }
+      const pred = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+      return loss(yValT, pred.reshape([xVal.rows, 1]));
+    });
+
+  const captureState = async (): Promise<TrainState> => {
+    const optWeights = await optimizer.getWeights();
+    const optHost = await Promise.all(optWeights.map((w) => toHost(w.name, w.tensor)));
+    // getWeights() creates the iteration counter scalar; the moments are the optimizer's own.
+    optWeights.filter((w) => w.name === "iter").forEach((w) => w.tensor.dispose());
+    let adamPowers: [number, number] | null = null;
+    if (isAdam(optimizer)) {
+      adamPowers = [
+        (await optimizer.accBeta1.data())[0],
+        (await optimizer.accBeta2.data())[0],
+      ];
+    }
+    const current = model.getWeights();
+    return {
+      version: 1,
+      run,
+      epoch,
+      finished,
+      weights: await weightsToHost(current, model),
+      optimizer: optHost,
+      adamPowers,
+      lr,
+      best: {
+        epoch: bestEpoch,
+        valLoss: bestValLoss,
+        weights: bestWeights ? await weightsToHost(bestWeights, model) : null,
+      },
+      wait,
+      lrWait,
+      rng: rng.state,
+      history: history.map((h) => ({ ...h })),
+    };
+  };
+
+  const restoreState = async (s: TrainState): Promise<void> => {
+    if (s.version !== 1) {
+      throw new RangeError(`Unsupported checkpoint version "${s.version}": expected 1`);
+    }
+    const diffs = (Object.keys(run) as (keyof TrainState["run"])[])
+      .filter((k) => s.run[k] !== run[k])
+      .map((k) => `${k} is "${run[k]}" but the checkpoint has "${s.run[k]}"`);
+    if (diffs.length > 0) {
+      throw new RangeError(`Checkpoint does not match this run: ${diffs.join("; ")}`);
+    }
+    setModelWeights(model, s.weights);
+    if (s.optimizer.length > 0) {
+      const named = s.optimizer.map((h) => ({ name: h.name, tensor: fromHost(h) }));
+      await optimizer.setWeights(named);
+      tf.dispose(named.map((w) => w.tensor));
+    }
+    if (s.adamPowers && isAdam(optimizer)) {
+      const [p1, p2] = s.adamPowers;
+      tf.tidy(() => {
+        (optimizer as AdamInternals).accBeta1.assign(tf.scalar(p1));
+        (optimizer as AdamInternals).accBeta2.assign(tf.scalar(p2));
+      });
+    }
+    lr = s.lr;
+    setLearningRate(optimizer, lr);
+    epoch = s.epoch;
+    finished = s.finished;
+    bestEpoch = s.best.epoch;
+    bestValLoss = s.best.valLoss ?? Infinity;
+    if (s.best.weights) {
+      if (s.best.weights.length !== model.weights.length) {
+        throw new RangeError(
+          `Checkpoint does not match the model: best weights have ${s.best.weights.length} tensors, the model ${model.weights.length}`,
+        );
+      }
+      bestWeights = s.best.weights.map(fromHost);
+    }
+    wait = s.wait;
+    lrWait = s.lrWait;
+    rng.state = s.rng >>> 0;
+    history = s.history.map((h) => ({ ...h }));
+  };
+
+  let stoppedBy: StopReason = "epochs";
+  try {
+    const saved = checkpoint ? await checkpoint.load() : null;
+    if (saved) await restoreState(saved);
+    let lastYield = performance.now();
+
+    if (finished) {
+      stoppedBy = finished;
+    } else {
+      while (true) {
+        if (epoch >= train.epochs) {
+          stoppedBy = "epochs";
+          break;
+        }
+        if (signal?.aborted) {
+          stoppedBy = "interrupted";
+          break;
+        }
+        const started = performance.now();
+        const perm = tf.tensor1d(rng.permutation(n), "int32");
+        let sum: tf.Tensor = tf.scalar(0);
+        let aborted = false;
+        for (let b = 0; b < n; b += batchSize) {
+          if (signal?.aborted) {
+            aborted = true;
+            break;
+          }
+          const size = Math.min(batchSize, n - b);
+          const cost = tf.tidy(() => {
+            const idx = perm.slice(b, size);
+            const xb = tf.gather(xT, idx);
+            const yb = tf.gather(yT, idx);
+            return optimizer.minimize(
+              () => loss(yb, model.apply(xb, { training: true }) as tf.Tensor),
+              true,
+              vars,
+            ) as tf.Scalar;
+          });
+          const next = tf.tidy(() => tf.add(sum, tf.mul(cost, size)));
+          sum.dispose();
+          cost.dispose();
+          sum = next;
+          if (performance.now() - lastYield > 100) {
+            await yieldToEventLoop();
+            lastYield = performance.now();
+          }
+        }
+        perm.dispose();
+        if (aborted) {
+          // The partial epoch is discarded: the best weights are restored below and the
+          // last checkpoint holds the state at the end of the previous epoch.
+          sum.dispose();
+          stoppedBy = "interrupted";
+          break;
+        }
+        const both = tf.tidy(() => tf.stack([tf.div(sum, n), validationLoss()]));
+        sum.dispose();
+        const [trainLoss, valLoss] = await both.data();
+        both.dispose();
+        epoch += 1;
+        const log: EpochLog = {
+          epoch,
+          loss: trainLoss,
+          valLoss,
+          lr,
+          seconds: (performance.now() - started) / 1000,
+        };
+        history.push(log);
+
+        if (valLoss < bestValLoss) {
+          bestValLoss = valLoss;
+          bestEpoch = epoch;
+          if (bestWeights) tf.dispose(bestWeights);
+          bestWeights = model.getWeights().map((w) => tf.clone(w));
+          wait = 0;
+          lrWait = 0;
+        } else {
+          wait += 1;
+          lrWait += 1;
+          if (lrWait >= train.lr_patience) {
+            const reduced = Math.max(lr * train.lr_factor, train.min_lr);
+            if (reduced < lr) {
+              lr = reduced;
+              setLearningRate(optimizer, lr);
+            }
+            lrWait = 0;
+          }
+        }
+        if (wait >= train.patience) finished = "patience";
+        else if (epoch >= train.epochs) finished = "epochs";
+
+        onEpoch?.(log);
+        if (checkpoint && (finished || epoch % checkpointEvery === 0)) {
+          await checkpoint.save(await captureState());
+        }
+        if (finished) {
+          stoppedBy = finished;
+          break;
+        }
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    if (bestWeights) model.setWeights(bestWeights);
+  } finally {
+    if (bestWeights) tf.dispose(bestWeights);
+    tf.dispose([xT, yT, xValT, yValT]);
+    optimizer.dispose();
+  }
+  return { history, bestEpoch, bestValLoss, stoppedBy };
+}
+
+interface StoredTensorRef {
+  name: string;
+  shape: number[];
+  dtype: "float32" | "int32";
+  offset: number;
+  length: number;
+}
+
+const CHECKPOINT_MAGIC = "ALFRED-CKPT-1\n";
+
+/**
+ * A {@link Checkpointer} that keeps the state in one binary file: a magic
+ * line, a 4-byte little-endian header length, a JSON header and the tensors'
+ * bytes. Each save writes a temporary file beside `path` and renames it into
+ * place, so a crash never leaves a torn checkpoint.
+ *
+ * @param path checkpoint file, e.g. `.alfred/checkpoints/<hash>.ckpt`
+ * @param every save every this many epochs (default 1)
+ * @returns the checkpointer
+ * @example
+ * ```ts
+ * const checkpoint = fileCheckpointer(".alfred/checkpoints/abc.ckpt");
+ * await trainModel({ ...args, checkpoint });  // continues from the file when it exists
+ * ```
+ */
+export function fileCheckpointer(
+  path: string,
+  every = 1,
+): Checkpointer & { clear(): Promise<void> } {
+  return {
+    every,
+    async save(state: TrainState): Promise<void> {
+      const chunks: Uint8Array[] = [];
+      let offset = 0;
+      const ref = (list: HostTensor[]): StoredTensorRef[] =>
+        list.map((h) => {
+          const bytes = new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength);
+          chunks.push(bytes);
+          const r = { name: h.name, shape: h.shape, dtype: h.dtype, offset, length: h.data.length };
+          offset += bytes.byteLength;
+          return r;
+        });
+      const header = {
+        ...state,
+        weights: ref(state.weights),
+        optimizer: ref(state.optimizer),
+        best: { ...state.best, weights: state.best.weights ? ref(state.best.weights) : null },
+        bestValLoss: Number.isFinite(state.best.valLoss) ? state.best.valLoss : null,
+      };
+      const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+      const magic = new TextEncoder().encode(CHECKPOINT_MAGIC);
+      const out = new Uint8Array(magic.length + 4 + headerBytes.length + offset);
+      out.set(magic, 0);
+      new DataView(out.buffer).setUint32(magic.length, headerBytes.length, true);
+      out.set(headerBytes, magic.length + 4);
+      let p = magic.length + 4 + headerBytes.length;
+      for (const c of chunks) {
+        out.set(c, p);
+        p += c.byteLength;
+      }
+      const slash = path.lastIndexOf("/");
+      if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+      const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+      try {
+        await Deno.writeFile(tmp, out);
+        await Deno.rename(tmp, path);
+      } catch (e) {
+        await Deno.remove(tmp).catch(() => {});
+        throw e;
+      }
+    },
+    async load(): Promise<TrainState | null> {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(path);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return null;
+        throw e;
+      }
+      const magic = new TextEncoder().encode(CHECKPOINT_MAGIC);
+      const head = new TextDecoder().decode(bytes.subarray(0, magic.length));
+      if (head !== CHECKPOINT_MAGIC || bytes.length < magic.length + 4) {
+        throw new SyntaxError(`Cannot read checkpoint "${path}": not an Alfred checkpoint file`);
+      }
+      const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(
+        magic.length,
+        true,
+      );
+      const dataStart = magic.length + 4 + headerLength;
+      const header = JSON.parse(
+        new TextDecoder().decode(bytes.subarray(magic.length + 4, dataStart)),
+      );
+      const body = bytes.slice(dataStart);
+      const deref = (list: StoredTensorRef[]): HostTensor[] =>
+        list.map((r) => {
+          const size = r.length * 4;
+          if (r.offset + size > body.byteLength) {
+            throw new RangeError(
+              `Cannot read checkpoint "${path}": tensor "${r.name}" lies past the end of the file`,
+            );
+          }
+          const buf = body.buffer.slice(r.offset, r.offset + size);
+          return {
+            name: r.name,
+            shape: r.shape,
+            dtype: r.dtype,
+            data: r.dtype === "int32" ? new Int32Array(buf) : new Float32Array(buf),
+          };
+        });
+      const { bestValLoss, ...rest } = header;
+      return {
+        ...rest,
+        weights: deref(header.weights),
+        optimizer: deref(header.optimizer),
+        best: {
+          epoch: header.best.epoch,
+          valLoss: bestValLoss ?? Infinity,
+          weights: header.best.weights ? deref(header.best.weights) : null,
+        },
+      } as TrainState;
+    },
+    async clear(): Promise<void> {
+      await Deno.remove(path).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    },
+  };
+}

@@ -1,0 +1,404 @@
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import {
+  type Checkpointer,
+  type EpochLog,
+  fileCheckpointer,
+  type LossFn,
+  type Matrix,
+  setLearningRate,
+  ShuffleRng,
+  trainModel,
+  type TrainOptions,
+  type TrainResult,
+  type TrainState,
+} from "../src/train/trainer.ts";
+
+await tf.setBackend("wasm");
+
+function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+function assertEquals(a: unknown, b: unknown, msg = ""): void {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
+}
+async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    assert(re.test(String((e as Error).message)), `unexpected error: ${(e as Error).message}`);
+    return;
+  }
+  throw new Error(`expected a rejection matching ${re}`);
+}
+
+/** Deterministic data: y = 0.8 x0 - 0.5 x1 + noise (or pure noise). */
+function makeData(n: number, seed: number, noiseOnly = false): { x: Matrix; y: Float32Array } {
+  const rng = new ShuffleRng(seed);
+  const cols = 4;
+  const data = new Float32Array(n * cols);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < cols; j++) data[i * cols + j] = rng.next() * 2 - 1;
+    const noise = rng.next() - 0.5;
+    y[i] = noiseOnly ? noise : 0.8 * data[i * cols] - 0.5 * data[i * cols + 1] + 0.1 * noise;
+  }
+  return { x: { data, rows: n, cols }, y };
+}
+
+function makeModel(units = 16): tf.Sequential {
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units,
+        inputShape: [4],
+        activation: "relu",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+      }),
+      tf.layers.dense({
+        units: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 12 }),
+      }),
+    ],
+  });
+}
+
+const mse: LossFn = (a, b) => tf.losses.meanSquaredError(a, b) as tf.Scalar;
+
+const baseTrain: TrainOptions = {
+  epochs: 12,
+  batch_size: 32,
+  learning_rate: 0.01,
+  optimizer: "adam",
+  patience: 50,
+  lr_patience: 3,
+  lr_factor: 0.5,
+  min_lr: 1e-4,
+};
+
+const train = makeData(160, 1);
+const val = makeData(48, 2);
+
+function withoutSeconds(h: EpochLog[]): Omit<EpochLog, "seconds">[] {
+  return h.map(({ seconds: _s, ...rest }) => rest);
+}
+
+async function weightsOf(model: tf.LayersModel): Promise<number[][]> {
+  return await Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
+}
+
+async function run(
+  opts: Partial<TrainOptions> = {},
+  extra: Partial<Parameters<typeof trainModel>[0]> = {},
+  model = makeModel(),
+): Promise<{ result: TrainResult; model: tf.Sequential; weights: number[][] }> {
+  const result = await trainModel({
+    model,
+    loss: mse,
+    train: { ...baseTrain, ...opts },
+    seed: 7,
+    x: train.x,
+    y: train.y,
+    xVal: val.x,
+    yVal: val.y,
+    ...extra,
+  });
+  const weights = await weightsOf(model);
+  return { result, model: model as tf.Sequential, weights };
+}
+
+function memoryCheckpointer(): Checkpointer & { saved: TrainState | null; saves: number } {
+  const c = {
+    saved: null as TrainState | null,
+    saves: 0,
+    save(state: TrainState): Promise<void> {
+      c.saved = structuredClone(state);
+      c.saves++;
+      return Promise.resolve();
+    },
+    load(): Promise<TrainState | null> {
+      return Promise.resolve(c.saved ? structuredClone(c.saved) : null);
+    },
+  };
+  return c;
+}
+
+/**
+ * A loss that aborts the controller on its k-th call. Each epoch calls the loss once per batch
+ * (5 batches of 32 rows here) and once for the validation loss: batch j of epoch e is call
+ * (e - 1) * 6 + j.
+ */
+function abortingLoss(ctrl: AbortController, k: number): LossFn {
+  let calls = 0;
+  return (a, b) => {
+    if (++calls === k) ctrl.abort();
+    return mse(a, b);
+  };
+}
+
+Deno.test("ShuffleRng permutations are deterministic and depend on the seed", () => {
+  const a = new ShuffleRng(3).permutation(50);
+  const b = new ShuffleRng(3).permutation(50);
+  const c = new ShuffleRng(4).permutation(50);
+  assertEquals(Array.from(a), Array.from(b));
+  assert(Array.from(a).join() !== Array.from(c).join(), "different seeds, same order");
+  assertEquals(Array.from(a).sort((p, q) => p - q), Array.from({ length: 50 }, (_, i) => i));
+});
+
+Deno.test("trainer learns, and is deterministic: same seed and data give identical history and weights", async () => {
+  const a = await run();
+  const b = await run();
+  assertEquals(withoutSeconds(a.result.history), withoutSeconds(b.result.history));
+  assertEquals(a.weights, b.weights);
+  assert(a.result.history.length === 12);
+  assert(a.result.stoppedBy === "epochs");
+  const h = a.result.history;
+  assert(h[h.length - 1].loss < h[0].loss / 4, `did not learn: ${h[0].loss} -> ${h.at(-1)!.loss}`);
+  const c = await trainModel({
+    model: makeModel(),
+    loss: mse,
+    train: baseTrain,
+    seed: 8,
+    x: train.x,
+    y: train.y,
+    xVal: val.x,
+    yVal: val.y,
+  });
+  assert(
+    JSON.stringify(withoutSeconds(c.history)) !== JSON.stringify(withoutSeconds(a.result.history)),
+    "a different seed gave the same shuffle",
+  );
+  a.model.dispose();
+  b.model.dispose();
+});
+
+Deno.test("trainer leaks no tensors: numTensors is stable across epochs and restored after", async () => {
+  const model = makeModel();
+  const before = tf.memory().numTensors;
+  const perEpoch: number[] = [];
+  await run({ epochs: 6, lr_patience: 1 }, {
+    onEpoch: () => perEpoch.push(tf.memory().numTensors),
+  }, model);
+  assertEquals(new Set(perEpoch.slice(1)).size, 1, `numTensors per epoch: ${perEpoch}`);
+  assertEquals(tf.memory().numTensors, before, "tensors leaked by trainModel");
+  model.dispose();
+});
+
+Deno.test("trainer restores the best weights and reports the best epoch", async () => {
+  const { result, model } = await run({ epochs: 15, learning_rate: 0.05, lr_patience: 100 });
+  const best = result.history.reduce((p, e) => (e.valLoss < p.valLoss ? e : p));
+  assertEquals(result.bestEpoch, best.epoch);
+  assertEquals(result.bestValLoss, best.valLoss);
+  const valLoss = tf.tidy(() =>
+    mse(
+      tf.tensor2d(val.y, [val.y.length, 1]),
+      model.predict(tf.tensor2d(val.x.data, [48, 4])) as tf.Tensor,
+    )
+      .dataSync()[0]
+  );
+  assert(Math.abs(valLoss - result.bestValLoss) < 1e-6, `${valLoss} vs ${result.bestValLoss}`);
+  model.dispose();
+});
+
+Deno.test("early stopping: stops after `patience` epochs without validation improvement", async () => {
+  const noisyTrain = makeData(64, 5, true);
+  const noisyVal = makeData(64, 6, true);
+  const model = makeModel(64);
+  const result = await trainModel({
+    model,
+    loss: mse,
+    train: { ...baseTrain, epochs: 200, patience: 3, lr_patience: 100, learning_rate: 0.03 },
+    seed: 1,
+    x: noisyTrain.x,
+    y: noisyTrain.y,
+    xVal: noisyVal.x,
+    yVal: noisyVal.y,
+  });
+  assertEquals(result.stoppedBy, "patience");
+  assertEquals(result.history.length, result.bestEpoch + 3);
+  for (const e of result.history.slice(result.bestEpoch)) assert(e.valLoss >= result.bestValLoss);
+  model.dispose();
+});
+
+Deno.test("reduce-LR-on-plateau: lr drops by lr_factor after lr_patience bad epochs, floored at min_lr", async () => {
+  const noisyTrain = makeData(64, 5, true);
+  const noisyVal = makeData(64, 6, true);
+  const model = makeModel(64);
+  const t: TrainOptions = {
+    ...baseTrain,
+    epochs: 14,
+    patience: 100,
+    lr_patience: 2,
+    lr_factor: 0.5,
+    min_lr: 0.004,
+    learning_rate: 0.03,
+  };
+  const { history } = await trainModel({
+    model,
+    loss: mse,
+    train: t,
+    seed: 1,
+    x: noisyTrain.x,
+    y: noisyTrain.y,
+    xVal: noisyVal.x,
+    yVal: noisyVal.y,
+  });
+  // Replay the rule on the recorded validation losses.
+  let best = Infinity;
+  let lrWait = 0;
+  let lr = t.learning_rate;
+  let reductions = 0;
+  for (const e of history) {
+    assertEquals(e.lr, lr, `epoch ${e.epoch}`);
+    if (e.valLoss < best) {
+      best = e.valLoss;
+      lrWait = 0;
+    } else if (++lrWait >= t.lr_patience) {
+      const next = Math.max(lr * t.lr_factor, t.min_lr);
+      if (next < lr) reductions++;
+      lr = next;
+      lrWait = 0;
+    }
+  }
+  assert(reductions >= 2, `expected the plateau rule to fire at least twice, got ${reductions}`);
+  assert(history.some((e) => e.lr === 0.004) || lr === 0.004, "min_lr floor never reached");
+  model.dispose();
+});
+
+Deno.test("setLearningRate changes the step size of Adam and SGD in place", () => {
+  for (const kind of ["adam", "sgd"] as const) {
+    const v = tf.variable(tf.scalar(1));
+    const opt = kind === "adam" ? tf.train.adam(0.1) : tf.train.sgd(0.1);
+    const f = () => tf.mul(v, 2) as tf.Scalar; // gradient 2
+    opt.minimize(f, false, [v]);
+    const afterFirst = v.dataSync()[0];
+    setLearningRate(opt, 0.01);
+    opt.minimize(f, false, [v]);
+    const secondStep = afterFirst - v.dataSync()[0];
+    // Adam's early steps are ~lr (gradient sign); SGD's are lr * gradient.
+    const expected = kind === "adam" ? 0.01 : 0.02;
+    assert(
+      Math.abs(secondStep - expected) < 1e-4,
+      `${kind}: step after lowering lr is ${secondStep}, expected ${expected}`,
+    );
+    opt.dispose();
+    v.dispose();
+  }
+});
+
+Deno.test("interrupt between epochs: stops cleanly with the best weights, stoppedBy interrupted", async () => {
+  const ctrl = new AbortController();
+  const before = tf.memory().numTensors;
+  const model = makeModel();
+  const { result } = await run({}, {
+    signal: ctrl.signal,
+    onEpoch: (e) => {
+      if (e.epoch === 3) ctrl.abort();
+    },
+  }, model);
+  assertEquals(result.stoppedBy, "interrupted");
+  assertEquals(result.history.length, 3);
+  assert(result.bestEpoch >= 1 && result.bestEpoch <= 3);
+  model.dispose();
+  assertEquals(tf.memory().numTensors, before, "leak after interrupt");
+});
+
+Deno.test("interrupt mid-epoch: the partial epoch is discarded", async () => {
+  const ctrl = new AbortController();
+  // Abort during batch 2 of epoch 2 (call 8).
+  const { result, model } = await run({}, { signal: ctrl.signal, loss: abortingLoss(ctrl, 8) });
+  assertEquals(result.stoppedBy, "interrupted");
+  assertEquals(result.history.length, 1);
+  assertEquals(result.bestEpoch, 1);
+  model.dispose();
+});
+
+Deno.test("resume from a checkpoint gives the same result as an uninterrupted run (Adam, LR plateau)", async () => {
+  const opts = { epochs: 10, lr_patience: 1, lr_factor: 0.5 };
+  const full = await run(opts);
+  // Interrupted in batch 3 of epoch 5 (call 27), then resumed on a fresh model.
+  const ckpt = memoryCheckpointer();
+  const ctrl = new AbortController();
+  const first = await run(opts, {
+    checkpoint: ckpt,
+    signal: ctrl.signal,
+    loss: abortingLoss(ctrl, 27),
+  });
+  assertEquals(first.result.stoppedBy, "interrupted");
+  assertEquals(ckpt.saved!.epoch, 4);
+  assert(ckpt.saved!.adamPowers !== null && ckpt.saved!.optimizer.length > 1, "no Adam state");
+  const resumed = await run(opts, { checkpoint: ckpt });
+  assertEquals(withoutSeconds(resumed.result.history), withoutSeconds(full.result.history));
+  assertEquals(resumed.result.bestEpoch, full.result.bestEpoch);
+  assertEquals(resumed.result.stoppedBy, full.result.stoppedBy);
+  assertEquals(resumed.weights, full.weights, "resumed weights differ");
+  assert(full.result.history.some((e) => e.lr < 0.01), "lr never reduced");
+  // A finished checkpoint is not trained again: it restores the best weights and returns.
+  const again = await run(opts, { checkpoint: ckpt });
+  assertEquals(again.weights, full.weights);
+  assertEquals(again.result.history.length, full.result.history.length);
+  for (const r of [full, first, resumed, again]) r.model.dispose();
+});
+
+Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const opts: Partial<TrainOptions> = { epochs: 6, optimizer: "sgd", learning_rate: 0.05 };
+    const full = await run(opts);
+    const ckpt = fileCheckpointer(`${dir}/sub/run.ckpt`, 2);
+    const ctrl = new AbortController();
+    // Saved at epochs 2 and 4; aborted in batch 2 of epoch 5 (call 26).
+    const first = await run(opts, {
+      checkpoint: ckpt,
+      signal: ctrl.signal,
+      loss: abortingLoss(ctrl, 26),
+    });
+    assertEquals(first.result.history.length, 4);
+    assertEquals((await ckpt.load())!.epoch, 4);
+    const resumed = await run(opts, { checkpoint: ckpt });
+    assertEquals(withoutSeconds(resumed.result.history), withoutSeconds(full.result.history));
+    assertEquals(resumed.weights, full.weights);
+    const entries = [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name);
+    assertEquals(entries, ["run.ckpt"], "temporary files left behind");
+    await assertRejects(
+      () => run({ ...opts, batch_size: 16 }, { checkpoint: ckpt }),
+      /Checkpoint does not match this run: batchSize/,
+    );
+    await assertRejects(
+      () => run(opts, { checkpoint: ckpt }, makeModel(8)),
+      /Checkpoint does not match the model/,
+    );
+    await ckpt.clear();
+    assertEquals(await ckpt.load(), null);
+    full.model.dispose();
+    first.model.dispose();
+    resumed.model.dispose();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("trainer rejects inconsistent inputs with clear errors", async () => {
+  const model = makeModel();
+  await assertRejects(
+    () => run({}, { y: new Float32Array(3) }, model),
+    /"y" has 3 values but "x" has 160 rows/,
+  );
+  await assertRejects(
+    () =>
+      run(
+        {},
+        { xVal: { data: new Float32Array(0), rows: 0, cols: 4 }, yVal: new Float32Array(0) },
+        model,
+      ),
+    /validation set is empty/,
+  );
+  await assertRejects(() => run({ patience: 0 }, {}, model), /train\.patience "0"/);
+  await assertRejects(
+    () => run({}, { x: { data: new Float32Array(10), rows: 5, cols: 4 } }, model),
+    /data has 10 values, expected 5 x 4/,
+  );
+  model.dispose();
+});
