@@ -14,7 +14,16 @@ import { z } from "zod";
 /** ISO calendar date `YYYY-MM-DD`. */
 export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, {
   message: "expected a date as YYYY-MM-DD",
-});
+}).refine(isCalendarDateOrMalformed, { message: "expected a real calendar date as YYYY-MM-DD" });
+
+/** True unless `s` has the YYYY-MM-DD shape but names no real day (the regex reports bad shapes). */
+function isCalendarDateOrMalformed(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return true;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
 
 const Ticker = z.string().min(1).max(16).describe("ticker symbol as it appears in the dataset");
 
@@ -55,7 +64,9 @@ const familyCommon = {
   ),
   missing: MissingPolicy.default("drop"),
   ffill_limit: z.int().min(1).max(8).default(1).describe("quarters a value may be carried forward"),
-  scaler: ScalerKind.optional().describe("scaler for this family's columns (default: scaling.default)"),
+  scaler: ScalerKind.optional().describe(
+    "scaler for this family's columns (default: scaling.default)",
+  ),
 };
 
 const MaWindows = z.array(z.int().min(2).max(400)).min(1).default([7, 30, 90, 180]).describe(
@@ -90,7 +101,9 @@ export const FeatureFamilies = z.strictObject({
     series: z.array(z.string().min(1)).min(1).optional().describe(
       "market/macro series to include (default: every series the dataset has)",
     ),
-  }).optional().describe("market and macro series (^VIX, SPY, CL=F, BZ=F, BTC=F, yields, index levels)"),
+  }).optional().describe(
+    "market and macro series (^VIX, SPY, CL=F, BZ=F, BTC=F, yields, index levels)",
+  ),
 });
 export type FeatureFamilies = z.infer<typeof FeatureFamilies>;
 
@@ -120,7 +133,9 @@ export const SplitConfig = z.strictObject({
   purge: z.int().min(0).max(16).optional().describe(
     "quarters dropped between train and eval (default and minimum: the label horizon)",
   ),
-  embargo: z.int().min(0).max(16).default(0).describe("extra quarters dropped after the eval period"),
+  embargo: z.int().min(0).max(16).default(0).describe(
+    "extra quarters dropped after the eval period",
+  ),
   folds: z.int().min(2).max(50).default(4).describe("walk_forward: number of folds"),
   window: z.enum(["expanding", "rolling"]).default("expanding").describe(
     "walk_forward: training window",
@@ -168,7 +183,9 @@ export const LossConfig = z.strictObject({
     "bce for direction; mse, huber and the notes' sign-penalized losses for magnitude",
   ),
   delta: z.number().gt(0).default(1).describe("huber, huber-sign: transition point"),
-  sign_weight: z.number().min(0).default(1).describe("mse-sign, huber-sign: weight of the sign error"),
+  sign_weight: z.number().min(0).default(1).describe(
+    "mse-sign, huber-sign: weight of the sign error",
+  ),
   value_ratio: z.number().min(0).default(0.5).describe("sign-ratio: scale of the value error"),
   sign_ratio: z.number().min(0).default(2).describe("sign-ratio: scale of the sign error"),
 });
@@ -182,8 +199,12 @@ export const TrainConfig = z.strictObject({
   batch_size: z.int().min(1).max(1_000_000).default(64),
   learning_rate: z.number().gt(0).max(10).default(0.001),
   optimizer: z.enum(["adam", "sgd"]).default("adam"),
-  patience: z.int().min(1).default(20).describe("epochs without validation improvement before stopping"),
-  lr_patience: z.int().min(1).default(10).describe("epochs without improvement before the LR is reduced"),
+  patience: z.int().min(1).default(20).describe(
+    "epochs without validation improvement before stopping",
+  ),
+  lr_patience: z.int().min(1).default(10).describe(
+    "epochs without improvement before the LR is reduced",
+  ),
   lr_factor: z.number().gt(0).lt(1).default(0.5),
   min_lr: z.number().min(0).default(1e-6),
   backend: Backend.default("auto"),
@@ -211,7 +232,9 @@ export const BacktestConfig = z.strictObject({
   slippage_bps: z.number().min(0).max(1000).default(5),
   borrow_bps: z.number().min(0).max(10000).default(0).describe("annual short borrow cost"),
   initial_capital: z.number().gt(0).default(100_000),
-  benchmark: z.string().optional().describe("index series to buy and hold (default: the dataset's)"),
+  benchmark: z.string().optional().describe(
+    "index series to buy and hold (default: the dataset's)",
+  ),
 });
 export type BacktestConfig = z.infer<typeof BacktestConfig>;
 
@@ -235,7 +258,9 @@ export type AnalysisConfig = z.infer<typeof AnalysisConfig>;
 
 /** The sweep grid: dotted config key → values, one run per point. */
 export const SweepConfig = z.record(
-  z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/, { message: "expected a dotted key like model.size" }),
+  z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, {
+    message: "expected a config key, dotted like model.size",
+  }),
   z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
 );
 

@@ -1,0 +1,64 @@
+/**
+ * The config hash: a sha256 over the canonical JSON of a resolved experiment.
+ *
+ * Canonical JSON sorts object keys recursively (by UTF-16 code units), drops
+ * `undefined`, writes numbers in their shortest round-trip form (`1.0` and `1`
+ * are the same number once parsed; `-0` is written `0`) and has no whitespace,
+ * so the hash is stable under key order, comments and formatting of the YAML
+ * and changes with any value.
+ *
+ * The digest uses `node:crypto` (built into Deno, synchronous), rather than
+ * Web Crypto's `crypto.subtle.digest`, which is asynchronous: a synchronous
+ * hash keeps run ids and record writing simple, and adds no dependency.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { Experiment } from "./schema.ts";
+
+/**
+ * Canonical JSON text of a value: keys sorted recursively, no whitespace.
+ *
+ * @param value JSON-compatible value (no functions, symbols, bigints or non-finite numbers).
+ * @returns The canonical text.
+ * @throws {TypeError} On a value JSON cannot represent.
+ * @example
+ * ```ts
+ * canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }); // '{"a":[2,{"c":4,"d":3}],"b":1}'
+ * ```
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`Cannot hash number "${value}": not finite`);
+      return Object.is(value, -0) ? "0" : JSON.stringify(value);
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "object": {
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+    }
+    default:
+      throw new TypeError(`Cannot hash value of type "${typeof value}": not JSON`);
+  }
+}
+
+/**
+ * The sha256 (lower-case hex) of a resolved experiment's canonical JSON.
+ * Run ids use its first 8 characters.
+ *
+ * @param e A resolved experiment (as returned by `loadExperiments`).
+ * @returns 64 hex characters.
+ * @example
+ * ```ts
+ * const [e] = await loadExperiments("experiments/baseline.yaml");
+ * configHash(e).slice(0, 8);
+ * ```
+ */
+export function configHash(e: Experiment): string {
+  return createHash("sha256").update(canonicalJson(e), "utf8").digest("hex");
+}

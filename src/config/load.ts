@@ -1,0 +1,465 @@
+/**
+ * Loading experiment configs: YAML with located errors, `extends` bases,
+ * `--set` overrides and `sweep` grids, all resolved and validated against the
+ * schema in `schema.ts`. Every problem of a config is reported at once, in a
+ * {@link ConfigError}, each located as `FILE:LINE:COL path.to.key: message`.
+ *
+ * Resolution order: the file's `extends` chain is merged base first (mappings
+ * merge key by key, lists and scalars replace), then each `--set` is merged on
+ * top in order, then the sweep grid (from the merged config, so a base may
+ * sweep) is expanded. A `--set` of a swept key pins it: that sweep dimension
+ * is dropped. Each point is validated separately.
+ *
+ * @module
+ */
+import { dirname, join, normalize, resolve } from "node:path";
+import { ConfigError, type ConfigIssue, didYouMean } from "./errors.ts";
+import { mapZodIssues, showValue } from "./issues.ts";
+import { Experiment } from "./schema.ts";
+import {
+  allKeyPaths,
+  type AnySchema,
+  childSchema,
+  describeSchema,
+  kindOf,
+  objectKeys,
+} from "./schema_walk.ts";
+import { semanticIssues } from "./semantic.ts";
+import {
+  type LEntry,
+  type LMap,
+  type LNode,
+  type Loc,
+  locate,
+  mergeTrees,
+  parseYaml,
+  setAt,
+  toPlain,
+  withoutKeys,
+} from "./tree.ts";
+
+/** Options for loading an experiment config. */
+export interface LoadOptions {
+  /**
+   * Overrides as `key.path=value`, applied in order after `extends`; each value
+   * is parsed as YAML (`2048` is a number, `[AA, KO]` a list, `"1"` a string).
+   */
+  set?: string[];
+}
+
+/** The most points a sweep may expand to. */
+export const MAX_SWEEP_POINTS = 10_000;
+
+/** The file name used in issues located in `--set` arguments (line = argument index). */
+export const SET_FILE = "--set";
+
+const META_KEYS = ["extends", "$schema", "sweep"];
+
+/**
+ * Loads an experiment config file and expands its sweep: one fully resolved,
+ * validated experiment per sweep point (one when it does not sweep).
+ *
+ * Points are ordered as nested loops over the sweep keys in the order they
+ * are written, the last key varying fastest, values in list order.
+ *
+ * @param file Path of the YAML file; issues name it as given.
+ * @param options `--set` overrides.
+ * @returns The resolved experiments, without `extends`, `$schema` and `sweep`.
+ * @throws {ConfigError} Listing every problem found (syntax, schema, `extends`,
+ *   `--set`, sweep and cross-field checks), each located.
+ * @example
+ * ```ts
+ * const points = await loadExperiments("experiments/baseline.yaml", { set: ["model.size=256"] });
+ * ```
+ */
+export async function loadExperiments(
+  file: string,
+  options: LoadOptions = {},
+): Promise<Experiment[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new ConfigError([{
+      file,
+      line: 1,
+      col: 1,
+      path: "",
+      message: `cannot read config file: ${
+        e instanceof Deno.errors.NotFound ? "file not found" : String(e)
+      }`,
+    }]);
+  }
+  return await parseExperimentText(text, file, options);
+}
+
+/**
+ * Loads a config that must describe exactly one experiment (no `sweep`).
+ *
+ * @param file Path of the YAML file.
+ * @param options `--set` overrides.
+ * @returns The resolved experiment.
+ * @throws {ConfigError} As {@link loadExperiments}, or when the file sweeps.
+ * @example
+ * ```ts
+ * const e = await loadExperiment("experiments/baseline.yaml");
+ * ```
+ */
+export async function loadExperiment(file: string, options: LoadOptions = {}): Promise<Experiment> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    return (await loadExperiments(file, options))[0];
+  }
+  const points = await parseExperimentText(text, file, options);
+  if (points.length !== 1) {
+    const tree = await resolveTree(text, file, options, []);
+    const loc = tree ? locate(tree, ["sweep"], "key") : { file, line: 1, col: 1 };
+    throw new ConfigError([{
+      ...loc,
+      path: "sweep",
+      message: `expected a single experiment, but the config sweeps ${points.length} points: ` +
+        "run the sweep, or pin its keys with --set",
+    }]);
+  }
+  return points[0];
+}
+
+/**
+ * Parses config text as if it were the file `fileName` (bases named by
+ * `extends` are read relative to it).
+ *
+ * @param text YAML source.
+ * @param fileName The name issues are located in, and the base for `extends`.
+ * @param options `--set` overrides.
+ * @returns The resolved experiments, as {@link loadExperiments}.
+ * @throws {ConfigError} As {@link loadExperiments}.
+ * @example
+ * ```ts
+ * await parseExperimentText("name: x\n...", "inline.yaml");
+ * ```
+ */
+export async function parseExperimentText(
+  text: string,
+  fileName: string,
+  options: LoadOptions = {},
+): Promise<Experiment[]> {
+  const issues: ConfigIssue[] = [];
+  const files: string[] = [fileName];
+  const tree = await resolveTree(text, fileName, options, issues, files);
+  if (tree === null) throw new ConfigError(sortIssues(issues, files));
+
+  const pinned = (options.set ?? []).map((arg) => arg.slice(0, arg.indexOf("=")));
+  const points = expandSweep(tree, pinned, issues);
+  const results: Experiment[] = [];
+  const seen = new Set(issues.map(issueKey));
+  const add = (issue: ConfigIssue) => {
+    const key = issueKey(issue);
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push(issue);
+    }
+  };
+  for (const point of points) {
+    const plainTree = withoutKeys(point, META_KEYS);
+    const input = toPlain(plainTree);
+    const parsed = Experiment.safeParse(input);
+    if (!parsed.success) {
+      const ctx = { schema: Experiment as AnySchema, input, tree: point };
+      for (const issue of mapZodIssues(parsed.error.issues, ctx)) add(issue);
+      continue;
+    }
+    for (const s of semanticIssues(parsed.data)) {
+      add({
+        ...locate(point, s.path, "value"),
+        path: formatSemanticPath(s.path),
+        message: s.message,
+      });
+    }
+    const e = parsed.data;
+    delete e.extends;
+    delete e.$schema;
+    delete e.sweep;
+    results.push(e);
+  }
+  if (issues.length > 0) throw new ConfigError(sortIssues(issues, files));
+  return results;
+}
+
+function formatSemanticPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+}
+
+function issueKey(i: ConfigIssue): string {
+  return `${i.file}\0${i.line}\0${i.col}\0${i.path}\0${i.message}`;
+}
+
+function sortIssues(issues: ConfigIssue[], files: string[]): ConfigIssue[] {
+  const rank = (f: string) => (f === SET_FILE ? files.length : Math.max(0, files.indexOf(f)));
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) =>
+      rank(a.issue.file) - rank(b.issue.file) || a.issue.line - b.issue.line ||
+      a.issue.col - b.issue.col || a.i - b.i
+    )
+    .map((x) => x.issue);
+}
+
+/** Parses a file, its `extends` chain and the `--set` overrides into one located tree. */
+async function resolveTree(
+  text: string,
+  fileName: string,
+  options: LoadOptions,
+  issues: ConfigIssue[],
+  files: string[] = [fileName],
+): Promise<LNode | null> {
+  const tree = await loadWithBases(text, fileName, resolve(fileName), [], issues, files);
+  const withSets = applySets(tree, options.set ?? [], issues);
+  return tree === null ? null : withSets;
+}
+
+async function loadWithBases(
+  text: string,
+  display: string,
+  abs: string,
+  chain: { display: string; abs: string }[],
+  issues: ConfigIssue[],
+  files: string[],
+): Promise<LNode | null> {
+  const parsed = parseYaml(text, (line, col) => ({ file: display, line, col }));
+  issues.push(...parsed.issues);
+  if (parsed.issues.length > 0) return null;
+  const tree: LNode = parsed.tree ??
+    { kind: "map", loc: { file: display, line: 1, col: 1 }, entries: new Map() };
+  if (tree.kind !== "map") {
+    if (chain.length === 0) return tree; // the schema reports "expected a mapping"
+    issues.push({
+      ...tree.loc,
+      path: "",
+      message: `expected a base config (a mapping of keys), got ${showValue(toPlain(tree))}`,
+    });
+    return null;
+  }
+  const ext = tree.entries.get("extends");
+  if (!ext) return tree;
+  const ref = ext.value.kind === "scalar" ? ext.value.value : undefined;
+  if (typeof ref !== "string" || ref === "") {
+    issues.push({
+      ...ext.value.loc,
+      path: "extends",
+      message: `expected the path of a base config file, relative to this one, got ${
+        showValue(toPlain(ext.value))
+      }`,
+    });
+    return null;
+  }
+  const baseAbs = resolve(dirname(abs), ref);
+  const baseDisplay = normalize(join(dirname(display), ref));
+  const here = [...chain, { display, abs }];
+  const loop = here.findIndex((c) => c.abs === baseAbs);
+  if (loop >= 0) {
+    const cycle = [...here.slice(loop).map((c) => c.display), baseDisplay].join(" → ");
+    issues.push({ ...ext.value.loc, path: "extends", message: `extends cycle: ${cycle}` });
+    return null;
+  }
+  let baseText: string;
+  try {
+    baseText = await Deno.readTextFile(baseAbs);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "file not found" : String(e);
+    issues.push({
+      ...ext.value.loc,
+      path: "extends",
+      message: `cannot read base config "${ref}" (${baseDisplay}): ${why}`,
+    });
+    return null;
+  }
+  if (!files.includes(baseDisplay)) files.push(baseDisplay);
+  const base = await loadWithBases(baseText, baseDisplay, baseAbs, here, issues, files);
+  if (base === null) return null;
+  return mergeTrees(base, withoutKeys(tree, ["extends"]));
+}
+
+/** Checks that a dotted key names a config key; returns the problem and the bad segment's index. */
+function checkConfigKey(
+  segments: string[],
+  forbidden: readonly string[],
+): { index: number; message: string } | undefined {
+  const dotted = segments.join(".");
+  const empty = segments.findIndex((s) => s === "");
+  if (empty >= 0) {
+    return { index: empty, message: `expected a dotted key like model.size, got "${dotted}"` };
+  }
+  if (forbidden.includes(segments[0])) {
+    return { index: 0, message: `"${segments[0]}" cannot be set here` };
+  }
+  let schema: AnySchema = Experiment;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    const parent = segments.slice(0, i).join(".");
+    if (kindOf(schema) === "record") {
+      schema = childSchema(schema, seg)!;
+      continue;
+    }
+    const keys = objectKeys(schema);
+    if (!keys) {
+      return {
+        index: i,
+        message: `unknown config key "${dotted}": "${parent}" is ${
+          describeSchema(schema)
+        }, not a mapping`,
+      };
+    }
+    const child = childSchema(schema, seg);
+    if (!child || (i === 0 && forbidden.includes(seg))) {
+      const allowed = i === 0 ? keys.filter((k) => !forbidden.includes(k)) : keys;
+      const local = didYouMean(seg, allowed);
+      const global = local === undefined
+        ? didYouMean(
+          dotted,
+          allKeyPaths(Experiment).filter((p) => !forbidden.includes(p.split(".")[0])),
+        )
+        : undefined;
+      const suggestion = local !== undefined
+        ? `: did you mean "${
+          [...segments.slice(0, i), local, ...segments.slice(i + 1)].join(".")
+        }"?`
+        : global !== undefined
+        ? `: did you mean "${global}"?`
+        : "";
+      const where = parent === "" ? "top-level keys" : `keys of ${parent}`;
+      return {
+        index: i,
+        message: `unknown config key "${dotted}"${suggestion} (${where}: ${allowed.join(", ")})`,
+      };
+    }
+    schema = child;
+  }
+  return undefined;
+}
+
+function applySets(tree: LNode | null, sets: string[], issues: ConfigIssue[]): LNode | null {
+  let out = tree;
+  sets.forEach((arg, i) => {
+    const line = i + 1;
+    const eq = arg.indexOf("=");
+    if (eq <= 0) {
+      issues.push({
+        file: SET_FILE,
+        line,
+        col: 1,
+        path: "",
+        message: `expected KEY=VALUE like model.size=2048, got "${arg}"`,
+      });
+      return;
+    }
+    const key = arg.slice(0, eq);
+    const segments = key.split(".");
+    const bad = checkConfigKey(segments, META_KEYS);
+    if (bad) {
+      const col = 1 + segments.slice(0, bad.index).reduce((n, s) => n + s.length + 1, 0);
+      issues.push({ file: SET_FILE, line, col, path: key, message: bad.message });
+      return;
+    }
+    const valueCol = eq + 2;
+    const parsed = parseYaml(
+      arg.slice(eq + 1),
+      (l, c) => ({ file: SET_FILE, line, col: l === 1 ? valueCol + c - 1 : c }),
+    );
+    if (parsed.issues.length > 0) {
+      issues.push(...parsed.issues.map((p) => ({ ...p, path: key })));
+      return;
+    }
+    const loc: Loc = { file: SET_FILE, line, col: 1 };
+    const value: LNode = parsed.tree ??
+      { kind: "scalar", loc: { file: SET_FILE, line, col: valueCol }, value: null };
+    if (out !== null) out = setAt(out, segments, value, loc);
+  });
+  return out;
+}
+
+/** Expands the sweep block into one tree per grid point (the tree itself when there is none). */
+function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): LNode[] {
+  if (tree.kind !== "map") return [tree];
+  const sweep = tree.entries.get("sweep");
+  if (!sweep) return [tree];
+  if (sweep.value.kind !== "map") {
+    issues.push({
+      ...sweep.value.loc,
+      path: "sweep",
+      message:
+        `expected a mapping of config keys to lists of values (model.size: [256, 1024]), got ${
+          showValue(toPlain(sweep.value))
+        }`,
+    });
+    return [tree];
+  }
+  const dims: { key: string[]; entry: LEntry; values: LNode[] }[] = [];
+  let ok = true;
+  for (const [key, entry] of (sweep.value as LMap).entries) {
+    const segments = key.split(".");
+    const path = `sweep.${key}`;
+    const bad = checkConfigKey(segments, ["extends", "$schema", "sweep", "name"]);
+    if (bad) {
+      issues.push({ ...entry.keyLoc, path, message: bad.message });
+      ok = false;
+      continue;
+    }
+    const overlap = dims.find((d) => isPrefix(d.key, segments) || isPrefix(segments, d.key));
+    if (overlap) {
+      issues.push({
+        ...entry.keyLoc,
+        path,
+        message: `overlaps the sweep key "${overlap.key.join(".")}": sweep each key once`,
+      });
+      ok = false;
+      continue;
+    }
+    const v = entry.value;
+    if (v.kind !== "seq" || v.items.length === 0) {
+      issues.push({
+        ...v.loc,
+        path,
+        message: `expected a non-empty list of values to sweep, got ${showValue(toPlain(v))}`,
+      });
+      ok = false;
+      continue;
+    }
+    const nonScalar = v.items.findIndex((item) => item.kind !== "scalar");
+    if (nonScalar >= 0) {
+      issues.push({
+        ...v.items[nonScalar].loc,
+        path: `${path}[${nonScalar}]`,
+        message: `expected a string, number or boolean, got ${
+          showValue(toPlain(v.items[nonScalar]))
+        }`,
+      });
+      ok = false;
+      continue;
+    }
+    if (pinned.some((p) => isPrefix(p.split("."), segments) || isPrefix(segments, p.split(".")))) {
+      continue; // pinned by --set
+    }
+    dims.push({ key: segments, entry, values: v.items });
+  }
+  const count = dims.reduce((n, d) => n * d.values.length, 1);
+  if (count > MAX_SWEEP_POINTS) {
+    issues.push({
+      ...sweep.keyLoc,
+      path: "sweep",
+      message: `expected at most ${MAX_SWEEP_POINTS} points, got ${count}`,
+    });
+    ok = false;
+  }
+  if (!ok) return [tree];
+  let points: LNode[] = [tree];
+  for (const dim of dims) {
+    points = points.flatMap((p) => dim.values.map((value) => setAt(p, dim.key, value, value.loc)));
+  }
+  return points;
+}
+
+function isPrefix(a: string[], b: string[]): boolean {
+  return a.length <= b.length && a.every((s, i) => s === b[i]);
+}

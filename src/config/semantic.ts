@@ -1,0 +1,146 @@
+/**
+ * Cross-field checks that a schema cannot express key by key: the loss must
+ * suit the label, strategies must suit the label, thresholds must be ordered,
+ * train and eval tickers must not overlap, the purge must cover the label
+ * horizon, and so on.
+ *
+ * @module
+ */
+import type { Experiment } from "./schema.ts";
+import type { PathSegment } from "./tree.ts";
+
+/** A semantic problem at a key path of a parsed experiment (located by the loader). */
+export interface SemanticIssue {
+  /** Key path of the value to fix. */
+  path: PathSegment[];
+  /** What is wrong and what is allowed. */
+  message: string;
+}
+
+const REGRESSION_LOSSES = ["mse", "huber", "mse-sign", "huber-sign", "sign-ratio"];
+const MAGNITUDE_STRATEGIES = ["top_magnitude", "long_short_top_k"];
+const DIRECTION_STRATEGIES = ["simple", "nuanced"];
+
+/**
+ * Checks the cross-field rules of a schema-valid experiment.
+ *
+ * @param e A parsed experiment (defaults filled in).
+ * @returns Every rule it breaks; empty when it is consistent.
+ * @example
+ * ```ts
+ * semanticIssues(Experiment.parse(raw)); // [{ path: ["loss", "name"], message: "..." }]
+ * ```
+ */
+export function semanticIssues(e: Experiment): SemanticIssue[] {
+  const out: SemanticIssue[] = [];
+  const mode = e.label.mode;
+
+  if (e.loss.name === "bce" && mode !== "direction") {
+    out.push({
+      path: ["loss", "name"],
+      message: `loss "bce" needs label.mode "direction", but label.mode is "${mode}": ` +
+        `use a regression loss, one of ${REGRESSION_LOSSES.map((l) => `"${l}"`).join(", ")}`,
+    });
+  } else if (e.loss.name !== "bce" && mode === "direction") {
+    out.push({
+      path: ["loss", "name"],
+      message: `loss "${e.loss.name}" is a regression loss and needs label.mode "magnitude", ` +
+        `but label.mode is "direction": use "bce"`,
+    });
+  }
+
+  if (MAGNITUDE_STRATEGIES.includes(e.backtest.strategy) && mode !== "magnitude") {
+    out.push({
+      path: ["backtest", "strategy"],
+      message:
+        `strategy "${e.backtest.strategy}" ranks predicted magnitudes and needs label.mode ` +
+        `"magnitude", but label.mode is "${mode}": with "direction" use one of ` +
+        DIRECTION_STRATEGIES.map((s) => `"${s}"`).join(", "),
+    });
+  }
+
+  if (e.backtest.strategy === "nuanced") {
+    const { short_threshold: s, exit_threshold: x, long_threshold: l } = e.backtest;
+    if (!(s < x && x < l)) {
+      out.push({
+        path: ["backtest", s >= x ? "short_threshold" : "exit_threshold"],
+        message: "nuanced thresholds must satisfy short_threshold < exit_threshold < " +
+          `long_threshold, got ${s}, ${x}, ${l}`,
+      });
+    }
+  }
+
+  const train = e.data.train_tickers;
+  const evalT = e.data.eval_tickers;
+  for (const [side, list] of [["train_tickers", train], ["eval_tickers", evalT]] as const) {
+    if (!Array.isArray(list)) continue;
+    const seen = new Set<string>();
+    list.forEach((t, i) => {
+      if (seen.has(t)) {
+        out.push({ path: ["data", side, i], message: `ticker "${t}" is listed twice` });
+      }
+      seen.add(t);
+    });
+  }
+  if (Array.isArray(train) && Array.isArray(evalT)) {
+    const inTrain = new Set(train);
+    evalT.forEach((t, i) => {
+      if (inTrain.has(t)) {
+        out.push({
+          path: ["data", "eval_tickers", i],
+          message: `ticker "${t}" is also in data.train_tickers: ` +
+            "train and eval tickers must not overlap",
+        });
+      }
+    });
+  }
+  if (
+    !Array.isArray(train) && !Array.isArray(evalT) && train.select === "rest" &&
+    evalT.select === "rest"
+  ) {
+    out.push({
+      path: ["data", "eval_tickers", "select"],
+      message: `"rest" on both sides leaves nothing to pick from: list or select the train tickers`,
+    });
+  }
+
+  if (e.split.purge !== undefined && e.split.purge < e.label.horizon) {
+    out.push({
+      path: ["split", "purge"],
+      message:
+        `expected at least label.horizon (${e.label.horizon}) quarters, got ${e.split.purge}: ` +
+        "a shorter purge lets eval-period prices leak into training labels",
+    });
+  }
+
+  if (e.train.engine === "fused" && e.train.backend !== "webgpu" && e.train.backend !== "auto") {
+    out.push({
+      path: ["train", "engine"],
+      message: `engine "fused" runs only on backend "webgpu" or "auto", but train.backend is ` +
+        `"${e.train.backend}": use engine "tfjs"`,
+    });
+  }
+
+  const { from, to } = e.data;
+  if (from !== undefined && to !== undefined && from >= to) {
+    out.push({
+      path: ["data", "to"],
+      message: `expected a date after data.from ("${from}"), got "${to}"`,
+    });
+  }
+  const evalFrom = e.split.eval_from;
+  if (evalFrom !== undefined) {
+    if (from !== undefined && evalFrom <= from) {
+      out.push({
+        path: ["split", "eval_from"],
+        message: `expected a date after data.from ("${from}"), got "${evalFrom}"`,
+      });
+    } else if (to !== undefined && evalFrom > to) {
+      out.push({
+        path: ["split", "eval_from"],
+        message: `expected a date on or before data.to ("${to}"), got "${evalFrom}"`,
+      });
+    }
+  }
+  return out;
+}
