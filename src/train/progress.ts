@@ -1,0 +1,123 @@
+/**
+ * Training progress display: a redrawn bar on a terminal, plain lines
+ * otherwise (CI logs, files, pipes).
+ *
+ * @module
+ */
+import type { EpochLog, TrainResult } from "./trainer.ts";
+
+/** Options of {@link progressReporter}. */
+export interface ProgressOptions {
+  /** Maximum epochs (`train.epochs`): the bar's length and the ETA's horizon. */
+  epochs: number;
+  /** Redraw one line with `\r` (a terminal) instead of printing one line per epoch. */
+  tty: boolean;
+  /** Where text goes, e.g. `(s) => Deno.stdout.writeSync(new TextEncoder().encode(s))`. */
+  write: (text: string) => void;
+  /** Bar width in characters (default 24). */
+  width?: number;
+  /** Text before each line (default "train"). */
+  label?: string;
+}
+
+/** An `onEpoch` callback that draws progress, plus `finish` to close the display. */
+export interface ProgressReporter {
+  (e: EpochLog): void;
+  /** End the bar's line and print why training stopped and the best epoch. */
+  finish(result?: TrainResult): void;
+}
+
+/**
+ * Seconds as a short duration: `42s`, `3m05s`, `1h02m`.
+ *
+ * @param seconds non-negative seconds
+ * @returns the duration text
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+function num(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toFixed(5);
+}
+
+/**
+ * Make an `onEpoch` callback that reports epoch, loss, validation loss
+ * (with the best so far), learning rate and ETA. The ETA assumes every
+ * remaining epoch runs (early stopping may end sooner), so it is an upper
+ * bound and shown as `≤`.
+ *
+ * @param options total epochs, whether the output is a terminal, and the writer
+ * @returns the reporter
+ * @example
+ * ```ts
+ * const progress = progressReporter({ epochs: 200, tty: Deno.stdout.isTerminal(), write });
+ * const result = await trainModel({ ...args, onEpoch: progress });
+ * progress.finish(result);
+ * ```
+ */
+export function progressReporter(options: ProgressOptions): ProgressReporter {
+  const { epochs, tty, write } = options;
+  const width = options.width ?? 24;
+  const label = options.label ?? "train";
+  if (!Number.isInteger(epochs) || epochs < 1) {
+    throw new RangeError(`Invalid epochs "${epochs}": expected an integer >= 1`);
+  }
+  let best = Infinity;
+  let bestEpoch = 0;
+  let elapsed = 0;
+  let seen = 0;
+  let lastLength = 0;
+  let drawn = false;
+  const digits = String(epochs).length;
+
+  const report = ((e: EpochLog) => {
+    elapsed += e.seconds;
+    seen += 1;
+    if (e.valLoss < best) {
+      best = e.valLoss;
+      bestEpoch = e.epoch;
+    }
+    const remaining = Math.max(0, epochs - e.epoch);
+    const eta = remaining === 0 ? "0s" : `≤${formatDuration((elapsed / seen) * remaining)}`;
+    const fields = `epoch ${String(e.epoch).padStart(digits)}/${epochs}  loss ${num(e.loss)}  val ${
+      num(e.valLoss)
+    } (best ${num(best)} @${bestEpoch})  lr ${num(e.lr)}  ${
+      e.seconds.toFixed(2)
+    }s/epoch  eta ${eta}`;
+    if (tty) {
+      const filled = Math.min(width, Math.round((e.epoch / epochs) * width));
+      const line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${fields}`;
+      const pad = lastLength > line.length ? " ".repeat(lastLength - line.length) : "";
+      write(`\r${line}${pad}`);
+      lastLength = line.length;
+      drawn = true;
+    } else {
+      write(`${label} ${fields}\n`);
+    }
+  }) as ProgressReporter;
+
+  report.finish = (result?: TrainResult) => {
+    if (tty && drawn) write("\n");
+    drawn = false;
+    if (result) {
+      const why = result.stoppedBy === "patience"
+        ? "early stopping (no validation improvement)"
+        : result.stoppedBy === "interrupted"
+        ? "interrupted"
+        : "reached the epoch limit";
+      write(
+        `${label} stopped after ${result.history.length} epochs: ${why}; best val ${
+          num(result.bestValLoss)
+        } at epoch ${result.bestEpoch}, in ${formatDuration(elapsed)}\n`,
+      );
+    }
+  };
+  return report;
+}
