@@ -1,0 +1,1053 @@
+/**
+ * Import your own data: CSV or Parquet files in long form (date, ticker, columns…) or wide form
+ * (date + one column per ticker, for a single field), validated and written as a dataset folder
+ * (`manifest.json` + one `<table>.parquet` per table).
+ *
+ * Every problem is collected and reported at once, located by file and 1-based data row (for CSV
+ * the file line is given too: the header is line 1, so data row N is line N + 1). Nothing is
+ * half-written: the dataset is built in a temporary sibling folder and renamed into place only when
+ * every check passed; an existing dataset at the destination is replaced only then.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import { parse as parseYaml } from "yaml";
+import { parseArgs } from "node:util";
+import { basename, dirname, join, resolve } from "node:path";
+import { type Manifest, type SeriesInfo, TABLE_NAMES, type TableName } from "./dataset.ts";
+
+/** Input layout: long (one row per ticker and date) or wide (one column per ticker). */
+export type ImportForm = "long" | "wide";
+
+/** How a source column of one table is checked. */
+interface FieldSpec {
+  /** `positive`: finite and > 0; `nonNegative`: finite and ≥ 0; `finite`: any finite number. */
+  check: "positive" | "nonNegative" | "finite" | "date";
+}
+
+/** What each table needs: its key column, its date column and its value columns. */
+interface TableSpec {
+  key: "ticker" | "series";
+  date: "date" | "report_date";
+  required: string[];
+  fields: Record<string, FieldSpec>;
+  /** Daily table: gaps and history length are checked per key. */
+  daily: boolean;
+  /** The field a wide-form file holds when `--field` is not given. */
+  wideField: string;
+}
+
+const TABLES: Record<TableName, TableSpec> = {
+  prices: {
+    key: "ticker",
+    date: "date",
+    required: ["close"],
+    fields: {
+      close: { check: "positive" },
+      open: { check: "positive" },
+      high: { check: "positive" },
+      low: { check: "positive" },
+      adj_close: { check: "positive" },
+      volume: { check: "nonNegative" },
+    },
+    daily: true,
+    wideField: "close",
+  },
+  fundamentals: {
+    key: "ticker",
+    date: "report_date",
+    required: [],
+    fields: {
+      fiscal_date_ending: { check: "date" },
+      margin_gross: { check: "finite" },
+      margin_operating: { check: "finite" },
+      margin_net_profit: { check: "finite" },
+      reported_eps: { check: "finite" },
+      estimated_eps: { check: "finite" },
+      surprise: { check: "finite" },
+      surprise_percentage: { check: "finite" },
+    },
+    daily: false,
+    wideField: "reported_eps",
+  },
+  insider: {
+    key: "ticker",
+    date: "date",
+    required: [],
+    fields: { acquisition: { check: "nonNegative" }, disposal: { check: "nonNegative" } },
+    daily: false,
+    wideField: "acquisition",
+  },
+  sentiment: {
+    key: "ticker",
+    date: "date",
+    required: [],
+    fields: { sentiment: { check: "finite" }, outlook: { check: "finite" } },
+    daily: false,
+    wideField: "sentiment",
+  },
+  market: {
+    key: "series",
+    date: "date",
+    required: ["value"],
+    fields: { value: { check: "finite" } },
+    daily: false,
+    wideField: "value",
+  },
+};
+
+/** Names the source column of each target field; unmapped fields are matched by name. */
+export type ColumnMapping = Record<string, string>;
+
+/** Options of {@linkcode importDataset}. */
+export interface ImportOptions {
+  /** Parquet (`.parquet`, `.pq`) or CSV (any other name) files; their rows are concatenated. */
+  inputs: string[];
+  /** Long form (date, ticker, columns…) or wide form (date + one column per ticker). */
+  form: ImportForm;
+  /** Target field → source column, e.g. `{ close: "Adj Close", date: "Date" }`. */
+  mapping: ColumnMapping;
+  /** The dataset folder to write. */
+  out: string;
+  /** Dataset name (default: the folder's name). */
+  name?: string;
+  /** Which table the files go to (default `prices`). */
+  table?: TableName;
+  /** Wide form: the field each ticker column holds (default: the table's main field, e.g. `close`). */
+  field?: string;
+  /** Daily tables: the most trading days (weekdays) allowed missing between two rows of a ticker. */
+  maxGapDays: number;
+  /** Daily tables: the fewest rows a ticker must have. */
+  minHistoryDays: number;
+  /** How dates are written: `iso` (YYYY-MM-DD, YYYY/MM/DD, YYYYMMDD, optional time), `mdy`, `dmy`. */
+  dateFormat?: "iso" | "mdy" | "dmy";
+  /** Licence of the data (default "unknown"). */
+  licence?: string;
+  /** Description for the manifest. */
+  description?: string;
+  /** Market series bought and held as the benchmark. */
+  index?: string | null;
+  /** Market series of an annualized percent yield, used as the risk-free rate. */
+  riskFree?: string | null;
+  /** Keep the other tables of an existing dataset at `out` and add or replace this one. */
+  add?: boolean;
+  /** Most problem lines {@linkcode formatImportReport} prints (default 50). */
+  maxProblemLines?: number;
+}
+
+/** Kinds of problems an import reports. */
+export type ImportProblemKind =
+  | "read"
+  | "empty"
+  | "missing-column"
+  | "unknown-column"
+  | "unknown-field"
+  | "date"
+  | "ticker"
+  | "duplicate"
+  | "price"
+  | "value"
+  | "unsorted"
+  | "gap"
+  | "history"
+  | "destination";
+
+/** One problem, located by file and 1-based data row (the header row is not counted). */
+export interface ImportProblem {
+  kind: ImportProblemKind;
+  file: string;
+  /** 1-based data row; the header is not counted (CSV file line = row + 1). */
+  row?: number;
+  column?: string;
+  ticker?: string;
+  message: string;
+}
+
+/** The result of an import: what was written, or every problem that prevented it. */
+export interface ImportReport {
+  ok: boolean;
+  out: string;
+  table: TableName;
+  rows: number;
+  tickers: string[];
+  from: string | null;
+  to: string | null;
+  problems: ImportProblem[];
+  manifest: Manifest | null;
+}
+
+/** A validated row before it becomes a table row. */
+interface Row {
+  file: string;
+  row: number;
+  key: string;
+  date: string;
+  day: number;
+  values: Record<string, number | string | null>;
+}
+
+const PARQUET_EXT = /\.(parquet|pq)$/i;
+
+/** Normalizes a column name for matching: lower case, letters and digits only. */
+function norm(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+const ALIASES: Record<string, string[]> = {
+  ticker: ["ticker", "symbol", "name", "code"],
+  series: ["series", "symbol", "ticker", "name"],
+  date: ["date", "day", "timestamp", "datetime"],
+  report_date: ["reportdate", "reporteddate", "date"],
+  adj_close: ["adjclose", "adjustedclose"],
+  reported_eps: ["reportedeps"],
+  estimated_eps: ["estimatedeps"],
+  surprise_percentage: ["surprisepercentage", "surprisepct"],
+  fiscal_date_ending: ["fiscaldateending"],
+};
+
+/** Days since 1970-01-01 of a valid calendar date, or null. */
+function dayNumber(y: number, m: number, d: number): number | null {
+  if (!(y >= 1000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31)) return null;
+  const t = Date.UTC(y, m - 1, d);
+  const back = new Date(t);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) {
+    return null;
+  }
+  return Math.round(t / 86_400_000);
+}
+
+/** ISO `YYYY-MM-DD` of a day number. */
+function isoOfDay(day: number): string {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Parses a date cell into a day number (days since 1970-01-01), or null when it is not a date.
+ *
+ * @param value The cell: a string, a JS `Date` (Parquet Date/Datetime) or null.
+ * @param format `iso` accepts YYYY-MM-DD, YYYY/MM/DD and YYYYMMDD with an optional time part;
+ *   `mdy` and `dmy` accept M/D/YYYY and D/M/YYYY (also with `-` or `.`).
+ * @returns The day number, or null.
+ */
+export function parseDateCell(
+  value: unknown,
+  format: "iso" | "mdy" | "dmy" = "iso",
+): number | null {
+  if (value instanceof Date) {
+    const t = value.getTime();
+    return Number.isFinite(t) ? Math.floor(t / 86_400_000) : null;
+  }
+  if (typeof value !== "string") return null;
+  const s = value.trim();
+  if (format === "iso") {
+    const m =
+      /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(s) ??
+        /^(\d{4})(\d{2})(\d{2})$/.exec(s);
+    return m ? dayNumber(+m[1], +m[2], +m[3]) : null;
+  }
+  const m = /^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$/.exec(s);
+  if (!m) return null;
+  return format === "mdy" ? dayNumber(+m[3], +m[1], +m[2]) : dayNumber(+m[3], +m[2], +m[1]);
+}
+
+/** Parses a numeric cell: null/empty → null; otherwise a number (maybe NaN). */
+function numberCell(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  const s = String(value).trim();
+  if (s === "") return null;
+  return Number(s);
+}
+
+/** Weekdays strictly between two day numbers (trading days missing, holidays counted). */
+function weekdaysBetween(a: number, b: number): number {
+  let n = 0;
+  for (let d = a + 1; d < b; d++) {
+    const wd = (d + 4) % 7; // 1970-01-01 was a Thursday (4)
+    if (wd !== 0 && wd !== 6) n++;
+  }
+  return n;
+}
+
+/** Reads a file into named columns of JS values, or a problem. */
+function readColumns(
+  file: string,
+):
+  | { columns: string[]; data: Record<string, unknown[]>; height: number; csv: boolean }
+  | ImportProblem {
+  let df: pl.DataFrame;
+  const csv = !PARQUET_EXT.test(file);
+  try {
+    Deno.statSync(file);
+  } catch (e) {
+    return { kind: "read", file, message: `Cannot read "${file}": ${(e as Error).message}` };
+  }
+  try {
+    df = csv ? pl.readCSV(file, { inferSchemaLength: 0 }) : pl.readParquet(file);
+  } catch (e) {
+    return {
+      kind: "read",
+      file,
+      message: `Cannot parse "${file}" as ${csv ? "CSV" : "Parquet"}: ${
+        String((e as Error).message).split("\n")[0]
+      }`,
+    };
+  }
+  const data: Record<string, unknown[]> = {};
+  for (const name of df.columns) data[name] = df.getColumn(name).toArray() as unknown[];
+  return { columns: df.columns, data, height: df.height, csv };
+}
+
+/** Describes where a row is: `row 3 (line 4)` for CSV, `row 3` for Parquet. */
+function where(row: number, csv: boolean): string {
+  return csv ? `row ${row} (line ${row + 1})` : `row ${row}`;
+}
+
+/** Finds the source column of a target field: the mapping, else a name or alias match. */
+function findColumn(field: string, columns: string[], mapping: ColumnMapping): string | undefined {
+  if (mapping[field] !== undefined) {
+    return columns.includes(mapping[field]) ? mapping[field] : undefined;
+  }
+  const names = [norm(field), ...(ALIASES[field] ?? [])];
+  const mappedSources = new Set(Object.values(mapping));
+  for (const n of names) {
+    const hit = columns.find((c) => norm(c) === n && !mappedSources.has(c));
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
+
+/** Parses the rows of one file into {@linkcode Row}s, adding problems as it goes. */
+function parseFile(
+  file: string,
+  options: ImportOptions,
+  spec: TableSpec,
+  problems: ImportProblem[],
+): Row[] {
+  const read = readColumns(file);
+  if ("kind" in read) {
+    problems.push(read);
+    return [];
+  }
+  const { columns, data, height, csv } = read;
+  const mapping = options.mapping;
+  const format = options.dateFormat ?? "iso";
+  const colList = columns.map((c) => `"${c}"`).join(", ");
+  // Mapped source columns must exist.
+  let broken = false;
+  for (const [field, source] of Object.entries(mapping)) {
+    if (!columns.includes(source)) {
+      problems.push({
+        kind: "unknown-column",
+        file,
+        column: source,
+        message:
+          `${file}: mapped column "${source}" (for "${field}") is not in the file: it has ${colList}`,
+      });
+      broken = true;
+    }
+  }
+  if (broken) return [];
+  if (height === 0) {
+    problems.push({ kind: "empty", file, message: `${file}: no data rows` });
+    return [];
+  }
+  const dateCol = findColumn(spec.date, columns, mapping);
+  const rows: Row[] = [];
+  const missing: string[] = [];
+  if (dateCol === undefined) missing.push(spec.date);
+
+  if (options.form === "long") {
+    const keyCol = findColumn(spec.key, columns, mapping);
+    if (keyCol === undefined) missing.push(spec.key);
+    const fieldCols: Record<string, string> = {};
+    for (const field of Object.keys(spec.fields)) {
+      const c = findColumn(field, columns, mapping);
+      if (c !== undefined) fieldCols[field] = c;
+      else if (spec.required.includes(field)) missing.push(field);
+    }
+    if (missing.length === 0 && Object.keys(fieldCols).length === 0) {
+      missing.push(`one of ${Object.keys(spec.fields).map((f) => `"${f}"`).join(", ")}`);
+    }
+    if (missing.length > 0) {
+      const required = [spec.date, spec.key, ...spec.required].map((c) => `"${c}"`).join(", ");
+      problems.push({
+        kind: "missing-column",
+        file,
+        message:
+          `${file}: missing required column${missing.length > 1 ? "s" : ""} ${
+            missing.map((c) => c.startsWith("one of") ? c : `"${c}"`).join(", ")
+          }: the "${options.table ?? "prices"}" table needs ${required}; the file has ${colList} ` +
+          `(map other names with --map FIELD=COLUMN)`,
+      });
+      return [];
+    }
+    const dates = data[dateCol!];
+    const keys = data[keyCol!];
+    for (let i = 0; i < height; i++) {
+      const r = i + 1;
+      const at = `${file}: ${where(r, csv)}`;
+      const day = parseDateCell(dates[i], format);
+      const key = keys[i] === null || keys[i] === undefined ? "" : String(keys[i]).trim();
+      let ok = true;
+      if (day === null) {
+        problems.push({
+          kind: "date",
+          file,
+          row: r,
+          column: dateCol,
+          message: `${at}: unparseable date ${JSON.stringify(dates[i])} in column "${dateCol}": ` +
+            `expected ${
+              format === "iso" ? "YYYY-MM-DD" : format === "mdy" ? "M/D/YYYY" : "D/M/YYYY"
+            }`,
+        });
+        ok = false;
+      }
+      if (key === "") {
+        problems.push({
+          kind: "ticker",
+          file,
+          row: r,
+          column: keyCol,
+          message: `${at}: empty ${spec.key} in column "${keyCol}"`,
+        });
+        ok = false;
+      }
+      const values: Record<string, number | string | null> = {};
+      for (const [field, col] of Object.entries(fieldCols)) {
+        const v = checkValue(field, col, data[col][i], spec, format, at, key, file, r, problems);
+        if (v === undefined) ok = false;
+        else values[field] = v;
+      }
+      if (ok) rows.push({ file, row: r, key, date: isoOfDay(day!), day: day!, values });
+    }
+    return rows;
+  }
+
+  // Wide form: date + one column per ticker (or series), all holding one field.
+  const field = options.field ?? spec.wideField;
+  for (const f of Object.keys(mapping)) {
+    if (f !== spec.date && f !== "date") {
+      problems.push({
+        kind: "unknown-field",
+        file,
+        message: `${file}: wide form maps only the date column; "${f}" cannot be mapped ` +
+          `(every other column is a ${spec.key}, holding "${field}")`,
+      });
+      return [];
+    }
+  }
+  if (missing.length > 0) {
+    problems.push({
+      kind: "missing-column",
+      file,
+      message:
+        `${file}: missing required column "${spec.date}" (wide form needs a date column and ` +
+        `one column per ${spec.key}); the file has ${colList}`,
+    });
+    return [];
+  }
+  const keyCols = columns.filter((c) => c !== dateCol);
+  if (keyCols.length === 0) {
+    problems.push({
+      kind: "missing-column",
+      file,
+      message:
+        `${file}: wide form needs one column per ${spec.key} besides "${dateCol}"; the file has ${colList}`,
+    });
+    return [];
+  }
+  const dates = data[dateCol!];
+  for (let i = 0; i < height; i++) {
+    const r = i + 1;
+    const at = `${file}: ${where(r, csv)}`;
+    const day = parseDateCell(dates[i], format);
+    if (day === null) {
+      problems.push({
+        kind: "date",
+        file,
+        row: r,
+        column: dateCol,
+        message: `${at}: unparseable date ${JSON.stringify(dates[i])} in column "${dateCol}": ` +
+          `expected ${
+            format === "iso" ? "YYYY-MM-DD" : format === "mdy" ? "M/D/YYYY" : "D/M/YYYY"
+          }`,
+      });
+      continue;
+    }
+    for (const col of keyCols) {
+      const cell = data[col][i];
+      if (numberCell(cell) === null) continue; // not traded that day
+      const v = checkValue(field, col, cell, spec, format, at, col.trim(), file, r, problems);
+      if (v === undefined) continue;
+      rows.push({
+        file,
+        row: r,
+        key: col.trim(),
+        date: isoOfDay(day),
+        day,
+        values: { [field]: v },
+      });
+    }
+  }
+  return rows;
+}
+
+/** Checks one value cell; returns the value, or undefined after recording a problem. */
+function checkValue(
+  field: string,
+  col: string,
+  cell: unknown,
+  spec: TableSpec,
+  format: "iso" | "mdy" | "dmy",
+  at: string,
+  key: string,
+  file: string,
+  row: number,
+  problems: ImportProblem[],
+): number | string | null | undefined {
+  const check = spec.fields[field].check;
+  if (check === "date") {
+    if (cell === null || cell === undefined || String(cell).trim() === "") return null;
+    const d = parseDateCell(cell, format);
+    if (d === null) {
+      problems.push({
+        kind: "date",
+        file,
+        row,
+        column: col,
+        ticker: key,
+        message: `${at}: unparseable date ${JSON.stringify(cell)} in column "${col}"`,
+      });
+      return undefined;
+    }
+    return isoOfDay(d);
+  }
+  const v = numberCell(cell);
+  if (v === null) {
+    if (spec.required.includes(field)) {
+      problems.push({
+        kind: field === "close" ? "price" : "value",
+        file,
+        row,
+        column: col,
+        ticker: key,
+        message: `${at}: missing "${field}" for "${key}" in column "${col}"`,
+      });
+      return undefined;
+    }
+    return null;
+  }
+  const isPrice = spec.key === "ticker" && check === "positive";
+  const bad = !Number.isFinite(v)
+    ? "not a finite number"
+    : check === "positive" && v <= 0
+    ? "not positive"
+    : check === "nonNegative" && v < 0
+    ? "negative"
+    : null;
+  if (bad) {
+    problems.push({
+      kind: isPrice ? "price" : "value",
+      file,
+      row,
+      column: col,
+      ticker: key,
+      message:
+        `${at}: ${isPrice ? "price" : "value"} ${
+          JSON.stringify(cell)
+        } for "${key}" in column "${col}" ` +
+        `is ${bad}: "${field}" must be ${
+          check === "positive"
+            ? "a finite number > 0"
+            : check === "nonNegative"
+            ? "a finite number ≥ 0"
+            : "a finite number"
+        }`,
+    });
+    return undefined;
+  }
+  return v;
+}
+
+/** Cross-row checks: duplicates, order, gaps, history length. */
+function checkRows(
+  rows: Row[],
+  spec: TableSpec,
+  options: ImportOptions,
+  problems: ImportProblem[],
+) {
+  const byKey = new Map<string, Row[]>();
+  for (const r of rows) {
+    const list = byKey.get(r.key);
+    if (list) list.push(r);
+    else byKey.set(r.key, [r]);
+  }
+  const csvLine = (r: Row) => !PARQUET_EXT.test(r.file);
+  const loc = (r: Row) => `${r.file}: ${where(r.row, csvLine(r))}`;
+  for (const [key, list] of byKey) {
+    // Unsorted: within each file, dates of a key must ascend in file order.
+    const lastInFile = new Map<string, Row>();
+    const reported = new Set<string>();
+    const outOfOrder = new Map<string, number>();
+    for (const r of list) {
+      const prev = lastInFile.get(r.file);
+      if (prev && r.day < prev.day) {
+        outOfOrder.set(r.file, (outOfOrder.get(r.file) ?? 0) + 1);
+        if (!reported.has(r.file)) {
+          reported.add(r.file);
+          problems.push({
+            kind: "unsorted",
+            file: r.file,
+            row: r.row,
+            ticker: key,
+            message:
+              `${loc(r)}: dates of "${key}" are not in ascending order: ${r.date} comes after ` +
+              `${prev.date} (row ${prev.row})`,
+          });
+        }
+      }
+      if (!prev || r.day > prev.day) lastInFile.set(r.file, r);
+    }
+    for (const p of problems) {
+      if (p.kind === "unsorted" && p.ticker === key && (outOfOrder.get(p.file) ?? 0) > 1) {
+        if (!p.message.includes("rows out of order")) {
+          p.message += ` (${outOfOrder.get(p.file)} rows out of order in this file)`;
+        }
+      }
+    }
+    const sorted = [...list].sort((a, b) => a.day - b.day);
+    for (let i = 1; i < sorted.length; i++) {
+      const a = sorted[i - 1];
+      const b = sorted[i];
+      if (a.day === b.day) {
+        problems.push({
+          kind: "duplicate",
+          file: b.file,
+          row: b.row,
+          ticker: key,
+          message:
+            `${loc(b)}: duplicate (${spec.key}, ${spec.date}) ("${key}", ${b.date}): already at ` +
+            `${a.file === b.file ? where(a.row, csvLine(a)) : loc(a)}`,
+        });
+      } else if (spec.daily) {
+        const missingDays = weekdaysBetween(a.day, b.day);
+        if (missingDays > options.maxGapDays) {
+          problems.push({
+            kind: "gap",
+            file: b.file,
+            row: b.row,
+            ticker: key,
+            message:
+              `${loc(b)}: gap in "${key}" from ${a.date} to ${b.date}: ${missingDays} trading ` +
+              `days missing (more than --max-gap-days ${options.maxGapDays})`,
+          });
+        }
+      }
+    }
+    if (spec.daily && list.length < options.minHistoryDays) {
+      problems.push({
+        kind: "history",
+        file: list[0].file,
+        ticker: key,
+        message: `${list[0].file}: "${key}" has ${list.length} rows (${sorted[0].date} to ${
+          sorted[sorted.length - 1].date
+        }), fewer than --min-history-days ${options.minHistoryDays}`,
+      });
+    }
+  }
+}
+
+/** Builds the table's dataframe with the documented dtypes, sorted by key and date. */
+function toFrame(rows: Row[], spec: TableSpec, table: TableName): pl.DataFrame {
+  const sorted = [...rows].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : a.day - b.day);
+  const present = new Set<string>();
+  for (const r of sorted) for (const f of Object.keys(r.values)) present.add(f);
+  const cols: pl.Series[] = [];
+  const dateSeries = (name: string, values: (string | null)[]) =>
+    pl.Series(name, values, pl.Utf8).str.strptime(pl.Date, "%Y-%m-%d").alias(name);
+  if (table === "market") {
+    cols.push(dateSeries("date", sorted.map((r) => r.date)));
+    cols.push(pl.Series("series", sorted.map((r) => r.key), pl.Utf8));
+  } else {
+    cols.push(pl.Series("ticker", sorted.map((r) => r.key), pl.Utf8));
+    cols.push(dateSeries(spec.date, sorted.map((r) => r.date)));
+  }
+  for (const [field, f] of Object.entries(spec.fields)) {
+    if (!present.has(field) && !spec.required.includes(field) && table !== "fundamentals") continue;
+    const values = sorted.map((r) => r.values[field] ?? null);
+    cols.push(
+      f.check === "date"
+        ? dateSeries(field, values as (string | null)[])
+        : pl.Series(field, values as (number | null)[], pl.Float64),
+    );
+  }
+  return pl.DataFrame(cols);
+}
+
+/** Guesses a series' frequency from the median spacing of its dates. */
+function guessFrequency(days: number[]): SeriesInfo["frequency"] {
+  if (days.length < 2) return "daily";
+  const gaps = days.slice(1).map((d, i) => d - days[i]).sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)];
+  return median <= 5 ? "daily" : median <= 45 ? "monthly" : "quarterly";
+}
+
+/**
+ * Writes a dataset folder atomically: the manifest and each table go into a temporary sibling
+ * folder, which is renamed to `dir` only when everything is written. An existing dataset at `dir`
+ * is moved aside first and removed after the rename; on any error the temporary folder is removed
+ * and the existing dataset is restored, so `dir` is never half-written. Tables are stored as
+ * `<table>.parquet`.
+ *
+ * (Kept here until `src/data/dataset.ts` offers a shared `writeDataset`.)
+ *
+ * @param dir The dataset folder.
+ * @param manifest The manifest, written as `manifest.json`.
+ * @param tables Dataframes by table name.
+ * @param keep Table files of an existing dataset folder to copy over unchanged.
+ * @throws {Error} When `dir` exists and is not a dataset folder (no `manifest.json`) and not empty.
+ */
+export async function writeDatasetAtomic(
+  dir: string,
+  manifest: Manifest,
+  tables: Partial<Record<TableName, pl.DataFrame>>,
+  keep: TableName[] = [],
+): Promise<void> {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  await Deno.mkdir(parent, { recursive: true });
+  const existing = await existingDataset(target);
+  if (existing === "other") {
+    throw new Error(
+      `Refusing to replace "${dir}": it exists, is not empty and has no manifest.json (not a dataset folder)`,
+    );
+  }
+  const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = join(parent, `.${basename(target)}.tmp-${suffix}`);
+  const old = join(parent, `.${basename(target)}.old-${suffix}`);
+  await Deno.mkdir(tmp);
+  try {
+    for (const t of keep) {
+      await Deno.copyFile(join(target, `${t}.parquet`), join(tmp, `${t}.parquet`));
+    }
+    for (const [t, df] of Object.entries(tables)) df.writeParquet(join(tmp, `${t}.parquet`));
+    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+    if (existing !== "none") await Deno.rename(target, old);
+    try {
+      await Deno.rename(tmp, target);
+    } catch (e) {
+      if (existing !== "none") await Deno.rename(old, target);
+      throw e;
+    }
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw e;
+  }
+  if (existing !== "none") await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+/** Whether `dir` is absent, an empty folder, a dataset folder or something else. */
+async function existingDataset(dir: string): Promise<"none" | "empty" | "dataset" | "other"> {
+  try {
+    const st = await Deno.stat(dir);
+    if (!st.isDirectory) return "other";
+  } catch {
+    return "none";
+  }
+  let empty = true;
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name === "manifest.json") return "dataset";
+    empty = false;
+  }
+  return empty ? "empty" : "other";
+}
+
+/**
+ * Imports CSV or Parquet files into a dataset folder, validating everything first.
+ *
+ * @param options What to read, how, and where to write; see {@linkcode ImportOptions}.
+ * @returns A report: `ok` with the manifest written, or every problem found (nothing written).
+ * @throws {TypeError} When the options themselves are invalid (unknown form, table or field).
+ * @example
+ * ```ts
+ * const report = await importDataset({
+ *   inputs: ["prices.csv"], form: "long", mapping: { close: "Adj Close" },
+ *   out: "data/my-set", maxGapDays: 10, minHistoryDays: 20,
+ * });
+ * if (!report.ok) console.error(formatImportReport(report));
+ * ```
+ */
+export async function importDataset(options: ImportOptions): Promise<ImportReport> {
+  const table = options.table ?? "prices";
+  if (!TABLE_NAMES.includes(table)) {
+    throw new TypeError(`Unknown table "${table}": expected one of ${TABLE_NAMES.join(", ")}`);
+  }
+  if (options.form !== "long" && options.form !== "wide") {
+    throw new TypeError(`Unknown form "${options.form}": expected "long" or "wide"`);
+  }
+  if (options.inputs.length === 0) throw new TypeError("No input files given");
+  const spec = TABLES[table];
+  const allowed = [spec.key, spec.date, ...Object.keys(spec.fields)];
+  if (spec.date !== "date") allowed.push("date");
+  const problems: ImportProblem[] = [];
+  const unknownFields = Object.keys(options.mapping).filter((f) => !allowed.includes(f));
+  if (options.field !== undefined && !(options.field in spec.fields)) {
+    unknownFields.push(options.field);
+  }
+  if (unknownFields.length > 0) {
+    problems.push({
+      kind: "unknown-field",
+      file: "(mapping)",
+      message: `Unknown field${unknownFields.length > 1 ? "s" : ""} ${
+        unknownFields.map((f) => `"${f}"`).join(", ")
+      } for the "${table}" table: allowed fields are ${allowed.map((f) => `"${f}"`).join(", ")}`,
+    });
+  }
+  const mapping = { ...options.mapping };
+  if (spec.date !== "date" && mapping.date !== undefined && mapping[spec.date] === undefined) {
+    mapping[spec.date] = mapping.date;
+    delete mapping.date;
+  }
+  const opts = { ...options, table, mapping };
+  const rows: Row[] = [];
+  if (problems.length === 0) {
+    for (const file of options.inputs) rows.push(...parseFile(file, opts, spec, problems));
+    checkRows(rows, spec, opts, problems);
+  }
+  const keys = [...new Set(rows.map((r) => r.key))].sort();
+  const days = rows.map((r) => r.day);
+  const from = days.length ? isoOfDay(Math.min(...days)) : null;
+  const to = days.length ? isoOfDay(Math.max(...days)) : null;
+  const report: ImportReport = {
+    ok: false,
+    out: options.out,
+    table,
+    rows: rows.length,
+    tickers: table === "market" ? [] : keys,
+    from,
+    to,
+    problems,
+    manifest: null,
+  };
+  if (problems.length > 0 || rows.length === 0) {
+    if (problems.length === 0) {
+      problems.push({
+        kind: "empty",
+        file: options.inputs.join(", "),
+        message: "No data rows in the input",
+      });
+    }
+    return report;
+  }
+
+  let keep: TableName[] = [];
+  let previous: Manifest | null = null;
+  if (options.add) {
+    try {
+      previous = JSON.parse(
+        await Deno.readTextFile(join(options.out, "manifest.json")),
+      ) as Manifest;
+      keep = previous.tables.filter((t) => t !== table);
+    } catch {
+      previous = null;
+    }
+  }
+  const series: SeriesInfo[] = table === "market"
+    ? keys.map((name) => ({
+      name,
+      frequency: guessFrequency(
+        rows.filter((r) => r.key === name).map((r) => r.day).sort((a, b) => a - b),
+      ),
+      description: `imported from ${
+        [...new Set(rows.filter((r) => r.key === name).map((r) => r.file))].join(", ")
+      }`,
+    }))
+    : [];
+  const files = options.inputs.join(", ");
+  const tickers = table === "market" ? [] : keys;
+  const manifest: Manifest = {
+    name: options.name ?? previous?.name ?? basename(resolve(options.out)),
+    description: options.description ?? previous?.description ?? `Imported from ${files}`,
+    synthetic: false,
+    provenance: previous
+      ? `${previous.provenance}; ${table} imported from ${files}`
+      : `imported from ${files}`,
+    licence: options.licence ?? previous?.licence ?? "unknown",
+    warnings: previous?.warnings ?? [],
+    tables: TABLE_NAMES.filter((t) => t === table || keep.includes(t)),
+    tickers: previous ? [...new Set([...previous.tickers, ...tickers])].sort() : tickers,
+    from: previous && previous.from < from! ? previous.from : from!,
+    to: previous && previous.to > to! ? previous.to : to!,
+    index: options.index ?? previous?.index ?? null,
+    riskFree: options.riskFree ?? previous?.riskFree ?? null,
+    series: previous ? [...(table === "market" ? [] : previous.series), ...series] : series,
+  };
+  try {
+    await writeDatasetAtomic(options.out, manifest, { [table]: toFrame(rows, spec, table) }, keep);
+  } catch (e) {
+    problems.push({ kind: "destination", file: options.out, message: (e as Error).message });
+    return report;
+  }
+  report.ok = true;
+  report.manifest = manifest;
+  return report;
+}
+
+/**
+ * Formats a report for the terminal: a summary line, then at most `maxLines` problems and a count
+ * of the rest.
+ *
+ * @param report The import report.
+ * @param maxLines Most problem lines to print (default 50).
+ * @returns The text.
+ */
+export function formatImportReport(report: ImportReport, maxLines = 50): string {
+  if (report.ok) {
+    return `Imported ${report.rows} rows into the "${report.table}" table of ${report.out}: ` +
+      `${report.tickers.length} tickers, ${report.from} to ${report.to}`;
+  }
+  const n = report.problems.length;
+  const lines = [
+    `Import failed with ${n} problem${n === 1 ? "" : "s"}; nothing was written to ${report.out}:`,
+  ];
+  for (const p of report.problems.slice(0, maxLines)) lines.push(`  ${p.message}`);
+  if (n > maxLines) lines.push(`  … and ${n - maxLines} more problems`);
+  return lines.join("\n");
+}
+
+const IMPORT_USAGE = `Usage: deno task data import FILE... --out DIR [options]
+  --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
+  --table NAME            prices|fundamentals|insider|sentiment|market (default prices)
+  --map FIELD=COLUMN      source column of a field, repeatable (e.g. --map close="Adj Close")
+  --mapping FILE.yaml     a YAML map of FIELD: COLUMN
+  --field NAME            wide form: the field the ticker columns hold (default close for prices)
+  --name NAME             dataset name (default: the folder name)
+  --licence TEXT          licence of the data (default "unknown")
+  --description TEXT      description for the manifest
+  --index SERIES          benchmark market series; --risk-free SERIES: yield series for Sharpe
+  --date-format iso|mdy|dmy  (default iso)
+  --max-gap-days N        most missing trading days between two rows of a ticker (default 10)
+  --min-history-days N    fewest rows a ticker must have (default 20)
+  --add                   keep the other tables of the dataset at --out, add or replace this one`;
+
+/**
+ * The `deno task data import` command.
+ *
+ * @param args Command-line arguments after `import`.
+ * @returns The exit code: 0 on success, 1 when the data has problems, 2 on a usage error.
+ */
+export async function importCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        form: { type: "string", default: "long" },
+        table: { type: "string", default: "prices" },
+        map: { type: "string", multiple: true, default: [] },
+        mapping: { type: "string" },
+        field: { type: "string" },
+        out: { type: "string" },
+        name: { type: "string" },
+        licence: { type: "string" },
+        description: { type: "string" },
+        index: { type: "string" },
+        "risk-free": { type: "string" },
+        "date-format": { type: "string", default: "iso" },
+        "max-gap-days": { type: "string", default: "10" },
+        "min-history-days": { type: "string", default: "20" },
+        add: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${IMPORT_USAGE}`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(IMPORT_USAGE);
+    return 0;
+  }
+  const usage = (msg: string) => {
+    console.error(`${msg}\n${IMPORT_USAGE}`);
+    return 2;
+  };
+  if (parsed.positionals.length === 0) return usage("No input files given");
+  if (!v.out) return usage("Missing --out DIR");
+  const mapping: ColumnMapping = {};
+  if (v.mapping) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(await Deno.readTextFile(v.mapping));
+    } catch (e) {
+      return usage(`Cannot read mapping file "${v.mapping}": ${(e as Error).message}`);
+    }
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+      return usage(`Mapping file "${v.mapping}" must be a YAML map of FIELD: COLUMN`);
+    }
+    for (const [k, c] of Object.entries(doc as Record<string, unknown>)) {
+      if (typeof c !== "string") {
+        return usage(
+          `Mapping file "${v.mapping}": the column for "${k}" must be a string, got ${
+            JSON.stringify(c)
+          }`,
+        );
+      }
+      mapping[k] = c;
+    }
+  }
+  for (const m of v.map as string[]) {
+    const eq = m.indexOf("=");
+    if (eq <= 0) return usage(`Invalid --map "${m}": expected FIELD=COLUMN`);
+    mapping[m.slice(0, eq).trim()] = m.slice(eq + 1);
+  }
+  const intArg = (s: string) => {
+    const n = Number(s);
+    return Number.isInteger(n) && n >= 0 ? n : null;
+  };
+  const maxGapDays = intArg(v["max-gap-days"]!);
+  const minHistoryDays = intArg(v["min-history-days"]!);
+  if (maxGapDays === null) {
+    return usage(`Invalid --max-gap-days "${v["max-gap-days"]}": expected an integer ≥ 0`);
+  }
+  if (minHistoryDays === null) {
+    return usage(`Invalid --min-history-days "${v["min-history-days"]}": expected an integer ≥ 0`);
+  }
+  const dateFormat = v["date-format"];
+  if (dateFormat !== "iso" && dateFormat !== "mdy" && dateFormat !== "dmy") {
+    return usage(`Invalid --date-format "${dateFormat}": expected iso, mdy or dmy`);
+  }
+  let report: ImportReport;
+  try {
+    report = await importDataset({
+      inputs: parsed.positionals,
+      form: v.form as ImportForm,
+      table: v.table as TableName,
+      mapping,
+      field: v.field,
+      out: v.out,
+      name: v.name,
+      licence: v.licence,
+      description: v.description,
+      index: v.index ?? null,
+      riskFree: v["risk-free"] ?? null,
+      dateFormat,
+      maxGapDays,
+      minHistoryDays,
+      add: v.add,
+    });
+  } catch (e) {
+    if (e instanceof TypeError) return usage(e.message);
+    throw e;
+  }
+  if (report.ok) {
+    console.log(formatImportReport(report));
+    return 0;
+  }
+  console.error(formatImportReport(report));
+  return 1;
+}

@@ -1,0 +1,448 @@
+import pl from "nodejs-polars";
+import { join } from "node:path";
+import { strict as assert } from "node:assert";
+import {
+  formatImportReport,
+  importCommand,
+  importDataset,
+  type ImportOptions,
+  type ImportProblem,
+  parseDateCell,
+} from "../src/data/import.ts";
+import type { Manifest } from "../src/data/dataset.ts";
+
+const FIX = "tests/fixtures/data/import";
+const fx = (name: string) => join(FIX, name);
+
+async function tempDir(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "alfred-import-" });
+}
+
+function opts(out: string, inputs: string[], extra: Partial<ImportOptions> = {}): ImportOptions {
+  return { inputs, form: "long", mapping: {}, out, maxGapDays: 5, minHistoryDays: 3, ...extra };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Asserts exactly one problem of `kind` matched every pattern, and returns it. */
+function problem(problems: ImportProblem[], kind: string, ...patterns: RegExp[]): ImportProblem {
+  const hits = problems.filter((p) =>
+    p.kind === kind && patterns.every((re) => re.test(p.message))
+  );
+  assert.equal(
+    hits.length,
+    1,
+    `expected one "${kind}" problem matching ${patterns}, got:\n${
+      problems.map((p) => `${p.kind}: ${p.message}`).join("\n")
+    }`,
+  );
+  return hits[0];
+}
+
+async function readManifest(dir: string): Promise<Manifest> {
+  return JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+}
+
+Deno.test("parseDateCell accepts ISO forms and rejects impossible dates", () => {
+  const d = parseDateCell("2024-01-02")!;
+  assert.equal(new Date(d * 86_400_000).toISOString().slice(0, 10), "2024-01-02");
+  assert.equal(parseDateCell("2024/01/02"), d);
+  assert.equal(parseDateCell("20240102"), d);
+  assert.equal(parseDateCell("2024-01-02T16:00:00Z"), d);
+  assert.equal(parseDateCell(new Date("2024-01-02T00:00:00Z")), d);
+  assert.equal(parseDateCell("1/2/2024", "mdy"), d);
+  assert.equal(parseDateCell("2/1/2024", "dmy"), d);
+  assert.equal(parseDateCell("2023-02-29"), null);
+  assert.equal(parseDateCell("2024-13-01"), null);
+  assert.equal(parseDateCell("01/02/2024"), null);
+  assert.equal(parseDateCell(null), null);
+});
+
+Deno.test("import: a well-formed long CSV with a column mapping", async () => {
+  const out = join(await tempDir(), "my-set");
+  const report = await importDataset(
+    opts(out, [fx("long.csv")], { mapping: { close: "Close" }, licence: "CC0", name: "mine" }),
+  );
+  assert.equal(report.ok, true, formatImportReport(report));
+  assert.equal(report.rows, 8);
+  assert.deepEqual(report.tickers, ["AAA", "BBB"]);
+  const m = await readManifest(out);
+  assert.equal(m.name, "mine");
+  assert.equal(m.synthetic, false);
+  assert.equal(m.licence, "CC0");
+  assert.match(m.provenance, /imported from .*long\.csv/);
+  assert.deepEqual(m.tables, ["prices"]);
+  assert.deepEqual(m.tickers, ["AAA", "BBB"]);
+  assert.equal(m.from, "2024-01-02");
+  assert.equal(m.to, "2024-01-05");
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  assert.deepEqual(df.columns, [
+    "ticker",
+    "date",
+    "close",
+    "open",
+    "high",
+    "low",
+    "adj_close",
+    "volume",
+  ]);
+  assert.equal(String(df.getColumn("date").dtype), "DataType(Date)");
+  assert.equal(String(df.getColumn("close").dtype), "DataType(Float64)");
+  assert.deepEqual(df.getColumn("ticker").toArray(), [
+    "AAA",
+    "AAA",
+    "AAA",
+    "AAA",
+    "BBB",
+    "BBB",
+    "BBB",
+    "BBB",
+  ]);
+  assert.deepEqual(df.getColumn("close").toArray().slice(4), [50.5, 51.5, 50.2, 50.6]);
+  assert.deepEqual(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
+  assert.deepEqual(df.getColumn("volume").toArray().slice(0, 1), [1000]);
+  // no temporary folders left beside it
+  const siblings = [];
+  for await (const e of Deno.readDir(join(out, ".."))) siblings.push(e.name);
+  assert.deepEqual(siblings, ["my-set"]);
+});
+
+Deno.test("import: the mapping decides which column is close", async () => {
+  const out = join(await tempDir(), "adj");
+  const report = await importDataset(
+    opts(out, [fx("long.csv")], { mapping: { close: "Adj Close" } }),
+  );
+  assert.equal(report.ok, true, formatImportReport(report));
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  assert.deepEqual(df.getColumn("close").toArray().slice(0, 2), [10.1, 10.3]);
+  // "Adj Close" is taken by close, so adj_close is not filled from it twice
+  assert.equal(df.columns.includes("adj_close"), false);
+});
+
+Deno.test("import: a wide CSV, a blank cell is a day the ticker did not trade", async () => {
+  const out = join(await tempDir(), "wide");
+  const report = await importDataset(opts(out, [fx("wide.csv")], { form: "wide" }));
+  assert.equal(report.ok, true, formatImportReport(report));
+  assert.equal(report.rows, 14);
+  assert.deepEqual(report.tickers, ["AAA", "BBB", "CCC"]);
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  const bbb = df.filter(pl.col("ticker").eq(pl.lit("BBB")));
+  assert.deepEqual(bbb.getColumn("close").toArray(), [50.5, 51.5, 50.6, 50.9]);
+});
+
+Deno.test("import: a wide market CSV keeps negative values and names the series", async () => {
+  const out = join(await tempDir(), "market");
+  const report = await importDataset(
+    opts(out, [fx("market_wide.csv")], { form: "wide", table: "market" }),
+  );
+  assert.equal(report.ok, true, formatImportReport(report));
+  const m = await readManifest(out);
+  assert.deepEqual(m.tables, ["market"]);
+  assert.deepEqual(m.tickers, []);
+  assert.deepEqual(m.series.map((s) => [s.name, s.frequency]), [["10year", "daily"], [
+    "^VIX",
+    "daily",
+  ]]);
+  const df = pl.readParquet(join(out, "market.parquet"));
+  assert.deepEqual(df.columns, ["date", "series", "value"]);
+  assert.equal(
+    df.filter(pl.col("series").eq(pl.lit("10year"))).getColumn("value").toArray()[2],
+    -0.5,
+  );
+});
+
+Deno.test("import: a Parquet input with Date and Datetime columns", async () => {
+  const dir = await tempDir();
+  const file = join(dir, "in.parquet");
+  pl.DataFrame({
+    day: [
+      new Date("2024-01-02T00:00:00Z"),
+      new Date("2024-01-03T00:00:00Z"),
+      new Date("2024-01-04T00:00:00Z"),
+    ],
+    sym: ["ZZZ", "ZZZ", "ZZZ"],
+    px: [1.5, 1.6, 1.7],
+  }).writeParquet(file);
+  const out = join(dir, "pq");
+  const report = await importDataset(
+    opts(out, [file], { mapping: { date: "day", ticker: "sym", close: "px" } }),
+  );
+  assert.equal(report.ok, true, formatImportReport(report));
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  assert.deepEqual(df.getColumn("close").toArray(), [1.5, 1.6, 1.7]);
+  assert.equal(report.from, "2024-01-02");
+  // Parquet rows are located without a header line
+  pl.DataFrame({ date: ["2024-01-02", "bad"], ticker: ["Z", "Z"], close: [1, 2] }).writeParquet(
+    file,
+  );
+  const bad = await importDataset(opts(join(dir, "pq2"), [file], { minHistoryDays: 0 }));
+  const p = problem(bad.problems, "date", /in\.parquet: row 2: unparseable date "bad"/);
+  assert.equal(p.row, 2);
+  assert.doesNotMatch(p.message, /line/);
+});
+
+Deno.test("import malformed 1: unparseable dates, located by row and line", async () => {
+  const out = join(await tempDir(), "x");
+  const r = await importDataset(opts(out, [fx("bad_date.csv")], { minHistoryDays: 0 }));
+  assert.equal(r.ok, false);
+  const p = problem(
+    r.problems,
+    "date",
+    /bad_date\.csv: row 2 \(line 3\): unparseable date "2024-13-01"/,
+  );
+  assert.equal(p.row, 2);
+  assert.equal(p.column, "date");
+  problem(r.problems, "date", /row 3 \(line 4\): unparseable date "2024-02-30"/);
+  problem(
+    r.problems,
+    "date",
+    /row 4 \(line 5\): unparseable date "yesterday".*expected YYYY-MM-DD/,
+  );
+  assert.equal(await exists(out), false);
+});
+
+Deno.test("import malformed 2: duplicate (ticker, date) rows name both rows", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("duplicate.csv")]));
+  const p = problem(
+    r.problems,
+    "duplicate",
+    /duplicate\.csv: row 4 \(line 5\): duplicate \(ticker, date\) \("AAA", 2024-01-03\): already at row 2 \(line 3\)/,
+  );
+  assert.equal(p.ticker, "AAA");
+});
+
+Deno.test("import malformed 3: non-positive, non-finite and missing prices", async () => {
+  const r = await importDataset(
+    opts(join(await tempDir(), "x"), [fx("bad_price.csv")], { minHistoryDays: 0 }),
+  );
+  problem(
+    r.problems,
+    "price",
+    /row 2 \(line 3\): price "0" for "AAA" in column "close" is not positive/,
+  );
+  problem(r.problems, "price", /row 3 \(line 4\): price "-3" .* is not positive/);
+  problem(r.problems, "price", /row 4 \(line 5\): price "NaN" .* is not a finite number/);
+  problem(r.problems, "price", /row 5 \(line 6\): price "inf" .* is not a finite number/);
+  problem(r.problems, "price", /row 6 \(line 7\): price "abc" .* is not a finite number/);
+  problem(r.problems, "price", /row 7 \(line 8\): missing "close" for "AAA"/);
+  assert.equal(r.problems.length, 6);
+});
+
+Deno.test("import malformed 4: unsorted dates per ticker", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("unsorted.csv")]));
+  problem(
+    r.problems,
+    "unsorted",
+    /unsorted\.csv: row 3 \(line 4\): dates of "AAA" are not in ascending order: 2024-01-03 comes after 2024-01-04 \(row 2\)/,
+  );
+});
+
+Deno.test("import malformed 5: a gap longer than the allowed trading days", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("gap.csv")]));
+  const p = problem(
+    r.problems,
+    "gap",
+    /gap\.csv: row 4 \(line 5\): gap in "AAA" from 2024-01-04 to 2024-02-01: 19 trading days missing \(more than --max-gap-days 5\)/,
+  );
+  assert.equal(p.row, 4);
+  const ok = await importDataset(
+    opts(join(await tempDir(), "y"), [fx("gap.csv")], { maxGapDays: 19 }),
+  );
+  assert.equal(ok.ok, true, formatImportReport(ok));
+});
+
+Deno.test("import malformed 6: tickers with too little history", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("short_history.csv")]));
+  problem(
+    r.problems,
+    "history",
+    /"BBB" has 1 rows \(2024-01-02 to 2024-01-02\), fewer than --min-history-days 3/,
+  );
+  assert.equal(r.problems.length, 1);
+});
+
+Deno.test("import malformed 7: missing required columns name what exists and what is needed", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("missing_column.csv")]));
+  problem(
+    r.problems,
+    "missing-column",
+    /missing_column\.csv: missing required column "close": the "prices" table needs "date", "ticker", "close"; the file has "date", "symbol", "open"/,
+  );
+});
+
+Deno.test("import malformed 8: a mapped column that is not in the file", async () => {
+  const r = await importDataset(
+    opts(join(await tempDir(), "x"), [fx("long.csv")], { mapping: { close: "Adjusted" } }),
+  );
+  const p = problem(
+    r.problems,
+    "unknown-column",
+    /long\.csv: mapped column "Adjusted" \(for "close"\) is not in the file: it has "Date", "Symbol", "Open"/,
+  );
+  assert.equal(p.column, "Adjusted");
+});
+
+Deno.test("import malformed 9: an unknown target field in the mapping", async () => {
+  const r = await importDataset(
+    opts(join(await tempDir(), "x"), [fx("long.csv")], { mapping: { closing: "Close" } }),
+  );
+  problem(
+    r.problems,
+    "unknown-field",
+    /Unknown field "closing" for the "prices" table: allowed fields are "ticker", "date", "close"/,
+  );
+});
+
+Deno.test("import malformed 10: an empty ticker cell", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("empty_ticker.csv")]));
+  problem(
+    r.problems,
+    "ticker",
+    /empty_ticker\.csv: row 2 \(line 3\): empty ticker in column "ticker"/,
+  );
+});
+
+Deno.test("import malformed 11: a file with a header and no rows, and a missing file", async () => {
+  const r = await importDataset(
+    opts(join(await tempDir(), "x"), [fx("header_only.csv"), fx("no_such_file.csv")]),
+  );
+  problem(r.problems, "empty", /header_only\.csv: no data rows/);
+  problem(r.problems, "read", /Cannot read ".*no_such_file\.csv"/);
+});
+
+Deno.test("import malformed 12: a CSV that cannot be parsed names the file", async () => {
+  const r = await importDataset(opts(join(await tempDir(), "x"), [fx("broken_quote.csv")]));
+  problem(r.problems, "read", /Cannot parse ".*broken_quote\.csv" as CSV/);
+});
+
+Deno.test("import: problems from several files are all reported at once, capped when printed", async () => {
+  const dir = await tempDir();
+  const lines = ["date,ticker,close"];
+  for (let i = 0; i < 60; i++) lines.push(`2024-01-02,T${i},-1`);
+  await Deno.writeTextFile(join(dir, "many.csv"), lines.join("\n") + "\n");
+  const r = await importDataset(
+    opts(join(dir, "x"), [join(dir, "many.csv"), fx("bad_date.csv"), fx("duplicate.csv")], {
+      minHistoryDays: 0,
+    }),
+  );
+  assert.equal(r.problems.filter((p) => p.kind === "price").length, 60);
+  assert.equal(r.problems.filter((p) => p.kind === "date").length, 3);
+  // AAA 2024-01-02 is in both bad_date.csv and duplicate.csv: located in both files
+  assert.equal(r.problems.filter((p) => p.kind === "duplicate").length, 2);
+  problem(
+    r.problems,
+    "duplicate",
+    /duplicate\.csv: row 1 \(line 2\): .*already at .*bad_date\.csv: row 1 \(line 2\)/,
+  );
+  assert.equal(r.problems.filter((p) => p.kind === "unsorted").length, 1);
+  const text = formatImportReport(r);
+  assert.match(text, /^Import failed with 66 problems; nothing was written/);
+  assert.equal(text.split("\n").length, 1 + 50 + 1);
+  assert.match(text, /… and 16 more problems$/);
+});
+
+Deno.test("import: a failed import leaves no folder and does not clobber an existing dataset", async () => {
+  const dir = await tempDir();
+  const out = join(dir, "set");
+  const first = await importDataset(opts(out, [fx("long.csv")]));
+  assert.equal(first.ok, true);
+  const before = await Deno.readFile(join(out, "prices.parquet"));
+  const manifestBefore = await Deno.readTextFile(join(out, "manifest.json"));
+  const failed = await importDataset(opts(out, [fx("bad_price.csv")]));
+  assert.equal(failed.ok, false);
+  assert.deepEqual(await Deno.readFile(join(out, "prices.parquet")), before);
+  assert.equal(await Deno.readTextFile(join(out, "manifest.json")), manifestBefore);
+  const names = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  assert.deepEqual(names, ["set"]);
+  // a successful import replaces it
+  const second = await importDataset(opts(out, [fx("wide.csv")], { form: "wide" }));
+  assert.equal(second.ok, true);
+  assert.deepEqual((await readManifest(out)).tickers, ["AAA", "BBB", "CCC"]);
+  // a folder that is not a dataset is never replaced
+  const other = join(dir, "other");
+  await Deno.mkdir(other);
+  await Deno.writeTextFile(join(other, "notes.txt"), "keep me");
+  const refused = await importDataset(opts(other, [fx("long.csv")]));
+  problem(refused.problems, "destination", /Refusing to replace .*not a dataset folder/);
+  assert.equal(await Deno.readTextFile(join(other, "notes.txt")), "keep me");
+});
+
+Deno.test("import --add keeps the other tables of the dataset", async () => {
+  const out = join(await tempDir(), "set");
+  assert.equal((await importDataset(opts(out, [fx("long.csv")]))).ok, true);
+  const r = await importDataset(
+    opts(out, [fx("market_wide.csv")], {
+      form: "wide",
+      table: "market",
+      add: true,
+      riskFree: "10year",
+    }),
+  );
+  assert.equal(r.ok, true, formatImportReport(r));
+  const m = await readManifest(out);
+  assert.deepEqual(m.tables, ["prices", "market"]);
+  assert.deepEqual(m.tickers, ["AAA", "BBB"]);
+  assert.equal(m.riskFree, "10year");
+  assert.equal(pl.readParquet(join(out, "prices.parquet")).height, 8);
+});
+
+Deno.test("importCommand: YAML mapping file, exit codes and printed problems", async () => {
+  const out = join(await tempDir(), "cli");
+  const logs: string[] = [];
+  const errors: string[] = [];
+  const origLog = console.log;
+  const origError = console.error;
+  console.log = (...a: unknown[]) => logs.push(a.join(" "));
+  console.error = (...a: unknown[]) => errors.push(a.join(" "));
+  try {
+    const code = await importCommand([
+      fx("long.csv"),
+      "--mapping",
+      fx("mapping.yaml"),
+      "--out",
+      out,
+      "--min-history-days",
+      "4",
+      "--licence",
+      "CC0",
+    ]);
+    assert.equal(code, 0, errors.join("\n"));
+    assert.match(logs.join("\n"), /Imported 8 rows into the "prices" table/);
+    const df = pl.readParquet(join(out, "prices.parquet"));
+    assert.deepEqual(df.getColumn("close").toArray().slice(0, 1), [10.1]);
+    assert.equal((await readManifest(out)).licence, "CC0");
+
+    errors.length = 0;
+    const bad = await importCommand([
+      fx("bad_price.csv"),
+      "--out",
+      join(out, "..", "bad"),
+      "--map",
+      "close=close",
+    ]);
+    assert.equal(bad, 1);
+    assert.match(
+      errors.join("\n"),
+      /Import failed with \d+ problems.*\n.*bad_price\.csv: row 2 \(line 3\)/,
+    );
+    assert.equal(await exists(join(out, "..", "bad")), false);
+
+    errors.length = 0;
+    assert.equal(await importCommand([fx("long.csv"), "--out", out, "--map", "nonsense"]), 2);
+    assert.match(errors.join("\n"), /Invalid --map "nonsense": expected FIELD=COLUMN/);
+    assert.equal(await importCommand([fx("long.csv")]), 2);
+    assert.equal(await importCommand([fx("long.csv"), "--out", out, "--table", "bogus"]), 2);
+    assert.match(errors.join("\n"), /Unknown table "bogus"/);
+  } finally {
+    console.log = origLog;
+    console.error = origError;
+  }
+});
