@@ -1,0 +1,671 @@
+/**
+ * A deterministic synthetic stock universe with every table and a planted signal.
+ *
+ * Prices follow a factor model (market + sector + idiosyncratic) with Student-t shocks and a
+ * two-state Markov volatility regime. Fundamentals arrive in earnings seasons, insiders trade in
+ * bursts, news sentiment follows recent returns. A known subset of quarterly features
+ * ({@linkcode PLANTED_FEATURES}) linearly drives the drift of the NEXT quarter only; every other
+ * feature is noise with respect to future returns. Everything is drawn from one seeded PRNG
+ * (sfc32 seeded by splitmix32), so the same parameters give byte-identical tables.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import {
+  dateSeries,
+  type Manifest,
+  type SeriesInfo,
+  type TableName,
+  writeDataset,
+} from "./dataset.ts";
+
+/** Parameters of {@linkcode generateSynthetic}. */
+export interface SynthParams {
+  /** PRNG seed (an integer); the same parameters give byte-identical tables. */
+  seed: number;
+  /** Number of tickers (named SYN01, SYN02, ...). */
+  tickers: number;
+  /** First calendar date (inclusive), `YYYY-MM-DD`. */
+  from: string;
+  /** Last calendar date (inclusive), `YYYY-MM-DD`. */
+  to: string;
+  /**
+   * Strength of the planted signal: the standard deviation of the planted next-quarter return as a
+   * multiple of the ticker's idiosyncratic quarterly volatility. 0 plants nothing.
+   */
+  signal: number;
+  /** Number of sectors (default 4, or the number of tickers when fewer). */
+  sectors?: number;
+  /** Degrees of freedom of the Student-t shocks (default 5; lower is fatter-tailed). */
+  tailDf?: number;
+  /** Dataset name (default `synth-s<seed>-k<tickers>`). */
+  name?: string;
+}
+
+/** Defaults of the optional {@linkcode SynthParams}. */
+export const SYNTH_DEFAULTS = { sectors: 4, tailDf: 5 } as const;
+
+/**
+ * The planted features, named as the feature columns are named, with their weights. The drift of
+ * quarter q+1 is `signal * sigma_i * sqrt(days) * sum_k w_k z_k / sqrt(sum_k w_k^2)`, where `z_k`
+ * is the feature's cross-sectional z-score at quarter q's last trading day.
+ */
+export const PLANTED_FEATURES: readonly { feature: string; weight: number; definition: string }[] =
+  [
+    {
+      feature: "surprisePercentage",
+      weight: 1,
+      definition: "surprise_percentage of the earnings report released during the quarter",
+    },
+    {
+      feature: "delta_Margin_Net_Profit",
+      weight: 0.8,
+      definition:
+        "margin_net_profit of the report released during the quarter minus that of the report released the quarter before",
+    },
+    {
+      feature: "insider_acquisition",
+      weight: 0.6,
+      definition: "sum of insider acquisition shares dated within the quarter",
+    },
+    {
+      feature: "Close_diff_MA_90",
+      weight: -0.6,
+      definition:
+        "quarter's last close divided by the mean of the last 90 closes, minus 1 (negative weight: mean reversion)",
+    },
+  ];
+
+/** The market series every synthetic dataset has. */
+export const SYNTH_SERIES: readonly string[] = [
+  "^VIX",
+  "SPY",
+  "CL=F",
+  "BZ=F",
+  "BTC=F",
+  "2year",
+  "3year",
+  "5year",
+  "10year",
+];
+
+/** Every feature column name a full experiment on a synthetic dataset can build. */
+export const SYNTH_FEATURE_NAMES: readonly string[] = (() => {
+  const base = [
+    "Close",
+    ...[7, 30, 90, 180].map((n) => `Close_diff_MA_${n}`),
+    "Volume",
+    ...[7, 30, 90, 180].map((n) => `Volume_diff_MA_${n}`),
+    "Margin_Gross",
+    "Margin_Operating",
+    "Margin_Net_Profit",
+    "reportedEPS",
+    "estimatedEPS",
+    "surprise",
+    "surprisePercentage",
+    "insider_acquisition",
+    "insider_disposal",
+    "mean_sentiment",
+    "mean_outlook",
+    ...SYNTH_SERIES,
+  ];
+  return [...base, ...base.map((f) => `delta_${f}`)];
+})();
+
+/** A small deterministic PRNG: sfc32 seeded through splitmix32, with normal and Student-t draws. */
+export class Rng {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+  #spare: number | null = null;
+
+  /** @param seed any integer */
+  constructor(seed: number) {
+    let s = seed >>> 0;
+    const splitmix = () => {
+      s = (s + 0x9e3779b9) >>> 0;
+      let z = s;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.#a = splitmix();
+    this.#b = splitmix();
+    this.#c = splitmix();
+    this.#d = splitmix();
+    for (let i = 0; i < 12; i++) this.uint32();
+  }
+
+  /** A uniform 32-bit unsigned integer. */
+  uint32(): number {
+    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
+    this.#d = (this.#d + 1) >>> 0;
+    this.#a = this.#b ^ (this.#b >>> 9);
+    this.#b = (this.#c + (this.#c << 3)) >>> 0;
+    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
+    this.#c = (this.#c + t) >>> 0;
+    return t;
+  }
+
+  /** A uniform number in [0, 1). */
+  next(): number {
+    return this.uint32() / 4294967296;
+  }
+
+  /** A uniform number in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  /** A uniform integer in [lo, hi] (inclusive). */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** A standard normal draw (Box-Muller). */
+  normal(): number {
+    if (this.#spare !== null) {
+      const v = this.#spare;
+      this.#spare = null;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.next();
+    const v = this.next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.#spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A Student-t draw with integer `df` > 2 degrees of freedom, scaled to unit variance. */
+  studentT(df: number): number {
+    let chi2 = 0;
+    for (let k = 0; k < df; k++) {
+      const n = this.normal();
+      chi2 += n * n;
+    }
+    return this.normal() / Math.sqrt(chi2 / df) * Math.sqrt((df - 2) / df);
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+function parseIso(d: string, what: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  if (!m || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== d) {
+    throw new RangeError(`Invalid ${what} "${d}": expected a calendar date as YYYY-MM-DD`);
+  }
+  return t;
+}
+
+/**
+ * The synthetic trading calendar: weekdays from `from` to `to`, except January 1, July 4 and
+ * December 25.
+ *
+ * @param from first date, inclusive
+ * @param to last date, inclusive
+ * @returns ISO dates
+ */
+export function syntheticCalendar(from: string, to: string): string[] {
+  const a = parseIso(from, "from date");
+  const b = parseIso(to, "to date");
+  const out: string[] = [];
+  for (let t = a; t <= b; t += DAY_MS) {
+    const d = new Date(t);
+    const wd = d.getUTCDay();
+    if (wd === 0 || wd === 6) continue;
+    const md = d.toISOString().slice(5, 10);
+    if (md === "01-01" || md === "07-04" || md === "12-25") continue;
+    out.push(d.toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+function quarterKey(iso: string): string {
+  return `${iso.slice(0, 4)}Q${Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1}`;
+}
+
+function previousQuarterEnd(iso: string): string {
+  const y = Number(iso.slice(0, 4));
+  const q = Math.floor((Number(iso.slice(5, 7)) - 1) / 3);
+  return new Date(Date.UTC(y, q * 3, 0)).toISOString().slice(0, 10);
+}
+
+const round = (x: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+function zScores(values: (number | null)[]): number[] {
+  const ok = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (ok.length < 2) return values.map(() => 0);
+  const mean = ok.reduce((s, v) => s + v, 0) / ok.length;
+  const sd = Math.sqrt(ok.reduce((s, v) => s + (v - mean) ** 2, 0) / ok.length);
+  return values.map((v) => (v === null || !Number.isFinite(v) || sd === 0 ? 0 : (v - mean) / sd));
+}
+
+/** The manifest and tables of a synthetic dataset, and the planted scores behind its drift. */
+export interface SynthDataset {
+  manifest: Manifest;
+  tables: Record<TableName, pl.DataFrame>;
+  /** Per (quarter, ticker): the planted score at the quarter's end that drove the next quarter. */
+  plantedScores: { quarter: string; ticker: string; score: number }[];
+}
+
+/**
+ * Generate a synthetic universe with every table and a planted signal.
+ *
+ * @param params seed, size, span, signal strength and optional shape parameters
+ * @returns manifest and tables (write them with {@linkcode writeSynthetic} or `writeDataset`)
+ * @throws {RangeError} when a parameter is out of range
+ * @example
+ * ```ts
+ * const { manifest, tables } = generateSynthetic({ seed: 1, tickers: 8, from: "2010-01-01", to: "2012-12-31", signal: 1 });
+ * ```
+ */
+export function generateSynthetic(params: SynthParams): SynthDataset {
+  const sectors = params.sectors ?? Math.min(SYNTH_DEFAULTS.sectors, params.tickers);
+  const tailDf = params.tailDf ?? SYNTH_DEFAULTS.tailDf;
+  if (!Number.isInteger(params.seed)) {
+    throw new RangeError(`Invalid seed "${params.seed}": expected an integer`);
+  }
+  if (!Number.isInteger(params.tickers) || params.tickers < 2 || params.tickers > 5000) {
+    throw new RangeError(`Invalid tickers "${params.tickers}": expected an integer from 2 to 5000`);
+  }
+  if (!Number.isFinite(params.signal) || params.signal < 0 || params.signal > 10) {
+    throw new RangeError(`Invalid signal "${params.signal}": expected a number from 0 to 10`);
+  }
+  if (!Number.isInteger(sectors) || sectors < 1 || sectors > params.tickers) {
+    throw new RangeError(`Invalid sectors "${sectors}": expected an integer from 1 to the tickers`);
+  }
+  if (!Number.isInteger(tailDf) || tailDf < 3 || tailDf > 100) {
+    throw new RangeError(`Invalid tailDf "${tailDf}": expected an integer from 3 to 100`);
+  }
+  const days = syntheticCalendar(params.from, params.to);
+  if (days.length < 130) {
+    throw new RangeError(
+      `Invalid span "${params.from}".."${params.to}": expected at least 130 trading days, found ${days.length}`,
+    );
+  }
+  const rng = new Rng(params.seed);
+  const n = params.tickers;
+  const width = Math.max(2, String(n).length);
+  const names = Array.from({ length: n }, (_, i) => `SYN${String(i + 1).padStart(width, "0")}`);
+
+  // Quarters: [start, end] day indices.
+  const quarters: { key: string; start: number; end: number }[] = [];
+  days.forEach((d, i) => {
+    const k = quarterKey(d);
+    const last = quarters[quarters.length - 1];
+    if (last && last.key === k) last.end = i;
+    else quarters.push({ key: k, start: i, end: i });
+  });
+
+  // Regimes and factors.
+  const regime = { calmToTurbulent: 0.01, turbulentToCalm: 0.04, volMultiplier: [1, 2.2] };
+  const sigmaMarket = 0.008;
+  const muMarket = 0.0003;
+  const sigmaSector = 0.006;
+
+  // Tickers.
+  const sectorOf = names.map((_, i) => i % sectors);
+  const beta = names.map(() => rng.uniform(0.7, 1.3));
+  const gamma = names.map(() => rng.uniform(0.5, 1.0));
+  const sigma = names.map(() => rng.uniform(0.01, 0.02));
+  const alpha = names.map(() => rng.uniform(-0.0001, 0.0003));
+  const baseVolume = names.map(() => 10 ** rng.uniform(5.5, 7));
+  const logP = names.map(() => Math.log(rng.uniform(20, 120)));
+  const epsLevel = names.map(() => rng.uniform(0.5, 3));
+  const netMean = names.map(() => rng.uniform(0.04, 0.2));
+  const netMargin = netMean.map((m) => m);
+  const opSpread = names.map(() => rng.uniform(0.03, 0.08));
+  const grossSpread = names.map(() => rng.uniform(0.15, 0.35));
+  const prevNet: (number | null)[] = names.map(() => null);
+  const planted = names.map(() => 0); // daily planted drift for the current quarter
+  const closes: number[][] = names.map(() => []);
+  const returns: number[][] = names.map(() => []);
+
+  // Output columns.
+  const P = {
+    date: [] as string[],
+    ticker: [] as string[],
+    open: [] as number[],
+    high: [] as number[],
+    low: [] as number[],
+    close: [] as number[],
+    volume: [] as number[],
+  };
+  const F = {
+    ticker: [] as string[],
+    report_date: [] as string[],
+    fiscal_date_ending: [] as string[],
+    margin_gross: [] as number[],
+    margin_operating: [] as number[],
+    margin_net_profit: [] as number[],
+    reported_eps: [] as number[],
+    estimated_eps: [] as number[],
+    surprise: [] as number[],
+    surprise_percentage: [] as number[],
+  };
+  const I = {
+    ticker: [] as string[],
+    date: [] as string[],
+    acquisition: [] as number[],
+    disposal: [] as number[],
+  };
+  const S = {
+    ticker: [] as string[],
+    date: [] as string[],
+    sentiment: [] as number[],
+    outlook: [] as number[],
+  };
+  const M = { date: [] as string[], series: [] as string[], value: [] as number[] };
+
+  let state = 0;
+  let vixNoise = 0;
+  let spy = 110;
+  let oil = 35;
+  let brentSpread = 0.03;
+  let btc = 100;
+  let r2 = 3;
+  const slopes = [0.25, 0.6, 1.2];
+  const slopeMeans = [0.25, 0.6, 1.2];
+  const plantedLog: { quarter: string; ticker: string; score: number }[] = [];
+
+  for (let qi = 0; qi < quarters.length; qi++) {
+    const q = quarters[qi];
+    const fiscalEnd = previousQuarterEnd(days[q.start]);
+    // Earnings report for the previous fiscal quarter, released 12-30 trading days into this one.
+    const reportDay = names.map(() => Math.min(q.start + rng.int(12, 30), q.end));
+    const surprisePct: (number | null)[] = names.map(() => null);
+    const deltaNet: (number | null)[] = names.map(() => null);
+    names.forEach((t, i) => {
+      epsLevel[i] *= Math.exp(0.05 * rng.normal());
+      const estimated = round(epsLevel[i], 2) || 0.01;
+      const reported = round(estimated * (1 + (8 * rng.studentT(tailDf)) / 100), 2);
+      const surprise = round(reported - estimated, 2);
+      const sp = round((surprise / Math.abs(estimated)) * 100, 4);
+      netMargin[i] = clamp(
+        netMean[i] + 0.8 * (netMargin[i] - netMean[i]) + 0.01 * rng.normal(),
+        -0.2,
+        0.5,
+      );
+      const net = round(netMargin[i], 4);
+      const op = round(net + opSpread[i] + 0.005 * rng.normal(), 4);
+      const gross = round(op + grossSpread[i] + 0.01 * rng.normal(), 4);
+      {
+        F.ticker.push(t);
+        F.report_date.push(days[reportDay[i]]);
+        F.fiscal_date_ending.push(fiscalEnd);
+        F.margin_gross.push(gross);
+        F.margin_operating.push(op);
+        F.margin_net_profit.push(net);
+        F.reported_eps.push(reported);
+        F.estimated_eps.push(estimated);
+        F.surprise.push(surprise);
+        F.surprise_percentage.push(sp);
+        surprisePct[i] = sp;
+        deltaNet[i] = prevNet[i] === null ? null : round(net - prevNet[i]!, 4);
+        prevNet[i] = net;
+      }
+    });
+    // Insider bursts: 1-5 consecutive trading days of acquisitions or disposals.
+    const acq = names.map(() => new Map<number, number>());
+    const disp = names.map(() => new Map<number, number>());
+    names.forEach((_, i) => {
+      for (const [map, p] of [[acq[i], 0.35], [disp[i], 0.45]] as const) {
+        if (rng.next() >= p) continue;
+        const start = rng.int(q.start, q.end);
+        const len = rng.int(1, 5);
+        for (let d = start; d < Math.min(start + len, q.end + 1); d++) {
+          map.set(d, Math.round(Math.exp(9 + 0.5 * rng.normal())));
+        }
+      }
+    });
+
+    for (let d = q.start; d <= q.end; d++) {
+      if (d > 0) {
+        const u = rng.next();
+        if (state === 0 && u < regime.calmToTurbulent) state = 1;
+        else if (state === 1 && u < regime.turbulentToCalm) state = 0;
+      }
+      const mult = regime.volMultiplier[state];
+      const rm = muMarket + sigmaMarket * mult * rng.studentT(tailDf);
+      const rs = Array.from({ length: sectors }, () => sigmaSector * mult * rng.studentT(tailDf));
+      names.forEach((t, i) => {
+        const shock = rng.studentT(tailDf);
+        const r = alpha[i] + planted[i] + beta[i] * rm + gamma[i] * rs[sectorOf[i]] +
+          sigma[i] * mult * shock;
+        const prevClose = closes[i].length ? closes[i][closes[i].length - 1] : Math.exp(logP[i]);
+        logP[i] += r;
+        const close = Math.max(0.01, round(Math.exp(logP[i]), 2));
+        const open = Math.max(0.01, round(prevClose * Math.exp(0.3 * sigma[i] * rng.normal()), 2));
+        const high = round(
+          Math.max(open, close) * Math.exp(Math.abs(0.5 * sigma[i] * mult * rng.normal())),
+          2,
+        );
+        const low = Math.max(
+          0.01,
+          round(
+            Math.min(open, close) * Math.exp(-Math.abs(0.5 * sigma[i] * mult * rng.normal())),
+            2,
+          ),
+        );
+        const volume = Math.round(
+          baseVolume[i] * Math.exp(0.4 * (mult - 1) + 0.3 * Math.abs(shock) + 0.25 * rng.normal()),
+        );
+        if (closes[i].length) returns[i].push(Math.log(close / closes[i][closes[i].length - 1]));
+        closes[i].push(close);
+        P.date.push(days[d]);
+        P.ticker.push(t);
+        P.open.push(open);
+        P.high.push(high);
+        P.low.push(low);
+        P.close.push(close);
+        P.volume.push(volume);
+        // News: about one day in four; tone follows the last five days' return.
+        if (rng.next() < 0.25) {
+          const rr = returns[i].slice(-5);
+          const r5 = rr.reduce((s, v) => s + v, 0);
+          const sent = clamp(
+            0.1 + 0.3 * Math.tanh(r5 / (sigma[i] * Math.sqrt(5))) + 0.25 * rng.normal(),
+            -1,
+            1,
+          );
+          S.ticker.push(t);
+          S.date.push(days[d]);
+          S.sentiment.push(round(sent, 4));
+          S.outlook.push(round(clamp(0.05 + 0.5 * sent + 0.2 * rng.normal(), -1, 1), 4));
+        }
+        const a = acq[i].get(d) ?? 0;
+        const b = disp[i].get(d) ?? 0;
+        if (a > 0 || b > 0) {
+          I.ticker.push(t);
+          I.date.push(days[d]);
+          I.acquisition.push(a);
+          I.disposal.push(b);
+        }
+      });
+      // Market series, known at the day's close.
+      vixNoise = 0.97 * vixNoise + 0.05 * rng.normal();
+      const vix = round(
+        100 * Math.sqrt(252) * sigmaMarket * mult * Math.exp(vixNoise) + 400 * Math.abs(rm),
+        2,
+      );
+      spy *= Math.exp(rm + 0.001 * rng.normal());
+      oil *= Math.exp(0.022 * mult * rng.studentT(tailDf) + 0.3 * rm);
+      brentSpread = 0.98 * brentSpread + 0.02 * 0.03 + 0.005 * rng.normal();
+      btc *= Math.exp(0.0015 + 0.04 * rng.studentT(tailDf));
+      r2 = Math.max(0.05, r2 + 0.002 * (3 - r2) + 0.05 * rng.normal());
+      for (let k = 0; k < 3; k++) {
+        slopes[k] = slopes[k] + 0.01 * (slopeMeans[k] - slopes[k]) + 0.02 * rng.normal();
+      }
+      const values: [string, number][] = [
+        ["^VIX", vix],
+        ["SPY", round(spy, 2)],
+        ["CL=F", round(oil, 2)],
+        ["BZ=F", round(oil * Math.exp(brentSpread), 2)],
+        ["BTC=F", round(btc, 2)],
+        ["2year", round(r2, 2)],
+        ["3year", round(Math.max(0.05, r2 + slopes[0]), 2)],
+        ["5year", round(Math.max(0.05, r2 + slopes[1]), 2)],
+        ["10year", round(Math.max(0.05, r2 + slopes[2]), 2)],
+      ];
+      for (const [s, v] of values) {
+        M.date.push(days[d]);
+        M.series.push(s);
+        M.value.push(v);
+      }
+    }
+
+    // Quarter end: the planted features as known at the last trading day drive next quarter's drift.
+    const insiderAcq = names.map((_, i) => [...acq[i].values()].reduce((s, v) => s + v, 0));
+    const maDiff = names.map((_, i) => {
+      const c = closes[i];
+      if (c.length < 90) return null;
+      const w = c.slice(-90);
+      return c[c.length - 1] / (w.reduce((s, v) => s + v, 0) / 90) - 1;
+    });
+    const z = [zScores(surprisePct), zScores(deltaNet), zScores(insiderAcq), zScores(maDiff)];
+    const norm = Math.sqrt(PLANTED_FEATURES.reduce((s, f) => s + f.weight ** 2, 0));
+    const next = quarters[qi + 1];
+    const nextDays = next ? next.end - next.start + 1 : 0;
+    names.forEach((t, i) => {
+      const score = PLANTED_FEATURES.reduce((s, f, k) => s + f.weight * z[k][i], 0) / norm;
+      planted[i] = next ? (params.signal * sigma[i] * Math.sqrt(nextDays) * score) / nextDays : 0;
+      if (next) plantedLog.push({ quarter: q.key, ticker: t, score: round(score, 4) });
+    });
+  }
+
+  const tables: Record<TableName, pl.DataFrame> = {
+    prices: pl.DataFrame([
+      dateSeries("date", P.date),
+      pl.Series("ticker", P.ticker, pl.Utf8),
+      pl.Series("open", P.open, pl.Float64),
+      pl.Series("high", P.high, pl.Float64),
+      pl.Series("low", P.low, pl.Float64),
+      pl.Series("close", P.close, pl.Float64),
+      pl.Series("volume", P.volume, pl.Float64),
+    ]).sort(["ticker", "date"]),
+    fundamentals: pl.DataFrame([
+      pl.Series("ticker", F.ticker, pl.Utf8),
+      dateSeries("report_date", F.report_date),
+      dateSeries("fiscal_date_ending", F.fiscal_date_ending),
+      ...([
+        "margin_gross",
+        "margin_operating",
+        "margin_net_profit",
+        "reported_eps",
+        "estimated_eps",
+        "surprise",
+        "surprise_percentage",
+      ] as const)
+        .map((c) => pl.Series(c, F[c], pl.Float64)),
+    ]).sort(["ticker", "report_date"]),
+    insider: pl.DataFrame([
+      pl.Series("ticker", I.ticker, pl.Utf8),
+      dateSeries("date", I.date),
+      pl.Series("acquisition", I.acquisition, pl.Float64),
+      pl.Series("disposal", I.disposal, pl.Float64),
+    ]).sort(["ticker", "date"]),
+    sentiment: pl.DataFrame([
+      pl.Series("ticker", S.ticker, pl.Utf8),
+      dateSeries("date", S.date),
+      pl.Series("sentiment", S.sentiment, pl.Float64),
+      pl.Series("outlook", S.outlook, pl.Float64),
+    ]).sort(["ticker", "date"]),
+    market: pl.DataFrame([
+      dateSeries("date", M.date),
+      pl.Series("series", M.series, pl.Utf8),
+      pl.Series("value", M.value, pl.Float64),
+    ]).sort(["series", "date"]),
+  };
+
+  const series: SeriesInfo[] = [
+    ["^VIX", "volatility index, follows the market volatility regime"],
+    ["SPY", "market index (the market factor), the benchmark"],
+    ["CL=F", "WTI crude oil, fat-tailed random walk with market beta"],
+    ["BZ=F", "Brent crude oil, WTI times a mean-reverting spread"],
+    ["BTC=F", "bitcoin, fat-tailed random walk with drift"],
+    ["2year", "2-year yield, percent per year, mean-reverting (the risk-free rate)"],
+    ["3year", "3-year yield, percent per year, 2-year plus a mean-reverting slope"],
+    ["5year", "5-year yield, percent per year, 2-year plus a mean-reverting slope"],
+    ["10year", "10-year yield, percent per year, 2-year plus a mean-reverting slope"],
+  ].map(([name, description]) => ({
+    name,
+    frequency: "daily" as const,
+    description: `Synthetic ${description}`,
+  }));
+
+  const datasetName = params.name ?? `synth-s${params.seed}-k${n}`;
+  const plantedNames = new Set(PLANTED_FEATURES.map((f) => f.feature));
+  const manifest: Manifest = {
+    name: datasetName,
+    description: `Synthetic universe of ${n} tickers in ${sectors} sectors, ${days[0]}..${
+      days[days.length - 1]
+    }, with every table and a planted signal of strength ${params.signal} on ${
+      PLANTED_FEATURES.map((f) => f.feature).join(", ")
+    }`,
+    synthetic: true,
+    provenance:
+      `Generated by src/data/synth.ts generateSynthetic (seed ${params.seed}); rebuild with: deno task data synth --seed ${params.seed} --tickers ${n} --from ${params.from} --to ${params.to} --signal ${params.signal} --sectors ${sectors} --tail-df ${tailDf} --out data/${datasetName}`,
+    licence: "CC0-1.0 (generated data)",
+    warnings: [
+      "synthetic data: generated by a seeded simulator, not market data; results say nothing about real markets",
+      `Planted signal of strength ${params.signal}: ${
+        PLANTED_FEATURES.map((f) => f.feature).join(", ")
+      } drive next-quarter returns; every other feature is noise`,
+    ],
+    tables: ["prices", "fundamentals", "insider", "sentiment", "market"],
+    tickers: names,
+    from: days[0],
+    to: days[days.length - 1],
+    index: "SPY",
+    riskFree: "2year",
+    series,
+    generator: {
+      generator: "alfred synth v1 (sfc32 PRNG seeded by splitmix32)",
+      seed: params.seed,
+      tickers: n,
+      from: params.from,
+      to: params.to,
+      signal: params.signal,
+      sectors,
+      tailDf,
+      calendar: "weekdays except January 1, July 4 and December 25",
+      returns:
+        "daily log return = alpha + planted drift + beta * market + gamma * sector + sigma * regime * t(tailDf), t scaled to unit variance",
+      market: { sigma: sigmaMarket, mu: muMarket },
+      sectorSigma: sigmaSector,
+      regimes: regime,
+      earnings:
+        "one report per ticker per quarter for the previous fiscal quarter, released 12-30 trading days into the quarter",
+      insider:
+        "bursts of 1-5 trading days: acquisitions with probability 0.35, disposals 0.45 per quarter",
+      sentiment:
+        "about one news item per ticker every four trading days; tone follows the last five days' return",
+      planted: PLANTED_FEATURES,
+      plantedRule:
+        "drift of quarter q+1 (spread evenly over its trading days) = signal * sigma_i * sqrt(days of q+1) * sum_k w_k z_k / sqrt(sum_k w_k^2); z_k is the feature's cross-sectional z-score at quarter q's last trading day (0 where unknown); the drift is realized over quarter q+1 only",
+      noiseFeatures: SYNTH_FEATURE_NAMES.filter((f) => !plantedNames.has(f)),
+      sectorOf: Object.fromEntries(names.map((t, i) => [t, sectorOf[i]])),
+    },
+  };
+  return { manifest, tables, plantedScores: plantedLog };
+}
+
+/**
+ * Generate a synthetic dataset and write it atomically to `dir`.
+ *
+ * @param dir the dataset folder to create or replace
+ * @param params generator parameters
+ * @returns the manifest written
+ */
+export async function writeSynthetic(dir: string, params: SynthParams): Promise<Manifest> {
+  const { manifest, tables } = generateSynthetic(params);
+  await writeDataset(dir, manifest, tables);
+  return manifest;
+}

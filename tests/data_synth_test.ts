@@ -1,0 +1,278 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type pl from "nodejs-polars";
+import { isoDates, loadDataset, TABLE_NAMES } from "../src/data/dataset.ts";
+import {
+  generateSynthetic,
+  PLANTED_FEATURES,
+  Rng,
+  SYNTH_FEATURE_NAMES,
+  SYNTH_SERIES,
+  syntheticCalendar,
+  writeSynthetic,
+} from "../src/data/synth.ts";
+import { dataCommand } from "../src/cli/data.ts";
+
+const PARAMS = { seed: 11, tickers: 12, from: "2004-01-01", to: "2011-12-31", signal: 1 };
+
+function quarterOf(iso: string): string {
+  return `${iso.slice(0, 4)}Q${Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1}`;
+}
+
+function pearson(x: number[], y: number[]): number {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+/** Per ticker: ISO dates and closes, in date order. */
+function closesByTicker(prices: pl.DataFrame): Map<string, { dates: string[]; close: number[] }> {
+  const out = new Map<string, { dates: string[]; close: number[] }>();
+  const t = prices.getColumn("ticker").toArray() as string[];
+  const d = isoDates(prices.getColumn("date")) as string[];
+  const c = prices.getColumn("close").toArray() as number[];
+  for (let i = 0; i < t.length; i++) {
+    if (!out.has(t[i])) out.set(t[i], { dates: [], close: [] });
+    out.get(t[i])!.dates.push(d[i]);
+    out.get(t[i])!.close.push(c[i]);
+  }
+  return out;
+}
+
+/** Next-quarter return per (ticker, quarter), demeaned across tickers per quarter. */
+function nextQuarterExcess(prices: pl.DataFrame): Map<string, number> {
+  const lastClose = new Map<string, Map<string, number>>();
+  for (const [t, s] of closesByTicker(prices)) {
+    const m = new Map<string, number>();
+    s.dates.forEach((d, i) => m.set(quarterOf(d), s.close[i]));
+    lastClose.set(t, m);
+  }
+  const quarters = [...lastClose.values().next().value!.keys()];
+  const out = new Map<string, number>();
+  for (let k = 0; k + 1 < quarters.length; k++) {
+    const r = [...lastClose].map(([t, m]) =>
+      [t, m.get(quarters[k + 1])! / m.get(quarters[k])! - 1] as const
+    );
+    const mean = r.reduce((s, [, v]) => s + v, 0) / r.length;
+    for (const [t, v] of r) out.set(`${t}|${quarters[k]}`, v - mean);
+  }
+  return out;
+}
+
+Deno.test("Rng is deterministic and its draws have the right moments", () => {
+  const a = new Rng(5), b = new Rng(5), c = new Rng(6);
+  const xa = Array.from({ length: 5 }, () => a.uint32());
+  assert.deepEqual(xa, Array.from({ length: 5 }, () => b.uint32()));
+  assert.notDeepEqual(xa, Array.from({ length: 5 }, () => c.uint32()));
+  const r = new Rng(1);
+  const t = Array.from({ length: 40000 }, () => r.studentT(5));
+  const mean = t.reduce((s, v) => s + v, 0) / t.length;
+  const v = t.reduce((s, x) => s + (x - mean) ** 2, 0) / t.length;
+  const k = t.reduce((s, x) => s + (x - mean) ** 4, 0) / t.length / v ** 2;
+  assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`);
+  assert.ok(Math.abs(v - 1) < 0.08, `variance ${v}`);
+  assert.ok(k > 4, `kurtosis of t(5) is 9 in theory, got ${k}`);
+});
+
+Deno.test("synthetic calendar skips weekends and fixed holidays", () => {
+  const d = syntheticCalendar("2004-12-23", "2005-01-04");
+  assert.deepEqual(d, [
+    "2004-12-23",
+    "2004-12-24",
+    "2004-12-27",
+    "2004-12-28",
+    "2004-12-29",
+    "2004-12-30",
+    "2004-12-31",
+    "2005-01-03",
+    "2005-01-04",
+  ]);
+  assert.throws(
+    () => syntheticCalendar("2004-02-30", "2005-01-01"),
+    /Invalid from date "2004-02-30"/,
+  );
+});
+
+Deno.test("same seed gives the same fingerprint, another seed another", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const small = { ...PARAMS, tickers: 4, from: "2010-01-01", to: "2011-06-30" };
+    await writeSynthetic(join(root, "a"), small);
+    await writeSynthetic(join(root, "b"), small);
+    await writeSynthetic(join(root, "c"), { ...small, seed: 12 });
+    const fa = await (await loadDataset(join(root, "a"))).fingerprint();
+    const fb = await (await loadDataset(join(root, "b"))).fingerprint();
+    const fc = await (await loadDataset(join(root, "c"))).fingerprint();
+    assert.equal(fa, fb);
+    assert.notEqual(fa, fc);
+    for (const t of TABLE_NAMES) {
+      const x = await Deno.readFile(join(root, "a", `${t}.parquet`));
+      const y = await Deno.readFile(join(root, "b", `${t}.parquet`));
+      assert.deepEqual(x, y, `${t} byte-identical`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("synthetic manifest is honest and complete", () => {
+  const { manifest: m, tables } = generateSynthetic({ ...PARAMS, tickers: 3, to: "2004-12-31" });
+  assert.equal(m.synthetic, true);
+  assert.ok(m.warnings.some((w) => w.startsWith("synthetic data")));
+  assert.deepEqual(m.tables, [...TABLE_NAMES]);
+  assert.deepEqual(m.tickers, ["SYN01", "SYN02", "SYN03"]);
+  assert.equal(m.index, "SPY");
+  assert.equal(m.riskFree, "2year");
+  assert.deepEqual(m.series.map((s) => s.name), [...SYNTH_SERIES]);
+  const planted = (m.generator!.planted as { feature: string }[]).map((p) => p.feature);
+  assert.deepEqual(planted, PLANTED_FEATURES.map((p) => p.feature));
+  for (const f of planted) assert.ok(SYNTH_FEATURE_NAMES.includes(f), f);
+  const noise = m.generator!.noiseFeatures as string[];
+  assert.ok(noise.includes("Margin_Gross") && !noise.includes("surprisePercentage"));
+  const market = tables.market;
+  assert.deepEqual(
+    [...new Set(market.getColumn("series").toArray() as string[])].sort(),
+    [...SYNTH_SERIES].sort(),
+  );
+  // every report is released after its fiscal quarter's end, within the following quarter
+  const f = tables.fundamentals;
+  const rd = isoDates(f.getColumn("report_date")) as string[];
+  const fe = isoDates(f.getColumn("fiscal_date_ending")) as string[];
+  rd.forEach((r, i) => {
+    assert.ok(r > fe[i]);
+    const days = (Date.parse(r) - Date.parse(fe[i])) / 86400000;
+    assert.ok(days >= 14 && days <= 60, `report ${r} for ${fe[i]}`);
+  });
+  assert.throws(() => generateSynthetic({ ...PARAMS, signal: -1 }), /Invalid signal "-1"/);
+  assert.throws(() => generateSynthetic({ ...PARAMS, tickers: 1 }), /Invalid tickers "1"/);
+});
+
+Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal that is realized next quarter", () => {
+  const { tables, plantedScores } = generateSynthetic(PARAMS);
+  const series = closesByTicker(tables.prices);
+  // fat tails: pooled standardized daily log returns
+  const rets: number[][] = [];
+  for (const { close } of series.values()) {
+    const r = close.slice(1).map((c, i) => Math.log(c / close[i]));
+    rets.push(r);
+  }
+  const pooled: number[] = [];
+  for (const r of rets) {
+    const m = r.reduce((s, v) => s + v, 0) / r.length;
+    const sd = Math.sqrt(r.reduce((s, v) => s + (v - m) ** 2, 0) / r.length);
+    pooled.push(...r.map((v) => (v - m) / sd));
+  }
+  const kurt = pooled.reduce((s, v) => s + v ** 4, 0) / pooled.length;
+  assert.ok(kurt > 4, `kurtosis ${kurt} > 3`);
+  // cross-sectional correlation through market and sector factors
+  let sum = 0, pairs = 0;
+  for (let i = 0; i < rets.length; i++) {
+    for (let j = i + 1; j < rets.length; j++) {
+      sum += pearson(rets[i], rets[j]);
+      pairs++;
+    }
+  }
+  assert.ok(sum / pairs > 0.1, `mean pairwise correlation ${sum / pairs}`);
+
+  // planted signal: the generator's score and the observable surprisePercentage both predict the
+  // next quarter's excess return; a noise column does not
+  const excess = nextQuarterExcess(tables.prices);
+  const sx: number[] = [], sy: number[] = [];
+  for (const p of plantedScores) {
+    const e = excess.get(`${p.ticker}|${p.quarter}`);
+    if (e !== undefined) {
+      sx.push(p.score);
+      sy.push(e);
+    }
+  }
+  const scoreCorr = pearson(sx, sy);
+  assert.ok(scoreCorr > 0.3, `planted score vs next-quarter excess return ${scoreCorr}`);
+  const f = tables.fundamentals;
+  const ft = f.getColumn("ticker").toArray() as string[];
+  const fq = (isoDates(f.getColumn("report_date")) as string[]).map(quarterOf);
+  const sp = f.getColumn("surprise_percentage").toArray() as number[];
+  const gross = f.getColumn("margin_gross").toArray() as number[];
+  const px: number[] = [], py: number[] = [], gx: number[] = [];
+  ft.forEach((t, i) => {
+    const e = excess.get(`${t}|${fq[i]}`);
+    if (e === undefined) return;
+    px.push(sp[i]);
+    gx.push(gross[i]);
+    py.push(e);
+  });
+  const spCorr = pearson(px, py);
+  const grossCorr = pearson(gx, py);
+  assert.ok(spCorr > 0.1, `surprisePercentage vs next-quarter excess return ${spCorr}`);
+  assert.ok(Math.abs(grossCorr) < spCorr, `noise Margin_Gross ${grossCorr} vs ${spCorr}`);
+  // same-quarter return is not driven by this quarter's score (the drift starts next quarter)
+  const sameQ = new Map<string, number>();
+  for (const [k, v] of excess) {
+    const [t, q] = k.split("|");
+    const y = Number(q.slice(0, 4)), n = Number(q.slice(5));
+    const next = n === 4 ? `${y + 1}Q1` : `${y}Q${n + 1}`;
+    sameQ.set(`${t}|${next}`, v);
+  }
+  const cx: number[] = [], cy: number[] = [];
+  for (const p of plantedScores) {
+    const e = sameQ.get(`${p.ticker}|${p.quarter}`);
+    if (e !== undefined) {
+      cx.push(p.score);
+      cy.push(e);
+    }
+  }
+  assert.ok(
+    pearson(cx, cy) < scoreCorr / 2,
+    `score vs the same quarter's return ${pearson(cx, cy)}`,
+  );
+});
+
+Deno.test("signal 0 plants nothing", () => {
+  const { tables, plantedScores } = generateSynthetic({ ...PARAMS, signal: 0 });
+  const excess = nextQuarterExcess(tables.prices);
+  const x: number[] = [], y: number[] = [];
+  for (const p of plantedScores) {
+    const e = excess.get(`${p.ticker}|${p.quarter}`);
+    if (e !== undefined) {
+      x.push(p.score);
+      y.push(e);
+    }
+  }
+  assert.ok(Math.abs(pearson(x, y)) < 0.15, `correlation without signal ${pearson(x, y)}`);
+});
+
+Deno.test("data synth command writes a loadable dataset and refuses bad arguments", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const out = join(root, "synth-cli");
+    const code = await dataCommand([
+      "synth",
+      "--seed",
+      "3",
+      "--tickers",
+      "3",
+      "--from",
+      "2010-01-01",
+      "--to",
+      "2010-12-31",
+      "--signal",
+      "0.5",
+      "--out",
+      out,
+    ]);
+    assert.equal(code, 0);
+    const ds = await loadDataset(out);
+    assert.equal(ds.manifest.synthetic, true);
+    assert.equal(ds.manifest.generator!.signal, 0.5);
+    assert.equal(await dataCommand(["synth", "--seed", "x", "--out", out]), 2);
+    assert.equal(await dataCommand(["bogus"]), 2);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
