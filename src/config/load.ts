@@ -5,7 +5,8 @@
  * {@link ConfigError}, each located as `FILE:LINE:COL path.to.key: message`.
  *
  * Resolution order: the file's `extends` chain is merged base first (mappings
- * merge key by key, lists and scalars replace), then each `--set` is merged on
+ * merge key by key, lists and scalars replace, and `null` removes an inherited
+ * key so its default applies), then each `--set` is merged on
  * top in order, then the sweep grid (from the merged config, so a base may
  * sweep) is expanded. A `--set` of a swept key pins it: that sweep dimension
  * is dropped. Each point is validated separately.
@@ -315,18 +316,19 @@ function checkConfigKey(
     if (!child || (i === 0 && forbidden.includes(seg))) {
       const allowed = i === 0 ? keys.filter((k) => !forbidden.includes(k)) : keys;
       const local = didYouMean(seg, allowed);
+      // Otherwise, a key written without (or under the wrong) section: `size` → `model.size`.
+      const tail = segments.slice(i).join(".");
       const global = local === undefined
-        ? didYouMean(
-          dotted,
-          allKeyPaths(Experiment).filter((p) => !forbidden.includes(p.split(".")[0])),
-        )
+        ? allKeyPaths(Experiment).filter((p) =>
+          !forbidden.includes(p.split(".")[0]) && (p === tail || p.endsWith(`.${tail}`))
+        ).slice(0, 3).map((p) => `"${p}"`).join(" or ") || undefined
         : undefined;
       const suggestion = local !== undefined
         ? `: did you mean "${
           [...segments.slice(0, i), local, ...segments.slice(i + 1)].join(".")
         }"?`
         : global !== undefined
-        ? `: did you mean "${global}"?`
+        ? `: did you mean ${global}?`
         : "";
       const where = parent === "" ? "top-level keys" : `keys of ${parent}`;
       return {

@@ -91,9 +91,7 @@ export function enumValues(s: AnySchema): string[] | undefined {
 }
 
 function fmtNumber(n: number): string {
-  return Number.isInteger(n) && Math.abs(n) >= 100_000
-    ? n.toLocaleString("en-US").replaceAll(",", "_")
-    : String(n);
+  return String(n);
 }
 
 /** Describes a number schema's range: "an integer from 1 to 8", "a number > 0 and < 1". */

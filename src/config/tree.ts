@@ -142,9 +142,15 @@ function yamlMessage(message: string): string {
   return m.charAt(0).toLowerCase() + m.slice(1);
 }
 
+/** True for an explicit YAML null (`~`, `null`, or an empty value). */
+export function isNull(node: LNode): boolean {
+  return node.kind === "scalar" && node.value === null;
+}
+
 /**
  * Deep-merges `over` onto `base`: mappings merge key by key (recursively),
- * anything else in `over` (lists included) replaces what `base` had.
+ * anything else in `over` (lists included) replaces what `base` had, and a
+ * `null` in `over` removes the key `base` had (restoring its default).
  * Neither argument is modified.
  */
 export function mergeTrees(base: LNode, over: LNode): LNode {
@@ -152,10 +158,13 @@ export function mergeTrees(base: LNode, over: LNode): LNode {
   const entries = new Map(base.entries);
   for (const [key, entry] of over.entries) {
     const old = entries.get(key);
-    entries.set(
-      key,
-      old ? { keyLoc: entry.keyLoc, value: mergeTrees(old.value, entry.value) } : entry,
-    );
+    if (old && isNull(entry.value)) entries.delete(key);
+    else {
+      entries.set(
+        key,
+        old ? { keyLoc: entry.keyLoc, value: mergeTrees(old.value, entry.value) } : entry,
+      );
+    }
   }
   return { kind: "map", loc: over.loc, entries };
 }
@@ -172,6 +181,10 @@ export function setAt(root: LNode, path: string[], value: LNode, loc: Loc): LNod
   const entries = new Map(map.entries);
   const old = entries.get(head);
   const child = old ? old.value : { kind: "map", loc, entries: new Map() } as LMap;
+  if (rest.length === 0 && old && isNull(value)) {
+    entries.delete(head);
+    return { kind: "map", loc: map.loc, entries };
+  }
   const next = rest.length === 0 && !old ? value : setAt(child, rest, value, loc);
   entries.set(head, { keyLoc: old ? old.keyLoc : loc, value: next });
   return { kind: "map", loc: map.loc, entries };
