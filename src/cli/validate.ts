@@ -74,7 +74,7 @@ export async function validateCommand(args: string[], io: CommandIo = consoleIo)
       if (!resolved) {
         const what = points.length === 1
           ? `1 experiment, hash ${configHash(points[0]).slice(0, 8)}`
-          : `${points.length} experiments (sweep)`;
+          : `sweep of ${points.length} experiments`;
         io.out(`${file}: ok (${what})`);
         continue;
       }

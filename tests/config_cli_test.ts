@@ -1,0 +1,133 @@
+/**
+ * The config commands (validate, diff, schema) and the committed JSON schema's
+ * freshness.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./config_assert.ts";
+import { diffCommand } from "../src/cli/diff.ts";
+import { schemaCommand } from "../src/cli/schema.ts";
+import { type CommandIo, validateCommand } from "../src/cli/validate.ts";
+import { configHash } from "../src/config/hash.ts";
+import {
+  EXPERIMENT_SCHEMA_PATH,
+  experimentJsonSchema,
+  experimentJsonSchemaText,
+} from "../src/config/json_schema.ts";
+import { loadExperiment, parseExperimentText } from "../src/config/load.ts";
+
+const FIX = new URL("./fixtures/config/", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+Deno.test("schema: the committed schemas/experiment.schema.json is up to date", async () => {
+  const committed = await Deno.readTextFile(`${ROOT}${EXPERIMENT_SCHEMA_PATH}`);
+  assert(
+    committed === experimentJsonSchemaText(),
+    `${EXPERIMENT_SCHEMA_PATH} is stale: run \`deno task schema\` and commit it`,
+  );
+});
+
+Deno.test("schema: draft 2020-12, input side, strict keys, defaults and descriptions", () => {
+  const s = experimentJsonSchema() as {
+    $schema: string;
+    required: string[];
+    additionalProperties: boolean;
+    properties: Record<string, { properties?: Record<string, Record<string, unknown>> }>;
+  };
+  assertEquals(s.$schema, "https://json-schema.org/draft/2020-12/schema");
+  // io "input": keys with defaults are not required.
+  assertEquals([...s.required].sort(), ["data", "label", "loss", "name"]);
+  assertEquals(s.additionalProperties, false);
+  const horizon = s.properties.label.properties!.horizon;
+  assertEquals([horizon.type, horizon.minimum, horizon.maximum, horizon.default], [
+    "integer",
+    1,
+    8,
+    1,
+  ]);
+  assertEquals(s.properties.model.properties!.activation.default, "relu");
+});
+
+Deno.test("schema: the command writes the file and --check detects a stale or missing one", async () => {
+  const dir = await Deno.makeTempDir();
+  const cwd = Deno.cwd();
+  try {
+    Deno.chdir(dir);
+    const io = capture();
+    assertEquals(await schemaCommand(["--check"], io), 1);
+    assertStringIncludes(io.stderr.join("\n"), "is missing");
+    assertEquals(await schemaCommand([], io), 0);
+    assertEquals(await Deno.readTextFile(EXPERIMENT_SCHEMA_PATH), experimentJsonSchemaText());
+    assertEquals(await schemaCommand(["--check"], io), 0);
+    await Deno.writeTextFile(EXPERIMENT_SCHEMA_PATH, "{}\n");
+    assertEquals(await schemaCommand(["--check"], io), 1);
+    assertStringIncludes(io.stderr.join("\n"), "is stale");
+    assertEquals(await schemaCommand(["--bogus"], io), 1);
+  } finally {
+    Deno.chdir(cwd);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("validate: ok files return 0 and print their hash", async () => {
+  const io = capture();
+  const code = await validateCommand([`${FIX}child.yaml`, `${FIX}sweep.yaml`], io);
+  assertEquals(code, 0, io.stderr.join("\n"));
+  const hash = configHash(await loadExperiment(`${FIX}child.yaml`)).slice(0, 8);
+  assertEquals(io.stdout, [
+    `${FIX}child.yaml: ok (1 experiment, hash ${hash})`,
+    `${FIX}sweep.yaml: ok (sweep of 6 experiments)`,
+  ]);
+  assertEquals(io.stderr, []);
+});
+
+Deno.test("validate: --resolved prints each point as YAML with its hash, and --set applies", async () => {
+  const io = capture();
+  const code = await validateCommand(
+    ["--resolved", `${FIX}sweep.yaml`, "--set", "loss.name=huber", "--set=seed=7"],
+    io,
+  );
+  assertEquals(code, 0, io.stderr.join("\n"));
+  const docs = io.stdout.join("\n").split("\n---\n");
+  assertEquals(docs.length, 2); // loss.name pinned: model.size sweeps 64, 256
+  for (const [i, doc] of docs.entries()) {
+    assertStringIncludes(doc, `# ${FIX}sweep.yaml (sweep point ${i + 1} of 2)`);
+    const [e] = await parseExperimentText(doc, "resolved.yaml");
+    assertEquals([e.model.size, e.loss.name, e.seed], [[64, 256][i], "huber", 7]);
+    assertStringIncludes(doc, `# config hash: ${configHash(e)}\n`);
+  }
+});
+
+Deno.test("validate: errors go to stderr located, and any failing file returns 1", async () => {
+  const io = capture();
+  const code = await validateCommand([`${FIX}child.yaml`, `${FIX}multi_error.yaml`], io);
+  assertEquals(code, 1);
+  assertEquals(io.stdout.length, 1);
+  assertEquals(io.stderr.length, 7);
+  assertEquals(io.stderr[0].startsWith(`${FIX}multi_error.yaml:1:7 name: `), true);
+  assertEquals(io.stderr[6], `${FIX}multi_error.yaml: 6 problems`);
+});
+
+Deno.test("validate: usage errors return 1", async () => {
+  for (const args of [[], ["--nope", "a.yaml"], ["a.yaml", "--set"]]) {
+    const io = capture();
+    assertEquals(await validateCommand(args, io), 1, args.join(" "));
+    assertStringIncludes(io.stderr.join("\n"), "Usage: alfred validate");
+  }
+});
+
+Deno.test("diff command: prints the Markdown diff of two configs", async () => {
+  const io = capture();
+  assertEquals(await diffCommand([`${FIX}diff_a.yaml`, `${FIX}diff_b.yaml`], io), 0);
+  const text = io.stdout.join("\n");
+  assertStringIncludes(text, "- `model.size`: 1024 → 2048");
+  assertStringIncludes(text, "- `split.purge`: 2");
+  const bad = capture();
+  assertEquals(await diffCommand([`${FIX}diff_a.yaml`], bad), 1);
+  assertEquals(await diffCommand([`${FIX}diff_a.yaml`, `${FIX}sweep.yaml`], bad), 1);
+  assertStringIncludes(bad.stderr.join("\n"), `${FIX}sweep.yaml:9:1 sweep: expected a single`);
+});
