@@ -1,0 +1,376 @@
+/**
+ * Formatting and metric helpers shared by the run report, the journal and the run diff:
+ * deterministic number formatting, Markdown tables, and metric lookup that tolerates the
+ * spellings different stages use (`f1`/`F1`, `sign_accuracy`/`signAccuracy`, ...).
+ *
+ * @module
+ */
+import type { Metrics } from "../store/run_record.ts";
+
+/** Canonical metric names, in the order tables show them. */
+export const METRIC_ORDER: readonly string[] = [
+  "loss",
+  "accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "mae",
+  "mse",
+  "rmse",
+  "r2",
+  "pearson",
+  "spearman",
+  "signAccuracy",
+  "ic",
+  "rankIc",
+  "icir",
+  "rankIcir",
+  "totalReturn",
+  "cagr",
+  "volatility",
+  "sharpe",
+  "sortino",
+  "calmar",
+  "maxDrawdown",
+  "maxDrawdownDuration",
+  "trades",
+  "winRate",
+  "avgWin",
+  "avgLoss",
+  "profitFactor",
+  "exposure",
+  "turnover",
+  "costs",
+  "alpha",
+  "beta",
+];
+
+/** Display labels for canonical metric names. */
+export const METRIC_LABELS: Readonly<Record<string, string>> = {
+  loss: "loss",
+  accuracy: "accuracy",
+  precision: "precision",
+  recall: "recall",
+  f1: "F1",
+  mae: "MAE",
+  mse: "MSE",
+  rmse: "RMSE",
+  r2: "R²",
+  pearson: "Pearson",
+  spearman: "Spearman",
+  signAccuracy: "sign accuracy",
+  ic: "IC",
+  rankIc: "rank IC",
+  icir: "ICIR",
+  rankIcir: "rank ICIR",
+  totalReturn: "total return",
+  cagr: "CAGR",
+  volatility: "volatility",
+  sharpe: "Sharpe",
+  sortino: "Sortino",
+  calmar: "Calmar",
+  maxDrawdown: "max drawdown",
+  maxDrawdownDuration: "max drawdown duration",
+  trades: "trades",
+  winRate: "win rate",
+  avgWin: "average win",
+  avgLoss: "average loss",
+  profitFactor: "profit factor",
+  exposure: "exposure",
+  turnover: "turnover",
+  costs: "costs paid",
+  alpha: "alpha",
+  beta: "beta",
+};
+
+/** Other spellings of canonical names (normalized: lower case, letters and digits only). */
+const ALIASES: Readonly<Record<string, string[]>> = {
+  f1: ["f1score"],
+  accuracy: ["acc"],
+  pearson: ["pearsoncorr", "pearsonr", "pearsoncorrelation"],
+  spearman: ["spearmancorr", "spearmanr"],
+  r2: ["rsquared", "r2score"],
+  signAccuracy: ["signacc"],
+  rankIc: ["rankinformationcoefficient"],
+  maxDrawdown: ["mdd", "maxdd"],
+  maxDrawdownDuration: ["maxdrawdowndays", "maxddduration"],
+  sharpe: ["sharperatio"],
+  sortino: ["sortinoratio"],
+  calmar: ["calmarratio"],
+  volatility: ["annualizedvolatility", "vol"],
+  costs: ["costspaid"],
+  avgWin: ["averagewin"],
+  avgLoss: ["averageloss"],
+  trades: ["numtrades", "tradecount"],
+};
+
+/** Metrics where a smaller value is better. */
+const LOWER_IS_BETTER = new Set([
+  "loss",
+  "mae",
+  "mse",
+  "rmse",
+  "volatility",
+  "maxDrawdownDuration",
+]);
+/** Metrics where a smaller magnitude is better (drawdowns may be stored negative or positive). */
+const SMALLER_MAGNITUDE_IS_BETTER = new Set(["maxDrawdown"]);
+/** Metrics where a larger value is better. */
+const HIGHER_IS_BETTER = new Set([
+  "accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "r2",
+  "pearson",
+  "spearman",
+  "signAccuracy",
+  "ic",
+  "rankIc",
+  "icir",
+  "rankIcir",
+  "totalReturn",
+  "cagr",
+  "sharpe",
+  "sortino",
+  "calmar",
+  "winRate",
+  "profitFactor",
+  "alpha",
+]);
+
+function normalize(key: string): string {
+  return key.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+const CANONICAL_BY_NORMALIZED: ReadonlyMap<string, string> = (() => {
+  const map = new Map<string, string>();
+  for (const name of METRIC_ORDER) map.set(normalize(name), name);
+  for (const [name, aliases] of Object.entries(ALIASES)) {
+    for (const alias of aliases) map.set(alias, name);
+  }
+  return map;
+})();
+
+/**
+ * The canonical name of a metric key, or the key itself when it is not a known metric.
+ *
+ * @param key a metric key as a stage wrote it
+ * @returns e.g. `"signAccuracy"` for `"sign_accuracy"`
+ * @example
+ * ```ts
+ * canonicalMetric("F1 Score"); // "f1"
+ * ```
+ */
+export function canonicalMetric(key: string): string {
+  return CANONICAL_BY_NORMALIZED.get(normalize(key)) ?? key;
+}
+
+/**
+ * A metric's display label.
+ *
+ * @param key any spelling of the metric
+ * @returns the label tables show
+ */
+export function metricLabel(key: string): string {
+  const canonical = canonicalMetric(key);
+  return METRIC_LABELS[canonical] ?? key;
+}
+
+/**
+ * A numeric metric by canonical name, whatever spelling the table used.
+ *
+ * @param metrics a metric table (may be undefined or null)
+ * @param name a canonical name from {@linkcode METRIC_ORDER} (or any key)
+ * @returns the finite number, or null when absent or not a finite number
+ */
+export function metricValue(metrics: Metrics | null | undefined, name: string): number | null {
+  if (!metrics) return null;
+  const want = canonicalMetric(name);
+  for (const [key, value] of Object.entries(metrics)) {
+    if (canonicalMetric(key) === want) {
+      return typeof value === "number" && Number.isFinite(value) ? value : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * A non-numeric metric entry (e.g. a confusion matrix) by canonical or literal name.
+ *
+ * @param metrics a metric table
+ * @param names keys to try, in order (compared after normalization)
+ * @returns the first value found, or undefined
+ */
+export function metricEntry(
+  metrics: Metrics | null | undefined,
+  names: string[],
+): unknown {
+  if (!metrics) return undefined;
+  const wanted = names.map(normalize);
+  for (const want of wanted) {
+    for (const [key, value] of Object.entries(metrics)) {
+      if (normalize(key) === want) return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The numeric metric names present in any of the tables, canonical, known metrics first in
+ * {@linkcode METRIC_ORDER} and the rest alphabetically.
+ *
+ * @param tables metric tables
+ * @returns canonical names
+ */
+export function numericMetricNames(tables: (Metrics | null | undefined)[]): string[] {
+  const names = new Set<string>();
+  for (const table of tables) {
+    if (!table) continue;
+    for (const [key, value] of Object.entries(table)) {
+      if (typeof value === "number" || value === null) names.add(canonicalMetric(key));
+    }
+  }
+  return orderMetricNames([...names]);
+}
+
+/**
+ * Sort canonical metric names: known ones in {@linkcode METRIC_ORDER}, then the rest by name.
+ *
+ * @param names canonical names
+ * @returns a new sorted array
+ */
+export function orderMetricNames(names: string[]): string[] {
+  const rank = (n: string) => {
+    const i = METRIC_ORDER.indexOf(n);
+    return i < 0 ? METRIC_ORDER.length : i;
+  };
+  return [...names].sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
+}
+
+/**
+ * Which way a metric improves.
+ *
+ * @param name any spelling of the metric
+ * @returns "higher", "lower", "smaller-magnitude", or null when it has no better direction
+ */
+export function metricDirection(name: string): "higher" | "lower" | "smaller-magnitude" | null {
+  const canonical = canonicalMetric(name);
+  if (LOWER_IS_BETTER.has(canonical)) return "lower";
+  if (SMALLER_MAGNITUDE_IS_BETTER.has(canonical)) return "smaller-magnitude";
+  if (HIGHER_IS_BETTER.has(canonical)) return "higher";
+  return null;
+}
+
+/**
+ * Whether `a` is strictly better than `b` on a metric.
+ *
+ * @param name the metric
+ * @param a a value
+ * @param b another value
+ * @returns true when `a` beats `b`; false when the metric has no direction
+ */
+export function isBetter(name: string, a: number, b: number): boolean {
+  switch (metricDirection(name)) {
+    case "higher":
+      return a > b;
+    case "lower":
+      return a < b;
+    case "smaller-magnitude":
+      return Math.abs(a) < Math.abs(b);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The best of several named values on a metric.
+ *
+ * @param name the metric
+ * @param candidates name → value (null values are skipped)
+ * @returns the best entry, ties going to the first in name order, or null when none has a value
+ */
+export function bestOf(
+  name: string,
+  candidates: Record<string, number | null>,
+): { name: string; value: number } | null {
+  let best: { name: string; value: number } | null = null;
+  for (const key of Object.keys(candidates).sort(compareStrings)) {
+    const value = candidates[key];
+    if (value === null || value === undefined) continue;
+    if (best === null || isBetter(name, value, best.value)) best = { name: key, value };
+  }
+  return best;
+}
+
+/**
+ * Format a number the same way on every machine: integers as they are, |x| ≥ 100 with two
+ * decimals, otherwise four; null, undefined and non-finite values as an em dash.
+ *
+ * @param value the number
+ * @returns the text
+ * @example
+ * ```ts
+ * formatNumber(0.53571); // "0.5357"
+ * ```
+ */
+export function formatNumber(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "number") return String(value);
+    if (typeof value === "string" || typeof value === "boolean") return String(value);
+    return JSON.stringify(value);
+  }
+  if (Number.isInteger(value)) return String(value);
+  const text = Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
+  return text === "-0.0000" || text === "-0.00" ? text.slice(1) : text;
+}
+
+/**
+ * Escape text for a Markdown table cell.
+ *
+ * @param text cell text
+ * @returns text with `|` escaped and line breaks replaced by spaces
+ */
+export function cell(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+}
+
+/**
+ * A GitHub Markdown table.
+ *
+ * @param header column headers
+ * @param rows cell texts (already formatted; escaped here)
+ * @param align per column: "l" or "r" (default: first column left, the rest right)
+ * @returns the table, ending with a newline
+ */
+export function markdownTable(header: string[], rows: string[][], align?: ("l" | "r")[]): string {
+  const aligns = align ?? header.map((_, i) => (i === 0 ? "l" : "r"));
+  const lines = [
+    `| ${header.map(cell).join(" | ")} |`,
+    `| ${aligns.map((a) => (a === "r" ? "---:" : "---")).join(" | ")} |`,
+    ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Compare strings by UTF-16 code units (locale-independent, unlike `localeCompare`).
+ *
+ * @param a a string
+ * @param b another string
+ * @returns negative, zero or positive
+ */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A GitHub heading anchor for a heading text.
+ *
+ * @param heading the heading text
+ * @returns the anchor without `#`
+ */
+export function anchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+}

@@ -1,0 +1,586 @@
+/**
+ * The per-run `report.md`: what was run, the data warnings, metrics against the baselines,
+ * correlations, backtest statistics against the benchmarks, analysis, and SVG plots beside it.
+ * Everything is derived from the run record, so the same record gives the same report, byte for
+ * byte.
+ *
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import type { Metrics, RunRecord, SplitMetrics } from "../store/run_record.ts";
+import {
+  bestOf,
+  compareStrings,
+  formatNumber,
+  isBetter,
+  markdownTable,
+  metricDirection,
+  metricLabel,
+  metricValue,
+  numericMetricNames,
+  orderMetricNames,
+} from "./format.ts";
+import { plotSpecs, type PredictionPoint, renderSvg } from "./plots.ts";
+
+/** A rendered report: the Markdown and the SVG files it embeds. */
+export interface RenderedReport {
+  markdown: string;
+  /** File name (relative to `report.md`) → SVG document. */
+  plots: Record<string, string>;
+}
+
+/** Marker shown beside a baseline value that is at least as good as the model's. */
+export const NOT_BEATEN = "⚠";
+
+/** Options for {@linkcode renderReport}. */
+export interface ReportOptions {
+  /** Predictions for the predicted-vs-actual scatter plot (magnitude runs). */
+  predictions?: PredictionPoint[];
+}
+
+/**
+ * Render a run's report and its plots.
+ *
+ * @param record the run record
+ * @param options predictions for the scatter plot
+ * @returns the Markdown and the SVG plots, keyed by the file names the Markdown links
+ * @example
+ * ```ts
+ * const { markdown, plots } = await renderReport(record);
+ * ```
+ */
+export async function renderReport(
+  record: RunRecord,
+  options: ReportOptions = {},
+): Promise<RenderedReport> {
+  const entries = plotSpecs(record, options.predictions);
+  const plots: Record<string, string> = {};
+  for (const entry of entries) plots[entry.file] = await renderSvg(entry.spec);
+  const images = new Map(entries.map((e) => [e.file, `![${e.alt}](${e.file})`]));
+  const markdown = renderMarkdown(record, images);
+  return { markdown, plots };
+}
+
+/**
+ * Every warning the report opens with, deduplicated in first-seen order: the record's warnings,
+ * the dataset manifest's, the split's and the backtest's, plus what the config itself implies
+ * (a `by_ticker` split shares quarters between train and eval; `same_close` fills are optimistic).
+ *
+ * @param record the run record
+ * @returns warning texts
+ */
+export function collectWarnings(record: RunRecord): string[] {
+  const all = [
+    ...record.warnings,
+    ...record.data.manifestWarnings,
+    ...(record.split?.warnings ?? []),
+    ...(record.backtest?.warnings ?? []),
+  ];
+  const config = parseConfig(record.configYaml);
+  const split = config?.split as Record<string, unknown> | undefined;
+  const backtest = config?.backtest as Record<string, unknown> | undefined;
+  const method = record.split?.method ?? split?.method;
+  if (method === "by_ticker" && !all.some((w) => /leak|share/i.test(w))) {
+    all.push(
+      "Leaking split: by_ticker shares quarters between train and eval, so eval metrics are optimistic",
+    );
+  }
+  if (backtest?.fill === "same_close" && !all.some((w) => /same[- _]?(bar|close)/i.test(w))) {
+    all.push(
+      "Same-bar fills: signals fill at the close they were formed on (fill: same_close), which is optimistic",
+    );
+  }
+  return [...new Set(all)];
+}
+
+function parseConfig(yaml: string): Record<string, unknown> | null {
+  try {
+    const parsed = parseYaml(yaml);
+    return parsed && typeof parsed === "object" ? parsed as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The one-line summary under the report title (also used by the journal).
+ *
+ * @param record the run record
+ * @returns a sentence
+ */
+export function summaryLine(record: RunRecord): string {
+  const parts: string[] = [];
+  const model = record.model;
+  const modelText = model
+    ? `\`${model.family}\` (${model.layers}×${model.size}, ${model.parameters} parameters)`
+    : "no model";
+  const mode = record.metrics?.mode ?? "unknown";
+  parts.push(`${capitalize(mode)} model ${modelText} on \`${record.data.dataset}\``);
+  const metrics = record.metrics;
+  if (metrics) {
+    const evalMetrics = metrics.postTrain.eval;
+    const keys = mode === "direction" ? ["accuracy", "f1"] : ["signAccuracy", "mae", "r2"];
+    const shown = keys
+      .map((k) => [k, metricValue(evalMetrics, k)] as const)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${metricLabel(k)} ${formatNumber(v)}`);
+    if (shown.length) parts.push(`eval ${shown.join(", ")}`);
+    const headline = mode === "direction" ? "f1" : "signAccuracy";
+    const best = bestBaseline(metrics.baselines, headline);
+    if (best) {
+      parts.push(
+        `best baseline ${metricLabel(headline)} ${formatNumber(best.value)} (${best.name})`,
+      );
+    }
+  }
+  const stats = record.backtest?.stats;
+  if (stats?.strategy) {
+    const sharpe = metricValue(stats.strategy, "sharpe");
+    const cagr = metricValue(stats.strategy, "cagr");
+    let text = `backtest CAGR ${formatNumber(cagr)}, Sharpe ${formatNumber(sharpe)}`;
+    const indexSharpe = metricValue(stats.index, "sharpe");
+    if (indexSharpe !== null) text += ` (index Sharpe ${formatNumber(indexSharpe)})`;
+    parts.push(text);
+  }
+  return parts.join("; ") + ".";
+}
+
+/**
+ * The best baseline on a metric.
+ *
+ * @param baselines baseline name → metrics
+ * @param metric canonical metric name
+ * @returns the best baseline's name and value, or null when none reports the metric
+ */
+export function bestBaseline(
+  baselines: Record<string, Metrics>,
+  metric: string,
+): { name: string; value: number } | null {
+  const candidates: Record<string, number | null> = {};
+  for (const [name, m] of Object.entries(baselines)) candidates[name] = metricValue(m, metric);
+  return bestOf(metric, candidates);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function renderMarkdown(record: RunRecord, images: Map<string, string>): string {
+  const out: string[] = [];
+  const image = (file: string) => images.get(file);
+  out.push(`# ${record.experiment} — run ${record.runId}\n`);
+  if (record.data.synthetic) {
+    out.push(
+      "**⚠ SYNTHETIC DATA: these results come from generated prices, not a market. They test the pipeline, not a strategy.**\n",
+    );
+  }
+  if (record.status !== "complete") {
+    const what = record.status === "interrupted"
+      ? "this run was interrupted; the numbers below are from the best checkpoint when it stopped"
+      : "this run failed; the numbers below are incomplete";
+    out.push(
+      `**Status: ${record.status.toUpperCase()}** — ${what}${
+        record.error ? `: ${record.error}` : ""
+      }.\n`,
+    );
+  }
+  out.push(summaryLine(record) + "\n");
+
+  const warnings = collectWarnings(record);
+  if (warnings.length) {
+    out.push("## Warnings\n");
+    out.push(warnings.map((w) => `- ⚠ ${w}`).join("\n") + "\n");
+  }
+
+  out.push(renderWhatWasRun(record));
+  out.push(renderModelAndTraining(record, image("training.svg")));
+  out.push(renderMetrics(record, image("confusion.svg") ?? image("predicted-vs-actual.svg")));
+  out.push(renderData(record, image("correlations.svg")));
+  out.push(
+    renderBacktest(record, [image("equity.svg"), image("drawdown.svg"), image("per-ticker.svg")]),
+  );
+  out.push(renderAnalysis(record, image("shap.svg")));
+  return out.filter((s) => s.length > 0).join("\n");
+}
+
+function renderWhatWasRun(record: RunRecord): string {
+  const env = record.environment;
+  const rows: string[][] = [
+    ["run id", `\`${record.runId}\``],
+    ["status", record.status],
+    ["experiment", record.experiment],
+    ["config hash", `\`${record.configHash}\``],
+    ["dataset", `${record.data.dataset}${record.data.synthetic ? " (synthetic)" : ""}`],
+    ["data fingerprint", `\`${record.data.fingerprint}\``],
+  ];
+  if (record.data.from || record.data.to) {
+    rows.push(["data period", `${record.data.from ?? "…"} to ${record.data.to ?? "…"}`]);
+  }
+  rows.push(
+    ["train tickers", record.data.tickers.train.join(", ")],
+    ["eval tickers", record.data.tickers.eval.join(", ")],
+    [
+      "seeds",
+      Object.entries(record.seeds).map(([k, v]) => `${k} ${v}`).join(", "),
+    ],
+    ["backend", `${env.backend} on ${env.device}`],
+    [
+      "git commit",
+      env.git.commit ? `\`${env.git.commit}\`${env.git.dirty ? " (dirty tree)" : ""}` : "unknown",
+    ],
+    [
+      "versions",
+      `Alfred ${env.versions.alfred}, Deno ${env.versions.deno}, TensorFlow.js ${env.versions.tfjs}, Polars ${env.versions.polars}`,
+    ],
+    ["host", `${env.host} (${env.platform})`],
+    ["started", record.timings.start],
+    ["ended", record.timings.end],
+  );
+  const duration = (Date.parse(record.timings.end) - Date.parse(record.timings.start)) / 1000;
+  if (Number.isFinite(duration)) rows.push(["duration", `${duration.toFixed(1)} s`]);
+  const stages = Object.entries(record.timings.stages);
+  if (stages.length) {
+    rows.push(["stage timings", stages.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(", ")]);
+  }
+  const parts = ["## What was run\n"];
+  if (record.description.trim()) parts.push(quote(record.description.trim()) + "\n");
+  parts.push(markdownTable(["", ""], rows, ["l", "l"]));
+  parts.push(
+    "<details><summary>Resolved config</summary>\n\n```yaml\n" +
+      record.configYaml.replace(/\n*$/, "\n") + "```\n\n</details>\n",
+  );
+  return parts.join("\n");
+}
+
+function quote(text: string): string {
+  return text.split("\n").map((line) => (line ? `> ${line}` : ">")).join("\n");
+}
+
+function renderModelAndTraining(record: RunRecord, image: string | undefined): string {
+  const parts: string[] = [];
+  const model = record.model;
+  if (model) {
+    parts.push("## Model\n");
+    parts.push(
+      markdownTable(["family", "size", "layers", "parameters", "memory", "model hash", "source"], [[
+        `\`${model.family}\``,
+        String(model.size),
+        String(model.layers),
+        String(model.parameters),
+        formatBytes(model.bytes),
+        `\`${model.modelHash}\``,
+        model.restoredFromStore ? "restored from the model store" : "trained in this run",
+      ]], ["l", "r", "r", "r", "r", "l", "l"]),
+    );
+  }
+  const training = record.training;
+  if (training) {
+    parts.push("## Training\n");
+    const epochs = training.history.length;
+    const last = training.history[epochs - 1];
+    parts.push(
+      `${epochs} epochs; best validation loss ${
+        formatNumber(training.bestValLoss)
+      } at epoch ${training.bestEpoch}` +
+        ` (its weights were kept); stopped by ${training.stoppedBy}` +
+        (last ? `; final learning rate ${last.lr}` : "") + ".\n",
+    );
+    if (image) parts.push(image + "\n");
+  }
+  return parts.join("\n");
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+/**
+ * Metric names where a baseline is at least as good as the model on eval.
+ *
+ * @param record the run record
+ * @returns baseline name → canonical metric names it matches or beats, in name order
+ */
+export function baselinesNotBeaten(record: RunRecord): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const metrics = record.metrics;
+  if (!metrics) return out;
+  const model = metrics.postTrain.eval;
+  for (const name of Object.keys(metrics.baselines).sort(compareStrings)) {
+    const baseline = metrics.baselines[name];
+    const beaten: string[] = [];
+    for (const metric of numericMetricNames([model, baseline])) {
+      const m = metricValue(model, metric);
+      const b = metricValue(baseline, metric);
+      if (m === null || b === null || metricDirection(metric) === null) continue;
+      if (!isBetter(metric, m, b)) beaten.push(metric);
+    }
+    if (beaten.length) out[name] = beaten;
+  }
+  return out;
+}
+
+function renderMetrics(record: RunRecord, image: string | undefined): string {
+  const metrics = record.metrics;
+  if (!metrics) return "";
+  const parts = [`## Metrics against baselines (${metrics.mode})\n`];
+  const columns: { title: string; table: Metrics | undefined }[] = [];
+  const splitColumns = (prefix: string, split: SplitMetrics) => {
+    for (const key of ["train", "validation", "eval"] as const) {
+      if (split[key]) columns.push({ title: `${prefix} ${key}`, table: split[key] });
+    }
+  };
+  splitColumns("pre-train", metrics.preTrain);
+  splitColumns("model", metrics.postTrain);
+  const baselineNames = Object.keys(metrics.baselines).sort(compareStrings);
+  for (const name of baselineNames) {
+    columns.push({ title: `${name} (eval)`, table: metrics.baselines[name] });
+  }
+  const names = numericMetricNames(columns.map((c) => c.table));
+  const modelEval = metrics.postTrain.eval;
+  const rows = names.map((name) => {
+    const model = metricValue(modelEval, name);
+    return [
+      metricLabel(name),
+      ...columns.map((c) => {
+        const value = metricValue(c.table, name);
+        const isBaseline = c.title.endsWith("(eval)") && !c.title.startsWith("model") &&
+          !c.title.startsWith("pre-train");
+        const flag = isBaseline && value !== null && model !== null &&
+          metricDirection(name) !== null && !isBetter(name, model, value);
+        return formatNumber(value) + (flag ? ` ${NOT_BEATEN}` : "");
+      }),
+    ];
+  });
+  parts.push(markdownTable(["metric", ...columns.map((c) => c.title)], rows));
+  const notBeaten = baselinesNotBeaten(record);
+  const lines = Object.entries(notBeaten).map(([name, list]) =>
+    `- ${NOT_BEATEN} The model does not beat **${name}** on eval ${
+      list.map(metricLabel).join(", ")
+    }.`
+  );
+  if (lines.length) {
+    parts.push(
+      `${NOT_BEATEN} marks a baseline at least as good as the trained model on eval.\n\n` +
+        lines.join("\n") + "\n",
+    );
+  } else if (baselineNames.length) {
+    parts.push("The trained model beats every baseline on every eval metric.\n");
+  }
+  const pre = metrics.preTrain.eval;
+  if (pre && modelEval) {
+    const worse = numericMetricNames([pre, modelEval]).filter((name) => {
+      const a = metricValue(pre, name);
+      const b = metricValue(modelEval, name);
+      return a !== null && b !== null && metricDirection(name) !== null && !isBetter(name, b, a);
+    });
+    if (worse.length) {
+      parts.push(
+        `Training did not improve eval ${
+          worse.map(metricLabel).join(", ")
+        } over the untrained model.\n`,
+      );
+    }
+  }
+  if (image) parts.push(image + "\n");
+  const tickers = Object.keys(metrics.perTicker).sort(compareStrings);
+  if (tickers.length) {
+    parts.push("### Per eval ticker\n");
+    const tickerNames = numericMetricNames(tickers.map((t) => metrics.perTicker[t]));
+    parts.push(markdownTable(
+      ["ticker", ...tickerNames.map(metricLabel)],
+      tickers.map((t) => [
+        t,
+        ...tickerNames.map((n) => formatNumber(metricValue(metrics.perTicker[t], n))),
+      ]),
+    ));
+  }
+  return parts.join("\n");
+}
+
+function renderData(record: RunRecord, image: string | undefined): string {
+  const parts = ["## Data, split and features\n"];
+  const split = record.split;
+  if (split) {
+    parts.push(`Split method: \`${split.method}\`.\n`);
+    parts.push(markdownTable(
+      ["fold", "train period", "eval period", "train rows", "validation rows", "eval rows"],
+      split.folds.map((f) => [
+        f.name,
+        `${f.trainPeriod[0]} to ${f.trainPeriod[1]}`,
+        `${f.evalPeriod[0]} to ${f.evalPeriod[1]}`,
+        String(f.trainRows),
+        String(f.validationRows),
+        String(f.evalRows),
+      ]),
+      ["l", "l", "l", "r", "r", "r"],
+    ));
+  }
+  if (record.features.length) {
+    parts.push(
+      `Features (${record.features.length}, model input order): ${
+        record.features.map((f) => `\`${f}\``).join(", ")
+      }.\n`,
+    );
+  }
+  if (record.missing.length) {
+    parts.push(markdownTable(
+      ["family", "missing-value rule", "rows touched"],
+      record.missing.map((m) => [m.family, m.rule, String(m.rows)]),
+      ["l", "l", "r"],
+    ));
+  }
+  if (record.correlations.length) {
+    parts.push("### Feature correlation with the label (training rows)\n");
+    parts.push(markdownTable(
+      ["feature", "Pearson", "Spearman", "strength"],
+      record.correlations.map((c) => [
+        c.feature,
+        formatNumber(c.pearson),
+        formatNumber(c.spearman),
+        c.strength,
+      ]),
+      ["l", "r", "r", "l"],
+    ));
+    if (image) parts.push(image + "\n");
+  }
+  return parts.join("\n");
+}
+
+/** Backtest statistics where the strategy is compared with the best benchmark. */
+const COMPARED_STATS = new Set([
+  "totalReturn",
+  "cagr",
+  "sharpe",
+  "sortino",
+  "calmar",
+  "maxDrawdown",
+  "volatility",
+]);
+
+function renderBacktest(record: RunRecord, images: (string | undefined)[]): string {
+  const backtest = record.backtest;
+  if (!backtest) return "";
+  const parts = ["## Backtest\n"];
+  const series = Object.keys(backtest.stats);
+  const known = ["strategy", "index", "basket"].filter((s) => series.includes(s));
+  const ordered = [...known, ...series.filter((s) => !known.includes(s)).sort(compareStrings)];
+  const names = numericMetricNames(ordered.map((s) => backtest.stats[s]));
+  const benchmarks = ordered.filter((s) => s !== "strategy");
+  const behind: string[] = [];
+  const rows = names.map((name) => {
+    const strategy = metricValue(backtest.stats.strategy, name);
+    return [
+      metricLabel(name),
+      ...ordered.map((s) => {
+        const value = metricValue(backtest.stats[s], name);
+        const flag = s !== "strategy" && COMPARED_STATS.has(name) && value !== null &&
+          strategy !== null && !isBetter(name, strategy, value);
+        if (flag && !behind.includes(name)) behind.push(name);
+        return formatNumber(value) + (flag ? ` ${NOT_BEATEN}` : "");
+      }),
+    ];
+  });
+  parts.push(markdownTable(["statistic", ...ordered], rows));
+  if (benchmarks.length && behind.length) {
+    parts.push(
+      `${NOT_BEATEN} marks a benchmark at least as good as the strategy: the strategy does not beat buy-and-hold on ${
+        orderMetricNames(behind).map(metricLabel).join(", ")
+      }.\n`,
+    );
+  }
+  const assumptions = Array.isArray(backtest.assumptions)
+    ? backtest.assumptions.map(String)
+    : Object.entries(backtest.assumptions).map(([k, v]) =>
+      `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`
+    );
+  if (assumptions.length) {
+    parts.push("Assumptions:\n\n" + assumptions.map((a) => `- ${a}`).join("\n") + "\n");
+  }
+  for (const image of images.slice(0, 2)) if (image) parts.push(image + "\n");
+  if (backtest.perTicker.length) {
+    parts.push("### Per eval ticker\n");
+    const keys: string[] = [];
+    for (const row of backtest.perTicker) {
+      for (const key of Object.keys(row)) {
+        if (key !== "ticker" && !keys.includes(key)) keys.push(key);
+      }
+    }
+    const rows = [...backtest.perTicker].sort((a, b) =>
+      compareStrings(String(a.ticker ?? ""), String(b.ticker ?? ""))
+    );
+    parts.push(markdownTable(
+      ["ticker", ...keys.map(metricLabel)],
+      rows.map((row) => [String(row.ticker ?? "—"), ...keys.map((k) => formatNumber(row[k]))]),
+    ));
+    if (images[2]) parts.push(images[2] + "\n");
+  }
+  return parts.join("\n");
+}
+
+function renderAnalysis(record: RunRecord, image: string | undefined): string {
+  const analysis = record.analysis;
+  if (!analysis) return "";
+  const parts = ["## Analysis\n"];
+  const ablation = analysis.ablation;
+  if (ablation && ablation.rows.length) {
+    parts.push("### Ablation\n");
+    parts.push(
+      `Each input neutralized with ${ablation.neutralizedWith}; change in eval loss and ${
+        metricLabel(ablation.metric)
+      }. Needed: removal raises loss and lowers ${
+        metricLabel(ablation.metric)
+      }. Candidate to drop: removal lowers loss.\n`,
+    );
+    parts.push(markdownTable(
+      ["input", "kind", "Δ loss", `Δ ${metricLabel(ablation.metric)}`, "verdict"],
+      ablation.rows.map((r) => [
+        r.name,
+        r.kind,
+        formatNumber(r.deltaLoss),
+        formatNumber(r.deltaMetric),
+        r.verdict ??
+          (r.deltaLoss > 0 && r.deltaMetric < 0
+            ? "needed"
+            : r.deltaLoss < 0
+            ? "candidate to drop"
+            : ""),
+      ]),
+      ["l", "l", "r", "r", "l"],
+    ));
+  }
+  const shap = analysis.shap;
+  if (shap) {
+    parts.push("### SHAP\n");
+    parts.push(
+      `Largest additivity deviation (|base value + Σ attributions − model output|): ${
+        shap.maxAdditivityError.toExponential(2)
+      }${shap.baseValue !== undefined ? `; base value ${formatNumber(shap.baseValue)}` : ""}.\n`,
+    );
+    const ranking = Object.entries(shap.meanAbs)
+      .sort((a, b) => b[1] - a[1] || compareStrings(a[0], b[0]));
+    parts.push(markdownTable(
+      ["feature", "mean |SHAP|"],
+      ranking.map(([f, v]) => [f, formatNumber(v)]),
+    ));
+    if (image) parts.push(image + "\n");
+  }
+  const lossTarget = analysis.lossTarget;
+  if (lossTarget && Object.keys(lossTarget).length) {
+    parts.push("### Loss target\n");
+    const rows = Object.entries(lossTarget).map(([k, v]) => [k, formatNumber(v)]);
+    const achieved = metricValue(record.metrics?.postTrain.eval, "loss");
+    if (achieved !== null) rows.push(["achieved eval loss", formatNumber(achieved)]);
+    parts.push(markdownTable(["", "value"], rows));
+  }
+  const other = Object.keys(analysis).filter((k) => !["ablation", "shap", "lossTarget"].includes(k))
+    .sort(compareStrings);
+  for (const key of other) {
+    parts.push(
+      `### ${key}\n\n\`\`\`json\n${JSON.stringify(analysis[key], null, 2)}\n\`\`\`\n`,
+    );
+  }
+  return parts.length > 1 ? parts.join("\n") : "";
+}

@@ -1,0 +1,209 @@
+/**
+ * The run report: snapshot of the fixture's report.md, warnings at the top, baseline markers,
+ * plots as SVG with the expected marks, and byte-identical SVG across renders and time zones.
+ */
+import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { collectWarnings, NOT_BEATEN, renderReport } from "../src/report/report.ts";
+import { drawdowns, readConfusion, renderSvg, scatterSpec } from "../src/report/plots.ts";
+import { fixtureRecord, FIXTURES, magnitudeRecord, variant } from "./report_helpers.ts";
+
+const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
+
+async function snapshot(name: string, actual: string): Promise<void> {
+  const url = new URL(name, FIXTURES);
+  if (UPDATE) {
+    await Deno.writeTextFile(url, actual);
+    return;
+  }
+  const expected = await Deno.readTextFile(url);
+  equal(actual, expected, `snapshot ${name} differs; rerun with UPDATE_SNAPSHOTS=1 if intended`);
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("report.md of the fixture record matches the snapshot", async () => {
+  const { markdown } = await renderReport(fixtureRecord());
+  await snapshot("report.md.snap", markdown);
+});
+
+Deno.test("report embeds every plot it renders, and only those", async () => {
+  const { markdown, plots } = await renderReport(fixtureRecord());
+  const files = Object.keys(plots).sort();
+  deepStrictEqual(files, [
+    "confusion.svg",
+    "correlations.svg",
+    "drawdown.svg",
+    "equity.svg",
+    "per-ticker.svg",
+    "shap.svg",
+    "training.svg",
+  ]);
+  const linked = [...markdown.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]).sort();
+  deepStrictEqual(linked, files);
+});
+
+Deno.test("plots are SVG with their titles and marks", async () => {
+  const { plots } = await renderReport(fixtureRecord());
+  const expectations: Record<string, [string, string[]]> = {
+    "training.svg": ["Training and validation loss, learning rate", ["mark-line", "mark-symbol"]],
+    "equity.svg": ["Equity: strategy against benchmarks", ["mark-line"]],
+    "drawdown.svg": ["Drawdown", ["mark-line"]],
+    "per-ticker.svg": ["Total return per eval ticker", ["mark-rect"]],
+    "correlations.svg": ["Feature correlation with the label", ["mark-rect"]],
+    "confusion.svg": ["Confusion matrix (eval)", ["mark-rect", "mark-text"]],
+    "shap.svg": ["Mean |SHAP| per feature (eval)", ["mark-rect"]],
+  };
+  for (const [file, [title, marks]] of Object.entries(expectations)) {
+    const svg = plots[file];
+    ok(svg.startsWith("<svg"), `${file} is an SVG document`);
+    ok(svg.includes(title), `${file} has its title "${title}"`);
+    for (const mark of marks) ok(svg.includes(mark), `${file} draws ${mark}`);
+  }
+  // The legend names every equity series; the per-ticker plot names every eval ticker.
+  for (const s of ["strategy", "index", "basket"]) ok(plots["equity.svg"].includes(`>${s}<`));
+  for (const t of ["JPM", "PG", "WMT", "XOM"]) ok(plots["per-ticker.svg"].includes(`>${t}<`));
+  // The confusion matrix prints the four counts from [[tn, fp], [fn, tp]] = [[9, 12], [7, 16]].
+  for (const n of ["9", "12", "7", "16"]) ok(plots["confusion.svg"].includes(`>${n}</text>`));
+});
+
+Deno.test("SVG output is byte-identical across renders", async () => {
+  const a = await renderReport(fixtureRecord());
+  const b = await renderReport(fixtureRecord());
+  deepStrictEqual(Object.keys(a.plots), Object.keys(b.plots));
+  for (const file of Object.keys(a.plots)) equal(a.plots[file], b.plots[file], file);
+  equal(a.markdown, b.markdown);
+});
+
+Deno.test("SVG output does not depend on the time zone", async () => {
+  const script = `
+    import { renderReport } from "${new URL("../src/report/report.ts", import.meta.url).href}";
+    const record = JSON.parse(await Deno.readTextFile(${
+    JSON.stringify(new URL("record.json", FIXTURES).pathname)
+  }));
+    const { plots } = await renderReport(record);
+    const out = {};
+    for (const [f, svg] of Object.entries(plots)) {
+      const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(svg));
+      out[f] = Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+    }
+    console.log(JSON.stringify(out));`;
+  const { plots } = await renderReport(fixtureRecord());
+  const local: Record<string, string> = {};
+  for (const [f, svg] of Object.entries(plots)) local[f] = await sha256(svg);
+  for (const tz of ["Pacific/Kiritimati", "America/Los_Angeles"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      env: { TZ: tz },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    ok(out.success, new TextDecoder().decode(out.stderr));
+    deepStrictEqual(JSON.parse(new TextDecoder().decode(out.stdout)), local, `TZ=${tz}`);
+  }
+});
+
+Deno.test("synthetic data is announced in bold at the very top", async () => {
+  const record = fixtureRecord();
+  record.data = { ...record.data, synthetic: true };
+  const { markdown } = await renderReport(record);
+  const lines = markdown.split("\n").filter((l) => l.trim());
+  match(lines[1], /^\*\*⚠ SYNTHETIC DATA/);
+  const journalLike = (await renderReport(fixtureRecord())).markdown;
+  ok(!journalLike.includes("SYNTHETIC"));
+});
+
+Deno.test("interrupted runs are marked at the top of the report", async () => {
+  const record = variant({ status: "interrupted", error: "stopped by Ctrl-C at epoch 24" });
+  const { markdown } = await renderReport(record);
+  const lines = markdown.split("\n").filter((l) => l.trim());
+  match(lines[1], /^\*\*Status: INTERRUPTED\*\*/);
+  ok(lines[1].includes("stopped by Ctrl-C at epoch 24"));
+});
+
+Deno.test("warnings: manifest, split, backtest, leaking split and same-bar fills, deduplicated", () => {
+  const record = fixtureRecord();
+  record.configYaml = record.configYaml.replace("method: ticker_and_time", "method: by_ticker")
+    .replace("fill: next_close", "fill: same_close");
+  record.split = { ...record.split!, method: "by_ticker" };
+  record.backtest = { ...record.backtest!, warnings: ["XOM has 3 missing days, forward-filled"] };
+  const warnings = collectWarnings(record);
+  equal(warnings.filter((w) => w.startsWith("Survivorship")).length, 1, "deduplicated");
+  ok(warnings.some((w) => w.startsWith("Leaking split")));
+  ok(warnings.some((w) => w.startsWith("Same-bar fills")));
+  ok(warnings.includes("XOM has 3 missing days, forward-filled"));
+  // A split warning that already explains the leak is not repeated.
+  record.split.warnings = ["by_ticker shares quarters between train and eval"];
+  equal(collectWarnings(record).filter((w) => /leak|share/i.test(w)).length, 1);
+});
+
+Deno.test("a baseline the model does not beat is marked, and one it beats is not", async () => {
+  const { markdown } = await renderReport(fixtureRecord());
+  // majority has F1 0.6866 > model 0.6275 and recall 1 > 0.6957; logistic is beaten everywhere.
+  ok(markdown.includes(`| F1 | 0 | 0.7789 | 0.6420 | 0.6275 | 0.5116 | 0.6866 ${NOT_BEATEN} |`));
+  ok(markdown.includes("The model does not beat **majority** on eval recall, F1."));
+  ok(!markdown.includes("does not beat **logistic**"));
+  ok(!markdown.includes("does not beat **momentum**"));
+  // The strategy trails the index on Sharpe: the index cell is marked.
+  ok(markdown.includes(`| Sharpe | 0.3104 | 0.5421 ${NOT_BEATEN} | 0.4177 ${NOT_BEATEN} |`));
+});
+
+Deno.test("magnitude runs plot predicted against actual from eval predictions", async () => {
+  const predictions = [
+    { actual: 0.05, predicted: 0.03, split: "eval" },
+    { actual: -0.02, predicted: 0.01, split: "eval" },
+    { actual: 0.11, predicted: 0.07, split: "eval" },
+  ];
+  const { markdown, plots } = await renderReport(magnitudeRecord(), { predictions });
+  ok("predicted-vs-actual.svg" in plots);
+  ok(!("confusion.svg" in plots));
+  ok(plots["predicted-vs-actual.svg"].includes("mark-symbol"));
+  ok(markdown.includes("![Predicted against actual](predicted-vs-actual.svg)"));
+  ok(markdown.includes("| sign accuracy |"));
+  // A mean-prediction baseline with R² 0 and a model with R² 0.0496: the model wins on R².
+  ok(!/does not beat \*\*mean\*\* on eval[^\n]*R²/.test(markdown));
+});
+
+Deno.test("a record without training, metrics or backtest still renders", async () => {
+  const record = variant({
+    status: "failed",
+    error: "out of memory",
+    training: null,
+    metrics: null,
+    backtest: null,
+    model: null,
+    analysis: undefined,
+    correlations: [],
+  });
+  const { markdown, plots } = await renderReport(record);
+  deepStrictEqual(Object.keys(plots), []);
+  ok(markdown.includes("**Status: FAILED**"));
+  ok(!markdown.includes("## Backtest"));
+});
+
+Deno.test("confusion matrices are read in both recorded shapes", () => {
+  deepStrictEqual(readConfusion([[9, 12], [7, 16]]), { tn: 9, fp: 12, fn: 7, tp: 16 });
+  deepStrictEqual(
+    readConfusion({ truePositives: 16, falsePositives: 12, trueNegatives: 9, falseNegatives: 7 }),
+    { tp: 16, fp: 12, tn: 9, fn: 7 },
+  );
+  equal(readConfusion([[1, 2, 3]]), null);
+  equal(readConfusion("nope"), null);
+});
+
+Deno.test("drawdowns are measured from the running peak", () => {
+  const dd = drawdowns([
+    { date: "2000-01-03", strategy: 100 },
+    { date: "2000-01-04", strategy: 120 },
+    { date: "2000-01-05", strategy: 90 },
+    { date: "2000-01-06", strategy: 130 },
+  ]);
+  deepStrictEqual(dd.strategy, [0, 0, 90 / 120 - 1, 0]);
+});
+
+Deno.test("renderSvg draws a spec with no data without failing", async () => {
+  const svg = await renderSvg(scatterSpec([]));
+  ok(svg.startsWith("<svg"));
+});
