@@ -265,24 +265,32 @@ export const SweepConfig = z.record(
 );
 
 export const Experiment = z.strictObject({
-  $schema: z.string().optional(),
-  extends: z.string().optional().describe("base config file, relative to this one"),
+  $schema: z.string().optional().describe(
+    "JSON Schema of this file, for editors; ignored by Alfred",
+  ),
+  extends: z.string().optional().describe(
+    "base config file, relative to this one: mappings merge key by key, lists replace, null removes an inherited key",
+  ),
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, {
     message: "expected lower-case letters, digits, '.', '_' or '-'",
-  }),
-  description: z.string().default(""),
-  seed: z.int().min(0).max(2 ** 31 - 1).default(42),
-  data: DataConfig,
-  features: FeaturesConfig.prefault({}),
-  label: LabelConfig,
-  split: SplitConfig.prefault({}),
-  scaling: ScalingConfig.prefault({}),
-  model: ModelConfig.prefault({}),
-  loss: LossConfig,
-  train: TrainConfig.prefault({}),
-  backtest: BacktestConfig.prefault({}),
-  analysis: AnalysisConfig.prefault({}),
-  sweep: SweepConfig.optional(),
+  }).describe("experiment name; runs are recorded under results/<name>/"),
+  description: z.string().default("").describe("free text shown in reports and the journal"),
+  seed: z.int().min(0).max(2 ** 31 - 1).default(42).describe(
+    "seed for initialization, shuffling and sampling: the same config and seed give the same run",
+  ),
+  data: DataConfig.describe("the dataset and the train and eval tickers"),
+  features: FeaturesConfig.prefault({}).describe("feature families and excluded columns"),
+  label: LabelConfig.describe("what the model predicts"),
+  split: SplitConfig.prefault({}).describe("how rows are split into train, validation and eval"),
+  scaling: ScalingConfig.prefault({}).describe("feature scalers, fitted on training rows only"),
+  model: ModelConfig.prefault({}).describe("the network"),
+  loss: LossConfig.describe("the training loss; must suit label.mode"),
+  train: TrainConfig.prefault({}).describe("the training loop and backend"),
+  backtest: BacktestConfig.prefault({}).describe("trading the eval predictions"),
+  analysis: AnalysisConfig.prefault({}).describe("ablation, Shapley values and the loss target"),
+  sweep: SweepConfig.optional().describe(
+    "grid of config keys to value lists, one run per point; the last key varies fastest",
+  ),
 });
 
 /** A resolved experiment: every default filled in, `extends` and `sweep` gone. */
