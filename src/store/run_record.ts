@@ -8,6 +8,9 @@
  *
  * @module
  */
+import type pl from "nodejs-polars";
+import { renderReport } from "../report/report.ts";
+import type { PredictionPoint } from "../report/plots.ts";
 
 /** How a run ended. A crashed run never gets a record (only a `.tmp-*` folder). */
 export type RunStatus = "complete" | "interrupted" | "failed";
@@ -255,3 +258,374 @@ export function newRunId(date: Date, configHash: string): string {
 
 /** Pattern every run id matches. */
 export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
+
+/** Top-level keys of `record.json`, in the order they are written. */
+export const RECORD_KEYS: readonly (keyof RunRecord)[] = [
+  "runId",
+  "experiment",
+  "description",
+  "status",
+  "error",
+  "configHash",
+  "configYaml",
+  "data",
+  "seeds",
+  "environment",
+  "timings",
+  "model",
+  "features",
+  "missing",
+  "scaler",
+  "split",
+  "correlations",
+  "training",
+  "metrics",
+  "backtest",
+  "analysis",
+  "warnings",
+];
+
+const STATUSES: readonly RunStatus[] = ["complete", "interrupted", "failed"];
+const EXPERIMENT_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+/** Object paths whose keys keep their insertion order (the order carries meaning). */
+const ORDERED_PATHS = new Set(["timings.stages"]);
+
+function canonicalize(value: unknown, path: string): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (ArrayBuffer.isView(value)) {
+    return Array.from(value as unknown as ArrayLike<number>, (v) => canonicalize(v, path));
+  }
+  if (Array.isArray(value)) return value.map((v) => canonicalize(v, path));
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined && typeof v !== "function");
+    if (!ORDERED_PATHS.has(path)) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) out[k] = canonicalize(v, path ? `${path}.${k}` : k);
+    return out;
+  }
+  throw new TypeError(`Cannot store a ${typeof value} in a run record at "${path}"`);
+}
+
+/**
+ * The record as `record.json` text: top-level keys in {@linkcode RECORD_KEYS} order, nested keys
+ * sorted (except `timings.stages`, kept in pipeline order), 2-space indent, non-finite numbers as
+ * `null`, a final newline. The same record always gives the same bytes.
+ *
+ * @param record the run record
+ * @returns JSON text
+ * @throws {TypeError} when the record holds something JSON cannot (a function at a key is dropped)
+ */
+export function recordToJson(record: RunRecord): string {
+  const out: Record<string, unknown> = {};
+  const source = record as unknown as Record<string, unknown>;
+  for (const key of RECORD_KEYS) {
+    if (source[key] !== undefined) out[key] = canonicalize(source[key], key);
+  }
+  for (const key of Object.keys(source).sort()) {
+    if (!(key in out) && source[key] !== undefined) out[key] = canonicalize(source[key], key);
+  }
+  return JSON.stringify(out, null, 2) + "\n";
+}
+
+/**
+ * The subset written to `metrics.json`: metrics and backtest statistics, canonical JSON.
+ *
+ * @param record the run record
+ * @returns JSON text
+ */
+export function metricsToJson(record: RunRecord): string {
+  const subset = {
+    runId: record.runId,
+    experiment: record.experiment,
+    status: record.status,
+    mode: record.metrics?.mode ?? null,
+    preTrain: record.metrics?.preTrain ?? null,
+    postTrain: record.metrics?.postTrain ?? null,
+    perTicker: record.metrics?.perTicker ?? null,
+    baselines: record.metrics?.baselines ?? null,
+    backtest: record.backtest?.stats ?? null,
+  };
+  return JSON.stringify(canonicalize(subset, ""), null, 2) + "\n";
+}
+
+/** A finished run directory found under the results folder. */
+export interface RunEntry {
+  experiment: string;
+  runId: string;
+  /** `results/<experiment>/<run-id>` */
+  dir: string;
+}
+
+/** Rows or a Polars data frame of predictions. */
+export type PredictionsInput = pl.DataFrame | Record<string, unknown>[];
+
+/** What {@linkcode writeRunRecord} writes beside the record. */
+export interface RunExtras {
+  /**
+   * One row per prediction; columns `ticker`, `date` (or `quarter`), `split`, `actual`,
+   * `predicted` (other spellings such as `label`/`prediction` are read too). Written as
+   * `predictions.parquet`.
+   */
+  predictions?: PredictionsInput;
+}
+
+const ACTUAL_COLUMNS = ["actual", "label", "y_true", "target", "PM", "PQ"];
+const PREDICTED_COLUMNS = ["predicted", "prediction", "pred", "y_pred", "score", "probability"];
+
+/**
+ * Prediction points for the report's scatter plot: eval rows when a `split` column has them,
+ * otherwise every row.
+ *
+ * @param rows prediction rows
+ * @returns actual/predicted pairs (rows without both numbers are skipped)
+ */
+export function predictionPoints(rows: Record<string, unknown>[]): PredictionPoint[] {
+  if (rows.length === 0) return [];
+  const columns = Object.keys(rows[0]);
+  const actual = ACTUAL_COLUMNS.find((c) => columns.includes(c));
+  const predicted = PREDICTED_COLUMNS.find((c) => columns.includes(c));
+  if (!actual || !predicted) return [];
+  const hasEval = rows.some((r) => r.split === "eval");
+  const points: PredictionPoint[] = [];
+  for (const row of rows) {
+    if (hasEval && row.split !== "eval") continue;
+    const a = Number(row[actual]);
+    const p = Number(row[predicted]);
+    if (row[actual] === null || row[predicted] === null) continue;
+    if (!Number.isFinite(a) || !Number.isFinite(p)) continue;
+    points.push({
+      actual: a,
+      predicted: p,
+      split: typeof row.split === "string" ? row.split : undefined,
+      ticker: typeof row.ticker === "string" ? row.ticker : undefined,
+    });
+  }
+  return points;
+}
+
+/**
+ * Write a run's folder atomically: everything goes to `results/<experiment>/.tmp-<run-id>/`,
+ * which is renamed to `results/<experiment>/<run-id>/` only once every file is written. A crash
+ * mid-way leaves only the `.tmp-*` folder, which {@linkcode listRuns} ignores (and `.gitignore`
+ * excludes). Interrupted and failed runs are written too, with their status in the record and at
+ * the top of the report.
+ *
+ * Files: `config.yaml`, `record.json`, `metrics.json`, `predictions.parquet` (when predictions are
+ * given), `report.md` and the report's SVG plots.
+ *
+ * @param resultsDir the results folder (e.g. `results`)
+ * @param record the run record
+ * @param extras predictions
+ * @returns the finished run's folder
+ * @throws {RangeError} when the experiment name or run id is not a safe folder name
+ * @throws {Error} when the run folder already exists, or any file cannot be written
+ * @example
+ * ```ts
+ * const dir = await writeRunRecord("results", record, { predictions });
+ * ```
+ */
+export async function writeRunRecord(
+  resultsDir: string,
+  record: RunRecord,
+  extras: RunExtras = {},
+): Promise<string> {
+  checkNames(record.experiment, record.runId);
+  const experimentDir = join(resultsDir, record.experiment);
+  const finalDir = join(experimentDir, record.runId);
+  const tmpDir = join(experimentDir, `.tmp-${record.runId}`);
+  if (await exists(finalDir)) {
+    throw new Error(`Cannot write run "${record.runId}": "${finalDir}" already exists`);
+  }
+  await Deno.mkdir(experimentDir, { recursive: true });
+  await Deno.remove(tmpDir, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  await Deno.mkdir(tmpDir);
+
+  await Deno.writeTextFile(join(tmpDir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
+  await Deno.writeTextFile(join(tmpDir, "record.json"), recordToJson(record));
+  await Deno.writeTextFile(join(tmpDir, "metrics.json"), metricsToJson(record));
+  let points: PredictionPoint[] | undefined;
+  if (extras.predictions !== undefined) {
+    points = await writePredictions(join(tmpDir, "predictions.parquet"), extras.predictions);
+  }
+  const report = await renderReport(record, { predictions: points });
+  for (const [file, svg] of Object.entries(report.plots)) {
+    await Deno.writeTextFile(join(tmpDir, file), svg);
+  }
+  await Deno.writeTextFile(join(tmpDir, "report.md"), report.markdown);
+  await Deno.rename(tmpDir, finalDir);
+  return finalDir;
+}
+
+async function writePredictions(path: string, input: PredictionsInput): Promise<PredictionPoint[]> {
+  if (Array.isArray(input)) {
+    const { default: polars } = await import("nodejs-polars");
+    const frame = input.length > 0 ? polars.DataFrame(input) : polars.DataFrame({});
+    frame.writeParquet(path);
+    return predictionPoints(input);
+  }
+  input.writeParquet(path);
+  return predictionPoints(input.toRecords() as Record<string, unknown>[]);
+}
+
+function checkNames(experiment: string, runId: string): void {
+  if (!EXPERIMENT_NAME.test(experiment)) {
+    throw new RangeError(
+      `Cannot write a run for experiment "${experiment}": expected lower-case letters, digits, '.', '_' or '-'`,
+    );
+  }
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new RangeError(
+      `Cannot write run "${runId}": expected a run id like 20260101T120000Z-ab12cd34`,
+    );
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function join(...parts: string[]): string {
+  return parts.filter((p) => p.length > 0).join("/").replace(/\/+/g, "/");
+}
+
+/**
+ * Every finished run under a results folder: `<experiment>/<run-id>/record.json`. Temporary
+ * (`.tmp-*`) and other dot folders, and folders that are not run ids, are skipped.
+ *
+ * @param resultsDir the results folder; a missing folder has no runs
+ * @returns runs ordered by experiment name, then run id (i.e. start time)
+ */
+export async function listRuns(resultsDir: string): Promise<RunEntry[]> {
+  const runs: RunEntry[] = [];
+  let experiments: Deno.DirEntry[];
+  try {
+    experiments = [...Deno.readDirSync(resultsDir)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  for (const experiment of experiments) {
+    if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
+    const experimentDir = join(resultsDir, experiment.name);
+    for await (const run of Deno.readDir(experimentDir)) {
+      if (!run.isDirectory || !RUN_ID_PATTERN.test(run.name)) continue;
+      const dir = join(experimentDir, run.name);
+      if (!(await exists(join(dir, "record.json")))) continue;
+      runs.push({ experiment: experiment.name, runId: run.name, dir });
+    }
+  }
+  return runs.sort((a, b) =>
+    a.experiment < b.experiment
+      ? -1
+      : a.experiment > b.experiment
+      ? 1
+      : a.runId < b.runId
+      ? -1
+      : a.runId > b.runId
+      ? 1
+      : 0
+  );
+}
+
+/**
+ * Read and check a run's `record.json`.
+ *
+ * @param dir the run folder
+ * @returns the record
+ * @throws {SyntaxError} when the file is not JSON
+ * @throws {TypeError} when required fields are missing or of the wrong kind (the message names
+ *   the file and the field)
+ */
+export async function readRunRecord(dir: string): Promise<RunRecord> {
+  const path = join(dir, "record.json");
+  const text = await Deno.readTextFile(path);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new SyntaxError(`Cannot parse run record "${path}": ${(e as Error).message}`);
+  }
+  return checkRecord(parsed, path);
+}
+
+function checkRecord(value: unknown, path: string): RunRecord {
+  const fail = (field: string, expected: string): never => {
+    throw new TypeError(`Invalid run record "${path}": "${field}" ${expected}`);
+  };
+  if (!value || typeof value !== "object" || Array.isArray(value)) {
+    fail("(root)", "must be an object");
+  }
+  const r = value as Record<string, unknown>;
+  if (typeof r.runId !== "string" || !RUN_ID_PATTERN.test(r.runId)) {
+    fail("runId", "must be a run id like 20260101T120000Z-ab12cd34");
+  }
+  for (const key of ["experiment", "description", "configYaml", "configHash"]) {
+    if (typeof r[key] !== "string") fail(key, "must be a string");
+  }
+  if (!STATUSES.includes(r.status as RunStatus)) {
+    fail("status", `must be one of ${STATUSES.map((s) => `"${s}"`).join(", ")}`);
+  }
+  const data = r.data as Record<string, unknown> | undefined;
+  if (!data || typeof data !== "object") fail("data", "must be an object");
+  const tickers = data!.tickers as Record<string, unknown> | undefined;
+  if (!tickers || !Array.isArray(tickers.train) || !Array.isArray(tickers.eval)) {
+    fail("data.tickers", "must have train and eval arrays");
+  }
+  if (!Array.isArray(data!.manifestWarnings)) fail("data.manifestWarnings", "must be an array");
+  for (const key of ["features", "missing", "correlations", "warnings"]) {
+    if (!Array.isArray(r[key])) fail(key, "must be an array");
+  }
+  for (const key of ["environment", "timings", "seeds"]) {
+    if (!r[key] || typeof r[key] !== "object") fail(key, "must be an object");
+  }
+  return r as unknown as RunRecord;
+}
+
+/**
+ * Read every finished run's record under a results folder, in {@linkcode listRuns} order.
+ *
+ * @param resultsDir the results folder
+ * @returns the records
+ */
+export async function loadRuns(resultsDir: string): Promise<RunRecord[]> {
+  const out: RunRecord[] = [];
+  for (const entry of await listRuns(resultsDir)) out.push(await readRunRecord(entry.dir));
+  return out;
+}
+
+/**
+ * Find a run by its id or a unique prefix of it (e.g. `20260101T1200`), in any experiment.
+ *
+ * @param resultsDir the results folder
+ * @param runId a run id or a prefix of one
+ * @returns the run
+ * @throws {RangeError} when no run, or more than one, matches (the message lists candidates)
+ */
+export async function findRun(resultsDir: string, runId: string): Promise<RunEntry> {
+  const runs = await listRuns(resultsDir);
+  const exact = runs.filter((r) => r.runId === runId);
+  const matches = exact.length ? exact : runs.filter((r) => r.runId.startsWith(runId));
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) {
+    throw new RangeError(`No run "${runId}" under "${resultsDir}"`);
+  }
+  throw new RangeError(
+    `Run id "${runId}" is ambiguous: ${
+      matches.map((m) => `${m.experiment}/${m.runId}`).join(", ")
+    }`,
+  );
+}

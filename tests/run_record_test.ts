@@ -1,0 +1,226 @@
+/**
+ * Run records: run ids, canonical JSON, atomic folder writes (a crash leaves no finished-looking
+ * run), listing and reading back, and interrupted runs kept and marked.
+ */
+import { deepStrictEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
+import pl from "nodejs-polars";
+import {
+  findRun,
+  listRuns,
+  loadRuns,
+  newRunId,
+  predictionPoints,
+  readRunRecord,
+  recordToJson,
+  RUN_ID_PATTERN,
+  type RunRecord,
+  writeRunRecord,
+} from "../src/store/run_record.ts";
+import { fixtureRecord, variant } from "./report_helpers.ts";
+
+async function tempResults(): Promise<string> {
+  return await Deno.makeTempDir({ prefix: "alfred-results-" });
+}
+
+async function names(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) out.push(e.name);
+  return out.sort();
+}
+
+Deno.test("newRunId is the UTC start time and the config hash's first 8 hex digits", () => {
+  const id = newRunId(new Date("2026-03-04T05:06:07.890Z"), "ABCDEF0123456789");
+  equal(id, "20260304T050607Z-abcdef01");
+  ok(RUN_ID_PATTERN.test(id));
+  throws(() => newRunId(new Date("nope"), "abcdef01"), RangeError);
+  throws(() => newRunId(new Date(), "abc"), /at least 8 hex digits/);
+  // Run ids sort by time.
+  const a = newRunId(new Date("2026-01-01T00:00:09Z"), "ffffffff");
+  const b = newRunId(new Date("2026-01-01T00:00:10Z"), "00000000");
+  ok(a < b);
+});
+
+Deno.test("record.json is canonical: key order does not depend on how the record was built", () => {
+  const record = fixtureRecord();
+  const shuffled = Object.fromEntries(Object.entries(record).reverse()) as unknown as RunRecord;
+  shuffled.environment = Object.fromEntries(
+    Object.entries(record.environment).reverse(),
+  ) as unknown as RunRecord["environment"];
+  equal(recordToJson(shuffled), recordToJson(record));
+  const text = recordToJson(record);
+  ok(text.startsWith('{\n  "runId": "19990101T120000Z-3fa9c2d1",\n  "experiment"'));
+  ok(text.endsWith("}\n"));
+  // Stage timings keep pipeline order; non-finite numbers become null.
+  const stages = Object.keys(JSON.parse(text).timings.stages);
+  deepStrictEqual(stages, Object.keys(record.timings.stages));
+  const withNaN = variant({ seeds: { seed: NaN } });
+  equal(JSON.parse(recordToJson(withNaN)).seeds.seed, null);
+});
+
+Deno.test("writeRunRecord writes every file, and the record reads back equal", async () => {
+  const results = await tempResults();
+  const record = fixtureRecord();
+  const predictions = pl.DataFrame({
+    ticker: ["JPM", "JPM", "XOM"],
+    date: ["1998-03-31", "1998-06-30", "1998-03-31"],
+    split: ["eval", "eval", "eval"],
+    actual: [1, 0, 1],
+    predicted: [0.61, 0.42, 0.55],
+  });
+  const dir = await writeRunRecord(results, record, { predictions });
+  equal(dir, `${results}/direction-small/19990101T120000Z-3fa9c2d1`);
+  deepStrictEqual(await names(dir), [
+    "config.yaml",
+    "confusion.svg",
+    "correlations.svg",
+    "drawdown.svg",
+    "equity.svg",
+    "metrics.json",
+    "per-ticker.svg",
+    "predictions.parquet",
+    "record.json",
+    "report.md",
+    "shap.svg",
+    "training.svg",
+  ]);
+  deepStrictEqual(await names(`${results}/direction-small`), ["19990101T120000Z-3fa9c2d1"]);
+  deepStrictEqual(await readRunRecord(dir), JSON.parse(recordToJson(record)));
+  equal(await Deno.readTextFile(`${dir}/config.yaml`), record.configYaml);
+  const metrics = JSON.parse(await Deno.readTextFile(`${dir}/metrics.json`));
+  equal(metrics.postTrain.eval.f1, 0.6275);
+  equal(metrics.backtest.strategy.sharpe, 0.3104);
+  const back = pl.readParquet(`${dir}/predictions.parquet`);
+  deepStrictEqual(back.getColumn("predicted").toArray(), [0.61, 0.42, 0.55]);
+  deepStrictEqual(await listRuns(results), [{
+    experiment: "direction-small",
+    runId: record.runId,
+    dir,
+  }]);
+  // Writing the same run again is refused rather than overwriting it.
+  await rejects(writeRunRecord(results, record), /already exists/);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("predictions given as rows are written as Parquet too", async () => {
+  const results = await tempResults();
+  const rows = [
+    { ticker: "JPM", date: "1998-03-31", split: "eval", actual: 0.05, predicted: 0.02 },
+    { ticker: "JPM", date: "1998-06-30", split: "train", actual: -0.01, predicted: 0.01 },
+  ];
+  const dir = await writeRunRecord(results, fixtureRecord(), { predictions: rows });
+  equal(pl.readParquet(`${dir}/predictions.parquet`).height, 2);
+  // The scatter plot reads eval rows only, when a split column has them.
+  deepStrictEqual(predictionPoints(rows), [
+    { actual: 0.05, predicted: 0.02, split: "eval", ticker: "JPM" },
+  ]);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("an error mid-write leaves only a .tmp- folder, which listRuns ignores", async () => {
+  const results = await tempResults();
+  const good = variant({ runId: "19990101T000000Z-00000000" });
+  await writeRunRecord(results, good);
+  const failing = {
+    writeParquet() {
+      throw new Error("disk full");
+    },
+  } as unknown as pl.DataFrame;
+  await rejects(writeRunRecord(results, fixtureRecord(), { predictions: failing }), /disk full/);
+  deepStrictEqual(await names(`${results}/direction-small`), [
+    ".tmp-19990101T120000Z-3fa9c2d1",
+    "19990101T000000Z-00000000",
+  ]);
+  const runs = await listRuns(results);
+  deepStrictEqual(runs.map((r) => r.runId), ["19990101T000000Z-00000000"]);
+  // A retry of the same run replaces the stale temporary folder and finishes.
+  await writeRunRecord(results, fixtureRecord());
+  deepStrictEqual(await names(`${results}/direction-small`), [
+    "19990101T000000Z-00000000",
+    "19990101T120000Z-3fa9c2d1",
+  ]);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("a process killed mid-write leaves no finished-looking run", async () => {
+  const results = await tempResults();
+  const script = `
+    import { writeRunRecord } from "${new URL("../src/store/run_record.ts", import.meta.url).href}";
+    const record = JSON.parse(await Deno.readTextFile(${
+    JSON.stringify(new URL("./fixtures/report/record.json", import.meta.url).pathname)
+  }));
+    const predictions = { writeParquet() { Deno.kill(Deno.pid, "SIGKILL"); } };
+    await writeRunRecord(${JSON.stringify(results)}, record, { predictions });
+    console.log("not reached");`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(out.success, false);
+  equal(out.signal, "SIGKILL");
+  equal(new TextDecoder().decode(out.stdout), "");
+  const left = await names(`${results}/direction-small`);
+  deepStrictEqual(left, [".tmp-19990101T120000Z-3fa9c2d1"]);
+  // It got as far as the record before it died, yet nothing lists it.
+  ok((await names(`${results}/direction-small/${left[0]}`)).includes("record.json"));
+  deepStrictEqual(await listRuns(results), []);
+  deepStrictEqual(await loadRuns(results), []);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("interrupted runs are kept with their status and marked in the report", async () => {
+  const results = await tempResults();
+  const record = variant({ status: "interrupted", error: "stopped by Ctrl-C at epoch 24" });
+  const dir = await writeRunRecord(results, record);
+  const back = await readRunRecord(dir);
+  equal(back.status, "interrupted");
+  equal(back.error, "stopped by Ctrl-C at epoch 24");
+  match(await Deno.readTextFile(`${dir}/report.md`), /\*\*Status: INTERRUPTED\*\*/);
+  equal((await listRuns(results)).length, 1);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("listRuns orders by experiment then run id and skips what is not a run", async () => {
+  const results = await tempResults();
+  await writeRunRecord(results, variant({ runId: "20000101T000000Z-bbbbbbbb" }));
+  await writeRunRecord(results, variant({ runId: "19990101T000000Z-aaaaaaaa" }));
+  await writeRunRecord(
+    results,
+    variant({ runId: "19980101T000000Z-cccccccc", experiment: "a-first" }),
+  );
+  await Deno.mkdir(`${results}/direction-small/notes`);
+  await Deno.mkdir(`${results}/direction-small/20010101T000000Z-dddddddd`); // no record.json
+  await Deno.mkdir(`${results}/.cache`);
+  await Deno.writeTextFile(`${results}/README.md`, "results\n");
+  deepStrictEqual((await listRuns(results)).map((r) => `${r.experiment}/${r.runId}`), [
+    "a-first/19980101T000000Z-cccccccc",
+    "direction-small/19990101T000000Z-aaaaaaaa",
+    "direction-small/20000101T000000Z-bbbbbbbb",
+  ]);
+  equal((await findRun(results, "19990101T000000Z-aaaaaaaa")).experiment, "direction-small");
+  equal((await findRun(results, "2000")).runId, "20000101T000000Z-bbbbbbbb");
+  await rejects(findRun(results, "19"), /ambiguous/);
+  await rejects(findRun(results, "2030"), /No run "2030"/);
+  deepStrictEqual(await listRuns(`${results}/missing`), []);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("unsafe names and malformed records are refused with the file and field", async () => {
+  const results = await tempResults();
+  await rejects(writeRunRecord(results, variant({ experiment: "../escape" })), RangeError);
+  await rejects(writeRunRecord(results, variant({ runId: "latest" })), /expected a run id/);
+  const dir = `${results}/x/19990101T000000Z-aaaaaaaa`;
+  await Deno.mkdir(dir, { recursive: true });
+  const bad = JSON.parse(recordToJson(fixtureRecord()));
+  bad.status = "done";
+  await Deno.writeTextFile(`${dir}/record.json`, JSON.stringify(bad));
+  await rejects(readRunRecord(dir), (e: Error) => {
+    ok(e instanceof TypeError);
+    ok(e.message.includes(`${dir}/record.json`));
+    ok(e.message.includes('"status" must be one of "complete", "interrupted", "failed"'));
+    return true;
+  });
+  await Deno.writeTextFile(`${dir}/record.json`, "{ not json");
+  await rejects(readRunRecord(dir), SyntaxError);
+  await Deno.remove(results, { recursive: true });
+});
