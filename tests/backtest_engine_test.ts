@@ -1,0 +1,399 @@
+import assert from "node:assert/strict";
+import { runBacktest } from "../src/backtest/mod.ts";
+import type { Signal } from "../src/backtest/mod.ts";
+import { config, near, series } from "./backtest_helpers.ts";
+
+// A tiny calendar: each quarter's last trading day and the next trading day.
+const D = [
+  "2000-03-31", // Q1 end (signal)
+  "2000-04-03", // fill of Q1's signal
+  "2000-06-30", // Q2 end
+  "2000-07-03", // fill of Q2's signal
+  "2000-09-29", // Q3 end
+  "2000-10-02", // fill after Q3
+  "2000-12-29", // Q4 end
+  "2001-01-02", // fill after Q4
+];
+
+Deno.test("simple: fills at the next close, reversal pays costs on both legs, exit one quarter later", () => {
+  const prices = new Map([["A", series(D.slice(0, 6), [100, 100, 110, 120, 90, 80])]]);
+  const signals: Signal[] = [
+    { ticker: "A", date: "2000-03-31", score: 0.9 },
+    { ticker: "A", date: "2000-06-30", score: 0.2 },
+  ];
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config(), // commission 5 + slippage 5 bps
+  });
+  const c = 0.001;
+  const E0 = 100_000;
+  // Long at 100 on 2000-04-03 with all the equity net of its own cost.
+  const x1 = E0 / (1 + c);
+  const shares1 = x1 / 100;
+  // 2000-07-03 at 120: equity, then reverse to short: x2 = (E - c*E) / (1 + c).
+  const E1 = shares1 * 120;
+  const x2 = (E1 * (1 - c)) / (1 + c);
+  const short = x2 / 120;
+  // No Q3 signal: the short closes at the next close after Q3's last day: 2000-10-02 at 80.
+  const final = x2 + short * (120 - 80) - c * short * 80;
+
+  assert.equal(r.period.start, "2000-04-03");
+  assert.equal(r.period.end, "2000-10-02");
+  assert.deepEqual(r.series.dates, D.slice(1, 6));
+  assert.deepEqual(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.price, f.reason]), [
+    ["2000-04-03", 1, 100, "signal"],
+    ["2000-07-03", -1, 120, "signal"],
+    ["2000-10-02", 1, 80, "exit"],
+  ]);
+  near(r.fills[0].quantity, shares1, 1e-12, "long shares");
+  near(r.fills[1].quantity, -(shares1 + short), 1e-12, "reversal shares");
+  // The reversal trades both legs: its notional is the old long plus the new short.
+  near(r.fills[1].notional, E1 + x2, 1e-12, "reversal notional");
+  near(r.fills[1].commission + r.fills[1].slippage, c * (E1 + x2), 1e-12, "reversal costs");
+  near(r.series.strategy[0], x1, 1e-12, "equity after the first fill");
+  near(r.series.strategy[1], shares1 * 110, 1e-12, "equity at Q2 end");
+  near(r.series.strategy[2], x2, 1e-12, "equity after the reversal");
+  near(r.series.strategy[3], x2 + short * 30, 1e-12, "equity at Q3 end");
+  near(r.series.strategy[4], final, 1e-12, "final equity");
+  near(r.stats.strategy.totalReturn, final / E0 - 1, 1e-12, "total return");
+  near(r.stats.strategy.costs.total, E0 - x1 + E1 - x2 + c * short * 80, 1e-9, "costs");
+
+  assert.equal(r.trades.length, 2);
+  const [long, shortTrade] = r.trades;
+  assert.equal(long.side, "long");
+  assert.equal(long.entryDate, "2000-04-03");
+  assert.equal(long.exitDate, "2000-07-03");
+  assert.equal(shortTrade.side, "short");
+  assert.equal(shortTrade.exitDate, "2000-10-02");
+  assert.equal(shortTrade.open, false);
+  near(long.pnl + shortTrade.pnl, final - E0, 1e-9, "trade pnl sums to the equity change");
+  // The reversal's cost is split between the legs in proportion to their shares.
+  const reversalCost = E1 - x2;
+  near(long.costs, E0 - x1 + (reversalCost * E1) / (E1 + x2), 1e-9, "long leg costs");
+  assert.equal(r.stats.strategy.trades, 2);
+  assert.equal(r.stats.strategy.winRate, 1);
+  assert.equal(r.stats.strategy.exposure, 1);
+  assert.deepEqual(r.warnings, []);
+  assert.ok(r.assumptions.some((a) => a.includes("next trading day's close")));
+});
+
+Deno.test("nuanced: weak scores do not open, holds without trading, exits on the boundary", () => {
+  const closes = [100, 100, 100, 100, 110, 110, 121, 121];
+  const dates = [...D, "2001-03-30", "2001-04-02", "2001-06-29", "2001-07-02"];
+  const prices = new Map([["A", series(dates, [...closes, 100, 100, 80, 80])]]);
+  // Q1 0.6: stays flat; Q2 0.8: long; Q3 0.6: hold; Q4 0.45: exit; 2001Q1 0.1: short; 2001Q2 0.5: exit.
+  const scores = [0.6, 0.8, 0.6, 0.45, 0.1, 0.5];
+  const signalDates = [dates[0], dates[2], dates[4], dates[6], dates[8], dates[10]];
+  const signals = signalDates.map((date, i) => ({ ticker: "A", date, score: scores[i] }));
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ strategy: "nuanced", commission_bps: 0, slippage_bps: 0 }),
+  });
+  assert.deepEqual(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.reason]), [
+    ["2000-07-03", 1, "signal"], // long at 100
+    ["2001-01-02", -1, "signal"], // exit at 121
+    ["2001-04-02", -1, "signal"], // short at 100
+    // Cover at 80: the 0.5 signal's exit and the final exit coincide (prices end that day).
+    ["2001-07-02", 1, "exit"],
+  ]);
+  assert.deepEqual(r.warnings, [
+    `Prices end on 2001-07-02: positions from 2001Q2's signals close at that close ("A")`,
+  ]);
+  assert.equal(r.period.start, "2000-04-03");
+  assert.equal(r.period.end, "2001-07-02");
+  // 100000 -> long 100..121 -> 121000 -> short 100..80 -> 145200.
+  near(r.stats.strategy.endEquity, 145_200, 1e-12, "final equity");
+  assert.equal(r.stats.strategy.costs.total, 0);
+  assert.deepEqual(r.trades.map((t) => [t.side, t.entryDate, t.exitDate]), [
+    ["long", "2000-07-03", "2001-01-02"],
+    ["short", "2001-04-02", "2001-07-02"],
+  ]);
+  near(r.trades[0].return, 0.21, 1e-12, "long trade return");
+  near(r.trades[1].return, 0.2, 1e-12, "short trade return");
+  // Flat from 2000-04-03 to 2000-07-03 and from 2001-01-02 to 2001-04-02: 6 of 10 return days exposed.
+  near(r.stats.strategy.exposure, 6 / 10, 1e-12, "exposure");
+});
+
+Deno.test("top_magnitude switches to the largest predicted move and holds it without resizing", () => {
+  const dates = D.slice(0, 6);
+  const prices = new Map([
+    ["A", series(dates, [10, 10, 10, 10, 12, 15])],
+    ["B", series(dates, [20, 20, 16, 16, 16, 16])],
+    ["C", series(dates, [30, 30, 31, 32, 33, 34])],
+  ]);
+  const scores: Record<string, number[]> = { A: [0.05, 0.2], B: [-0.1, -0.1], C: [0.02, 0] };
+  const signals: Signal[] = [];
+  for (const t of ["A", "B", "C"]) {
+    signals.push({ ticker: t, date: dates[0], score: scores[t][0] });
+    signals.push({ ticker: t, date: dates[2], score: scores[t][1] });
+  }
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "magnitude",
+    config: config({
+      strategy: "top_magnitude",
+      mode: "portfolio",
+      commission_bps: 0,
+      slippage_bps: 0,
+    }),
+  });
+  // Q1: short B (|-0.1| largest) at 20; Q2: cover B at 16 and buy A at 10; exit A at 15.
+  assert.deepEqual(r.fills.map((f) => [f.date, f.ticker, Math.sign(f.quantity)]), [
+    ["2000-04-03", "B", -1],
+    ["2000-07-03", "A", 1],
+    ["2000-07-03", "B", 1],
+    ["2000-10-02", "A", -1],
+  ]);
+  // 100000 short B 20 -> 16: 120000; long A 10 -> 15: 180000.
+  near(r.stats.strategy.endEquity, 180_000, 1e-12, "final equity");
+  const byTicker = Object.fromEntries(r.perTicker.map((p) => [p.ticker, p]));
+  near(byTicker.B.pnl, 20_000, 1e-9, "B pnl");
+  near(byTicker.A.pnl, 60_000, 1e-9, "A pnl");
+  near(byTicker.A.totalReturn, 0.6, 1e-12, "A contribution");
+  assert.equal(byTicker.C.trades, 0);
+  near(byTicker.C.buyHoldReturn!, 34 / 30 - 1, 1e-12, "C buy and hold");
+});
+
+Deno.test("long_short_top_k: equal weights at the fill, long_only, weights by signal", () => {
+  const dates = D.slice(0, 6);
+  const tickers = ["A", "B", "C", "D", "E"];
+  const prices = new Map(tickers.map((t, i) => [t, series(dates, dates.map(() => 10 * (i + 1)))]));
+  const score: Record<string, number> = { A: 0.3, B: -0.2, C: 0.1, D: -0.05, E: 0.2 };
+  const signals = tickers.map((t) => ({ ticker: t, date: dates[0], score: score[t] }));
+  const run = (over: Record<string, unknown>) =>
+    runBacktest({
+      signals,
+      prices,
+      index: null,
+      riskFree: null,
+      labelMode: "magnitude",
+      config: config({
+        strategy: "long_short_top_k",
+        mode: "portfolio",
+        commission_bps: 0,
+        slippage_bps: 0,
+        ...over,
+      }),
+    });
+  const notionalAt = (r: ReturnType<typeof run>) =>
+    Object.fromEntries(
+      r.fills.filter((f) => f.date === "2000-04-03").map((
+        f,
+      ) => [f.ticker, Math.sign(f.quantity) * f.notional]),
+    );
+  // k=2: long A, E; short B, D; each a quarter of the equity.
+  assert.deepEqual(notionalAt(run({ k: 2 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
+  // k=3 on 5 names: at most 2 a side.
+  assert.deepEqual(notionalAt(run({ k: 3 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
+  assert.deepEqual(notionalAt(run({ k: 2, long_only: true })), { A: 50_000, E: 50_000 });
+  const w = notionalAt(run({ k: 2, weighting: "signal" }));
+  // |0.3| + |0.2| + |-0.2| + |-0.05| = 0.75
+  near(w.A, (100_000 * 0.3) / 0.75, 1e-12, "A signal weight");
+  near(w.E, (100_000 * 0.2) / 0.75, 1e-12, "E signal weight");
+  near(w.B, (-100_000 * 0.2) / 0.75, 1e-12, "B signal weight");
+  near(w.D, (-100_000 * 0.05) / 0.75, 1e-12, "D signal weight");
+  // Flat prices: nothing earned, nothing lost.
+  assert.equal(run({ k: 2 }).stats.strategy.endEquity, 100_000);
+});
+
+Deno.test("per_ticker mode splits the capital equally and the portfolio is the sum of the books", () => {
+  const dates = D.slice(0, 6);
+  const prices = new Map([
+    ["A", series(dates, [10, 10, 11, 12, 12, 13])],
+    ["B", series(dates, [50, 50, 45, 40, 40, 42])],
+  ]);
+  const signals: Signal[] = [
+    { ticker: "A", date: dates[0], score: 0.9 },
+    { ticker: "B", date: dates[0], score: 0.1 },
+    { ticker: "A", date: dates[2], score: 0.8 },
+    { ticker: "B", date: dates[2], score: 0.7 },
+  ];
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0 }),
+  });
+  // A: long 10 -> 13 with 50000: 65000. B: short 50 -> 40 (+10000: 60000), long 40 -> 42: 63000.
+  const byTicker = Object.fromEntries(r.perTicker.map((p) => [p.ticker, p]));
+  near(byTicker.A.totalReturn, 0.3, 1e-12, "A book");
+  near(byTicker.B.totalReturn, 0.26, 1e-12, "B book");
+  near(r.stats.strategy.endEquity, 128_000, 1e-12, "sum of the books");
+  near(byTicker.A.pnl + byTicker.B.pnl, 28_000, 1e-9, "pnl adds up");
+  assert.equal(byTicker.A.trades, 1); // held long through Q2 without trading
+  assert.equal(byTicker.B.trades, 2);
+  assert.equal(r.fills.filter((f) => f.ticker === "A").length, 2);
+  near(byTicker.B.maxDrawdown!, 0, 1e-12, "B never fell below its peak at a close");
+});
+
+Deno.test("same_close fills at the signal's own close and is flagged", () => {
+  const prices = new Map([["A", series(D.slice(0, 6), [100, 105, 110, 120, 90, 80])]]);
+  const signals = [{ ticker: "A", date: "2000-03-31", score: 0.9 }];
+  const base = { signals, prices, index: null, riskFree: null, labelMode: "direction" as const };
+  const same = runBacktest({ ...base, config: config({ fill: "same_close" }) });
+  const next = runBacktest({ ...base, config: config() });
+  assert.equal(same.fills[0].date, "2000-03-31");
+  assert.equal(same.fills[0].price, 100);
+  assert.equal(same.fills[1].date, "2000-06-30"); // exit at Q2's last close, no shift
+  assert.ok(same.warnings.some((w) => w.includes("same_close")));
+  assert.ok(same.assumptions.some((a) => a.includes("same_close")));
+  assert.equal(next.fills[0].date, "2000-04-03");
+  assert.ok(!next.warnings.some((w) => w.includes("same_close")));
+});
+
+Deno.test("short borrow accrues daily on the previous close's short value", () => {
+  const dates = [
+    "2000-03-31",
+    "2000-04-03",
+    "2000-04-04",
+    "2000-04-05",
+    "2000-06-30",
+    "2000-07-03",
+  ];
+  const prices = new Map([["A", series(dates, [100, 100, 100, 100, 100, 100])]]);
+  const r = runBacktest({
+    signals: [{ ticker: "A", date: dates[0], score: 0.1 }],
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0, borrow_bps: 252 }),
+  });
+  // 252 bps a year = 1 bp a day on 100000 short: 10 a day, 4 days held.
+  near(r.stats.strategy.costs.borrow, 40, 1e-9, "borrow");
+  near(r.stats.strategy.endEquity, 100_000 - 40, 1e-9, "equity");
+  near(r.series.strategy[1], 100_000 - 10, 1e-9, "first day's accrual");
+  near(r.trades[0].pnl, -40, 1e-9, "borrow charged to the trade");
+});
+
+Deno.test("a gap in the signals closes positions one quarter after their signal", () => {
+  const dates = [...D, "2001-03-30", "2001-04-02"];
+  const prices = new Map([["A", series(dates, [10, 10, 11, 12, 13, 14, 15, 16, 17, 18])]]);
+  const signals = [
+    { ticker: "A", date: "2000-03-31", score: 0.9 },
+    { ticker: "A", date: "2000-09-29", score: 0.9 },
+  ];
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0 }),
+  });
+  assert.deepEqual(r.fills.map((f) => [f.date, f.reason]), [
+    ["2000-04-03", "signal"],
+    ["2000-07-03", "exit"],
+    ["2000-10-02", "signal"],
+    ["2001-01-02", "exit"],
+  ]);
+  assert.ok(r.warnings.some((w) => w.includes("No signals for 2000Q2")));
+});
+
+Deno.test("a ticker whose prices end is closed at its last close; nothing trades past the last price", () => {
+  const prices = new Map([
+    ["A", series(["2000-03-31", "2000-04-03", "2000-05-01"], [10, 10, 12])],
+    ["B", series(D.slice(0, 6), [10, 10, 10, 10, 10, 10])],
+  ]);
+  const signals = [
+    { ticker: "A", date: "2000-03-31", score: 0.9 },
+    { ticker: "B", date: "2000-03-31", score: 0.9 },
+  ];
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ mode: "portfolio", commission_bps: 0, slippage_bps: 0 }),
+  });
+  const a = r.fills.filter((f) => f.ticker === "A");
+  assert.deepEqual(a.map((f) => [f.date, f.reason]), [["2000-04-03", "signal"], [
+    "2000-05-01",
+    "delisted",
+  ]]);
+  assert.ok(r.warnings.some((w) => w.includes('"A" has no price after 2000-05-01')));
+  near(r.stats.strategy.endEquity, 110_000, 1e-12, "A's gain kept in cash");
+  assert.ok(r.fills.every((f) => f.date <= r.period.end));
+});
+
+Deno.test("invalid inputs fail with errors that name what is wrong", () => {
+  const prices = new Map([["A", series(D.slice(0, 6), [1, 1, 1, 1, 1, 1])]]);
+  const base = { prices, index: null, riskFree: null, labelMode: "direction" as const };
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        signals: [{ ticker: "A", date: D[0], score: 0.9 }],
+        config: config({ strategy: "top_magnitude" }),
+      }),
+    /needs backtest.mode "portfolio"/,
+  );
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        signals: [{ ticker: "Z", date: D[0], score: 0.9 }],
+        config: config(),
+      }),
+    /No prices for signalled tickers "Z": prices cover A/,
+  );
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        signals: [{ ticker: "A", date: D[0], score: 1.5 }],
+        config: config(),
+      }),
+    /"A" on "2000-03-31": score 1.5 is not a probability/,
+  );
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        signals: [{ ticker: "A", date: D[0], score: 0.9 }, {
+          ticker: "A",
+          date: "2000-03-30",
+          score: 0.2,
+        }],
+        config: config(),
+      }),
+    /Duplicate signal for "A" in quarter 2000Q1/,
+  );
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        signals: [{ ticker: "A", date: D[0], score: 0.9 }],
+        config: config({ short_threshold: 0.6 }),
+      }),
+    /short_threshold <= exit_threshold <= long_threshold/,
+  );
+  assert.throws(
+    () =>
+      runBacktest({
+        ...base,
+        prices: new Map([["A", series(["2000-03-31", "2000-03-30"], [1, 1])]]),
+        signals: [{ ticker: "A", date: D[0], score: 0.9 }],
+        config: config(),
+      }),
+    /"A": dates must be strictly ascending/,
+  );
+  assert.throws(
+    () => runBacktest({ ...base, signals: [], config: config() }),
+    /No signals to backtest/,
+  );
+});
