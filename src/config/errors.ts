@@ -57,6 +57,8 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
 
   /**
+   * Creates the error; its message lists every issue, one per line.
+   *
    * @param issues At least one issue.
    */
   constructor(issues: ConfigIssue[]) {

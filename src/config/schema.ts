@@ -264,6 +264,11 @@ export const SweepConfig = z.record(
   z.array(z.union([z.string(), z.number(), z.boolean()])).min(1),
 );
 
+/**
+ * The experiment schema: parses a config (after `extends`, `--set` and sweep
+ * expansion) into a resolved {@link Experiment} with every default filled in.
+ * Load files with `loadExperiments` (src/config/load.ts), which locates errors.
+ */
 export const Experiment = z.strictObject({
   $schema: z.string().optional().describe(
     "JSON Schema of this file, for editors; ignored by Alfred",

@@ -7,12 +7,11 @@
  * @module
  */
 import type { Experiment } from "./schema.ts";
-import type { PathSegment } from "./tree.ts";
 
 /** A semantic problem at a key path of a parsed experiment (located by the loader). */
 export interface SemanticIssue {
   /** Key path of the value to fix. */
-  path: PathSegment[];
+  path: (string | number)[];
   /** What is wrong and what is allowed. */
   message: string;
 }

@@ -1,0 +1,29 @@
+/**
+ * The config stage: the experiment schema, loading YAML configs with located
+ * errors (`extends`, `--set`, sweeps), the config hash, config diffs, resolved
+ * YAML and the generated JSON Schema.
+ *
+ * @module
+ */
+export { ConfigError, didYouMean, formatIssue, levenshtein } from "./errors.ts";
+export type { ConfigIssue } from "./errors.ts";
+export {
+  loadExperiment,
+  loadExperiments,
+  MAX_SWEEP_POINTS,
+  parseExperimentText,
+  SET_FILE,
+} from "./load.ts";
+export type { LoadOptions } from "./load.ts";
+export { canonicalJson, configHash } from "./hash.ts";
+export { diffConfigs, formatConfigDiff } from "./diff.ts";
+export type { ConfigDiff } from "./diff.ts";
+export { experimentToYaml } from "./yaml.ts";
+export {
+  EXPERIMENT_SCHEMA_PATH,
+  experimentJsonSchema,
+  experimentJsonSchemaText,
+} from "./json_schema.ts";
+export { semanticIssues } from "./semantic.ts";
+export type { SemanticIssue } from "./semantic.ts";
+export { Experiment } from "./schema.ts";
