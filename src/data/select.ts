@@ -1,0 +1,442 @@
+/**
+ * Ticker resolution: explicit lists, or rules that pick tickers (`uncorrelated`, `all`, `rest`).
+ * Uncorrelated selection is the research notes' `scanner.py`: start with one ticker, then repeatedly
+ * add the ticker whose maximum absolute correlation of daily returns to those already picked is
+ * lowest. Correlations use daily returns up to the training end only.
+ *
+ * @module
+ */
+import type { DataConfig, TickerSpec } from "../config/schema.ts";
+import type { Dataset } from "./dataset.ts";
+import { continuousTickers, dayToIso, priceRows } from "./scan.ts";
+
+/** Fewest overlapping daily returns for a correlation to count; fewer count as correlation 1. */
+export const MIN_OVERLAP = 20;
+
+/** A ticker list or rule in the config cannot be resolved against the dataset. */
+export class TickerSelectionError extends RangeError {
+  /**
+   * @param message what is wrong, and what is allowed
+   * @param path the config path, e.g. `data.train_tickers[2]`
+   * @param ticker the offending ticker, where there is one
+   */
+  constructor(message: string, readonly path: string, readonly ticker?: string) {
+    super(message);
+    this.name = "TickerSelectionError";
+  }
+}
+
+/** What an uncorrelated selection picked, for the run record. */
+export interface UncorrelatedSelection {
+  side: "train" | "eval";
+  method: "uncorrelated";
+  start: string;
+  /** The picked tickers, in pick order. */
+  picked: string[];
+  /** Per pick: its maximum absolute correlation to the tickers picked before it (0 for the start). */
+  maxAbsCorrelation: number[];
+  /** Pairwise return correlations among the picked tickers (NaN without pairs). */
+  correlationSummary: { mean: number; max: number; min: number };
+  /** Dates whose returns were used. */
+  period: [string, string];
+}
+
+/** The resolved train and eval tickers. */
+export interface ResolvedTickers {
+  train: string[];
+  eval: string[];
+  /** The train side's uncorrelated selection if it has one, else the eval side's. */
+  selection?: UncorrelatedSelection;
+  /** Every uncorrelated selection made (train first). */
+  selections: UncorrelatedSelection[];
+}
+
+/**
+ * Greedy least-correlated pick. Starts with `start`; then repeatedly adds the candidate (not picked,
+ * not in `exclude`) whose maximum absolute correlation to the picked tickers is lowest; ties go to
+ * the ticker name that sorts first. NaN correlations count as 1.
+ *
+ * @param corr symmetric correlation matrix, rows and columns in `names` order
+ * @param names ticker names
+ * @param start first pick
+ * @param count how many to pick, `start` included
+ * @param exclude tickers that may not be picked
+ * @returns picked tickers in order, and each one's maximum absolute correlation to earlier picks
+ * @throws {RangeError} when `start` is unknown or excluded, or fewer than `count` candidates exist
+ * @example
+ * ```ts
+ * selectUncorrelated([[1, 0.9, 0.1], [0.9, 1, 0.2], [0.1, 0.2, 1]], ["A", "B", "C"], "A", 2, new Set());
+ * // { picked: ["A", "C"], maxAbsCorrelation: [0, 0.1] }
+ * ```
+ */
+export function selectUncorrelated(
+  corr: number[][],
+  names: string[],
+  start: string,
+  count: number,
+  exclude: Set<string>,
+): { picked: string[]; maxAbsCorrelation: number[] } {
+  const s = names.indexOf(start);
+  if (s < 0) throw new RangeError(`Unknown start ticker "${start}"`);
+  if (exclude.has(start)) {
+    throw new RangeError(`Start ticker "${start}" is excluded: the other side already has it`);
+  }
+  const available = names.filter((n) => !exclude.has(n)).length;
+  if (!Number.isInteger(count) || count < 1 || count > available) {
+    throw new RangeError(
+      `Cannot pick ${count} tickers: expected 1 to ${available} (the candidates not excluded)`,
+    );
+  }
+  const abs = (i: number, j: number) => {
+    const v = corr[i][j];
+    return Number.isFinite(v) ? Math.abs(v) : 1;
+  };
+  const picked = [s];
+  const maxAbs = [0];
+  // worst[i]: max |corr| of candidate i to the picked set
+  const worst = names.map((_, i) => abs(i, s));
+  const taken = names.map((n, i) => i === s || exclude.has(n));
+  while (picked.length < count) {
+    let best = -1;
+    for (let i = 0; i < names.length; i++) {
+      if (taken[i]) continue;
+      if (
+        best < 0 || worst[i] < worst[best] ||
+        (worst[i] === worst[best] && names[i] < names[best])
+      ) best = i;
+    }
+    picked.push(best);
+    maxAbs.push(worst[best]);
+    taken[best] = true;
+    for (let i = 0; i < names.length; i++) worst[i] = Math.max(worst[i], abs(i, best));
+  }
+  return { picked: picked.map((i) => names[i]), maxAbsCorrelation: maxAbs };
+}
+
+/**
+ * Pearson correlations of daily log returns between tickers over a date window, pairwise over the
+ * days both have a return (a return needs closes on two consecutive trading days of the dataset's
+ * calendar). Pairs with fewer than {@linkcode MIN_OVERLAP} common returns get NaN.
+ *
+ * @param dataset the dataset (needs a prices table)
+ * @param tickers the tickers, in matrix order
+ * @param from first date, inclusive
+ * @param to last date, inclusive
+ * @returns the symmetric matrix (1 on the diagonal) and the window's actual first and last dates
+ */
+export function returnCorrelations(
+  dataset: Dataset,
+  tickers: string[],
+  from: string,
+  to: string,
+): { corr: number[][]; period: [string, string] } {
+  const rows = priceRows(dataset, from, to);
+  const calendar = [...new Set(rows.day)].sort((a, b) => a - b);
+  const index = new Map(calendar.map((d, i) => [d, i]));
+  const col = new Map(tickers.map((t, i) => [t, i]));
+  const T = calendar.length;
+  const closes = tickers.map(() => new Float64Array(T).fill(NaN));
+  for (let i = 0; i < rows.ticker.length; i++) {
+    const c = col.get(rows.ticker[i]);
+    if (c !== undefined) closes[c][index.get(rows.day[i])!] = rows.close[i];
+  }
+  const rets = closes.map((c) => {
+    const r = new Float64Array(T).fill(NaN);
+    for (let k = 1; k < T; k++) r[k] = Math.log(c[k] / c[k - 1]);
+    return r;
+  });
+  const n = tickers.length;
+  const corr = Array.from(
+    { length: n },
+    (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : NaN)),
+  );
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const a = rets[i], b = rets[j];
+      let m = 0, sa = 0, sb = 0;
+      for (let k = 0; k < T; k++) {
+        if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
+          m++;
+          sa += a[k];
+          sb += b[k];
+        }
+      }
+      if (m < MIN_OVERLAP) continue;
+      const ma = sa / m, mb = sb / m;
+      let sab = 0, saa = 0, sbb = 0;
+      for (let k = 0; k < T; k++) {
+        if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
+          const da = a[k] - ma, db = b[k] - mb;
+          sab += da * db;
+          saa += da * da;
+          sbb += db * db;
+        }
+      }
+      const r = saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
+      corr[i][j] = corr[j][i] = r;
+    }
+  }
+  const period: [string, string] = T
+    ? [dayToIso(calendar[0]), dayToIso(calendar[T - 1])]
+    : [from, to];
+  return { corr, period };
+}
+
+function levenshtein(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length];
+}
+
+/**
+ * Tickers of `known` that look like `ticker` (case-insensitive edit distance at most 2, or a prefix
+ * either way), closest first, at most five.
+ *
+ * @param ticker the unknown ticker
+ * @param known the dataset's tickers
+ * @returns close matches
+ */
+export function closeMatches(ticker: string, known: readonly string[]): string[] {
+  const t = ticker.toUpperCase();
+  return known
+    .map((k) => {
+      const u = k.toUpperCase();
+      const d = levenshtein(t, u);
+      const prefix = u.startsWith(t) || t.startsWith(u);
+      return { k, d: prefix ? Math.min(d, 2) : d };
+    })
+    .filter((x) => x.d <= 2)
+    .sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : 1))
+    .slice(0, 5)
+    .map((x) => x.k);
+}
+
+function quoteList(list: readonly string[], max = 40): string {
+  const shown = list.slice(0, max).map((t) => `"${t}"`).join(", ");
+  return list.length > max ? `${shown}, ... (${list.length} in all)` : shown;
+}
+
+type Side = "train" | "eval";
+const KEY: Record<Side, string> = { train: "data.train_tickers", eval: "data.eval_tickers" };
+
+/**
+ * Resolve the config's `train_tickers` and `eval_tickers` against a dataset.
+ *
+ * Explicit lists are checked (unknown tickers are an error listing close matches and what the
+ * dataset has). Rules: `{select: all, since?}` every ticker with continuous history since `since`
+ * (default: the data window's start); `{select: uncorrelated, start?, count, since?}` the greedy
+ * least-correlated pick over daily returns dated on or before `trainEnd` (default start: the
+ * candidate with the lowest mean absolute correlation to the others); `{select: rest, since?}`
+ * every ticker the other side did not take. Explicit lists and `all` resolve first, then
+ * uncorrelated picks (train before eval, each excluding what the other side already holds), then
+ * `rest`. Train and eval never share a ticker.
+ *
+ * @param dataset the dataset (needs a prices table for rules)
+ * @param data the experiment's `data` section
+ * @param trainEnd last date of the training period (ISO); returns after it are not used
+ * @returns train and eval tickers, and the uncorrelated selections for the run record
+ * @throws {TickerSelectionError} naming the config path and, where there is one, the ticker
+ */
+export function resolveTickers(
+  dataset: Dataset,
+  data: DataConfig,
+  trainEnd: string,
+): ResolvedTickers {
+  const known = dataset.manifest.tickers;
+  const knownSet = new Set(known);
+  const windowFrom = data.from ?? dataset.manifest.from;
+  const windowTo = data.to ?? dataset.manifest.to;
+  const specs: Record<Side, TickerSpec> = { train: data.train_tickers, eval: data.eval_tickers };
+  const out: Partial<Record<Side, string[]>> = {};
+  const selections: UncorrelatedSelection[] = [];
+  const other = (s: Side): Side => (s === "train" ? "eval" : "train");
+
+  const candidates = (side: Side, since: string | undefined): string[] => {
+    if (since === undefined) return [...known].sort();
+    try {
+      return continuousTickers(dataset, since, { until: windowTo });
+    } catch (e) {
+      throw new TickerSelectionError((e as Error).message, `${KEY[side]}.since`);
+    }
+  };
+
+  // 1. explicit lists
+  for (const side of ["train", "eval"] as const) {
+    const spec = specs[side];
+    if (!Array.isArray(spec)) continue;
+    const seen = new Set<string>();
+    spec.forEach((t, i) => {
+      const path = `${KEY[side]}[${i}]`;
+      if (!knownSet.has(t)) {
+        const near = closeMatches(t, known);
+        throw new TickerSelectionError(
+          `Unknown ticker "${t}" in ${path}: ${
+            near.length ? `close matches ${quoteList(near)}; ` : ""
+          }dataset "${dataset.name}" has ${quoteList([...known].sort())}`,
+          path,
+          t,
+        );
+      }
+      if (seen.has(t)) {
+        throw new TickerSelectionError(`Ticker "${t}" is listed twice in ${KEY[side]}`, path, t);
+      }
+      seen.add(t);
+    });
+    out[side] = [...spec];
+  }
+  // 2. all
+  for (const side of ["train", "eval"] as const) {
+    const spec = specs[side];
+    if (Array.isArray(spec) || spec.select !== "all") continue;
+    out[side] = candidates(side, spec.since ?? windowFrom);
+  }
+  // 3. uncorrelated, train first
+  for (const side of ["train", "eval"] as const) {
+    const spec = specs[side];
+    if (Array.isArray(spec) || spec.select !== "uncorrelated") continue;
+    const path = KEY[side];
+    if (spec.count === undefined) {
+      throw new TickerSelectionError(
+        `${path} {select: uncorrelated} needs count: how many tickers to pick`,
+        `${path}.count`,
+      );
+    }
+    const pool = candidates(side, spec.since);
+    const exclude = new Set(out[other(side)] ?? []);
+    const free = pool.filter((t) => !exclude.has(t));
+    if (spec.start !== undefined) {
+      if (!knownSet.has(spec.start)) {
+        const near = closeMatches(spec.start, known);
+        throw new TickerSelectionError(
+          `Unknown start ticker "${spec.start}" in ${path}.start: ${
+            near.length ? `close matches ${quoteList(near)}; ` : ""
+          }dataset "${dataset.name}" has ${quoteList([...known].sort())}`,
+          `${path}.start`,
+          spec.start,
+        );
+      }
+      if (exclude.has(spec.start)) {
+        throw new TickerSelectionError(
+          `Start ticker "${spec.start}" in ${path}.start is already in ${
+            KEY[other(side)]
+          }: train and eval must not share a ticker`,
+          `${path}.start`,
+          spec.start,
+        );
+      }
+      if (!pool.includes(spec.start)) {
+        throw new TickerSelectionError(
+          `Start ticker "${spec.start}" in ${path}.start has no continuous history since "${spec.since}"`,
+          `${path}.start`,
+          spec.start,
+        );
+      }
+    }
+    if (spec.count > free.length) {
+      throw new TickerSelectionError(
+        `${path} asks for ${spec.count} tickers but only ${free.length} are available${
+          spec.since ? ` with continuous history since "${spec.since}"` : ""
+        }${exclude.size ? ` and not in ${KEY[other(side)]}` : ""}`,
+        `${path}.count`,
+      );
+    }
+    const corrTo = trainEnd < windowTo ? trainEnd : windowTo;
+    if (corrTo < windowFrom) {
+      throw new TickerSelectionError(
+        `${path} {select: uncorrelated} has no training returns: training ends "${trainEnd}" before the data starts "${windowFrom}"`,
+        path,
+      );
+    }
+    const { corr, period } = returnCorrelations(dataset, free, windowFrom, corrTo);
+    let start = spec.start;
+    if (start === undefined) {
+      // the candidate least correlated with the others on average
+      let best = -1, bestScore = Infinity;
+      free.forEach((t, i) => {
+        let s = 0;
+        for (let j = 0; j < free.length; j++) {
+          if (j !== i) s += Number.isFinite(corr[i][j]) ? Math.abs(corr[i][j]) : 1;
+        }
+        if (s < bestScore || (s === bestScore && t < free[best])) {
+          best = i;
+          bestScore = s;
+        }
+      });
+      start = free[best];
+    }
+    const { picked, maxAbsCorrelation } = selectUncorrelated(
+      corr,
+      free,
+      start,
+      spec.count,
+      new Set(),
+    );
+    const pos = new Map(free.map((t, i) => [t, i]));
+    const pairs: number[] = [];
+    for (let a = 0; a < picked.length; a++) {
+      for (let b = a + 1; b < picked.length; b++) {
+        const v = corr[pos.get(picked[a])!][pos.get(picked[b])!];
+        if (Number.isFinite(v)) pairs.push(v);
+      }
+    }
+    selections.push({
+      side,
+      method: "uncorrelated",
+      start,
+      picked,
+      maxAbsCorrelation,
+      correlationSummary: {
+        mean: pairs.length ? pairs.reduce((s, v) => s + v, 0) / pairs.length : NaN,
+        max: pairs.length ? Math.max(...pairs) : NaN,
+        min: pairs.length ? Math.min(...pairs) : NaN,
+      },
+      period,
+    });
+    out[side] = picked;
+  }
+  // 4. rest
+  for (const side of ["train", "eval"] as const) {
+    const spec = specs[side];
+    if (Array.isArray(spec) || spec.select !== "rest") continue;
+    const taken = out[other(side)];
+    if (taken === undefined) {
+      throw new TickerSelectionError(
+        `${KEY.train} and ${KEY.eval} are both {select: rest}: at most one side may take the rest`,
+        KEY[side],
+      );
+    }
+    const takenSet = new Set(taken);
+    out[side] = candidates(side, spec.since).filter((t) => !takenSet.has(t));
+  }
+
+  const train = out.train!, evalTickers = out.eval!;
+  for (const side of ["train", "eval"] as const) {
+    if (out[side]!.length === 0) {
+      throw new TickerSelectionError(
+        `${KEY[side]} resolved to no tickers in dataset "${dataset.name}"`,
+        KEY[side],
+      );
+    }
+  }
+  const evalSet = new Set(evalTickers);
+  const shared = train.filter((t) => evalSet.has(t));
+  if (shared.length) {
+    throw new TickerSelectionError(
+      `Tickers ${
+        quoteList(shared)
+      } are in both ${KEY.train} and ${KEY.eval}: train and eval must not share a ticker`,
+      KEY.eval,
+      shared[0],
+    );
+  }
+  const selection = selections.find((s) => s.side === "train") ?? selections[0];
+  return { train, eval: evalTickers, ...(selection ? { selection } : {}), selections };
+}
