@@ -1,0 +1,144 @@
+/**
+ * The `analysis:` block of an experiment: ablation, Shapley values and the
+ * loss-target helper, run on a trained model's scaled matrices.
+ *
+ * @module
+ */
+import type { AnalysisConfig } from "../config/schema.ts";
+import type { Matrix } from "../train/trainer.ts";
+import type { RunAnalysis } from "../store/run_record.ts";
+import { ablation, columnMeans, type Score } from "./ablation.ts";
+import { meanAbsShap, type PredictFn, shapValues } from "./shap.ts";
+import { lossTarget } from "./loss_target.ts";
+
+export { ablation, columnMeans, neutralize, verdict } from "./ablation.ts";
+export type { AblationRow, Score, Verdict } from "./ablation.ts";
+export { AdditivityError, checkAdditivity, meanAbsShap, shapValues } from "./shap.ts";
+export type { PredictFn, ShapResult } from "./shap.ts";
+export { lossTarget } from "./loss_target.ts";
+export type { LossTarget } from "./loss_target.ts";
+
+/** Inputs of {@linkcode runAnalysis}. */
+export interface AnalysisInput {
+  config: AnalysisConfig;
+  predict: PredictFn;
+  /** Scaled training rows (background sample and neutral values). */
+  xTrain: Matrix;
+  yTrain: Float32Array;
+  /** Scaled eval rows (ablated and explained). */
+  xEval: Matrix;
+  yEval: Float32Array;
+  /** Eval row labels such as `IBM 1999Q2`, for the top attributions. */
+  evalKeys: string[];
+  features: string[];
+  families: Record<string, string[]>;
+  mode: "direction" | "magnitude";
+  /** Loss and main metric of predictions. */
+  score: Score;
+  /** Name of the main metric (`f1` or `signAccuracy`). */
+  metricName: string;
+  seed: number;
+  log: (line: string) => void;
+}
+
+/** `count` distinct indices below `n`, in a seeded random order (all of them when count >= n). */
+export function sampleRows(n: number, count: number, seed: number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  let s = seed >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    const j = s % (i + 1);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, Math.min(count, n)).sort((a, b) => a - b);
+}
+
+function rowsOf(x: Matrix, rows: number[]): Matrix {
+  const data = new Float32Array(rows.length * x.cols);
+  rows.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
+  return { data, rows: rows.length, cols: x.cols };
+}
+
+/**
+ * Run the configured analyses.
+ *
+ * @param input the trained model, matrices and configuration
+ * @returns what the run record keeps under `analysis`
+ * @throws {AdditivityError} when Shapley values do not add up within the tolerance
+ */
+export function runAnalysis(input: AnalysisInput): RunAnalysis {
+  const { config, log } = input;
+  const out: RunAnalysis = {};
+  if (config.loss_target) {
+    const train = lossTarget(input.yTrain, config.loss_target.r2);
+    const evalTarget = lossTarget(input.yEval, config.loss_target.r2);
+    const achieved = input.score(input.yEval, input.predict(input.xEval)).loss;
+    out.lossTarget = { train, eval: evalTarget, achievedEvalLoss: achieved };
+  }
+  if (config.ablation?.enabled) {
+    log(
+      `ablation: ${input.features.length} features, ${Object.keys(input.families).length} families`,
+    );
+    const neutral = columnMeans(input.xTrain);
+    const result = ablation({
+      predict: input.predict,
+      x: input.xEval,
+      y: input.yEval,
+      features: input.features,
+      families: input.families,
+      neutral,
+      score: input.score,
+    });
+    out.ablation = {
+      metric: input.metricName,
+      neutralizedWith: "the column's training mean after scaling (0 for standard-scaled columns)",
+      full: result.full,
+      rows: result.rows,
+    };
+  }
+  if (config.shap?.enabled) {
+    const shap = config.shap;
+    const bgRows = sampleRows(input.xTrain.rows, shap.background, input.seed);
+    const exRows = sampleRows(input.xEval.rows, shap.explain, input.seed + 1);
+    const evaluations = exRows.length * bgRows.length * shap.permutations *
+      (input.features.length + 1);
+    log(
+      `shap: ${exRows.length} eval rows against ${bgRows.length} training rows, ` +
+        `${shap.permutations} permutations (${evaluations.toLocaleString("en-US")} evaluations)`,
+    );
+    const explain = rowsOf(input.xEval, exRows);
+    const result = shapValues(input.predict, explain, rowsOf(input.xTrain, bgRows), {
+      permutations: shap.permutations,
+      tolerance: shap.tolerance,
+      seed: input.seed,
+    });
+    const ranking = meanAbsShap(input.features, result.values);
+    const center = input.mode === "direction" ? 0.5 : 0;
+    const confident = result.outputs
+      .map((o, i) => ({ i, confidence: Math.abs(o - center) }))
+      .sort((a, b) => b.confidence - a.confidence || a.i - b.i)
+      .slice(0, 5)
+      .map(({ i }) => ({
+        row: input.evalKeys[exRows[i]],
+        output: result.outputs[i],
+        top: input.features
+          .map((name, j) => ({ feature: name, value: result.values[i][j] }))
+          .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
+          .slice(0, 5),
+      }));
+    out.shap = {
+      method: "sampled permutation Shapley values against a training background sample",
+      baseValue: result.baseValue,
+      maxAdditivityError: result.maxAdditivityError,
+      tolerance: shap.tolerance,
+      meanAbs: Object.fromEntries(ranking),
+      features: input.features,
+      values: result.values,
+      featureValues: exRows.map((r) =>
+        Array.from(input.xEval.data.subarray(r * input.xEval.cols, (r + 1) * input.xEval.cols))
+      ),
+      topConfident: confident,
+    };
+  }
+  return out;
+}

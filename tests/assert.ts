@@ -1,0 +1,92 @@
+/**
+ * Test assertions in the Deno standard library's names, built on Node's
+ * `node:assert/strict` (JSR's `@std/assert` cannot be reached from our machines).
+ *
+ * @module
+ */
+import nodeAssert from "node:assert/strict";
+
+/** Asserts that `condition` is truthy. */
+export function assert(condition: unknown, message = "assertion failed"): asserts condition {
+  nodeAssert.ok(condition, message);
+}
+
+/** Asserts deep strict equality. */
+export function assertEquals<T>(actual: T, expected: T, message?: string): void {
+  nodeAssert.deepStrictEqual(actual, expected, message);
+}
+
+/** Asserts deep strict inequality. */
+export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
+  nodeAssert.notDeepStrictEqual(actual, expected, message);
+}
+
+/** Asserts `|actual − expected| <= tolerance` (default 1e-7). */
+export function assertAlmostEquals(
+  actual: number,
+  expected: number,
+  tolerance = 1e-7,
+  message?: string,
+): void {
+  const ok = actual === expected || Math.abs(actual - expected) <= tolerance;
+  nodeAssert.ok(
+    ok,
+    message ?? `expected ${actual} to be within ${tolerance} of ${expected}`,
+  );
+}
+
+/** Asserts that `text` contains `part`. */
+export function assertStringIncludes(text: string, part: string, message?: string): void {
+  nodeAssert.ok(
+    text.includes(part),
+    message ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`,
+  );
+}
+
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
+
+function checkError<E extends Error>(
+  error: unknown,
+  ErrorClass?: ErrorClass<E>,
+  includes?: string,
+): E {
+  if (ErrorClass && !(error instanceof ErrorClass)) {
+    nodeAssert.fail(`expected a ${ErrorClass.name}, got ${String(error)}`);
+  }
+  if (includes !== undefined) {
+    const message = error instanceof Error ? error.message : String(error);
+    nodeAssert.ok(
+      message.includes(includes),
+      `expected the error message to include ${JSON.stringify(includes)}: ${message}`,
+    );
+  }
+  return error as E;
+}
+
+/** Asserts that `f` throws (optionally a given class, with a message fragment); returns the error. */
+export function assertThrows<E extends Error = Error>(
+  f: () => unknown,
+  ErrorClass?: ErrorClass<E>,
+  includes?: string,
+): E {
+  try {
+    f();
+  } catch (error) {
+    return checkError(error, ErrorClass, includes);
+  }
+  return nodeAssert.fail("expected the function to throw");
+}
+
+/** Asserts that `f` rejects (optionally a given class, with a message fragment); returns the error. */
+export async function assertRejects<E extends Error = Error>(
+  f: () => Promise<unknown>,
+  ErrorClass?: ErrorClass<E>,
+  includes?: string,
+): Promise<E> {
+  try {
+    await f();
+  } catch (error) {
+    return checkError(error, ErrorClass, includes);
+  }
+  return nodeAssert.fail("expected the promise to reject");
+}
