@@ -1,0 +1,159 @@
+/**
+ * The results journal: snapshot, byte-identical renders, grouping and ordering, adding a run
+ * changes only that run's lines, failed runs left out, interrupted runs marked, and the CLI's
+ * `--check` on a stale and a fresh journal.
+ */
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+import { renderJournal } from "../src/report/journal.ts";
+import { diffHint, journalCommand, parseJournalArgs } from "../src/cli/journal.ts";
+import { writeRunRecord } from "../src/store/run_record.ts";
+import { fixtureRecord, FIXTURES, magnitudeRecord, variant } from "./report_helpers.ts";
+
+const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
+
+function runs() {
+  return [
+    magnitudeRecord(),
+    variant({ runId: "19990105T120000Z-3fa9c2d1", status: "interrupted" }),
+    fixtureRecord(),
+    variant({ runId: "19990103T120000Z-3fa9c2d1", status: "failed", error: "out of memory" }),
+  ];
+}
+
+Deno.test("journal matches the snapshot", async () => {
+  const text = renderJournal(runs());
+  const url = new URL("journal.md.snap", FIXTURES);
+  if (UPDATE) await Deno.writeTextFile(url, text);
+  equal(
+    text,
+    await Deno.readTextFile(url),
+    "rerun with UPDATE_SNAPSHOTS=1 if the change is intended",
+  );
+});
+
+Deno.test("journal is byte-identical for the same runs in any order", () => {
+  const a = renderJournal(runs());
+  const b = renderJournal(runs().reverse());
+  equal(a, b);
+  ok(!/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(a), "no generation timestamps");
+});
+
+Deno.test("experiments are grouped and ordered by name, runs by run id", () => {
+  const text = renderJournal(runs());
+  const headings = text.split("\n").filter((l) => l.startsWith("## "));
+  deepStrictEqual(headings, ["## Experiments", "## direction-small", "## magnitude-huber-2048"]);
+  const ids = [...text.matchAll(/^- \[(\d{8}T\d{6}Z-[0-9a-f]{8})\]/gm)].map((m) => m[1]);
+  deepStrictEqual(ids, [
+    "19990101T120000Z-3fa9c2d1",
+    "19990105T120000Z-3fa9c2d1",
+    "19990102T080000Z-7c1d2e3f",
+  ]);
+  // Each group quotes its description and the metrics of its mode.
+  const direction = text.slice(text.indexOf("## direction-small"), text.indexOf("## magnitude"));
+  ok(direction.includes("The notes found eval accuracy 0.54 and F1 0.58"));
+  ok(direction.includes("| F1 | baseline |"));
+  ok(!direction.includes("sign accuracy | baseline"));
+  const magnitude = text.slice(text.indexOf("## magnitude"));
+  ok(magnitude.includes("| MAE | baseline | R² | baseline | Pearson | baseline |"));
+  ok(magnitude.includes("| CAGR | benchmark | Sharpe | benchmark | max drawdown | benchmark |"));
+});
+
+Deno.test("failed runs are left out; interrupted runs are shown and marked", () => {
+  const text = renderJournal(runs());
+  ok(!text.includes("19990103T120000Z-3fa9c2d1"));
+  ok(text.includes("| interrupted ⚠ |"));
+  ok(text.includes("19990105T120000Z-3fa9c2d1/report.md) **interrupted**:"));
+});
+
+Deno.test("each metric sits beside its best baseline, marked when not beaten", () => {
+  const text = renderJournal([fixtureRecord()]);
+  const row = text.split("\n").find((l) => l.startsWith("| [19990101T120000Z-3fa9c2d1]"))!;
+  // F1 0.6275 trails majority's 0.6866; accuracy 0.5682 beats logistic's 0.5455.
+  ok(row.includes("| 0.6275 ⚠ | 0.6866 (majority) |"));
+  ok(row.includes("| 0.5682 | 0.5455 (logistic) |"));
+  // Sharpe 0.3104 trails the index's 0.5421; the smaller drawdown (index -0.2285) is better.
+  ok(row.includes("| 0.3104 ⚠ | 0.5421 (index) |"));
+  ok(row.includes("| -0.2683 ⚠ | -0.2285 (index) |"));
+});
+
+Deno.test("adding a run changes only that run's lines", () => {
+  const before = renderJournal(runs());
+  const added = variant({ runId: "19990201T000000Z-3fa9c2d1" });
+  const after = renderJournal([...runs(), added]);
+  const oldLines = new Set(before.split("\n"));
+  const newLines = after.split("\n");
+  for (const line of oldLines) ok(newLines.includes(line), `kept: ${line}`);
+  const extra = newLines.filter((l) => !oldLines.has(l));
+  equal(extra.length, 2, "one table row and one run line");
+  for (const line of extra) ok(line.includes(added.runId), line);
+});
+
+Deno.test("an empty results folder gives a journal that says so", () => {
+  ok(renderJournal([]).includes("No runs yet"));
+});
+
+Deno.test("journal links are relative to where the journal is written", () => {
+  const text = renderJournal([fixtureRecord()], { resultsPath: "../results" });
+  ok(text.includes("(../results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
+});
+
+Deno.test("journal arguments: defaults, values, and errors naming what is allowed", () => {
+  deepStrictEqual(parseJournalArgs([]), { results: "results", out: "JOURNAL.md", check: false });
+  deepStrictEqual(parseJournalArgs(["--check", "--results", "r", "--out=J.md"]), {
+    results: "r",
+    out: "J.md",
+    check: true,
+  });
+  throws(() => parseJournalArgs(["--results"]), /"--results" needs a value/);
+  throws(() => parseJournalArgs(["--frob"]), /Unknown argument "--frob": allowed are/);
+});
+
+Deno.test("journal --check fails on a stale journal and passes on a fresh one", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-journal-" });
+  const results = `${root}/results`;
+  const out = `${root}/JOURNAL.md`;
+  const quiet = silence();
+  try {
+    await writeRunRecord(results, fixtureRecord());
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 1, "missing");
+    equal(await journalCommand(["--results", results, "--out", out]), 0);
+    const first = await Deno.readTextFile(out);
+    ok(first.includes("(results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0, "fresh");
+    // A new run makes the committed journal stale until it is regenerated.
+    await writeRunRecord(results, magnitudeRecord());
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 1, "stale");
+    ok(quiet.errors.some((e) => e.includes("is stale: first difference at line")));
+    equal(await Deno.readTextFile(out), first, "--check writes nothing");
+    equal(await journalCommand(["--results", results, "--out", out]), 0);
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    // Regenerating again gives the same bytes.
+    const second = await Deno.readTextFile(out);
+    equal(await journalCommand(["--results", results, "--out", out]), 0);
+    equal(await Deno.readTextFile(out), second);
+    equal(await journalCommand(["--nope"]), 2);
+  } finally {
+    quiet.restore();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("diffHint names the first differing line", () => {
+  equal(diffHint("a\nb\nc", "a\nB\nc"), "first difference at line 2:\n- b\n+ B");
+  equal(diffHint("a", "a\nb"), "first difference at line 2:\n- (end of file)\n+ b");
+});
+
+function silence(): { errors: string[]; restore(): void } {
+  const log = console.log;
+  const error = console.error;
+  const errors: string[] = [];
+  console.log = () => {};
+  console.error = (...args: unknown[]) => errors.push(args.join(" "));
+  return {
+    errors,
+    restore() {
+      console.log = log;
+      console.error = error;
+    },
+  };
+}
