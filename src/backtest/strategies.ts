@@ -106,8 +106,9 @@ function shares(
     for (const s of names) out.set(s.ticker, names.length > 0 ? 1 / names.length : 0);
     return out;
   }
+  // Summed in ticker order so the weights do not depend on the order of the input.
   let total = 0;
-  for (const s of names) total += Math.abs(s.score - params.boundary);
+  for (const s of [...names].sort(byTicker)) total += Math.abs(s.score - params.boundary);
   for (const s of names) {
     out.set(s.ticker, total > 0 ? Math.abs(s.score - params.boundary) / total : 0);
   }
