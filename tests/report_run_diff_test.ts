@@ -1,0 +1,51 @@
+/**
+ * Comparing two runs: config keys added, removed and changed, and metrics a → b with deltas.
+ */
+import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+import { diffConfigTrees, diffRuns } from "../src/report/run_diff.ts";
+import { fixtureRecord, variant } from "./report_helpers.ts";
+
+Deno.test("diffConfigTrees lists added, removed and changed keys as dotted paths", () => {
+  const a = { model: { size: 256, layers: 10 }, train: { epochs: 200 }, tags: ["x"] };
+  const b = { model: { size: 1024, layers: 10, dropout: 0.1 }, tags: ["x", "y"] };
+  deepStrictEqual(diffConfigTrees(a, b), [
+    { key: "model.dropout", kind: "added", b: 0.1 },
+    { key: "model.size", kind: "changed", a: 256, b: 1024 },
+    { key: "tags", kind: "changed", a: ["x"], b: ["x", "y"] },
+    { key: "train", kind: "removed", a: { epochs: 200 } },
+  ]);
+  deepStrictEqual(diffConfigTrees(a, structuredClone(a)), []);
+});
+
+Deno.test("diffRuns shows the config change and each metric's delta", () => {
+  const a = fixtureRecord();
+  const b = variant({
+    runId: "19990102T000000Z-9e8d7c6b",
+    configHash: "9e8d7c6b" + a.configHash.slice(8),
+    configYaml: a.configYaml.replace("dropout: 0\n", "dropout: 0.2\n"),
+  });
+  b.metrics = structuredClone(a.metrics)!;
+  b.metrics.postTrain.eval = { ...b.metrics.postTrain.eval, f1: 0.6500, loss: 0.7000 };
+  const text = diffRuns(a, b);
+  ok(text.startsWith(
+    "# direction-small/19990101T120000Z-3fa9c2d1 → direction-small/19990102T000000Z-9e8d7c6b",
+  ));
+  ok(text.includes("| model.dropout | changed | 0 | 0.2 |"));
+  ok(text.includes("| config hash | 3fa9c2d1b07e | 9e8d7c6bb07e |"));
+  ok(text.includes("| F1 | 0.6275 | 0.6500 | +0.0225 | better |"));
+  ok(text.includes("| loss | 0.6817 | 0.7000 | +0.0183 | worse |"));
+  ok(text.includes("| accuracy | 0.5682 | 0.5682 | 0 | same |"));
+  ok(text.includes("## Backtest: strategy"));
+});
+
+Deno.test("diffRuns of a run with itself says the configs are identical", () => {
+  const text = diffRuns(fixtureRecord(), fixtureRecord());
+  ok(text.includes("The resolved configs are identical."));
+  ok(!text.includes("## Run\n"));
+  equal(text, diffRuns(fixtureRecord(), fixtureRecord()));
+});
+
+Deno.test("diffRuns names the run whose config cannot be parsed", () => {
+  const broken = variant({ configYaml: "model: [unclosed" });
+  throws(() => diffRuns(fixtureRecord(), broken), /config of run "19990101T120000Z-3fa9c2d1"/);
+});
