@@ -276,3 +276,25 @@ Deno.test("data synth command writes a loadable dataset and refuses bad argument
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("the committed synth-small is exactly what its manifest's parameters generate", async () => {
+  const committed = await loadDataset("synth-small");
+  const g = committed.manifest.generator as Record<string, number | string>;
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = join(root, "synth-small");
+    await writeSynthetic(dir, {
+      seed: g.seed as number,
+      tickers: g.tickers as number,
+      from: g.from as string,
+      to: g.to as string,
+      signal: g.signal as number,
+      sectors: g.sectors as number,
+      tailDf: g.tailDf as number,
+      name: committed.manifest.name,
+    });
+    assert.equal(await (await loadDataset(dir)).fingerprint(), await committed.fingerprint());
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
