@@ -651,6 +651,8 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       plantedRule:
         "drift of quarter q+1 (spread evenly over its trading days) = signal * sigma_i * sqrt(days of q+1) * sum_k w_k z_k / sqrt(sum_k w_k^2); z_k is the feature's cross-sectional z-score at quarter q's last trading day (0 where unknown); the drift is realized over quarter q+1 only",
       noiseFeatures: SYNTH_FEATURE_NAMES.filter((f) => !plantedNames.has(f)),
+      proxies:
+        "not planted, but correlated with planted features by construction: surprise (with surprisePercentage); delta_Margin_Operating and delta_Margin_Gross (with delta_Margin_Net_Profit); Close_diff_MA_30/180, mean_sentiment and mean_outlook (with Close_diff_MA_90)",
       sectorOf: Object.fromEntries(names.map((t, i) => [t, sectorOf[i]])),
     },
   };
