@@ -1,0 +1,637 @@
+/**
+ * Online fetchers: `deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set`.
+ *
+ * Daily prices of the tickers and of market series (`^VIX`, `SPY`, `CL=F`, `BZ=F`, `BTC=F` by
+ * default) come from Yahoo Finance; with `--alpha-vantage` (key in `ALPHAVANTAGE_API_KEY`) also
+ * earnings, income-statement margins, insider transactions, news sentiment and Treasury yields.
+ * Each request goes through a per-service token bucket and bounded retries, its raw answer is
+ * cached under `.alfred/cache/fetch/`, and a second run fetches only what is not cached yet, so an
+ * interrupted download resumes. The dataset folder is written atomically at the end.
+ *
+ * Base URLs are configurable (options, or env `ALFRED_YAHOO_BASE_URL` and
+ * `ALFRED_ALPHAVANTAGE_BASE_URL`) so tests can point the fetchers at a local replay server.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import { parseArgs } from "node:util";
+import { basename, resolve } from "node:path";
+import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
+import { TABLE_NAMES } from "../dataset.ts";
+import { writeDatasetAtomic } from "../import.ts";
+import { DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+import {
+  defaultRetry,
+  FetchError,
+  HttpClient,
+  maskSecrets,
+  type RetryPolicy,
+  type Sleep,
+  TokenBucket,
+} from "./http.ts";
+import { type DailyBar, fetchYahooDaily, YAHOO_BASE_URL } from "./yahoo.ts";
+import {
+  ALPHAVANTAGE_BASE_URL,
+  alphaVantageGet,
+  type FundamentalsRow,
+  type InsiderRow,
+  joinFundamentals,
+  type MarketRow,
+  parseEarnings,
+  parseIncomeStatement,
+  parseInsiderTransactions,
+  parseNewsSentiment,
+  parseTreasuryYield,
+  type SentimentRow,
+  TREASURY_MATURITIES,
+} from "./alphavantage.ts";
+
+/** Market series fetched from Yahoo by default. */
+export const DEFAULT_MARKET = ["^VIX", "SPY", "CL=F", "BZ=F", "BTC=F"];
+
+/** Treasury maturities fetched from Alpha Vantage by default. */
+export const DEFAULT_MATURITIES = ["3month", "2year", "5year", "10year"];
+
+const SERIES_DESCRIPTIONS: Record<string, string> = {
+  "^VIX": "CBOE Volatility Index (Yahoo ^VIX), daily close",
+  SPY: "SPDR S&P 500 ETF (Yahoo SPY), daily close adjusted for splits and dividends",
+  "CL=F": "WTI crude oil front-month future (Yahoo CL=F), daily close",
+  "BZ=F": "Brent crude oil front-month future (Yahoo BZ=F), daily close",
+  "BTC=F": "CME bitcoin front-month future (Yahoo BTC=F), daily close",
+};
+
+/** Options of {@linkcode fetchDataset}. */
+export interface FetchOptions {
+  /** Stock tickers: their prices go to the `prices` table. */
+  tickers: string[];
+  /** Yahoo symbols whose closes go to the `market` table (default {@linkcode DEFAULT_MARKET}). */
+  market?: string[];
+  /** First date, `YYYY-MM-DD`. */
+  since: string;
+  /** Last date, `YYYY-MM-DD` (default: today, UTC). */
+  to?: string;
+  /** The dataset folder to write. */
+  out: string;
+  /** Dataset name (default: the folder's name). */
+  name?: string;
+  /** Licence note for the manifest. */
+  licence?: string;
+  /** Also fetch from Alpha Vantage (needs `apiKey`). */
+  alphaVantage?: boolean;
+  /** Alpha Vantage API key. */
+  apiKey?: string;
+  /** Treasury maturities (default {@linkcode DEFAULT_MATURITIES}). */
+  maturities?: string[];
+  /** Benchmark series (default "SPY" when fetched). */
+  index?: string | null;
+  /** Yahoo base URL (default env `ALFRED_YAHOO_BASE_URL`, else Yahoo's). */
+  yahooBaseUrl?: string;
+  /** Alpha Vantage base URL (default env `ALFRED_ALPHAVANTAGE_BASE_URL`, else Alpha Vantage's). */
+  alphaVantageBaseUrl?: string;
+  /** Cache folder (default `.alfred/cache/fetch`). */
+  cacheDir?: string;
+  /** Yahoo requests a second (default 2). */
+  yahooPerSecond?: number;
+  /** Alpha Vantage requests a minute (default 5, the free tier). */
+  alphaVantagePerMinute?: number;
+  /** Backoff policy (default 5 retries from 2 s, at most 60 s). */
+  retry?: RetryPolicy;
+  /** Sleep (injectable so tests do not wait). */
+  sleep?: Sleep;
+  /** Progress lines (default: stdout). */
+  log?: (line: string) => void;
+}
+
+/** What a fetch did. */
+export interface FetchReport {
+  out: string;
+  /** Items planned (one per request). */
+  items: number;
+  /** Items downloaded in this run. */
+  fetched: number;
+  /** Items served from the cache. */
+  cached: number;
+  tables: TableName[];
+  warnings: string[];
+  manifest: Manifest;
+}
+
+/** The value of env `name`, or undefined without permission or when unset. */
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Fetches prices (Yahoo) and optionally fundamentals, insider, sentiment and yields (Alpha
+ * Vantage) and writes a dataset folder. Stops at the first item that fails (everything fetched so
+ * far stays cached, so running it again resumes); the folder is written only when all succeeded.
+ *
+ * @param options See {@linkcode FetchOptions}.
+ * @returns What was fetched and the manifest written.
+ * @throws {TypeError} On invalid options (dates, maturities, a missing API key).
+ * @throws {FetchError} When a request fails after its retries or a payload is malformed.
+ * @example
+ * ```ts
+ * await fetchDataset({ tickers: ["AAPL", "MSFT"], since: "2004-01-01", out: "data/my-set" });
+ * ```
+ */
+export async function fetchDataset(options: FetchOptions): Promise<FetchReport> {
+  const to = options.to ?? new Date().toISOString().slice(0, 10);
+  for (const [name, d] of [["since", options.since], ["to", to]]) {
+    if (!ISO.test(d) || Number.isNaN(Date.parse(d))) {
+      throw new TypeError(`Invalid --${name} "${d}": expected YYYY-MM-DD`);
+    }
+  }
+  if (options.since > to) throw new TypeError(`--since ${options.since} is after --to ${to}`);
+  const tickers = [...new Set(options.tickers.map((t) => t.trim().toUpperCase()).filter((t) => t))];
+  const market = [
+    ...new Set((options.market ?? DEFAULT_MARKET).map((t) => t.trim()).filter((t) => t)),
+  ];
+  if (tickers.length === 0 && market.length === 0) {
+    throw new TypeError("Nothing to fetch: give --tickers or --market");
+  }
+  const av = options.alphaVantage ?? false;
+  const apiKey = options.apiKey ?? "";
+  if (av && !apiKey) {
+    throw new TypeError(
+      "Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY (free at alphavantage.co)",
+    );
+  }
+  const maturities = options.maturities ?? DEFAULT_MATURITIES;
+  for (const m of maturities) {
+    if (!(TREASURY_MATURITIES as readonly string[]).includes(m)) {
+      throw new TypeError(
+        `Unknown Treasury maturity "${m}": Alpha Vantage offers ${TREASURY_MATURITIES.join(", ")}` +
+          (m === "3year" ? " (no 3-year series; asking for it silently returns the 10-year)" : ""),
+      );
+    }
+  }
+  const log = options.log ?? ((line: string) => console.log(line));
+  const say = (line: string) => log(maskSecrets(line, [apiKey]));
+  const sleep = options.sleep;
+  const retry = options.retry ?? defaultRetry;
+  const cache = new FetchCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
+  const yahoo = {
+    baseUrl: options.yahooBaseUrl ?? env("ALFRED_YAHOO_BASE_URL") ?? YAHOO_BASE_URL,
+    http: new HttpClient({
+      bucket: new TokenBucket(options.yahooPerSecond ?? 2, 2, Date.now, sleep),
+      retry,
+      sleep,
+      log: say,
+    }),
+    cache,
+  };
+  const perMinute = options.alphaVantagePerMinute ?? 5;
+  const alpha = {
+    baseUrl: options.alphaVantageBaseUrl ?? env("ALFRED_ALPHAVANTAGE_BASE_URL") ??
+      ALPHAVANTAGE_BASE_URL,
+    apiKey,
+    http: new HttpClient({
+      bucket: new TokenBucket(perMinute / 60, Math.max(1, Math.min(5, perMinute)), Date.now, sleep),
+      retry,
+      sleep,
+      log: say,
+    }),
+    cache,
+  };
+
+  const prices: { ticker: string; bar: DailyBar }[] = [];
+  const marketRows: MarketRow[] = [];
+  const fundamentals: FundamentalsRow[] = [];
+  const insider: InsiderRow[] = [];
+  const sentiment: SentimentRow[] = [];
+  const warnings: string[] = [];
+  const inRange = (d: string) => d >= options.since && d <= to;
+
+  // The plan: one item per request, in a stable order.
+  type Item = { label: string; run: () => Promise<{ cached: boolean; rows: number }> };
+  const items: Item[] = [];
+  for (const t of tickers) {
+    items.push({
+      label: `Yahoo chart ${t}`,
+      run: async () => {
+        const r = await fetchYahooDaily(t, options.since, to, yahoo);
+        for (const bar of r.bars) prices.push({ ticker: t, bar });
+        if (r.bars.length === 0) {
+          warnings.push(`Yahoo returned no prices for "${t}" between ${options.since} and ${to}`);
+        }
+        return { cached: r.cached, rows: r.bars.length };
+      },
+    });
+  }
+  for (const s of market) {
+    items.push({
+      label: `Yahoo chart ${s}`,
+      run: async () => {
+        const r = await fetchYahooDaily(s, options.since, to, yahoo);
+        for (const b of r.bars) {
+          marketRows.push({ date: b.date, series: s, value: b.adjClose ?? b.close });
+        }
+        if (r.bars.length === 0) {
+          warnings.push(`Yahoo returned no values for "${s}" between ${options.since} and ${to}`);
+        }
+        return { cached: r.cached, rows: r.bars.length };
+      },
+    });
+  }
+  if (av) {
+    for (const t of tickers) {
+      let earnings: ReturnType<typeof parseEarnings> = [];
+      items.push({
+        label: `Alpha Vantage EARNINGS ${t}`,
+        run: async () => {
+          const r = await alphaVantageGet(
+            "EARNINGS",
+            t,
+            { symbol: t },
+            alpha,
+            (j) => parseEarnings(j, t),
+          );
+          earnings = r.value;
+          return { cached: r.cached, rows: earnings.length };
+        },
+      });
+      items.push({
+        label: `Alpha Vantage INCOME_STATEMENT ${t}`,
+        run: async () => {
+          const r = await alphaVantageGet(
+            "INCOME_STATEMENT",
+            t,
+            { symbol: t },
+            alpha,
+            (j) => parseIncomeStatement(j, t),
+          );
+          const joined = joinFundamentals(t, earnings, r.value);
+          if (joined.undated > 0) {
+            warnings.push(
+              `${t}: ${joined.undated} income statement quarters have no earnings report date and were left out`,
+            );
+          }
+          fundamentals.push(...joined.rows.filter((row) => inRange(row.report_date)));
+          return { cached: r.cached, rows: joined.rows.length };
+        },
+      });
+      items.push({
+        label: `Alpha Vantage INSIDER_TRANSACTIONS ${t}`,
+        run: async () => {
+          const r = await alphaVantageGet(
+            "INSIDER_TRANSACTIONS",
+            t,
+            { symbol: t },
+            alpha,
+            (j) => parseInsiderTransactions(j, t),
+          );
+          const rows = r.value;
+          insider.push(...rows.filter((row) => inRange(row.date)));
+          return { cached: r.cached, rows: rows.length };
+        },
+      });
+      items.push({
+        label: `Alpha Vantage NEWS_SENTIMENT ${t}`,
+        run: async () => {
+          const r = await alphaVantageGet(
+            "NEWS_SENTIMENT",
+            t,
+            {
+              tickers: t,
+              time_from: `${options.since.replaceAll("-", "")}T0000`,
+              time_to: `${to.replaceAll("-", "")}T2359`,
+              sort: "LATEST",
+              limit: "1000",
+            },
+            alpha,
+            (j) => parseNewsSentiment(j, t),
+          );
+          const rows = r.value;
+          sentiment.push(...rows.filter((row) => inRange(row.date)));
+          return { cached: r.cached, rows: rows.length };
+        },
+      });
+    }
+    for (const m of maturities) {
+      items.push({
+        label: `Alpha Vantage TREASURY_YIELD ${m}`,
+        run: async () => {
+          const r = await alphaVantageGet(
+            "TREASURY_YIELD",
+            m,
+            { interval: "daily", maturity: m },
+            alpha,
+            (j) => parseTreasuryYield(j, m),
+          );
+          const rows = r.value;
+          marketRows.push(...rows.filter((row) => inRange(row.date)));
+          return { cached: r.cached, rows: rows.length };
+        },
+      });
+    }
+  }
+
+  const done = Object.keys(await cache.index()).length;
+  say(
+    `Fetching ${items.length} items into ${options.out} (cache ${cache.root}, ${done} responses cached)`,
+  );
+  let fetched = 0;
+  let cachedCount = 0;
+  for (const [i, item] of items.entries()) {
+    const started = Date.now();
+    let r;
+    try {
+      r = await item.run();
+    } catch (e) {
+      if (e instanceof FetchError) {
+        say(`[${i + 1}/${items.length}] ${item.label}: failed`);
+        throw new FetchError(
+          maskSecrets(e.message, [apiKey]),
+          e.service,
+          e.endpoint,
+          e.symbol,
+          e.status,
+        );
+      }
+      throw e;
+    }
+    if (r.cached) cachedCount++;
+    else fetched++;
+    say(
+      `[${i + 1}/${items.length}] ${item.label}: ${r.rows} rows ${
+        r.cached ? "(cached)" : `(fetched in ${((Date.now() - started) / 1000).toFixed(1)} s)`
+      }`,
+    );
+  }
+
+  // Tables.
+  const tables: Partial<Record<TableName, pl.DataFrame>> = {};
+  const dates = (name: string, values: string[]) =>
+    pl.Series(name, values, pl.Utf8).str.strptime(pl.Date, "%Y-%m-%d").alias(name);
+  const f64 = (name: string, values: (number | null)[]) => pl.Series(name, values, pl.Float64);
+  if (prices.length > 0) {
+    prices.sort((a, b) =>
+      a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : a.bar.date < b.bar.date ? -1 : 1
+    );
+    tables.prices = pl.DataFrame([
+      pl.Series("ticker", prices.map((p) => p.ticker), pl.Utf8),
+      dates("date", prices.map((p) => p.bar.date)),
+      f64("close", prices.map((p) => p.bar.close)),
+      f64("open", prices.map((p) => p.bar.open)),
+      f64("high", prices.map((p) => p.bar.high)),
+      f64("low", prices.map((p) => p.bar.low)),
+      f64("adj_close", prices.map((p) => p.bar.adjClose)),
+      f64("volume", prices.map((p) => p.bar.volume)),
+    ]);
+  }
+  const byTickerDate = <T extends { ticker: string }>(rows: T[], date: (r: T) => string) =>
+    rows.sort((a, b) =>
+      a.ticker < b.ticker
+        ? -1
+        : a.ticker > b.ticker
+        ? 1
+        : date(a) < date(b)
+        ? -1
+        : date(a) > date(b)
+        ? 1
+        : 0
+    );
+  if (fundamentals.length > 0) {
+    byTickerDate(fundamentals, (r) => r.report_date);
+    const col = (k: keyof FundamentalsRow) =>
+      f64(k, fundamentals.map((r) => r[k] as number | null));
+    tables.fundamentals = pl.DataFrame([
+      pl.Series("ticker", fundamentals.map((r) => r.ticker), pl.Utf8),
+      dates("report_date", fundamentals.map((r) => r.report_date)),
+      dates("fiscal_date_ending", fundamentals.map((r) => r.fiscal_date_ending)),
+      col("margin_gross"),
+      col("margin_operating"),
+      col("margin_net_profit"),
+      col("reported_eps"),
+      col("estimated_eps"),
+      col("surprise"),
+      col("surprise_percentage"),
+    ]);
+  }
+  if (insider.length > 0) {
+    byTickerDate(insider, (r) => r.date);
+    tables.insider = pl.DataFrame([
+      pl.Series("ticker", insider.map((r) => r.ticker), pl.Utf8),
+      dates("date", insider.map((r) => r.date)),
+      f64("acquisition", insider.map((r) => r.acquisition)),
+      f64("disposal", insider.map((r) => r.disposal)),
+    ]);
+  }
+  if (sentiment.length > 0) {
+    byTickerDate(sentiment, (r) => r.date);
+    tables.sentiment = pl.DataFrame([
+      pl.Series("ticker", sentiment.map((r) => r.ticker), pl.Utf8),
+      dates("date", sentiment.map((r) => r.date)),
+      f64("sentiment", sentiment.map((r) => r.sentiment)),
+      f64("outlook", sentiment.map((r) => r.outlook)),
+    ]);
+  }
+  const seriesNames = [...new Set(marketRows.map((r) => r.series))];
+  if (marketRows.length > 0) {
+    marketRows.sort((a, b) =>
+      a.series < b.series
+        ? -1
+        : a.series > b.series
+        ? 1
+        : a.date < b.date
+        ? -1
+        : a.date > b.date
+        ? 1
+        : 0
+    );
+    tables.market = pl.DataFrame([
+      dates("date", marketRows.map((r) => r.date)),
+      pl.Series("series", marketRows.map((r) => r.series), pl.Utf8),
+      f64("value", marketRows.map((r) => r.value)),
+    ]);
+  }
+  if (av) {
+    for (const t of ["fundamentals", "insider", "sentiment"] as const) {
+      if (!tables[t]) {
+        warnings.push(
+          `Alpha Vantage returned no ${t} rows in ${options.since}..${to}: no "${t}" table`,
+        );
+      }
+    }
+  }
+  const tableNames = TABLE_NAMES.filter((t) => tables[t] !== undefined);
+  if (tableNames.length === 0) {
+    throw new FetchError(
+      "Nothing was fetched: every series was empty",
+      "Yahoo Finance",
+      "chart",
+      tickers.join(","),
+    );
+  }
+  const allDates = [
+    ...prices.map((p) => p.bar.date),
+    ...(prices.length > 0 ? [] : marketRows.map((r) => r.date)),
+  ].sort();
+  const series: SeriesInfo[] = seriesNames.sort().map((name) => ({
+    name,
+    frequency: "daily",
+    description: SERIES_DESCRIPTIONS[name] ??
+      ((TREASURY_MATURITIES as readonly string[]).includes(name)
+        ? `US Treasury constant-maturity ${name} yield, annualized percent (Alpha Vantage TREASURY_YIELD)`
+        : `${name} daily close (Yahoo Finance)`),
+  }));
+  const sources = av
+    ? "Yahoo Finance (chart API via yahoo-finance2) and Alpha Vantage (EARNINGS, INCOME_STATEMENT, " +
+      "INSIDER_TRANSACTIONS, NEWS_SENTIMENT, TREASURY_YIELD)"
+    : "Yahoo Finance (chart API via yahoo-finance2)";
+  const manifest: Manifest = {
+    name: options.name ?? basename(resolve(options.out)),
+    description:
+      `Fetched from ${
+        av ? "Yahoo Finance and Alpha Vantage" : "Yahoo Finance"
+      }: ${tickers.length} tickers, ` +
+      `${seriesNames.length} market series, ${options.since} to ${to}`,
+    synthetic: false,
+    provenance:
+      `fetched from ${sources} on ${new Date().toISOString().slice(0, 10)}; prices: close is ` +
+      `split-adjusted, adj_close is adjusted for splits and dividends; fundamentals are dated by the ` +
+      `earnings report date`,
+    licence: options.licence ??
+      "Yahoo Finance and Alpha Vantage terms of use: personal research only, not for redistribution",
+    warnings: [
+      "Tickers chosen at fetch time: companies delisted before then are missing (survivorship bias)",
+      ...warnings,
+    ],
+    tables: tableNames,
+    tickers: tickers.filter((t) => prices.some((p) => p.ticker === t)),
+    from: allDates[0] ?? options.since,
+    to: allDates[allDates.length - 1] ?? to,
+    index: options.index !== undefined ? options.index : seriesNames.includes("SPY") ? "SPY" : null,
+    riskFree: seriesNames.includes("3month")
+      ? "3month"
+      : seriesNames.find((s) => /year$/.test(s)) ?? null,
+    series,
+  };
+  await writeDatasetAtomic(options.out, manifest, tables);
+  say(
+    `Wrote ${options.out}: ${
+      tableNames.join(", ")
+    } (${fetched} fetched, ${cachedCount} from the cache)`,
+  );
+  return {
+    out: options.out,
+    items: items.length,
+    fetched,
+    cached: cachedCount,
+    tables: tableNames,
+    warnings,
+    manifest,
+  };
+}
+
+const FETCH_USAGE =
+  `Usage: deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set [options]
+  --to YYYY-MM-DD           last date (default today)
+  --market LIST             Yahoo market series (default ${
+    DEFAULT_MARKET.join(",")
+  }; "none" for none)
+  --alpha-vantage           also fetch earnings, margins, insider, sentiment and yields
+                            (API key in env ALPHAVANTAGE_API_KEY)
+  --maturities LIST         Treasury maturities (default ${DEFAULT_MATURITIES.join(",")})
+  --av-per-minute N         Alpha Vantage requests a minute (default 5)
+  --retries N               retries per request (default 5)
+  --cache-dir DIR           raw response cache (default ${DEFAULT_CACHE_DIR})
+  --name NAME, --licence TEXT, --index SERIES
+  --yahoo-base-url URL, --alpha-vantage-base-url URL   (or env ALFRED_YAHOO_BASE_URL,
+                            ALFRED_ALPHAVANTAGE_BASE_URL)`;
+
+/**
+ * The `deno task data fetch` command.
+ *
+ * @param args Command-line arguments after `fetch`.
+ * @returns The exit code: 0 on success, 1 when a fetch failed, 2 on a usage error.
+ */
+export async function fetchCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        tickers: { type: "string", default: "" },
+        since: { type: "string" },
+        to: { type: "string" },
+        out: { type: "string" },
+        market: { type: "string" },
+        "alpha-vantage": { type: "boolean", default: false },
+        maturities: { type: "string" },
+        "av-per-minute": { type: "string" },
+        retries: { type: "string" },
+        "cache-dir": { type: "string" },
+        name: { type: "string" },
+        licence: { type: "string" },
+        index: { type: "string" },
+        "yahoo-base-url": { type: "string" },
+        "alpha-vantage-base-url": { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${FETCH_USAGE}`);
+    return 2;
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(FETCH_USAGE);
+    return 0;
+  }
+  const usage = (msg: string) => {
+    console.error(`${msg}\n${FETCH_USAGE}`);
+    return 2;
+  };
+  if (!v.since) return usage("Missing --since YYYY-MM-DD");
+  if (!v.out) return usage("Missing --out DIR");
+  const list = (s: string | undefined) =>
+    (s ?? "").split(",").map((x) => x.trim()).filter((x) => x);
+  const positive = (name: string, s: string | undefined, integer: boolean) => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
+      throw new TypeError(
+        `Invalid --${name} "${s}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
+      );
+    }
+    return n;
+  };
+  const apiKey = v["alpha-vantage"] ? env("ALPHAVANTAGE_API_KEY") : undefined;
+  try {
+    const retries = positive("retries", v.retries, true);
+    await fetchDataset({
+      tickers: list(v.tickers),
+      market: v.market === undefined ? undefined : v.market === "none" ? [] : list(v.market),
+      since: v.since,
+      to: v.to,
+      out: v.out,
+      name: v.name,
+      licence: v.licence,
+      index: v.index,
+      alphaVantage: v["alpha-vantage"],
+      apiKey,
+      maturities: v.maturities === undefined ? undefined : list(v.maturities),
+      alphaVantagePerMinute: positive("av-per-minute", v["av-per-minute"], false),
+      retry: retries === undefined ? undefined : { ...defaultRetry, maxRetries: retries },
+      cacheDir: v["cache-dir"],
+      yahooBaseUrl: v["yahoo-base-url"],
+      alphaVantageBaseUrl: v["alpha-vantage-base-url"],
+    });
+    return 0;
+  } catch (e) {
+    if (e instanceof TypeError) return usage(maskSecrets(e.message, [apiKey ?? ""]));
+    if (e instanceof FetchError) {
+      console.error(maskSecrets(e.message, [apiKey ?? ""]));
+      return 1;
+    }
+    throw e;
+  }
+}

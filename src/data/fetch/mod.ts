@@ -1,0 +1,57 @@
+/**
+ * Online fetchers: Yahoo Finance daily prices and market series (via `yahoo-finance2`) and Alpha
+ * Vantage fundamentals, insider transactions, news sentiment and Treasury yields, with rate limits,
+ * bounded retries, an on-disk cache of raw responses and resumable downloads.
+ *
+ * `deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set [--alpha-vantage]`
+ *
+ * @module
+ */
+export {
+  DEFAULT_MARKET,
+  DEFAULT_MATURITIES,
+  fetchCommand,
+  fetchDataset,
+  type FetchOptions,
+  type FetchReport,
+} from "./fetch.ts";
+export { type CacheIndexEntry, type CacheKey, DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+export {
+  defaultRetry,
+  FetchError,
+  HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+  maskSecrets,
+  realSleep,
+  type RetryPolicy,
+  type Sleep,
+  TokenBucket,
+} from "./http.ts";
+export {
+  type DailyBar,
+  fetchYahooDaily,
+  YAHOO_BASE_URL,
+  type YahooContext,
+  type YahooResult,
+} from "./yahoo.ts";
+export {
+  ALPHAVANTAGE_BASE_URL,
+  type AlphaVantageContext,
+  alphaVantageGet,
+  alphaVantageRateLimit,
+  type AlphaVantageResult,
+  type EarningsRow,
+  type FundamentalsRow,
+  type IncomeRow,
+  type InsiderRow,
+  joinFundamentals,
+  type MarketRow,
+  parseEarnings,
+  parseIncomeStatement,
+  parseInsiderTransactions,
+  parseNewsSentiment,
+  parseTreasuryYield,
+  type SentimentRow,
+  TREASURY_MATURITIES,
+} from "./alphavantage.ts";
