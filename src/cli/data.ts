@@ -120,12 +120,8 @@ export async function dataCommand(args: string[]): Promise<number> {
       return await synthCommand(rest);
     case "import":
       return await (await import("../data/import.ts")).importCommand(rest);
-    case "fetch": {
-      // Resolved at run time so this file type-checks before the fetchers exist.
-      const fetchModule = "../data/fetch/mod.ts";
-      const mod = await import(fetchModule) as { fetchCommand(a: string[]): Promise<number> };
-      return await mod.fetchCommand(rest);
-    }
+    case "fetch":
+      return await (await import("../data/fetch/mod.ts")).fetchCommand(rest);
     case undefined:
     case "--help":
     case "-h":
