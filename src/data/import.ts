@@ -589,15 +589,14 @@ function checkRows(
   for (const [key, list] of byKey) {
     // Unsorted: within each file, dates of a key must ascend in file order.
     const lastInFile = new Map<string, Row>();
-    const reported = new Set<string>();
+    const firstUnsorted = new Map<string, ImportProblem>();
     const outOfOrder = new Map<string, number>();
     for (const r of list) {
       const prev = lastInFile.get(r.file);
       if (prev && r.day < prev.day) {
         outOfOrder.set(r.file, (outOfOrder.get(r.file) ?? 0) + 1);
-        if (!reported.has(r.file)) {
-          reported.add(r.file);
-          problems.push({
+        if (!firstUnsorted.has(r.file)) {
+          const p: ImportProblem = {
             kind: "unsorted",
             file: r.file,
             row: r.row,
@@ -605,17 +604,16 @@ function checkRows(
             message:
               `${loc(r)}: dates of "${key}" are not in ascending order: ${r.date} comes after ` +
               `${prev.date} (row ${prev.row})`,
-          });
+          };
+          firstUnsorted.set(r.file, p);
+          problems.push(p);
         }
       }
       if (!prev || r.day > prev.day) lastInFile.set(r.file, r);
     }
-    for (const p of problems) {
-      if (p.kind === "unsorted" && p.ticker === key && (outOfOrder.get(p.file) ?? 0) > 1) {
-        if (!p.message.includes("rows out of order")) {
-          p.message += ` (${outOfOrder.get(p.file)} rows out of order in this file)`;
-        }
-      }
+    for (const [file, p] of firstUnsorted) {
+      const n = outOfOrder.get(file) ?? 0;
+      if (n > 1) p.message += ` (${n} rows out of order in this file)`;
     }
     const sorted = [...list].sort((a, b) => a.day - b.day);
     for (let i = 1; i < sorted.length; i++) {
@@ -813,13 +811,20 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   const opts = { ...options, table, mapping };
   const rows: Row[] = [];
   if (problems.length === 0) {
-    for (const file of options.inputs) rows.push(...parseFile(file, opts, spec, problems));
+    for (const file of options.inputs) {
+      for (const r of parseFile(file, opts, spec, problems)) rows.push(r);
+    }
     checkRows(rows, spec, opts, problems);
   }
   const keys = [...new Set(rows.map((r) => r.key))].sort();
-  const days = rows.map((r) => r.day);
-  const from = days.length ? isoOfDay(Math.min(...days)) : null;
-  const to = days.length ? isoOfDay(Math.max(...days)) : null;
+  let minDay = Infinity;
+  let maxDay = -Infinity;
+  for (const r of rows) {
+    if (r.day < minDay) minDay = r.day;
+    if (r.day > maxDay) maxDay = r.day;
+  }
+  const from = rows.length ? isoOfDay(minDay) : null;
+  const to = rows.length ? isoOfDay(maxDay) : null;
   const report: ImportReport = {
     ok: false,
     out: options.out,
