@@ -50,7 +50,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) Deno.exit(130);
-    console.error("\nInterrupted: finishing the epoch, keeping the best weights (Ctrl-C again to quit)");
+    console.error(
+      "\nInterrupted: finishing the epoch, keeping the best weights (Ctrl-C again to quit)",
+    );
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);

@@ -1,0 +1,696 @@
+/**
+ * The pipeline: one resolved experiment in, one run record out.
+ *
+ * data → tickers → quarterly features and labels → split → scaler (training
+ * rows only) → model (trained, or restored from the model store) → metrics
+ * against baselines → backtest against buy-and-hold → analysis → run record.
+ * Each stage is a module of its own; this file only wires them together.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import pl from "nodejs-polars";
+import type { Experiment } from "./config/schema.ts";
+import { configHash } from "./config/hash.ts";
+import { experimentToYaml } from "./config/yaml.ts";
+import { type Dataset, loadDataset } from "./data/dataset.ts";
+import { type ResolvedTickers, resolveTickers } from "./data/select.ts";
+import { buildQuarterly, type QuarterlyFrame } from "./features/quarterly.ts";
+import { featureCorrelations } from "./features/correlation.ts";
+import { type Fold, splitRows } from "./dataset/split.ts";
+import { Scaler, scalerKinds } from "./dataset/scaler.ts";
+import { designMatrix } from "./dataset/matrix.ts";
+import { buildModel, checkFits, describeModel } from "./models/registry.ts";
+import { makeLoss } from "./models/losses.ts";
+import { selectBackend } from "./train/backend.ts";
+import { fileCheckpointer, trainModel, type TrainResult } from "./train/trainer.ts";
+import { predict } from "./train/predict.ts";
+import { progressReporter } from "./train/progress.ts";
+import {
+  classificationMetrics,
+  metricsByGroup,
+  regressionMetrics,
+  UNTRAINED_MODEL_WARNING,
+} from "./train/metrics.ts";
+import { baselines } from "./train/baselines.ts";
+import { fromStoredModel, modelHash, type ModelStore, toStoredModel } from "./store/model_store.ts";
+import { runBacktest } from "./backtest/mod.ts";
+import type { BacktestResult, PriceSeries, Signal } from "./backtest/types.ts";
+import type { BacktestSummary, Metrics, RunRecord, RunStatus } from "./store/run_record.ts";
+import { newRunId, writeRunRecord } from "./store/run_record.ts";
+import { captureEnvironment } from "./store/environment.ts";
+import { runAnalysis } from "./analysis/mod.ts";
+import { isoDates } from "./data/dataset.ts";
+import { defaultEvalFrom } from "./dataset/split.ts";
+import { dayQuarter, dayToIso, isoToDay, quarterStartDay } from "./features/dates.ts";
+
+/** How to run: where results and models go, and what to say on the way. */
+export interface RunOptions {
+  /** Folder holding `results/<experiment>/<run-id>/` (default `results`). */
+  resultsDir: string;
+  store: ModelStore;
+  /** Train even when the store holds the model. */
+  retrain?: boolean;
+  /** Continue an interrupted training from its checkpoint. */
+  resume?: boolean;
+  /** Folder for training checkpoints (default `.alfred/checkpoints`). */
+  checkpointDir?: string;
+  signal?: AbortSignal;
+  /** One line of progress or information. */
+  log: (line: string) => void;
+  /** Raw text for the progress bar. */
+  write: (text: string) => void;
+  tty: boolean;
+}
+
+/** What a finished run returns. */
+export interface RunOutcome {
+  record: RunRecord;
+  /** Folder the run record was written to. */
+  dir: string;
+}
+
+/** Quarter numbers of every calendar quarter from `from` to `to`. */
+function calendarQuarters(from: string, to: string): number[] {
+  const first = dayQuarter(isoToDay(from)), last = dayQuarter(isoToDay(to));
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+}
+
+/**
+ * Where training data ends, decided before any features are built: the split's
+ * `eval_from` (default: 70% into the data window's quarters, the same rule as
+ * `defaultEvalFrom`) and the last date whose returns the ticker selection may see.
+ */
+export function trainingBoundary(
+  e: Experiment,
+  span: { from: string; to: string },
+): { split: Experiment["split"]; selectionEnd: string } {
+  const quarters = calendarQuarters(span.from, span.to);
+  const dayBefore = (iso: string) => dayToIso(isoToDay(iso) - 1);
+  switch (e.split.method) {
+    case "ticker_and_time":
+    case "by_time": {
+      const evalFrom = e.split.eval_from ?? defaultEvalFrom(quarters);
+      return { split: { ...e.split, eval_from: evalFrom }, selectionEnd: dayBefore(evalFrom) };
+    }
+    case "walk_forward": {
+      // The first fold trains on about 1/(folds + 1) of the quarters: select on those only.
+      const firstEval = quarters[Math.max(1, Math.floor(quarters.length / (e.split.folds + 1)))];
+      return { split: e.split, selectionEnd: dayBefore(dayToIso(quarterStartDay(firstEval))) };
+    }
+    case "by_ticker":
+      return { split: e.split, selectionEnd: span.to };
+  }
+}
+
+/** Last quarter's move of each row (close over the ticker's previous quarter close, minus 1). */
+function previousQuarterMoves(q: QuarterlyFrame): Float64Array {
+  const tickers = column<string>(q, "ticker");
+  const closes = column<number>(q, "close");
+  const moves = new Float64Array(tickers.length);
+  for (let i = 1; i < tickers.length; i++) {
+    if (tickers[i] === tickers[i - 1]) moves[i] = closes[i] / closes[i - 1] - 1;
+  }
+  return moves;
+}
+
+function column<T>(q: QuarterlyFrame, name: string): T[] {
+  return q.frame.getColumn(name).toArray() as T[];
+}
+
+function pick<T>(values: ArrayLike<T>, rows: number[]): T[] {
+  return rows.map((r) => values[r]);
+}
+
+/** Evaluation metrics for one label mode, as a plain record. */
+function evaluate(
+  mode: "direction" | "magnitude",
+  y: ArrayLike<number>,
+  pred: ArrayLike<number>,
+  quarters: string[],
+): Metrics {
+  return (mode === "direction"
+    ? classificationMetrics(y, pred)
+    : regressionMetrics(y, pred, quarters)) as unknown as Metrics;
+}
+
+/** Daily closes per ticker, for the backtest. */
+function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
+  const prices = dataset.table("prices");
+  const out = new Map<string, PriceSeries>();
+  for (const ticker of tickers) {
+    const rows = prices.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
+    out.set(ticker, {
+      dates: isoDates(rows.getColumn("date")) as string[],
+      close: Float64Array.from(rows.getColumn("close").toArray() as number[]),
+    });
+  }
+  return out;
+}
+
+/** One market series as a price-like series (dates and values). */
+function marketSeries(dataset: Dataset, name: string | null): PriceSeries | null {
+  if (!name || !dataset.has("market")) return null;
+  const market = dataset.table("market");
+  const rows = market.filter(pl.col("series").eq(pl.lit(name))).sort("date");
+  if (rows.height === 0) {
+    throw new RangeError(
+      `Dataset "${dataset.name}" has no market series "${name}": it has ${
+        dataset.manifest.series.map((s) => `"${s.name}"`).join(", ")
+      }`,
+    );
+  }
+  return {
+    dates: isoDates(rows.getColumn("date")) as string[],
+    close: Float64Array.from(rows.getColumn("value").toArray() as number[]),
+  };
+}
+
+/** The backtest result in the run record's shape (statistics per series, daily equity). */
+export function backtestSummary(r: BacktestResult): BacktestSummary {
+  const stats: BacktestSummary["stats"] = {};
+  const flat = (p: BacktestResult["stats"]["strategy"]) => {
+    const out: Record<string, number | null> = {};
+    for (const [k, v] of Object.entries(p)) {
+      if (typeof v === "number" || v === null) out[k] = v;
+      else if (k === "costs" && v && typeof v === "object") {
+        for (const [ck, cv] of Object.entries(v)) out[`costs_${ck}`] = cv as number;
+      }
+    }
+    return out;
+  };
+  stats.strategy = flat(r.stats.strategy);
+  if (r.stats.index) stats.index = flat(r.stats.index);
+  stats.basket = flat(r.stats.basket);
+  const s = r.series;
+  return {
+    strategy: r.strategy,
+    mode: r.mode,
+    period: r.period,
+    benchmarks: r.benchmarks,
+    stats,
+    equity: s.dates.map((date, i) => ({
+      date,
+      strategy: s.strategy[i],
+      index: s.index ? s.index[i] : null,
+      basket: s.basket[i],
+    })),
+    drawdown: s.dates.map((date, i) => ({
+      date,
+      strategy: s.drawdown.strategy[i],
+      index: s.drawdown.index ? s.drawdown.index[i] : null,
+      basket: s.drawdown.basket[i],
+    })),
+    perTicker: r.perTicker as unknown as Record<string, unknown>[],
+    trades: r.trades,
+    warnings: r.warnings,
+    assumptions: r.assumptions,
+  };
+}
+
+/** Stage timer: records seconds per stage, in order. */
+class Stages {
+  readonly seconds: Record<string, number> = {};
+  async time<T>(name: string, f: () => T | Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      this.seconds[name] = (this.seconds[name] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  }
+}
+
+interface FoldOutcome {
+  fold: Fold;
+  evalPred: Float32Array;
+  training: TrainResult | null;
+  restored: boolean;
+  modelHash: string;
+  metrics: { preTrain: SplitMetrics; postTrain: SplitMetrics };
+  scaler: Scaler;
+  model: tf.LayersModel;
+}
+
+type SplitMetrics = { train?: Metrics; validation?: Metrics; eval?: Metrics };
+
+/** Everything the stages before training produce. */
+interface Prepared {
+  dataset: Dataset;
+  fingerprint: string;
+  tickers: ResolvedTickers;
+  selectionEnd: string;
+  q: QuarterlyFrame;
+  folds: Fold[];
+}
+
+async function prepare(e: Experiment, stages: Stages, log: (s: string) => void): Promise<Prepared> {
+  const dataset = await stages.time("data", () => loadDataset(e.data.dataset));
+  const fingerprint = await dataset.fingerprint();
+  const span = { from: e.data.from ?? dataset.manifest.from, to: e.data.to ?? dataset.manifest.to };
+  const boundary = trainingBoundary(e, span);
+  const tickers = await stages.time(
+    "tickers",
+    () => resolveTickers(dataset, e.data, boundary.selectionEnd),
+  );
+  log(`train tickers: ${tickers.train.join(" ")}`);
+  log(`eval tickers:  ${tickers.eval.join(" ")}`);
+  const q = await stages.time("features", () =>
+    buildQuarterly(dataset, e.features, e.label, {
+      tickers: [...tickers.train, ...tickers.eval],
+      from: e.data.from,
+      to: e.data.to,
+    }));
+  log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
+  const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
+  for (const f of folds) {
+    log(
+      `${f.name}: train ${f.train.length} rows ${
+        f.trainPeriod.join("..")
+      }, validation ${f.validation.length}, ` +
+        `eval ${f.eval.length} rows ${f.evalPeriod.join("..")}`,
+    );
+  }
+  return { dataset, fingerprint, tickers, selectionEnd: boundary.selectionEnd, q, folds };
+}
+
+/**
+ * Run one resolved experiment end to end and write its run record.
+ *
+ * @param e the resolved experiment (one sweep point)
+ * @param options where to write and how to report progress
+ * @returns the run record and the folder it was written to
+ * @throws {Error} for data, feature or model problems; nothing is written then
+ */
+export async function runExperiment(e: Experiment, options: RunOptions): Promise<RunOutcome> {
+  const started = new Date();
+  const stages = new Stages();
+  const hash = configHash(e);
+  const runId = newRunId(started, hash);
+  const { log } = options;
+  const mode = e.label.mode;
+  log(`run ${e.name} ${runId}`);
+
+  const { backend, device } = await stages.time("backend", () => selectBackend(e.train.backend));
+  log(`backend ${backend} on ${device}`);
+  const p = await prepare(e, stages, log);
+  const { q, folds } = p;
+
+  const quarters = column<string>(q, "quarter");
+  const loss = makeLoss(e.loss);
+  const kinds = scalerKinds(q, e.features, e.scaling);
+  const description = describeModel(e.model, q.features.length, {
+    label: e.label,
+    batchSize: e.train.batch_size,
+  });
+  checkFits(description, undefined, { backend });
+  log(
+    `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
+      `${description.parameters.toLocaleString("en-US")} parameters, ` +
+      `~${(description.bytes / 2 ** 20).toFixed(1)} MiB to train`,
+  );
+
+  const outcomes: FoldOutcome[] = [];
+  let interrupted = false;
+  for (const fold of folds) {
+    const scaler = await stages.time(
+      "scale",
+      () => Scaler.fit(q.frame, fold.train, q.features, kinds),
+    );
+    const train = designMatrix(q, fold.train, scaler);
+    const val = designMatrix(q, fold.validation, scaler);
+    const ev = designMatrix(q, fold.eval, scaler);
+    let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
+    const key = await modelHash({
+      model: e.model,
+      loss: e.loss,
+      train: e.train,
+      features: e.features,
+      label: e.label,
+      split: { ...e.split, fold: fold.name },
+      scaling: e.scaling,
+      dataFingerprint: p.fingerprint,
+      seed: e.seed,
+      tickers: p.tickers.train,
+      evalTickers: p.tickers.eval,
+      data: { from: e.data.from ?? null, to: e.data.to ?? null },
+    });
+    const preTrain: SplitMetrics = {
+      train: evaluate(mode, train.y, predict(model, train.x), pick(quarters, fold.train)),
+      eval: evaluate(mode, ev.y, predict(model, ev.x), pick(quarters, fold.eval)),
+    };
+    let training: TrainResult | null = null;
+    let restored = false;
+    const stored = options.retrain ? null : await options.store.load(key);
+    if (stored) {
+      model.dispose();
+      model = await fromStoredModel(stored);
+      restored = true;
+      log(
+        `${fold.name}: restored model ${key.slice(0, 12)} from the store (--retrain trains again)`,
+      );
+    } else {
+      const progress = progressReporter({
+        epochs: e.train.epochs,
+        tty: options.tty,
+        write: options.write,
+        label: folds.length > 1 ? fold.name : "train",
+      });
+      const checkpoint = fileCheckpointer(
+        `${options.checkpointDir ?? ".alfred/checkpoints"}/${key}.ckpt`,
+      );
+      if (!options.resume) await checkpoint.clear();
+      const result = await stages.time("train", () =>
+        trainModel({
+          model,
+          loss,
+          train: e.train,
+          seed: e.seed,
+          x: train.x,
+          y: train.y,
+          xVal: val.x,
+          yVal: val.y,
+          onEpoch: progress,
+          signal: options.signal,
+          checkpoint,
+        }));
+      training = result;
+      progress.finish(result);
+      if (result.stoppedBy === "interrupted") {
+        interrupted = true;
+      } else {
+        await options.store.save(
+          key,
+          await toStoredModel(model, {
+            scaler: scaler.toJSON(),
+            meta: {
+              hash: key,
+              dataFingerprint: p.fingerprint,
+              features: q.features,
+              label: q.label,
+              backend: `${backend} (${device})`,
+              created: new Date().toISOString(),
+              train: {
+                bestEpoch: result.bestEpoch,
+                bestValLoss: result.bestValLoss,
+                stoppedBy: result.stoppedBy,
+                epochs: result.history.length,
+              },
+            },
+          }),
+        );
+        await checkpoint.clear();
+      }
+    }
+    const evalPred = predict(model, ev.x);
+    outcomes.push({
+      fold,
+      evalPred,
+      training,
+      restored,
+      modelHash: key,
+      metrics: {
+        preTrain,
+        postTrain: {
+          train: evaluate(mode, train.y, predict(model, train.x), pick(quarters, fold.train)),
+          validation: evaluate(
+            mode,
+            val.y,
+            predict(model, val.x),
+            pick(quarters, fold.validation),
+          ),
+          eval: evaluate(mode, ev.y, evalPred, pick(quarters, fold.eval)),
+        },
+      },
+      scaler,
+      model,
+    });
+    if (interrupted) break;
+  }
+  try {
+    return await finishRun({
+      e,
+      options,
+      started,
+      stages,
+      hash,
+      runId,
+      backend,
+      device,
+      p,
+      outcomes,
+      status: interrupted ? "interrupted" : "complete",
+    });
+  } finally {
+    for (const o of outcomes) o.model.dispose();
+  }
+}
+
+interface FinishArgs {
+  e: Experiment;
+  options: RunOptions;
+  started: Date;
+  stages: Stages;
+  hash: string;
+  runId: string;
+  backend: string;
+  device: string;
+  p: Prepared;
+  outcomes: FoldOutcome[];
+  status: RunStatus;
+}
+
+/** The model's eval predictions pooled over the folds (walk-forward eval periods do not overlap). */
+function pooled(outcomes: FoldOutcome[]): { rows: number[]; pred: Float32Array } {
+  const rows = outcomes.flatMap((o) => o.fold.eval);
+  const pred = new Float32Array(rows.length);
+  let at = 0;
+  for (const o of outcomes) {
+    pred.set(o.evalPred, at);
+    at += o.evalPred.length;
+  }
+  return { rows, pred };
+}
+
+/** Baselines fitted on each fold's training rows, pooled like the model's predictions. */
+function baselinePredictions(
+  e: Experiment,
+  q: QuarterlyFrame,
+  outcomes: FoldOutcome[],
+  total: number,
+): Record<string, Float32Array> {
+  const moves = previousQuarterMoves(q);
+  const preds: Record<string, Float32Array> = {};
+  let at = 0;
+  for (const o of outcomes) {
+    const train = designMatrix(q, o.fold.train, o.scaler);
+    const ev = designMatrix(q, o.fold.eval, o.scaler);
+    const result = baselines({
+      mode: e.label.mode,
+      xTrain: train.x,
+      yTrain: train.y,
+      xEval: ev.x,
+      yEval: ev.y,
+      momentumEval: Float64Array.from(pick(moves, o.fold.eval)),
+      seed: e.seed,
+    });
+    for (const b of result) {
+      preds[b.name] ??= new Float32Array(total);
+      preds[b.name].set(b.predictions, at);
+    }
+    at += o.fold.eval.length;
+  }
+  return preds;
+}
+
+async function finishRun(a: FinishArgs): Promise<RunOutcome> {
+  const { e, options, stages, outcomes, p } = a;
+  const { q } = p;
+  const mode = e.label.mode;
+  const last = outcomes[outcomes.length - 1];
+  const labels = column<number>(q, q.label);
+  const quarters = column<string>(q, "quarter");
+  const rowTickers = column<string>(q, "ticker");
+  const rowDates = column<string>(q, "date");
+
+  const { rows: evalRows, pred: evalPred } = pooled(outcomes);
+  const evalY = Float32Array.from(pick(labels, evalRows));
+  const evalQuarters = pick(quarters, evalRows);
+  const evalTickers = pick(rowTickers, evalRows);
+  if (outcomes.every((o) => o.training === null && !o.restored)) {
+    options.log(UNTRAINED_MODEL_WARNING);
+  }
+
+  const baselineMetrics: Record<string, Metrics> = {};
+  await stages.time("baselines", () => {
+    const preds = baselinePredictions(e, q, outcomes, evalRows.length);
+    for (const [name, pred] of Object.entries(preds)) {
+      baselineMetrics[name] = evaluate(mode, evalY, pred, evalQuarters);
+    }
+  });
+  const perTicker: Record<string, Metrics> = {};
+  const groups = mode === "direction"
+    ? metricsByGroup("direction", evalY, evalPred, evalTickers)
+    : metricsByGroup("magnitude", evalY, evalPred, evalTickers, { quarters: evalQuarters });
+  for (const g of groups) perTicker[g.group] = g.metrics as unknown as Metrics;
+
+  const backtest = await stages.time("backtest", () => {
+    const signals: Signal[] = evalRows.map((r, i) => ({
+      ticker: rowTickers[r],
+      date: rowDates[r],
+      score: evalPred[i],
+    }));
+    const indexName = e.backtest.benchmark ?? p.dataset.manifest.index;
+    const index = marketSeries(p.dataset, indexName);
+    return runBacktest({
+      signals,
+      prices: priceSeries(p.dataset, p.tickers.eval),
+      index: index && indexName ? { name: indexName, series: index } : null,
+      riskFree: marketSeries(p.dataset, p.dataset.manifest.riskFree),
+      labelMode: mode,
+      config: e.backtest,
+    });
+  });
+
+  let analysis: RunRecord["analysis"];
+  if (last && a.status === "complete" && Object.keys(e.analysis).length > 0) {
+    analysis = await stages.time("analysis", () => {
+      const train = designMatrix(q, last.fold.train, last.scaler);
+      const ev = designMatrix(q, last.fold.eval, last.scaler);
+      const lossFn = makeLoss(e.loss);
+      const evalKeys = ev.keys.map((k) => `${k.ticker} ${k.quarter}`);
+      return runAnalysis({
+        config: e.analysis,
+        predict: (x) => predict(last.model, x),
+        xTrain: train.x,
+        yTrain: train.y,
+        xEval: ev.x,
+        yEval: ev.y,
+        evalKeys,
+        features: q.features,
+        families: q.families,
+        mode,
+        score: (y, pred) => {
+          const l = tf.tidy(() =>
+            lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1])).dataSync()[0]
+          );
+          const m = mode === "direction"
+            ? classificationMetrics(y, pred).f1
+            : regressionMetrics(y, pred).signAccuracy;
+          return { loss: l, metric: m };
+        },
+        metricName: mode === "direction" ? "f1" : "signAccuracy",
+        seed: e.seed,
+        log: options.log,
+      });
+    });
+  }
+
+  const training = last?.training;
+  const foldWarnings = [...new Set(p.folds.flatMap((f) => f.warnings))];
+  const warnings = [
+    ...(p.dataset.manifest.synthetic
+      ? ["Synthetic data: these numbers say nothing about real markets"]
+      : []),
+    ...p.dataset.manifest.warnings,
+    ...foldWarnings,
+    ...backtest.warnings,
+  ];
+  const description = describeModel(e.model, q.features.length, {
+    label: e.label,
+    batchSize: e.train.batch_size,
+  });
+  const single = outcomes.length === 1 ? outcomes[0] : null;
+  const pooledEval = evaluate(mode, evalY, evalPred, evalQuarters);
+  const record: RunRecord = {
+    runId: a.runId,
+    experiment: e.name,
+    description: e.description,
+    status: a.status,
+    configYaml: experimentToYaml(e),
+    configHash: a.hash,
+    data: {
+      dataset: e.data.dataset,
+      fingerprint: p.fingerprint,
+      manifestWarnings: p.dataset.manifest.warnings,
+      synthetic: p.dataset.manifest.synthetic,
+      tickers: {
+        train: p.tickers.train,
+        eval: p.tickers.eval,
+        selection: {
+          returnsUpTo: p.selectionEnd,
+          selections: p.tickers.selections as unknown as Record<string, unknown>[],
+        },
+      },
+      from: e.data.from ?? p.dataset.manifest.from,
+      to: e.data.to ?? p.dataset.manifest.to,
+    },
+    seeds: { seed: e.seed },
+    environment: await captureEnvironment(a.backend, a.device),
+    timings: {
+      start: a.started.toISOString(),
+      end: new Date().toISOString(),
+      stages: a.stages.seconds,
+    },
+    model: {
+      family: e.model.family,
+      size: description.size,
+      layers: description.layers,
+      parameters: description.parameters,
+      bytes: description.bytes,
+      modelHash: last?.modelHash ?? "",
+      restoredFromStore: outcomes.length > 0 && outcomes.every((o) => o.restored),
+    },
+    features: q.features,
+    missing: q.missing,
+    scaler: last?.scaler.toJSON() ?? null,
+    split: {
+      method: e.split.method,
+      folds: p.folds.map((f) => ({
+        name: f.name,
+        trainPeriod: f.trainPeriod,
+        evalPeriod: f.evalPeriod,
+        trainRows: f.train.length,
+        validationRows: f.validation.length,
+        evalRows: f.eval.length,
+      })),
+      warnings: foldWarnings,
+    },
+    correlations: last ? featureCorrelations(q.frame, q.features, q.label, last.fold.train) : [],
+    training: training
+      ? {
+        history: training.history,
+        bestEpoch: training.bestEpoch,
+        bestValLoss: training.bestValLoss,
+        stoppedBy: training.stoppedBy,
+      }
+      : last?.restored
+      ? { history: [], bestEpoch: 0, bestValLoss: 0, stoppedBy: "restored" }
+      : null,
+    metrics: {
+      mode,
+      preTrain: single ? single.metrics.preTrain : {
+        eval: Object.fromEntries(outcomes.map((o) => [o.fold.name, o.metrics.preTrain.eval!])),
+      },
+      postTrain: single ? single.metrics.postTrain : {
+        eval: pooledEval,
+        ...Object.fromEntries(outcomes.map((o) => [o.fold.name, o.metrics.postTrain.eval!])),
+      },
+      perTicker,
+      baselines: baselineMetrics,
+    },
+    backtest: backtestSummary(backtest),
+    ...(analysis ? { analysis } : {}),
+    warnings: [...new Set(warnings)],
+  };
+  const predictions = evalRows.map((r, i) => ({
+    ticker: rowTickers[r],
+    quarter: quarters[r],
+    date: rowDates[r],
+    split: "eval",
+    actual: labels[r],
+    predicted: evalPred[i],
+  }));
+  const dir = await writeRunRecord(options.resultsDir, record, { predictions });
+  return { record, dir };
+}
