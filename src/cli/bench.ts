@@ -1,0 +1,474 @@
+/**
+ * `alfred bench`: how fast each available backend trains the research notes'
+ * MLPs, against the machine's matmul throughput measured in the same run.
+ *
+ * Workload (the notes' and issue 9's): 60 inputs, `vanilla.small` (10 × 256)
+ * and `vanilla.medium` (10 × 1024) ReLU MLPs with a sigmoid output, BCE, Adam,
+ * 1000 rows, batch 64. A plain custom loop (`optimizer.minimize` per batch,
+ * one host read per epoch), independent of the trainer.
+ *
+ * Arithmetic counted per epoch: `6 · parameters · rows` floating-point
+ * operations (forward 2·P per row, backward 4·P per row: the two products of
+ * each Dense layer's gradient), ignoring the elementwise work and Adam.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { LabelConfig, ModelConfig } from "../config/schema.ts";
+import { buildModel, describeModel } from "../models/registry.ts";
+import { bceLoss } from "../models/losses.ts";
+import { probeWebGpu, selectBackend } from "../train/backend.ts";
+import {
+  installWasmMatMulFix,
+  isWasmMatMulFixInstalled,
+  uninstallWasmMatMulFix,
+} from "../train/wasm_matmul.ts";
+
+/** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
+export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu", "webgpu"] as const;
+/** One of {@linkcode BENCH_BACKENDS}. */
+export type BenchBackend = typeof BENCH_BACKENDS[number];
+
+/** Options of {@linkcode runBench}. */
+export interface BenchOptions {
+  /** Hidden widths × layers to train, e.g. `[{ size: 256, layers: 10 }]`. */
+  models: { size: number; layers: number }[];
+  inputs: number;
+  rows: number;
+  batchSize: number;
+  /** Timed epochs per (model, backend), after one untimed warm-up step. */
+  epochs: number;
+  /** Seconds one (model, backend) cell may take; past it the epoch time is extrapolated. */
+  budgetSeconds: number;
+  /** Side of the square reference matmul. */
+  matmulSize: number;
+  backends: BenchBackend[];
+  /** Time webgpu even when the only adapter is a software one (llvmpipe). */
+  softwareGpu: boolean;
+  seed: number;
+}
+
+/** One measured (model, backend) cell. */
+export interface BenchRow {
+  model: string;
+  backend: BenchBackend;
+  device: string;
+  parameters: number;
+  secondsPerEpoch: number;
+  /** `6 · parameters · rows / secondsPerEpoch / 1e9`. */
+  gflops: number;
+  /** Batches actually timed (fewer than an epoch's when the budget ran out). */
+  batchesTimed: number;
+  batchesPerEpoch: number;
+  finalLoss: number;
+}
+
+/** Everything one bench run measured. */
+export interface BenchResult {
+  options: BenchOptions;
+  /** wasm (XNNPACK) `matMul` of two `matmulSize²` matrices, GFLOP/s. */
+  matmulGflops: number;
+  /** A system BLAS `cblas_sgemm` of the same size, when one loads through FFI. */
+  sgemm: { gflops: number; library: string } | { gflops: null; reason: string };
+  rows: BenchRow[];
+  skipped: string[];
+}
+
+/** Defaults: the notes' workload. */
+export const DEFAULT_BENCH: BenchOptions = {
+  models: [{ size: 256, layers: 10 }, { size: 1024, layers: 10 }],
+  inputs: 60,
+  rows: 1000,
+  batchSize: 64,
+  epochs: 3,
+  budgetSeconds: 60,
+  matmulSize: 1024,
+  backends: ["wasm-stock", "wasm", "cpu", "webgpu"],
+  softwareGpu: false,
+  seed: 42,
+};
+
+/** `--quick`: tiny sizes so a test can run the whole bench in seconds. */
+export const QUICK_BENCH: BenchOptions = {
+  models: [{ size: 16, layers: 2 }, { size: 32, layers: 2 }],
+  inputs: 60,
+  rows: 128,
+  batchSize: 32,
+  epochs: 1,
+  budgetSeconds: 5,
+  matmulSize: 128,
+  backends: ["wasm-stock", "wasm", "cpu"],
+  softwareGpu: false,
+  seed: 42,
+};
+
+async function timedMatMul(n: number): Promise<number> {
+  const a = tf.randomNormal([n, n], 0, 1, "float32", 1);
+  const b = tf.randomNormal([n, n], 0, 1, "float32", 2);
+  const once = async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await once();
+  const reps = 3;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await once();
+  const seconds = (performance.now() - t0) / 1000 / reps;
+  tf.dispose([a, b]);
+  return 2 * n ** 3 / seconds / 1e9;
+}
+
+const BLAS_LIBRARIES = [
+  "libopenblas.so.0",
+  "libopenblas.so",
+  "libblas.so.3",
+  "libcblas.so.3",
+  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
+];
+
+/**
+ * `cblas_sgemm` throughput of a system BLAS through Deno FFI: the CPU's
+ * practical float32 ceiling, for comparison. Needs `--allow-ffi`.
+ *
+ * @param n side of the square matrices
+ * @returns GFLOP/s and the library, or why there is no figure
+ */
+export function sgemmReference(
+  n: number,
+): { gflops: number; library: string } | { gflops: null; reason: string } {
+  const failures: string[] = [];
+  for (const library of BLAS_LIBRARIES) {
+    let lib;
+    try {
+      lib = Deno.dlopen(library, {
+        cblas_sgemm: {
+          parameters: [
+            "i32",
+            "i32",
+            "i32",
+            "i32",
+            "i32",
+            "i32",
+            "f32",
+            "buffer",
+            "i32",
+            "buffer",
+            "i32",
+            "f32",
+            "buffer",
+            "i32",
+          ],
+          result: "void",
+        },
+      });
+    } catch (e) {
+      failures.push((e as Error).name === "NotCapable" ? "no --allow-ffi" : library);
+      if ((e as Error).name === "NotCapable") break;
+      continue;
+    }
+    try {
+      const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+      const b = new Float32Array(n * n).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
+      const c = new Float32Array(n * n);
+      // CblasRowMajor = 101, CblasNoTrans = 111
+      const run = () => lib.symbols.cblas_sgemm(101, 111, 111, n, n, n, 1, a, n, b, n, 0, c, n);
+      run();
+      const reps = 5;
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) run();
+      const seconds = (performance.now() - t0) / 1000 / reps;
+      return { gflops: 2 * n ** 3 / seconds / 1e9, library };
+    } finally {
+      lib.close();
+    }
+  }
+  return {
+    gflops: null,
+    reason: `no BLAS library loaded (tried ${
+      failures.join(", ")
+    }; on Debian: apt-get install libopenblas0)`,
+  };
+}
+
+async function benchCell(
+  spec: { size: number; layers: number },
+  o: BenchOptions,
+): Promise<Omit<BenchRow, "device" | "backend">> {
+  const label = LabelConfig.parse({ mode: "direction" });
+  const config = ModelConfig.parse({
+    family: "vanilla.small",
+    size: spec.size,
+    layers: spec.layers,
+  });
+  const parameters = describeModel(config, o.inputs).parameters;
+  const model = buildModel(config, o.inputs, label, o.seed);
+  const x = tf.randomNormal([o.rows, o.inputs], 0, 1, "float32", o.seed);
+  const w = tf.randomNormal([o.inputs, 1], 0, 1, "float32", o.seed + 1);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.matMul(x, w), 0), "float32"));
+  const batches: [tf.Tensor, tf.Tensor][] = [];
+  for (let start = 0; start < o.rows; start += o.batchSize) {
+    const size = Math.min(o.batchSize, o.rows - start);
+    batches.push([tf.slice(x, [start, 0], [size, o.inputs]), tf.slice(y, [start, 0], [size, 1])]);
+  }
+  const optimizer = tf.train.adam(1e-3);
+  const step = (xb: tf.Tensor, yb: tf.Tensor, returnCost: boolean) =>
+    optimizer.minimize(
+      () => bceLoss(yb, model.apply(xb, { training: true }) as tf.Tensor),
+      returnCost,
+    );
+  // Untimed warm-up: kernel setup, shader compilation, XNNPACK packing.
+  const warm = step(batches[0][0], batches[0][1], true)!;
+  await warm.data();
+  warm.dispose();
+
+  let timedBatches = 0;
+  let finalLoss = NaN;
+  const t0 = performance.now();
+  const budgetMs = o.budgetSeconds * 1000;
+  outer: for (let epoch = 0; epoch < o.epochs; epoch++) {
+    for (let i = 0; i < batches.length; i++) {
+      const last = i === batches.length - 1;
+      const cost = step(batches[i][0], batches[i][1], last);
+      timedBatches++;
+      if (last && cost) {
+        finalLoss = (await cost.data())[0];
+        cost.dispose();
+      }
+      if (performance.now() - t0 > budgetMs) {
+        if (!last) {
+          // Make sure queued (GPU) work is done before the clock stops.
+          await model.getWeights()[0].data();
+        }
+        break outer;
+      }
+    }
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const secondsPerEpoch = elapsed / timedBatches * batches.length;
+  tf.dispose([x, w, y, ...batches.flat()]);
+  optimizer.dispose();
+  model.dispose();
+  return {
+    model: `${spec.layers}x${spec.size}`,
+    parameters,
+    secondsPerEpoch,
+    gflops: 6 * parameters * o.rows / secondsPerEpoch / 1e9,
+    batchesTimed: timedBatches,
+    batchesPerEpoch: batches.length,
+    finalLoss,
+  };
+}
+
+/**
+ * Runs the benchmark and returns the measurements (the table is printed by
+ * {@linkcode benchCommand}). Leaves the wasm matmul fix as it found it and the
+ * wasm backend active.
+ *
+ * @param o workload and backends
+ * @param log progress lines (default: none)
+ * @returns the matmul reference figures and one row per (model, backend)
+ */
+export async function runBench(
+  o: BenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<BenchResult> {
+  const fixWas = isWasmMatMulFixInstalled();
+  const skipped: string[] = [];
+  const rows: BenchRow[] = [];
+  const devices = new Map<BenchBackend, string>();
+  let backends = [...o.backends];
+  if (backends.includes("webgpu")) {
+    const probe = await probeWebGpu();
+    if (!probe.available) {
+      skipped.push(`webgpu: no adapter (${probe.description})`);
+      backends = backends.filter((b) => b !== "webgpu");
+    } else if (!probe.hardware && !o.softwareGpu) {
+      skipped.push(
+        `webgpu: software adapter "${probe.description}" only (pass --backends webgpu to time it anyway)`,
+      );
+      backends = backends.filter((b) => b !== "webgpu");
+    }
+  }
+  try {
+    const wasmInfo = await selectBackend("wasm");
+    uninstallWasmMatMulFix();
+    log(`measuring the reference matmul (${o.matmulSize}^3 on ${wasmInfo.device})`);
+    const matmulGflops = await timedMatMul(o.matmulSize);
+    const sgemm = sgemmReference(o.matmulSize);
+    for (const spec of o.models) {
+      for (const backend of backends) {
+        if (!devices.has(backend)) {
+          const info = await selectBackend(backend === "wasm-stock" ? "wasm" : backend);
+          devices.set(backend, info.device);
+        } else {
+          await selectBackend(backend === "wasm-stock" ? "wasm" : backend);
+        }
+        if (backend === "wasm-stock") uninstallWasmMatMulFix();
+        log(`training ${spec.layers}x${spec.size} on ${backend}`);
+        const cell = await benchCell(spec, o);
+        rows.push({ ...cell, backend, device: devices.get(backend)! });
+      }
+    }
+    return { options: o, matmulGflops, sgemm, rows, skipped };
+  } finally {
+    await selectBackend("wasm");
+    if (!fixWas) uninstallWasmMatMulFix();
+    else installWasmMatMulFix();
+  }
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+/**
+ * The bench result as a plain-text table with the reference figures above it.
+ *
+ * @param r a bench result
+ * @returns printable lines
+ */
+export function formatBench(r: BenchResult): string[] {
+  const o = r.options;
+  const lines = [
+    `Alfred bench: MLP ${o.inputs} inputs -> hidden ReLU layers -> 1 sigmoid, BCE, Adam; ` +
+    `${o.rows} rows, batch ${o.batchSize}, up to ${o.epochs} timed epoch(s) after 1 warm-up step`,
+    `GFLOP/s counts 6 x parameters x rows per epoch (forward 2P, backward 4P per row).`,
+    `Reference matmul: wasm XNNPACK ${o.matmulSize}^3: ${r.matmulGflops.toFixed(2)} GFLOP/s` +
+    (r.sgemm.gflops === null
+      ? `; sgemm: n/a (${r.sgemm.reason})`
+      : `; cblas_sgemm (${r.sgemm.library}) ${o.matmulSize}^3: ${
+        r.sgemm.gflops.toFixed(2)
+      } GFLOP/s`),
+  ];
+  const devices = new Map(r.rows.map((row) => [row.backend, row.device]));
+  for (const [b, d] of devices) lines.push(`  ${b}: ${d}`);
+  const header = [
+    pad("model", 9),
+    pad("backend", 11),
+    pad("params", 11, true),
+    pad("s/epoch", 10, true),
+    pad("GFLOP/s", 9, true),
+    pad("% matmul", 9, true),
+    ...(r.sgemm.gflops === null ? [] : [pad("% sgemm", 8, true)]),
+    pad("vs stock", 9, true),
+    pad("loss", 8, true),
+  ].join("  ");
+  lines.push("", header, "-".repeat(header.length));
+  for (const row of r.rows) {
+    const stock = r.rows.find((s) => s.model === row.model && s.backend === "wasm-stock");
+    const partial = row.batchesTimed < row.batchesPerEpoch * o.epochs;
+    lines.push([
+      pad(row.model, 9),
+      pad(row.backend, 11),
+      pad(row.parameters.toLocaleString("en-US"), 11, true),
+      pad(`${partial ? "~" : ""}${row.secondsPerEpoch.toFixed(3)}`, 10, true),
+      pad(row.gflops.toFixed(2), 9, true),
+      pad(`${(100 * row.gflops / r.matmulGflops).toFixed(1)}%`, 9, true),
+      ...(r.sgemm.gflops === null
+        ? []
+        : [pad(`${(100 * row.gflops / r.sgemm.gflops).toFixed(1)}%`, 8, true)]),
+      pad(stock ? `${(stock.secondsPerEpoch / row.secondsPerEpoch).toFixed(2)}x` : "", 9, true),
+      pad(Number.isFinite(row.finalLoss) ? row.finalLoss.toFixed(4) : "-", 8, true),
+    ].join("  "));
+  }
+  if (r.rows.some((row) => row.batchesTimed < row.batchesPerEpoch * o.epochs)) {
+    lines.push(
+      `~: the ${o.budgetSeconds} s budget per cell ran out; s/epoch extrapolated from the batches timed`,
+    );
+  }
+  for (const s of r.skipped) lines.push(`skipped ${s}`);
+  return lines;
+}
+
+const USAGE = `Usage: alfred bench [--quick] [--epochs N] [--backends LIST] [--budget SECONDS]
+
+Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
+each available backend and prints seconds per epoch, GFLOP/s and the ratio to
+the matmul throughput measured in the same run.
+
+  --quick           tiny sizes (seconds; used by the tests)
+  --epochs N        timed epochs per cell (default ${DEFAULT_BENCH.epochs})
+  --backends LIST   comma-separated from ${BENCH_BACKENDS.join(", ")}
+                    (default: all; webgpu only on a hardware adapter unless listed)
+  --budget SECONDS  time limit per cell, then extrapolate (default ${DEFAULT_BENCH.budgetSeconds})`;
+
+/**
+ * The `bench` command.
+ *
+ * @param args command-line arguments after `bench`
+ * @returns the exit code: 0 on success, 2 on a usage error
+ * @example
+ * ```ts
+ * Deno.exit(await benchCommand(["--quick"]));
+ * ```
+ */
+export async function benchCommand(args: string[]): Promise<number> {
+  let options: BenchOptions = { ...DEFAULT_BENCH };
+  const rest = [...args];
+  const fail = (message: string) => {
+    console.error(`alfred bench: ${message}\n\n${USAGE}`);
+    return 2;
+  };
+  const number = (flag: string, raw: string | undefined, integer: boolean) => {
+    const v = Number(raw);
+    if (raw === undefined || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+      throw new RangeError(
+        `Invalid value "${raw ?? ""}" for ${flag}: expected a positive ${
+          integer ? "integer" : "number"
+        }`,
+      );
+    }
+    return v;
+  };
+  const overrides: Partial<BenchOptions> = {};
+  try {
+    while (rest.length) {
+      const arg = rest.shift()!;
+      const [flag, inline] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+      const value = () => inline ?? rest.shift();
+      switch (flag) {
+        case "--quick":
+          options = { ...QUICK_BENCH };
+          break;
+        case "--epochs":
+          overrides.epochs = number(flag, value(), true);
+          break;
+        case "--budget":
+          overrides.budgetSeconds = number(flag, value(), false);
+          break;
+        case "--backends": {
+          const list = (value() ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+          const bad = list.filter((b) => !(BENCH_BACKENDS as readonly string[]).includes(b));
+          if (!list.length || bad.length) {
+            throw new RangeError(
+              `Invalid --backends "${list.join(",")}": expected a comma-separated list from ${
+                BENCH_BACKENDS.join(", ")
+              }`,
+            );
+          }
+          overrides.backends = list as BenchBackend[];
+          overrides.softwareGpu = list.includes("webgpu");
+          break;
+        }
+        case "-h":
+        case "--help":
+          console.log(USAGE);
+          return 0;
+        default:
+          return fail(`unknown argument "${arg}"`);
+      }
+    }
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  options = { ...options, ...overrides };
+  const result = await runBench(options, (line) => console.error(`bench: ${line}`));
+  for (const line of formatBench(result)) console.log(line);
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await benchCommand(Deno.args));
+}
