@@ -386,11 +386,13 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
 
   const days = end - start + 1;
   const dates = calendar.slice(start, end + 1);
-  const equity = new Float64Array(days);
+  // Capital plus each book's gain (not the sum of the books' equities, which would not give
+  // back the capital exactly in floating point when nothing is traded).
+  const equity = new Float64Array(days).fill(config.initial_capital);
   const exposed = new Uint8Array(days);
   for (const b of books) {
     for (let k = 0; k < days; k++) {
-      equity[k] += b.equity[k];
+      equity[k] += b.equity[k] - capitalPerBook;
       exposed[k] |= b.exposed[k];
     }
   }
