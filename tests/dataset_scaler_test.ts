@@ -172,4 +172,16 @@ Deno.test("designMatrix returns row-major scaled features, labels and keys", () 
     { ticker: "BBB", quarter: "2000Q2", date: "2000-06-30" },
   ]);
   assert.throws(() => designMatrix({ ...q, features: ["f2", "f1", "f3"] }, rows, s), /reordered/);
+  // A quarterly frame may be passed whole: its feature list is checked against the fitted columns.
+  const fromQ = Scaler.fit(q, [0, 1, 2, 3, 4, 5, 8, 9, 10], q.features, {
+    f1: "standard",
+    f2: "minmax",
+    f3: "none",
+  });
+  assert.deepEqual(fromQ.toJSON(), s.toJSON());
+  assert.deepEqual(s.transform(q, rows), m.x.data);
+  assert.throws(
+    () => s.transform({ ...q, features: ["f1", "f2"] }, rows),
+    /Scaler column "f3" is missing/,
+  );
 });

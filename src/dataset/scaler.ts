@@ -85,6 +85,12 @@ export function scalerKinds(
   return out;
 }
 
+function tableOf(frame: pl.DataFrame | QuarterlyFrame): pl.DataFrame {
+  return "features" in frame && "label" in frame && "missing" in frame
+    ? (frame as QuarterlyFrame).frame
+    : frame as pl.DataFrame;
+}
+
 function quantile(sorted: Float64Array, p: number): number {
   const pos = (sorted.length - 1) * p;
   const lo = Math.floor(pos);
@@ -144,7 +150,7 @@ export class Scaler {
   /**
    * Fits one scaler per column on the given (training) rows.
    *
-   * @param frame The quarterly frame's table.
+   * @param frame The quarterly frame, or its table.
    * @param rows Training row indices (no duplicates).
    * @param columns Feature columns, in model input order.
    * @param kinds Column -> scaler kind; every column must have one.
@@ -158,11 +164,12 @@ export class Scaler {
    * ```
    */
   static fit(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | QuarterlyFrame,
     rows: number[],
     columns: string[],
     kinds: Record<string, ScalerKind>,
   ): Scaler {
+    const table = tableOf(frame);
     if (rows.length === 0) throw new RangeError("Cannot fit a scaler on zero rows");
     if (new Set(rows).size !== rows.length) {
       throw new RangeError("Cannot fit a scaler: the rows hold duplicates");
@@ -182,7 +189,7 @@ export class Scaler {
       if (kind === undefined) {
         throw new RangeError(`Cannot fit a scaler: column "${column}" has no scaler kind`);
       }
-      const x = readColumn(frame, column, rows, "fit the scaler");
+      const x = readColumn(table, column, rows, "fit the scaler");
       const constant = (spread: number, size: number, name: string) => {
         if (spread <= CONSTANT_TOLERANCE * Math.max(size, Number.MIN_VALUE)) {
           throw new RangeError(
@@ -262,19 +269,25 @@ export class Scaler {
   /**
    * Scales the given rows.
    *
-   * @param frame The quarterly frame's table.
+   * @param frame The quarterly frame, or its table.
    * @param rows Row indices.
-   * @param columns The data's feature list (e.g. `QuarterlyFrame.features`); when given it must
-   *   equal the fitted columns exactly (see {@linkcode Scaler.checkColumns}).
+   * @param columns The data's feature list; it must equal the fitted columns exactly (see
+   *   {@linkcode Scaler.checkColumns}). Defaults to `frame.features` when a quarterly frame is given.
    * @returns Row-major `rows.length x columns` values.
    * @throws {RangeError} Naming the column for missing, extra or reordered columns and non-finite values.
    */
-  transform(frame: pl.DataFrame, rows: number[], columns?: string[]): Float32Array {
-    if (columns) this.checkColumns(columns);
+  transform(
+    frame: pl.DataFrame | QuarterlyFrame,
+    rows: number[],
+    columns?: string[],
+  ): Float32Array {
+    const table = tableOf(frame);
+    const list = columns ?? (table === frame ? undefined : (frame as QuarterlyFrame).features);
+    if (list) this.checkColumns(list);
     const width = this.columns.length;
     const out = new Float32Array(rows.length * width);
     this.columns.forEach((c, j) => {
-      const x = readColumn(frame, c.column, rows, "scale the data");
+      const x = readColumn(table, c.column, rows, "scale the data");
       for (let i = 0; i < x.length; i++) out[i * width + j] = (x[i] - c.center) / c.scale;
     });
     return out;

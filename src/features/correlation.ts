@@ -10,6 +10,7 @@
  */
 import type pl from "nodejs-polars";
 import { LABEL_DERIVED_COLUMNS } from "./labels.ts";
+import type { QuarterlyFrame } from "./quarterly.ts";
 
 /** The research notes' strength words, weakest first. */
 export type Strength = "Very Weak" | "Weak" | "Moderate" | "Strong" | "Very Strong";
@@ -132,7 +133,7 @@ function columnValues(frame: pl.DataFrame, name: string, rows: number[]): Float6
  * Each feature's correlation with the label on the given (training) rows,
  * sorted by |pearson| descending (constant features last).
  *
- * @param frame The quarterly frame (`QuarterlyFrame.frame`).
+ * @param frame The quarterly frame, or its table (`QuarterlyFrame.frame`).
  * @param features The feature columns to report.
  * @param label The label column.
  * @param rows Row indices to correlate on: the training rows only.
@@ -146,11 +147,12 @@ function columnValues(frame: pl.DataFrame, name: string, rows: number[]): Float6
  * ```
  */
 export function featureCorrelations(
-  frame: pl.DataFrame,
+  frame: pl.DataFrame | QuarterlyFrame,
   features: string[],
   label: string,
   rows: number[],
 ): FeatureCorrelation[] {
+  const table = "features" in frame && "label" in frame ? frame.frame : frame as pl.DataFrame;
   for (const f of features) {
     if (f === label || LABEL_DERIVED_COLUMNS.includes(f) || f.endsWith(`_${label}`)) {
       throw new RangeError(
@@ -161,9 +163,9 @@ export function featureCorrelations(
   if (rows.length < 3) {
     throw new RangeError(`Cannot compute correlations on ${rows.length} rows: need at least 3`);
   }
-  const y = columnValues(frame, label, rows);
+  const y = columnValues(table, label, rows);
   const out: FeatureCorrelation[] = features.map((f) => {
-    const x = columnValues(frame, f, rows);
+    const x = columnValues(table, f, rows);
     const p = pearson(x, y);
     const s = spearman(x, y);
     if (Math.abs(p) >= LEAK_THRESHOLD) {
