@@ -398,6 +398,17 @@ Deno.test("fetch: malformed payloads give clear errors naming the symbol and end
       assert.equal(e.message.includes(KEY), false);
       return true;
     });
+    // a payload that echoes the key inside a malformed value: masked in the parse error too
+    server.queue("EARNINGS:DDD", {
+      body: { quarterlyEarnings: [{ fiscalDateEnding: "2023-12-31", reportedDate: `x${KEY}` }] },
+    });
+    await assert.rejects(fetchDataset(ddd), (e: Error) => {
+      assert.match(
+        e.message,
+        /EARNINGS response for "DDD": quarterlyEarnings\[0\]: "reportedDate" is "x\*\*\*"/,
+      );
+      return true;
+    });
     // a malformed answer is fetched again next time (it was not cached): this run succeeds
     const before = server.count("EARNINGS:AAA");
     await fetchDataset(o);
@@ -533,6 +544,7 @@ Deno.test("TokenBucket allows a burst, then waits for the refill", async () => {
 Deno.test("maskSecrets masks plain and URL-encoded secrets", () => {
   assert.equal(maskSecrets("a=K+Y/1&b=K%2BY%2F1", ["K+Y/1"]), "a=***&b=***");
   assert.equal(maskSecrets("nothing", [""]), "nothing");
+  assert.equal(maskSecrets("market", ["k"]), "market", "too short to be a key: left alone");
 });
 
 Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period end", async () => {

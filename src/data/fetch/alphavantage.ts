@@ -10,7 +10,7 @@
  * @module
  */
 import type { FetchCache } from "./cache.ts";
-import { FetchError, type HttpClient } from "./http.ts";
+import { FetchError, type HttpClient, maskSecrets } from "./http.ts";
 
 /** Alpha Vantage's public base URL. */
 export const ALPHAVANTAGE_BASE_URL = "https://www.alphavantage.co";
@@ -99,11 +99,14 @@ export async function alphaVantageGet<T>(
     secrets: [ctx.apiKey],
     rateLimited: alphaVantageRateLimit,
   });
+  const mask = (text: string) => maskSecrets(text, [ctx.apiKey]);
   const fail = (why: string) =>
     new FetchError(
-      `Malformed Alpha Vantage ${fn} response for "${symbol}"${
-        fromCache !== null ? " (from the cache)" : ""
-      }: ${why.split(ctx.apiKey || "\u0000").join("***")}`,
+      mask(
+        `Malformed Alpha Vantage ${fn} response for "${symbol}"${
+          fromCache !== null ? " (from the cache)" : ""
+        }: ${why}`,
+      ),
       SERVICE,
       fn,
       symbol,
@@ -120,9 +123,7 @@ export async function alphaVantageGet<T>(
   const o = json as Record<string, unknown>;
   if (typeof o["Error Message"] === "string") {
     throw new FetchError(
-      `Alpha Vantage ${fn} for "${symbol}" answered with an error: ${
-        String(o["Error Message"]).split(ctx.apiKey || "\u0000").join("***")
-      }`,
+      mask(`Alpha Vantage ${fn} for "${symbol}" answered with an error: ${o["Error Message"]}`),
       SERVICE,
       fn,
       symbol,
@@ -130,15 +131,25 @@ export async function alphaVantageGet<T>(
   }
   if (typeof o.Information === "string") {
     throw new FetchError(
-      `Alpha Vantage ${fn} for "${symbol}" answered: ${
-        String(o.Information).split(ctx.apiKey || "\u0000").join("***")
-      }`,
+      mask(`Alpha Vantage ${fn} for "${symbol}" answered: ${o.Information}`),
       SERVICE,
       fn,
       symbol,
     );
   }
-  const value = parse(o);
+  let value: T;
+  try {
+    value = parse(o);
+  } catch (e) {
+    if (!(e instanceof FetchError)) throw e;
+    const where = fromCache !== null ? " (from the cache)" : "";
+    throw new FetchError(
+      mask(e.message.replace(/^(Malformed .*? for "[^"]*")/, `$1${where}`)),
+      SERVICE,
+      fn,
+      symbol,
+    );
+  }
   if (fromCache === null) await ctx.cache.put(key, body);
   return { value, cached: fromCache !== null };
 }

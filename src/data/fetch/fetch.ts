@@ -488,11 +488,11 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     : "Yahoo Finance (chart API via yahoo-finance2)";
   const manifest: Manifest = {
     name: options.name ?? basename(resolve(options.out)),
-    description:
-      `Fetched from ${
-        av ? "Yahoo Finance and Alpha Vantage" : "Yahoo Finance"
-      }: ${tickers.length} tickers, ` +
-      `${seriesNames.length} market series, ${options.since} to ${to}`,
+    description: `Fetched from ${av ? "Yahoo Finance and Alpha Vantage" : "Yahoo Finance"}: ` +
+      `${tickers.length} ticker${
+        tickers.length === 1 ? "" : "s"
+      } and ${seriesNames.length} market ` +
+      `series, ${options.since} to ${to}`,
     synthetic: false,
     provenance:
       `fetched from ${sources} on ${new Date().toISOString().slice(0, 10)}; prices: close is ` +

@@ -95,17 +95,20 @@ export class FetchError extends Error {
 }
 
 /**
- * Replaces every occurrence of each secret in `text` with `***`.
+ * Replaces every occurrence of each secret (plain and URL-encoded) in `text` with `***`.
+ * Secrets shorter than 4 characters are not real API keys and are left alone, so that masking
+ * cannot garble ordinary words.
  *
  * @param text Any text (a URL, a message, a payload).
- * @param secrets The secrets; empty strings are ignored.
+ * @param secrets The secrets.
  * @returns The masked text.
  */
 export function maskSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) {
-    if (s) out = out.split(s).join("***");
-    if (s && encodeURIComponent(s) !== s) out = out.split(encodeURIComponent(s)).join("***");
+    if (s.length < 4) continue;
+    out = out.split(s).join("***");
+    if (encodeURIComponent(s) !== s) out = out.split(encodeURIComponent(s)).join("***");
   }
   return out;
 }
