@@ -402,3 +402,78 @@ Deno.test("trainer rejects inconsistent inputs with clear errors", async () => {
   );
   model.dispose();
 });
+
+Deno.test("batch normalization: moving statistics are checkpointed, no leak, resume is exact", async () => {
+  const bnModel = () =>
+    tf.sequential({
+      layers: [
+        tf.layers.dense({
+          units: 8,
+          inputShape: [4],
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 21 }),
+        }),
+        tf.layers.batchNormalization(),
+        tf.layers.activation({ activation: "relu" }),
+        tf.layers.dense({
+          units: 1,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 22 }),
+        }),
+      ],
+    });
+  const before = tf.memory().numTensors;
+  const perEpoch: number[] = [];
+  const full = await run(
+    { epochs: 6 },
+    { onEpoch: () => perEpoch.push(tf.memory().numTensors) },
+    bnModel(),
+  );
+  assertEquals(new Set(perEpoch.slice(1)).size, 1, `numTensors per epoch: ${perEpoch}`);
+  const movingMean = full.model.layers[1].getWeights()[2].dataSync();
+  assert(movingMean.some((v) => v !== 0), "moving mean never updated");
+  const ckpt = memoryCheckpointer();
+  const ctrl = new AbortController();
+  const first = await run(
+    { epochs: 6 },
+    { checkpoint: ckpt, signal: ctrl.signal, loss: abortingLoss(ctrl, 15) },
+    bnModel(),
+  );
+  first.model.dispose();
+  const resumed = await run({ epochs: 6 }, { checkpoint: ckpt }, bnModel());
+  assertEquals(withoutSeconds(resumed.result.history), withoutSeconds(full.result.history));
+  assertEquals(resumed.weights, full.weights);
+  full.model.dispose();
+  resumed.model.dispose();
+  assertEquals(tf.memory().numTensors, before, "tensors leaked");
+});
+
+Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weights", async () => {
+  const trainer = new URL("../src/train/trainer.ts", import.meta.url).href;
+  const code = `
+    import * as tf from "@tensorflow/tfjs";
+    import "@tensorflow/tfjs-backend-wasm";
+    import { interruptOnSigint, trainModel } from "${trainer}";
+    await tf.setBackend("wasm");
+    const n = 64, x = new Float32Array(n * 2).map((_, i) => Math.sin(i)), y = new Float32Array(n).map((_, i) => Math.cos(i));
+    const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+    const ctrlC = interruptOnSigint(() => console.error("stopping"));
+    const r = await trainModel({ model, loss: (a, b) => tf.losses.meanSquaredError(a, b), seed: 1,
+      train: { epochs: 100000, batch_size: 8, learning_rate: 0.01, optimizer: "adam", patience: 100000,
+        lr_patience: 100000, lr_factor: 0.5, min_lr: 0 },
+      x: { data: x, rows: n, cols: 2 }, y, xVal: { data: x, rows: n, cols: 2 }, yVal: y,
+      signal: ctrlC.signal, onEpoch: (e) => { if (e.epoch === 3) Deno.kill(Deno.pid, "SIGINT"); } });
+    ctrlC.dispose();
+    console.log(JSON.stringify({ stoppedBy: r.stoppedBy, epochs: r.history.length, best: r.bestEpoch }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", code],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert(out.success, stderr);
+  const r = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+  assertEquals(r.stoppedBy, "interrupted");
+  assert(r.epochs >= 3 && r.epochs < 100, `epochs ${r.epochs}`);
+  assert(r.best >= 1 && r.best <= r.epochs);
+  assert(stderr.includes("stopping"), stderr);
+});

@@ -701,3 +701,33 @@ export function fileCheckpointer(
     },
   };
 }
+
+/**
+ * Ctrl-C handling for a training run: the first SIGINT aborts the returned
+ * signal (the trainer stops after the current batch, restores the best
+ * weights and reports `stoppedBy: "interrupted"`); a second SIGINT exits
+ * at once with status 130.
+ *
+ * @param onInterrupt called on the first SIGINT, e.g. to print "stopping…"
+ * @returns the signal to pass to {@link trainModel} and `dispose` to remove the handler
+ * @example
+ * ```ts
+ * const ctrlC = interruptOnSigint(() => console.error("Stopping after this batch (Ctrl-C again to quit)"));
+ * try { result = await trainModel({ ...args, signal: ctrlC.signal }); } finally { ctrlC.dispose(); }
+ * ```
+ */
+export function interruptOnSigint(
+  onInterrupt?: () => void,
+): { signal: AbortSignal; dispose(): void } {
+  const ctrl = new AbortController();
+  const handler = () => {
+    if (ctrl.signal.aborted) Deno.exit(130);
+    ctrl.abort();
+    onInterrupt?.();
+  };
+  Deno.addSignalListener("SIGINT", handler);
+  return {
+    signal: ctrl.signal,
+    dispose: () => Deno.removeSignalListener("SIGINT", handler),
+  };
+}
