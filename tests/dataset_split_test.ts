@@ -202,3 +202,19 @@ Deno.test("walk_forward folds are ordered, non-overlapping, purged and expanding
     /needs at least 30 eval quarters for 30 folds: eval tickers have 20/,
   );
 });
+
+Deno.test("walk_forward without eval_from: the first fold trains on about 1/(folds + 1) of the quarters", () => {
+  const q = quarterlyFrame([...TRAIN, ...EVAL], "1991Q1", "2000Q4"); // 40 quarters
+  const folds = splitRows(q, SplitConfig.parse({ method: "walk_forward", folds: 4 }), {
+    mode: "direction",
+    horizon: 1,
+  }, TICKERS);
+  // Eval starts at quarter index floor(40 / 5) = 8 (1993Q1); 32 eval quarters in 4 blocks of 8.
+  assert.deepEqual(folds.map((f) => f.evalPeriod), [
+    ["1993-03-31", "1994-12-31"],
+    ["1995-03-31", "1996-12-31"],
+    ["1997-03-31", "1998-12-31"],
+    ["1999-03-31", "2000-12-31"],
+  ]);
+  assert.equal(folds[0].trainPeriod[1], "1992-09-30");
+});

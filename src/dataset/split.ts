@@ -15,7 +15,10 @@
  * - `walk_forward`: the eval period cut into `folds` consecutive blocks; each
  *   fold trains on train-ticker rows before its block (`expanding` from the
  *   start, or `rolling` with the first fold's window length) and evaluates
- *   eval tickers in its block.
+ *   eval tickers in its block. The eval period starts at `eval_from` when
+ *   given, else at the quarter `floor(n / (folds + 1))` of the frame's n
+ *   quarters, so the first fold trains on about 1/(folds + 1) of them
+ *   ({@linkcode defaultWalkForwardStart}).
  *
  * Gaps: a training row of quarter q has its label window (q, q + horizon].
  * Training keeps rows with `q + purge + embargo < E` (E the first eval
@@ -104,6 +107,26 @@ export function defaultEvalFrom(quarters: number[]): string {
   return dayToIso(quarterStartDay(qs[idx]));
 }
 
+/**
+ * The default start of the walk-forward eval period: the first day of the
+ * quarter at index `floor(n / (folds + 1))` (at least 1) of the sorted
+ * distinct quarters, so the first fold trains on about 1/(folds + 1) of them.
+ *
+ * @param quarters Quarter numbers present (any order, duplicates allowed).
+ * @param folds The number of folds.
+ * @returns An ISO date.
+ * @throws {RangeError} When there are fewer than 2 quarters.
+ */
+export function defaultWalkForwardStart(quarters: number[], folds: number): string {
+  const qs = [...new Set(quarters)].sort((a, b) => a - b);
+  if (qs.length < 2) {
+    throw new RangeError(
+      `Cannot place the walk-forward eval period: the frame has ${qs.length} quarter(s), need at least 2`,
+    );
+  }
+  return dayToIso(quarterStartDay(qs[Math.max(1, Math.floor(qs.length / (folds + 1)))]));
+}
+
 function period(rows: number[], r: Rows): [string, string] {
   let lo = "";
   let hi = "";
@@ -173,9 +196,9 @@ export function splitRows(
       }: only the period is unseen for them`,
     );
   }
-  const present = new Set(r.ticker);
+  const tickersPresent = new Set(r.ticker);
   for (const [side, list] of [["train", tickers.train], ["eval", tickers.eval]] as const) {
-    const absent = list.filter((t) => !present.has(t));
+    const absent = list.filter((t) => !tickersPresent.has(t));
     if (absent.length > 0) {
       warnings.push(
         `${side} ticker${absent.length > 1 ? "s" : ""} ${quoteList(absent)} ha${
@@ -237,8 +260,11 @@ export function splitRows(
     ];
   }
 
+  const present = [...trainRows, ...evalRows].map((i) => r.qn[i]);
   const evalFrom = split.eval_from ??
-    defaultEvalFrom([...trainRows, ...evalRows].map((i) => r.qn[i]));
+    (split.method === "walk_forward"
+      ? defaultWalkForwardStart(present, split.folds)
+      : defaultEvalFrom(present));
   const evalStart = dayQuarter(isoToDay(evalFrom));
   const trainBefore = (start: number, startIso: string) =>
     trainRows.filter((i) => r.qn[i] + gap < start && r.labelDate[i] < startIso);
