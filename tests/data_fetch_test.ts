@@ -13,7 +13,7 @@ import {
   parseIncomeStatement,
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
-import type { Manifest } from "../src/data/dataset.ts";
+import { loadDataset, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -184,6 +184,8 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
     assert.deepEqual(report.tables, ["prices", "fundamentals", "insider", "sentiment", "market"]);
 
     const m: Manifest = JSON.parse(await Deno.readTextFile(join(o.out, "manifest.json")));
+    const ds = await loadDataset(o.out); // every table has the documented columns and dtypes
+    assert.deepEqual(ds.manifest.tables, report.tables);
     assert.equal(m.synthetic, false);
     assert.deepEqual(m.tickers, ["AAA", "BBB"]);
     assert.equal(m.from, "2024-01-02");

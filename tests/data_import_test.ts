@@ -9,7 +9,7 @@ import {
   type ImportProblem,
   parseDateCell,
 } from "../src/data/import.ts";
-import type { Manifest } from "../src/data/dataset.ts";
+import { loadDataset, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -108,6 +108,10 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
   assert.deepEqual(df.getColumn("close").toArray().slice(4), [50.5, 51.5, 50.2, 50.6]);
   assert.deepEqual(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
   assert.deepEqual(df.getColumn("volume").toArray().slice(0, 1), [1000]);
+  // the loader every stage uses accepts it
+  const ds = await loadDataset(out);
+  assert.equal(ds.table("prices").height, 8);
+  assert.equal(ds.has("fundamentals"), false);
   // no temporary folders left beside it
   const siblings = [];
   for await (const e of Deno.readDir(join(out, ".."))) siblings.push(e.name);
@@ -392,6 +396,39 @@ Deno.test("import --add keeps the other tables of the dataset", async () => {
   assert.deepEqual(m.tickers, ["AAA", "BBB"]);
   assert.equal(m.riskFree, "10year");
   assert.equal(pl.readParquet(join(out, "prices.parquet")).height, 8);
+  const ds = await loadDataset(out);
+  assert.equal(ds.table("market").height, 6);
+});
+
+Deno.test("import: fundamentals, insider and sentiment tables load with every documented column", async () => {
+  const dir = await tempDir();
+  await Deno.writeTextFile(
+    join(dir, "f.csv"),
+    "symbol,reportedDate,fiscalDateEnding,reportedEPS,estimatedEPS\nAAA,2024-02-01,2023-12-31,2.18,2.1\n",
+  );
+  await Deno.writeTextFile(
+    join(dir, "i.csv"),
+    "ticker,date,acquisition\nAAA,2024-01-03,100\nAAA,2024-01-04,-5\n",
+  );
+  const out = join(dir, "set");
+  const f = await importDataset(opts(out, [join(dir, "f.csv")], { table: "fundamentals" }));
+  assert.equal(f.ok, true, formatImportReport(f));
+  const ds = await loadDataset(out);
+  const fund = ds.table("fundamentals");
+  assert.deepEqual(fund.getColumn("reported_eps").toArray(), [2.18]);
+  assert.deepEqual(fund.getColumn("margin_gross").toArray(), [null]);
+  const bad = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
+  problem(
+    bad.problems,
+    "value",
+    /i\.csv: row 2 \(line 3\): value "-5" for "AAA" in column "acquisition" is negative/,
+  );
+  await Deno.writeTextFile(join(dir, "i.csv"), "ticker,date,acquisition\nAAA,2024-01-03,100\n");
+  const ok = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
+  assert.equal(ok.ok, true, formatImportReport(ok));
+  const both = await loadDataset(out);
+  assert.deepEqual(both.manifest.tables, ["fundamentals", "insider"]);
+  assert.deepEqual(both.table("insider").getColumn("disposal").toArray(), [null]);
 });
 
 Deno.test("importCommand: YAML mapping file, exit codes and printed problems", async () => {

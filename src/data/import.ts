@@ -13,8 +13,15 @@
 import pl from "nodejs-polars";
 import { parse as parseYaml } from "yaml";
 import { parseArgs } from "node:util";
-import { basename, dirname, join, resolve } from "node:path";
-import { type Manifest, type SeriesInfo, TABLE_NAMES, type TableName } from "./dataset.ts";
+import { basename, join, resolve } from "node:path";
+import {
+  type Manifest,
+  type SeriesInfo,
+  TABLE_NAMES,
+  type TableName,
+  tablePath,
+  writeDataset,
+} from "./dataset.ts";
 
 /** Input layout: long (one row per ticker and date) or wide (one column per ticker). */
 export type ImportForm = "long" | "wide";
@@ -673,7 +680,8 @@ function toFrame(rows: Row[], spec: TableSpec, table: TableName): pl.DataFrame {
     cols.push(dateSeries(spec.date, sorted.map((r) => r.date)));
   }
   for (const [field, f] of Object.entries(spec.fields)) {
-    if (!present.has(field) && !spec.required.includes(field) && table !== "fundamentals") continue;
+    // prices: optional columns only when given; the other tables always have every column
+    if (!present.has(field) && !spec.required.includes(field) && table === "prices") continue;
     const values = sorted.map((r) => r.values[field] ?? null);
     cols.push(
       f.check === "date"
@@ -693,57 +701,18 @@ function guessFrequency(days: number[]): SeriesInfo["frequency"] {
 }
 
 /**
- * Writes a dataset folder atomically: the manifest and each table go into a temporary sibling
- * folder, which is renamed to `dir` only when everything is written. An existing dataset at `dir`
- * is moved aside first and removed after the rename; on any error the temporary folder is removed
- * and the existing dataset is restored, so `dir` is never half-written. Tables are stored as
- * `<table>.parquet`.
+ * Checks that a dataset may be written at `dir`: it is absent, an empty folder or a dataset folder
+ * (has `manifest.json`), so a folder holding anything else is never replaced.
  *
- * (Kept here until `src/data/dataset.ts` offers a shared `writeDataset`.)
- *
- * @param dir The dataset folder.
- * @param manifest The manifest, written as `manifest.json`.
- * @param tables Dataframes by table name.
- * @param keep Table files of an existing dataset folder to copy over unchanged.
- * @throws {Error} When `dir` exists and is not a dataset folder (no `manifest.json`) and not empty.
+ * @param dir The destination.
+ * @throws {Error} When `dir` exists, is not empty and is not a dataset folder.
  */
-export async function writeDatasetAtomic(
-  dir: string,
-  manifest: Manifest,
-  tables: Partial<Record<TableName, pl.DataFrame>>,
-  keep: TableName[] = [],
-): Promise<void> {
-  const target = resolve(dir);
-  const parent = dirname(target);
-  await Deno.mkdir(parent, { recursive: true });
-  const existing = await existingDataset(target);
-  if (existing === "other") {
+export async function assertReplaceable(dir: string): Promise<void> {
+  if ((await existingDataset(dir)) === "other") {
     throw new Error(
       `Refusing to replace "${dir}": it exists, is not empty and has no manifest.json (not a dataset folder)`,
     );
   }
-  const suffix = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = join(parent, `.${basename(target)}.tmp-${suffix}`);
-  const old = join(parent, `.${basename(target)}.old-${suffix}`);
-  await Deno.mkdir(tmp);
-  try {
-    for (const t of keep) {
-      await Deno.copyFile(join(target, `${t}.parquet`), join(tmp, `${t}.parquet`));
-    }
-    for (const [t, df] of Object.entries(tables)) df.writeParquet(join(tmp, `${t}.parquet`));
-    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
-    if (existing !== "none") await Deno.rename(target, old);
-    try {
-      await Deno.rename(tmp, target);
-    } catch (e) {
-      if (existing !== "none") await Deno.rename(old, target);
-      throw e;
-    }
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
-  }
-  if (existing !== "none") await Deno.remove(old, { recursive: true }).catch(() => {});
 }
 
 /** Whether `dir` is absent, an empty folder, a dataset folder or something else. */
@@ -890,7 +859,11 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
     series: previous ? [...(table === "market" ? [] : previous.series), ...series] : series,
   };
   try {
-    await writeDatasetAtomic(options.out, manifest, { [table]: toFrame(rows, spec, table) }, keep);
+    await assertReplaceable(options.out);
+    const tables: Partial<Record<TableName, pl.DataFrame>> = {};
+    for (const t of keep) tables[t] = pl.readParquet(tablePath(options.out, t));
+    tables[table] = toFrame(rows, spec, table);
+    await writeDataset(options.out, manifest, tables);
   } catch (e) {
     problems.push({ kind: "destination", file: options.out, message: (e as Error).message });
     return report;

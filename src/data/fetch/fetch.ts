@@ -17,8 +17,8 @@ import pl from "nodejs-polars";
 import { parseArgs } from "node:util";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
-import { TABLE_NAMES } from "../dataset.ts";
-import { writeDatasetAtomic } from "../import.ts";
+import { DatasetError, TABLE_NAMES, writeDataset } from "../dataset.ts";
+import { assertReplaceable } from "../import.ts";
 import { DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
 import {
   defaultRetry,
@@ -171,6 +171,11 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
           (m === "3year" ? " (no 3-year series; asking for it silently returns the 10-year)" : ""),
       );
     }
+  }
+  try {
+    await assertReplaceable(options.out);
+  } catch (e) {
+    throw new TypeError((e as Error).message);
   }
   const log = options.log ?? ((line: string) => console.log(line));
   const say = (line: string) => log(maskSecrets(line, [apiKey]));
@@ -514,7 +519,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       : seriesNames.find((s) => /year$/.test(s)) ?? null,
     series,
   };
-  await writeDatasetAtomic(options.out, manifest, tables);
+  await writeDataset(options.out, manifest, tables);
   say(
     `Wrote ${options.out}: ${
       tableNames.join(", ")
@@ -628,7 +633,7 @@ export async function fetchCommand(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof TypeError) return usage(maskSecrets(e.message, [apiKey ?? ""]));
-    if (e instanceof FetchError) {
+    if (e instanceof FetchError || e instanceof DatasetError) {
       console.error(maskSecrets(e.message, [apiKey ?? ""]));
       return 1;
     }
