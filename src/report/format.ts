@@ -43,6 +43,9 @@ export const METRIC_ORDER: readonly string[] = [
   "costs",
   "alpha",
   "beta",
+  "positiveRate",
+  "threshold",
+  "n",
 ];
 
 /** Display labels for canonical metric names. */
@@ -81,6 +84,9 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   costs: "costs paid",
   alpha: "alpha",
   beta: "beta",
+  positiveRate: "predicted-up rate",
+  threshold: "threshold",
+  n: "rows",
 };
 
 /** Other spellings of canonical names (normalized: lower case, letters and digits only). */
@@ -94,6 +100,7 @@ const ALIASES: Readonly<Record<string, string[]>> = {
   rankIc: ["rankinformationcoefficient"],
   maxDrawdown: ["mdd", "maxdd"],
   maxDrawdownDuration: ["maxdrawdowndays", "maxddduration"],
+  icir: ["icicir"],
   sharpe: ["sharperatio"],
   sortino: ["sortinoratio"],
   calmar: ["calmarratio"],
@@ -188,11 +195,49 @@ export function metricValue(metrics: Metrics | null | undefined, name: string): 
   if (!metrics) return null;
   const want = canonicalMetric(name);
   for (const [key, value] of Object.entries(metrics)) {
-    if (canonicalMetric(key) === want) {
-      return typeof value === "number" && Number.isFinite(value) ? value : null;
+    if (canonicalMetric(key) === want) return numberOf(value);
+  }
+  // ICIR lives inside the IC summaries the trainer records: { mean, std, icir }.
+  const parent = want === "icir" ? "ic" : want === "rankIcir" ? "rankIc" : null;
+  if (parent) {
+    for (const [key, value] of Object.entries(metrics)) {
+      if (canonicalMetric(key) === parent && value && typeof value === "object") {
+        const icir = (value as Record<string, unknown>).icir;
+        return typeof icir === "number" && Number.isFinite(icir) ? icir : null;
+      }
     }
   }
   return null;
+}
+
+/**
+ * The number a metric entry stands for: the number itself, or the `mean` of a summary object
+ * (IC) or the `total` of a breakdown (costs).
+ */
+function numberOf(value: unknown): number | null {
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    for (const key of ["mean", "total"]) {
+      if (typeof v[key] === "number") return Number.isFinite(v[key]) ? v[key] as number : null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a metric entry has a number {@linkcode metricValue} can read.
+ *
+ * @param value a metric entry
+ * @returns true for numbers, null, and summary objects with a numeric `mean` or `total`
+ */
+export function isNumericEntry(value: unknown): boolean {
+  if (value === null || typeof value === "number") return true;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    return typeof v.mean === "number" || typeof v.total === "number" || v.mean === null;
+  }
+  return false;
 }
 
 /**
@@ -228,7 +273,13 @@ export function numericMetricNames(tables: (Metrics | null | undefined)[]): stri
   for (const table of tables) {
     if (!table) continue;
     for (const [key, value] of Object.entries(table)) {
-      if (typeof value === "number" || value === null) names.add(canonicalMetric(key));
+      if (!isNumericEntry(value)) continue;
+      const name = canonicalMetric(key);
+      names.add(name);
+      const icir = (value as Record<string, unknown> | null)?.icir;
+      if (typeof icir === "number" && (name === "ic" || name === "rankIc")) {
+        names.add(name === "ic" ? "icir" : "rankIcir");
+      }
     }
   }
   return orderMetricNames([...names]);

@@ -19,6 +19,7 @@ import {
   metricLabel,
   metricValue,
 } from "./format.ts";
+import { normalizeRecord } from "./normalize.ts";
 import { bestBaseline, collectWarnings, NOT_BEATEN, summaryLine } from "./report.ts";
 
 /** Eval metrics the journal compares for direction models, in column order. */
@@ -61,8 +62,9 @@ export interface JournalOptions {
 export function renderJournal(records: RunRecord[], options: JournalOptions = {}): string {
   const resultsPath = (options.resultsPath ?? "results").replace(/\/+$/, "") || ".";
   const groups = new Map<string, RunRecord[]>();
-  for (const record of records) {
-    if (record.status === "failed") continue;
+  for (const input of records) {
+    if (input.status === "failed") continue;
+    const record = normalizeRecord(input);
     const list = groups.get(record.experiment) ?? [];
     list.push(record);
     groups.set(record.experiment, list);

@@ -506,6 +506,67 @@ export function shapSpec(meanAbs: Record<string, number>): TopLevelSpec {
   };
 }
 
+/**
+ * The Vega-Lite spec of a beeswarm-style SHAP summary: one dot per explained row and feature,
+ * placed by its attribution, coloured by the feature's (scaled) value, features ranked by mean
+ * |SHAP|. Vertical spread within a feature is a fixed function of the row, not random.
+ *
+ * @param features feature names, in the column order of `values`
+ * @param values attributions, one array per explained row
+ * @param featureValues the explained rows' inputs, same shape as `values` (optional)
+ * @returns the spec
+ */
+export function beeswarmSpec(
+  features: string[],
+  values: number[][],
+  featureValues?: number[][],
+): TopLevelSpec {
+  const meanAbs = features.map((_, j) =>
+    values.reduce((sum, row) => sum + Math.abs(row[j] ?? 0), 0) / Math.max(1, values.length)
+  );
+  const order = features
+    .map((feature, j) => ({ feature, m: meanAbs[j] }))
+    .sort((a, b) => b.m - a.m || compareStrings(a.feature, b.feature))
+    .map((f) => f.feature);
+  const ranges = features.map((_, j) => {
+    const column = (featureValues ?? []).map((row) => row[j]).filter(Number.isFinite);
+    return column.length ? { lo: Math.min(...column), hi: Math.max(...column) } : { lo: 0, hi: 0 };
+  });
+  const points: { feature: string; shap: number; value: number | null; jitter: number }[] = [];
+  values.forEach((row, i) => {
+    features.forEach((feature, j) => {
+      const v = row[j];
+      if (!Number.isFinite(v)) return;
+      const x = featureValues?.[i]?.[j];
+      const { lo, hi } = ranges[j];
+      const scaled = x !== undefined && Number.isFinite(x)
+        ? (hi > lo ? (x - lo) / (hi - lo) : 0.5)
+        : null;
+      points.push({ feature, shap: v, value: scaled, jitter: ((i * 7919) % 101) / 100 - 0.5 });
+    });
+  });
+  return {
+    title: "SHAP values per feature (eval rows)",
+    width: 420,
+    height: { step: 22 },
+    data: { values: points },
+    mark: { type: "circle", size: 14, opacity: 0.75 },
+    encoding: {
+      y: { field: "feature", type: "nominal", title: null, sort: order },
+      yOffset: { field: "jitter", type: "quantitative", scale: { domain: [-0.8, 0.8] } },
+      x: { field: "shap", type: "quantitative", title: "SHAP value (effect on the model output)" },
+      color: featureValues
+        ? {
+          field: "value",
+          type: "quantitative",
+          title: "feature value (low to high)",
+          scale: { scheme: "redblue", reverse: true, domain: [0, 1] },
+        }
+        : { value: "#9467bd" },
+    },
+  };
+}
+
 /** A plot's file name and what the report calls it. */
 export interface PlotEntry {
   file: string;
@@ -562,6 +623,20 @@ export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): P
   const meanAbs = record.analysis?.shap?.meanAbs;
   if (meanAbs && Object.keys(meanAbs).length > 0) {
     plots.push({ file: "shap.svg", alt: "Mean |SHAP| per feature", spec: shapSpec(meanAbs) });
+  }
+  const shap = record.analysis?.shap;
+  if (
+    shap && Array.isArray(shap.features) && Array.isArray(shap.values) && shap.values.length > 0
+  ) {
+    plots.push({
+      file: "shap-beeswarm.svg",
+      alt: "SHAP values per feature",
+      spec: beeswarmSpec(
+        shap.features as string[],
+        shap.values as number[][],
+        Array.isArray(shap.featureValues) ? shap.featureValues as number[][] : undefined,
+      ),
+    });
   }
   return plots;
 }

@@ -21,6 +21,7 @@ import {
   orderMetricNames,
 } from "./format.ts";
 import { plotSpecs, type PredictionPoint, renderSvg } from "./plots.ts";
+import { normalizeRecord } from "./normalize.ts";
 
 /** A rendered report: the Markdown and the SVG files it embeds. */
 export interface RenderedReport {
@@ -50,9 +51,10 @@ export interface ReportOptions {
  * ```
  */
 export async function renderReport(
-  record: RunRecord,
+  input: RunRecord,
   options: ReportOptions = {},
 ): Promise<RenderedReport> {
+  const record = normalizeRecord(input);
   const entries = plotSpecs(record, options.predictions);
   const plots: Record<string, string> = {};
   for (const entry of entries) plots[entry.file] = await renderSvg(entry.spec);
@@ -199,7 +201,7 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
   out.push(
     renderBacktest(record, [image("equity.svg"), image("drawdown.svg"), image("per-ticker.svg")]),
   );
-  out.push(renderAnalysis(record, image("shap.svg")));
+  out.push(renderAnalysis(record, image("shap.svg"), image("shap-beeswarm.svg")));
   return out.filter((s) => s.length > 0).join("\n");
 }
 
@@ -276,6 +278,12 @@ function renderModelAndTraining(record: RunRecord, image: string | undefined): s
   const training = record.training;
   if (training) {
     parts.push("## Training\n");
+    if (training.stoppedBy === "restored") {
+      parts.push(
+        "Not trained in this run: the weights were restored from the model store (run with `--retrain` to train again).\n",
+      );
+      return parts.join("\n");
+    }
     const epochs = training.history.length;
     const last = training.history[epochs - 1];
     parts.push(
@@ -329,7 +337,16 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   const columns: { title: string; table: Metrics | undefined }[] = [];
   const splitColumns = (prefix: string, split: SplitMetrics) => {
     for (const key of ["train", "validation", "eval"] as const) {
-      if (split[key]) columns.push({ title: `${prefix} ${key}`, table: split[key] });
+      const table = split[key];
+      if (!table) continue;
+      const folds = perFoldTables(table);
+      if (folds) {
+        for (const [fold, t] of folds) {
+          columns.push({ title: `${prefix} ${key} ${fold}`, table: t });
+        }
+      } else {
+        columns.push({ title: `${prefix} ${key}`, table });
+      }
     }
   };
   splitColumns("pre-train", metrics.preTrain);
@@ -400,6 +417,20 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   return parts.join("\n");
 }
 
+/**
+ * Walk-forward runs record some splits per fold: `{ "fold-1": metrics, "fold-2": metrics }`.
+ * Returns those entries when the table has that shape (no numbers of its own), else null.
+ */
+function perFoldTables(table: Metrics): [string, Metrics][] | null {
+  const entries = Object.entries(table);
+  if (entries.length === 0 || numericMetricNames([table]).length > 0) return null;
+  const folds = entries.filter(([, v]) =>
+    v && typeof v === "object" && !Array.isArray(v) &&
+    numericMetricNames([v as Metrics]).length > 0
+  ) as [string, Metrics][];
+  return folds.length === entries.length ? folds : null;
+}
+
 function renderData(record: RunRecord, image: string | undefined): string {
   const parts = ["## Data, split and features\n"];
   const split = record.split;
@@ -464,6 +495,8 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
   const backtest = record.backtest;
   if (!backtest) return "";
   const parts = ["## Backtest\n"];
+  const about = backtestAbout(backtest);
+  if (about) parts.push(about + "\n");
   const series = Object.keys(backtest.stats);
   const known = ["strategy", "index", "basket"].filter((s) => series.includes(s));
   const ordered = [...known, ...series.filter((s) => !known.includes(s)).sort(compareStrings)];
@@ -520,7 +553,70 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
   return parts.join("\n");
 }
 
-function renderAnalysis(record: RunRecord, image: string | undefined): string {
+/**
+ * The loss-target table: flat `{ key: value }`, or one column per split when the values are
+ * objects (`{ train: {...}, eval: {...}, achievedEvalLoss }`).
+ */
+function renderLossTarget(target: Record<string, unknown>, achieved: number | null): string {
+  const splits = Object.entries(target).filter(([, v]) => v && typeof v === "object");
+  const scalars = Object.entries(target).filter(([, v]) => !v || typeof v !== "object");
+  const rows: string[][] = [];
+  let header = ["", "value"];
+  if (splits.length) {
+    header = ["", ...splits.map(([k]) => k)];
+    const keys: string[] = [];
+    for (const [, v] of splits) {
+      for (const k of Object.keys(v as object)) if (!keys.includes(k)) keys.push(k);
+    }
+    for (const k of keys) {
+      rows.push([k, ...splits.map(([, v]) => formatNumber((v as Record<string, unknown>)[k]))]);
+    }
+  }
+  const pad = header.length - 2;
+  for (const [k, v] of scalars) rows.push([k, formatNumber(v), ...Array(pad).fill("")]);
+  if (achieved !== null && !scalars.some(([k]) => /achieved/i.test(k))) {
+    rows.push(["achieved eval loss", formatNumber(achieved), ...Array(pad).fill("")]);
+  }
+  return markdownTable(header, rows);
+}
+
+/** One sentence on what was backtested, from the fields the backtest stage records. */
+function backtestAbout(backtest: NonNullable<RunRecord["backtest"]>): string {
+  const bits: string[] = [];
+  if (typeof backtest.strategy === "string") {
+    bits.push(
+      `Strategy \`${backtest.strategy}\`${
+        typeof backtest.mode === "string" ? ` in \`${backtest.mode}\` mode` : ""
+      }`,
+    );
+  }
+  const period = backtest.period as { start?: string; end?: string; days?: number } | undefined;
+  if (period?.start && period?.end) {
+    bits.push(
+      `from ${period.start} to ${period.end}${
+        typeof period.days === "number" ? ` (${period.days} trading days)` : ""
+      }`,
+    );
+  }
+  const benchmarks = backtest.benchmarks as
+    | { index?: string | null; basket?: string[] }
+    | undefined;
+  if (benchmarks) {
+    const against: string[] = [];
+    if (benchmarks.index) against.push(`buy-and-hold of ${benchmarks.index}`);
+    if (Array.isArray(benchmarks.basket) && benchmarks.basket.length) {
+      against.push(`the equal-weight basket of ${benchmarks.basket.join(", ")}`);
+    }
+    if (against.length) bits.push(`against ${against.join(" and ")}`);
+  }
+  return bits.length ? bits.join(", ") + "." : "";
+}
+
+function renderAnalysis(
+  record: RunRecord,
+  image: string | undefined,
+  beeswarm: string | undefined,
+): string {
   const analysis = record.analysis;
   if (!analysis) return "";
   const parts = ["## Analysis\n"];
@@ -566,16 +662,32 @@ function renderAnalysis(record: RunRecord, image: string | undefined): string {
       ranking.map(([f, v]) => [f, formatNumber(v)]),
     ));
     if (image) parts.push(image + "\n");
+    if (beeswarm) parts.push(beeswarm + "\n");
+    const confident = shap.topConfident;
+    if (Array.isArray(confident) && confident.length) {
+      parts.push("Top attributions for the most confident eval predictions:\n");
+      parts.push(markdownTable(
+        ["row", "output", "largest attributions"],
+        confident.map((c: { row?: unknown; output?: unknown; top?: unknown }) => [
+          String(c.row ?? "—"),
+          formatNumber(c.output),
+          Array.isArray(c.top)
+            ? c.top.map((t: { feature: string; value: number }) =>
+              `${t.feature} ${t.value >= 0 ? "+" : ""}${formatNumber(t.value)}`
+            ).join(", ")
+            : "—",
+        ]),
+        ["l", "r", "l"],
+      ));
+    }
   }
   const lossTarget = analysis.lossTarget;
   if (lossTarget && Object.keys(lossTarget).length) {
     parts.push("### Loss target\n");
-    const rows = Object.entries(lossTarget).map(([k, v]) => [k, formatNumber(v)]);
-    const achieved = metricValue(record.metrics?.postTrain.eval, "loss");
-    if (achieved !== null) rows.push(["achieved eval loss", formatNumber(achieved)]);
-    parts.push(markdownTable(["", "value"], rows));
+    parts.push(renderLossTarget(lossTarget, metricValue(record.metrics?.postTrain.eval, "loss")));
   }
-  const other = Object.keys(analysis).filter((k) => !["ablation", "shap", "lossTarget"].includes(k))
+  const other = Object.keys(analysis)
+    .filter((k) => !["ablation", "shap", "lossTarget"].includes(k))
     .sort(compareStrings);
   for (const key of other) {
     parts.push(

@@ -4,6 +4,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { diffConfigs } from "../config/diff.ts";
 import type { Metrics, RunRecord } from "../store/run_record.ts";
 import {
   compareStrings,
@@ -15,56 +16,6 @@ import {
   metricValue,
   numericMetricNames,
 } from "./format.ts";
-
-/** One changed config key, as a dotted path. */
-export interface ConfigChange {
-  key: string;
-  kind: "added" | "removed" | "changed";
-  /** The value in the first config (absent when added). */
-  a?: unknown;
-  /** The value in the second config (absent when removed). */
-  b?: unknown;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/**
- * The differences between two config trees: keys added, removed or changed, as dotted paths in
- * key order. Objects are compared key by key; arrays and scalars as whole values.
- *
- * @param a the first config
- * @param b the second config
- * @returns the changes, sorted by key
- * @example
- * ```ts
- * diffConfigTrees({ model: { size: 256 } }, { model: { size: 1024 } });
- * // [{ key: "model.size", kind: "changed", a: 256, b: 1024 }]
- * ```
- */
-export function diffConfigTrees(a: unknown, b: unknown): ConfigChange[] {
-  const out: ConfigChange[] = [];
-  const walk = (x: unknown, y: unknown, path: string) => {
-    if (isPlainObject(x) && isPlainObject(y)) {
-      const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].sort(compareStrings);
-      for (const key of keys) {
-        const child = path ? `${path}.${key}` : key;
-        if (!(key in y)) out.push({ key: child, kind: "removed", a: x[key] });
-        else if (!(key in x)) out.push({ key: child, kind: "added", b: y[key] });
-        else walk(x[key], y[key], child);
-      }
-    } else if (!same(x, y)) {
-      out.push({ key: path || "(root)", kind: "changed", a: x, b: y });
-    }
-  };
-  walk(a, b, "");
-  return out;
-}
 
 function show(value: unknown): string {
   if (value === undefined) return "—";
@@ -130,15 +81,16 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     out.push(markdownTable(["", "a", "b"], identity, ["l", "l", "l"]));
   }
   out.push("## Config\n");
-  const changes = diffConfigTrees(parseConfig(a), parseConfig(b));
+  const diff = diffConfigs(parseConfig(a), parseConfig(b));
+  const changes: string[][] = [
+    ...diff.changed.map((c) => [c.path, "changed", show(c.from), show(c.to)]),
+    ...diff.added.map((c) => [c.path, "added", "—", show(c.value)]),
+    ...diff.removed.map((c) => [c.path, "removed", show(c.value), "—"]),
+  ].sort((x, y) => compareStrings(x[0], y[0]));
   if (changes.length === 0) {
     out.push("The resolved configs are identical.\n");
   } else {
-    out.push(markdownTable(
-      ["key", "change", "a", "b"],
-      changes.map((c) => [c.key, c.kind, show(c.a), show(c.b)]),
-      ["l", "l", "l", "l"],
-    ));
+    out.push(markdownTable(["key", "change", "a", "b"], changes, ["l", "l", "l", "l"]));
   }
   const sections: [string, Metrics | undefined | null, Metrics | undefined | null][] = [
     ["Eval metrics after training", a.metrics?.postTrain.eval, b.metrics?.postTrain.eval],

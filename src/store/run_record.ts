@@ -10,6 +10,7 @@
  */
 import type pl from "nodejs-polars";
 import { renderReport } from "../report/report.ts";
+import { normalizeRecord } from "../report/normalize.ts";
 import type { PredictionPoint } from "../report/plots.ts";
 
 /** How a run ended. A crashed run never gets a record (only a `.tmp-*` folder). */
@@ -436,6 +437,7 @@ export async function writeRunRecord(
   extras: RunExtras = {},
 ): Promise<string> {
   checkNames(record.experiment, record.runId);
+  record = normalizeRecord(record);
   const experimentDir = join(resultsDir, record.experiment);
   const finalDir = join(experimentDir, record.runId);
   const tmpDir = join(experimentDir, `.tmp-${record.runId}`);

@@ -1,0 +1,145 @@
+/**
+ * The report and journal read what the other stages really produce: a `runBacktest` result as
+ * the pipeline records it (columnar series, `null` index statistics, a costs breakdown, positive
+ * drawdowns), the trainer's classification and regression metrics (confusion object, IC
+ * summaries), per-fold pre-train metrics, and analysis results with SHAP values.
+ */
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { runBacktest } from "../src/backtest/engine.ts";
+import { BacktestConfig } from "../src/config/schema.ts";
+import { classificationMetrics, regressionMetrics } from "../src/train/metrics.ts";
+import { renderReport } from "../src/report/report.ts";
+import { renderJournal } from "../src/report/journal.ts";
+import { backtestSummary } from "../src/report/normalize.ts";
+import { metricValue } from "../src/report/format.ts";
+import { readRunRecord, type RunRecord, writeRunRecord } from "../src/store/run_record.ts";
+import { fixtureRecord, magnitudeRecord } from "./report_helpers.ts";
+
+/** Two tickers, daily closes over 2000 (weekdays), deterministic. */
+function prices() {
+  const dates: string[] = [];
+  for (let t = Date.UTC(2000, 0, 3); t <= Date.UTC(2000, 11, 29); t += 86_400_000) {
+    const d = new Date(t);
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) dates.push(d.toISOString().slice(0, 10));
+  }
+  const series = (drift: number, wiggle: number) => ({
+    dates,
+    close: Float64Array.from(dates, (_, i) => 50 * (1 + drift * i) + wiggle * Math.sin(i / 7)),
+  });
+  return { dates, map: new Map([["AAA", series(0.002, 2)], ["BBB", series(-0.001, 1.5)]]) };
+}
+
+function backtestResult() {
+  const { map } = prices();
+  const quarterEnds = ["2000-03-31", "2000-06-30", "2000-09-29"];
+  const signals = quarterEnds.flatMap((date, q) => [
+    { ticker: "AAA", date, score: q === 1 ? 0.3 : 0.8 },
+    { ticker: "BBB", date, score: q === 0 ? 0.6 : 0.2 },
+  ]);
+  return runBacktest({
+    signals,
+    prices: map,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: BacktestConfig.parse({}),
+  });
+}
+
+function stageRecord(): RunRecord {
+  const record = fixtureRecord();
+  const y = [1, 0, 1, 1, 0, 1, 0, 0, 1, 1];
+  const p = [0.8, 0.3, 0.6, 0.4, 0.45, 0.9, 0.7, 0.2, 0.55, 0.65];
+  const post = classificationMetrics(y, p) as unknown as Record<string, number>;
+  const pre = classificationMetrics(y, p.map(() => 0.5)) as unknown as Record<string, number>;
+  record.metrics = {
+    mode: "direction",
+    preTrain: { eval: { "fold-1": pre, "fold-2": pre } },
+    postTrain: { eval: post },
+    perTicker: { AAA: post },
+    baselines: { majority: classificationMetrics(y, y.map(() => 0.6)) as never },
+  };
+  record.backtest = backtestResult() as unknown as RunRecord["backtest"];
+  record.analysis = {
+    shap: {
+      meanAbs: { a: 0.2, b: 0.1 },
+      maxAdditivityError: 1e-7,
+      baseValue: 0.5,
+      features: ["a", "b"],
+      values: [[0.3, -0.1], [-0.1, 0.1], [0.2, 0.1]],
+      featureValues: [[1.2, -0.3], [-0.8, 0.4], [0.1, 0.9]],
+      topConfident: [{ row: "AAA 2000Q1", output: 0.9, top: [{ feature: "a", value: 0.3 }] }],
+    },
+    lossTarget: {
+      train: { n: 10, variance: 0.24, targetMseR2: 0.048 },
+      eval: { n: 10, variance: 0.25, targetMseR2: 0.05 },
+      achievedEvalLoss: 0.61,
+    },
+  };
+  return record;
+}
+
+Deno.test("a runBacktest result becomes equity points and clean statistics", () => {
+  const raw = backtestResult();
+  const summary = backtestSummary(raw)!;
+  deepStrictEqual(Object.keys(summary.stats), ["strategy", "basket"], "null index dropped");
+  equal(summary.equity.length, raw.series.dates.length);
+  deepStrictEqual(summary.equity[0], {
+    date: raw.series.dates[0],
+    strategy: raw.series.strategy[0],
+    basket: raw.series.basket[0],
+  });
+  ok(!("series" in summary));
+  // The costs breakdown reads as its total; the drawdown stays the stage's positive fraction.
+  equal(metricValue(summary.stats.strategy, "costs"), raw.stats.strategy.costs.total);
+  equal(metricValue(summary.stats.strategy, "maxDrawdown"), raw.stats.strategy.maxDrawdown);
+  equal(
+    metricValue(summary.stats.strategy, "maxDrawdownDuration"),
+    raw.stats.strategy.maxDrawdownDays,
+  );
+});
+
+Deno.test("the report renders real stage outputs", async () => {
+  const { markdown, plots } = await renderReport(stageRecord());
+  for (const f of ["confusion.svg", "equity.svg", "drawdown.svg", "shap-beeswarm.svg"]) {
+    ok(f in plots, f);
+  }
+  ok(plots["equity.svg"].includes(">basket<"));
+  ok(!plots["equity.svg"].includes(">index<"), "no index series without an index");
+  // Per-fold pre-train metrics become one column per fold; confusion counts are not a row.
+  ok(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
+  ok(!markdown.includes("| confusion |"));
+  ok(markdown.includes("| costs paid |"));
+  ok(markdown.includes("Strategy `simple` in `per_ticker` mode, from 2000-"));
+  ok(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
+  ok(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
+  ok(markdown.includes("|  | train | eval |"));
+  ok(markdown.includes("| achievedEvalLoss | 0.6100 |  |"));
+});
+
+Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
+  const record = magnitudeRecord();
+  const y = [0.05, -0.02, 0.03, 0.01, -0.04, 0.02];
+  const p = [0.03, -0.01, 0.01, 0.02, -0.02, 0.0];
+  const q = ["2000Q1", "2000Q1", "2000Q1", "2000Q2", "2000Q2", "2000Q2"];
+  const m = regressionMetrics(y, p, q) as unknown as Record<string, number>;
+  record.metrics!.postTrain = { eval: m };
+  const { markdown } = await renderReport(record);
+  const ic = m.ic as unknown as { mean: number; icir: number };
+  const rank = m.rankIc as unknown as { mean: number; icir: number };
+  ok(markdown.includes(`| IC | — | ${ic.mean.toFixed(4)} |`));
+  ok(markdown.includes(`| ICIR | — | ${ic.icir.toFixed(4)} |`));
+  ok(markdown.includes(`| rank IC | — | ${rank.mean.toFixed(4)} |`));
+  ok(markdown.includes(`| rank ICIR | — | ${rank.icir.toFixed(4)} |`));
+});
+
+Deno.test("records written from stage outputs read back in the summary shape", async () => {
+  const results = await Deno.makeTempDir({ prefix: "alfred-stages-" });
+  const dir = await writeRunRecord(results, stageRecord());
+  const back = await readRunRecord(dir);
+  ok(Array.isArray(back.backtest!.equity) && back.backtest!.equity.length > 100);
+  ok(!("series" in back.backtest!));
+  const journal = renderJournal([back]);
+  ok(journal.includes("19990101T120000Z-3fa9c2d1"));
+  await Deno.remove(results, { recursive: true });
+});
