@@ -95,6 +95,15 @@ Deno.test("the risk-free series sets the Sharpe ratio's excess return and is nam
   );
   const late = runBacktest({ ...base, riskFree: series([days[100]], [5]) });
   assert.ok(late.warnings.some((w) => w.includes("risk-free series starts after")));
+  assert.ok(
+    fivePct.warnings.some((w) =>
+      w.startsWith("The risk-free series ends on 1999-12-01, before the period starts")
+    ),
+  );
+  const ending = runBacktest({ ...base, riskFree: series(["1999-12-01", days[100]], [5, 6]) });
+  assert.ok(
+    ending.warnings.some((w) => w.includes(`ends on ${days[100]}, before the period's end`)),
+  );
 });
 
 Deno.test("an index that starts late is bought at its first value, with a warning", () => {

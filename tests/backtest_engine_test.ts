@@ -105,7 +105,7 @@ Deno.test("nuanced: weak scores do not open, holds without trading, exits on the
     ["2001-07-02", 1, "exit"],
   ]);
   assert.deepEqual(r.warnings, [
-    `Prices end on 2001-07-02: positions from 2001Q2's signals close at that close ("A")`,
+    `Prices end on 2001-07-02: positions from 2001Q2's signals close at that close, not the next trading day's ("A")`,
   ]);
   assert.equal(r.period.start, "2000-04-03");
   assert.equal(r.period.end, "2001-07-02");
@@ -249,6 +249,8 @@ Deno.test("same_close fills at the signal's own close and is flagged", () => {
   assert.equal(same.fills[0].price, 100);
   assert.equal(same.fills[1].date, "2000-06-30"); // exit at Q2's last close, no shift
   assert.ok(same.warnings.some((w) => w.includes("same_close")));
+  assert.equal(same.sameCloseFills, true);
+  assert.equal(next.sameCloseFills, false);
   assert.ok(same.assumptions.some((a) => a.includes("same_close")));
   assert.equal(next.fills[0].date, "2000-04-03");
   assert.ok(!next.warnings.some((w) => w.includes("same_close")));

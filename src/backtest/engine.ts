@@ -147,7 +147,9 @@ export function planOrders(
     if (exit >= calendar.length) {
       exit = calendar.length - 1;
       warnings.push(
-        `Prices end on ${calendar[exit]}: positions from ${q}'s signals close at that close`,
+        `Prices end on ${
+          calendar[exit]
+        }: positions from ${q}'s signals close at that close, not the next trading day's`,
       );
     }
     if (exit < day) exit = day;
@@ -231,6 +233,18 @@ function riskFreeDaily(
   if (unknown > 0) {
     warnings.push(
       `The risk-free series starts after ${calendar[start]}: its first ${unknown} day(s) use 0`,
+    );
+  }
+  const lastKnown = series.dates[series.dates.length - 1];
+  if (lastKnown !== undefined && lastKnown < calendar[start]) {
+    warnings.push(
+      `The risk-free series ends on ${lastKnown}, before the period starts: its last value is used throughout`,
+    );
+  } else if (lastKnown !== undefined && lastKnown < calendar[end]) {
+    warnings.push(
+      `The risk-free series ends on ${lastKnown}, before the period's end ${
+        calendar[end]
+      }: its last value is carried forward`,
     );
   }
   return {
@@ -486,6 +500,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
     mode: config.mode,
     labelMode: args.labelMode,
     config: { ...config },
+    sameCloseFills: config.fill === "same_close",
     period: { start: dates[0], end: dates[days - 1], days },
     stats: { strategy: strategyStats, index: indexStats, basket: basketStats },
     benchmarks: { index: args.index ? args.index.name : null, basket: tickers },

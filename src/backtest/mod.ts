@@ -48,3 +48,5 @@ export type {
   TickerSummary,
   Trade,
 } from "./types.ts";
+export { seriesByKey } from "./inputs.ts";
+export type { DateLike } from "./inputs.ts";

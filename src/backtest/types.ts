@@ -170,6 +170,8 @@ export interface BacktestResult {
   labelMode: LabelMode;
   /** The configuration the run used. */
   config: BacktestConfig;
+  /** True when orders filled at the signal's own close (`fill: same_close`): optimistic, flag it. */
+  sameCloseFills: boolean;
   /** First fill date to the last exit, inclusive; `days` counts trading days in it. */
   period: { start: string; end: string; days: number };
   stats: { strategy: PerformanceStats; index: PerformanceStats | null; basket: PerformanceStats };
