@@ -41,7 +41,7 @@ import { newRunId, writeRunRecord } from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
 import { runAnalysis } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
-import { defaultEvalFrom } from "./dataset/split.ts";
+import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 import { dayQuarter, dayToIso, isoToDay, quarterStartDay } from "./features/dates.ts";
 
 /** How to run: where results and models go, and what to say on the way. */
@@ -94,9 +94,9 @@ export function trainingBoundary(
       return { split: { ...e.split, eval_from: evalFrom }, selectionEnd: dayBefore(evalFrom) };
     }
     case "walk_forward": {
-      // The first fold trains on about 1/(folds + 1) of the quarters: select on those only.
-      const firstEval = quarters[Math.max(1, Math.floor(quarters.length / (e.split.folds + 1)))];
-      return { split: e.split, selectionEnd: dayBefore(dayToIso(quarterStartDay(firstEval))) };
+      // The first fold trains before the first eval fold: select on those returns only.
+      const evalFrom = e.split.eval_from ?? defaultWalkForwardStart(quarters, e.split.folds);
+      return { split: { ...e.split, eval_from: evalFrom }, selectionEnd: dayBefore(evalFrom) };
     }
     case "by_ticker":
       return { split: e.split, selectionEnd: span.to };

@@ -128,13 +128,13 @@ export const SplitConfig = z.strictObject({
     "ticker_and_time: eval tickers and eval period both unseen; by_ticker: the notes' method (shares quarters, warned); by_time: train before eval_from; walk_forward: N folds",
   ),
   eval_from: IsoDate.optional().describe(
-    "first quarter-end date of the eval period (by_time, ticker_and_time; default: last 30% of quarters)",
+    "first date of the eval period (by_time, ticker_and_time: default 70% into the data window's quarters; walk_forward: start of the first eval fold, default 1/(folds + 1) into them)",
   ),
   purge: z.int().min(0).max(16).optional().describe(
     "quarters dropped between train and eval (default and minimum: the label horizon)",
   ),
   embargo: z.int().min(0).max(16).default(0).describe(
-    "extra quarters dropped after the eval period",
+    "extra quarters dropped between the training side and the eval period, on top of the purge",
   ),
   folds: z.int().min(2).max(50).default(4).describe("walk_forward: number of folds"),
   window: z.enum(["expanding", "rolling"]).default("expanding").describe(
