@@ -370,8 +370,15 @@ Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is
       () => run(opts, { checkpoint: ckpt }, makeModel(8)),
       /Checkpoint does not match the model/,
     );
+    // A truncated or foreign file is an error, not a silent fresh start.
+    const bytes = await Deno.readFile(`${dir}/sub/run.ckpt`);
+    await Deno.writeFile(`${dir}/sub/run.ckpt`, bytes.subarray(0, bytes.length - 100));
+    await assertRejects(() => ckpt.load(), /lies past the end of the file/);
+    await Deno.writeTextFile(`${dir}/sub/run.ckpt`, "hello");
+    await assertRejects(() => ckpt.load(), /not an Alfred checkpoint file/);
     await ckpt.clear();
     assertEquals(await ckpt.load(), null);
+    await ckpt.clear();
     full.model.dispose();
     first.model.dispose();
     resumed.model.dispose();

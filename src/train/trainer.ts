@@ -683,8 +683,17 @@ export function fileCheckpointer(
           };
         });
       const { bestValLoss, ...rest } = header;
+      // JSON has no NaN or Infinity: a diverged epoch's losses come back as null.
+      const history = (header.history as Record<keyof EpochLog, number | null>[]).map((h) => ({
+        epoch: h.epoch ?? 0,
+        loss: h.loss ?? NaN,
+        valLoss: h.valLoss ?? NaN,
+        lr: h.lr ?? NaN,
+        seconds: h.seconds ?? 0,
+      }));
       return {
         ...rest,
+        history,
         weights: deref(header.weights),
         optimizer: deref(header.optimizer),
         best: {
