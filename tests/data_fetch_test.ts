@@ -34,6 +34,8 @@ interface Scripted {
 class ReplayServer {
   counts = new Map<string, number>();
   urls: string[] = [];
+  /** User-Agent of each chart request. */
+  agents: string[] = [];
   script = new Map<string, Scripted[]>();
   #server: Deno.HttpServer<Deno.NetAddr>;
 
@@ -74,6 +76,7 @@ class ReplayServer {
     if (chart) {
       symbol = decodeURIComponent(chart[1]);
       route = `chart:${symbol}`;
+      this.agents.push(req.headers.get("user-agent") ?? "");
       fixture = `chart_${symbol.replace(/[^A-Za-z0-9]/g, "")}.json`;
     } else if (url.pathname === "/query") {
       const fn = url.searchParams.get("function") ?? "";
@@ -273,6 +276,11 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
     assert.match(logs.join("\n"), /\[1\/13\] Yahoo chart AAA: 4 rows \(fetched/);
     assert.match(logs.join("\n"), /\[13\/13\] Alpha Vantage TREASURY_YIELD 2year: 3 rows/);
     assert.ok(server.urls.some((u) => u.includes(`apikey=${KEY}`)));
+    // the Yahoo package's browser User-Agent is forwarded (Yahoo throttles bare clients)
+    assert.ok(
+      server.agents.length === 4 && server.agents.every((a) => a.startsWith("Mozilla/")),
+      server.agents.join(),
+    );
     const stored = await allText(dir);
     assert.ok(stored.includes("quarterlyEarnings"), "raw responses are cached");
     assert.equal(stored.includes(KEY), false, "the key must not be in the cache or the dataset");

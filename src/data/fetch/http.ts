@@ -121,6 +121,8 @@ export interface HttpRequest {
   symbol: string;
   /** Values to mask in anything logged or thrown (API keys). */
   secrets: readonly string[];
+  /** Extra request headers (e.g. the User-Agent the Yahoo package sets). */
+  headers?: Record<string, string>;
   /** Returns a reason when a 200 body is the service's rate-limit answer, else null. */
   rateLimited?: (body: string) => string | null;
 }
@@ -174,7 +176,9 @@ export class HttpClient {
       let status: number | undefined;
       let retryAfterMs: number | null = null;
       try {
-        const res = await this.#fetch(req.url, { headers: { accept: "application/json" } });
+        const res = await this.#fetch(req.url, {
+          headers: { accept: "application/json", ...req.headers },
+        });
         status = res.status;
         const body = await res.text();
         if (res.ok) {

@@ -13,6 +13,15 @@ import YahooFinance from "yahoo-finance2";
 import type { FetchCache } from "./cache.ts";
 import { FetchError, type HttpClient } from "./http.ts";
 
+/** The package's request headers worth sending (its browser User-Agent); not cookies. */
+function forwardedHeaders(headers: HeadersInit | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  new Headers(headers ?? {}).forEach((value, name) => {
+    if (name !== "cookie" && value !== "") out[name] = value;
+  });
+  return out;
+}
+
 /** Drops the package's log lines (validation details go into our error instead). */
 const quiet = () => {};
 
@@ -106,7 +115,7 @@ export async function fetchYahooDaily(
   const base = ctx.baseUrl.replace(/\/+$/, "");
   let pending: { key: ReturnType<FetchCache["keyOf"]>; body: string } | null = null;
   let cached = false;
-  const ourFetch = async (input: RequestInfo | URL): Promise<Response> => {
+  const ourFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const params: Record<string, string> = {};
     url.searchParams.forEach((v, k) => params[k] = v);
@@ -121,6 +130,7 @@ export async function fetchYahooDaily(
         endpoint: "chart",
         symbol,
         secrets: [],
+        headers: forwardedHeaders(init?.headers),
       });
       checkChartPayload(body, symbol);
       pending = { key, body };
