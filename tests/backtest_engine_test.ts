@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runBacktest } from "../src/backtest/mod.ts";
 import type { Signal } from "../src/backtest/mod.ts";
-import { config, near, series } from "./backtest_helpers.ts";
+import { assertFinite, config, near, series } from "./backtest_helpers.ts";
 
 // A tiny calendar: each quarter's last trading day and the next trading day.
 const D = [
@@ -398,4 +398,31 @@ Deno.test("invalid inputs fail with errors that name what is wrong", () => {
     () => runBacktest({ ...base, signals: [], config: config() }),
     /No signals to backtest/,
   );
+});
+
+Deno.test("a short that more than doubles ruins the book: liquidated, stats stay finite", () => {
+  const dates = [
+    "2000-03-31",
+    "2000-04-03",
+    "2000-04-04",
+    "2000-04-05",
+    "2000-06-30",
+    "2000-07-03",
+  ];
+  const prices = new Map([["A", series(dates, [10, 10, 25, 35, 35, 35])]]);
+  const r = runBacktest({
+    signals: [{ ticker: "A", date: dates[0], score: 0.1 }],
+    prices,
+    index: { name: "IDX", series: series(dates, [1, 1, 1.1, 1.2, 1.1, 1.0]) },
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0 }),
+  });
+  // Short 10000 shares at 10; at 25 equity is 100000 - 150000: liquidated at that close.
+  assert.ok(r.warnings.some((w) => w.includes("equity reached -50000.00 on 2000-04-04")));
+  assert.deepEqual(r.fills.map((f) => [f.date, f.price]), [["2000-04-03", 10], ["2000-04-04", 25]]);
+  assert.deepEqual(r.series.strategy, [100_000, -50_000, -50_000, -50_000, -50_000]);
+  assert.equal(r.stats.strategy.totalReturn, -1.5);
+  assert.equal(r.stats.strategy.cagr, -1);
+  assertFinite(r);
 });

@@ -146,3 +146,22 @@ export function near(actual: number, expected: number, tol = 1e-9, what = "value
     throw new Error(`${what}: expected ${expected}, got ${actual}`);
   }
 }
+
+/**
+ * Asserts a value holds no NaN or infinite number anywhere (it must survive JSON).
+ *
+ * @param value the value to scan
+ * @param what label for the message
+ * @throws {Error} naming the paths of the bad numbers
+ */
+export function assertFinite(value: unknown, what = "result"): void {
+  const bad: string[] = [];
+  const scan = (x: unknown, path: string) => {
+    if (typeof x === "number" && !Number.isFinite(x)) bad.push(`${path} = ${x}`);
+    else if (x && typeof x === "object") {
+      for (const [k, v] of Object.entries(x)) scan(v, `${path}.${k}`);
+    }
+  };
+  scan(value, what);
+  if (bad.length > 0) throw new Error(`Non-finite numbers: ${bad.slice(0, 10).join(", ")}`);
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { runBacktest } from "../src/backtest/mod.ts";
 import type { BacktestResult, LabelMode, PriceSeries, Signal } from "../src/backtest/mod.ts";
 import {
+  assertFinite,
   businessDays,
   config,
   normal,
@@ -196,6 +197,7 @@ Deno.test("accounting identities hold on random signals", () => {
   const u = rng(99);
   for (const c of CASES) {
     const r = run(c, randomSignals(c, u), { borrow_bps: 50 });
+    assertFinite(r, c.label);
     const s = r.stats.strategy;
     // Trade pnl (after every cost) adds up to the equity change; so does the per-ticker table.
     const tradePnl = r.trades.reduce((a, t) => a + t.pnl, 0);

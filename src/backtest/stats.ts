@@ -38,7 +38,8 @@ export interface StatsInput {
 }
 
 /**
- * Daily returns of an equity curve, the first measured from the starting capital.
+ * Daily returns of an equity curve, the first measured from the starting capital; returns
+ * after equity has reached zero or less are 0.
  *
  * @param capital equity before the first close
  * @param equity equity at each close
@@ -52,7 +53,8 @@ export function dailyReturns(capital: number, equity: ArrayLike<number>): Float6
   const out = new Float64Array(equity.length);
   let prev = capital;
   for (let i = 0; i < equity.length; i++) {
-    out[i] = equity[i] / prev - 1;
+    // Once equity is gone (<= 0) the book is dead: later returns are 0, not a division by it.
+    out[i] = prev > 0 ? equity[i] / prev - 1 : 0;
     prev = equity[i];
   }
   return out;
