@@ -888,7 +888,10 @@ export function formatImportReport(report: ImportReport, maxLines = 50): string 
   }
   const n = report.problems.length;
   const lines = [
-    `Import failed with ${n} problem${n === 1 ? "" : "s"}; nothing was written to ${report.out}:`,
+    `Import failed with ${n} problem${n === 1 ? "" : "s"}; nothing was written to ${report.out}` +
+    (report.problems.some((p) => p.row !== undefined)
+      ? ` (row N is the Nth data row, the header not counted; CSV line = row + 1):`
+      : ":"),
   ];
   for (const p of report.problems.slice(0, maxLines)) lines.push(`  ${p.message}`);
   if (n > maxLines) lines.push(`  … and ${n - maxLines} more problems`);
