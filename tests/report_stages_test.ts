@@ -143,3 +143,36 @@ Deno.test("records written from stage outputs read back in the summary shape", a
   ok(journal.includes("19990101T120000Z-3fa9c2d1"));
   await Deno.remove(results, { recursive: true });
 });
+
+Deno.test("flattened cost columns, recorded drawdowns and empty unknown rows", async () => {
+  const record = fixtureRecord();
+  const equity = [
+    { date: "2000-01-03", strategy: 100, index: null, basket: 100 },
+    { date: "2000-01-04", strategy: 90, index: null, basket: 110 },
+    { date: "2000-01-05", strategy: 95, index: null, basket: 99 },
+  ];
+  record.backtest = {
+    stats: {
+      strategy: { sharpe: 0.5, costs_total: 12.5, costs_commission: 6.25, endEquity: 95 },
+      basket: { sharpe: 0.4, costs_total: 2, costs_commission: 1, endEquity: 99 },
+      index: { sharpe: null, costs_total: null, maxDrawdownRecovery: null },
+    },
+    equity: equity as never,
+    // The stage's drawdowns: positive fractions, its own peak rule (deeper than the equity's).
+    drawdown: [
+      { date: "2000-01-03", strategy: 0, index: null, basket: 0 },
+      { date: "2000-01-04", strategy: 0.25, index: null, basket: 0 },
+      { date: "2000-01-05", strategy: 0.2, index: null, basket: 0.1 },
+    ],
+    perTicker: [],
+    warnings: [],
+    assumptions: [],
+  };
+  const { markdown, plots } = await renderReport(record);
+  ok(markdown.includes("| costs paid | 12.5000 | — | 2 |"));
+  ok(markdown.includes("| costs commission | 6.2500 | — | 1 |"));
+  ok(markdown.includes("| end equity | 95 | — | 99 |"));
+  ok(!markdown.includes("recovery"), "a row with no value anywhere is left out");
+  // -25% is drawn from the recorded series (the equity alone would give -10%).
+  ok(plots["drawdown.svg"].includes("-25%") || plots["drawdown.svg"].includes("−25%"));
+});

@@ -105,7 +105,7 @@ const ALIASES: Readonly<Record<string, string[]>> = {
   sortino: ["sortinoratio"],
   calmar: ["calmarratio"],
   volatility: ["annualizedvolatility", "vol"],
-  costs: ["costspaid"],
+  costs: ["costspaid", "coststotal"],
   avgWin: ["averagewin"],
   avgLoss: ["averageloss"],
   trades: ["numtrades", "tradecount"],
@@ -181,7 +181,15 @@ export function canonicalMetric(key: string): string {
  */
 export function metricLabel(key: string): string {
   const canonical = canonicalMetric(key);
-  return METRIC_LABELS[canonical] ?? key;
+  return METRIC_LABELS[canonical] ?? humanize(key);
+}
+
+/** `endEquity` → `end equity`, `costs_commission` → `costs commission`; acronyms kept. */
+function humanize(key: string): string {
+  return key
+    .replace(/_/g, " ")
+    .replace(/([a-z0-9])([A-Z])/g, (_, a: string, b: string) => `${a} ${b.toLowerCase()}`)
+    .trim();
 }
 
 /**
@@ -275,6 +283,10 @@ export function numericMetricNames(tables: (Metrics | null | undefined)[]): stri
     for (const [key, value] of Object.entries(table)) {
       if (!isNumericEntry(value)) continue;
       const name = canonicalMetric(key);
+      // An unknown key with no value anywhere (e.g. a date that was not reached) is not a row.
+      if (value === null && !METRIC_ORDER.includes(name) && !names.has(name)) {
+        if (!tables.some((t) => t && metricValue(t, name) !== null)) continue;
+      }
       names.add(name);
       const icir = (value as Record<string, unknown> | null)?.icir;
       if (typeof icir === "number" && (name === "ic" || name === "rankIc")) {

@@ -223,26 +223,42 @@ export function drawdowns(equity: EquityPoint[]): Record<string, (number | null)
 }
 
 /**
- * The Vega-Lite spec of drawdowns of the strategy and its benchmarks. When the series is thinned,
- * each bucket keeps its deepest drawdown, so the maximum drawdown stays visible.
+ * The Vega-Lite spec of drawdowns of the strategy and its benchmarks, drawn below zero. Uses the
+ * backtest stage's own drawdown series when the record has them (positive fractions below the
+ * running peak, the same numbers as the statistics table), else computes them from the equity.
+ * When the series is thinned, each bucket keeps its deepest drawdown, so the maximum stays
+ * visible.
  *
  * @param equity the daily equity series
+ * @param recorded the stage's drawdown points `{ date, strategy, index?, basket? }`, if any
  * @returns the spec
  */
-export function drawdownSpec(equity: EquityPoint[]): TopLevelSpec {
-  const series = drawdowns(equity);
+export function drawdownSpec(equity: EquityPoint[], recorded?: EquityPoint[]): TopLevelSpec {
+  const points = recorded && recorded.length ? recorded : equity;
+  let series: Record<string, (number | null)[]>;
+  if (recorded && recorded.length) {
+    series = {};
+    for (const name of seriesNames(recorded)) {
+      series[name] = recorded.map((p) => {
+        const v = (p as unknown as Record<string, unknown>)[name];
+        return typeof v === "number" && Number.isFinite(v) ? -Math.abs(v) : null;
+      });
+    }
+  } else {
+    series = drawdowns(equity);
+  }
   const names = Object.keys(series);
-  const k = bucketSize(equity.length);
+  const k = bucketSize(points.length);
   const values: { date: string; series: string; drawdown: number }[] = [];
-  for (let start = 0; start < equity.length; start += k) {
+  for (let start = 0; start < points.length; start += k) {
     for (const name of names) {
       let deepest: number | null = null;
-      for (let i = start; i < Math.min(start + k, equity.length); i++) {
+      for (let i = start; i < Math.min(start + k, points.length); i++) {
         const d = series[name][i];
         if (d !== null && (deepest === null || d < deepest)) deepest = d;
       }
       if (deepest !== null) {
-        values.push({ date: equity[start].date, series: name, drawdown: deepest });
+        values.push({ date: points[start].date, series: name, drawdown: deepest });
       }
     }
   }
@@ -612,7 +628,14 @@ export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): P
   const backtest = record.backtest;
   if (backtest && backtest.equity.length > 1) {
     plots.push({ file: "equity.svg", alt: "Equity curves", spec: equitySpec(backtest.equity) });
-    plots.push({ file: "drawdown.svg", alt: "Drawdown", spec: drawdownSpec(backtest.equity) });
+    const recorded = Array.isArray(backtest.drawdown)
+      ? backtest.drawdown as EquityPoint[]
+      : undefined;
+    plots.push({
+      file: "drawdown.svg",
+      alt: "Drawdown",
+      spec: drawdownSpec(backtest.equity, recorded),
+    });
   }
   if (backtest) {
     const rows = perTickerReturns(backtest.perTicker);
