@@ -1,0 +1,169 @@
+/**
+ * End to end: a small experiment on the embedded real dataset, run through the
+ * whole pipeline into a temporary results folder and model store.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { parseExperimentText } from "../src/config/load.ts";
+import type { Experiment } from "../src/config/schema.ts";
+import { runExperiment, type RunOptions, trainingBoundary } from "../src/pipeline.ts";
+import { FileModelStore } from "../src/store/model_store.ts";
+import { listRuns, readRunRecord } from "../src/store/run_record.ts";
+import { renderJournal } from "../src/report/journal.ts";
+import { loadRuns } from "../src/store/run_record.ts";
+
+const TINY = `
+name: tiny-direction
+description: Tiny end-to-end run on the real Dow 30 data.
+seed: 5
+data:
+  dataset: dow30-1991-2000
+  train_tickers: [AA, AXP, BA, CAT, DD, EK, GE, GM]
+  eval_tickers: [IBM, KO, MMM, PG]
+features:
+  families:
+    price: { ma_windows: [30, 90], close: false, deltas: true }
+    market: { series: [1year, 10year], deltas: true, missing: ffill, ffill_limit: 2 }
+label: { mode: direction }
+split: { method: ticker_and_time, eval_from: "1998-01-01" }
+model: { family: vanilla.small, size: 8, layers: 2 }
+loss: { name: bce }
+train: { epochs: 6, batch_size: 32, patience: 50, backend: wasm }
+backtest: { strategy: simple, mode: per_ticker }
+analysis:
+  ablation: { enabled: true }
+  shap: { enabled: true, background: 4, explain: 4, permutations: 2 }
+  loss_target: { r2: 0.8 }
+`;
+
+async function tiny(extra = ""): Promise<Experiment> {
+  const [e] = await parseExperimentText(TINY + extra, "tiny.yaml");
+  return e;
+}
+
+function options(root: string, extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    resultsDir: `${root}/results`,
+    store: new FileModelStore(`${root}/models`),
+    checkpointDir: `${root}/checkpoints`,
+    log: () => {},
+    write: () => {},
+    tty: false,
+    ...extra,
+  };
+}
+
+Deno.test("a run writes a complete record, restores its model the second time, and is reproducible", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });
+  try {
+    const e = await tiny();
+    const first = await runExperiment(e, options(root));
+    assertEquals(first.record.status, "complete");
+    for (
+      const f of ["config.yaml", "record.json", "metrics.json", "predictions.parquet", "report.md"]
+    ) {
+      await Deno.stat(`${first.dir}/${f}`);
+    }
+    const r = first.record;
+    assertEquals(r.data.tickers.eval, ["IBM", "KO", "MMM", "PG"]);
+    assertEquals(r.training?.history.length, 6);
+    assertEquals(r.model?.restoredFromStore, false);
+    assert(r.metrics?.postTrain.eval, "eval metrics");
+    assertEquals(Object.keys(r.metrics!.perTicker).sort(), ["IBM", "KO", "MMM", "PG"]);
+    assertEquals(Object.keys(r.metrics!.baselines).length >= 3, true);
+    assert(r.backtest && r.backtest.stats.strategy && r.backtest.stats.basket, "backtest stats");
+    assert(r.analysis?.ablation && r.analysis.shap && r.analysis.lossTarget, "analysis");
+    assert(r.analysis.shap.maxAdditivityError <= 1e-4, "Shapley additivity");
+    assert(r.warnings.some((w) => w.includes("Survivorship")), "survivorship warning");
+    // No training row is dated in or after the eval period, none from an eval ticker.
+    const fold = r.split!.folds[0];
+    assert(fold.trainPeriod[1] < "1998-01-01", `train ends ${fold.trainPeriod[1]}`);
+    assert(fold.evalPeriod[0] >= "1998-01-01", `eval starts ${fold.evalPeriod[0]}`);
+    const report = await Deno.readTextFile(`${first.dir}/report.md`);
+    assertStringIncludes(report, "Survivorship bias");
+    assertStringIncludes(report, "majority");
+
+    // Run ids have one-second resolution; a second run of one config must start a second later.
+    const nextSecond = () => new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+    // The same experiment again: the model comes from the store, the metrics are identical.
+    await nextSecond();
+    const second = await runExperiment(e, options(root));
+    assertEquals(second.record.model?.restoredFromStore, true);
+    assertEquals(second.record.metrics?.postTrain.eval, r.metrics?.postTrain.eval);
+    assertEquals(second.record.backtest?.stats, r.backtest?.stats);
+
+    // Retraining from the same seed on the same backend reproduces the numbers exactly.
+    await nextSecond();
+    const third = await runExperiment(e, options(root, { retrain: true }));
+    assertEquals(third.record.model?.restoredFromStore, false);
+    assertEquals(
+      third.record.training?.history.map((h) => [h.loss, h.valLoss]),
+      r.training?.history.map((h) => [h.loss, h.valLoss]),
+    );
+    assertEquals(third.record.metrics?.postTrain, r.metrics?.postTrain);
+
+    // The journal of these runs: byte-identical when rendered twice; a third run adds only itself.
+    const runs = await listRuns(`${root}/results`);
+    assertEquals(runs.length, 3);
+    const records = await loadRuns(`${root}/results`);
+    const journal = renderJournal(records);
+    assertEquals(renderJournal(await loadRuns(`${root}/results`)), journal);
+    const withoutLast = renderJournal(records.slice(0, 2));
+    const added = journal.split("\n").filter((l) => !withoutLast.split("\n").includes(l));
+    assert(added.some((l) => l.includes(third.record.runId)), "the added run is in the journal");
+    assertEquals((await readRunRecord(first.dir)).runId, r.runId);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("an interrupted run is recorded as interrupted, keeps the best weights and stores no model", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });
+  try {
+    const e = await tiny();
+    const controller = new AbortController();
+    let epochs = 0;
+    const { record } = await runExperiment(
+      { ...e, train: { ...e.train, epochs: 40 }, analysis: {} },
+      options(root, {
+        signal: controller.signal,
+        log: () => {},
+        write: (text) => {
+          if (text.includes("epoch") && ++epochs === 3) controller.abort();
+        },
+      }),
+    );
+    assertEquals(record.status, "interrupted");
+    assert(record.training!.history.length < 40, "stopped early");
+    assertEquals(await new FileModelStore(`${root}/models`).list(), []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("ticker selection sees only returns before the eval period", () => {
+  const base = {
+    split: {
+      method: "ticker_and_time",
+      eval_from: undefined,
+      embargo: 0,
+      folds: 4,
+      window: "expanding",
+      validation_fraction: 0.2,
+    },
+  } as unknown as Experiment;
+  const span = { from: "1991-01-02", to: "2000-12-29" };
+  const b = trainingBoundary(base, span);
+  // 40 quarters, 70% in: the eval period starts with 1998Q1; selection ends the day before.
+  assertEquals(b.split.eval_from, "1998-01-01");
+  assertEquals(b.selectionEnd, "1997-12-31");
+  const wf = trainingBoundary(
+    { ...base, split: { ...base.split, method: "walk_forward" } } as Experiment,
+    span,
+  );
+  assert(wf.selectionEnd < wf.split.eval_from!, "walk-forward selection ends before its eval");
+  const byTicker = trainingBoundary(
+    { ...base, split: { ...base.split, method: "by_ticker" } } as Experiment,
+    span,
+  );
+  assertEquals(byTicker.selectionEnd, span.to);
+});
