@@ -141,6 +141,11 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
   parts.push(markdownTable(header, rows, header.map((_, i) => (i < 4 ? "l" : "r"))));
   parts.push("Runs:\n");
   parts.push(runs.map((record) => runLine(record, resultsPath)).join("\n") + "\n");
+  const warnings = [...new Set(runs.flatMap((record) => collectWarnings(record)))];
+  if (warnings.length) {
+    parts.push("Warnings in these runs' reports:\n");
+    parts.push(warnings.map((w) => `- ${NOT_BEATEN} ${w}`).join("\n") + "\n");
+  }
   return parts.join("\n");
 }
 
@@ -179,7 +184,9 @@ function runLine(record: RunRecord, resultsPath: string): string {
       : null,
   ].filter((d) => d !== null).join(", ");
   const summary = summaryLine(record).replace(/\.$/, "");
-  const warningText = warnings.map((w) => ` — ${NOT_BEATEN} ${w.replace(/\.$/, "")}`).join("");
+  const warningText = warnings.length
+    ? ` — ${NOT_BEATEN} ${warnings.length} warning${warnings.length > 1 ? "s" : ""}`
+    : "";
   return `- [${record.runId}](${reportLink(resultsPath, record)})${
     flags.length ? ` ${flags.join(", ")}` : ""
   }: ${summary} — ${details}${warningText}.`;
