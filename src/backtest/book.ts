@@ -268,7 +268,9 @@ export function simulateBook(input: BookInput): BookResult {
         const target = pnd.weight === 0 ? 0 : (pnd.weight * x) / p;
         const dq = target - q[i];
         const notional = Math.abs(dq) * p;
-        if (notional <= 1e-12 * Math.max(1, Math.abs(equityNow))) continue;
+        // A negligible resize is skipped; a close (target 0) always trades.
+        if (target !== 0 && notional <= 1e-12 * Math.max(1, Math.abs(equityNow))) continue;
+        if (dq === 0) continue;
         const comm = commission * notional;
         const slip = slippage * notional;
         const cost = comm + slip;

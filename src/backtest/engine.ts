@@ -410,11 +410,13 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       exposed[k] |= b.exposed[k];
     }
   }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  // Stable sorts: within a day and ticker, the books' own order (execution order) is kept.
   const trades: Trade[] = books.flatMap((b) => b.trades).sort((a, b) =>
-    a.entryDate < b.entryDate ? -1 : a.entryDate > b.entryDate ? 1 : a.ticker < b.ticker ? -1 : 1
+    cmp(a.entryDate, b.entryDate) || cmp(a.ticker, b.ticker)
   );
   const fills = books.flatMap((b) => b.fills).sort((a, b) =>
-    a.date < b.date ? -1 : a.date > b.date ? 1 : a.ticker < b.ticker ? -1 : 1
+    cmp(a.date, b.date) || cmp(a.ticker, b.ticker)
   );
   const tradedNotional = books.reduce((s, b) => s + b.tradedNotional, 0);
 
