@@ -426,3 +426,32 @@ Deno.test("a short that more than doubles ruins the book: liquidated, stats stay
   assert.equal(r.stats.strategy.cagr, -1);
   assertFinite(r);
 });
+
+Deno.test("equity is marked daily: an intra-quarter dip is a real drawdown", () => {
+  const dates = [
+    "2000-03-31",
+    "2000-04-03",
+    "2000-04-14",
+    "2000-05-15",
+    "2000-06-30",
+    "2000-07-03",
+  ];
+  const prices = new Map([["A", series(dates, [100, 100, 80, 95, 110, 110])]]);
+  const r = runBacktest({
+    signals: [{ ticker: "A", date: dates[0], score: 0.9 }],
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0 }),
+  });
+  // Quarter-end equity alone (100000 -> 110000) would show no drawdown at all.
+  assert.deepEqual(r.series.strategy, [100_000, 80_000, 95_000, 110_000, 110_000]);
+  const s = r.stats.strategy;
+  near(s.maxDrawdown, 0.2, 1e-12, "max drawdown");
+  assert.equal(s.maxDrawdownPeak, "2000-04-03");
+  assert.equal(s.maxDrawdownTrough, "2000-04-14");
+  assert.equal(s.maxDrawdownRecovery, "2000-06-30");
+  assert.equal(s.maxDrawdownDays, 88);
+  near(r.series.drawdown.strategy[2], 0.05, 1e-12, "drawdown series");
+});
