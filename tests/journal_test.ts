@@ -88,6 +88,20 @@ Deno.test("adding a run changes only that run's lines", () => {
   for (const line of extra) ok(line.includes(added.runId), line);
 });
 
+Deno.test("the journal opts out of deno fmt, which would re-wrap it", async () => {
+  const text = renderJournal(runs());
+  ok(text.startsWith("<!-- deno-fmt-ignore-file -->\n"));
+  const dir = await Deno.makeTempDir({ prefix: "alfred-fmt-" });
+  await Deno.writeTextFile(`${dir}/JOURNAL.md`, text);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--check", `${dir}/JOURNAL.md`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  ok(out.success, new TextDecoder().decode(out.stderr));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("an empty results folder gives a journal that says so", () => {
   ok(renderJournal([]).includes("No runs yet"));
 });

@@ -1,8 +1,9 @@
 /**
  * Comparing two runs: config keys added, removed and changed, and metrics a → b with deltas.
  */
-import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
-import { diffRuns } from "../src/report/run_diff.ts";
+import { deepStrictEqual, equal, ok, rejects, throws } from "node:assert/strict";
+import { diffRuns, diffStoredRuns } from "../src/report/run_diff.ts";
+import { writeRunRecord } from "../src/store/run_record.ts";
 import { fixtureRecord, variant } from "./report_helpers.ts";
 
 Deno.test("diffRuns lists config keys added, removed and changed, in key order", () => {
@@ -51,4 +52,18 @@ Deno.test("diffRuns of a run with itself says the configs are identical", () => 
 Deno.test("diffRuns names the run whose config cannot be parsed", () => {
   const broken = variant({ configYaml: "model: [unclosed" });
   throws(() => diffRuns(fixtureRecord(), broken), /config of run "19990101T120000Z-3fa9c2d1"/);
+});
+
+Deno.test("diffStoredRuns finds runs by folder, id or prefix", async () => {
+  const results = await Deno.makeTempDir({ prefix: "alfred-diff-" });
+  const a = fixtureRecord();
+  const b = variant({ runId: "19990102T000000Z-9e8d7c6b" });
+  const dirA = await writeRunRecord(results, a);
+  await writeRunRecord(results, b);
+  const byFolder = await diffStoredRuns(dirA, "19990102T", results);
+  ok(byFolder.startsWith(`# direction-small/${a.runId} → direction-small/${b.runId}`));
+  equal(await diffStoredRuns(a.runId, b.runId, results), byFolder);
+  await rejects(diffStoredRuns("1999", b.runId, results), /ambiguous/);
+  await rejects(diffStoredRuns("nope", b.runId, results), /No run "nope"/);
+  await Deno.remove(results, { recursive: true });
 });

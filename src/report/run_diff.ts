@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { diffConfigs } from "../config/diff.ts";
-import type { Metrics, RunRecord } from "../store/run_record.ts";
+import { findRun, type Metrics, readRunRecord, type RunRecord } from "../store/run_record.ts";
 import {
   compareStrings,
   formatNumber,
@@ -104,4 +104,42 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     out.push(markdownTable(["metric", "a", "b", "Δ (b − a)", "b is"], rows));
   }
   return out.join("\n");
+}
+
+/**
+ * Resolve a run given as a folder (holding `record.json`) or as a run id or unique prefix under
+ * the results folder, and read its record.
+ *
+ * @param ref a run folder, run id, or run id prefix
+ * @param resultsDir where run ids are looked up
+ * @returns the record
+ * @throws {RangeError} when no run, or several, match
+ */
+export async function loadRunRef(ref: string, resultsDir = "results"): Promise<RunRecord> {
+  let isFolder = false;
+  try {
+    isFolder = (await Deno.stat(`${ref}/record.json`)).isFile;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+  }
+  if (isFolder) return await readRunRecord(ref);
+  return await readRunRecord((await findRun(resultsDir, ref)).dir);
+}
+
+/**
+ * The Markdown comparison of two stored runs, each given as a folder or a run id (prefix): what
+ * `deno task diff RUN_A RUN_B` prints.
+ *
+ * @param a the first run (folder, run id or prefix)
+ * @param b the second run
+ * @param resultsDir where run ids are looked up (default `results`)
+ * @returns Markdown text
+ * @throws {RangeError} when a run cannot be found or is ambiguous
+ */
+export async function diffStoredRuns(
+  a: string,
+  b: string,
+  resultsDir = "results",
+): Promise<string> {
+  return diffRuns(await loadRunRef(a, resultsDir), await loadRunRef(b, resultsDir));
 }
