@@ -80,6 +80,12 @@ Deno.test("the risk-free series sets the Sharpe ratio's excess return and is nam
   const fivePct = runBacktest({ ...base, riskFree: series(["1999-12-01"], [5]) });
   assert.equal(none.stats.strategy.riskFree, "0 (no risk-free series)");
   assert.match(fivePct.stats.strategy.riskFree, /risk-free series/);
+  const named = runBacktest({
+    ...base,
+    riskFree: { ...series(["1999-12-01"], [5]), name: "1year" },
+  });
+  assert.match(named.stats.strategy.riskFree, /^"1year" \(annualized % yield/);
+  assert.equal(named.stats.strategy.sharpe, fivePct.stats.strategy.sharpe);
   assert.ok(fivePct.assumptions.some((a) => a.startsWith("Risk-free rate: the risk-free series")));
   // Same returns, lower mean excess by 5% / 252 a day: Sharpe falls by that over the sd.
   const eq = none.series.strategy;

@@ -54,8 +54,8 @@ export interface BacktestArgs {
   prices: Map<string, PriceSeries>;
   /** The index bought and held as a benchmark; null when the dataset has none. */
   index: { name: string; series: PriceSeries } | null;
-  /** Annualized percent yields (5 = 5%) used as the risk-free rate; null means 0. */
-  riskFree: PriceSeries | null;
+  /** Annualized percent yields (5 = 5%) used as the risk-free rate, named for the report; null means 0. */
+  riskFree: (PriceSeries & { name?: string }) | null;
   labelMode: LabelMode;
   config: BacktestConfig;
 }
@@ -196,7 +196,7 @@ function validateSignals(args: BacktestArgs): void {
 }
 
 function riskFreeDaily(
-  series: PriceSeries | null,
+  series: (PriceSeries & { name?: string }) | null,
   calendar: readonly string[],
   start: number,
   end: number,
@@ -249,8 +249,9 @@ function riskFreeDaily(
   }
   return {
     daily,
-    label:
-      "the risk-free series (annualized % yield, last value on or before each day, / 100 / 252)",
+    label: `${
+      series.name ? `"${series.name}"` : "the risk-free series"
+    } (annualized % yield, last value on or before each day, / 100 / 252)`,
   };
 }
 
