@@ -6,6 +6,7 @@ import {
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
 } from "../src/train/wasm_matmul.ts";
+import { loadBlas } from "../src/train/cpu_blas.ts";
 import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/bench.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";
@@ -171,7 +172,6 @@ Deno.test("selectBackend: tensorflow and cpu-blas fail with what to do instead",
     Error,
     "deno add npm:@tensorflow/tfjs-node@4.22.0",
   );
-  await assertRejects(() => selectBackend("cpu-blas"), Error, "not available in this build");
   await assertRejects(
     () => selectBackend("gpu" as never),
     RangeError,
@@ -234,7 +234,9 @@ Deno.test("webgpu (when an adapter exists, software included) trains like wasm w
 
 Deno.test("bench --quick runs every CPU backend and prints the table", async () => {
   const result = await runBench({ ...QUICK_BENCH, budgetSeconds: 2 });
-  assertEquals(result.rows.length, QUICK_BENCH.models.length * QUICK_BENCH.backends.length);
+  const ran = QUICK_BENCH.backends.length - result.skipped.length;
+  assertEquals(result.rows.length, QUICK_BENCH.models.length * ran);
+  assertEquals(result.skipped.length, blasAvailable() ? 0 : 1);
   assert(result.matmulGflops > 0);
   for (const row of result.rows) {
     assert(row.secondsPerEpoch > 0 && Number.isFinite(row.gflops), JSON.stringify(row));
@@ -256,4 +258,116 @@ Deno.test("bench --quick runs every CPU backend and prints the table", async () 
   assertEquals(await benchCommand(["--epochs", "0"]), 2);
   assertEquals(await benchCommand(["--quick", "--backends", "wasm", "--budget", "1"]), 0);
   assertEquals(tf.getBackend(), "wasm");
+});
+
+function blasAvailable(): boolean {
+  try {
+    loadBlas();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("cpu-blas: matmuls match tfjs-cpu within float32 error; elementwise ops are bit-identical", async () => {
+  if (!blasAvailable()) {
+    await assertRejects(() => selectBackend("cpu-blas"), Error, "not available on this machine");
+    return;
+  }
+  const cases = [[1, 23, 40, 31], [2, 9, 17, 5]];
+  const inputs: tf.Tensor[][] = [];
+  for (const [batch, m, k, n] of cases) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const aShape = ta ? [k, m] : [m, k];
+      const bShape = tb ? [n, k] : [k, n];
+      inputs.push([
+        tf.tensor(values(batch * m * k, m + k), batch === 1 ? aShape : [batch, ...aShape]),
+        tf.tensor(values(batch * k * n, n + 2 * k), batch === 1 ? bShape : [batch, ...bShape]),
+        tf.tensor1d(values(n, 5)),
+        tf.tensor1d([ta ? 1 : 0, tb ? 1 : 0, k]),
+      ]);
+    }
+  }
+  const compute = () =>
+    inputs.map(([a, b, bias, flags]) => {
+      const [ta, tb] = Array.from(flags.dataSync()).map((v) => v === 1);
+      const plain = tf.matMul(a, b, ta, tb);
+      const fused = tf.fused.matMul({
+        a,
+        b,
+        transposeA: ta,
+        transposeB: tb,
+        bias,
+        activation: "relu",
+      });
+      const mixed = [
+        tf.add(plain, plain),
+        tf.mul(plain, 0.5),
+        tf.div(tf.scalar(3), tf.add(tf.abs(plain), 1)),
+        tf.sub(plain, bias), // broadcast: the stock kernel's path
+      ];
+      return [plain, fused, ...mixed].map((t) => Array.from(t.dataSync()));
+    });
+  await selectBackend("cpu");
+  const reference = compute();
+  const info = await selectBackend("cpu-blas");
+  assertEquals([info.backend, tf.getBackend()], ["cpu-blas", "cpu-blas"]);
+  assert(info.device.includes("cblas_sgemm"), info.device);
+  const blas = compute();
+  reference.forEach((results, c) => {
+    const k = inputs[c][3].dataSync()[2];
+    results.forEach((r, j) => {
+      r.forEach((v, i) => {
+        // Matmul outputs: k·u relative to the |values| involved; elementwise ops on them inherit it.
+        const tol = k * U * 8 * Math.max(1, Math.abs(v));
+        assertAlmostEquals(blas[c][j][i], v, tol, `case ${c} result ${j} index ${i}`);
+      });
+    });
+  });
+  // Elementwise fast paths are bit-identical to tfjs-cpu on identical inputs.
+  const x = tf.tensor1d(values(1000, 9));
+  const y = tf.tensor1d(values(1000, 10));
+  const ops = (p: tf.Tensor, q: tf.Tensor) =>
+    [tf.add(p, q), tf.sub(p, q), tf.mul(p, q), tf.div(p, q), tf.mul(p, 0.3), tf.div(2, q)].map((
+      t,
+    ) => Array.from(t.dataSync()));
+  const fast = ops(x, y);
+  await selectBackend("cpu");
+  assertEquals(fast, ops(x, y));
+  tf.dispose(inputs.flat());
+  await selectBackend("wasm");
+});
+
+Deno.test("cpu-blas trains a Dense MLP to tfjs-cpu's losses (tolerance 1e-5)", async () => {
+  if (!blasAvailable()) return;
+  const run = async (backend: "cpu" | "cpu-blas") => {
+    await selectBackend(backend);
+    const net = buildModel(
+      ModelConfig.parse({ family: "vanilla.small", size: 40, layers: 3 }),
+      12,
+      LabelConfig.parse({ mode: "direction" }),
+      6,
+    );
+    const x = tf.tensor2d(values(48 * 12, 4), [48, 12]);
+    const y = tf.cast(tf.greater(tf.sum(x, 1, true), 0), "float32");
+    const opt = tf.train.adam(0.01);
+    const losses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const c = opt.minimize(
+        () => bceLoss(y, net.apply(x, { training: true }) as tf.Tensor),
+        true,
+      )!;
+      losses.push(c.dataSync()[0]);
+      c.dispose();
+    }
+    tf.dispose([x, y]);
+    opt.dispose();
+    net.dispose();
+    return losses;
+  };
+  const cpu = await run("cpu");
+  const blas = await run("cpu-blas");
+  cpu.forEach((l, i) => assertAlmostEquals(blas[i], l, 1e-5, `loss ${i}`));
+  assertEquals(await run("cpu-blas"), blas);
+  await selectBackend("wasm");
 });

@@ -19,6 +19,7 @@ import { LabelConfig, ModelConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
+import { loadBlas } from "../train/cpu_blas.ts";
 import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
@@ -26,7 +27,7 @@ import {
 } from "../train/wasm_matmul.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
-export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu", "webgpu"] as const;
+export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;
 /** One of {@linkcode BENCH_BACKENDS}. */
 export type BenchBackend = typeof BENCH_BACKENDS[number];
 
@@ -84,7 +85,7 @@ export const DEFAULT_BENCH: BenchOptions = {
   epochs: 3,
   budgetSeconds: 60,
   matmulSize: 1024,
-  backends: ["wasm-stock", "wasm", "cpu", "webgpu"],
+  backends: ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"],
   softwareGpu: false,
   seed: 42,
 };
@@ -98,7 +99,7 @@ export const QUICK_BENCH: BenchOptions = {
   epochs: 1,
   budgetSeconds: 5,
   matmulSize: 128,
-  backends: ["wasm-stock", "wasm", "cpu"],
+  backends: ["wasm-stock", "wasm", "cpu-blas", "cpu"],
   softwareGpu: false,
   seed: 42,
 };
@@ -120,16 +121,8 @@ async function timedMatMul(n: number): Promise<number> {
   return 2 * n ** 3 / seconds / 1e9;
 }
 
-const BLAS_LIBRARIES = [
-  "libopenblas.so.0",
-  "libopenblas.so",
-  "libblas.so.3",
-  "libcblas.so.3",
-  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
-];
-
 /**
- * `cblas_sgemm` throughput of a system BLAS through Deno FFI: the CPU's
+ * `cblas_sgemm` throughput of the system BLAS through Deno FFI: the CPU's
  * practical float32 ceiling, for comparison. Needs `--allow-ffi`.
  *
  * @param n side of the square matrices
@@ -138,57 +131,24 @@ const BLAS_LIBRARIES = [
 export function sgemmReference(
   n: number,
 ): { gflops: number; library: string } | { gflops: null; reason: string } {
-  const failures: string[] = [];
-  for (const library of BLAS_LIBRARIES) {
-    let lib;
-    try {
-      lib = Deno.dlopen(library, {
-        cblas_sgemm: {
-          parameters: [
-            "i32",
-            "i32",
-            "i32",
-            "i32",
-            "i32",
-            "i32",
-            "f32",
-            "buffer",
-            "i32",
-            "buffer",
-            "i32",
-            "f32",
-            "buffer",
-            "i32",
-          ],
-          result: "void",
-        },
-      });
-    } catch (e) {
-      failures.push((e as Error).name === "NotCapable" ? "no --allow-ffi" : library);
-      if ((e as Error).name === "NotCapable") break;
-      continue;
-    }
-    try {
-      const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-      const b = new Float32Array(n * n).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
-      const c = new Float32Array(n * n);
-      // CblasRowMajor = 101, CblasNoTrans = 111
-      const run = () => lib.symbols.cblas_sgemm(101, 111, 111, n, n, n, 1, a, n, b, n, 0, c, n);
-      run();
-      const reps = 5;
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) run();
-      const seconds = (performance.now() - t0) / 1000 / reps;
-      return { gflops: 2 * n ** 3 / seconds / 1e9, library };
-    } finally {
-      lib.close();
-    }
+  let blas;
+  try {
+    blas = loadBlas();
+  } catch (e) {
+    return { gflops: null, reason: (e as Error).message };
   }
+  const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const b = new Float32Array(n * n).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
+  const c = new Float32Array(n * n);
+  const run = () => blas.sgemm(false, false, n, n, n, a, b, c);
+  run();
+  const reps = 5;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) run();
+  const seconds = (performance.now() - t0) / 1000 / reps;
   return {
-    gflops: null,
-    reason: `no BLAS library loaded (tried ${
-      failures.join(", ")
-    }; on Debian: apt-get install libopenblas0)`,
+    gflops: 2 * n ** 3 / seconds / 1e9,
+    library: `${blas.library}${blas.threads ? `, ${blas.threads} threads` : ""}`,
   };
 }
 
@@ -289,6 +249,14 @@ export async function runBench(
         `webgpu: software adapter "${probe.description}" only (pass --backends webgpu to time it anyway)`,
       );
       backends = backends.filter((b) => b !== "webgpu");
+    }
+  }
+  if (backends.includes("cpu-blas")) {
+    try {
+      loadBlas();
+    } catch (e) {
+      skipped.push(`cpu-blas: ${(e as Error).message}`);
+      backends = backends.filter((b) => b !== "cpu-blas");
     }
   }
   try {
