@@ -16,8 +16,11 @@ import { renderJournal } from "../report/journal.ts";
 
 /** Parsed `journal` arguments. */
 export interface JournalArgs {
+  /** Results folder (`--results`, default `results`). */
   results: string;
+  /** Journal file (`--out`, default `JOURNAL.md`). */
   out: string;
+  /** `--check`: compare instead of writing. */
   check: boolean;
 }
 

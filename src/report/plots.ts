@@ -20,9 +20,13 @@ import { compareStrings, metricEntry, metricValue } from "./format.ts";
 
 /** One prediction as the scatter plot reads it. */
 export interface PredictionPoint {
+  /** The label. */
   actual: number;
+  /** The model's prediction. */
   predicted: number;
+  /** Split the row belongs to (`eval` when absent). */
   split?: string;
+  /** Ticker of the row. */
   ticker?: string;
 }
 
@@ -585,8 +589,11 @@ export function beeswarmSpec(
 
 /** A plot's file name and what the report calls it. */
 export interface PlotEntry {
+  /** SVG file name beside `report.md`. */
   file: string;
+  /** Alt text of the embedded image. */
   alt: string;
+  /** The Vega-Lite spec. */
   spec: TopLevelSpec;
 }
 

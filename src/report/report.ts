@@ -25,6 +25,7 @@ import { normalizeRecord } from "./normalize.ts";
 
 /** A rendered report: the Markdown and the SVG files it embeds. */
 export interface RenderedReport {
+  /** The `report.md` text. */
   markdown: string;
   /** File name (relative to `report.md`) → SVG document. */
   plots: Record<string, string>;

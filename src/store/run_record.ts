@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type pl from "nodejs-polars";
 import { renderReport } from "../report/report.ts";
 import { normalizeRecord } from "../report/normalize.ts";
 import type { PredictionPoint } from "../report/plots.ts";
@@ -21,8 +20,11 @@ export type Metrics = Record<string, number | null | object>;
 
 /** Metrics of one model on each split. */
 export interface SplitMetrics {
+  /** Training rows. */
   train?: Metrics;
+  /** Validation rows (early stopping). */
   validation?: Metrics;
+  /** Eval rows; walk-forward runs may hold one table per fold here (`{ "fold-1": {...} }`). */
   eval?: Metrics;
 }
 
@@ -38,13 +40,16 @@ export interface RunData {
   synthetic: boolean;
   /** Resolved tickers. */
   tickers: {
+    /** Tickers the model was trained on. */
     train: string[];
+    /** Held-out tickers evaluated and backtested. */
     eval: string[];
     /** How an uncorrelated selection was made (free-form, from `resolveTickers`). */
     selection?: Record<string, unknown>;
   };
-  /** First and last daily dates used, when known. */
+  /** First daily date used (ISO), when known. */
   from?: string;
+  /** Last daily date used (ISO), when known. */
   to?: string;
 }
 
@@ -54,9 +59,11 @@ export interface RunEnvironment {
   backend: string;
   /** Device description (WebGPU adapter name, CPU model, ...). */
   device: string;
+  /** Versions of Deno, TensorFlow.js, nodejs-polars and Alfred. */
   versions: { deno: string; tfjs: string; polars: string; alfred: string };
   /** `commit` is null outside a git checkout. */
   git: { commit: string | null; dirty: boolean };
+  /** Host name (`unknown` without `--allow-sys`). */
   host: string;
   /** e.g. `linux x86_64`. */
   platform: string;
@@ -74,9 +81,13 @@ export interface RunTimings {
 
 /** The model that was trained (or restored). */
 export interface RunModel {
+  /** Model family, e.g. `vanilla.small`. */
   family: string;
+  /** Hidden layer width. */
   size: number;
+  /** Hidden layers. */
   layers: number;
+  /** Trainable parameters. */
   parameters: number;
   /** Estimated memory of the weights in bytes. */
   bytes: number;
@@ -88,51 +99,75 @@ export interface RunModel {
 
 /** One fold of the split, described by periods and row counts (not the indices). */
 export interface RunFold {
+  /** `holdout`, or `fold-1`.. for walk-forward splits. */
   name: string;
+  /** First and last quarter-end dates of the training rows. */
   trainPeriod: [string, string];
+  /** First and last quarter-end dates of the eval rows. */
   evalPeriod: [string, string];
+  /** Training rows. */
   trainRows: number;
+  /** Validation rows (held out of training for early stopping). */
   validationRows: number;
+  /** Eval rows. */
   evalRows: number;
 }
 
 /** The split as run. */
 export interface RunSplit {
+  /** `split.method` of the config. */
   method: string;
+  /** The folds, in order. */
   folds: RunFold[];
+  /** Split warnings (e.g. by_ticker shares quarters between train and eval). */
   warnings: string[];
 }
 
 /** One feature's correlation with the label on training rows. */
 export interface CorrelationRow {
+  /** Feature column. */
   feature: string;
+  /** Pearson r with the label; null when undefined (a constant column). */
   pearson: number | null;
+  /** Spearman rank correlation with the label; null when undefined. */
   spearman: number | null;
+  /** Verbal strength of the correlation, e.g. `Very Weak`. */
   strength: string;
 }
 
 /** One epoch of training. */
 export interface EpochRecord {
+  /** 1-based epoch number. */
   epoch: number;
+  /** Mean training loss. */
   loss: number;
+  /** Validation loss. */
   valLoss: number;
+  /** Learning rate used in the epoch. */
   lr: number;
+  /** Wall-clock seconds of the epoch. */
   seconds: number;
 }
 
 /** The training history. */
 export interface RunTraining {
+  /** One entry per epoch (empty when the model was restored). */
   history: EpochRecord[];
+  /** Epoch whose weights were kept. */
   bestEpoch: number;
+  /** Its validation loss (null in JSON when the model was restored). */
   bestValLoss: number;
+  /** Why training ended; `restored` when the model store supplied the weights. */
   stoppedBy: "patience" | "epochs" | "interrupted" | "restored";
 }
 
 /** Metrics before and after training, per ticker and for the baselines. */
 export interface RunMetrics {
+  /** The label mode, which decides the metric set. */
   mode: "direction" | "magnitude";
   /** Metrics of the untrained model (the notes' "pre-train eval"). */
   preTrain: SplitMetrics;
+  /** Metrics of the trained (or restored) model. */
   postTrain: SplitMetrics;
   /** Eval metrics per eval ticker. */
   perTicker: Record<string, Metrics>;
@@ -142,9 +177,13 @@ export interface RunMetrics {
 
 /** One point of the equity series (values in currency, or growth of 1). */
 export interface EquityPoint {
+  /** ISO date. */
   date: string;
+  /** The strategy's equity. */
   strategy: number;
+  /** Buy-and-hold of the index; absent or null without an index. */
   index?: number | null;
+  /** Buy-and-hold of the equal-weight eval basket. */
   basket?: number | null;
 }
 
@@ -156,6 +195,7 @@ export interface BacktestSummary {
   equity: EquityPoint[];
   /** One row per eval ticker (`ticker` plus statistics). */
   perTicker: Record<string, unknown>[];
+  /** Backtest warnings (same-bar fills, gaps, ...). */
   warnings: string[];
   /** Stated assumptions: fill rule, costs, risk-free source, ... */
   assumptions: Record<string, unknown> | string[];
@@ -165,30 +205,47 @@ export interface BacktestSummary {
 
 /** One ablation row: the effect of neutralizing one feature or family. */
 export interface AblationRow {
+  /** Feature or family name. */
   name: string;
+  /** Whether one feature or a whole family was neutralized. */
   kind: "feature" | "family";
+  /** Change in eval loss when neutralized. */
   deltaLoss: number;
+  /** Change in the main metric (F1 or sign accuracy) when neutralized. */
   deltaMetric: number;
+  /** `needed`, `drop candidate`, ... */
   verdict?: string;
+  /** Anything else the analysis stage reports. */
   [key: string]: unknown;
 }
 
 /** Optional analysis results. */
 export interface RunAnalysis {
+  /** Feature and family ablation. */
   ablation?: {
+    /** One row per feature and family, in the analysis stage's order. */
     rows: AblationRow[];
+    /** The main metric's name (`f1`, `signAccuracy`). */
     metric: string;
+    /** What a neutralized input is replaced with. */
     neutralizedWith: string;
+    /** Anything else the analysis stage reports. */
     [key: string]: unknown;
   };
+  /** Shapley values of eval predictions. */
   shap?: {
     /** Feature → mean |SHAP| over explained rows. */
     meanAbs: Record<string, number>;
+    /** Largest |base value + Σ attributions − output| over explained rows. */
     maxAdditivityError: number;
+    /** Expected model output over the background sample. */
     baseValue?: number;
+    /** Also read when present: `features`, `values`, `featureValues`, `topConfident`. */
     [key: string]: unknown;
   };
+  /** The notes' loss-target helper: per split (`train`, `eval`) or flat key → value. */
   lossTarget?: Record<string, unknown>;
+  /** Other analyses, shown as JSON. */
   [key: string]: unknown;
 }
 
@@ -200,16 +257,21 @@ export interface RunRecord {
   experiment: string;
   /** The experiment's `description`. */
   description: string;
+  /** How the run ended. */
   status: RunStatus;
   /** The resolved config as YAML text. */
   configYaml: string;
   /** Full config hash (hex). */
   configHash: string;
+  /** The data the run used. */
   data: RunData;
   /** `seed` and any derived seeds (e.g. `split`, `init`, `shuffle`). */
   seeds: Record<string, number>;
+  /** Backend, device, versions, git state, host. */
   environment: RunEnvironment;
+  /** Start, end and per-stage seconds. */
   timings: RunTimings;
+  /** The model; null when the run stopped before building one. */
   model: RunModel | null;
   /** Feature column names in model input order. */
   features: string[];
@@ -217,11 +279,17 @@ export interface RunRecord {
   missing: { family: string; rule: string; rows: number }[];
   /** `Scaler.toJSON()`. */
   scaler: unknown;
+  /** The split; null when the run stopped before splitting. */
   split: RunSplit | null;
+  /** Feature–label correlations on training rows, by |Pearson| descending. */
   correlations: CorrelationRow[];
+  /** Training history; null when the run stopped before training. */
   training: RunTraining | null;
+  /** Metrics; null when the run stopped before evaluating. */
   metrics: RunMetrics | null;
+  /** Backtest; null when there was none. */
   backtest: BacktestSummary | null;
+  /** Analysis results, when the config asked for any. */
   analysis?: RunAnalysis;
   /** Every data, split and backtest warning, shown at the top of the report. */
   warnings: string[];
@@ -357,14 +425,24 @@ export function metricsToJson(record: RunRecord): string {
 
 /** A finished run directory found under the results folder. */
 export interface RunEntry {
+  /** Experiment name (its folder). */
   experiment: string;
+  /** Run id (its folder). */
   runId: string;
   /** `results/<experiment>/<run-id>` */
   dir: string;
 }
 
+/** The part of a Polars `DataFrame` the writer uses (a `pl.DataFrame` fits). */
+export interface PredictionFrame {
+  /** Write the frame as Parquet. */
+  writeParquet(path: string): unknown;
+  /** The rows as objects. */
+  toRecords(): Record<string, unknown>[];
+}
+
 /** Rows or a Polars data frame of predictions. */
-export type PredictionsInput = pl.DataFrame | Record<string, unknown>[];
+export type PredictionsInput = PredictionFrame | Record<string, unknown>[];
 
 /** What {@linkcode writeRunRecord} writes beside the record. */
 export interface RunExtras {
@@ -474,7 +552,7 @@ async function writePredictions(path: string, input: PredictionsInput): Promise<
     return predictionPoints(input);
   }
   input.writeParquet(path);
-  return predictionPoints(input.toRecords() as Record<string, unknown>[]);
+  return predictionPoints(input.toRecords());
 }
 
 function checkNames(experiment: string, runId: string): void {
