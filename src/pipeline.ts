@@ -23,7 +23,7 @@ import { designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
-import { fileCheckpointer, trainModel, type TrainResult } from "./train/trainer.ts";
+import { fileCheckpointer, type Matrix, trainModel, type TrainResult } from "./train/trainer.ts";
 import { predict } from "./train/predict.ts";
 import { progressReporter } from "./train/progress.ts";
 import {
@@ -42,7 +42,7 @@ import { captureEnvironment } from "./store/environment.ts";
 import { runAnalysis } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
-import { dayQuarter, dayToIso, isoToDay, quarterStartDay } from "./features/dates.ts";
+import { dayQuarter, dayToIso, isoToDay } from "./features/dates.ts";
 
 /** How to run: where results and models go, and what to say on the way. */
 export interface RunOptions {
@@ -166,6 +166,13 @@ function marketSeries(dataset: Dataset, name: string | null): PriceSeries | null
   };
 }
 
+/** The dataset's risk-free yield series, named, or null when it has none. */
+function riskFreeOf(dataset: Dataset): (PriceSeries & { name: string }) | null {
+  const name = dataset.manifest.riskFree;
+  const series = marketSeries(dataset, name);
+  return series && name ? { ...series, name } : null;
+}
+
 /** The backtest result in the run record's shape (statistics per series, daily equity). */
 export function backtestSummary(r: BacktestResult): BacktestSummary {
   const stats: BacktestSummary["stats"] = {};
@@ -208,6 +215,38 @@ export function backtestSummary(r: BacktestResult): BacktestSummary {
   };
 }
 
+/** A seeded permutation of `values` (Fisher-Yates with mulberry32). */
+export function permuted(values: Float32Array, seed: number): Float32Array {
+  const out = values.slice();
+  let t = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), t | 1);
+    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
+    const j = Math.floor((((r ^ (r >>> 14)) >>> 0) / 4294967296) * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Train a fresh model of the experiment's architecture without progress, checkpoints or store. */
+async function fitQuietly(
+  e: Experiment,
+  data: { x: Matrix; y: Float32Array; xVal: Matrix; yVal: Float32Array },
+  signal?: AbortSignal,
+): Promise<{ model: tf.LayersModel; result: TrainResult }> {
+  const model = buildModel(e.model, data.x.cols, e.label, e.seed);
+  const result = await trainModel({
+    model,
+    loss: makeLoss(e.loss),
+    train: e.train,
+    seed: e.seed,
+    ...data,
+    signal,
+  });
+  return { model, result };
+}
+
 /** Stage timer: records seconds per stage, in order. */
 class Stages {
   readonly seconds: Record<string, number> = {};
@@ -224,6 +263,8 @@ class Stages {
 interface FoldOutcome {
   fold: Fold;
   evalPred: Float32Array;
+  /** Eval predictions of the same model trained on shuffled labels (the chance control). */
+  controlPred: Float32Array | null;
   training: TrainResult | null;
   restored: boolean;
   modelHash: string;
@@ -403,9 +444,23 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       }
     }
     const evalPred = predict(model, ev.x);
+    let controlPred: Float32Array | null = null;
+    if (e.analysis.shuffled_control?.enabled && !interrupted) {
+      const control = await stages.time("control", () =>
+        fitQuietly(e, {
+          x: train.x,
+          y: permuted(train.y, e.seed + 1),
+          xVal: val.x,
+          yVal: permuted(val.y, e.seed + 2),
+        }, options.signal));
+      controlPred = predict(control.model, ev.x);
+      control.model.dispose();
+      log(`${fold.name}: shuffled-label control trained (${control.result.history.length} epochs)`);
+    }
     outcomes.push({
       fold,
       evalPred,
+      controlPred,
       training,
       restored,
       modelHash: key,
@@ -524,6 +579,10 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const baselineMetrics: Record<string, Metrics> = {};
   await stages.time("baselines", () => {
     const preds = baselinePredictions(e, q, outcomes, evalRows.length);
+    if (outcomes.every((o) => o.controlPred)) {
+      preds["shuffled labels"] = pooled(outcomes.map((o) => ({ ...o, evalPred: o.controlPred! })))
+        .pred;
+    }
     for (const [name, pred] of Object.entries(preds)) {
       baselineMetrics[name] = evaluate(mode, evalY, pred, evalQuarters);
     }
@@ -546,7 +605,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       signals,
       prices: priceSeries(p.dataset, p.tickers.eval),
       index: index && indexName ? { name: indexName, series: index } : null,
-      riskFree: marketSeries(p.dataset, p.dataset.manifest.riskFree),
+      riskFree: riskFreeOf(p.dataset),
       labelMode: mode,
       config: e.backtest,
     });

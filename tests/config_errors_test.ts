@@ -434,13 +434,25 @@ const CASES: Case[] = [
   },
   {
     name: "magnitude strategy with a direction label",
-    text: BASE + "backtest: {strategy: top_magnitude}\n",
+    text: BASE + "backtest: {strategy: top_magnitude, mode: portfolio}\n",
     want: {
       line: 10,
       col: 22,
       path: "backtest.strategy",
       message:
         'strategy "top_magnitude" ranks predicted magnitudes and needs label.mode "magnitude"',
+    },
+  },
+  {
+    name: "a cross-sectional strategy in per_ticker mode",
+    text: BASE.replace("mode: direction", "mode: magnitude").replace("name: bce", "name: mse") +
+      "backtest: {strategy: long_short_top_k, mode: per_ticker}\n",
+    want: {
+      line: 10,
+      col: 46,
+      path: "backtest.mode",
+      message:
+        'strategy "long_short_top_k" ranks tickers against each other and needs backtest.mode "portfolio"',
     },
   },
   {

@@ -253,6 +253,11 @@ export const AnalysisConfig = z.strictObject({
   loss_target: z.strictObject({
     r2: z.number().gt(0).lt(1).default(0.8),
   }).optional(),
+  shuffled_control: z.strictObject({
+    enabled: z.boolean().default(true),
+  }).optional().describe(
+    "also train the same model on shuffled training labels: its eval metrics show what chance looks like",
+  ),
 });
 export type AnalysisConfig = z.infer<typeof AnalysisConfig>;
 

@@ -58,6 +58,14 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     });
   }
 
+  if (MAGNITUDE_STRATEGIES.includes(e.backtest.strategy) && e.backtest.mode !== "portfolio") {
+    out.push({
+      path: ["backtest", "mode"],
+      message: `strategy "${e.backtest.strategy}" ranks tickers against each other and needs ` +
+        `backtest.mode "portfolio", but it is "${e.backtest.mode}"`,
+    });
+  }
+
   if (e.backtest.strategy === "nuanced") {
     const { short_threshold: s, exit_threshold: x, long_threshold: l } = e.backtest;
     if (!(s < x && x < l)) {
