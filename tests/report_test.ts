@@ -4,7 +4,14 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { collectWarnings, NOT_BEATEN, renderReport } from "../src/report/report.ts";
-import { drawdowns, readConfusion, renderSvg, scatterSpec } from "../src/report/plots.ts";
+import {
+  drawdowns,
+  perTickerReturns,
+  perTickerSpec,
+  readConfusion,
+  renderSvg,
+  scatterSpec,
+} from "../src/report/plots.ts";
 import { fixtureRecord, FIXTURES, magnitudeRecord, variant } from "./report_helpers.ts";
 
 const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
@@ -206,4 +213,20 @@ Deno.test("drawdowns are measured from the running peak", () => {
 Deno.test("renderSvg draws a spec with no data without failing", async () => {
   const svg = await renderSvg(scatterSpec([]));
   ok(svg.startsWith("<svg"));
+});
+
+Deno.test("per-ticker bars put the strategy beside the ticker's buy-and-hold", async () => {
+  const rows = perTickerReturns([
+    { ticker: "XOM", totalReturn: -0.05, buyHoldReturn: 0.12 },
+    { ticker: "AA", totalReturn: 0.2 },
+    { ticker: "BB" },
+  ]);
+  deepStrictEqual(rows, [
+    { ticker: "AA", series: "strategy", totalReturn: 0.2 },
+    { ticker: "XOM", series: "strategy", totalReturn: -0.05 },
+    { ticker: "XOM", series: "buy and hold", totalReturn: 0.12 },
+  ]);
+  const svg = await renderSvg(perTickerSpec(rows));
+  ok(svg.includes(">buy and hold<"), "legend names both series");
+  equal((svg.match(/<path[^>]*aria-roledescription="bar"/g) ?? []).length, 3);
 });

@@ -113,6 +113,12 @@ Deno.test("predictions given as rows are written as Parquet too", async () => {
   deepStrictEqual(predictionPoints(rows), [
     { actual: 0.05, predicted: 0.02, split: "eval", ticker: "JPM" },
   ]);
+  // The pipeline's spelling: label and prediction, no split column (all eval).
+  deepStrictEqual(
+    predictionPoints([{ ticker: "KO", quarter: "1998Q1", label: 0.1, prediction: 0.04 }]),
+    [{ actual: 0.1, predicted: 0.04, split: undefined, ticker: "KO" }],
+  );
+  deepStrictEqual(predictionPoints([{ ticker: "KO", y: 1 }]), [], "no recognizable columns");
   await Deno.remove(results, { recursive: true });
 });
 

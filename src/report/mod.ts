@@ -28,7 +28,7 @@ export {
   shapSpec,
   trainingSpec,
 } from "./plots.ts";
-export type { PlotEntry, PredictionPoint } from "./plots.ts";
+export type { PlotEntry, PredictionPoint, TickerReturn } from "./plots.ts";
 export {
   BACKTEST_COLUMNS,
   DIRECTION_COLUMNS,

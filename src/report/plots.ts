@@ -286,35 +286,53 @@ export function drawdownSpec(equity: EquityPoint[], recorded?: EquityPoint[]): T
   };
 }
 
-/**
- * Per-ticker total returns from the backtest's per-ticker table.
- *
- * @param perTicker the backtest's per-ticker rows
- * @returns ticker and return, in ticker order (rows without both are skipped)
- */
-export function perTickerReturns(
-  perTicker: BacktestSummary["perTicker"],
-): { ticker: string; totalReturn: number }[] {
-  const rows: { ticker: string; totalReturn: number }[] = [];
-  for (const row of perTicker) {
-    const ticker = row.ticker;
-    const value = metricValue(row as Record<string, number | null | object>, "totalReturn") ??
-      metricValue(row as Record<string, number | null | object>, "return");
-    if (typeof ticker === "string" && value !== null) rows.push({ ticker, totalReturn: value });
-  }
-  return rows.sort((a, b) => compareStrings(a.ticker, b.ticker));
+/** One bar of the per-ticker plot. */
+export interface TickerReturn {
+  /** Eval ticker. */
+  ticker: string;
+  /** `strategy` (the ticker's book or contribution) or `buy and hold` (its own price move). */
+  series: "strategy" | "buy and hold";
+  /** Total return as a fraction. */
+  totalReturn: number;
 }
 
 /**
- * The Vega-Lite spec of per-ticker total returns (bars, red below zero).
+ * Per-ticker total returns from the backtest's per-ticker table: the strategy's and, when the
+ * table has it (`buyHoldReturn`), the ticker's own buy-and-hold return beside it.
  *
- * @param rows ticker and total return
+ * @param perTicker the backtest's per-ticker rows
+ * @returns bars in ticker order, strategy first (rows without a ticker and a return are skipped)
+ */
+export function perTickerReturns(perTicker: BacktestSummary["perTicker"]): TickerReturn[] {
+  const rows: TickerReturn[] = [];
+  const sorted = [...perTicker].sort((a, b) =>
+    compareStrings(String(a.ticker ?? ""), String(b.ticker ?? ""))
+  );
+  for (const row of sorted) {
+    const ticker = row.ticker;
+    const m = row as Record<string, number | null | object>;
+    const value = metricValue(m, "totalReturn") ?? metricValue(m, "return");
+    if (typeof ticker !== "string" || value === null) continue;
+    rows.push({ ticker, series: "strategy", totalReturn: value });
+    const hold = metricValue(m, "buyHoldReturn");
+    if (hold !== null) rows.push({ ticker, series: "buy and hold", totalReturn: hold });
+  }
+  return rows;
+}
+
+/**
+ * The Vega-Lite spec of per-ticker total returns: bars per ticker, the strategy beside the
+ * ticker's buy-and-hold when known.
+ *
+ * @param rows bars from {@linkcode perTickerReturns}
  * @returns the spec
  */
-export function perTickerSpec(rows: { ticker: string; totalReturn: number }[]): TopLevelSpec {
+export function perTickerSpec(rows: TickerReturn[]): TopLevelSpec {
+  const tickers = [...new Set(rows.map((r) => r.ticker))];
+  const series = [...new Set(rows.map((r) => r.series))];
   return {
     title: "Total return per eval ticker",
-    width: Math.max(200, Math.min(WIDTH, rows.length * 28)),
+    width: Math.max(200, Math.min(WIDTH, tickers.length * 14 * (series.length + 1))),
     height: 220,
     data: { values: rows },
     mark: { type: "bar" },
@@ -323,8 +341,10 @@ export function perTickerSpec(rows: { ticker: string; totalReturn: number }[]): 
         field: "ticker",
         type: "nominal",
         title: null,
-        sort: rows.map((r) => r.ticker),
+        sort: tickers,
+        axis: { labelAngle: tickers.length > 20 ? -90 : 0 },
       },
+      xOffset: { field: "series", type: "nominal", sort: series },
       y: {
         field: "totalReturn",
         type: "quantitative",
@@ -332,8 +352,11 @@ export function perTickerSpec(rows: { ticker: string; totalReturn: number }[]): 
         axis: { format: ".0%" },
       },
       color: {
-        condition: { test: "datum.totalReturn < 0", value: "#d62728" },
-        value: "#2ca02c",
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: series, range: ["#1f77b4", "#bdbdbd"].slice(0, series.length) },
+        legend: series.length > 1 ? {} : null,
       },
     },
   };
@@ -495,7 +518,13 @@ export function scatterSpec(points: PredictionPoint[]): TopLevelSpec {
         encoding: {
           x: { field: "actual", type: "quantitative", title: "actual" },
           y: { field: "predicted", type: "quantitative", title: "predicted" },
-          color: { field: "split", type: "nominal", title: null, scale: { domain: splits } },
+          color: {
+            field: "split",
+            type: "nominal",
+            title: null,
+            scale: { domain: splits },
+            legend: splits.length > 1 ? {} : null,
+          },
         },
       },
     ],
