@@ -39,7 +39,7 @@ import type { BacktestResult, PriceSeries, Signal } from "./backtest/types.ts";
 import type { BacktestSummary, Metrics, RunRecord, RunStatus } from "./store/run_record.ts";
 import { newRunId, writeRunRecord } from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
-import { runAnalysis } from "./analysis/mod.ts";
+import { columnMeans, neutralize, runAnalysis, type Score, verdict } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 import { dayQuarter, dayToIso, isoToDay } from "./features/dates.ts";
@@ -558,6 +558,85 @@ function baselinePredictions(
   return preds;
 }
 
+/** Loss (the experiment's own) and main metric (F1 or sign accuracy) of predictions. */
+function scorer(e: Experiment): Score {
+  const lossFn = makeLoss(e.loss);
+  return (y, pred) => {
+    const loss = tf.tidy(() =>
+      lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1])).dataSync()[0]
+    );
+    const metric = e.label.mode === "direction"
+      ? classificationMetrics(y, pred).f1
+      : regressionMetrics(y, pred).signAccuracy;
+    return { loss, metric };
+  };
+}
+
+/**
+ * The `analysis:` block on the last fold's model; with `ablation.retrain_top`, the top drop
+ * candidates are also retrained from scratch with their column neutralized.
+ */
+async function analyzeModel(
+  e: Experiment,
+  q: QuarterlyFrame,
+  o: FoldOutcome,
+  options: RunOptions,
+): Promise<RunRecord["analysis"]> {
+  const train = designMatrix(q, o.fold.train, o.scaler);
+  const val = designMatrix(q, o.fold.validation, o.scaler);
+  const ev = designMatrix(q, o.fold.eval, o.scaler);
+  const score = scorer(e);
+  const result = runAnalysis({
+    config: e.analysis,
+    predict: (x) => predict(o.model, x),
+    xTrain: train.x,
+    yTrain: train.y,
+    xEval: ev.x,
+    yEval: ev.y,
+    evalKeys: ev.keys.map((k) => `${k.ticker} ${k.quarter}`),
+    features: q.features,
+    families: q.families,
+    mode: e.label.mode,
+    score,
+    metricName: e.label.mode === "direction" ? "f1" : "signAccuracy",
+    seed: e.seed,
+    log: options.log,
+  });
+  const top = e.analysis.ablation?.retrain_top ?? 0;
+  if (top > 0 && result.ablation) {
+    const full = result.ablation.full as { loss: number; metric: number };
+    const neutral = columnMeans(train.x);
+    const candidates = result.ablation.rows
+      .filter((r) => r.kind === "feature" && r.verdict === "drop candidate")
+      .sort((a, b) => a.deltaLoss - b.deltaLoss)
+      .slice(0, top);
+    const retrained = [];
+    for (const c of candidates) {
+      const col = [q.features.indexOf(c.name)];
+      options.log(`ablation: retraining without ${c.name}`);
+      const fit = await fitQuietly(e, {
+        x: neutralize(train.x, col, neutral),
+        y: train.y,
+        xVal: neutralize(val.x, col, neutral),
+        yVal: val.y,
+      }, options.signal);
+      const s = score(ev.y, predict(fit.model, neutralize(ev.x, col, neutral)));
+      fit.model.dispose();
+      retrained.push({
+        feature: c.name,
+        loss: s.loss,
+        metric: s.metric,
+        deltaLoss: s.loss - full.loss,
+        deltaMetric: s.metric - full.metric,
+        verdict: verdict(s.loss - full.loss, s.metric - full.metric),
+        epochs: fit.result.history.length,
+      });
+    }
+    result.ablation.retrained = retrained;
+  }
+  return result;
+}
+
 async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const { e, options, stages, outcomes, p } = a;
   const { q } = p;
@@ -611,39 +690,9 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     });
   });
 
-  let analysis: RunRecord["analysis"];
-  if (last && a.status === "complete" && Object.keys(e.analysis).length > 0) {
-    analysis = await stages.time("analysis", () => {
-      const train = designMatrix(q, last.fold.train, last.scaler);
-      const ev = designMatrix(q, last.fold.eval, last.scaler);
-      const lossFn = makeLoss(e.loss);
-      const evalKeys = ev.keys.map((k) => `${k.ticker} ${k.quarter}`);
-      return runAnalysis({
-        config: e.analysis,
-        predict: (x) => predict(last.model, x),
-        xTrain: train.x,
-        yTrain: train.y,
-        xEval: ev.x,
-        yEval: ev.y,
-        evalKeys,
-        features: q.features,
-        families: q.families,
-        mode,
-        score: (y, pred) => {
-          const l = tf.tidy(() =>
-            lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1])).dataSync()[0]
-          );
-          const m = mode === "direction"
-            ? classificationMetrics(y, pred).f1
-            : regressionMetrics(y, pred).signAccuracy;
-          return { loss: l, metric: m };
-        },
-        metricName: mode === "direction" ? "f1" : "signAccuracy",
-        seed: e.seed,
-        log: options.log,
-      });
-    });
-  }
+  const analysis = last && a.status === "complete" && Object.keys(e.analysis).length > 0
+    ? await stages.time("analysis", () => analyzeModel(e, q, last, options))
+    : undefined;
 
   const training = last?.training;
   const foldWarnings = [...new Set(p.folds.flatMap((f) => f.warnings))];
