@@ -8,8 +8,12 @@ import { diffConfigs, formatConfigDiff } from "../config/diff.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { loadExperiment } from "../config/load.ts";
 import { type CommandIo, consoleIo } from "./validate.ts";
+import { diffStoredRuns } from "../report/run_diff.ts";
 
-const USAGE = "Usage: alfred diff A.yaml B.yaml";
+const USAGE =
+  "Usage: alfred diff A.yaml B.yaml | alfred diff RUN_A RUN_B (run ids, id prefixes or run folders)";
+
+const isConfig = (arg: string) => /\.ya?ml$/i.test(arg);
 
 /**
  * Loads two configs (each must describe one experiment, not a sweep), and
@@ -38,6 +42,15 @@ export async function diffCommand(args: string[], io: CommandIo = consoleIo): Pr
     return 1;
   }
   const [fileA, fileB] = args;
+  if (!isConfig(fileA) && !isConfig(fileB)) {
+    try {
+      io.out((await diffStoredRuns(fileA, fileB)).trimEnd());
+      return 0;
+    } catch (e) {
+      io.err(e instanceof Error ? e.message : String(e));
+      return 1;
+    }
+  }
   const loaded = [];
   let failed = false;
   for (const file of [fileA, fileB]) {

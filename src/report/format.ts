@@ -84,7 +84,7 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   costs: "costs paid",
   alpha: "alpha",
   beta: "beta",
-  positiveRate: "predicted-up rate",
+  positiveRate: "actual up rate",
   threshold: "threshold",
   n: "rows",
 };
