@@ -2,7 +2,7 @@
  * The config commands (validate, diff, schema) and the committed JSON schema's
  * freshness.
  */
-import { assert, assertEquals, assertStringIncludes } from "./config_assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { diffCommand } from "../src/cli/diff.ts";
 import { schemaCommand } from "../src/cli/schema.ts";
 import { type CommandIo, validateCommand } from "../src/cli/validate.ts";

@@ -1,5 +1,5 @@
 /** Config diffs over resolved configs, and their Markdown. */
-import { assertEquals } from "./config_assert.ts";
+import { assertEquals } from "./assert.ts";
 import { diffConfigs, formatConfigDiff } from "../src/config/diff.ts";
 import { loadExperiment } from "../src/config/load.ts";
 

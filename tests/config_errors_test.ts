@@ -2,7 +2,7 @@
  * Malformed experiment configs: each problem is reported with its exact
  * FILE:LINE:COL, key path and a message saying what is allowed.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "./config_assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { ConfigError, type ConfigIssue, didYouMean, levenshtein } from "../src/config/errors.ts";
 import { loadExperiment, loadExperiments, parseExperimentText } from "../src/config/load.ts";
 

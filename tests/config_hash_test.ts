@@ -2,7 +2,7 @@
  * The config hash (stable under key order, comments and formatting; sensitive
  * to every value) and the resolved-YAML writer (schema order, round trip).
  */
-import { assert, assertEquals, assertNotEquals } from "./config_assert.ts";
+import { assert, assertEquals, assertNotEquals } from "./assert.ts";
 import { canonicalJson, configHash } from "../src/config/hash.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import { experimentToYaml } from "../src/config/yaml.ts";

@@ -2,7 +2,7 @@
  * Loading valid experiment configs: defaults, extends (deep merge, lists
  * replaced, chains), --set typing and precedence, sweep expansion.
  */
-import { assert, assertEquals, assertRejects } from "./config_assert.ts";
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { ConfigError } from "../src/config/errors.ts";
 import {
   loadExperiment,
