@@ -1,0 +1,310 @@
+/**
+ * The experiment queue: resolved experiments become BullMQ jobs in Redis, which workers on any
+ * number of machines take one at a time (`deno task worker --queue redis://HOST:6379`).
+ *
+ * One job per resolved config (a `sweep:` becomes many jobs). A job carries the resolved config as
+ * YAML, its config hash and the fingerprint of the dataset it was resolved against; its job id is
+ * the config hash, so enqueueing the same config twice does not duplicate it (a failed one is
+ * retried instead, since its cause may have been fixed meanwhile).
+ *
+ * @module
+ */
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { hostname } from "node:os";
+import { loadExperiments } from "../config/load.ts";
+import { configHash } from "../config/hash.ts";
+import { experimentToYaml } from "../config/yaml.ts";
+import type { Experiment } from "../config/schema.ts";
+import { loadDataset } from "../data/dataset.ts";
+
+/** The queue name used when none is given. */
+export const DEFAULT_QUEUE_NAME = "alfred-experiments";
+/** Prefix of every Redis key the queue uses. */
+export const QUEUE_PREFIX = "alfred";
+/** Format tag of {@link ExperimentJobData}; workers refuse other formats. */
+export const JOB_FORMAT = "alfred-job/1";
+
+/** What one job carries: everything a worker needs to run the experiment and check its data. */
+export interface ExperimentJobData {
+  format: typeof JOB_FORMAT;
+  /** The experiment's `name`. */
+  experiment: string;
+  /** The resolved config (`experimentToYaml`), the single source of what to run. */
+  configYaml: string;
+  /** `configHash` of the resolved config; also the job id. */
+  configHash: string;
+  /** `data.dataset` as written in the config. */
+  dataset: string;
+  /** `Dataset.fingerprint()` on the machine that enqueued the job; workers must have the same. */
+  dataFingerprint: string;
+  /** Host that enqueued the job. */
+  enqueuedBy: string;
+}
+
+/** Progress a worker reports through the queue (`job.updateProgress`). */
+export interface ExperimentProgress {
+  /** Worker name (`host:pid` unless given). */
+  worker: string;
+  /** What the run is doing now. */
+  phase: "preparing" | "training" | "finishing";
+  /** Fold label as the trainer prints it (`train`, `fold-1`, ...), when training. */
+  fold?: string;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  valLoss?: number;
+  bestValLoss?: number;
+  /** Upper bound on the seconds left in this fold's training (early stopping may end it sooner). */
+  etaSeconds?: number;
+  /** Unix milliseconds of this report. */
+  at: number;
+}
+
+/** What a completed job returns (`job.returnvalue`). */
+export interface ExperimentJobResult {
+  runId: string;
+  /** The run folder the worker wrote (on the worker's machine or share). */
+  dir: string;
+  status: string;
+  /** Config hash of the run as executed (differs from the job id when `--backend` overrode it). */
+  configHash: string;
+  modelHash: string;
+  restoredFromStore: boolean;
+  bestValLoss: number | null;
+  worker: string;
+  /** True when a complete record of this config already existed and nothing was run again. */
+  alreadyDone: boolean;
+}
+
+/** Options of the jobs Alfred adds: retries with backoff, nothing removed so ids stay unique. */
+export interface JobPolicy {
+  /** Attempts before a job is failed (default 3); unrecoverable errors fail at once. */
+  attempts?: number;
+  /** First retry delay in milliseconds, doubled each retry (default 5000). */
+  backoffMs?: number;
+}
+
+/**
+ * Check a queue URL: `redis://[user:password@]host[:port][/db]` or `rediss://...`.
+ *
+ * @param url the URL given with `--queue`
+ * @returns the URL unchanged
+ * @throws {TypeError} naming the value and what is allowed
+ */
+export function checkQueueUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`Invalid queue URL "${url}": expected redis://HOST:PORT`);
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
+    throw new TypeError(
+      `Invalid queue URL "${url}": scheme "${parsed.protocol}" is not allowed; expected redis:// or rediss://`,
+    );
+  }
+  if (!parsed.hostname) throw new TypeError(`Invalid queue URL "${url}": no host`);
+  return url;
+}
+
+/** How a connection behaves when Redis is away. */
+export interface ConnectionOptions {
+  /**
+   * `worker`: retry every command and reconnect forever (what BullMQ workers need);
+   * `client`: give up on a command after a few reconnections, so a command line fails instead of
+   * hanging when Redis is down.
+   */
+  role: "worker" | "client";
+  /** Called with a short message when the connection drops or comes back. */
+  onStatus?: (message: string) => void;
+}
+
+/**
+ * An ioredis connection for BullMQ: reconnects with a capped backoff, reports drops once.
+ *
+ * @param url a checked queue URL
+ * @param options role and status callback
+ * @returns the connection (connecting in the background)
+ */
+export function redisConnection(url: string, options: ConnectionOptions): Redis {
+  checkQueueUrl(url);
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: options.role === "worker" ? null : 3,
+    enableReadyCheck: true,
+    connectTimeout: 5000,
+    retryStrategy: (times: number) => Math.min(100 * times, 1000),
+  });
+  let down = false;
+  redis.on("error", (error: Error) => {
+    if (!down) options.onStatus?.(`Redis at ${url} unreachable: ${error.message}; reconnecting`);
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) options.onStatus?.(`Redis at ${url} reachable again`);
+    down = false;
+  });
+  return redis;
+}
+
+/**
+ * Open the experiment queue for adding and inspecting jobs.
+ *
+ * @param url a queue URL (`redis://HOST:PORT`)
+ * @param name the queue name (default {@link DEFAULT_QUEUE_NAME})
+ * @returns the BullMQ queue; close it with `await queue.close()`
+ */
+export function openQueue(url: string, name = DEFAULT_QUEUE_NAME): Queue {
+  return new Queue(name, {
+    connection: redisConnection(url, { role: "client" }),
+    prefix: QUEUE_PREFIX,
+  });
+}
+
+/**
+ * Wait until the queue's Redis answers, or fail with a clear message.
+ *
+ * @param queue an open queue
+ * @param url its URL, for the message
+ * @param timeoutMs how long to wait (default 10 s)
+ * @throws {Error} naming the URL when Redis does not answer in time
+ */
+export async function waitForRedis(queue: Queue, url: string, timeoutMs = 10_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Cannot reach Redis at "${url}" within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([queue.waitUntilReady(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The job data of one resolved experiment.
+ *
+ * @param e the resolved experiment
+ * @param dataFingerprint `Dataset.fingerprint()` of its dataset
+ * @returns the job data
+ */
+export function jobDataFor(e: Experiment, dataFingerprint: string): ExperimentJobData {
+  return {
+    format: JOB_FORMAT,
+    experiment: e.name,
+    configYaml: experimentToYaml(e),
+    configHash: configHash(e),
+    dataset: e.data.dataset,
+    dataFingerprint,
+    enqueuedBy: hostname(),
+  };
+}
+
+/** One job as enqueued. */
+export interface EnqueuedJob {
+  /** The job id: the config hash. */
+  id: string;
+  experiment: string;
+  /** `added`: new; `exists`: already queued, running or done; `retried`: was failed, queued again. */
+  outcome: "added" | "exists" | "retried";
+  /** The job's state after enqueueing (`waiting`, `active`, `completed`, ...). */
+  state: string;
+}
+
+/** Options of {@link enqueueExperiments}. */
+export interface EnqueueOptions extends JobPolicy {
+  /** Queue URL, `redis://HOST:PORT`. */
+  queue: string;
+  /** Queue name (default {@link DEFAULT_QUEUE_NAME}). */
+  queueName?: string;
+  /** `--set key=value` overrides, when `source` is a file. */
+  set?: string[];
+}
+
+/**
+ * Add job data to the queue, one job per config hash.
+ *
+ * @param jobs job data (see {@link jobDataFor})
+ * @param options queue URL, name and retry policy
+ * @returns one entry per job, in order
+ * @throws {Error} when Redis cannot be reached
+ */
+export async function addExperimentJobs(
+  jobs: ExperimentJobData[],
+  options: Omit<EnqueueOptions, "set">,
+): Promise<EnqueuedJob[]> {
+  const queue = openQueue(checkQueueUrl(options.queue), options.queueName);
+  try {
+    await waitForRedis(queue, options.queue);
+    const out: EnqueuedJob[] = [];
+    for (const data of jobs) {
+      const existing = await queue.getJob(data.configHash);
+      if (existing) {
+        let state = await existing.getState();
+        let outcome: EnqueuedJob["outcome"] = "exists";
+        if (state === "failed") {
+          await existing.retry("failed");
+          state = await existing.getState();
+          outcome = "retried";
+        }
+        out.push({ id: data.configHash, experiment: data.experiment, outcome, state });
+        continue;
+      }
+      const job = await queue.add(data.experiment, data, {
+        jobId: data.configHash,
+        attempts: options.attempts ?? 3,
+        backoff: { type: "exponential", delay: options.backoffMs ?? 5000 },
+        removeOnComplete: false,
+        removeOnFail: false,
+      });
+      out.push({
+        id: data.configHash,
+        experiment: data.experiment,
+        outcome: "added",
+        state: await job.getState(),
+      });
+    }
+    return out;
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * Enqueue every resolved config of an experiment file (or of given experiments): one job each,
+ * with the fingerprint of its dataset as found on this machine.
+ *
+ * @param source an experiment YAML file, or resolved experiments
+ * @param options queue URL and name, `--set` overrides, retry policy
+ * @returns one entry per resolved config, in sweep order
+ * @throws {ConfigError} when the file is invalid (nothing is enqueued then)
+ * @throws {DatasetError} when a dataset is not on this machine (its fingerprint is needed)
+ * @example
+ * ```ts
+ * const jobs = await enqueueExperiments("experiments/magnitude-sweep.yaml",
+ *   { queue: "redis://127.0.0.1:6379" });
+ * ```
+ */
+export async function enqueueExperiments(
+  source: string | Experiment[],
+  options: EnqueueOptions,
+): Promise<EnqueuedJob[]> {
+  checkQueueUrl(options.queue);
+  const experiments = typeof source === "string"
+    ? await loadExperiments(source, { set: options.set })
+    : source;
+  const fingerprints = new Map<string, string>();
+  const jobs: ExperimentJobData[] = [];
+  for (const e of experiments) {
+    let fingerprint = fingerprints.get(e.data.dataset);
+    if (fingerprint === undefined) {
+      fingerprint = await (await loadDataset(e.data.dataset)).fingerprint();
+      fingerprints.set(e.data.dataset, fingerprint);
+    }
+    jobs.push(jobDataFor(e, fingerprint));
+  }
+  return await addExperimentJobs(jobs, options);
+}

@@ -1,0 +1,417 @@
+/**
+ * The experiment worker: takes jobs from the queue (see `queue.ts`), runs each with
+ * `runExperiment` and reports progress through the queue.
+ *
+ * Crash safety comes from BullMQ and the stores, not from the worker: a worker killed mid-job loses
+ * its lock, the job is found stalled and handed to another worker; models are stored under their
+ * content hash, so a re-delivered job whose model was already stored restores it instead of
+ * training; run folders are renamed into place when complete, and a re-delivered job whose
+ * complete record already exists (the worker died between writing it and reporting completion)
+ * returns that run instead of running again.
+ *
+ * Failures that retrying cannot fix (an invalid config, bad data, a model that will not fit) fail
+ * the job at once with the error recorded; others are retried with backoff. A worker that does not
+ * have the job's dataset, with the same fingerprint, refuses it: the job goes back for another
+ * worker to take, and fails with that message when no worker has the data.
+ *
+ * @module
+ */
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { hostname } from "node:os";
+import { ConfigError } from "../config/errors.ts";
+import { configHash } from "../config/hash.ts";
+import { parseExperimentText } from "../config/load.ts";
+import type { Backend, Experiment } from "../config/schema.ts";
+import { DatasetError, loadDataset, MissingTableError } from "../data/dataset.ts";
+import { runExperiment } from "../pipeline.ts";
+import type { ModelStore } from "../store/model_store.ts";
+import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
+import type { RunStore } from "../store/shared_file.ts";
+import {
+  DEFAULT_QUEUE_NAME,
+  type ExperimentJobData,
+  type ExperimentJobResult,
+  type ExperimentProgress,
+  JOB_FORMAT,
+  QUEUE_PREFIX,
+  redisConnection,
+} from "./queue.ts";
+
+/** This worker cannot run the job here (no such dataset, or another fingerprint); another may. */
+export class DatasetUnavailableError extends Error {
+  /**
+   * @param message what is missing, naming the worker, the dataset and both fingerprints
+   * @param dataset the dataset the job asks for
+   */
+  constructor(message: string, readonly dataset: string) {
+    super(message);
+    this.name = "DatasetUnavailableError";
+  }
+}
+
+/** The job's data is not an Alfred job (another producer, or a newer format). */
+export class JobFormatError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = "JobFormatError";
+  }
+}
+
+/**
+ * Whether retrying cannot fix `error`: invalid configs or job data, data errors, type and range
+ * errors (the model "will not fit", unknown tickers, ...). A missing dataset on this worker is
+ * not one of them: another worker may have it.
+ *
+ * @param error what the run threw
+ * @returns true when the job should fail at once
+ */
+export function isUnrecoverable(error: unknown): boolean {
+  if (error instanceof DatasetUnavailableError) return false;
+  return error instanceof ConfigError || error instanceof DatasetError ||
+    error instanceof MissingTableError || error instanceof JobFormatError ||
+    error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError;
+}
+
+const PROGRESS_LINE =
+  /^(\S+) epoch\s+(\d+)\/(\d+)\s+loss (\S+)\s+val (\S+) \(best (\S+) @\d+\)\s+lr \S+\s+([\d.]+)s\/epoch/;
+
+/** One epoch as read from the trainer's plain progress line. */
+export interface EpochProgress {
+  fold: string;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss: number;
+  bestValLoss: number;
+  secondsPerEpoch: number;
+}
+
+/**
+ * Read one plain (non-terminal) progress line of `progressReporter`
+ * (`train epoch 3/150  loss 0.69  val 0.70 (best 0.69 @2)  lr 0.001  0.05s/epoch  eta ≤7s`).
+ *
+ * @param line one line
+ * @returns the epoch's numbers, or null when the line is not an epoch line
+ */
+export function parseProgressLine(line: string): EpochProgress | null {
+  const m = PROGRESS_LINE.exec(line.trim());
+  if (!m) return null;
+  return {
+    fold: m[1],
+    epoch: Number(m[2]),
+    epochs: Number(m[3]),
+    loss: Number(m[4]),
+    valLoss: Number(m[5]),
+    bestValLoss: Number(m[6]),
+    secondsPerEpoch: Number(m[7]),
+  };
+}
+
+/** Options of {@link startWorker}. */
+export interface WorkerOptions {
+  /** Queue URL, `redis://HOST:PORT`. */
+  queue: string;
+  /** Queue name (default {@link DEFAULT_QUEUE_NAME}). */
+  queueName?: string;
+  /** Name shown in the job table (default `host:pid`). */
+  name?: string;
+  /** Jobs run at once (default 1; more only helps CPU-only hosts with idle cores). */
+  concurrency?: number;
+  /** Backend replacing the config's `train.backend` (default: the config's). */
+  backend?: Backend;
+  /** Results folder the run records are written to. */
+  resultsDir: string;
+  /** Where models are kept (a shared store lets any machine restore them). */
+  store: ModelStore;
+  /** A shared results store each finished run is copied to, when given. */
+  runStore?: RunStore;
+  /** Folder for training checkpoints (default `.alfred/checkpoints`). */
+  checkpointDir?: string;
+  /** Milliseconds a job's lock lasts without renewal before it counts as stalled (default 60 000). */
+  lockDuration?: number;
+  /** Milliseconds between checks for stalled jobs (default 30 000). */
+  stalledInterval?: number;
+  /** Times a job may stall (its worker died) before it is failed (default 3). */
+  maxStalledCount?: number;
+  /** One line of information. */
+  log: (line: string) => void;
+}
+
+/** A running worker. */
+export interface ExperimentWorker {
+  /** The worker's name as shown in the job table. */
+  readonly name: string;
+  /** The BullMQ worker. */
+  readonly worker: Worker<ExperimentJobData, ExperimentJobResult>;
+  /** Stop taking jobs, wait for the running ones to finish, disconnect. */
+  close(): Promise<void>;
+}
+
+/** The minimal job interface {@link processExperimentJob} uses (a BullMQ job has it). */
+export interface JobLike {
+  id?: string;
+  data: ExperimentJobData;
+  attemptsMade: number;
+  updateProgress(progress: ExperimentProgress): Promise<void>;
+}
+
+/** What {@link processExperimentJob} needs besides the job. */
+export type ProcessContext =
+  & Omit<
+    WorkerOptions,
+    "queue" | "queueName" | "concurrency" | "lockDuration" | "stalledInterval" | "maxStalledCount"
+  >
+  & { name: string };
+
+/**
+ * The resolved experiment a job carries, checked against its config hash, with `backend` applied.
+ *
+ * @param data the job data
+ * @param backend a backend overriding the config's
+ * @returns the experiment to run
+ * @throws {JobFormatError} when the data is not an Alfred job or its hash does not match
+ * @throws {ConfigError} when the config does not validate here (another Alfred version)
+ */
+export async function experimentOfJob(
+  data: ExperimentJobData,
+  backend?: Backend,
+): Promise<Experiment> {
+  if (!data || data.format !== JOB_FORMAT || typeof data.configYaml !== "string") {
+    throw new JobFormatError(
+      `Job data is not an Alfred job: expected format "${JOB_FORMAT}", got "${data?.format}"`,
+    );
+  }
+  const points = await parseExperimentText(data.configYaml, `job ${data.configHash}.yaml`);
+  if (points.length !== 1) {
+    throw new JobFormatError(`Job ${data.configHash} holds ${points.length} configs: expected 1`);
+  }
+  const e = points[0];
+  const hash = configHash(e);
+  if (hash !== data.configHash) {
+    throw new JobFormatError(
+      `Job ${data.configHash} resolves to config hash "${hash}" here: ` +
+        "the worker's Alfred version reads the config differently",
+    );
+  }
+  return backend && backend !== e.train.backend ? { ...e, train: { ...e.train, backend } } : e;
+}
+
+/**
+ * Check that this machine has the job's dataset with the job's fingerprint.
+ *
+ * @param data the job data
+ * @param worker this worker's name, for the message
+ * @throws {DatasetUnavailableError} naming worker, dataset and fingerprints
+ */
+export async function checkJobDataset(data: ExperimentJobData, worker: string): Promise<void> {
+  let fingerprint: string;
+  try {
+    fingerprint = await (await loadDataset(data.dataset)).fingerprint();
+  } catch (error) {
+    if (!(error instanceof DatasetError)) throw error;
+    throw new DatasetUnavailableError(
+      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
+        `it has no dataset "${data.dataset}" (${error.message}); ` +
+        `copy the dataset with fingerprint ${data.dataFingerprint.slice(0, 12)} to this machine`,
+      data.dataset,
+    );
+  }
+  if (fingerprint !== data.dataFingerprint) {
+    throw new DatasetUnavailableError(
+      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
+        `its dataset "${data.dataset}" has fingerprint ${fingerprint.slice(0, 12)}, ` +
+        `the job was enqueued with ${data.dataFingerprint.slice(0, 12)}: the data differ`,
+      data.dataset,
+    );
+  }
+}
+
+/**
+ * A complete run of config `hash` already in the results folder, if any.
+ *
+ * @param resultsDir the results folder
+ * @param experiment the experiment name
+ * @param hash the full config hash
+ * @returns the run's record and folder, or null
+ */
+export async function findCompleteRun(
+  resultsDir: string,
+  experiment: string,
+  hash: string,
+): Promise<{ record: RunRecord; dir: string } | null> {
+  for (const entry of await listRuns(resultsDir)) {
+    if (entry.experiment !== experiment || !entry.runId.endsWith(hash.slice(0, 8))) continue;
+    const record = await readRunRecord(entry.dir);
+    if (record.configHash === hash && record.status === "complete") {
+      return { record, dir: entry.dir };
+    }
+  }
+  return null;
+}
+
+function resultOf(
+  record: RunRecord,
+  dir: string,
+  worker: string,
+  alreadyDone: boolean,
+): ExperimentJobResult {
+  return {
+    runId: record.runId,
+    dir,
+    status: record.status,
+    configHash: record.configHash,
+    modelHash: record.model?.modelHash ?? "",
+    restoredFromStore: record.model?.restoredFromStore ?? false,
+    bestValLoss: record.training?.bestValLoss ?? null,
+    worker,
+    alreadyDone,
+  };
+}
+
+/**
+ * Run one job: check its config and dataset, skip it when its run is already complete, run it and
+ * report each epoch through `job.updateProgress`.
+ *
+ * @param job the job (a BullMQ job, or anything with its data and `updateProgress`)
+ * @param ctx where results and models go, which backend, how to log
+ * @returns the run's summary, stored as the job's return value
+ * @throws {UnrecoverableError} for failures retrying cannot fix (the message is the cause's)
+ * @throws {DatasetUnavailableError} when this machine lacks the dataset (retried elsewhere)
+ */
+export async function processExperimentJob(
+  job: JobLike,
+  ctx: ProcessContext,
+): Promise<ExperimentJobResult> {
+  const tag = `[${ctx.name} ${job.data?.configHash?.slice(0, 8) ?? job.id}]`;
+  const log = (line: string) => ctx.log(`${tag} ${line}`);
+  const report = (p: Omit<ExperimentProgress, "worker" | "at">) => {
+    job.updateProgress({ ...p, worker: ctx.name, at: Date.now() }).catch((error) =>
+      log(`progress not reported: ${(error as Error).message}`)
+    );
+  };
+  try {
+    report({ phase: "preparing" });
+    const e = await experimentOfJob(job.data, ctx.backend);
+    await checkJobDataset(job.data, ctx.name);
+    const hash = configHash(e);
+    const done = await findCompleteRun(ctx.resultsDir, e.name, hash);
+    if (done) {
+      log(`already complete as ${done.record.runId}: not run again`);
+      if (ctx.runStore) await ctx.runStore.put(done.dir);
+      return resultOf(done.record, done.dir, ctx.name, true);
+    }
+    const stored = await ctx.runStore?.findComplete(hash);
+    if (stored) {
+      log(`already complete in the shared store as ${stored.runId}: not run again`);
+      return {
+        runId: stored.runId,
+        dir: stored.location,
+        status: stored.status,
+        configHash: stored.configHash,
+        modelHash: stored.modelHash,
+        restoredFromStore: stored.restoredFromStore,
+        bestValLoss: stored.bestValLoss,
+        worker: ctx.name,
+        alreadyDone: true,
+      };
+    }
+    if (job.attemptsMade > 0) log(`attempt ${job.attemptsMade + 1}`);
+    let last = 0;
+    let buffered = "";
+    const write = (text: string) => {
+      buffered += text;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const p = parseProgressLine(line);
+        if (!p) {
+          if (line.trim()) log(line.trim());
+          continue;
+        }
+        const now = Date.now();
+        if (now - last < 250 && p.epoch < p.epochs) continue;
+        last = now;
+        report({
+          phase: "training",
+          fold: p.fold,
+          epoch: p.epoch,
+          epochs: p.epochs,
+          loss: p.loss,
+          valLoss: p.valLoss,
+          bestValLoss: p.bestValLoss,
+          etaSeconds: (p.epochs - p.epoch) * p.secondsPerEpoch,
+        });
+      }
+    };
+    const { record, dir } = await runExperiment(e, {
+      resultsDir: ctx.resultsDir,
+      store: ctx.store,
+      checkpointDir: ctx.checkpointDir,
+      log,
+      write,
+      tty: false,
+    });
+    report({ phase: "finishing" });
+    if (ctx.runStore) await ctx.runStore.put(dir);
+    log(`${record.status}: ${dir}`);
+    return resultOf(record, dir, ctx.name, false);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    log(`failed: ${message}`);
+    if (isUnrecoverable(error)) throw new UnrecoverableError(message);
+    throw error;
+  }
+}
+
+/**
+ * Start a worker on the queue; it runs until {@link ExperimentWorker.close}.
+ *
+ * @param options queue, stores, backend, concurrency and lock timing
+ * @returns the running worker
+ * @example
+ * ```ts
+ * const w = await startWorker({ queue: "redis://127.0.0.1:6379", resultsDir: "results",
+ *   store: new FileModelStore(), log: console.log });
+ * ```
+ */
+export function startWorker(options: WorkerOptions): Promise<ExperimentWorker> {
+  const name = options.name ?? `${hostname()}:${Deno.pid}`;
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`Invalid concurrency "${concurrency}": expected an integer >= 1`);
+  }
+  const ctx: ProcessContext = { ...options, name };
+  const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
+    options.queueName ?? DEFAULT_QUEUE_NAME,
+    (job: Job<ExperimentJobData, ExperimentJobResult>) =>
+      processExperimentJob(job as unknown as JobLike, ctx),
+    {
+      connection: redisConnection(options.queue, {
+        role: "worker",
+        onStatus: (m) => options.log(`[${name}] ${m}`),
+      }),
+      prefix: QUEUE_PREFIX,
+      name,
+      concurrency,
+      lockDuration: options.lockDuration ?? 60_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 3,
+      autorun: true,
+    },
+  );
+  let lastError = "";
+  worker.on("error", (error: Error) => {
+    // Connection errors repeat while Redis is away; say each distinct one once.
+    if (error.message !== lastError) options.log(`[${name}] queue error: ${error.message}`);
+    lastError = error.message;
+  });
+  worker.on("ready", () => {
+    lastError = "";
+  });
+  return Promise.resolve({
+    name,
+    worker,
+    close: () => worker.close(),
+  });
+}

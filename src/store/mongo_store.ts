@@ -1,0 +1,436 @@
+/**
+ * MongoDB stores (the official `mongodb` driver): models and run folders kept in one database so
+ * any machine can restore a model or read a run.
+ *
+ * Layout in the database named by the URI (default `alfred`):
+ *
+ * - `models`: one small document per model (`hash`, unique index), pointing at two GridFS files
+ *   in the `modelfiles` bucket: the weights, and the JSON of topology, weight manifest, scaler and
+ *   metadata (whose training history may be long), with the weights' size and sha256.
+ * - `runs`: one small document per run (`runId`, unique index; `configHash` indexed) with the
+ *   summary the job table and the journal need, pointing at every file of the run folder in the
+ *   `runfiles` bucket (record, report, plots, predictions).
+ *
+ * No document holds more than a few hundred bytes plus file ids, so the 16 MB document limit is
+ * never near. A document is inserted only once its GridFS files are complete, and `load` checks
+ * size and sha256, so readers see a complete model or none; when two writers race on one hash the
+ * unique index keeps the first and the other discards its files.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { type Collection, type Db, GridFSBucket, MongoClient, type ObjectId } from "mongodb";
+import {
+  assertModelHash,
+  type ModelStore,
+  type StoredModel,
+  weightBytes,
+  type WeightSpec,
+} from "./model_store.ts";
+import { readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
+import { type RunStore, type RunSummary, type Stores, summarize } from "./shared_file.ts";
+
+const FORMAT = "alfred-stored-model/1";
+
+/** A model document: where its files are and what they must hash to. */
+export interface ModelDoc {
+  _id?: ObjectId;
+  hash: string;
+  format: typeof FORMAT;
+  /** GridFS id of the weights. */
+  weights: ObjectId;
+  /** GridFS id of the JSON of topology, weight specs, scaler and metadata. */
+  json: ObjectId;
+  bytes: number;
+  sha256: string;
+  created: Date;
+}
+
+/** A run document: the run's summary and its files. */
+export interface RunDoc extends Omit<RunSummary, "location"> {
+  _id?: ObjectId;
+  files: { name: string; id: ObjectId; bytes: number }[];
+  stored: Date;
+}
+
+async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number })?.code === 11000;
+}
+
+/**
+ * Upload bytes to a GridFS bucket.
+ *
+ * @param bucket the bucket
+ * @param filename file name
+ * @param data the bytes
+ * @param metadata stored with the file
+ * @returns the file id
+ */
+export function uploadFile(
+  bucket: GridFSBucket,
+  filename: string,
+  data: Uint8Array,
+  metadata: Record<string, unknown>,
+): Promise<ObjectId> {
+  return new Promise((resolve, reject) => {
+    const stream = bucket.openUploadStream(filename, { metadata });
+    stream.once("error", reject);
+    stream.once("finish", () => resolve(stream.id));
+    stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+}
+
+/**
+ * Download a GridFS file.
+ *
+ * @param bucket the bucket
+ * @param id the file id
+ * @returns the bytes, or null when the file or one of its chunks is missing
+ */
+export async function downloadFile(
+  bucket: GridFSBucket,
+  id: ObjectId,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for await (const chunk of bucket.openDownloadStream(id)) chunks.push(chunk as Uint8Array);
+  } catch {
+    return null;
+  }
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+async function deleteFiles(bucket: GridFSBucket, ids: ObjectId[]): Promise<void> {
+  for (const id of ids) {
+    await bucket.delete(id).catch(() => {/* already gone */});
+  }
+}
+
+/**
+ * The model store in MongoDB: passes the same contract suite as the file store
+ * (`tests/store_mongo_test.ts`, run when `MONGODB_URI` is set).
+ */
+export class MongoModelStore implements ModelStore {
+  /** The `models` collection. */
+  readonly models: Collection<ModelDoc>;
+  /** The `modelfiles` GridFS bucket. */
+  readonly bucket: GridFSBucket;
+  #indexed: Promise<unknown> | null = null;
+
+  /** @param db the database (see {@link openMongoStores}) */
+  constructor(readonly db: Db) {
+    this.models = db.collection<ModelDoc>("models");
+    this.bucket = new GridFSBucket(db, { bucketName: "modelfiles" });
+  }
+
+  private ensureIndexes(): Promise<unknown> {
+    this.#indexed ??= this.models.createIndex({ hash: 1 }, { unique: true, name: "hash_unique" });
+    return this.#indexed;
+  }
+
+  /** @inheritdoc (verifies size and sha256, exactly as `load` does) */
+  async has(hash: string): Promise<boolean> {
+    return (await this.load(hash)) !== null;
+  }
+
+  /** @inheritdoc */
+  async load(hash: string): Promise<StoredModel | null> {
+    assertModelHash(hash);
+    const doc = await this.models.findOne({ hash });
+    if (!doc || doc.format !== FORMAT) return null;
+    const jsonBytes = await downloadFile(this.bucket, doc.json);
+    if (!jsonBytes) return null;
+    let file: {
+      topology: Record<string, unknown>;
+      weightSpecs: WeightSpec[];
+      scaler: unknown;
+      meta: StoredModel["meta"];
+    };
+    try {
+      file = JSON.parse(new TextDecoder().decode(jsonBytes));
+    } catch {
+      return null;
+    }
+    if (!file || !Array.isArray(file.weightSpecs)) return null;
+    const weights = await downloadFile(this.bucket, doc.weights);
+    if (!weights || weights.byteLength !== doc.bytes) return null;
+    const expected = weightBytes(file.weightSpecs);
+    if (expected !== null && expected !== weights.byteLength) return null;
+    if ((await sha256Hex(weights)) !== doc.sha256) return null;
+    return {
+      topology: file.topology,
+      weightSpecs: file.weightSpecs,
+      weights: weights.buffer,
+      scaler: file.scaler,
+      meta: file.meta,
+    };
+  }
+
+  /** @inheritdoc */
+  async save(hash: string, artifact: StoredModel): Promise<boolean> {
+    assertModelHash(hash);
+    const size = weightBytes(artifact.weightSpecs);
+    if (size !== null && size !== artifact.weights.byteLength) {
+      throw new RangeError(
+        `Cannot store model "${hash}": the weight specs describe ${size} bytes but the weights have ${artifact.weights.byteLength}`,
+      );
+    }
+    await this.ensureIndexes();
+    if (await this.has(hash)) return false;
+    const weights = new Uint8Array(artifact.weights.slice(0));
+    const json = new TextEncoder().encode(JSON.stringify({
+      topology: artifact.topology,
+      weightSpecs: artifact.weightSpecs,
+      scaler: artifact.scaler,
+      meta: artifact.meta,
+    }));
+    const upload = crypto.randomUUID();
+    const weightsId = await uploadFile(this.bucket, `${hash}.weights`, weights, { hash, upload });
+    const jsonId = await uploadFile(this.bucket, `${hash}.json`, json, { hash, upload });
+    const doc: ModelDoc = {
+      hash,
+      format: FORMAT,
+      weights: weightsId,
+      json: jsonId,
+      bytes: weights.byteLength,
+      sha256: await sha256Hex(weights),
+      created: new Date(),
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.models.insertOne({ ...doc });
+        return true;
+      } catch (error) {
+        if (!isDuplicateKey(error)) {
+          await deleteFiles(this.bucket, [weightsId, jsonId]);
+          throw error;
+        }
+        // Another writer stored this hash first: keep a complete copy, replace a damaged one.
+        if (await this.has(hash)) {
+          await deleteFiles(this.bucket, [weightsId, jsonId]);
+          return false;
+        }
+        const damaged = await this.models.findOneAndDelete({ hash });
+        if (damaged) await deleteFiles(this.bucket, [damaged.weights, damaged.json]);
+      }
+    }
+    await deleteFiles(this.bucket, [weightsId, jsonId]);
+    throw new Error(`Cannot store model "${hash}" in MongoDB: the insert kept colliding`);
+  }
+
+  /** @inheritdoc */
+  async list(): Promise<string[]> {
+    const docs = await this.models.find({}, { projection: { hash: 1 } }).sort({ hash: 1 })
+      .toArray();
+    return docs.map((d) => d.hash);
+  }
+
+  /** @inheritdoc */
+  async delete(hash: string): Promise<boolean> {
+    assertModelHash(hash);
+    const doc = await this.models.findOneAndDelete({ hash });
+    if (!doc) return false;
+    await deleteFiles(this.bucket, [doc.weights, doc.json]);
+    return true;
+  }
+}
+
+function checkRunIdPrefix(runId: string): void {
+  if (!/^[0-9TZa-f-]{1,25}$/.test(runId)) {
+    throw new RangeError(
+      `Invalid run id "${runId}": expected a run id like 20260101T120000Z-ab12cd34 or a prefix`,
+    );
+  }
+}
+
+/** Run folders in MongoDB: a `runs` document each, the files in the `runfiles` bucket. */
+export class MongoRunStore implements RunStore {
+  /** The `runs` collection. */
+  readonly runs: Collection<RunDoc>;
+  /** The `runfiles` GridFS bucket. */
+  readonly bucket: GridFSBucket;
+  #indexed: Promise<unknown> | null = null;
+
+  /**
+   * @param db the database
+   * @param client the client to close with {@link MongoRunStore.close}, when this store owns it
+   */
+  constructor(readonly db: Db, private readonly client?: MongoClient) {
+    this.runs = db.collection<RunDoc>("runs");
+    this.bucket = new GridFSBucket(db, { bucketName: "runfiles" });
+  }
+
+  private ensureIndexes(): Promise<unknown> {
+    this.#indexed ??= Promise.all([
+      this.runs.createIndex({ runId: 1 }, { unique: true, name: "runId_unique" }),
+      this.runs.createIndex({ configHash: 1, status: 1 }, { name: "configHash_status" }),
+      this.runs.createIndex({ experiment: 1, runId: 1 }, { name: "experiment_runId" }),
+    ]);
+    return this.#indexed;
+  }
+
+  private location(runId: string): string {
+    return `mongodb:${this.db.databaseName}/runs/${runId}`;
+  }
+
+  private summary(doc: RunDoc): RunSummary {
+    return {
+      runId: doc.runId,
+      experiment: doc.experiment,
+      configHash: doc.configHash,
+      status: doc.status,
+      modelHash: doc.modelHash,
+      restoredFromStore: doc.restoredFromStore,
+      bestValLoss: doc.bestValLoss,
+      location: this.location(doc.runId),
+    };
+  }
+
+  /** @inheritdoc */
+  async put(dir: string): Promise<boolean> {
+    await this.ensureIndexes();
+    const record = await readRunRecord(dir);
+    if (await this.runs.findOne({ runId: record.runId })) return false;
+    const files: RunDoc["files"] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (!e.isFile) continue;
+        const bytes = await Deno.readFile(`${dir}/${e.name}`);
+        const id = await uploadFile(this.bucket, `${record.runId}/${e.name}`, bytes, {
+          runId: record.runId,
+        });
+        files.push({ name: e.name, id, bytes: bytes.byteLength });
+      }
+      files.sort((a, b) => (a.name < b.name ? -1 : 1));
+      const { location: _, ...summary } = summarize(record, "");
+      await this.runs.insertOne({ ...summary, files, stored: new Date() });
+      return true;
+    } catch (error) {
+      await deleteFiles(this.bucket, files.map((f) => f.id));
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  /** @inheritdoc */
+  async list(): Promise<RunSummary[]> {
+    const docs = await this.runs.find({}).sort({ experiment: 1, runId: 1 }).toArray();
+    return docs.map((d) => this.summary(d));
+  }
+
+  private async find(runId: string): Promise<RunDoc | null> {
+    checkRunIdPrefix(runId);
+    const exact = await this.runs.findOne({ runId });
+    if (exact) return exact;
+    const matches = await this.runs.find({ runId: { $regex: `^${runId}` } }).limit(10).toArray();
+    if (matches.length > 1) {
+      throw new RangeError(
+        `Run id "${runId}" is ambiguous: ${
+          matches.map((m) => `${m.experiment}/${m.runId}`).join(", ")
+        }`,
+      );
+    }
+    return matches[0] ?? null;
+  }
+
+  private async recordOf(doc: RunDoc): Promise<RunRecord> {
+    const file = doc.files.find((f) => f.name === "record.json");
+    const bytes = file ? await downloadFile(this.bucket, file.id) : null;
+    if (!bytes) {
+      throw new Error(`Run "${doc.runId}" in MongoDB has no readable record.json`);
+    }
+    return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+  }
+
+  /** @inheritdoc */
+  async get(runId: string): Promise<RunRecord | null> {
+    const doc = await this.find(runId);
+    return doc ? await this.recordOf(doc) : null;
+  }
+
+  /** @inheritdoc */
+  async records(): Promise<RunRecord[]> {
+    const out: RunRecord[] = [];
+    for (const doc of await this.runs.find({}).sort({ experiment: 1, runId: 1 }).toArray()) {
+      out.push(await this.recordOf(doc));
+    }
+    return out;
+  }
+
+  /** @inheritdoc */
+  async pull(runId: string, resultsDir: string): Promise<string> {
+    const doc = await this.find(runId);
+    if (!doc) throw new RangeError(`No run "${runId}" in MongoDB "${this.db.databaseName}"`);
+    if (!RUN_ID_PATTERN.test(doc.runId) || !/^[a-z0-9][a-z0-9._-]*$/.test(doc.experiment)) {
+      throw new RangeError(`Run "${doc.runId}" in MongoDB has an unsafe name`);
+    }
+    const experimentDir = `${resultsDir.replace(/\/+$/, "")}/${doc.experiment}`;
+    const target = `${experimentDir}/${doc.runId}`;
+    if (await Deno.stat(`${target}/record.json`).then(() => true, () => false)) return target;
+    const tmp = `${experimentDir}/.tmp-${doc.runId}-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(tmp, { recursive: true });
+    try {
+      for (const f of doc.files) {
+        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
+        const bytes = await downloadFile(this.bucket, f.id);
+        if (!bytes || bytes.byteLength !== f.bytes) {
+          throw new Error(`Run "${doc.runId}" file "${f.name}" in MongoDB is missing or torn`);
+        }
+        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
+      }
+      await Deno.rename(tmp, target);
+      return target;
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** @inheritdoc */
+  async findComplete(configHash: string): Promise<RunSummary | null> {
+    const doc = await this.runs.findOne({ configHash, status: "complete" });
+    return doc ? this.summary(doc) : null;
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}
+
+/**
+ * Connect to MongoDB and open both stores on the URI's database (default `alfred`).
+ *
+ * @param uri `mongodb://HOST[:PORT]/DB` or `mongodb+srv://...`
+ * @param options `serverSelectionTimeoutMS` (default 10 000)
+ * @returns the model and run stores; `close()` disconnects
+ * @throws {Error} naming the URI (without password) when the server cannot be reached
+ */
+export async function openMongoStores(
+  uri: string,
+  options: { serverSelectionTimeoutMS?: number } = {},
+): Promise<Stores & { models: MongoModelStore; runs: MongoRunStore; client: MongoClient }> {
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    const shown = uri.replace(/\/\/[^@/]*@/, "//***@");
+    throw new Error(`Cannot reach MongoDB at "${shown}": ${(error as Error).message}`);
+  }
+  const path = new URL(uri.replace(/^mongodb(\+srv)?:/, "http:")).pathname.replace(/^\//, "");
+  const db = client.db(path || "alfred");
+  const runs = new MongoRunStore(db, client);
+  return { models: new MongoModelStore(db), runs, client, close: () => runs.close() };
+}

@@ -1,0 +1,247 @@
+/**
+ * Shared stores for several machines: where models and run records live so that any machine can
+ * restore a model or read a run.
+ *
+ * A store is named by one string (`--store`):
+ *
+ * - `DIR` (no scheme): a model folder only ({@link FileModelStore}), as for a single machine;
+ * - `file:ROOT`: a folder, usually on a network share, with `ROOT/models/` (a
+ *   {@link FileModelStore}) and `ROOT/results/` (a {@link FileRunStore}, laid out like a local
+ *   `results/` folder);
+ * - `mongodb://...` or `mongodb+srv://...`: MongoDB (see `mongo_store.ts`).
+ *
+ * Both file stores write a complete temporary folder and rename it into place, so on a share whose
+ * rename is atomic (NFS, SMB) several writers never tear a model or a run folder, and concurrent
+ * writes of the same model or run settle to one copy.
+ *
+ * @module
+ */
+import { FileModelStore, type ModelStore } from "./model_store.ts";
+import {
+  findRun,
+  listRuns,
+  readRunRecord,
+  RUN_ID_PATTERN,
+  type RunRecord,
+  type RunStatus,
+} from "./run_record.ts";
+
+/** What a run store tells about one run without reading all of it. */
+export interface RunSummary {
+  runId: string;
+  experiment: string;
+  configHash: string;
+  status: RunStatus;
+  modelHash: string;
+  restoredFromStore: boolean;
+  bestValLoss: number | null;
+  /** Where the run lives in the store (a folder, or a URL-like name). */
+  location: string;
+}
+
+/** A place finished run folders are kept, shared by several machines. */
+export interface RunStore {
+  /**
+   * Copy a finished local run folder (`.../<experiment>/<run-id>/`) into the store.
+   * @returns `true` when stored, `false` when the store already had that run id (kept as is)
+   */
+  put(dir: string): Promise<boolean>;
+  /** Every stored run, ordered by experiment, then run id. */
+  list(): Promise<RunSummary[]>;
+  /** The record of a run id (or a unique prefix of one); `null` when absent. */
+  get(runId: string): Promise<RunRecord | null>;
+  /** Every stored record, in {@link RunStore.list} order (for the journal). */
+  records(): Promise<RunRecord[]>;
+  /**
+   * Copy a run's folder to `<resultsDir>/<experiment>/<run-id>/` (atomically).
+   * @returns the local folder
+   * @throws {RangeError} when no run, or more than one, matches `runId`
+   */
+  pull(runId: string, resultsDir: string): Promise<string>;
+  /** A complete run of config hash `configHash`, if the store has one. */
+  findComplete(configHash: string): Promise<RunSummary | null>;
+  /** Release connections (file stores hold none). */
+  close(): Promise<void>;
+}
+
+/** A model store and, for shared stores, a run store. */
+export interface Stores {
+  models: ModelStore;
+  runs: RunStore | null;
+  /** Release connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The summary of a run record.
+ *
+ * @param record the record
+ * @param location where it is stored
+ * @returns its summary
+ */
+export function summarize(record: RunRecord, location: string): RunSummary {
+  return {
+    runId: record.runId,
+    experiment: record.experiment,
+    configHash: record.configHash,
+    status: record.status,
+    modelHash: record.model?.modelHash ?? "",
+    restoredFromStore: record.model?.restoredFromStore ?? false,
+    bestValLoss: record.training?.bestValLoss ?? null,
+    location,
+  };
+}
+
+async function copyFolder(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyFolder(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+}
+
+/**
+ * Copy a run folder to `<resultsDir>/<experiment>/<run-id>` through a temporary sibling folder and
+ * one rename; an existing complete copy is kept.
+ *
+ * @param dir the source run folder (holding `record.json`)
+ * @param resultsDir the destination results folder
+ * @returns the destination folder and whether this call created it
+ * @throws {TypeError} when `dir` does not hold a valid run record
+ */
+export async function copyRunFolder(
+  dir: string,
+  resultsDir: string,
+): Promise<{ dir: string; created: boolean }> {
+  const record = await readRunRecord(dir);
+  const experimentDir = `${resultsDir.replace(/\/+$/, "")}/${record.experiment}`;
+  const target = `${experimentDir}/${record.runId}`;
+  const exists = async () => await Deno.stat(`${target}/record.json`).then(() => true, () => false);
+  if (await exists()) return { dir: target, created: false };
+  await Deno.mkdir(experimentDir, { recursive: true });
+  const tmp = `${experimentDir}/.tmp-${record.runId}-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await copyFolder(dir, tmp);
+    try {
+      await Deno.rename(tmp, target);
+      return { dir: target, created: true };
+    } catch (e) {
+      // Another writer put the same run there first: same run id, same record.
+      if (await exists()) return { dir: target, created: false };
+      throw e;
+    }
+  } finally {
+    await removeIfExists(tmp);
+  }
+}
+
+/**
+ * A run store in a folder laid out like `results/` (`<root>/<experiment>/<run-id>/`), e.g. on a
+ * network share. Safe with several writers: each run folder is copied under a temporary name and
+ * renamed into place.
+ */
+export class FileRunStore implements RunStore {
+  /** The shared results folder. */
+  readonly root: string;
+
+  /** @param root the shared results folder (created on first put) */
+  constructor(root: string) {
+    this.root = root.replace(/\/+$/, "") || "/";
+  }
+
+  /** @inheritdoc */
+  async put(dir: string): Promise<boolean> {
+    return (await copyRunFolder(dir, this.root)).created;
+  }
+
+  /** @inheritdoc */
+  async list(): Promise<RunSummary[]> {
+    const out: RunSummary[] = [];
+    for (const entry of await listRuns(this.root)) {
+      out.push(summarize(await readRunRecord(entry.dir), entry.dir));
+    }
+    return out;
+  }
+
+  /** @inheritdoc */
+  async get(runId: string): Promise<RunRecord | null> {
+    try {
+      return await readRunRecord((await findRun(this.root, runId)).dir);
+    } catch (e) {
+      if (e instanceof RangeError && /^No run/.test(e.message)) return null;
+      throw e;
+    }
+  }
+
+  /** @inheritdoc */
+  async records(): Promise<RunRecord[]> {
+    const out: RunRecord[] = [];
+    for (const entry of await listRuns(this.root)) out.push(await readRunRecord(entry.dir));
+    return out;
+  }
+
+  /** @inheritdoc */
+  async pull(runId: string, resultsDir: string): Promise<string> {
+    const entry = await findRun(this.root, runId);
+    return (await copyRunFolder(entry.dir, resultsDir)).dir;
+  }
+
+  /** @inheritdoc */
+  async findComplete(configHash: string): Promise<RunSummary | null> {
+    for (const entry of await listRuns(this.root)) {
+      if (!RUN_ID_PATTERN.test(entry.runId) || !entry.runId.endsWith(configHash.slice(0, 8))) {
+        continue;
+      }
+      const record = await readRunRecord(entry.dir);
+      if (record.configHash === configHash && record.status === "complete") {
+        return summarize(record, entry.dir);
+      }
+    }
+    return null;
+  }
+
+  /** @inheritdoc */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Open the stores a `--store` value names.
+ *
+ * @param spec `DIR` (a model folder), `file:ROOT` (models and runs under ROOT) or `mongodb://...`
+ * @returns the model store and, for shared stores, the run store
+ * @throws {TypeError} for an unknown scheme (the message lists the allowed forms)
+ * @example
+ * ```ts
+ * const { models, runs, close } = await openStores("file:/mnt/share/alfred");
+ * ```
+ */
+export async function openStores(spec: string): Promise<Stores> {
+  if (/^mongodb(\+srv)?:\/\//.test(spec)) {
+    const { openMongoStores } = await import("./mongo_store.ts");
+    return await openMongoStores(spec);
+  }
+  if (spec.startsWith("file:")) {
+    const root = spec.startsWith("file://") ? decodeURIComponent(new URL(spec).pathname) : spec
+      .slice("file:".length);
+    if (!root) throw new TypeError(`Invalid store "${spec}": expected file:/path/to/share`);
+    return {
+      models: new FileModelStore(`${root.replace(/\/+$/, "")}/models`),
+      runs: new FileRunStore(`${root.replace(/\/+$/, "")}/results`),
+      close: () => Promise.resolve(),
+    };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+    throw new TypeError(
+      `Invalid store "${spec}": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
+    );
+  }
+  return { models: new FileModelStore(spec), runs: null, close: () => Promise.resolve() };
+}
