@@ -1,0 +1,230 @@
+/**
+ * Shared file stores (`file:ROOT`): the model store contract, run folders copied in and pulled
+ * out, several processes writing the same runs and models at once, and `deno task store`.
+ * Run as a script (`deno run tests/distributed_store_test.ts SPEC START_AT RUN_DIR SEEDS...`), this
+ * file is one of those writer processes.
+ */
+import { loadExperiments } from "../src/config/load.ts";
+import { runExperiment } from "../src/pipeline.ts";
+import { FileModelStore } from "../src/store/model_store.ts";
+import { FileRunStore, openStores } from "../src/store/shared_file.ts";
+import { listRuns, readRunRecord } from "../src/store/run_record.ts";
+import { storeCommand } from "../src/cli/store.ts";
+import { makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
+import { SWEEP } from "./distributed_helpers.ts";
+
+function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+function assertEquals(a: unknown, b: unknown, msg = ""): void {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
+}
+
+if (import.meta.main) {
+  // Writer process: wait for the common start, then push the run and save each model.
+  const [spec, startAt, runDir, ...seeds] = Deno.args;
+  const { models, runs } = await openStores(spec);
+  while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 1));
+  const [pushed, ...saved] = await Promise.all([
+    runs!.put(runDir),
+    ...seeds.map((s) =>
+      models.save(testHash(Number(s)), makeArtifact(Number(s), 300_007, `pid-${Deno.pid}`))
+    ),
+  ]);
+  console.log(JSON.stringify({ pushed, saved }));
+} else {
+  modelStoreContract("file: shared store", async () => {
+    const root = await Deno.makeTempDir({ prefix: "alfred-shared-" });
+    return {
+      store: (await openStores(`file:${root}`)).models,
+      reopen: async () => (await openStores(`file://${root}/`)).models,
+      cleanup: () => Deno.remove(root, { recursive: true }),
+    };
+  });
+}
+
+/** One real run folder of the tiny sweep (seed 1), made once per test file. */
+let runFolder: Promise<{ dir: string; root: string }> | null = null;
+function tinyRun(): Promise<{ dir: string; root: string }> {
+  runFolder ??= (async () => {
+    const root = await Deno.makeTempDir({ prefix: "alfred-run-" });
+    const [e] = await loadExperiments(SWEEP, { set: ["seed=1"] });
+    const { dir } = await runExperiment(e, {
+      resultsDir: `${root}/results`,
+      store: new FileModelStore(`${root}/models`),
+      checkpointDir: `${root}/checkpoints`,
+      log: () => {},
+      write: () => {},
+      tty: false,
+    });
+    return { dir, root };
+  })();
+  return runFolder;
+}
+
+Deno.test({
+  name: "openStores: a folder is a model store only; file: has models and runs; others refused",
+  fn: async () => {
+    const plain = await openStores("some/dir");
+    assert(plain.models instanceof FileModelStore && plain.runs === null);
+    assertEquals((plain.models as FileModelStore).root, "some/dir");
+    const shared = await openStores("file:/mnt/share/alfred/");
+    assertEquals((shared.models as FileModelStore).root, "/mnt/share/alfred/models");
+    assertEquals((shared.runs as FileRunStore).root, "/mnt/share/alfred/results");
+    let error: unknown = null;
+    try {
+      await openStores("s3://bucket/x");
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof TypeError && /file:\/path\/to\/share/.test(error.message), `${error}`);
+  },
+});
+
+Deno.test({
+  name: "FileRunStore: put, list, get by prefix, findComplete and pull copy a run folder whole",
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir } = await tinyRun();
+    const root = await Deno.makeTempDir({ prefix: "alfred-runs-" });
+    try {
+      const store = new FileRunStore(`${root}/share`);
+      assertEquals(await store.list(), []);
+      assertEquals(await store.put(dir), true);
+      assertEquals(await store.put(dir), false, "a second put keeps the first copy");
+      const record = await readRunRecord(dir);
+      const [summary] = await store.list();
+      assertEquals(
+        [summary.runId, summary.configHash, summary.status],
+        [record.runId, record.configHash, "complete"],
+      );
+      assertEquals((await store.get(record.runId.slice(0, 12)))?.runId, record.runId);
+      assertEquals(await store.get("19990101T"), null);
+      assertEquals((await store.findComplete(record.configHash))?.runId, record.runId);
+      assertEquals(await store.findComplete("0".repeat(64)), null);
+      const pulled = await store.pull(record.runId, `${root}/local`);
+      assertEquals(pulled, `${root}/local/${record.experiment}/${record.runId}`);
+      const files = (d: string) => [...Deno.readDirSync(d)].map((e) => e.name).sort();
+      assertEquals(files(pulled), files(dir));
+      assertEquals(
+        await Deno.readTextFile(`${pulled}/record.json`),
+        await Deno.readTextFile(`${dir}/record.json`),
+      );
+      assertEquals((await store.records()).map((r) => r.runId), [record.runId]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "file: shared store: three processes pushing the same run and saving the same models settle to one copy each",
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir } = await tinyRun();
+    const root = await Deno.makeTempDir({ prefix: "alfred-shared-mp-" });
+    try {
+      const spec = `file:${root}`;
+      const seeds = ["201", "202", "203"];
+      const startAt = Date.now() + 1500;
+      const outputs = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "--allow-all",
+              new URL(import.meta.url).pathname,
+              spec,
+              String(startAt),
+              dir,
+              ...seeds,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output()),
+      );
+      const results = outputs.map((o, i) => {
+        assert(o.success, `writer ${i} failed: ${new TextDecoder().decode(o.stderr)}`);
+        return JSON.parse(new TextDecoder().decode(o.stdout).trim()) as {
+          pushed: boolean;
+          saved: boolean[];
+        };
+      });
+      assertEquals(results.filter((r) => r.pushed).length, 1, "exactly one process pushed");
+      seeds.forEach((_, j) =>
+        assertEquals(results.filter((r) => r.saved[j]).length, 1, `model ${j} stored once`)
+      );
+      const { models } = await openStores(spec);
+      assertEquals(await models.list(), seeds.map((s) => testHash(Number(s))));
+      for (const s of seeds) {
+        const got = await models.load(testHash(Number(s)));
+        assert(got && got.meta.created.startsWith("pid-"), `model ${s} not complete`);
+      }
+      const runs = await listRuns(`${root}/results`);
+      assertEquals(runs.length, 1);
+      assertEquals(
+        await Deno.readTextFile(`${runs[0].dir}/record.json`),
+        await Deno.readTextFile(`${dir}/record.json`),
+      );
+      const leftovers = [
+        ...[...Deno.readDirSync(`${root}/models`)].map((e) => e.name),
+        ...[...Deno.readDirSync(`${root}/results/${runs[0].experiment}`)].map((e) => e.name),
+      ].filter((n) => n.startsWith("."));
+      assertEquals(leftovers, [], "temporary folders left behind");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "deno task store: push, list and pull a run with its model through a file: store",
+  sanitizeResources: false,
+  fn: async () => {
+    const { dir, root: runRoot } = await tinyRun();
+    const root = await Deno.makeTempDir({ prefix: "alfred-store-cli-" });
+    const log = console.log;
+    const lines: string[] = [];
+    console.log = (...a: unknown[]) => lines.push(a.join(" "));
+    try {
+      const record = await readRunRecord(dir);
+      const spec = `file:${root}/share`;
+      const { models } = await openStores(spec);
+      const model = await new FileModelStore(`${runRoot}/models`).load(record.model!.modelHash);
+      await models.save(record.model!.modelHash, model!);
+      assertEquals(await storeCommand(["push", dir, "--store", spec]), 0);
+      assertEquals(await storeCommand(["list", "--store", spec]), 0);
+      assert(lines.some((l) => l.includes(record.runId) && l.includes("complete")), lines.join());
+      const code = await storeCommand([
+        "pull",
+        record.runId,
+        "--store",
+        spec,
+        "--results",
+        `${root}/results`,
+        "--model",
+        "--models",
+        `${root}/models`,
+      ]);
+      assertEquals(code, 0, lines.join("\n"));
+      assertEquals((await listRuns(`${root}/results`)).map((r) => r.runId), [record.runId]);
+      assert(await new FileModelStore(`${root}/models`).has(record.model!.modelHash));
+      assertEquals(await storeCommand(["pull", "--store", spec]), 2, "usage");
+      assertEquals(await storeCommand(["list", "--store", `${root}/plain`]), 2, "not shared");
+    } finally {
+      console.log = log;
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "distributed store tests: clean up the shared run folder",
+  sanitizeResources: false,
+  fn: async () => {
+    if (runFolder) await Deno.remove((await runFolder).root, { recursive: true });
+  },
+});
