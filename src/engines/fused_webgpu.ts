@@ -1,0 +1,723 @@
+/**
+ * The fused WebGPU MLP engine (`train.engine: fused`): trains the registry's
+ * MLP families directly with WGSL compute shaders instead of through tfjs ops.
+ *
+ * - Pipelines, buffers, uniforms and bind groups are created once per
+ *   {@linkcode trainFused} call; nothing is allocated per step or per epoch.
+ * - Forward: one tiled matmul + bias + activation dispatch per layer.
+ *   Backward: one matmul × activation-derivative dispatch per layer for the
+ *   input gradient, one tiled `Hᵀ·D` dispatch for the weight gradient and one
+ *   column-sum dispatch for the bias gradient. One Adam (or SGD) dispatch
+ *   updates the flat parameter buffer.
+ * - Every epoch the trainer's seeded permutation ({@linkcode ShuffleRng}, the
+ *   same stream `trainModel` draws) is uploaded once; each mini-batch is
+ *   gathered on the GPU. The loss is summed on the GPU and read back once per
+ *   epoch, together with the validation loss; the whole epoch (all steps and
+ *   the validation pass) is encoded into one command buffer.
+ * - Early stopping, LR plateau and best-weight restore follow `trainModel`'s
+ *   policy exactly (duplicated from `src/train/trainer.ts`, which this engine
+ *   may not edit). Checkpoints are not supported.
+ * - Weights come from and go back to the tfjs model in `model.getWeights()`
+ *   order, so the store, evaluation and backtest see one model format.
+ *
+ * Supported: no normalization, no dropout, hidden activations relu, tanh,
+ * sigmoid, linear and elu, any output (sigmoid/tanh/linear), every loss of
+ * `src/models/losses.ts`, Adam and SGD. Anything else is refused with a
+ * message naming what is unsupported ({@linkcode fusedUnsupported}).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { LossConfig } from "../config/schema.ts";
+import type { ModelDescription } from "../models/registry.ts";
+import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
+import { ShuffleRng } from "../train/trainer.ts";
+import {
+  biasGradShader,
+  DIMS_BYTES,
+  type Epilogue,
+  FUSED_ACTIVATIONS,
+  type FusedActivation,
+  gatherShader,
+  lossShader,
+  type MatmulKernel,
+  matmulShader,
+  matmulTile,
+  STEP_BYTES,
+  TILED_64,
+  updateShader,
+} from "./wgsl.ts";
+
+/** Arguments of {@linkcode trainFused}: the trainer's, plus what the shaders are generated from. */
+export interface FusedTrainArgs extends TrainArgs {
+  /** `describeModel(config, inputDim, { label })` of the model being trained. */
+  description: ModelDescription;
+  /** The loss config `args.loss` was made from (the WGSL mirrors it; `args.loss` itself is not called). */
+  lossConfig: LossConfig;
+  /** A device to use (default: {@linkcode fusedDevice}). */
+  device?: GPUDevice;
+  /**
+   * Matmul kernel (default: the 64 × 64 tiled kernel on a hardware adapter or a
+   * given device, the simple one on a software adapter, whose LLVM compiles
+   * tiled shaders slowly).
+   */
+  kernel?: MatmulKernel;
+}
+
+/**
+ * Why the fused engine cannot train this model, or null when it can.
+ *
+ * @param d the model description
+ * @returns a sentence naming the unsupported feature, or null
+ */
+export function fusedUnsupported(d: ModelDescription): string | null {
+  if (d.normalization !== "none") {
+    return `normalization "${d.normalization}" (model "${d.family}") is not supported by the fused engine: it trains families without normalization; set model.normalization: none or train.engine: tfjs`;
+  }
+  if (d.dropout > 0) {
+    return `dropout ${d.dropout} is not supported by the fused engine: set model.dropout: 0 or train.engine: tfjs`;
+  }
+  if (!(FUSED_ACTIVATIONS as readonly string[]).includes(d.activation)) {
+    return `activation "${d.activation}" is not supported by the fused engine: expected one of ${
+      FUSED_ACTIVATIONS.map((a) => `"${a}"`).join(", ")
+    }, or train.engine: tfjs`;
+  }
+  return null;
+}
+
+let liveBuffers = 0;
+
+/**
+ * GPU buffers the engine has created and not yet destroyed (0 between runs;
+ * constant across the epochs of one run).
+ *
+ * @returns the count
+ */
+export function liveGpuBuffers(): number {
+  return liveBuffers;
+}
+
+let cachedDevice: Promise<{ device: GPUDevice; adapter: string; software: boolean }> | null = null;
+
+/**
+ * The process-wide WebGPU device the engine uses, created with the adapter's
+ * largest buffer limits (large models need more than the default 128 MiB binding).
+ *
+ * @returns the device and a description of its adapter
+ * @throws {Error} when `navigator.gpu` or an adapter is missing
+ */
+export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; software: boolean }> {
+  if (cachedDevice) return cachedDevice;
+  cachedDevice = (async () => {
+    const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
+    if (!gpu) {
+      throw new Error(
+        "The fused engine needs WebGPU but navigator.gpu is undefined: use a Deno with WebGPU, or train.engine: tfjs",
+      );
+    }
+    const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) {
+      throw new Error(
+        "The fused engine found no WebGPU adapter (requestAdapter returned null): install the GPU's Vulkan/Metal driver, or use train.engine: tfjs",
+      );
+    }
+    const info = adapter.info ?? {};
+    const description = info.description ||
+      [info.vendor, info.architecture, info.device].filter(Boolean).join(" ") ||
+      "unknown adapter";
+    const software = /llvmpipe|swiftshader|lavapipe|softpipe|warp/i.test(description) ||
+      description === "unknown adapter";
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+        maxStorageBuffersPerShaderStage: Math.min(
+          8,
+          adapter.limits.maxStorageBuffersPerShaderStage,
+        ),
+      },
+    });
+    device.lost.then(() => {
+      cachedDevice = null;
+    });
+    return { device, adapter: description, software };
+  })();
+  cachedDevice.catch(() => {
+    cachedDevice = null;
+  });
+  return cachedDevice;
+}
+
+interface Layer {
+  inDim: number;
+  outDim: number;
+  wOff: number;
+  bOff: number;
+  activation: FusedActivation;
+}
+
+function layout(d: ModelDescription): { layers: Layer[]; params: number } {
+  const layers: Layer[] = [];
+  let off = 0;
+  let inDim = d.inputDim;
+  const outs = [...d.widths, 1];
+  outs.forEach((outDim, j) => {
+    const wOff = off;
+    off += inDim * outDim;
+    const bOff = off;
+    off += outDim;
+    layers.push({
+      inDim,
+      outDim,
+      wOff,
+      bOff,
+      activation: (j < d.widths.length ? d.activation : d.output) as FusedActivation,
+    });
+    inDim = outDim;
+  });
+  return { layers, params: off };
+}
+
+function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
+  const ws = model.getWeights();
+  const expected: number[][] = layers.flatMap((l) => [[l.inDim, l.outDim], [l.outDim]]);
+  const shapes = ws.map((w) => w.shape);
+  const same = shapes.length === expected.length &&
+    shapes.every((s, i) =>
+      s.length === expected[i].length && s.every((v, k) => v === expected[i][k])
+    );
+  if (!same) {
+    throw new RangeError(
+      `The model does not match its description: weights have shapes ${
+        JSON.stringify(shapes)
+      }, the fused engine expects ${JSON.stringify(expected)} (dense kernel and bias per layer)`,
+    );
+  }
+}
+
+/**
+ * Trains `args.model` with the fused WebGPU engine; the same contract as
+ * `trainModel`: same shuffle stream, early stopping, LR plateau and
+ * best-weight restore, the model ends holding the best weights.
+ *
+ * @param args trainer arguments plus the model description and loss config
+ * @returns history, best epoch and validation loss, why training stopped
+ * @throws {Error} for an unsupported model (see {@linkcode fusedUnsupported}),
+ *   a checkpointer (not supported), no WebGPU adapter, or a model larger than
+ *   the adapter's buffer limits
+ * @throws {RangeError} on inconsistent shapes or invalid options (as `trainModel`)
+ * @example
+ * ```ts
+ * const d = describeModel(config.model, x.cols, { label: config.label });
+ * const result = await trainFused({ model, loss: makeLoss(config.loss), lossConfig: config.loss,
+ *   description: d, train: config.train, seed, x, y, xVal, yVal });
+ * ```
+ */
+export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
+  const { model, train, seed, x, y, xVal, yVal, onEpoch, signal, description } = args;
+  const why = fusedUnsupported(description);
+  if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
+  if (args.checkpoint) {
+    throw new Error(
+      "Cannot train with the fused engine: checkpoints are not supported; drop the checkpointer or use train.engine: tfjs",
+    );
+  }
+  checkOptions(train);
+  checkMatrix("x", x, y, "y");
+  checkMatrix("xVal", xVal, yVal, "yVal");
+  if (x.rows === 0) throw new RangeError("Cannot train: the training set is empty");
+  if (xVal.rows === 0) {
+    throw new RangeError(
+      "Cannot train: the validation set is empty (early stopping and best-weight restore need validation rows)",
+    );
+  }
+  if (xVal.cols !== x.cols || x.cols !== description.inputDim) {
+    throw new RangeError(
+      `Column count mismatch: "x" has ${x.cols} columns, "xVal" ${xVal.cols}, the model expects ${description.inputDim}`,
+    );
+  }
+  const { layers, params } = layout(description);
+  checkWeights(model, layers);
+  let device = args.device;
+  let kernel = args.kernel ?? TILED_64;
+  if (!device) {
+    const found = await fusedDevice();
+    device = found.device;
+    if (!args.kernel && found.software) kernel = { kind: "simple" };
+  }
+  const engine = new FusedRun(
+    device,
+    kernel,
+    layers,
+    params,
+    description,
+    args.lossConfig,
+    train,
+    x,
+    y,
+    {
+      data: xVal.data,
+      rows: xVal.rows,
+      cols: xVal.cols,
+    },
+    yVal,
+  );
+  try {
+    await engine.upload(model);
+    const n = x.rows;
+    const rng = new ShuffleRng(seed);
+    let lr = train.learning_rate;
+    const history: EpochLog[] = [];
+    let bestEpoch = 0;
+    let bestValLoss = Infinity;
+    let wait = 0;
+    let lrWait = 0;
+    let epoch = 0;
+    let stoppedBy: StopReason = "epochs";
+    while (true) {
+      if (epoch >= train.epochs) {
+        stoppedBy = "epochs";
+        break;
+      }
+      if (signal?.aborted) {
+        stoppedBy = "interrupted";
+        break;
+      }
+      const started = performance.now();
+      const [sum, valSum] = await engine.epoch(rng.permutation(n), lr);
+      epoch += 1;
+      const log: EpochLog = {
+        epoch,
+        loss: Math.fround(sum / n),
+        valLoss: Math.fround(valSum / xVal.rows),
+        lr,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(log);
+      let finished: StopReason | null = null;
+      if (log.valLoss < bestValLoss) {
+        bestValLoss = log.valLoss;
+        bestEpoch = epoch;
+        engine.saveBest();
+        wait = 0;
+        lrWait = 0;
+      } else {
+        wait += 1;
+        lrWait += 1;
+        if (lrWait >= train.lr_patience) {
+          const reduced = Math.max(lr * train.lr_factor, train.min_lr);
+          if (reduced < lr) lr = reduced;
+          lrWait = 0;
+        }
+      }
+      if (wait >= train.patience) finished = "patience";
+      else if (epoch >= train.epochs) finished = "epochs";
+      onEpoch?.(log);
+      if (finished) {
+        stoppedBy = finished;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    await engine.download(model, bestEpoch > 0);
+    return { history, bestEpoch, bestValLoss, stoppedBy };
+  } finally {
+    engine.destroy();
+  }
+}
+
+/** What a Float32Array or Int32Array upload needs. */
+type Upload = Float32Array | Uint32Array;
+
+class FusedRun {
+  readonly buffers: GPUBuffer[] = [];
+  readonly batch: number;
+  readonly rowsCap: number;
+  readonly steps: number;
+  readonly valChunks: number;
+  readonly maxWidth: number;
+  paramsBuf!: GPUBuffer;
+  gradBuf!: GPUBuffer;
+  bestBuf!: GPUBuffer;
+  momentBufs: GPUBuffer[] = [];
+  permBuf!: GPUBuffer;
+  tableBuf!: GPUBuffer;
+  stepBuf!: GPUBuffer;
+  accBuf!: GPUBuffer;
+  readBuf!: GPUBuffer;
+  table: ArrayBuffer;
+  trainPass: (pass: GPUComputePassEncoder) => void = () => {};
+  valPass: (pass: GPUComputePassEncoder) => void = () => {};
+  accBeta1 = Math.fround(0.9);
+  accBeta2 = Math.fround(0.999);
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly kernel: MatmulKernel,
+    readonly layers: Layer[],
+    readonly params: number,
+    readonly d: ModelDescription,
+    readonly loss: LossConfig,
+    readonly train: FusedTrainArgs["train"],
+    readonly x: FusedTrainArgs["x"],
+    readonly y: Float32Array,
+    readonly xVal: FusedTrainArgs["x"],
+    readonly yVal: Float32Array,
+  ) {
+    this.batch = Math.min(train.batch_size, x.rows);
+    this.rowsCap = Math.max(this.batch, Math.min(xVal.rows, 1024));
+    this.steps = Math.ceil(x.rows / this.batch);
+    this.valChunks = Math.ceil(xVal.rows / this.rowsCap);
+    this.maxWidth = Math.max(...layers.map((l) => l.outDim));
+    this.table = new ArrayBuffer((this.steps + this.valChunks) * STEP_BYTES);
+    const limit = device.limits.maxStorageBufferBindingSize;
+    const biggest = Math.max(
+      params * 4,
+      x.rows * x.cols * 4,
+      xVal.rows * xVal.cols * 4,
+      this.rowsCap * Math.max(this.maxWidth, x.cols) * 4,
+    );
+    if (biggest > limit) {
+      throw new RangeError(
+        `The fused engine cannot bind a ${
+          biggest.toLocaleString("en-US")
+        }-byte buffer: the adapter allows ${
+          limit.toLocaleString("en-US")
+        } bytes per storage binding (${params.toLocaleString("en-US")} parameters, ${
+          x.rows.toLocaleString("en-US")
+        } training rows); use a smaller model or train.engine: tfjs`,
+      );
+    }
+    this.build();
+  }
+
+  buffer(size: number, usage: number, data?: Upload): GPUBuffer {
+    const b = this.device.createBuffer({
+      size: Math.max(16, Math.ceil(size / 4) * 4),
+      usage,
+      mappedAtCreation: data !== undefined,
+    });
+    liveBuffers += 1;
+    this.buffers.push(b);
+    if (data) {
+      const view = data instanceof Float32Array
+        ? new Float32Array(b.getMappedRange())
+        : new Uint32Array(b.getMappedRange());
+      view.set(data);
+      b.unmap();
+    }
+    return b;
+  }
+
+  pipeline(code: string): GPUComputePipeline {
+    const module = this.device.createShaderModule({ code });
+    return this.device.createComputePipeline({
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+  }
+
+  bind(p: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  dims(v: {
+    m: number;
+    n: number;
+    k: number;
+    ta?: boolean;
+    tb?: boolean;
+    aOff?: number;
+    bOff?: number;
+    cOff?: number;
+    xOff?: number;
+  }): GPUBuffer {
+    const u = new Uint32Array(DIMS_BYTES / 4);
+    u.set([
+      v.m,
+      v.n,
+      v.k,
+      v.ta ? 1 : 0,
+      v.tb ? 1 : 0,
+      v.aOff ?? 0,
+      v.bOff ?? 0,
+      v.cOff ?? 0,
+      v.xOff ?? 0,
+    ]);
+    return this.buffer(DIMS_BYTES, GPUBufferUsage.UNIFORM, u);
+  }
+
+  build(): void {
+    const S = GPUBufferUsage.STORAGE;
+    const CD = GPUBufferUsage.COPY_DST;
+    const CS = GPUBufferUsage.COPY_SRC;
+    const { x, y, xVal, yVal, layers, rowsCap } = this;
+    const L = layers.length;
+    const xBuf = this.buffer(x.data.byteLength, S, x.data);
+    const yBuf = this.buffer(y.byteLength, S, y);
+    const xValBuf = this.buffer(xVal.data.byteLength, S, xVal.data);
+    const yValBuf = this.buffer(yVal.byteLength, S, yVal);
+    const identity = new Uint32Array(xVal.rows).map((_, i) => i);
+    const valIndex = this.buffer(identity.byteLength, S, identity);
+    this.permBuf = this.buffer(x.rows * 4, S | CD);
+    this.paramsBuf = this.buffer(this.params * 4, S | CD | CS);
+    this.gradBuf = this.buffer(this.params * 4, S);
+    this.bestBuf = this.buffer(this.params * 4, CD | CS);
+    if (this.train.optimizer === "adam") {
+      this.momentBufs = [this.buffer(this.params * 4, S), this.buffer(this.params * 4, S)];
+    }
+    this.tableBuf = this.buffer(this.table.byteLength, CD | CS);
+    this.stepBuf = this.buffer(STEP_BYTES, GPUBufferUsage.UNIFORM | CD);
+    this.accBuf = this.buffer(16, S | CD | CS);
+    this.readBuf = this.buffer(16, GPUBufferUsage.MAP_READ | CD);
+    // H[0] = gathered inputs, H[j + 1] = output of layer j; Yb the gathered labels.
+    const H = [this.buffer(rowsCap * x.cols * 4, S)];
+    for (const l of layers) H.push(this.buffer(rowsCap * l.outDim * 4, S));
+    const yb = this.buffer(rowsCap * 4, S);
+    const D = [
+      this.buffer(rowsCap * this.maxWidth * 4, S),
+      this.buffer(rowsCap * this.maxWidth * 4, S),
+    ];
+    // D buffer holding layer j's pre-activation gradient: the output layer uses D[0], then alternate.
+    const dOf = (j: number) => D[(L - 1 - j) % 2];
+
+    const pipelines = new Map<string, GPUComputePipeline>();
+    const get = (key: string, code: () => string) => {
+      let p = pipelines.get(key);
+      if (!p) {
+        p = this.pipeline(code());
+        pipelines.set(key, p);
+      }
+      return p;
+    };
+    const kernel = this.kernel;
+    const fwd = (a: FusedActivation) =>
+      get(`fwd-${a}`, () => matmulShader({ kind: "bias-activation", activation: a }, kernel));
+    const bwd = (a: FusedActivation) =>
+      get(`bwd-${a}`, () => matmulShader({ kind: "activation-derivative", activation: a }, kernel));
+    const plain = get("plain", () => matmulShader({ kind: "plain" } as Epilogue, kernel));
+    const gather = get("gather", gatherShader);
+    const lossP = get("loss", () => lossShader(this.loss, this.d.output as FusedActivation));
+    const biasP = get("bias", biasGradShader);
+    const updP = get("update", () => updateShader(this.train.optimizer));
+    const { tile } = matmulTile(kernel);
+    const tiles = (m: number, n: number): [number, number] => [
+      Math.ceil(n / tile),
+      Math.ceil(m / tile),
+    ];
+
+    type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number] };
+    const gatherDims = this.dims({ m: 0, n: x.cols, k: 0 });
+    const gatherWg = Math.min(Math.ceil((rowsCap * x.cols) / 256), 1024);
+    const gatherTrain: Op = {
+      p: gather,
+      g: this.bind(gather, [this.stepBuf, gatherDims, xBuf, yBuf, this.permBuf, H[0], yb]),
+      wg: [gatherWg, 1],
+    };
+    const gatherVal: Op = {
+      p: gather,
+      g: this.bind(gather, [this.stepBuf, gatherDims, xValBuf, yValBuf, valIndex, H[0], yb]),
+      wg: [gatherWg, 1],
+    };
+    const forward: Op[] = layers.map((l, j) => {
+      const p = fwd(l.activation);
+      const dims = this.dims({ m: 0, n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff });
+      return {
+        p,
+        g: this.bind(p, [this.stepBuf, dims, H[j], this.paramsBuf, H[j + 1], this.paramsBuf]),
+        wg: tiles(rowsCap, l.outDim),
+      };
+    });
+    const lossOp: Op = {
+      p: lossP,
+      g: this.bind(lossP, [this.stepBuf, H[L], yb, dOf(L - 1), this.accBuf]),
+      wg: [1, 1],
+    };
+    const backward: Op[] = [];
+    for (let j = L - 1; j >= 0; j--) {
+      const l = layers[j];
+      // dW_j = H_jᵀ · D_j  (m = inDim, n = outDim, k = rows)
+      const dwDims = this.dims({ m: l.inDim, n: l.outDim, k: 0, ta: true, cOff: l.wOff });
+      backward.push({
+        p: plain,
+        g: this.bind(plain, [this.stepBuf, dwDims, H[j], dOf(j), this.gradBuf]),
+        wg: tiles(l.inDim, l.outDim),
+      });
+      const dbDims = this.dims({ m: 0, n: l.outDim, k: 0, cOff: l.bOff });
+      backward.push({
+        p: biasP,
+        g: this.bind(biasP, [this.stepBuf, dbDims, dOf(j), this.gradBuf]),
+        wg: [Math.ceil(l.outDim / 64), 1],
+      });
+      if (j > 0) {
+        // D_{j-1} = (D_j · W_jᵀ) ⊙ act'(H_j)  (m = rows, n = inDim, k = outDim)
+        const prev = layers[j - 1];
+        const p = bwd(prev.activation);
+        const dxDims = this.dims({ m: 0, n: l.inDim, k: l.outDim, tb: true, bOff: l.wOff });
+        backward.push({
+          p,
+          g: this.bind(p, [this.stepBuf, dxDims, dOf(j), this.paramsBuf, dOf(j - 1), H[j]]),
+          wg: tiles(rowsCap, l.inDim),
+        });
+      }
+    }
+    const updDims = this.dims({ m: 0, n: this.params, k: 0 });
+    const update: Op = {
+      p: updP,
+      g: this.bind(updP, [
+        this.stepBuf,
+        updDims,
+        this.paramsBuf,
+        this.gradBuf,
+        ...this.momentBufs,
+      ]),
+      wg: [Math.min(Math.ceil(this.params / 256), 4096), 1],
+    };
+    const run = (pass: GPUComputePassEncoder, ops: Op[]) => {
+      for (const op of ops) {
+        pass.setPipeline(op.p);
+        pass.setBindGroup(0, op.g);
+        pass.dispatchWorkgroups(op.wg[0], op.wg[1]);
+      }
+    };
+    const trainOps = [gatherTrain, ...forward, lossOp, ...backward, update];
+    const valOps = [gatherVal, ...forward, lossOp];
+    this.trainPass = (pass) => run(pass, trainOps);
+    this.valPass = (pass) => run(pass, valOps);
+  }
+
+  async upload(model: tf.LayersModel): Promise<void> {
+    const flat = new Float32Array(this.params);
+    let off = 0;
+    for (const w of model.getWeights()) {
+      const v = await w.data();
+      flat.set(v as Float32Array, off);
+      off += v.length;
+    }
+    this.device.queue.writeBuffer(this.paramsBuf, 0, flat);
+  }
+
+  /** Runs one epoch and returns [sum of training losses, sum of validation losses]. */
+  async epoch(perm: Int32Array, lr: number): Promise<[number, number]> {
+    const { device, steps, batch, x, xVal, rowsCap } = this;
+    device.queue.writeBuffer(this.permBuf, 0, Uint32Array.from(perm));
+    const u32 = new Uint32Array(this.table);
+    const f32 = new Float32Array(this.table);
+    for (let k = 0; k < steps; k++) {
+      const o = (k * STEP_BYTES) / 4;
+      u32[o] = k * batch;
+      u32[o + 1] = Math.min(batch, x.rows - k * batch);
+      u32[o + 2] = 0;
+      f32[o + 4] = lr;
+      f32[o + 5] = Math.fround(1 - this.accBeta1);
+      f32[o + 6] = Math.fround(1 - this.accBeta2);
+      this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(0.9));
+      this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(0.999));
+    }
+    for (let c = 0; c < this.valChunks; c++) {
+      const o = ((steps + c) * STEP_BYTES) / 4;
+      u32[o] = c * rowsCap;
+      u32[o + 1] = Math.min(rowsCap, xVal.rows - c * rowsCap);
+      u32[o + 2] = 1;
+    }
+    device.queue.writeBuffer(this.tableBuf, 0, this.table);
+    const enc = device.createCommandEncoder();
+    enc.clearBuffer(this.accBuf);
+    for (let k = 0; k < steps + this.valChunks; k++) {
+      enc.copyBufferToBuffer(this.tableBuf, k * STEP_BYTES, this.stepBuf, 0, STEP_BYTES);
+      const pass = enc.beginComputePass();
+      if (k < steps) this.trainPass(pass);
+      else this.valPass(pass);
+      pass.end();
+    }
+    enc.copyBufferToBuffer(this.accBuf, 0, this.readBuf, 0, 16);
+    device.queue.submit([enc.finish()]);
+    // Deno's mapAsync alone can wait on a slow device poll (seconds on llvmpipe);
+    // waiting for the queue first returns as soon as the work is done.
+    await device.queue.onSubmittedWorkDone();
+    await this.readBuf.mapAsync(GPUMapMode.READ);
+    const acc = new Float32Array(this.readBuf.getMappedRange().slice(0));
+    this.readBuf.unmap();
+    return [acc[0], acc[1]];
+  }
+
+  saveBest(): void {
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.paramsBuf, 0, this.bestBuf, 0, this.params * 4);
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  async download(model: tf.LayersModel, best: boolean): Promise<void> {
+    const read = this.buffer(this.params * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(best ? this.bestBuf : this.paramsBuf, 0, read, 0, this.params * 4);
+    this.device.queue.submit([enc.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    await read.mapAsync(GPUMapMode.READ);
+    const flat = new Float32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    const ts = this.layers.flatMap((l) => [
+      tf.tensor2d(flat.subarray(l.wOff, l.wOff + l.inDim * l.outDim), [l.inDim, l.outDim]),
+      tf.tensor1d(flat.subarray(l.bOff, l.bOff + l.outDim)),
+    ]);
+    model.setWeights(ts);
+    tf.dispose(ts);
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) {
+      b.destroy();
+      liveBuffers -= 1;
+    }
+    this.buffers.length = 0;
+  }
+}
+
+function checkMatrix(
+  name: string,
+  m: { data: Float32Array; rows: number; cols: number },
+  labels: Float32Array,
+  labelName: string,
+): void {
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 1) {
+    throw new RangeError(
+      `Invalid matrix "${name}": rows and cols must be non-negative integers (cols >= 1), got ${m.rows} x ${m.cols}`,
+    );
+  }
+  if (m.data.length !== m.rows * m.cols) {
+    throw new RangeError(
+      `Invalid matrix "${name}": data has ${m.data.length} values, expected ${m.rows} x ${m.cols} = ${
+        m.rows * m.cols
+      }`,
+    );
+  }
+  if (labels.length !== m.rows) {
+    throw new RangeError(
+      `Label count mismatch: "${labelName}" has ${labels.length} values but "${name}" has ${m.rows} rows`,
+    );
+  }
+}
+
+function checkOptions(t: FusedTrainArgs["train"]): void {
+  for (const k of ["epochs", "batch_size", "patience", "lr_patience"] as const) {
+    const v = t[k];
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`Invalid train.${k} "${v}": expected an integer >= 1`);
+    }
+  }
+  if (!(t.learning_rate > 0) || !Number.isFinite(t.learning_rate)) {
+    throw new RangeError(`Invalid train.learning_rate "${t.learning_rate}": expected a number > 0`);
+  }
+  if (!(t.lr_factor > 0 && t.lr_factor < 1)) {
+    throw new RangeError(`Invalid train.lr_factor "${t.lr_factor}": expected 0 < lr_factor < 1`);
+  }
+  if (!(t.min_lr >= 0)) {
+    throw new RangeError(`Invalid train.min_lr "${t.min_lr}": expected a number >= 0`);
+  }
+  if (t.optimizer !== "adam" && t.optimizer !== "sgd") {
+    throw new RangeError(`Invalid train.optimizer "${t.optimizer}": expected "adam" or "sgd"`);
+  }
+}

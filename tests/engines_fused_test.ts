@@ -1,0 +1,299 @@
+/**
+ * Conformance of the fused WebGPU engine (run on whatever adapter Deno offers:
+ * llvmpipe on CI) against the tfjs reference trainer on the cpu backend: the
+ * same per-epoch losses, learning rates, stopping decision and final weights,
+ * for every supported family shape, hidden activation, output and loss;
+ * gradients against finite differences of an independent float64 forward;
+ * no GPU buffer leaks; clear refusals.
+ *
+ * Tolerance: per-epoch losses agree within 2e-5 relative (+1e-6 absolute) and
+ * final weights within 1e-4: both sides compute in float32 and differ only in
+ * summation order.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { assert, assertEquals } from "./assert.ts";
+import {
+  LabelConfig,
+  LossConfig,
+  ModelConfig,
+  type ModelFamily,
+  TrainConfig,
+} from "../src/config/schema.ts";
+import { buildModel, describeModel } from "../src/models/registry.ts";
+import { makeLoss } from "../src/models/losses.ts";
+import { trainModel, type TrainResult } from "../src/train/trainer.ts";
+import { fusedUnsupported, liveGpuBuffers, trainFused } from "../src/engines/fused_webgpu.ts";
+import type { MatmulKernel } from "../src/engines/wgsl.ts";
+
+const LOSS_RTOL = 2e-5;
+const WEIGHT_TOL = 1e-4;
+const COLS = 5;
+
+function data(rows: number, salt: number, direction: boolean) {
+  const x = new Float32Array(rows * COLS).map((_, i) => Math.sin(i * 0.71 + salt) * 1.3);
+  const y = new Float32Array(rows).map((_, i) => {
+    const s = Math.sin(i * 1.9 + salt * 3) + 0.5 * x[i * COLS];
+    return direction ? (s > 0 ? 1 : 0) : 0.4 * s;
+  });
+  return { x: { data: x, rows, cols: COLS }, y };
+}
+
+interface Case {
+  family?: ModelFamily;
+  size?: number;
+  layers?: number;
+  activation?: string;
+  loss: string;
+  optimizer?: "adam" | "sgd";
+  learningRate?: number;
+  epochs?: number;
+  patience?: number;
+  lrPatience?: number;
+  batch?: number;
+  kernel?: MatmulKernel;
+  /** Negate the validation labels (magnitude): validation worsens as training improves. */
+  flipVal?: boolean;
+}
+
+async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult }> {
+  await tf.setBackend("cpu");
+  const direction = c.loss === "bce";
+  const label = LabelConfig.parse({ mode: direction ? "direction" : "magnitude" });
+  const modelConfig = ModelConfig.parse({
+    family: c.family ?? "vanilla.small",
+    size: c.size ?? 12,
+    layers: c.layers ?? 2,
+    activation: c.activation ?? "relu",
+  });
+  const lossConfig = LossConfig.parse({ name: c.loss, delta: 0.3, sign_weight: 1.5 });
+  const train = TrainConfig.parse({
+    epochs: c.epochs ?? 3,
+    batch_size: c.batch ?? 16,
+    optimizer: c.optimizer ?? "adam",
+    learning_rate: c.learningRate ?? 0.01,
+    patience: c.patience ?? 20,
+    lr_patience: c.lrPatience ?? 10,
+  });
+  const t = data(45, 1, direction);
+  const v = data(21, 2, direction);
+  if (c.flipVal) v.y = v.y.map((y) => -y);
+  const description = describeModel(modelConfig, COLS, { label });
+  const common = { loss: makeLoss(lossConfig), train, seed: 11, ...t, xVal: v.x, yVal: v.y };
+  const refModel = buildModel(modelConfig, COLS, label, 5);
+  const ref = await trainModel({ ...common, model: refModel });
+  const model = buildModel(modelConfig, COLS, label, 5);
+  const buffersSeen: number[] = [];
+  const fused = await trainFused({
+    ...common,
+    model,
+    description,
+    lossConfig,
+    kernel: c.kernel,
+    onEpoch: () => buffersSeen.push(liveGpuBuffers()),
+  });
+  const what = JSON.stringify(c);
+  assertEquals(fused.history.length, ref.history.length, what);
+  fused.history.forEach((h, i) => {
+    const r = ref.history[i];
+    for (const k of ["loss", "valLoss"] as const) {
+      const tol = LOSS_RTOL * Math.abs(r[k]) + 1e-6;
+      assert(
+        Math.abs(h[k] - r[k]) <= tol,
+        `${what} epoch ${i + 1} ${k}: fused ${h[k]} vs tfjs ${r[k]}`,
+      );
+    }
+    assertEquals(h.lr, r.lr, `${what} epoch ${i + 1} lr`);
+  });
+  assertEquals(fused.bestEpoch, ref.bestEpoch, what);
+  assertEquals(fused.stoppedBy, ref.stoppedBy, what);
+  const a = model.getWeights();
+  const b = refModel.getWeights();
+  a.forEach((w, i) => {
+    const x = w.dataSync();
+    const y = b[i].dataSync();
+    for (let j = 0; j < x.length; j++) {
+      assert(Math.abs(x[j] - y[j]) <= WEIGHT_TOL, `${what} weight ${i}[${j}]: ${x[j]} vs ${y[j]}`);
+    }
+  });
+  assert(buffersSeen.every((n) => n === buffersSeen[0]), `${what}: buffers ${buffersSeen}`);
+  assertEquals(liveGpuBuffers(), 0, `${what}: buffers left after the run`);
+  model.dispose();
+  refModel.dispose();
+  return { ref, fused };
+}
+
+Deno.test("fused engine: every loss, linear and tanh outputs, match the tfjs trainer per epoch", async () => {
+  await compare({ loss: "bce" });
+  for (const loss of ["mse", "huber", "mse-sign", "huber-sign", "sign-ratio"]) {
+    await compare({ loss });
+    await compare({ loss, family: "vanilla.small.tanh" });
+  }
+});
+
+Deno.test("fused engine: hidden activations, compression widths, SGD, a partial last batch", async () => {
+  for (const activation of ["tanh", "sigmoid", "linear", "elu"]) {
+    await compare({ loss: "mse", activation, batch: 7 });
+  }
+  await compare({ loss: "bce", family: "vanilla.compression", size: 16, layers: 3 });
+  await compare({ loss: "huber", optimizer: "sgd", learningRate: 0.05 });
+});
+
+Deno.test("fused engine: early stopping, LR plateau and best-weight restore follow the trainer", async () => {
+  const { fused } = await compare({
+    loss: "mse",
+    learningRate: 0.02,
+    epochs: 30,
+    patience: 4,
+    lrPatience: 2,
+    flipVal: true,
+  });
+  assert(fused.history.some((h) => h.lr < 0.02), "the plateau lowered the learning rate");
+  assertEquals(fused.stoppedBy, "patience");
+  assert(fused.bestEpoch < fused.history.length, "best weights come from an earlier epoch");
+});
+
+Deno.test("fused engine: the tiled matmul kernel (4 x 4 threads, 4 x 4 outputs each) matches", async () => {
+  await compare({
+    loss: "bce",
+    size: 21,
+    layers: 2,
+    batch: 19,
+    kernel: { kind: "tiled", wg: 4, t: 4 },
+  });
+});
+
+// An independent float64 forward of the same network and loss, for finite differences.
+function hostLoss(
+  flat: Float64Array,
+  widths: number[],
+  xs: Float32Array,
+  ys: Float32Array,
+): number {
+  const rows = ys.length;
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    let h = Array.from(xs.subarray(r * COLS, (r + 1) * COLS), Number);
+    let off = 0;
+    const dims = [COLS, ...widths, 1];
+    for (let j = 0; j + 1 < dims.length; j++) {
+      const [inD, outD] = [dims[j], dims[j + 1]];
+      const out: number[] = [];
+      for (let o = 0; o < outD; o++) {
+        let s = flat[off + inD * outD + o];
+        for (let i = 0; i < inD; i++) s += h[i] * flat[off + i * outD + o];
+        out.push(j + 2 < dims.length ? Math.tanh(s) : s);
+      }
+      off += inD * outD + outD;
+      h = out;
+    }
+    const e = h[0] - ys[r];
+    total += e * e + 1.5 * Math.max(-ys[r] * h[0], 0);
+  }
+  return total / rows;
+}
+
+Deno.test("fused engine: gradients match finite differences of a float64 forward", async () => {
+  await tf.setBackend("cpu");
+  const label = LabelConfig.parse({ mode: "magnitude" });
+  const modelConfig = ModelConfig.parse({
+    family: "vanilla.small",
+    size: 4,
+    layers: 2,
+    activation: "tanh",
+  });
+  const lossConfig = LossConfig.parse({ name: "mse-sign", sign_weight: 1.5 });
+  const t = data(9, 3, false);
+  const model = buildModel(modelConfig, COLS, label, 9);
+  const before = Float64Array.from(model.getWeights().flatMap((w) => Array.from(w.dataSync())));
+  // One full-batch SGD step with lr 1: new = old − gradient.
+  const train = TrainConfig.parse({ epochs: 1, batch_size: 9, optimizer: "sgd", learning_rate: 1 });
+  await trainFused({
+    model,
+    loss: makeLoss(lossConfig),
+    lossConfig,
+    description: describeModel(modelConfig, COLS, { label }),
+    train,
+    seed: 1,
+    ...t,
+    xVal: t.x,
+    yVal: t.y,
+  });
+  const after = Float64Array.from(model.getWeights().flatMap((w) => Array.from(w.dataSync())));
+  const widths = [4, 4];
+  const h = 1e-5;
+  let checked = 0;
+  for (let p = 0; p < before.length; p++) {
+    const plus = before.slice();
+    const minus = before.slice();
+    plus[p] += h;
+    minus[p] -= h;
+    const numeric =
+      (hostLoss(plus, widths, t.x.data, t.y) - hostLoss(minus, widths, t.x.data, t.y)) /
+      (2 * h);
+    const engine = before[p] - after[p];
+    assert(
+      Math.abs(engine - numeric) <= 2e-4 + 2e-3 * Math.abs(numeric),
+      `parameter ${p}: engine gradient ${engine}, finite difference ${numeric}`,
+    );
+    checked++;
+  }
+  assertEquals(checked, 5 * 4 + 4 + 4 * 4 + 4 + 4 + 1);
+  model.dispose();
+});
+
+Deno.test("fused engine: refuses unsupported models and checkpoints with clear errors", async () => {
+  const label = LabelConfig.parse({ mode: "magnitude" });
+  const norm = describeModel(ModelConfig.parse({ family: "vanilla.deep.norm" }), COLS, { label });
+  assert(fusedUnsupported(norm)?.includes('normalization "batch"'));
+  const drop = describeModel(ModelConfig.parse({ dropout: 0.2 }), COLS, { label });
+  assert(fusedUnsupported(drop)?.includes("dropout 0.2"));
+  const gelu = describeModel(ModelConfig.parse({ activation: "gelu" }), COLS, { label });
+  assert(fusedUnsupported(gelu)?.includes('activation "gelu"'));
+  assertEquals(
+    fusedUnsupported(describeModel(ModelConfig.parse({}), COLS, { label })),
+    null,
+  );
+  await tf.setBackend("cpu");
+  const cfg = ModelConfig.parse({ size: 3, layers: 1 });
+  const model = buildModel(cfg, COLS, label, 1);
+  const t = data(8, 1, false);
+  const lossConfig = LossConfig.parse({ name: "mse" });
+  const base = {
+    model,
+    loss: makeLoss(lossConfig),
+    lossConfig,
+    train: TrainConfig.parse({ epochs: 1 }),
+    seed: 1,
+    ...t,
+    xVal: t.x,
+    yVal: t.y,
+  };
+  let message = "";
+  try {
+    await trainFused({
+      ...base,
+      description: describeModel(cfg, COLS, { label }),
+      checkpoint: { save: () => Promise.resolve(), load: () => Promise.resolve(null) },
+    });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.includes("checkpoints are not supported"), message);
+  message = "";
+  try {
+    await trainFused({ ...base, description: norm });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.includes("Cannot train with the fused engine"), message);
+  message = "";
+  try {
+    const wrong = describeModel(ModelConfig.parse({ size: 4, layers: 1 }), COLS, { label });
+    await trainFused({ ...base, description: wrong });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert(message.includes("does not match its description"), message);
+  assertEquals(liveGpuBuffers(), 0);
+  model.dispose();
+});
