@@ -1,0 +1,238 @@
+/**
+ * The worker's pieces without Redis: reading the trainer's progress lines, which failures are
+ * final, refusing jobs whose data this machine lacks, job data checks, and the job table.
+ */
+import { UnrecoverableError } from "bullmq";
+import { loadExperiments } from "../src/config/load.ts";
+import { ConfigError } from "../src/config/errors.ts";
+import { DatasetError } from "../src/data/dataset.ts";
+import { checkQueueUrl, jobDataFor } from "../src/distributed/queue.ts";
+import {
+  checkJobDataset,
+  DatasetUnavailableError,
+  experimentOfJob,
+  isUnrecoverable,
+  JobFormatError,
+  parseProgressLine,
+  processExperimentJob,
+} from "../src/distributed/worker.ts";
+import { jobRow, type JobSnapshot, renderJobTable } from "../src/distributed/wait_table.ts";
+import { progressReporter } from "../src/train/progress.ts";
+import { FileModelStore } from "../src/store/model_store.ts";
+import { SWEEP } from "./distributed_helpers.ts";
+
+function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+function assertEquals(a: unknown, b: unknown, msg = ""): void {
+  const sa = JSON.stringify(a);
+  const sb = JSON.stringify(b);
+  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
+}
+async function rejects(f: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await f();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a rejection");
+}
+
+Deno.test("parseProgressLine reads the trainer's own plain progress lines", () => {
+  const lines: string[] = [];
+  const report = progressReporter({
+    epochs: 150,
+    tty: false,
+    write: (t) => lines.push(t),
+    label: "fold-2",
+  });
+  report({ epoch: 1, loss: 0.71234, valLoss: 0.7, lr: 0.001, seconds: 0.5 });
+  report({ epoch: 2, loss: 0.0000123, valLoss: 0.75, lr: 0.001, seconds: 0.25 });
+  report.finish();
+  const parsed = lines.map(parseProgressLine);
+  assertEquals(parsed[0], {
+    fold: "fold-2",
+    epoch: 1,
+    epochs: 150,
+    loss: 0.71234,
+    valLoss: 0.7,
+    bestValLoss: 0.7,
+    secondsPerEpoch: 0.5,
+  });
+  assertEquals(parsed[1]!.loss, 0.0000123);
+  assertEquals([parsed[1]!.valLoss, parsed[1]!.bestValLoss, parsed[1]!.epoch], [0.75, 0.7, 2]);
+  assertEquals(parseProgressLine("train stopped after 2 epochs: reached the epoch limit"), null);
+  assertEquals(parseProgressLine("backend wasm on wasm SIMD"), null);
+});
+
+Deno.test("isUnrecoverable: config, data, range and type errors are final; a missing dataset here is not", () => {
+  const final = [
+    new ConfigError([{ file: "x.yaml", line: 1, col: 1, path: "model", message: "bad" }]),
+    new DatasetError("bad table", "d"),
+    new RangeError("Model will not fit"),
+    new TypeError("x"),
+    new JobFormatError("y"),
+  ];
+  for (const e of final) assert(isUnrecoverable(e), `${e.name} should be final`);
+  for (const e of [new DatasetUnavailableError("not here", "d"), new Error("ECONNRESET")]) {
+    assert(!isUnrecoverable(e), `${e.name} should be retried`);
+  }
+});
+
+Deno.test({
+  name:
+    "jobs: data carry config and fingerprint; a worker refuses foreign data with a clear message",
+  sanitizeResources: false,
+  fn: async () => {
+    const [e] = await loadExperiments(SWEEP, { set: ["seed=3"] });
+    const data = jobDataFor(e, "f".repeat(64));
+    assertEquals((await experimentOfJob(data)).seed, 3);
+    assertEquals((await experimentOfJob(data, "cpu")).train.backend, "cpu");
+    const mismatch = await rejects(() => checkJobDataset(data, "box:1"));
+    assert(mismatch instanceof DatasetUnavailableError, String(mismatch));
+    assert(
+      /Worker "box:1" refuses job .* fingerprint [0-9a-f]{12}, the job was enqueued with ffffffffffff/
+        .test(mismatch.message),
+      mismatch.message,
+    );
+    const absent = await rejects(() =>
+      checkJobDataset({ ...data, dataset: "no-such-dataset" }, "box:1")
+    );
+    assert(absent instanceof DatasetUnavailableError, String(absent));
+    assert(/has no dataset "no-such-dataset"/.test(absent.message), absent.message);
+    const tampered = await rejects(() =>
+      experimentOfJob({ ...data, configYaml: data.configYaml.replace("seed: 3", "seed: 4") })
+    );
+    assert(
+      tampered instanceof JobFormatError && /config hash/.test(tampered.message),
+      `${tampered}`,
+    );
+    const foreign = await rejects(() =>
+      experimentOfJob({ ...data, format: "other" } as unknown as typeof data)
+    );
+    assert(foreign instanceof JobFormatError, String(foreign));
+  },
+});
+
+Deno.test({
+  name: "processExperimentJob: a final error becomes UnrecoverableError; missing data is retried",
+  sanitizeResources: false,
+  fn: async () => {
+    const [e] = await loadExperiments(SWEEP, {
+      set: ["seed=5", "data.train_tickers=[AA, NOPE, BA]"],
+    });
+    const fingerprint = await (await import("../src/data/dataset.ts")).loadDataset(e.data.dataset)
+      .then((d) => d.fingerprint());
+    const root = await Deno.makeTempDir({ prefix: "alfred-worker-" });
+    const progress: unknown[] = [];
+    const job = (data = jobDataFor(e, fingerprint)) => ({
+      id: data.configHash,
+      data,
+      attemptsMade: 0,
+      updateProgress: (p: unknown) => {
+        progress.push(p);
+        return Promise.resolve();
+      },
+    });
+    const ctx = {
+      name: "t:1",
+      resultsDir: `${root}/results`,
+      store: new FileModelStore(`${root}/models`),
+      log: () => {},
+    };
+    try {
+      const poisoned = await rejects(() => processExperimentJob(job(), ctx));
+      assert(poisoned instanceof UnrecoverableError, String(poisoned));
+      assert(/NOPE/.test(poisoned.message), poisoned.message);
+      assertEquals((progress[0] as { phase: string; worker: string }).worker, "t:1");
+      const elsewhere = await rejects(() =>
+        processExperimentJob(job({ ...jobDataFor(e, "0".repeat(64)) }), ctx)
+      );
+      assert(elsewhere instanceof DatasetUnavailableError, String(elsewhere));
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test("checkQueueUrl accepts redis:// and rediss:// only", () => {
+  assertEquals(checkQueueUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+  assertEquals(checkQueueUrl("rediss://u:p@h:6380/2"), "rediss://u:p@h:6380/2");
+  for (const bad of ["http://h:1", "127.0.0.1:6379", "redis://"]) {
+    let error: unknown = null;
+    try {
+      checkQueueUrl(bad);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof TypeError && error.message.includes(bad), `${bad}: ${error}`);
+  }
+});
+
+Deno.test("job table: rows per state, aligned columns, summary and failure reasons", () => {
+  const base: JobSnapshot = {
+    id: "a".repeat(64),
+    experiment: "tiny",
+    state: "waiting",
+    progress: null,
+    result: null,
+    failedReason: null,
+    attemptsMade: 0,
+    processedBy: null,
+  };
+  const active: JobSnapshot = {
+    ...base,
+    id: "b".repeat(64),
+    state: "active",
+    progress: {
+      worker: "gpu1:7",
+      phase: "training",
+      epoch: 40,
+      epochs: 200,
+      bestValLoss: 0.123456789,
+      etaSeconds: 95,
+    },
+  };
+  const done: JobSnapshot = {
+    ...base,
+    id: "c".repeat(64),
+    state: "completed",
+    result: {
+      runId: "20260101T000000Z-cccccccc",
+      dir: "results/tiny/x",
+      status: "complete",
+      configHash: "c".repeat(64),
+      modelHash: "d".repeat(64),
+      restoredFromStore: true,
+      bestValLoss: 0.5,
+      worker: "gpu2:9",
+      alreadyDone: false,
+    },
+  };
+  const failed: JobSnapshot = {
+    ...base,
+    id: "e".repeat(64),
+    state: "failed",
+    failedReason: "RangeError: will not fit",
+    attemptsMade: 1,
+  };
+  assertEquals(jobRow(active), {
+    job: "bbbbbbbb",
+    experiment: "tiny",
+    state: "active",
+    worker: "gpu1:7",
+    epoch: "40/200",
+    best: "0.12346",
+    eta: "≤1m35s",
+  });
+  assertEquals(jobRow(done).state, "done (restored)");
+  assertEquals(jobRow(done).worker, "gpu2:9");
+  assertEquals(jobRow({ ...base, state: "delayed", attemptsMade: 2 }).state, "delayed (retry 2)");
+  const lines = renderJobTable([base, active, done, failed]);
+  assertEquals(lines.length, 7);
+  assert(lines[0].startsWith("job       experiment  state"), lines[0]);
+  const col = lines[0].indexOf("worker");
+  assert(lines.slice(1, 5).every((l) => l.length <= col || l[col - 1] === " "), "aligned");
+  assertEquals(lines[5], "4 jobs: 1 completed, 1 failed, 1 running, 1 waiting");
+  assertEquals(lines[6], "failed eeeeeeee (tiny): RangeError: will not fit");
+});
