@@ -7,7 +7,10 @@
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
-import { FileRunStore, openStores } from "../src/store/shared_file.ts";
+import { FileDataStore, FileRunStore, openStores } from "../src/store/shared_file.ts";
+import { defaultDataRoot, loadDataset } from "../src/data/dataset.ts";
+import { jobDataFor } from "../src/distributed/queue.ts";
+import { checkJobDataset, DatasetUnavailableError } from "../src/distributed/worker.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { storeCommand } from "../src/cli/store.ts";
 import { makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
@@ -216,6 +219,87 @@ Deno.test({
       assertEquals(await storeCommand(["list", "--store", `${root}/plain`]), 2, "not shared");
     } finally {
       console.log = log;
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "FileDataStore: datasets by fingerprint; pulls are checked; a worker lacking a job's data fetches it",
+  sanitizeResources: false,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "alfred-data-" });
+    try {
+      const source = `${defaultDataRoot()}/dow30-1991-2000`;
+      const fingerprint = await (await loadDataset(source)).fingerprint();
+      const store = new FileDataStore(`${root}/share`);
+      assertEquals(await store.put(source), {
+        name: "dow30-1991-2000",
+        fingerprint,
+        created: true,
+      });
+      assertEquals((await store.put(source)).created, false);
+      assertEquals(await store.list(), [{ name: "dow30-1991-2000", fingerprint }]);
+      assertEquals(await store.pull("dow30-1991-2000", "0".repeat(64), `${root}/x`), false);
+      assertEquals(await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`), true);
+      assertEquals(await (await loadDataset(`${root}/a/dow30`)).fingerprint(), fingerprint);
+      let error: unknown = null;
+      try {
+        await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`);
+      } catch (e) {
+        error = e;
+      }
+      assert(/the folder exists/.test(String(error)), String(error));
+
+      // A worker whose data folder lacks the dataset fetches it from the store, by fingerprint.
+      const [e] = await loadExperiments(SWEEP, { set: ["seed=2"] });
+      const job = jobDataFor(e, fingerprint);
+      const lines: string[] = [];
+      const dataRoot = `${root}/worker-data`;
+      const refused = await checkJobDataset(job, "w", { dataRoot }).catch((e) => e);
+      assert(refused instanceof DatasetUnavailableError, String(refused));
+      await checkJobDataset(job, "w", { dataRoot, dataStore: store, log: (l) => lines.push(l) });
+      assert(/fetched dataset "dow30-1991-2000"/.test(lines.join()), lines.join());
+      assertEquals(
+        await (await loadDataset("dow30-1991-2000", { root: dataRoot })).fingerprint(),
+        fingerprint,
+      );
+      // Other data under the same name is never replaced; an unknown fingerprint is refused.
+      const other = await checkJobDataset({ ...job, dataFingerprint: "a".repeat(64) }, "w", {
+        dataRoot,
+        dataStore: store,
+      }).catch((e) => e);
+      assert(
+        other instanceof DatasetUnavailableError && /the data differ/.test(other.message),
+        `${other}`,
+      );
+      const empty = `${root}/empty`;
+      const missing = await checkJobDataset({ ...job, dataFingerprint: "a".repeat(64) }, "w", {
+        dataRoot: empty,
+        dataStore: store,
+      }).catch((e) => e);
+      assert(
+        missing instanceof DatasetUnavailableError &&
+          /shared store does not hold it either/.test(missing.message),
+        `${missing}`,
+      );
+
+      // A damaged stored copy is caught before anything is written.
+      const stored = `${root}/share/dow30-1991-2000/${fingerprint}/prices.parquet`;
+      const bytes = await Deno.readFile(stored);
+      bytes[bytes.length >> 1] ^= 0x01;
+      await Deno.writeFile(stored, bytes);
+      error = null;
+      try {
+        await store.pull("dow30-1991-2000", fingerprint, `${root}/b/dow30`);
+      } catch (e) {
+        error = e;
+      }
+      assert(/has fingerprint .*: expected/.test(String(error)), String(error));
+      assertEquals(await Deno.stat(`${root}/b/dow30`).then(() => true, () => false), false);
+      assertEquals([...Deno.readDirSync(`${root}/b`)].length, 0, "temporary folder left");
+    } finally {
       await Deno.remove(root, { recursive: true });
     }
   },

@@ -5,12 +5,14 @@
  * ```
  * deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]
  * deno task store push RUN_DIR... --store SPEC
+ * deno task store push-data DATASET_DIR... --store SPEC
  * deno task store list --store SPEC
  * ```
  *
  * `pull` copies a run's folder (record, report, plots, predictions) to `results/`, and with
  * `--model` its model into the local model store; `push` copies local run folders into the shared
- * store; `list` prints the stored runs.
+ * store; `push-data` copies dataset folders (by fingerprint) so workers lacking them fetch them;
+ * `list` prints the stored runs and datasets.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { openStores } from "../store/shared_file.ts";
 const USAGE = [
   "Usage: deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]",
   "       deno task store push RUN_DIR... --store SPEC",
+  "       deno task store push-data DATASET_DIR... --store SPEC",
   "       deno task store list --store SPEC",
   "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB",
 ].join("\n");
@@ -58,6 +61,7 @@ export async function storeCommand(args: string[]): Promise<number> {
   const arity: Record<string, (n: number) => boolean> = {
     pull: (n) => n === 1,
     push: (n) => n >= 1,
+    "push-data": (n) => n >= 1,
     list: (n) => n === 0,
   };
   if (!action || !arity[action] || !arity[action](rest.length) || !v.store) {
@@ -72,7 +76,19 @@ export async function storeCommand(args: string[]): Promise<number> {
       );
       return 2;
     }
+    if (action === "push-data") {
+      for (const dir of rest) {
+        const { name, fingerprint, created } = await stores.data!.put(dir.replace(/\/+$/, ""));
+        console.log(
+          `${created ? "pushed" : "already there"}: dataset ${name} ${fingerprint.slice(0, 12)}`,
+        );
+      }
+      return 0;
+    }
     if (action === "list") {
+      for (const d of await stores.data?.list() ?? []) {
+        console.log(`dataset ${d.name} ${d.fingerprint.slice(0, 12)}`);
+      }
       for (const r of await stores.runs.list()) {
         console.log(
           `${r.experiment}/${r.runId}  ${r.status}  config ${r.configHash.slice(0, 8)}  model ${

@@ -95,6 +95,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     resultsDir: v.results,
     store: stores.models,
     runStore: stores.runs ?? undefined,
+    dataStore: stores.data ?? undefined,
     lockDuration,
     stalledInterval,
     log,

@@ -22,11 +22,11 @@ import { ConfigError } from "../config/errors.ts";
 import { configHash } from "../config/hash.ts";
 import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
-import { DatasetError, loadDataset, MissingTableError } from "../data/dataset.ts";
+import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
 import { runExperiment } from "../pipeline.ts";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
-import type { RunStore } from "../store/shared_file.ts";
+import type { DataStore, RunStore } from "../store/shared_file.ts";
 import {
   DEFAULT_QUEUE_NAME,
   type ExperimentJobData,
@@ -125,6 +125,10 @@ export interface WorkerOptions {
   store: ModelStore;
   /** A shared results store each finished run is copied to, when given. */
   runStore?: RunStore;
+  /** A shared data store a missing dataset is fetched from (by the job's fingerprint), when given. */
+  dataStore?: DataStore;
+  /** Folder datasets are looked up in by name, and fetched into (default: the repository's `data/`). */
+  dataRoot?: string;
   /** Folder for training checkpoints (default `.alfred/checkpoints`). */
   checkpointDir?: string;
   /** Milliseconds a job's lock lasts without renewal before it counts as stalled (default 60 000). */
@@ -196,32 +200,68 @@ export async function experimentOfJob(
   return backend && backend !== e.train.backend ? { ...e, train: { ...e.train, backend } } : e;
 }
 
+/** Where {@link checkJobDataset} looks for data, and where it may fetch it from. */
+export interface DataSource {
+  /** Shared data store holding datasets by name and fingerprint. */
+  dataStore?: DataStore;
+  /** Folder datasets are looked up in by name (default: the repository's `data/`). */
+  dataRoot?: string;
+  /** Told when a dataset is fetched. */
+  log?: (line: string) => void;
+}
+
 /**
- * Check that this machine has the job's dataset with the job's fingerprint.
+ * Check that this machine has the job's dataset with the job's fingerprint; when it has no folder
+ * of that name and the shared data store holds that exact dataset, fetch it first. A local dataset
+ * of the same name with other data is never replaced.
  *
  * @param data the job data
  * @param worker this worker's name, for the message
+ * @param source the data folder and shared data store
  * @throws {DatasetUnavailableError} naming worker, dataset and fingerprints
  */
-export async function checkJobDataset(data: ExperimentJobData, worker: string): Promise<void> {
+export async function checkJobDataset(
+  data: ExperimentJobData,
+  worker: string,
+  source: DataSource = {},
+): Promise<void> {
+  const root = source.dataRoot ?? defaultDataRoot();
+  const refuse = (why: string) =>
+    new DatasetUnavailableError(
+      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ${why}`,
+      data.dataset,
+    );
   let fingerprint: string;
   try {
-    fingerprint = await (await loadDataset(data.dataset)).fingerprint();
+    fingerprint = await (await loadDataset(data.dataset, { root })).fingerprint();
   } catch (error) {
     if (!(error instanceof DatasetError)) throw error;
-    throw new DatasetUnavailableError(
-      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
-        `it has no dataset "${data.dataset}" (${error.message}); ` +
-        `copy the dataset with fingerprint ${data.dataFingerprint.slice(0, 12)} to this machine`,
-      data.dataset,
+    const plainName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(data.dataset);
+    const target = `${root.replace(/\/+$/, "")}/${data.dataset}`;
+    const absent = plainName && !(await Deno.stat(target).then(() => true, () => false));
+    if (absent && source.dataStore) {
+      const stored = await source.dataStore.has(data.dataset, data.dataFingerprint);
+      if (stored && await source.dataStore.pull(data.dataset, data.dataFingerprint, target)) {
+        source.log?.(
+          `fetched dataset "${data.dataset}" (${
+            data.dataFingerprint.slice(0, 12)
+          }) from the shared store into ${target}`,
+        );
+        return await checkJobDataset(data, worker, { ...source, dataStore: undefined });
+      }
+    }
+    throw refuse(
+      `it has no dataset "${data.dataset}" (${error.message})` +
+        (source.dataStore ? "; the shared store does not hold it either" : "") +
+        `; copy the dataset with fingerprint ${
+          data.dataFingerprint.slice(0, 12)
+        } to this machine (or push it with deno task store push-data)`,
     );
   }
   if (fingerprint !== data.dataFingerprint) {
-    throw new DatasetUnavailableError(
-      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
-        `its dataset "${data.dataset}" has fingerprint ${fingerprint.slice(0, 12)}, ` +
+    throw refuse(
+      `its dataset "${data.dataset}" has fingerprint ${fingerprint.slice(0, 12)}, ` +
         `the job was enqueued with ${data.dataFingerprint.slice(0, 12)}: the data differ`,
-      data.dataset,
     );
   }
 }
@@ -292,7 +332,11 @@ export async function processExperimentJob(
   try {
     report({ phase: "preparing" });
     const e = await experimentOfJob(job.data, ctx.backend);
-    await checkJobDataset(job.data, ctx.name);
+    await checkJobDataset(job.data, ctx.name, {
+      dataStore: ctx.dataStore,
+      dataRoot: ctx.dataRoot,
+      log,
+    });
     const hash = configHash(e);
     const done = await findCompleteRun(ctx.resultsDir, e.name, hash);
     if (done) {

@@ -7,6 +7,8 @@
  * - `models`: one small document per model (`hash`, unique index), pointing at two GridFS files
  *   in the `modelfiles` bucket: the weights, and the JSON of topology, weight manifest, scaler and
  *   metadata (whose training history may be long), with the weights' size and sha256.
+ * - `datasets`: one document per dataset name and fingerprint (unique index), its manifest and
+ *   tables in the `datafiles` bucket, for workers that lack a job's data.
  * - `runs`: one small document per run (`runId`, unique index; `configHash` indexed) with the
  *   summary the job table and the journal need, pointing at every file of the run folder in the
  *   `runfiles` bucket (record, report, plots, predictions).
@@ -28,7 +30,16 @@ import {
   type WeightSpec,
 } from "./model_store.ts";
 import { readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
-import { type RunStore, type RunSummary, type Stores, summarize } from "./shared_file.ts";
+import {
+  checkDatasetKey,
+  datasetFiles,
+  type DataStore,
+  type RunStore,
+  type RunSummary,
+  settleDataset,
+  type Stores,
+  summarize,
+} from "./shared_file.ts";
 
 const FORMAT = "alfred-stored-model/1";
 
@@ -408,8 +419,102 @@ export class MongoRunStore implements RunStore {
   }
 }
 
+/** A dataset document: its name, fingerprint and files. */
+export interface DatasetDoc {
+  _id?: ObjectId;
+  name: string;
+  fingerprint: string;
+  files: { name: string; id: ObjectId; bytes: number }[];
+  stored: Date;
+}
+
+/** Datasets in MongoDB: a `datasets` document each (unique on name and fingerprint), files in `datafiles`. */
+export class MongoDataStore implements DataStore {
+  /** The `datasets` collection. */
+  readonly datasets: Collection<DatasetDoc>;
+  /** The `datafiles` GridFS bucket. */
+  readonly bucket: GridFSBucket;
+  #indexed: Promise<unknown> | null = null;
+
+  /** @param db the database */
+  constructor(readonly db: Db) {
+    this.datasets = db.collection<DatasetDoc>("datasets");
+    this.bucket = new GridFSBucket(db, { bucketName: "datafiles" });
+  }
+
+  /** @inheritdoc */
+  async put(dir: string): Promise<{ name: string; fingerprint: string; created: boolean }> {
+    this.#indexed ??= this.datasets.createIndex({ name: 1, fingerprint: 1 }, {
+      unique: true,
+      name: "name_fingerprint_unique",
+    });
+    await this.#indexed;
+    const { name, fingerprint, files } = await datasetFiles(dir);
+    checkDatasetKey(name, fingerprint);
+    if (await this.has(name, fingerprint)) return { name, fingerprint, created: false };
+    const stored: DatasetDoc["files"] = [];
+    try {
+      for (const f of files) {
+        const bytes = await Deno.readFile(`${dir}/${f}`);
+        const id = await uploadFile(this.bucket, `${name}/${fingerprint}/${f}`, bytes, {
+          name,
+          fingerprint,
+        });
+        stored.push({ name: f, id, bytes: bytes.byteLength });
+      }
+      await this.datasets.insertOne({ name, fingerprint, files: stored, stored: new Date() });
+      return { name, fingerprint, created: true };
+    } catch (error) {
+      await deleteFiles(this.bucket, stored.map((f) => f.id));
+      if (isDuplicateKey(error)) return { name, fingerprint, created: false };
+      throw error;
+    }
+  }
+
+  /** @inheritdoc */
+  async has(name: string, fingerprint: string): Promise<boolean> {
+    checkDatasetKey(name, fingerprint);
+    return (await this.datasets.findOne({ name, fingerprint })) !== null;
+  }
+
+  /** @inheritdoc */
+  async pull(name: string, fingerprint: string, target: string): Promise<boolean> {
+    checkDatasetKey(name, fingerprint);
+    const doc = await this.datasets.findOne({ name, fingerprint });
+    if (!doc) return false;
+    if (await Deno.stat(target).then(() => true, () => false)) {
+      throw new Error(`Cannot pull dataset "${name}" to "${target}": the folder exists`);
+    }
+    const parent = target.replace(/\/[^/]*\/?$/, "") || ".";
+    await Deno.mkdir(parent, { recursive: true });
+    const tmp = `${parent}/.tmp-${name}-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(tmp);
+    try {
+      for (const f of doc.files) {
+        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
+        const bytes = await downloadFile(this.bucket, f.id);
+        if (!bytes || bytes.byteLength !== f.bytes) {
+          throw new Error(`Dataset "${name}" file "${f.name}" in MongoDB is missing or torn`);
+        }
+        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
+      }
+      await settleDataset(tmp, target, fingerprint);
+      return true;
+    } finally {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** @inheritdoc */
+  async list(): Promise<{ name: string; fingerprint: string }[]> {
+    const docs = await this.datasets.find({}, { projection: { name: 1, fingerprint: 1 } })
+      .sort({ name: 1, fingerprint: 1 }).toArray();
+    return docs.map((d) => ({ name: d.name, fingerprint: d.fingerprint }));
+  }
+}
+
 /**
- * Connect to MongoDB and open both stores on the URI's database (default `alfred`).
+ * Connect to MongoDB and open the model, run and data stores on the URI's database (default `alfred`).
  *
  * @param uri `mongodb://HOST[:PORT]/DB` or `mongodb+srv://...`
  * @param options `serverSelectionTimeoutMS` (default 10 000)
@@ -419,7 +524,14 @@ export class MongoRunStore implements RunStore {
 export async function openMongoStores(
   uri: string,
   options: { serverSelectionTimeoutMS?: number } = {},
-): Promise<Stores & { models: MongoModelStore; runs: MongoRunStore; client: MongoClient }> {
+): Promise<
+  Stores & {
+    models: MongoModelStore;
+    runs: MongoRunStore;
+    data: MongoDataStore;
+    client: MongoClient;
+  }
+> {
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
   });
@@ -432,5 +544,11 @@ export async function openMongoStores(
   const path = new URL(uri.replace(/^mongodb(\+srv)?:/, "http:")).pathname.replace(/^\//, "");
   const db = client.db(path || "alfred");
   const runs = new MongoRunStore(db, client);
-  return { models: new MongoModelStore(db), runs, client, close: () => runs.close() };
+  return {
+    models: new MongoModelStore(db),
+    runs,
+    data: new MongoDataStore(db),
+    client,
+    close: () => runs.close(),
+  };
 }

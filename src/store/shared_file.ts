@@ -6,8 +6,8 @@
  *
  * - `DIR` (no scheme): a model folder only ({@link FileModelStore}), as for a single machine;
  * - `file:ROOT`: a folder, usually on a network share, with `ROOT/models/` (a
- *   {@link FileModelStore}) and `ROOT/results/` (a {@link FileRunStore}, laid out like a local
- *   `results/` folder);
+ *   {@link FileModelStore}), `ROOT/results/` (a {@link FileRunStore}, laid out like a local
+ *   `results/` folder) and `ROOT/data/` (a {@link FileDataStore}: datasets by fingerprint);
  * - `mongodb://...` or `mongodb+srv://...`: MongoDB (see `mongo_store.ts`).
  *
  * Both file stores write a complete temporary folder and rename it into place, so on a share whose
@@ -16,6 +16,8 @@
  *
  * @module
  */
+import { basename } from "node:path";
+import { fingerprintFolder, loadDataset, tablePath } from "../data/dataset.ts";
 import { FileModelStore, type ModelStore } from "./model_store.ts";
 import {
   findRun,
@@ -64,10 +66,35 @@ export interface RunStore {
   close(): Promise<void>;
 }
 
-/** A model store and, for shared stores, a run store. */
+/**
+ * Datasets kept under their name and fingerprint, so a worker lacking a job's dataset can fetch
+ * exactly the data the job was enqueued with.
+ */
+export interface DataStore {
+  /**
+   * Copy a local dataset folder (manifest and tables) into the store, under the folder's name.
+   * @returns its name and fingerprint, and whether this call stored it
+   * @throws {DatasetError} when the folder is not a valid dataset
+   */
+  put(dir: string): Promise<{ name: string; fingerprint: string; created: boolean }>;
+  /** Whether the store holds dataset `name` with `fingerprint`. */
+  has(name: string, fingerprint: string): Promise<boolean>;
+  /**
+   * Copy dataset `name` with `fingerprint` to the folder `target` (created atomically, checked
+   * against the fingerprint before it is renamed into place; an existing folder is left alone).
+   * @returns `false` when the store does not hold it
+   * @throws {Error} when `target` exists, or the copy does not match its fingerprint
+   */
+  pull(name: string, fingerprint: string, target: string): Promise<boolean>;
+  /** Stored datasets, sorted by name then fingerprint. */
+  list(): Promise<{ name: string; fingerprint: string }[]>;
+}
+
+/** A model store and, for shared stores, run and data stores. */
 export interface Stores {
   models: ModelStore;
   runs: RunStore | null;
+  data: DataStore | null;
   /** Release connections. */
   close(): Promise<void>;
 }
@@ -212,6 +239,155 @@ export class FileRunStore implements RunStore {
   }
 }
 
+const DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const FINGERPRINT = /^[0-9a-f]{64}$/;
+
+/**
+ * Check a dataset name and fingerprint before they reach a path or a query.
+ *
+ * @param name dataset folder name
+ * @param fingerprint sha256 hex
+ * @throws {TypeError} naming the value and what is allowed
+ */
+export function checkDatasetKey(name: string, fingerprint: string): void {
+  if (!DATASET_NAME.test(name)) {
+    throw new TypeError(
+      `Invalid dataset name "${name}": expected letters, digits, '.', '_' or '-' (a folder name)`,
+    );
+  }
+  if (!FINGERPRINT.test(fingerprint)) {
+    throw new TypeError(`Invalid dataset fingerprint "${fingerprint}": expected 64 hex digits`);
+  }
+}
+
+/**
+ * The files of a dataset folder that its fingerprint covers (manifest and listed tables).
+ *
+ * @param dir the dataset folder
+ * @returns its name (the folder's), fingerprint and file names
+ * @throws {DatasetError} when the folder is not a valid dataset
+ */
+export async function datasetFiles(
+  dir: string,
+): Promise<{ name: string; fingerprint: string; files: string[] }> {
+  const dataset = await loadDataset(dir.includes("/") ? dir : `./${dir}`);
+  const name = basename(dataset.dir);
+  const fingerprint = await dataset.fingerprint();
+  const files = [
+    "manifest.json",
+    ...dataset.manifest.tables.map((t) => basename(tablePath(dataset.dir, t))),
+  ];
+  return { name, fingerprint, files };
+}
+
+/**
+ * Move a folder of dataset files into place at `target` after checking its fingerprint.
+ *
+ * @param tmp the filled temporary folder (removed in every case)
+ * @param target the dataset folder to create
+ * @param fingerprint what the files must hash to
+ * @throws {Error} when the fingerprint differs or the target exists
+ */
+export async function settleDataset(tmp: string, target: string, fingerprint: string) {
+  try {
+    const manifest = JSON.parse(await Deno.readTextFile(`${tmp}/manifest.json`));
+    const got = await fingerprintFolder(tmp, manifest.tables ?? []);
+    if (got !== fingerprint) {
+      throw new Error(
+        `Dataset copy for "${target}" has fingerprint ${got.slice(0, 12)}: expected ${
+          fingerprint.slice(0, 12)
+        }; nothing was written`,
+      );
+    }
+    await Deno.rename(tmp, target);
+  } finally {
+    await removeIfExists(tmp);
+  }
+}
+
+/** Datasets in a folder, usually on a network share: `<root>/<name>/<fingerprint>/`. */
+export class FileDataStore implements DataStore {
+  /** The folder holding one sub-folder per dataset name. */
+  readonly root: string;
+
+  /** @param root the shared data folder (created on first put) */
+  constructor(root: string) {
+    this.root = root.replace(/\/+$/, "") || "/";
+  }
+
+  /** @inheritdoc */
+  async put(dir: string): Promise<{ name: string; fingerprint: string; created: boolean }> {
+    const { name, fingerprint, files } = await datasetFiles(dir);
+    checkDatasetKey(name, fingerprint);
+    if (await this.has(name, fingerprint)) return { name, fingerprint, created: false };
+    await Deno.mkdir(`${this.root}/${name}`, { recursive: true });
+    const tmp = `${this.root}/${name}/.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(tmp);
+    try {
+      for (const f of files) await Deno.copyFile(`${dir}/${f}`, `${tmp}/${f}`);
+      await settleDataset(tmp, `${this.root}/${name}/${fingerprint}`, fingerprint);
+      return { name, fingerprint, created: true };
+    } catch (e) {
+      if (await this.has(name, fingerprint)) return { name, fingerprint, created: false };
+      throw e;
+    } finally {
+      await removeIfExists(tmp);
+    }
+  }
+
+  /** @inheritdoc */
+  async has(name: string, fingerprint: string): Promise<boolean> {
+    checkDatasetKey(name, fingerprint);
+    return await Deno.stat(`${this.root}/${name}/${fingerprint}/manifest.json`).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** @inheritdoc */
+  async pull(name: string, fingerprint: string, target: string): Promise<boolean> {
+    if (!(await this.has(name, fingerprint))) return false;
+    if (await Deno.stat(target).then(() => true, () => false)) {
+      throw new Error(`Cannot pull dataset "${name}" to "${target}": the folder exists`);
+    }
+    const source = `${this.root}/${name}/${fingerprint}`;
+    const parent = target.replace(/\/[^/]*\/?$/, "") || ".";
+    await Deno.mkdir(parent, { recursive: true });
+    const tmp = `${parent}/.tmp-${name}-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(tmp);
+    try {
+      for await (const e of Deno.readDir(source)) {
+        if (e.isFile) await Deno.copyFile(`${source}/${e.name}`, `${tmp}/${e.name}`);
+      }
+      await settleDataset(tmp, target, fingerprint);
+      return true;
+    } finally {
+      await removeIfExists(tmp);
+    }
+  }
+
+  /** @inheritdoc */
+  async list(): Promise<{ name: string; fingerprint: string }[]> {
+    const out: { name: string; fingerprint: string }[] = [];
+    try {
+      for await (const n of Deno.readDir(this.root)) {
+        if (!n.isDirectory || !DATASET_NAME.test(n.name)) continue;
+        for await (const f of Deno.readDir(`${this.root}/${n.name}`)) {
+          if (f.isDirectory && FINGERPRINT.test(f.name)) {
+            out.push({ name: n.name, fingerprint: f.name });
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return [];
+      throw e;
+    }
+    return out.sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.fingerprint < b.fingerprint ? -1 : 1
+    );
+  }
+}
+
 /**
  * Open the stores a `--store` value names.
  *
@@ -232,9 +408,11 @@ export async function openStores(spec: string): Promise<Stores> {
     const root = spec.startsWith("file://") ? decodeURIComponent(new URL(spec).pathname) : spec
       .slice("file:".length);
     if (!root) throw new TypeError(`Invalid store "${spec}": expected file:/path/to/share`);
+    const base = root.replace(/\/+$/, "");
     return {
-      models: new FileModelStore(`${root.replace(/\/+$/, "")}/models`),
-      runs: new FileRunStore(`${root.replace(/\/+$/, "")}/results`),
+      models: new FileModelStore(`${base}/models`),
+      runs: new FileRunStore(`${base}/results`),
+      data: new FileDataStore(`${base}/data`),
       close: () => Promise.resolve(),
     };
   }
@@ -243,5 +421,10 @@ export async function openStores(spec: string): Promise<Stores> {
       `Invalid store "${spec}": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
     );
   }
-  return { models: new FileModelStore(spec), runs: null, close: () => Promise.resolve() };
+  return {
+    models: new FileModelStore(spec),
+    runs: null,
+    data: null,
+    close: () => Promise.resolve(),
+  };
 }
