@@ -13,6 +13,7 @@ import pl from "nodejs-polars";
 import type { Experiment } from "./config/schema.ts";
 import { configHash } from "./config/hash.ts";
 import { experimentToYaml } from "./config/yaml.ts";
+import { parseExperimentText } from "./config/load.ts";
 import { type Dataset, loadDataset } from "./data/dataset.ts";
 import { type ResolvedTickers, resolveTickers } from "./data/select.ts";
 import { buildQuarterly, type QuarterlyFrame } from "./features/quarterly.ts";
@@ -37,7 +38,7 @@ import { fromStoredModel, modelHash, type ModelStore, toStoredModel } from "./st
 import { runBacktest } from "./backtest/mod.ts";
 import type { BacktestResult, PriceSeries, Signal } from "./backtest/types.ts";
 import type { BacktestSummary, Metrics, RunRecord, RunStatus } from "./store/run_record.ts";
-import { newRunId, writeRunRecord } from "./store/run_record.ts";
+import { newRunId, readRunRecord, rewriteRunRecord, writeRunRecord } from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
 import { columnMeans, neutralize, runAnalysis, type Score, verdict } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
@@ -247,6 +248,24 @@ async function fitQuietly(
   return { model, result };
 }
 
+/** The model store key of one fold's model: everything that determines its weights. */
+async function foldModelHash(e: Experiment, p: Prepared, fold: Fold): Promise<string> {
+  return await modelHash({
+    model: e.model,
+    loss: e.loss,
+    train: e.train,
+    features: e.features,
+    label: e.label,
+    split: { ...e.split, fold: fold.name },
+    scaling: e.scaling,
+    dataFingerprint: p.fingerprint,
+    seed: e.seed,
+    tickers: p.tickers.train,
+    evalTickers: p.tickers.eval,
+    data: { from: e.data.from ?? null, to: e.data.to ?? null },
+  });
+}
+
 /** Stage timer: records seconds per stage, in order. */
 class Stages {
   readonly seconds: Record<string, number> = {};
@@ -362,20 +381,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     const val = designMatrix(q, fold.validation, scaler);
     const ev = designMatrix(q, fold.eval, scaler);
     let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
-    const key = await modelHash({
-      model: e.model,
-      loss: e.loss,
-      train: e.train,
-      features: e.features,
-      label: e.label,
-      split: { ...e.split, fold: fold.name },
-      scaling: e.scaling,
-      dataFingerprint: p.fingerprint,
-      seed: e.seed,
-      tickers: p.tickers.train,
-      evalTickers: p.tickers.eval,
-      data: { from: e.data.from ?? null, to: e.data.to ?? null },
-    });
+    const key = await foldModelHash(e, p, fold);
     const preTrain: SplitMetrics = {
       train: evaluate(mode, train.y, predict(model, train.x), pick(quarters, fold.train)),
       eval: evaluate(mode, ev.y, predict(model, ev.x), pick(quarters, fold.eval)),
@@ -579,8 +585,8 @@ function scorer(e: Experiment): Score {
 async function analyzeModel(
   e: Experiment,
   q: QuarterlyFrame,
-  o: FoldOutcome,
-  options: RunOptions,
+  o: Pick<FoldOutcome, "fold" | "scaler" | "model">,
+  options: Pick<RunOptions, "log" | "signal">,
 ): Promise<RunRecord["analysis"]> {
   const train = designMatrix(q, o.fold.train, o.scaler);
   const val = designMatrix(q, o.fold.validation, o.scaler);
@@ -801,4 +807,69 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   }));
   const dir = await writeRunRecord(options.resultsDir, record, { predictions });
   return { record, dir };
+}
+
+/** Options of {@linkcode analyzeRun}. */
+export interface AnalyzeOptions {
+  store: ModelStore;
+  /** `--set` overrides of the run's config (e.g. `analysis.shap.enabled=true`). */
+  set?: string[];
+  log: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Run the `analysis:` block on a finished run's stored model (`deno task analyze RUN_ID`) and
+ * rewrite the run's record and report with the result. The data must be the data the run used
+ * (same fingerprint) and the model must be in the store.
+ *
+ * @param dir the run's folder
+ * @param options the model store, overrides of the run's config, and a log
+ * @returns the updated record
+ * @throws {Error} when the data changed since the run or the model is not in the store
+ */
+export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<RunRecord> {
+  const record = await readRunRecord(dir);
+  const [e] = await parseExperimentText(record.configYaml, `${dir}/config.yaml`, {
+    set: options.set,
+  });
+  if (Object.keys(e.analysis).length === 0) {
+    throw new RangeError(
+      `Run "${record.runId}" has no analysis: block; add one with --set, e.g. --set analysis.ablation.enabled=true`,
+    );
+  }
+  const { backend, device } = await selectBackend(e.train.backend);
+  options.log(`backend ${backend} on ${device}`);
+  const p = await prepare(e, new Stages(), options.log);
+  if (p.fingerprint !== record.data.fingerprint) {
+    throw new Error(
+      `Dataset "${e.data.dataset}" changed since run "${record.runId}": fingerprint ${
+        p.fingerprint.slice(0, 12)
+      }, the run used ${record.data.fingerprint.slice(0, 12)}`,
+    );
+  }
+  const fold = p.folds[p.folds.length - 1];
+  const key = await foldModelHash(e, p, fold);
+  const stored = await options.store.load(key);
+  if (!stored) {
+    throw new Error(
+      `The model of run "${record.runId}" (${key.slice(0, 12)}) is not in the model store: ` +
+        `run the experiment again (deno task run) to train it`,
+    );
+  }
+  const scaler = Scaler.fit(
+    p.q.frame,
+    fold.train,
+    p.q.features,
+    scalerKinds(p.q, e.features, e.scaling),
+  );
+  const model = await fromStoredModel(stored);
+  try {
+    const analysis = await analyzeModel(e, p.q, { fold, scaler, model }, options);
+    const updated: RunRecord = { ...record, analysis };
+    await rewriteRunRecord(dir, updated);
+    return updated;
+  } finally {
+    model.dispose();
+  }
 }

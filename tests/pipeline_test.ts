@@ -2,10 +2,10 @@
  * End to end: a small experiment on the embedded real dataset, run through the
  * whole pipeline into a temporary results folder and model store.
  */
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import type { Experiment } from "../src/config/schema.ts";
-import { runExperiment, type RunOptions, trainingBoundary } from "../src/pipeline.ts";
+import { analyzeRun, runExperiment, type RunOptions, trainingBoundary } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { renderJournal } from "../src/report/journal.ts";
@@ -166,4 +166,40 @@ Deno.test("ticker selection sees only returns before the eval period", () => {
     span,
   );
   assertEquals(byTicker.selectionEnd, span.to);
+});
+
+Deno.test("analyze adds Shapley values to a finished run from its stored model, and refuses without one", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });
+  try {
+    const e = await tiny();
+    const { dir, record } = await runExperiment(
+      { ...e, analysis: { loss_target: { r2: 0.8 } } },
+      options(root),
+    );
+    assertEquals(record.analysis?.shap, undefined);
+    const store = new FileModelStore(`${root}/models`);
+    const updated = await analyzeRun(dir, {
+      store,
+      set: ["analysis.shap.enabled=true", "analysis.shap.explain=3", "analysis.shap.background=3"],
+      log: () => {},
+    });
+    assert(updated.analysis?.shap, "Shapley values added");
+    const reread = await readRunRecord(dir);
+    assertEquals(
+      reread.analysis?.shap?.maxAdditivityError,
+      updated.analysis.shap.maxAdditivityError,
+    );
+    assertEquals(reread.metrics, record.metrics);
+    assertStringIncludes(await Deno.readTextFile(`${dir}/report.md`), "SHAP");
+    assertEquals([...Deno.readDirSync(`${root}/results/tiny-direction`)].length, 1);
+
+    for (const hash of await store.list()) await store.delete(hash);
+    await assertRejects(
+      () => analyzeRun(dir, { store, log: () => {} }),
+      Error,
+      "is not in the model store",
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -35,6 +35,10 @@ const COMMANDS: Record<string, Command> = {
     help: "scan --dataset D --since DATE: tickers with continuous history",
     run: async (args) => (await import("./scan.ts")).scanCommand(args),
   },
+  analyze: {
+    help: "analyze RUN_ID [--set analysis.x=y]: ablation, SHAP and loss targets on a stored model",
+    run: async (args) => (await import("./analyze.ts")).analyzeCommand(args),
+  },
   journal: {
     help: "journal [--check]: regenerate JOURNAL.md from results/",
     run: async (args) => (await import("./journal.ts")).journalCommand(args),

@@ -528,20 +528,64 @@ export async function writeRunRecord(
   });
   await Deno.mkdir(tmpDir);
 
-  await Deno.writeTextFile(join(tmpDir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
-  await Deno.writeTextFile(join(tmpDir, "record.json"), recordToJson(record));
-  await Deno.writeTextFile(join(tmpDir, "metrics.json"), metricsToJson(record));
   let points: PredictionPoint[] | undefined;
   if (extras.predictions !== undefined) {
     points = await writePredictions(join(tmpDir, "predictions.parquet"), extras.predictions);
   }
-  const report = await renderReport(record, { predictions: points });
-  for (const [file, svg] of Object.entries(report.plots)) {
-    await Deno.writeTextFile(join(tmpDir, file), svg);
-  }
-  await Deno.writeTextFile(join(tmpDir, "report.md"), report.markdown);
+  await writeRunFiles(tmpDir, record, points);
   await Deno.rename(tmpDir, finalDir);
   return finalDir;
+}
+
+/** The record, its config, its metrics, the report and its plots, into `dir`. */
+async function writeRunFiles(
+  dir: string,
+  record: RunRecord,
+  points: PredictionPoint[] | undefined,
+): Promise<void> {
+  await Deno.writeTextFile(join(dir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
+  await Deno.writeTextFile(join(dir, "record.json"), recordToJson(record));
+  await Deno.writeTextFile(join(dir, "metrics.json"), metricsToJson(record));
+  const report = await renderReport(record, { predictions: points });
+  for (const [file, svg] of Object.entries(report.plots)) {
+    await Deno.writeTextFile(join(dir, file), svg);
+  }
+  await Deno.writeTextFile(join(dir, "report.md"), report.markdown);
+}
+
+/**
+ * Replace a finished run's record (e.g. with a new `analysis`) and re-render its report, without
+ * ever leaving a half-written run: the new folder is built beside the old one as
+ * `.tmp-<run-id>-rewrite` (predictions copied over), then swapped in with two renames.
+ *
+ * @param dir the run's folder (`results/<experiment>/<run-id>`)
+ * @param record the new record; its run id and experiment must match the folder's
+ * @throws {RangeError} when the record belongs to another run
+ */
+export async function rewriteRunRecord(dir: string, record: RunRecord): Promise<void> {
+  const old = await readRunRecord(dir);
+  if (old.runId !== record.runId || old.experiment !== record.experiment) {
+    throw new RangeError(
+      `Cannot rewrite "${dir}" with the record of run "${record.experiment}/${record.runId}"`,
+    );
+  }
+  record = normalizeRecord(record);
+  const parent = dir.replace(/\/+$/, "").replace(/\/[^/]+$/, "");
+  const tmpDir = join(parent, `.tmp-${record.runId}-rewrite`);
+  const oldDir = join(parent, `.old-${record.runId}`);
+  await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmpDir);
+  let points: PredictionPoint[] | undefined;
+  const predictions = join(dir, "predictions.parquet");
+  if (await exists(predictions)) {
+    await Deno.copyFile(predictions, join(tmpDir, "predictions.parquet"));
+    const { default: polars } = await import("nodejs-polars");
+    points = predictionPoints(polars.readParquet(predictions).toRecords());
+  }
+  await writeRunFiles(tmpDir, record, points);
+  await Deno.rename(dir, oldDir);
+  await Deno.rename(tmpDir, dir);
+  await Deno.remove(oldDir, { recursive: true });
 }
 
 async function writePredictions(path: string, input: PredictionsInput): Promise<PredictionPoint[]> {
