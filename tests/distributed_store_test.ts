@@ -7,7 +7,12 @@
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
-import { FileDataStore, FileRunStore, openStores } from "../src/store/shared_file.ts";
+import {
+  FileDataStore,
+  FileRunStore,
+  loadStoreRecords,
+  openStores,
+} from "../src/store/shared_file.ts";
 import { defaultDataRoot, loadDataset } from "../src/data/dataset.ts";
 import { jobDataFor } from "../src/distributed/queue.ts";
 import { checkJobDataset, DatasetUnavailableError } from "../src/distributed/worker.ts";
@@ -199,6 +204,7 @@ Deno.test({
       const model = await new FileModelStore(`${runRoot}/models`).load(record.model!.modelHash);
       await models.save(record.model!.modelHash, model!);
       assertEquals(await storeCommand(["push", dir, "--store", spec]), 0);
+      assertEquals((await loadStoreRecords(spec)).map((r) => r.runId), [record.runId]);
       assertEquals(await storeCommand(["list", "--store", spec]), 0);
       assert(lines.some((l) => l.includes(record.runId) && l.includes("complete")), lines.join());
       const code = await storeCommand([

@@ -16,7 +16,7 @@ import {
   parseProgressLine,
   processExperimentJob,
 } from "../src/distributed/worker.ts";
-import { jobRow, type JobSnapshot, renderJobTable } from "../src/distributed/wait_table.ts";
+import { jobRow, type JobSnapshot, redraw, renderJobTable } from "../src/distributed/wait_table.ts";
 import { progressReporter } from "../src/train/progress.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
 import { SWEEP } from "./distributed_helpers.ts";
@@ -235,4 +235,9 @@ Deno.test("job table: rows per state, aligned columns, summary and failure reaso
   assert(lines.slice(1, 5).every((l) => l.length <= col || l[col - 1] === " "), "aligned");
   assertEquals(lines[5], "4 jobs: 1 completed, 1 failed, 1 running, 1 waiting");
   assertEquals(lines[6], "failed eeeeeeee (tiny): RangeError: will not fit");
+});
+
+Deno.test("job table on a terminal: the first draw prints, later ones move up over the old table", () => {
+  assertEquals(redraw(0, ["a", "b"]), "a\nb\n");
+  assertEquals(redraw(2, ["c", "d", "e"]), "\x1b[2F\x1b[Jc\nd\ne\n");
 });

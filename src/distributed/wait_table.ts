@@ -118,6 +118,18 @@ export function renderJobTable(snapshots: JobSnapshot[]): string[] {
 }
 
 /**
+ * The text that replaces a table drawn on a terminal with a new one: move the cursor up to the
+ * first line of the old table, clear to the end of the screen, draw the new lines.
+ *
+ * @param previous how many lines the old table took (0 when none was drawn)
+ * @param lines the new table's lines
+ * @returns the text to write
+ */
+export function redraw(previous: number, lines: string[]): string {
+  return `${previous > 0 ? `\x1b[${previous}F\x1b[J` : ""}${lines.join("\n")}\n`;
+}
+
+/**
  * Read the jobs' snapshots from the queue.
  *
  * @param queue an open queue
@@ -211,7 +223,7 @@ export async function waitForJobs(options: WaitOptions): Promise<WaitOutcome> {
         Date.now() - started > options.timeoutMs;
       if (options.tty) {
         const lines = renderJobTable(snapshots);
-        options.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ""}${lines.join("\n")}\n`);
+        options.write(redraw(drawn, lines));
         drawn = lines.length;
       } else {
         for (const s of snapshots) {

@@ -389,6 +389,27 @@ export class FileDataStore implements DataStore {
 }
 
 /**
+ * Every run record in a shared store, e.g. for `deno task journal --store SPEC`.
+ *
+ * @param spec `file:ROOT` or `mongodb://...`
+ * @returns the records, ordered by experiment, then run id
+ * @throws {TypeError} when `spec` names a model folder only
+ */
+export async function loadStoreRecords(spec: string): Promise<RunRecord[]> {
+  const stores = await openStores(spec);
+  try {
+    if (!stores.runs) {
+      throw new TypeError(
+        `Store "${spec}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
+      );
+    }
+    return await stores.runs.records();
+  } finally {
+    await stores.close();
+  }
+}
+
+/**
  * Open the stores a `--store` value names.
  *
  * @param spec `DIR` (a model folder), `file:ROOT` (models and runs under ROOT) or `mongodb://...`
