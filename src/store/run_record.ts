@@ -528,24 +528,29 @@ export async function writeRunRecord(
   });
   await Deno.mkdir(tmpDir);
 
+  await writeRecordFiles(tmpDir, record);
   let points: PredictionPoint[] | undefined;
   if (extras.predictions !== undefined) {
     points = await writePredictions(join(tmpDir, "predictions.parquet"), extras.predictions);
   }
-  await writeRunFiles(tmpDir, record, points);
+  await writeReportFiles(tmpDir, record, points);
   await Deno.rename(tmpDir, finalDir);
   return finalDir;
 }
 
-/** The record, its config, its metrics, the report and its plots, into `dir`. */
-async function writeRunFiles(
+/** The record, its config and its metrics, into `dir`. */
+async function writeRecordFiles(dir: string, record: RunRecord): Promise<void> {
+  await Deno.writeTextFile(join(dir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
+  await Deno.writeTextFile(join(dir, "record.json"), recordToJson(record));
+  await Deno.writeTextFile(join(dir, "metrics.json"), metricsToJson(record));
+}
+
+/** The report and its plots, into `dir`. */
+async function writeReportFiles(
   dir: string,
   record: RunRecord,
   points: PredictionPoint[] | undefined,
 ): Promise<void> {
-  await Deno.writeTextFile(join(dir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
-  await Deno.writeTextFile(join(dir, "record.json"), recordToJson(record));
-  await Deno.writeTextFile(join(dir, "metrics.json"), metricsToJson(record));
   const report = await renderReport(record, { predictions: points });
   for (const [file, svg] of Object.entries(report.plots)) {
     await Deno.writeTextFile(join(dir, file), svg);
@@ -582,7 +587,8 @@ export async function rewriteRunRecord(dir: string, record: RunRecord): Promise<
     const { default: polars } = await import("nodejs-polars");
     points = predictionPoints(polars.readParquet(predictions).toRecords());
   }
-  await writeRunFiles(tmpDir, record, points);
+  await writeRecordFiles(tmpDir, record);
+  await writeReportFiles(tmpDir, record, points);
   await Deno.rename(dir, oldDir);
   await Deno.rename(tmpDir, dir);
   await Deno.remove(oldDir, { recursive: true });
