@@ -1,8 +1,13 @@
 /**
- * The `cpu-blas` path: tfjs's plain-JavaScript `cpu` backend with its
- * `BatchMatMul` and `_FusedMatMul` kernels replaced by a system BLAS
- * `cblas_sgemm` called through Deno FFI. The elementwise work (bias, activation,
- * loss, Adam) stays in the stock cpu kernels.
+ * The `cpu-blas` path: a tfjs CPU backend with its `BatchMatMul` and
+ * `_FusedMatMul` kernels replaced by a system BLAS `cblas_sgemm` called through
+ * Deno FFI. The elementwise work (bias, activation, loss, Adam) stays in the
+ * backend's own kernels.
+ *
+ * Two hosts: `wasm` (the default: BLAS reads and writes the wasm heap in
+ * place, and the elementwise work runs in XNNPACK/SIMD) and `cpu` (tfjs's
+ * plain-JavaScript backend, whose elementwise kernels are so slow — about 2 s
+ * per Adam step on a 10 × 1024 MLP — that they, not the matmuls, bound training).
  *
  * Libraries tried, in order: `libopenblas.so.0` (Debian/Ubuntu package
  * `libopenblas0-pthread`, or `libopenblas0`), `libopenblas.so`, `libcblas.so.3`,
@@ -162,10 +167,53 @@ export function loadBlas(): Blas {
   );
 }
 
+/** The tfjs backends the BLAS kernels can be installed on. */
+export type BlasHost = "wasm" | "cpu";
+
+/** Reads operands and allocates outputs on one backend. */
+interface HostOps {
+  read(t: tf.TensorInfo): Float32Array;
+  /** Allocates a float32 output; returns it and a function giving its values (call after every allocation). */
+  alloc(shape: number[]): { info: tf.TensorInfo; values: () => Float32Array };
+  dispose(t: tf.TensorInfo): void;
+}
+
 interface CpuBackendLike {
   data: { get(id: unknown): { values: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
   disposeIntermediateTensorInfo(t: tf.TensorInfo): void;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  disposeData(id: unknown): boolean;
+}
+
+function hostOps(host: BlasHost, backend: unknown): HostOps {
+  if (host === "cpu") {
+    const b = backend as CpuBackendLike;
+    return {
+      read: (t) => b.data.get(t.dataId).values as Float32Array,
+      alloc: (shape) => {
+        const values = new Float32Array(sizeOf(shape));
+        return { info: b.makeTensorInfo(shape, "float32", values), values: () => values };
+      },
+      dispose: (t) => b.disposeIntermediateTensorInfo(t),
+    };
+  }
+  const b = backend as WasmBackendLike;
+  return {
+    // Views of the wasm heap: taken after every allocation (growth detaches old views).
+    read: (t) => b.typedArrayFromHeap(t),
+    alloc: (shape) => {
+      const info = b.makeOutput(shape, "float32");
+      return { info, values: () => b.typedArrayFromHeap(info) };
+    },
+    dispose: (t) => {
+      b.disposeData(t.dataId);
+    },
+  };
 }
 
 function sizeOf(shape: number[]): number {
@@ -182,7 +230,7 @@ function blasBatchMatMul(
   b: tf.TensorInfo,
   transA: boolean,
   transB: boolean,
-  backend: CpuBackendLike,
+  host: HostOps,
 ): tf.TensorInfo {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
@@ -206,9 +254,10 @@ function blasBatchMatMul(
       `Error in matMul: batch dimensions [${outerA}] and [${outerB}] must be equal or one of them 1`,
     );
   }
-  const av = backend.data.get(a.dataId).values as Float32Array;
-  const bv = backend.data.get(b.dataId).values as Float32Array;
-  const out = new Float32Array(batch * m * n);
+  const output = host.alloc([...outOuter, m, n]);
+  const out = output.values();
+  const av = host.read(a);
+  const bv = host.read(b);
   const aStride = m * inner;
   const bStride = inner * n;
   for (let i = 0; i < batch; i++) {
@@ -225,7 +274,7 @@ function blasBatchMatMul(
       out.subarray(i * m * n, (i + 1) * m * n),
     );
   }
-  return backend.makeTensorInfo([...outOuter, m, n], "float32", out);
+  return output.info;
 }
 
 const ACTIVATION_KERNELS: Record<string, string> = {
@@ -235,20 +284,22 @@ const ACTIVATION_KERNELS: Record<string, string> = {
   sigmoid: "Sigmoid",
 };
 
-const stock = new Map<string, KernelConfig>();
-let installedLibrary: string | null = null;
+const stock = new Map<BlasHost, Map<string, KernelConfig>>();
+const installed = new Map<BlasHost, string>();
 
-function kernel(name: string): KernelConfig {
-  const k = tf.getKernel(name, "cpu");
+function kernel(name: string, host: BlasHost): KernelConfig {
+  const k = tf.getKernel(name, host);
   if (!k) {
     throw new Error(
-      `Cannot install the BLAS kernels: the cpu kernel "${name}" is not registered (import "@tensorflow/tfjs" first)`,
+      `Cannot install the BLAS kernels: the ${host} kernel "${name}" is not registered (import "@tensorflow/tfjs"${
+        host === "wasm" ? ' and "@tensorflow/tfjs-backend-wasm"' : ""
+      } first)`,
     );
   }
   return k;
 }
 
-function batchMatMulKernel(blas: Blas, original: KernelConfig): tf.KernelFunc {
+function batchMatMulKernel(blas: Blas, original: KernelConfig, host: BlasHost): tf.KernelFunc {
   return (args: KernelArgs) => {
     const { a, b } = args.inputs as Record<string, tf.TensorInfo>;
     if (a.dtype !== "float32" || b.dtype !== "float32") return original.kernelFunc(args);
@@ -259,13 +310,13 @@ function batchMatMulKernel(blas: Blas, original: KernelConfig): tf.KernelFunc {
       b,
       !!attrs.transposeA,
       !!attrs.transposeB,
-      args.backend as unknown as CpuBackendLike,
+      hostOps(host, args.backend),
     );
   };
 }
 
-function fusedMatMulKernel(blas: Blas, original: KernelConfig): tf.KernelFunc {
-  const add = kernel("Add");
+function fusedMatMulKernel(blas: Blas, original: KernelConfig, host: BlasHost): tf.KernelFunc {
+  const add = kernel("Add", host);
   return (args: KernelArgs) => {
     const inputs = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const attrs = args.attrs as {
@@ -278,42 +329,42 @@ function fusedMatMulKernel(blas: Blas, original: KernelConfig): tf.KernelFunc {
     if (!a || !b || a.dtype !== "float32" || b.dtype !== "float32") {
       return original.kernelFunc(args);
     }
-    const backend = args.backend as unknown as CpuBackendLike;
-    let current = blasBatchMatMul(blas, a, b, !!attrs.transposeA, !!attrs.transposeB, backend);
+    const ops = hostOps(host, args.backend);
+    let current = blasBatchMatMul(blas, a, b, !!attrs.transposeA, !!attrs.transposeB, ops);
     if (bias) {
       const next = add.kernelFunc({
         inputs: { a: current, b: bias },
         backend: args.backend,
         attrs: {},
       }) as tf.TensorInfo;
-      backend.disposeIntermediateTensorInfo(current);
+      ops.dispose(current);
       current = next;
     }
     const act = attrs.activation;
     if (act && act !== "linear") {
       let next: tf.TensorInfo;
       if (act === "prelu") {
-        next = kernel("Prelu").kernelFunc({
+        next = kernel("Prelu", host).kernelFunc({
           inputs: { x: current, alpha: preluActivationWeights as tf.TensorInfo },
           backend: args.backend,
           attrs: {},
         }) as tf.TensorInfo;
       } else if (act === "leakyrelu") {
-        next = kernel("LeakyRelu").kernelFunc({
+        next = kernel("LeakyRelu", host).kernelFunc({
           inputs: { x: current },
           backend: args.backend,
           attrs: { alpha: attrs.leakyreluAlpha ?? 0.2 },
         }) as tf.TensorInfo;
       } else if (ACTIVATION_KERNELS[act]) {
-        next = kernel(ACTIVATION_KERNELS[act]).kernelFunc({
+        next = kernel(ACTIVATION_KERNELS[act], host).kernelFunc({
           inputs: { x: current },
           backend: args.backend,
           attrs: {},
         }) as tf.TensorInfo;
       } else {
-        throw new Error(`Activation ${act} has not been implemented for the CPU backend.`);
+        throw new Error(`Activation ${act} has not been implemented for the ${host} backend.`);
       }
-      backend.disposeIntermediateTensorInfo(current);
+      ops.dispose(current);
       current = next;
     }
     return current;
@@ -321,63 +372,72 @@ function fusedMatMulKernel(blas: Blas, original: KernelConfig): tf.KernelFunc {
 }
 
 /**
- * Whether the BLAS kernels are registered for the cpu backend.
+ * Whether the BLAS kernels are registered for a backend.
  *
+ * @param host the backend (default `wasm`)
  * @returns the library in use, or null
  */
-export function blasKernelsInstalled(): string | null {
-  return installedLibrary;
+export function blasKernelsInstalled(host: BlasHost = "wasm"): string | null {
+  return installed.get(host) ?? null;
 }
 
 /**
- * Registers `BatchMatMul` and `_FusedMatMul` for tfjs's `cpu` backend backed
- * by BLAS sgemm. Idempotent. Activate the backend with
- * `await tf.setBackend("cpu")` to use them.
+ * Registers `BatchMatMul` and `_FusedMatMul` backed by BLAS sgemm for a tfjs
+ * CPU backend. Idempotent. Activate the backend (`await tf.setBackend(host)`)
+ * to use them; for `wasm`, activate it before installing so its kernels' setup
+ * has run. Installing over the wasm transposed-matmul fix replaces it; the
+ * uninstall restores whatever was registered before.
  *
+ * @param host `wasm` (default; the elementwise work in XNNPACK) or `cpu` (plain JavaScript)
  * @returns the BLAS library in use
- * @throws {Error} when no BLAS library loads (with the package to install) or
- *   FFI is not permitted
+ * @throws {Error} when no BLAS library loads (with the package to install),
+ *   FFI is not permitted, or the backend's kernels are not registered
  * @example
  * ```ts
+ * await tf.setBackend("wasm");
  * const { library } = installBlasKernels();
- * await tf.setBackend("cpu");
  * console.log(`cpu-blas via ${library}`);
  * ```
  */
-export function installBlasKernels(): { library: string } {
+export function installBlasKernels(host: BlasHost = "wasm"): { library: string } {
   const blas = loadBlas();
-  if (installedLibrary) return { library: installedLibrary };
+  const already = installed.get(host);
+  if (already) return { library: already };
   const originals = {
-    BatchMatMul: kernel("BatchMatMul"),
-    _FusedMatMul: kernel("_FusedMatMul"),
+    BatchMatMul: kernel("BatchMatMul", host),
+    _FusedMatMul: kernel("_FusedMatMul", host),
   };
+  const saved = new Map<string, KernelConfig>();
   for (const [name, original] of Object.entries(originals)) {
-    stock.set(name, original);
-    tf.unregisterKernel(name, "cpu");
+    saved.set(name, original);
+    tf.unregisterKernel(name, host);
     tf.registerKernel({
       ...original,
       kernelFunc: name === "BatchMatMul"
-        ? batchMatMulKernel(blas, original)
-        : fusedMatMulKernel(blas, original),
+        ? batchMatMulKernel(blas, original, host)
+        : fusedMatMulKernel(blas, original, host),
     });
   }
-  installedLibrary = blas.library;
+  stock.set(host, saved);
+  installed.set(host, blas.library);
   return { library: blas.library };
 }
 
 /**
- * Restores tfjs's stock cpu matmul kernels (for comparisons and tests).
+ * Restores the matmul kernels that were registered before {@linkcode installBlasKernels}.
  *
+ * @param host the backend (default `wasm`)
  * @returns true when BLAS kernels were installed and are now removed
  */
-export function uninstallBlasKernels(): boolean {
-  if (!installedLibrary) return false;
-  for (const [name, original] of stock) {
-    tf.unregisterKernel(name, "cpu");
+export function uninstallBlasKernels(host: BlasHost = "wasm"): boolean {
+  const saved = stock.get(host);
+  if (!installed.has(host) || !saved) return false;
+  for (const [name, original] of saved) {
+    tf.unregisterKernel(name, host);
     tf.registerKernel(original);
   }
-  stock.clear();
-  installedLibrary = null;
+  stock.delete(host);
+  installed.delete(host);
   return true;
 }
 
