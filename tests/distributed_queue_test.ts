@@ -7,6 +7,7 @@
 import { enqueueExperiments, openQueue } from "../src/distributed/queue.ts";
 import type { ExperimentProgress } from "../src/distributed/queue.ts";
 import { waitForJobs } from "../src/distributed/wait_table.ts";
+import { listRuns } from "../src/store/run_record.ts";
 import {
   assertEachOnce,
   freePort,
@@ -102,7 +103,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
-    withCluster(async ({ redis, queueName, results, models, spawn }) => {
+    withCluster(async ({ redis, dir, queueName, results, models, spawn }) => {
       const options = { queue: redis.url, queueName, attempts: 3, backoffMs: 200 };
       const jobs = await enqueueExperiments(SWEEP, options);
       assertEquals(jobs.map((j) => j.outcome), Array(6).fill("added"));
@@ -113,7 +114,8 @@ Deno.test({
         ...options,
         set: ["seed=99", "data.train_tickers=[AA, NOPE, BA]"],
       });
-      for (const name of ["w1", "w2", "w3"]) spawn(name);
+      // Shared store (file:ROOT): models and finished runs land on the "share" too.
+      for (const name of ["w1", "w2", "w3"]) spawn(name, ["--store", `file:${dir}/share`]);
       const lines: string[] = [];
       const outcome = await waitForJobs({
         queue: redis.url,
@@ -134,7 +136,13 @@ Deno.test({
         lines.join("").includes(`failed ${poison.id.slice(0, 8)}`),
         "the table names the failure",
       );
-      await assertEachOnce(results, models, jobs.map((j) => j.id));
+      const records = await assertEachOnce(results, `${dir}/share/models`, jobs.map((j) => j.id));
+      assertEquals(
+        (await listRuns(`${dir}/share/results`)).map((r) => r.runId),
+        records.map((r) => r.runId),
+        "every run was copied to the shared results store",
+      );
+      assertEquals(await listRuns(models), [], "nothing went to the default model folder");
       for (const s of outcome.snapshots.filter((s) => s.state === "completed")) {
         assert(s.result && ["w1", "w2", "w3"].includes(s.result.worker), JSON.stringify(s.result));
       }

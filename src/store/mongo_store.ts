@@ -541,8 +541,9 @@ export async function openMongoStores(
     const shown = uri.replace(/\/\/[^@/]*@/, "//***@");
     throw new Error(`Cannot reach MongoDB at "${shown}": ${(error as Error).message}`);
   }
-  const path = new URL(uri.replace(/^mongodb(\+srv)?:/, "http:")).pathname.replace(/^\//, "");
-  const db = client.db(path || "alfred");
+  // The database is the path after the host list (which may hold commas), before any options.
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1] ?? "";
+  const db = client.db(path ? decodeURIComponent(path) : "alfred");
   const runs = new MongoRunStore(db, client);
   return {
     models: new MongoModelStore(db),
