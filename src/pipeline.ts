@@ -383,8 +383,8 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
     const key = await foldModelHash(e, p, fold);
     const preTrain: SplitMetrics = {
-      train: evaluate(mode, train.y, predict(model, train.x), pick(quarters, fold.train)),
-      eval: evaluate(mode, ev.y, predict(model, ev.x), pick(quarters, fold.eval)),
+      train: evaluate(mode, train.y, await predict(model, train.x), pick(quarters, fold.train)),
+      eval: evaluate(mode, ev.y, await predict(model, ev.x), pick(quarters, fold.eval)),
     };
     let training: TrainResult | null = null;
     let restored = false;
@@ -449,7 +449,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         await checkpoint.clear();
       }
     }
-    const evalPred = predict(model, ev.x);
+    const evalPred = await predict(model, ev.x);
     let controlPred: Float32Array | null = null;
     if (e.analysis.shuffled_control?.enabled && !interrupted) {
       const control = await stages.time("control", () =>
@@ -459,7 +459,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
           xVal: val.x,
           yVal: permuted(val.y, e.seed + 2),
         }, options.signal));
-      controlPred = predict(control.model, ev.x);
+      controlPred = await predict(control.model, ev.x);
       control.model.dispose();
       log(`${fold.name}: shuffled-label control trained (${control.result.history.length} epochs)`);
     }
@@ -473,11 +473,16 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       metrics: {
         preTrain,
         postTrain: {
-          train: evaluate(mode, train.y, predict(model, train.x), pick(quarters, fold.train)),
+          train: evaluate(
+            mode,
+            train.y,
+            await predict(model, train.x),
+            pick(quarters, fold.train),
+          ),
           validation: evaluate(
             mode,
             val.y,
-            predict(model, val.x),
+            await predict(model, val.x),
             pick(quarters, fold.validation),
           ),
           eval: evaluate(mode, ev.y, evalPred, pick(quarters, fold.eval)),
@@ -567,10 +572,12 @@ function baselinePredictions(
 /** Loss (the experiment's own) and main metric (F1 or sign accuracy) of predictions. */
 function scorer(e: Experiment): Score {
   const lossFn = makeLoss(e.loss);
-  return (y, pred) => {
-    const loss = tf.tidy(() =>
-      lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1])).dataSync()[0]
+  return async (y, pred) => {
+    const t = tf.tidy(() =>
+      lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1]))
     );
+    const loss = (await t.data())[0];
+    t.dispose();
     const metric = e.label.mode === "direction"
       ? classificationMetrics(y, pred).f1
       : regressionMetrics(y, pred).signAccuracy;
@@ -592,7 +599,7 @@ async function analyzeModel(
   const val = designMatrix(q, o.fold.validation, o.scaler);
   const ev = designMatrix(q, o.fold.eval, o.scaler);
   const score = scorer(e);
-  const result = runAnalysis({
+  const result = await runAnalysis({
     config: e.analysis,
     predict: (x) => predict(o.model, x),
     xTrain: train.x,
@@ -626,7 +633,7 @@ async function analyzeModel(
         xVal: neutralize(val.x, col, neutral),
         yVal: val.y,
       }, options.signal);
-      const s = score(ev.y, predict(fit.model, neutralize(ev.x, col, neutral)));
+      const s = await score(ev.y, await predict(fit.model, neutralize(ev.x, col, neutral)));
       fit.model.dispose();
       retrained.push({
         feature: c.name,

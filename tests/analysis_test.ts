@@ -1,4 +1,4 @@
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import {
   ablation,
   AdditivityError,
@@ -13,7 +13,7 @@ import {
 import type { Matrix } from "../src/train/trainer.ts";
 
 /** A known nonlinear model of 4 inputs: only x0 and x1 matter (x0 with an interaction). */
-function model(x: Matrix): Float32Array {
+function modelSync(x: Matrix): Float32Array {
   const out = new Float32Array(x.rows);
   for (let r = 0; r < x.rows; r++) {
     const v = x.data.subarray(r * x.cols, (r + 1) * x.cols);
@@ -21,6 +21,8 @@ function model(x: Matrix): Float32Array {
   }
   return out;
 }
+
+const model = (x: Matrix) => Promise.resolve(modelSync(x));
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
   let s = seed;
@@ -56,13 +58,17 @@ Deno.test("loss target matches the notes' analyze-loss.py by hand", () => {
   assertThrows(() => lossTarget([1, 2], 1), RangeError, "R²");
 });
 
-Deno.test("Shapley values add up to the model output and rank the informative inputs first", () => {
+Deno.test("Shapley values add up to the model output and rank the informative inputs first", async () => {
   const background = randomMatrix(8, 4, 1);
   const explain = randomMatrix(10, 4, 2);
-  const r = shapValues(model, explain, background, { permutations: 6, tolerance: 1e-4, seed: 3 });
+  const r = await shapValues(model, explain, background, {
+    permutations: 6,
+    tolerance: 1e-4,
+    seed: 3,
+  });
   assertEquals(r.values.length, 10);
   assert(r.maxAdditivityError < 1e-5, `additivity error ${r.maxAdditivityError}`);
-  const bg = model(background);
+  const bg = modelSync(background);
   assertAlmostEquals(r.baseValue, bg.reduce((s, v) => s + v, 0) / bg.length, 1e-6);
   // Inputs 2 and 3 never change the output: exactly zero attribution.
   for (const row of r.values) {
@@ -72,7 +78,7 @@ Deno.test("Shapley values add up to the model output and rank the informative in
   const ranking = meanAbsShap(["x0", "x1", "x2", "x3"], r.values).map(([n]) => n);
   assertEquals(ranking.slice(0, 2).sort(), ["x0", "x1"]);
   // Deterministic for a seed.
-  const again = shapValues(model, explain, background, {
+  const again = await shapValues(model, explain, background, {
     permutations: 6,
     tolerance: 1e-4,
     seed: 3,
@@ -80,18 +86,22 @@ Deno.test("Shapley values add up to the model output and rank the informative in
   assertEquals(again.values, r.values);
 });
 
-Deno.test("Shapley values of a linear model are exact: w_j (x_j − mean b_j)", () => {
+Deno.test("Shapley values of a linear model are exact: w_j (x_j − mean b_j)", async () => {
   const w = [0.5, -2, 0, 1.5];
   const linear = (x: Matrix) => {
     const out = new Float32Array(x.rows);
     for (let r = 0; r < x.rows; r++) {
       for (let c = 0; c < 4; c++) out[r] += w[c] * x.data[r * 4 + c];
     }
-    return out;
+    return Promise.resolve(out);
   };
   const background = randomMatrix(5, 4, 9);
   const explain = randomMatrix(3, 4, 10);
-  const r = shapValues(linear, explain, background, { permutations: 2, tolerance: 1e-4, seed: 1 });
+  const r = await shapValues(linear, explain, background, {
+    permutations: 2,
+    tolerance: 1e-4,
+    seed: 1,
+  });
   const means = columnMeans(background);
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 4; j++) {
@@ -100,7 +110,7 @@ Deno.test("Shapley values of a linear model are exact: w_j (x_j − mean b_j)", 
   }
 });
 
-Deno.test("the additivity check fails, naming the row, when attributions do not add up", () => {
+Deno.test("the additivity check fails, naming the row, when attributions do not add up", async () => {
   assertAlmostEquals(checkAdditivity(0.5, [[0.1, 0.2], [0.3, -0.1]], [0.8, 0.7], 1e-6), 0, 1e-12);
   const error = assertThrows(
     () => checkAdditivity(0.5, [[0.1, 0.2], [0.3, 0.1]], [0.8, 0.7], 1e-6),
@@ -112,9 +122,9 @@ Deno.test("the additivity check fails, naming the row, when attributions do not 
   let calls = 0;
   const unstable = (x: Matrix) => {
     calls++;
-    return model(x).map((v) => v + (x.rows === 1 ? 0 : calls * 1e-2));
+    return Promise.resolve(modelSync(x).map((v) => v + (x.rows === 1 ? 0 : calls * 1e-2)));
   };
-  assertThrows(
+  await assertRejects(
     () =>
       shapValues(unstable, randomMatrix(2, 4, 5), randomMatrix(3, 4, 6), {
         permutations: 2,
@@ -125,18 +135,18 @@ Deno.test("the additivity check fails, naming the row, when attributions do not 
   );
 });
 
-Deno.test("ablation applies the notes' rule and finds the informative inputs", () => {
+Deno.test("ablation applies the notes' rule and finds the informative inputs", async () => {
   const x = randomMatrix(200, 4, 11);
-  const y = model(x);
+  const y = modelSync(x);
   const score = (yt: Float32Array, p: Float32Array) => {
     let mse = 0, sign = 0;
     for (let i = 0; i < yt.length; i++) {
       mse += (yt[i] - p[i]) ** 2;
       if (Math.sign(yt[i]) === Math.sign(p[i])) sign++;
     }
-    return { loss: mse / yt.length, metric: sign / yt.length };
+    return Promise.resolve({ loss: mse / yt.length, metric: sign / yt.length });
   };
-  const r = ablation({
+  const r = await ablation({
     predict: model,
     x,
     y,

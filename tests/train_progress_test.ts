@@ -61,19 +61,19 @@ Deno.test("progressReporter redraws one line with a bar on a terminal", () => {
   assertEquals(out[2], "\n");
 });
 
-Deno.test("predict runs batches in inference mode and returns one value per row", () => {
+Deno.test("predict runs batches in inference mode and returns one value per row", async () => {
   const model = tf.sequential({
     layers: [tf.layers.dense({ units: 1, inputShape: [2], useBias: true })],
   });
   model.setWeights([tf.tensor2d([[2], [-1]]), tf.tensor1d([0.5])]);
   const x = { data: Float32Array.from([1, 0, 0, 1, 3, 3, 1, 1, 2, 0]), rows: 5, cols: 2 };
   const before = tf.memory().numTensors;
-  const y = predict(model, x, 2);
+  const y = await predict(model, x, 2);
   assertEquals(Array.from(y), [2.5, -0.5, 3.5, 1.5, 4.5]);
   assertEquals(tf.memory().numTensors, before);
   let threw = false;
   try {
-    predict(model, { data: new Float32Array(3), rows: 2, cols: 2 });
+    await predict(model, { data: new Float32Array(3), rows: 2, cols: 2 });
   } catch (e) {
     threw = /data has 3 values, expected 2 x 2/.test((e as Error).message);
   }

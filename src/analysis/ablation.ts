@@ -15,7 +15,10 @@ import type { Matrix } from "../train/trainer.ts";
 import type { PredictFn } from "./shap.ts";
 
 /** Loss and the main metric (F1 or sign accuracy) of predictions. */
-export type Score = (y: Float32Array, pred: Float32Array) => { loss: number; metric: number };
+export type Score = (
+  y: Float32Array,
+  pred: Float32Array,
+) => Promise<{ loss: number; metric: number }>;
 
 /** What the notes' rule says about one ablation. */
 export type Verdict = "needed" | "drop candidate" | "unclear";
@@ -69,7 +72,7 @@ export function verdict(deltaLoss: number, deltaMetric: number): Verdict {
  * @returns the full-model score and one row per ablation, sorted by loss change, largest first
  * @throws {RangeError} when a family names a column that is not a feature
  */
-export function ablation(args: {
+export async function ablation(args: {
   predict: PredictFn;
   x: Matrix;
   y: Float32Array;
@@ -77,9 +80,9 @@ export function ablation(args: {
   families: Record<string, string[]>;
   neutral: ArrayLike<number>;
   score: Score;
-}): { full: { loss: number; metric: number }; rows: AblationRow[] } {
+}): Promise<{ full: { loss: number; metric: number }; rows: AblationRow[] }> {
   const { predict, x, y, features, score } = args;
-  const full = score(y, predict(x));
+  const full = await score(y, await predict(x));
   const index = new Map(features.map((f, i) => [f, i]));
   const groups: { name: string; kind: "feature" | "family"; columns: string[] }[] = features.map((
     f,
@@ -88,24 +91,25 @@ export function ablation(args: {
     const present = columns.filter((c) => index.has(c));
     if (present.length > 1) groups.push({ name: family, kind: "family", columns: present });
   }
-  const rows = groups.map((g): AblationRow => {
+  const rows: AblationRow[] = [];
+  for (const g of groups) {
     const cols = g.columns.map((c) => {
       const i = index.get(c);
       if (i === undefined) throw new RangeError(`Cannot ablate "${c}": it is not a feature`);
       return i;
     });
-    const s = score(y, predict(neutralize(x, cols, args.neutral)));
+    const s = await score(y, await predict(neutralize(x, cols, args.neutral)));
     const deltaLoss = s.loss - full.loss;
     const deltaMetric = s.metric - full.metric;
-    return {
+    rows.push({
       ...g,
       loss: s.loss,
       metric: s.metric,
       deltaLoss,
       deltaMetric,
       verdict: verdict(deltaLoss, deltaMetric),
-    };
-  });
+    });
+  }
   rows.sort((a, b) => b.deltaLoss - a.deltaLoss || a.name.localeCompare(b.name));
   return { full, rows };
 }

@@ -66,13 +66,13 @@ function rowsOf(x: Matrix, rows: number[]): Matrix {
  * @returns what the run record keeps under `analysis`
  * @throws {AdditivityError} when Shapley values do not add up within the tolerance
  */
-export function runAnalysis(input: AnalysisInput): RunAnalysis {
+export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
   const { config, log } = input;
   const out: RunAnalysis = {};
   if (config.loss_target) {
     const train = lossTarget(input.yTrain, config.loss_target.r2);
     const evalTarget = lossTarget(input.yEval, config.loss_target.r2);
-    const achieved = input.score(input.yEval, input.predict(input.xEval)).loss;
+    const achieved = (await input.score(input.yEval, await input.predict(input.xEval))).loss;
     out.lossTarget = { train, eval: evalTarget, achievedEvalLoss: achieved };
   }
   if (config.ablation?.enabled) {
@@ -80,7 +80,7 @@ export function runAnalysis(input: AnalysisInput): RunAnalysis {
       `ablation: ${input.features.length} features, ${Object.keys(input.families).length} families`,
     );
     const neutral = columnMeans(input.xTrain);
-    const result = ablation({
+    const result = await ablation({
       predict: input.predict,
       x: input.xEval,
       y: input.yEval,
@@ -107,7 +107,7 @@ export function runAnalysis(input: AnalysisInput): RunAnalysis {
         `${shap.permutations} permutations (${evaluations.toLocaleString("en-US")} evaluations)`,
     );
     const explain = rowsOf(input.xEval, exRows);
-    const result = shapValues(input.predict, explain, rowsOf(input.xTrain, bgRows), {
+    const result = await shapValues(input.predict, explain, rowsOf(input.xTrain, bgRows), {
       permutations: shap.permutations,
       tolerance: shap.tolerance,
       seed: input.seed,

@@ -15,7 +15,7 @@
 import type { Matrix } from "../train/trainer.ts";
 
 /** The model as a function of a batch of rows. */
-export type PredictFn = (x: Matrix) => Float32Array;
+export type PredictFn = (x: Matrix) => Promise<Float32Array>;
 
 /** Options of {@linkcode shapValues}. */
 export interface ShapOptions {
@@ -115,12 +115,12 @@ export function checkAdditivity(
  * @throws {AdditivityError} when attributions do not add up within the tolerance
  * @throws {RangeError} when the matrices' widths differ or one is empty
  */
-export function shapValues(
+export async function shapValues(
   predict: PredictFn,
   explain: Matrix,
   background: Matrix,
   options: ShapOptions,
-): ShapResult {
+): Promise<ShapResult> {
   const f = explain.cols;
   if (background.cols !== f) {
     throw new RangeError(
@@ -130,9 +130,9 @@ export function shapValues(
   if (explain.rows === 0 || background.rows === 0) {
     throw new RangeError("Cannot compute Shapley values: no explained or no background rows");
   }
-  const bgOut = predict(background);
+  const bgOut = await predict(background);
   const baseValue = bgOut.reduce((s, v) => s + v, 0) / bgOut.length;
-  const outputs = Array.from(predict(explain));
+  const outputs = Array.from(await predict(explain));
   const next = rng(options.seed);
   const B = background.rows;
   const chain = f + 1;
@@ -153,7 +153,7 @@ export function shapValues(
           batch.set(z, base + (k + 1) * f);
         }
       }
-      const out = predict({ data: batch, rows: B * chain, cols: f });
+      const out = await predict({ data: batch, rows: B * chain, cols: f });
       for (let b = 0; b < B; b++) {
         for (let k = 0; k < f; k++) {
           phi[order[k]] += out[b * chain + k + 1] - out[b * chain + k];

@@ -9,7 +9,9 @@ import type { Matrix } from "./trainer.ts";
 
 /**
  * Predict every row of `x` in batches (inference mode: dropout off,
- * normalization layers use their moving statistics).
+ * normalization layers use their moving statistics). Values are read with
+ * `await tensor.data()`, which every backend supports (`dataSync()` fails on
+ * Deno's WebGPU).
  *
  * @param model a model with one output of width 1
  * @param x row-major design matrix
@@ -18,10 +20,14 @@ import type { Matrix } from "./trainer.ts";
  * @throws {RangeError} when `x` is inconsistent or the model's output is not one value per row
  * @example
  * ```ts
- * const prob = predict(model, { data: xEval, rows: 100, cols: 12 });
+ * const prob = await predict(model, { data: xEval, rows: 100, cols: 12 });
  * ```
  */
-export function predict(model: tf.LayersModel, x: Matrix, batchSize = 1024): Float32Array {
+export async function predict(
+  model: tf.LayersModel,
+  x: Matrix,
+  batchSize = 1024,
+): Promise<Float32Array> {
   if (x.data.length !== x.rows * x.cols) {
     throw new RangeError(
       `Invalid matrix: data has ${x.data.length} values, expected ${x.rows} x ${x.cols} = ${
@@ -35,7 +41,7 @@ export function predict(model: tf.LayersModel, x: Matrix, batchSize = 1024): Flo
   const out = new Float32Array(x.rows);
   for (let start = 0; start < x.rows; start += batchSize) {
     const size = Math.min(batchSize, x.rows - start);
-    const values = tf.tidy(() => {
+    const y = tf.tidy(() => {
       const xs = tf.tensor2d(
         x.data.subarray(start * x.cols, (start + size) * x.cols),
         [size, x.cols],
@@ -46,9 +52,13 @@ export function predict(model: tf.LayersModel, x: Matrix, batchSize = 1024): Flo
           `Model output has shape [${y.shape}]: expected one value per row (${size} rows)`,
         );
       }
-      return y.dataSync();
+      return y;
     });
-    out.set(values, start);
+    try {
+      out.set(await y.data(), start);
+    } finally {
+      y.dispose();
+    }
   }
   return out;
 }
