@@ -15,6 +15,7 @@ import {
   JobFormatError,
   parseProgressLine,
   processExperimentJob,
+  StartGate,
 } from "../src/distributed/worker.ts";
 import { jobRow, type JobSnapshot, redraw, renderJobTable } from "../src/distributed/wait_table.ts";
 import { progressReporter } from "../src/train/progress.ts";
@@ -240,4 +241,19 @@ Deno.test("job table: rows per state, aligned columns, summary and failure reaso
 Deno.test("job table on a terminal: the first draw prints, later ones move up over the old table", () => {
   assertEquals(redraw(0, ["a", "b"]), "a\nb\n");
   assertEquals(redraw(2, ["c", "d", "e"]), "\x1b[2F\x1b[Jc\nd\ne\n");
+});
+
+Deno.test("StartGate: runs enter one at a time, in arrival order; leaving twice is harmless", async () => {
+  const gate = new StartGate();
+  const events: string[] = [];
+  const run = async (name: string, holdMs: number) => {
+    const leave = await gate.enter();
+    events.push(`${name} in`);
+    await new Promise((r) => setTimeout(r, holdMs));
+    events.push(`${name} out`);
+    leave();
+    leave();
+  };
+  await Promise.all([run("a", 30), run("b", 1), run("c", 1)]);
+  assertEquals(events, ["a in", "a out", "b in", "b out", "c in", "c out"]);
 });

@@ -159,13 +159,40 @@ export interface JobLike {
   updateProgress(progress: ExperimentProgress): Promise<void>;
 }
 
+/**
+ * One-at-a-time gate: with `--concurrency` above 1, runs of one process start one after another
+ * (backend selection and data preparation touch tfjs' global state) and overlap only once
+ * training has begun.
+ */
+export class StartGate {
+  #tail: Promise<void> = Promise.resolve();
+
+  /**
+   * Wait for the gate.
+   *
+   * @returns a function that opens it again (calling it twice is harmless)
+   */
+  async enter(): Promise<() => void> {
+    let open!: () => void;
+    const next = new Promise<void>((r) => (open = r));
+    const previous = this.#tail;
+    this.#tail = previous.then(() => next);
+    await previous;
+    let done = false;
+    return () => {
+      if (!done) open();
+      done = true;
+    };
+  }
+}
+
 /** What {@link processExperimentJob} needs besides the job. */
 export type ProcessContext =
   & Omit<
     WorkerOptions,
     "queue" | "queueName" | "concurrency" | "lockDuration" | "stalledInterval" | "maxStalledCount"
   >
-  & { name: string };
+  & { name: string; gate?: StartGate };
 
 /**
  * The resolved experiment a job carries, checked against its config hash, with `backend` applied.
@@ -329,6 +356,7 @@ export async function processExperimentJob(
       log(`progress not reported: ${(error as Error).message}`)
     );
   };
+  const leave = ctx.gate ? await ctx.gate.enter() : () => {};
   try {
     report({ phase: "preparing" });
     const e = await experimentOfJob(job.data, ctx.backend);
@@ -373,6 +401,7 @@ export async function processExperimentJob(
           if (line.trim()) log(line.trim());
           continue;
         }
+        leave();
         const now = Date.now();
         if (now - last < 250 && p.epoch < p.epochs) continue;
         last = now;
@@ -405,6 +434,8 @@ export async function processExperimentJob(
     log(`failed: ${message}`);
     if (isUnrecoverable(error)) throw new UnrecoverableError(message);
     throw error;
+  } finally {
+    leave();
   }
 }
 
@@ -425,7 +456,7 @@ export function startWorker(options: WorkerOptions): Promise<ExperimentWorker> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`Invalid concurrency "${concurrency}": expected an integer >= 1`);
   }
-  const ctx: ProcessContext = { ...options, name };
+  const ctx: ProcessContext = { ...options, name, gate: new StartGate() };
   const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
     options.queueName ?? DEFAULT_QUEUE_NAME,
     (job: Job<ExperimentJobData, ExperimentJobResult>) =>
