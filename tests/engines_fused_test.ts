@@ -8,7 +8,8 @@
  *
  * Tolerance: per-epoch losses agree within 2e-5 relative (+1e-6 absolute) and
  * final weights within 1e-4: both sides compute in float32 and differ only in
- * summation order.
+ * summation order. Validation losses of batch-normalized models: 2e-3 (see
+ * BN_VAL_RTOL).
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals } from "./assert.ts";
@@ -27,6 +28,14 @@ import type { MatmulKernel } from "../src/engines/wgsl.ts";
 
 const LOSS_RTOL = 2e-5;
 const WEIGHT_TOL = 1e-4;
+/**
+ * Validation losses of batch-normalized models (moving statistics): the tfjs
+ * reference itself differs by 6e-4 relative between its cpu and wasm backends
+ * there (while training losses agree to 6 digits): the dense bias before each
+ * batch norm gets a gradient that is zero up to rounding, Adam turns that noise
+ * into ±lr steps, and the moving means carry the drift. Hence 2e-3.
+ */
+const BN_VAL_RTOL = 2e-3;
 const COLS = 5;
 
 function data(rows: number, salt: number, direction: boolean) {
@@ -51,6 +60,9 @@ interface Case {
   lrPatience?: number;
   batch?: number;
   kernel?: MatmulKernel;
+  normalization?: "none" | "batch";
+  /** Relative tolerance of the per-epoch validation losses (default LOSS_RTOL). */
+  valRtol?: number;
   /** Negate the validation labels (magnitude): validation worsens as training improves. */
   flipVal?: boolean;
 }
@@ -64,6 +76,7 @@ async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult 
     size: c.size ?? 12,
     layers: c.layers ?? 2,
     activation: c.activation ?? "relu",
+    ...(c.normalization ? { normalization: c.normalization } : {}),
   });
   const lossConfig = LossConfig.parse({ name: c.loss, delta: 0.3, sign_weight: 1.5 });
   const train = TrainConfig.parse({
@@ -96,7 +109,7 @@ async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult 
   fused.history.forEach((h, i) => {
     const r = ref.history[i];
     for (const k of ["loss", "valLoss"] as const) {
-      const tol = LOSS_RTOL * Math.abs(r[k]) + 1e-6;
+      const tol = (k === "valLoss" && c.valRtol ? c.valRtol : LOSS_RTOL) * Math.abs(r[k]) + 1e-6;
       assert(
         Math.abs(h[k] - r[k]) <= tol,
         `${what} epoch ${i + 1} ${k}: fused ${h[k]} vs tfjs ${r[k]}`,
@@ -109,10 +122,21 @@ async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult 
   const a = model.getWeights();
   const b = refModel.getWeights();
   a.forEach((w, i) => {
+    const name = model.weights[i].originalName;
+    // Before batch norm a dense bias has a zero gradient up to rounding, and
+    // Adam turns that noise into ±lr steps: it cannot be compared (it does not
+    // change the outputs); the moving means carry its drift, hence 1e-3 there.
+    const normalized = c.normalization === "batch" ||
+      (c.family ?? "").startsWith("vanilla.deep.norm");
+    if (normalized && /hidden_\d+\/bias/.test(name)) return;
+    const tol = normalized && /moving_mean/.test(name) ? 1e-3 : WEIGHT_TOL;
     const x = w.dataSync();
     const y = b[i].dataSync();
     for (let j = 0; j < x.length; j++) {
-      assert(Math.abs(x[j] - y[j]) <= WEIGHT_TOL, `${what} weight ${i}[${j}]: ${x[j]} vs ${y[j]}`);
+      assert(
+        Math.abs(x[j] - y[j]) <= tol,
+        `${what} weight ${name}[${j}]: ${x[j]} vs ${y[j]}`,
+      );
     }
   });
   assert(buffersSeen.every((n) => n === buffersSeen[0]), `${what}: buffers ${buffersSeen}`);
@@ -136,6 +160,26 @@ Deno.test("fused engine: hidden activations, compression widths, SGD, a partial 
   }
   await compare({ loss: "bce", family: "vanilla.compression", size: 16, layers: 3 });
   await compare({ loss: "huber", optimizer: "sgd", learningRate: 0.05 });
+});
+
+Deno.test("fused engine: batch normalization (vanilla.deep.norm) matches, moving statistics included", async () => {
+  await compare({
+    loss: "bce",
+    family: "vanilla.deep.norm",
+    size: 12,
+    layers: 3,
+    batch: 15,
+    valRtol: BN_VAL_RTOL,
+  });
+  await compare({
+    loss: "huber-sign",
+    family: "vanilla.deep.norm.tanh",
+    size: 10,
+    layers: 2,
+    batch: 15,
+    activation: "tanh",
+    valRtol: BN_VAL_RTOL,
+  });
 });
 
 Deno.test("fused engine: early stopping, LR plateau and best-weight restore follow the trainer", async () => {
@@ -243,8 +287,10 @@ Deno.test("fused engine: gradients match finite differences of a float64 forward
 
 Deno.test("fused engine: refuses unsupported models and checkpoints with clear errors", async () => {
   const label = LabelConfig.parse({ mode: "magnitude" });
-  const norm = describeModel(ModelConfig.parse({ family: "vanilla.deep.norm" }), COLS, { label });
-  assert(fusedUnsupported(norm)?.includes('normalization "batch"'));
+  const norm = describeModel(ModelConfig.parse({ normalization: "layer" }), COLS, { label });
+  assert(fusedUnsupported(norm)?.includes('normalization "layer"'));
+  const deep = describeModel(ModelConfig.parse({ family: "vanilla.deep.norm" }), COLS, { label });
+  assertEquals(fusedUnsupported(deep), null);
   const drop = describeModel(ModelConfig.parse({ dropout: 0.2 }), COLS, { label });
   assert(fusedUnsupported(drop)?.includes("dropout 0.2"));
   const gelu = describeModel(ModelConfig.parse({ activation: "gelu" }), COLS, { label });

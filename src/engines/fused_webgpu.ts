@@ -20,7 +20,10 @@
  * - Weights come from and go back to the tfjs model in `model.getWeights()`
  *   order, so the store, evaluation and backtest see one model format.
  *
- * Supported: no normalization, no dropout, hidden activations relu, tanh,
+ * Supported: no normalization or batch normalization (tfjs-layers'
+ * semantics: batch statistics and moving averages with momentum 0.99 in
+ * training, moving statistics in validation, epsilon 1e-3), no dropout,
+ * hidden activations relu, tanh,
  * sigmoid, linear and elu, any output (sigmoid/tanh/linear), every loss of
  * `src/models/losses.ts`, Adam and SGD. Anything else is refused with a
  * message naming what is unsupported ({@linkcode fusedUnsupported}).
@@ -33,6 +36,8 @@ import type { ModelDescription } from "../models/registry.ts";
 import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
 import { ShuffleRng } from "../train/trainer.ts";
 import {
+  batchNormBackwardShader,
+  batchNormForwardShader,
   biasGradShader,
   DIMS_BYTES,
   type Epilogue,
@@ -71,8 +76,8 @@ export interface FusedTrainArgs extends TrainArgs {
  * @returns a sentence naming the unsupported feature, or null
  */
 export function fusedUnsupported(d: ModelDescription): string | null {
-  if (d.normalization !== "none") {
-    return `normalization "${d.normalization}" (model "${d.family}") is not supported by the fused engine: it trains families without normalization; set model.normalization: none or train.engine: tfjs`;
+  if (d.normalization === "layer") {
+    return `normalization "layer" (model "${d.family}") is not supported by the fused engine: it trains families without normalization or with batch normalization; set model.normalization: none or batch, or train.engine: tfjs`;
   }
   if (d.dropout > 0) {
     return `dropout ${d.dropout} is not supported by the fused engine: set model.dropout: 0 or train.engine: tfjs`;
@@ -153,6 +158,8 @@ interface Layer {
   outDim: number;
   wOff: number;
   bOff: number;
+  /** Batch norm: offset of gamma (then beta, moving mean, moving variance), or -1. */
+  nOff: number;
   activation: FusedActivation;
 }
 
@@ -166,11 +173,15 @@ function layout(d: ModelDescription): { layers: Layer[]; params: number } {
     off += inDim * outDim;
     const bOff = off;
     off += outDim;
+    const hidden = j < d.widths.length;
+    const nOff = hidden && d.normalization === "batch" ? off : -1;
+    if (nOff >= 0) off += 4 * outDim;
     layers.push({
       inDim,
       outDim,
       wOff,
       bOff,
+      nOff,
       activation: (j < d.widths.length ? d.activation : d.output) as FusedActivation,
     });
     inDim = outDim;
@@ -178,10 +189,30 @@ function layout(d: ModelDescription): { layers: Layer[]; params: number } {
   return { layers, params: off };
 }
 
+/**
+ * Where each tensor of `model.getWeights()` lives in the flat parameter
+ * buffer: trainable weights first (per layer kernel, bias, then gamma and beta
+ * with batch norm), then the non-trainable moving mean and variance per
+ * normalized layer — the order tfjs-layers lists them in.
+ */
+function weightSlots(layers: Layer[]): { off: number; shape: number[] }[] {
+  const trainable = layers.flatMap((l) => [
+    { off: l.wOff, shape: [l.inDim, l.outDim] },
+    { off: l.bOff, shape: [l.outDim] },
+    ...(l.nOff >= 0
+      ? [{ off: l.nOff, shape: [l.outDim] }, { off: l.nOff + l.outDim, shape: [l.outDim] }]
+      : []),
+  ]);
+  const moving = layers.filter((l) => l.nOff >= 0).flatMap((l) => [
+    { off: l.nOff + 2 * l.outDim, shape: [l.outDim] },
+    { off: l.nOff + 3 * l.outDim, shape: [l.outDim] },
+  ]);
+  return [...trainable, ...moving];
+}
+
 function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
-  const ws = model.getWeights();
-  const expected: number[][] = layers.flatMap((l) => [[l.inDim, l.outDim], [l.outDim]]);
-  const shapes = ws.map((w) => w.shape);
+  const expected = weightSlots(layers).map((w) => w.shape);
+  const shapes = model.weights.map((w) => w.shape);
   const same = shapes.length === expected.length &&
     shapes.every((s, i) =>
       s.length === expected[i].length && s.every((v, k) => v === expected[i][k])
@@ -190,7 +221,9 @@ function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
     throw new RangeError(
       `The model does not match its description: weights have shapes ${
         JSON.stringify(shapes)
-      }, the fused engine expects ${JSON.stringify(expected)} (dense kernel and bias per layer)`,
+      }, the fused engine expects ${
+        JSON.stringify(expected)
+      } (per layer dense kernel and bias, with batch norm gamma and beta; then the moving means and variances)`,
     );
   }
 }
@@ -434,6 +467,7 @@ class FusedRun {
     bOff?: number;
     cOff?: number;
     xOff?: number;
+    p0?: number;
   }): GPUBuffer {
     const u = new Uint32Array(DIMS_BYTES / 4);
     u.set([
@@ -446,6 +480,7 @@ class FusedRun {
       v.bOff ?? 0,
       v.cOff ?? 0,
       v.xOff ?? 0,
+      v.p0 ?? 0,
     ]);
     return this.buffer(DIMS_BYTES, GPUBufferUsage.UNIFORM, u);
   }
@@ -522,15 +557,37 @@ class FusedRun {
       g: this.bind(gather, [this.stepBuf, gatherDims, xValBuf, yValBuf, valIndex, H[0], yb]),
       wg: [gatherWg, 1],
     };
-    const forward: Op[] = layers.map((l, j) => {
-      const p = fwd(l.activation);
-      const dims = this.dims({ m: 0, n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff });
-      return {
-        p,
-        g: this.bind(p, [this.stepBuf, dims, H[j], this.paramsBuf, H[j + 1], this.paramsBuf]),
-        wg: tiles(rowsCap, l.outDim),
-      };
-    });
+    // Batch norm: xhat and rsqrt(var + eps) of the current batch, per normalized layer.
+    const XH = layers.map((l) => l.nOff >= 0 ? this.buffer(rowsCap * l.outDim * 4, S) : null);
+    const RS = layers.map((l) => l.nOff >= 0 ? this.buffer(l.outDim * 4, S) : null);
+    const forwardOps = (inference: boolean): Op[] =>
+      layers.flatMap((l, j) => {
+        const p = fwd(l.nOff >= 0 ? "linear" : l.activation);
+        const dims = this.dims({ m: 0, n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff });
+        const ops: Op[] = [{
+          p,
+          g: this.bind(p, [this.stepBuf, dims, H[j], this.paramsBuf, H[j + 1], this.paramsBuf]),
+          wg: tiles(rowsCap, l.outDim),
+        }];
+        if (l.nOff >= 0) {
+          const bn = get(`bn-${l.activation}`, () => batchNormForwardShader(l.activation));
+          const bnDims = this.dims({
+            m: 0,
+            n: l.outDim,
+            k: 0,
+            xOff: l.nOff,
+            p0: inference ? 1 : 0,
+          });
+          ops.push({
+            p: bn,
+            g: this.bind(bn, [this.stepBuf, bnDims, H[j + 1], XH[j]!, this.paramsBuf, RS[j]!]),
+            wg: [Math.ceil(l.outDim / 64), 1],
+          });
+        }
+        return ops;
+      });
+    const forward = forwardOps(false);
+    const forwardVal = forwardOps(true);
     const lossOp: Op = {
       p: lossP,
       g: this.bind(lossP, [this.stepBuf, H[L], yb, dOf(L - 1), this.accBuf]),
@@ -539,6 +596,24 @@ class FusedRun {
     const backward: Op[] = [];
     for (let j = L - 1; j >= 0; j--) {
       const l = layers[j];
+      if (l.nOff >= 0) {
+        // D_j holds the gradient at the normalized output; turn it into the one at Z_j.
+        const bnb = get("bn-back", batchNormBackwardShader);
+        const bnDims = this.dims({ m: 0, n: l.outDim, k: 0, xOff: l.nOff, cOff: l.nOff });
+        backward.push({
+          p: bnb,
+          g: this.bind(bnb, [
+            this.stepBuf,
+            bnDims,
+            dOf(j),
+            XH[j]!,
+            this.paramsBuf,
+            RS[j]!,
+            this.gradBuf,
+          ]),
+          wg: [Math.ceil(l.outDim / 64), 1],
+        });
+      }
       // dW_j = H_jᵀ · D_j  (m = inDim, n = outDim, k = rows)
       const dwDims = this.dims({ m: l.inDim, n: l.outDim, k: 0, ta: true, cOff: l.wOff });
       backward.push({
@@ -584,18 +659,17 @@ class FusedRun {
       }
     };
     const trainOps = [gatherTrain, ...forward, lossOp, ...backward, update];
-    const valOps = [gatherVal, ...forward, lossOp];
+    const valOps = [gatherVal, ...forwardVal, lossOp];
     this.trainPass = (pass) => run(pass, trainOps);
     this.valPass = (pass) => run(pass, valOps);
   }
 
   async upload(model: tf.LayersModel): Promise<void> {
     const flat = new Float32Array(this.params);
-    let off = 0;
-    for (const w of model.getWeights()) {
-      const v = await w.data();
-      flat.set(v as Float32Array, off);
-      off += v.length;
+    const slots = weightSlots(this.layers);
+    const weights = model.getWeights();
+    for (let i = 0; i < weights.length; i++) {
+      flat.set((await weights[i].data()) as Float32Array, slots[i].off);
     }
     this.device.queue.writeBuffer(this.paramsBuf, 0, flat);
   }
@@ -659,10 +733,9 @@ class FusedRun {
     await read.mapAsync(GPUMapMode.READ);
     const flat = new Float32Array(read.getMappedRange().slice(0));
     read.unmap();
-    const ts = this.layers.flatMap((l) => [
-      tf.tensor2d(flat.subarray(l.wOff, l.wOff + l.inDim * l.outDim), [l.inDim, l.outDim]),
-      tf.tensor1d(flat.subarray(l.bOff, l.bOff + l.outDim)),
-    ]);
+    const ts = weightSlots(this.layers).map(({ off, shape }) =>
+      tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
+    );
     model.setWeights(ts);
     tf.dispose(ts);
   }

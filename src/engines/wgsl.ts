@@ -419,3 +419,109 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
 }
+
+/** tfjs-layers' BatchNormalization defaults (momentum 0.99, epsilon 1e-3). */
+export const BATCH_NORM = { momentum: 0.99, epsilon: 1e-3 } as const;
+
+/**
+ * Batch normalization forward, one thread per column, in place on the layer's
+ * pre-normalization output `H` (rows × n), then the activation. Parameters in
+ * `P` from `dims.xOff`: gamma, beta, moving mean, moving variance (n each).
+ *
+ * Training (`dims.p0 == 0`): batch mean and biased variance (tfjs `moments`),
+ * `xhat = (z − mean)·rsqrt(var + eps)` kept in `XH`, `rsqrt` kept in `S`, and
+ * the moving statistics updated as tfjs-layers does
+ * (`moving − (moving − batch)·(1 − momentum)`). Inference (`dims.p0 == 1`):
+ * the moving statistics normalize.
+ *
+ * @param activation the hidden activation applied after normalization
+ * @returns WGSL source
+ */
+export function batchNormForwardShader(activation: FusedActivation): string {
+  const eps = f(BATCH_NORM.epsilon);
+  const decay = f(1 - BATCH_NORM.momentum);
+  return `${STEP}
+${DIMS}
+@group(0) @binding(2) var<storage, read_write> H: array<f32>;
+@group(0) @binding(3) var<storage, read_write> XH: array<f32>;
+@group(0) @binding(4) var<storage, read_write> P: array<f32>;
+@group(0) @binding(5) var<storage, read_write> S: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let n = dims.n;
+  if (c >= n) { return; }
+  let rows = step.rows;
+  let g = P[dims.xOff + c];
+  let b = P[dims.xOff + n + c];
+  var mean: f32;
+  var rstd: f32;
+  if (dims.p0 == 1u) {
+    mean = P[dims.xOff + 2u * n + c];
+    rstd = inverseSqrt(P[dims.xOff + 3u * n + c] + ${eps});
+  } else {
+    var s = 0.0;
+    for (var r = 0u; r < rows; r = r + 1u) { s = s + H[r * n + c]; }
+    mean = s / f32(rows);
+    var q = 0.0;
+    for (var r = 0u; r < rows; r = r + 1u) { let d = H[r * n + c] - mean; q = q + d * d; }
+    let variance = q / f32(rows);
+    rstd = inverseSqrt(variance + ${eps});
+    S[c] = rstd;
+    let mm = P[dims.xOff + 2u * n + c];
+    let mv = P[dims.xOff + 3u * n + c];
+    P[dims.xOff + 2u * n + c] = mm - (mm - mean) * ${decay};
+    P[dims.xOff + 3u * n + c] = mv - (mv - variance) * ${decay};
+  }
+  for (var r = 0u; r < rows; r = r + 1u) {
+    let xh = (H[r * n + c] - mean) * rstd;
+    if (dims.p0 == 0u) { XH[r * n + c] = xh; }
+    let v = xh * g + b;
+    H[r * n + c] = ${activationExpr(activation, "v")};
+  }
+}
+`;
+}
+
+/**
+ * Batch normalization backward, one thread per column, in place on `D`
+ * (gradient with respect to the normalized output in, with respect to the
+ * pre-normalization input out):
+ * `dz = γ·rstd/N·(N·dy − Σdy − xhat·Σ(dy·xhat))`, `dγ = Σ(dy·xhat)`, `dβ = Σdy`
+ * written to `G` at `dims.cOff` (gamma) and `dims.cOff + n` (beta).
+ *
+ * @returns WGSL source
+ */
+export function batchNormBackwardShader(): string {
+  return `${STEP}
+${DIMS}
+@group(0) @binding(2) var<storage, read_write> D: array<f32>;
+@group(0) @binding(3) var<storage, read> XH: array<f32>;
+@group(0) @binding(4) var<storage, read> P: array<f32>;
+@group(0) @binding(5) var<storage, read> S: array<f32>;
+@group(0) @binding(6) var<storage, read_write> G: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  let n = dims.n;
+  if (c >= n) { return; }
+  let rows = step.rows;
+  var sdy = 0.0;
+  var sdyx = 0.0;
+  for (var r = 0u; r < rows; r = r + 1u) {
+    let dy = D[r * n + c];
+    sdy = sdy + dy;
+    sdyx = sdyx + dy * XH[r * n + c];
+  }
+  G[dims.cOff + c] = sdyx;
+  G[dims.cOff + n + c] = sdy;
+  let nf = f32(rows);
+  let k = P[dims.xOff + c] * S[c] / nf;
+  for (var r = 0u; r < rows; r = r + 1u) {
+    D[r * n + c] = k * (nf * D[r * n + c] - sdy - XH[r * n + c] * sdyx);
+  }
+}
+`;
+}
