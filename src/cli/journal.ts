@@ -18,13 +18,15 @@ import { renderJournal } from "../report/journal.ts";
 export interface JournalArgs {
   /** Results folder (`--results`, default `results`). */
   results: string;
+  /** A shared store to read the runs from instead (`--store file:ROOT` or `mongodb://…`). */
+  store?: string;
   /** Journal file (`--out`, default `JOURNAL.md`). */
   out: string;
   /** `--check`: compare instead of writing. */
   check: boolean;
 }
 
-const USAGE = "Usage: deno task journal [--results DIR] [--out FILE] [--check]";
+const USAGE = "Usage: deno task journal [--results DIR | --store SPEC] [--out FILE] [--check]";
 
 /**
  * Parse the `journal` command's arguments.
@@ -43,16 +45,17 @@ export function parseJournalArgs(args: string[]): JournalArgs {
     if (flag === "--check") {
       if (inline !== undefined) throw new TypeError(`Option "--check" takes no value: ${USAGE}`);
       parsed.check = true;
-    } else if (flag === "--results" || flag === "--out") {
+    } else if (flag === "--results" || flag === "--out" || flag === "--store") {
       const value = inline ?? args[++i];
       if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) {
         throw new TypeError(`Option "${flag}" needs a value: ${USAGE}`);
       }
       if (flag === "--results") parsed.results = value;
+      else if (flag === "--store") parsed.store = value;
       else parsed.out = value;
     } else {
       throw new TypeError(
-        `Unknown argument "${arg}": allowed are --results DIR, --out FILE, --check`,
+        `Unknown argument "${arg}": allowed are --results DIR, --store SPEC, --out FILE, --check`,
       );
     }
   }
@@ -94,7 +97,10 @@ export async function journalCommand(args: string[]): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const records = (await loadRuns(options.results)).filter((r) => r.status !== "failed");
+  const all = options.store
+    ? await (await import("../store/shared_file.ts")).loadStoreRecords(options.store)
+    : await loadRuns(options.results);
+  const records = all.filter((r) => r.status !== "failed");
   const resultsPath = relative(dirname(options.out), options.results) || ".";
   const text = renderJournal(records, { resultsPath });
   let current: string | null = null;

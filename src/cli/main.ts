@@ -43,6 +43,16 @@ const COMMANDS: Record<string, Command> = {
     help: "journal [--check]: regenerate JOURNAL.md from results/",
     run: async (args) => (await import("./journal.ts")).journalCommand(args),
   },
+  worker: {
+    help:
+      "worker --queue redis://HOST:6379 [--concurrency N] [--backend B]: run queued experiments",
+    run: async (args) => (await import("./worker.ts")).workerCommand(args),
+  },
+  store: {
+    help:
+      "store pull RUN_ID [--model] | push | push-data | list: the shared model and results store",
+    run: async (args) => (await import("./store.ts")).storeCommand(args),
+  },
   bench: {
     help: "bench [--quick]: training speed per backend against the machine's matmul rate",
     run: async (args) => (await import("./bench.ts")).benchCommand(args),

@@ -10,7 +10,8 @@ import { runExperiment } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 
 const USAGE =
-  "Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR] [--store DIR]";
+  "Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR] [--store DIR]\n" +
+  "       deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)";
 
 /**
  * Run the experiments of one YAML file.
@@ -19,6 +20,9 @@ const USAGE =
  * @returns 0 when every run completed, 130 when interrupted, 1 on an error, 2 on bad usage
  */
 export async function runCommand(args: string[]): Promise<number> {
+  if (args.some((a) => a === "--queue" || a.startsWith("--queue="))) {
+    return (await import("../distributed/submit.ts")).queueRunCommand(args);
+  }
   let parsed;
   try {
     parsed = parseArgs({
