@@ -11,7 +11,7 @@ import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/ben
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";
 import { LabelConfig, ModelConfig } from "../src/config/schema.ts";
-import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./models_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
 
 /** Deterministic pseudo-random float32 values in [-1, 1). */
 function values(n: number, seed: number): Float32Array {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./models_assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
 import {
   bceLoss,
   huberLoss,

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { LabelConfig, LossConfig, ModelConfig, type ModelFamily } from "../src/config/schema.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { assert, assertEquals } from "./models_assert.ts";
+import { assert, assertEquals } from "./assert.ts";
 
 const INPUTS = 7;
 const ROWS = 16;

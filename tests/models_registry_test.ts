@@ -11,7 +11,7 @@ import {
 } from "../src/models/registry.ts";
 import { SeededDropout } from "../src/models/dropout.ts";
 import { familyConformance } from "./models_conformance.ts";
-import { assert, assertEquals, assertThrows } from "./models_assert.ts";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 
 await tf.setBackend("cpu");
 
