@@ -60,6 +60,7 @@ interface Case {
   lrPatience?: number;
   batch?: number;
   kernel?: MatmulKernel;
+  splitK?: number;
   normalization?: "none" | "batch";
   /** Relative tolerance of the per-epoch validation losses (default LOSS_RTOL). */
   valRtol?: number;
@@ -102,6 +103,7 @@ async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult 
     description,
     lossConfig,
     kernel: c.kernel,
+    splitK: c.splitK,
     onEpoch: () => buffersSeen.push(liveGpuBuffers()),
   });
   const what = JSON.stringify(c);
@@ -196,14 +198,12 @@ Deno.test("fused engine: early stopping, LR plateau and best-weight restore foll
   assert(fused.bestEpoch < fused.history.length, "best weights come from an earlier epoch");
 });
 
-Deno.test("fused engine: the tiled matmul kernel (4 x 4 threads, 4 x 4 outputs each) matches", async () => {
-  await compare({
-    loss: "bce",
-    size: 21,
-    layers: 2,
-    batch: 19,
-    kernel: { kind: "tiled", wg: 4, t: 4 },
-  });
+Deno.test("fused engine: the tiled matmul kernel (4 x 4 threads, 4 x 4 outputs each) and split-K match", async () => {
+  const kernel: MatmulKernel = { kind: "tiled", wg: 4, t: 4 };
+  await compare({ loss: "bce", size: 21, layers: 2, batch: 19, kernel });
+  // 40 = 16 + 16 + 8: three slices of the shared dimension, the last one partial.
+  await compare({ loss: "mse", size: 40, layers: 2, batch: 19, kernel, splitK: 3 });
+  await compare({ loss: "sign-ratio", size: 40, layers: 3, batch: 30, kernel, splitK: 2 });
 });
 
 // An independent float64 forward of the same network and loss, for finite differences.

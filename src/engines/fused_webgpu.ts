@@ -48,7 +48,9 @@ import {
   type MatmulKernel,
   matmulShader,
   matmulTile,
+  splitReduceShader,
   STEP_BYTES,
+  TILE_K,
   TILED_64,
   updateShader,
 } from "./wgsl.ts";
@@ -67,6 +69,12 @@ export interface FusedTrainArgs extends TrainArgs {
    * tiled shaders slowly).
    */
   kernel?: MatmulKernel;
+  /**
+   * Split-K for the products over the batch rows (tiled kernel only): a count
+   * of slices to force, or `auto` (default: split when the output has too
+   * few tiles to fill a large GPU, e.g. 64 rows × 4096).
+   */
+  splitK?: number | "auto";
 }
 
 /**
@@ -281,6 +289,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
   const engine = new FusedRun(
     device,
     kernel,
+    args.splitK ?? "auto",
     layers,
     params,
     description,
@@ -387,6 +396,7 @@ class FusedRun {
   constructor(
     readonly device: GPUDevice,
     readonly kernel: MatmulKernel,
+    readonly splitK: number | "auto",
     readonly layers: Layer[],
     readonly params: number,
     readonly d: ModelDescription,
@@ -468,6 +478,8 @@ class FusedRun {
     cOff?: number;
     xOff?: number;
     p0?: number;
+    p1?: number;
+    p2?: number;
   }): GPUBuffer {
     const u = new Uint32Array(DIMS_BYTES / 4);
     u.set([
@@ -481,6 +493,8 @@ class FusedRun {
       v.cOff ?? 0,
       v.xOff ?? 0,
       v.p0 ?? 0,
+      v.p1 ?? 0,
+      v.p2 ?? 0,
     ]);
     return this.buffer(DIMS_BYTES, GPUBufferUsage.UNIFORM, u);
   }
@@ -529,10 +543,6 @@ class FusedRun {
       return p;
     };
     const kernel = this.kernel;
-    const fwd = (a: FusedActivation) =>
-      get(`fwd-${a}`, () => matmulShader({ kind: "bias-activation", activation: a }, kernel));
-    const bwd = (a: FusedActivation) =>
-      get(`bwd-${a}`, () => matmulShader({ kind: "activation-derivative", activation: a }, kernel));
     const plain = get("plain", () => matmulShader({ kind: "plain" } as Epilogue, kernel));
     const gather = get("gather", gatherShader);
     const lossP = get("loss", () => lossShader(this.loss, this.d.output as FusedActivation));
@@ -544,7 +554,68 @@ class FusedRun {
       Math.ceil(m / tile),
     ];
 
-    type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number] };
+    type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number, number?] };
+    // Split-K for products over the batch rows (m = rows): how many slices of k.
+    const slices = (k: number, n: number): number => {
+      if (kernel.kind !== "tiled") return 1;
+      if (typeof this.splitK === "number") {
+        return Math.max(1, Math.min(Math.floor(this.splitK), Math.ceil(k / TILE_K)));
+      }
+      const outTiles = Math.ceil(rowsCap / tile) * Math.ceil(n / tile);
+      if (k < 512 || outTiles >= 256) return 1;
+      return Math.max(1, Math.min(8, Math.floor(k / 256), Math.ceil(256 / outTiles)));
+    };
+    const chunkOf = (k: number, s: number) => Math.ceil(Math.ceil(k / s) / TILE_K) * TILE_K;
+    let workspaceFloats = 0;
+    layers.forEach((l, j) => {
+      for (
+        const [k, n] of j > 0 ? [[l.inDim, l.outDim], [l.outDim, l.inDim]] : [[l.inDim, l.outDim]]
+      ) {
+        const s = slices(k, n);
+        if (s > 1) {
+          workspaceFloats = Math.max(workspaceFloats, Math.ceil(k / chunkOf(k, s)) * rowsCap * n);
+        }
+      }
+    });
+    const workspace = workspaceFloats > 0 ? this.buffer(workspaceFloats * 4, S) : null;
+    /** `C = act-epilogue(A·op(B))` over the batch rows, split along k when that helps. */
+    const product = (
+      epi: Exclude<Epilogue, { kind: "split" }>,
+      key: string,
+      d: { n: number; k: number; tb?: boolean; bOff: number; xOff?: number },
+      A: GPUBuffer,
+      C: GPUBuffer,
+      X: GPUBuffer | null,
+    ): Op[] => {
+      const s = slices(d.k, d.n);
+      if (s <= 1) {
+        const p = get(key, () => matmulShader(epi, kernel));
+        const dims = this.dims({ m: 0, ...d });
+        return [{
+          p,
+          g: this.bind(p, [this.stepBuf, dims, A, this.paramsBuf, C, ...(X ? [X] : [])]),
+          wg: tiles(rowsCap, d.n),
+        }];
+      }
+      const chunk = chunkOf(d.k, s);
+      const count = Math.ceil(d.k / chunk);
+      const sp = get("split", () => matmulShader({ kind: "split" }, kernel));
+      const rp = get(`reduce-${key}`, () => splitReduceShader(epi));
+      const partDims = this.dims({ m: 0, n: d.n, k: d.k, tb: d.tb, bOff: d.bOff, p1: chunk });
+      const sumDims = this.dims({ m: 0, n: d.n, k: 0, xOff: d.xOff, p2: count });
+      return [
+        {
+          p: sp,
+          g: this.bind(sp, [this.stepBuf, partDims, A, this.paramsBuf, workspace!]),
+          wg: [...tiles(rowsCap, d.n), count],
+        },
+        {
+          p: rp,
+          g: this.bind(rp, [this.stepBuf, sumDims, workspace!, C, ...(X ? [X] : [])]),
+          wg: [Math.min(Math.ceil((rowsCap * d.n) / 256), 1024), 1],
+        },
+      ];
+    };
     const gatherDims = this.dims({ m: 0, n: x.cols, k: 0 });
     const gatherWg = Math.min(Math.ceil((rowsCap * x.cols) / 256), 1024);
     const gatherTrain: Op = {
@@ -562,13 +633,15 @@ class FusedRun {
     const RS = layers.map((l) => l.nOff >= 0 ? this.buffer(l.outDim * 4, S) : null);
     const forwardOps = (inference: boolean): Op[] =>
       layers.flatMap((l, j) => {
-        const p = fwd(l.nOff >= 0 ? "linear" : l.activation);
-        const dims = this.dims({ m: 0, n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff });
-        const ops: Op[] = [{
-          p,
-          g: this.bind(p, [this.stepBuf, dims, H[j], this.paramsBuf, H[j + 1], this.paramsBuf]),
-          wg: tiles(rowsCap, l.outDim),
-        }];
+        const act = l.nOff >= 0 ? "linear" : l.activation;
+        const ops: Op[] = product(
+          { kind: "bias-activation", activation: act },
+          `fwd-${act}`,
+          { n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff },
+          H[j],
+          H[j + 1],
+          this.paramsBuf,
+        );
         if (l.nOff >= 0) {
           const bn = get(`bn-${l.activation}`, () => batchNormForwardShader(l.activation));
           const bnDims = this.dims({
@@ -630,13 +703,14 @@ class FusedRun {
       if (j > 0) {
         // D_{j-1} = (D_j · W_jᵀ) ⊙ act'(H_j)  (m = rows, n = inDim, k = outDim)
         const prev = layers[j - 1];
-        const p = bwd(prev.activation);
-        const dxDims = this.dims({ m: 0, n: l.inDim, k: l.outDim, tb: true, bOff: l.wOff });
-        backward.push({
-          p,
-          g: this.bind(p, [this.stepBuf, dxDims, dOf(j), this.paramsBuf, dOf(j - 1), H[j]]),
-          wg: tiles(rowsCap, l.inDim),
-        });
+        backward.push(...product(
+          { kind: "activation-derivative", activation: prev.activation },
+          `bwd-${prev.activation}`,
+          { n: l.inDim, k: l.outDim, tb: true, bOff: l.wOff },
+          dOf(j),
+          dOf(j - 1),
+          H[j],
+        ));
       }
     }
     const updDims = this.dims({ m: 0, n: this.params, k: 0 });
@@ -655,7 +729,7 @@ class FusedRun {
       for (const op of ops) {
         pass.setPipeline(op.p);
         pass.setBindGroup(0, op.g);
-        pass.dispatchWorkgroups(op.wg[0], op.wg[1]);
+        pass.dispatchWorkgroups(op.wg[0], op.wg[1], op.wg[2] ?? 1);
       }
     };
     const trainOps = [gatherTrain, ...forward, lossOp, ...backward, update];

@@ -90,7 +90,8 @@ function derivativeExpr(a: FusedActivation, y: string): string {
 export type Epilogue =
   | { kind: "bias-activation"; activation: FusedActivation }
   | { kind: "activation-derivative"; activation: FusedActivation }
-  | { kind: "plain" };
+  | { kind: "plain" }
+  | { kind: "split" };
 
 /**
  * How a matmul is computed: `tiled` (workgroup-shared tiles, `t × t` outputs
@@ -125,16 +126,26 @@ export function matmulTile(k: MatmulKernel): { tile: number; wg: number } {
  *
  * Epilogues: `bias-activation` (forward: `act(acc + X[xOff + col])`),
  * `activation-derivative` (backward: `acc · act'(X[xOff + row·n + col])` with
- * X the layer's output), `plain` (weight gradients).
+ * X the layer's output), `plain` (weight gradients), `split` (split-K, tiled
+ * only: workgroup `z` sums the shared dimension's slice `[z·p1, (z+1)·p1)` and
+ * stores its partial tile at `C[cOff + z·m·n + row·n + col]`; a
+ * {@linkcode splitReduceShader} dispatch adds the slices and applies the
+ * real epilogue — for skinny products such as 64 rows × 4096 × 4096, where
+ * one row of output tiles would leave most of a large GPU idle).
  *
  * @param e the epilogue
  * @param kernel tiled (default {@linkcode TILED_64}) or simple
  * @returns WGSL source
  */
 export function matmulShader(e: Epilogue, kernel: MatmulKernel = TILED_64): string {
-  const usesX = e.kind !== "plain";
+  const usesX = e.kind !== "plain" && e.kind !== "split";
+  if (e.kind === "split" && kernel.kind !== "tiled") {
+    throw new RangeError("Split-K needs the tiled matmul kernel");
+  }
   let store: string;
-  if (e.kind === "bias-activation") {
+  if (e.kind === "split") {
+    store = `C[dims.cOff + wg.z * m * n + row * n + col] = acc;`;
+  } else if (e.kind === "bias-activation") {
     store = `let v = acc + X[dims.xOff + col];
         C[dims.cOff + row * n + col] = ${activationExpr(e.activation, "v")};`;
   } else if (e.kind === "activation-derivative") {
@@ -183,19 +194,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         var r: u32; var c: u32; var v = 0.0;
         if (dims.ta == 0u) {
           r = idx / ${TILE_K}u; c = idx % ${TILE_K}u;
-          if (m0 + r < m && k0 + c < k) { v = A[dims.aOff + (m0 + r) * k + k0 + c]; }
+          if (m0 + r < m && k0 + c < kEnd) { v = A[dims.aOff + (m0 + r) * k + k0 + c]; }
         } else {
           r = idx % ${tile}u; c = idx / ${tile}u;
-          if (m0 + r < m && k0 + c < k) { v = A[dims.aOff + (k0 + c) * m + m0 + r]; }
+          if (m0 + r < m && k0 + c < kEnd) { v = A[dims.aOff + (k0 + c) * m + m0 + r]; }
         }
         As[c * ${tile}u + r] = v;
         var br: u32; var bc: u32; var w = 0.0;
         if (dims.tb == 0u) {
           bc = idx % ${tile}u; br = idx / ${tile}u;
-          if (k0 + br < k && n0 + bc < n) { w = B[dims.bOff + (k0 + br) * n + n0 + bc]; }
+          if (k0 + br < kEnd && n0 + bc < n) { w = B[dims.bOff + (k0 + br) * n + n0 + bc]; }
         } else {
           br = idx % ${TILE_K}u; bc = idx / ${TILE_K}u;
-          if (k0 + br < k && n0 + bc < n) { w = B[dims.bOff + (n0 + bc) * k + k0 + br]; }
+          if (k0 + br < kEnd && n0 + bc < n) { w = B[dims.bOff + (n0 + bc) * k + k0 + br]; }
         }
         Bs[br * ${tile}u + bc] = w;
       }
@@ -233,14 +244,59 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let n0 = wg.x * ${tile}u;
   if (m0 >= m) { return; }
   let tid = lid.y * ${W}u + lid.x;
+  ${
+    e.kind === "split"
+      ? "let kBeg = wg.z * dims.p1;\n  let kEnd = min(k, kBeg + dims.p1);"
+      : "let kBeg = 0u;\n  let kEnd = k;"
+  }
   ${decl}
-  for (var k0 = 0u; k0 < k; k0 = k0 + ${TILE_K}u) {${loads}
+  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {${loads}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {
       ${inner}
     }
     workgroupBarrier();
   }${stores}
+}
+`;
+}
+
+/**
+ * Adds the split-K partial products (`dims.p2` slices of m × n at `W`) and
+ * applies the epilogue, one thread per output (grid-stride).
+ *
+ * @param e the real epilogue of the product
+ * @returns WGSL source
+ */
+export function splitReduceShader(e: Exclude<Epilogue, { kind: "split" }>): string {
+  const usesX = e.kind !== "plain";
+  let store: string;
+  if (e.kind === "bias-activation") {
+    store = `let v = acc + X[dims.xOff + col];
+    C[dims.cOff + i] = ${activationExpr(e.activation, "v")};`;
+  } else if (e.kind === "activation-derivative") {
+    store = `let y = X[dims.xOff + i];
+    C[dims.cOff + i] = acc * ${derivativeExpr(e.activation, "y")};`;
+  } else {
+    store = `C[dims.cOff + i] = acc;`;
+  }
+  return `${STEP}
+${DIMS}
+@group(0) @binding(2) var<storage, read> W: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+${usesX ? "@group(0) @binding(4) var<storage, read> X: array<f32>;" : ""}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let m = select(dims.m, step.rows, dims.m == 0u);
+  let n = dims.n;
+  let total = m * n;
+  for (var i = gid.x; i < total; i = i + nwg.x * 256u) {
+    let col = i % n;
+    var acc = 0.0;
+    for (var z = 0u; z < dims.p2; z = z + 1u) { acc = acc + W[z * total + i]; }
+    ${store}
+  }
 }
 `;
 }
