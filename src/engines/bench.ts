@@ -176,9 +176,30 @@ async function fusedCell(w: EngineWorkload, o: EngineBenchOptions, device: strin
   }
 }
 
-async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions, library: string) {
-  await tf.setBackend(o.blasHost);
+/**
+ * Bytes the wasm heap needs to train with Adam: weights, gradients, two
+ * moments and about three parameter-sized temporaries of the update (the heap
+ * is capped at 4 GiB; past it the wasm module aborts and cannot recover).
+ */
+function wasmTrainingBytes(parameters: number): number {
+  return parameters * 4 * 7;
+}
+
+const WASM_BUDGET_BYTES = 3.5 * 1024 ** 3;
+
+async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
   const config = modelConfig(w);
+  const params = describeModel(config, INPUTS, { label: MODEL_LABEL }).parameters;
+  let host = o.blasHost;
+  let hostNote = "";
+  if (host === "wasm" && wasmTrainingBytes(params) > WASM_BUDGET_BYTES) {
+    host = "cpu";
+    hostNote = `${
+      (wasmTrainingBytes(params) / 1024 ** 3).toFixed(1)
+    } GiB does not fit the wasm heap: run on the JavaScript cpu backend`;
+  }
+  await tf.setBackend(host);
+  const { library } = installBlasKernels(host);
   const model = buildModel(config, INPUTS, MODEL_LABEL, o.seed);
   const parameters = model.countParams();
   const t = syntheticData(w.rows, INPUTS, o.seed);
@@ -214,9 +235,13 @@ async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions, library: st
       if ((performance.now() - t0) / 1000 > o.budgetSeconds) break;
     }
     const seconds = (performance.now() - t0) / 1000 / timed * batches;
-    const note = timed < batches ? `extrapolated from ${timed} of ${batches} batches` : "";
+    const notes = [
+      hostNote,
+      timed < batches ? `extrapolated from ${timed} of ${batches} batches` : "",
+    ];
+    const note = notes.filter(Boolean).join("; ");
     const threads = navigator.hardwareConcurrency ?? 1;
-    const device = `tfjs ${o.blasHost} + ${library} (${threads} CPUs)`;
+    const device = `tfjs ${host} + ${library} (${threads} CPUs)`;
     return row(w, "cpu-blas", device, parameters, seconds, timed, note);
   } finally {
     tf.dispose([xT, yT, perm]);
@@ -367,13 +392,17 @@ export async function engineBench(
       if (sgemm.gflops === null) {
         skipped.push(`cpu-blas: ${sgemm.reason}`);
       } else {
-        await tf.setBackend(host);
-        const { library } = installBlasKernels(host);
+        const cpuBefore = blasKernelsInstalled("cpu");
         for (const w of o.workloads) {
-          const r = await cpuBlasCell(w, o, library);
-          r.vsSgemm = r.gflops === null ? null : r.gflops / sgemm.gflops;
-          rows.push(r);
+          try {
+            const r = await cpuBlasCell(w, o);
+            r.vsSgemm = r.gflops === null ? null : r.gflops / sgemm.gflops;
+            rows.push(r);
+          } catch (e) {
+            skipped.push(`cpu-blas ${label(w)}: ${(e as Error).message}`);
+          }
         }
+        if (!cpuBefore && host !== "cpu") uninstallBlasKernels("cpu");
       }
     }
   } finally {

@@ -431,7 +431,12 @@ class FusedRun {
         } training rows); use a smaller model or train.engine: tfjs`,
       );
     }
-    this.build();
+    try {
+      this.build();
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
   }
 
   buffer(size: number, usage: number, data?: Upload): GPUBuffer {
