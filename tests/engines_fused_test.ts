@@ -66,6 +66,8 @@ interface Case {
   valRtol?: number;
   /** Negate the validation labels (magnitude): validation worsens as training improves. */
   flipVal?: boolean;
+  /** Validation rows (default 21); above 1024 the validation pass runs in chunks. */
+  valRows?: number;
 }
 
 async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult }> {
@@ -89,7 +91,7 @@ async function compare(c: Case): Promise<{ ref: TrainResult; fused: TrainResult 
     lr_patience: c.lrPatience ?? 10,
   });
   const t = data(45, 1, direction);
-  const v = data(21, 2, direction);
+  const v = data(c.valRows ?? 21, 2, direction);
   if (c.flipVal) v.y = v.y.map((y) => -y);
   const description = describeModel(modelConfig, COLS, { label });
   const common = { loss: makeLoss(lossConfig), train, seed: 11, ...t, xVal: v.x, yVal: v.y };
@@ -182,6 +184,41 @@ Deno.test("fused engine: batch normalization (vanilla.deep.norm) matches, moving
     activation: "tanh",
     valRtol: BN_VAL_RTOL,
   });
+});
+
+Deno.test("fused engine: a batch larger than the data, a chunked validation pass", async () => {
+  await compare({ loss: "mse-sign", batch: 64, epochs: 2 });
+  await compare({ loss: "bce", size: 4, layers: 1, batch: 16, epochs: 2, valRows: 2100 });
+});
+
+Deno.test("fused engine: an aborted signal stops before the first epoch and keeps the weights", async () => {
+  await tf.setBackend("cpu");
+  const label = LabelConfig.parse({ mode: "magnitude" });
+  const cfg = ModelConfig.parse({ size: 3, layers: 1 });
+  const model = buildModel(cfg, COLS, label, 1);
+  const before = model.getWeights().map((w) => Array.from(w.dataSync()));
+  const t = data(8, 1, false);
+  const lossConfig = LossConfig.parse({ name: "mse" });
+  const controller = new AbortController();
+  controller.abort();
+  const r = await trainFused({
+    model,
+    loss: makeLoss(lossConfig),
+    lossConfig,
+    description: describeModel(cfg, COLS, { label }),
+    train: TrainConfig.parse({ epochs: 3 }),
+    seed: 1,
+    ...t,
+    xVal: t.x,
+    yVal: t.y,
+    signal: controller.signal,
+  });
+  assertEquals(r.stoppedBy, "interrupted");
+  assertEquals(r.history.length, 0);
+  assertEquals(r.bestEpoch, 0);
+  assertEquals(model.getWeights().map((w) => Array.from(w.dataSync())), before);
+  assertEquals(liveGpuBuffers(), 0);
+  model.dispose();
 });
 
 Deno.test("fused engine: early stopping, LR plateau and best-weight restore follow the trainer", async () => {
