@@ -235,12 +235,15 @@ Deno.test("fused engine: early stopping, LR plateau and best-weight restore foll
   assert(fused.bestEpoch < fused.history.length, "best weights come from an earlier epoch");
 });
 
-Deno.test("fused engine: the tiled matmul kernel (4 x 4 threads, 4 x 4 outputs each) and split-K match", async () => {
+Deno.test("fused engine: the tiled matmul kernels (4 x 4 and 8 x 8 outputs per thread) and split-K match", async () => {
   const kernel: MatmulKernel = { kind: "tiled", wg: 4, t: 4 };
   await compare({ loss: "bce", size: 21, layers: 2, batch: 19, kernel });
   // 40 = 16 + 16 + 8: three slices of the shared dimension, the last one partial.
   await compare({ loss: "mse", size: 40, layers: 2, batch: 19, kernel, splitK: 3 });
   await compare({ loss: "sign-ratio", size: 40, layers: 3, batch: 30, kernel, splitK: 2 });
+  // 8 × 8 outputs per thread, the shape of the 128 × 128 kernel.
+  const wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8 };
+  await compare({ loss: "huber", size: 37, layers: 2, batch: 17, kernel: wide, splitK: 2 });
 });
 
 // An independent float64 forward of the same network and loss, for finite differences.

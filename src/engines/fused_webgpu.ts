@@ -51,6 +51,7 @@ import {
   splitReduceShader,
   STEP_BYTES,
   TILE_K,
+  TILED_128,
   TILED_64,
   updateShader,
 } from "./wgsl.ts";
@@ -64,11 +65,12 @@ export interface FusedTrainArgs extends TrainArgs {
   /** A device to use (default: {@linkcode fusedDevice}). */
   device?: GPUDevice;
   /**
-   * Matmul kernel (default: the 64 × 64 tiled kernel on a hardware adapter or a
-   * given device, the simple one on a software adapter, whose LLVM compiles
-   * tiled shaders slowly).
+   * Matmul kernel for every product, or `auto` (default on a hardware adapter
+   * or a given device: 128 × 128 tiles for outputs that fill a large GPU, else
+   * 64 × 64 tiles with split-K). On a software adapter the default is the
+   * simple kernel, because its LLVM compiles tiled shaders slowly.
    */
-  kernel?: MatmulKernel;
+  kernel?: MatmulKernel | "auto";
   /**
    * Split-K for the products over the batch rows (tiled kernel only): a count
    * of slices to force, or `auto` (default: split when the output has too
@@ -280,7 +282,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
   const { layers, params } = layout(description);
   checkWeights(model, layers);
   let device = args.device;
-  let kernel = args.kernel ?? TILED_64;
+  let kernel: MatmulKernel | "auto" = args.kernel ?? "auto";
   if (!device) {
     const found = await fusedDevice();
     device = found.device;
@@ -395,7 +397,7 @@ class FusedRun {
 
   constructor(
     readonly device: GPUDevice,
-    readonly kernel: MatmulKernel,
+    readonly kernel: MatmulKernel | "auto",
     readonly splitK: number | "auto",
     readonly layers: Layer[],
     readonly params: number,
@@ -547,44 +549,59 @@ class FusedRun {
       }
       return p;
     };
-    const kernel = this.kernel;
-    const plain = get("plain", () => matmulShader({ kind: "plain" } as Epilogue, kernel));
     const gather = get("gather", gatherShader);
     const lossP = get("loss", () => lossShader(this.loss, this.d.output as FusedActivation));
     const biasP = get("bias", biasGradShader);
     const updP = get("update", () => updateShader(this.train.optimizer));
-    const { tile } = matmulTile(kernel);
-    const tiles = (m: number, n: number): [number, number] => [
-      Math.ceil(n / tile),
-      Math.ceil(m / tile),
-    ];
+    const kernelKey = (k: MatmulKernel) => k.kind === "simple" ? "s" : `t${k.wg}x${k.t}`;
+    /**
+     * The kernel for an m × n output: the given one, or with `auto` 128 × 128
+     * tiles when they alone fill a large GPU (132 SMs on an H100), else 64 × 64.
+     */
+    const pick = (m: number, n: number): MatmulKernel => {
+      if (this.kernel !== "auto") return this.kernel;
+      return Math.ceil(m / 128) * Math.ceil(n / 128) >= 132 ? TILED_128 : TILED_64;
+    };
+    const tiles = (kernel: MatmulKernel, m: number, n: number): [number, number] => {
+      const { tile } = matmulTile(kernel);
+      return [Math.ceil(n / tile), Math.ceil(m / tile)];
+    };
 
     type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number, number?] };
-    // Split-K for products over the batch rows (m = rows): how many slices of k.
-    const slices = (k: number, n: number): number => {
-      if (kernel.kind !== "tiled") return 1;
+    /** Kernel and split-K slices for a product over `rows` batch rows. */
+    const plan = (rows: number, k: number, n: number) => {
+      const kernel = pick(rows, n);
+      if (kernel.kind !== "tiled") return { kernel, count: 1, chunk: k };
+      let s = 1;
       if (typeof this.splitK === "number") {
-        return Math.max(1, Math.min(Math.floor(this.splitK), Math.ceil(k / TILE_K)));
-      }
-      const outTiles = Math.ceil(rowsCap / tile) * Math.ceil(n / tile);
-      if (k < 512 || outTiles >= 256) return 1;
-      return Math.max(1, Math.min(8, Math.floor(k / 256), Math.ceil(256 / outTiles)));
-    };
-    const chunkOf = (k: number, s: number) => Math.ceil(Math.ceil(k / s) / TILE_K) * TILE_K;
-    let workspaceFloats = 0;
-    layers.forEach((l, j) => {
-      for (
-        const [k, n] of j > 0 ? [[l.inDim, l.outDim], [l.outDim, l.inDim]] : [[l.inDim, l.outDim]]
-      ) {
-        const s = slices(k, n);
-        if (s > 1) {
-          workspaceFloats = Math.max(workspaceFloats, Math.ceil(k / chunkOf(k, s)) * rowsCap * n);
+        s = Math.max(1, Math.min(Math.floor(this.splitK), Math.ceil(k / TILE_K)));
+      } else {
+        const [tx, ty] = tiles(kernel, rows, n);
+        if (k >= 512 && tx * ty < 256) {
+          s = Math.max(1, Math.min(8, Math.floor(k / 256), Math.ceil(256 / (tx * ty))));
         }
       }
-    });
+      const chunk = Math.ceil(Math.ceil(k / s) / TILE_K) * TILE_K;
+      return { kernel, count: Math.ceil(k / chunk), chunk };
+    };
+    const batch = this.batch;
+    let workspaceFloats = 0;
+    for (const rows of [batch, rowsCap]) {
+      layers.forEach((l, j) => {
+        const shapes = j > 0 ? [[l.inDim, l.outDim], [l.outDim, l.inDim]] : [[l.inDim, l.outDim]];
+        for (const [k, n] of shapes) {
+          const { count } = plan(rows, k, n);
+          if (count > 1) workspaceFloats = Math.max(workspaceFloats, count * rows * n);
+        }
+      });
+    }
     const workspace = workspaceFloats > 0 ? this.buffer(workspaceFloats * 4, S) : null;
-    /** `C = act-epilogue(A·op(B))` over the batch rows, split along k when that helps. */
+    /**
+     * `C = epilogue(A·op(B))` over up to `rows` batch rows (B in the parameter
+     * buffer), split along k when that helps.
+     */
     const product = (
+      rows: number,
       epi: Exclude<Epilogue, { kind: "split" }>,
       key: string,
       d: { n: number; k: number; tb?: boolean; bOff: number; xOff?: number },
@@ -592,19 +609,18 @@ class FusedRun {
       C: GPUBuffer,
       X: GPUBuffer | null,
     ): Op[] => {
-      const s = slices(d.k, d.n);
-      if (s <= 1) {
-        const p = get(key, () => matmulShader(epi, kernel));
+      const { kernel, count, chunk } = plan(rows, d.k, d.n);
+      const kk = kernelKey(kernel);
+      if (count <= 1) {
+        const p = get(`${key}-${kk}`, () => matmulShader(epi, kernel));
         const dims = this.dims({ m: 0, ...d });
         return [{
           p,
           g: this.bind(p, [this.stepBuf, dims, A, this.paramsBuf, C, ...(X ? [X] : [])]),
-          wg: tiles(rowsCap, d.n),
+          wg: tiles(kernel, rows, d.n),
         }];
       }
-      const chunk = chunkOf(d.k, s);
-      const count = Math.ceil(d.k / chunk);
-      const sp = get("split", () => matmulShader({ kind: "split" }, kernel));
+      const sp = get(`split-${kk}`, () => matmulShader({ kind: "split" }, kernel));
       const rp = get(`reduce-${key}`, () => splitReduceShader(epi));
       const partDims = this.dims({ m: 0, n: d.n, k: d.k, tb: d.tb, bOff: d.bOff, p1: chunk });
       const sumDims = this.dims({ m: 0, n: d.n, k: 0, xOff: d.xOff, p2: count });
@@ -612,15 +628,17 @@ class FusedRun {
         {
           p: sp,
           g: this.bind(sp, [this.stepBuf, partDims, A, this.paramsBuf, workspace!]),
-          wg: [...tiles(rowsCap, d.n), count],
+          wg: [...tiles(kernel, rows, d.n), count],
         },
         {
           p: rp,
           g: this.bind(rp, [this.stepBuf, sumDims, workspace!, C, ...(X ? [X] : [])]),
-          wg: [Math.min(Math.ceil((rowsCap * d.n) / 256), 1024), 1],
+          wg: [Math.min(Math.ceil((rows * d.n) / 256), 1024), 1],
         },
       ];
     };
+    const plainOf = (kernel: MatmulKernel) =>
+      get(`plain-${kernelKey(kernel)}`, () => matmulShader({ kind: "plain" }, kernel));
     const gatherDims = this.dims({ m: 0, n: x.cols, k: 0 });
     const gatherWg = Math.min(Math.ceil((rowsCap * x.cols) / 256), 1024);
     const gatherTrain: Op = {
@@ -636,10 +654,11 @@ class FusedRun {
     // Batch norm: xhat and rsqrt(var + eps) of the current batch, per normalized layer.
     const XH = layers.map((l) => l.nOff >= 0 ? this.buffer(rowsCap * l.outDim * 4, S) : null);
     const RS = layers.map((l) => l.nOff >= 0 ? this.buffer(l.outDim * 4, S) : null);
-    const forwardOps = (inference: boolean): Op[] =>
+    const forwardOps = (inference: boolean, rows: number): Op[] =>
       layers.flatMap((l, j) => {
         const act = l.nOff >= 0 ? "linear" : l.activation;
         const ops: Op[] = product(
+          rows,
           { kind: "bias-activation", activation: act },
           `fwd-${act}`,
           { n: l.outDim, k: l.inDim, bOff: l.wOff, xOff: l.bOff },
@@ -664,8 +683,8 @@ class FusedRun {
         }
         return ops;
       });
-    const forward = forwardOps(false);
-    const forwardVal = forwardOps(true);
+    const forward = forwardOps(false, batch);
+    const forwardVal = forwardOps(true, rowsCap);
     const lossOp: Op = {
       p: lossP,
       g: this.bind(lossP, [this.stepBuf, H[L], yb, dOf(L - 1), this.accBuf]),
@@ -693,11 +712,12 @@ class FusedRun {
         });
       }
       // dW_j = H_jᵀ · D_j  (m = inDim, n = outDim, k = rows)
+      const dwKernel = pick(l.inDim, l.outDim);
       const dwDims = this.dims({ m: l.inDim, n: l.outDim, k: 0, ta: true, cOff: l.wOff });
       backward.push({
-        p: plain,
-        g: this.bind(plain, [this.stepBuf, dwDims, H[j], dOf(j), this.gradBuf]),
-        wg: tiles(l.inDim, l.outDim),
+        p: plainOf(dwKernel),
+        g: this.bind(plainOf(dwKernel), [this.stepBuf, dwDims, H[j], dOf(j), this.gradBuf]),
+        wg: tiles(dwKernel, l.inDim, l.outDim),
       });
       const dbDims = this.dims({ m: 0, n: l.outDim, k: 0, cOff: l.bOff });
       backward.push({
@@ -709,6 +729,7 @@ class FusedRun {
         // D_{j-1} = (D_j · W_jᵀ) ⊙ act'(H_j)  (m = rows, n = inDim, k = outDim)
         const prev = layers[j - 1];
         backward.push(...product(
+          batch,
           { kind: "activation-derivative", activation: prev.activation },
           `bwd-${prev.activation}`,
           { n: l.inDim, k: l.outDim, tb: true, bOff: l.wOff },

@@ -41,5 +41,6 @@ export {
   FUSED_ACTIVATIONS,
   type FusedActivation,
   type MatmulKernel,
+  TILED_128,
   TILED_64,
 } from "./wgsl.ts";

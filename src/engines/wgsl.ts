@@ -102,8 +102,10 @@ export type Epilogue =
  */
 export type MatmulKernel = { kind: "tiled"; wg: number; t: number } | { kind: "simple" };
 
-/** The tiled kernel used on hardware adapters: 16 × 16 threads, 4 × 4 outputs each (64 × 64 tiles). */
+/** A tiled kernel: 16 × 16 threads, 4 × 4 outputs each (64 × 64 tiles). */
 export const TILED_64: MatmulKernel = { kind: "tiled", wg: 16, t: 4 };
+/** A tiled kernel for large outputs: 16 × 16 threads, 8 × 8 outputs each (128 × 128 tiles, 16 KiB of workgroup memory). */
+export const TILED_128: MatmulKernel = { kind: "tiled", wg: 16, t: 8 };
 
 /**
  * The square tile of C one workgroup computes, and the workgroup's size.
@@ -187,9 +189,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const loadsPerThread = Math.ceil((tile * TILE_K) / threads);
   const R = Array.from({ length: T }, (_, i) => i);
   const decl = R.flatMap((i) => R.map((j) => `var c${i}_${j} = 0.0;`)).join(" ");
-  const loads = Array.from({ length: loadsPerThread }, (_, l) => `
-    {
-      let idx = tid + ${threads * l}u;
+  const loads = `
+    for (var l = 0u; l < ${loadsPerThread}u; l = l + 1u) {
+      let idx = tid + ${threads}u * l;
       if (idx < ${tile * TILE_K}u) {
         var r: u32; var c: u32; var v = 0.0;
         if (dims.ta == 0u) {
@@ -210,7 +212,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
         Bs[br * ${tile}u + bc] = w;
       }
-    }`).join("");
+    }`;
   const inner = [
     ...R.map((i) => `let a${i} = As[kk * ${tile}u + lid.y + ${W * i}u];`),
     ...R.map((j) => `let b${j} = Bs[kk * ${tile}u + lid.x + ${W * j}u];`),
