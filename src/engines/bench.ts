@@ -39,9 +39,13 @@ import { fusedDevice, trainFused } from "./fused_webgpu.ts";
 
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {
+  /** Hidden width. */
   size: number;
+  /** Hidden layers. */
   layers: number;
+  /** Training rows per epoch. */
   rows: number;
+  /** Mini-batch size. */
   batch: number;
 }
 
@@ -58,7 +62,9 @@ export type BenchEngine = "fused" | "cpu-blas";
 
 /** Options of {@linkcode engineBench}. */
 export interface EngineBenchOptions {
+  /** What to train. */
   workloads: readonly EngineWorkload[];
+  /** Which engines to time. */
   engines: readonly BenchEngine[];
   /** Timed epochs of the fused engine (after one warm-up epoch). */
   epochs: number;
@@ -74,6 +80,7 @@ export interface EngineBenchOptions {
   sgemmSize: number;
   /** The tfjs backend the BLAS kernels go into for the cpu-blas rows. */
   blasHost: BlasHost;
+  /** Seeds the initial weights, the data and the shuffle. */
   seed: number;
 }
 
@@ -95,8 +102,11 @@ export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
 export interface EngineBenchRow {
   /** e.g. `10x1024 rows=1000 batch=64`. */
   workload: string;
+  /** Which engine, or the PyTorch reference. */
   engine: BenchEngine | "torch";
+  /** What ran it: adapter, backend and library, or PyTorch's device. */
   device: string;
+  /** Model parameters. */
   parameters: number;
   /** `null` when the engine could not run it (see `note`). */
   secondsPerEpoch: number | null;
@@ -104,18 +114,23 @@ export interface EngineBenchRow {
   gflops: number | null;
   /** Batches timed (fewer than an epoch's when the budget ran out). */
   batchesTimed: number;
+  /** Batches in one epoch. */
   batchesPerEpoch: number;
   /** This row's seconds per epoch over PyTorch's on the same workload (< 1: faster). */
   vsTorch: number | null;
   /** cpu-blas: `gflops` over the sgemm rate measured in the same run. */
   vsSgemm: number | null;
+  /** Why the figure is special (extrapolated, another host), or empty. */
   note: string;
 }
 
 /** Everything the section measured. */
 export interface EngineBenchResult {
+  /** One row per (workload, engine) measured. */
   rows: EngineBenchRow[];
+  /** The BLAS sgemm rate of this run, or why there is none. */
   sgemm: { gflops: number; library: string } | { gflops: null; reason: string };
+  /** The PyTorch version and device, or why there is no PyTorch figure. */
   torch: { available: true; version: string; device: string } | {
     available: false;
     reason: string;
