@@ -6,7 +6,7 @@
 import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
 import { renderJournal } from "../src/report/journal.ts";
 import { diffHint, journalCommand, parseJournalArgs } from "../src/cli/journal.ts";
-import { writeRunRecord } from "../src/store/run_record.ts";
+import { loadRuns, writeRunRecord } from "../src/store/run_record.ts";
 import { fixtureRecord, FIXTURES, magnitudeRecord, variant } from "./report_helpers.ts";
 
 const UPDATE = Deno.env.get("UPDATE_SNAPSHOTS") === "1";
@@ -171,3 +171,11 @@ function silence(): { errors: string[]; restore(): void } {
     },
   };
 }
+
+Deno.test("the committed JOURNAL.md is what the committed results give (deno task journal)", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const records = (await loadRuns(`${root}results`)).filter((r) => r.status !== "failed");
+  const expected = renderJournal(records, { resultsPath: "results" });
+  const committed = await Deno.readTextFile(`${root}JOURNAL.md`);
+  equal(committed, expected, "JOURNAL.md is stale: run `deno task journal` and commit it");
+});
