@@ -24,6 +24,7 @@ import { designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
+import { fusedUnsupported, trainFused } from "./engines/mod.ts";
 import { fileCheckpointer, type Matrix, trainModel, type TrainResult } from "./train/trainer.ts";
 import { predict } from "./train/predict.ts";
 import { progressReporter } from "./train/progress.ts";
@@ -364,6 +365,14 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     batchSize: e.train.batch_size,
   });
   checkFits(description, undefined, { backend });
+  if (e.train.engine === "fused") {
+    const why = fusedUnsupported(description);
+    if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
+    if (options.resume) {
+      throw new Error('--resume needs train.engine "tfjs": the fused engine keeps no checkpoints');
+    }
+    log("engine: fused WebGPU MLP engine");
+  }
   log(
     `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
       `${description.parameters.toLocaleString("en-US")} parameters, ` +
@@ -407,20 +416,25 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         `${options.checkpointDir ?? ".alfred/checkpoints"}/${key}.ckpt`,
       );
       if (!options.resume) await checkpoint.clear();
-      const result = await stages.time("train", () =>
-        trainModel({
-          model,
-          loss,
-          train: e.train,
-          seed: e.seed,
-          x: train.x,
-          y: train.y,
-          xVal: val.x,
-          yVal: val.y,
-          onEpoch: progress,
-          signal: options.signal,
-          checkpoint,
-        }));
+      const args = {
+        model,
+        loss,
+        train: e.train,
+        seed: e.seed,
+        x: train.x,
+        y: train.y,
+        xVal: val.x,
+        yVal: val.y,
+        onEpoch: progress,
+        signal: options.signal,
+      };
+      const result = await stages.time(
+        "train",
+        () =>
+          e.train.engine === "fused"
+            ? trainFused({ ...args, description, lossConfig: e.loss })
+            : trainModel({ ...args, checkpoint }),
+      );
       training = result;
       progress.finish(result);
       if (result.stoppedBy === "interrupted") {

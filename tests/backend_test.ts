@@ -6,7 +6,7 @@ import {
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
 } from "../src/train/wasm_matmul.ts";
-import { loadBlas } from "../src/train/cpu_blas.ts";
+import { blasKernelsInstalled, loadBlas } from "../src/engines/blas_cpu.ts";
 import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/bench.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";
@@ -269,7 +269,7 @@ function blasAvailable(): boolean {
   }
 }
 
-Deno.test("cpu-blas: matmuls match tfjs-cpu within float32 error; elementwise ops are bit-identical", async () => {
+Deno.test("cpu-blas: matmuls match tfjs-cpu within float32 error; selecting wasm again removes them", async () => {
   if (!blasAvailable()) {
     await assertRejects(() => selectBackend("cpu-blas"), Error, "not available on this machine");
     return;
@@ -311,7 +311,7 @@ Deno.test("cpu-blas: matmuls match tfjs-cpu within float32 error; elementwise op
   await selectBackend("cpu");
   const reference = compute();
   const info = await selectBackend("cpu-blas");
-  assertEquals([info.backend, tf.getBackend()], ["cpu-blas", "cpu-blas"]);
+  assertEquals([info.backend, tf.getBackend()], ["cpu-blas", "wasm"]);
   assert(info.device.includes("cblas_sgemm"), info.device);
   const blas = compute();
   reference.forEach((results, c) => {
@@ -324,21 +324,15 @@ Deno.test("cpu-blas: matmuls match tfjs-cpu within float32 error; elementwise op
       });
     });
   });
-  // Elementwise fast paths are bit-identical to tfjs-cpu on identical inputs.
-  const x = tf.tensor1d(values(1000, 9));
-  const y = tf.tensor1d(values(1000, 10));
-  const ops = (p: tf.Tensor, q: tf.Tensor) =>
-    [tf.add(p, q), tf.sub(p, q), tf.mul(p, q), tf.div(p, q), tf.mul(p, 0.3), tf.div(2, q)].map((
-      t,
-    ) => Array.from(t.dataSync()));
-  const fast = ops(x, y);
-  await selectBackend("cpu");
-  assertEquals(fast, ops(x, y));
+  // Back on plain wasm, the BLAS kernels are gone and the transposed-matmul fix is back.
+  const plain = await selectBackend("wasm");
+  assert(plain.notes.includes("BLAS matmul kernels removed"), plain.notes.join("; "));
+  assertEquals(blasKernelsInstalled("wasm"), null);
   tf.dispose(inputs.flat());
   await selectBackend("wasm");
 });
 
-Deno.test("cpu-blas trains a Dense MLP to tfjs-cpu's losses (tolerance 1e-5)", async () => {
+Deno.test("cpu-blas trains a Dense MLP to tfjs-cpu's losses (tolerance 1e-4)", async () => {
   if (!blasAvailable()) return;
   const run = async (backend: "cpu" | "cpu-blas") => {
     await selectBackend(backend);
@@ -367,7 +361,8 @@ Deno.test("cpu-blas trains a Dense MLP to tfjs-cpu's losses (tolerance 1e-5)", a
   };
   const cpu = await run("cpu");
   const blas = await run("cpu-blas");
-  cpu.forEach((l, i) => assertAlmostEquals(blas[i], l, 1e-5, `loss ${i}`));
+  // Elementwise ops run in wasm (XNNPACK) on one side and in JavaScript on the other.
+  cpu.forEach((l, i) => assertAlmostEquals(blas[i], l, 1e-4, `loss ${i}`));
   assertEquals(await run("cpu-blas"), blas);
   await selectBackend("wasm");
 });

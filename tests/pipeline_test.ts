@@ -2,7 +2,13 @@
  * End to end: a small experiment on the embedded real dataset, run through the
  * whole pipeline into a temporary results folder and model store.
  */
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "./assert.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import type { Experiment } from "../src/config/schema.ts";
 import { analyzeRun, runExperiment, type RunOptions, trainingBoundary } from "../src/pipeline.ts";
@@ -199,6 +205,28 @@ Deno.test("analyze adds Shapley values to a finished run from its stored model, 
       Error,
       "is not in the model store",
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("train.engine fused runs the pipeline on WebGPU and matches the tfjs engine's losses", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });
+  try {
+    const e = await tiny();
+    const quiet = { ...e, analysis: {} };
+    const tfjs = await runExperiment(quiet, options(root));
+    const fused = await runExperiment(
+      { ...quiet, train: { ...quiet.train, backend: "webgpu", engine: "fused" } },
+      options(root),
+    );
+    assertEquals(fused.record.environment.backend, "webgpu");
+    const a = tfjs.record.training!.history, b = fused.record.training!.history;
+    assertEquals(b.length, a.length);
+    a.forEach((h, i) => {
+      assertAlmostEquals(b[i].loss, h.loss, 1e-4 * Math.max(1, h.loss), `epoch ${i + 1} loss`);
+      assertAlmostEquals(b[i].valLoss, h.valLoss, 1e-4 * Math.max(1, h.valLoss), `epoch ${i + 1}`);
+    });
   } finally {
     await Deno.remove(root, { recursive: true });
   }

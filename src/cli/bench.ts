@@ -19,7 +19,8 @@ import { LabelConfig, ModelConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
-import { loadBlas } from "../train/cpu_blas.ts";
+import { loadBlas } from "../engines/blas_cpu.ts";
+import { engineBench, formatEngineBench } from "../engines/bench.ts";
 import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
@@ -148,7 +149,7 @@ export function sgemmReference(
   const seconds = (performance.now() - t0) / 1000 / reps;
   return {
     gflops: 2 * n ** 3 / seconds / 1e9,
-    library: `${blas.library}${blas.threads ? `, ${blas.threads} threads` : ""}`,
+    library: blas.library,
   };
 }
 
@@ -350,7 +351,8 @@ export function formatBench(r: BenchResult): string[] {
   return lines;
 }
 
-const USAGE = `Usage: alfred bench [--quick] [--epochs N] [--backends LIST] [--budget SECONDS]
+const USAGE =
+  `Usage: alfred bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
@@ -373,6 +375,7 @@ the matmul throughput measured in the same run.
  * ```
  */
 export async function benchCommand(args: string[]): Promise<number> {
+  let engines = true;
   let options: BenchOptions = { ...DEFAULT_BENCH };
   const rest = [...args];
   const fail = (message: string) => {
@@ -399,6 +402,10 @@ export async function benchCommand(args: string[]): Promise<number> {
       switch (flag) {
         case "--quick":
           options = { ...QUICK_BENCH };
+          engines = false;
+          break;
+        case "--no-engines":
+          engines = false;
           break;
         case "--epochs":
           overrides.epochs = number(flag, value(), true);
@@ -434,6 +441,11 @@ export async function benchCommand(args: string[]): Promise<number> {
   options = { ...options, ...overrides };
   const result = await runBench(options, (line) => console.error(`bench: ${line}`));
   for (const line of formatBench(result)) console.log(line);
+  if (engines) {
+    // The issue-9 workloads: the fused WebGPU engine and cpu-blas, against sgemm and PyTorch eager.
+    console.log("");
+    console.log(formatEngineBench(await engineBench()));
+  }
   return 0;
 }
 

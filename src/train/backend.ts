@@ -8,7 +8,7 @@
  * | `cpu` | tfjs's plain-JavaScript CPU backend (slow, the reference) |
  * | `webgpu` | tfjs-backend-webgpu on Deno's built-in WebGPU (Deno 2.9 exposes `navigator.gpu` without a flag); on a machine without a GPU the adapter is a software one (llvmpipe): correct but slow |
  * | `tensorflow` | `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only when the user installed one |
- * | `cpu-blas` | tfjs-cpu with matmuls in a system BLAS through FFI (`cpu_blas.ts`), when one loads |
+ * | `cpu-blas` | the wasm backend with its matmuls in a system BLAS through FFI (`../engines/blas_cpu.ts`), when one loads |
  * | `auto` | `webgpu` when a hardware adapter exists, else `wasm` (the fastest CPU path measured by `alfred bench` on small MLPs) |
  *
  * Determinism: tfjs has no global seed; every random op in Alfred takes an
@@ -22,7 +22,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import type { Backend } from "../config/schema.ts";
 import { installWasmMatMulFix } from "./wasm_matmul.ts";
-import { CPU_BLAS, registerCpuBlasBackend } from "./cpu_blas.ts";
+import { installBlasKernels, uninstallBlasKernels } from "../engines/blas_cpu.ts";
 
 /** What {@linkcode selectBackend} chose. */
 export interface BackendInfo {
@@ -110,6 +110,7 @@ async function activate(name: string): Promise<void> {
 
 async function useWasm(requested: Backend, notes: string[]): Promise<BackendInfo> {
   await activate("wasm");
+  if (uninstallBlasKernels("wasm")) notes.push("BLAS matmul kernels removed");
   if (installWasmMatMulFix()) notes.push("wasm transposed-matmul fix installed");
   else notes.push("wasm transposed-matmul fix active");
   const threads = tfWasm.getThreadsCount();
@@ -139,9 +140,10 @@ async function useCpu(requested: Backend, notes: string[]): Promise<BackendInfo>
 }
 
 async function useCpuBlas(requested: Backend, notes: string[]): Promise<BackendInfo> {
-  let blas;
+  const wasm = await useWasm(requested, notes);
+  let library: string;
   try {
-    blas = registerCpuBlasBackend();
+    library = installBlasKernels("wasm").library;
   } catch (e) {
     throw new Error(
       `The cpu-blas backend is not available on this machine: ${
@@ -149,18 +151,8 @@ async function useCpuBlas(requested: Backend, notes: string[]): Promise<BackendI
       }; or use backend "wasm"`,
     );
   }
-  await activate(CPU_BLAS);
-  notes.push("matmuls in BLAS, elementwise ops in tfjs-cpu JavaScript");
-  const model = cpuModel();
-  return {
-    backend: CPU_BLAS,
-    device: `tfjs cpu + ${blas.library} cblas_sgemm${
-      blas.threads ? `, ${blas.threads} threads` : ""
-    }${model ? ` (${model})` : ""}`,
-    threads: blas.threads,
-    requested,
-    notes,
-  };
+  notes.push("matmuls in BLAS, elementwise ops in the wasm backend");
+  return { ...wasm, backend: "cpu-blas", device: `${wasm.device} + ${library} cblas_sgemm` };
 }
 
 async function useWebGpu(requested: Backend, notes: string[]): Promise<BackendInfo> {
