@@ -34,7 +34,13 @@ import * as tf from "@tensorflow/tfjs";
 import type { LossConfig } from "../config/schema.ts";
 import type { ModelDescription } from "../models/registry.ts";
 import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
-import { ShuffleRng } from "../train/trainer.ts";
+import {
+  checkMatrix,
+  checkOptions,
+  type PlateauState,
+  plateauStep,
+  ShuffleRng,
+} from "../train/trainer.ts";
 import {
   batchNormBackwardShader,
   batchNormForwardShader,
@@ -310,12 +316,14 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     await engine.upload(model);
     const n = x.rows;
     const rng = new ShuffleRng(seed);
-    let lr = train.learning_rate;
+    const plateau: PlateauState = {
+      lr: train.learning_rate,
+      bestEpoch: 0,
+      bestValLoss: Infinity,
+      wait: 0,
+      lrWait: 0,
+    };
     const history: EpochLog[] = [];
-    let bestEpoch = 0;
-    let bestValLoss = Infinity;
-    let wait = 0;
-    let lrWait = 0;
     let epoch = 0;
     let stoppedBy: StopReason = "epochs";
     while (true) {
@@ -328,6 +336,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
         break;
       }
       const started = performance.now();
+      const lr = plateau.lr;
       const [sum, valSum] = await engine.epoch(rng.permutation(n), lr);
       epoch += 1;
       const log: EpochLog = {
@@ -338,24 +347,9 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
         seconds: (performance.now() - started) / 1000,
       };
       history.push(log);
-      let finished: StopReason | null = null;
-      if (log.valLoss < bestValLoss) {
-        bestValLoss = log.valLoss;
-        bestEpoch = epoch;
-        engine.saveBest();
-        wait = 0;
-        lrWait = 0;
-      } else {
-        wait += 1;
-        lrWait += 1;
-        if (lrWait >= train.lr_patience) {
-          const reduced = Math.max(lr * train.lr_factor, train.min_lr);
-          if (reduced < lr) lr = reduced;
-          lrWait = 0;
-        }
-      }
-      if (wait >= train.patience) finished = "patience";
-      else if (epoch >= train.epochs) finished = "epochs";
+      const step = plateauStep(plateau, epoch, log.valLoss, train);
+      if (step.improved) engine.saveBest();
+      const finished = step.finished;
       onEpoch?.(log);
       if (finished) {
         stoppedBy = finished;
@@ -363,8 +357,8 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
       }
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    await engine.download(model, bestEpoch > 0);
-    return { history, bestEpoch, bestValLoss, stoppedBy };
+    await engine.download(model, plateau.bestEpoch > 0);
+    return { history, bestEpoch: plateau.bestEpoch, bestValLoss: plateau.bestValLoss, stoppedBy };
   } finally {
     engine.destroy();
   }
@@ -846,51 +840,5 @@ class FusedRun {
       liveBuffers -= 1;
     }
     this.buffers.length = 0;
-  }
-}
-
-function checkMatrix(
-  name: string,
-  m: { data: Float32Array; rows: number; cols: number },
-  labels: Float32Array,
-  labelName: string,
-): void {
-  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 1) {
-    throw new RangeError(
-      `Invalid matrix "${name}": rows and cols must be non-negative integers (cols >= 1), got ${m.rows} x ${m.cols}`,
-    );
-  }
-  if (m.data.length !== m.rows * m.cols) {
-    throw new RangeError(
-      `Invalid matrix "${name}": data has ${m.data.length} values, expected ${m.rows} x ${m.cols} = ${
-        m.rows * m.cols
-      }`,
-    );
-  }
-  if (labels.length !== m.rows) {
-    throw new RangeError(
-      `Label count mismatch: "${labelName}" has ${labels.length} values but "${name}" has ${m.rows} rows`,
-    );
-  }
-}
-
-function checkOptions(t: FusedTrainArgs["train"]): void {
-  for (const k of ["epochs", "batch_size", "patience", "lr_patience"] as const) {
-    const v = t[k];
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`Invalid train.${k} "${v}": expected an integer >= 1`);
-    }
-  }
-  if (!(t.learning_rate > 0) || !Number.isFinite(t.learning_rate)) {
-    throw new RangeError(`Invalid train.learning_rate "${t.learning_rate}": expected a number > 0`);
-  }
-  if (!(t.lr_factor > 0 && t.lr_factor < 1)) {
-    throw new RangeError(`Invalid train.lr_factor "${t.lr_factor}": expected 0 < lr_factor < 1`);
-  }
-  if (!(t.min_lr >= 0)) {
-    throw new RangeError(`Invalid train.min_lr "${t.min_lr}": expected a number >= 0`);
-  }
-  if (t.optimizer !== "adam" && t.optimizer !== "sgd") {
-    throw new RangeError(`Invalid train.optimizer "${t.optimizer}": expected "adam" or "sgd"`);
   }
 }

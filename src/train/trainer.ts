@@ -186,7 +186,21 @@ export class ShuffleRng {
   }
 }
 
-function checkMatrix(name: string, m: Matrix, labels: Float32Array, labelName: string): void {
+/**
+ * Checks that a design matrix is consistent and has one label per row.
+ *
+ * @param name the matrix's name in messages (`x`, `xVal`)
+ * @param m the matrix
+ * @param labels its labels
+ * @param labelName the labels' name in messages
+ * @throws {RangeError} naming the matrix and what is wrong
+ */
+export function checkMatrix(
+  name: string,
+  m: Matrix,
+  labels: Float32Array,
+  labelName: string,
+): void {
   if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 1) {
     throw new RangeError(
       `Invalid matrix "${name}": rows and cols must be non-negative integers (cols >= 1), got ${m.rows} x ${m.cols}`,
@@ -206,7 +220,13 @@ function checkMatrix(name: string, m: Matrix, labels: Float32Array, labelName: s
   }
 }
 
-function checkOptions(t: TrainOptions): void {
+/**
+ * Checks the `train:` options a training loop reads.
+ *
+ * @param t the options
+ * @throws {RangeError} naming the first invalid key and what is allowed
+ */
+export function checkOptions(t: TrainOptions): void {
   const positiveInt: (keyof TrainOptions)[] = ["epochs", "batch_size", "patience", "lr_patience"];
   for (const k of positiveInt) {
     const v = t[k] as number;
@@ -226,6 +246,52 @@ function checkOptions(t: TrainOptions): void {
   if (t.optimizer !== "adam" && t.optimizer !== "sgd") {
     throw new RangeError(`Invalid train.optimizer "${t.optimizer}": expected "adam" or "sgd"`);
   }
+}
+
+/** Early-stopping and reduce-LR-on-plateau counters, carried from epoch to epoch. */
+export interface PlateauState {
+  lr: number;
+  bestEpoch: number;
+  bestValLoss: number;
+  /** Epochs since the last improvement (early stopping). */
+  wait: number;
+  /** Epochs since the last improvement or LR reduction (plateau). */
+  lrWait: number;
+}
+
+/**
+ * The end-of-epoch decision every training engine shares: record an improvement of the
+ * validation loss, otherwise count towards early stopping and, after `lr_patience` epochs
+ * without one, multiply the learning rate by `lr_factor` (never below `min_lr`).
+ *
+ * @param s the counters, updated in place
+ * @param epoch the 1-based epoch that just finished
+ * @param valLoss its validation loss
+ * @param train the `train:` options
+ * @returns whether this epoch is the new best, and why training stops (null to go on)
+ */
+export function plateauStep(
+  s: PlateauState,
+  epoch: number,
+  valLoss: number,
+  train: TrainOptions,
+): { improved: boolean; finished: StopReason | null } {
+  const improved = valLoss < s.bestValLoss;
+  if (improved) {
+    s.bestValLoss = valLoss;
+    s.bestEpoch = epoch;
+    s.wait = 0;
+    s.lrWait = 0;
+  } else {
+    s.wait += 1;
+    s.lrWait += 1;
+    if (s.lrWait >= train.lr_patience) {
+      s.lr = Math.max(s.lr * train.lr_factor, train.min_lr);
+      s.lrWait = 0;
+    }
+  }
+  const finished = s.wait >= train.patience ? "patience" : epoch >= train.epochs ? "epochs" : null;
+  return { improved, finished };
 }
 
 function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
@@ -530,27 +596,18 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
         };
         history.push(log);
 
-        if (valLoss < bestValLoss) {
-          bestValLoss = valLoss;
-          bestEpoch = epoch;
+        const plateau: PlateauState = { lr, bestEpoch, bestValLoss, wait, lrWait };
+        const step = plateauStep(plateau, epoch, valLoss, train);
+        ({ bestEpoch, bestValLoss, wait, lrWait } = plateau);
+        if (step.improved) {
           if (bestWeights) tf.dispose(bestWeights);
           bestWeights = model.getWeights().map((w) => tf.clone(w));
-          wait = 0;
-          lrWait = 0;
-        } else {
-          wait += 1;
-          lrWait += 1;
-          if (lrWait >= train.lr_patience) {
-            const reduced = Math.max(lr * train.lr_factor, train.min_lr);
-            if (reduced < lr) {
-              lr = reduced;
-              setLearningRate(optimizer, lr);
-            }
-            lrWait = 0;
-          }
         }
-        if (wait >= train.patience) finished = "patience";
-        else if (epoch >= train.epochs) finished = "epochs";
+        if (plateau.lr < lr) {
+          lr = plateau.lr;
+          setLearningRate(optimizer, lr);
+        }
+        finished = step.finished;
 
         onEpoch?.(log);
         if (checkpoint && (finished || epoch % checkpointEvery === 0)) {
