@@ -39,3 +39,19 @@ for (const name of files) {
     }
   });
 }
+
+Deno.test("the notes' experiments have the notes' model shapes", async () => {
+  const { describeModel } = await import("../src/models/registry.ts");
+  const shape = async (name: string) => {
+    const [e] = await loadExperiments(new URL(`${name}.yaml`, DIR).pathname);
+    const d = describeModel(e.model, 14, { label: e.label });
+    return [d.layers, d.size];
+  };
+  assertEquals(await shape("direction-vanilla-small"), [10, 256]);
+  assertEquals(await shape("direction-vanilla-medium"), [10, 1024]);
+  assertEquals(await shape("magnitude-huber-2048"), [10, 2048]);
+  assertEquals(await shape("magnitude-huber-4096"), [10, 4096]);
+  assertEquals(await shape("magnitude-compression-tanh-2048"), [3, 2048]);
+  assertEquals(await shape("magnitude-compression-tanh-4096"), [3, 4096]);
+  assertEquals((await shape("magnitude-deep-norm"))[1], 2048);
+});
