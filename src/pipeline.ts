@@ -25,7 +25,13 @@ import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
 import { fusedUnsupported, trainFused } from "./engines/mod.ts";
-import { fileCheckpointer, type Matrix, trainModel, type TrainResult } from "./train/trainer.ts";
+import {
+  type EpochLog,
+  fileCheckpointer,
+  type Matrix,
+  trainModel,
+  type TrainResult,
+} from "./train/trainer.ts";
 import { predict } from "./train/predict.ts";
 import { progressReporter } from "./train/progress.ts";
 import {
@@ -62,6 +68,8 @@ export interface RunOptions {
   log: (line: string) => void;
   /** Raw text for the progress bar. */
   write: (text: string) => void;
+  /** Called after every training epoch of the main model (e.g. to report progress to a queue). */
+  onEpoch?: (fold: string, log: EpochLog) => void;
   tty: boolean;
 }
 
@@ -124,16 +132,38 @@ function pick<T>(values: ArrayLike<T>, rows: number[]): T[] {
   return rows.map((r) => values[r]);
 }
 
-/** Evaluation metrics for one label mode, as a plain record. */
-function evaluate(
-  mode: "direction" | "magnitude",
+/** The experiment's own loss of predictions, computed on the active backend. */
+function experimentLoss(e: Experiment): (y: Float32Array, pred: Float32Array) => Promise<number> {
+  const lossFn = makeLoss(e.loss);
+  return async (y, pred) => {
+    const t = tf.tidy(() =>
+      lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1]))
+    );
+    try {
+      return (await t.data())[0];
+    } finally {
+      t.dispose();
+    }
+  };
+}
+
+/**
+ * Evaluation metrics for the experiment's label mode, as a plain record. `loss` is the
+ * experiment's own loss (BCE for direction; for magnitude the configured regression loss, so
+ * it is comparable with the training history), beside MSE and the other metrics.
+ */
+async function evaluate(
+  e: Experiment,
   y: ArrayLike<number>,
   pred: ArrayLike<number>,
   quarters: string[],
-): Metrics {
-  return (mode === "direction"
-    ? classificationMetrics(y, pred)
-    : regressionMetrics(y, pred, quarters)) as unknown as Metrics;
+): Promise<Metrics> {
+  if (e.label.mode === "direction") {
+    return classificationMetrics(y, pred) as unknown as Metrics;
+  }
+  const m = regressionMetrics(y, pred, quarters);
+  const loss = await experimentLoss(e)(Float32Array.from(y), Float32Array.from(pred));
+  return { ...m, loss } as unknown as Metrics;
 }
 
 /** Daily closes per ticker, for the backtest. */
@@ -349,7 +379,6 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
   const hash = configHash(e);
   const runId = newRunId(started, hash);
   const { log } = options;
-  const mode = e.label.mode;
   log(`run ${e.name} ${runId}`);
 
   const { backend, device } = await stages.time("backend", () => selectBackend(e.train.backend));
@@ -392,8 +421,8 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
     const key = await foldModelHash(e, p, fold);
     const preTrain: SplitMetrics = {
-      train: evaluate(mode, train.y, await predict(model, train.x), pick(quarters, fold.train)),
-      eval: evaluate(mode, ev.y, await predict(model, ev.x), pick(quarters, fold.eval)),
+      train: await evaluate(e, train.y, await predict(model, train.x), pick(quarters, fold.train)),
+      eval: await evaluate(e, ev.y, await predict(model, ev.x), pick(quarters, fold.eval)),
     };
     let training: TrainResult | null = null;
     let restored = false;
@@ -425,7 +454,10 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         y: train.y,
         xVal: val.x,
         yVal: val.y,
-        onEpoch: progress,
+        onEpoch: (log: EpochLog) => {
+          progress(log);
+          options.onEpoch?.(fold.name, log);
+        },
         signal: options.signal,
       };
       const result = await stages.time(
@@ -487,19 +519,19 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       metrics: {
         preTrain,
         postTrain: {
-          train: evaluate(
-            mode,
+          train: await evaluate(
+            e,
             train.y,
             await predict(model, train.x),
             pick(quarters, fold.train),
           ),
-          validation: evaluate(
-            mode,
+          validation: await evaluate(
+            e,
             val.y,
             await predict(model, val.x),
             pick(quarters, fold.validation),
           ),
-          eval: evaluate(mode, ev.y, evalPred, pick(quarters, fold.eval)),
+          eval: await evaluate(e, ev.y, evalPred, pick(quarters, fold.eval)),
         },
       },
       scaler,
@@ -585,18 +617,13 @@ function baselinePredictions(
 
 /** Loss (the experiment's own) and main metric (F1 or sign accuracy) of predictions. */
 function scorer(e: Experiment): Score {
-  const lossFn = makeLoss(e.loss);
-  return async (y, pred) => {
-    const t = tf.tidy(() =>
-      lossFn(tf.tensor2d(y, [y.length, 1]), tf.tensor2d(pred, [pred.length, 1]))
-    );
-    const loss = (await t.data())[0];
-    t.dispose();
-    const metric = e.label.mode === "direction"
+  const loss = experimentLoss(e);
+  return async (y, pred) => ({
+    loss: await loss(y, pred),
+    metric: e.label.mode === "direction"
       ? classificationMetrics(y, pred).f1
-      : regressionMetrics(y, pred).signAccuracy;
-    return { loss, metric };
-  };
+      : regressionMetrics(y, pred).signAccuracy,
+  });
 }
 
 /**
@@ -683,14 +710,14 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   }
 
   const baselineMetrics: Record<string, Metrics> = {};
-  await stages.time("baselines", () => {
+  await stages.time("baselines", async () => {
     const preds = baselinePredictions(e, q, outcomes, evalRows.length);
     if (outcomes.every((o) => o.controlPred)) {
       preds["shuffled labels"] = pooled(outcomes.map((o) => ({ ...o, evalPred: o.controlPred! })))
         .pred;
     }
     for (const [name, pred] of Object.entries(preds)) {
-      baselineMetrics[name] = evaluate(mode, evalY, pred, evalQuarters);
+      baselineMetrics[name] = await evaluate(e, evalY, pred, evalQuarters);
     }
   });
   const perTicker: Record<string, Metrics> = {};
@@ -736,7 +763,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     batchSize: e.train.batch_size,
   });
   const single = outcomes.length === 1 ? outcomes[0] : null;
-  const pooledEval = evaluate(mode, evalY, evalPred, evalQuarters);
+  const pooledEval = await evaluate(e, evalY, evalPred, evalQuarters);
   const record: RunRecord = {
     runId: a.runId,
     experiment: e.name,

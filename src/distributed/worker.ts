@@ -24,6 +24,7 @@ import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
 import { runExperiment } from "../pipeline.ts";
+import type { EpochLog } from "../train/trainer.ts";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
 import type { DataStore, RunStore } from "../store/shared_file.ts";
@@ -390,32 +391,33 @@ export async function processExperimentJob(
     if (job.attemptsMade > 0) log(`attempt ${job.attemptsMade + 1}`);
     let last = 0;
     let buffered = "";
+    // Text from the progress display goes to the log; the numbers come from onEpoch.
     const write = (text: string) => {
       buffered += text;
       let nl: number;
       while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
+        const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
-        const p = parseProgressLine(line);
-        if (!p) {
-          if (line.trim()) log(line.trim());
-          continue;
-        }
-        leave();
-        const now = Date.now();
-        if (now - last < 250 && p.epoch < p.epochs) continue;
-        last = now;
-        report({
-          phase: "training",
-          fold: p.fold,
-          epoch: p.epoch,
-          epochs: p.epochs,
-          loss: p.loss,
-          valLoss: p.valLoss,
-          bestValLoss: p.bestValLoss,
-          etaSeconds: (p.epochs - p.epoch) * p.secondsPerEpoch,
-        });
+        if (line && !parseProgressLine(line)) log(line);
       }
+    };
+    const best = new Map<string, number>();
+    const onEpoch = (fold: string, p: EpochLog) => {
+      leave();
+      best.set(fold, Math.min(best.get(fold) ?? Infinity, p.valLoss));
+      const now = Date.now();
+      if (now - last < 250 && p.epoch < e.train.epochs) return;
+      last = now;
+      report({
+        phase: "training",
+        fold,
+        epoch: p.epoch,
+        epochs: e.train.epochs,
+        loss: p.loss,
+        valLoss: p.valLoss,
+        bestValLoss: best.get(fold),
+        etaSeconds: (e.train.epochs - p.epoch) * p.seconds,
+      });
     };
     const { record, dir } = await runExperiment(e, {
       resultsDir: ctx.resultsDir,
@@ -423,6 +425,7 @@ export async function processExperimentJob(
       checkpointDir: ctx.checkpointDir,
       log,
       write,
+      onEpoch,
       tty: false,
     });
     report({ phase: "finishing" });
