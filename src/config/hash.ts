@@ -17,7 +17,9 @@ import { createHash } from "node:crypto";
 import type { Experiment } from "./schema.ts";
 
 /**
- * Canonical JSON text of a value: keys sorted recursively, no whitespace.
+ * Canonical JSON text of a value: keys sorted recursively, no whitespace, undefined properties
+ * dropped (undefined array items become null), typed arrays written as arrays, -0 as 0. One
+ * definition for every hash: config hashes and model hashes.
  *
  * @param value JSON-compatible value (no functions, symbols, bigints or non-finite numbers).
  * @returns The canonical text.
@@ -28,23 +30,39 @@ import type { Experiment } from "./schema.ts";
  * ```
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null) return "null";
-  switch (typeof value) {
-    case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`Cannot hash number "${value}": not finite`);
-      return Object.is(value, -0) ? "0" : JSON.stringify(value);
-    case "string":
-    case "boolean":
-      return JSON.stringify(value);
-    case "object": {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-      const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+  const walk = (v: unknown, path: string): string => {
+    if (v === null) return "null";
+    switch (typeof v) {
+      case "number":
+        if (!Number.isFinite(v)) {
+          throw new TypeError(`Cannot hash ${path}: "${v}" is not a finite number`);
+        }
+        return JSON.stringify(v); // -0 prints as 0
+      case "string":
+      case "boolean":
+        return JSON.stringify(v);
+      case "object": {
+        if (Array.isArray(v)) {
+          return `[${
+            v.map((x, i) => walk(x === undefined ? null : x, `${path}[${i}]`)).join(",")
+          }]`;
+        }
+        if (ArrayBuffer.isView(v)) {
+          return walk(Array.from(v as unknown as ArrayLike<number>), path);
+        }
+        const obj = v as Record<string, unknown>;
+        const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+        return `{${
+          keys.map((k) => `${JSON.stringify(k)}:${walk(obj[k], path ? `${path}.${k}` : k)}`).join(
+            ",",
+          )
+        }}`;
+      }
+      default:
+        throw new TypeError(`Cannot hash ${path || "the value"}: a ${typeof v} is not JSON`);
     }
-    default:
-      throw new TypeError(`Cannot hash value of type "${typeof value}": not JSON`);
-  }
+  };
+  return walk(value, "");
 }
 
 /**

@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { canonicalJson } from "../config/hash.ts";
 import type { EpochLog, StopReason } from "../train/trainer.ts";
 
 /** A tfjs weight manifest entry: name, shape and dtype of one weight tensor. */
@@ -105,48 +106,6 @@ export function assertModelHash(hash: unknown): asserts hash is string {
     const shown = typeof hash === "string" ? hash.slice(0, 80) : String(hash);
     throw new TypeError(`Invalid model hash "${shown}": expected 64 lower-case hex digits`);
   }
-}
-
-/**
- * JSON with object keys sorted at every level and `undefined` members left
- * out, so equal values always give the same text.
- *
- * @param value a JSON-like value
- * @returns canonical JSON text
- * @throws {TypeError} on a non-finite number, a function, a bigint or a symbol
- */
-export function canonicalJson(value: unknown): string {
-  const walk = (v: unknown, path: string): string => {
-    if (v === null) return "null";
-    switch (typeof v) {
-      case "number":
-        if (!Number.isFinite(v)) {
-          throw new TypeError(`Cannot hash ${path}: "${v}" is not a finite number`);
-        }
-        return JSON.stringify(v);
-      case "string":
-      case "boolean":
-        return JSON.stringify(v);
-      case "object": {
-        if (Array.isArray(v)) {
-          return `[${
-            v.map((x, i) => walk(x === undefined ? null : x, `${path}[${i}]`)).join(",")
-          }]`;
-        }
-        if (ArrayBuffer.isView(v)) {
-          return walk(Array.from(v as unknown as ArrayLike<number>), path);
-        }
-        const obj = v as Record<string, unknown>;
-        const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-        return `{${
-          keys.map((k) => `${JSON.stringify(k)}:${walk(obj[k], `${path}.${k}`)}`).join(",")
-        }}`;
-      }
-      default:
-        throw new TypeError(`Cannot hash ${path}: a ${typeof v} is not JSON`);
-    }
-  };
-  return walk(value, "value");
 }
 
 async function sha256Hex(data: BufferSource): Promise<string> {
