@@ -64,6 +64,9 @@ export { predict } from "./src/train/predict.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";
 
+// engines
+export { fusedUnsupported, installBlasKernels, trainFused } from "./src/engines/mod.ts";
+
 // backtest
 export { runBacktest } from "./src/backtest/mod.ts";
 export type { BacktestResult, PriceSeries, Signal } from "./src/backtest/types.ts";
@@ -73,6 +76,8 @@ export { ablation, lossTarget, runAnalysis, shapValues } from "./src/analysis/mo
 
 // store
 export { FileModelStore, modelHash } from "./src/store/model_store.ts";
+export { FileRunStore, openStores } from "./src/store/shared_file.ts";
+export { MongoModelStore, MongoRunStore } from "./src/store/mongo_store.ts";
 export type { ModelStore, StoredModel } from "./src/store/model_store.ts";
 export { loadRuns, readRunRecord, writeRunRecord } from "./src/store/run_record.ts";
 export type { RunRecord } from "./src/store/run_record.ts";
@@ -82,5 +87,9 @@ export { renderReport } from "./src/report/report.ts";
 export { renderJournal } from "./src/report/journal.ts";
 
 // the whole pipeline
-export { runExperiment } from "./src/pipeline.ts";
-export type { RunOptions, RunOutcome } from "./src/pipeline.ts";
+export { analyzeRun, runExperiment } from "./src/pipeline.ts";
+export type { AnalyzeOptions, RunOptions, RunOutcome } from "./src/pipeline.ts";
+
+// several machines
+export { enqueueExperiments } from "./src/distributed/queue.ts";
+export { startWorker } from "./src/distributed/worker.ts";
