@@ -172,7 +172,11 @@ Deno.test("modelHash: canonical (key order free), sensitive to every part, valid
   } catch (e) {
     error = e;
   }
-  assert(error instanceof TypeError && /Cannot hash seed: "NaN" is not a finite number/.test(error.message), String(error));
+  assert(
+    error instanceof TypeError &&
+      /Cannot hash seed: "NaN" is not a finite number/.test(error.message),
+    String(error),
+  );
   error = null;
   try {
     // deno-lint-ignore no-explicit-any
