@@ -5,7 +5,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadExperiments } from "../config/load.ts";
+import { loadExperiments, locateConfigPath } from "../config/load.ts";
+import { MissingTableError } from "../data/dataset.ts";
+import { TickerSelectionError } from "../data/select.ts";
+import { MissingColumnError } from "../features/families.ts";
 import { runExperiment } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 
@@ -49,7 +52,8 @@ export async function runCommand(args: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const experiments = await loadExperiments(parsed.positionals[0], { set: parsed.values.set });
+  const file = parsed.positionals[0];
+  const experiments = await loadExperiments(file, { set: parsed.values.set });
 
   const controller = new AbortController();
   const onSigint = () => {
@@ -60,6 +64,14 @@ export async function runCommand(args: string[]): Promise<number> {
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
+  const located = async (error: unknown): Promise<never> => {
+    const path = configPathOf(error);
+    const loc = path ? await locateConfigPath(file, path, { set: parsed.values.set }) : null;
+    if (loc && error instanceof Error) {
+      error.message = `${loc.file}:${loc.line}:${loc.col} ${path}: ${error.message}`;
+    }
+    throw error;
+  };
   const encoder = new TextEncoder();
   const tty = Deno.stdout.isTerminal();
   const store = new FileModelStore(parsed.values.store);
@@ -77,7 +89,7 @@ export async function runCommand(args: string[]): Promise<number> {
         log: (line) => console.log(line),
         write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
         tty,
-      });
+      }).catch(located);
       console.log(`report: ${dir}/report.md`);
       if (record.status === "interrupted") return 130;
     }
@@ -85,4 +97,20 @@ export async function runCommand(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
+}
+
+/**
+ * The config key an error found during a run comes from, where it says: the ticker list of a
+ * selection error, the feature family that needs a missing table or column.
+ *
+ * @param error the error
+ * @returns a path such as `data.train_tickers[1]`, or null
+ */
+export function configPathOf(error: unknown): string | null {
+  if (error instanceof TickerSelectionError) return error.path;
+  if (error instanceof MissingColumnError || error instanceof MissingTableError) {
+    const family = error.neededBy?.match(/"(\w+)" feature family/)?.[1];
+    return family ? `features.families.${family}` : null;
+  }
+  return null;
 }

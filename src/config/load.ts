@@ -188,6 +188,40 @@ export async function parseExperimentText(
   return results;
 }
 
+/**
+ * Where a key path of a config is written, following `extends` and `--set`: for errors that
+ * only a run can find (an unknown ticker, a feature the dataset cannot provide) and that know
+ * the config path they come from.
+ *
+ * @param file the experiment file
+ * @param path a path such as `data.train_tickers[1]` or `features.families.volume`
+ * @param options the `--set` overrides the run used
+ * @returns the file, line and column of the value (or of its deepest written parent), or
+ *   null when the file cannot be read or parsed
+ * @example
+ * ```ts
+ * const loc = await locateConfigPath("experiments/x.yaml", "data.train_tickers[1]");
+ * ```
+ */
+export async function locateConfigPath(
+  file: string,
+  path: string,
+  options: LoadOptions = {},
+): Promise<Loc | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch {
+    return null;
+  }
+  const tree = await resolveTree(text, file, options, []);
+  if (tree === null) return null;
+  const segments = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+    m[2] !== undefined ? Number(m[2]) : m[1]
+  );
+  return locate(tree, segments, "value");
+}
+
 function formatSemanticPath(path: (string | number)[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
 }
