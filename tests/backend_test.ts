@@ -132,22 +132,20 @@ Deno.test("wasm matmul fix: training a Dense MLP gives the stock kernel's losses
   assertEquals(train(true), fixed);
 });
 
-Deno.test("wasm matmul fix: a transposed 384^3 product is several times faster", async () => {
+Deno.test("wasm matmul fix: a transposed product runs as an explicit transpose and the untransposed kernel", async () => {
+  // The speed-up itself is measured by `deno task bench` (wasm-stock against wasm), not here.
   await selectBackend("wasm");
-  const a = tf.randomNormal([384, 384], 0, 1, "float32", 1);
-  const b = tf.randomNormal([384, 384], 0, 1, "float32", 2);
-  const time = () => {
-    tf.matMul(a, b, true, false).dispose();
-    const t0 = performance.now();
-    for (let i = 0; i < 2; i++) tf.matMul(a, b, true, false).dispose();
-    return performance.now() - t0;
-  };
+  const a = tf.randomNormal([96, 64], 0, 1, "float32", 1);
+  const b = tf.randomNormal([96, 80], 0, 1, "float32", 2);
   uninstallWasmMatMulFix();
-  const stock = time();
+  const stockKernel = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
+  const explicit = Array.from(tf.matMul(tf.transpose(a), b).dataSync());
   installWasmMatMulFix();
-  const fixed = time();
+  assert(tf.getKernel("BatchMatMul", "wasm")!.kernelFunc !== stockKernel, "fix not registered");
+  const fixed = Array.from(tf.matMul(a, b, true, false).dataSync());
+  // Bit for bit the untransposed kernel on the transposed copy: the fix takes that path.
+  assertEquals(fixed, explicit);
   tf.dispose([a, b]);
-  assert(stock > 3 * fixed, `stock ${stock.toFixed(1)} ms vs fixed ${fixed.toFixed(1)} ms`);
 });
 
 Deno.test("selectBackend: wasm installs the fix idempotently; cpu switches; both report a device", async () => {
