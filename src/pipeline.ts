@@ -20,7 +20,7 @@ import { buildQuarterly, type QuarterlyFrame } from "./features/quarterly.ts";
 import { featureCorrelations } from "./features/correlation.ts";
 import { type Fold, splitRows } from "./dataset/split.ts";
 import { Scaler, scalerKinds } from "./dataset/scaler.ts";
-import { designMatrix } from "./dataset/matrix.ts";
+import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
@@ -320,7 +320,25 @@ interface FoldOutcome {
   modelHash: string;
   metrics: { preTrain: SplitMetrics; postTrain: SplitMetrics };
   scaler: Scaler;
+  /** The fold's scaled design matrices, built once and shared by every later stage. */
+  matrices: FoldMatrices;
   model: tf.LayersModel;
+}
+
+/** A fold's training, validation and eval rows, scaled by the fold's scaler. */
+interface FoldMatrices {
+  train: DesignMatrix;
+  val: DesignMatrix;
+  ev: DesignMatrix;
+}
+
+/** Scale a fold's rows with its scaler (fitted on its training rows). */
+function foldMatrices(q: QuarterlyFrame, fold: Fold, scaler: Scaler): FoldMatrices {
+  return {
+    train: designMatrix(q, fold.train, scaler),
+    val: designMatrix(q, fold.validation, scaler),
+    ev: designMatrix(q, fold.eval, scaler),
+  };
 }
 
 type SplitMetrics = { train?: Metrics; validation?: Metrics; eval?: Metrics };
@@ -415,9 +433,8 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       "scale",
       () => Scaler.fit(q.frame, fold.train, q.features, kinds),
     );
-    const train = designMatrix(q, fold.train, scaler);
-    const val = designMatrix(q, fold.validation, scaler);
-    const ev = designMatrix(q, fold.eval, scaler);
+    const matrices = foldMatrices(q, fold, scaler);
+    const { train, val, ev } = matrices;
     let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
     const key = await foldModelHash(e, p, fold);
     const preTrain: SplitMetrics = {
@@ -535,6 +552,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         },
       },
       scaler,
+      matrices,
       model,
     });
     if (interrupted) break;
@@ -595,8 +613,7 @@ function baselinePredictions(
   const preds: Record<string, Float32Array> = {};
   let at = 0;
   for (const o of outcomes) {
-    const train = designMatrix(q, o.fold.train, o.scaler);
-    const ev = designMatrix(q, o.fold.eval, o.scaler);
+    const { train, ev } = o.matrices;
     const result = baselines({
       mode: e.label.mode,
       xTrain: train.x,
@@ -633,12 +650,10 @@ function scorer(e: Experiment): Score {
 async function analyzeModel(
   e: Experiment,
   q: QuarterlyFrame,
-  o: Pick<FoldOutcome, "fold" | "scaler" | "model">,
+  o: Pick<FoldOutcome, "fold" | "matrices" | "model">,
   options: Pick<RunOptions, "log" | "signal">,
 ): Promise<RunRecord["analysis"]> {
-  const train = designMatrix(q, o.fold.train, o.scaler);
-  const val = designMatrix(q, o.fold.validation, o.scaler);
-  const ev = designMatrix(q, o.fold.eval, o.scaler);
+  const { train, val, ev } = o.matrices;
   const score = scorer(e);
   const result = await runAnalysis({
     config: e.analysis,
@@ -913,7 +928,8 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
   );
   const model = await fromStoredModel(stored);
   try {
-    const analysis = await analyzeModel(e, p.q, { fold, scaler, model }, options);
+    const matrices = foldMatrices(p.q, fold, scaler);
+    const analysis = await analyzeModel(e, p.q, { fold, matrices, model }, options);
     const updated: RunRecord = { ...record, analysis };
     await rewriteRunRecord(dir, updated);
     return updated;
