@@ -65,7 +65,12 @@ export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts
 export { baselines } from "./src/train/baselines.ts";
 
 // engines
-export { fusedUnsupported, installBlasKernels, trainFused } from "./src/engines/mod.ts";
+export {
+  fusedUnsupported,
+  installBlasKernels,
+  trainFused,
+  trainFusedCpu,
+} from "./src/engines/mod.ts";
 
 // backtest
 export { runBacktest } from "./src/backtest/mod.ts";

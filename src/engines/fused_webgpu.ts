@@ -14,11 +14,9 @@
  *   gathered on the GPU. The loss is summed on the GPU and read back once per
  *   epoch, together with the validation loss; the whole epoch (all steps and
  *   the validation pass) is encoded into one command buffer.
- * - Early stopping, LR plateau and best-weight restore follow `trainModel`'s
- *   policy exactly (duplicated from `src/train/trainer.ts`, which this engine
- *   may not edit). Checkpoints are not supported.
- * - Weights come from and go back to the tfjs model in `model.getWeights()`
- *   order, so the store, evaluation and backtest see one model format.
+ * - The epoch loop, its policy (early stopping, LR plateau, best-weight
+ *   restore) and the weight layout are the fused engines' shared ones
+ *   ({@link ./fused.ts}). Checkpoints are not supported.
  *
  * Supported: no normalization or batch normalization (tfjs-layers'
  * semantics: batch statistics and moving averages with momentum 0.99 in
@@ -26,28 +24,26 @@
  * hidden activations relu, tanh,
  * sigmoid, linear and elu, any output (sigmoid/tanh/linear), every loss of
  * `src/models/losses.ts`, Adam and SGD. Anything else is refused with a
- * message naming what is unsupported ({@linkcode fusedUnsupported}).
+ * message naming what is unsupported (`fusedUnsupported` in {@link ./fused.ts}).
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import type { LossConfig } from "../config/schema.ts";
 import type { ModelDescription } from "../models/registry.ts";
-import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
+import type { TrainResult } from "../train/trainer.ts";
 import {
-  checkMatrix,
-  checkOptions,
-  type PlateauState,
-  plateauStep,
-  ShuffleRng,
-} from "../train/trainer.ts";
+  checkFusedArgs,
+  type FusedArgs,
+  type FusedEngine,
+  type FusedLayer,
+  runFused,
+} from "./fused.ts";
 import {
   batchNormBackwardShader,
   batchNormForwardShader,
   biasGradShader,
   DIMS_BYTES,
   type Epilogue,
-  FUSED_ACTIVATIONS,
   type FusedActivation,
   gatherShader,
   lossShader,
@@ -63,11 +59,7 @@ import {
 } from "./wgsl.ts";
 
 /** Arguments of {@linkcode trainFused}: the trainer's, plus what the shaders are generated from. */
-export interface FusedTrainArgs extends TrainArgs {
-  /** `describeModel(config, inputDim, { label })` of the model being trained. */
-  description: ModelDescription;
-  /** The loss config `args.loss` was made from (the WGSL mirrors it; `args.loss` itself is not called). */
-  lossConfig: LossConfig;
+export interface FusedTrainArgs extends FusedArgs {
   /** A device to use (default: {@linkcode fusedDevice}). */
   device?: GPUDevice;
   /**
@@ -83,27 +75,6 @@ export interface FusedTrainArgs extends TrainArgs {
    * few tiles to fill a large GPU, e.g. 64 rows × 4096).
    */
   splitK?: number | "auto";
-}
-
-/**
- * Why the fused engine cannot train this model, or null when it can.
- *
- * @param d the model description
- * @returns a sentence naming the unsupported feature, or null
- */
-export function fusedUnsupported(d: ModelDescription): string | null {
-  if (d.normalization === "layer") {
-    return `normalization "layer" (model "${d.family}") is not supported by the fused engine: it trains families without normalization or with batch normalization; set model.normalization: none or batch, or train.engine: tfjs`;
-  }
-  if (d.dropout > 0) {
-    return `dropout ${d.dropout} is not supported by the fused engine: set model.dropout: 0 or train.engine: tfjs`;
-  }
-  if (!(FUSED_ACTIVATIONS as readonly string[]).includes(d.activation)) {
-    return `activation "${d.activation}" is not supported by the fused engine: expected one of ${
-      FUSED_ACTIVATIONS.map((a) => `"${a}"`).join(", ")
-    }, or train.engine: tfjs`;
-  }
-  return null;
 }
 
 let liveBuffers = 0;
@@ -169,81 +140,6 @@ export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; sof
   return cachedDevice;
 }
 
-interface Layer {
-  inDim: number;
-  outDim: number;
-  wOff: number;
-  bOff: number;
-  /** Batch norm: offset of gamma (then beta, moving mean, moving variance), or -1. */
-  nOff: number;
-  activation: FusedActivation;
-}
-
-function layout(d: ModelDescription): { layers: Layer[]; params: number } {
-  const layers: Layer[] = [];
-  let off = 0;
-  let inDim = d.inputDim;
-  const outs = [...d.widths, 1];
-  outs.forEach((outDim, j) => {
-    const wOff = off;
-    off += inDim * outDim;
-    const bOff = off;
-    off += outDim;
-    const hidden = j < d.widths.length;
-    const nOff = hidden && d.normalization === "batch" ? off : -1;
-    if (nOff >= 0) off += 4 * outDim;
-    layers.push({
-      inDim,
-      outDim,
-      wOff,
-      bOff,
-      nOff,
-      activation: (j < d.widths.length ? d.activation : d.output) as FusedActivation,
-    });
-    inDim = outDim;
-  });
-  return { layers, params: off };
-}
-
-/**
- * Where each tensor of `model.getWeights()` lives in the flat parameter
- * buffer: trainable weights first (per layer kernel, bias, then gamma and beta
- * with batch norm), then the non-trainable moving mean and variance per
- * normalized layer — the order tfjs-layers lists them in.
- */
-function weightSlots(layers: Layer[]): { off: number; shape: number[] }[] {
-  const trainable = layers.flatMap((l) => [
-    { off: l.wOff, shape: [l.inDim, l.outDim] },
-    { off: l.bOff, shape: [l.outDim] },
-    ...(l.nOff >= 0
-      ? [{ off: l.nOff, shape: [l.outDim] }, { off: l.nOff + l.outDim, shape: [l.outDim] }]
-      : []),
-  ]);
-  const moving = layers.filter((l) => l.nOff >= 0).flatMap((l) => [
-    { off: l.nOff + 2 * l.outDim, shape: [l.outDim] },
-    { off: l.nOff + 3 * l.outDim, shape: [l.outDim] },
-  ]);
-  return [...trainable, ...moving];
-}
-
-function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
-  const expected = weightSlots(layers).map((w) => w.shape);
-  const shapes = model.weights.map((w) => w.shape);
-  const same = shapes.length === expected.length &&
-    shapes.every((s, i) =>
-      s.length === expected[i].length && s.every((v, k) => v === expected[i][k])
-    );
-  if (!same) {
-    throw new RangeError(
-      `The model does not match its description: weights have shapes ${
-        JSON.stringify(shapes)
-      }, the fused engine expects ${
-        JSON.stringify(expected)
-      } (per layer dense kernel and bias, with batch norm gamma and beta; then the moving means and variances)`,
-    );
-  }
-}
-
 /**
  * Trains `args.model` with the fused WebGPU engine; the same contract as
  * `trainModel`: same shuffle stream, early stopping, LR plateau and
@@ -251,7 +147,7 @@ function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
- * @throws {Error} for an unsupported model (see {@linkcode fusedUnsupported}),
+ * @throws {Error} for an unsupported model (see `fusedUnsupported`),
  *   a checkpointer (not supported), no WebGPU adapter, or a model larger than
  *   the adapter's buffer limits
  * @throws {RangeError} on inconsistent shapes or invalid options (as `trainModel`)
@@ -263,30 +159,7 @@ function checkWeights(model: tf.LayersModel, layers: Layer[]): void {
  * ```
  */
 export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
-  const { model, train, seed, x, y, xVal, yVal, onEpoch, signal, description } = args;
-  const why = fusedUnsupported(description);
-  if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
-  if (args.checkpoint) {
-    throw new Error(
-      "Cannot train with the fused engine: checkpoints are not supported; drop the checkpointer or use train.engine: tfjs",
-    );
-  }
-  checkOptions(train);
-  checkMatrix("x", x, y, "y");
-  checkMatrix("xVal", xVal, yVal, "yVal");
-  if (x.rows === 0) throw new RangeError("Cannot train: the training set is empty");
-  if (xVal.rows === 0) {
-    throw new RangeError(
-      "Cannot train: the validation set is empty (early stopping and best-weight restore need validation rows)",
-    );
-  }
-  if (xVal.cols !== x.cols || x.cols !== description.inputDim) {
-    throw new RangeError(
-      `Column count mismatch: "x" has ${x.cols} columns, "xVal" ${xVal.cols}, the model expects ${description.inputDim}`,
-    );
-  }
-  const { layers, params } = layout(description);
-  checkWeights(model, layers);
+  const { layers, params } = checkFusedArgs(args);
   let device = args.device;
   let kernel: MatmulKernel | "auto" = args.kernel ?? "auto";
   if (!device) {
@@ -300,74 +173,21 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     args.splitK ?? "auto",
     layers,
     params,
-    description,
+    args.description,
     args.lossConfig,
-    train,
-    x,
-    y,
-    {
-      data: xVal.data,
-      rows: xVal.rows,
-      cols: xVal.cols,
-    },
-    yVal,
+    args.train,
+    args.x,
+    args.y,
+    args.xVal,
+    args.yVal,
   );
-  try {
-    await engine.upload(model);
-    const n = x.rows;
-    const rng = new ShuffleRng(seed);
-    const plateau: PlateauState = {
-      lr: train.learning_rate,
-      bestEpoch: 0,
-      bestValLoss: Infinity,
-      wait: 0,
-      lrWait: 0,
-    };
-    const history: EpochLog[] = [];
-    let epoch = 0;
-    let stoppedBy: StopReason = "epochs";
-    while (true) {
-      if (epoch >= train.epochs) {
-        stoppedBy = "epochs";
-        break;
-      }
-      if (signal?.aborted) {
-        stoppedBy = "interrupted";
-        break;
-      }
-      const started = performance.now();
-      const lr = plateau.lr;
-      const [sum, valSum] = await engine.epoch(rng.permutation(n), lr);
-      epoch += 1;
-      const log: EpochLog = {
-        epoch,
-        loss: Math.fround(sum / n),
-        valLoss: Math.fround(valSum / xVal.rows),
-        lr,
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.push(log);
-      const step = plateauStep(plateau, epoch, log.valLoss, train);
-      if (step.improved) engine.saveBest();
-      const finished = step.finished;
-      onEpoch?.(log);
-      if (finished) {
-        stoppedBy = finished;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-    await engine.download(model, plateau.bestEpoch > 0);
-    return { history, bestEpoch: plateau.bestEpoch, bestValLoss: plateau.bestValLoss, stoppedBy };
-  } finally {
-    engine.destroy();
-  }
+  return await runFused(args, layers, params, engine);
 }
 
 /** What a Float32Array or Int32Array upload needs. */
 type Upload = Float32Array | Uint32Array;
 
-class FusedRun {
+class FusedRun implements FusedEngine {
   readonly buffers: GPUBuffer[] = [];
   readonly batch: number;
   readonly rowsCap: number;
@@ -393,7 +213,7 @@ class FusedRun {
     readonly device: GPUDevice,
     readonly kernel: MatmulKernel | "auto",
     readonly splitK: number | "auto",
-    readonly layers: Layer[],
+    readonly layers: FusedLayer[],
     readonly params: number,
     readonly d: ModelDescription,
     readonly loss: LossConfig,
@@ -758,13 +578,7 @@ class FusedRun {
     this.valPass = (pass) => run(pass, valOps);
   }
 
-  async upload(model: tf.LayersModel): Promise<void> {
-    const flat = new Float32Array(this.params);
-    const slots = weightSlots(this.layers);
-    const weights = model.getWeights();
-    for (let i = 0; i < weights.length; i++) {
-      flat.set((await weights[i].data()) as Float32Array, slots[i].off);
-    }
+  upload(flat: Float32Array<ArrayBuffer>): void {
     this.device.queue.writeBuffer(this.paramsBuf, 0, flat);
   }
 
@@ -818,7 +632,7 @@ class FusedRun {
     this.device.queue.submit([enc.finish()]);
   }
 
-  async download(model: tf.LayersModel, best: boolean): Promise<void> {
+  async download(best: boolean): Promise<Float32Array> {
     const read = this.buffer(this.params * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
     const enc = this.device.createCommandEncoder();
     enc.copyBufferToBuffer(best ? this.bestBuf : this.paramsBuf, 0, read, 0, this.params * 4);
@@ -827,11 +641,7 @@ class FusedRun {
     await read.mapAsync(GPUMapMode.READ);
     const flat = new Float32Array(read.getMappedRange().slice(0));
     read.unmap();
-    const ts = weightSlots(this.layers).map(({ off, shape }) =>
-      tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
-    );
-    model.setWeights(ts);
-    tf.dispose(ts);
+    return flat;
   }
 
   destroy(): void {

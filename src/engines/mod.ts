@@ -1,17 +1,29 @@
 /**
- * Fast training engines (issue 9): the fused WebGPU MLP engine
- * (`train.engine: fused`), the BLAS matmul kernels behind `train.backend:
- * cpu-blas`, and their bench section.
+ * Fast training engines (issue 9): the fused MLP engines (`train.engine:
+ * fused`) — WGSL on `webgpu`, BLAS sgemm and JavaScript kernels on `cpu-blas`
+ * — the BLAS matmul kernels behind the tfjs engine on `cpu-blas`, and their
+ * bench section.
  *
  * @module
  */
 export {
-  fusedDevice,
-  type FusedTrainArgs,
+  checkFusedArgs,
+  type FusedArgs,
+  type FusedEngine,
+  type FusedLayer,
+  fusedLayout,
   fusedUnsupported,
-  liveGpuBuffers,
-  trainFused,
-} from "./fused_webgpu.ts";
+  runFused,
+  weightSlots,
+} from "./fused.ts";
+export { fusedDevice, type FusedTrainArgs, liveGpuBuffers, trainFused } from "./fused_webgpu.ts";
+export {
+  type FusedCpuArgs,
+  fusedCpuBytes,
+  PARALLEL_MIN_PARAMS,
+  trainFusedCpu,
+} from "./fused_cpu.ts";
+export { type OptimizerBuffers, OptimizerPool } from "./cpu_pool.ts";
 export {
   type Blas,
   BLAS_DEBIAN_PACKAGE,

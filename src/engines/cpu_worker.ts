@@ -1,0 +1,46 @@
+/**
+ * One optimizer thread of the fused CPU engine ({@link ./cpu_pool.ts}): waits
+ * for the generation counter on its control line, updates its range of the
+ * shared buffers, publishes the generation as done.
+ *
+ * @module
+ */
+import { adamRange, sgdRange } from "./cpu_kernels.ts";
+
+interface Init {
+  p: Float32Array;
+  g: Float32Array;
+  m?: Float32Array;
+  v?: Float32Array;
+  ctl: Int32Array;
+  job: Float64Array;
+  line: number;
+  lo: number;
+  hi: number;
+}
+
+const self = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<Init>) => void) | null;
+  postMessage(m: unknown): void;
+};
+
+self.onmessage = (e: MessageEvent<Init>) => {
+  self.onmessage = null;
+  const { p, g, m, v, ctl, job, line, lo, hi } = e.data;
+  self.postMessage("ready");
+  let seen = 0;
+  while (true) {
+    Atomics.wait(ctl, line, seen);
+    const gen = Atomics.load(ctl, line);
+    if (gen === seen) continue;
+    seen = gen;
+    try {
+      if (job[0] === 0) adamRange(p, g, m!, v!, job[1], job[2], job[3], lo, hi);
+      else sgdRange(p, g, job[1], lo, hi);
+      Atomics.store(ctl, line + 1, gen);
+    } catch {
+      Atomics.store(ctl, line + 1, -1);
+    }
+    Atomics.notify(ctl, line + 1);
+  }
+};

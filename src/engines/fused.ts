@@ -1,0 +1,295 @@
+/**
+ * What the fused MLP engines share (`train.engine: fused`): the flat parameter
+ * layout, the mapping to and from the tfjs model's weights, the argument
+ * checks, and the epoch loop with `trainModel`'s policy (seeded shuffle, early
+ * stopping, LR plateau, best-weight restore).
+ *
+ * An engine ({@linkcode FusedEngine}) only runs epochs: the WebGPU one
+ * ({@link ./fused_webgpu.ts}) in WGSL compute shaders, the CPU one
+ * ({@link ./fused_cpu.ts}) with a BLAS sgemm and JavaScript kernels over
+ * shared memory. Both hold the parameters of every layer in one flat buffer,
+ * laid out by {@linkcode fusedLayout}.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { LossConfig } from "../config/schema.ts";
+import type { ModelDescription } from "../models/registry.ts";
+import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
+import {
+  checkMatrix,
+  checkOptions,
+  type PlateauState,
+  plateauStep,
+  ShuffleRng,
+} from "../train/trainer.ts";
+import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
+
+/** Arguments every fused engine takes: the trainer's, plus what the kernels are generated from. */
+export interface FusedArgs extends TrainArgs {
+  /** `describeModel(config, inputDim, { label })` of the model being trained. */
+  description: ModelDescription;
+  /** The loss config `args.loss` was made from (the engines mirror it; `args.loss` itself is not called). */
+  lossConfig: LossConfig;
+}
+
+/** One dense layer (with its optional batch normalization) in the flat parameter buffer. */
+export interface FusedLayer {
+  inDim: number;
+  outDim: number;
+  /** Offset of the kernel (inDim × outDim, row-major). */
+  wOff: number;
+  /** Offset of the bias (outDim). */
+  bOff: number;
+  /** Batch norm: offset of gamma (then beta, moving mean, moving variance), or -1. */
+  nOff: number;
+  activation: FusedActivation;
+}
+
+/**
+ * Why the fused engines cannot train this model, or null when they can.
+ *
+ * @param d the model description
+ * @returns a sentence naming the unsupported feature, or null
+ */
+export function fusedUnsupported(d: ModelDescription): string | null {
+  if (d.normalization === "layer") {
+    return `normalization "layer" (model "${d.family}") is not supported by the fused engine: it trains families without normalization or with batch normalization; set model.normalization: none or batch, or train.engine: tfjs`;
+  }
+  if (d.dropout > 0) {
+    return `dropout ${d.dropout} is not supported by the fused engine: set model.dropout: 0 or train.engine: tfjs`;
+  }
+  if (!(FUSED_ACTIVATIONS as readonly string[]).includes(d.activation)) {
+    return `activation "${d.activation}" is not supported by the fused engine: expected one of ${
+      FUSED_ACTIVATIONS.map((a) => `"${a}"`).join(", ")
+    }, or train.engine: tfjs`;
+  }
+  return null;
+}
+
+/**
+ * The flat parameter layout of a model: per layer the kernel, the bias and,
+ * with batch norm, gamma, beta, moving mean and moving variance.
+ *
+ * @param d the model description
+ * @returns the layers and the total parameter count (moving statistics included)
+ */
+export function fusedLayout(d: ModelDescription): { layers: FusedLayer[]; params: number } {
+  const layers: FusedLayer[] = [];
+  let off = 0;
+  let inDim = d.inputDim;
+  const outs = [...d.widths, 1];
+  outs.forEach((outDim, j) => {
+    const wOff = off;
+    off += inDim * outDim;
+    const bOff = off;
+    off += outDim;
+    const hidden = j < d.widths.length;
+    const nOff = hidden && d.normalization === "batch" ? off : -1;
+    if (nOff >= 0) off += 4 * outDim;
+    layers.push({
+      inDim,
+      outDim,
+      wOff,
+      bOff,
+      nOff,
+      activation: (hidden ? d.activation : d.output) as FusedActivation,
+    });
+    inDim = outDim;
+  });
+  return { layers, params: off };
+}
+
+/**
+ * Where each tensor of `model.getWeights()` lives in the flat parameter
+ * buffer: trainable weights first (per layer kernel, bias, then gamma and beta
+ * with batch norm), then the non-trainable moving mean and variance per
+ * normalized layer — the order tfjs-layers lists them in.
+ *
+ * @param layers the layout's layers
+ * @returns offset and shape per weight tensor
+ */
+export function weightSlots(layers: FusedLayer[]): { off: number; shape: number[] }[] {
+  const trainable = layers.flatMap((l) => [
+    { off: l.wOff, shape: [l.inDim, l.outDim] },
+    { off: l.bOff, shape: [l.outDim] },
+    ...(l.nOff >= 0
+      ? [{ off: l.nOff, shape: [l.outDim] }, { off: l.nOff + l.outDim, shape: [l.outDim] }]
+      : []),
+  ]);
+  const moving = layers.filter((l) => l.nOff >= 0).flatMap((l) => [
+    { off: l.nOff + 2 * l.outDim, shape: [l.outDim] },
+    { off: l.nOff + 3 * l.outDim, shape: [l.outDim] },
+  ]);
+  return [...trainable, ...moving];
+}
+
+function checkWeights(model: tf.LayersModel, layers: FusedLayer[]): void {
+  const expected = weightSlots(layers).map((w) => w.shape);
+  const shapes = model.weights.map((w) => w.shape);
+  const same = shapes.length === expected.length &&
+    shapes.every((s, i) =>
+      s.length === expected[i].length && s.every((v, k) => v === expected[i][k])
+    );
+  if (!same) {
+    throw new RangeError(
+      `The model does not match its description: weights have shapes ${
+        JSON.stringify(shapes)
+      }, the fused engine expects ${
+        JSON.stringify(expected)
+      } (per layer dense kernel and bias, with batch norm gamma and beta; then the moving means and variances)`,
+    );
+  }
+}
+
+/**
+ * Checks a fused engine's arguments as `trainModel` checks its own, plus the
+ * model against its description.
+ *
+ * @param args the engine's arguments
+ * @returns the flat layout of the model
+ * @throws {Error} for an unsupported model or a checkpointer (not supported)
+ * @throws {RangeError} on inconsistent shapes or invalid options
+ */
+export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params: number } {
+  const { train, x, y, xVal, yVal, description } = args;
+  const why = fusedUnsupported(description);
+  if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
+  if (args.checkpoint) {
+    throw new Error(
+      "Cannot train with the fused engine: checkpoints are not supported; drop the checkpointer or use train.engine: tfjs",
+    );
+  }
+  checkOptions(train);
+  checkMatrix("x", x, y, "y");
+  checkMatrix("xVal", xVal, yVal, "yVal");
+  if (x.rows === 0) throw new RangeError("Cannot train: the training set is empty");
+  if (xVal.rows === 0) {
+    throw new RangeError(
+      "Cannot train: the validation set is empty (early stopping and best-weight restore need validation rows)",
+    );
+  }
+  if (xVal.cols !== x.cols || x.cols !== description.inputDim) {
+    throw new RangeError(
+      `Column count mismatch: "x" has ${x.cols} columns, "xVal" ${xVal.cols}, the model expects ${description.inputDim}`,
+    );
+  }
+  const out = fusedLayout(description);
+  checkWeights(args.model, out.layers);
+  return out;
+}
+
+/** What the shared loop needs from an engine. */
+export interface FusedEngine {
+  /** Loads the flat parameters (the layout of {@linkcode fusedLayout}). */
+  upload(flat: Float32Array<ArrayBuffer>): void;
+  /**
+   * Trains one epoch over the rows in `perm` order at learning rate `lr`, then
+   * runs the validation pass.
+   *
+   * @returns [sum of the per-row training losses, sum of the validation losses]
+   */
+  epoch(perm: Int32Array, lr: number): Promise<[number, number]>;
+  /** Remembers the current parameters as the best so far. */
+  saveBest(): void;
+  /** The current (or best remembered) flat parameters. */
+  download(best: boolean): Promise<Float32Array>;
+  /** Releases what the engine holds; called once, also after an error. */
+  destroy(): void;
+}
+
+/**
+ * Reads the model's weights into one flat buffer.
+ *
+ * @param model the tfjs model
+ * @param layers its layout
+ * @param params the layout's parameter count
+ * @returns the flat parameters
+ */
+export async function flatWeights(
+  model: tf.LayersModel,
+  layers: FusedLayer[],
+  params: number,
+): Promise<Float32Array<ArrayBuffer>> {
+  const flat = new Float32Array(params);
+  const slots = weightSlots(layers);
+  const weights = model.getWeights();
+  for (let i = 0; i < weights.length; i++) {
+    flat.set((await weights[i].data()) as Float32Array, slots[i].off);
+  }
+  return flat;
+}
+
+/**
+ * Runs `trainModel`'s epoch loop over a fused engine: the same shuffle stream,
+ * early stopping, LR plateau and best-weight restore; the model ends holding
+ * the best weights. The engine is destroyed before this returns or throws.
+ *
+ * @param args the engine's (checked) arguments
+ * @param layers the model's layout
+ * @param params the layout's parameter count
+ * @param engine a freshly built engine
+ * @returns history, best epoch and validation loss, why training stopped
+ */
+export async function runFused(
+  args: FusedArgs,
+  layers: FusedLayer[],
+  params: number,
+  engine: FusedEngine,
+): Promise<TrainResult> {
+  const { model, train, seed, x, xVal, onEpoch, signal } = args;
+  try {
+    engine.upload(await flatWeights(model, layers, params));
+    const n = x.rows;
+    const rng = new ShuffleRng(seed);
+    const plateau: PlateauState = {
+      lr: train.learning_rate,
+      bestEpoch: 0,
+      bestValLoss: Infinity,
+      wait: 0,
+      lrWait: 0,
+    };
+    const history: EpochLog[] = [];
+    let epoch = 0;
+    let stoppedBy: StopReason = "epochs";
+    while (true) {
+      if (epoch >= train.epochs) {
+        stoppedBy = "epochs";
+        break;
+      }
+      if (signal?.aborted) {
+        stoppedBy = "interrupted";
+        break;
+      }
+      const started = performance.now();
+      const lr = plateau.lr;
+      const [sum, valSum] = await engine.epoch(rng.permutation(n), lr);
+      epoch += 1;
+      const log: EpochLog = {
+        epoch,
+        loss: Math.fround(sum / n),
+        valLoss: Math.fround(valSum / xVal.rows),
+        lr,
+        seconds: (performance.now() - started) / 1000,
+      };
+      history.push(log);
+      const step = plateauStep(plateau, epoch, log.valLoss, train);
+      if (step.improved) engine.saveBest();
+      onEpoch?.(log);
+      if (step.finished) {
+        stoppedBy = step.finished;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const flat = await engine.download(plateau.bestEpoch > 0);
+    const ts = weightSlots(layers).map(({ off, shape }) =>
+      tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
+    );
+    model.setWeights(ts);
+    tf.dispose(ts);
+    return { history, bestEpoch: plateau.bestEpoch, bestValLoss: plateau.bestValLoss, stoppedBy };
+  } finally {
+    engine.destroy();
+  }
+}

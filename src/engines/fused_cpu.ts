@@ -1,0 +1,361 @@
+/**
+ * The fused CPU MLP engine (`train.engine: fused` with `train.backend:
+ * cpu-blas`): trains the registry's MLP families without tfjs ops, the
+ * matmuls in a system BLAS (`cblas_sgemm` through Deno FFI, multi-threaded by
+ * the library) and the elementwise work in JavaScript loops
+ * ({@link ./cpu_kernels.ts}) over buffers allocated once per run.
+ *
+ * - Forward per layer: `Z = H·W` (sgemm) then bias + activation in place.
+ *   Backward: `dW = Hᵀ·D` and `D' = D·Wᵀ` (sgemm, transposed operands passed
+ *   as flags, never copied), the activation derivative through the layer's
+ *   output, the bias gradient as column sums.
+ * - One Adam (or SGD) step over the flat parameter buffer, split across
+ *   threads ({@link ./cpu_pool.ts}): it is memory-bound, and two cores have
+ *   twice the bandwidth of one.
+ * - The parameters, gradients and moments live in `SharedArrayBuffer`s
+ *   outside the wasm heap, so models larger than the wasm backend's 4 GiB
+ *   address space train (a 10 × 4096 MLP needs about 3 GiB for them).
+ * - The epoch loop, its policy and the weight layout are the fused engines'
+ *   shared ones ({@link ./fused.ts}); per-epoch losses match `trainModel`
+ *   within float32 summation-order tolerance (the conformance suite).
+ *
+ * Results do not depend on the optimizer thread count; they do depend on the
+ * BLAS library and its build, which the run record names.
+ *
+ * @module
+ */
+import type { LossConfig } from "../config/schema.ts";
+import type { TrainResult } from "../train/trainer.ts";
+import { type Blas, loadBlas } from "./blas_cpu.ts";
+import {
+  adamRange,
+  batchNormBackward,
+  batchNormForward,
+  biasActivation,
+  columnSums,
+  derivativeMul,
+  lossTerms,
+} from "./cpu_kernels.ts";
+import { OptimizerPool, sharedFloats } from "./cpu_pool.ts";
+import {
+  checkFusedArgs,
+  type FusedArgs,
+  type FusedEngine,
+  type FusedLayer,
+  runFused,
+} from "./fused.ts";
+import type { FusedActivation } from "./wgsl.ts";
+
+/** Models with fewer parameters update on one thread: a worker's start costs more than it saves. */
+export const PARALLEL_MIN_PARAMS = 1 << 20;
+
+/** Arguments of {@linkcode trainFusedCpu}: the shared fused arguments, plus threads. */
+export interface FusedCpuArgs extends FusedArgs {
+  /**
+   * Optimizer threads, the main one included (default: one per CPU for models
+   * of {@linkcode PARALLEL_MIN_PARAMS} parameters or more, else 1). The results
+   * do not depend on it.
+   */
+  threads?: number;
+  /** A BLAS to use (default: {@linkcode loadBlas}). */
+  blas?: Blas;
+}
+
+/**
+ * Bytes the fused CPU engine allocates for a model: parameters, gradients,
+ * best copy and (Adam) two moments, plus the per-layer activations, gradients
+ * and batch-norm scratch for `rowsCap` rows.
+ *
+ * @param layers the model's layout
+ * @param params its parameter count
+ * @param rowsCap rows per forward pass (the batch, or the validation chunk)
+ * @param optimizer adam or sgd
+ * @returns bytes
+ */
+export function fusedCpuBytes(
+  layers: FusedLayer[],
+  params: number,
+  rowsCap: number,
+  optimizer: "adam" | "sgd",
+): number {
+  const copies = optimizer === "adam" ? 5 : 3;
+  const widest = Math.max(layers[0].inDim, ...layers.map((l) => l.outDim));
+  const acts = layers.reduce((s, l) => s + rowsCap * l.outDim * (l.nOff >= 0 ? 2 : 1), 0);
+  return 4 * (copies * params + acts + rowsCap * layers[0].inDim + 2 * rowsCap * widest);
+}
+
+/**
+ * Trains `args.model` with the fused CPU engine; the same contract as
+ * `trainModel` (and `trainFused`): same shuffle stream, early stopping, LR
+ * plateau and best-weight restore; the model ends holding the best weights.
+ *
+ * @param args trainer arguments plus the model description and loss config
+ * @returns history, best epoch and validation loss, why training stopped
+ * @throws {Error} for an unsupported model, a checkpointer, or no loadable BLAS
+ * @throws {RangeError} on inconsistent shapes, invalid options, or a model
+ *   whose buffers cannot be allocated
+ * @example
+ * ```ts
+ * const d = describeModel(config.model, x.cols, { label: config.label });
+ * const result = await trainFusedCpu({ model, loss: makeLoss(config.loss), lossConfig: config.loss,
+ *   description: d, train: config.train, seed, x, y, xVal, yVal });
+ * ```
+ */
+export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
+  const { layers, params } = checkFusedArgs(args);
+  const blas = args.blas ?? loadBlas();
+  const threads = args.threads ??
+    (params >= PARALLEL_MIN_PARAMS ? Math.max(1, navigator.hardwareConcurrency ?? 1) : 1);
+  const run = new FusedCpuRun(blas, layers, params, args);
+  try {
+    await run.start(threads);
+  } catch (e) {
+    run.destroy();
+    throw e;
+  }
+  return await runFused(args, layers, params, run);
+}
+
+class FusedCpuRun implements FusedEngine {
+  readonly batch: number;
+  readonly rowsCap: number;
+  readonly p: Float32Array;
+  readonly g: Float32Array;
+  readonly best: Float32Array;
+  readonly m: Float32Array | null;
+  readonly v: Float32Array | null;
+  /** H[0] = gathered inputs, H[j + 1] = output of layer j. */
+  readonly h: Float32Array[];
+  /** Batch norm: normalized values and reciprocal standard deviations per layer. */
+  readonly xh: (Float32Array | null)[];
+  readonly rs: (Float32Array | null)[];
+  readonly d: [Float32Array, Float32Array];
+  readonly yb: Float32Array;
+  readonly loss: (p: number, y: number) => [number, number];
+  pool: OptimizerPool | null = null;
+  beta1 = Math.fround(0.9);
+  beta2 = Math.fround(0.999);
+
+  constructor(
+    readonly blas: Blas,
+    readonly layers: FusedLayer[],
+    readonly params: number,
+    readonly args: FusedArgs,
+  ) {
+    const { x, xVal, train } = args;
+    this.batch = Math.min(train.batch_size, x.rows);
+    this.rowsCap = Math.max(this.batch, Math.min(xVal.rows, 1024));
+    const cap = this.rowsCap;
+    const bytes = fusedCpuBytes(layers, params, cap, train.optimizer);
+    const free = freeMemory();
+    if (free !== null && bytes > free) {
+      throw new RangeError(
+        `The fused CPU engine needs about ${gib(bytes)} for ${
+          params.toLocaleString("en-US")
+        } parameters at ${cap} rows, but ${
+          gib(free)
+        } is available: lower model.size or model.layers`,
+      );
+    }
+    this.p = sharedFloats(params);
+    this.g = sharedFloats(params);
+    this.best = new Float32Array(params);
+    const adam = train.optimizer === "adam";
+    this.m = adam ? sharedFloats(params) : null;
+    this.v = adam ? sharedFloats(params) : null;
+    this.h = [
+      new Float32Array(cap * x.cols),
+      ...layers.map((l) => new Float32Array(cap * l.outDim)),
+    ];
+    this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
+    this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
+    const widest = Math.max(...layers.map((l) => l.outDim));
+    this.d = [new Float32Array(cap * widest), new Float32Array(cap * widest)];
+    this.yb = new Float32Array(cap);
+    this.loss = lossTerms(args.lossConfig as LossConfig);
+  }
+
+  async start(threads: number): Promise<void> {
+    if (threads > 1) {
+      this.pool = await OptimizerPool.start(threads, {
+        p: this.p,
+        g: this.g,
+        ...(this.m ? { m: this.m, v: this.v! } : {}),
+      });
+    }
+  }
+
+  upload(flat: Float32Array<ArrayBuffer>): void {
+    this.p.set(flat);
+  }
+
+  /** Copies `rows` rows of `x` (by `index[start + r]`, or in order) into H[0] and the labels. */
+  gather(
+    x: Float32Array,
+    y: Float32Array,
+    cols: number,
+    index: Int32Array | null,
+    start: number,
+    rows: number,
+  ): void {
+    const h0 = this.h[0];
+    for (let r = 0; r < rows; r++) {
+      const src = index ? index[start + r] : start + r;
+      h0.set(x.subarray(src * cols, (src + 1) * cols), r * cols);
+      this.yb[r] = y[src];
+    }
+  }
+
+  /** Forward over `rows` gathered rows; returns the output (H[L]). */
+  forward(rows: number, inference: boolean): Float32Array {
+    const { layers, h, p, blas } = this;
+    layers.forEach((l, j) => {
+      const out = h[j + 1];
+      blas.sgemm(
+        false,
+        false,
+        rows,
+        l.outDim,
+        l.inDim,
+        h[j],
+        p.subarray(l.wOff, l.wOff + l.inDim * l.outDim),
+        out,
+      );
+      if (l.nOff >= 0) {
+        biasActivation(out, rows, l.outDim, p, l.bOff, "linear");
+        batchNormForward(
+          out,
+          this.xh[j]!,
+          this.rs[j]!,
+          rows,
+          l.outDim,
+          p,
+          l.nOff,
+          inference,
+          l.activation,
+        );
+      } else {
+        biasActivation(out, rows, l.outDim, p, l.bOff, l.activation);
+      }
+    });
+    return h[layers.length];
+  }
+
+  /** Loss sum over `rows`; with `grad`, writes the output gradient (mean loss) to D. */
+  lossSum(rows: number, grad: boolean, output: FusedActivation): number {
+    const pred = this.h[this.layers.length];
+    const d = this.d[0];
+    const scale = 1 / rows;
+    let sum = 0;
+    for (let i = 0; i < rows; i++) {
+      const [l, g] = this.loss(pred[i], this.yb[i]);
+      sum += Math.fround(l);
+      if (grad) d[i] = g * scale;
+    }
+    if (grad) derivativeMul(d, pred, rows, output);
+    return sum;
+  }
+
+  backward(rows: number): void {
+    const { layers, h, p, g, blas } = this;
+    const L = layers.length;
+    // The gradient at layer j's pre-activation is in dOf(j); the output layer uses d[0].
+    const dOf = (j: number) => this.d[(L - 1 - j) % 2];
+    for (let j = L - 1; j >= 0; j--) {
+      const l = layers[j];
+      const dj = dOf(j);
+      if (l.nOff >= 0) {
+        batchNormBackward(dj, this.xh[j]!, this.rs[j]!, rows, l.outDim, p, l.nOff, g, l.nOff);
+      }
+      blas.sgemm(
+        true,
+        false,
+        l.inDim,
+        l.outDim,
+        rows,
+        h[j],
+        dj,
+        g.subarray(l.wOff, l.wOff + l.inDim * l.outDim),
+      );
+      columnSums(dj, rows, l.outDim, g, l.bOff);
+      if (j > 0) {
+        const prev = dOf(j - 1);
+        blas.sgemm(
+          false,
+          true,
+          rows,
+          l.inDim,
+          l.outDim,
+          dj,
+          p.subarray(l.wOff, l.wOff + l.inDim * l.outDim),
+          prev,
+        );
+        derivativeMul(prev, h[j], rows * l.inDim, layers[j - 1].activation);
+      }
+    }
+  }
+
+  update(lr: number): void {
+    const { p, g, m, v } = this;
+    if (m && v) {
+      const c1 = Math.fround(1 - this.beta1);
+      const c2 = Math.fround(1 - this.beta2);
+      this.beta1 = Math.fround(this.beta1 * Math.fround(0.9));
+      this.beta2 = Math.fround(this.beta2 * Math.fround(0.999));
+      if (this.pool) this.pool.adam(lr, c1, c2);
+      else adamRange(p, g, m, v, lr, c1, c2, 0, this.params);
+    } else if (this.pool) {
+      this.pool.sgd(lr);
+    } else {
+      for (let i = 0; i < this.params; i++) p[i] -= lr * g[i];
+    }
+  }
+
+  epoch(perm: Int32Array, lr: number): Promise<[number, number]> {
+    const { x, y, xVal, yVal, description } = this.args;
+    const output = description.output as FusedActivation;
+    let sum = 0;
+    for (let start = 0; start < x.rows; start += this.batch) {
+      const rows = Math.min(this.batch, x.rows - start);
+      this.gather(x.data, y, x.cols, perm, start, rows);
+      this.forward(rows, false);
+      sum += this.lossSum(rows, true, output);
+      this.backward(rows);
+      this.update(lr);
+    }
+    let valSum = 0;
+    for (let start = 0; start < xVal.rows; start += this.rowsCap) {
+      const rows = Math.min(this.rowsCap, xVal.rows - start);
+      this.gather(xVal.data, yVal, xVal.cols, null, start, rows);
+      this.forward(rows, true);
+      valSum += this.lossSum(rows, false, output);
+    }
+    return Promise.resolve([sum, valSum]);
+  }
+
+  saveBest(): void {
+    this.best.set(this.p);
+  }
+
+  download(best: boolean): Promise<Float32Array> {
+    return Promise.resolve((best ? this.best : this.p).slice());
+  }
+
+  destroy(): void {
+    this.pool?.close();
+    this.pool = null;
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/** Bytes of memory available now, or null where the runtime cannot tell. */
+function freeMemory(): number | null {
+  try {
+    return Deno.systemMemoryInfo().available;
+  } catch {
+    return null;
+  }
+}
