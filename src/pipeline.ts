@@ -24,7 +24,7 @@ import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
-import { fusedUnsupported, trainFused } from "./engines/mod.ts";
+import { fusedUnsupported, loadBlas, trainFused, trainFusedCpu } from "./engines/mod.ts";
 import {
   type EpochLog,
   fileCheckpointer,
@@ -384,6 +384,22 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
 }
 
 /**
+ * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
+ * one (BLAS sgemm) on `cpu-blas`.
+ *
+ * @param backend the active backend
+ * @returns the engine's target
+ * @throws {Error} for another backend, naming the two that work
+ */
+export function fusedTarget(backend: string): "webgpu" | "cpu" {
+  if (backend === "webgpu") return "webgpu";
+  if (backend === "cpu-blas") return "cpu";
+  throw new Error(
+    `train.engine "fused" runs on backend "webgpu" (WGSL) or "cpu-blas" (BLAS sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
+  );
+}
+
+/**
  * Run one resolved experiment end to end and write its run record.
  *
  * @param e the resolved experiment (one sweep point)
@@ -411,14 +427,22 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     label: e.label,
     batchSize: e.train.batch_size,
   });
-  checkFits(description, undefined, { backend });
-  if (e.train.engine === "fused") {
+  const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
+  // The tfjs engine on cpu-blas trains inside the wasm heap; the fused CPU engine outside it.
+  checkFits(description, undefined, {
+    backend: backend === "cpu-blas" && !fused ? "wasm" : backend,
+  });
+  let trainDevice = device;
+  if (fused) {
     const why = fusedUnsupported(description);
     if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
     if (options.resume) {
       throw new Error('--resume needs train.engine "tfjs": the fused engine keeps no checkpoints');
     }
-    log("engine: fused WebGPU MLP engine");
+    trainDevice = fused === "webgpu"
+      ? `${device}; fused WGSL MLP engine`
+      : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm, JavaScript kernels)`;
+    log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
   }
   log(
     `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
@@ -480,8 +504,10 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       const result = await stages.time(
         "train",
         () =>
-          e.train.engine === "fused"
+          fused === "webgpu"
             ? trainFused({ ...args, description, lossConfig: e.loss })
+            : fused === "cpu"
+            ? trainFusedCpu({ ...args, description, lossConfig: e.loss })
             : trainModel({ ...args, checkpoint }),
       );
       training = result;
@@ -498,7 +524,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
               dataFingerprint: p.fingerprint,
               features: q.features,
               label: q.label,
-              backend: `${backend} (${device})`,
+              backend: `${backend} (${trainDevice})`,
               created: new Date().toISOString(),
               train: {
                 bestEpoch: result.bestEpoch,
@@ -566,7 +592,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       hash,
       runId,
       backend,
-      device,
+      device: trainDevice,
       p,
       outcomes,
       status: interrupted ? "interrupted" : "complete",

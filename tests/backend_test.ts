@@ -178,14 +178,20 @@ Deno.test("selectBackend: tensorflow and cpu-blas fail with what to do instead",
   assertEquals(tf.getBackend(), "wasm");
 });
 
-Deno.test("selectBackend: auto picks webgpu only on a hardware adapter, else wasm", async () => {
+Deno.test("selectBackend: auto picks webgpu only on a hardware adapter, else cpu-blas when a BLAS loads, else wasm", async () => {
   const probe = await probeWebGpu();
+  let blas = true;
+  try {
+    loadBlas();
+  } catch {
+    blas = false;
+  }
   const info = await selectBackend("auto");
   assertEquals(info.requested, "auto");
   if (probe.hardware) {
     assertEquals(info.backend, "webgpu");
   } else {
-    assertEquals(info.backend, "wasm");
+    assertEquals(info.backend, blas ? "cpu-blas" : "wasm");
     assert(info.notes.some((n) => n.startsWith("auto: no hardware WebGPU adapter")), info.notes[0]);
   }
   await selectBackend("wasm");

@@ -493,7 +493,7 @@ const CASES: Case[] = [
       line: 12,
       col: 11,
       path: "train.engine",
-      message: 'engine "fused" runs only on backend "webgpu" or "auto"',
+      message: 'engine "fused" runs only on backend "webgpu", "cpu-blas" or "auto"',
     },
   },
   {

@@ -210,23 +210,36 @@ Deno.test("analyze adds Shapley values to a finished run from its stored model, 
   }
 });
 
-Deno.test("train.engine fused runs the pipeline on WebGPU and matches the tfjs engine's losses", async () => {
+Deno.test("train.engine fused runs the pipeline on WebGPU and on cpu-blas, matching the tfjs engine's losses", async () => {
   const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });
   try {
     const e = await tiny();
     const quiet = { ...e, analysis: {} };
     const tfjs = await runExperiment(quiet, options(root));
-    const fused = await runExperiment(
-      { ...quiet, train: { ...quiet.train, backend: "webgpu", engine: "fused" } },
-      options(root),
-    );
-    assertEquals(fused.record.environment.backend, "webgpu");
-    const a = tfjs.record.training!.history, b = fused.record.training!.history;
-    assertEquals(b.length, a.length);
-    a.forEach((h, i) => {
-      assertAlmostEquals(b[i].loss, h.loss, 1e-4 * Math.max(1, h.loss), `epoch ${i + 1} loss`);
-      assertAlmostEquals(b[i].valLoss, h.valLoss, 1e-4 * Math.max(1, h.valLoss), `epoch ${i + 1}`);
-    });
+    for (const backend of ["webgpu", "cpu-blas"] as const) {
+      const fused = await runExperiment(
+        { ...quiet, train: { ...quiet.train, backend, engine: "fused" } },
+        options(root),
+      );
+      assertEquals(fused.record.environment.backend, backend);
+      assert(
+        fused.record.environment.device.includes(
+          backend === "webgpu" ? "fused WGSL MLP engine" : "fused CPU MLP engine",
+        ),
+        fused.record.environment.device,
+      );
+      const a = tfjs.record.training!.history, b = fused.record.training!.history;
+      assertEquals(b.length, a.length);
+      a.forEach((h, i) => {
+        assertAlmostEquals(b[i].loss, h.loss, 1e-4 * Math.max(1, h.loss), `${backend} ${i + 1}`);
+        assertAlmostEquals(
+          b[i].valLoss,
+          h.valLoss,
+          1e-4 * Math.max(1, h.valLoss),
+          `${backend} epoch ${i + 1}`,
+        );
+      });
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }

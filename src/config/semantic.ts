@@ -120,11 +120,11 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     });
   }
 
-  if (e.train.engine === "fused" && e.train.backend !== "webgpu" && e.train.backend !== "auto") {
+  if (e.train.engine === "fused" && !["webgpu", "cpu-blas", "auto"].includes(e.train.backend)) {
     out.push({
       path: ["train", "engine"],
-      message: `engine "fused" runs only on backend "webgpu" or "auto", but train.backend is ` +
-        `"${e.train.backend}": use engine "tfjs"`,
+      message: `engine "fused" runs only on backend "webgpu", "cpu-blas" or "auto", but ` +
+        `train.backend is "${e.train.backend}": use one of them, or engine "tfjs"`,
     });
   }
 

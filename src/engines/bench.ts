@@ -13,6 +13,9 @@
  *   epochs (each epoch also runs a 64-row validation pass, which the PyTorch
  *   loop does not). On a software adapter (llvmpipe) it is skipped unless
  *   `softwareGpu` is set.
+ * - `fused-cpu` runs {@linkcode trainFusedCpu} (BLAS sgemm, JavaScript
+ *   kernels, threaded Adam) the same way, stopping after the epoch that
+ *   passes `budgetSeconds` (at least one timed epoch).
  * - `cpu-blas` runs a plain `optimizer.minimize` loop on a tfjs CPU backend
  *   (`blasHost`: wasm by default, or the plain-JavaScript cpu) with the BLAS
  *   kernels; past `budgetSeconds` the epoch time is extrapolated from the
@@ -36,6 +39,9 @@ import {
   uninstallBlasKernels,
 } from "./blas_cpu.ts";
 import { fusedDevice, trainFused } from "./fused_webgpu.ts";
+import { trainFusedCpu } from "./fused_cpu.ts";
+import type { FusedArgs } from "./fused.ts";
+import type { TrainResult } from "../train/trainer.ts";
 
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {
@@ -58,7 +64,7 @@ export const ENGINE_WORKLOADS: readonly EngineWorkload[] = [
 ];
 
 /** The engines the section can time. */
-export type BenchEngine = "fused" | "cpu-blas";
+export type BenchEngine = "fused" | "fused-cpu" | "cpu-blas";
 
 /** Options of {@linkcode engineBench}. */
 export interface EngineBenchOptions {
@@ -66,9 +72,12 @@ export interface EngineBenchOptions {
   workloads: readonly EngineWorkload[];
   /** Which engines to time. */
   engines: readonly BenchEngine[];
-  /** Timed epochs of the fused engine (after one warm-up epoch). */
+  /** Timed epochs of the fused engines (after one warm-up epoch). */
   epochs: number;
-  /** Seconds one cpu-blas cell may take before its epoch time is extrapolated. */
+  /**
+   * Seconds one CPU cell may take: the cpu-blas one extrapolates its epoch
+   * from the batches timed by then, the fused-cpu one stops after that epoch.
+   */
   budgetSeconds: number;
   /** Time the fused engine even on a software adapter. */
   softwareGpu: boolean;
@@ -87,7 +96,7 @@ export interface EngineBenchOptions {
 /** Defaults: issue 9's workloads, both engines, PyTorch when present. */
 export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
   workloads: ENGINE_WORKLOADS,
-  engines: ["fused", "cpu-blas"],
+  engines: ["fused", "fused-cpu", "cpu-blas"],
   epochs: 3,
   budgetSeconds: 20,
   softwareGpu: false,
@@ -118,7 +127,7 @@ export interface EngineBenchRow {
   batchesPerEpoch: number;
   /** This row's seconds per epoch over PyTorch's on the same workload (< 1: faster). */
   vsTorch: number | null;
-  /** cpu-blas: `gflops` over the sgemm rate measured in the same run. */
+  /** CPU engines: `gflops` over the sgemm rate measured in the same run. */
   vsSgemm: number | null;
   /** Why the figure is special (extrapolated, another host), or empty. */
   note: string;
@@ -157,35 +166,56 @@ function modelConfig(w: EngineWorkload) {
   return ModelConfig.parse({ family: "vanilla.small", size: w.size, layers: w.layers });
 }
 
-async function fusedCell(w: EngineWorkload, o: EngineBenchOptions, device: string) {
+async function fusedCell(
+  w: EngineWorkload,
+  o: EngineBenchOptions,
+  engine: "fused" | "fused-cpu",
+  device: string,
+) {
   const config = modelConfig(w);
   const description = describeModel(config, INPUTS, { label: MODEL_LABEL, batchSize: w.batch });
   const model = buildModel(config, INPUTS, MODEL_LABEL, o.seed);
   const t = syntheticData(w.rows, INPUTS, o.seed);
   const v = syntheticData(64, INPUTS, o.seed + 1);
   const lossConfig = LossConfig.parse({ name: "bce" });
+  const budget = new AbortController();
+  let spent = 0;
+  const args: FusedArgs = {
+    model,
+    loss: bceLoss,
+    lossConfig,
+    description,
+    train: TrainConfig.parse({
+      epochs: 1 + o.epochs,
+      batch_size: w.batch,
+      learning_rate: 1e-4,
+      patience: 1_000_000,
+      lr_patience: 1_000_000,
+    }),
+    seed: o.seed,
+    ...t,
+    xVal: v.x,
+    yVal: v.y,
+  };
   try {
-    const r = await trainFused({
-      model,
-      loss: bceLoss,
-      lossConfig,
-      description,
-      train: TrainConfig.parse({
-        epochs: 1 + o.epochs,
-        batch_size: w.batch,
-        learning_rate: 1e-4,
-        patience: 1_000_000,
-        lr_patience: 1_000_000,
-      }),
-      seed: o.seed,
-      ...t,
-      xVal: v.x,
-      yVal: v.y,
-    });
+    let r: TrainResult;
+    if (engine === "fused") {
+      r = await trainFused(args);
+    } else {
+      r = await trainFusedCpu({
+        ...args,
+        signal: budget.signal,
+        onEpoch: (h) => {
+          if (h.epoch > 1) spent += h.seconds;
+          if (spent > o.budgetSeconds) budget.abort();
+        },
+      });
+    }
     const timed = r.history.slice(1);
     const seconds = timed.reduce((s, h) => s + h.seconds, 0) / timed.length;
     const batches = Math.ceil(w.rows / w.batch);
-    return row(w, "fused", device, description.parameters, seconds, batches * timed.length, "");
+    const note = timed.length < o.epochs ? `${timed.length} timed epoch(s): budget spent` : "";
+    return row(w, engine, device, description.parameters, seconds, batches * timed.length, note);
   } finally {
     model.dispose();
   }
@@ -396,9 +426,26 @@ export async function engineBench(
       } else if (gpu) {
         for (const w of o.workloads) {
           try {
-            rows.push(await fusedCell(w, o, `WebGPU ${gpu.adapter}`));
+            rows.push(await fusedCell(w, o, "fused", `WebGPU ${gpu.adapter}`));
           } catch (e) {
             skipped.push(`fused ${label(w)}: ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+    if (o.engines.includes("fused-cpu")) {
+      if (sgemm.gflops === null) {
+        skipped.push(`fused-cpu: ${sgemm.reason}`);
+      } else {
+        const threads = navigator.hardwareConcurrency ?? 1;
+        const device = `${sgemm.library} sgemm + JavaScript kernels (${threads} CPUs)`;
+        for (const w of o.workloads) {
+          try {
+            const r = await fusedCell(w, o, "fused-cpu", device);
+            r.vsSgemm = r.gflops === null ? null : r.gflops / sgemm.gflops;
+            rows.push(r);
+          } catch (e) {
+            skipped.push(`fused-cpu ${label(w)}: ${(e as Error).message}`);
           }
         }
       }
