@@ -8,7 +8,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { engineBench, formatEngineBench } from "../src/engines/bench.ts";
 import { blasKernelsInstalled } from "../src/engines/blas_cpu.ts";
 
-Deno.test("engine bench: tiny workloads on cpu-blas and the fused engine (software adapter)", async () => {
+Deno.test("engine bench: tiny workloads on cpu-blas and the fused engines (software adapter, CPU)", async () => {
   await tf.setBackend("cpu");
   const workloads = [{ size: 8, layers: 2, rows: 40, batch: 16 }];
   const r = await engineBench({
@@ -23,7 +23,7 @@ Deno.test("engine bench: tiny workloads on cpu-blas and the fused engine (softwa
   assertEquals(blasKernelsInstalled("wasm"), null);
   assert(r.sgemm.gflops !== null && r.sgemm.gflops > 0);
   const engines = r.rows.map((x) => x.engine).sort();
-  assertEquals(engines, ["cpu-blas", "fused"], JSON.stringify(r.skipped));
+  assertEquals(engines, ["cpu-blas", "fused", "fused-cpu"], JSON.stringify(r.skipped));
   for (const row of r.rows) {
     assertEquals(row.workload, "2x8 rows=40 batch=16");
     assertEquals(row.parameters, 60 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
@@ -32,8 +32,11 @@ Deno.test("engine bench: tiny workloads on cpu-blas and the fused engine (softwa
     assert(Math.abs((row.gflops ?? 0) - expected) <= 1e-9 * expected);
     assertEquals(row.batchesPerEpoch, 3);
   }
-  const blas = r.rows.find((x) => x.engine === "cpu-blas")!;
-  assert(Math.abs(blas.vsSgemm! - blas.gflops! / (r.sgemm.gflops as number)) < 1e-12);
+  for (const engine of ["cpu-blas", "fused-cpu"]) {
+    const cpu = r.rows.find((x) => x.engine === engine)!;
+    assert(Math.abs(cpu.vsSgemm! - cpu.gflops! / (r.sgemm.gflops as number)) < 1e-12, engine);
+  }
+  assertEquals(r.rows.find((x) => x.engine === "fused")!.vsSgemm, null);
   assertEquals(r.torch.available, false);
   const text = formatEngineBench(r);
   assert(text.includes("cblas_sgemm"));

@@ -20,7 +20,14 @@ import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
 import { loadBlas } from "../engines/blas_cpu.ts";
-import { engineBench, formatEngineBench } from "../engines/bench.ts";
+import {
+  type BenchEngine,
+  ENGINE_WORKLOADS,
+  engineBench,
+  type EngineBenchOptions,
+  type EngineWorkload,
+  formatEngineBench,
+} from "../engines/bench.ts";
 import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
@@ -351,18 +358,28 @@ export function formatBench(r: BenchResult): string[] {
   return lines;
 }
 
+const ENGINES: readonly BenchEngine[] = ["fused", "fused-cpu", "cpu-blas"];
+const workloadName = (w: EngineWorkload) => `${w.layers}x${w.size}@${w.batch}`;
+const WORKLOAD_NAMES = ENGINE_WORKLOADS.map(workloadName);
+
 const USAGE =
   `Usage: alfred bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
+                    [--no-backends] [--engines LIST] [--workloads LIST]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
 the matmul throughput measured in the same run.
 
   --quick           tiny sizes (seconds; used by the tests)
-  --epochs N        timed epochs per cell (default ${DEFAULT_BENCH.epochs})
+  --epochs N        timed epochs per cell, engines section included (default ${DEFAULT_BENCH.epochs})
   --backends LIST   comma-separated from ${BENCH_BACKENDS.join(", ")}
                     (default: all; webgpu only on a hardware adapter unless listed)
-  --budget SECONDS  time limit per cell, then extrapolate (default ${DEFAULT_BENCH.budgetSeconds})`;
+  --budget SECONDS  time limit per cell, then extrapolate (default ${DEFAULT_BENCH.budgetSeconds})
+  --no-backends     skip this table (only the engines section)
+
+The engines section (issue 9's workloads, after the backends table):
+  --engines LIST    comma-separated from ${ENGINES.join(", ")} (default: all)
+  --workloads LIST  comma-separated from ${WORKLOAD_NAMES.join(", ")} (default: all)`;
 
 /**
  * The `bench` command.
@@ -376,6 +393,7 @@ the matmul throughput measured in the same run.
  */
 export async function benchCommand(args: string[]): Promise<number> {
   let engines = true;
+  let backends = true;
   let options: BenchOptions = { ...DEFAULT_BENCH };
   const rest = [...args];
   const fail = (message: string) => {
@@ -394,6 +412,19 @@ export async function benchCommand(args: string[]): Promise<number> {
     return v;
   };
   const overrides: Partial<BenchOptions> = {};
+  const engineOptions: Partial<EngineBenchOptions> = {};
+  const list = (flag: string, raw: string | undefined, allowed: readonly string[]) => {
+    const items = (raw ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+    const bad = items.filter((x) => !allowed.includes(x));
+    if (!items.length || bad.length) {
+      throw new RangeError(
+        `Invalid ${flag} "${items.join(",")}": expected a comma-separated list from ${
+          allowed.join(", ")
+        }`,
+      );
+    }
+    return items;
+  };
   try {
     while (rest.length) {
       const arg = rest.shift()!;
@@ -407,8 +438,12 @@ export async function benchCommand(args: string[]): Promise<number> {
         case "--no-engines":
           engines = false;
           break;
+        case "--no-backends":
+          backends = false;
+          break;
         case "--epochs":
           overrides.epochs = number(flag, value(), true);
+          engineOptions.epochs = overrides.epochs;
           break;
         case "--budget":
           overrides.budgetSeconds = number(flag, value(), false);
@@ -427,6 +462,14 @@ export async function benchCommand(args: string[]): Promise<number> {
           overrides.softwareGpu = list.includes("webgpu");
           break;
         }
+        case "--engines":
+          engineOptions.engines = list(flag, value(), ENGINES) as BenchEngine[];
+          break;
+        case "--workloads": {
+          const names = list(flag, value(), WORKLOAD_NAMES);
+          engineOptions.workloads = ENGINE_WORKLOADS.filter((w) => names.includes(workloadName(w)));
+          break;
+        }
         case "-h":
         case "--help":
           console.log(USAGE);
@@ -439,12 +482,14 @@ export async function benchCommand(args: string[]): Promise<number> {
     return fail((e as Error).message);
   }
   options = { ...options, ...overrides };
-  const result = await runBench(options, (line) => console.error(`bench: ${line}`));
-  for (const line of formatBench(result)) console.log(line);
+  if (backends) {
+    const result = await runBench(options, (line) => console.error(`bench: ${line}`));
+    for (const line of formatBench(result)) console.log(line);
+  }
   if (engines) {
-    // The issue-9 workloads: the fused WebGPU engine and cpu-blas, against sgemm and PyTorch eager.
-    console.log("");
-    console.log(formatEngineBench(await engineBench()));
+    // The issue-9 workloads: the fused engines and cpu-blas, against sgemm and PyTorch eager.
+    if (backends) console.log("");
+    console.log(formatEngineBench(await engineBench(engineOptions)));
   }
   return 0;
 }
