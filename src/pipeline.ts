@@ -441,7 +441,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     }
     trainDevice = fused === "webgpu"
       ? `${device}; fused WGSL MLP engine`
-      : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm, JavaScript kernels)`;
+      : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm)`;
     log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
   }
   log(
@@ -512,6 +512,10 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       );
       training = result;
       progress.finish(result);
+      if (result.engine) {
+        trainDevice = `${device}; ${result.engine}`;
+        log(`${fold.name}: trained by the ${result.engine}`);
+      }
       if (result.stoppedBy === "interrupted") {
         interrupted = true;
       } else {

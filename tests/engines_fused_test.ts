@@ -88,6 +88,8 @@ interface Case {
   valRows?: number;
   /** CPU engine: optimizer threads. */
   threads?: number;
+  /** CPU engine: false forces the JavaScript kernels. */
+  simd?: boolean;
 }
 
 async function compare(
@@ -130,9 +132,16 @@ async function compare(
     kernel: c.kernel,
     splitK: c.splitK,
     threads: c.threads,
+    simd: c.simd,
     onEpoch: () => buffersSeen.push(liveGpuBuffers()),
   });
   const what = `${engine} ${JSON.stringify(c)}`;
+  if (engine === "cpu") {
+    const kernels = c.simd === false ? "JavaScript kernels" : "wasm SIMD kernels";
+    assert(fused.engine?.includes(kernels), `${what}: ${fused.engine}`);
+  } else {
+    assert(fused.engine?.includes("fused WGSL MLP engine"), `${what}: ${fused.engine}`);
+  }
   assertEquals(fused.history.length, ref.history.length, what);
   fused.history.forEach((h, i) => {
     const r = ref.history[i];
@@ -417,9 +426,25 @@ both("refuses unsupported models and checkpoints with clear errors", async (engi
   model.dispose();
 });
 
+Deno.test("fused cpu engine: the JavaScript kernels (models past a wasm memory) match too", async () => {
+  await compare({ loss: "bce", simd: false }, "cpu");
+  await compare({ loss: "huber", size: 16, layers: 3, batch: 7, simd: false }, "cpu");
+  await compare({ loss: "mse", optimizer: "sgd", learningRate: 0.05, simd: false }, "cpu");
+  await compare({
+    loss: "bce",
+    family: "vanilla.deep.norm",
+    size: 12,
+    layers: 3,
+    batch: 15,
+    valRtol: BN_VAL_RTOL,
+    simd: false,
+  }, "cpu");
+});
+
 Deno.test("fused cpu engine: optimizer threads change nothing, bit for bit", async () => {
   for (const optimizer of ["adam", "sgd"] as const) {
-    const c: Case = { loss: "huber", size: 37, layers: 3, batch: 10, optimizer, epochs: 4 };
+    // Width 36: the SIMD kernels, and an Adam tail (the parameter count is not a multiple of 4).
+    const c: Case = { loss: "huber", size: 36, layers: 3, batch: 10, optimizer, epochs: 4 };
     const one = await compare({ ...c, threads: 1 }, "cpu");
     const three = await compare({ ...c, threads: 3 }, "cpu");
     assertEquals(

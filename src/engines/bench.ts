@@ -10,12 +10,15 @@
  * `6 · parameters · rows` FLOP (forward 2·P, backward 4·P per row).
  *
  * - `fused` runs {@linkcode trainFused} for one warm-up epoch plus the timed
- *   epochs (each epoch also runs a 64-row validation pass, which the PyTorch
- *   loop does not). On a software adapter (llvmpipe) it is skipped unless
+ *   epochs, and reports their median (each epoch also runs a 64-row
+ *   validation pass, which the PyTorch loop does not). On a software adapter (llvmpipe) it is skipped unless
  *   `softwareGpu` is set.
- * - `fused-cpu` runs {@linkcode trainFusedCpu} (BLAS sgemm, JavaScript
+ * - `fused-cpu` runs {@linkcode trainFusedCpu} (BLAS sgemm, wasm SIMD
  *   kernels, threaded Adam) the same way, stopping after the epoch that
  *   passes `budgetSeconds` (at least one timed epoch).
+ * - The sgemm reference is the best of five rounds of `sgemmSize`² products
+ *   (a ceiling: this 2-core VM's rate drifts by up to 1.7× from minute to
+ *   minute), measured at the start of the section.
  * - `cpu-blas` runs a plain `optimizer.minimize` loop on a tfjs CPU backend
  *   (`blasHost`: wasm by default, or the plain-JavaScript cpu) with the BLAS
  *   kernels; past `budgetSeconds` the epoch time is extrapolated from the
@@ -212,13 +215,21 @@ async function fusedCell(
       });
     }
     const timed = r.history.slice(1);
-    const seconds = timed.reduce((s, h) => s + h.seconds, 0) / timed.length;
+    const seconds = median(timed.map((h) => h.seconds));
     const batches = Math.ceil(w.rows / w.batch);
     const note = timed.length < o.epochs ? `${timed.length} timed epoch(s): budget spent` : "";
-    return row(w, engine, device, description.parameters, seconds, batches * timed.length, note);
+    const ran = engine === "fused-cpu" && r.engine ? `${r.engine} (${device})` : device;
+    return row(w, engine, ran, description.parameters, seconds, batches * timed.length, note);
   } finally {
     model.dispose();
   }
+}
+
+/** The median: one slow epoch (another process, a page-fault storm) does not move it. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**
@@ -438,7 +449,7 @@ export async function engineBench(
         skipped.push(`fused-cpu: ${sgemm.reason}`);
       } else {
         const threads = navigator.hardwareConcurrency ?? 1;
-        const device = `${sgemm.library} sgemm + JavaScript kernels (${threads} CPUs)`;
+        const device = `${threads} CPUs`;
         for (const w of o.workloads) {
           try {
             const r = await fusedCell(w, o, "fused-cpu", device);

@@ -5,13 +5,9 @@
  *
  * @module
  */
-import { adamRange, sgdRange } from "./cpu_kernels.ts";
+import { type OptimizerBuffers, rangeUpdate } from "./cpu_pool.ts";
 
-interface Init {
-  p: Float32Array;
-  g: Float32Array;
-  m?: Float32Array;
-  v?: Float32Array;
+interface Init extends OptimizerBuffers {
   ctl: Int32Array;
   job: Float64Array;
   line: number;
@@ -26,7 +22,8 @@ const self = globalThis as unknown as {
 
 self.onmessage = (e: MessageEvent<Init>) => {
   self.onmessage = null;
-  const { p, g, m, v, ctl, job, line, lo, hi } = e.data;
+  const { ctl, job, line, lo, hi } = e.data;
+  const update = rangeUpdate(e.data);
   self.postMessage("ready");
   let seen = 0;
   while (true) {
@@ -35,8 +32,7 @@ self.onmessage = (e: MessageEvent<Init>) => {
     if (gen === seen) continue;
     seen = gen;
     try {
-      if (job[0] === 0) adamRange(p, g, m!, v!, job[1], job[2], job[3], lo, hi);
-      else sgdRange(p, g, job[1], lo, hi);
+      update(job[0], job[1], job[2], job[3], lo, hi);
       Atomics.store(ctl, line + 1, gen);
     } catch {
       Atomics.store(ctl, line + 1, -1);

@@ -194,6 +194,8 @@ export interface FusedEngine {
   saveBest(): void;
   /** The current (or best remembered) flat parameters. */
   download(best: boolean): Promise<Float32Array>;
+  /** What runs the training: kernels, device, threads (for the run record). */
+  describe(): string;
   /** Releases what the engine holds; called once, also after an error. */
   destroy(): void;
 }
@@ -288,7 +290,13 @@ export async function runFused(
     );
     model.setWeights(ts);
     tf.dispose(ts);
-    return { history, bestEpoch: plateau.bestEpoch, bestValLoss: plateau.bestValLoss, stoppedBy };
+    return {
+      history,
+      bestEpoch: plateau.bestEpoch,
+      bestValLoss: plateau.bestValLoss,
+      stoppedBy,
+      engine: engine.describe(),
+    };
   } finally {
     engine.destroy();
   }

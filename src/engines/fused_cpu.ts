@@ -28,7 +28,6 @@ import type { LossConfig } from "../config/schema.ts";
 import type { TrainResult } from "../train/trainer.ts";
 import { type Blas, loadBlas } from "./blas_cpu.ts";
 import {
-  adamRange,
   batchNormBackward,
   batchNormForward,
   biasActivation,
@@ -37,6 +36,7 @@ import {
   lossTerms,
 } from "./cpu_kernels.ts";
 import { OptimizerPool, sharedFloats } from "./cpu_pool.ts";
+import { Arena, type SimdKernels, simdKernels } from "./wasm_simd.ts";
 import {
   checkFusedArgs,
   type FusedArgs,
@@ -59,6 +59,11 @@ export interface FusedCpuArgs extends FusedArgs {
   threads?: number;
   /** A BLAS to use (default: {@linkcode loadBlas}). */
   blas?: Blas;
+  /**
+   * Use the wasm SIMD kernels when the buffers fit a wasm memory (default
+   * true); false forces the JavaScript kernels, the path of larger models.
+   */
+  simd?: boolean;
 }
 
 /**
@@ -132,6 +137,11 @@ class FusedCpuRun implements FusedEngine {
   readonly d: [Float32Array, Float32Array];
   readonly yb: Float32Array;
   readonly loss: (p: number, y: number) => [number, number];
+  readonly arena: Arena | null;
+  /** Why there is no arena, or null. */
+  readonly noArena: string | null;
+  /** The SIMD kernels on the arena (null without one). */
+  readonly simd: SimdKernels | null;
   pool: OptimizerPool | null = null;
   beta1 = Math.fround(0.9);
   beta2 = Math.fround(0.999);
@@ -140,7 +150,7 @@ class FusedCpuRun implements FusedEngine {
     readonly blas: Blas,
     readonly layers: FusedLayer[],
     readonly params: number,
-    readonly args: FusedArgs,
+    readonly args: FusedCpuArgs,
   ) {
     const { x, xVal, train } = args;
     this.batch = Math.min(train.batch_size, x.rows);
@@ -157,32 +167,50 @@ class FusedCpuRun implements FusedEngine {
         } is available: lower model.size or model.layers`,
       );
     }
-    this.p = sharedFloats(params);
-    this.g = sharedFloats(params);
-    this.best = new Float32Array(params);
     const adam = train.optimizer === "adam";
-    this.m = adam ? sharedFloats(params) : null;
-    this.v = adam ? sharedFloats(params) : null;
-    this.h = [
-      new Float32Array(cap * x.cols),
-      ...layers.map((l) => new Float32Array(cap * l.outDim)),
-    ];
+    const copies = adam ? 4 : 2;
+    const widest = Math.max(...layers.map((l) => l.outDim));
+    const actFloats = cap * x.cols + layers.reduce((s, l) => s + cap * l.outDim, 0) +
+      2 * cap * widest;
+    // Parameters, gradients, moments and activations in one shared wasm memory
+    // when they fit its 4 GiB (the SIMD kernels work there), else in plain buffers.
+    const arena = args.simd === false
+      ? { reason: "simd: false" }
+      : Arena.create(4 * (copies * params + actFloats), copies + layers.length + 3);
+    this.arena = arena instanceof Arena ? arena : null;
+    this.noArena = arena instanceof Arena ? null : arena.reason;
+    this.simd = this.arena ? simdKernels(this.arena.module, this.arena.memory) : null;
+    const shared = (n: number) => this.arena ? this.arena.floats(n) : sharedFloats(n);
+    const local = (n: number) => this.arena ? this.arena.floats(n) : new Float32Array(n);
+    this.p = shared(params);
+    this.g = shared(params);
+    this.m = adam ? shared(params) : null;
+    this.v = adam ? shared(params) : null;
+    this.best = new Float32Array(params);
+    this.h = [local(cap * x.cols), ...layers.map((l) => local(cap * l.outDim))];
+    this.d = [local(cap * widest), local(cap * widest)];
     this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
     this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
-    const widest = Math.max(...layers.map((l) => l.outDim));
-    this.d = [new Float32Array(cap * widest), new Float32Array(cap * widest)];
     this.yb = new Float32Array(cap);
     this.loss = lossTerms(args.lossConfig as LossConfig);
   }
 
   async start(threads: number): Promise<void> {
-    if (threads > 1) {
-      this.pool = await OptimizerPool.start(threads, {
-        p: this.p,
-        g: this.g,
-        ...(this.m ? { m: this.m, v: this.v! } : {}),
-      });
-    }
+    this.pool = await OptimizerPool.start(threads, {
+      p: this.p,
+      g: this.g,
+      ...(this.m ? { m: this.m, v: this.v! } : {}),
+      ...(this.arena ? { wasm: { memory: this.arena.memory, module: this.arena.module } } : {}),
+    });
+  }
+
+  /** Which kernels run the elementwise work and the optimizer, on how many threads. */
+  describe(): string {
+    const threads = this.pool?.threads ?? 1;
+    const kernels = this.arena ? "wasm SIMD kernels" : `JavaScript kernels (${this.noArena})`;
+    return `fused CPU MLP engine: ${this.blas.library} sgemm, ${kernels}, optimizer on ${threads} thread${
+      threads === 1 ? "" : "s"
+    }`;
   }
 
   upload(flat: Float32Array<ArrayBuffer>): void {
@@ -206,6 +234,37 @@ class FusedCpuRun implements FusedEngine {
     }
   }
 
+  /** `H = act(H + bias)`: SIMD for ReLU and linear when the width is a multiple of 4. */
+  biasActivation(h: Float32Array, rows: number, n: number, bOff: number, a: FusedActivation) {
+    const k = this.simd;
+    if (k && n % 4 === 0 && (a === "relu" || a === "linear")) {
+      const bias = this.p.byteOffset + bOff * 4;
+      if (a === "relu") k.bias_relu(h.byteOffset, bias, rows, n);
+      else k.bias_add(h.byteOffset, bias, rows, n);
+    } else {
+      biasActivation(h, rows, n, this.p, bOff, a);
+    }
+  }
+
+  /** `D ⊙= act'(H)`: SIMD for ReLU over the largest multiple of 4 elements. */
+  derivativeMul(d: Float32Array, h: Float32Array, len: number, a: FusedActivation) {
+    const k = this.simd;
+    if (k && a === "relu") {
+      const n = len & ~3;
+      k.relu_grad(d.byteOffset, h.byteOffset, n);
+      derivativeMul(d.subarray(n), h.subarray(n), len - n, a);
+    } else {
+      derivativeMul(d, h, len, a);
+    }
+  }
+
+  /** The bias gradient at `off`: SIMD when the width is a multiple of 4. */
+  columnSums(d: Float32Array, rows: number, n: number, off: number) {
+    const k = this.simd;
+    if (k && n % 4 === 0) k.col_sums(d.byteOffset, this.g.byteOffset + off * 4, rows, n);
+    else columnSums(d, rows, n, this.g, off);
+  }
+
   /** Forward over `rows` gathered rows; returns the output (H[L]). */
   forward(rows: number, inference: boolean): Float32Array {
     const { layers, h, p, blas } = this;
@@ -222,7 +281,7 @@ class FusedCpuRun implements FusedEngine {
         out,
       );
       if (l.nOff >= 0) {
-        biasActivation(out, rows, l.outDim, p, l.bOff, "linear");
+        this.biasActivation(out, rows, l.outDim, l.bOff, "linear");
         batchNormForward(
           out,
           this.xh[j]!,
@@ -235,7 +294,7 @@ class FusedCpuRun implements FusedEngine {
           l.activation,
         );
       } else {
-        biasActivation(out, rows, l.outDim, p, l.bOff, l.activation);
+        this.biasActivation(out, rows, l.outDim, l.bOff, l.activation);
       }
     });
     return h[layers.length];
@@ -277,7 +336,7 @@ class FusedCpuRun implements FusedEngine {
         dj,
         g.subarray(l.wOff, l.wOff + l.inDim * l.outDim),
       );
-      columnSums(dj, rows, l.outDim, g, l.bOff);
+      this.columnSums(dj, rows, l.outDim, l.bOff);
       if (j > 0) {
         const prev = dOf(j - 1);
         blas.sgemm(
@@ -290,24 +349,21 @@ class FusedCpuRun implements FusedEngine {
           p.subarray(l.wOff, l.wOff + l.inDim * l.outDim),
           prev,
         );
-        derivativeMul(prev, h[j], rows * l.inDim, layers[j - 1].activation);
+        this.derivativeMul(prev, h[j], rows * l.inDim, layers[j - 1].activation);
       }
     }
   }
 
   update(lr: number): void {
-    const { p, g, m, v } = this;
-    if (m && v) {
+    const pool = this.pool!;
+    if (this.m) {
       const c1 = Math.fround(1 - this.beta1);
       const c2 = Math.fround(1 - this.beta2);
       this.beta1 = Math.fround(this.beta1 * Math.fround(0.9));
       this.beta2 = Math.fround(this.beta2 * Math.fround(0.999));
-      if (this.pool) this.pool.adam(lr, c1, c2);
-      else adamRange(p, g, m, v, lr, c1, c2, 0, this.params);
-    } else if (this.pool) {
-      this.pool.sgd(lr);
+      pool.adam(lr, c1, c2);
     } else {
-      for (let i = 0; i < this.params; i++) p[i] -= lr * g[i];
+      pool.sgd(lr);
     }
   }
 

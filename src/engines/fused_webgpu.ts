@@ -578,6 +578,15 @@ class FusedRun implements FusedEngine {
     this.valPass = (pass) => run(pass, valOps);
   }
 
+  describe(): string {
+    const k = this.kernel === "auto"
+      ? "auto-tiled"
+      : this.kernel.kind === "simple"
+      ? "simple"
+      : `tiled ${this.kernel.wg}x${this.kernel.t}`;
+    return `fused WGSL MLP engine (${k} matmul kernels)`;
+  }
+
   upload(flat: Float32Array<ArrayBuffer>): void {
     this.device.queue.writeBuffer(this.paramsBuf, 0, flat);
   }

@@ -59,6 +59,8 @@ export interface TrainResult {
   /** Validation loss of the restored weights (`Infinity` when no epoch finished). */
   bestValLoss: number;
   stoppedBy: StopReason;
+  /** What ran the training, where an engine says more than the backend (the fused engines). */
+  engine?: string;
 }
 
 /** A loss function: mean loss of a batch as a scalar tensor. */
