@@ -436,9 +436,6 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
   if (fused) {
     const why = fusedUnsupported(description);
     if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
-    if (options.resume) {
-      throw new Error('--resume needs train.engine "tfjs": the fused engine keeps no checkpoints');
-    }
     trainDevice = fused === "webgpu"
       ? `${device}; fused WGSL MLP engine`
       : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm)`;
@@ -505,9 +502,9 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         "train",
         () =>
           fused === "webgpu"
-            ? trainFused({ ...args, description, lossConfig: e.loss })
+            ? trainFused({ ...args, checkpoint, description, lossConfig: e.loss })
             : fused === "cpu"
-            ? trainFusedCpu({ ...args, description, lossConfig: e.loss })
+            ? trainFusedCpu({ ...args, checkpoint, description, lossConfig: e.loss })
             : trainModel({ ...args, checkpoint }),
       );
       training = result;

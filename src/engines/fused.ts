@@ -15,10 +15,18 @@
 import * as tf from "@tensorflow/tfjs";
 import type { LossConfig } from "../config/schema.ts";
 import type { ModelDescription } from "../models/registry.ts";
-import type { EpochLog, StopReason, TrainArgs, TrainResult } from "../train/trainer.ts";
+import type {
+  EpochLog,
+  HostTensor,
+  StopReason,
+  TrainArgs,
+  TrainResult,
+  TrainState,
+} from "../train/trainer.ts";
 import {
   checkMatrix,
   checkOptions,
+  checkResumable,
   type PlateauState,
   plateauStep,
   ShuffleRng,
@@ -148,17 +156,16 @@ function checkWeights(model: tf.LayersModel, layers: FusedLayer[]): void {
  *
  * @param args the engine's arguments
  * @returns the flat layout of the model
- * @throws {Error} for an unsupported model or a checkpointer (not supported)
+ * @throws {Error} for an unsupported model
  * @throws {RangeError} on inconsistent shapes or invalid options
  */
 export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params: number } {
   const { train, x, y, xVal, yVal, description } = args;
   const why = fusedUnsupported(description);
   if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
-  if (args.checkpoint) {
-    throw new Error(
-      "Cannot train with the fused engine: checkpoints are not supported; drop the checkpointer or use train.engine: tfjs",
-    );
+  const every = args.checkpoint?.every ?? 1;
+  if (!Number.isInteger(every) || every < 1) {
+    throw new RangeError(`Invalid checkpoint.every "${every}": expected an integer >= 1`);
   }
   checkOptions(train);
   checkMatrix("x", x, y, "y");
@@ -179,6 +186,17 @@ export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params:
   return out;
 }
 
+/** Adam's state in a fused engine: flat moments in the parameter layout, and β powers. */
+export interface FusedOptimizerState {
+  m: Float32Array<ArrayBuffer>;
+  v: Float32Array<ArrayBuffer>;
+  /** β1^t and β2^t after the last step. */
+  powers: [number, number];
+}
+
+/** Names of the flat Adam moments in a fused checkpoint's optimizer list. */
+const MOMENTS = ["fused/adam/m", "fused/adam/v"] as const;
+
 /** What the shared loop needs from an engine. */
 export interface FusedEngine {
   /** Loads the flat parameters (the layout of {@linkcode fusedLayout}). */
@@ -194,6 +212,12 @@ export interface FusedEngine {
   saveBest(): void;
   /** The current (or best remembered) flat parameters. */
   download(best: boolean): Promise<Float32Array>;
+  /** Sets the remembered best parameters (a resumed checkpoint's). */
+  setBest(flat: Float32Array<ArrayBuffer>): void;
+  /** Adam's moments and running powers of β1, β2 (null with SGD), for a checkpoint. */
+  optimizerState(): Promise<FusedOptimizerState | null>;
+  /** Restores what {@linkcode FusedEngine.optimizerState} returned. */
+  setOptimizerState(s: FusedOptimizerState): void;
   /** What runs the training: kernels, device, threads (for the run record). */
   describe(): string;
   /** Releases what the engine holds; called once, also after an error. */
@@ -222,16 +246,59 @@ export async function flatWeights(
   return flat;
 }
 
+function hostWeights(
+  flat: Float32Array,
+  layers: FusedLayer[],
+  model: tf.LayersModel,
+): HostTensor[] {
+  return weightSlots(layers).map(({ off, shape }, i) => ({
+    name: model.weights[i]?.originalName ?? `w${i}`,
+    shape,
+    dtype: "float32" as const,
+    data: flat.slice(off, off + shape.reduce((a, b) => a * b, 1)),
+  }));
+}
+
+function flatFromHost(
+  hs: HostTensor[],
+  layers: FusedLayer[],
+  params: number,
+  what: string,
+): Float32Array<ArrayBuffer> {
+  const slots = weightSlots(layers);
+  if (hs.length !== slots.length) {
+    throw new RangeError(
+      `Checkpoint does not match the model: ${what} have ${hs.length} tensors, the model ${slots.length}`,
+    );
+  }
+  const flat = new Float32Array(params);
+  hs.forEach((h, i) => {
+    const { off, shape } = slots[i];
+    if (h.shape.length !== shape.length || h.shape.some((d, j) => d !== shape[j])) {
+      throw new RangeError(
+        `Checkpoint does not match the model: ${what} "${h.name}" has shape [${h.shape}], the model [${shape}]`,
+      );
+    }
+    flat.set(h.data as Float32Array, off);
+  });
+  return flat;
+}
+
 /**
  * Runs `trainModel`'s epoch loop over a fused engine: the same shuffle stream,
  * early stopping, LR plateau and best-weight restore; the model ends holding
- * the best weights. The engine is destroyed before this returns or throws.
+ * the best weights. With `args.checkpoint` the state is saved after every
+ * `every` epochs and at the end in `trainModel`'s format (weights in model
+ * order, Adam's moments as two flat tensors), and a saved state is resumed
+ * exactly; a checkpoint of the tfjs engine is refused. The engine is
+ * destroyed before this returns or throws.
  *
  * @param args the engine's (checked) arguments
  * @param layers the model's layout
  * @param params the layout's parameter count
  * @param engine a freshly built engine
- * @returns history, best epoch and validation loss, why training stopped
+ * @returns history, best epoch and validation loss, why training stopped, the engine
+ * @throws {RangeError} for a checkpoint of another run, model or engine
  */
 export async function runFused(
   args: FusedArgs,
@@ -239,7 +306,17 @@ export async function runFused(
   params: number,
   engine: FusedEngine,
 ): Promise<TrainResult> {
-  const { model, train, seed, x, xVal, onEpoch, signal } = args;
+  const { model, train, seed, x, xVal, onEpoch, signal, checkpoint } = args;
+  const every = checkpoint?.every ?? 1;
+  const run: TrainState["run"] = {
+    rows: x.rows,
+    cols: x.cols,
+    valRows: xVal.rows,
+    seed,
+    optimizer: train.optimizer,
+    batchSize: train.batch_size,
+    engine: "fused",
+  };
   try {
     engine.upload(await flatWeights(model, layers, params));
     const n = x.rows;
@@ -251,10 +328,75 @@ export async function runFused(
       wait: 0,
       lrWait: 0,
     };
-    const history: EpochLog[] = [];
+    let history: EpochLog[] = [];
     let epoch = 0;
-    let stoppedBy: StopReason = "epochs";
-    while (true) {
+    let finished: StopReason | null = null;
+
+    const capture = async (): Promise<TrainState> => {
+      const opt = await engine.optimizerState();
+      return {
+        version: 1,
+        run,
+        epoch,
+        finished,
+        weights: hostWeights(await engine.download(false), layers, model),
+        optimizer: opt
+          ? [opt.m, opt.v].map((data, i) => ({
+            name: MOMENTS[i],
+            shape: [params],
+            dtype: "float32" as const,
+            data,
+          }))
+          : [],
+        adamPowers: opt ? opt.powers : null,
+        lr: plateau.lr,
+        best: {
+          epoch: plateau.bestEpoch,
+          valLoss: plateau.bestValLoss,
+          weights: plateau.bestEpoch > 0
+            ? hostWeights(await engine.download(true), layers, model)
+            : null,
+        },
+        wait: plateau.wait,
+        lrWait: plateau.lrWait,
+        rng: rng.state,
+        history: history.map((h) => ({ ...h })),
+      };
+    };
+    const restore = (s: TrainState) => {
+      checkResumable(s, run);
+      engine.upload(flatFromHost(s.weights, layers, params, "weights"));
+      if (train.optimizer === "adam") {
+        const [m, v] = MOMENTS.map((name) => s.optimizer.find((h) => h.name === name));
+        if (!m || !v || !s.adamPowers || m.data.length !== params || v.data.length !== params) {
+          throw new RangeError(
+            `Checkpoint does not match this run: it lacks the fused engine's Adam moments of ${params} parameters`,
+          );
+        }
+        engine.setOptimizerState({
+          m: Float32Array.from(m.data),
+          v: Float32Array.from(v.data),
+          powers: s.adamPowers,
+        });
+      }
+      if (s.best.weights) {
+        engine.setBest(flatFromHost(s.best.weights, layers, params, "best weights"));
+      }
+      epoch = s.epoch;
+      finished = s.finished;
+      plateau.lr = s.lr;
+      plateau.bestEpoch = s.best.epoch;
+      plateau.bestValLoss = s.best.valLoss ?? Infinity;
+      plateau.wait = s.wait;
+      plateau.lrWait = s.lrWait;
+      rng.state = s.rng >>> 0;
+      history = s.history.map((h) => ({ ...h }));
+    };
+
+    const saved = checkpoint ? await checkpoint.load() : null;
+    if (saved) restore(saved);
+    let stoppedBy: StopReason = finished ?? "epochs";
+    while (!finished) {
       if (epoch >= train.epochs) {
         stoppedBy = "epochs";
         break;
@@ -277,9 +419,11 @@ export async function runFused(
       history.push(log);
       const step = plateauStep(plateau, epoch, log.valLoss, train);
       if (step.improved) engine.saveBest();
+      finished = step.finished;
       onEpoch?.(log);
-      if (step.finished) {
-        stoppedBy = step.finished;
+      if (checkpoint && (finished || epoch % every === 0)) await checkpoint.save(await capture());
+      if (finished) {
+        stoppedBy = finished;
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 0));

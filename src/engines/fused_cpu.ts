@@ -42,6 +42,7 @@ import {
   type FusedArgs,
   type FusedEngine,
   type FusedLayer,
+  type FusedOptimizerState,
   runFused,
 } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
@@ -96,7 +97,7 @@ export function fusedCpuBytes(
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
- * @throws {Error} for an unsupported model, a checkpointer, or no loadable BLAS
+ * @throws {Error} for an unsupported model, or no loadable BLAS
  * @throws {RangeError} on inconsistent shapes, invalid options, or a model
  *   whose buffers cannot be allocated
  * @example
@@ -393,8 +394,28 @@ class FusedCpuRun implements FusedEngine {
     this.best.set(this.p);
   }
 
-  download(best: boolean): Promise<Float32Array> {
-    return Promise.resolve((best ? this.best : this.p).slice());
+  download(best: boolean): Promise<Float32Array<ArrayBuffer>> {
+    // A copy in a plain ArrayBuffer: nothing outside shares the engine's memory.
+    return Promise.resolve(Float32Array.from(best ? this.best : this.p));
+  }
+
+  setBest(flat: Float32Array<ArrayBuffer>): void {
+    this.best.set(flat);
+  }
+
+  optimizerState(): Promise<FusedOptimizerState | null> {
+    if (!this.m || !this.v) return Promise.resolve(null);
+    return Promise.resolve({
+      m: Float32Array.from(this.m),
+      v: Float32Array.from(this.v),
+      powers: [this.beta1, this.beta2],
+    });
+  }
+
+  setOptimizerState(s: FusedOptimizerState): void {
+    this.m?.set(s.m);
+    this.v?.set(s.v);
+    [this.beta1, this.beta2] = s.powers;
   }
 
   destroy(): void {

@@ -16,7 +16,7 @@
  *   the validation pass) is encoded into one command buffer.
  * - The epoch loop, its policy (early stopping, LR plateau, best-weight
  *   restore) and the weight layout are the fused engines' shared ones
- *   ({@link ./fused.ts}). Checkpoints are not supported.
+ *   ({@link ./fused.ts}), checkpoints included.
  *
  * Supported: no normalization or batch normalization (tfjs-layers'
  * semantics: batch statistics and moving averages with momentum 0.99 in
@@ -36,6 +36,7 @@ import {
   type FusedArgs,
   type FusedEngine,
   type FusedLayer,
+  type FusedOptimizerState,
   runFused,
 } from "./fused.ts";
 import {
@@ -337,7 +338,11 @@ class FusedRun implements FusedEngine {
     this.gradBuf = this.buffer(this.params * 4, S);
     this.bestBuf = this.buffer(this.params * 4, CD | CS);
     if (this.train.optimizer === "adam") {
-      this.momentBufs = [this.buffer(this.params * 4, S), this.buffer(this.params * 4, S)];
+      // COPY_SRC and COPY_DST: checkpoints read and restore the moments.
+      this.momentBufs = [
+        this.buffer(this.params * 4, S | CD | CS),
+        this.buffer(this.params * 4, S | CD | CS),
+      ];
     }
     this.tableBuf = this.buffer(this.table.byteLength, CD | CS);
     this.stepBuf = this.buffer(STEP_BYTES, GPUBufferUsage.UNIFORM | CD);
@@ -641,16 +646,51 @@ class FusedRun implements FusedEngine {
     this.device.queue.submit([enc.finish()]);
   }
 
-  async download(best: boolean): Promise<Float32Array> {
-    const read = this.buffer(this.params * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-    const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(best ? this.bestBuf : this.paramsBuf, 0, read, 0, this.params * 4);
-    this.device.queue.submit([enc.finish()]);
-    await this.device.queue.onSubmittedWorkDone();
-    await read.mapAsync(GPUMapMode.READ);
-    const flat = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    return flat;
+  /** A copy of `src`'s first `floats` values, through a staging buffer destroyed at once. */
+  async readBack(src: GPUBuffer, floats: number): Promise<Float32Array<ArrayBuffer>> {
+    const read = this.device.createBuffer({
+      size: Math.max(16, floats * 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      // A copy WebGPU refuses (a buffer without COPY_SRC) would otherwise read back zeros.
+      this.device.pushErrorScope("validation");
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(src, 0, read, 0, floats * 4);
+      this.device.queue.submit([enc.finish()]);
+      const error = await this.device.popErrorScope();
+      if (error) throw new Error(`The fused engine could not read a buffer back: ${error.message}`);
+      await this.device.queue.onSubmittedWorkDone();
+      await read.mapAsync(GPUMapMode.READ);
+      const flat = new Float32Array(read.getMappedRange(0, floats * 4).slice(0));
+      read.unmap();
+      return flat;
+    } finally {
+      read.destroy();
+    }
+  }
+
+  download(best: boolean): Promise<Float32Array<ArrayBuffer>> {
+    return this.readBack(best ? this.bestBuf : this.paramsBuf, this.params);
+  }
+
+  setBest(flat: Float32Array<ArrayBuffer>): void {
+    this.device.queue.writeBuffer(this.bestBuf, 0, flat);
+  }
+
+  async optimizerState(): Promise<FusedOptimizerState | null> {
+    if (this.momentBufs.length === 0) return null;
+    return {
+      m: await this.readBack(this.momentBufs[0], this.params),
+      v: await this.readBack(this.momentBufs[1], this.params),
+      powers: [this.accBeta1, this.accBeta2],
+    };
+  }
+
+  setOptimizerState(s: FusedOptimizerState): void {
+    this.device.queue.writeBuffer(this.momentBufs[0], 0, s.m);
+    this.device.queue.writeBuffer(this.momentBufs[1], 0, s.v);
+    [this.accBeta1, this.accBeta2] = s.powers;
   }
 
   destroy(): void {

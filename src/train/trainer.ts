@@ -98,6 +98,8 @@ export interface TrainState {
     seed: number;
     optimizer: "adam" | "sgd";
     batchSize: number;
+    /** The engine that wrote it (absent: `tfjs`); engines keep their optimizer state differently. */
+    engine?: "tfjs" | "fused";
   };
   /** Completed epochs. */
   epoch: number;
@@ -370,6 +372,30 @@ function setModelWeights(model: tf.LayersModel, hs: HostTensor[]): void {
   tf.dispose(ts);
 }
 
+/**
+ * Refuses a checkpoint written by another version, run or engine.
+ *
+ * @param s the loaded state
+ * @param run what this run was started with
+ * @throws {RangeError} naming every difference
+ */
+export function checkResumable(s: TrainState, run: TrainState["run"]): void {
+  if (s.version !== 1) {
+    throw new RangeError(`Unsupported checkpoint version "${s.version}": expected 1`);
+  }
+  const keys = new Set([...Object.keys(run), ...Object.keys(s.run)]) as Set<
+    keyof TrainState["run"]
+  >;
+  const value = (r: TrainState["run"], k: keyof TrainState["run"]) =>
+    k === "engine" ? (r.engine ?? "tfjs") : r[k];
+  const diffs = [...keys]
+    .filter((k) => value(s.run, k) !== value(run, k))
+    .map((k) => `${k} is "${value(run, k)}" but the checkpoint has "${value(s.run, k)}"`);
+  if (diffs.length > 0) {
+    throw new RangeError(`Checkpoint does not match this run: ${diffs.join("; ")}`);
+  }
+}
+
 /** Yield to the event loop so timers and signal handlers (Ctrl-C) can run. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -487,15 +513,7 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
   };
 
   const restoreState = async (s: TrainState): Promise<void> => {
-    if (s.version !== 1) {
-      throw new RangeError(`Unsupported checkpoint version "${s.version}": expected 1`);
-    }
-    const diffs = (Object.keys(run) as (keyof TrainState["run"])[])
-      .filter((k) => s.run[k] !== run[k])
-      .map((k) => `${k} is "${run[k]}" but the checkpoint has "${s.run[k]}"`);
-    if (diffs.length > 0) {
-      throw new RangeError(`Checkpoint does not match this run: ${diffs.join("; ")}`);
-    }
+    checkResumable(s, run);
     setModelWeights(model, s.weights);
     if (s.optimizer.length > 0) {
       const named = s.optimizer.map((h) => ({ name: h.name, tensor: fromHost(h) }));
