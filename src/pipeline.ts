@@ -29,6 +29,7 @@ import {
   type EpochLog,
   fileCheckpointer,
   type Matrix,
+  type TrainArgs,
   trainModel,
   type TrainResult,
 } from "./train/trainer.ts";
@@ -262,13 +263,34 @@ export function permuted(values: Float32Array, seed: number): Float32Array {
 }
 
 /** Train a fresh model of the experiment's architecture without progress, checkpoints or store. */
+/**
+ * Trains with the experiment's engine: `trainModel`, or the fused engine of
+ * the active backend (see {@linkcode fusedTarget}).
+ *
+ * @param e the experiment
+ * @param backend the active backend
+ * @param args the trainer's arguments
+ * @returns what the engine returned
+ */
+function trainWithEngine(e: Experiment, backend: string, args: TrainArgs): Promise<TrainResult> {
+  if (e.train.engine !== "fused") return trainModel(args);
+  const description = describeModel(e.model, args.x.cols, {
+    label: e.label,
+    batchSize: e.train.batch_size,
+  });
+  const fused = { ...args, description, lossConfig: e.loss };
+  return fusedTarget(backend) === "webgpu" ? trainFused(fused) : trainFusedCpu(fused);
+}
+
+/** A fresh model trained without progress output or checkpoints (controls, ablation retrains). */
 async function fitQuietly(
   e: Experiment,
+  backend: string,
   data: { x: Matrix; y: Float32Array; xVal: Matrix; yVal: Float32Array },
   signal?: AbortSignal,
 ): Promise<{ model: tf.LayersModel; result: TrainResult }> {
   const model = buildModel(e.model, data.x.cols, e.label, e.seed);
-  const result = await trainModel({
+  const result = await trainWithEngine(e, backend, {
     model,
     loss: makeLoss(e.loss),
     train: e.train,
@@ -500,12 +522,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       };
       const result = await stages.time(
         "train",
-        () =>
-          fused === "webgpu"
-            ? trainFused({ ...args, checkpoint, description, lossConfig: e.loss })
-            : fused === "cpu"
-            ? trainFusedCpu({ ...args, checkpoint, description, lossConfig: e.loss })
-            : trainModel({ ...args, checkpoint }),
+        () => trainWithEngine(e, backend, { ...args, checkpoint }),
       );
       training = result;
       progress.finish(result);
@@ -543,7 +560,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     let controlPred: Float32Array | null = null;
     if (e.analysis.shuffled_control?.enabled && !interrupted) {
       const control = await stages.time("control", () =>
-        fitQuietly(e, {
+        fitQuietly(e, backend, {
           x: train.x,
           y: permuted(train.y, e.seed + 1),
           xVal: val.x,
@@ -676,6 +693,7 @@ function scorer(e: Experiment): Score {
  */
 async function analyzeModel(
   e: Experiment,
+  backend: string,
   q: QuarterlyFrame,
   o: Pick<FoldOutcome, "fold" | "matrices" | "model">,
   options: Pick<RunOptions, "log" | "signal">,
@@ -710,7 +728,7 @@ async function analyzeModel(
     for (const c of candidates) {
       const col = [q.features.indexOf(c.name)];
       options.log(`ablation: retraining without ${c.name}`);
-      const fit = await fitQuietly(e, {
+      const fit = await fitQuietly(e, backend, {
         x: neutralize(train.x, col, neutral),
         y: train.y,
         xVal: neutralize(val.x, col, neutral),
@@ -787,7 +805,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   });
 
   const analysis = last && a.status === "complete" && Object.keys(e.analysis).length > 0
-    ? await stages.time("analysis", () => analyzeModel(e, q, last, options))
+    ? await stages.time("analysis", () => analyzeModel(e, a.backend, q, last, options))
     : undefined;
 
   const training = last?.training;
@@ -956,7 +974,7 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
   const model = await fromStoredModel(stored);
   try {
     const matrices = foldMatrices(p.q, fold, scaler);
-    const analysis = await analyzeModel(e, p.q, { fold, matrices, model }, options);
+    const analysis = await analyzeModel(e, backend, p.q, { fold, matrices, model }, options);
     const updated: RunRecord = { ...record, analysis };
     await rewriteRunRecord(dir, updated);
     return updated;

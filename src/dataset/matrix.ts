@@ -6,13 +6,9 @@
  */
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import type { Scaler } from "./scaler.ts";
+import type { Matrix } from "../train/trainer.ts";
 
-/** A row-major matrix. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+export type { Matrix };
 
 /** Which quarter row each matrix row is. */
 export interface RowKey {

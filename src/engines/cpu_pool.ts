@@ -70,8 +70,10 @@ export function rangeUpdate(b: OptimizerBuffers): RangeUpdate {
 
 // Control words, one 64-byte line per worker: [generation, done generation].
 const LINE = 16;
-// Job words (float64): [kind (0 adam, 1 sgd), lr, c1, c2].
+// Job words (float64): [kind (0 adam, 1 sgd, QUIT), lr, c1, c2].
 const JOB = 4;
+/** The job that tells a worker to leave its loop. */
+export const QUIT = -1;
 
 /**
  * A shared `Float32Array` of `length` zeros.
@@ -184,6 +186,7 @@ export class OptimizerPool {
 
   #run(kind: number, lr: number, c1: number, c2: number): void {
     if (this.#closed) throw new Error("The optimizer pool is closed");
+    if (kind === QUIT && this.threads === 1) return;
     const n = this.buffers.p.length;
     const job = this.#job;
     job[0] = kind;
@@ -196,8 +199,10 @@ export class OptimizerPool {
       Atomics.store(ctl, w * LINE, gen);
       Atomics.notify(ctl, w * LINE);
     }
-    const [lo, hi] = share(n, this.threads, 0);
-    this.#update(kind, lr, c1, c2, lo, hi);
+    if (kind !== QUIT) {
+      const [lo, hi] = share(n, this.threads, 0);
+      this.#update(kind, lr, c1, c2, lo, hi);
+    }
     for (let w = 1; w < this.threads; w++) {
       const at = w * LINE + 1;
       let done = Atomics.load(ctl, at);
@@ -209,9 +214,17 @@ export class OptimizerPool {
     }
   }
 
-  /** Stops the workers. */
+  /**
+   * Stops the workers: each leaves its wait loop and acknowledges before it
+   * is terminated, so none is torn down while blocked in `Atomics.wait`.
+   */
   close(): void {
     if (this.#closed) return;
+    try {
+      this.#run(QUIT, 0, 0, 0);
+    } catch {
+      // a failed worker is terminated below all the same
+    }
     this.#closed = true;
     for (const w of this.#workers) w.terminate();
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type OptimizerBuffers, rangeUpdate } from "./cpu_pool.ts";
+import { type OptimizerBuffers, QUIT, rangeUpdate } from "./cpu_pool.ts";
 
 interface Init extends OptimizerBuffers {
   ctl: Int32Array;
@@ -18,6 +18,7 @@ interface Init extends OptimizerBuffers {
 const self = globalThis as unknown as {
   onmessage: ((e: MessageEvent<Init>) => void) | null;
   postMessage(m: unknown): void;
+  close(): void;
 };
 
 self.onmessage = (e: MessageEvent<Init>) => {
@@ -31,6 +32,11 @@ self.onmessage = (e: MessageEvent<Init>) => {
     const gen = Atomics.load(ctl, line);
     if (gen === seen) continue;
     seen = gen;
+    if (job[0] === QUIT) {
+      Atomics.store(ctl, line + 1, gen);
+      Atomics.notify(ctl, line + 1);
+      break;
+    }
     try {
       update(job[0], job[1], job[2], job[3], lo, hi);
       Atomics.store(ctl, line + 1, gen);
@@ -39,4 +45,5 @@ self.onmessage = (e: MessageEvent<Init>) => {
     }
     Atomics.notify(ctl, line + 1);
   }
+  self.close();
 };
