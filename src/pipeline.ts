@@ -405,6 +405,9 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
   return { dataset, fingerprint, tickers, selectionEnd: boundary.selectionEnd, q, folds };
 }
 
+/** Seconds between a run's checkpoints (the final state is always saved). */
+export const CHECKPOINT_SECONDS = 60;
+
 /**
  * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
  * one (BLAS sgemm) on `cpu-blas`.
@@ -501,8 +504,12 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         write: options.write,
         label: folds.length > 1 ? fold.name : "train",
       });
+      // At most one save a minute (and the final state): a 2048-wide model's
+      // state is 600 MB, and saving it after every 0.7 s epoch took 3.5 s.
       const checkpoint = fileCheckpointer(
         `${options.checkpointDir ?? ".alfred/checkpoints"}/${key}.ckpt`,
+        1,
+        CHECKPOINT_SECONDS,
       );
       if (!options.resume) await checkpoint.clear();
       const args = {

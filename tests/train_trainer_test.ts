@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import {
   type Checkpointer,
+  checkpointSchedule,
   type EpochLog,
   fileCheckpointer,
   type LossFn,
@@ -13,6 +14,8 @@ import {
   type TrainResult,
   type TrainState,
 } from "../src/train/trainer.ts";
+
+import { assertThrows } from "./assert.ts";
 
 await tf.setBackend("wasm");
 
@@ -483,4 +486,24 @@ Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weight
   assert(r.epochs >= 3 && r.epochs < 100, `epochs ${r.epochs}`);
   assert(r.best >= 1 && r.best <= r.epochs);
   assert(stderr.includes("stopping"), stderr);
+});
+
+Deno.test("checkpointSchedule: every N epochs, at least minSeconds apart, always at the end", () => {
+  const none = checkpointSchedule(undefined);
+  assertEquals([none(1, false), none(2, true)], [false, false]);
+  const save = () => Promise.resolve();
+  const load = () => Promise.resolve(null);
+  const every2 = checkpointSchedule({ save, load, every: 2 });
+  assertEquals([1, 2, 3, 4].map((e) => every2(e, false)), [false, true, false, true]);
+  const hourly = checkpointSchedule({ save, load, minSeconds: 3600 });
+  assertEquals([1, 2, 3].map((e) => hourly(e, false)), [false, false, false]);
+  assertEquals(hourly(4, true), true, "the final state is always saved");
+  const now = checkpointSchedule({ save, load, minSeconds: 0 });
+  assertEquals([1, 2].map((e) => now(e, false)), [true, true]);
+  assertThrows(() => checkpointSchedule({ save, load, every: 0 }), RangeError, "checkpoint.every");
+  assertThrows(
+    () => checkpointSchedule({ save, load, minSeconds: -1 }),
+    RangeError,
+    "checkpoint.minSeconds",
+  );
 });

@@ -26,6 +26,7 @@ import type {
 import {
   checkMatrix,
   checkOptions,
+  checkpointSchedule,
   checkResumable,
   type PlateauState,
   plateauStep,
@@ -163,10 +164,7 @@ export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params:
   const { train, x, y, xVal, yVal, description } = args;
   const why = fusedUnsupported(description);
   if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
-  const every = args.checkpoint?.every ?? 1;
-  if (!Number.isInteger(every) || every < 1) {
-    throw new RangeError(`Invalid checkpoint.every "${every}": expected an integer >= 1`);
-  }
+  checkpointSchedule(args.checkpoint);
   checkOptions(train);
   checkMatrix("x", x, y, "y");
   checkMatrix("xVal", xVal, yVal, "yVal");
@@ -307,7 +305,7 @@ export async function runFused(
   engine: FusedEngine,
 ): Promise<TrainResult> {
   const { model, train, seed, x, xVal, onEpoch, signal, checkpoint } = args;
-  const every = checkpoint?.every ?? 1;
+  const checkpointDue = checkpointSchedule(checkpoint);
   const run: TrainState["run"] = {
     rows: x.rows,
     cols: x.cols,
@@ -421,7 +419,9 @@ export async function runFused(
       if (step.improved) engine.saveBest();
       finished = step.finished;
       onEpoch?.(log);
-      if (checkpoint && (finished || epoch % every === 0)) await checkpoint.save(await capture());
+      if (checkpoint && checkpointDue(epoch, finished !== null)) {
+        await checkpoint.save(await capture());
+      }
       if (finished) {
         stoppedBy = finished;
         break;

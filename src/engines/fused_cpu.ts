@@ -2,8 +2,9 @@
  * The fused CPU MLP engine (`train.engine: fused` with `train.backend:
  * cpu-blas`): trains the registry's MLP families without tfjs ops, the
  * matmuls in a system BLAS (`cblas_sgemm` through Deno FFI, multi-threaded by
- * the library) and the elementwise work in JavaScript loops
- * ({@link ./cpu_kernels.ts}) over buffers allocated once per run.
+ * the library) and the elementwise work in wasm SIMD kernels
+ * ({@link ./wasm_simd.ts}; JavaScript ones, {@link ./cpu_kernels.ts}, for the
+ * activations and widths they do not cover) over buffers allocated once per run.
  *
  * - Forward per layer: `Z = H·W` (sgemm) then bias + activation in place.
  *   Backward: `dW = Hᵀ·D` and `D' = D·Wᵀ` (sgemm, transposed operands passed
@@ -12,12 +13,13 @@
  * - One Adam (or SGD) step over the flat parameter buffer, split across
  *   threads ({@link ./cpu_pool.ts}): it is memory-bound, and two cores have
  *   twice the bandwidth of one.
- * - The parameters, gradients and moments live in `SharedArrayBuffer`s
- *   outside the wasm heap, so models larger than the wasm backend's 4 GiB
- *   address space train (a 10 × 4096 MLP needs about 3 GiB for them).
- * - The epoch loop, its policy and the weight layout are the fused engines'
- *   shared ones ({@link ./fused.ts}); per-epoch losses match `trainModel`
- *   within float32 summation-order tolerance (the conformance suite).
+ * - Parameters, gradients, moments and activations live in one shared wasm
+ *   memory outside the tfjs wasm heap (up to 4 GiB; past that, plain
+ *   `SharedArrayBuffer`s and the JavaScript kernels), so a 10 × 4096 MLP,
+ *   which does not fit the tfjs wasm backend, trains.
+ * - The epoch loop, its policy, checkpoints and the weight layout are the
+ *   fused engines' shared ones ({@link ./fused.ts}); per-epoch losses match
+ *   `trainModel` within float32 summation-order tolerance (the conformance suite).
  *
  * Results do not depend on the optimizer thread count; they do depend on the
  * BLAS library and its build, which the run record names.

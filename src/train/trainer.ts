@@ -128,6 +128,42 @@ export interface Checkpointer {
   load(): Promise<TrainState | null>;
   /** Save every this many epochs (default 1); the final state is always saved. */
   every?: number;
+  /**
+   * And at least this many seconds apart (default 0): a large model's state is
+   * gigabytes, and writing it after every short epoch would cost more than
+   * training. The final state is always saved.
+   */
+  minSeconds?: number;
+}
+
+/**
+ * When a checkpointer saves: after every `every`-th epoch that comes at least
+ * `minSeconds` after the previous save (or the start), and always at the end.
+ *
+ * @param c the checkpointer (none: never)
+ * @returns `due(epoch, finished)`, true when the state should be saved now
+ *   (it then counts as saved)
+ * @throws {RangeError} for an invalid `every` or `minSeconds`
+ */
+export function checkpointSchedule(
+  c: Checkpointer | undefined,
+): (epoch: number, finished: boolean) => boolean {
+  const every = c?.every ?? 1;
+  const minSeconds = c?.minSeconds ?? 0;
+  if (!Number.isInteger(every) || every < 1) {
+    throw new RangeError(`Invalid checkpoint.every "${every}": expected an integer >= 1`);
+  }
+  if (!(minSeconds >= 0)) {
+    throw new RangeError(`Invalid checkpoint.minSeconds "${minSeconds}": expected a number >= 0`);
+  }
+  let last = performance.now();
+  return (epoch, finished) => {
+    if (!c) return false;
+    const now = performance.now();
+    const due = finished || (epoch % every === 0 && now - last >= minSeconds * 1000);
+    if (due) last = now;
+    return due;
+  };
 }
 
 /** Arguments of {@link trainModel}. */
@@ -432,10 +468,7 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
       `Column count mismatch: "x" has ${x.cols} columns but "xVal" has ${xVal.cols}`,
     );
   }
-  const checkpointEvery = checkpoint?.every ?? 1;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
-    throw new RangeError(`Invalid checkpoint.every "${checkpointEvery}": expected an integer >= 1`);
-  }
+  const checkpointDue = checkpointSchedule(checkpoint);
 
   const run: TrainState["run"] = {
     rows: x.rows,
@@ -630,7 +663,7 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
         finished = step.finished;
 
         onEpoch?.(log);
-        if (checkpoint && (finished || epoch % checkpointEvery === 0)) {
+        if (checkpoint && checkpointDue(epoch, finished !== null)) {
           await checkpoint.save(await captureState());
         }
         if (finished) {
@@ -668,6 +701,7 @@ const CHECKPOINT_MAGIC = "ALFRED-CKPT-1\n";
  *
  * @param path checkpoint file, e.g. `.alfred/checkpoints/<hash>.ckpt`
  * @param every save every this many epochs (default 1)
+ * @param minSeconds and at least this many seconds apart (default 0)
  * @returns the checkpointer
  * @example
  * ```ts
@@ -678,9 +712,11 @@ const CHECKPOINT_MAGIC = "ALFRED-CKPT-1\n";
 export function fileCheckpointer(
   path: string,
   every = 1,
+  minSeconds = 0,
 ): Checkpointer & { clear(): Promise<void> } {
   return {
     every,
+    minSeconds,
     async save(state: TrainState): Promise<void> {
       const chunks: Uint8Array[] = [];
       let offset = 0;
