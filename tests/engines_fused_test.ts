@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects } from "./assert.ts";
+import { memoryCheckpointer } from "./train_helpers.ts";
 import {
   LabelConfig,
   LossConfig,
@@ -23,13 +24,7 @@ import {
 } from "../src/config/schema.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import {
-  type Checkpointer,
-  fileCheckpointer,
-  trainModel,
-  type TrainResult,
-  type TrainState,
-} from "../src/train/trainer.ts";
+import { fileCheckpointer, trainModel, type TrainResult } from "../src/train/trainer.ts";
 import { fusedUnsupported } from "../src/engines/fused.ts";
 import { type FusedTrainArgs, liveGpuBuffers, trainFused } from "../src/engines/fused_webgpu.ts";
 import { type FusedCpuArgs, trainFusedCpu } from "../src/engines/fused_cpu.ts";
@@ -449,22 +444,6 @@ Deno.test("fused cpu engine: optimizer threads change nothing, bit for bit", asy
     three.weights.forEach((w, i) => assertEquals(Array.from(w), Array.from(one.weights[i])));
   }
 });
-
-function memoryCheckpointer(): Checkpointer & { saved: TrainState | null; saves: number } {
-  const c = {
-    saved: null as TrainState | null,
-    saves: 0,
-    save(state: TrainState): Promise<void> {
-      c.saved = structuredClone(state);
-      c.saves++;
-      return Promise.resolve();
-    },
-    load(): Promise<TrainState | null> {
-      return Promise.resolve(c.saved ? structuredClone(c.saved) : null);
-    },
-  };
-  return c;
-}
 
 both(
   "an interrupted run resumes from its checkpoint exactly (Adam, plateau, batch norm)",

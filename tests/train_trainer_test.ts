@@ -1,7 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import {
-  type Checkpointer,
   checkpointSchedule,
   type EpochLog,
   fileCheckpointer,
@@ -12,10 +11,10 @@ import {
   trainModel,
   type TrainOptions,
   type TrainResult,
-  type TrainState,
 } from "../src/train/trainer.ts";
 
 import { assertThrows } from "./assert.ts";
+import { memoryCheckpointer } from "./train_helpers.ts";
 
 await tf.setBackend("wasm");
 
@@ -110,22 +109,6 @@ async function run(
   });
   const weights = await weightsOf(model);
   return { result, model: model as tf.Sequential, weights };
-}
-
-function memoryCheckpointer(): Checkpointer & { saved: TrainState | null; saves: number } {
-  const c = {
-    saved: null as TrainState | null,
-    saves: 0,
-    save(state: TrainState): Promise<void> {
-      c.saved = structuredClone(state);
-      c.saves++;
-      return Promise.resolve();
-    },
-    load(): Promise<TrainState | null> {
-      return Promise.resolve(c.saved ? structuredClone(c.saved) : null);
-    },
-  };
-  return c;
 }
 
 /**

@@ -83,6 +83,49 @@ const OP = {
 /** `base + i` (byte address of the current vector of the array whose offset is local `base`). */
 const at = (base: number, i: number) => [...OP.get(base), ...OP.get(i), ...OP.i32add];
 
+/** `local = x` for a local index and an expression's instructions. */
+const set = (local: number, x: number[]) => [...x, ...OP.set(local)];
+
+/** `local += step` (i32). */
+const bump = (local: number, step: number[]) => [
+  ...OP.get(local),
+  ...step,
+  ...OP.i32add,
+  ...OP.set(local),
+];
+
+/**
+ * `for (; i < end; i += step) body` over i32 locals `i` and `end` (`i` starts
+ * wherever it is: locals start at 0).
+ */
+function loop(i: number, end: number, body: number[], step: number[] = OP.i32const(16)) {
+  return [
+    ...OP.block,
+    ...OP.loop,
+    ...OP.get(i),
+    ...OP.get(end),
+    ...OP.i32geU,
+    ...OP.brIf(1),
+    ...body,
+    ...bump(i, step),
+    ...OP.br(0),
+    ...OP.end,
+    ...OP.end,
+  ];
+}
+
+/** `bytes = count · 4` into `local`, from the count's local. */
+const bytesOf = (local: number, count: number) =>
+  set(local, [...OP.get(count), ...OP.i32const(2), ...OP.i32shl]);
+
+/** `store(addr, load(addr) op value)` for the vector at `base + i`. */
+const update = (base: number, i: number, value: number[]) => [
+  ...at(base, i),
+  ...at(base, i),
+  ...OP.load,
+  ...value,
+];
+
 /**
  * `adam(p, g, m, v, n, lr, r1, r2)`: byte offsets of the four arrays, `n`
  * elements (a multiple of 4), the learning rate and the reciprocal bias
@@ -91,12 +134,9 @@ const at = (base: number, i: number) => [...OP.get(base), ...OP.get(i), ...OP.i3
 function adamBody(): number[] {
   // Params 0 p, 1 g, 2 m, 3 v, 4 n, 5 lr, 6 r1, 7 r2; locals 8 i, 9 end (i32),
   // 10 β1, 11 1−β1, 12 β2, 13 1−β2, 14 lr, 15 r1, 16 r2, 17 ε, 18 g, 19 m', 20 v' (v128).
-  const splat = (value: number[], local: number) => [...value, ...OP.splat, ...OP.set(local)];
+  const splat = (value: number[], local: number) => set(local, [...value, ...OP.splat]);
   return [
-    ...OP.get(4),
-    ...OP.i32const(2),
-    ...OP.i32shl,
-    ...OP.set(9),
+    ...bytesOf(9, 4),
     ...splat(f32const(ADAM.beta1), 10),
     ...splat(f32const(1 - ADAM.beta1), 11),
     ...splat(f32const(ADAM.beta2), 12),
@@ -105,66 +145,50 @@ function adamBody(): number[] {
     ...splat(OP.get(6), 15),
     ...splat(OP.get(7), 16),
     ...splat(f32const(ADAM.epsilon), 17),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(8),
-    ...OP.get(9),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...at(1, 8),
-    ...OP.load,
-    ...OP.set(18),
-    // m' = m·β1 + g·(1−β1)
-    ...at(2, 8),
-    ...at(2, 8),
-    ...OP.load,
-    ...OP.get(10),
-    ...OP.mul,
-    ...OP.get(18),
-    ...OP.get(11),
-    ...OP.mul,
-    ...OP.add,
-    ...OP.tee(19),
-    ...OP.store,
-    // v' = v·β2 + g·g·(1−β2)
-    ...at(3, 8),
-    ...at(3, 8),
-    ...OP.load,
-    ...OP.get(12),
-    ...OP.mul,
-    ...OP.get(18),
-    ...OP.get(18),
-    ...OP.mul,
-    ...OP.get(13),
-    ...OP.mul,
-    ...OP.add,
-    ...OP.tee(20),
-    ...OP.store,
-    // p = p − lr·(m'·r1) / (√(v'·r2) + ε)
-    ...at(0, 8),
-    ...at(0, 8),
-    ...OP.load,
-    ...OP.get(14),
-    ...OP.get(19),
-    ...OP.get(15),
-    ...OP.mul,
-    ...OP.mul,
-    ...OP.get(20),
-    ...OP.get(16),
-    ...OP.mul,
-    ...OP.sqrt,
-    ...OP.get(17),
-    ...OP.add,
-    ...OP.div,
-    ...OP.sub,
-    ...OP.store,
-    ...OP.get(8),
-    ...OP.i32const(16),
-    ...OP.i32add,
-    ...OP.set(8),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
+    ...loop(8, 9, [
+      ...set(18, [...at(1, 8), ...OP.load]),
+      // m' = m·β1 + g·(1−β1)
+      ...update(2, 8, [
+        ...OP.get(10),
+        ...OP.mul,
+        ...OP.get(18),
+        ...OP.get(11),
+        ...OP.mul,
+        ...OP.add,
+        ...OP.tee(19),
+        ...OP.store,
+      ]),
+      // v' = v·β2 + g·g·(1−β2)
+      ...update(3, 8, [
+        ...OP.get(12),
+        ...OP.mul,
+        ...OP.get(18),
+        ...OP.get(18),
+        ...OP.mul,
+        ...OP.get(13),
+        ...OP.mul,
+        ...OP.add,
+        ...OP.tee(20),
+        ...OP.store,
+      ]),
+      // p = p − lr·(m'·r1) / (√(v'·r2) + ε)
+      ...update(0, 8, [
+        ...OP.get(14),
+        ...OP.get(19),
+        ...OP.get(15),
+        ...OP.mul,
+        ...OP.mul,
+        ...OP.get(20),
+        ...OP.get(16),
+        ...OP.mul,
+        ...OP.sqrt,
+        ...OP.get(17),
+        ...OP.add,
+        ...OP.div,
+        ...OP.sub,
+        ...OP.store,
+      ]),
+    ]),
   ];
 }
 
@@ -172,35 +196,11 @@ function adamBody(): number[] {
 function sgdBody(): number[] {
   // Params 0 p, 1 g, 2 n, 3 lr; locals 4 i, 5 end (i32), 6 lr (v128).
   return [
-    ...OP.get(2),
-    ...OP.i32const(2),
-    ...OP.i32shl,
-    ...OP.set(5),
-    ...OP.get(3),
-    ...OP.splat,
-    ...OP.set(6),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(4),
-    ...OP.get(5),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...at(0, 4),
-    ...at(0, 4),
-    ...OP.load,
-    ...at(1, 4),
-    ...OP.load,
-    ...OP.get(6),
-    ...OP.mul,
-    ...OP.sub,
-    ...OP.store,
-    ...OP.get(4),
-    ...OP.i32const(16),
-    ...OP.i32add,
-    ...OP.set(4),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
+    ...bytesOf(5, 2),
+    ...set(6, [...OP.get(3), ...OP.splat]),
+    ...loop(4, 5, [
+      ...update(0, 4, [...at(1, 4), ...OP.load, ...OP.get(6), ...OP.mul, ...OP.sub, ...OP.store]),
+    ]),
   ];
 }
 
@@ -210,54 +210,19 @@ function sgdBody(): number[] {
  */
 function biasBody(relu: boolean): number[] {
   // Params 0 h (advanced row by row), 1 b, 2 rows, 3 n; locals 4 r, 5 c, 6 rowBytes (i32), 7 zero (v128).
+  const columns = loop(5, 6, [
+    ...update(0, 5, [
+      ...at(1, 5),
+      ...OP.load,
+      ...OP.add,
+      ...(relu ? [...OP.get(7), ...OP.max] : []),
+      ...OP.store,
+    ]),
+  ]);
   return [
-    ...OP.get(3),
-    ...OP.i32const(2),
-    ...OP.i32shl,
-    ...OP.set(6),
-    ...f32const(0),
-    ...OP.splat,
-    ...OP.set(7),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(4),
-    ...OP.get(2),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...OP.i32const(0),
-    ...OP.set(5),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(5),
-    ...OP.get(6),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...at(0, 5),
-    ...at(0, 5),
-    ...OP.load,
-    ...at(1, 5),
-    ...OP.load,
-    ...OP.add,
-    ...(relu ? [...OP.get(7), ...OP.max] : []),
-    ...OP.store,
-    ...OP.get(5),
-    ...OP.i32const(16),
-    ...OP.i32add,
-    ...OP.set(5),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
-    ...OP.get(0),
-    ...OP.get(6),
-    ...OP.i32add,
-    ...OP.set(0),
-    ...OP.get(4),
-    ...OP.i32const(1),
-    ...OP.i32add,
-    ...OP.set(4),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
+    ...bytesOf(6, 3),
+    ...set(7, [...f32const(0), ...OP.splat]),
+    ...loop(4, 2, [...set(5, OP.i32const(0)), ...columns, ...bump(0, OP.get(6))], OP.i32const(1)),
   ];
 }
 
@@ -265,91 +230,25 @@ function biasBody(relu: boolean): number[] {
 function reluGradBody(): number[] {
   // Params 0 d, 1 h, 2 n; locals 3 i, 4 end (i32), 5 zero (v128).
   return [
-    ...OP.get(2),
-    ...OP.i32const(2),
-    ...OP.i32shl,
-    ...OP.set(4),
-    ...f32const(0),
-    ...OP.splat,
-    ...OP.set(5),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(3),
-    ...OP.get(4),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...at(0, 3),
-    ...at(0, 3),
-    ...OP.load,
-    ...at(1, 3),
-    ...OP.load,
-    ...OP.get(5),
-    ...OP.gt,
-    ...OP.and,
-    ...OP.store,
-    ...OP.get(3),
-    ...OP.i32const(16),
-    ...OP.i32add,
-    ...OP.set(3),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
+    ...bytesOf(4, 2),
+    ...set(5, [...f32const(0), ...OP.splat]),
+    ...loop(3, 4, [
+      ...update(0, 3, [...at(1, 3), ...OP.load, ...OP.get(5), ...OP.gt, ...OP.and, ...OP.store]),
+    ]),
   ];
 }
 
 /** `col_sums(d, g, rows, n)`: `G[c] = Σ_r D[r, c]` over a rows × n matrix (n a multiple of 4). */
 function colSumsBody(): number[] {
   // Params 0 d (advanced row by row), 1 g, 2 rows, 3 n; locals 4 r, 5 c, 6 rowBytes (i32).
-  const columns = (inner: number[]) => [
-    ...OP.i32const(0),
-    ...OP.set(5),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(5),
-    ...OP.get(6),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...inner,
-    ...OP.get(5),
-    ...OP.i32const(16),
-    ...OP.i32add,
-    ...OP.set(5),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
-  ];
+  const columns = (body: number[]) => [...set(5, OP.i32const(0)), ...loop(5, 6, body)];
   return [
-    ...OP.get(3),
-    ...OP.i32const(2),
-    ...OP.i32shl,
-    ...OP.set(6),
+    ...bytesOf(6, 3),
     ...columns([...at(1, 5), ...f32const(0), ...OP.splat, ...OP.store]),
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(4),
-    ...OP.get(2),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...columns([
-      ...at(1, 5),
-      ...at(1, 5),
-      ...OP.load,
-      ...at(0, 5),
-      ...OP.load,
-      ...OP.add,
-      ...OP.store,
-    ]),
-    ...OP.get(0),
-    ...OP.get(6),
-    ...OP.i32add,
-    ...OP.set(0),
-    ...OP.get(4),
-    ...OP.i32const(1),
-    ...OP.i32add,
-    ...OP.set(4),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
+    ...loop(4, 2, [
+      ...columns(update(1, 5, [...at(0, 5), ...OP.load, ...OP.add, ...OP.store])),
+      ...bump(0, OP.get(6)),
+    ], OP.i32const(1)),
   ];
 }
 

@@ -1,0 +1,23 @@
+/** Helpers shared by the trainer and fused-engine tests. */
+import type { Checkpointer, TrainState } from "../src/train/trainer.ts";
+
+/**
+ * A checkpointer that keeps a structured clone of the last saved state in memory.
+ *
+ * @returns the checkpointer, with the saved state and the count of saves
+ */
+export function memoryCheckpointer(): Checkpointer & { saved: TrainState | null; saves: number } {
+  const c = {
+    saved: null as TrainState | null,
+    saves: 0,
+    save(state: TrainState): Promise<void> {
+      c.saved = structuredClone(state);
+      c.saves++;
+      return Promise.resolve();
+    },
+    load(): Promise<TrainState | null> {
+      return Promise.resolve(c.saved ? structuredClone(c.saved) : null);
+    },
+  };
+  return c;
+}
