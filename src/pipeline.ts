@@ -29,6 +29,7 @@ import {
   type EpochLog,
   fileCheckpointer,
   type Matrix,
+  stalledTraining,
   type TrainArgs,
   trainModel,
   type TrainResult,
@@ -823,6 +824,10 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       : []),
     ...p.dataset.manifest.warnings,
     ...foldWarnings,
+    ...outcomes.flatMap((o) => {
+      const w = o.training ? stalledTraining(o.training.history) : null;
+      return w ? [outcomes.length > 1 ? `${o.fold.name}: ${w}` : w] : [];
+    }),
     ...backtest.warnings,
   ];
   const description = describeModel(e.model, q.features.length, {

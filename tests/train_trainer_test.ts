@@ -8,6 +8,7 @@ import {
   type Matrix,
   setLearningRate,
   ShuffleRng,
+  stalledTraining,
   trainModel,
   type TrainOptions,
   type TrainResult,
@@ -489,4 +490,19 @@ Deno.test("checkpointSchedule: every N epochs, at least minSeconds apart, always
     RangeError,
     "checkpoint.minSeconds",
   );
+});
+
+Deno.test("stalledTraining: warns when the training loss stops moving, not while it converges", () => {
+  const log = (losses: number[]): EpochLog[] =>
+    losses.map((loss, i) => ({ epoch: i + 1, loss, valLoss: 0.5, lr: 1e-3, seconds: 1 }));
+  // The 10x4096 tanh MLP at lr 1e-3: saturated after the first epoch.
+  const stuck = log([0.48189, ...Array.from({ length: 11 }, (_, i) => 0.61551 + i * 1e-7)]);
+  const w = stalledTraining(stuck);
+  assert(w !== null && w.includes("from epoch 2 to 12"), String(w));
+  assert(w.includes("train.learning_rate"), w);
+  // Slow but real progress, and a short plateau, are not stalls.
+  assertEquals(stalledTraining(log(Array.from({ length: 30 }, (_, i) => 1 / (i + 1)))), null);
+  assertEquals(stalledTraining(log([0.9, 0.5, 0.4, 0.4, 0.4, 0.4, 0.4])), null);
+  assertEquals(stalledTraining(log(Array(9).fill(0.3))), null);
+  assert(stalledTraining(log(Array(10).fill(0.3)))?.includes("from epoch 1 to 10"));
 });

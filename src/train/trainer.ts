@@ -409,6 +409,33 @@ function setModelWeights(model: tf.LayersModel, hs: HostTensor[]): void {
 }
 
 /**
+ * A warning when training stopped learning: the training loss stayed the same
+ * (within 1e-5 relative) for the last `minEpochs` epochs or more. With a
+ * shuffled mini-batch loop only zero gradients do that: saturated tanh or
+ * sigmoid units, or dead ReLUs, usually after a learning rate too large for
+ * the width (Adam moves every weight by about the learning rate per step, so
+ * a unit's input moves by about `lr × fan-in` at once).
+ *
+ * @param history the epochs trained
+ * @param minEpochs how many unchanged epochs count as stalled (default 10)
+ * @returns the warning, or null
+ */
+export function stalledTraining(history: EpochLog[], minEpochs = 10): string | null {
+  if (history.length < minEpochs) return null;
+  const last = history[history.length - 1].loss;
+  const same = (l: number) => Math.abs(l - last) <= 1e-5 * Math.max(Math.abs(last), 1e-12);
+  let from = history.length - 1;
+  while (from > 0 && same(history[from - 1].loss)) from--;
+  const span = history.length - from;
+  if (span < minEpochs) return null;
+  return `Training stopped learning: the training loss stayed at ${
+    last.toPrecision(5)
+  } from epoch ${history[from].epoch} to ${
+    history[history.length - 1].epoch
+  } (zero gradients: saturated or dead units); try a lower train.learning_rate`;
+}
+
+/**
  * Refuses a checkpoint written by another version, run or engine.
  *
  * @param s the loaded state
