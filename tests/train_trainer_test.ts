@@ -12,6 +12,7 @@ import {
   trainModel,
   type TrainOptions,
   type TrainResult,
+  type TrainState,
 } from "../src/train/trainer.ts";
 
 import { assertThrows } from "./assert.ts";
@@ -472,18 +473,42 @@ Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weight
   assert(stderr.includes("stopping"), stderr);
 });
 
-Deno.test("checkpointSchedule: every N epochs, at least minSeconds apart, always at the end", () => {
+Deno.test("checkpointSchedule: every N epochs, at least minSeconds apart, always at the end", async () => {
   const none = checkpointSchedule(undefined);
-  assertEquals([none(1, false), none(2, true)], [false, false]);
-  const save = () => Promise.resolve();
+  assertEquals([none.due(1, false), none.due(2, true)], [false, false]);
+  let saves = 0;
+  const save = (_: TrainState) => {
+    saves++;
+    return Promise.resolve();
+  };
   const load = () => Promise.resolve(null);
   const every2 = checkpointSchedule({ save, load, every: 2 });
-  assertEquals([1, 2, 3, 4].map((e) => every2(e, false)), [false, true, false, true]);
+  assertEquals([1, 2, 3, 4].map((e) => every2.due(e, false)), [false, true, false, true]);
   const hourly = checkpointSchedule({ save, load, minSeconds: 3600 });
-  assertEquals([1, 2, 3].map((e) => hourly(e, false)), [false, false, false]);
-  assertEquals(hourly(4, true), true, "the final state is always saved");
+  assertEquals([1, 2, 3].map((e) => hourly.due(e, false)), [false, false, false]);
+  assertEquals(hourly.due(4, true), true, "the final state is always saved");
   const now = checkpointSchedule({ save, load, minSeconds: 0 });
-  assertEquals([1, 2].map((e) => now(e, false)), [true, true]);
+  assertEquals([1, 2].map((e) => now.due(e, false)), [true, true]);
+  const state = {} as TrainState;
+  await now.save(state);
+  assertEquals(saves, 1);
+  // A save that takes 20 s with a 60 s floor: the next one waits 9 x 20 s = 180 s.
+  let ms = 0;
+  const slow = checkpointSchedule({
+    save: () => {
+      ms += 20_000;
+      return Promise.resolve();
+    },
+    load,
+    minSeconds: 60,
+  }, () => ms);
+  ms = 61_000;
+  assertEquals(slow.due(1, false), true);
+  await slow.save(state);
+  ms += 61_000;
+  assertEquals(slow.due(2, false), false, "the gap grew with the save's duration");
+  ms += 120_000;
+  assertEquals(slow.due(3, false), true);
   assertThrows(() => checkpointSchedule({ save, load, every: 0 }), RangeError, "checkpoint.every");
   assertThrows(
     () => checkpointSchedule({ save, load, minSeconds: -1 }),

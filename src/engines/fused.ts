@@ -305,7 +305,7 @@ export async function runFused(
   engine: FusedEngine,
 ): Promise<TrainResult> {
   const { model, train, seed, x, xVal, onEpoch, signal, checkpoint } = args;
-  const checkpointDue = checkpointSchedule(checkpoint);
+  const schedule = checkpointSchedule(checkpoint);
   const run: TrainState["run"] = {
     rows: x.rows,
     cols: x.cols,
@@ -419,9 +419,7 @@ export async function runFused(
       if (step.improved) engine.saveBest();
       finished = step.finished;
       onEpoch?.(log);
-      if (checkpoint && checkpointDue(epoch, finished !== null)) {
-        await checkpoint.save(await capture());
-      }
+      if (schedule.due(epoch, finished !== null)) await schedule.save(await capture());
       if (finished) {
         stoppedBy = finished;
         break;
