@@ -5,12 +5,8 @@
  * not fit, and the engine reports which kernels ran.
  */
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import {
-  adamRange,
-  biasActivation,
-  columnSums,
-  derivativeMul,
-} from "../src/engines/cpu_kernels.ts";
+import { biasActivation, columnSums, derivativeMul } from "../src/engines/cpu_kernels.ts";
+import { adamRange } from "../src/engines/cpu_optimizer.ts";
 import { rangeUpdate } from "../src/engines/cpu_pool.ts";
 import {
   Arena,

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { adamRange, sgdRange } from "./cpu_kernels.ts";
+import { adamRange, sgdRange } from "./cpu_optimizer.ts";
 import { simdKernels } from "./wasm_simd.ts";
 
 /** The buffers the optimizer updates, each backed by a `SharedArrayBuffer`. */

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { ADAM } from "./cpu_kernels.ts";
+import { ADAM } from "./cpu_optimizer.ts";
 
 /** Bytes of a wasm page. */
 export const WASM_PAGE_BYTES = 65536;
