@@ -75,25 +75,6 @@ const JOB = 4;
 /** The job that tells a worker to leave its loop. */
 export const QUIT = -1;
 
-/**
- * A shared `Float32Array` of `length` zeros.
- *
- * @param length elements
- * @returns the array
- * @throws {RangeError} when the memory cannot be had, naming the size
- */
-export function sharedFloats(length: number): Float32Array {
-  try {
-    return new Float32Array(new SharedArrayBuffer(length * 4));
-  } catch (e) {
-    throw new RangeError(
-      `Cannot allocate ${(length * 4 / 2 ** 30).toFixed(2)} GiB for the fused CPU engine (${
-        (e as Error).message
-      }): lower model.size or model.layers`,
-    );
-  }
-}
-
 /** Splits `[0, n)` into `parts` nearly equal ranges; returns range `i`. */
 export function share(n: number, parts: number, i: number): [number, number] {
   // Multiples of 16 floats (one cache line) so that threads never share a line.

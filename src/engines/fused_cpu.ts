@@ -28,6 +28,7 @@
  */
 import type { LossConfig } from "../config/schema.ts";
 import type { TrainResult } from "../train/trainer.ts";
+import { gib } from "../models/registry.ts";
 import { type Blas, loadBlas } from "./blas_cpu.ts";
 import {
   batchNormBackward,
@@ -37,7 +38,7 @@ import {
   derivativeMul,
   lossTerms,
 } from "./cpu_kernels.ts";
-import { OptimizerPool, sharedFloats } from "./cpu_pool.ts";
+import { OptimizerPool } from "./cpu_pool.ts";
 import { Arena, type SimdKernels, simdKernels } from "./wasm_simd.ts";
 import {
   checkFusedArgs,
@@ -49,7 +50,11 @@ import {
 } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
 
-/** Models with fewer parameters update on one thread: a worker's start costs more than it saves. */
+/**
+ * Models with fewer parameters update on one thread: measured on 10 × 256
+ * (0.6 M parameters), a second thread saved nothing and, competing with
+ * OpenBLAS's spinning threads on 2 cores, once halved the speed.
+ */
 export const PARALLEL_MIN_PARAMS = 1 << 20;
 
 /** Arguments of {@linkcode trainFusedCpu}: the shared fused arguments, plus threads. */
@@ -70,6 +75,28 @@ export interface FusedCpuArgs extends FusedArgs {
 }
 
 /**
+ * Floats the fused CPU engine allocates for a model, in its arena
+ * (parameters, gradients, Adam's two moments, each layer's activations and
+ * the two gradient buffers) and beside it (the best copy, batch-norm scratch).
+ */
+function engineFloats(
+  layers: FusedLayer[],
+  params: number,
+  rowsCap: number,
+  optimizer: "adam" | "sgd",
+): { arena: number; beside: number; widest: number } {
+  const widest = Math.max(layers[0].inDim, ...layers.map((l) => l.outDim));
+  const acts = layers.reduce((s, l) => s + rowsCap * l.outDim, 0);
+  const bn = layers.reduce((s, l) => s + (l.nOff >= 0 ? rowsCap * l.outDim : 0), 0);
+  return {
+    arena: (optimizer === "adam" ? 4 : 2) * params + rowsCap * layers[0].inDim + acts +
+      2 * rowsCap * widest,
+    beside: params + bn,
+    widest,
+  };
+}
+
+/**
  * Bytes the fused CPU engine allocates for a model: parameters, gradients,
  * best copy and (Adam) two moments, plus the per-layer activations, gradients
  * and batch-norm scratch for `rowsCap` rows.
@@ -86,10 +113,8 @@ export function fusedCpuBytes(
   rowsCap: number,
   optimizer: "adam" | "sgd",
 ): number {
-  const copies = optimizer === "adam" ? 5 : 3;
-  const widest = Math.max(layers[0].inDim, ...layers.map((l) => l.outDim));
-  const acts = layers.reduce((s, l) => s + rowsCap * l.outDim * (l.nOff >= 0 ? 2 : 1), 0);
-  return 4 * (copies * params + acts + rowsCap * layers[0].inDim + 2 * rowsCap * widest);
+  const f = engineFloats(layers, params, rowsCap, optimizer);
+  return 4 * (f.arena + f.beside);
 }
 
 /**
@@ -159,7 +184,8 @@ class FusedCpuRun implements FusedEngine {
     this.batch = Math.min(train.batch_size, x.rows);
     this.rowsCap = Math.max(this.batch, Math.min(xVal.rows, 1024));
     const cap = this.rowsCap;
-    const bytes = fusedCpuBytes(layers, params, cap, train.optimizer);
+    const floats = engineFloats(layers, params, cap, train.optimizer);
+    const bytes = 4 * (floats.arena + floats.beside);
     const free = freeMemory();
     if (free !== null && bytes > free) {
       throw new RangeError(
@@ -171,15 +197,11 @@ class FusedCpuRun implements FusedEngine {
       );
     }
     const adam = train.optimizer === "adam";
-    const copies = adam ? 4 : 2;
-    const widest = Math.max(...layers.map((l) => l.outDim));
-    const actFloats = cap * x.cols + layers.reduce((s, l) => s + cap * l.outDim, 0) +
-      2 * cap * widest;
     // Parameters, gradients, moments and activations in one shared wasm memory
     // when they fit its 4 GiB (the SIMD kernels work there), else in plain buffers.
     const arena = args.simd === false
       ? { reason: "simd: false" }
-      : Arena.create(4 * (copies * params + actFloats), copies + layers.length + 3);
+      : Arena.create(4 * floats.arena, (adam ? 4 : 2) + layers.length + 3);
     this.arena = arena instanceof Arena ? arena : null;
     this.noArena = arena instanceof Arena ? null : arena.reason;
     this.simd = this.arena ? simdKernels(this.arena.module, this.arena.memory) : null;
@@ -191,7 +213,7 @@ class FusedCpuRun implements FusedEngine {
     this.v = adam ? shared(params) : null;
     this.best = new Float32Array(params);
     this.h = [local(cap * x.cols), ...layers.map((l) => local(cap * l.outDim))];
-    this.d = [local(cap * widest), local(cap * widest)];
+    this.d = [local(cap * floats.widest), local(cap * floats.widest)];
     this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
     this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
     this.yb = new Float32Array(cap);
@@ -426,8 +448,23 @@ class FusedCpuRun implements FusedEngine {
   }
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+/**
+ * A shared `Float32Array` of `length` zeros.
+ *
+ * @param length elements
+ * @returns the array
+ * @throws {RangeError} when the memory cannot be had, naming the size
+ */
+function sharedFloats(length: number): Float32Array {
+  try {
+    return new Float32Array(new SharedArrayBuffer(length * 4));
+  } catch (e) {
+    throw new RangeError(
+      `Cannot allocate ${gib(length * 4)} for the fused CPU engine (${
+        (e as Error).message
+      }): lower model.size or model.layers`,
+    );
+  }
 }
 
 /** Bytes of memory available now, or null where the runtime cannot tell. */

@@ -414,7 +414,13 @@ export function availableMemory(): AvailableMemory {
   }
 }
 
-const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+/**
+ * Bytes as GiB with two decimals, the unit of every memory message.
+ *
+ * @param n bytes
+ * @returns e.g. `2.42 GiB`
+ */
+export const gib = (n: number): string => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 /**
  * Refuses, with the numbers, a model that will not fit in memory.
