@@ -263,7 +263,6 @@ export function permuted(values: Float32Array, seed: number): Float32Array {
   return out;
 }
 
-/** Train a fresh model of the experiment's architecture without progress, checkpoints or store. */
 /**
  * Trains with the experiment's engine: `trainModel`, or the fused engine of
  * the active backend (see {@linkcode fusedTarget}).
