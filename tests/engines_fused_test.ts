@@ -52,18 +52,20 @@ const WEIGHT_TOL = 1e-4;
  * batch norm gets a gradient that is zero up to rounding, Adam turns that noise
  * into ±lr steps, and the moving means carry the drift. The CPU engine sums in
  * float64 where the others sum in float32, so its noise differs most (2.8e-3
- * seen). Hence 5e-3.
+ * seen); on an H100 the WebGPU engine's tiled kernels, which sum in yet another
+ * order, gave 5.7e-3 (tanh, huber-sign, epoch 2). Hence 1e-2: a wrong
+ * normalization or moving-statistics update is off by far more.
  */
-const BN_VAL_RTOL = 5e-3;
+const BN_VAL_RTOL = 1e-2;
 const COLS = 5;
 
-function data(rows: number, salt: number, direction: boolean) {
-  const x = new Float32Array(rows * COLS).map((_, i) => Math.sin(i * 0.71 + salt) * 1.3);
+function data(rows: number, salt: number, direction: boolean, cols = COLS) {
+  const x = new Float32Array(rows * cols).map((_, i) => Math.sin(i * 0.71 + salt) * 1.3);
   const y = new Float32Array(rows).map((_, i) => {
-    const s = Math.sin(i * 1.9 + salt * 3) + 0.5 * x[i * COLS];
+    const s = Math.sin(i * 1.9 + salt * 3) + 0.5 * x[i * cols];
     return direction ? (s > 0 ? 1 : 0) : 0.4 * s;
   });
-  return { x: { data: x, rows, cols: COLS }, y };
+  return { x: { data: x, rows, cols }, y };
 }
 
 interface Case {
@@ -91,6 +93,8 @@ interface Case {
   threads?: number;
   /** CPU engine: false forces the JavaScript kernels. */
   simd?: boolean;
+  /** Input columns (default COLS). */
+  cols?: number;
 }
 
 async function compare(
@@ -116,14 +120,15 @@ async function compare(
     patience: c.patience ?? 20,
     lr_patience: c.lrPatience ?? 10,
   });
-  const t = data(45, 1, direction);
-  const v = data(c.valRows ?? 21, 2, direction);
+  const cols = c.cols ?? COLS;
+  const t = data(45, 1, direction, cols);
+  const v = data(c.valRows ?? 21, 2, direction, cols);
   if (c.flipVal) v.y = v.y.map((y) => -y);
-  const description = describeModel(modelConfig, COLS, { label });
+  const description = describeModel(modelConfig, cols, { label });
   const common = { loss: makeLoss(lossConfig), train, seed: 11, ...t, xVal: v.x, yVal: v.y };
-  const refModel = buildModel(modelConfig, COLS, label, 5);
+  const refModel = buildModel(modelConfig, cols, label, 5);
   const ref = await trainModel({ ...common, model: refModel });
-  const model = buildModel(modelConfig, COLS, label, 5);
+  const model = buildModel(modelConfig, cols, label, 5);
   const buffersSeen: number[] = [];
   const fused = await trainWith(engine, {
     ...common,
@@ -287,6 +292,28 @@ Deno.test("fused webgpu engine: the tiled matmul kernels (4 x 4 and 8 x 8 output
   // 8 × 8 outputs per thread, the shape of the 128 × 128 kernel.
   const wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8 };
   await compare({ loss: "huber", size: 37, layers: 2, batch: 17, kernel: wide, splitK: 2 });
+});
+
+Deno.test("fused webgpu engine: the four-float kernels match, and fall back where a dimension is not a multiple of 4", async () => {
+  // 8 inputs and width 40: every hidden product loads vec4s (each transposition
+  // of A and B occurs across forward, weight gradient and input gradient);
+  // batches of 19, 30 and 17 rows leave partial vectors of rows, and the
+  // width-1 output layer falls back to scalar loads in the same run.
+  const v4: MatmulKernel = { kind: "tiled", wg: 4, t: 4, vec4: true };
+  await compare({ loss: "mse", size: 40, layers: 2, batch: 19, cols: 8, kernel: v4 });
+  await compare({ loss: "bce", size: 40, layers: 3, batch: 30, cols: 8, kernel: v4, splitK: 3 });
+  const v4wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8, vec4: true };
+  await compare({
+    loss: "huber",
+    size: 36,
+    layers: 2,
+    batch: 17,
+    cols: 8,
+    kernel: v4wide,
+    splitK: 2,
+  });
+  // 5 inputs: the first layer's products fall back to scalar loads.
+  await compare({ loss: "sign-ratio", size: 40, layers: 2, batch: 19, kernel: v4 });
 });
 
 // An independent float64 forward of the same network and loss, for finite differences.

@@ -57,6 +57,7 @@ import {
   TILED_128,
   TILED_64,
   updateShader,
+  vec4Kernel,
 } from "./wgsl.ts";
 
 /** Arguments of {@linkcode trainFused}: the trainer's, plus what the shaders are generated from. */
@@ -65,8 +66,9 @@ export interface FusedTrainArgs extends FusedArgs {
   device?: GPUDevice;
   /**
    * Matmul kernel for every product, or `auto` (default on a hardware adapter
-   * or a given device: 128 × 128 tiles for outputs that fill a large GPU, else
-   * 64 × 64 tiles with split-K). On a software adapter the default is the
+   * or a given device: 128 × 128 tiles for large products, else 64 × 64 tiles
+   * with split-K; four-float loads wherever dimensions and offsets are
+   * multiples of 4). On a software adapter the default is the
    * simple kernel, because its LLVM compiles tiled shaders slowly.
    */
   kernel?: MatmulKernel | "auto";
@@ -76,6 +78,13 @@ export interface FusedTrainArgs extends FusedArgs {
    * few tiles to fill a large GPU, e.g. 64 rows × 4096).
    */
   splitK?: number | "auto";
+  /**
+   * Training steps per command buffer (default 1: each step is submitted as
+   * soon as it is encoded, so the GPU starts while the rest of the epoch is
+   * encoded; `Infinity` submits the whole epoch at once). Results do not
+   * depend on it.
+   */
+  submitEvery?: number;
 }
 
 let liveBuffers = 0;
@@ -161,6 +170,9 @@ export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; sof
  */
 export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
   const { layers, params } = checkFusedArgs(args);
+  if (args.submitEvery !== undefined && !(args.submitEvery >= 1)) {
+    throw new RangeError(`submitEvery must be at least 1 step, got ${args.submitEvery}`);
+  }
   let device = args.device;
   let kernel: MatmulKernel | "auto" = args.kernel ?? "auto";
   if (!device) {
@@ -172,6 +184,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     device,
     kernel,
     args.splitK ?? "auto",
+    args.submitEvery ?? 1,
     layers,
     params,
     args.description,
@@ -214,6 +227,7 @@ class FusedRun implements FusedEngine {
     readonly device: GPUDevice,
     readonly kernel: MatmulKernel | "auto",
     readonly splitK: number | "auto",
+    readonly submitEvery: number,
     readonly layers: FusedLayer[],
     readonly params: number,
     readonly d: ModelDescription,
@@ -372,14 +386,26 @@ class FusedRun implements FusedEngine {
     const lossP = get("loss", () => lossShader(this.loss, this.d.output as FusedActivation));
     const biasP = get("bias", biasGradShader);
     const updP = get("update", () => updateShader(this.train.optimizer));
-    const kernelKey = (k: MatmulKernel) => k.kind === "simple" ? "s" : `t${k.wg}x${k.t}`;
+    const kernelKey = (k: MatmulKernel) =>
+      k.kind === "simple" ? "s" : `t${k.wg}x${k.t}${k.vec4 ? "v" : ""}`;
     /**
-     * The kernel for an m × n output: the given one, or with `auto` 128 × 128
-     * tiles when they alone fill a large GPU (132 SMs on an H100), else 64 × 64.
+     * The kernel for an m × n output over a shared dimension k: the given one,
+     * or with `auto` 128 × 128 tiles for products with at least 64 such tiles
+     * and k ≥ 256, else 64 × 64, with four-float loads. (Measured on an H100:
+     * 128-tiles won on 512 × 4096 × 4096 even split in two along k, lost on
+     * 4096 × 4096 × 64 weight gradients and on 64-row products.) Four-float
+     * loads need `aligned` (dimensions and offsets multiples of 4); without it a
+     * tiled kernel falls back to scalar loads.
      */
-    const pick = (m: number, n: number): MatmulKernel => {
-      if (this.kernel !== "auto") return this.kernel;
-      return Math.ceil(m / 128) * Math.ceil(n / 128) >= 132 ? TILED_128 : TILED_64;
+    const pick = (m: number, n: number, k: number, aligned: boolean): MatmulKernel => {
+      const base = this.kernel !== "auto"
+        ? this.kernel
+        : m * n >= 64 * 128 * 128 && k >= 256
+        ? TILED_128
+        : TILED_64;
+      if (base.kind !== "tiled") return base;
+      const vec4 = this.kernel === "auto" || base.vec4 === true;
+      return vec4 && aligned ? vec4Kernel(base) : { ...base, vec4: false };
     };
     const tiles = (kernel: MatmulKernel, m: number, n: number): [number, number] => {
       const { tile } = matmulTile(kernel);
@@ -388,8 +414,8 @@ class FusedRun implements FusedEngine {
 
     type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number, number?] };
     /** Kernel and split-K slices for a product over `rows` batch rows. */
-    const plan = (rows: number, k: number, n: number) => {
-      const kernel = pick(rows, n);
+    const plan = (rows: number, k: number, n: number, aligned = false) => {
+      const kernel = pick(rows, n, k, aligned);
       if (kernel.kind !== "tiled") return { kernel, count: 1, chunk: k };
       let s = 1;
       if (typeof this.splitK === "number") {
@@ -428,7 +454,8 @@ class FusedRun implements FusedEngine {
       C: GPUBuffer,
       X: GPUBuffer | null,
     ): Op[] => {
-      const { kernel, count, chunk } = plan(rows, d.k, d.n);
+      const aligned = d.n % 4 === 0 && d.k % 4 === 0 && d.bOff % 4 === 0;
+      const { kernel, count, chunk } = plan(rows, d.k, d.n, aligned);
       const kk = kernelKey(kernel);
       if (count <= 1) {
         const p = get(`${key}-${kk}`, () => matmulShader(epi, kernel));
@@ -531,7 +558,12 @@ class FusedRun implements FusedEngine {
         });
       }
       // dW_j = H_jᵀ · D_j  (m = inDim, n = outDim, k = rows)
-      const dwKernel = pick(l.inDim, l.outDim);
+      const dwKernel = pick(
+        l.inDim,
+        l.outDim,
+        batch,
+        l.inDim % 4 === 0 && l.outDim % 4 === 0 && l.wOff % 4 === 0,
+      );
       const dwDims = this.dims({ m: l.inDim, n: l.outDim, k: 0, ta: true, cOff: l.wOff });
       backward.push({
         p: plainOf(dwKernel),
@@ -585,10 +617,10 @@ class FusedRun implements FusedEngine {
 
   describe(): string {
     const k = this.kernel === "auto"
-      ? "auto-tiled"
+      ? "auto-tiled, four-float loads where aligned,"
       : this.kernel.kind === "simple"
       ? "simple"
-      : `tiled ${this.kernel.wg}x${this.kernel.t}`;
+      : `tiled ${this.kernel.wg}x${this.kernel.t}${this.kernel.vec4 ? " four-float" : ""}`;
     return `fused WGSL MLP engine (${k} matmul kernels)`;
   }
 
@@ -620,20 +652,25 @@ class FusedRun implements FusedEngine {
       u32[o + 2] = 1;
     }
     device.queue.writeBuffer(this.tableBuf, 0, this.table);
-    const enc = device.createCommandEncoder();
+    let enc = device.createCommandEncoder();
     enc.clearBuffer(this.accBuf);
-    for (let k = 0; k < steps + this.valChunks; k++) {
+    const total = steps + this.valChunks;
+    for (let k = 0; k < total; k++) {
       enc.copyBufferToBuffer(this.tableBuf, k * STEP_BYTES, this.stepBuf, 0, STEP_BYTES);
       const pass = enc.beginComputePass();
       if (k < steps) this.trainPass(pass);
       else this.valPass(pass);
       pass.end();
+      // Submitting every few steps lets the GPU run them while the next are encoded.
+      if ((k + 1) % this.submitEvery === 0 && k + 1 < total) {
+        device.queue.submit([enc.finish()]);
+        enc = device.createCommandEncoder();
+      }
     }
     enc.copyBufferToBuffer(this.accBuf, 0, this.readBuf, 0, 16);
     device.queue.submit([enc.finish()]);
-    // Deno's mapAsync alone can wait on a slow device poll (seconds on llvmpipe);
-    // waiting for the queue first returns as soon as the work is done.
-    await device.queue.onSubmittedWorkDone();
+    // One wait only: Deno's mapAsync blocks until the queue is idle, then sleeps
+    // 10 ms before it resolves; an onSubmittedWorkDone before it added 10 more.
     await this.readBuf.mapAsync(GPUMapMode.READ);
     const acc = new Float32Array(this.readBuf.getMappedRange().slice(0));
     this.readBuf.unmap();

@@ -100,12 +100,30 @@ export type Epilogue =
  * shared memory) for software adapters, where LLVM needs 20–50 s to compile a
  * tiled shader (llvmpipe) but milliseconds for the simple one.
  */
-export type MatmulKernel = { kind: "tiled"; wg: number; t: number } | { kind: "simple" };
+export type MatmulKernel =
+  | { kind: "tiled"; wg: number; t: number; vec4?: boolean }
+  | { kind: "simple" };
 
 /** A tiled kernel: 16 × 16 threads, 4 × 4 outputs each (64 × 64 tiles). */
 export const TILED_64: MatmulKernel = { kind: "tiled", wg: 16, t: 4 };
 /** A tiled kernel for large outputs: 16 × 16 threads, 8 × 8 outputs each (128 × 128 tiles, 16 KiB of workgroup memory). */
 export const TILED_128: MatmulKernel = { kind: "tiled", wg: 16, t: 8 };
+
+/**
+ * The same tile with four-float (`vec4<f32>`) loads from memory and from the
+ * workgroup tiles, for products whose dimensions and offsets are multiples of 4.
+ *
+ * @param k a tiled kernel (`t` a multiple of 4)
+ * @returns the vectorized kernel
+ */
+export function vec4Kernel(k: MatmulKernel): MatmulKernel {
+  if (k.kind !== "tiled" || k.t % 4 !== 0) {
+    throw new RangeError(
+      "Four-float loads need a tiled kernel with a multiple of 4 outputs a side",
+    );
+  }
+  return { ...k, vec4: true };
+}
 
 /**
  * The square tile of C one workgroup computes, and the workgroup's size.
@@ -162,6 +180,7 @@ ${DIMS}
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 ${usesX ? "@group(0) @binding(5) var<storage, read> X: array<f32>;" : ""}`;
+  if (kernel.kind === "tiled" && kernel.vec4) return vec4MatmulShader(e, kernel, store);
   if (kernel.kind === "simple") {
     return `${head}
 @compute @workgroup_size(8, 8)
@@ -253,6 +272,141 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   ${decl}
   for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {${loads}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {
+      ${inner}
+    }
+    workgroupBarrier();
+  }${stores}
+}
+`;
+}
+
+/**
+ * The tiled product with four-float loads. Operands are bound as
+ * `array<vec4<f32>>`, so the host uses it only when `n`, `k`, `m` (when `A` is
+ * transposed) and the offsets are multiples of 4. Workgroup tiles hold four
+ * consecutive rows of `op(A)` (columns of `op(B)`) per element; a thread owns
+ * the rows `4·(q·wg + y) + 0..3` and columns `4·(q·wg + x) + 0..3` for
+ * `q < t/4`, so each step of the shared dimension reads `t/2` vectors and
+ * issues `t²/4` vector FMAs.
+ */
+function vec4MatmulShader(
+  e: Epilogue,
+  kernel: { wg: number; t: number },
+  store: string,
+): string {
+  const usesX = e.kind !== "plain" && e.kind !== "split";
+  const W = kernel.wg;
+  const T = kernel.t;
+  const tile = W * T;
+  const Q = tile / 4;
+  const threads = W * W;
+  const slots = TILE_K * Q;
+  const perThread = Math.ceil(slots / threads);
+  const V = Array.from({ length: T / 4 }, (_, i) => i);
+  const R = Array.from({ length: T }, (_, i) => i);
+  const C4 = ["x", "y", "z", "w"];
+  const decl = R.flatMap((i) => V.map((j) => `var c${i}_${j} = vec4<f32>(0.0);`)).join(" ");
+  const inner = [
+    ...V.map((q) => `let a${q} = As[kk * ${Q}u + ${q * W}u + lid.y];`),
+    ...V.map((q) => `let b${q} = Bs[kk * ${Q}u + ${q * W}u + lid.x];`),
+    ...R.flatMap((i) =>
+      V.map((j) => `c${i}_${j} = fma(vec4<f32>(a${i >> 2}.${C4[i & 3]}), b${j}, c${i}_${j});`)
+    ),
+  ].join("\n      ");
+  const stores = R.map((i) => {
+    const rowExpr = `m0 + (${(i >> 2) * W}u + lid.y) * 4u + ${i & 3}u`;
+    return `
+  {
+    let row = ${rowExpr};
+    if (row < m) {${
+      V.map((j) =>
+        C4.map((c, ci) => `
+      {
+        let col = n0 + (${j * W}u + lid.x) * 4u + ${ci}u;
+        if (col < n) {
+          let acc = c${i}_${j}.${c};
+          ${store}
+        }
+      }`).join("")
+      ).join("")
+    }
+    }
+  }`;
+  }).join("");
+  return `${STEP}
+${DIMS}
+@group(0) @binding(2) var<storage, read> A: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+${usesX ? "@group(0) @binding(5) var<storage, read> X: array<f32>;" : ""}
+var<workgroup> As: array<vec4<f32>, ${slots}>;
+var<workgroup> Bs: array<vec4<f32>, ${slots}>;
+
+@compute @workgroup_size(${W}, ${W})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let m = select(dims.m, step.rows, dims.m == 0u);
+  let n = dims.n;
+  let k = select(dims.k, step.rows, dims.k == 0u);
+  let m0 = wg.y * ${tile}u;
+  let n0 = wg.x * ${tile}u;
+  if (m0 >= m) { return; }
+  let tid = lid.y * ${W}u + lid.x;
+  ${
+    e.kind === "split"
+      ? "let kBeg = wg.z * dims.p1;\n  let kEnd = min(k, kBeg + dims.p1);"
+      : "let kBeg = 0u;\n  let kEnd = k;"
+  }
+  ${decl}
+  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {
+    for (var l = 0u; l < ${perThread}u; l = l + 1u) {
+      let s = tid + ${threads}u * l;
+      if (s < ${slots}u) {
+        if (dims.ta == 1u) {
+          // op(A)[r][c] = A[c·m + r]: four consecutive rows at once.
+          let kk = s / ${Q}u;
+          let rq = s % ${Q}u;
+          let r = m0 + rq * 4u;
+          var v = vec4<f32>(0.0);
+          if (r < m && k0 + kk < kEnd) { v = A[(dims.aOff + (k0 + kk) * m + r) / 4u]; }
+          As[kk * ${Q}u + rq] = v;
+        } else {
+          // op(A)[r][c] = A[r·k + c]: four consecutive columns, spread over four tile rows.
+          let r = s / ${TILE_K / 4}u;
+          let cq = s % ${TILE_K / 4}u;
+          var v = vec4<f32>(0.0);
+          if (m0 + r < m && k0 + cq * 4u < kEnd) { v = A[(dims.aOff + (m0 + r) * k + k0 + cq * 4u) / 4u]; }
+          let at = cq * ${4 * Q}u + r / 4u;
+          let comp = r % 4u;
+          As[at][comp] = v.x;
+          As[at + ${Q}u][comp] = v.y;
+          As[at + ${2 * Q}u][comp] = v.z;
+          As[at + ${3 * Q}u][comp] = v.w;
+        }
+        if (dims.tb == 0u) {
+          // op(B)[c][j] = B[c·n + j]: four consecutive columns of the output.
+          let kk = s / ${Q}u;
+          let jq = s % ${Q}u;
+          let j = n0 + jq * 4u;
+          var w = vec4<f32>(0.0);
+          if (k0 + kk < kEnd && j < n) { w = B[(dims.bOff + (k0 + kk) * n + j) / 4u]; }
+          Bs[kk * ${Q}u + jq] = w;
+        } else {
+          // op(B)[c][j] = B[j·k + c]: four consecutive shared indices, spread over four tile rows.
+          let j = s / ${TILE_K / 4}u;
+          let cq = s % ${TILE_K / 4}u;
+          var w = vec4<f32>(0.0);
+          if (n0 + j < n && k0 + cq * 4u < kEnd) { w = B[(dims.bOff + (n0 + j) * k + k0 + cq * 4u) / 4u]; }
+          let at = cq * ${4 * Q}u + j / 4u;
+          let comp = j % 4u;
+          Bs[at][comp] = w.x;
+          Bs[at + ${Q}u][comp] = w.y;
+          Bs[at + ${2 * Q}u][comp] = w.z;
+          Bs[at + ${3 * Q}u][comp] = w.w;
+        }
+      }
+    }
     workgroupBarrier();
     for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {
       ${inner}
