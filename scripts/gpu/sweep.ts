@@ -53,7 +53,11 @@ function data(rows: number, cols: number, seed: number) {
   };
 }
 const epochs = quick ? 2 : 4;
-for (const w of Deno.args.includes("--stock-only") ? [] : workloads) {
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const chosen = only
+  ? workloads.filter((w) => `${w.layers}x${w.size}@${w.batch}` === only)
+  : workloads;
+for (const w of Deno.args.includes("--stock-only") ? [] : chosen) {
   const config = ModelConfig.parse({ family: "vanilla.small", size: w.size, layers: w.layers });
   const description = describeModel(config, 60, { label, batchSize: w.batch });
   const t = data(w.rows, 60, 42);
@@ -91,7 +95,7 @@ for (const w of Deno.args.includes("--stock-only") ? [] : workloads) {
           med.toFixed(4)
         } s/epoch (${tflops.toFixed(2)} TFLOP/s) epochs=[${
           secs.map((s) => s.toFixed(4)).join(",")
-        }] loss=${r.history.at(-1)!.loss.toFixed(6)} total=${
+        }] losses=[${r.history.map((h) => h.loss.toFixed(6)).join(",")}] total=${
           ((performance.now() - t0) / 1000).toFixed(1)
         }s`,
       );
