@@ -76,7 +76,8 @@ const read = device.createBuffer({
   size: 16,
   usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
 });
-const trip = async (how: string) => {
+/** Times 20 tiny submits (one dispatch, one 16-byte copy) each followed by `wait`. */
+const trip = async (how: string, wait: () => Promise<void>) => {
   const ts: number[] = [];
   for (let i = 0; i < 20; i++) {
     const t0 = performance.now();
@@ -88,11 +89,7 @@ const trip = async (how: string) => {
     pass.end();
     enc.copyBufferToBuffer(src, 0, read, 0, 16);
     device.queue.submit([enc.finish()]);
-    if (how !== "map") await device.queue.onSubmittedWorkDone();
-    if (how !== "done") {
-      await read.mapAsync(GPUMapMode.READ);
-      read.unmap();
-    }
+    await wait();
     ts.push(performance.now() - t0);
   }
   ts.sort((a, b) => a - b);
@@ -102,9 +99,17 @@ const trip = async (how: string) => {
     }`,
   );
 };
-await trip("done");
-await trip("map");
-await trip("done+map");
+const done = () => device.queue.onSubmittedWorkDone();
+const map = async () => {
+  await read.mapAsync(GPUMapMode.READ);
+  read.unmap();
+};
+await trip("done", done);
+await trip("map", map);
+await trip("done+map", async () => {
+  await done();
+  await map();
+});
 // Chunked submits: 20000 dispatches in submits of 50.
 {
   const t0 = performance.now();
@@ -129,37 +134,19 @@ await trip("done+map");
   );
 }
 // Waiting by submitting empty batches (each submit polls the device and fires finished callbacks).
-{
-  const ts: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipes[0]);
-    pass.setBindGroup(0, groups[0]);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    enc.copyBufferToBuffer(src, 0, read, 0, 16);
-    device.queue.submit([enc.finish()]);
-    let done = false;
-    const p = read.mapAsync(GPUMapMode.READ).then(() => {
-      done = true;
-    });
-    let spins = 0;
-    while (!done) {
-      device.queue.submit([]);
-      spins++;
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    await p;
-    read.unmap();
-    ts.push(performance.now() - t0);
-    if (i === 19) console.log(`spins ${spins}`);
+let spins = 0;
+await trip("map, empty submits while waiting", async () => {
+  let mapped = false;
+  const p = read.mapAsync(GPUMapMode.READ).then(() => {
+    mapped = true;
+  });
+  spins = 0;
+  while (!mapped) {
+    device.queue.submit([]);
+    spins++;
+    await new Promise((r) => setTimeout(r, 0));
   }
-  ts.sort((a, b) => a - b);
-  console.log(
-    `round trip (map, empty submits while waiting): median ${ts[10].toFixed(3)} ms, min ${
-      ts[0].toFixed(3)
-    }, max ${ts[19].toFixed(3)}`,
-  );
-}
+  await p;
+  read.unmap();
+});
+console.log(`spins in the last round trip: ${spins}`);

@@ -407,6 +407,8 @@ class FusedRun implements FusedEngine {
       const vec4 = this.kernel === "auto" || base.vec4 === true;
       return vec4 && aligned ? vec4Kernel(base) : { ...base, vec4: false };
     };
+    /** Four-float loads need every dimension and offset a multiple of 4. */
+    const aligned4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
     const tiles = (kernel: MatmulKernel, m: number, n: number): [number, number] => {
       const { tile } = matmulTile(kernel);
       return [Math.ceil(n / tile), Math.ceil(m / tile)];
@@ -454,8 +456,7 @@ class FusedRun implements FusedEngine {
       C: GPUBuffer,
       X: GPUBuffer | null,
     ): Op[] => {
-      const aligned = d.n % 4 === 0 && d.k % 4 === 0 && d.bOff % 4 === 0;
-      const { kernel, count, chunk } = plan(rows, d.k, d.n, aligned);
+      const { kernel, count, chunk } = plan(rows, d.k, d.n, aligned4(d.n, d.k, d.bOff));
       const kk = kernelKey(kernel);
       if (count <= 1) {
         const p = get(`${key}-${kk}`, () => matmulShader(epi, kernel));
@@ -558,12 +559,7 @@ class FusedRun implements FusedEngine {
         });
       }
       // dW_j = H_jᵀ · D_j  (m = inDim, n = outDim, k = rows)
-      const dwKernel = pick(
-        l.inDim,
-        l.outDim,
-        batch,
-        l.inDim % 4 === 0 && l.outDim % 4 === 0 && l.wOff % 4 === 0,
-      );
+      const dwKernel = pick(l.inDim, l.outDim, batch, aligned4(l.inDim, l.outDim, l.wOff));
       const dwDims = this.dims({ m: l.inDim, n: l.outDim, k: 0, ta: true, cOff: l.wOff });
       backward.push({
         p: plainOf(dwKernel),

@@ -174,13 +174,10 @@ export function matmulShader(e: Epilogue, kernel: MatmulKernel = TILED_64): stri
   } else {
     store = `C[dims.cOff + row * n + col] = acc;`;
   }
-  const head = `${STEP}
-${DIMS}
-@group(0) @binding(2) var<storage, read> A: array<f32>;
-@group(0) @binding(3) var<storage, read> B: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-${usesX ? "@group(0) @binding(5) var<storage, read> X: array<f32>;" : ""}`;
-  if (kernel.kind === "tiled" && kernel.vec4) return vec4MatmulShader(e, kernel, store);
+  if (kernel.kind === "tiled" && kernel.vec4) {
+    return vec4MatmulShader(kernel, store, usesX, e.kind === "split");
+  }
+  const head = matmulOperands(usesX, "f32");
   if (kernel.kind === "simple") {
     return `${head}
 @compute @workgroup_size(8, 8)
@@ -253,31 +250,73 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
   }`).join("");
   return `${head}
-var<workgroup> As: array<f32, ${tile * TILE_K}>;
-var<workgroup> Bs: array<f32, ${tile * TILE_K}>;
+${
+    tiledMain({
+      wg: W,
+      tile,
+      split: e.kind === "split",
+      element: "f32",
+      slots: tile * TILE_K,
+      decl,
+      loads,
+      inner,
+      stores,
+    })
+  }`;
+}
 
-@compute @workgroup_size(${W}, ${W})
+/** The storage bindings of a matmul: `A` and `B` of `element`, `C` and `X` of f32. */
+function matmulOperands(usesX: boolean, element: "f32" | "vec4<f32>"): string {
+  return `${STEP}
+${DIMS}
+@group(0) @binding(2) var<storage, read> A: array<${element}>;
+@group(0) @binding(3) var<storage, read> B: array<${element}>;
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
+${usesX ? "@group(0) @binding(5) var<storage, read> X: array<f32>;" : ""}`;
+}
+
+/**
+ * The frame both tiled kernels share: workgroup tiles of `slots` elements,
+ * the output tile's origin, the shared-dimension range (one split-K slice or
+ * all of it) and the loop that loads a `TILE_K` slice, synchronizes and runs
+ * `inner` over it; then `stores`.
+ */
+function tiledMain(o: {
+  wg: number;
+  tile: number;
+  split: boolean;
+  element: "f32" | "vec4<f32>";
+  slots: number;
+  decl: string;
+  loads: string;
+  inner: string;
+  stores: string;
+}): string {
+  return `var<workgroup> As: array<${o.element}, ${o.slots}>;
+var<workgroup> Bs: array<${o.element}, ${o.slots}>;
+
+@compute @workgroup_size(${o.wg}, ${o.wg})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let m = select(dims.m, step.rows, dims.m == 0u);
   let n = dims.n;
   let k = select(dims.k, step.rows, dims.k == 0u);
-  let m0 = wg.y * ${tile}u;
-  let n0 = wg.x * ${tile}u;
+  let m0 = wg.y * ${o.tile}u;
+  let n0 = wg.x * ${o.tile}u;
   if (m0 >= m) { return; }
-  let tid = lid.y * ${W}u + lid.x;
+  let tid = lid.y * ${o.wg}u + lid.x;
   ${
-    e.kind === "split"
+    o.split
       ? "let kBeg = wg.z * dims.p1;\n  let kEnd = min(k, kBeg + dims.p1);"
       : "let kBeg = 0u;\n  let kEnd = k;"
   }
-  ${decl}
-  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {${loads}
+  ${o.decl}
+  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {${o.loads}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {
-      ${inner}
+      ${o.inner}
     }
     workgroupBarrier();
-  }${stores}
+  }${o.stores}
 }
 `;
 }
@@ -292,11 +331,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
  * issues `t²/4` vector FMAs.
  */
 function vec4MatmulShader(
-  e: Epilogue,
   kernel: { wg: number; t: number },
   store: string,
+  usesX: boolean,
+  split: boolean,
 ): string {
-  const usesX = e.kind !== "plain" && e.kind !== "split";
   const W = kernel.wg;
   const T = kernel.t;
   const tile = W * T;
@@ -335,31 +374,7 @@ function vec4MatmulShader(
     }
   }`;
   }).join("");
-  return `${STEP}
-${DIMS}
-@group(0) @binding(2) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-${usesX ? "@group(0) @binding(5) var<storage, read> X: array<f32>;" : ""}
-var<workgroup> As: array<vec4<f32>, ${slots}>;
-var<workgroup> Bs: array<vec4<f32>, ${slots}>;
-
-@compute @workgroup_size(${W}, ${W})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let m = select(dims.m, step.rows, dims.m == 0u);
-  let n = dims.n;
-  let k = select(dims.k, step.rows, dims.k == 0u);
-  let m0 = wg.y * ${tile}u;
-  let n0 = wg.x * ${tile}u;
-  if (m0 >= m) { return; }
-  let tid = lid.y * ${W}u + lid.x;
-  ${
-    e.kind === "split"
-      ? "let kBeg = wg.z * dims.p1;\n  let kEnd = min(k, kBeg + dims.p1);"
-      : "let kBeg = 0u;\n  let kEnd = k;"
-  }
-  ${decl}
-  for (var k0 = kBeg; k0 < kEnd; k0 = k0 + ${TILE_K}u) {
+  const loads = `
     for (var l = 0u; l < ${perThread}u; l = l + 1u) {
       let s = tid + ${threads}u * l;
       if (s < ${slots}u) {
@@ -406,15 +421,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
           Bs[at + ${3 * Q}u][comp] = w.w;
         }
       }
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {
-      ${inner}
-    }
-    workgroupBarrier();
-  }${stores}
-}
-`;
+    }`;
+  return `${matmulOperands(usesX, "vec4<f32>")}
+${tiledMain({ wg: W, tile, split, element: "vec4<f32>", slots, decl, loads, inner, stores })}`;
 }
 
 /**
