@@ -1,0 +1,177 @@
+/**
+ * System pieces some tests need and a fresh machine (Node and npm only) lacks: a
+ * system BLAS, a WebGPU adapter (Mesa's software one will do), `redis-server`,
+ * a MongoDB server. A test that needs one is declared with
+ * {@linkcode testWith}: where the piece is missing the test is reported as
+ * ignored, its name saying what is missing and the command that installs it,
+ * and `deno task test` ends with one line summing up what was skipped
+ * (`scripts/test.ts`).
+ *
+ * Under `ALFRED_REQUIRE_ALL=1` (set by `.ci/run`, which installs everything)
+ * a missing piece is a failure, not a skip, so CI still runs everything. The
+ * contract suites for services CI cannot run (MongoDB: `MONGODB_URI`) are
+ * never required: they run where their URL is set.
+ *
+ * @module
+ */
+import { loadBlas } from "../src/engines/blas_cpu.ts";
+import { probeWebGpu } from "../src/train/backend.ts";
+
+/** A system piece a test may need. */
+export type Requirement = "openblas" | "webgpu" | "redis-server" | "mongodb";
+
+/** Whether a requirement is met on this machine, and what to do when it is not. */
+export interface RequirementStatus {
+  /** The piece, as a user would name it. */
+  what: string;
+  available: boolean;
+  /** Why it is missing (empty when available). */
+  why: string;
+  /** The command or setting that provides it. */
+  install: string;
+  /** `ALFRED_REQUIRE_ALL=1` turns a missing piece into a failure (false for contract suites). */
+  strict: boolean;
+}
+
+/** The variable under which a missing strict requirement fails instead of skipping. */
+export const REQUIRE_ALL_ENV = "ALFRED_REQUIRE_ALL";
+
+/** The marker `scripts/test.ts` counts in ignored tests' names. */
+export const SKIP_MARKER = "skipped: ";
+
+function commandRuns(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const webGpu = await probeWebGpu();
+
+function check(r: Requirement): RequirementStatus {
+  switch (r) {
+    case "openblas": {
+      let why = "";
+      try {
+        loadBlas();
+      } catch (e) {
+        why = "no BLAS library loads (libopenblas.so.0 and the others were tried)";
+        if (/needs FFI/.test((e as Error).message)) why = "the test run has no --allow-ffi";
+      }
+      return {
+        what: "OpenBLAS",
+        available: !why,
+        why,
+        install: "apt-get install libopenblas0-pthread",
+        strict: true,
+      };
+    }
+    case "webgpu":
+      return {
+        what: "a WebGPU adapter",
+        available: webGpu.available,
+        why: webGpu.available ? "" : webGpu.description,
+        install: "apt-get install libgl1-mesa-dri libegl-mesa0 (Mesa's software adapter)",
+        strict: true,
+      };
+    case "redis-server": {
+      const ok = commandRuns("redis-server", ["--version"]);
+      return {
+        what: "redis-server",
+        available: ok,
+        why: ok ? "" : "redis-server is not installed",
+        install: "apt-get install redis-server",
+        strict: true,
+      };
+    }
+    case "mongodb": {
+      const uri = Deno.env.get("MONGODB_URI");
+      return {
+        what: "a MongoDB server",
+        available: !!uri,
+        why: uri ? "" : "MONGODB_URI is not set",
+        install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite; CI has no MongoDB)",
+        strict: false,
+      };
+    }
+  }
+}
+
+const cache = new Map<Requirement, RequirementStatus>();
+
+/**
+ * The status of a requirement on this machine (probed once per process).
+ *
+ * @param r the requirement
+ * @returns whether it is met, why not, and how to install it
+ */
+export function requirement(r: Requirement): RequirementStatus {
+  let s = cache.get(r);
+  if (!s) cache.set(r, s = check(r));
+  return s;
+}
+
+function requireAll(): boolean {
+  return Deno.env.get(REQUIRE_ALL_ENV) === "1";
+}
+
+/** What {@linkcode needs} decided for a set of requirements. */
+export interface Needs {
+  /** Skip the test: something is missing and skipping is allowed. */
+  ignore: boolean;
+  /** Appended to the test's name: ` (skipped: … missing: install …)`, or empty. */
+  suffix: string;
+  /** Under `ALFRED_REQUIRE_ALL=1`: the message a test that cannot run fails with; else null. */
+  failure: string | null;
+  /** Every requirement is met. */
+  met: boolean;
+}
+
+/**
+ * Decides what a test needing `reqs` does on this machine: run, skip with a
+ * named reason, or (under `ALFRED_REQUIRE_ALL=1`) fail naming what is missing.
+ *
+ * @param reqs what the test needs
+ * @returns ignore flag, name suffix and failure message
+ */
+export function needs(...reqs: Requirement[]): Needs {
+  const missing = reqs.map(requirement).filter((s) => !s.available);
+  if (missing.length === 0) return { ignore: false, suffix: "", failure: null, met: true };
+  const reason = missing.map((s) => `${s.what} missing (${s.why}): ${s.install}`).join("; ");
+  const strict = missing.filter((s) => s.strict);
+  if (requireAll() && strict.length > 0) {
+    return {
+      ignore: false,
+      suffix: "",
+      failure: `${REQUIRE_ALL_ENV}=1 and this test cannot run: ${
+        strict.map((s) => `${s.what} missing (${s.why}): ${s.install}`).join("; ")
+      }`,
+      met: false,
+    };
+  }
+  return { ignore: true, suffix: ` (${SKIP_MARKER}${reason})`, failure: null, met: false };
+}
+
+/**
+ * `Deno.test` for a test that needs system pieces: ignored with the missing
+ * piece and its install command in the name, or failing under
+ * `ALFRED_REQUIRE_ALL=1`.
+ *
+ * @param reqs what the test needs
+ * @param def the test
+ * @example
+ * ```ts
+ * testWith(["openblas"], { name: "cpu-blas matmuls match", fn: () => {} });
+ * ```
+ */
+export function testWith(reqs: Requirement[], def: Deno.TestDefinition): void {
+  const n = needs(...reqs);
+  const failure = n.failure;
+  Deno.test({
+    ...def,
+    name: `${def.name}${n.suffix}`,
+    ignore: def.ignore || n.ignore,
+    fn: failure ? () => Promise.reject(new Error(failure)) : def.fn,
+  });
+}
