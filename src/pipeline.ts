@@ -244,6 +244,7 @@ export function backtestSummary(r: BacktestResult): BacktestSummary {
     })),
     perTicker: r.perTicker as unknown as Record<string, unknown>[],
     trades: r.trades,
+    ruin: r.ruin,
     warnings: r.warnings,
     assumptions: r.assumptions,
   };

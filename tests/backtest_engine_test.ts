@@ -251,7 +251,7 @@ Deno.test("same_close fills at the signal's own close and is flagged", () => {
   assert.ok(same.warnings.some((w) => w.includes("same_close")));
   assert.equal(same.sameCloseFills, true);
   assert.equal(next.sameCloseFills, false);
-  assert.ok(same.assumptions.some((a) => a.includes("same_close")));
+  assert.ok(same.assumptions.some((a) => a.includes("same-close fills, optimistic")));
   assert.equal(next.fills[0].date, "2000-04-03");
   assert.ok(!next.warnings.some((w) => w.includes("same_close")));
 });
@@ -419,12 +419,156 @@ Deno.test("a short that more than doubles ruins the book: liquidated, stats stay
     config: config({ commission_bps: 0, slippage_bps: 0 }),
   });
   // Short 10000 shares at 10; at 25 equity is 100000 - 150000: liquidated at that close.
-  assert.ok(r.warnings.some((w) => w.includes("equity reached -50000.00 on 2000-04-04")));
-  assert.deepEqual(r.fills.map((f) => [f.date, f.price]), [["2000-04-03", 10], ["2000-04-04", 25]]);
+  assert.deepEqual(r.ruin, [{
+    book: 'book "A"',
+    capital: 100_000,
+    date: "2000-04-04",
+    equity: -50_000,
+    liquidatedOn: "2000-04-04",
+    liquidationValue: -50_000,
+    liquidationCosts: 0,
+  }]);
+  assert.deepEqual(r.fills.map((f) => [f.date, f.price, f.reason]), [
+    ["2000-04-03", 10, "signal"],
+    ["2000-04-04", 25, "liquidation"],
+  ]);
   assert.deepEqual(r.series.strategy, [100_000, -50_000, -50_000, -50_000, -50_000]);
   assert.equal(r.stats.strategy.totalReturn, -1.5);
   assert.equal(r.stats.strategy.cagr, -1);
   assertFinite(r);
+});
+
+Deno.test("a long-short book whose short multiplies is liquidated at that bar and trades no more", () => {
+  const dates = [
+    "2000-03-31", // Q1 signals
+    "2000-04-03", // fill: long L, short S
+    "2000-05-01", // S at 25: equity 0.25 x, still alive
+    "2000-05-02", // S at 40: equity -0.5 x, ruined here
+    "2000-05-03",
+    "2000-06-30", // Q2 signals: ignored
+    "2000-07-03",
+    "2000-09-29",
+    "2000-10-02",
+  ];
+  const prices = new Map([
+    ["L", series(dates, [10, 10, 10, 10, 12, 12, 12, 12, 12])],
+    ["S", series(dates, [10, 10, 25, 40, 60, 5, 5, 5, 5])],
+  ]);
+  const signals: Signal[] = [
+    { ticker: "L", date: dates[0], score: 0.9 },
+    { ticker: "S", date: dates[0], score: 0.1 },
+    { ticker: "L", date: dates[5], score: 0.1 },
+    { ticker: "S", date: dates[5], score: 0.9 },
+  ];
+  const r = runBacktest({
+    signals,
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ strategy: "long_short_top_k", mode: "portfolio", k: 1 }),
+  });
+  // Gross 1 at 10 bps: x = 100000 / 1.001 is invested, half long L, half short S, cash x.
+  const c = 0.001;
+  const x = 100_000 / (1 + c);
+  near(r.series.strategy[0], x, 1e-12, "equity after the fill");
+  near(r.series.strategy[1], x + 0.5 * x - 0.5 * x * 2.5, 1e-12, "S at 25: 0.25 x");
+  // S at 40: equity x + 0.5 x - 2 x = -0.5 x at the mark; closing 0.5 x of L and 2 x of S
+  // costs 10 bps of 2.5 x.
+  assert.equal(r.ruin.length, 1);
+  const ruin = r.ruin[0];
+  assert.equal(ruin.book, "portfolio");
+  assert.equal(ruin.date, "2000-05-02");
+  assert.equal(ruin.liquidatedOn, "2000-05-02");
+  near(ruin.equity, -0.5 * x, 1e-12, "equity at the ruin close");
+  near(ruin.liquidationCosts, c * 2.5 * x, 1e-12, "liquidation costs");
+  near(ruin.liquidationValue, -0.5 * x - c * 2.5 * x, 1e-12, "liquidation value");
+  // Both positions closed at that bar's closes; nothing traded afterwards (Q2's signals ignored).
+  assert.deepEqual(
+    r.fills.filter((f) => f.date >= "2000-05-02").map((f) => [f.date, f.ticker, f.price, f.reason]),
+    [["2000-05-02", "L", 10, "liquidation"], ["2000-05-02", "S", 40, "liquidation"]],
+  );
+  assert.ok(r.trades.every((t) => !t.open && t.exitDate <= "2000-05-02"));
+  // The equity stays at the liquidation value to the end; the statistics use that path.
+  for (const e of r.series.strategy.slice(2)) near(e, ruin.liquidationValue, 1e-12, "flat");
+  near(r.stats.strategy.endEquity, ruin.liquidationValue, 1e-12, "end equity");
+  near(r.stats.strategy.totalReturn, ruin.liquidationValue / 100_000 - 1, 1e-12, "total return");
+  assert.equal(r.stats.strategy.cagr, -1);
+  assert.equal(r.stats.strategy.maxDrawdownRecovery, null);
+  assert.equal(r.stats.strategy.maxDrawdownTradingDays, r.period.days - 1);
+  assert.ok(r.assumptions.some((a) => a.startsWith("Ruin: ")));
+  assertFinite(r);
+});
+
+Deno.test("a ruined book closes a ticker without a price that day at its next close", () => {
+  const dates = ["2000-03-31", "2000-04-03", "2000-04-04", "2000-04-05", "2000-04-06"];
+  // L has no bar on 2000-04-04, the day S's jump ruins the book: L closes on 2000-04-05.
+  const prices = new Map([
+    ["L", series(["2000-03-31", "2000-04-03", "2000-04-05", "2000-04-06"], [10, 10, 11, 11])],
+    ["S", series(dates, [10, 10, 40, 40, 40])],
+  ]);
+  const r = runBacktest({
+    signals: [
+      { ticker: "L", date: dates[0], score: 0.9 },
+      { ticker: "S", date: dates[0], score: 0.1 },
+    ],
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({
+      strategy: "long_short_top_k",
+      mode: "portfolio",
+      k: 1,
+      commission_bps: 0,
+      slippage_bps: 0,
+    }),
+  });
+  // 50000 long L at 10, 50000 short S at 10, cash 100000: at S 40, -50000 at the mark.
+  assert.deepEqual(r.ruin, [{
+    book: "portfolio",
+    capital: 100_000,
+    date: "2000-04-04",
+    equity: -50_000,
+    liquidatedOn: "2000-04-05",
+    liquidationValue: -45_000,
+    liquidationCosts: 0,
+  }]);
+  assert.deepEqual(r.fills.slice(2).map((f) => [f.date, f.ticker, f.reason]), [
+    ["2000-04-04", "S", "liquidation"],
+    ["2000-04-05", "L", "liquidation"],
+  ]);
+  assert.deepEqual(r.series.strategy, [100_000, -50_000, -45_000, -45_000]);
+});
+
+Deno.test("per_ticker: one ruined book is liquidated, the others trade on", () => {
+  const dates = ["2000-03-31", "2000-04-03", "2000-04-04", "2000-06-30", "2000-07-03"];
+  const prices = new Map([
+    ["A", series(dates, [10, 10, 11, 12, 12])],
+    ["B", series(dates, [10, 10, 30, 30, 30])],
+  ]);
+  const r = runBacktest({
+    signals: [
+      { ticker: "A", date: dates[0], score: 0.9 },
+      { ticker: "B", date: dates[0], score: 0.1 },
+    ],
+    prices,
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: config({ commission_bps: 0, slippage_bps: 0 }),
+  });
+  // B's book: short 5000 at 10 with 50000; at 30 it holds 100000 - 150000.
+  assert.deepEqual(r.ruin.map((x) => [x.book, x.date, x.equity]), [[
+    'book "B"',
+    "2000-04-04",
+    -50_000,
+  ]]);
+  // A's book is untouched: long 5000 at 10, closed at 12 one quarter later.
+  const a = r.trades.find((t) => t.ticker === "A")!;
+  assert.equal(a.exitDate, "2000-07-03");
+  near(a.pnl, 10_000, 1e-12, "A's pnl");
+  assert.deepEqual(r.series.strategy, [100_000, 55_000 - 50_000, 60_000 - 50_000, 60_000 - 50_000]);
 });
 
 Deno.test("equity is marked daily: an intra-quarter dip is a real drawdown", () => {
@@ -452,6 +596,7 @@ Deno.test("equity is marked daily: an intra-quarter dip is a real drawdown", () 
   assert.equal(s.maxDrawdownPeak, "2000-04-03");
   assert.equal(s.maxDrawdownTrough, "2000-04-14");
   assert.equal(s.maxDrawdownRecovery, "2000-06-30");
-  assert.equal(s.maxDrawdownDays, 88);
+  // Peak 2000-04-03, recovery 2000-06-30: 3 trading days of this calendar (88 calendar days).
+  assert.equal(s.maxDrawdownTradingDays, 3);
   near(r.series.drawdown.strategy[2], 0.05, 1e-12, "drawdown series");
 });

@@ -8,9 +8,11 @@ import {
   tradeStats,
 } from "../src/backtest/stats.ts";
 import type { Trade } from "../src/backtest/types.ts";
-import { near } from "./backtest_helpers.ts";
+import { businessDays, near, rng } from "./backtest_helpers.ts";
+import type { MaxDrawdown } from "../src/backtest/stats.ts";
 
 const DATES = ["2000-01-03", "2000-01-04", "2000-01-05", "2000-01-06", "2000-01-07", "2000-01-10"];
+const DATES_LONG = businessDays("2000-01-03", "2000-03-31");
 const NO_COSTS = { commission: 0, slippage: 0, borrow: 0, total: 0 };
 
 function input(equity: number[], over: Partial<StatsInput> = {}): StatsInput {
@@ -27,6 +29,13 @@ function input(equity: number[], over: Partial<StatsInput> = {}): StatsInput {
     indexReturns: null,
     ...over,
   };
+}
+
+function equalDrawdown(
+  m: MaxDrawdown,
+  want: { peak: string; trough: string; recovery: string | null },
+): void {
+  assert.deepEqual({ peak: m.peak, trough: m.trough, recovery: m.recovery }, want);
 }
 
 function trade(pnl: number, ret: number): Trade {
@@ -71,7 +80,7 @@ Deno.test("Sharpe, Sortino and volatility against hand computation", () => {
   assert.equal(withRf.riskFree, "T-bill");
 });
 
-Deno.test("max drawdown: depth, peak, trough, recovery and duration in calendar days", () => {
+Deno.test("max drawdown: depth, peak, trough, recovery and duration in trading days", () => {
   const eq = [110, 120, 90, 100, 130, 125];
   const m = maxDrawdown(DATES, 100, eq);
   assert.deepEqual(m, {
@@ -79,23 +88,78 @@ Deno.test("max drawdown: depth, peak, trough, recovery and duration in calendar 
     peak: "2000-01-04",
     trough: "2000-01-05",
     recovery: "2000-01-07",
-    days: 3,
+    tradingDays: 3,
   });
   const open = maxDrawdown(DATES.slice(0, 4), 100, [110, 120, 90, 100]);
   assert.equal(open.recovery, null);
-  assert.equal(open.days, 2); // peak to the last date
+  assert.equal(open.tradingDays, 2); // peak to the last date
   // The capital is the first peak: costs on day one are a drawdown.
   const first = maxDrawdown(DATES.slice(0, 2), 100, [99.8, 100.5]);
   near(first.depth, 0.002, 1e-12, "first-day drawdown");
   assert.equal(first.peak, "2000-01-03");
   assert.equal(first.recovery, "2000-01-04");
+  assert.equal(first.tradingDays, 1);
   assert.deepEqual(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).depth, 0);
+  assert.equal(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).tradingDays, 0);
   const dd = drawdownSeries(100, eq);
   near(dd[2], 0.25, 1e-15, "drawdown series");
   assert.equal(dd[4], 0);
   const s = performanceStats(input(eq));
   assert.equal(s.maxDrawdown, 0.25);
-  assert.equal(s.maxDrawdownDays, 3);
+  assert.equal(s.maxDrawdownTradingDays, 3);
+  assert.throws(() => maxDrawdown(DATES, 100, [1, 2]), /2 equity values but 6 dates/);
+});
+
+Deno.test("drawdown durations count closes, not calendar days: weekends and holidays are free", () => {
+  // Peak on Friday 2000-01-07, trough on Monday, recovery on Tuesday 2000-01-18: a weekend,
+  // days without closes and the 2000-01-17 holiday lie between, and none of them counts.
+  const dates = ["2000-01-06", "2000-01-07", "2000-01-10", "2000-01-14", "2000-01-18"];
+  const m = maxDrawdown(dates, 100, [105, 110, 95, 100, 111]);
+  equalDrawdown(m, { peak: "2000-01-07", trough: "2000-01-10", recovery: "2000-01-18" });
+  assert.equal(m.tradingDays, 3); // 3 closes after the peak; 11 calendar days
+  // Not recovered: the peak's close to the last close.
+  const open = maxDrawdown(dates, 100, [105, 110, 95, 100, 109]);
+  assert.equal(open.recovery, null);
+  assert.equal(open.tradingDays, 3);
+  // Two drawdowns: from the capital to 97 and back (3 closes), and from 101 to 80 and back
+  // (2 closes): the duration is the deepest one's, not the longest one's.
+  const two = maxDrawdown(
+    [...DATES, "2000-01-11", "2000-01-12"],
+    100,
+    [99, 98, 97, 101, 80, 101.5, 102, 103],
+  );
+  assert.equal(two.peak, "2000-01-06");
+  assert.equal(two.trough, "2000-01-07");
+  assert.equal(two.recovery, "2000-01-10");
+  assert.equal(two.tradingDays, 2);
+});
+
+Deno.test("a drawdown never lasts longer than the backtest (random curves, and one that never recovers)", () => {
+  const u = rng(3);
+  for (let round = 0; round < 200; round++) {
+    const n = 1 + Math.floor(u() * 40);
+    const dates = DATES_LONG.slice(0, n);
+    const eq: number[] = [];
+    let e = 100;
+    for (let i = 0; i < n; i++) eq.push(e *= 1 + (u() - 0.5) * 0.1);
+    const m = maxDrawdown(dates, 100, eq);
+    assert.ok(m.tradingDays >= 0 && m.tradingDays <= n - 1, `${m.tradingDays} of ${n} closes`);
+  }
+  // Down on the first close and never back: the whole backtest, closes less one.
+  const falling = DATES_LONG.slice(0, 30).map((_, i) => 99 - i);
+  assert.equal(maxDrawdown(DATES_LONG.slice(0, 30), 100, falling).tradingDays, 29);
+});
+
+Deno.test("a ruined curve: drawdown above 100%, never recovered, flat returns after the ruin", () => {
+  const s = performanceStats(input([80, -20, -20, -20]));
+  near(s.maxDrawdown, 1.2, 1e-12, "depth");
+  assert.equal(s.maxDrawdownRecovery, null);
+  assert.equal(s.maxDrawdownTradingDays, 3);
+  near(s.totalReturn, -1.2, 1e-12, "total return");
+  assert.equal(s.cagr, -1);
+  const r = dailyReturns(100, [80, -20, -20, -20]);
+  assert.deepEqual(Array.from(r).slice(2), [0, 0]);
+  near(r[1], -1.25, 1e-12, "the ruin day's return");
 });
 
 Deno.test("CAGR over calendar time and Calmar", () => {

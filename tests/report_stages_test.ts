@@ -95,7 +95,7 @@ Deno.test("a runBacktest result becomes equity points and clean statistics", () 
   equal(metricValue(summary.stats.strategy, "maxDrawdown"), raw.stats.strategy.maxDrawdown);
   equal(
     metricValue(summary.stats.strategy, "maxDrawdownDuration"),
-    raw.stats.strategy.maxDrawdownDays,
+    raw.stats.strategy.maxDrawdownTradingDays,
   );
 });
 

@@ -8,9 +8,12 @@
  * this fill's costs)`, solved as a fixed point so a fully invested long ends
  * with zero cash; fractional shares are allowed.
  *
+ * Ruin: equity is checked at every close after marking; at or below zero the
+ * book is liquidated at that close and never trades again (see {@linkcode Ruin}).
+ *
  * @module
  */
-import type { CostBreakdown, Fill, FillReason, Trade } from "./types.ts";
+import type { CostBreakdown, Fill, FillReason, Ruin, Trade } from "./types.ts";
 
 /** One order: at the close of calendar day `day`, trade the book to these weights. */
 export interface Order {
@@ -61,6 +64,8 @@ export interface BookResult {
   tradedNotional: number;
   /** Per ticker: pnl after costs, costs, days held. */
   byTicker: Map<string, { pnl: number; costs: number; heldDays: number }>;
+  /** When the book lost its equity and was liquidated; null when it never did. */
+  ruin: Ruin | null;
   warnings: string[];
 }
 
@@ -88,7 +93,10 @@ interface Pending {
  * close for every ticker that has a bar that day (others wait for their next
  * bar). A ticker whose prices end while it is held is closed at its last
  * close. Positions still held after `end` are reported as open trades marked
- * at the last close.
+ * at the last close. When the marked equity is at or below zero the book is
+ * ruined: every held position is closed (reason `liquidation`) at that close,
+ * or at a ticker's next close when it has no price that day, costs are
+ * charged, orders are ignored from then on, and `ruin` records it.
  *
  * @param input the book's orders, prices, costs and span
  * @returns equity, exposure, trades, fills and costs
@@ -133,7 +141,7 @@ export function simulateBook(input: BookInput): BookResult {
   const costs: CostBreakdown = { commission: 0, slippage: 0, borrow: 0, total: 0 };
   const warnings: string[] = [];
   let tradedNotional = 0;
-  let ruined = false;
+  let ruin: Ruin | null = null;
   let orderAt = 0;
   const orders = input.orders;
   for (const o of orders) {
@@ -226,17 +234,24 @@ export function simulateBook(input: BookInput): BookResult {
 
     let equityNow = cash;
     for (let i = 0; i < n; i++) if (q[i] !== 0) equityNow += q[i] * last[i];
-    if (!ruined && equityNow <= 0) {
-      ruined = true;
-      warnings.push(
-        `${input.name}: equity reached ${equityNow.toFixed(2)} on ${
-          calendar[d]
-        }: every position liquidated, no further trading`,
-      );
+    if (ruin === null && equityNow <= 0) {
+      ruin = {
+        book: input.name,
+        capital: input.capital,
+        date: calendar[d],
+        equity: equityNow,
+        liquidatedOn: null,
+        liquidationValue: equityNow,
+        liquidationCosts: 0,
+      };
     }
-    if (ruined) {
+    if (ruin !== null) {
+      // A ruined book only closes what it holds: every order, pending or new, is dropped.
       for (let i = 0; i < n; i++) {
-        pending[i] = q[i] !== 0 ? { weight: 0, resize: true, reason: "exit", orderDay: d } : null;
+        if (q[i] === 0) pending[i] = null;
+        else if (pending[i]?.reason !== "liquidation") {
+          pending[i] = { weight: 0, resize: true, reason: "liquidation", orderDay: d };
+        }
       }
     }
 
@@ -274,6 +289,7 @@ export function simulateBook(input: BookInput): BookResult {
         const comm = commission * notional;
         const slip = slippage * notional;
         const cost = comm + slip;
+        if (pnd.reason === "liquidation") ruin!.liquidationCosts += cost;
         cash -= dq * p + cost;
         costs.commission += comm;
         costs.slippage += slip;
@@ -334,8 +350,17 @@ export function simulateBook(input: BookInput): BookResult {
       }
     }
     let eq = cash;
-    for (let i = 0; i < n; i++) if (q[i] !== 0) eq += q[i] * last[i];
+    let holds = false;
+    for (let i = 0; i < n; i++) {
+      if (q[i] === 0) continue;
+      eq += q[i] * last[i];
+      holds = true;
+    }
     equity[k] = eq;
+    if (ruin !== null && ruin.liquidatedOn === null) {
+      ruin.liquidationValue = eq;
+      if (!holds) ruin.liquidatedOn = calendar[d];
+    }
   }
 
   for (let i = 0; i < n; i++) {
@@ -349,5 +374,5 @@ export function simulateBook(input: BookInput): BookResult {
     if (episode[i]) closeEpisode(i, end, last[i], true);
   }
   const byTicker = new Map(tickers.map((t, i) => [t, stats[i]]));
-  return { equity, exposed, trades, fills, costs, tradedNotional, byTicker, warnings };
+  return { equity, exposed, trades, fills, costs, tradedNotional, byTicker, ruin, warnings };
 }

@@ -11,6 +11,8 @@
  *   last group's positions close that way, which ends the backtest.
  * - `per_ticker`: each eval ticker trades alone with `initial_capital / N`;
  *   the strategy's equity is the sum of the books. `portfolio`: one book.
+ * - A book whose equity falls to zero or below at a close is liquidated there
+ *   and trades no more; `BacktestResult.ruin` records when and at what value.
  *
  * @module
  */
@@ -266,6 +268,21 @@ function sumCosts(books: readonly BookResult[]): CostBreakdown {
   return c;
 }
 
+/** A number as people write it: no float noise (`0.7 - 0.5` is 0.2), plain decimals. */
+function plain(x: number): string {
+  return String(Number(x.toPrecision(10)));
+}
+
+/** Currency with thousands separators and two decimals (the report's money format). */
+function money(x: number): string {
+  return x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+/** A signed threshold: `+0.2`, `-0.2`, `0`. */
+function signed(x: number): string {
+  return x > 0 ? `+${plain(x)}` : plain(x);
+}
+
 function assumptions(
   args: BacktestArgs,
   strategy: Strategy,
@@ -277,31 +294,42 @@ function assumptions(
   const out = [
     c.fill === "next_close"
       ? "Fills: a signal formed at a quarter's last close fills at the next trading day's close"
-      : "Fills: a signal fills at the same close it was formed at (same_close, optimistic)",
-    `Costs: commission ${c.commission_bps} bps + slippage ${c.slippage_bps} bps of traded notional at every fill (benchmarks: on the initial purchase); short borrow ${c.borrow_bps} bps a year accrued daily (/252) on the previous close's short value`,
-    "Sizing: target weight x (equity - this fill's costs), fractional shares, no leverage beyond the weights; positions are marked to market daily",
+      : "Fills: a signal fills at the same close it was formed at (same-close fills, optimistic)",
+    `Costs: commission ${plain(c.commission_bps)} bps + slippage ${
+      plain(c.slippage_bps)
+    } bps of traded notional at every fill (benchmarks: on the initial purchase only); short borrow ${
+      plain(c.borrow_bps)
+    } bps a year, accrued daily (1/252 a day) on the previous close's short value`,
+    "Sizing: target weight × (equity − this fill's costs), fractional shares, no leverage beyond the weights; positions are marked to market daily",
     strategy.resizeHeld
       ? `Rebalancing: ${strategy.name} trades every held position back to its target weight each quarter`
       : `Rebalancing: ${strategy.name} keeps a held position as is while its side is unchanged; reversals pay costs on both legs`,
     "Holding: each signal is valid for one quarter; without a newer signal its positions close at the last trading day of the next quarter (shifted by the fill rule), and a ticker whose prices end is closed at its last close",
     args.labelMode === "direction"
-      ? `Scores: probabilities centered on exit_threshold ${params.boundary}; nuanced long above ${
-        params.boundary + params.longAbove
-      }, short below ${params.boundary + params.shortBelow}`
-      : `Scores: predicted moves centered on 0; nuanced long above ${params.longAbove}, short below ${params.shortBelow} (thresholds minus exit_threshold)`,
+      ? `Scores: probabilities of an up move, centered on the long/short boundary ${
+        plain(params.boundary)
+      } (the exit threshold); the nuanced strategy goes long above ${
+        plain(params.boundary + params.longAbove)
+      } and short below ${plain(params.boundary + params.shortBelow)}`
+      : `Scores: predicted fractional moves, centered on 0; the nuanced strategy goes long above ${
+        signed(params.longAbove)
+      } and short below ${signed(params.shortBelow)} (its thresholds less the exit threshold)`,
     c.mode === "per_ticker"
-      ? `Mode per_ticker: each of the ${books} eval tickers trades alone with ${
-        (c.initial_capital / books).toFixed(2)
-      } (initial_capital / ${books}); the strategy is the sum of the books`
-      : `Mode portfolio: one book of ${c.initial_capital} across the eval tickers`,
+      ? `Per-ticker mode: each of the ${books} eval tickers trades alone with ${
+        money(c.initial_capital / books)
+      } (the initial capital of ${
+        money(c.initial_capital)
+      } / ${books}); the strategy is the sum of the books`
+      : `Portfolio mode: one book of ${money(c.initial_capital)} across the eval tickers`,
+    "Ruin: a book whose equity is at or below zero at a close is liquidated at that close (each position at its price, costs charged; a ticker without a price that day at its next close) and never trades again; a negative liquidation value (a short that gapped past the equity) is kept as a debt, not floored at zero",
     "Benchmarks: buy-and-hold from the close of the strategy's first fill date to its last date, equal initial weights for the basket and no rebalancing, marked (not sold) at the end",
     `Risk-free rate: ${riskFreeLabel}`,
-    "Statistics: daily close-to-close returns (the first from the initial capital), annualized with 252 days; CAGR over calendar days / 365.25; drawdowns count the initial capital as the first peak; alpha and beta from daily excess returns regressed on the index's",
+    "Statistics: daily close-to-close returns (the first from the initial capital), annualized with 252 trading days; CAGR over calendar days / 365.25; drawdowns count the initial capital as the first peak, and their durations count trading days; alpha and beta from daily excess returns regressed on the index's",
   ];
-  if (c.long_only) out.push("long_only: short targets are held flat instead");
+  if (c.long_only) out.push("Long only: short targets are held flat instead");
   if (c.weighting === "signal") {
     out.push(
-      "Weighting signal: each name's share is |score - boundary| over the sum for the quarter",
+      "Signal weighting: each name's share is |score − boundary| over the quarter's sum",
     );
   }
   return out;
@@ -398,6 +426,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
     })
   );
   for (const b of books) warnings.push(...b.warnings);
+  const ruin = books.flatMap((b) => (b.ruin ? [b.ruin] : []));
 
   const days = end - start + 1;
   const dates = calendar.slice(start, end + 1);
@@ -521,6 +550,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
     },
     trades,
     fills,
+    ruin,
     warnings,
     assumptions: assumptions(args, strategy, params, bookTickers.length, rf.label),
   };

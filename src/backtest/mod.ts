@@ -26,7 +26,10 @@
  * basis points of traded notional, optional short borrow accrued daily;
  * positions are marked daily; a signal is valid one quarter, so positions
  * without a newer signal close at the next quarter's last close, shifted by
- * the fill rule. Every rule is repeated in `BacktestResult.assumptions`.
+ * the fill rule. A book whose equity reaches zero or below at a close is
+ * liquidated at that close and trades no more (`BacktestResult.ruin`).
+ * Drawdown durations count trading days. Every rule is repeated in
+ * `BacktestResult.assumptions`.
  *
  * ```ts
  * import { runBacktest } from "./mod.ts";
@@ -70,6 +73,7 @@ export type {
   LabelMode,
   PerformanceStats,
   PriceSeries,
+  Ruin,
   Signal,
   TickerSummary,
   Trade,

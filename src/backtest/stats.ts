@@ -5,7 +5,14 @@
  * Conventions: daily returns are close to close over trading days, the first
  * one measured from the capital before the first fill (so the first day's
  * costs count); annualization uses 252 trading days; CAGR uses calendar time
- * (days / 365.25); drawdowns treat the starting capital as the first peak.
+ * (days / 365.25); drawdowns treat the starting capital as the first peak, and
+ * their durations count trading days (closes) of the backtest, never calendar
+ * days: a drawdown can last at most the backtest's closes less one.
+ *
+ * A ruined book (equity at or below zero, liquidated by the engine) keeps its
+ * liquidation value to the end: returns after the ruin are 0, the ruin day's
+ * return may be below -100% (a short that gapped past the remaining equity),
+ * CAGR is -100%, and the drawdown never recovers.
  *
  * @module
  */
@@ -79,29 +86,48 @@ export function drawdownSeries(capital: number, equity: ArrayLike<number>): Floa
 
 /** The deepest drawdown and how long it lasted. */
 export interface MaxDrawdown {
-  /** Positive fraction. */
+  /** Positive fraction (above 1 when equity fell below zero). */
   depth: number;
   peak: string | null;
   trough: string | null;
   /** First date back at the peak; null when never. */
   recovery: string | null;
-  /** Calendar days from the peak to the recovery, or to the last date. */
-  days: number;
+  /**
+   * Trading days (closes of the curve) from the peak's close to the recovery's close, or to
+   * the last close when not recovered; 0 without a drawdown. At most `equity.length - 1`.
+   */
+  tradingDays: number;
 }
 
 /**
- * The deepest drawdown of an equity curve and its duration.
+ * The deepest drawdown of an equity curve and its duration in trading days.
  *
- * @param dates the closes' dates
+ * The duration counts closes of the curve, not calendar days: a peak on one close and a
+ * recovery on the next is 1 trading day, whatever weekend or holiday lies between. The
+ * capital is the first peak, dated at the first close (the first fill happens at it).
+ *
+ * @param dates the closes' dates (trading days)
  * @param capital equity before the first close (the first peak, dated at the first date)
  * @param equity equity at each close
- * @returns depth, peak, trough, recovery and duration in calendar days
+ * @returns depth, peak, trough, recovery and duration in trading days
+ * @throws {RangeError} when dates and equity differ in length
+ * @example
+ * ```ts
+ * // Friday peak, Monday trough, Wednesday recovery: 3 trading days (5 calendar days).
+ * maxDrawdown(["2000-01-07", "2000-01-10", "2000-01-11", "2000-01-12"], 100, [110, 99, 105, 111])
+ *   .tradingDays; // 3
+ * ```
  */
 export function maxDrawdown(
   dates: readonly string[],
   capital: number,
   equity: ArrayLike<number>,
 ): MaxDrawdown {
+  if (dates.length !== equity.length) {
+    throw new RangeError(
+      `Invalid drawdown input: ${equity.length} equity values but ${dates.length} dates`,
+    );
+  }
   let peak = capital;
   let peakAt = 0;
   let best = 0;
@@ -122,7 +148,9 @@ export function maxDrawdown(
       bestPeakValue = peak;
     }
   }
-  if (bestTroughAt < 0) return { depth: 0, peak: null, trough: null, recovery: null, days: 0 };
+  if (bestTroughAt < 0) {
+    return { depth: 0, peak: null, trough: null, recovery: null, tradingDays: 0 };
+  }
   let recoveryAt = -1;
   for (let i = bestTroughAt + 1; i < equity.length; i++) {
     if (equity[i] >= bestPeakValue) {
@@ -136,7 +164,7 @@ export function maxDrawdown(
     peak: dates[bestPeakAt],
     trough: dates[bestTroughAt],
     recovery: recoveryAt >= 0 ? dates[recoveryAt] : null,
-    days: daysBetween(dates[bestPeakAt], dates[endAt]),
+    tradingDays: endAt - bestPeakAt,
   };
 }
 
@@ -278,7 +306,7 @@ export function performanceStats(input: StatsInput): PerformanceStats {
     maxDrawdownPeak: mdd.peak,
     maxDrawdownTrough: mdd.trough,
     maxDrawdownRecovery: mdd.recovery,
-    maxDrawdownDays: mdd.days,
+    maxDrawdownTradingDays: mdd.tradingDays,
     trades: ts.trades,
     winRate: ts.winRate,
     avgWin: ts.avgWin,

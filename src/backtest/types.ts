@@ -27,8 +27,36 @@ export interface PriceSeries {
   close: Float64Array;
 }
 
-/** Why a fill happened. */
-export type FillReason = "signal" | "exit" | "delisted" | "benchmark";
+/** Why a fill happened; `liquidation` closes the positions of a ruined book. */
+export type FillReason = "signal" | "exit" | "delisted" | "benchmark" | "liquidation";
+
+/**
+ * How a book lost its equity. A book whose marked equity is at or below zero at a close is
+ * ruined: every position is closed at that close's prices (a ticker without a price that day
+ * at its next close), costs are charged, and it never trades again; its equity stays at the
+ * liquidation value to the end of the backtest.
+ *
+ * The liquidation value may be negative: a short that gapped past the remaining equity
+ * between two closes costs more to buy back than the book holds. That deficit is kept, not
+ * floored at zero: it is a debt the account owes its broker (a margin account holder is liable
+ * for a debit balance), and flooring it would credit the strategy with part of a loss it made.
+ */
+export interface Ruin {
+  /** The book: "portfolio", or `book "IBM"` in per_ticker mode. */
+  book: string;
+  /** The book's starting capital. */
+  capital: number;
+  /** ISO date of the first close at which the book's marked equity was at or below zero. */
+  date: string;
+  /** Marked equity at that close, before the liquidation (at or below zero). */
+  equity: number;
+  /** ISO date of the close that closed the last position; null when one never had a price again. */
+  liquidatedOn: string | null;
+  /** Equity after the liquidation and its costs: what the book holds to the end (negative: a debt). */
+  liquidationValue: number;
+  /** Commission and slippage the liquidation fills paid. */
+  liquidationCosts: number;
+}
 
 /** One execution: a change of position in one ticker at one close. */
 export interface Fill {
@@ -97,7 +125,7 @@ export interface PerformanceStats {
   sortino: number | null;
   /** CAGR / max drawdown; null without a drawdown. */
   calmar: number | null;
-  /** Largest peak-to-trough fall as a positive fraction (0.25 = -25%). */
+  /** Largest peak-to-trough fall as a positive fraction (0.25 = -25%; above 1 after a ruin). */
   maxDrawdown: number;
   /** ISO date of the peak before the deepest trough (null without a drawdown). */
   maxDrawdownPeak: string | null;
@@ -105,8 +133,11 @@ export interface PerformanceStats {
   maxDrawdownTrough: string | null;
   /** ISO date equity first regained the peak; null when it never did. */
   maxDrawdownRecovery: string | null;
-  /** Calendar days from the peak to the recovery, or to the end when not recovered. */
-  maxDrawdownDays: number;
+  /**
+   * Trading days (closes) from the peak to the recovery, or to the last close when not
+   * recovered; never calendar days, never more than `period.days - 1`.
+   */
+  maxDrawdownTradingDays: number;
   /** Round trips (closed, plus open ones marked at the end). */
   trades: number;
   /** Share of trades with a positive pnl; null without trades. */
@@ -180,7 +211,9 @@ export interface BacktestResult {
   series: EquitySeries;
   trades: Trade[];
   fills: Fill[];
-  /** Things the reader must know (same_close fills, deferred fills, gaps, ruin). */
+  /** Books that lost their equity and were liquidated (empty when none was). */
+  ruin: Ruin[];
+  /** Things the reader must know (same_close fills, deferred fills, gaps); ruin is in `ruin`. */
   warnings: string[];
   /** The rules the numbers rest on (fill rule, costs, sizing, risk-free source). */
   assumptions: string[];

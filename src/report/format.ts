@@ -99,7 +99,7 @@ const ALIASES: Readonly<Record<string, string[]>> = {
   signAccuracy: ["signacc"],
   rankIc: ["rankinformationcoefficient"],
   maxDrawdown: ["mdd", "maxdd"],
-  maxDrawdownDuration: ["maxdrawdowndays", "maxddduration"],
+  maxDrawdownDuration: ["maxdrawdowntradingdays", "maxddduration"],
   icir: ["icicir"],
   sharpe: ["sharperatio"],
   sortino: ["sortinoratio"],
