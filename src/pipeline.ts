@@ -19,7 +19,7 @@ import { type ResolvedTickers, resolveTickers } from "./data/select.ts";
 import { buildQuarterly, type QuarterlyFrame } from "./features/quarterly.ts";
 import { featureCorrelations } from "./features/correlation.ts";
 import { type Fold, splitRows } from "./dataset/split.ts";
-import { Scaler, scalerKinds } from "./dataset/scaler.ts";
+import { rowSetHash, Scaler, scalerKinds } from "./dataset/scaler.ts";
 import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
@@ -46,7 +46,13 @@ import { baselines } from "./train/baselines.ts";
 import { fromStoredModel, modelHash, type ModelStore, toStoredModel } from "./store/model_store.ts";
 import { runBacktest } from "./backtest/mod.ts";
 import type { BacktestResult, PriceSeries, Signal } from "./backtest/types.ts";
-import type { BacktestSummary, Metrics, RunRecord, RunStatus } from "./store/run_record.ts";
+import type {
+  BacktestSummary,
+  Metrics,
+  RunFold,
+  RunRecord,
+  RunStatus,
+} from "./store/run_record.ts";
 import { newRunId, readRunRecord, rewriteRunRecord, writeRunRecord } from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
 import { columnMeans, neutralize, runAnalysis, type Score, verdict } from "./analysis/mod.ts";
@@ -374,6 +380,8 @@ interface Prepared {
   selectionEnd: string;
   q: QuarterlyFrame;
   folds: Fold[];
+  /** First day of the eval period as resolved (config or default); null for by_ticker. */
+  evalFrom: string | null;
 }
 
 async function prepare(e: Experiment, stages: Stages, log: (s: string) => void): Promise<Prepared> {
@@ -403,7 +411,15 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
         `eval ${f.eval.length} rows ${f.evalPeriod.join("..")}`,
     );
   }
-  return { dataset, fingerprint, tickers, selectionEnd: boundary.selectionEnd, q, folds };
+  return {
+    dataset,
+    fingerprint,
+    tickers,
+    selectionEnd: boundary.selectionEnd,
+    q,
+    folds,
+    evalFrom: boundary.split.method === "by_ticker" ? null : boundary.split.eval_from ?? null,
+  };
 }
 
 /** Seconds between a run's checkpoints (the final state is always saved). */
@@ -759,6 +775,28 @@ async function analyzeModel(
   return result;
 }
 
+/**
+ * What a fold's record says about leakage: the latest date a training (or validation) label is
+ * known, and the rows its scaler was fitted on beside the training rows' own hash.
+ */
+function foldLeakage(
+  q: QuarterlyFrame,
+  fold: Fold,
+  scaler: Scaler | undefined,
+): Pick<RunFold, "lastTrainLabelDate" | "trainRowsHash" | "scalerRows" | "scalerRowsHash"> {
+  const labelDates = column<string>(q, "label_date");
+  let last = "";
+  for (const r of [...fold.train, ...fold.validation]) {
+    if (labelDates[r] > last) last = labelDates[r];
+  }
+  const fitted = scaler?.toJSON();
+  return {
+    ...(last ? { lastTrainLabelDate: last } : {}),
+    trainRowsHash: rowSetHash(fold.train),
+    ...(fitted ? { scalerRows: fitted.fittedRows, scalerRowsHash: fitted.rowsHash } : {}),
+  };
+}
+
 async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const { e, options, stages, outcomes, p } = a;
   const { q } = p;
@@ -876,6 +914,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       restoredFromStore: outcomes.length > 0 && outcomes.every((o) => o.restored),
     },
     features: q.features,
+    featureFamilies: q.families,
     missing: q.missing,
     scaler: last?.scaler.toJSON() ?? null,
     split: {
@@ -887,8 +926,13 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
         trainRows: f.train.length,
         validationRows: f.validation.length,
         evalRows: f.eval.length,
+        ...foldLeakage(q, f, outcomes.find((o) => o.fold === f)?.scaler),
       })),
       warnings: foldWarnings,
+      horizon: e.label.horizon,
+      purge: e.split.purge ?? e.label.horizon,
+      embargo: e.split.embargo,
+      evalFrom: p.evalFrom,
     },
     correlations: last ? featureCorrelations(q.frame, q.features, q.label, last.fold.train) : [],
     training: training

@@ -57,6 +57,28 @@ Deno.test("record.json is canonical: key order does not depend on how the record
   equal(JSON.parse(recordToJson(withNaN)).seeds.seed, null);
 });
 
+Deno.test("what the report's leakage checks read is written after the features and reads back", async () => {
+  const record = fixtureRecord();
+  const text = recordToJson(record);
+  const keys = Object.keys(JSON.parse(text));
+  equal(keys[keys.indexOf("features") + 1], "featureFamilies");
+  const results = await tempResults();
+  const back = await readRunRecord(await writeRunRecord(results, record));
+  deepStrictEqual(back.featureFamilies, { price: record.features });
+  const { horizon, purge, embargo, evalFrom } = back.split!;
+  deepStrictEqual({ horizon, purge, embargo, evalFrom }, {
+    horizon: 1,
+    purge: 1,
+    embargo: 0,
+    evalFrom: "1998-01-01",
+  });
+  const fold = back.split!.folds[0];
+  equal(fold.lastTrainLabelDate, "1997-09-30");
+  equal(fold.scalerRows, 312);
+  equal(fold.scalerRowsHash, fold.trainRowsHash);
+  await Deno.remove(results, { recursive: true });
+});
+
 Deno.test("writeRunRecord writes every file, and the record reads back equal", async () => {
   const results = await tempResults();
   const record = fixtureRecord();

@@ -111,6 +111,17 @@ export interface RunFold {
   validationRows: number;
   /** Eval rows. */
   evalRows: number;
+  /**
+   * Latest `label_date` (the day a label is known) of the training and validation rows;
+   * absent in runs recorded before it was.
+   */
+  lastTrainLabelDate?: string;
+  /** Row-set hash (`rowSetHash`) of the training rows; absent in older runs. */
+  trainRowsHash?: string;
+  /** Rows the fold's scaler was fitted on (its `fittedRows`); absent when none was fitted. */
+  scalerRows?: number;
+  /** The fold's scaler's `rowsHash`: equal to `trainRowsHash` when it saw training rows only. */
+  scalerRowsHash?: string;
 }
 
 /** The split as run. */
@@ -121,6 +132,14 @@ export interface RunSplit {
   folds: RunFold[];
   /** Split warnings (e.g. by_ticker shares quarters between train and eval). */
   warnings: string[];
+  /** Label horizon in quarters: a row's label is the close this many quarters later. */
+  horizon?: number;
+  /** Quarters dropped between the training side and the eval period (at least the horizon). */
+  purge?: number;
+  /** Extra quarters dropped on top of the purge. */
+  embargo?: number;
+  /** First day of the eval period as the run resolved it (config or default); null for by_ticker. */
+  evalFrom?: string | null;
 }
 
 /** One feature's correlation with the label on training rows. */
@@ -275,6 +294,8 @@ export interface RunRecord {
   model: RunModel | null;
   /** Feature column names in model input order. */
   features: string[];
+  /** Feature family → its columns, as the features stage built them; absent in older runs. */
+  featureFamilies?: Record<string, string[]>;
   /** Rows each missing-value rule touched. */
   missing: { family: string; rule: string; rows: number }[];
   /** `Scaler.toJSON()`. */
@@ -343,6 +364,7 @@ export const RECORD_KEYS: readonly (keyof RunRecord)[] = [
   "timings",
   "model",
   "features",
+  "featureFamilies",
   "missing",
   "scaler",
   "split",
