@@ -248,12 +248,12 @@ Deno.test("same_close fills at the signal's own close and is flagged", () => {
   assert.equal(same.fills[0].date, "2000-03-31");
   assert.equal(same.fills[0].price, 100);
   assert.equal(same.fills[1].date, "2000-06-30"); // exit at Q2's last close, no shift
-  assert.ok(same.warnings.some((w) => w.includes("same_close")));
+  assert.ok(same.warnings.some((w) => w.startsWith("Same-close fills:")));
   assert.equal(same.sameCloseFills, true);
   assert.equal(next.sameCloseFills, false);
   assert.ok(same.assumptions.some((a) => a.includes("same-close fills, optimistic")));
   assert.equal(next.fills[0].date, "2000-04-03");
-  assert.ok(!next.warnings.some((w) => w.includes("same_close")));
+  assert.ok(!next.warnings.some((w) => w.startsWith("Same-close fills:")));
 });
 
 Deno.test("short borrow accrues daily on the previous close's short value", () => {

@@ -377,7 +377,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
   const warnings: string[] = [];
   if (config.fill === "same_close") {
     warnings.push(
-      "Fill rule same_close: orders fill at the close the signal was formed at, a price nobody could still trade at once the signal was known; results are optimistic",
+      "Same-close fills: orders fill at the close the signal was formed at, a price nobody could still trade at once the signal was known; results are optimistic",
     );
   }
 
