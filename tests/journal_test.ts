@@ -71,9 +71,11 @@ Deno.test("each metric sits beside its best baseline, marked when not beaten", (
   // F1 0.6275 trails majority's 0.6866; accuracy 0.5682 beats logistic's 0.5455.
   ok(row.includes("| 0.6275 ⚠ | 0.6866 (majority) |"));
   ok(row.includes("| 0.5682 | 0.5455 (logistic) |"));
-  // Sharpe 0.3104 trails the index's 0.5421; the smaller drawdown (index -0.2285) is better.
+  // Sharpe 0.3104 trails the index's 0.5421; the smaller drawdown (index -22.85%) is better.
+  // Returns and drawdowns are percentages, metrics 4 significant digits.
   ok(row.includes("| 0.3104 ⚠ | 0.5421 (index) |"));
-  ok(row.includes("| -0.2683 ⚠ | -0.2285 (index) |"));
+  ok(row.includes("| -26.83% ⚠ | -22.85% (index) |"));
+  ok(row.includes("| 6.12% ⚠ | 9.85% (index) |"));
 });
 
 Deno.test("adding a run changes only that run's lines", () => {

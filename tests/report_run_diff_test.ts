@@ -30,16 +30,21 @@ Deno.test("diffRuns shows the config change and each metric's delta", () => {
   });
   b.metrics = structuredClone(a.metrics)!;
   b.metrics.postTrain.eval = { ...b.metrics.postTrain.eval, f1: 0.6500, loss: 0.7000 };
+  b.backtest = structuredClone(a.backtest)!;
+  b.backtest.stats.strategy = { ...b.backtest.stats.strategy, cagr: 0.0712, costs: 2843.22 };
   const text = diffRuns(a, b);
   ok(text.startsWith(
     "# direction-small/19990101T120000Z-3fa9c2d1 → direction-small/19990102T000000Z-9e8d7c6b",
   ));
   ok(text.includes("| model.dropout | changed | 0 | 0.2 |"));
   ok(text.includes("| config hash | 3fa9c2d1b07e | 9e8d7c6bb07e |"));
-  ok(text.includes("| F1 | 0.6275 | 0.6500 | +0.0225 | better |"));
-  ok(text.includes("| loss | 0.6817 | 0.7000 | +0.0183 | worse |"));
-  ok(text.includes("| accuracy | 0.5682 | 0.5682 | 0 | same |"));
+  // Metrics to 4 significant digits; returns in % with changes in percentage points; money.
+  ok(text.includes("| F1 | 0.6275 | 0.6500 | +0.02250 | better |"));
+  ok(text.includes("| loss | 0.6817 | 0.7000 | +0.01830 | worse |"));
+  ok(text.includes("| accuracy | 0.5682 | 0.5682 | 0.000 | same |"));
   ok(text.includes("## Backtest: strategy"));
+  ok(text.includes("| CAGR | 6.12% | 7.12% | +1.00 pp | better |"));
+  ok(text.includes("| costs paid | 1,843.22 | 2,843.22 | +1,000.00 |  |"));
 });
 
 Deno.test("diffRuns of a run with itself says the configs are identical", () => {

@@ -110,11 +110,17 @@ Deno.test("the report renders real stage outputs", async () => {
   ok(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
   ok(!markdown.includes("| confusion |"));
   ok(markdown.includes("| costs paid |"));
-  ok(markdown.includes("Strategy `simple` in `per_ticker` mode, from 2000-"));
+  ok(markdown.includes("Strategy `simple` in per-ticker mode (each eval ticker trades alone"));
   ok(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
   ok(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
   ok(markdown.includes("|  | train | eval |"));
-  ok(markdown.includes("| achievedEvalLoss | 0.6100 |  |"));
+  ok(markdown.includes("| achieved eval loss | 0.6100 |  |"));
+  ok(
+    markdown.includes(
+      "| target MSE for the desired R² ((1 − R²) × variance) | 0.04800 | 0.05000 |",
+    ),
+  );
+  ok(!/desiredR2|targetMseR2|achievedEvalLoss/.test(markdown), "no internal key names");
 });
 
 Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
@@ -127,10 +133,11 @@ Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
   const { markdown } = await renderReport(record);
   const ic = m.ic as unknown as { mean: number; icir: number };
   const rank = m.rankIc as unknown as { mean: number; icir: number };
-  ok(markdown.includes(`| IC | — | ${ic.mean.toFixed(4)} |`));
-  ok(markdown.includes(`| ICIR | — | ${ic.icir.toFixed(4)} |`));
-  ok(markdown.includes(`| rank IC | — | ${rank.mean.toFixed(4)} |`));
-  ok(markdown.includes(`| rank ICIR | — | ${rank.icir.toFixed(4)} |`));
+  // 4 significant digits (every value here lies between 0.0001 and 10000).
+  ok(markdown.includes(`| IC | — | ${ic.mean.toPrecision(4)} |`));
+  ok(markdown.includes(`| ICIR | — | ${ic.icir.toPrecision(4)} |`));
+  ok(markdown.includes(`| rank IC | — | ${rank.mean.toPrecision(4)} |`));
+  ok(markdown.includes(`| rank ICIR | — | ${rank.icir.toPrecision(4)} |`));
 });
 
 Deno.test("records written from stage outputs read back in the summary shape", async () => {
@@ -169,10 +176,53 @@ Deno.test("flattened cost columns, recorded drawdowns and empty unknown rows", a
     assumptions: [],
   };
   const { markdown, plots } = await renderReport(record);
-  ok(markdown.includes("| costs paid | 12.5000 | — | 2 |"));
-  ok(markdown.includes("| costs commission | 6.2500 | — | 1 |"));
-  ok(markdown.includes("| end equity | 95 | — | 99 |"));
+  ok(markdown.includes("| costs paid | 12.50 | — | 2.00 |"));
+  ok(markdown.includes("| commission paid | 6.25 | — | 1.00 |"));
+  ok(markdown.includes("| end equity | 95.00 | — | 99.00 |"));
   ok(!markdown.includes("recovery"), "a row with no value anywhere is left out");
   // -25% is drawn from the recorded series (the equity alone would give -10%).
   ok(plots["drawdown.svg"].includes("-25%") || plots["drawdown.svg"].includes("−25%"));
 });
+
+Deno.test("a book ruined in runBacktest, recorded by the pipeline, is stated in the report", async () => {
+  const { backtestSummary: recordedBacktest } = await import("../src/pipeline.ts");
+  const dates = [
+    "2000-03-31",
+    "2000-04-03",
+    "2000-04-04",
+    "2000-04-05",
+    "2000-06-30",
+    "2000-07-03",
+  ];
+  const raw = runBacktest({
+    signals: [
+      { ticker: "L", date: dates[0], score: 0.9 },
+      { ticker: "S", date: dates[0], score: 0.1 },
+    ],
+    prices: new Map([
+      ["L", { dates, close: Float64Array.from([10, 10, 10, 10, 10, 10]) }],
+      ["S", { dates, close: Float64Array.from([10, 10, 40, 45, 50, 50]) }],
+    ]),
+    index: null,
+    riskFree: null,
+    labelMode: "direction",
+    config: BacktestConfig.parse({ strategy: "long_short_top_k", mode: "portfolio", k: 1 }),
+  });
+  const record = fixtureRecord();
+  record.backtest = recordedBacktest(raw);
+  const { markdown } = await renderReport(await writeAndRead(record));
+  // 50,000 long, 50,000 short at 10 (less 10 bps): S at 40 leaves about -50,000.
+  ok(markdown.includes("**⚠ RUINED: The book was ruined on 2000-04-04: its equity was -49,950.05"));
+  ok(markdown.includes("| max drawdown duration (trading days) | 4 |"));
+  ok(markdown.includes("| total return | -150.20% |"));
+});
+
+/** The record as it reads back from disk (what the journal and a rewrite see). */
+async function writeAndRead(record: RunRecord): Promise<RunRecord> {
+  const results = await Deno.makeTempDir({ prefix: "alfred-ruin-" });
+  try {
+    return await readRunRecord(await writeRunRecord(results, record));
+  } finally {
+    await Deno.remove(results, { recursive: true });
+  }
+}

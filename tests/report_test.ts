@@ -149,7 +149,9 @@ Deno.test("warnings: manifest, split, backtest, leaking split and same-bar fills
 Deno.test("a baseline the model does not beat is marked, and one it beats is not", async () => {
   const { markdown } = await renderReport(fixtureRecord());
   // majority has F1 0.6866 > model 0.6275 and recall 1 > 0.6957; logistic is beaten everywhere.
-  ok(markdown.includes(`| F1 | 0 | 0.7789 | 0.6420 | 0.6275 | 0.5116 | 0.6866 ${NOT_BEATEN} |`));
+  ok(
+    markdown.includes(`| F1 | 0.000 | 0.7789 | 0.6420 | 0.6275 | 0.5116 | 0.6866 ${NOT_BEATEN} |`),
+  );
   ok(markdown.includes("The model does not beat **majority** on eval recall, F1."));
   ok(!markdown.includes("does not beat **logistic**"));
   ok(!markdown.includes("does not beat **momentum**"));

@@ -3,6 +3,12 @@
  * deterministic number formatting, Markdown tables, and metric lookup that tolerates the
  * spellings different stages use (`f1`/`F1`, `sign_accuracy`/`signAccuracy`, ...).
  *
+ * One number format throughout: metrics (losses, accuracies, correlations, Sharpe and other
+ * ratios) to 4 significant digits; returns, rates and drawdowns as percentages with 2 decimals;
+ * money with thousands separators and 2 decimals; counts (rows, trades, trading days) as whole
+ * numbers with separators. Units that are not in the value (trading days, annualized) are in
+ * the label.
+ *
  * @module
  */
 import type { Metrics } from "../store/run_record.ts";
@@ -25,6 +31,8 @@ export const METRIC_ORDER: readonly string[] = [
   "rankIc",
   "icir",
   "rankIcir",
+  "startEquity",
+  "endEquity",
   "totalReturn",
   "cagr",
   "volatility",
@@ -33,14 +41,21 @@ export const METRIC_ORDER: readonly string[] = [
   "calmar",
   "maxDrawdown",
   "maxDrawdownDuration",
+  "maxDrawdownCalendarDays",
   "trades",
+  "wins",
   "winRate",
   "avgWin",
   "avgLoss",
   "profitFactor",
   "exposure",
   "turnover",
+  "pnl",
+  "buyHoldReturn",
   "costs",
+  "costsCommission",
+  "costsSlippage",
+  "costsBorrow",
   "alpha",
   "beta",
   "positiveRate",
@@ -48,7 +63,7 @@ export const METRIC_ORDER: readonly string[] = [
   "n",
 ];
 
-/** Display labels for canonical metric names. */
+/** Display labels for canonical metric names, with their unit where the value has one. */
 export const METRIC_LABELS: Readonly<Record<string, string>> = {
   loss: "loss",
   accuracy: "accuracy",
@@ -66,27 +81,72 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   rankIc: "rank IC",
   icir: "ICIR",
   rankIcir: "rank ICIR",
+  startEquity: "start equity",
+  endEquity: "end equity",
   totalReturn: "total return",
   cagr: "CAGR",
-  volatility: "volatility",
+  volatility: "volatility (annualized)",
   sharpe: "Sharpe",
   sortino: "Sortino",
   calmar: "Calmar",
   maxDrawdown: "max drawdown",
-  maxDrawdownDuration: "max drawdown duration",
+  maxDrawdownDuration: "max drawdown duration (trading days)",
+  maxDrawdownCalendarDays:
+    "max drawdown duration (calendar days, as runs before trading days recorded it)",
   trades: "trades",
+  wins: "winning trades",
   winRate: "win rate",
   avgWin: "average win",
   avgLoss: "average loss",
   profitFactor: "profit factor",
-  exposure: "exposure",
-  turnover: "turnover",
+  exposure: "exposure (share of days invested)",
+  turnover: "turnover (traded value a year / mean equity)",
+  pnl: "profit and loss",
+  buyHoldReturn: "buy-and-hold return",
   costs: "costs paid",
-  alpha: "alpha",
+  costsCommission: "commission paid",
+  costsSlippage: "slippage paid",
+  costsBorrow: "short borrow paid",
+  alpha: "alpha (annualized)",
   beta: "beta",
   positiveRate: "actual up rate",
   threshold: "threshold",
   n: "rows",
+};
+
+/**
+ * How a metric's value is written:
+ * - `metric`: 4 significant digits (losses, accuracies, correlations, ratios such as Sharpe);
+ * - `percent`: a fraction shown as a percentage with 2 decimals (`0.1234` → `12.34%`);
+ * - `money`: currency with thousands separators and 2 decimals (`1234.5` → `1,234.50`);
+ * - `count`: a whole number with thousands separators (rows, trades, trading days).
+ */
+export type MetricKind = "metric" | "percent" | "money" | "count";
+
+/** The kind of each canonical metric that is not a plain `metric`. */
+const METRIC_KINDS: Readonly<Record<string, MetricKind>> = {
+  startEquity: "money",
+  endEquity: "money",
+  totalReturn: "percent",
+  cagr: "percent",
+  volatility: "percent",
+  maxDrawdown: "percent",
+  maxDrawdownDuration: "count",
+  maxDrawdownCalendarDays: "count",
+  trades: "count",
+  wins: "count",
+  winRate: "percent",
+  avgWin: "percent",
+  avgLoss: "percent",
+  exposure: "percent",
+  pnl: "money",
+  buyHoldReturn: "percent",
+  costs: "money",
+  costsCommission: "money",
+  costsSlippage: "money",
+  costsBorrow: "money",
+  alpha: "percent",
+  n: "count",
 };
 
 /** Other spellings of canonical names (normalized: lower case, letters and digits only). */
@@ -100,6 +160,12 @@ const ALIASES: Readonly<Record<string, string[]>> = {
   rankIc: ["rankinformationcoefficient"],
   maxDrawdown: ["mdd", "maxdd"],
   maxDrawdownDuration: ["maxdrawdowntradingdays", "maxddduration"],
+  maxDrawdownCalendarDays: ["maxdrawdowndays"],
+  costsCommission: ["commission"],
+  costsSlippage: ["slippage"],
+  costsBorrow: ["borrow"],
+  pnl: ["profitandloss"],
+  buyHoldReturn: ["buyandholdreturn"],
   icir: ["icicir"],
   sharpe: ["sharperatio"],
   sortino: ["sortinoratio"],
@@ -119,6 +185,7 @@ const LOWER_IS_BETTER = new Set([
   "rmse",
   "volatility",
   "maxDrawdownDuration",
+  "maxDrawdownCalendarDays",
 ]);
 /** Metrics where a smaller magnitude is better (drawdowns may be stored negative or positive). */
 const SMALLER_MAGNITUDE_IS_BETTER = new Set(["maxDrawdown"]);
@@ -136,6 +203,8 @@ const HIGHER_IS_BETTER = new Set([
   "rankIc",
   "icir",
   "rankIcir",
+  "startEquity",
+  "endEquity",
   "totalReturn",
   "cagr",
   "sharpe",
@@ -367,8 +436,37 @@ export function bestOf(
 }
 
 /**
- * Format a number the same way on every machine: integers as they are, |x| ≥ 100 with two
- * decimals, otherwise four; null, undefined and non-finite values as an em dash.
+ * The kind of a metric, which decides how its value is written.
+ *
+ * @param name any spelling of the metric
+ * @returns its kind; unknown metrics are `metric`
+ */
+export function metricKind(name: string): MetricKind {
+  return METRIC_KINDS[canonicalMetric(name)] ?? "metric";
+}
+
+/** Fixed decimals with thousands separators, the same on every machine; no negative zero. */
+function fixed(value: number, decimals: number): string {
+  const text = value.toLocaleString("en-US", {
+    minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals,
+  });
+  return /^-[0.,]*$/.test(text) ? text.slice(1) : text;
+}
+
+/** An em dash for a missing value; text for values that are not numbers. */
+function notANumber(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number") return "—"; // NaN or infinite
+  if (typeof value === "string" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * A number to 4 significant digits, the same way on every machine: `0.5357`, `12.35`,
+ * `0.002100`, `1.000`, `0.000`; magnitudes of 10 000 and above as whole numbers with separators
+ * (`12,346`), below 0.0001 in exponent form (`3.100e-7`). Null, undefined and non-finite values
+ * are an em dash.
  *
  * @param value the number
  * @returns the text
@@ -378,15 +476,104 @@ export function bestOf(
  * ```
  */
 export function formatNumber(value: unknown): string {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    if (value === null || value === undefined) return "—";
-    if (typeof value === "number") return String(value);
-    if (typeof value === "string" || typeof value === "boolean") return String(value);
-    return JSON.stringify(value);
+  if (typeof value !== "number" || !Number.isFinite(value)) return notANumber(value);
+  if (value === 0) return "0.000";
+  const magnitude = Math.abs(value);
+  if (magnitude >= 10_000) return fixed(value, 0);
+  if (magnitude < 1e-4) return value.toExponential(3);
+  const text = value.toPrecision(4);
+  // 9999.7 rounds to "1.000e+4": write it whole, like every magnitude from 10 000 up.
+  return text.includes("e") ? fixed(value, 0) : text;
+}
+
+/**
+ * A fraction as a percentage with 2 decimals and a % sign.
+ *
+ * @param value the fraction (0.1234 is 12.34%)
+ * @returns the text, or an em dash for a missing value
+ * @example
+ * ```ts
+ * formatPercent(-1.0165); // "-101.65%"
+ * ```
+ */
+export function formatPercent(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return notANumber(value);
+  return `${fixed(value * 100, 2)}%`;
+}
+
+/**
+ * Money with thousands separators and 2 decimals (in the data's currency).
+ *
+ * @param value the amount
+ * @returns the text, or an em dash for a missing value
+ * @example
+ * ```ts
+ * formatMoney(-1651.836); // "-1,651.84"
+ * ```
+ */
+export function formatMoney(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return notANumber(value);
+  return fixed(value, 2);
+}
+
+/**
+ * A count with thousands separators (a non-integer is rounded to the nearest whole number).
+ *
+ * @param value the count
+ * @returns the text, or an em dash for a missing value
+ * @example
+ * ```ts
+ * formatCount(37799937); // "37,799,937"
+ * ```
+ */
+export function formatCount(value: unknown): string {
+  if (typeof value !== "number" || !Number.isFinite(value)) return notANumber(value);
+  return fixed(Math.round(value), 0);
+}
+
+/**
+ * A metric's value in the format of its kind ({@linkcode metricKind}).
+ *
+ * @param name any spelling of the metric
+ * @param value the value
+ * @returns the text
+ * @example
+ * ```ts
+ * formatValue("cagr", 0.46094); // "46.09%"
+ * formatValue("sharpe", 0.97801); // "0.9780"
+ * ```
+ */
+export function formatValue(name: string, value: unknown): string {
+  switch (metricKind(name)) {
+    case "percent":
+      return formatPercent(value);
+    case "money":
+      return formatMoney(value);
+    case "count":
+      return formatCount(value);
+    default:
+      return formatNumber(value);
   }
-  if (Number.isInteger(value)) return String(value);
-  const text = Math.abs(value) >= 100 ? value.toFixed(2) : value.toFixed(4);
-  return text === "-0.0000" || text === "-0.00" ? text.slice(1) : text;
+}
+
+/**
+ * A change of a metric, signed, in its kind's format; percentages change by percentage points.
+ *
+ * @param name any spelling of the metric
+ * @param delta the change (b − a)
+ * @returns e.g. `+1.25 pp`, `-3`, `+0.01200`, or an em dash
+ */
+export function formatDelta(name: string, delta: number | null): string {
+  if (delta === null || !Number.isFinite(delta)) return "—";
+  const kind = metricKind(name);
+  const text = kind === "percent"
+    ? `${fixed(delta * 100, 2)} pp`
+    : kind === "money"
+    ? formatMoney(delta)
+    : kind === "count"
+    ? formatCount(delta)
+    : formatNumber(delta);
+  return delta > 0 && !text.startsWith("+") ? `+${text}` : text;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   anchor,
   bestOf,
   compareStrings,
-  formatNumber,
+  formatValue,
   isBetter,
   markdownTable,
   metricLabel,
@@ -157,8 +157,8 @@ function compareCells(
 ): [string, string] {
   const behind = value !== null && best !== null && !isBetter(metric, value, best.value);
   return [
-    formatNumber(value) + (behind ? ` ${NOT_BEATEN}` : ""),
-    best ? `${formatNumber(best.value)} (${best.name})` : "—",
+    formatValue(metric, value) + (behind ? ` ${NOT_BEATEN}` : ""),
+    best ? `${formatValue(metric, best.value)} (${best.name})` : "—",
   ];
 }
 

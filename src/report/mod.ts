@@ -1,7 +1,10 @@
 /**
  * The report stage: each run's `report.md` with Vega-Lite plots rendered to SVG, the results
- * journal `JOURNAL.md` regenerated from stored runs, and the comparison of two runs. Run records
- * themselves (writing, listing, reading) live in `src/store/run_record.ts`.
+ * journal `JOURNAL.md` regenerated from stored runs, and the comparison of two runs. Every report
+ * opens with a ruined book (if any), its warnings (level features, eval sets too small to judge)
+ * and the leakage checks the run applied, read from its record (`leakage.ts`); numbers follow
+ * one format (`format.ts`). Run records themselves (writing, listing, reading) live in
+ * `src/store/run_record.ts`.
  *
  * @module
  */
@@ -11,8 +14,19 @@ export {
   collectWarnings,
   NOT_BEATEN,
   renderReport,
+  ruinSentences,
   summaryLine,
 } from "./report.ts";
+export {
+  leakageChecks,
+  levelFeatures,
+  levelFeatureWarning,
+  MIN_EVAL_ROWS,
+  smallEvalWarning,
+  splitPhrase,
+  STATIONARY_MARKET_SERIES,
+} from "./leakage.ts";
+export type { LeakageCheck, LevelFeature } from "./leakage.ts";
 export type { RenderedReport, ReportOptions } from "./report.ts";
 export {
   beeswarmSpec,

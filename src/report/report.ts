@@ -6,14 +6,20 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import type { Metrics, RunRecord, SplitMetrics } from "../store/run_record.ts";
+import type { BacktestSummary, Metrics, RunRecord, SplitMetrics } from "../store/run_record.ts";
+import { maxDrawdown } from "../backtest/stats.ts";
 import {
   bestOf,
+  canonicalMetric,
   compareStrings,
+  formatCount,
+  formatMoney,
   formatNumber,
+  formatPercent,
+  formatValue,
   isBetter,
   markdownTable,
+  METRIC_ORDER,
   metricDirection,
   metricLabel,
   metricValue,
@@ -22,6 +28,14 @@ import {
 } from "./format.ts";
 import { plotSpecs, type PredictionPoint, renderSvg } from "./plots.ts";
 import { normalizeRecord } from "./normalize.ts";
+import {
+  leakageChecks,
+  levelFeatureWarning,
+  MIN_EVAL_ROWS,
+  recordConfig,
+  smallEvalWarning,
+  splitPhrase,
+} from "./leakage.ts";
 
 /** A rendered report: the Markdown and the SVG files it embeds. */
 export interface RenderedReport {
@@ -64,45 +78,98 @@ export async function renderReport(
   return { markdown, plots };
 }
 
+/** A ruined book as the backtest records it (`BacktestResult.ruin`). */
+interface RecordedRuin {
+  book: string;
+  capital: number;
+  date: string;
+  equity: number;
+  liquidatedOn: string | null;
+  liquidationValue: number;
+  liquidationCosts: number;
+}
+
+function recordedRuins(record: RunRecord): RecordedRuin[] {
+  const ruin = record.backtest?.ruin;
+  if (!Array.isArray(ruin)) return [];
+  return ruin.filter((r): r is RecordedRuin =>
+    r !== null && typeof r === "object" && typeof r.date === "string" &&
+    typeof r.equity === "number" && typeof r.liquidationValue === "number" &&
+    typeof r.capital === "number"
+  );
+}
+
+/** "The book" for the portfolio, `The book of "IBM"` for a per_ticker book. */
+function bookName(book: string): string {
+  const ticker = /^book "(.*)"$/.exec(book);
+  return ticker ? `The book of "${ticker[1]}"` : "The book";
+}
+
 /**
- * Every warning the report opens with, deduplicated in first-seen order: the record's warnings,
- * the dataset manifest's, the split's and the backtest's, plus what the config itself implies
- * (a `by_ticker` split shares quarters between train and eval; `same_close` fills are optimistic).
+ * One sentence per ruined book: when, at what equity, what the liquidation left, and what a
+ * negative value means.
+ *
+ * @param record the run record
+ * @returns the sentences, each "The book was ruined on DATE: …" (empty when no book was)
+ */
+export function ruinSentences(record: RunRecord): string[] {
+  return recordedRuins(record).map((r) => {
+    const closed = r.liquidatedOn === null
+      ? "its positions were closed at the first close with a price for each, but one never had a price again and stays marked at its last close"
+      : r.liquidatedOn === r.date
+      ? "every position was closed at that close's prices"
+      : `every position was closed at the first close with a price for it (the last on ${r.liquidatedOn})`;
+    const debt = r.liquidationValue < 0
+      ? `: a debt of ${
+        formatMoney(-r.liquidationValue)
+      } owed to the broker, because a short rose past the remaining equity between two closes (kept as a debt, not floored at zero)`
+      : "";
+    return `${bookName(r.book)} was ruined on ${r.date}: its equity was ${
+      formatMoney(r.equity)
+    } at that close (starting capital ${formatMoney(r.capital)}); ${closed}, paying ${
+      formatMoney(r.liquidationCosts)
+    } in costs and leaving ${formatMoney(r.liquidationValue)} (a return of ${
+      formatPercent(r.liquidationValue / r.capital - 1)
+    })${debt}. It never traded again, and the statistics are on this liquidated path`;
+  });
+}
+
+/**
+ * Every warning the report opens with, deduplicated in first-seen order: a ruined book first,
+ * then the record's warnings, the dataset manifest's, the split's and the backtest's, plus what
+ * the run itself implies (a by-ticker split shares quarters between train and eval; same-close
+ * fills are optimistic; level features drift; an eval set is too small to judge).
  *
  * @param record the run record
  * @returns warning texts
  */
 export function collectWarnings(record: RunRecord): string[] {
   const all = [
+    ...ruinSentences(record),
     ...record.warnings,
     ...record.data.manifestWarnings,
     ...(record.split?.warnings ?? []),
     ...(record.backtest?.warnings ?? []),
   ];
-  const config = parseConfig(record.configYaml);
+  const config = recordConfig(record);
   const split = config?.split as Record<string, unknown> | undefined;
   const backtest = config?.backtest as Record<string, unknown> | undefined;
   const method = record.split?.method ?? split?.method;
   if (method === "by_ticker" && !all.some((w) => /leak|share/i.test(w))) {
     all.push(
-      "Leaking split: by_ticker shares quarters between train and eval, so eval metrics are optimistic",
+      "Leaking split: a by-ticker split shares quarters between train and eval, so eval metrics are optimistic",
     );
   }
   if (backtest?.fill === "same_close" && !all.some((w) => /same[- _]?(bar|close)/i.test(w))) {
     all.push(
-      "Same-bar fills: signals fill at the close they were formed on (fill: same_close), which is optimistic",
+      "Same-bar fills: signals fill at the close they were formed on, a price nobody could trade at once the signal was known, which is optimistic",
     );
   }
+  const levels = levelFeatureWarning(record);
+  if (levels) all.push(levels);
+  const small = smallEvalWarning(record);
+  if (small) all.push(small);
   return [...new Set(all)];
-}
-
-function parseConfig(yaml: string): Record<string, unknown> | null {
-  try {
-    const parsed = parseYaml(yaml);
-    return parsed && typeof parsed === "object" ? parsed as Record<string, unknown> : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -115,7 +182,9 @@ export function summaryLine(record: RunRecord): string {
   const parts: string[] = [];
   const model = record.model;
   const modelText = model
-    ? `\`${model.family}\` (${model.layers}×${model.size}, ${model.parameters} parameters)`
+    ? `\`${model.family}\` (${model.layers}×${model.size}, ${
+      formatCount(model.parameters)
+    } parameters)`
     : "no model";
   const mode = record.metrics?.mode ?? "unknown";
   parts.push(`${capitalize(mode)} model ${modelText} on \`${record.data.dataset}\``);
@@ -126,13 +195,15 @@ export function summaryLine(record: RunRecord): string {
     const shown = keys
       .map((k) => [k, metricValue(evalMetrics, k)] as const)
       .filter(([, v]) => v !== null)
-      .map(([k, v]) => `${metricLabel(k)} ${formatNumber(v)}`);
+      .map(([k, v]) => `${metricLabel(k)} ${formatValue(k, v)}`);
     if (shown.length) parts.push(`eval ${shown.join(", ")}`);
     const headline = mode === "direction" ? "f1" : "signAccuracy";
     const best = bestBaseline(metrics.baselines, headline);
     if (best) {
       parts.push(
-        `best baseline ${metricLabel(headline)} ${formatNumber(best.value)} (${best.name})`,
+        `best baseline ${metricLabel(headline)} ${
+          formatValue(headline, best.value)
+        } (${best.name})`,
       );
     }
   }
@@ -140,9 +211,17 @@ export function summaryLine(record: RunRecord): string {
   if (stats?.strategy) {
     const sharpe = metricValue(stats.strategy, "sharpe");
     const cagr = metricValue(stats.strategy, "cagr");
-    let text = `backtest CAGR ${formatNumber(cagr)}, Sharpe ${formatNumber(sharpe)}`;
+    let text = `backtest CAGR ${formatValue("cagr", cagr)}, Sharpe ${
+      formatValue("sharpe", sharpe)
+    }`;
     const indexSharpe = metricValue(stats.index, "sharpe");
-    if (indexSharpe !== null) text += ` (index Sharpe ${formatNumber(indexSharpe)})`;
+    if (indexSharpe !== null) text += ` (index Sharpe ${formatValue("sharpe", indexSharpe)})`;
+    const ruined = recordedRuins(record).map((r) => r.date).sort(compareStrings);
+    if (ruined.length) {
+      text += `, ${
+        ruined.length === 1 ? "ruined" : `${ruined.length} books ruined, the first`
+      } on ${ruined[0]}`;
+    }
     parts.push(text);
   }
   return parts.join("; ") + ".";
@@ -188,13 +267,16 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
     );
   }
   out.push(summaryLine(record) + "\n");
+  const ruins = ruinSentences(record);
+  for (const ruin of ruins) out.push(`**⚠ RUINED: ${ruin}.**\n`);
 
-  const warnings = collectWarnings(record);
+  const warnings = collectWarnings(record).filter((w) => !ruins.includes(w));
   if (warnings.length) {
     out.push("## Warnings\n");
     out.push(warnings.map((w) => `- ⚠ ${w}`).join("\n") + "\n");
   }
 
+  out.push(renderLeakage(record));
   out.push(renderWhatWasRun(record));
   out.push(renderModelAndTraining(record, image("training.svg")));
   out.push(renderMetrics(record, image("confusion.svg") ?? image("predicted-vs-actual.svg")));
@@ -204,6 +286,18 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
   );
   out.push(renderAnalysis(record, image("shap.svg"), image("shap-beeswarm.svg")));
   return out.filter((s) => s.length > 0).join("\n");
+}
+
+const CHECK_MARKS = { verified: "✓", warning: "⚠", stated: "–" } as const;
+
+function renderLeakage(record: RunRecord): string {
+  const checks = leakageChecks(record);
+  if (checks.length === 0) return "";
+  return "## Leakage checks\n\n" +
+    "What kept eval data out of training in this run, from its record (✓ the record confirms it, " +
+    "⚠ it does not hold or leaks by design, – the rule applied, which this run did not record " +
+    "enough to confirm):\n\n" +
+    checks.map((c) => `- ${CHECK_MARKS[c.status]} **${c.name}**: ${c.text}.`).join("\n") + "\n";
 }
 
 function renderWhatWasRun(record: RunRecord): string {
@@ -267,9 +361,9 @@ function renderModelAndTraining(record: RunRecord, image: string | undefined): s
     parts.push(
       markdownTable(["family", "size", "layers", "parameters", "memory", "model hash", "source"], [[
         `\`${model.family}\``,
-        String(model.size),
-        String(model.layers),
-        String(model.parameters),
+        formatCount(model.size),
+        formatCount(model.layers),
+        formatCount(model.parameters),
         formatBytes(model.bytes),
         `\`${model.modelHash}\``,
         model.restoredFromStore ? "restored from the model store" : "trained in this run",
@@ -288,16 +382,23 @@ function renderModelAndTraining(record: RunRecord, image: string | undefined): s
     const epochs = training.history.length;
     const last = training.history[epochs - 1];
     parts.push(
-      `${epochs} epochs; best validation loss ${
+      `${formatCount(epochs)} epochs; best validation loss ${
         formatNumber(training.bestValLoss)
-      } at epoch ${training.bestEpoch}` +
-        ` (its weights were kept); stopped by ${training.stoppedBy}` +
-        (last ? `; final learning rate ${last.lr}` : "") + ".\n",
+      } at epoch ${formatCount(training.bestEpoch)} (its weights were kept); stopped by ${
+        STOPPED_BY[training.stoppedBy] ?? training.stoppedBy
+      }` + (last ? `; final learning rate ${formatNumber(last.lr)}` : "") + ".\n",
     );
     if (image) parts.push(image + "\n");
   }
   return parts.join("\n");
 }
+
+/** Why training stopped, in words. */
+const STOPPED_BY: Readonly<Record<string, string>> = {
+  patience: "early stopping (no better validation loss within the patience)",
+  epochs: "reaching the last epoch",
+  interrupted: "an interruption",
+};
 
 function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
@@ -368,7 +469,7 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
           !c.title.startsWith("pre-train");
         const flag = isBaseline && value !== null && model !== null &&
           metricDirection(name) !== null && !isBetter(name, model, value);
-        return formatNumber(value) + (flag ? ` ${NOT_BEATEN}` : "");
+        return formatValue(name, value) + (flag ? ` ${NOT_BEATEN}` : "");
       }),
     ];
   });
@@ -411,9 +512,19 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
       ["ticker", ...tickerNames.map(metricLabel)],
       tickers.map((t) => [
         t,
-        ...tickerNames.map((n) => formatNumber(metricValue(metrics.perTicker[t], n))),
+        ...tickerNames.map((n) => formatValue(n, metricValue(metrics.perTicker[t], n))),
       ]),
     ));
+    const counts = tickers.map((t) => metricValue(metrics.perTicker[t], "n"))
+      .filter((n): n is number => n !== null);
+    const most = counts.length ? Math.max(...counts) : null;
+    if (most !== null && most < MIN_EVAL_ROWS) {
+      parts.push(
+        `Each eval ticker has at most ${
+          formatCount(most)
+        } eval rows (fewer than ${MIN_EVAL_ROWS}): too few to judge a ticker on its own metrics.\n`,
+      );
+    }
   }
   return parts.join("\n");
 }
@@ -436,16 +547,16 @@ function renderData(record: RunRecord, image: string | undefined): string {
   const parts = ["## Data, split and features\n"];
   const split = record.split;
   if (split) {
-    parts.push(`Split method: \`${split.method}\`.\n`);
+    parts.push(`Split ${splitPhrase(split.method)}.\n`);
     parts.push(markdownTable(
       ["fold", "train period", "eval period", "train rows", "validation rows", "eval rows"],
       split.folds.map((f) => [
         f.name,
         `${f.trainPeriod[0]} to ${f.trainPeriod[1]}`,
         `${f.evalPeriod[0]} to ${f.evalPeriod[1]}`,
-        String(f.trainRows),
-        String(f.validationRows),
-        String(f.evalRows),
+        formatCount(f.trainRows),
+        formatCount(f.validationRows),
+        formatCount(f.evalRows),
       ]),
       ["l", "l", "l", "r", "r", "r"],
     ));
@@ -460,7 +571,7 @@ function renderData(record: RunRecord, image: string | undefined): string {
   if (record.missing.length) {
     parts.push(markdownTable(
       ["family", "missing-value rule", "rows touched"],
-      record.missing.map((m) => [m.family, m.rule, String(m.rows)]),
+      record.missing.map((m) => [m.family, missingRule(m.rule), formatCount(m.rows)]),
       ["l", "l", "r"],
     ));
   }
@@ -481,6 +592,20 @@ function renderData(record: RunRecord, image: string | undefined): string {
   return parts.join("\n");
 }
 
+/** A missing-value rule as the features stage records it (`ffill (limit 2)`), in words. */
+function missingRule(rule: string): string {
+  const ffill = /^ffill \(limit (\d+)\)(: unfilled, dropped)?$/.exec(rule);
+  if (ffill) {
+    const limit = `${ffill[1]} quarter${ffill[1] === "1" ? "" : "s"}`;
+    return ffill[2]
+      ? `not fillable within ${limit}: row dropped`
+      : `forward-filled from the last value (up to ${limit})`;
+  }
+  if (rule === "drop") return "row dropped";
+  if (rule === "zero") return "set to 0";
+  return rule;
+}
+
 /** Backtest statistics where the strategy is compared with the best benchmark. */
 const COMPARED_STATS = new Set([
   "totalReturn",
@@ -492,12 +617,43 @@ const COMPARED_STATS = new Set([
   "volatility",
 ]);
 
+/**
+ * The backtest statistics with every drawdown duration in trading days. Runs recorded before
+ * durations counted trading days hold calendar days (`maxDrawdownDays`); their duration is
+ * recomputed from the recorded daily equity, or kept under a calendar-day label without it.
+ */
+function statsInTradingDays(backtest: BacktestSummary): BacktestSummary["stats"] {
+  const out: BacktestSummary["stats"] = {};
+  for (const [series, row] of Object.entries(backtest.stats)) {
+    const calendar = Object.keys(row).find((k) => canonicalMetric(k) === "maxDrawdownCalendarDays");
+    const capital = metricValue(row, "startEquity");
+    const values = backtest.equity.map((p) => (p as unknown as Record<string, unknown>)[series]);
+    if (
+      !calendar || metricValue(row, "maxDrawdownDuration") !== null || capital === null ||
+      values.length === 0 || !values.every((v) => typeof v === "number")
+    ) {
+      out[series] = row;
+      continue;
+    }
+    const { [calendar]: _calendarDays, ...rest } = row;
+    const dates = backtest.equity.map((p) => p.date);
+    out[series] = {
+      ...rest,
+      maxDrawdownTradingDays: maxDrawdown(dates, capital, values as number[]).tradingDays,
+    };
+  }
+  return out;
+}
+
 function renderBacktest(record: RunRecord, images: (string | undefined)[]): string {
-  const backtest = record.backtest;
-  if (!backtest) return "";
+  const recorded = record.backtest;
+  if (!recorded) return "";
+  const backtest = { ...recorded, stats: statsInTradingDays(recorded) };
   const parts = ["## Backtest\n"];
+  for (const ruin of ruinSentences(record)) parts.push(`**⚠ ${ruin}.**\n`);
   const about = backtestAbout(backtest);
   if (about) parts.push(about + "\n");
+
   const series = Object.keys(backtest.stats);
   const known = ["strategy", "index", "basket"].filter((s) => series.includes(s));
   const ordered = [...known, ...series.filter((s) => !known.includes(s)).sort(compareStrings)];
@@ -513,7 +669,7 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
         const flag = s !== "strategy" && COMPARED_STATS.has(name) && value !== null &&
           strategy !== null && !isBetter(name, strategy, value);
         if (flag && !behind.includes(name)) behind.push(name);
-        return formatNumber(value) + (flag ? ` ${NOT_BEATEN}` : "");
+        return formatValue(name, value) + (flag ? ` ${NOT_BEATEN}` : "");
       }),
     ];
   });
@@ -539,19 +695,56 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
     const keys: string[] = [];
     for (const row of backtest.perTicker) {
       for (const key of Object.keys(row)) {
-        if (key !== "ticker" && !keys.includes(key)) keys.push(key);
+        // A column with no value in any row (a per-book drawdown in portfolio mode) is left out.
+        if (key === "ticker" || keys.includes(key)) continue;
+        if (backtest.perTicker.some((r) => r[key] !== null && r[key] !== undefined)) keys.push(key);
       }
     }
+    const rank = (key: string) => {
+      const i = METRIC_ORDER.indexOf(canonicalMetric(key));
+      return i < 0 ? METRIC_ORDER.length : i;
+    };
+    keys.sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
     const rows = [...backtest.perTicker].sort((a, b) =>
       compareStrings(String(a.ticker ?? ""), String(b.ticker ?? ""))
     );
     parts.push(markdownTable(
       ["ticker", ...keys.map(metricLabel)],
-      rows.map((row) => [String(row.ticker ?? "—"), ...keys.map((k) => formatNumber(row[k]))]),
+      rows.map((row) => [String(row.ticker ?? "—"), ...keys.map((k) => formatValue(k, row[k]))]),
     ));
     if (images[2]) parts.push(images[2] + "\n");
   }
   return parts.join("\n");
+}
+
+/** Labels of the loss-target helper's keys (`src/analysis/loss_target.ts`). */
+const LOSS_TARGET_LABELS: Readonly<Record<string, string>> = {
+  n: "labels",
+  mean: "label mean",
+  variance: "label variance (the MSE of predicting the mean)",
+  std: "label standard deviation",
+  min: "smallest label",
+  max: "largest label",
+  range: "label range",
+  desiredR2: "desired R²",
+  targetMseR2: "target MSE for the desired R² ((1 − R²) × variance)",
+  targetMseRange: "target MSE for an RMSE of 10% of the range",
+  suggestedMse: "suggested MSE (the larger target)",
+  suggestedRmse: "suggested RMSE",
+  suggestedRmsePercentOfRange: "suggested RMSE as a share of the range",
+  achievedEvalLoss: "achieved eval loss",
+};
+
+function lossTargetLabel(key: string): string {
+  return LOSS_TARGET_LABELS[key] ?? metricLabel(key);
+}
+
+function lossTargetValue(key: string, value: unknown): string {
+  if (key === "n") return formatCount(value);
+  if (key === "suggestedRmsePercentOfRange" && typeof value === "number") {
+    return formatPercent(value / 100);
+  }
+  return formatNumber(value);
 }
 
 /**
@@ -570,16 +763,27 @@ function renderLossTarget(target: Record<string, unknown>, achieved: number | nu
       for (const k of Object.keys(v as object)) if (!keys.includes(k)) keys.push(k);
     }
     for (const k of keys) {
-      rows.push([k, ...splits.map(([, v]) => formatNumber((v as Record<string, unknown>)[k]))]);
+      rows.push([
+        lossTargetLabel(k),
+        ...splits.map(([, v]) => lossTargetValue(k, (v as Record<string, unknown>)[k])),
+      ]);
     }
   }
   const pad = header.length - 2;
-  for (const [k, v] of scalars) rows.push([k, formatNumber(v), ...Array(pad).fill("")]);
+  for (const [k, v] of scalars) {
+    rows.push([lossTargetLabel(k), lossTargetValue(k, v), ...Array(pad).fill("")]);
+  }
   if (achieved !== null && !scalars.some(([k]) => /achieved/i.test(k))) {
     rows.push(["achieved eval loss", formatNumber(achieved), ...Array(pad).fill("")]);
   }
   return markdownTable(header, rows);
 }
+
+/** Backtest modes in words. */
+const MODE_PHRASES: Readonly<Record<string, string>> = {
+  per_ticker: "per-ticker mode (each eval ticker trades alone with an equal share of the capital)",
+  portfolio: "portfolio mode (one book across the eval tickers)",
+};
 
 /** One sentence on what was backtested, from the fields the backtest stage records. */
 function backtestAbout(backtest: NonNullable<RunRecord["backtest"]>): string {
@@ -587,7 +791,9 @@ function backtestAbout(backtest: NonNullable<RunRecord["backtest"]>): string {
   if (typeof backtest.strategy === "string") {
     bits.push(
       `Strategy \`${backtest.strategy}\`${
-        typeof backtest.mode === "string" ? ` in \`${backtest.mode}\` mode` : ""
+        typeof backtest.mode === "string"
+          ? ` in ${MODE_PHRASES[backtest.mode] ?? `\`${backtest.mode}\` mode`}`
+          : ""
       }`,
     );
   }
@@ -595,7 +801,7 @@ function backtestAbout(backtest: NonNullable<RunRecord["backtest"]>): string {
   if (period?.start && period?.end) {
     bits.push(
       `from ${period.start} to ${period.end}${
-        typeof period.days === "number" ? ` (${period.days} trading days)` : ""
+        typeof period.days === "number" ? ` (${formatCount(period.days)} trading days)` : ""
       }`,
     );
   }
@@ -637,7 +843,7 @@ function renderAnalysis(
         r.name,
         r.kind,
         formatNumber(r.deltaLoss),
-        formatNumber(r.deltaMetric),
+        formatValue(ablation.metric, r.deltaMetric),
         r.verdict ??
           (r.deltaLoss > 0 && r.deltaMetric < 0
             ? "needed"
@@ -646,6 +852,26 @@ function renderAnalysis(
             : ""),
       ]),
       ["l", "l", "r", "r", "l"],
+    ));
+  }
+  const retrained = ablation?.retrained;
+  if (ablation && Array.isArray(retrained) && retrained.length) {
+    const metric = metricLabel(ablation.metric);
+    parts.push(
+      "Retrained from scratch without each top drop candidate (its column neutralized in training and eval):\n",
+    );
+    parts.push(markdownTable(
+      ["input", "eval loss", "Δ loss", metric, `Δ ${metric}`, "epochs", "verdict"],
+      retrained.map((r: Record<string, unknown>) => [
+        String(r.feature ?? "—"),
+        formatNumber(r.loss),
+        formatNumber(r.deltaLoss),
+        formatValue(ablation.metric, r.metric),
+        formatValue(ablation.metric, r.deltaMetric),
+        formatCount(r.epochs),
+        String(r.verdict ?? ""),
+      ]),
+      ["l", "r", "r", "r", "r", "r", "l"],
     ));
   }
   const shap = analysis.shap;
@@ -692,7 +918,9 @@ function renderAnalysis(
     .sort(compareStrings);
   for (const key of other) {
     parts.push(
-      `### ${key}\n\n\`\`\`json\n${JSON.stringify(analysis[key], null, 2)}\n\`\`\`\n`,
+      `### ${capitalize(metricLabel(key))}\n\n\`\`\`json\n${
+        JSON.stringify(analysis[key], null, 2)
+      }\n\`\`\`\n`,
     );
   }
   return parts.length > 1 ? parts.join("\n") : "";

@@ -8,7 +8,8 @@ import { diffConfigs } from "../config/diff.ts";
 import { findRun, type Metrics, readRunRecord, type RunRecord } from "../store/run_record.ts";
 import {
   compareStrings,
-  formatNumber,
+  formatDelta,
+  formatValue,
   isBetter,
   markdownTable,
   metricDirection,
@@ -44,9 +45,9 @@ function metricRows(a: Metrics | undefined | null, b: Metrics | undefined | null
     }
     return [
       metricLabel(name),
-      formatNumber(x),
-      formatNumber(y),
-      delta === null ? "—" : (delta > 0 ? "+" : "") + formatNumber(delta),
+      formatValue(name, x),
+      formatValue(name, y),
+      formatDelta(name, delta),
       verdict,
     ];
   });
