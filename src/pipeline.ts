@@ -850,6 +850,13 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     });
   });
 
+  for (const r of backtest.ruin) {
+    options.log(
+      `backtest: ${r.book} ruined on ${r.date} (equity ${r.equity.toFixed(2)} at that close), ` +
+        `liquidated at ${r.liquidationValue.toFixed(2)}: no further trading`,
+    );
+  }
+
   const analysis = last && a.status === "complete" && Object.keys(e.analysis).length > 0
     ? await stages.time("analysis", () => analyzeModel(e, a.backend, q, last, options))
     : undefined;
