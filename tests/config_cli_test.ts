@@ -5,7 +5,8 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { diffCommand } from "../src/cli/diff.ts";
 import { schemaCommand } from "../src/cli/schema.ts";
-import { type CommandIo, validateCommand } from "../src/cli/validate.ts";
+import type { CommandIo } from "../src/cli/args.ts";
+import { validateCommand } from "../src/cli/validate.ts";
 import { configHash } from "../src/config/hash.ts";
 import {
   EXPERIMENT_SCHEMA_PATH,
@@ -66,7 +67,8 @@ Deno.test("schema: the command writes the file and --check detects a stale or mi
     await Deno.writeTextFile(EXPERIMENT_SCHEMA_PATH, "{}\n");
     assertEquals(await schemaCommand(["--check"], io), 1);
     assertStringIncludes(io.stderr.join("\n"), "is stale");
-    assertEquals(await schemaCommand(["--bogus"], io), 1);
+    assertEquals(await schemaCommand(["--bogus"], io), 2);
+    assertStringIncludes(io.stderr.join("\n"), 'Unknown argument "--bogus": allowed are --check');
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
@@ -112,12 +114,24 @@ Deno.test("validate: errors go to stderr located, and any failing file returns 1
   assertEquals(io.stderr[6], `${FIX}multi_error.yaml: 6 problems`);
 });
 
-Deno.test("validate: usage errors return 1", async () => {
+Deno.test("validate: usage errors return 2 and end with the usage", async () => {
   for (const args of [[], ["--nope", "a.yaml"], ["a.yaml", "--set"]]) {
     const io = capture();
-    assertEquals(await validateCommand(args, io), 1, args.join(" "));
-    assertStringIncludes(io.stderr.join("\n"), "Usage: alfred validate");
+    assertEquals(await validateCommand(args, io), 2, args.join(" "));
+    assertStringIncludes(io.stderr.join("\n"), "\n\nUsage: deno task validate FILE...");
   }
+});
+
+Deno.test("validate: --resolved without a file says what to pass", async () => {
+  const io = capture();
+  assertEquals(await validateCommand(["--resolved"], io), 2);
+  assertEquals(io.stdout, []);
+  assertEquals(
+    io.stderr[0].split("\n")[0],
+    "No experiment file given: pass the files to check, e.g. " +
+      "deno task validate --resolved experiments/quick-direction.yaml",
+  );
+  assertStringIncludes(io.stderr[0], "Usage: deno task validate FILE...");
 });
 
 Deno.test("diff command: prints the Markdown diff of two configs", async () => {
@@ -127,7 +141,9 @@ Deno.test("diff command: prints the Markdown diff of two configs", async () => {
   assertStringIncludes(text, "- `model.size`: 1024 → 2048");
   assertStringIncludes(text, "- `split.purge`: 2");
   const bad = capture();
-  assertEquals(await diffCommand([`${FIX}diff_a.yaml`], bad), 1);
+  assertEquals(await diffCommand([`${FIX}diff_a.yaml`], bad), 2);
+  assertStringIncludes(bad.stderr[0], "Expected two config files or two runs, got");
+  assertStringIncludes(bad.stderr[0], "Usage: deno task diff A.yaml B.yaml");
   assertEquals(await diffCommand([`${FIX}diff_a.yaml`, `${FIX}sweep.yaml`], bad), 1);
   assertStringIncludes(bad.stderr.join("\n"), `${FIX}sweep.yaml:9:1 sweep: expected a single`);
 });
