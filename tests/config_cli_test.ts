@@ -75,14 +75,16 @@ Deno.test("schema: the command writes the file and --check detects a stale or mi
   }
 });
 
-Deno.test("validate: ok files return 0 and print their hash", async () => {
+Deno.test("validate: ok files return 0 and print their hash and the data checks made", async () => {
   const io = capture();
   const code = await validateCommand([`${FIX}child.yaml`, `${FIX}sweep.yaml`], io);
   assertEquals(code, 0, io.stderr.join("\n"));
   const hash = configHash(await loadExperiment(`${FIX}child.yaml`)).slice(0, 8);
   assertEquals(io.stdout, [
     `${FIX}child.yaml: ok (1 experiment, hash ${hash})`,
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
     `${FIX}sweep.yaml: ok (sweep of 6 experiments)`,
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
   ]);
   assertEquals(io.stderr, []);
 });
@@ -108,7 +110,8 @@ Deno.test("validate: errors go to stderr located, and any failing file returns 1
   const io = capture();
   const code = await validateCommand([`${FIX}child.yaml`, `${FIX}multi_error.yaml`], io);
   assertEquals(code, 1);
-  assertEquals(io.stdout.length, 1);
+  assertEquals(io.stdout.length, 2); // child.yaml: ok, and the data checks it made
+  assertEquals(io.stdout[0].startsWith(`${FIX}child.yaml: ok`), true);
   assertEquals(io.stderr.length, 7);
   assertEquals(io.stderr[0].startsWith(`${FIX}multi_error.yaml:1:7 name: `), true);
   assertEquals(io.stderr[6], `${FIX}multi_error.yaml: 6 problems`);

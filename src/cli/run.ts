@@ -1,16 +1,14 @@
 /**
- * `deno task run FILE.yaml`: validate, then run every resolved config of the
- * file (one, or one per sweep point), each with its own run record.
+ * `deno task run FILE.yaml`: validate, check every resolved config against its dataset, then run
+ * each (one, or one per sweep point), each with its own run record.
  *
  * @module
  */
-import { loadExperiments, locateConfigPath } from "../config/load.ts";
-import { MissingTableError } from "../data/dataset.ts";
-import { TickerSelectionError } from "../data/select.ts";
-import { MissingColumnError } from "../features/families.ts";
+import { loadExperiments } from "../config/load.ts";
 import { runExperiment } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 
 const USAGE =
   `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR]
@@ -27,7 +25,8 @@ interrupted training from its checkpoint. Ctrl-C stops cleanly and keeps the bes
  *
  * @param args command-line arguments after `run`
  * @param io where progress and problems go (default: the console)
- * @returns 0 when every run completed, 130 when interrupted, 2 on bad usage
+ * @returns 0 when every run completed, 130 when interrupted, 1 when the data fails a check, 2 on
+ *   bad usage
  * @throws {Error} when a run fails; an error that names its config key (an unknown ticker, a
  *   feature the dataset cannot provide) has its message located `FILE:LINE:COL key: message`
  */
@@ -50,6 +49,13 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   const { set, retrain, resume, results, store: storeDir } = parsed.values;
   const file = parsed.positionals[0];
   const experiments = await loadExperiments(file, { set });
+  const data = await checkAgainstData(file, experiments, { set });
+  if (data.problems.length > 0) {
+    for (const line of data.problems) io.err(line);
+    const n = data.problems.length;
+    io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was run`);
+    return 1;
+  }
 
   const controller = new AbortController();
   const onSigint = () => {
@@ -58,14 +64,6 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
-  const located = async (error: unknown): Promise<never> => {
-    const path = configPathOf(error);
-    const loc = path ? await locateConfigPath(file, path, { set }) : null;
-    if (loc && error instanceof Error) {
-      error.message = `${loc.file}:${loc.line}:${loc.col} ${path}: ${error.message}`;
-    }
-    throw error;
-  };
   const encoder = new TextEncoder();
   const tty = Deno.stdout.isTerminal();
   const store = new FileModelStore(storeDir);
@@ -81,7 +79,13 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
         log: (line) => io.out(line),
         write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
         tty,
-      }).catch(located);
+      }).catch(async (error: unknown) => {
+        const located = error instanceof Error
+          ? await locatedMessage(file, error, { set, point: i })
+          : null;
+        if (located !== null) (error as Error).message = located;
+        throw error;
+      });
       io.out(`report: ${dir}/report.md`);
       if (record.status === "interrupted") return 130;
     }
@@ -89,20 +93,4 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
-}
-
-/**
- * The config key an error found during a run comes from, where it says: the ticker list of a
- * selection error, the feature family that needs a missing table or column.
- *
- * @param error the error
- * @returns a path such as `data.train_tickers[1]`, or null
- */
-export function configPathOf(error: unknown): string | null {
-  if (error instanceof TickerSelectionError) return error.path;
-  if (error instanceof MissingColumnError || error instanceof MissingTableError) {
-    const family = error.neededBy?.match(/"(\w+)" feature family/)?.[1];
-    return family ? `features.families.${family}` : null;
-  }
-  return null;
 }

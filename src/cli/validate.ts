@@ -1,6 +1,7 @@
 /**
  * `deno task validate FILE... [--set key=value]... [--resolved]`: checks experiment configs,
- * printing every problem as `FILE:LINE:COL key: message`.
+ * printing every problem as `FILE:LINE:COL key: message`, then checks them against their datasets
+ * (tickers, market series, benchmark, risk-free series) as a run would before training.
  *
  * @module
  */
@@ -9,19 +10,23 @@ import { configHash } from "../config/hash.ts";
 import { loadExperiments } from "../config/load.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { checkAgainstData } from "./data_checks.ts";
 
 const USAGE = `Usage: deno task validate FILE... [--set key.path=value]... [--resolved]
 
-Checks experiment files: the schema and cross-field rules. Every problem is printed as
-FILE:LINE:COL key: message. --set overrides a key as deno task run does; --resolved prints each
-resolved experiment (one per sweep point) as YAML with every default and its config hash.`;
+Checks experiment files: the schema, cross-field rules and, when the dataset is present, what the
+run needs from it (tickers, the market series the features name, the backtest's benchmark and the
+risk-free series). Every problem is printed as FILE:LINE:COL key: message. --set overrides a key
+as deno task run does; --resolved prints each resolved experiment (one per sweep point) as YAML
+with every default and its config hash.`;
 
 /**
  * Validates one or more experiment configs.
  *
- * Prints `FILE: ok (...)` per valid file; with `--resolved`, prints each resolved experiment
- * (one per sweep point) as YAML headed by its config hash, documents separated by `---`. Every
- * problem goes to stderr.
+ * Prints `FILE: ok (...)` per valid file, with the dataset checks it made or could not make;
+ * with `--resolved`, prints each resolved experiment (one per sweep point) as YAML headed by its
+ * config hash, documents separated by `---`, and the dataset checks on stderr. Every problem
+ * goes to stderr.
  *
  * @param args Command-line arguments after `validate`.
  * @param io Output streams (default: the console).
@@ -56,21 +61,33 @@ export async function validateCommand(args: string[], io: CommandIo = consoleIo)
   for (const file of files) {
     try {
       const points = await loadExperiments(file, { set });
+      const data = await checkAgainstData(file, points, { set });
+      const notes = [
+        ...data.checked.map((c) => `checked against ${c}`),
+        ...data.notChecked.map((c) => `not checked: ${c}`),
+      ];
       if (!resolved) {
         const what = points.length === 1
           ? `1 experiment, hash ${configHash(points[0]).slice(0, 8)}`
           : `sweep of ${points.length} experiments`;
-        io.out(`${file}: ok (${what})`);
-        continue;
+        if (data.problems.length === 0) io.out(`${file}: ok (${what})`);
+        for (const note of notes) io.out(`  ${note}`);
+      } else {
+        points.forEach((e, i) => {
+          if (!first) io.out("---");
+          first = false;
+          const point = points.length > 1 ? ` (sweep point ${i + 1} of ${points.length})` : "";
+          io.out(`# ${file}${point}`);
+          io.out(`# config hash: ${configHash(e)}`);
+          io.out(experimentToYaml(e).trimEnd());
+        });
+        for (const note of notes) io.err(`${file}: ${note}`);
       }
-      points.forEach((e, i) => {
-        if (!first) io.out("---");
-        first = false;
-        const point = points.length > 1 ? ` (sweep point ${i + 1} of ${points.length})` : "";
-        io.out(`# ${file}${point}`);
-        io.out(`# config hash: ${configHash(e)}`);
-        io.out(experimentToYaml(e).trimEnd());
-      });
+      if (data.problems.length > 0) {
+        failed++;
+        for (const line of data.problems) io.err(line);
+        io.err(`${file}: ${count(data.problems.length)} in the data`);
+      }
     } catch (e) {
       failed++;
       if (e instanceof ConfigError) {
