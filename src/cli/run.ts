@@ -1,14 +1,16 @@
 /**
  * `deno task run FILE.yaml`: validate, check every resolved config against its dataset, then run
- * each (one, or one per sweep point), each with its own run record.
+ * each (one, or one per sweep point), each with its own run record; a sweep ends with one table
+ * of its points ranked by the main eval metric.
  *
  * @module
  */
-import { loadExperiments } from "../config/load.ts";
+import { loadSweepPoints } from "../config/load.ts";
 import { runExperiment } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
 import { checkAgainstData, locatedMessage } from "./data_checks.ts";
+import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 
 const USAGE =
   `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR]
@@ -48,7 +50,8 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   if (typeof parsed === "number") return parsed;
   const { set, retrain, resume, results, store: storeDir } = parsed.values;
   const file = parsed.positionals[0];
-  const experiments = await loadExperiments(file, { set });
+  const points = await loadSweepPoints(file, { set });
+  const experiments = points.map((p) => p.experiment);
   const data = await checkAgainstData(file, experiments, { set });
   if (data.problems.length > 0) {
     for (const line of data.problems) io.err(line);
@@ -67,9 +70,11 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   const encoder = new TextEncoder();
   const tty = Deno.stdout.isTerminal();
   const store = new FileModelStore(storeDir);
+  const sweep = points.length > 1;
+  const finished: SweepResult[] = [];
   try {
-    for (const [i, experiment] of experiments.entries()) {
-      if (experiments.length > 1) io.out(`\n== sweep point ${i + 1}/${experiments.length}`);
+    for (const [i, { experiment, values }] of points.entries()) {
+      if (sweep) io.out(`\n${sweepStartLine(i, points.length, values)}`);
       const { record, dir } = await runExperiment(experiment, {
         resultsDir: results,
         store,
@@ -87,9 +92,11 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
         throw error;
       });
       io.out(`report: ${dir}/report.md`);
-      if (record.status === "interrupted") return 130;
+      finished.push({ index: i, values, record, dir });
+      if (record.status === "interrupted") break;
     }
-    return 0;
+    if (sweep) io.out(`\n${sweepTable(finished, points.length).trimEnd()}`);
+    return finished.some((r) => r.record.status === "interrupted") ? 130 : 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
