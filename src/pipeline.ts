@@ -18,6 +18,7 @@ import { type Dataset, loadDataset } from "./data/dataset.ts";
 import { type ResolvedTickers, resolveTickers } from "./data/select.ts";
 import { buildQuarterly, type QuarterlyFrame } from "./features/quarterly.ts";
 import { featureCorrelations } from "./features/correlation.ts";
+import { requireMarketSeries } from "./features/families.ts";
 import { type Fold, splitRows } from "./dataset/split.ts";
 import { rowSetHash, Scaler, scalerKinds } from "./dataset/scaler.ts";
 import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
@@ -206,11 +207,97 @@ function marketSeries(dataset: Dataset, name: string | null): PriceSeries | null
   };
 }
 
-/** The dataset's risk-free yield series, named, or null when it has none. */
-function riskFreeOf(dataset: Dataset): (PriceSeries & { name: string }) | null {
-  const name = dataset.manifest.riskFree;
-  const series = marketSeries(dataset, name);
-  return series && name ? { ...series, name } : null;
+/** What a run checks against its dataset before any long work. */
+export type DataCheckName = "tickers" | "series" | "benchmark" | "risk-free";
+
+/** One check of an experiment against its dataset, and what it found. */
+export interface DataCheck {
+  /**
+   * `tickers`: the train and eval tickers resolve; `series`: the market series the features
+   * name exist; `benchmark`: the backtest's index series exists; `risk-free`: the dataset's
+   * risk-free yield series exists.
+   */
+  name: DataCheckName;
+  /** What is wrong (the error the run would stop with), or null when the check passed. */
+  error: Error | null;
+}
+
+/** The checks of an experiment against its dataset, and what a run goes on with. */
+export interface CheckedData {
+  /** The checks made, in order; a check that does not apply (no market family) is left out. */
+  checks: DataCheck[];
+  /** Where training data ends (see {@linkcode trainingBoundary}). */
+  boundary: ReturnType<typeof trainingBoundary>;
+  /** The resolved tickers; null when the `tickers` check failed. */
+  tickers: ResolvedTickers | null;
+  /** The benchmark index series; null without one or when its check failed. */
+  index: { name: string; series: PriceSeries } | null;
+  /** The risk-free yield series; null without one or when its check failed. */
+  riskFree: (PriceSeries & { name: string }) | null;
+}
+
+/**
+ * Checks what an experiment needs from its dataset, before any long work: the tickers resolve
+ * (`resolveTickers`, with its uncorrelated selection), the market series the features name
+ * exist, the backtest's benchmark index (`backtest.benchmark`, else the manifest's index) and
+ * the dataset's risk-free series exist. Every check runs, so one call reports every problem;
+ * `deno task validate` shows them and a run stops at the first.
+ *
+ * @param e the resolved experiment
+ * @param dataset its dataset
+ * @returns each check's outcome and the values a run goes on with
+ * @example
+ * ```ts
+ * const { checks } = checkData(e, await loadDataset(e.data.dataset));
+ * for (const c of checks) if (c.error) console.error(`${c.name}: ${c.error.message}`);
+ * ```
+ */
+export function checkData(e: Experiment, dataset: Dataset): CheckedData {
+  const span = { from: e.data.from ?? dataset.manifest.from, to: e.data.to ?? dataset.manifest.to };
+  const boundary = trainingBoundary(e, span);
+  const checks: DataCheck[] = [];
+  const check = <T>(name: DataCheckName, f: () => T): T | null => {
+    try {
+      const value = f();
+      checks.push({ name, error: null });
+      return value;
+    } catch (error) {
+      checks.push({ name, error: error instanceof Error ? error : new Error(String(error)) });
+      return null;
+    }
+  };
+  const tickers = check("tickers", () => resolveTickers(dataset, e.data, boundary.selectionEnd));
+  const market = e.features.families.market;
+  if (market) {
+    check(
+      "series",
+      () =>
+        market.series
+          ? requireMarketSeries(dataset, market.series, "features.families.market.series")
+          : requireMarketSeries(dataset, []),
+    );
+  }
+  // The manifest's own index and risk-free series are used only when it has a market table; a
+  // benchmark the config names must exist.
+  const hasMarket = dataset.has("market");
+  const indexName = e.backtest.benchmark ?? (hasMarket ? dataset.manifest.index : null);
+  const index = indexName === null ? null : check("benchmark", () => {
+    const neededBy = e.backtest.benchmark !== undefined
+      ? "backtest.benchmark"
+      : "the backtest's benchmark (the manifest's index)";
+    requireMarketSeries(dataset, [indexName], neededBy);
+    return { name: indexName, series: marketSeries(dataset, indexName)! };
+  });
+  const riskFreeName = hasMarket ? dataset.manifest.riskFree : null;
+  const riskFree = riskFreeName === null ? null : check("risk-free", () => {
+    requireMarketSeries(
+      dataset,
+      [riskFreeName],
+      "the backtest's Sharpe ratio (the manifest's riskFree)",
+    );
+    return { ...marketSeries(dataset, riskFreeName)!, name: riskFreeName };
+  });
+  return { checks, boundary, tickers, index, riskFree };
 }
 
 /** The backtest result in the run record's shape (statistics per series, daily equity). */
@@ -382,17 +469,18 @@ interface Prepared {
   folds: Fold[];
   /** First day of the eval period as resolved (config or default); null for by_ticker. */
   evalFrom: string | null;
+  index: CheckedData["index"];
+  riskFree: CheckedData["riskFree"];
 }
 
 async function prepare(e: Experiment, stages: Stages, log: (s: string) => void): Promise<Prepared> {
   const dataset = await stages.time("data", () => loadDataset(e.data.dataset));
+  const checked = await stages.time("tickers", () => checkData(e, dataset));
+  const failed = checked.checks.find((c) => c.error !== null);
+  if (failed) throw failed.error;
+  const { boundary, index, riskFree } = checked;
+  const tickers = checked.tickers!;
   const fingerprint = await dataset.fingerprint();
-  const span = { from: e.data.from ?? dataset.manifest.from, to: e.data.to ?? dataset.manifest.to };
-  const boundary = trainingBoundary(e, span);
-  const tickers = await stages.time(
-    "tickers",
-    () => resolveTickers(dataset, e.data, boundary.selectionEnd),
-  );
   log(`train tickers: ${tickers.train.join(" ")}`);
   log(`eval tickers:  ${tickers.eval.join(" ")}`);
   const q = await stages.time("features", () =>
@@ -419,6 +507,8 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
     q,
     folds,
     evalFrom: boundary.split.method === "by_ticker" ? null : boundary.split.eval_from ?? null,
+    index,
+    riskFree,
   };
 }
 
@@ -838,13 +928,11 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       date: rowDates[r],
       score: evalPred[i],
     }));
-    const indexName = e.backtest.benchmark ?? p.dataset.manifest.index;
-    const index = marketSeries(p.dataset, indexName);
     return runBacktest({
       signals,
       prices: priceSeries(p.dataset, p.tickers.eval),
-      index: index && indexName ? { name: indexName, series: index } : null,
-      riskFree: riskFreeOf(p.dataset),
+      index: p.index,
+      riskFree: p.riskFree,
       labelMode: mode,
       config: e.backtest,
     });

@@ -1,10 +1,15 @@
-/** Errors a run finds in the data are located in the YAML like validation errors. */
-import { assertEquals, assertRejects } from "./assert.ts";
-import { configPathOf, runCommand } from "../src/cli/run.ts";
+/**
+ * The run command: errors a run finds in the data are located in the YAML like validation
+ * errors, and found before any work; a sweep shows its points and ranks them at the end.
+ */
+import { assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import type { CommandIo } from "../src/cli/args.ts";
+import { runCommand } from "../src/cli/run.ts";
 import { locateConfigPath } from "../src/config/load.ts";
-import { MissingTableError } from "../src/data/dataset.ts";
-import { TickerSelectionError } from "../src/data/select.ts";
 import { MissingColumnError } from "../src/features/families.ts";
+import { formatNumber, metricValue } from "../src/report/format.ts";
+import { bestBaseline } from "../src/report/report.ts";
+import { readRunRecord } from "../src/store/run_record.ts";
 
 const BASE = `name: base
 data:
@@ -33,35 +38,133 @@ Deno.test("locateConfigPath follows extends and indexes into lists", async () =>
   }
 });
 
-Deno.test("configPathOf names the key behind selection and missing-data errors", () => {
-  assertEquals(
-    configPathOf(new TickerSelectionError("unknown", "data.eval_tickers[0]", "ZZ")),
-    "data.eval_tickers[0]",
-  );
-  assertEquals(
-    configPathOf(new MissingTableError("d", "insider", 'the "insider" feature family')),
-    "features.families.insider",
-  );
-  assertEquals(
-    configPathOf(
-      new MissingColumnError("d", "prices", "volume", ["close"], 'the "volume" feature family'),
-    ),
-    "features.families.volume",
-  );
-  assertEquals(configPathOf(new Error("other")), null);
+function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
+}
+
+Deno.test("locateConfigPath locates a swept key at its value in a sweep point", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-locate-" });
+  try {
+    const file = `${dir}/sweep.yaml`;
+    await Deno.writeTextFile(file, `${BASE}sweep:\n  backtest.benchmark: [DJIA, SPX]\n`);
+    assertEquals(await locateConfigPath(file, "backtest.benchmark", { point: 1 }), {
+      file,
+      line: 9,
+      col: 30,
+    });
+    assertEquals(await locateConfigPath(file, "data.eval_tickers[1]", { point: 0 }), {
+      file,
+      line: 5,
+      col: 22,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
-Deno.test("run: an unknown ticker fails located in the file, and nothing is written", async () => {
+Deno.test("run: data problems stop it before any work, located in the file; nothing is written", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alfred-run-" });
   try {
     const file = `${dir}/bad.yaml`;
-    await Deno.writeTextFile(file, BASE.replace("[AA, AXP]", "[AA, IMB]"));
-    await assertRejects(
-      () => runCommand([file, "--results", `${dir}/results`, "--store", `${dir}/models`]),
-      TickerSelectionError,
-      `${file}:4:23 data.train_tickers[1]: Unknown ticker "IMB"`,
+    await Deno.writeTextFile(
+      file,
+      BASE.replace("[AA, AXP]", "[AA, IMB]") + "backtest: { benchmark: SPX }\n",
     );
+    const io = capture();
+    const code = await runCommand(
+      [file, "--results", `${dir}/results`, "--store", `${dir}/models`],
+      io,
+    );
+    assertEquals(code, 1);
+    assertEquals(io.stdout, []);
+    assertEquals(io.stderr.length, 3, io.stderr.join("\n"));
+    assertStringIncludes(io.stderr[0], `${file}:4:23 data.train_tickers[1]: Unknown ticker "IMB"`);
+    assertStringIncludes(
+      io.stderr[1],
+      `${file}:8:24 backtest.benchmark: Dataset "dow30-1991-2000" table "market" has no series "SPX"`,
+    );
+    assertEquals(io.stderr[2], `${file}: 2 problems in the data: nothing was run`);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["bad.yaml"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run: an error found later in the run is located too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-run-" });
+  try {
+    const file = `${dir}/volume.yaml`;
+    await Deno.writeTextFile(file, `${BASE}features:\n  families:\n    volume: {}\n`);
+    await assertRejects(
+      () =>
+        runCommand([file, "--results", `${dir}/results`, "--store", `${dir}/models`], capture()),
+      MissingColumnError,
+      `${file}:10:13 features.families.volume: Dataset "dow30-1991-2000" table "prices" has no ` +
+        'column "volume"',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const SWEEP = `name: tiny-sweep
+data:
+  dataset: synth-small
+  train_tickers: [SYN01, SYN02, SYN03, SYN04, SYN05, SYN06]
+  eval_tickers: [SYN07, SYN08, SYN09]
+features:
+  families:
+    price: { ma_windows: [7, 90], close: false }
+label: { mode: direction }
+model: { family: vanilla.small, size: 4, layers: 1 }
+loss: { name: bce }
+train: { epochs: 2, backend: wasm }
+sweep:
+  model.size: [4, 8]
+  seed: [1, 2]
+`;
+
+Deno.test("run: a sweep prints each point's values as it starts and ends with one ranked table", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-sweep-" });
+  try {
+    const file = `${dir}/sweep.yaml`;
+    await Deno.writeTextFile(file, SWEEP);
+    const io = capture();
+    const code = await runCommand(
+      [file, "--results", `${dir}/results`, "--store", `${dir}/models`],
+      io,
+    );
+    assertEquals(code, 0, io.stderr.join("\n"));
+    assertEquals(io.stdout.filter((l) => /^\n\[\d\/4\]/.test(l)), [
+      "\n[1/4] model.size=4 seed=1",
+      "\n[2/4] model.size=4 seed=2",
+      "\n[3/4] model.size=8 seed=1",
+      "\n[4/4] model.size=8 seed=2",
+    ]);
+    const table = io.stdout[io.stdout.length - 1].trim().split("\n");
+    assertEquals(table[0], "Sweep: 4 of 4 points, ranked by eval F1");
+    assertEquals(
+      table[2],
+      "| rank | point | model.size | seed | eval F1 | best baseline F1 | run |",
+    );
+    const rows = table.slice(4).map((l) => l.slice(2, -2).split(" | "));
+    assertEquals(rows.map((r) => r[0]), ["1", "2", "3", "4"]);
+    assertEquals(rows.map((r) => r[1]).sort(), ["1/4", "2/4", "3/4", "4/4"]);
+    const f1s: number[] = [];
+    for (const [, point, size, seed, f1, baseline, dir] of rows) {
+      const record = await readRunRecord(dir);
+      const e = record.metrics!;
+      assertEquals(formatNumber(metricValue(e.postTrain.eval, "f1")), f1);
+      const best = bestBaseline(e.baselines, "f1")!;
+      assertEquals(baseline, `${formatNumber(best.value)} (${best.name})`);
+      const i = Number(point.split("/")[0]) - 1;
+      assertEquals([size, seed], [["4", "4", "8", "8"][i], ["1", "2", "1", "2"][i]]);
+      assertStringIncludes(record.configYaml, `size: ${size}\n`);
+      f1s.push(Number(f1));
+    }
+    assertEquals(f1s, [...f1s].sort((a, b) => b - a));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

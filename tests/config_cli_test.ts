@@ -5,7 +5,8 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { diffCommand } from "../src/cli/diff.ts";
 import { schemaCommand } from "../src/cli/schema.ts";
-import { type CommandIo, validateCommand } from "../src/cli/validate.ts";
+import type { CommandIo } from "../src/cli/args.ts";
+import { validateCommand } from "../src/cli/validate.ts";
 import { configHash } from "../src/config/hash.ts";
 import {
   EXPERIMENT_SCHEMA_PATH,
@@ -66,21 +67,24 @@ Deno.test("schema: the command writes the file and --check detects a stale or mi
     await Deno.writeTextFile(EXPERIMENT_SCHEMA_PATH, "{}\n");
     assertEquals(await schemaCommand(["--check"], io), 1);
     assertStringIncludes(io.stderr.join("\n"), "is stale");
-    assertEquals(await schemaCommand(["--bogus"], io), 1);
+    assertEquals(await schemaCommand(["--bogus"], io), 2);
+    assertStringIncludes(io.stderr.join("\n"), 'Unknown argument "--bogus": allowed are --check');
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("validate: ok files return 0 and print their hash", async () => {
+Deno.test("validate: ok files return 0 and print their hash and the data checks made", async () => {
   const io = capture();
   const code = await validateCommand([`${FIX}child.yaml`, `${FIX}sweep.yaml`], io);
   assertEquals(code, 0, io.stderr.join("\n"));
   const hash = configHash(await loadExperiment(`${FIX}child.yaml`)).slice(0, 8);
   assertEquals(io.stdout, [
     `${FIX}child.yaml: ok (1 experiment, hash ${hash})`,
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
     `${FIX}sweep.yaml: ok (sweep of 6 experiments)`,
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
   ]);
   assertEquals(io.stderr, []);
 });
@@ -106,18 +110,31 @@ Deno.test("validate: errors go to stderr located, and any failing file returns 1
   const io = capture();
   const code = await validateCommand([`${FIX}child.yaml`, `${FIX}multi_error.yaml`], io);
   assertEquals(code, 1);
-  assertEquals(io.stdout.length, 1);
+  assertEquals(io.stdout.length, 2); // child.yaml: ok, and the data checks it made
+  assertEquals(io.stdout[0].startsWith(`${FIX}child.yaml: ok`), true);
   assertEquals(io.stderr.length, 7);
   assertEquals(io.stderr[0].startsWith(`${FIX}multi_error.yaml:1:7 name: `), true);
   assertEquals(io.stderr[6], `${FIX}multi_error.yaml: 6 problems`);
 });
 
-Deno.test("validate: usage errors return 1", async () => {
+Deno.test("validate: usage errors return 2 and end with the usage", async () => {
   for (const args of [[], ["--nope", "a.yaml"], ["a.yaml", "--set"]]) {
     const io = capture();
-    assertEquals(await validateCommand(args, io), 1, args.join(" "));
-    assertStringIncludes(io.stderr.join("\n"), "Usage: alfred validate");
+    assertEquals(await validateCommand(args, io), 2, args.join(" "));
+    assertStringIncludes(io.stderr.join("\n"), "\n\nUsage: deno task validate FILE...");
   }
+});
+
+Deno.test("validate: --resolved without a file says what to pass", async () => {
+  const io = capture();
+  assertEquals(await validateCommand(["--resolved"], io), 2);
+  assertEquals(io.stdout, []);
+  assertEquals(
+    io.stderr[0].split("\n")[0],
+    "No experiment file given: pass the files to check, e.g. " +
+      "deno task validate --resolved experiments/quick-direction.yaml",
+  );
+  assertStringIncludes(io.stderr[0], "Usage: deno task validate FILE...");
 });
 
 Deno.test("diff command: prints the Markdown diff of two configs", async () => {
@@ -127,7 +144,9 @@ Deno.test("diff command: prints the Markdown diff of two configs", async () => {
   assertStringIncludes(text, "- `model.size`: 1024 → 2048");
   assertStringIncludes(text, "- `split.purge`: 2");
   const bad = capture();
-  assertEquals(await diffCommand([`${FIX}diff_a.yaml`], bad), 1);
+  assertEquals(await diffCommand([`${FIX}diff_a.yaml`], bad), 2);
+  assertStringIncludes(bad.stderr[0], "Expected two config files or two runs, got");
+  assertStringIncludes(bad.stderr[0], "Usage: deno task diff A.yaml B.yaml");
   assertEquals(await diffCommand([`${FIX}diff_a.yaml`, `${FIX}sweep.yaml`], bad), 1);
   assertStringIncludes(bad.stderr.join("\n"), `${FIX}sweep.yaml:9:1 sweep: expected a single`);
 });

@@ -7,6 +7,7 @@ import { ConfigError } from "../src/config/errors.ts";
 import {
   loadExperiment,
   loadExperiments,
+  loadSweepPoints,
   MAX_SWEEP_POINTS,
   parseExperimentText,
 } from "../src/config/load.ts";
@@ -156,6 +157,29 @@ Deno.test("load: sweep expands to the grid in nested-loop order, last key fastes
   }
   // Deterministic: loading again gives the same points.
   assertEquals(await loadExperiments(`${FIX}sweep.yaml`), points);
+});
+
+Deno.test("load: sweep points keep their values of the swept keys, pinned keys left out", async () => {
+  const points = await loadSweepPoints(`${FIX}sweep.yaml`);
+  assertEquals(points.map((p) => p.experiment), await loadExperiments(`${FIX}sweep.yaml`));
+  assertEquals(points[4].values, [
+    { key: "model.size", value: 256 },
+    { key: "loss.name", value: "huber" },
+  ]);
+  assertEquals(points.map((p) => p.values.map((v) => v.value).join("/")), [
+    "64/mse",
+    "64/huber",
+    "64/sign-ratio",
+    "256/mse",
+    "256/huber",
+    "256/sign-ratio",
+  ]);
+  const pinned = await loadSweepPoints(`${FIX}sweep.yaml`, { set: ["loss.name=mse"] });
+  assertEquals(pinned.map((p) => p.values), [
+    [{ key: "model.size", value: 64 }],
+    [{ key: "model.size", value: 256 }],
+  ]);
+  assertEquals((await loadSweepPoints(`${FIX}child.yaml`)).map((p) => p.values), [[]]);
 });
 
 Deno.test("load: a sweep in a base is inherited; --set of a swept key pins it", async () => {

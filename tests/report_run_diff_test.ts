@@ -4,7 +4,7 @@
 import { deepStrictEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { diffRuns, diffStoredRuns } from "../src/report/run_diff.ts";
 import { writeRunRecord } from "../src/store/run_record.ts";
-import { fixtureRecord, variant } from "./report_helpers.ts";
+import { fixtureRecord, magnitudeRecord, variant } from "./report_helpers.ts";
 
 Deno.test("diffRuns lists config keys added, removed and changed, in key order", () => {
   const a = variant({ configYaml: "model:\n  size: 256\n  layers: 10\ntrain:\n  epochs: 200\n" });
@@ -71,4 +71,40 @@ Deno.test("diffStoredRuns finds runs by folder, id or prefix", async () => {
   await rejects(diffStoredRuns("1999", b.runId, results), /ambiguous/);
   await rejects(diffStoredRuns("nope", b.runId, results), /No run "nope"/);
   await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("diffRuns never calls one loss better than a loss of another kind", () => {
+  const bce = magnitudeRecord();
+  bce.configYaml = bce.configYaml.replace("name: huber-sign", "name: bce");
+  const huber = magnitudeRecord("19990103T080000Z-8d2e3f4a");
+  huber.configYaml = huber.configYaml.replace("name: huber-sign", "name: huber");
+  huber.metrics!.postTrain.eval = { ...huber.metrics!.postTrain.eval, loss: 0.1 };
+  const text = diffRuns(bce, huber);
+  ok(text.includes("| loss | 0.5659 | 0.1000 | — | not comparable |"), text);
+  ok(text.includes("| loss | 1.5135 | 1.5135 | — | not comparable |"), text);
+  ok(
+    text.includes(
+      "The runs train different losses (a: bce; b: huber (delta 1)): their loss values are " +
+        "shown side by side but are not comparable: neither is better.",
+    ),
+    text,
+  );
+  // The other metrics do not depend on the loss and are still compared.
+  ok(text.includes("| MAE | 0.1012 | 0.1012 | 0 | same |"), text);
+});
+
+Deno.test("diffRuns: one loss with other parameters is not comparable; unused ones do not matter", () => {
+  const a = magnitudeRecord();
+  a.configYaml = a.configYaml.replace("name: huber-sign", "name: huber-sign\n  delta: 0.5");
+  const b = magnitudeRecord("19990103T080000Z-8d2e3f4a");
+  b.metrics!.postTrain.eval = { ...b.metrics!.postTrain.eval, loss: 0.1 };
+  const text = diffRuns(a, b);
+  ok(text.includes("| loss | 0.5659 | 0.1000 | — | not comparable |"), text);
+  ok(text.includes("(a: huber-sign (delta 0.5, sign_weight 1); b: huber-sign (delta 1, "), text);
+  // value_ratio is not a parameter of huber-sign: the losses are the same kind.
+  const c = magnitudeRecord();
+  c.configYaml = c.configYaml.replace("name: huber-sign", "name: huber-sign\n  value_ratio: 9");
+  const same = diffRuns(c, b);
+  ok(same.includes("| loss | 0.5659 | 0.1000 | -0.4659 | better |"), same);
+  ok(!same.includes("not comparable"), same);
 });

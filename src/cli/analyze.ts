@@ -4,13 +4,18 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { analyzeRun } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 import { findRun } from "../store/run_record.ts";
+import { parseCommandArgs } from "./args.ts";
 
 const USAGE =
-  "Usage: deno task analyze RUN_ID [--set analysis.shap.enabled=true]... [--results DIR] [--store DIR]";
+  `Usage: deno task analyze RUN [--set analysis.KEY=VALUE]... [--results DIR] [--store DIR]
+
+Runs the analysis block (ablation, Shapley values, loss targets) on a finished run's stored model
+and updates its report. RUN is a run id, an id prefix (looked up under --results, default
+results/) or a run folder; --store is the model store (default .alfred/models); --set changes the
+analysis block, e.g. --set analysis.shap.enabled=true.`;
 
 /**
  * Analyze a stored run.
@@ -19,30 +24,16 @@ const USAGE =
  * @returns 0 on success, 2 on bad usage
  */
 export async function analyzeCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        set: { type: "string", multiple: true },
-        results: { type: "string", default: "results" },
-        store: { type: "string", default: ".alfred/models" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    console.error(USAGE);
-    return 2;
-  }
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: {
+      set: { type: "string", value: "KEY=VALUE", multiple: true },
+      results: { type: "string", value: "DIR", default: "results" },
+      store: { type: "string", value: "DIR", default: ".alfred/models" },
+    },
+    positionals: { min: 1, max: 1, name: "one run (RUN: a run id, id prefix or run folder)" },
+  });
+  if (typeof parsed === "number") return parsed;
   const ref = parsed.positionals[0];
   const dir = /[\\/]/.test(ref) ? ref : (await findRun(parsed.values.results, ref)).dir;
   const record = await analyzeRun(dir, {

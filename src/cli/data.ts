@@ -3,19 +3,27 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { fingerprintFolder } from "../data/dataset.ts";
 import { SYNTH_DEFAULTS, writeSynthetic } from "../data/synth.ts";
+import { consoleIo, helpRequested, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
 
 const USAGE = `Usage: deno task data <subcommand> [options]
 
 Subcommands:
-  synth   --seed N --tickers K --from YYYY-MM-DD --to YYYY-MM-DD --signal S --out DIR
-          [--sectors N] [--tail-df N] [--name NAME]
-          generate a deterministic synthetic universe with every table and a planted signal
-  import  ...   import your own CSV or Parquet data (deno task data import --help)
-  fetch   ...   download prices and fundamentals online (deno task data fetch --help)`;
+  synth   generate a deterministic synthetic universe with every table and a planted signal
+          (deno task data synth --help)
+  import  import your own CSV or Parquet data (deno task data import --help)
+  fetch   download prices and fundamentals online (deno task data fetch --help)`;
+
+const SYNTH_USAGE =
+  `Usage: deno task data synth --seed N --tickers K --from YYYY-MM-DD --to YYYY-MM-DD
+         --signal S --out DIR [--sectors N] [--tail-df N] [--name NAME]
+
+Generates a deterministic synthetic universe with every table and a planted signal of strength S
+(0 to 10; 0 plants nothing) and writes it as a dataset folder at DIR. --sectors defaults to
+${SYNTH_DEFAULTS.sectors}; --tail-df, the degrees of freedom of the Student-t shocks (lower is fatter-tailed),
+to ${SYNTH_DEFAULTS.tailDf}; --name to DIR's last part.`;
 
 function intArg(name: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
@@ -49,30 +57,25 @@ function strArg(name: string, value: string | undefined): string {
  * @returns the exit code: 0 written, 2 bad arguments
  */
 export async function synthCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: SYNTH_USAGE,
+    options: {
+      seed: { type: "string", value: "N" },
+      tickers: { type: "string", value: "K" },
+      from: { type: "string", value: "YYYY-MM-DD" },
+      to: { type: "string", value: "YYYY-MM-DD" },
+      signal: { type: "string", value: "S" },
+      sectors: { type: "string", value: "N" },
+      "tail-df": { type: "string", value: "N" },
+      name: { type: "string", value: "NAME" },
+      out: { type: "string", value: "DIR" },
+    },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   let params;
   let out: string;
   try {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        seed: { type: "string" },
-        tickers: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        signal: { type: "string" },
-        sectors: { type: "string" },
-        "tail-df": { type: "string" },
-        name: { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
     out = resolve(strArg("out", values.out));
     params = {
       seed: intArg("seed", values.seed),
@@ -85,8 +88,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       name: values.name ?? out.split(/[\\/]/).pop()!,
     };
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
+    return usageError(consoleIo, SYNTH_USAGE, (e as Error).message);
   }
   try {
     const manifest = await writeSynthetic(out, params);
@@ -108,30 +110,21 @@ export async function synthCommand(args: string[]): Promise<number> {
 
 /**
  * Dispatch `deno task data <subcommand>`: `synth` here, `import` to `src/data/import.ts`,
- * `fetch` to `src/data/fetch/mod.ts`.
+ * `fetch` to `src/data/fetch/mod.ts`. `-h` after `import` or `fetch` is passed on as `--help`.
  *
  * @param args the arguments after `data`
  * @returns the exit code
  */
 export async function dataCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case "synth":
-      return await synthCommand(rest);
-    case "import":
-      return await (await import("../data/import.ts")).importCommand(rest);
-    case "fetch":
-      return await (await import("../data/fetch/mod.ts")).fetchCommand(rest);
-    case undefined:
-    case "--help":
-    case "-h":
-    case "help":
-      console.log(USAGE);
-      return sub === undefined ? 2 : 0;
-    default:
-      console.error(
-        `Unknown data subcommand "${sub}": expected synth, import or fetch\n\n${USAGE}`,
-      );
-      return 2;
-  }
+  const helpOr = (rest: string[]) => helpRequested(rest) ? ["--help"] : rest;
+  return await runSubcommand(args, {
+    command: "data",
+    usage: USAGE,
+    subcommands: {
+      synth: synthCommand,
+      import: async (rest) => await (await import("../data/import.ts")).importCommand(helpOr(rest)),
+      fetch: async (rest) =>
+        await (await import("../data/fetch/mod.ts")).fetchCommand(helpOr(rest)),
+    },
+  });
 }

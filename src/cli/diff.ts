@@ -1,50 +1,49 @@
 /**
- * `alfred diff A.yaml B.yaml`: the differences between two resolved
- * experiment configs, as Markdown for a code review.
+ * `deno task diff A.yaml B.yaml`: the differences between two resolved
+ * experiment configs, as Markdown for a code review; `deno task diff RUN_A RUN_B`:
+ * two runs' config changes and metrics.
  *
  * @module
  */
 import { diffConfigs, formatConfigDiff } from "../config/diff.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { loadExperiment } from "../config/load.ts";
-import { type CommandIo, consoleIo } from "./validate.ts";
+import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
 import { diffStoredRuns } from "../report/run_diff.ts";
 
-const USAGE =
-  "Usage: alfred diff A.yaml B.yaml | alfred diff RUN_A RUN_B (run ids, id prefixes or run folders)";
+const USAGE = `Usage: deno task diff A.yaml B.yaml
+       deno task diff RUN_A RUN_B [--results DIR]
+
+With two experiment files: the differences between their resolved configs, as Markdown for a
+code review. With two runs (run ids or id prefixes, looked up under --results, default results/,
+or run folders): what changed in their configs and how each metric moved.`;
 
 const isConfig = (arg: string) => /\.ya?ml$/i.test(arg);
 
 /**
  * Loads two configs (each must describe one experiment, not a sweep), and
- * prints their resolved differences (`model.size: 1024 → 2048`).
+ * prints their resolved differences (`model.size: 1024 → 2048`); given two runs
+ * instead, prints their comparison.
  *
- * @param args Command-line arguments after `diff`: exactly two files.
+ * @param args Command-line arguments after `diff`: exactly two files or runs.
  * @param io Output streams (default: the console).
- * @returns 0 when both configs load (whether or not they differ), 1 on any error.
+ * @returns 0 when both load (whether or not they differ), 1 on any error, 2 on bad usage.
  * @example
  * ```ts
  * Deno.exit(await diffCommand(["experiments/a.yaml", "experiments/b.yaml"]));
  * ```
  */
 export async function diffCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    io.out(USAGE);
-    return 0;
-  }
-  const option = args.find((a) => a.startsWith("-"));
-  if (option !== undefined) {
-    io.err(`Unknown option "${option}"\n${USAGE}`);
-    return 1;
-  }
-  if (args.length !== 2) {
-    io.err(`Expected two config files, got ${args.length}\n${USAGE}`);
-    return 1;
-  }
-  const [fileA, fileB] = args;
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: { results: { type: "string", value: "DIR", default: "results" } },
+    positionals: { min: 2, max: 2, name: "two config files or two runs" },
+  }, io);
+  if (typeof parsed === "number") return parsed;
+  const [fileA, fileB] = parsed.positionals;
   if (!isConfig(fileA) && !isConfig(fileB)) {
     try {
-      io.out((await diffStoredRuns(fileA, fileB)).trimEnd());
+      io.out((await diffStoredRuns(fileA, fileB, parsed.values.results)).trimEnd());
       return 0;
     } catch (e) {
       io.err(e instanceof Error ? e.message : String(e));

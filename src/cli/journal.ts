@@ -13,6 +13,7 @@
 import { dirname, relative } from "node:path";
 import { loadRuns } from "../store/run_record.ts";
 import { renderJournal } from "../report/journal.ts";
+import { type OptionValues, parseArguments, parseCommandArgs } from "./args.ts";
 
 /** Parsed `journal` arguments. */
 export interface JournalArgs {
@@ -26,7 +27,23 @@ export interface JournalArgs {
   check: boolean;
 }
 
-const USAGE = "Usage: deno task journal [--results DIR | --store SPEC] [--out FILE] [--check]";
+const USAGE = `Usage: deno task journal [--results DIR | --store SPEC] [--out FILE] [--check]
+
+Regenerates JOURNAL.md (--out) from every run under results/ (--results), or from a shared store
+(--store file:ROOT or mongodb://HOST/DB). --check writes nothing and exits 1 when the journal on
+disk differs from what the runs give.`;
+
+const OPTIONS = {
+  results: { type: "string", value: "DIR", default: "results" },
+  store: { type: "string", value: "SPEC" },
+  out: { type: "string", value: "FILE", default: "JOURNAL.md" },
+  check: { type: "boolean" },
+} as const;
+
+function journalArgs(values: OptionValues<typeof OPTIONS>): JournalArgs {
+  const { results, store, out, check } = values;
+  return store === undefined ? { results, out, check } : { results, store, out, check };
+}
 
 /**
  * Parse the `journal` command's arguments.
@@ -36,30 +53,7 @@ const USAGE = "Usage: deno task journal [--results DIR | --store SPEC] [--out FI
  * @throws {TypeError} on an unknown option or a missing value (the message lists what is allowed)
  */
 export function parseJournalArgs(args: string[]): JournalArgs {
-  const parsed: JournalArgs = { results: "results", out: "JOURNAL.md", check: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    if (flag === "--check") {
-      if (inline !== undefined) throw new TypeError(`Option "--check" takes no value: ${USAGE}`);
-      parsed.check = true;
-    } else if (flag === "--results" || flag === "--out" || flag === "--store") {
-      const value = inline ?? args[++i];
-      if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) {
-        throw new TypeError(`Option "${flag}" needs a value: ${USAGE}`);
-      }
-      if (flag === "--results") parsed.results = value;
-      else if (flag === "--store") parsed.store = value;
-      else parsed.out = value;
-    } else {
-      throw new TypeError(
-        `Unknown argument "${arg}": allowed are --results DIR, --store SPEC, --out FILE, --check`,
-      );
-    }
-  }
-  return parsed;
+  return journalArgs(parseArguments(args, OPTIONS).values);
 }
 
 /**
@@ -90,13 +84,9 @@ export function diffHint(current: string, expected: string): string {
  * @returns the exit code: 0 done (or fresh with `--check`), 1 stale with `--check`, 2 bad usage
  */
 export async function journalCommand(args: string[]): Promise<number> {
-  let options: JournalArgs;
-  try {
-    options = parseJournalArgs(args);
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
+  const parsed = parseCommandArgs(args, { usage: USAGE, options: OPTIONS });
+  if (typeof parsed === "number") return parsed;
+  const options = journalArgs(parsed.values);
   const all = options.store
     ? await (await import("../store/shared_file.ts")).loadStoreRecords(options.store)
     : await loadRuns(options.results);

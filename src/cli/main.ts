@@ -12,73 +12,88 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: {
-    help: "run FILE.yaml [--set k=v] [--retrain] [--resume] [--results DIR]: run an experiment",
+    help: "FILE.yaml [--set k=v]... [--retrain] [--resume]: run an experiment (each sweep point)",
     run: async (args) => (await import("./run.ts")).runCommand(args),
   },
   validate: {
-    help: "validate FILE... [--resolved] [--set k=v]: check experiment files",
+    help: "FILE... [--resolved] [--set k=v]...: check experiment files and their data",
     run: async (args) => (await import("./validate.ts")).validateCommand(args),
   },
   diff: {
-    help: "diff A B: semantic difference of two configs, or of two runs (run ids or folders)",
+    help: "A B: semantic difference of two configs, or of two runs (run ids or folders)",
     run: async (args) => (await import("./diff.ts")).diffCommand(args),
   },
   schema: {
-    help: "schema [--check]: write schemas/experiment.schema.json from the zod schema",
+    help: "[--check]: write schemas/experiment.schema.json from the zod schema",
     run: async (args) => (await import("./schema.ts")).schemaCommand(args),
   },
   data: {
-    help: "data synth|import|fetch ...: build datasets",
+    help: "synth|import|fetch ...: build datasets",
     run: async (args) => (await import("./data.ts")).dataCommand(args),
   },
   scan: {
-    help: "scan --dataset D --since DATE: tickers with continuous history",
+    help: "--dataset D --since DATE: tickers with continuous history",
     run: async (args) => (await import("./scan.ts")).scanCommand(args),
   },
   analyze: {
-    help: "analyze RUN_ID [--set analysis.x=y]: ablation, SHAP and loss targets on a stored model",
+    help: "RUN [--set analysis.x=y]...: ablation, SHAP and loss targets on a stored model",
     run: async (args) => (await import("./analyze.ts")).analyzeCommand(args),
   },
   journal: {
-    help: "journal [--check]: regenerate JOURNAL.md from results/",
+    help: "[--check]: regenerate JOURNAL.md from results/",
     run: async (args) => (await import("./journal.ts")).journalCommand(args),
   },
   worker: {
-    help:
-      "worker --queue redis://HOST:6379 [--concurrency N] [--backend B]: run queued experiments",
+    help: "--queue redis://HOST:6379 [--concurrency N] [--backend B]: run queued experiments",
     run: async (args) => (await import("./worker.ts")).workerCommand(args),
   },
   store: {
-    help:
-      "store pull RUN_ID [--model] | push | push-data | list: the shared model and results store",
+    help: "pull|push|push-data|list --store SPEC ...: the shared model, results and data store",
     run: async (args) => (await import("./store.ts")).storeCommand(args),
   },
   bench: {
-    help: "bench [--quick]: training speed per backend against the machine's matmul rate",
+    help: "[--quick] [--engines LIST]: training speed per backend and engine",
     run: async (args) => (await import("./bench.ts")).benchCommand(args),
   },
 };
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.help}`);
-  return `Usage: deno task <command> [args]\n\nCommands:\n${lines.join("\n")}`;
+  return `Usage: deno task <command> [args]   (deno task <command> --help for its usage)
+
+Commands:
+${lines.join("\n")}`;
 }
 
 /**
- * Dispatch a command line to its handler.
+ * Dispatch a command line to its handler. `--help`, `-h` or `help` alone print the list of
+ * commands; `help COMMAND` is `COMMAND --help`.
  *
  * @param argv the arguments after `main.ts`
  * @returns the process exit code
  */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
+  const [first, ...others] = argv;
+  const [name, rest] = first === "help" && others.length > 0
+    ? [others[0], ["--help"]]
+    : [first, others];
+  if (name === undefined) {
+    console.error(
+      `Missing command: expected one of ${Object.keys(COMMANDS).join(", ")}\n\n${usage()}`,
+    );
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
-    return name ? 0 : 2;
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`Unknown command "${name}"\n\n${usage()}`);
+    console.error(
+      `Unknown command "${name}": expected one of ${
+        Object.keys(COMMANDS).join(", ")
+      }\n\n${usage()}`,
+    );
     return 2;
   }
   try {

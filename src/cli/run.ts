@@ -1,116 +1,103 @@
 /**
- * `deno task run FILE.yaml`: validate, then run every resolved config of the
- * file (one, or one per sweep point), each with its own run record.
+ * `deno task run FILE.yaml`: validate, check every resolved config against its dataset, then run
+ * each (one, or one per sweep point), each with its own run record; a sweep ends with one table
+ * of its points ranked by the main eval metric.
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { loadExperiments, locateConfigPath } from "../config/load.ts";
-import { MissingTableError } from "../data/dataset.ts";
-import { TickerSelectionError } from "../data/select.ts";
-import { MissingColumnError } from "../features/families.ts";
+import { loadSweepPoints } from "../config/load.ts";
 import { runExperiment } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
+import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { checkAgainstData, locatedMessage } from "./data_checks.ts";
+import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 
 const USAGE =
-  "Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR] [--store DIR]\n" +
-  "       deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)";
+  `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR]
+         [--store DIR]
+       deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)
+
+Runs the experiment (each sweep point in turn) and writes its record and report under --results
+(default results/). Models are stored under --store (default .alfred/models) by the hash of what
+determines them and restored on the next run; --retrain trains again, --resume continues an
+interrupted training from its checkpoint. Ctrl-C stops cleanly and keeps the best weights.`;
 
 /**
  * Run the experiments of one YAML file.
  *
  * @param args command-line arguments after `run`
- * @returns 0 when every run completed, 130 when interrupted, 1 on an error, 2 on bad usage
+ * @param io where progress and problems go (default: the console)
+ * @returns 0 when every run completed, 130 when interrupted, 1 when the data fails a check, 2 on
+ *   bad usage
+ * @throws {Error} when a run fails; an error that names its config key (an unknown ticker, a
+ *   feature the dataset cannot provide) has its message located `FILE:LINE:COL key: message`
  */
-export async function runCommand(args: string[]): Promise<number> {
+export async function runCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
   if (args.some((a) => a === "--queue" || a.startsWith("--queue="))) {
     return (await import("../distributed/submit.ts")).queueRunCommand(args);
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        set: { type: "string", multiple: true },
-        retrain: { type: "boolean", default: false },
-        resume: { type: "boolean", default: false },
-        results: { type: "string", default: "results" },
-        store: { type: "string", default: ".alfred/models" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    console.error(USAGE);
-    return 2;
-  }
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: {
+      set: { type: "string", value: "key=value", multiple: true },
+      retrain: { type: "boolean" },
+      resume: { type: "boolean" },
+      results: { type: "string", value: "DIR", default: "results" },
+      store: { type: "string", value: "DIR", default: ".alfred/models" },
+    },
+    positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
+  }, io);
+  if (typeof parsed === "number") return parsed;
+  const { set, retrain, resume, results, store: storeDir } = parsed.values;
   const file = parsed.positionals[0];
-  const experiments = await loadExperiments(file, { set: parsed.values.set });
+  const points = await loadSweepPoints(file, { set });
+  const experiments = points.map((p) => p.experiment);
+  const data = await checkAgainstData(file, experiments, { set });
+  if (data.problems.length > 0) {
+    for (const line of data.problems) io.err(line);
+    const n = data.problems.length;
+    io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was run`);
+    return 1;
+  }
 
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) Deno.exit(130);
-    console.error(
-      "\nInterrupted: finishing the epoch, keeping the best weights (Ctrl-C again to quit)",
-    );
+    io.err("\nInterrupted: finishing the epoch, keeping the best weights (Ctrl-C again to quit)");
     controller.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
-  const located = async (error: unknown): Promise<never> => {
-    const path = configPathOf(error);
-    const loc = path ? await locateConfigPath(file, path, { set: parsed.values.set }) : null;
-    if (loc && error instanceof Error) {
-      error.message = `${loc.file}:${loc.line}:${loc.col} ${path}: ${error.message}`;
-    }
-    throw error;
-  };
   const encoder = new TextEncoder();
   const tty = Deno.stdout.isTerminal();
-  const store = new FileModelStore(parsed.values.store);
+  const store = new FileModelStore(storeDir);
+  const sweep = points.length > 1;
+  const finished: SweepResult[] = [];
   try {
-    for (const [i, experiment] of experiments.entries()) {
-      if (experiments.length > 1) {
-        console.log(`\n== sweep point ${i + 1}/${experiments.length}`);
-      }
+    for (const [i, { experiment, values }] of points.entries()) {
+      if (sweep) io.out(`\n${sweepStartLine(i, points.length, values)}`);
       const { record, dir } = await runExperiment(experiment, {
-        resultsDir: parsed.values.results,
+        resultsDir: results,
         store,
-        retrain: parsed.values.retrain,
-        resume: parsed.values.resume,
+        retrain,
+        resume,
         signal: controller.signal,
-        log: (line) => console.log(line),
+        log: (line) => io.out(line),
         write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
         tty,
-      }).catch(located);
-      console.log(`report: ${dir}/report.md`);
-      if (record.status === "interrupted") return 130;
+      }).catch(async (error: unknown) => {
+        const located = error instanceof Error
+          ? await locatedMessage(file, error, { set, point: i })
+          : null;
+        if (located !== null) (error as Error).message = located;
+        throw error;
+      });
+      io.out(`report: ${dir}/report.md`);
+      finished.push({ index: i, values, record, dir });
+      if (record.status === "interrupted") break;
     }
-    return 0;
+    if (sweep) io.out(`\n${sweepTable(finished, points.length).trimEnd()}`);
+    return finished.some((r) => r.record.status === "interrupted") ? 130 : 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
   }
-}
-
-/**
- * The config key an error found during a run comes from, where it says: the ticker list of a
- * selection error, the feature family that needs a missing table or column.
- *
- * @param error the error
- * @returns a path such as `data.train_tickers[1]`, or null
- */
-export function configPathOf(error: unknown): string | null {
-  if (error instanceof TickerSelectionError) return error.path;
-  if (error instanceof MissingColumnError || error instanceof MissingTableError) {
-    const family = error.neededBy?.match(/"(\w+)" feature family/)?.[1];
-    return family ? `features.families.${family}` : null;
-  }
-  return null;
 }

@@ -1,13 +1,17 @@
 /**
- * `alfred schema [--check]`: writes `schemas/experiment.schema.json` from the
+ * `deno task schema [--check]`: writes `schemas/experiment.schema.json` from the
  * zod schema, or checks that the committed file is up to date.
  *
  * @module
  */
 import { EXPERIMENT_SCHEMA_PATH, experimentJsonSchemaText } from "../config/json_schema.ts";
-import { type CommandIo, consoleIo } from "./validate.ts";
+import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
 
-const USAGE = "Usage: alfred schema [--check]";
+const USAGE = `Usage: deno task schema [--check]
+
+Writes ${EXPERIMENT_SCHEMA_PATH} (the JSON Schema editors use to complete and check experiment
+files) from the zod schema in src/config/schema.ts; --check writes nothing and exits 1 when the
+committed file is missing or stale.`;
 
 /**
  * Writes the experiment JSON Schema to `schemas/experiment.schema.json`
@@ -16,24 +20,21 @@ const USAGE = "Usage: alfred schema [--check]";
  *
  * @param args Command-line arguments after `schema`.
  * @param io Output streams (default: the console).
- * @returns 0 on success; 1 when `--check` finds the file missing or stale, or on bad usage.
+ * @returns 0 on success; 1 when `--check` finds the file missing or stale; 2 on bad usage.
  * @example
  * ```ts
  * Deno.exit(await schemaCommand(["--check"]));
  * ```
  */
 export async function schemaCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
-  const unknown = args.find((a) => a !== "--check");
-  if (unknown !== undefined) {
-    if (unknown === "--help" || unknown === "-h") {
-      io.out(USAGE);
-      return 0;
-    }
-    io.err(`Unknown argument "${unknown}"\n${USAGE}`);
-    return 1;
-  }
+  const parsed = parseCommandArgs(
+    args,
+    { usage: USAGE, options: { check: { type: "boolean" } } },
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
   const text = experimentJsonSchemaText();
-  if (args.includes("--check")) {
+  if (parsed.values.check) {
     let current: string | undefined;
     try {
       current = await Deno.readTextFile(EXPERIMENT_SCHEMA_PATH);

@@ -16,116 +16,195 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { FileModelStore } from "../store/model_store.ts";
-import { openStores } from "../store/shared_file.ts";
+import { openStores, type Stores } from "../store/shared_file.ts";
+import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+
+const SPEC = "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB";
 
 const USAGE = [
   "Usage: deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]",
   "       deno task store push RUN_DIR... --store SPEC",
   "       deno task store push-data DATASET_DIR... --store SPEC",
   "       deno task store list --store SPEC",
-  "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB",
+  SPEC,
 ].join("\n");
 
+const PULL_USAGE = [
+  "Usage: deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]",
+  "",
+  "Copies a run's folder (record, report, plots, predictions) from the shared store into",
+  "--results (default results/); --model also copies its model into --models (default",
+  ".alfred/models).",
+  SPEC,
+].join("\n");
+
+const PUSH_USAGE = [
+  "Usage: deno task store push RUN_DIR... --store SPEC",
+  "",
+  "Copies local run folders into the shared store (a run already there is left as it is).",
+  SPEC,
+].join("\n");
+
+const PUSH_DATA_USAGE = [
+  "Usage: deno task store push-data DATASET_DIR... --store SPEC",
+  "",
+  "Copies dataset folders into the shared store, by fingerprint, so workers lacking them fetch",
+  "them.",
+  SPEC,
+].join("\n");
+
+const LIST_USAGE = [
+  "Usage: deno task store list --store SPEC",
+  "",
+  "Prints the datasets and runs in the shared store.",
+  SPEC,
+].join("\n");
+
+const STORE = { type: "string", value: "SPEC" } as const;
+
 /**
- * Run the `store` command.
+ * Opens a shared store and runs `f` on it, closing it after.
+ *
+ * @returns `f`'s exit code, or 2 when the store is a plain model folder
+ */
+async function withSharedStore(
+  spec: string,
+  f: (stores: Stores, runs: NonNullable<Stores["runs"]>) => Promise<number>,
+): Promise<number> {
+  const stores = await openStores(spec);
+  try {
+    if (!stores.runs) {
+      console.error(
+        `Store "${spec}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
+      );
+      return 2;
+    }
+    return await f(stores, stores.runs);
+  } finally {
+    await stores.close();
+  }
+}
+
+/** `store pull RUN_ID`: a run's folder, and with `--model` its model, from the shared store. */
+async function pullCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: PULL_USAGE,
+    options: {
+      store: STORE,
+      results: { type: "string", value: "DIR", default: "results" },
+      model: { type: "boolean" },
+      models: { type: "string", value: "DIR", default: ".alfred/models" },
+    },
+    positionals: { min: 1, max: 1, name: "one run id (RUN_ID)" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const v = parsed.values;
+  const [runId] = parsed.positionals;
+  if (!v.store) return missingStore(PULL_USAGE);
+  return await withSharedStore(v.store, async (stores, runs) => {
+    const dir = await runs.pull(runId, v.results);
+    console.log(`pulled run to ${dir}`);
+    if (!v.model) return 0;
+    const record = await runs.get(runId);
+    const hash = record?.model?.modelHash;
+    if (!hash) {
+      console.error(`Run "${runId}" names no model`);
+      return 1;
+    }
+    const model = await stores.models.load(hash);
+    if (!model) {
+      console.error(`Model ${hash.slice(0, 12)} of run "${runId}" is not in "${v.store}"`);
+      return 1;
+    }
+    const saved = await new FileModelStore(v.models).save(hash, model);
+    console.log(`${saved ? "pulled" : "already had"} model ${hash.slice(0, 12)} in ${v.models}`);
+    return 0;
+  });
+}
+
+/** `store push RUN_DIR...`: local run folders into the shared store. */
+async function pushCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: PUSH_USAGE,
+    options: { store: STORE },
+    positionals: { min: 1, name: "one or more run folders (RUN_DIR...)" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { store } = parsed.values;
+  if (!store) return missingStore(PUSH_USAGE);
+  return await withSharedStore(store, async (_stores, runs) => {
+    for (const dir of parsed.positionals) {
+      const stored = await runs.put(dir.replace(/\/+$/, ""));
+      console.log(`${stored ? "pushed" : "already there"}: ${dir}`);
+    }
+    return 0;
+  });
+}
+
+/** `store push-data DATASET_DIR...`: dataset folders into the shared store. */
+async function pushDataCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: PUSH_DATA_USAGE,
+    options: { store: STORE },
+    positionals: { min: 1, name: "one or more dataset folders (DATASET_DIR...)" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { store } = parsed.values;
+  if (!store) return missingStore(PUSH_DATA_USAGE);
+  return await withSharedStore(store, async (stores) => {
+    for (const dir of parsed.positionals) {
+      const { name, fingerprint, created } = await stores.data!.put(dir.replace(/\/+$/, ""));
+      console.log(
+        `${created ? "pushed" : "already there"}: dataset ${name} ${fingerprint.slice(0, 12)}`,
+      );
+    }
+    return 0;
+  });
+}
+
+/** `store list`: the datasets and runs in the shared store. */
+async function listCommand(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, { usage: LIST_USAGE, options: { store: STORE } });
+  if (typeof parsed === "number") return parsed;
+  const { store } = parsed.values;
+  if (!store) return missingStore(LIST_USAGE);
+  return await withSharedStore(store, async (stores, runs) => {
+    for (const d of await stores.data?.list() ?? []) {
+      console.log(`dataset ${d.name} ${d.fingerprint.slice(0, 12)}`);
+    }
+    for (const r of await runs.list()) {
+      console.log(
+        `${r.experiment}/${r.runId}  ${r.status}  config ${r.configHash.slice(0, 8)}  model ${
+          r.modelHash.slice(0, 12) || "—"
+        }`,
+      );
+    }
+    return 0;
+  });
+}
+
+function missingStore(usage: string): number {
+  return usageError(consoleIo, usage, "Missing --store SPEC: the shared store to use");
+}
+
+/**
+ * Run the `store` command: `pull`, `push`, `push-data` or `list`.
  *
  * @param args command-line arguments after `store`
  * @returns 0 on success, 1 when a run or model is missing, 2 on bad usage
  */
 export async function storeCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        store: { type: "string" },
-        results: { type: "string", default: "results" },
-        models: { type: "string", default: ".alfred/models" },
-        model: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const v = parsed.values;
-  const [action, ...rest] = parsed.positionals;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const arity: Record<string, (n: number) => boolean> = {
-    pull: (n) => n === 1,
-    push: (n) => n >= 1,
-    "push-data": (n) => n >= 1,
-    list: (n) => n === 0,
-  };
-  if (!action || !arity[action] || !arity[action](rest.length) || !v.store) {
-    console.error(USAGE);
-    return 2;
-  }
-  const stores = await openStores(v.store);
-  try {
-    if (!stores.runs) {
-      console.error(
-        `Store "${v.store}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
-      );
-      return 2;
-    }
-    if (action === "push-data") {
-      for (const dir of rest) {
-        const { name, fingerprint, created } = await stores.data!.put(dir.replace(/\/+$/, ""));
-        console.log(
-          `${created ? "pushed" : "already there"}: dataset ${name} ${fingerprint.slice(0, 12)}`,
-        );
-      }
-      return 0;
-    }
-    if (action === "list") {
-      for (const d of await stores.data?.list() ?? []) {
-        console.log(`dataset ${d.name} ${d.fingerprint.slice(0, 12)}`);
-      }
-      for (const r of await stores.runs.list()) {
-        console.log(
-          `${r.experiment}/${r.runId}  ${r.status}  config ${r.configHash.slice(0, 8)}  model ${
-            r.modelHash.slice(0, 12) || "—"
-          }`,
-        );
-      }
-      return 0;
-    }
-    if (action === "push") {
-      for (const dir of rest) {
-        const stored = await stores.runs.put(dir.replace(/\/+$/, ""));
-        console.log(`${stored ? "pushed" : "already there"}: ${dir}`);
-      }
-      return 0;
-    }
-    const dir = await stores.runs.pull(rest[0], v.results);
-    console.log(`pulled run to ${dir}`);
-    if (v.model) {
-      const record = await stores.runs.get(rest[0]);
-      const hash = record?.model?.modelHash;
-      if (!hash) {
-        console.error(`Run "${rest[0]}" names no model`);
-        return 1;
-      }
-      const model = await stores.models.load(hash);
-      if (!model) {
-        console.error(`Model ${hash.slice(0, 12)} of run "${rest[0]}" is not in "${v.store}"`);
-        return 1;
-      }
-      const saved = await new FileModelStore(v.models).save(hash, model);
-      console.log(`${saved ? "pulled" : "already had"} model ${hash.slice(0, 12)} in ${v.models}`);
-    }
-    return 0;
-  } finally {
-    await stores.close();
-  }
+  return await runSubcommand(args, {
+    command: "store",
+    usage: USAGE,
+    subcommands: {
+      pull: pullCommand,
+      push: pushCommand,
+      "push-data": pushDataCommand,
+      list: listCommand,
+    },
+  });
 }
 
 if (import.meta.main) Deno.exit(await storeCommand(Deno.args));

@@ -11,15 +11,22 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { Backend } from "../config/schema.ts";
 import { checkQueueUrl, DEFAULT_QUEUE_NAME } from "../distributed/queue.ts";
 import { startWorker } from "../distributed/worker.ts";
 import { openStores } from "../store/shared_file.ts";
+import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
 
-const USAGE = "Usage: deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend " +
-  `${Backend.options.join("|")}] [--results DIR] [--store DIR|file:ROOT|mongodb://HOST/DB] ` +
-  "[--name NAME] [--queue-name NAME] [--lock-duration MS] [--stalled-interval MS]";
+const USAGE =
+  `Usage: deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend B] [--results DIR]
+         [--store DIR|file:ROOT|mongodb://HOST/DB] [--name NAME] [--queue-name NAME]
+         [--lock-duration MS] [--stalled-interval MS]
+
+Takes experiment runs from the queue and runs them on this machine until Ctrl-C, which finishes
+the running jobs and stops (a second Ctrl-C quits at once). B is the backend for every job, one
+of ${Backend.options.join(", ")} (default: each config's train.backend).
+--store is where models (and, for file: and mongodb: stores, run records and datasets) are
+shared; default .alfred/models.`;
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -37,32 +44,22 @@ function positiveInt(name: string, value: string | undefined): number | undefine
  * @returns 0 after a clean stop, 2 on bad usage
  */
 export async function workerCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        queue: { type: "string" },
-        "queue-name": { type: "string", default: DEFAULT_QUEUE_NAME },
-        concurrency: { type: "string", default: "1" },
-        backend: { type: "string" },
-        results: { type: "string", default: "results" },
-        store: { type: "string", default: ".alfred/models" },
-        name: { type: "string" },
-        "lock-duration": { type: "string" },
-        "stalled-interval": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: {
+      queue: { type: "string", value: "redis://HOST:6379" },
+      "queue-name": { type: "string", value: "NAME", default: DEFAULT_QUEUE_NAME },
+      concurrency: { type: "string", value: "N", default: "1" },
+      backend: { type: "string", value: "B" },
+      results: { type: "string", value: "DIR", default: "results" },
+      store: { type: "string", value: "SPEC", default: ".alfred/models" },
+      name: { type: "string", value: "NAME" },
+      "lock-duration": { type: "string", value: "MS" },
+      "stalled-interval": { type: "string", value: "MS" },
+    },
+  });
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
   let concurrency: number, lockDuration: number | undefined, stalledInterval: number | undefined;
   let backend: Backend | undefined;
   try {
@@ -81,8 +78,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       backend = b.data;
     }
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
+    return usageError(consoleIo, USAGE, (error as Error).message);
   }
   const stores = await openStores(v.store);
   const log = (line: string) => console.log(line);

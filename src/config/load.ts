@@ -32,6 +32,7 @@ import {
   type LNode,
   type Loc,
   locate,
+  type LScalar,
   mergeTrees,
   parseYaml,
   setAt,
@@ -56,6 +57,17 @@ export const SET_FILE = "--set";
 
 const META_KEYS = ["extends", "$schema", "sweep"];
 
+/** One resolved experiment of a config, with the sweep values that made it. */
+export interface SweepPoint {
+  /** The resolved experiment. */
+  experiment: Experiment;
+  /**
+   * This point's value of each swept key, in the order the keys are written (empty when the
+   * config does not sweep; keys pinned by `--set` are left out).
+   */
+  values: { key: string; value: string | number | boolean }[];
+}
+
 /**
  * Loads an experiment config file and expands its sweep: one fully resolved,
  * validated experiment per sweep point (one when it does not sweep).
@@ -77,6 +89,28 @@ export async function loadExperiments(
   file: string,
   options: LoadOptions = {},
 ): Promise<Experiment[]> {
+  return (await loadSweepPoints(file, options)).map((p) => p.experiment);
+}
+
+/**
+ * Loads an experiment config file and expands its sweep, as {@link loadExperiments}, keeping
+ * each point's values of the swept keys (for progress lines such as `model.size=256`).
+ *
+ * @param file Path of the YAML file; issues name it as given.
+ * @param options `--set` overrides.
+ * @returns One point per resolved experiment, in sweep order.
+ * @throws {ConfigError} As {@link loadExperiments}.
+ * @example
+ * ```ts
+ * for (const { experiment, values } of await loadSweepPoints("experiments/magnitude-sweep.yaml")) {
+ *   console.log(values.map((v) => `${v.key}=${v.value}`).join(" "), experiment.name);
+ * }
+ * ```
+ */
+export async function loadSweepPoints(
+  file: string,
+  options: LoadOptions = {},
+): Promise<SweepPoint[]> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -91,7 +125,7 @@ export async function loadExperiments(
       }`,
     }]);
   }
-  return await parseExperimentText(text, file, options);
+  return await parseSweepPoints(text, file, options);
 }
 
 /**
@@ -146,14 +180,22 @@ export async function parseExperimentText(
   fileName: string,
   options: LoadOptions = {},
 ): Promise<Experiment[]> {
+  return (await parseSweepPoints(text, fileName, options)).map((p) => p.experiment);
+}
+
+/** Parses config text into its sweep points (see {@link parseExperimentText}). */
+async function parseSweepPoints(
+  text: string,
+  fileName: string,
+  options: LoadOptions,
+): Promise<SweepPoint[]> {
   const issues: ConfigIssue[] = [];
   const files: string[] = [fileName];
   const tree = await resolveTree(text, fileName, options, issues, files);
   if (tree === null) throw new ConfigError(sortIssues(issues, files));
 
-  const pinned = (options.set ?? []).map((arg) => arg.slice(0, arg.indexOf("=")));
-  const points = expandSweep(tree, pinned, issues);
-  const results: Experiment[] = [];
+  const points = expandSweep(tree, pinnedKeys(options), issues);
+  const results: SweepPoint[] = [];
   const seen = new Set(issues.map(issueKey));
   const add = (issue: ConfigIssue) => {
     const key = issueKey(issue);
@@ -162,7 +204,7 @@ export async function parseExperimentText(
       issues.push(issue);
     }
   };
-  for (const point of points) {
+  for (const { tree: point, values } of points) {
     const plainTree = withoutKeys(point, META_KEYS);
     const input = toPlain(plainTree);
     const parsed = Experiment.safeParse(input);
@@ -182,20 +224,21 @@ export async function parseExperimentText(
     delete e.extends;
     delete e.$schema;
     delete e.sweep;
-    results.push(e);
+    results.push({ experiment: e, values });
   }
   if (issues.length > 0) throw new ConfigError(sortIssues(issues, files));
   return results;
 }
 
 /**
- * Where a key path of a config is written, following `extends` and `--set`: for errors that
- * only a run can find (an unknown ticker, a feature the dataset cannot provide) and that know
- * the config path they come from.
+ * Where a key path of a config is written, following `extends`, `--set` and, for one sweep
+ * point, the sweep: for errors that only a run can find (an unknown ticker, a feature the
+ * dataset cannot provide) and that know the config path they come from.
  *
  * @param file the experiment file
  * @param path a path such as `data.train_tickers[1]` or `features.families.volume`
- * @param options the `--set` overrides the run used
+ * @param options the `--set` overrides the run used, and the 0-based sweep point (a swept key is
+ *   then located at its value in the sweep list)
  * @returns the file, line and column of the value (or of its deepest written parent), or
  *   null when the file cannot be read or parsed
  * @example
@@ -206,7 +249,7 @@ export async function parseExperimentText(
 export async function locateConfigPath(
   file: string,
   path: string,
-  options: LoadOptions = {},
+  options: LoadOptions & { point?: number } = {},
 ): Promise<Loc | null> {
   let text: string;
   try {
@@ -214,12 +257,20 @@ export async function locateConfigPath(
   } catch {
     return null;
   }
-  const tree = await resolveTree(text, file, options, []);
+  let tree = await resolveTree(text, file, options, []);
   if (tree === null) return null;
+  if (options.point !== undefined) {
+    tree = expandSweep(tree, pinnedKeys(options), [])[options.point]?.tree ?? tree;
+  }
   const segments = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
     m[2] !== undefined ? Number(m[2]) : m[1]
   );
   return locate(tree, segments, "value");
+}
+
+/** The keys `--set` pins (a pinned key is not swept). */
+function pinnedKeys(options: LoadOptions): string[] {
+  return (options.set ?? []).map((arg) => arg.slice(0, arg.indexOf("=")));
 }
 
 function formatSemanticPath(path: (string | number)[]): string {
@@ -415,11 +466,18 @@ function applySets(tree: LNode | null, sets: string[], issues: ConfigIssue[]): L
   return out;
 }
 
+/** A grid point's tree and its values of the swept keys. */
+interface GridPoint {
+  tree: LNode;
+  values: SweepPoint["values"];
+}
+
 /** Expands the sweep block into one tree per grid point (the tree itself when there is none). */
-function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): LNode[] {
-  if (tree.kind !== "map") return [tree];
+function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): GridPoint[] {
+  const alone = [{ tree, values: [] }];
+  if (tree.kind !== "map") return alone;
   const sweep = tree.entries.get("sweep");
-  if (!sweep) return [tree];
+  if (!sweep) return alone;
   if (sweep.value.kind !== "map") {
     issues.push({
       ...sweep.value.loc,
@@ -429,7 +487,7 @@ function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): LNod
           showValue(toPlain(sweep.value))
         }`,
     });
-    return [tree];
+    return alone;
   }
   const dims: { key: string[]; entry: LEntry; values: LNode[] }[] = [];
   let ok = true;
@@ -488,10 +546,19 @@ function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): LNod
     });
     ok = false;
   }
-  if (!ok) return [tree];
-  let points: LNode[] = [tree];
+  if (!ok) return alone;
+  let points: GridPoint[] = alone;
   for (const dim of dims) {
-    points = points.flatMap((p) => dim.values.map((value) => setAt(p, dim.key, value, value.loc)));
+    const key = dim.key.join(".");
+    points = points.flatMap((p) =>
+      dim.values.map((value) => ({
+        tree: setAt(p.tree, dim.key, value, value.loc),
+        values: [...p.values, {
+          key,
+          value: (value as LScalar).value as string | number | boolean,
+        }],
+      }))
+    );
   }
   return points;
 }

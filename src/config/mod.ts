@@ -10,11 +10,13 @@ export type { ConfigIssue } from "./errors.ts";
 export {
   loadExperiment,
   loadExperiments,
+  loadSweepPoints,
+  locateConfigPath,
   MAX_SWEEP_POINTS,
   parseExperimentText,
   SET_FILE,
 } from "./load.ts";
-export type { LoadOptions } from "./load.ts";
+export type { LoadOptions, SweepPoint } from "./load.ts";
 export { canonicalJson, configHash } from "./hash.ts";
 export { diffConfigs, formatConfigDiff } from "./diff.ts";
 export type { ConfigDiff } from "./diff.ts";

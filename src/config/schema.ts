@@ -191,6 +191,21 @@ export const LossConfig = z.strictObject({
 });
 export type LossConfig = z.infer<typeof LossConfig>;
 
+/**
+ * The parameters each loss uses (it ignores the others): two losses measure the same thing only
+ * when their names and these parameters match.
+ */
+export const LOSS_PARAMETERS: Readonly<
+  Record<LossConfig["name"], readonly Exclude<keyof LossConfig, "name">[]>
+> = {
+  bce: [],
+  mse: [],
+  huber: ["delta"],
+  "mse-sign": ["sign_weight"],
+  "huber-sign": ["delta", "sign_weight"],
+  "sign-ratio": ["value_ratio", "sign_ratio"],
+};
+
 export const Backend = z.enum(["auto", "wasm", "cpu", "webgpu", "tensorflow", "cpu-blas"]);
 export type Backend = z.infer<typeof Backend>;
 

@@ -427,27 +427,26 @@ export function buildWindowed(
   return out;
 }
 
+/** What needs the market table unless a caller says otherwise: the `market` feature family. */
+const MARKET_FAMILY = 'the "market" feature family';
+
 /**
  * The series the dataset's market table holds, in the manifest's order, then
  * any the manifest does not list, sorted.
  *
  * @param dataset The dataset.
+ * @param neededBy What needs the table, for the error (default: the market feature family).
  * @returns Series names.
  * @throws {MissingTableError} When the dataset has no market table.
+ * @throws {MissingColumnError} When the market table has no `series` column.
  */
-export function marketSeriesOf(dataset: Dataset): string[] {
+export function marketSeriesOf(dataset: Dataset, neededBy: string = MARKET_FAMILY): string[] {
   if (!dataset.has("market")) {
-    throw new MissingTableError(dataset.name, "market", 'the "market" feature family');
+    throw new MissingTableError(dataset.name, "market", neededBy);
   }
   const df = dataset.table("market");
   if (!df.columns.includes("series")) {
-    throw new MissingColumnError(
-      dataset.name,
-      "market",
-      "series",
-      df.columns,
-      'the "market" feature family',
-    );
+    throw new MissingColumnError(dataset.name, "market", "series", df.columns, neededBy);
   }
   const present = new Set(
     (df.getColumn("series").cast(pl.Utf8).unique().toArray() as (string | null)[])
@@ -456,6 +455,33 @@ export function marketSeriesOf(dataset: Dataset): string[] {
   const ordered = dataset.manifest.series.map((s) => s.name).filter((s) => present.has(s));
   const rest = [...present].filter((s) => !ordered.includes(s)).sort();
   return [...ordered, ...rest];
+}
+
+/**
+ * Checks that the dataset's market table holds every named series: what the `market` feature
+ * family, the backtest's benchmark and the risk-free rate need, checked before a run's long work.
+ *
+ * @param dataset The dataset.
+ * @param series The series needed.
+ * @param neededBy What needs them, for the error (default: the market feature family).
+ * @throws {MissingTableError} When the dataset has no market table.
+ * @throws {MissingColumnError} Of kind `series`, naming the first absent series and those present.
+ * @example
+ * ```ts
+ * requireMarketSeries(dataset, ["DJIA", "10year"]);
+ * ```
+ */
+export function requireMarketSeries(
+  dataset: Dataset,
+  series: readonly string[],
+  neededBy: string = MARKET_FAMILY,
+): void {
+  const available = marketSeriesOf(dataset, neededBy);
+  for (const s of series) {
+    if (!available.includes(s)) {
+      throw new MissingColumnError(dataset.name, "market", s, available, neededBy, "series");
+    }
+  }
 }
 
 /**
@@ -471,19 +497,7 @@ export function marketSeriesOf(dataset: Dataset): string[] {
 export function buildMarket(ctx: BuildContext, series: string[]): Map<string, ColumnValues> {
   const df = familyTable(ctx, "market");
   requireColumns(ctx, df, "market", ["date", "series", "value"]);
-  const available = marketSeriesOf(ctx.dataset);
-  for (const s of series) {
-    if (!available.includes(s)) {
-      throw new MissingColumnError(
-        ctx.dataset.name,
-        "market",
-        s,
-        available,
-        'the "market" feature family',
-        "series",
-      );
-    }
-  }
+  requireMarketSeries(ctx.dataset, series);
   const where = `Dataset "${ctx.dataset.name}" table "market"`;
   const rows = df.filter(
     pl.col("series").cast(pl.Utf8).isIn(series).and(pl.col("value").isNotNull()),

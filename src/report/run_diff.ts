@@ -5,8 +5,10 @@
  */
 import { parse as parseYaml } from "yaml";
 import { diffConfigs } from "../config/diff.ts";
+import { LOSS_PARAMETERS, LossConfig } from "../config/schema.ts";
 import { findRun, type Metrics, readRunRecord, type RunRecord } from "../store/run_record.ts";
 import {
+  canonicalMetric,
   compareStrings,
   formatDelta,
   formatValue,
@@ -34,13 +36,34 @@ function parseConfig(record: RunRecord): unknown {
   }
 }
 
-function metricRows(a: Metrics | undefined | null, b: Metrics | undefined | null): string[][] {
+/** The verdict on a loss whose kind differs between the runs. */
+const NOT_COMPARABLE = "not comparable";
+
+/**
+ * A run's loss as it measures: its name and the parameters that loss uses, e.g.
+ * `huber (delta 1)`; null when the config has no valid loss.
+ */
+function lossKind(config: unknown): string | null {
+  const raw = (config as { loss?: unknown } | null)?.loss;
+  const parsed = LossConfig.safeParse(raw);
+  if (!parsed.success) return null;
+  const loss = parsed.data;
+  const params = LOSS_PARAMETERS[loss.name].map((p) => `${p} ${loss[p]}`);
+  return params.length ? `${loss.name} (${params.join(", ")})` : loss.name;
+}
+
+function metricRows(
+  a: Metrics | undefined | null,
+  b: Metrics | undefined | null,
+  lossesComparable: boolean,
+): string[][] {
   return numericMetricNames([a, b]).map((name) => {
     const x = metricValue(a, name);
     const y = metricValue(b, name);
-    const delta = x !== null && y !== null ? y - x : null;
-    let verdict = "";
-    if (x !== null && y !== null && metricDirection(name) !== null) {
+    const comparable = lossesComparable || canonicalMetric(name) !== "loss";
+    const delta = x !== null && y !== null && comparable ? y - x : null;
+    let verdict = comparable ? "" : NOT_COMPARABLE;
+    if (x !== null && y !== null && comparable && metricDirection(name) !== null) {
       verdict = isBetter(name, y, x) ? "better" : isBetter(name, x, y) ? "worse" : "same";
     }
     return [
@@ -55,7 +78,8 @@ function metricRows(a: Metrics | undefined | null, b: Metrics | undefined | null
 
 /**
  * A Markdown comparison of two runs: identity, config changes and metrics (a → b, delta, and
- * whether b is better).
+ * whether b is better). When the runs train different losses (another name, or the same name
+ * with other parameters), their loss values are shown but called not comparable.
  *
  * @param a the first (reference) run
  * @param b the second run
@@ -82,7 +106,8 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     out.push(markdownTable(["", "a", "b"], identity, ["l", "l", "l"]));
   }
   out.push("## Config\n");
-  const diff = diffConfigs(parseConfig(a), parseConfig(b));
+  const [configA, configB] = [parseConfig(a), parseConfig(b)];
+  const diff = diffConfigs(configA, configB);
   const changes: string[][] = [
     ...diff.changed.map((c) => [c.path, "changed", show(c.from), show(c.to)]),
     ...diff.added.map((c) => [c.path, "added", "—", show(c.value)]),
@@ -98,11 +123,19 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     ["Eval metrics before training", a.metrics?.preTrain.eval, b.metrics?.preTrain.eval],
     ["Backtest: strategy", a.backtest?.stats?.strategy, b.backtest?.stats?.strategy],
   ];
+  const [lossA, lossB] = [lossKind(configA), lossKind(configB)];
+  const lossesComparable = lossA === lossB;
   for (const [title, x, y] of sections) {
-    const rows = metricRows(x, y);
+    const rows = metricRows(x, y, lossesComparable);
     if (rows.length === 0) continue;
     out.push(`## ${title}\n`);
     out.push(markdownTable(["metric", "a", "b", "Δ (b − a)", "b is"], rows));
+    if (rows.some((r) => r[4] === NOT_COMPARABLE)) {
+      out.push(
+        `The runs train different losses (a: ${lossA ?? "unknown"}; b: ${lossB ?? "unknown"}): ` +
+          "their loss values are shown side by side but are not comparable: neither is better.\n",
+      );
+    }
   }
   return out.join("\n");
 }
