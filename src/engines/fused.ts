@@ -186,8 +186,10 @@ export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params:
 
 /** Adam's state in a fused engine: flat moments in the parameter layout, and β powers. */
 export interface FusedOptimizerState {
-  m: Float32Array<ArrayBuffer>;
-  v: Float32Array<ArrayBuffer>;
+  /** First moments; from {@linkcode FusedEngine.optimizerState} possibly a view into the engine's memory. */
+  m: Float32Array;
+  /** Second moments (as `m`). */
+  v: Float32Array;
   /** β1^t and β2^t after the last step. */
   powers: [number, number];
 }
@@ -208,11 +210,17 @@ export interface FusedEngine {
   epoch(perm: Int32Array, lr: number): Promise<[number, number]>;
   /** Remembers the current parameters as the best so far. */
   saveBest(): void;
-  /** The current (or best remembered) flat parameters. */
+  /**
+   * The current (or best remembered) flat parameters: possibly a view into the
+   * engine's memory, valid until the engine next trains or is destroyed.
+   */
   download(best: boolean): Promise<Float32Array>;
   /** Sets the remembered best parameters (a resumed checkpoint's). */
   setBest(flat: Float32Array<ArrayBuffer>): void;
-  /** Adam's moments and running powers of β1, β2 (null with SGD), for a checkpoint. */
+  /**
+   * Adam's moments and running powers of β1, β2 (null with SGD), for a
+   * checkpoint; the moments may be views, valid as {@linkcode FusedEngine.download}'s.
+   */
   optimizerState(): Promise<FusedOptimizerState | null>;
   /** Restores what {@linkcode FusedEngine.optimizerState} returned. */
   setOptimizerState(s: FusedOptimizerState): void;
@@ -253,7 +261,8 @@ function hostWeights(
     name: model.weights[i]?.originalName ?? `w${i}`,
     shape,
     dtype: "float32" as const,
-    data: flat.slice(off, off + shape.reduce((a, b) => a * b, 1)),
+    // Views, not copies: a checkpoint streams them to its file before the next epoch.
+    data: flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)),
   }));
 }
 
@@ -372,8 +381,8 @@ export async function runFused(
           );
         }
         engine.setOptimizerState({
-          m: Float32Array.from(m.data),
-          v: Float32Array.from(v.data),
+          m: m.data as Float32Array,
+          v: v.data as Float32Array,
           powers: s.adamPowers,
         });
       }

@@ -418,9 +418,10 @@ class FusedCpuRun implements FusedEngine {
     this.best.set(this.p);
   }
 
-  download(best: boolean): Promise<Float32Array<ArrayBuffer>> {
-    // A copy in a plain ArrayBuffer: nothing outside shares the engine's memory.
-    return Promise.resolve(Float32Array.from(best ? this.best : this.p));
+  download(best: boolean): Promise<Float32Array> {
+    // A view, not a copy: a 10 x 4096 model's parameters are 604 MB, and the
+    // callers (a checkpoint, the final weights) read them before the next step.
+    return Promise.resolve(best ? this.best : this.p);
   }
 
   setBest(flat: Float32Array<ArrayBuffer>): void {
@@ -430,8 +431,8 @@ class FusedCpuRun implements FusedEngine {
   optimizerState(): Promise<FusedOptimizerState | null> {
     if (!this.m || !this.v) return Promise.resolve(null);
     return Promise.resolve({
-      m: Float32Array.from(this.m),
-      v: Float32Array.from(this.v),
+      m: this.m,
+      v: this.v,
       powers: [this.beta1, this.beta2],
     });
   }

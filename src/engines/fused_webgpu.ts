@@ -721,8 +721,11 @@ class FusedRun implements FusedEngine {
   }
 
   setOptimizerState(s: FusedOptimizerState): void {
-    this.device.queue.writeBuffer(this.momentBufs[0], 0, s.m);
-    this.device.queue.writeBuffer(this.momentBufs[1], 0, s.v);
+    // writeBuffer takes plain buffers only: a view into shared memory is copied.
+    const plain = (a: Float32Array) =>
+      a.buffer instanceof ArrayBuffer ? a as Float32Array<ArrayBuffer> : Float32Array.from(a);
+    this.device.queue.writeBuffer(this.momentBufs[0], 0, plain(s.m));
+    this.device.queue.writeBuffer(this.momentBufs[1], 0, plain(s.v));
     [this.accBeta1, this.accBeta2] = s.powers;
   }
 

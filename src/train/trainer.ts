@@ -739,6 +739,18 @@ interface StoredTensorRef {
 
 const CHECKPOINT_MAGIC = "ALFRED-CKPT-1\n";
 
+/** Bytes per write call: bounds any transient copy the runtime makes of a large view. */
+const WRITE_SLICE = 16 << 20;
+
+/** Writes all of `bytes` to `file`, in slices of at most {@linkcode WRITE_SLICE}. */
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const end = Math.min(bytes.byteLength, done + WRITE_SLICE);
+    done += await file.write(bytes.subarray(done, end));
+  }
+}
+
 /**
  * A {@link Checkpointer} that keeps the state in one binary file: a magic
  * line, a 4-byte little-endian header length, a JSON header and the tensors'
@@ -781,24 +793,29 @@ export function fileCheckpointer(
         best: { ...state.best, weights: state.best.weights ? ref(state.best.weights) : null },
         bestValLoss: Number.isFinite(state.best.valLoss) ? state.best.valLoss : null,
       };
-      const headerBytes = new TextEncoder().encode(JSON.stringify(header));
       const magic = new TextEncoder().encode(CHECKPOINT_MAGIC);
-      const out = new Uint8Array(magic.length + 4 + headerBytes.length + offset);
-      out.set(magic, 0);
-      new DataView(out.buffer).setUint32(magic.length, headerBytes.length, true);
-      out.set(headerBytes, magic.length + 4);
-      let p = magic.length + 4 + headerBytes.length;
-      for (const c of chunks) {
-        out.set(c, p);
-        p += c.byteLength;
-      }
+      const json = JSON.stringify(header);
+      // Spaces after the JSON (which it ignores) start the tensors on a 4-byte
+      // boundary, so `load` can view them in place instead of copying.
+      const pad = (4 - ((magic.length + 4 + new TextEncoder().encode(json).length) % 4)) % 4;
+      const headerBytes = new TextEncoder().encode(json + " ".repeat(pad));
+      const length = new Uint8Array(4);
+      new DataView(length.buffer).setUint32(0, headerBytes.length, true);
       const slash = path.lastIndexOf("/");
       if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
       const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+      // Streamed tensor by tensor from the caller's buffers (views into an
+      // engine's memory are fine): a 10 x 4096 model's 2.4 GB state is never
+      // copied into one file image.
+      const file = await Deno.open(tmp, { write: true, createNew: true });
       try {
-        await Deno.writeFile(tmp, out);
+        for (const part of [magic, length, headerBytes, ...chunks]) await writeAll(file, part);
+        file.close();
         await Deno.rename(tmp, path);
       } catch (e) {
+        try {
+          file.close();
+        } catch { /* already closed */ }
         await Deno.remove(tmp).catch(() => {});
         throw e;
       }
@@ -824,21 +841,27 @@ export function fileCheckpointer(
       const header = JSON.parse(
         new TextDecoder().decode(bytes.subarray(magic.length + 4, dataStart)),
       );
-      const body = bytes.slice(dataStart);
+      // Tensors are viewed in place where they start 4-byte aligned (files
+      // written since the header was padded), else copied out.
+      const aligned = (bytes.byteOffset + dataStart) % 4 === 0;
       const deref = (list: StoredTensorRef[]): HostTensor[] =>
         list.map((r) => {
           const size = r.length * 4;
-          if (r.offset + size > body.byteLength) {
+          if (dataStart + r.offset + size > bytes.byteLength) {
             throw new RangeError(
               `Cannot read checkpoint "${path}": tensor "${r.name}" lies past the end of the file`,
             );
           }
-          const buf = body.buffer.slice(r.offset, r.offset + size);
+          const start = bytes.byteOffset + dataStart + r.offset;
+          const buf = aligned ? bytes.buffer : bytes.buffer.slice(start, start + size);
+          const at = aligned ? start : 0;
           return {
             name: r.name,
             shape: r.shape,
             dtype: r.dtype,
-            data: r.dtype === "int32" ? new Int32Array(buf) : new Float32Array(buf),
+            data: r.dtype === "int32"
+              ? new Int32Array(buf, at, r.length)
+              : new Float32Array(buf, at, r.length),
           };
         });
       const { bestValLoss, ...rest } = header;
