@@ -22,10 +22,31 @@ import { requireMarketSeries } from "./features/families.ts";
 import { type Fold, splitRows } from "./dataset/split.ts";
 import { rowSetHash, Scaler, scalerKinds } from "./dataset/scaler.ts";
 import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
-import { buildModel, checkFits, describeModel } from "./models/registry.ts";
+import {
+  buildModel,
+  checkFits,
+  describeModel,
+  gib,
+  type ModelDescription,
+} from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
-import { fusedUnsupported, loadBlas, trainFused, trainFusedCpu } from "./engines/mod.ts";
+import {
+  fusedCpuBytes,
+  fusedLayout,
+  fusedUnsupported,
+  loadBlas,
+  trainFused,
+  trainFusedCpu,
+} from "./engines/mod.ts";
+import {
+  checkPlanFits,
+  currentRssBytes,
+  type EngineMemory,
+  type MemoryPlan,
+  memoryPlan,
+  peakRssBytes,
+} from "./train/memory.ts";
 import {
   type EpochLog,
   fileCheckpointer,
@@ -36,7 +57,7 @@ import {
   type TrainResult,
 } from "./train/trainer.ts";
 import { predict } from "./train/predict.ts";
-import { progressReporter } from "./train/progress.ts";
+import { type ProgressReporter, progressReporter } from "./train/progress.ts";
 import {
   classificationMetrics,
   metricsByGroup,
@@ -376,12 +397,16 @@ function trainWithEngine(e: Experiment, backend: string, args: TrainArgs): Promi
   return fusedTarget(backend) === "webgpu" ? trainFused(fused) : trainFusedCpu(fused);
 }
 
-/** A fresh model trained without progress output or checkpoints (controls, ablation retrains). */
+/**
+ * A fresh model trained without checkpoints (controls, ablation retrains),
+ * with progress lines when `progress` is given.
+ */
 async function fitQuietly(
   e: Experiment,
   backend: string,
   data: { x: Matrix; y: Float32Array; xVal: Matrix; yVal: Float32Array },
   signal?: AbortSignal,
+  progress?: ProgressReporter,
 ): Promise<{ model: tf.LayersModel; result: TrainResult }> {
   const model = buildModel(e.model, data.x.cols, e.label, e.seed);
   const result = await trainWithEngine(e, backend, {
@@ -391,7 +416,9 @@ async function fitQuietly(
     seed: e.seed,
     ...data,
     signal,
+    onEpoch: progress,
   });
+  progress?.finish(result);
   return { model, result };
 }
 
@@ -434,7 +461,7 @@ interface FoldOutcome {
   training: TrainResult | null;
   restored: boolean;
   modelHash: string;
-  metrics: { preTrain: SplitMetrics; postTrain: SplitMetrics };
+  metrics: { preTrain: SplitMetrics; postTrain: SplitMetrics; lastEpoch?: SplitMetrics };
   scaler: Scaler;
   /** The fold's scaled design matrices, built once and shared by every later stage. */
   matrices: FoldMatrices;
@@ -532,6 +559,32 @@ export function fusedTarget(backend: string): "webgpu" | "cpu" {
 }
 
 /**
+ * The run's memory plan: the process as it is now (runtime, data, features)
+ * plus the models and what the training engine will allocate for the largest
+ * fold (its batch and validation chunk).
+ */
+function planMemory(
+  e: Experiment,
+  description: ModelDescription,
+  fused: "webgpu" | "cpu" | null,
+  folds: Fold[],
+): MemoryPlan {
+  const models = e.analysis.shuffled_control?.enabled ? 2 : 1;
+  let engine: EngineMemory = { engine: "tfjs" };
+  if (fused === "webgpu") engine = { engine: "fused-webgpu" };
+  if (fused === "cpu") {
+    const { layers, params } = fusedLayout(description);
+    const rows = Math.max(
+      ...folds.map((f) =>
+        Math.max(Math.min(e.train.batch_size, f.train.length), Math.min(f.validation.length, 1024))
+      ),
+    );
+    engine = { engine: "fused-cpu", bytes: fusedCpuBytes(layers, params, rows, e.train.optimizer) };
+  }
+  return memoryPlan(description, engine, { runtimeBytes: currentRssBytes(), models });
+}
+
+/**
  * Run one resolved experiment end to end and write its run record.
  *
  * @param e the resolved experiment (one sweep point)
@@ -560,10 +613,6 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     batchSize: e.train.batch_size,
   });
   const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
-  // The tfjs engine on cpu-blas trains inside the wasm heap; the fused CPU engine outside it.
-  checkFits(description, undefined, {
-    backend: backend === "cpu-blas" && !fused ? "wasm" : backend,
-  });
   let trainDevice = device;
   if (fused) {
     const why = fusedUnsupported(description);
@@ -572,11 +621,17 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       ? `${device}; fused WGSL MLP engine`
       : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm)`;
     log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
+  } else {
+    // The tfjs engine on cpu-blas trains inside the wasm heap.
+    checkFits(description, undefined, { backend: backend === "cpu-blas" ? "wasm" : backend });
   }
+  const memory = planMemory(e, description, fused, folds);
+  checkPlanFits(memory, `model ${e.model.family} (${description.layers} x ${description.size})`);
   log(
     `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
-      `${description.parameters.toLocaleString("en-US")} parameters, ` +
-      `~${(description.bytes / 2 ** 20).toFixed(1)} MiB to train`,
+      `${description.parameters.toLocaleString("en-US")} parameters; peak memory about ${
+        gib(memory.bytes)
+      } (${memory.parts.map((m) => `${m.what} ${gib(m.bytes)}`).join(", ")})`,
   );
 
   const outcomes: FoldOutcome[] = [];
@@ -590,6 +645,10 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     const { train, val, ev } = matrices;
     let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
     const key = await foldModelHash(e, p, fold);
+    // For the ETA: the trainings after this fold's model, each about as long:
+    // its shuffled-label control, then each later fold's model and control.
+    const controls = e.analysis.shuffled_control?.enabled ? 1 : 0;
+    const laterTrainings = (folds.length - 1 - folds.indexOf(fold)) * (1 + controls);
     const preTrain: SplitMetrics = {
       train: await evaluate(e, train.y, await predict(model, train.x), pick(quarters, fold.train)),
       eval: await evaluate(e, ev.y, await predict(model, ev.x), pick(quarters, fold.eval)),
@@ -610,6 +669,8 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         tty: options.tty,
         write: options.write,
         label: folds.length > 1 ? fold.name : "train",
+        patience: e.train.patience,
+        following: (expected) => (controls + laterTrainings) * expected,
       });
       // At most one save a minute (and the final state): a 2048-wide model's
       // state is 600 MB, and saving it after every 0.7 s epoch took 3.5 s.
@@ -674,12 +735,25 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     let controlPred: Float32Array | null = null;
     if (e.analysis.shuffled_control?.enabled && !interrupted) {
       const control = await stages.time("control", () =>
-        fitQuietly(e, backend, {
-          x: train.x,
-          y: permuted(train.y, e.seed + 1),
-          xVal: val.x,
-          yVal: permuted(val.y, e.seed + 2),
-        }, options.signal));
+        fitQuietly(
+          e,
+          backend,
+          {
+            x: train.x,
+            y: permuted(train.y, e.seed + 1),
+            xVal: val.x,
+            yVal: permuted(val.y, e.seed + 2),
+          },
+          options.signal,
+          progressReporter({
+            epochs: e.train.epochs,
+            tty: options.tty,
+            write: options.write,
+            label: folds.length > 1 ? `${fold.name} control` : "control",
+            patience: e.train.patience,
+            following: (expected) => laterTrainings * expected,
+          }),
+        ));
       controlPred = await predict(control.model, ev.x);
       control.model.dispose();
       log(`${fold.name}: shuffled-label control trained (${control.result.history.length} epochs)`);
@@ -708,6 +782,18 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
           ),
           eval: await evaluate(e, ev.y, evalPred, pick(quarters, fold.eval)),
         },
+        ...(training?.lastEpochTrain
+          ? {
+            lastEpoch: {
+              train: await evaluate(
+                e,
+                train.y,
+                training.lastEpochTrain,
+                pick(quarters, fold.train),
+              ),
+            },
+          }
+          : {}),
       },
       scaler,
       matrices,
@@ -728,6 +814,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       p,
       outcomes,
       status: interrupted ? "interrupted" : "complete",
+      memory,
     });
   } finally {
     for (const o of outcomes) o.model.dispose();
@@ -746,6 +833,8 @@ interface FinishArgs {
   p: Prepared;
   outcomes: FoldOutcome[];
   status: RunStatus;
+  /** The memory plan printed before training. */
+  memory: MemoryPlan;
 }
 
 /** The model's eval predictions pooled over the folds (walk-forward eval periods do not overlap). */
@@ -887,6 +976,21 @@ function foldLeakage(
   };
 }
 
+/** The last epoch's training fit where some fold restored an earlier epoch (per fold when several). */
+function lastEpochMetrics(
+  outcomes: FoldOutcome[],
+  single: FoldOutcome | null,
+): { lastEpoch?: SplitMetrics } {
+  if (single) return single.metrics.lastEpoch ? { lastEpoch: single.metrics.lastEpoch } : {};
+  const folds = outcomes.filter((o) => o.metrics.lastEpoch?.train);
+  if (folds.length === 0) return {};
+  return {
+    lastEpoch: {
+      train: Object.fromEntries(folds.map((o) => [o.fold.name, o.metrics.lastEpoch!.train!])),
+    },
+  };
+}
+
 async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const { e, options, stages, outcomes, p } = a;
   const { q } = p;
@@ -999,6 +1103,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       end: new Date().toISOString(),
       stages: a.stages.seconds,
     },
+    memory: { planned: a.memory.bytes, parts: a.memory.parts, peak: peakRssBytes() },
     model: {
       family: e.model.family,
       size: description.size,
@@ -1049,6 +1154,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
         eval: pooledEval,
         ...Object.fromEntries(outcomes.map((o) => [o.fold.name, o.metrics.postTrain.eval!])),
       },
+      ...(lastEpochMetrics(outcomes, single)),
       perTicker,
       baselines: baselineMetrics,
     },

@@ -23,8 +23,16 @@ Deno.test("formatDuration", () => {
 
 Deno.test("progressReporter prints one plain line per epoch when not a terminal", () => {
   const out: string[] = [];
-  const p = progressReporter({ epochs: 10, tty: false, write: (s) => out.push(s) });
+  let clock = 0;
+  const p = progressReporter({
+    epochs: 10,
+    tty: false,
+    write: (s) => out.push(s),
+    now: () => clock,
+  });
+  clock = 2000;
   p({ epoch: 1, loss: 0.5, valLoss: 0.4, lr: 0.001, seconds: 2 });
+  clock = 7000; // 5 s of wall clock for epoch 2 (its own figure says 4: a checkpoint took 1)
   p({ epoch: 2, loss: 0.3, valLoss: 0.45, lr: 0.0005, seconds: 4 });
   p.finish({
     history: [],
@@ -34,16 +42,41 @@ Deno.test("progressReporter prints one plain line per epoch when not a terminal"
   });
   assertEquals(out.length, 3);
   assert(!out.join("").includes("\r"), "carriage return in plain output");
+  // ETA after epoch 1: its own 2 s x 9 epochs left.
   assertEquals(
     out[0],
-    "train epoch  1/10  loss 0.50000  val 0.40000 (best 0.40000 @1)  lr 0.00100  2.00s/epoch  eta ≤18s\n",
+    "train epoch  1/10  loss 0.50000  val 0.40000 (best 0.40000 @1)  lr 0.00100  2.00s/epoch  eta 18s\n",
   );
-  // ETA: mean 3 s/epoch x 8 remaining epochs; best stays at epoch 1; small lr in exponent form.
+  // After epoch 2: the wall clock between epochs (5 s) x 8 left; small lr in exponent form.
   assertEquals(
     out[1],
-    "train epoch  2/10  loss 0.30000  val 0.45000 (best 0.40000 @1)  lr 5.000e-4  4.00s/epoch  eta ≤24s\n",
+    "train epoch  2/10  loss 0.30000  val 0.45000 (best 0.40000 @1)  lr 5.000e-4  4.00s/epoch  eta 40s\n",
   );
   assert(out[2].includes("early stopping") && out[2].includes("at epoch 1"), out[2]);
+  assert(out[2].includes("in 7s"), out[2]);
+});
+
+Deno.test("progressReporter's ETA counts to best + patience, and the trainings that follow", () => {
+  const out: string[] = [];
+  let clock = 0;
+  const p = progressReporter({
+    epochs: 100,
+    tty: false,
+    write: (s) => out.push(s),
+    patience: 5,
+    following: (expected) => expected, // one more training as long as this one (a control)
+    now: () => clock,
+  });
+  const losses = [0.5, 0.4, 0.45, 0.46];
+  losses.forEach((valLoss, i) => {
+    clock = (i + 1) * 1000;
+    p({ epoch: i + 1, loss: 0.1, valLoss, lr: 0.001, seconds: 1 });
+  });
+  // Best at epoch 2: training stops at 2 + 5 = 7 unless it improves, so after
+  // epoch 4, 3 epochs of this training and 7 of the control remain, at 1 s each.
+  assert(out[3].includes("eta 10s (7 epochs of later trainings)"), out[3]);
+  // Before any improvement the horizon is the first epoch + patience.
+  assert(out[0].includes("eta 11s (6 epochs of later trainings)"), out[0]);
 });
 
 Deno.test("progressReporter redraws one line with a bar on a terminal", () => {

@@ -17,6 +17,7 @@ import {
 
 import { assertThrows } from "./assert.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
+import { predict } from "../src/train/predict.ts";
 
 await tf.setBackend("wasm");
 
@@ -188,6 +189,29 @@ Deno.test("trainer restores the best weights and reports the best epoch", async 
   );
   assert(Math.abs(valLoss - result.bestValLoss) < 1e-6, `${valLoss} vs ${result.bestValLoss}`);
   model.dispose();
+});
+
+Deno.test("lastEpochTrain: the last epoch's predictions on the training rows, before the best weights are restored", async () => {
+  const ckpt = memoryCheckpointer(); // saves every epoch: the last save holds the last weights
+  // Early stopping after 2 epochs without improvement: the best is 2 before the last.
+  const { result, model } = await run(
+    { epochs: 60, patience: 2, learning_rate: 0.05, lr_patience: 100 },
+    { checkpoint: ckpt },
+  );
+  assert(result.bestEpoch < result.history.length, "the test needs an earlier best epoch");
+  const last = makeModel();
+  last.setWeights(ckpt.saved!.weights.map((h) => tf.tensor(h.data, h.shape)));
+  const expected = await predict(last, train.x);
+  assertEquals(Array.from(result.lastEpochTrain!), Array.from(expected));
+  // And not the restored model's predictions.
+  const restored = await predict(model, train.x);
+  assert(Array.from(restored).some((v, i) => v !== expected[i]), "restored = last epoch");
+  // When the last epoch is the best, there is nothing to add.
+  const { result: r2, model: m2 } = await run({ epochs: 1 });
+  assertEquals(r2.lastEpochTrain, undefined);
+  model.dispose();
+  last.dispose();
+  m2.dispose();
 });
 
 Deno.test("early stopping: stops after `patience` epochs without validation improvement", async () => {

@@ -11,6 +11,8 @@ import { FileModelStore } from "../store/model_store.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
 import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
+import { formatDuration } from "../train/progress.ts";
+import { gib } from "../models/registry.ts";
 
 const USAGE =
   `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR]
@@ -91,6 +93,16 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
         if (located !== null) (error as Error).message = located;
         throw error;
       });
+      const took = (Date.parse(record.timings.end) - Date.parse(record.timings.start)) / 1000;
+      const mem = record.memory;
+      io.out(
+        `took ${formatDuration(took)}` +
+          (mem
+            ? `; peak memory ${mem.peak === null ? "not measured" : gib(mem.peak)} (planned ${
+              gib(mem.planned)
+            })`
+            : ""),
+      );
       io.out(`report: ${dir}/report.md`);
       finished.push({ index: i, values, record, dir });
       if (record.status === "interrupted") break;

@@ -33,6 +33,7 @@ import {
   ShuffleRng,
 } from "../train/trainer.ts";
 import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
+import { predict } from "../train/predict.ts";
 
 /** Arguments every fused engine takes: the trainer's, plus what the kernels are generated from. */
 export interface FusedArgs extends TrainArgs {
@@ -435,18 +436,29 @@ export async function runFused(
       }
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    const flat = await engine.download(plateau.bestEpoch > 0);
-    const ts = weightSlots(layers).map(({ off, shape }) =>
-      tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
-    );
-    model.setWeights(ts);
-    tf.dispose(ts);
+    const setWeights = async (best: boolean) => {
+      const flat = await engine.download(best);
+      const ts = weightSlots(layers).map(({ off, shape }) =>
+        tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
+      );
+      model.setWeights(ts);
+      tf.dispose(ts);
+    };
+    // trainModel's contract: the last epoch's fit of the training rows when an
+    // earlier epoch's weights are restored.
+    let lastEpochTrain: Float32Array | undefined;
+    if (plateau.bestEpoch > 0 && plateau.bestEpoch !== history.length) {
+      await setWeights(false);
+      lastEpochTrain = await predict(model, x);
+    }
+    await setWeights(plateau.bestEpoch > 0);
     return {
       history,
       bestEpoch: plateau.bestEpoch,
       bestValLoss: plateau.bestValLoss,
       stoppedBy,
       engine: engine.describe(),
+      ...(lastEpochTrain ? { lastEpochTrain } : {}),
     };
   } finally {
     engine.destroy();

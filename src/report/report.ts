@@ -339,6 +339,16 @@ function renderWhatWasRun(record: RunRecord): string {
   if (stages.length) {
     rows.push(["stage timings", stages.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(", ")]);
   }
+  const mem = record.memory;
+  if (mem) {
+    const gb = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+    rows.push([
+      "memory",
+      `peak ${mem.peak === null ? "not measured" : gb(mem.peak)}, planned ${gb(mem.planned)}${
+        mem.peak === null ? "" : ` (${((mem.peak / mem.planned - 1) * 100).toFixed(1)}% off)`
+      }: ${mem.parts.map((p) => `${p.what} ${gb(p.bytes)}`).join(", ")}`,
+    ]);
+  }
   const parts = ["## What was run\n"];
   if (record.description.trim()) parts.push(quote(record.description.trim()) + "\n");
   parts.push(markdownTable(["", ""], rows, ["l", "l"]));
@@ -453,6 +463,7 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   };
   splitColumns("pre-train", metrics.preTrain);
   splitColumns("model", metrics.postTrain);
+  if (metrics.lastEpoch) splitColumns("last epoch", metrics.lastEpoch);
   const baselineNames = Object.keys(metrics.baselines).sort(compareStrings);
   for (const name of baselineNames) {
     columns.push({ title: `${name} (eval)`, table: metrics.baselines[name] });
@@ -474,6 +485,13 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     ];
   });
   parts.push(markdownTable(["metric", ...columns.map((c) => c.title)], rows));
+  if (metrics.lastEpoch && record.training) {
+    parts.push(
+      `The model columns are the weights of epoch ${record.training.bestEpoch}, the best on ` +
+        `validation, which early stopping restored; "last epoch train" is how the weights of ` +
+        `the last epoch (${record.training.history.length}) fit the training rows.\n`,
+    );
+  }
   const notBeaten = baselinesNotBeaten(record);
   const lines = Object.entries(notBeaten).map(([name, list]) =>
     `- ${NOT_BEATEN} The model does not beat **${name}** on eval ${

@@ -79,6 +79,16 @@ export interface RunTimings {
   stages: Record<string, number>;
 }
 
+/** The run's memory: the plan printed before training beside the measured peak. */
+export interface RunMemory {
+  /** The expected peak resident memory of the process, in bytes. */
+  planned: number;
+  /** What the plan is made of. */
+  parts: { what: string; bytes: number }[];
+  /** The peak resident memory the run reached (`getrusage`), null where it cannot be read. */
+  peak: number | null;
+}
+
 /** The model that was trained (or restored). */
 export interface RunModel {
   /** Model family, e.g. `vanilla.small`. */
@@ -188,6 +198,11 @@ export interface RunMetrics {
   preTrain: SplitMetrics;
   /** Metrics of the trained (or restored) model. */
   postTrain: SplitMetrics;
+  /**
+   * Training-row metrics of the last epoch's weights, where early stopping
+   * restored an earlier epoch's (how far training fitted); absent otherwise.
+   */
+  lastEpoch?: SplitMetrics;
   /** Eval metrics per eval ticker. */
   perTicker: Record<string, Metrics>;
   /** Baseline name (majority/mean, momentum, linear/logistic) → its eval metrics. */
@@ -290,6 +305,8 @@ export interface RunRecord {
   environment: RunEnvironment;
   /** Start, end and per-stage seconds. */
   timings: RunTimings;
+  /** Planned and peak memory; absent in older runs. */
+  memory?: RunMemory;
   /** The model; null when the run stopped before building one. */
   model: RunModel | null;
   /** Feature column names in model input order. */

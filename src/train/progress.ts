@@ -18,6 +18,20 @@ export interface ProgressOptions {
   width?: number;
   /** Text before each line (default "train"). */
   label?: string;
+  /**
+   * Early stopping's patience (`train.patience`): the ETA counts to the epoch
+   * where training stops unless validation improves again (best + patience),
+   * not to `epochs`.
+   */
+  patience?: number;
+  /**
+   * Epochs of later trainings of the same model and data in this run (the
+   * shuffled-label control, ablation retrains), each as long as this one's
+   * are: the ETA covers them too, so it is the run's, not only this model's.
+   */
+  following?: (expectedEpochs: number) => number;
+  /** Clock in milliseconds (default `performance.now`); tests inject one. */
+  now?: () => number;
 }
 
 /** An `onEpoch` callback that draws progress, plus `finish` to close the display. */
@@ -49,9 +63,14 @@ function num(v: number): string {
 
 /**
  * Make an `onEpoch` callback that reports epoch, loss, validation loss
- * (with the best so far), learning rate and ETA. The ETA assumes every
- * remaining epoch runs (early stopping may end sooner), so it is an upper
- * bound and shown as `≤`.
+ * (with the best so far), learning rate and ETA.
+ *
+ * The ETA is measured, not assumed: wall-clock time per epoch between the
+ * first epoch and the latest (checkpoint saves and validation included) times the
+ * epochs left until training stops on its own — the epoch limit, or with
+ * `patience` the best epoch plus patience, whichever comes first (an epoch
+ * that improves validation moves it) — plus the epochs of the trainings that
+ * follow in the run (`following`).
  *
  * @param options total epochs, whether the output is a terminal, and the writer
  * @returns the reporter
@@ -63,34 +82,49 @@ function num(v: number): string {
  * ```
  */
 export function progressReporter(options: ProgressOptions): ProgressReporter {
-  const { epochs, tty, write } = options;
+  const { epochs, tty, write, patience, following } = options;
   const width = options.width ?? 24;
   const label = options.label ?? "train";
+  const now = options.now ?? (() => performance.now());
   if (!Number.isInteger(epochs) || epochs < 1) {
     throw new RangeError(`Invalid epochs "${epochs}": expected an integer >= 1`);
   }
+  const started = now();
   let best = Infinity;
   let bestEpoch = 0;
   let elapsed = 0;
-  let seen = 0;
+  let firstEpoch = 0;
+  let firstAt = 0;
+  let firstSeconds = 0;
   let lastLength = 0;
   let drawn = false;
   const digits = String(epochs).length;
 
   const report = ((e: EpochLog) => {
-    elapsed += e.seconds;
-    seen += 1;
+    const t = now();
+    if (firstEpoch === 0) {
+      firstEpoch = e.epoch; // a resumed run starts past 1
+      firstAt = t;
+      firstSeconds = e.seconds;
+    }
+    elapsed = (t - started) / 1000;
+    // Seconds per epoch from the wall clock between epochs (checkpoint saves
+    // included); the first epoch's own figure until a second one is seen.
+    const seen = e.epoch - firstEpoch;
+    const perEpoch = seen > 0 ? (t - firstAt) / 1000 / seen : firstSeconds;
     if (e.valLoss < best) {
       best = e.valLoss;
       bestEpoch = e.epoch;
     }
-    const remaining = Math.max(0, epochs - e.epoch);
-    const eta = remaining === 0 ? "0s" : `≤${formatDuration((elapsed / seen) * remaining)}`;
+    const stopAt = patience === undefined ? epochs : Math.min(epochs, bestEpoch + patience);
+    const later = following ? following(stopAt) : 0;
+    const remaining = Math.max(0, stopAt - e.epoch) + later;
+    const eta = remaining === 0 ? "0s" : formatDuration(perEpoch * remaining);
     const fields = `epoch ${String(e.epoch).padStart(digits)}/${epochs}  loss ${num(e.loss)}  val ${
       num(e.valLoss)
     } (best ${num(best)} @${bestEpoch})  lr ${num(e.lr)}  ${
       e.seconds.toFixed(2)
-    }s/epoch  eta ${eta}`;
+    }s/epoch  eta ${eta}${later > 0 ? ` (${later} epochs of later trainings)` : ""}`;
     if (tty) {
       const filled = Math.min(width, Math.round((e.epoch / epochs) * width));
       const line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${fields}`;

@@ -26,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "../config/schema.ts";
+import { predict } from "./predict.ts";
 
 /** A dense row-major matrix: `data[r * cols + c]`. */
 export interface Matrix {
@@ -61,6 +62,14 @@ export interface TrainResult {
   stoppedBy: StopReason;
   /** What ran the training, where an engine says more than the backend (the fused engines). */
   engine?: string;
+  /**
+   * Predictions on the training rows by the last epoch's weights, taken
+   * before the best (validation) weights were restored; absent when the best
+   * epoch is the last one (the model's own predictions are then the same).
+   * They show how far training fitted the training rows even where early
+   * stopping keeps an earlier epoch.
+   */
+  lastEpochTrain?: Float32Array;
 }
 
 /** A loss function: mean loss of a batch as a scalar tensor. */
@@ -540,6 +549,7 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
   let bestEpoch = 0;
   let bestValLoss = Infinity;
   let bestWeights: tf.Tensor[] | null = null;
+  let lastEpochTrain: Float32Array | undefined;
   let wait = 0;
   let lrWait = 0;
   let epoch = 0;
@@ -720,13 +730,22 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
         lastYield = performance.now();
       }
     }
+    if (bestWeights && bestEpoch !== history.length) {
+      lastEpochTrain = await predict(model, x);
+    }
     if (bestWeights) model.setWeights(bestWeights);
   } finally {
     if (bestWeights) tf.dispose(bestWeights);
     tf.dispose([xT, yT, xValT, yValT]);
     optimizer.dispose();
   }
-  return { history, bestEpoch, bestValLoss, stoppedBy };
+  return {
+    history,
+    bestEpoch,
+    bestValLoss,
+    stoppedBy,
+    ...(lastEpochTrain ? { lastEpochTrain } : {}),
+  };
 }
 
 interface StoredTensorRef {

@@ -1,0 +1,162 @@
+/**
+ * A run's memory: the plan printed before training (what the process will
+ * hold at its peak, part by part) and the peak actually reached, measured by
+ * the operating system (`getrusage(2)`'s maximum resident set size).
+ *
+ * The plan is of the whole process, not of the model alone: the runtime and
+ * data already resident when training is planned (measured), the tfjs model
+ * (and, while the shuffled-label control trains, the first model beside the
+ * control's), and what the training engine allocates. Where it is wrong the
+ * run record shows both figures side by side.
+ *
+ * @module
+ */
+import { availableMemory, gib, type ModelDescription } from "../models/registry.ts";
+
+/** One part of a {@linkcode MemoryPlan}. */
+export interface MemoryPart {
+  /** What it is, in words. */
+  what: string;
+  bytes: number;
+}
+
+/** What a run is expected to hold at its peak. */
+export interface MemoryPlan {
+  /** The expected peak resident memory of the process. */
+  bytes: number;
+  parts: MemoryPart[];
+}
+
+/** The engine a plan is for, and the bytes it allocates beside the tfjs model. */
+export type EngineMemory =
+  | { engine: "tfjs" }
+  | { engine: "fused-cpu"; bytes: number }
+  | { engine: "fused-webgpu" };
+
+/**
+ * The expected peak memory of a run that trains `description`.
+ *
+ * - runtime: what the process holds when training is planned (Deno, tfjs,
+ *   Polars, the dataset and features), measured by the caller;
+ * - tfjs models: the model's weights, twice when a second model trains while
+ *   the first is kept (the shuffled-label control);
+ * - training: the tfjs engine's Adam moments, gradients, activations,
+ *   workspace and best-weight copy; or the fused CPU engine's arena (its
+ *   `fusedCpuBytes`) plus the flat copy the weights are uploaded from; or for
+ *   the WebGPU engine the host copies it reads the weights into and back from
+ *   (its buffers live in GPU memory, checked against the adapter's limits).
+ *
+ * @param description the model
+ * @param engine the training engine and what it allocates
+ * @param options `runtimeBytes` resident now; `models` alive at once (2 with a control)
+ * @returns the plan
+ * @example
+ * ```ts
+ * const plan = memoryPlan(d, { engine: "tfjs" }, { runtimeBytes: Deno.memoryUsage().rss, models: 2 });
+ * ```
+ */
+export function memoryPlan(
+  description: ModelDescription,
+  engine: EngineMemory,
+  options: { runtimeBytes: number; models: number },
+): MemoryPlan {
+  const w = description.memory.weights;
+  const parts: MemoryPart[] = [
+    { what: "runtime and data (measured)", bytes: options.runtimeBytes },
+    // With a control, the trained model is kept while the control's trains.
+    {
+      what: options.models > 1 ? `tfjs models x${options.models}` : "tfjs model",
+      bytes: options.models * w,
+    },
+  ];
+  const m = description.memory;
+  switch (engine.engine) {
+    case "tfjs":
+      parts.push({
+        what: "training (moments, gradients, activations, best copy)",
+        bytes: m.optimizer + m.gradients + m.activations + m.workspace + w,
+      });
+      break;
+    case "fused-cpu":
+      parts.push({
+        what: "fused CPU engine (parameters, gradients, moments, best copy, activations)",
+        bytes: engine.bytes,
+      }, { what: "weights' upload copy", bytes: w });
+      break;
+    case "fused-webgpu":
+      parts.push({
+        what: "host copies of the weights read into and back from the GPU",
+        bytes: 2 * w,
+      });
+      break;
+  }
+  return { bytes: parts.reduce((s, p) => s + p.bytes, 0), parts };
+}
+
+/**
+ * Refuses, before any training, a run whose memory plan exceeds what the
+ * machine has free, naming the parts of the plan.
+ *
+ * @param plan the run's plan
+ * @param what what is being planned, for the message (e.g. the model)
+ * @param availableBytes bytes available (default: the system's free memory)
+ * @throws {RangeError} when the plan does not fit
+ */
+export function checkPlanFits(plan: MemoryPlan, what: string, availableBytes?: number): void {
+  const avail = availableBytes === undefined
+    ? availableMemory()
+    : { bytes: availableBytes, source: "given" };
+  if (plan.bytes <= avail.bytes) return;
+  throw new RangeError(
+    `The run does not fit in memory: ${what} needs about ${gib(plan.bytes)} (${
+      plan.parts.map((p) => `${p.what} ${gib(p.bytes)}`).join(", ")
+    }) but ${gib(avail.bytes)} is available (${avail.source}): lower model.size or model.layers, ` +
+      `or disable analysis.shuffled_control`,
+  );
+}
+
+type Libc = Deno.DynamicLibrary<{ getrusage: { parameters: ["i32", "buffer"]; result: "i32" } }>;
+let libc: Libc | null | undefined;
+
+function openLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  const names = Deno.build.os === "darwin" ? ["libSystem.B.dylib"] : ["libc.so.6"];
+  libc = null;
+  for (const name of names) {
+    try {
+      libc = Deno.dlopen(name, { getrusage: { parameters: ["i32", "buffer"], result: "i32" } });
+      break;
+    } catch {
+      // no --allow-ffi, or another platform: the peak stays unknown
+    }
+  }
+  return libc;
+}
+
+/**
+ * The peak resident memory of this process so far (threads included), from
+ * `getrusage(RUSAGE_SELF)`: `ru_maxrss`, kilobytes on Linux, bytes on macOS.
+ * Deno allows reading `/proc/self/status` only with `--allow-all`, so this
+ * goes through FFI.
+ *
+ * @returns bytes, or null without `--allow-ffi` or on another platform
+ */
+export function peakRssBytes(): number | null {
+  if (Deno.build.os !== "linux" && Deno.build.os !== "darwin") return null;
+  const lib = openLibc();
+  if (!lib) return null;
+  // struct rusage: two struct timeval (16 bytes each on 64-bit), then long ru_maxrss.
+  const buf = new BigInt64Array(18);
+  if (lib.symbols.getrusage(0, buf) !== 0) return null;
+  const maxrss = Number(buf[4]);
+  return Deno.build.os === "darwin" ? maxrss : maxrss * 1024;
+}
+
+/**
+ * The resident memory of this process now.
+ *
+ * @returns bytes
+ */
+export function currentRssBytes(): number {
+  return Deno.memoryUsage().rss;
+}
