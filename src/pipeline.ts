@@ -48,6 +48,7 @@ import {
   peakRssBytes,
 } from "./train/memory.ts";
 import {
+  adamStepWarning,
   type EpochLog,
   fileCheckpointer,
   type Matrix,
@@ -625,6 +626,8 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     // The tfjs engine on cpu-blas trains inside the wasm heap.
     checkFits(description, undefined, { backend: backend === "cpu-blas" ? "wasm" : backend });
   }
+  const stepWarning = adamStepWarning(description.widths, e.train);
+  if (stepWarning) log(`warning: ${stepWarning}`);
   const memory = planMemory(e, description, fused, folds);
   checkPlanFits(memory, `model ${e.model.family} (${description.layers} x ${description.size})`);
   log(
@@ -1061,6 +1064,8 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       : []),
     ...p.dataset.manifest.warnings,
     ...foldWarnings,
+    ...[adamStepWarning(describeModel(e.model, q.features.length).widths, e.train)]
+      .filter((w): w is string => w !== null),
     ...outcomes.flatMap((o) => {
       const w = o.training ? stalledTraining(o.training.history) : null;
       return w ? [outcomes.length > 1 ? `${o.fold.name}: ${w}` : w] : [];

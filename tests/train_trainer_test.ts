@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import {
+  adamStepWarning,
   checkpointSchedule,
   type EpochLog,
   fileCheckpointer,
@@ -554,4 +555,16 @@ Deno.test("stalledTraining: warns when the training loss stops moving, not while
   assertEquals(stalledTraining(log([0.9, 0.5, 0.4, 0.4, 0.4, 0.4, 0.4])), null);
   assertEquals(stalledTraining(log(Array(9).fill(0.3))), null);
   assert(stalledTraining(log(Array(10).fill(0.3)))?.includes("from epoch 1 to 10"));
+});
+
+Deno.test("adamStepWarning: Adam's learning rate against the widest fan-in, not for SGD", () => {
+  const adam = (lr: number) => ({ optimizer: "adam" as const, learning_rate: lr });
+  const w = adamStepWarning(Array(10).fill(4096), adam(1e-3))!;
+  assert(w.includes("lr x fan-in = 4.1") && w.includes("at most 0.00024"), w);
+  assertEquals(adamStepWarning(Array(10).fill(4096), adam(1e-4)), null);
+  assertEquals(adamStepWarning([64, 64, 64], adam(1e-3)), null);
+  // It warns above 2: 2048 x 1e-3 = 2.048 warns, 2000 x 1e-3 = 2 does not.
+  assert(adamStepWarning([2048], adam(1e-3)) !== null);
+  assertEquals(adamStepWarning([2000], adam(1e-3)), null);
+  assertEquals(adamStepWarning([4096], { optimizer: "sgd", learning_rate: 1e-3 }), null);
 });

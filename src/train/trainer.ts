@@ -436,6 +436,39 @@ function setModelWeights(model: tf.LayersModel, hs: HostTensor[]): void {
   tf.dispose(ts);
 }
 
+/** `learning_rate × fan-in` above which Adam's first steps are warned about (see {@linkcode adamStepWarning}). */
+export const ADAM_STEP_LIMIT = 2;
+
+/**
+ * A warning, before training, when Adam's learning rate is large for the
+ * model's width. Adam's first steps move every weight by about the learning
+ * rate whatever its gradient's size, so a unit with `fan-in` inputs sees its
+ * input move by up to `lr × fan-in × mean |input|` in one step. In a float64
+ * reference of the notes' 10 × 4096 tanh model on the Dow 30 rows (14
+ * features), lr 1e-3 (lr × fan-in 4.1) took the output's pre-activation from
+ * 0.004 to 137 in one step: the tanh saturated for every row and training
+ * never moved again. lr 1e-4 (0.41) moved it to 0.15 and trained; 1e-3 at
+ * width 2048 (2.05) blew up and recovered.
+ *
+ * @param widths hidden layer widths (the fan-in of each next layer)
+ * @param train the optimizer and learning rate
+ * @returns the warning, or null
+ */
+export function adamStepWarning(
+  widths: number[],
+  train: Pick<TrainConfig, "optimizer" | "learning_rate">,
+): string | null {
+  if (train.optimizer !== "adam" || widths.length === 0) return null;
+  const fanIn = Math.max(...widths);
+  const product = train.learning_rate * fanIn;
+  if (product <= ADAM_STEP_LIMIT) return null;
+  return `Adam at train.learning_rate ${train.learning_rate} into layers of ${fanIn} inputs ` +
+    `(lr x fan-in = ${product.toPrecision(2)}): its first steps can move every unit's input ` +
+    `by about that much and saturate the output (a float64 reference of the 10 x 4096 tanh ` +
+    `model saturated in one step at 4.1 and trained at 0.41); try a learning rate of at most ` +
+    `${(1 / fanIn).toPrecision(2)}`;
+}
+
 /**
  * A warning when training stopped learning: the training loss stayed the same
  * (within 1e-5 relative) for the last `minEpochs` epochs or more. With a
