@@ -8,7 +8,6 @@ import {
   FetchError,
   type FetchOptions,
   joinFundamentals,
-  maskSecrets,
   parseEarnings,
   parseIncomeStatement,
   TokenBucket,
@@ -549,12 +548,6 @@ Deno.test("TokenBucket allows a burst, then waits for the refill", async () => {
   await bucket.take();
   assert.deepEqual(sleeps, [500]);
   assert.throws(() => new TokenBucket(0, 1), RangeError);
-});
-
-Deno.test("maskSecrets masks plain and URL-encoded secrets", () => {
-  assert.equal(maskSecrets("a=K+Y/1&b=K%2BY%2F1", ["K+Y/1"]), "a=***&b=***");
-  assert.equal(maskSecrets("nothing", [""]), "nothing");
-  assert.equal(maskSecrets("market", ["k"]), "market", "too short to be a key: left alone");
 });
 
 Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period end", async () => {
