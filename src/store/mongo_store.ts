@@ -29,6 +29,7 @@ import {
   weightBytes,
   type WeightSpec,
 } from "./model_store.ts";
+import { redact, redactError, registerUrlSecrets } from "../redact.ts";
 import { readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
 import {
   checkDatasetKey,
@@ -532,14 +533,14 @@ export async function openMongoStores(
     client: MongoClient;
   }
 > {
+  registerUrlSecrets(uri);
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
   });
   try {
     await client.connect();
   } catch (error) {
-    const shown = uri.replace(/\/\/[^@/]*@/, "//***@");
-    throw new Error(`Cannot reach MongoDB at "${shown}": ${(error as Error).message}`);
+    throw new Error(`Cannot reach MongoDB at "${redact(uri)}": ${redactError(error)}`);
   }
   // The database is the path after the host list (which may hold commas), before any options.
   const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1] ?? "";

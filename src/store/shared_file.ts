@@ -18,6 +18,7 @@
  */
 import { basename } from "node:path";
 import { fingerprintFolder, loadDataset, tablePath } from "../data/dataset.ts";
+import { redact } from "../redact.ts";
 import { FileModelStore, type ModelStore } from "./model_store.ts";
 import {
   findRun,
@@ -400,7 +401,9 @@ export async function loadStoreRecords(spec: string): Promise<RunRecord[]> {
   try {
     if (!stores.runs) {
       throw new TypeError(
-        `Store "${spec}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
+        `Store "${
+          redact(spec)
+        }" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
       );
     }
     return await stores.runs.records();
@@ -428,7 +431,9 @@ export async function openStores(spec: string): Promise<Stores> {
   if (spec.startsWith("file:")) {
     const root = spec.startsWith("file://") ? decodeURIComponent(new URL(spec).pathname) : spec
       .slice("file:".length);
-    if (!root) throw new TypeError(`Invalid store "${spec}": expected file:/path/to/share`);
+    if (!root) {
+      throw new TypeError(`Invalid store "${redact(spec)}": expected file:/path/to/share`);
+    }
     const base = root.replace(/\/+$/, "");
     return {
       models: new FileModelStore(`${base}/models`),
@@ -439,7 +444,9 @@ export async function openStores(spec: string): Promise<Stores> {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new TypeError(
-      `Invalid store "${spec}": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
+      `Invalid store "${
+        redact(spec)
+      }": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
     );
   }
   return {
