@@ -12,7 +12,7 @@ import {
   parseIncomeStatement,
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
-import { loadDataset, type Manifest } from "../src/data/dataset.ts";
+import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -186,7 +186,7 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
     assert.deepEqual(report.tables, ["prices", "fundamentals", "insider", "sentiment", "market"]);
 
     const m: Manifest = JSON.parse(await Deno.readTextFile(join(o.out, "manifest.json")));
-    const ds = await loadDataset(o.out); // every table has the documented columns and dtypes
+    const ds = await loadDatasetFolder(o.out); // every table has the documented columns and dtypes
     assert.deepEqual(ds.manifest.tables, report.tables);
     assert.equal(m.synthetic, false);
     assert.deepEqual(m.tickers, ["AAA", "BBB"]);

@@ -9,7 +9,7 @@ import {
   type ImportProblem,
   parseDateCell,
 } from "../src/data/import.ts";
-import { loadDataset, type Manifest } from "../src/data/dataset.ts";
+import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -109,7 +109,7 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
   assert.deepEqual(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
   assert.deepEqual(df.getColumn("volume").toArray().slice(0, 1), [1000]);
   // the loader every stage uses accepts it
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   assert.equal(ds.table("prices").height, 8);
   assert.equal(ds.has("fundamentals"), false);
   // no temporary folders left beside it
@@ -396,7 +396,7 @@ Deno.test("import --add keeps the other tables of the dataset", async () => {
   assert.deepEqual(m.tickers, ["AAA", "BBB"]);
   assert.equal(m.riskFree, "10year");
   assert.equal(pl.readParquet(join(out, "prices.parquet")).height, 8);
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   assert.equal(ds.table("market").height, 6);
 });
 
@@ -413,7 +413,7 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   const out = join(dir, "set");
   const f = await importDataset(opts(out, [join(dir, "f.csv")], { table: "fundamentals" }));
   assert.equal(f.ok, true, formatImportReport(f));
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   const fund = ds.table("fundamentals");
   assert.deepEqual(fund.getColumn("reported_eps").toArray(), [2.18]);
   assert.deepEqual(fund.getColumn("margin_gross").toArray(), [null]);
@@ -426,7 +426,7 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   await Deno.writeTextFile(join(dir, "i.csv"), "ticker,date,acquisition\nAAA,2024-01-03,100\n");
   const ok = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
   assert.equal(ok.ok, true, formatImportReport(ok));
-  const both = await loadDataset(out);
+  const both = await loadDatasetFolder(out);
   assert.deepEqual(both.manifest.tables, ["fundamentals", "insider"]);
   assert.deepEqual(both.table("insider").getColumn("disposal").toArray(), [null]);
 });

@@ -13,7 +13,7 @@ import {
   loadStoreRecords,
   openStores,
 } from "../src/store/shared_file.ts";
-import { defaultDataRoot, loadDataset } from "../src/data/dataset.ts";
+import { defaultDataRoot, loadDataset, loadDatasetFolder } from "../src/data/dataset.ts";
 import { jobDataFor } from "../src/distributed/queue.ts";
 import { checkJobDataset, DatasetUnavailableError } from "../src/distributed/worker.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
@@ -249,7 +249,7 @@ Deno.test({
       assertEquals(await store.list(), [{ name: "dow30-1991-2000", fingerprint }]);
       assertEquals(await store.pull("dow30-1991-2000", "0".repeat(64), `${root}/x`), false);
       assertEquals(await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`), true);
-      assertEquals(await (await loadDataset(`${root}/a/dow30`)).fingerprint(), fingerprint);
+      assertEquals(await (await loadDatasetFolder(`${root}/a/dow30`)).fingerprint(), fingerprint);
       let error: unknown = null;
       try {
         await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`);

@@ -17,25 +17,29 @@ import { basename, join, resolve } from "node:path";
 import {
   type Manifest,
   type SeriesInfo,
+  TABLE_COLUMNS,
+  TABLE_KEYS,
   TABLE_NAMES,
   type TableName,
   tablePath,
+  VALUE_RULE_TEXT,
+  type ValueRule,
   writeDataset,
 } from "./dataset.ts";
 
 /** Input layout: long (one row per ticker and date) or wide (one column per ticker). */
 export type ImportForm = "long" | "wide";
 
-/** How a source column of one table is checked. */
+/** How a source column of one table is checked: its value rule, or a date. */
 interface FieldSpec {
-  /** `positive`: finite and > 0; `nonNegative`: finite and ≥ 0; `finite`: any finite number. */
-  check: "positive" | "nonNegative" | "finite" | "date";
+  check: ValueRule | "date";
 }
 
 /** What each table needs: its key column, its date column and its value columns. */
 interface TableSpec {
   key: "ticker" | "series";
   date: "date" | "report_date";
+  /** Fields whose value may not be missing. */
   required: string[];
   fields: Record<string, FieldSpec>;
   /** Daily table: gaps and history length are checked per key. */
@@ -44,64 +48,33 @@ interface TableSpec {
   wideField: string;
 }
 
-const TABLES: Record<TableName, TableSpec> = {
-  prices: {
-    key: "ticker",
-    date: "date",
-    required: ["close"],
-    fields: {
-      close: { check: "positive" },
-      open: { check: "positive" },
-      high: { check: "positive" },
-      low: { check: "positive" },
-      adj_close: { check: "positive" },
-      volume: { check: "nonNegative" },
-    },
-    daily: true,
-    wideField: "close",
-  },
-  fundamentals: {
-    key: "ticker",
-    date: "report_date",
-    required: [],
-    fields: {
-      fiscal_date_ending: { check: "date" },
-      margin_gross: { check: "finite" },
-      margin_operating: { check: "finite" },
-      margin_net_profit: { check: "finite" },
-      reported_eps: { check: "finite" },
-      estimated_eps: { check: "finite" },
-      surprise: { check: "finite" },
-      surprise_percentage: { check: "finite" },
-    },
-    daily: false,
-    wideField: "reported_eps",
-  },
-  insider: {
-    key: "ticker",
-    date: "date",
-    required: [],
-    fields: { acquisition: { check: "nonNegative" }, disposal: { check: "nonNegative" } },
-    daily: false,
-    wideField: "acquisition",
-  },
-  sentiment: {
-    key: "ticker",
-    date: "date",
-    required: [],
-    fields: { sentiment: { check: "finite" }, outlook: { check: "finite" } },
-    daily: false,
-    wideField: "sentiment",
-  },
-  market: {
-    key: "series",
-    date: "date",
-    required: ["value"],
-    fields: { value: { check: "finite" } },
-    daily: false,
-    wideField: "value",
-  },
+/** The field a wide-form file holds by default, per table. */
+const WIDE_FIELD: Record<TableName, string> = {
+  prices: "close",
+  fundamentals: "reported_eps",
+  insider: "acquisition",
+  sentiment: "sentiment",
+  market: "value",
 };
+
+/** The import rules of a table: the dataset's own column rules (`TABLE_COLUMNS`), so an import
+ * accepts exactly what `loadDataset` accepts. */
+function tableSpec(table: TableName): TableSpec {
+  const { key, date } = TABLE_KEYS[table];
+  const values = TABLE_COLUMNS[table].filter((c) => c.name !== key && c.name !== date);
+  return {
+    key,
+    date,
+    required: values.filter((c) => !c.nullable).map((c) => c.name),
+    fields: Object.fromEntries(values.map((c) => [c.name, { check: c.values ?? "date" }])),
+    daily: table === "prices",
+    wideField: WIDE_FIELD[table],
+  };
+}
+
+const TABLES: Record<TableName, TableSpec> = Object.fromEntries(
+  TABLE_NAMES.map((t) => [t, tableSpec(t)]),
+) as Record<TableName, TableSpec>;
 
 /** Names the source column of each target field; unmapped fields are matched by name. */
 export type ColumnMapping = Record<string, string>;
@@ -565,13 +538,7 @@ function checkValue(
         `${at}: ${isPrice ? "price" : "value"} ${
           JSON.stringify(cell)
         } for "${key}" in column "${col}" ` +
-        `is ${bad}: "${field}" must be ${
-          check === "positive"
-            ? "a finite number > 0"
-            : check === "nonNegative"
-            ? "a finite number ≥ 0"
-            : "a finite number"
-        }`,
+        `is ${bad}: "${field}" must be ${VALUE_RULE_TEXT[check]}`,
     });
     return undefined;
   }

@@ -17,7 +17,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { fingerprintFolder, loadDataset, tablePath } from "../data/dataset.ts";
+import { fingerprintFolder, loadDatasetFolder, tablePath } from "../data/dataset.ts";
 import { redact } from "../redact.ts";
 import { FileModelStore, type ModelStore } from "./model_store.ts";
 import {
@@ -271,7 +271,7 @@ export function checkDatasetKey(name: string, fingerprint: string): void {
 export async function datasetFiles(
   dir: string,
 ): Promise<{ name: string; fingerprint: string; files: string[] }> {
-  const dataset = await loadDataset(dir.includes("/") ? dir : `./${dir}`);
+  const dataset = await loadDatasetFolder(dir);
   const name = basename(dataset.dir);
   const fingerprint = await dataset.fingerprint();
   const files = [
