@@ -40,6 +40,7 @@ import {
   settleDataset,
   type Stores,
   summarize,
+  type UnreadableRecord,
 } from "./shared_file.ts";
 
 const FORMAT = "alfred-stored-model/1";
@@ -362,7 +363,13 @@ export class MongoRunStore implements RunStore {
     if (!bytes) {
       throw new Error(`Run "${doc.runId}" in MongoDB has no readable record.json`);
     }
-    return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+    } catch (e) {
+      throw new SyntaxError(
+        `Cannot parse run record "${doc.runId}" in MongoDB: ${(e as Error).message}`,
+      );
+    }
   }
 
   /** @inheritdoc */
@@ -372,10 +379,18 @@ export class MongoRunStore implements RunStore {
   }
 
   /** @inheritdoc */
-  async records(): Promise<RunRecord[]> {
+  async records(onUnreadable?: UnreadableRecord): Promise<RunRecord[]> {
     const out: RunRecord[] = [];
     for (const doc of await this.runs.find({}).sort({ experiment: 1, runId: 1 }).toArray()) {
-      out.push(await this.recordOf(doc));
+      try {
+        out.push(await this.recordOf(doc));
+      } catch (e) {
+        if (!onUnreadable) throw e;
+        onUnreadable(
+          `run "${doc.experiment}/${doc.runId}" in MongoDB`,
+          e instanceof Error ? e : new Error(String(e)),
+        );
+      }
     }
     return out;
   }
