@@ -8,7 +8,7 @@ import type { CommandIo } from "../src/cli/args.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { validateCommand } from "../src/cli/validate.ts";
 import { loadExperiment } from "../src/config/load.ts";
-import { loadDataset, MissingTableError } from "../src/data/dataset.ts";
+import { loadDatasetFolder, MissingTableError } from "../src/data/dataset.ts";
 import { TickerSelectionError } from "../src/data/select.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
 import { MissingColumnError } from "../src/features/families.ts";
@@ -35,9 +35,12 @@ backtest: { benchmark: SPX }
 
 async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "alfred-data-checks-" });
+  // Datasets the tests write there are data roots' datasets, as a config may name.
+  Deno.env.set("ALFRED_DATA_PATH", dir);
   try {
     await f(dir);
   } finally {
+    Deno.env.delete("ALFRED_DATA_PATH");
     await Deno.remove(dir, { recursive: true });
   }
 }
@@ -143,7 +146,7 @@ Deno.test("checkData reports the risk-free series a manifest names but lacks, wi
         "label: { mode: direction }\nloss: { name: bce }\n",
     );
     const e = await loadExperiment(file);
-    const checked = checkData(e, await loadDataset(data));
+    const checked = checkData(e, await loadDatasetFolder(data));
     assertEquals(checked.checks.map((c) => [c.name, c.error === null]), [
       ["tickers", true],
       ["benchmark", true],

@@ -3,12 +3,20 @@ import { join } from "node:path";
 import pl from "nodejs-polars";
 import {
   checkTableSchema,
+  checkTableValues,
+  DATA_PATH_ENV,
+  datasetCandidates,
   DatasetError,
+  DatasetRefError,
   dateSeries,
+  defaultDataRoot,
   isoDates,
   loadDataset,
+  loadDatasetArgument,
+  loadDatasetFolder,
   type Manifest,
   MissingTableError,
+  tablePath,
   writeDataset,
 } from "../src/data/dataset.ts";
 import { quarterKnownDate } from "../src/data/dow30.ts";
@@ -59,7 +67,7 @@ Deno.test("writeDataset then loadDataset round-trips and reads tables lazily", a
     assert.equal(p.height, 6);
     assert.deepEqual(isoDates(p.getColumn("date")).slice(0, 2), ["2020-01-02", "2020-01-03"]);
     // a path works as well as a name, and no temporary folder is left behind
-    const byPath = await loadDataset(join(root, "tiny"));
+    const byPath = await loadDatasetFolder(join(root, "tiny"));
     assert.equal(await byPath.fingerprint(), await ds.fingerprint());
     const left = [...Deno.readDirSync(root)].map((e) => e.name);
     assert.deepEqual(left, ["tiny"]);
@@ -200,15 +208,15 @@ Deno.test("fingerprint is stable and changes when a table or the manifest change
   try {
     const dir = join(root, "tiny");
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices() });
-    const a = await (await loadDataset(dir)).fingerprint();
+    const a = await (await loadDatasetFolder(dir)).fingerprint();
     assert.match(a, /^[0-9a-f]{64}$/);
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices() });
-    assert.equal(await (await loadDataset(dir)).fingerprint(), a);
+    assert.equal(await (await loadDatasetFolder(dir)).fingerprint(), a);
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices([1, 2, 3, 4, 5, 6.01]) });
-    const b = await (await loadDataset(dir)).fingerprint();
+    const b = await (await loadDatasetFolder(dir)).fingerprint();
     assert.notEqual(b, a);
     await writeDataset(dir, tinyManifest({ description: "changed" }), { prices: tinyPrices() });
-    const c = await (await loadDataset(dir)).fingerprint();
+    const c = await (await loadDatasetFolder(dir)).fingerprint();
     assert.notEqual(c, a);
     assert.notEqual(c, b);
   } finally {
@@ -267,4 +275,265 @@ Deno.test("dow30-1991-2000: 30 tickers, the decade, DJIA, honest manifest", asyn
   assert.equal(quarterKnownDate("1991Q1", 1), "1991-04-30");
   assert.equal(quarterKnownDate("1999Q4", 1), "2000-01-31");
   assert.ok(mDates.every((d) => d <= m.to));
+});
+
+/** Run `f` with a temporary folder, removed after. */
+async function withRoot(f: (root: string) => Promise<void>): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "alfred-dataset-" });
+  try {
+    await f(root);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Rejects with a DatasetError whose message is exactly `message`. */
+async function rejectsWith(p: () => Promise<unknown>, message: string): Promise<DatasetError> {
+  let caught: unknown = null;
+  await p().catch((e) => (caught = e));
+  assert.ok(caught instanceof DatasetError, `expected a DatasetError, got ${caught}`);
+  assert.equal((caught as DatasetError).message, message);
+  return caught as DatasetError;
+}
+
+Deno.test("data.dataset is a name in a data root or a path inside one; anything else is refused", async () => {
+  const data = defaultDataRoot().replace(/\/$/, "");
+  assert.deepEqual(datasetCandidates("dow30-1991-2000", [data]), [`${data}/dow30-1991-2000`]);
+  assert.deepEqual(datasetCandidates(`${data}/x/../synth-small`, [data]), [`${data}/synth-small`]);
+  for (const ref of ["../../../../etc", "/etc", "data/../../etc", "..", ".", "", "/", data]) {
+    assert.throws(() => datasetCandidates(ref, [data]), (e: Error) => {
+      assert.ok(e instanceof DatasetRefError && e instanceof RangeError, String(e));
+      assert.equal(
+        e.message,
+        `Dataset "${ref}" is outside the data roots: name a dataset folder in "${data}" or give ` +
+          `a path inside one (ALFRED_DATA_PATH adds roots)`,
+      );
+      assert.equal((e as DatasetRefError).ref, ref);
+      return true;
+    }, ref);
+  }
+  // the loader refuses before reading anything
+  await assert.rejects(() => loadDataset("../../../../etc"), DatasetRefError);
+  await assert.rejects(() => loadDataset("/etc/passwd"), DatasetRefError);
+  // names and paths inside the root load
+  assert.equal((await loadDataset("dow30-1991-2000")).name, "dow30-1991-2000");
+  assert.equal((await loadDataset(`${data}/dow30-1991-2000`)).name, "dow30-1991-2000");
+});
+
+Deno.test("ALFRED_DATA_PATH adds data roots; a command-line argument may name any folder", async () => {
+  await withRoot(async (root) => {
+    await writeDataset(join(root, "tiny"), tinyManifest(), { prices: tinyPrices() });
+    await assert.rejects(() => loadDataset(join(root, "tiny")), DatasetRefError);
+    await assert.rejects(() => loadDataset("tiny"), /Dataset "tiny" not found: .*datasets in "/);
+    Deno.env.set(DATA_PATH_ENV, `/nonexistent-alfred-root:${root}`);
+    try {
+      assert.equal((await loadDataset("tiny")).dir, join(root, "tiny"));
+      assert.equal((await loadDataset(join(root, "tiny"))).dir, join(root, "tiny"));
+      await assert.rejects(() => loadDataset(join(root, "..")), DatasetRefError);
+    } finally {
+      Deno.env.delete(DATA_PATH_ENV);
+    }
+    assert.equal((await loadDatasetArgument(join(root, "tiny"))).name, "tiny");
+    assert.equal((await loadDatasetArgument("dow30-1991-2000")).name, "dow30-1991-2000");
+  });
+});
+
+/** Writes the tiny dataset with `prices` as given, bypassing writeDataset's value checks. */
+async function tinyWith(root: string, prices: pl.DataFrame): Promise<string> {
+  const dir = join(root, "tiny");
+  await writeDataset(dir, tinyManifest(), { prices: tinyPrices() });
+  prices.writeParquet(tablePath(dir, "prices"));
+  return dir;
+}
+
+Deno.test("a dataset's prices are checked on load, naming the dataset, file, ticker and date", async () => {
+  await withRoot(async (root) => {
+    const file = join(root, "tiny", "prices.parquet");
+    const at = `Dataset "tiny" table "prices" in "${file}"`;
+    const cases: [number[] | (number | null)[], string][] = [
+      [[1, 2, 3, -3.5, 5, 6], `close of "BBB" on 2020-01-02 (row 4) is -3.5`],
+      [[1, 0, 3, 4, 5, 6], `close of "AAA" on 2020-01-03 (row 2) is 0`],
+      [[1, 2, NaN, 4, 5, 6], `close of "AAA" on 2020-01-06 (row 3) is NaN`],
+      [[1, 2, 3, 4, Infinity, 6], `close of "BBB" on 2020-01-03 (row 5) is Infinity`],
+      [[1, 2, 3, 4, 5, null], `close of "BBB" on 2020-01-06 (row 6) is missing (null)`],
+    ];
+    for (const [closes, what] of cases) {
+      const prices = tinyPrices().withColumns(pl.Series("close", closes, pl.Float64));
+      await tinyWith(root, prices);
+      const e = await rejectsWith(
+        () => loadDataset("tiny", { root }),
+        `${at}: ${what}: expected a finite number > 0`,
+      );
+      assert.equal(e.tableName, "prices");
+      assert.equal(e.column, "close");
+    }
+    // several wrong rows: the first is named and the rest counted
+    await tinyWith(root, tinyPrices([1, -1, 3, -4, 5, -6]));
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: close of "AAA" on 2020-01-03 (row 2) is -1: expected a finite number > 0 ` +
+        "(3 rows are wrong)",
+    );
+    // optional price columns may be missing but never wrong; volume may be 0, never negative
+    const withOpen = (open: (number | null)[], volume: (number | null)[]) =>
+      tinyPrices().withColumns(
+        pl.Series("open", open, pl.Float64),
+        pl.Series("volume", volume, pl.Float64),
+      );
+    await tinyWith(root, withOpen([1, null, 3, 4, 5, 6], [0, 0, null, 1, 1, 1]));
+    assert.equal((await loadDataset("tiny", { root })).table("prices").height, 6);
+    await tinyWith(root, withOpen([1, 2, 3, 4, -5, 6], [0, 0, 0, 0, 0, 0]));
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: open of "BBB" on 2020-01-03 (row 5) is -5: expected a finite number > 0`,
+    );
+    await tinyWith(root, withOpen([1, 2, 3, 4, 5, 6], [0, 0, 0, -1, 0, 0]));
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: volume of "BBB" on 2020-01-02 (row 4) is -1: expected a finite number ≥ 0`,
+    );
+  });
+});
+
+Deno.test("dates ascend strictly per ticker: duplicates and disorder are named", async () => {
+  await withRoot(async (root) => {
+    const file = join(root, "tiny", "prices.parquet");
+    const at = `Dataset "tiny" table "prices" in "${file}"`;
+    const withDates = (dates: string[]) =>
+      tinyPrices().withColumns(dateSeries("date", dates).alias("date"));
+    await tinyWith(
+      root,
+      withDates([
+        "2020-01-02",
+        "2020-01-03",
+        "2020-01-06",
+        "2020-01-02",
+        "2020-01-02",
+        "2020-01-06",
+      ]),
+    );
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: dates of "BBB" are not strictly ascending: 2020-01-02 appears twice ` +
+        "(row 5 repeats an earlier row)",
+    );
+    await tinyWith(
+      root,
+      withDates([
+        "2020-01-02",
+        "2020-01-06",
+        "2020-01-03",
+        "2020-01-02",
+        "2020-01-03",
+        "2020-01-06",
+      ]),
+    );
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: dates of "AAA" are not strictly ascending: 2020-01-03 (row 3) comes after 2020-01-06`,
+    );
+    // tickers may interleave: only the order within each ticker matters
+    const interleaved = pl.DataFrame([
+      dateSeries("date", ["2020-01-02", "2020-01-02", "2020-01-03", "2020-01-03"]),
+      pl.Series("ticker", ["AAA", "BBB", "AAA", "BBB"], pl.Utf8),
+      pl.Series("close", [1, 2, 3, 4], pl.Float64),
+    ]);
+    await tinyWith(root, interleaved);
+    assert.equal((await loadDataset("tiny", { root })).table("prices").height, 4);
+    // a row without a ticker
+    await tinyWith(
+      root,
+      tinyPrices().withColumns(
+        pl.Series("ticker", ["AAA", "AAA", null, "BBB", "BBB", "BBB"], pl.Utf8),
+      ),
+    );
+    await rejectsWith(
+      () => loadDataset("tiny", { root }),
+      `${at}: row 3 has no ticker: every row needs a ticker and a date`,
+    );
+  });
+});
+
+Deno.test("the other tables follow their value rules too (market values, insider counts)", () => {
+  const market = pl.DataFrame([
+    dateSeries("date", ["2020-01-02", "2020-01-03", "2020-01-02"]),
+    pl.Series("series", ["DJIA", "DJIA", "1year"], pl.Utf8),
+    pl.Series("value", [-0.5, NaN, 1.2], pl.Float64),
+  ]);
+  assert.throws(
+    () => checkTableValues("m", "market", market, "m/market.parquet"),
+    new RegExp(
+      '^DatasetError: Dataset "m" table "market" in "m/market.parquet": value of "DJIA" on ' +
+        "2020-01-03 \\(row 2\\) is NaN: expected a finite number$",
+    ),
+  );
+  const insider = pl.DataFrame([
+    pl.Series("ticker", ["AAA", "AAA"], pl.Utf8),
+    dateSeries("date", ["2020-01-02", "2020-01-03"]),
+    pl.Series("acquisition", [10, null], pl.Float64),
+    pl.Series("disposal", [0, -3], pl.Float64),
+  ]);
+  assert.throws(
+    () => checkTableValues("i", "insider", insider, "i.parquet"),
+    /disposal of "AAA" on 2020-01-03 \(row 2\) is -3: expected a finite number ≥ 0$/,
+  );
+  // negative yields and null fundamentals are data, not errors
+  checkTableValues("m", "market", market.filter(pl.col("value").isFinite()), "m.parquet");
+});
+
+Deno.test("writeDataset refuses wrong values and leaves nothing behind", async () => {
+  await withRoot(async (root) => {
+    await assert.rejects(
+      () =>
+        writeDataset(join(root, "tiny"), tinyManifest(), {
+          prices: tinyPrices([1, 2, 3, 4, 5, -1]),
+        }),
+      /close of "BBB" on 2020-01-06 \(row 6\) is -1: expected a finite number > 0/,
+    );
+    assert.deepEqual([...Deno.readDirSync(root)], []);
+  });
+});
+
+Deno.test("a corrupt or truncated table file is named in the error", async () => {
+  await withRoot(async (root) => {
+    const dir = await tinyWith(root, tinyPrices());
+    const file = tablePath(dir, "prices");
+    const bytes = await Deno.readFile(file);
+    await Deno.writeFile(file, bytes.slice(0, bytes.length >> 1));
+    const e = await loadDataset("tiny", { root }).catch((e) => e);
+    assert.ok(e instanceof DatasetError, String(e));
+    assert.match(
+      e.message,
+      new RegExp(`^Dataset "tiny" table "prices" cannot be read from "${file}": \\S`),
+    );
+    assert.equal(e.message.split("\n").length, 1, "one line");
+    await Deno.writeFile(file, new TextEncoder().encode("PAR1 not a parquet file PAR1"));
+    await assert.rejects(() => loadDatasetFolder(dir), (e: Error) => e.message.includes(file));
+  });
+});
+
+Deno.test("checking values is linear in the rows (Polars expressions, no row loop)", () => {
+  const frame = (n: number) => {
+    const per = n / 100;
+    return pl.DataFrame([
+      pl.Series("d", Array.from({ length: n }, (_, i) => 10_000 + (i % per)), pl.Int32)
+        .cast(pl.Date).alias("date"),
+      pl.Series("ticker", Array.from({ length: n }, (_, i) => `T${Math.floor(i / per)}`), pl.Utf8),
+      pl.Series("close", Array.from({ length: n }, (_, i) => 1 + (i % 97)), pl.Float64),
+    ]);
+  };
+  const time = (df: pl.DataFrame) => {
+    const t0 = performance.now();
+    checkTableValues("big", "prices", df, "big.parquet");
+    return performance.now() - t0;
+  };
+  const small = frame(200_000);
+  const large = frame(2_000_000);
+  time(small); // warm up
+  const best = (df: pl.DataFrame) => Math.min(time(df), time(df), time(df));
+  const ratio = best(large) / best(small);
+  // 10x the rows: about 10x the time (a quadratic check would be ~100x); bounds leave room for a
+  // busy machine
+  assert.ok(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
+  assert.ok(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
 });

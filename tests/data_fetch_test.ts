@@ -8,12 +8,11 @@ import {
   FetchError,
   type FetchOptions,
   joinFundamentals,
-  maskSecrets,
   parseEarnings,
   parseIncomeStatement,
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
-import { loadDataset, type Manifest } from "../src/data/dataset.ts";
+import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -187,7 +186,7 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
     assert.deepEqual(report.tables, ["prices", "fundamentals", "insider", "sentiment", "market"]);
 
     const m: Manifest = JSON.parse(await Deno.readTextFile(join(o.out, "manifest.json")));
-    const ds = await loadDataset(o.out); // every table has the documented columns and dtypes
+    const ds = await loadDatasetFolder(o.out); // every table has the documented columns and dtypes
     assert.deepEqual(ds.manifest.tables, report.tables);
     assert.equal(m.synthetic, false);
     assert.deepEqual(m.tickers, ["AAA", "BBB"]);
@@ -549,12 +548,6 @@ Deno.test("TokenBucket allows a burst, then waits for the refill", async () => {
   await bucket.take();
   assert.deepEqual(sleeps, [500]);
   assert.throws(() => new TokenBucket(0, 1), RangeError);
-});
-
-Deno.test("maskSecrets masks plain and URL-encoded secrets", () => {
-  assert.equal(maskSecrets("a=K+Y/1&b=K%2BY%2F1", ["K+Y/1"]), "a=***&b=***");
-  assert.equal(maskSecrets("nothing", [""]), "nothing");
-  assert.equal(maskSecrets("market", ["k"]), "market", "too short to be a key: left alone");
 });
 
 Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period end", async () => {

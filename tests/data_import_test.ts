@@ -9,7 +9,7 @@ import {
   type ImportProblem,
   parseDateCell,
 } from "../src/data/import.ts";
-import { loadDataset, type Manifest } from "../src/data/dataset.ts";
+import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -109,7 +109,7 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
   assert.deepEqual(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
   assert.deepEqual(df.getColumn("volume").toArray().slice(0, 1), [1000]);
   // the loader every stage uses accepts it
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   assert.equal(ds.table("prices").height, 8);
   assert.equal(ds.has("fundamentals"), false);
   // no temporary folders left beside it
@@ -244,7 +244,7 @@ Deno.test("import malformed 4: unsorted dates per ticker", async () => {
   problem(
     r.problems,
     "unsorted",
-    /unsorted\.csv: row 3 \(line 4\): dates of "AAA" are not in ascending order: 2024-01-03 comes after 2024-01-04 \(row 2\)/,
+    /unsorted\.csv: row 3 \(line 4\): dates of "AAA" are not in ascending order: 2024-01-03 comes after 2024-01-04 at row 2 \(line 3\)/,
   );
 });
 
@@ -277,7 +277,7 @@ Deno.test("import malformed 7: missing required columns name what exists and wha
   problem(
     r.problems,
     "missing-column",
-    /missing_column\.csv: missing required column "close": the "prices" table needs "date", "ticker", "close"; the file has "date", "symbol", "open"/,
+    /missing_column\.csv: header \(line 1\): missing required column "close": the "prices" table needs "date", "ticker", "close"; the file has "date", "symbol", "open"/,
   );
 });
 
@@ -323,7 +323,12 @@ Deno.test("import malformed 11: a file with a header and no rows, and a missing 
 
 Deno.test("import malformed 12: a CSV that cannot be parsed names the file", async () => {
   const r = await importDataset(opts(join(await tempDir(), "x"), [fx("broken_quote.csv")]));
-  problem(r.problems, "read", /Cannot parse ".*broken_quote\.csv" as CSV/);
+  const p = problem(
+    r.problems,
+    "layout",
+    /broken_quote\.csv: line 3, field 2 \("ticker"\): a quoted field opened here is never closed$/,
+  );
+  assert.deepEqual([p.line, p.column], [3, "ticker"]);
 });
 
 Deno.test("import: problems from several files are all reported at once, capped when printed", async () => {
@@ -396,7 +401,7 @@ Deno.test("import --add keeps the other tables of the dataset", async () => {
   assert.deepEqual(m.tickers, ["AAA", "BBB"]);
   assert.equal(m.riskFree, "10year");
   assert.equal(pl.readParquet(join(out, "prices.parquet")).height, 8);
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   assert.equal(ds.table("market").height, 6);
 });
 
@@ -413,7 +418,7 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   const out = join(dir, "set");
   const f = await importDataset(opts(out, [join(dir, "f.csv")], { table: "fundamentals" }));
   assert.equal(f.ok, true, formatImportReport(f));
-  const ds = await loadDataset(out);
+  const ds = await loadDatasetFolder(out);
   const fund = ds.table("fundamentals");
   assert.deepEqual(fund.getColumn("reported_eps").toArray(), [2.18]);
   assert.deepEqual(fund.getColumn("margin_gross").toArray(), [null]);
@@ -426,7 +431,7 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   await Deno.writeTextFile(join(dir, "i.csv"), "ticker,date,acquisition\nAAA,2024-01-03,100\n");
   const ok = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
   assert.equal(ok.ok, true, formatImportReport(ok));
-  const both = await loadDataset(out);
+  const both = await loadDatasetFolder(out);
   assert.deepEqual(both.manifest.tables, ["fundamentals", "insider"]);
   assert.deepEqual(both.table("insider").getColumn("disposal").toArray(), [null]);
 });
@@ -481,5 +486,109 @@ Deno.test("importCommand: YAML mapping file, exit codes and printed problems", a
   } finally {
     console.log = origLog;
     console.error = origError;
+  }
+});
+
+/** Writes `bytes` (text or raw) to a CSV file in a new temporary folder and imports it. */
+async function importBytes(bytes: string | Uint8Array, extra: Partial<ImportOptions> = {}) {
+  const dir = await tempDir();
+  const file = join(dir, "in.csv");
+  await Deno.writeFile(file, typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes);
+  const report = await importDataset(opts(join(dir, "out"), [file], extra));
+  return { report, file, dir };
+}
+
+const DAYS3 = ["2024-01-02", "2024-01-03", "2024-01-04"];
+
+Deno.test("import CSV layout: a quoted field spanning lines keeps rows located by the file's lines", async () => {
+  const text = "date,ticker,close,note\r\n" +
+    `${DAYS3[0]},AAA,1,"two\r\nlines"\r\n` +
+    `${DAYS3[1]},AAA,-2,plain\r\n` +
+    `${DAYS3[2]},AAA,3,"say ""hi"""\r\n`;
+  const { report, file } = await importBytes("\ufeff" + text);
+  const p = problem(report.problems, "price", /price "-2"/);
+  assert.equal(p.line, 4);
+  assert.match(p.message, new RegExp(`^${file}: row 2 \\(line 4\\): price "-2" for "AAA"`));
+});
+
+Deno.test("import CSV layout: trailing blank lines are fine, a blank line inside is located", async () => {
+  const rows = DAYS3.map((d, i) => `${d},AAA,${i + 1}`).join("\n");
+  const ok = await importBytes(`date,ticker,close\n${rows}\n\n\r\n`);
+  assert.equal(ok.report.ok, true, formatImportReport(ok.report));
+  assert.equal(ok.report.rows, 3);
+  const bad = await importBytes(`date,ticker,close\n${DAYS3[0]},AAA,1\n\n${DAYS3[1]},AAA,2\n`);
+  assert.deepEqual(bad.report.problems.map((p) => [p.kind, p.line, p.message]), [[
+    "layout",
+    3,
+    `${bad.file}: line 3 is blank: every line needs the header's 3 fields ("date", "ticker", "close")`,
+  ]]);
+  const first = await importBytes(`\ndate,ticker,close\n${DAYS3[0]},AAA,1\n`);
+  assert.equal(
+    first.report.problems[0].message,
+    `${first.file}: line 1 is blank: the first line must be the header`,
+  );
+});
+
+Deno.test("import CSV layout: too many fields and text after a closing quote are located", async () => {
+  const many = await importBytes(`date,ticker,close\n${DAYS3[0]},AAA,1,9\n${DAYS3[1]},AAA,2\n`);
+  assert.equal(
+    many.report.problems[0].message,
+    `${many.file}: line 2 has 4 fields: the header has 3 ("date", "ticker", "close")`,
+  );
+  const quote = await importBytes(`date,ticker,close\n${DAYS3[0]},"AAA"x,1\n`);
+  assert.equal(
+    quote.report.problems[0].message,
+    `${quote.file}: line 2, field 2 ("ticker"), column 17: text after a closing quote (a quote ` +
+      'inside a quoted field is written "")',
+  );
+  // more ragged lines than are listed are counted
+  const lines = Array.from(
+    { length: 30 },
+    (_, i) => `2024-01-${String(i + 1).padStart(2, "0")},AAA`,
+  );
+  const ragged = await importBytes(`date,ticker,close\n${lines.join("\n")}\n`);
+  assert.equal(ragged.report.problems.length, 21);
+  assert.equal(
+    ragged.report.problems[20].message,
+    `${ragged.file}: 10 more lines do not have the header's 3 fields`,
+  );
+});
+
+Deno.test("import CSV encoding: the first bad UTF-8 sequence is located by line, field and byte", async () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const cases: [Uint8Array, string][] = [
+    // a Latin-1 é in a ticker, after a valid two-byte character on the same line
+    [
+      new Uint8Array([...enc(`date,ticker,close\n${DAYS3[0]},ü`), 0xe9, ...enc(",1\n")]),
+      'line 2, field 2 ("ticker"), column 13 (byte offset 31): invalid UTF-8 byte 0xE9',
+    ],
+    // an overlong encoding of "/"
+    [
+      new Uint8Array([...enc("date,ticker,close\n"), 0xc0, 0xaf, ...enc(",AAA,1\n")]),
+      'line 2, field 1 ("date"), column 1 (byte offset 18): invalid UTF-8 byte 0xC0',
+    ],
+    // a UTF-16 surrogate encoded in UTF-8 (CESU)
+    [
+      new Uint8Array([...enc(`date,ticker,close\n${DAYS3[0]},AAA,1 `), 0xed, 0xa0, 0x80, 0x0a]),
+      'line 2, field 3 ("close"), column 18 (byte offset 35): invalid UTF-8 sequence 0xED 0xA0',
+    ],
+    // a sequence cut short at the end of the file
+    [
+      new Uint8Array([...enc(`date,ticker,close\n${DAYS3[0]},AAA,1`), 0xe2, 0x82]),
+      'line 2, field 3 ("close"), column 17 (byte offset 34): invalid UTF-8 sequence 0xE2 0x82',
+    ],
+    // in the header itself
+    [
+      new Uint8Array([...enc("date,tick"), 0xff, ...enc("er,close\n")]),
+      "line 1, field 2, column 10 (byte offset 9): invalid UTF-8 byte 0xFF",
+    ],
+  ];
+  for (const [bytes, where] of cases) {
+    const { report, file, dir } = await importBytes(bytes);
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.message]), [[
+      "encoding",
+      `${file}: ${where}: the file must be UTF-8 text (convert it, e.g. iconv -f latin1 -t utf-8)`,
+    ]]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["in.csv"], "nothing written");
   }
 });

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import type { DataConfig } from "../src/config/schema.ts";
-import { type Dataset, dateSeries, loadDataset, writeDataset } from "../src/data/dataset.ts";
+import {
+  type Dataset,
+  dateSeries,
+  loadDataset,
+  loadDatasetFolder,
+  writeDataset,
+} from "../src/data/dataset.ts";
 import { continuousTickers, scanContinuity } from "../src/data/scan.ts";
 import {
   closeMatches,
@@ -86,7 +92,7 @@ async function universeDataset(root: string): Promise<Dataset> {
     riskFree: null,
     series: [],
   }, { prices });
-  return await loadDataset(join(root, "small"));
+  return await loadDatasetFolder(join(root, "small"));
 }
 
 /** Brute force: every candidate's max |corr| to the picked set recomputed from scratch each step. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type pl from "nodejs-polars";
-import { isoDates, loadDataset, TABLE_NAMES } from "../src/data/dataset.ts";
+import { isoDates, loadDataset, loadDatasetFolder, TABLE_NAMES } from "../src/data/dataset.ts";
 import {
   generateSynthetic,
   PLANTED_FEATURES,
@@ -107,9 +107,9 @@ Deno.test("same seed gives the same fingerprint, another seed another", async ()
     await writeSynthetic(join(root, "a"), small);
     await writeSynthetic(join(root, "b"), small);
     await writeSynthetic(join(root, "c"), { ...small, seed: 12 });
-    const fa = await (await loadDataset(join(root, "a"))).fingerprint();
-    const fb = await (await loadDataset(join(root, "b"))).fingerprint();
-    const fc = await (await loadDataset(join(root, "c"))).fingerprint();
+    const fa = await (await loadDatasetFolder(join(root, "a"))).fingerprint();
+    const fb = await (await loadDatasetFolder(join(root, "b"))).fingerprint();
+    const fc = await (await loadDatasetFolder(join(root, "c"))).fingerprint();
     assert.equal(fa, fb);
     assert.notEqual(fa, fc);
     for (const t of TABLE_NAMES) {
@@ -267,7 +267,7 @@ Deno.test("data synth command writes a loadable dataset and refuses bad argument
       out,
     ]);
     assert.equal(code, 0);
-    const ds = await loadDataset(out);
+    const ds = await loadDatasetFolder(out);
     assert.equal(ds.manifest.synthetic, true);
     assert.equal(ds.manifest.generator!.signal, 0.5);
     assert.equal(await dataCommand(["synth", "--seed", "x", "--out", out]), 2);
@@ -293,7 +293,7 @@ Deno.test("the committed synth-small is exactly what its manifest's parameters g
       tailDf: g.tailDf as number,
       name: committed.manifest.name,
     });
-    assert.equal(await (await loadDataset(dir)).fingerprint(), await committed.fingerprint());
+    assert.equal(await (await loadDatasetFolder(dir)).fingerprint(), await committed.fingerprint());
   } finally {
     await Deno.remove(root, { recursive: true });
   }

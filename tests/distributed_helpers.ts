@@ -62,14 +62,21 @@ export async function until<T>(
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-async function ping(port: number): Promise<boolean> {
+async function ping(port: number, password?: string): Promise<boolean> {
   try {
     const c = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      await c.write(new TextEncoder().encode("PING\r\n"));
+      const auth = password === undefined ? "" : `AUTH ${password}\r\n`;
+      await c.write(new TextEncoder().encode(`${auth}PING\r\n`));
+      const want = password === undefined ? "+PONG" : "+OK\r\n+PONG";
+      let text = "";
       const buf = new Uint8Array(64);
-      const n = await c.read(buf);
-      return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+      while (text.length < want.length) {
+        const n = await c.read(buf);
+        if (n === null) break;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      return text.startsWith(want);
     } finally {
       c.close();
     }
@@ -87,9 +94,12 @@ export class RedisProcess {
   /**
    * @param port the port
    * @param dir folder of its append-only file
+   * @param password when given, the server requires it (`--requirepass`) and the URL carries it
    */
-  constructor(readonly port: number, readonly dir: string) {
-    this.url = `redis://127.0.0.1:${port}`;
+  constructor(readonly port: number, readonly dir: string, readonly password?: string) {
+    this.url = password === undefined
+      ? `redis://127.0.0.1:${port}`
+      : `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   }
 
   /** Start it and wait until it answers PING (10 s at most). */
@@ -108,11 +118,16 @@ export class RedisProcess {
         "yes",
         "--appendfsync",
         "always",
+        ...(this.password === undefined ? [] : ["--requirepass", this.password]),
       ],
       stdout: "null",
       stderr: "null",
     }).spawn();
-    await until(`redis-server on port ${this.port}`, () => ping(this.port), 10_000);
+    await until(
+      `redis-server on port ${this.port}`,
+      () => ping(this.port, this.password),
+      10_000,
+    );
   }
 
   /** Stop it with SIGTERM (it flushes its append-only file) and wait for it to exit. */

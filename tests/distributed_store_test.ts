@@ -13,7 +13,7 @@ import {
   loadStoreRecords,
   openStores,
 } from "../src/store/shared_file.ts";
-import { defaultDataRoot, loadDataset } from "../src/data/dataset.ts";
+import { defaultDataRoot, loadDataset, loadDatasetFolder } from "../src/data/dataset.ts";
 import { jobDataFor } from "../src/distributed/queue.ts";
 import { checkJobDataset, DatasetUnavailableError } from "../src/distributed/worker.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
@@ -121,6 +121,24 @@ Deno.test({
         await Deno.readTextFile(`${dir}/record.json`),
       );
       assertEquals((await store.records()).map((r) => r.runId), [record.runId]);
+      // A torn record.json: records() throws, or with a callback leaves it out and names it.
+      const torn = `${root}/share/${record.experiment}/${record.runId}/record.json`;
+      await Deno.writeTextFile(torn, "{");
+      let thrown: unknown = null;
+      await store.records().catch((e) => (thrown = e));
+      assert(thrown instanceof SyntaxError, String(thrown));
+      const skipped: string[] = [];
+      assertEquals(await store.records((where) => skipped.push(where)), []);
+      assertEquals(skipped, [torn]);
+      // the same through a file: store spec, as `deno task journal --store` reads it
+      await Deno.rename(`${root}/share`, `${root}/spec-results`);
+      await Deno.mkdir(`${root}/spec`);
+      await Deno.rename(`${root}/spec-results`, `${root}/spec/results`);
+      const viaSpec: string[] = [];
+      assertEquals(await loadStoreRecords(`file:${root}/spec`, (w) => viaSpec.push(w)), []);
+      assertEquals(viaSpec, [
+        `${root}/spec/results/${record.experiment}/${record.runId}/record.json`,
+      ]);
     } finally {
       await Deno.remove(root, { recursive: true });
     }
@@ -249,7 +267,7 @@ Deno.test({
       assertEquals(await store.list(), [{ name: "dow30-1991-2000", fingerprint }]);
       assertEquals(await store.pull("dow30-1991-2000", "0".repeat(64), `${root}/x`), false);
       assertEquals(await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`), true);
-      assertEquals(await (await loadDataset(`${root}/a/dow30`)).fingerprint(), fingerprint);
+      assertEquals(await (await loadDatasetFolder(`${root}/a/dow30`)).fingerprint(), fingerprint);
       let error: unknown = null;
       try {
         await store.pull("dow30-1991-2000", fingerprint, `${root}/a/dow30`);

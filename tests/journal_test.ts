@@ -154,6 +154,46 @@ Deno.test("journal --check fails on a stale journal and passes on a fresh one", 
   }
 });
 
+Deno.test("journal skips a truncated or unreadable record.json with a warning naming it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-journal-" });
+  const results = `${root}/results`;
+  const out = `${root}/JOURNAL.md`;
+  const quiet = silence();
+  const logs: string[] = [];
+  console.log = (...args: unknown[]) => logs.push(args.join(" "));
+  try {
+    await writeRunRecord(results, fixtureRecord());
+    const good = renderJournal([fixtureRecord()], { resultsPath: "results" });
+    const broken = await writeRunRecord(results, magnitudeRecord());
+    const file = `${broken}/record.json`;
+    const text = await Deno.readTextFile(file);
+    await Deno.writeTextFile(file, text.slice(0, text.length >> 1)); // truncated mid-write
+    equal(await journalCommand(["--results", results, "--out", out]), 0);
+    equal(await Deno.readTextFile(out), good, "the readable run, and only it");
+    equal(quiet.errors.length, 1);
+    ok(
+      quiet.errors[0].startsWith(
+        `Warning: a run is left out of the journal: Cannot parse run record "${file}": `,
+      ),
+      quiet.errors[0],
+    );
+    ok(/Unterminated string in JSON/.test(quiet.errors[0]), quiet.errors[0]);
+    const last = () => logs[logs.length - 1];
+    ok(last().endsWith("1 runs in 1 experiments (1 unreadable run left out)"), last());
+    // --check still works: fresh against the readable runs, with the same warning
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    equal(quiet.errors.length, 2);
+    ok(last().includes("is up to date (1 runs) (1 unreadable run left out)"), last());
+    // a record that is JSON but not a run record is skipped the same way
+    await Deno.writeTextFile(file, '{"runId": 42}');
+    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    ok(quiet.errors[2].includes(`Invalid run record "${file}": "runId" must be a run id`));
+  } finally {
+    quiet.restore();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("diffHint names the first differing line", () => {
   equal(diffHint("a\nb\nc", "a\nB\nc"), "first difference at line 2:\n- b\n+ B");
   equal(diffHint("a", "a\nb"), "first difference at line 2:\n- (end of file)\n+ b");

@@ -76,6 +76,7 @@ function meanRank(ranking: string[], features: string[]): number {
 
 Deno.test("ablation and Shapley values rank the planted features above the noise features", async () => {
   const root = await Deno.makeTempDir({ prefix: "alfred-planted-" });
+  Deno.env.set("ALFRED_DATA_PATH", root); // a config names datasets inside the data roots only
   try {
     const dataset = `${root}/synth-ranking`;
     await writeSynthetic(dataset, {
@@ -121,6 +122,7 @@ Deno.test("ablation and Shapley values rank the planted features above the noise
       );
     }
   } finally {
+    Deno.env.delete("ALFRED_DATA_PATH");
     await Deno.remove(root, { recursive: true });
   }
 });

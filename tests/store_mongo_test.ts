@@ -160,7 +160,8 @@ Deno.test({
     }
     const message = (error as Error)?.message ?? "";
     assert(
-      message.startsWith(`Cannot reach MongoDB at "mongodb://***@127.0.0.1:${port}/x"`),
+      // the user stays (it tells which account), the password goes: redact() in src/redact.ts
+      message.startsWith(`Cannot reach MongoDB at "mongodb://alfred:***@127.0.0.1:${port}/x"`),
       message,
     );
     assert(!message.includes("secret"), message);

@@ -6,12 +6,13 @@
  * ```
  *
  * `--check` writes nothing and exits 1 when the journal on disk differs from what the runs give
- * (CI uses it to keep the committed journal fresh).
+ * (CI uses it to keep the committed journal fresh). A run whose `record.json` cannot be read
+ * (truncated, not JSON, not a run record) is left out with a warning naming it.
  *
  * @module
  */
 import { dirname, relative } from "node:path";
-import { loadRuns } from "../store/run_record.ts";
+import { FileRunStore, type UnreadableRecord } from "../store/shared_file.ts";
 import { renderJournal } from "../report/journal.ts";
 import { type OptionValues, parseArguments, parseCommandArgs } from "./args.ts";
 
@@ -87,10 +88,22 @@ export async function journalCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, { usage: USAGE, options: OPTIONS });
   if (typeof parsed === "number") return parsed;
   const options = journalArgs(parsed.values);
+  let skipped = 0;
+  const skip: UnreadableRecord = (location, error) => {
+    skipped++;
+    const why = error.message.split("\n")[0];
+    // Errors of run records name their file; others get the location in front.
+    console.error(
+      `Warning: a run is left out of the journal: ${
+        why.includes(location) ? why : `${location}: ${why}`
+      }`,
+    );
+  };
   const all = options.store
-    ? await (await import("../store/shared_file.ts")).loadStoreRecords(options.store)
-    : await loadRuns(options.results);
+    ? await (await import("../store/shared_file.ts")).loadStoreRecords(options.store, skip)
+    : await new FileRunStore(options.results).records(skip);
   const records = all.filter((r) => r.status !== "failed");
+  const left = skipped ? ` (${skipped} unreadable run${skipped > 1 ? "s" : ""} left out)` : "";
   const resultsPath = relative(dirname(options.out), options.results) || ".";
   const text = renderJournal(records, { resultsPath });
   let current: string | null = null;
@@ -101,7 +114,7 @@ export async function journalCommand(args: string[]): Promise<number> {
   }
   if (options.check) {
     if (current === text) {
-      console.log(`${options.out} is up to date (${records.length} runs)`);
+      console.log(`${options.out} is up to date (${records.length} runs)${left}`);
       return 0;
     }
     console.error(
@@ -118,7 +131,7 @@ export async function journalCommand(args: string[]): Promise<number> {
   console.log(
     `${
       current === text ? "Unchanged" : "Wrote"
-    } ${options.out}: ${records.length} runs in ${experiments} experiments`,
+    } ${options.out}: ${records.length} runs in ${experiments} experiments${left}`,
   );
   return 0;
 }

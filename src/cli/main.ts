@@ -106,5 +106,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // Every line any command or library prints passes through redact (src/redact.ts).
+  (await import("../redact.ts")).redactConsole();
   Deno.exit(await main(Deno.args));
 }

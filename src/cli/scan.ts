@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { loadDataset } from "../data/dataset.ts";
+import { loadDatasetArgument } from "../data/dataset.ts";
 import { SCAN_DEFAULTS, scanContinuity } from "../data/scan.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
 
@@ -44,7 +44,7 @@ export async function scanCommand(args: string[]): Promise<number> {
   }
   const maxGap = values["max-gap"] === undefined ? SCAN_DEFAULTS.maxGap : Number(values["max-gap"]);
   try {
-    const dataset = await loadDataset(values.dataset);
+    const dataset = await loadDatasetArgument(values.dataset);
     const scan = scanContinuity(dataset, values.since, { maxGap, until: values.until });
     const ok = scan.filter((t) => t.continuous);
     console.error(

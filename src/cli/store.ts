@@ -18,6 +18,7 @@
  */
 import { FileModelStore } from "../store/model_store.ts";
 import { openStores, type Stores } from "../store/shared_file.ts";
+import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
 
 const SPEC = "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB";
@@ -76,7 +77,9 @@ async function withSharedStore(
   try {
     if (!stores.runs) {
       console.error(
-        `Store "${spec}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
+        `Store "${
+          redact(spec)
+        }" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
       );
       return 2;
     }
@@ -114,7 +117,9 @@ async function pullCommand(args: string[]): Promise<number> {
     }
     const model = await stores.models.load(hash);
     if (!model) {
-      console.error(`Model ${hash.slice(0, 12)} of run "${runId}" is not in "${v.store}"`);
+      console.error(
+        `Model ${hash.slice(0, 12)} of run "${runId}" is not in "${redact(String(v.store))}"`,
+      );
       return 1;
     }
     const saved = await new FileModelStore(v.models).save(hash, model);

@@ -15,6 +15,7 @@ import { Backend } from "../config/schema.ts";
 import { checkQueueUrl, DEFAULT_QUEUE_NAME } from "../distributed/queue.ts";
 import { startWorker } from "../distributed/worker.ts";
 import { openStores } from "../store/shared_file.ts";
+import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
 
 const USAGE =
@@ -97,8 +98,10 @@ export async function workerCommand(args: string[]): Promise<number> {
     log,
   });
   log(
-    `worker ${w.name} on ${v.queue} (queue "${v["queue-name"]}"), concurrency ${concurrency}, ` +
-      `backend ${backend ?? "from each config"}, results ${v.results}, store ${v.store}`,
+    `worker ${w.name} on ${redact(v.queue)} (queue "${
+      v["queue-name"]
+    }"), concurrency ${concurrency}, ` +
+      `backend ${backend ?? "from each config"}, results ${v.results}, store ${redact(v.store)}`,
   );
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
   let stopping = false;

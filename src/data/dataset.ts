@@ -5,7 +5,7 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { z } from "zod";
 import { IsoDate } from "../config/schema.ts";
@@ -78,53 +78,99 @@ export class MissingTableError extends Error {
 /** Polars dtype names a column may have (`String` is Polars' current name for `Utf8`). */
 export type ColumnType = "Date" | "String" | "Float64";
 
+/**
+ * What a numeric column's values must be: `positive` finite and > 0 (prices), `nonNegative`
+ * finite and ≥ 0 (volumes, share counts), `finite` any finite number.
+ */
+export type ValueRule = "positive" | "nonNegative" | "finite";
+
 /** One documented column of a table. */
 export interface ColumnSpec {
   name: string;
   type: ColumnType;
+  /** The column must exist. */
   required: boolean;
+  /** Its values may be null (a missing value); keys, dates and `close` may not. */
+  nullable: boolean;
+  /** What a numeric column's non-null values must be. */
+  values?: ValueRule;
 }
 
-const req = (name: string, type: ColumnType): ColumnSpec => ({ name, type, required: true });
-const opt = (name: string, type: ColumnType): ColumnSpec => ({ name, type, required: false });
+const col = (
+  name: string,
+  type: ColumnType,
+  required: boolean,
+  nullable: boolean,
+  values?: ValueRule,
+): ColumnSpec => (values ? { name, type, required, nullable, values } : {
+  name,
+  type,
+  required,
+  nullable,
+});
+const key = (name: string, type: ColumnType) => col(name, type, true, false);
+const num = (name: string, values: ValueRule, required = true, nullable = true) =>
+  col(name, "Float64", required, nullable, values);
 
-/** The documented columns of every table (see `data/README.md`). Extra columns are allowed. */
+/**
+ * The documented columns of every table (see `data/README.md`) and the rules their values follow;
+ * {@linkcode loadDataset}, {@linkcode writeDataset} and the importer check both. Extra columns are
+ * allowed.
+ */
 export const TABLE_COLUMNS: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
   prices: [
-    req("date", "Date"),
-    req("ticker", "String"),
-    req("close", "Float64"),
-    opt("open", "Float64"),
-    opt("high", "Float64"),
-    opt("low", "Float64"),
-    opt("adj_close", "Float64"),
-    opt("volume", "Float64"),
+    key("date", "Date"),
+    key("ticker", "String"),
+    num("close", "positive", true, false),
+    num("open", "positive", false),
+    num("high", "positive", false),
+    num("low", "positive", false),
+    num("adj_close", "positive", false),
+    num("volume", "nonNegative", false),
   ],
   fundamentals: [
-    req("ticker", "String"),
-    req("report_date", "Date"),
-    req("fiscal_date_ending", "Date"),
-    req("margin_gross", "Float64"),
-    req("margin_operating", "Float64"),
-    req("margin_net_profit", "Float64"),
-    req("reported_eps", "Float64"),
-    req("estimated_eps", "Float64"),
-    req("surprise", "Float64"),
-    req("surprise_percentage", "Float64"),
+    key("ticker", "String"),
+    key("report_date", "Date"),
+    col("fiscal_date_ending", "Date", true, true),
+    num("margin_gross", "finite"),
+    num("margin_operating", "finite"),
+    num("margin_net_profit", "finite"),
+    num("reported_eps", "finite"),
+    num("estimated_eps", "finite"),
+    num("surprise", "finite"),
+    num("surprise_percentage", "finite"),
   ],
   insider: [
-    req("ticker", "String"),
-    req("date", "Date"),
-    req("acquisition", "Float64"),
-    req("disposal", "Float64"),
+    key("ticker", "String"),
+    key("date", "Date"),
+    num("acquisition", "nonNegative"),
+    num("disposal", "nonNegative"),
   ],
   sentiment: [
-    req("ticker", "String"),
-    req("date", "Date"),
-    req("sentiment", "Float64"),
-    req("outlook", "Float64"),
+    key("ticker", "String"),
+    key("date", "Date"),
+    num("sentiment", "finite"),
+    num("outlook", "finite"),
   ],
-  market: [req("date", "Date"), req("series", "String"), req("value", "Float64")],
+  market: [key("date", "Date"), key("series", "String"), num("value", "finite", true, false)],
+};
+
+/** The key column (ticker or series) and the date column whose dates ascend per key. */
+export const TABLE_KEYS: Readonly<
+  Record<TableName, { key: "ticker" | "series"; date: "date" | "report_date" }>
+> = {
+  prices: { key: "ticker", date: "date" },
+  fundamentals: { key: "ticker", date: "report_date" },
+  insider: { key: "ticker", date: "date" },
+  sentiment: { key: "ticker", date: "date" },
+  market: { key: "series", date: "date" },
+};
+
+/** What a {@linkcode ValueRule} asks for, in words. */
+export const VALUE_RULE_TEXT: Readonly<Record<ValueRule, string>> = {
+  positive: "a finite number > 0",
+  nonNegative: "a finite number ≥ 0",
+  finite: "a finite number",
 };
 
 const TableNameSchema = z.enum(["prices", "fundamentals", "insider", "sentiment", "market"]);
@@ -214,6 +260,104 @@ export function checkTableSchema(
   }
 }
 
+/** A value as a message shows it: `-3.5`, `NaN`, `Infinity`, `missing (null)`. */
+function shownValue(v: unknown): string {
+  if (v === null || v === undefined) return "missing (null)";
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? "an invalid date" : isoDay(v);
+  return String(v);
+}
+
+function isoDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/**
+ * Check a table's values: keys and dates present, dates strictly ascending per key (sorted, no
+ * duplicates), every numeric column's values following its {@linkcode ValueRule} (prices finite
+ * and > 0, `close` never missing). Polars expressions over whole columns: linear in the rows.
+ *
+ * @param dataset the dataset name, for the message
+ * @param table the table name
+ * @param df the table, with the documented columns and dtypes ({@linkcode checkTableSchema})
+ * @param file the table's file, for the message
+ * @throws {DatasetError} naming the dataset, the table file, the column, the ticker (or series)
+ *   and the date of the first wrong row, and how many rows are wrong
+ */
+export function checkTableValues(
+  dataset: string,
+  table: TableName,
+  df: pl.DataFrame,
+  file: string,
+): void {
+  const { key, date } = TABLE_KEYS[table];
+  const at = `Dataset "${dataset}" table "${table}" in "${file}"`;
+  const ROW = "__alfred_row";
+  const rows = df.withRowIndex(ROW);
+  const firstOf = (bad: pl.Expr) => {
+    const hits = rows.filter(bad);
+    if (hits.height === 0) return null;
+    return { n: hits.height, row: hits.head(1).toRecords()[0] as Record<string, unknown> };
+  };
+  const more = (n: number) => (n > 1 ? ` (${n} rows are wrong)` : "");
+  const fail = (message: string, column: string): never => {
+    throw new DatasetError(message, dataset, table, column);
+  };
+  const rowOf = (r: Record<string, unknown>) => Number(r[ROW]) + 1;
+
+  for (const c of [key, date]) {
+    const hit = firstOf(pl.col(c).isNull());
+    if (hit) {
+      fail(
+        `${at}: row ${rowOf(hit.row)} has no ${c}${
+          c === date && hit.row[key] != null ? ` for "${hit.row[key]}"` : ""
+        }: every row needs a ${key} and a ${date}${more(hit.n)}`,
+        c,
+      );
+    }
+  }
+
+  for (const spec of TABLE_COLUMNS[table]) {
+    if (!spec.values || !df.columns.includes(spec.name)) continue;
+    const v = pl.col(spec.name);
+    const wrong = spec.values === "positive"
+      ? v.isFinite().not().or(v.ltEq(0))
+      : spec.values === "nonNegative"
+      ? v.isFinite().not().or(v.lt(0))
+      : v.isFinite().not();
+    const bad = spec.nullable ? v.isNotNull().and(wrong) : v.isNull().or(wrong);
+    const hit = firstOf(bad);
+    if (hit) {
+      fail(
+        `${at}: ${spec.name} of "${hit.row[key]}" on ${shownValue(hit.row[date])} (row ${
+          rowOf(hit.row)
+        }) is ${shownValue(hit.row[spec.name])}: expected ${VALUE_RULE_TEXT[spec.values]}${
+          more(hit.n)
+        }`,
+        spec.name,
+      );
+    }
+  }
+
+  const step = pl.col(date).cast(pl.Int32).diff(1, "ignore").over(key);
+  const previous = pl.col(date).shift(1).over(key).alias("__alfred_previous");
+  const hits = rows.withColumns(step.alias("__alfred_step"), previous).filter(
+    pl.col("__alfred_step").ltEq(0),
+  );
+  if (hits.height > 0) {
+    const r = hits.head(1).toRecords()[0] as Record<string, unknown>;
+    const day = shownValue(r[date]);
+    const before = shownValue(r.__alfred_previous);
+    fail(
+      `${at}: ${date}s of "${r[key]}" are not strictly ascending: ${
+        day === before
+          ? `${day} appears twice (row ${rowOf(r)} repeats an earlier row)`
+          : `${day} (row ${rowOf(r)}) comes after ${before}`
+      }${more(hits.height)}`,
+      date,
+    );
+  }
+}
+
 function parseManifest(dataset: string, file: string, text: string): Manifest {
   let raw: unknown;
   try {
@@ -242,6 +386,77 @@ export function defaultDataRoot(): string {
   return fromFileUrl(new URL("../../data/", import.meta.url));
 }
 
+/** Environment variable naming more folders datasets live in, separated by `:` (`;` on Windows). */
+export const DATA_PATH_ENV = "ALFRED_DATA_PATH";
+
+/**
+ * The folders a config's `data.dataset` may name a dataset in: `root` (default: the repository's
+ * `data/`), then each folder of `ALFRED_DATA_PATH`.
+ *
+ * @param root the first root (default {@linkcode defaultDataRoot})
+ * @returns absolute folders, without duplicates
+ */
+export function dataRoots(root?: string): string[] {
+  let extra: string[] = [];
+  try {
+    extra = (Deno.env.get(DATA_PATH_ENV) ?? "").split(delimiter).filter((p) => p.trim() !== "");
+  } catch { /* no env permission: the default root only */ }
+  return [...new Set([root ?? defaultDataRoot(), ...extra].map((r) => resolve(r)))];
+}
+
+/**
+ * A `data.dataset` that is neither a dataset name nor a path inside a data root (`../../etc`,
+ * `/etc`): refused before anything is read. The message starts with
+ * `Dataset "REF" is outside the data roots` (stable, for locating it in a config).
+ */
+export class DatasetRefError extends RangeError {
+  /**
+   * @param ref the reference as written
+   * @param roots the data roots it had to be inside
+   */
+  constructor(readonly ref: string, readonly roots: readonly string[]) {
+    super(
+      `Dataset "${ref}" is outside the data roots: name a dataset folder in ${
+        roots.map((r) => `"${r}"`).join(", ")
+      } or give a path inside one (${DATA_PATH_ENV} adds roots)`,
+    );
+    this.name = "DatasetRefError";
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/**
+ * The folders a dataset reference may be, in the order they are tried: a name (`dow30-1991-2000`)
+ * is a folder in each root; a path (`data/x`, `./x`, `/abs/x`) is taken from the working folder,
+ * and a relative one also from each root. Paths are resolved lexically (`..` removed) and only
+ * those inside a root are kept. Nothing is read: configs can be checked with it.
+ *
+ * @param ref `data.dataset` as written
+ * @param roots the data roots ({@linkcode dataRoots})
+ * @returns absolute candidate folders, each inside a root
+ * @throws {DatasetRefError} when no candidate is inside a root
+ * @example
+ * ```ts
+ * datasetCandidates("dow30-1991-2000", ["/repo/data"]); // ["/repo/data/dow30-1991-2000"]
+ * datasetCandidates("../../etc", ["/repo/data"]); // throws DatasetRefError
+ * ```
+ */
+export function datasetCandidates(ref: string, roots: readonly string[]): string[] {
+  const isPath = /[\\/]/.test(ref) || ref === "." || ref === "..";
+  let candidates: string[];
+  if (ref === "" || ref.includes("\0")) candidates = [];
+  else if (!isPath) candidates = roots.map((r) => join(r, ref));
+  else if (isAbsolute(ref)) candidates = [resolve(ref)];
+  else candidates = [resolve(ref), ...roots.map((r) => resolve(r, ref))];
+  const kept = [...new Set(candidates)].filter((c) => roots.some((r) => inside(r, c)));
+  if (kept.length === 0) throw new DatasetRefError(ref, roots);
+  return kept;
+}
+
 async function isDir(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
@@ -251,12 +466,16 @@ async function isDir(path: string): Promise<boolean> {
 }
 
 /**
- * Load a dataset folder: check its manifest, that every listed table exists and has the documented
- * columns and dtypes. Table rows are read on first use.
+ * Load the dataset a config names (`data.dataset`): a dataset folder's name in a data root
+ * (`dow30-1991-2000`), or a path to a dataset folder inside one (`data/dow30-1991-2000`); a
+ * reference outside every root (`../../etc`, `/etc`) is refused before anything is read. Then as
+ * {@linkcode loadDatasetFolder}: the manifest, every table's columns and values are checked.
  *
- * @param ref a dataset name under the data root (`dow30-1991-2000`) or a path to a dataset folder
- * @param options `root`: the folder names are resolved in (default: the repository's `data/`)
+ * @param ref `data.dataset`: a dataset name or a path inside a data root
+ * @param options `root`: the first data root (default: the repository's `data/`; more roots come
+ *   from `ALFRED_DATA_PATH`)
  * @returns the dataset
+ * @throws {DatasetRefError} when `ref` is outside every data root
  * @throws {DatasetError} when the folder, the manifest or a table is missing or malformed
  * @example
  * ```ts
@@ -265,9 +484,8 @@ async function isDir(path: string): Promise<boolean> {
  * ```
  */
 export async function loadDataset(ref: string, options: { root?: string } = {}): Promise<Dataset> {
-  const root = options.root ?? defaultDataRoot();
-  const looksLikePath = ref.includes("/") || ref.includes("\\") || ref.startsWith(".");
-  const candidates = looksLikePath ? [resolve(ref)] : [join(root, ref), resolve(ref)];
+  const roots = dataRoots(options.root);
+  const candidates = datasetCandidates(ref, roots);
   let dir: string | undefined;
   for (const c of candidates) {
     if (await isDir(c)) {
@@ -276,20 +494,64 @@ export async function loadDataset(ref: string, options: { root?: string } = {}):
     }
   }
   if (dir === undefined) {
-    let known: string[] = [];
-    try {
-      for await (const e of Deno.readDir(root)) {
-        if (e.isDirectory && await exists(join(root, e.name, "manifest.json"))) known.push(e.name);
-      }
-    } catch { /* root unreadable: list nothing */ }
-    known = known.sort();
+    const known = new Set<string>();
+    for (const root of roots) {
+      try {
+        for await (const e of Deno.readDir(root)) {
+          if (e.isDirectory && await exists(join(root, e.name, "manifest.json"))) known.add(e.name);
+        }
+      } catch { /* root unreadable: list nothing */ }
+    }
+    const names = [...known].sort();
     throw new DatasetError(
-      `Dataset "${ref}" not found: no folder "${candidates[0]}"; datasets in "${root}": ${
-        known.length ? known.map((k) => `"${k}"`).join(", ") : "none"
-      }`,
+      `Dataset "${ref}" not found: no folder "${candidates[0]}"; datasets in ${
+        roots.map((r) => `"${r}"`).join(", ")
+      }: ${names.length ? names.map((k) => `"${k}"`).join(", ") : "none"}`,
       ref,
     );
   }
+  return await loadDatasetFolder(dir, ref);
+}
+
+/**
+ * Load the dataset a command-line argument names: a dataset name in the data roots, like a
+ * config's, or a path to a dataset folder anywhere (the user typed it).
+ *
+ * @param arg the argument (`--dataset D`)
+ * @param options `root`: the first data root
+ * @returns the dataset
+ * @throws {DatasetError} when the folder, the manifest or a table is missing or malformed
+ */
+export async function loadDatasetArgument(
+  arg: string,
+  options: { root?: string } = {},
+): Promise<Dataset> {
+  const isPath = /[\\/]/.test(arg) || arg.startsWith(".");
+  return isPath ? await loadDatasetFolder(arg) : await loadDataset(arg, options);
+}
+
+/**
+ * Load a dataset folder given by the user or the program (a command-line argument, an import's
+ * output), wherever it is: check its manifest, that every listed table exists, is readable, has
+ * the documented columns and dtypes, and values that follow the table's rules
+ * ({@linkcode checkTableValues}). Tables are read once, here, and kept.
+ *
+ * @param dir the dataset folder
+ * @param label how messages name it before its manifest is read (default: `dir`)
+ * @returns the dataset
+ * @throws {DatasetError} naming the dataset and the file when a file is missing, unreadable or
+ *   malformed, and the ticker and date of the first wrong value
+ * @example
+ * ```ts
+ * const ds = await loadDatasetFolder("/mnt/share/my-set");
+ * ```
+ */
+export async function loadDatasetFolder(dir: string, label = dir): Promise<Dataset> {
+  const ref = label;
+  if (!(await isDir(dir))) {
+    throw new DatasetError(`Dataset "${ref}" not found: "${dir}" is not a folder`, ref);
+  }
+  dir = resolve(dir);
   const manifestFile = join(dir, "manifest.json");
   let text: string;
   try {
@@ -299,6 +561,7 @@ export async function loadDataset(ref: string, options: { root?: string } = {}):
   }
   const manifest = parseManifest(ref, manifestFile, text);
   const name = manifest.name;
+  const tables = new Map<TableName, pl.DataFrame>();
   for (const t of manifest.tables) {
     const file = tablePath(dir, t);
     if (!await exists(file)) {
@@ -308,19 +571,28 @@ export async function loadDataset(ref: string, options: { root?: string } = {}):
         t,
       );
     }
-    let head: pl.DataFrame;
-    try {
-      head = pl.readParquet(file, { nRows: 0 });
-    } catch (e) {
-      throw new DatasetError(
-        `Dataset "${name}" table "${t}" cannot be read from "${file}": ${(e as Error).message}`,
-        name,
-        t,
-      );
-    }
-    checkTableSchema(name, t, head.schema);
+    tables.set(t, readTable(name, t, file));
   }
-  return new FolderDataset(name, dir, manifest);
+  return new FolderDataset(name, dir, manifest, tables);
+}
+
+/** Read one table file and check its schema and values; errors name the dataset and the file. */
+function readTable(dataset: string, table: TableName, file: string): pl.DataFrame {
+  let df: pl.DataFrame;
+  try {
+    df = pl.readParquet(file);
+  } catch (e) {
+    throw new DatasetError(
+      `Dataset "${dataset}" table "${table}" cannot be read from "${file}": ${
+        String((e as Error).message ?? e).split("\n")[0]
+      }`,
+      dataset,
+      table,
+    );
+  }
+  checkTableSchema(dataset, table, df.schema);
+  checkTableValues(dataset, table, df, file);
+  return df;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -333,21 +605,20 @@ async function exists(path: string): Promise<boolean> {
 }
 
 class FolderDataset implements Dataset {
-  #cache = new Map<TableName, pl.DataFrame>();
-  constructor(readonly name: string, readonly dir: string, readonly manifest: Manifest) {}
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly manifest: Manifest,
+    readonly tables: ReadonlyMap<TableName, pl.DataFrame>,
+  ) {}
 
   has(table: TableName): boolean {
     return this.manifest.tables.includes(table);
   }
 
   table(table: TableName): pl.DataFrame {
-    if (!this.has(table)) throw new MissingTableError(this.name, table);
-    let df = this.#cache.get(table);
-    if (df === undefined) {
-      df = pl.readParquet(tablePath(this.dir, table));
-      checkTableSchema(this.name, table, df.schema);
-      this.#cache.set(table, df);
-    }
+    const df = this.tables.get(table);
+    if (df === undefined) throw new MissingTableError(this.name, table);
     return df;
   }
 
@@ -418,7 +689,10 @@ export async function writeDataset(
       name,
     );
   }
-  for (const t of given) checkTableSchema(name, t, tables[t]!.schema);
+  for (const t of given) {
+    checkTableSchema(name, t, tables[t]!.schema);
+    checkTableValues(name, t, tables[t]!, tablePath(dir, t));
+  }
   const target = resolve(dir);
   const parent = dirname(target);
   await Deno.mkdir(parent, { recursive: true });

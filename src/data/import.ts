@@ -11,31 +11,37 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { Buffer } from "node:buffer";
 import { parse as parseYaml } from "yaml";
 import { parseArgs } from "node:util";
 import { basename, join, resolve } from "node:path";
+import { columnOf, type CsvLayout, scanCsv } from "./csv.ts";
 import {
   type Manifest,
   type SeriesInfo,
+  TABLE_COLUMNS,
+  TABLE_KEYS,
   TABLE_NAMES,
   type TableName,
   tablePath,
+  VALUE_RULE_TEXT,
+  type ValueRule,
   writeDataset,
 } from "./dataset.ts";
 
 /** Input layout: long (one row per ticker and date) or wide (one column per ticker). */
 export type ImportForm = "long" | "wide";
 
-/** How a source column of one table is checked. */
+/** How a source column of one table is checked: its value rule, or a date. */
 interface FieldSpec {
-  /** `positive`: finite and > 0; `nonNegative`: finite and ≥ 0; `finite`: any finite number. */
-  check: "positive" | "nonNegative" | "finite" | "date";
+  check: ValueRule | "date";
 }
 
 /** What each table needs: its key column, its date column and its value columns. */
 interface TableSpec {
   key: "ticker" | "series";
   date: "date" | "report_date";
+  /** Fields whose value may not be missing. */
   required: string[];
   fields: Record<string, FieldSpec>;
   /** Daily table: gaps and history length are checked per key. */
@@ -44,64 +50,33 @@ interface TableSpec {
   wideField: string;
 }
 
-const TABLES: Record<TableName, TableSpec> = {
-  prices: {
-    key: "ticker",
-    date: "date",
-    required: ["close"],
-    fields: {
-      close: { check: "positive" },
-      open: { check: "positive" },
-      high: { check: "positive" },
-      low: { check: "positive" },
-      adj_close: { check: "positive" },
-      volume: { check: "nonNegative" },
-    },
-    daily: true,
-    wideField: "close",
-  },
-  fundamentals: {
-    key: "ticker",
-    date: "report_date",
-    required: [],
-    fields: {
-      fiscal_date_ending: { check: "date" },
-      margin_gross: { check: "finite" },
-      margin_operating: { check: "finite" },
-      margin_net_profit: { check: "finite" },
-      reported_eps: { check: "finite" },
-      estimated_eps: { check: "finite" },
-      surprise: { check: "finite" },
-      surprise_percentage: { check: "finite" },
-    },
-    daily: false,
-    wideField: "reported_eps",
-  },
-  insider: {
-    key: "ticker",
-    date: "date",
-    required: [],
-    fields: { acquisition: { check: "nonNegative" }, disposal: { check: "nonNegative" } },
-    daily: false,
-    wideField: "acquisition",
-  },
-  sentiment: {
-    key: "ticker",
-    date: "date",
-    required: [],
-    fields: { sentiment: { check: "finite" }, outlook: { check: "finite" } },
-    daily: false,
-    wideField: "sentiment",
-  },
-  market: {
-    key: "series",
-    date: "date",
-    required: ["value"],
-    fields: { value: { check: "finite" } },
-    daily: false,
-    wideField: "value",
-  },
+/** The field a wide-form file holds by default, per table. */
+const WIDE_FIELD: Record<TableName, string> = {
+  prices: "close",
+  fundamentals: "reported_eps",
+  insider: "acquisition",
+  sentiment: "sentiment",
+  market: "value",
 };
+
+/** The import rules of a table: the dataset's own column rules (`TABLE_COLUMNS`), so an import
+ * accepts exactly what `loadDataset` accepts. */
+function tableSpec(table: TableName): TableSpec {
+  const { key, date } = TABLE_KEYS[table];
+  const values = TABLE_COLUMNS[table].filter((c) => c.name !== key && c.name !== date);
+  return {
+    key,
+    date,
+    required: values.filter((c) => !c.nullable).map((c) => c.name),
+    fields: Object.fromEntries(values.map((c) => [c.name, { check: c.values ?? "date" }])),
+    daily: table === "prices",
+    wideField: WIDE_FIELD[table],
+  };
+}
+
+const TABLES: Record<TableName, TableSpec> = Object.fromEntries(
+  TABLE_NAMES.map((t) => [t, tableSpec(t)]),
+) as Record<TableName, TableSpec>;
 
 /** Names the source column of each target field; unmapped fields are matched by name. */
 export type ColumnMapping = Record<string, string>;
@@ -145,6 +120,8 @@ export interface ImportOptions {
 /** Kinds of problems an import reports. */
 export type ImportProblemKind =
   | "read"
+  | "encoding"
+  | "layout"
   | "empty"
   | "missing-column"
   | "unknown-column"
@@ -163,8 +140,12 @@ export type ImportProblemKind =
 export interface ImportProblem {
   kind: ImportProblemKind;
   file: string;
-  /** 1-based data row; the header is not counted (CSV file line = row + 1). */
+  /** 1-based data row; the header is not counted. */
   row?: number;
+  /** 1-based line of a CSV file (the header is line 1; a quoted field may span lines). */
+  line?: number;
+  /** 0-based byte offset in the file (a byte that is not UTF-8). */
+  offset?: number;
   column?: string;
   ticker?: string;
   message: string;
@@ -187,6 +168,8 @@ export interface ImportReport {
 interface Row {
   file: string;
   row: number;
+  /** The CSV file line the row starts on. */
+  line?: number;
   key: string;
   date: string;
   day: number;
@@ -194,6 +177,9 @@ interface Row {
 }
 
 const PARQUET_EXT = /\.(parquet|pq)$/i;
+
+/** Whether a file is read as CSV (anything not named `.parquet` or `.pq`). */
+const csvFile = (file: string) => !PARQUET_EXT.test(file);
 
 /** Normalizes a column name for matching: lower case, letters and digits only. */
 function norm(name: string): string {
@@ -277,38 +263,131 @@ function weekdaysBetween(a: number, b: number): number {
   return n;
 }
 
-/** Reads a file into named columns of JS values, or a problem. */
-function readColumns(
-  file: string,
-):
-  | { columns: string[]; data: Record<string, unknown[]>; height: number; csv: boolean }
-  | ImportProblem {
+/** The columns of a file as JS values; for CSV, the file line each data row starts on. */
+interface FileColumns {
+  columns: string[];
+  data: Record<string, unknown[]>;
+  height: number;
+  /** CSV: the line of data row `row` (1-based). */
+  lineOf?: (row: number) => number;
+}
+
+/** Most layout problems (ragged lines) reported per file; the rest are counted. */
+const MAX_LAYOUT_PROBLEMS = 20;
+
+/** The problems that make a CSV file's layout unreadable, located by line, field and byte. */
+function layoutProblems(file: string, bytes: Uint8Array, layout: CsvLayout): ImportProblem[] {
+  const { header, fault } = layout;
+  const fieldName = (f: number) => header[f] !== undefined ? ` ("${header[f]}")` : "";
+  if (fault) {
+    const at = `${file}: line ${fault.line}, field ${fault.field + 1}${fieldName(fault.field)}`;
+    const base = { file, line: fault.line, offset: fault.offset, column: header[fault.field] };
+    if (fault.kind === "encoding") {
+      const hex = fault.bytes.map((b) => `0x${b.toString(16).toUpperCase().padStart(2, "0")}`);
+      return [{
+        ...base,
+        kind: "encoding",
+        message: `${at}, column ${columnOf(bytes, fault.offset)} (byte offset ${fault.offset}): ` +
+          `invalid UTF-8 ${hex.length > 1 ? "sequence" : "byte"} ${hex.join(" ")}: the file ` +
+          "must be UTF-8 text (convert it, e.g. iconv -f latin1 -t utf-8)",
+      }];
+    }
+    return [{
+      ...base,
+      kind: "layout",
+      message: fault.kind === "unclosed-quote"
+        ? `${at}: a quoted field opened here is never closed`
+        : `${at}, column ${columnOf(bytes, fault.offset)}: text after a closing quote ` +
+          '(a quote inside a quoted field is written "")',
+    }];
+  }
+  if (layout.fieldCounts[0] === 0) {
+    return [{
+      kind: "layout",
+      file,
+      line: 1,
+      message: `${file}: line 1 is blank: the first line must be the header`,
+    }];
+  }
+  const want = layout.fieldCounts[0];
+  const names = header.map((h) => `"${h}"`).join(", ");
+  const problems: ImportProblem[] = layout.ragged.slice(0, MAX_LAYOUT_PROBLEMS).map((r) => ({
+    kind: "layout",
+    file,
+    line: r.line,
+    message: r.fields === 0
+      ? `${file}: line ${r.line} is blank: every line needs the header's ${want} fields (${names})`
+      : `${file}: line ${r.line} has ${r.fields} field${r.fields === 1 ? "" : "s"}: the header ` +
+        `has ${want} (${names})`,
+  }));
+  const rest = layout.ragged.length - MAX_LAYOUT_PROBLEMS;
+  if (rest > 0) {
+    problems.push({
+      kind: "layout",
+      file,
+      message: `${file}: ${rest} more lines do not have the header's ${want} fields`,
+    });
+  }
+  return problems;
+}
+
+/** Reads a file into named columns of JS values, or the problems that prevent it. */
+function readColumns(file: string): FileColumns | ImportProblem[] {
   let df: pl.DataFrame;
-  const csv = !PARQUET_EXT.test(file);
+  const csv = csvFile(file);
+  let bytes = new Uint8Array(0);
   try {
-    Deno.statSync(file);
+    if (csv) bytes = Deno.readFileSync(file);
+    else Deno.statSync(file);
   } catch (e) {
-    return { kind: "read", file, message: `Cannot read "${file}": ${(e as Error).message}` };
+    return [{ kind: "read", file, message: `Cannot read "${file}": ${(e as Error).message}` }];
+  }
+  let layout: CsvLayout | null = null;
+  if (csv) {
+    if (bytes.length === 0) {
+      return [{
+        kind: "empty",
+        file,
+        message: `${file}: the file is empty: expected a header line (e.g. "date,ticker,close")`,
+      }];
+    }
+    layout = scanCsv(bytes);
+    if (layout.fault === null && layout.recordLines.length === 0) {
+      return [{
+        kind: "empty",
+        file,
+        message: `${file}: only blank lines: expected a header line`,
+      }];
+    }
+    const problems = layoutProblems(file, bytes, layout);
+    if (problems.length > 0) return problems;
   }
   try {
-    df = csv ? pl.readCSV(file, { inferSchemaLength: 0 }) : pl.readParquet(file);
+    df = csv
+      ? pl.readCSV(Buffer.from(bytes.buffer, bytes.byteOffset, layout!.end), {
+        inferSchemaLength: 0,
+      })
+      : pl.readParquet(file);
   } catch (e) {
-    return {
+    return [{
       kind: "read",
       file,
       message: `Cannot parse "${file}" as ${csv ? "CSV" : "Parquet"}: ${
         String((e as Error).message).split("\n")[0]
       }`,
-    };
+    }];
   }
   const data: Record<string, unknown[]> = {};
   for (const name of df.columns) data[name] = df.getColumn(name).toArray() as unknown[];
-  return { columns: df.columns, data, height: df.height, csv };
+  const lines = layout?.recordLines;
+  // The layout and the parser agree on the records (checked), so data row N is record N.
+  const lineOf = lines && lines.length === df.height + 1 ? (row: number) => lines[row] : undefined;
+  return { columns: df.columns, data, height: df.height, lineOf };
 }
 
-/** Describes where a row is: `row 3 (line 4)` for CSV, `row 3` for Parquet. */
-function where(row: number, csv: boolean): string {
-  return csv ? `row ${row} (line ${row + 1})` : `row ${row}`;
+/** Describes where a row is: `row 3 (line 4)` when its CSV line is known, else `row 3`. */
+function where(row: number, line?: number): string {
+  return line !== undefined ? `row ${row} (line ${line})` : `row ${row}`;
 }
 
 /** Finds the source column of a target field: the mapping, else a name or alias match. */
@@ -331,13 +410,15 @@ function parseFile(
   options: ImportOptions,
   spec: TableSpec,
   problems: ImportProblem[],
+  lines: Map<string, ((row: number) => number) | undefined>,
 ): Row[] {
   const read = readColumns(file);
-  if ("kind" in read) {
-    problems.push(read);
+  if (Array.isArray(read)) {
+    problems.push(...read);
     return [];
   }
-  const { columns, data, height, csv } = read;
+  const { columns, data, height, lineOf } = read;
+  lines.set(file, lineOf);
   const mapping = options.mapping;
   const format = options.dateFormat ?? "iso";
   const colList = columns.map((c) => `"${c}"`).join(", ");
@@ -357,7 +438,12 @@ function parseFile(
   }
   if (broken) return [];
   if (height === 0) {
-    problems.push({ kind: "empty", file, message: `${file}: no data rows` });
+    problems.push({
+      kind: "empty",
+      file,
+      line: csvFile(file) ? 1 : undefined,
+      message: `${file}: no data rows${csvFile(file) ? " after the header (line 1)" : ""}`,
+    });
     return [];
   }
   const dateCol = findColumn(spec.date, columns, mapping);
@@ -382,10 +468,13 @@ function parseFile(
       problems.push({
         kind: "missing-column",
         file,
+        line: csvFile(file) ? 1 : undefined,
         message:
-          `${file}: missing required column${missing.length > 1 ? "s" : ""} ${
-            missing.map((c) => c.startsWith("one of") ? c : `"${c}"`).join(", ")
-          }: the "${options.table ?? "prices"}" table needs ${required}; the file has ${colList} ` +
+          `${file}${csvFile(file) ? ": header (line 1)" : ""}: missing required column${
+            missing.length > 1 ? "s" : ""
+          } ${missing.map((c) => c.startsWith("one of") ? c : `"${c}"`).join(", ")}: the "${
+            options.table ?? "prices"
+          }" table needs ${required}; the file has ${colList} ` +
           `(map other names with --map FIELD=COLUMN)`,
       });
       return [];
@@ -394,7 +483,7 @@ function parseFile(
     const keys = data[keyCol!];
     for (let i = 0; i < height; i++) {
       const r = i + 1;
-      const at = `${file}: ${where(r, csv)}`;
+      const at = `${file}: ${where(r, lineOf?.(r))}`;
       const day = parseDateCell(dates[i], format);
       const key = keys[i] === null || keys[i] === undefined ? "" : String(keys[i]).trim();
       let ok = true;
@@ -427,7 +516,17 @@ function parseFile(
         if (v === undefined) ok = false;
         else values[field] = v;
       }
-      if (ok) rows.push({ file, row: r, key, date: isoOfDay(day!), day: day!, values });
+      if (ok) {
+        rows.push({
+          file,
+          row: r,
+          line: lineOf?.(r),
+          key,
+          date: isoOfDay(day!),
+          day: day!,
+          values,
+        });
+      }
     }
     return rows;
   }
@@ -468,7 +567,7 @@ function parseFile(
   const dates = data[dateCol!];
   for (let i = 0; i < height; i++) {
     const r = i + 1;
-    const at = `${file}: ${where(r, csv)}`;
+    const at = `${file}: ${where(r, lineOf?.(r))}`;
     const day = parseDateCell(dates[i], format);
     if (day === null) {
       problems.push({
@@ -491,6 +590,7 @@ function parseFile(
       rows.push({
         file,
         row: r,
+        line: lineOf?.(r),
         key: col.trim(),
         date: isoOfDay(day),
         day,
@@ -565,17 +665,21 @@ function checkValue(
         `${at}: ${isPrice ? "price" : "value"} ${
           JSON.stringify(cell)
         } for "${key}" in column "${col}" ` +
-        `is ${bad}: "${field}" must be ${
-          check === "positive"
-            ? "a finite number > 0"
-            : check === "nonNegative"
-            ? "a finite number ≥ 0"
-            : "a finite number"
-        }`,
+        `is ${bad}: "${field}" must be ${VALUE_RULE_TEXT[check]}`,
     });
     return undefined;
   }
   return v;
+}
+
+/** How a duplicate row compares with the first: the same values, or the first that differs. */
+function sameOrNot(a: Row, b: Row): string {
+  for (const f of new Set([...Object.keys(a.values), ...Object.keys(b.values)])) {
+    const x = a.values[f] ?? null;
+    const y = b.values[f] ?? null;
+    if (x !== y) return ` with "${f}" ${JSON.stringify(x)} there and ${JSON.stringify(y)} here`;
+  }
+  return " with the same values";
 }
 
 /** Cross-row checks: duplicates, order, gaps, history length. */
@@ -591,8 +695,7 @@ function checkRows(
     if (list) list.push(r);
     else byKey.set(r.key, [r]);
   }
-  const csvLine = (r: Row) => !PARQUET_EXT.test(r.file);
-  const loc = (r: Row) => `${r.file}: ${where(r.row, csvLine(r))}`;
+  const loc = (r: Row) => `${r.file}: ${where(r.row, r.line)}`;
   for (const [key, list] of byKey) {
     // Unsorted: within each file, dates of a key must ascend in file order.
     const lastInFile = new Map<string, Row>();
@@ -610,7 +713,7 @@ function checkRows(
             ticker: key,
             message:
               `${loc(r)}: dates of "${key}" are not in ascending order: ${r.date} comes after ` +
-              `${prev.date} (row ${prev.row})`,
+              `${prev.date} at ${where(prev.row, prev.line)}`,
           };
           firstUnsorted.set(r.file, p);
           problems.push(p);
@@ -634,7 +737,7 @@ function checkRows(
           ticker: key,
           message:
             `${loc(b)}: duplicate (${spec.key}, ${spec.date}) ("${key}", ${b.date}): already at ` +
-            `${a.file === b.file ? where(a.row, csvLine(a)) : loc(a)}`,
+            `${a.file === b.file ? where(a.row, a.line) : loc(a)}${sameOrNot(a, b)}`,
         });
       } else if (spec.daily) {
         const missingDays = weekdaysBetween(a.day, b.day);
@@ -779,11 +882,15 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   }
   const opts = { ...options, table, mapping };
   const rows: Row[] = [];
+  const lines = new Map<string, ((row: number) => number) | undefined>();
   if (problems.length === 0) {
     for (const file of options.inputs) {
-      for (const r of parseFile(file, opts, spec, problems)) rows.push(r);
+      for (const r of parseFile(file, opts, spec, problems, lines)) rows.push(r);
     }
     checkRows(rows, spec, opts, problems);
+    for (const p of problems) {
+      if (p.row !== undefined && p.line === undefined) p.line = lines.get(p.file)?.(p.row);
+    }
   }
   const keys = [...new Set(rows.map((r) => r.key))].sort();
   let minDay = Infinity;
@@ -890,7 +997,7 @@ export function formatImportReport(report: ImportReport, maxLines = 50): string 
   const lines = [
     `Import failed with ${n} problem${n === 1 ? "" : "s"}; nothing was written to ${report.out}` +
     (report.problems.some((p) => p.row !== undefined)
-      ? ` (row N is the Nth data row, the header not counted; CSV line = row + 1):`
+      ? ` (row N is the Nth data row, the header not counted; a CSV row's file line is beside it):`
       : ":"),
   ];
   for (const p of report.problems.slice(0, maxLines)) lines.push(`  ${p.message}`);

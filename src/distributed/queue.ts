@@ -17,6 +17,7 @@ import { configHash } from "../config/hash.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import type { Experiment } from "../config/schema.ts";
 import { loadDataset } from "../data/dataset.ts";
+import { redact, registerUrlSecrets } from "../redact.ts";
 
 /** The queue name used when none is given. */
 export const DEFAULT_QUEUE_NAME = "alfred-experiments";
@@ -93,19 +94,80 @@ export interface JobPolicy {
  * @throws {TypeError} naming the value and what is allowed
  */
 export function checkQueueUrl(url: string): string {
+  registerUrlSecrets(url);
+  const shown = redact(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TypeError(`Invalid queue URL "${url}": expected redis://HOST:PORT`);
+    throw new TypeError(`Invalid queue URL "${shown}": expected redis://HOST:PORT`);
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
     throw new TypeError(
-      `Invalid queue URL "${url}": scheme "${parsed.protocol}" is not allowed; expected redis:// or rediss://`,
+      `Invalid queue URL "${shown}": scheme "${parsed.protocol}" is not allowed; expected redis:// or rediss://`,
     );
   }
-  if (!parsed.hostname) throw new TypeError(`Invalid queue URL "${url}": no host`);
+  if (!parsed.hostname) throw new TypeError(`Invalid queue URL "${shown}": no host`);
   return url;
+}
+
+const CAUSES: { test: RegExp; cause: string }[] = [
+  { test: /\bECONNREFUSED\b/, cause: "connection refused (ECONNREFUSED)" },
+  { test: /\bWRONGPASS\b|invalid (username-)?password/i, cause: "authentication failed" },
+  { test: /\bNOAUTH\b/, cause: "authentication failed: the server needs a password" },
+  { test: /AUTH.*without any password configured/i, cause: "authentication failed" },
+  { test: /\bETIMEDOUT\b|timed? ?out/i, cause: "connection timed out (ETIMEDOUT)" },
+  { test: /\bENOTFOUND\b|\bEAI_AGAIN\b|getaddrinfo/i, cause: "host not found (DNS)" },
+  { test: /\bECONNRESET\b/, cause: "connection reset by the server (ECONNRESET)" },
+  { test: /\bEHOSTUNREACH\b|\bENETUNREACH\b/, cause: "host unreachable" },
+];
+
+function errorText(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return `${e?.code ?? ""} ${e?.message ?? String(error)}`;
+}
+
+/**
+ * Why a Redis connection failed, in words: `connection refused (ECONNREFUSED)`,
+ * `authentication failed`, `connection timed out (ETIMEDOUT)`, `host not found (DNS)`, ... or,
+ * for anything else, the error's message; never a secret.
+ *
+ * @param error what ioredis or BullMQ emitted or threw
+ * @returns the cause, redacted
+ */
+export function redisFailureCause(error: unknown): string {
+  const text = errorText(error);
+  const known = CAUSES.find((c) => c.test.test(text));
+  const message = String((error as Error | null)?.message ?? error);
+  if (known?.cause.startsWith("authentication")) {
+    // The server's own words say which part was wrong; the command (AUTH PW) is never shown.
+    const words = message.replace(/^(ReplyError: )?/, "").split("\n")[0].replace(/\.$/, "");
+    return redact(`${known.cause}: ${words}`);
+  }
+  return known ? known.cause : redact(message.split("\n")[0]);
+}
+
+/**
+ * Whether an error means the credentials were refused: retrying cannot fix it.
+ *
+ * @param error what ioredis or BullMQ emitted or threw
+ * @returns true for WRONGPASS, NOAUTH and similar answers
+ */
+export function isRedisAuthFailure(error: unknown): boolean {
+  return redisFailureCause(error).startsWith("authentication failed");
+}
+
+/**
+ * Whether an error is about the connection itself (refused, closed, timed out, DNS, auth), which
+ * the connection's status lines already report, rather than about a command.
+ *
+ * @param error what ioredis or BullMQ emitted
+ * @returns true for connection errors
+ */
+export function isRedisConnectionError(error: unknown): boolean {
+  const text = errorText(error);
+  return CAUSES.some((c) => c.test.test(text)) ||
+    /Connection is closed|ECONNABORTED|EPIPE/.test(text);
 }
 
 /** How a connection behaves when Redis is away. */
@@ -116,12 +178,17 @@ export interface ConnectionOptions {
    * hanging when Redis is down.
    */
   role: "worker" | "client";
-  /** Called with a short message when the connection drops or comes back. */
-  onStatus?: (message: string) => void;
+  /**
+   * Called with one short, redacted line when the connection drops (with its cause) and when it
+   * comes back; never once per retry.
+   */
+  onStatus?: (message: string, error?: Error) => void;
 }
 
 /**
- * An ioredis connection for BullMQ: reconnects with a capped backoff, reports drops once.
+ * An ioredis connection for BullMQ: reconnects with a capped backoff and reports a drop once,
+ * naming the URL without its password and the cause in words (every retry's `error` event is
+ * handled, so ioredis prints no stack traces).
  *
  * @param url a checked queue URL
  * @param options role and status callback
@@ -129,6 +196,7 @@ export interface ConnectionOptions {
  */
 export function redisConnection(url: string, options: ConnectionOptions): Redis {
   checkQueueUrl(url);
+  const shown = redact(url);
   const redis = new Redis(url, {
     maxRetriesPerRequest: options.role === "worker" ? null : 3,
     enableReadyCheck: true,
@@ -137,50 +205,115 @@ export function redisConnection(url: string, options: ConnectionOptions): Redis 
   });
   let down = false;
   redis.on("error", (error: Error) => {
-    if (!down) options.onStatus?.(`Redis at ${url} unreachable: ${error.message}; reconnecting`);
+    if (!down) {
+      options.onStatus?.(
+        `Redis at "${shown}" unreachable: ${redisFailureCause(error)}; reconnecting`,
+        error,
+      );
+    }
     down = true;
   });
   redis.on("ready", () => {
-    if (down) options.onStatus?.(`Redis at ${url} reachable again`);
+    if (down) options.onStatus?.(`Redis at "${shown}" reachable again`);
     down = false;
   });
   return redis;
 }
 
 /**
- * Open the experiment queue for adding and inspecting jobs.
+ * Wait until a connection is ready, however long Redis stays away (its drops are reported by the
+ * connection's status callback); fail at once, closing it, when Redis refuses the credentials.
+ *
+ * @param redis a connection from {@link redisConnection}
+ * @param url its URL, for the message (shown without its password)
+ * @throws {Error} naming the URL and the server's answer when the credentials are refused
+ */
+export async function redisReady(redis: Redis, url: string): Promise<void> {
+  if (redis.status === "ready") return;
+  let onReady: (() => void) | undefined;
+  let onError: ((error: Error) => void) | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onError = (error: Error) => {
+        if (!isRedisAuthFailure(error)) return;
+        redis.disconnect();
+        reject(
+          new Error(`Cannot connect to Redis at "${redact(url)}": ${redisFailureCause(error)}`),
+        );
+      };
+      redis.once("ready", onReady);
+      redis.on("error", onError);
+    });
+  } finally {
+    redis.off("ready", onReady!);
+    redis.off("error", onError!);
+  }
+}
+
+/** The last error each open queue's connection reported (for {@link waitForRedis}'s message). */
+const lastQueueError = new WeakMap<Queue, Error>();
+
+/**
+ * Open the experiment queue for adding and inspecting jobs. The queue's `error` events (one per
+ * reconnection while Redis is away) are handled: the last one is kept for {@link waitForRedis},
+ * and drops are told once through `onStatus` when given.
  *
  * @param url a queue URL (`redis://HOST:PORT`)
  * @param name the queue name (default {@link DEFAULT_QUEUE_NAME})
+ * @param onStatus told once when the connection drops and when it comes back
  * @returns the BullMQ queue; close it with `await queue.close()`
  */
-export function openQueue(url: string, name = DEFAULT_QUEUE_NAME): Queue {
-  return new Queue(name, {
-    connection: redisConnection(url, { role: "client" }),
+export function openQueue(
+  url: string,
+  name = DEFAULT_QUEUE_NAME,
+  onStatus?: (message: string) => void,
+): Queue {
+  const queue = new Queue(name, {
+    connection: redisConnection(url, { role: "client", onStatus }),
     prefix: QUEUE_PREFIX,
   });
+  queue.on("error", (error: Error) => lastQueueError.set(queue, error));
+  return queue;
 }
 
 /**
- * Wait until the queue's Redis answers, or fail with a clear message.
+ * Wait until the queue's Redis answers, or fail with one clear line: refused credentials fail at
+ * once, anything else (refused connection, DNS, timeout) after `timeoutMs`, naming the cause.
  *
- * @param queue an open queue
- * @param url its URL, for the message
+ * @param queue an open queue (from {@link openQueue})
+ * @param url its URL, for the message (shown without its password)
  * @param timeoutMs how long to wait (default 10 s)
- * @throws {Error} naming the URL when Redis does not answer in time
+ * @throws {Error} naming the URL and the cause when Redis refuses the credentials or does not
+ *   answer in time
  */
 export async function waitForRedis(queue: Queue, url: string, timeoutMs = 10_000): Promise<void> {
+  const shown = redact(url);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Cannot reach Redis at "${url}" within ${timeoutMs / 1000} s`)),
-      timeoutMs,
-    );
+  let onError: ((error: Error) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const last = lastQueueError.get(queue);
+      reject(
+        new Error(
+          `Cannot reach Redis at "${shown}" within ${timeoutMs / 1000} s: ${
+            last ? redisFailureCause(last) : "no answer"
+          }`,
+        ),
+      );
+    }, timeoutMs);
+    onError = (error: Error) => {
+      if (isRedisAuthFailure(error)) {
+        reject(new Error(`Cannot connect to Redis at "${shown}": ${redisFailureCause(error)}`));
+      }
+    };
+    queue.on("error", onError);
   });
   try {
-    await Promise.race([queue.waitUntilReady(), timeout]);
+    await Promise.race([queue.waitUntilReady(), failed]);
   } finally {
     clearTimeout(timer);
+    if (onError) queue.off("error", onError);
   }
 }
 

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { enqueueExperiments } from "./queue.ts";
 import { waitForJobs } from "./wait_table.ts";
+import { redact } from "../redact.ts";
 
 const USAGE = "Usage: deno task run FILE.yaml --queue redis://HOST:PORT [--queue-name NAME] " +
   "[--set key=value]... [--attempts N] [--wait] [--timeout SECONDS]";
@@ -70,7 +71,7 @@ export async function queueRunCommand(args: string[]): Promise<number> {
   for (const j of jobs) {
     console.log(`${j.outcome.padEnd(7)} ${j.id.slice(0, 8)} ${j.experiment} (${j.state})`);
   }
-  console.log(`${jobs.length} jobs on ${v.queue}`);
+  console.log(`${jobs.length} jobs on ${redact(v.queue)}`);
   if (!v.wait) return 0;
   const encoder = new TextEncoder();
   const outcome = await waitForJobs({

@@ -8,7 +8,8 @@
 import type { Queue } from "bullmq";
 import { formatDuration } from "../train/progress.ts";
 import type { ExperimentJobResult, ExperimentProgress } from "./queue.ts";
-import { openQueue, waitForRedis } from "./queue.ts";
+import { openQueue, redisFailureCause, waitForRedis } from "./queue.ts";
+import { redact } from "../redact.ts";
 
 /** What the table needs of one job (read from BullMQ). */
 export interface JobSnapshot {
@@ -162,7 +163,8 @@ export async function snapshotJobs(queue: Queue, ids: string[]): Promise<JobSnap
       state: await job.getState(),
       progress,
       result: (job.returnvalue as ExperimentJobResult | null) ?? null,
-      failedReason: job.failedReason || null,
+      // Reasons come from workers, maybe of another version: never show a secret in them.
+      failedReason: job.failedReason ? redact(job.failedReason) : null,
       attemptsMade: job.attemptsMade ?? 0,
       processedBy: job.processedBy ?? null,
     });
@@ -202,9 +204,11 @@ export interface WaitOutcome {
  * @returns counts of completed and failed jobs and the last snapshots
  */
 export async function waitForJobs(options: WaitOptions): Promise<WaitOutcome> {
+  const write = (text: string) => options.write(redact(text));
   const queue = openQueue(options.queue, options.queueName);
   const started = Date.now();
   let drawn = 0;
+  let unreachable = false;
   const printed = new Map<string, { key: string; at: number }>();
   try {
     await waitForRedis(queue, options.queue);
@@ -213,17 +217,23 @@ export async function waitForJobs(options: WaitOptions): Promise<WaitOutcome> {
       try {
         snapshots = await snapshotJobs(queue, options.ids);
       } catch (error) {
-        // Redis away for a moment: say so and poll again.
-        options.write(`queue unreachable: ${(error as Error).message}; retrying\n`);
+        // Redis away for a moment: say so once and poll again.
+        if (!unreachable) {
+          write(`queue unreachable: ${redisFailureCause(error)}; retrying\n`);
+          drawn = 0;
+        }
+        unreachable = true;
         await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
         continue;
       }
+      if (unreachable) write("queue reachable again\n");
+      unreachable = false;
       const finished = snapshots.every((s) => s.state === "completed" || s.state === "failed");
       const timedOut = options.timeoutMs !== undefined &&
         Date.now() - started > options.timeoutMs;
       if (options.tty) {
         const lines = renderJobTable(snapshots);
-        options.write(redraw(drawn, lines));
+        write(redraw(drawn, lines));
         drawn = lines.length;
       } else {
         for (const s of snapshots) {
@@ -233,7 +243,7 @@ export async function waitForJobs(options: WaitOptions): Promise<WaitOutcome> {
           const progressDue = s.state === "active" && row.epoch !== "—" && last &&
             Date.now() - last.at > 10_000;
           if (!last || last.key !== key || progressDue) {
-            options.write(
+            write(
               `${row.job} ${row.experiment}: ${row.state}` +
                 (row.worker !== "—" ? ` on ${row.worker}` : "") +
                 (row.epoch !== "—" ? ` epoch ${row.epoch} best ${row.best} eta ${row.eta}` : "") +
@@ -244,7 +254,7 @@ export async function waitForJobs(options: WaitOptions): Promise<WaitOutcome> {
         }
       }
       if (finished || timedOut) {
-        if (!options.tty) options.write(renderJobTable(snapshots).join("\n") + "\n");
+        if (!options.tty) write(renderJobTable(snapshots).join("\n") + "\n");
         return {
           completed: snapshots.filter((s) => s.state === "completed").length,
           failed: snapshots.filter((s) => s.state === "failed").length,

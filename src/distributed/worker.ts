@@ -24,6 +24,7 @@ import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
 import { runExperiment } from "../pipeline.ts";
+import { redact } from "../redact.ts";
 import type { EpochLog } from "../train/trainer.ts";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
@@ -33,9 +34,12 @@ import {
   type ExperimentJobData,
   type ExperimentJobResult,
   type ExperimentProgress,
+  isRedisAuthFailure,
+  isRedisConnectionError,
   JOB_FORMAT,
   QUEUE_PREFIX,
   redisConnection,
+  redisReady,
 } from "./queue.ts";
 
 /** This worker cannot run the job here (no such dataset, or another fingerprint); another may. */
@@ -351,7 +355,7 @@ export async function processExperimentJob(
   ctx: ProcessContext,
 ): Promise<ExperimentJobResult> {
   const tag = `[${ctx.name} ${job.data?.configHash?.slice(0, 8) ?? job.id}]`;
-  const log = (line: string) => ctx.log(`${tag} ${line}`);
+  const log = (line: string) => ctx.log(redact(`${tag} ${line}`));
   const report = (p: Omit<ExperimentProgress, "worker" | "at">) => {
     job.updateProgress({ ...p, worker: ctx.name, at: Date.now() }).catch((error) =>
       log(`progress not reported: ${(error as Error).message}`)
@@ -433,9 +437,18 @@ export async function processExperimentJob(
     log(`${record.status}: ${dir}`);
     return resultOf(record, dir, ctx.name, false);
   } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // The message becomes the job's failure reason, stored in Redis and shown by every --wait
+    // table: redacted here, once, before it leaves the worker.
+    const message = redact(
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    );
     log(`failed: ${message}`);
     if (isUnrecoverable(error)) throw new UnrecoverableError(message);
+    if (!(error instanceof Error)) throw new Error(message);
+    // Retried elsewhere: the same error (its type tells BullMQ and the caller what it is), with
+    // its message and stack redacted as BullMQ stores both.
+    error.message = redact(error.message);
+    if (error.stack) error.stack = redact(error.stack);
     throw error;
   } finally {
     leave();
@@ -443,32 +456,49 @@ export async function processExperimentJob(
 }
 
 /**
- * Start a worker on the queue; it runs until {@link ExperimentWorker.close}.
+ * Start a worker on the queue; it runs until {@link ExperimentWorker.close}. It resolves once
+ * Redis has answered: while Redis is away it waits, having said so in one line; when Redis
+ * refuses the credentials it fails at once.
+ *
+ * Everything the worker logs goes through {@link redact}; connection drops are told once each
+ * (not once per retry), and other queue errors once per distinct message.
  *
  * @param options queue, stores, backend, concurrency and lock timing
  * @returns the running worker
+ * @throws {Error} naming the URL (without its password) when Redis refuses the credentials
  * @example
  * ```ts
  * const w = await startWorker({ queue: "redis://127.0.0.1:6379", resultsDir: "results",
  *   store: new FileModelStore(), log: console.log });
  * ```
  */
-export function startWorker(options: WorkerOptions): Promise<ExperimentWorker> {
+export async function startWorker(options: WorkerOptions): Promise<ExperimentWorker> {
   const name = options.name ?? `${hostname()}:${Deno.pid}`;
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`Invalid concurrency "${concurrency}": expected an integer >= 1`);
   }
-  const ctx: ProcessContext = { ...options, name, gate: new StartGate() };
+  const log = (line: string) => options.log(redact(line));
+  const ctx: ProcessContext = { ...options, log, name, gate: new StartGate() };
+  let ready = false;
+  const connection = redisConnection(options.queue, {
+    role: "worker",
+    onStatus: (m, error) => {
+      // Refused credentials before the first connection are thrown below, not logged.
+      if (!ready && error && isRedisAuthFailure(error)) return;
+      log(`[${name}] ${m}`);
+    },
+  });
+  // Wait for Redis before BullMQ opens its own connections, which could not be closed while
+  // Redis refuses the credentials.
+  await redisReady(connection, options.queue);
+  ready = true;
   const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
     options.queueName ?? DEFAULT_QUEUE_NAME,
     (job: Job<ExperimentJobData, ExperimentJobResult>) =>
       processExperimentJob(job as unknown as JobLike, ctx),
     {
-      connection: redisConnection(options.queue, {
-        role: "worker",
-        onStatus: (m) => options.log(`[${name}] ${m}`),
-      }),
+      connection,
       prefix: QUEUE_PREFIX,
       name,
       concurrency,
@@ -480,16 +510,14 @@ export function startWorker(options: WorkerOptions): Promise<ExperimentWorker> {
   );
   let lastError = "";
   worker.on("error", (error: Error) => {
-    // Connection errors repeat while Redis is away; say each distinct one once.
-    if (error.message !== lastError) options.log(`[${name}] queue error: ${error.message}`);
-    lastError = error.message;
+    // The connection's status lines tell drops once; other errors once per distinct message.
+    if (isRedisConnectionError(error)) return;
+    const message = redact(error.message);
+    if (message !== lastError) log(`[${name}] queue error: ${message}`);
+    lastError = message;
   });
   worker.on("ready", () => {
     lastError = "";
   });
-  return Promise.resolve({
-    name,
-    worker,
-    close: () => worker.close(),
-  });
+  return { name, worker, close: () => worker.close() };
 }

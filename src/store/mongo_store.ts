@@ -29,6 +29,7 @@ import {
   weightBytes,
   type WeightSpec,
 } from "./model_store.ts";
+import { redact, redactError, registerUrlSecrets } from "../redact.ts";
 import { readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
 import {
   checkDatasetKey,
@@ -39,6 +40,7 @@ import {
   settleDataset,
   type Stores,
   summarize,
+  type UnreadableRecord,
 } from "./shared_file.ts";
 
 const FORMAT = "alfred-stored-model/1";
@@ -361,7 +363,13 @@ export class MongoRunStore implements RunStore {
     if (!bytes) {
       throw new Error(`Run "${doc.runId}" in MongoDB has no readable record.json`);
     }
-    return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
+    } catch (e) {
+      throw new SyntaxError(
+        `Cannot parse run record "${doc.runId}" in MongoDB: ${(e as Error).message}`,
+      );
+    }
   }
 
   /** @inheritdoc */
@@ -371,10 +379,18 @@ export class MongoRunStore implements RunStore {
   }
 
   /** @inheritdoc */
-  async records(): Promise<RunRecord[]> {
+  async records(onUnreadable?: UnreadableRecord): Promise<RunRecord[]> {
     const out: RunRecord[] = [];
     for (const doc of await this.runs.find({}).sort({ experiment: 1, runId: 1 }).toArray()) {
-      out.push(await this.recordOf(doc));
+      try {
+        out.push(await this.recordOf(doc));
+      } catch (e) {
+        if (!onUnreadable) throw e;
+        onUnreadable(
+          `run "${doc.experiment}/${doc.runId}" in MongoDB`,
+          e instanceof Error ? e : new Error(String(e)),
+        );
+      }
     }
     return out;
   }
@@ -532,14 +548,14 @@ export async function openMongoStores(
     client: MongoClient;
   }
 > {
+  registerUrlSecrets(uri);
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
   });
   try {
     await client.connect();
   } catch (error) {
-    const shown = uri.replace(/\/\/[^@/]*@/, "//***@");
-    throw new Error(`Cannot reach MongoDB at "${shown}": ${(error as Error).message}`);
+    throw new Error(`Cannot reach MongoDB at "${redact(uri)}": ${redactError(error)}`);
   }
   // The database is the path after the host list (which may hold commas), before any options.
   const path = /^mongodb(?:\+srv)?:\/\/[^/?]*\/([^?]*)/.exec(uri)?.[1] ?? "";

@@ -17,7 +17,8 @@
  * @module
  */
 import { basename } from "node:path";
-import { fingerprintFolder, loadDataset, tablePath } from "../data/dataset.ts";
+import { fingerprintFolder, loadDatasetFolder, tablePath } from "../data/dataset.ts";
+import { redact } from "../redact.ts";
 import { FileModelStore, type ModelStore } from "./model_store.ts";
 import {
   findRun,
@@ -52,8 +53,12 @@ export interface RunStore {
   list(): Promise<RunSummary[]>;
   /** The record of a run id (or a unique prefix of one); `null` when absent. */
   get(runId: string): Promise<RunRecord | null>;
-  /** Every stored record, in {@link RunStore.list} order (for the journal). */
-  records(): Promise<RunRecord[]>;
+  /**
+   * Every stored record, in {@link RunStore.list} order (for the journal). A record that cannot
+   * be read (truncated, not JSON, not a run record) is passed to `onUnreadable` with where it is
+   * and left out when `onUnreadable` is given; without it, it throws.
+   */
+  records(onUnreadable?: UnreadableRecord): Promise<RunRecord[]>;
   /**
    * Copy a run's folder to `<resultsDir>/<experiment>/<run-id>/` (atomically).
    * @returns the local folder
@@ -65,6 +70,9 @@ export interface RunStore {
   /** Release connections (file stores hold none). */
   close(): Promise<void>;
 }
+
+/** Told about a stored run record that cannot be read: where it is and why. */
+export type UnreadableRecord = (location: string, error: Error) => void;
 
 /**
  * Datasets kept under their name and fingerprint, so a worker lacking a job's dataset can fetch
@@ -207,9 +215,16 @@ export class FileRunStore implements RunStore {
   }
 
   /** @inheritdoc */
-  async records(): Promise<RunRecord[]> {
+  async records(onUnreadable?: UnreadableRecord): Promise<RunRecord[]> {
     const out: RunRecord[] = [];
-    for (const entry of await listRuns(this.root)) out.push(await readRunRecord(entry.dir));
+    for (const entry of await listRuns(this.root)) {
+      try {
+        out.push(await readRunRecord(entry.dir));
+      } catch (e) {
+        if (!onUnreadable) throw e;
+        onUnreadable(`${entry.dir}/record.json`, e instanceof Error ? e : new Error(String(e)));
+      }
+    }
     return out;
   }
 
@@ -270,7 +285,7 @@ export function checkDatasetKey(name: string, fingerprint: string): void {
 export async function datasetFiles(
   dir: string,
 ): Promise<{ name: string; fingerprint: string; files: string[] }> {
-  const dataset = await loadDataset(dir.includes("/") ? dir : `./${dir}`);
+  const dataset = await loadDatasetFolder(dir);
   const name = basename(dataset.dir);
   const fingerprint = await dataset.fingerprint();
   const files = [
@@ -392,18 +407,25 @@ export class FileDataStore implements DataStore {
  * Every run record in a shared store, e.g. for `deno task journal --store SPEC`.
  *
  * @param spec `file:ROOT` or `mongodb://...`
+ * @param onUnreadable told about each record that cannot be read, which is then left out
+ *   (without it, such a record throws)
  * @returns the records, ordered by experiment, then run id
  * @throws {TypeError} when `spec` names a model folder only
  */
-export async function loadStoreRecords(spec: string): Promise<RunRecord[]> {
+export async function loadStoreRecords(
+  spec: string,
+  onUnreadable?: UnreadableRecord,
+): Promise<RunRecord[]> {
   const stores = await openStores(spec);
   try {
     if (!stores.runs) {
       throw new TypeError(
-        `Store "${spec}" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
+        `Store "${
+          redact(spec)
+        }" is a model folder, not a shared store: use file:ROOT or mongodb://HOST/DB`,
       );
     }
-    return await stores.runs.records();
+    return await stores.runs.records(onUnreadable);
   } finally {
     await stores.close();
   }
@@ -428,7 +450,9 @@ export async function openStores(spec: string): Promise<Stores> {
   if (spec.startsWith("file:")) {
     const root = spec.startsWith("file://") ? decodeURIComponent(new URL(spec).pathname) : spec
       .slice("file:".length);
-    if (!root) throw new TypeError(`Invalid store "${spec}": expected file:/path/to/share`);
+    if (!root) {
+      throw new TypeError(`Invalid store "${redact(spec)}": expected file:/path/to/share`);
+    }
     const base = root.replace(/\/+$/, "");
     return {
       models: new FileModelStore(`${base}/models`),
@@ -439,7 +463,9 @@ export async function openStores(spec: string): Promise<Stores> {
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new TypeError(
-      `Invalid store "${spec}": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
+      `Invalid store "${
+        redact(spec)
+      }": expected a folder, file:/path/to/share or mongodb://HOST/DB`,
     );
   }
   return {

@@ -10,7 +10,8 @@
  * @module
  */
 import type { FetchCache } from "./cache.ts";
-import { FetchError, type HttpClient, maskSecrets } from "./http.ts";
+import { redact } from "../../redact.ts";
+import { FetchError, type HttpClient } from "./http.ts";
 
 /** Alpha Vantage's public base URL. */
 export const ALPHAVANTAGE_BASE_URL = "https://www.alphavantage.co";
@@ -99,7 +100,7 @@ export async function alphaVantageGet<T>(
     secrets: [ctx.apiKey],
     rateLimited: alphaVantageRateLimit,
   });
-  const mask = (text: string) => maskSecrets(text, [ctx.apiKey]);
+  const mask = (text: string) => redact(text, [ctx.apiKey]);
   const fail = (why: string) =>
     new FetchError(
       mask(

@@ -19,12 +19,12 @@ import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
 import { DatasetError, TABLE_NAMES, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
+import { redact, registerSecret } from "../../redact.ts";
 import { DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
 import {
   defaultRetry,
   FetchError,
   HttpClient,
-  maskSecrets,
   type RetryPolicy,
   type Sleep,
   TokenBucket,
@@ -178,7 +178,8 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     throw new TypeError((e as Error).message);
   }
   const log = options.log ?? ((line: string) => console.log(line));
-  const say = (line: string) => log(maskSecrets(line, [apiKey]));
+  registerSecret(apiKey);
+  const say = (line: string) => log(redact(line, [apiKey]));
   const sleep = options.sleep;
   const retry = options.retry ?? defaultRetry;
   const cache = new FetchCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
@@ -353,7 +354,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       if (e instanceof FetchError) {
         say(`[${i + 1}/${items.length}] ${item.label}: failed`);
         throw new FetchError(
-          maskSecrets(e.message, [apiKey]),
+          redact(e.message, [apiKey]),
           e.service,
           e.endpoint,
           e.symbol,
@@ -632,9 +633,9 @@ export async function fetchCommand(args: string[]): Promise<number> {
     });
     return 0;
   } catch (e) {
-    if (e instanceof TypeError) return usage(maskSecrets(e.message, [apiKey ?? ""]));
+    if (e instanceof TypeError) return usage(redact(e.message, [apiKey ?? ""]));
     if (e instanceof FetchError || e instanceof DatasetError) {
-      console.error(maskSecrets(e.message, [apiKey ?? ""]));
+      console.error(redact(e.message, [apiKey ?? ""]));
       return 1;
     }
     throw e;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { redact } from "../../redact.ts";
 
 /** Sleeps `ms` milliseconds; injectable so tests do not wait. */
 export type Sleep = (ms: number) => Promise<void>;
@@ -94,25 +95,6 @@ export class FetchError extends Error {
   }
 }
 
-/**
- * Replaces every occurrence of each secret (plain and URL-encoded) in `text` with `***`.
- * Secrets shorter than 4 characters are not real API keys and are left alone, so that masking
- * cannot garble ordinary words.
- *
- * @param text Any text (a URL, a message, a payload).
- * @param secrets The secrets.
- * @returns The masked text.
- */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s.length < 4) continue;
-    out = out.split(s).join("***");
-    if (encodeURIComponent(s) !== s) out = out.split(encodeURIComponent(s)).join("***");
-  }
-  return out;
-}
-
 /** One GET request. */
 export interface HttpRequest {
   url: string;
@@ -167,7 +149,7 @@ export class HttpClient {
    * @throws {FetchError} On a 4xx other than 429, or when the retries are used up.
    */
   async getText(req: HttpRequest): Promise<string> {
-    const mask = (s: string) => maskSecrets(s, req.secrets);
+    const mask = (s: string) => redact(s, req.secrets);
     const what = `${req.service} ${req.endpoint} for "${req.symbol}"`;
     let lastReason = "";
     for (let attempt = 0;; attempt++) {

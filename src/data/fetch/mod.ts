@@ -22,7 +22,6 @@ export {
   HttpClient,
   type HttpClientOptions,
   type HttpRequest,
-  maskSecrets,
   realSleep,
   type RetryPolicy,
   type Sleep,

@@ -10,6 +10,7 @@
  * @module
  */
 import YahooFinance from "yahoo-finance2";
+import { redact } from "../../redact.ts";
 import type { FetchCache } from "./cache.ts";
 import { FetchError, type HttpClient } from "./http.ts";
 
@@ -161,7 +162,7 @@ export async function fetchYahooDaily(
         )
       }`
       : "";
-    const msg = String((e as Error).message ?? e).split("\n")[0].slice(0, 300) + detail;
+    const msg = redact(String((e as Error).message ?? e).split("\n")[0].slice(0, 300) + detail);
     throw new FetchError(
       `Malformed Yahoo Finance chart response for "${symbol}"${
         cached ? " (from the cache)" : ""
