@@ -81,7 +81,7 @@ Deno.test("diffRuns never calls one loss better than a loss of another kind", ()
   huber.metrics!.postTrain.eval = { ...huber.metrics!.postTrain.eval, loss: 0.1 };
   const text = diffRuns(bce, huber);
   ok(text.includes("| loss | 0.5659 | 0.1000 | — | not comparable |"), text);
-  ok(text.includes("| loss | 1.5135 | 1.5135 | — | not comparable |"), text);
+  ok(text.includes("| loss | 1.514 | 1.514 | — | not comparable |"), text);
   ok(
     text.includes(
       "The runs train different losses (a: bce; b: huber (delta 1)): their loss values are " +
@@ -90,7 +90,7 @@ Deno.test("diffRuns never calls one loss better than a loss of another kind", ()
     text,
   );
   // The other metrics do not depend on the loss and are still compared.
-  ok(text.includes("| MAE | 0.1012 | 0.1012 | 0 | same |"), text);
+  ok(text.includes("| MAE | 0.1012 | 0.1012 | 0.000 | same |"), text);
 });
 
 Deno.test("diffRuns: one loss with other parameters is not comparable; unused ones do not matter", () => {
