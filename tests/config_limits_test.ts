@@ -275,3 +275,19 @@ Deno.test("extends: config text with no folder (a queued job) may not extend any
     "file, so it has no folder to read bases from (a queued job carries its config resolved)",
   ]);
 });
+
+Deno.test("a queued job's config is loaded without a folder: extends /etc/hostname is refused unread", async () => {
+  const { experimentOfJob } = await import("../src/distributed/worker.ts");
+  const { jobDataFor } = await import("../src/distributed/queue.ts");
+  const [e] = await parseExperimentText(BASE, "x.yaml");
+  const data = jobDataFor(e, "f".repeat(64));
+  const hostile = { ...data, configYaml: "extends: /etc/hostname\n" + data.configYaml };
+  const err = await assertRejects(() => experimentOfJob(hostile), ConfigError);
+  assertEquals(err.issues.map(formatIssue), [
+    `job ${data.configHash}.yaml:1:10 extends: cannot extend "/etc/hostname": this config was ` +
+    "not read from a file, so it has no folder to read bases from (a queued job carries its " +
+    "config resolved)",
+  ]);
+  const host = await Deno.readTextFile("/etc/hostname").catch(() => "");
+  if (host.trim() !== "") assert(!err.message.includes(host.trim()));
+});
