@@ -291,3 +291,34 @@ Deno.test("a queued job's config is loaded without a folder: extends /etc/hostna
   const host = await Deno.readTextFile("/etc/hostname").catch(() => "");
   if (host.trim() !== "") assert(!err.message.includes(host.trim()));
 });
+
+Deno.test("data.dataset: a plain name, or a path inside a data root, links resolved; nothing else", async () => {
+  const { datasetRefProblem } = await import("../src/config/files.ts");
+  await withDir(async (root) => {
+    await Deno.mkdir(`${root}/ds`);
+    await Deno.symlink("/etc", `${root}/etc-link`);
+    const roots = [root];
+    const allowed = `expected a dataset name (letters, digits, '.', '_' or '-', at most 64) or a ` +
+      `path to a dataset folder inside "${root}"`;
+    for (const ok of ["dow30-1991-2000", "synth_small.v2", `${root}/ds`, `${root}/not-yet`]) {
+      assertEquals(await datasetRefProblem(ok, roots), null, ok);
+    }
+    assertEquals(
+      await datasetRefProblem(`${root}/../../etc`, roots),
+      `${allowed}, got "${root}/../../etc" (resolves to "/etc")`,
+    );
+    assertEquals(
+      await datasetRefProblem(root, roots),
+      `${allowed}, got "${root}" (resolves to "${root}")`,
+    );
+    assertEquals(
+      await datasetRefProblem(`${root}/etc-link`, roots),
+      `${allowed}, got "${root}/etc-link": a link to "/etc"`,
+    );
+    assertEquals(await datasetRefProblem("my data", roots), `${allowed}, got "my data"`);
+    assertEquals(
+      await datasetRefProblem("x".repeat(65), roots),
+      `${allowed}, got "${"x".repeat(65)}"`,
+    );
+  });
+});
