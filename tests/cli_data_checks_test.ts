@@ -50,7 +50,7 @@ Deno.test("validate: tickers, market series and benchmark the dataset lacks, eac
     assertEquals(await validateCommand([file], io), 1);
     assertEquals(io.stdout, [
       '  checked against dataset "dow30-1991-2000": tickers, series, benchmark, risk-free, ' +
-      "tables, window",
+      "tables, window, memory",
     ]);
     assertEquals(io.stderr.length, 4, io.stderr.join("\n"));
     assert(
@@ -74,7 +74,7 @@ Deno.test("validate: tickers, market series and benchmark the dataset lacks, eac
       ),
       io.stderr[2],
     );
-    assertEquals(io.stderr[3], `${file}: 3 problems in the data`);
+    assertEquals(io.stderr[3], `${file}: 3 problems`);
   });
 });
 
@@ -88,7 +88,7 @@ Deno.test("validate: a dataset that is not there is not an error; the checks not
     assert(io.stdout[0].startsWith(`${file}: ok (1 experiment, hash `), io.stdout[0]);
     assertEquals(
       io.stdout[1],
-      '  not checked: tickers, series, benchmark, risk-free, tables, window: dataset "no-such-data" ' +
+      '  not checked: tickers, series, benchmark, risk-free, tables, window, memory: dataset "no-such-data" ' +
         "not found under data/",
     );
   });

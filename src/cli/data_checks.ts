@@ -19,14 +19,16 @@ import {
 } from "../data/dataset.ts";
 import { TickerSelectionError } from "../data/select.ts";
 import { FAMILY_TABLE, type FamilyName, MissingColumnError } from "../features/families.ts";
+import { checkFits, describeModel } from "../models/registry.ts";
 import { checkData, type DataCheckName } from "../pipeline.ts";
 
 /**
  * The checks made before any long work: the run's own (`checkData`), then `tables` (each
- * feature family's table is in the dataset) and `window` (`data.from`..`data.to` and
- * `split.eval_from` fall inside the dataset's dates).
+ * feature family's table is in the dataset), `window` (`data.from`..`data.to` and
+ * `split.eval_from` fall inside the dataset's dates) and `memory` (the model fits this machine's
+ * memory even with a single input feature).
  */
-export type PreflightCheckName = DataCheckName | "tables" | "window";
+export type PreflightCheckName = DataCheckName | "tables" | "window" | "memory";
 
 /**
  * The config key an error found in the data comes from, where it says: the ticker list of a
@@ -108,8 +110,8 @@ function checkKey(e: Experiment): string {
 /** The checks that apply to an experiment whatever its dataset holds. */
 function checksFor(e: Experiment): PreflightCheckName[] {
   return e.features.families.market
-    ? ["tickers", "series", "benchmark", "risk-free", "tables", "window"]
-    : ["tickers", "benchmark", "risk-free", "tables", "window"];
+    ? ["tickers", "series", "benchmark", "risk-free", "tables", "window", "memory"]
+    : ["tickers", "benchmark", "risk-free", "tables", "window", "memory"];
 }
 
 /**
@@ -126,11 +128,29 @@ function tablesCheck(e: Experiment, dataset: Dataset): { name: "tables"; errors:
   return { name: "tables", errors };
 }
 
-/** A problem with the dates a config asks of its dataset, at the key that asks. */
-class WindowError extends RangeError {
+/**
+ * Whether the model fits in memory here with the fewest inputs it could have (one feature): a
+ * model that fails this fails the run's own plan, whatever the dataset gives it.
+ *
+ * @param e the experiment
+ * @returns the `memory` check, its error located at `model.size`
+ */
+function memoryCheck(e: Experiment): { name: "memory"; errors: Error[] } {
+  try {
+    const d = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+    checkFits(d, undefined, { backend: e.train.backend });
+    return { name: "memory", errors: [] };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { name: "memory", errors: [new KeyedError(message, "model.size")] };
+  }
+}
+
+/** A problem the config's values cause, at the key to change. */
+class KeyedError extends RangeError {
   constructor(message: string, readonly path: string) {
     super(message);
-    this.name = "WindowError";
+    this.name = "KeyedError";
   }
 }
 
@@ -149,9 +169,9 @@ function windowCheck(e: Experiment, dataset: Dataset): { name: "window"; errors:
   const span = `dataset "${dataset.name}" runs from "${m.from}" to "${m.to}"`;
   const errors: Error[] = [];
   if (e.data.from !== undefined && e.data.from > m.to) {
-    errors.push(new WindowError(`expected a date on or before "${m.to}": ${span}`, "data.from"));
+    errors.push(new KeyedError(`expected a date on or before "${m.to}": ${span}`, "data.from"));
   } else if (e.data.to !== undefined && e.data.to < m.from) {
-    errors.push(new WindowError(`expected a date on or after "${m.from}": ${span}`, "data.to"));
+    errors.push(new KeyedError(`expected a date on or after "${m.from}": ${span}`, "data.to"));
   }
   const evalFrom = e.split.eval_from;
   if (errors.length === 0 && evalFrom !== undefined && (evalFrom <= from || evalFrom > to)) {
@@ -159,7 +179,7 @@ function windowCheck(e: Experiment, dataset: Dataset): { name: "window"; errors:
       ? `the data window is "${from}".."${to}" (${span})`
       : span;
     errors.push(
-      new WindowError(
+      new KeyedError(
         `expected a date after "${from}" and on or before "${to}": ${window}`,
         "split.eval_from",
       ),
@@ -251,6 +271,7 @@ export async function checkAgainstData(
       })),
       tablesCheck(e, dataset),
       windowCheck(e, dataset),
+      memoryCheck(e),
     ];
     const name = `dataset "${dataset.name}"`;
     if (!checked.has(name)) checked.set(name, []);
@@ -258,7 +279,7 @@ export async function checkAgainstData(
     for (const c of checks) {
       for (const error of c.errors) {
         for (const i of indices) {
-          const line = error instanceof WindowError
+          const line = error instanceof KeyedError
             ? await located(error.path, error.message, i)
             : await locatedMessage(file, error, { ...options, point: i, experiment: points[i] }) ??
               `${file}: ${c.name}: ${error.message}`;
