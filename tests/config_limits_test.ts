@@ -322,3 +322,20 @@ Deno.test("data.dataset: a plain name, or a path inside a data root, links resol
     );
   });
 });
+
+Deno.test("YAML: control characters are refused, raw in the text or escaped in a value or key, without echoing them", async () => {
+  assertEquals(await problems(BASE + 'description: "a\u0000b"\n'), [
+    "x.yaml:10:16 YAML text may not hold control character U+0000: remove it",
+  ]);
+  const escaped = "holds control character U+001B (written as an escape): a config holds " +
+    "printable text, and a terminal would run it";
+  const lines = await problems(BASE + 'description: "\\e[2J\\e[31mOK"\n');
+  assertEquals(lines, [`x.yaml:10:14 description: the value ${escaped}`]);
+  assert(!lines.join().includes("\u001b"));
+  assertEquals(await problems(BASE + 'model: { "size\\e[0m": 3 }\n'), [
+    `x.yaml:10:10 model: a key ${escaped}`,
+  ]);
+  // Tabs and line breaks are text.
+  const [e] = await parseExperimentText(BASE + 'description: "a\\tb\\nc"\n', "x.yaml");
+  assertEquals(e.description, "a\tb\nc");
+});

@@ -114,6 +114,13 @@ export function parseYaml(
     return toLoc(p.line, p.col);
   };
   const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const control = text.search(CONTROL_IN_TEXT);
+  if (control >= 0) {
+    return {
+      tree: null,
+      issues: [{ ...at(control), path: "", message: controlMessage(text, control, "text") }],
+    };
+  }
   const deep = tooDeep(tokens, YAML_LIMITS.maxDepth);
   if (deep !== null) {
     return { tree: null, issues: [{ ...at(deep), path: "", message: depthMessage() }] };
@@ -197,6 +204,9 @@ export function parseYaml(
         const keyNode = pair.key;
         const keyLoc = rangeLoc(keyNode, loc);
         const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+        const bad = key.search(CONTROL_IN_VALUE);
+        // The key is not shown: it holds the character a terminal would run.
+        if (bad >= 0) fail(keyLoc, path, `a key ${controlMessage(key, bad, "value")}`);
         const earlier = entries.get(key);
         if (earlier !== undefined) {
           fail(
@@ -219,6 +229,10 @@ export function parseYaml(
       };
     }
     if (isScalar(node)) {
+      const bad = typeof node.value === "string" ? node.value.search(CONTROL_IN_VALUE) : -1;
+      if (bad >= 0) {
+        fail(loc, path, `the value ${controlMessage(node.value as string, bad, "value")}`);
+      }
       // An empty value (`key:` with nothing after it) is located at its key.
       const empty = node.value === null && (node.source === undefined || node.source === "");
       return { kind: "scalar", loc: empty ? fallback : loc, value: node.value };
@@ -235,6 +249,26 @@ export function parseYaml(
     if (e instanceof Stop) return { tree: null, issues };
     throw e;
   }
+}
+
+/**
+ * Characters YAML text may not hold (outside its printable set: C0 and C1 controls but tab,
+ * line feed, carriage return and next line, DEL, and the non-characters U+FFFE and U+FFFF).
+ */
+const CONTROL_IN_TEXT = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
+
+/**
+ * Control characters a value may not hold even when written as an escape (`"\e[2J"`): names,
+ * descriptions and tickers are printed to terminals, which would run them.
+ */
+const CONTROL_IN_VALUE = /[\x00-\x08\x0B-\x1F\x7F-\x9F]/;
+
+function controlMessage(text: string, index: number, where: "text" | "value"): string {
+  const code = `U+${text.charCodeAt(index).toString(16).toUpperCase().padStart(4, "0")}`;
+  return where === "text"
+    ? `YAML text may not hold control character ${code}: remove it`
+    : `holds control character ${code} (written as an escape): a config holds printable text, ` +
+      "and a terminal would run it";
 }
 
 function depthMessage(): string {
