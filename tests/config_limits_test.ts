@@ -177,6 +177,10 @@ Deno.test("config files: not UTF-8 is located at the bad character; folders and 
       `${dir}/latin1.yaml:10:17 config is not UTF-8 text: byte 0xE9 here is not a character ` +
       "(save the file as UTF-8)",
     ]);
+    await Deno.writeFile(`${dir}/utf16.yaml`, Uint8Array.from([0xff, 0xfe, 0x6e, 0x00]));
+    assertEquals((await fileProblems(`${dir}/utf16.yaml`)).lines, [
+      `${dir}/utf16.yaml:1:1 config is UTF-16 text: save the file as UTF-8`,
+    ]);
     await Deno.mkdir(`${dir}/folder.yaml`);
     assertEquals((await fileProblems(`${dir}/folder.yaml`)).lines, [
       `${dir}/folder.yaml:1:1 cannot read config file: it is a folder, not a file`,
@@ -261,7 +265,7 @@ Deno.test("extends: a chain longer than the limit stops at the base that passes 
     assertEquals((await fileProblems(`${dir}/top.yaml`)).lines, [
       `${dir}/c${last}.yaml:1:10 extends: expected at most ${MAX_EXTENDS_CHAIN} bases in an ` +
       `extends chain, got more: ${dir}/top.yaml → ${dir}/c0.yaml → … → ${dir}/c${last}.yaml → ` +
-      `c${last + 1}.yaml`,
+      `${dir}/c${last + 1}.yaml`,
     ]);
     // At the limit, it loads.
     await Deno.writeTextFile(`${dir}/c${last}.yaml`, BASE);

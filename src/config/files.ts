@@ -117,6 +117,9 @@ async function readAtMost(path: string, limit: number): Promise<Uint8Array> {
  * @returns The text (without a byte order mark), or the problem located at the bad character.
  */
 export function decodeUtf8(bytes: Uint8Array): string | ReadProblem {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { line: 1, col: 1, message: "config is UTF-16 text: save the file as UTF-8" };
+  }
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

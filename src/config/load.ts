@@ -347,13 +347,13 @@ async function loadWithBases(
     );
   }
   const here = [...chain, { display, abs }];
+  const baseDisplay = normalize(join(dirname(display), ref));
   if (here.length > MAX_EXTENDS_CHAIN) {
     return fail(
       `expected at most ${MAX_EXTENDS_CHAIN} bases in an extends chain, got more: ` +
-        `${here[0].display} → ${here[1].display} → … → ${display} → ${ref}`,
+        `${here[0].display} → ${here[1].display} → … → ${display} → ${baseDisplay}`,
     );
   }
-  const baseDisplay = normalize(join(dirname(display), ref));
   const resolved = await resolveBase(ref, abs, root, baseDisplay);
   if ("problem" in resolved) return fail(resolved.problem);
   const baseAbs = resolved.path;
