@@ -46,13 +46,13 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-/** The sandbox's own entries: links to the repository, and the folder of dataset links. */
-const OWN = ["deno.json", "deno.lock", "src", "node_modules", "schemas", "data"];
-
 /**
  * Creates a sandbox (see the module documentation). The repository's `node_modules/` must exist
  * (any earlier `deno` command in the repository creates it).
  *
+ * @param options `linkData`: make `data/` a link to the repository's own (for tests that write no
+ *   dataset and want the data root exactly as a user has it); writes to `data/` would then land
+ *   in the repository
  * @returns the sandbox
  * @example
  * ```ts
@@ -64,21 +64,28 @@ const OWN = ["deno.json", "deno.lock", "src", "node_modules", "schemas", "data"]
  * }
  * ```
  */
-export async function openSandbox(): Promise<Sandbox> {
+export async function openSandbox(options: { linkData?: boolean } = {}): Promise<Sandbox> {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "alfred-sandbox-" }));
-  for (const name of ["deno.json", "src", "node_modules", "schemas"]) {
-    await Deno.symlink(`${REPO}/${name}`, `${dir}/${name}`);
-  }
+  const links = [
+    "deno.json",
+    "src",
+    "node_modules",
+    "schemas",
+    ...(options.linkData ? ["data"] : []),
+  ];
+  for (const name of links) await Deno.symlink(`${REPO}/${name}`, `${dir}/${name}`);
   // A copy: Deno may rewrite the lock file, and the repository's must not change.
   await Deno.copyFile(`${REPO}/deno.lock`, `${dir}/deno.lock`);
-  await Deno.mkdir(`${dir}/data`);
-  for await (const e of Deno.readDir(`${REPO}/data`)) {
-    if (e.isDirectory && e.name !== "raw") {
-      await Deno.symlink(`${REPO}/data/${e.name}`, `${dir}/data/${e.name}`);
+  const datasetLinks = new Set<string>();
+  if (!options.linkData) {
+    await Deno.mkdir(`${dir}/data`);
+    for await (const e of Deno.readDir(`${REPO}/data`)) {
+      if (e.isDirectory && e.name !== "raw") {
+        await Deno.symlink(`${REPO}/data/${e.name}`, `${dir}/data/${e.name}`);
+        datasetLinks.add(`data/${e.name}`);
+      }
     }
   }
-  const datasetLinks = new Set<string>();
-  for await (const e of Deno.readDir(`${dir}/data`)) datasetLinks.add(`data/${e.name}`);
 
   return {
     dir,
@@ -118,7 +125,7 @@ export async function openSandbox(): Promise<Sandbox> {
       const walk = async (rel: string) => {
         for await (const e of Deno.readDir(rel === "" ? dir : `${dir}/${rel}`)) {
           const path = rel === "" ? e.name : `${rel}/${e.name}`;
-          if (rel === "" && OWN.includes(e.name) && e.name !== "data") continue;
+          if (rel === "" && (links.includes(e.name) || e.name === "deno.lock")) continue;
           if (datasetLinks.has(path)) continue;
           if (!(rel === "" && e.name === "data")) out.push(path);
           if (e.isDirectory) await walk(path);
