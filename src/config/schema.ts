@@ -49,7 +49,7 @@ export type TickerSpec = z.infer<typeof TickerSpec>;
 
 export const DataConfig = z.strictObject({
   dataset: z.string().min(1).default("dow30-1991-2000").describe(
-    "dataset name under data/, or a path to a dataset folder",
+    "dataset name under data/, or a path to a dataset folder inside data/ or the experiment file's folder",
   ),
   train_tickers: TickerSpec.describe("tickers the model is trained on"),
   eval_tickers: TickerSpec.describe("held-out tickers the model is evaluated and backtested on"),
@@ -300,7 +300,7 @@ export const Experiment = z.strictObject({
     "JSON Schema of this file, for editors; ignored by Alfred",
   ),
   extends: z.string().optional().describe(
-    "base config file, relative to this one: mappings merge key by key, lists replace, null removes an inherited key",
+    "base config file (.yaml or .yml), relative to this one and inside the experiment file's folder or below: mappings merge key by key, lists replace, null removes an inherited key",
   ),
   name: z.string().max(MAX_NAME_LENGTH).regex(/^[a-z0-9][a-z0-9._-]*$/, {
     message: "expected lower-case letters, digits, '.', '_' or '-', starting with a letter or " +
