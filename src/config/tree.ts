@@ -255,12 +255,14 @@ export function parseYaml(
  * Characters YAML text may not hold (outside its printable set: C0 and C1 controls but tab,
  * line feed, carriage return and next line, DEL, and the non-characters U+FFFE and U+FFFF).
  */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL_IN_TEXT = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
 
 /**
  * Control characters a value may not hold even when written as an escape (`"\e[2J"`): names,
  * descriptions and tickers are printed to terminals, which would run them.
  */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const CONTROL_IN_VALUE = /[\x00-\x08\x0B-\x1F\x7F-\x9F]/;
 
 function controlMessage(text: string, index: number, where: "text" | "value"): string {
