@@ -11,6 +11,11 @@
  * sweep) is expanded. A `--set` of a swept key pins it: that sweep dimension
  * is dropped. Each point is validated separately.
  *
+ * Bounds: a config file or text is at most 64 KiB of UTF-8 (`files.ts`); its YAML may not alias
+ * more than 10,000 values or nest deeper than 32 levels (`tree.ts`); `extends` names a `.yaml` or
+ * `.yml` file in the folder of the experiment file or below it (links resolved), at most 32 bases
+ * deep, and a config parsed with `root: null` (a queued job's) may not extend at all.
+ *
  * @module
  */
 import { dirname, join, normalize, resolve } from "node:path";
