@@ -343,3 +343,19 @@ Deno.test("YAML: control characters are refused, raw in the text or escaped in a
   const [e] = await parseExperimentText(BASE + 'description: "a\\tb\\nc"\n', "x.yaml");
   assertEquals(e.description, "a\tb\nc");
 });
+
+Deno.test("extends and data.dataset: a folder reached through a link is still the same folder", async () => {
+  const { datasetRefProblem } = await import("../src/config/files.ts");
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/real/exp`, { recursive: true });
+    await Deno.mkdir(`${dir}/real/data/ds`, { recursive: true });
+    await Deno.symlink(`${dir}/real`, `${dir}/link`);
+    await Deno.writeTextFile(`${dir}/real/exp/base.yaml`, BASE);
+    await Deno.writeTextFile(`${dir}/real/exp/a.yaml`, "extends: base.yaml\nseed: 5\n");
+    const [e] = await loadExperiments(`${dir}/link/exp/a.yaml`);
+    assertEquals([e.name, e.seed], ["base-test", 5]);
+    for (const ref of [`${dir}/link/data/ds`, `${dir}/real/data/ds`]) {
+      assertEquals(await datasetRefProblem(ref, [`${dir}/link/data`]), null, ref);
+    }
+  });
+});

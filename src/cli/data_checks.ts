@@ -217,7 +217,7 @@ export async function checkAgainstData(
   points: Experiment[],
   options: LoadOptions = {},
 ): Promise<DataReport> {
-  const roots = [defaultDataRoot().replace(/\/+$/, ""), await experimentRoot(file)];
+  const roots = [defaultDataRoot().replace(/\/+$/, ""), (await experimentRoot(file)).path];
   const datasets = new Map<string, Promise<Dataset | Error>>();
   const open = (ref: string) => {
     if (!datasets.has(ref)) {

@@ -163,15 +163,33 @@ export function decodeUtf8(bytes: Uint8Array): string | ReadProblem {
   }
 }
 
+/** A folder as written (absolute) and as it really is (links resolved). */
+export interface Root {
+  /** The absolute path, as reached. */
+  path: string;
+  /** The same folder with every link resolved. */
+  real: string;
+}
+
 /**
- * The root folder an experiment file's `extends` may read below: its own folder, symbolic
- * links resolved.
+ * The root folder an experiment file's `extends` may read below: its own folder.
  *
  * @param file The top-level experiment file (or the name config text is parsed as).
- * @returns An absolute path.
+ * @returns The folder, as reached and with links resolved.
  */
-export async function experimentRoot(file: string): Promise<string> {
-  return await realOrResolved(dirname(resolve(file)));
+export async function experimentRoot(file: string): Promise<Root> {
+  return await folderRoot(dirname(resolve(file)));
+}
+
+/**
+ * A folder as reached and with links resolved.
+ *
+ * @param folder Any path.
+ * @returns Its absolute form and its real path (the absolute form when it does not exist).
+ */
+export async function folderRoot(folder: string): Promise<Root> {
+  const path = resolve(folder);
+  return { path, real: await realOrResolved(path) };
 }
 
 /** The real path of `path` (links resolved) when it exists, else its absolute form. */
@@ -195,6 +213,11 @@ export function isInside(root: string, path: string): boolean {
   return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel));
 }
 
+/** Whether `path`, as written, lies in `root` reached either way. */
+function insideAsWritten(root: Root, path: string): boolean {
+  return isInside(root.path, path) || isInside(root.real, path);
+}
+
 /**
  * Checks where an `extends` reference leads, before anything is read: inside the root (as
  * written and with links resolved), to a `.yaml` or `.yml` file.
@@ -208,7 +231,7 @@ export function isInside(root: string, path: string): boolean {
 export async function resolveBase(
   ref: string,
   from: string,
-  root: string | null,
+  root: Root | null,
   display: string,
 ): Promise<{ path: string } | { problem: string }> {
   if (root === null) {
@@ -218,11 +241,13 @@ export async function resolveBase(
     };
   }
   const path = resolve(dirname(from), ref);
-  const outside = () => ({
-    problem: `cannot extend "${ref}": it is outside the experiment's folder "${root}"; ` +
-      "extends reads only files in the folder of the experiment file, or below it",
-  });
-  if (!isInside(root, path)) return outside();
+  const rule = "extends reads only files in the folder of the experiment file, or below it";
+  if (!insideAsWritten(root, path)) {
+    return {
+      problem:
+        `cannot extend "${ref}": it is outside the experiment's folder "${root.path}"; ${rule}`,
+    };
+  }
   if (!CONFIG_EXTENSIONS.includes(extname(path).toLowerCase() as typeof CONFIG_EXTENSIONS[0])) {
     return {
       problem: `cannot extend "${ref}": expected a ${CONFIG_EXTENSIONS.join(" or ")} file, got "${
@@ -236,10 +261,10 @@ export async function resolveBase(
   } catch (e) {
     return { problem: `cannot read base config "${ref}" (${display}): ${readError(e)}` };
   }
-  if (!isInside(root, real)) {
+  if (!isInside(root.real, real)) {
     return {
       problem: `cannot extend "${ref}": it is a link to a file outside the experiment's folder ` +
-        `"${root}"; extends reads only files in the folder of the experiment file, or below it`,
+        `"${root.path}"; ${rule}`,
     };
   }
   return { path };
@@ -274,12 +299,13 @@ export async function datasetRefProblem(
   const looksLikePath = ref.includes("/") || ref.includes("\\") || ref.startsWith(".");
   if (!looksLikePath) return `${allowed}, got "${ref}"`;
   const path = resolve(ref);
-  const realRoots = await Promise.all(roots.map(realOrResolved));
-  if (!realRoots.some((r) => isInside(r, path) && path !== r)) {
+  const folders = await Promise.all(roots.map(folderRoot));
+  const strictlyInside = (root: string, p: string) => isInside(root, p) && p !== root;
+  if (!folders.some((r) => strictlyInside(r.path, path) || strictlyInside(r.real, path))) {
     return `${allowed}, got "${ref}" (resolves to "${path}")`;
   }
   const real = await realOrResolved(path);
-  if (!realRoots.some((r) => isInside(r, real) && real !== r)) {
+  if (!folders.some((r) => strictlyInside(r.real, real))) {
     return `${allowed}, got "${ref}": a link to "${real}"`;
   }
   return null;

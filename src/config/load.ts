@@ -22,9 +22,11 @@ import { dirname, join, normalize, resolve } from "node:path";
 import { ConfigError, type ConfigIssue, didYouMean } from "./errors.ts";
 import {
   experimentRoot,
+  folderRoot,
   MAX_EXTENDS_CHAIN,
   readConfigFile,
   resolveBase,
+  type Root,
   textSizeProblem,
 } from "./files.ts";
 import { mapZodIssues, showValue } from "./issues.ts";
@@ -307,7 +309,7 @@ async function resolveTree(
     ? await experimentRoot(fileName)
     : options.root === null
     ? null
-    : resolve(options.root);
+    : await folderRoot(options.root);
   const tree = await loadWithBases(text, fileName, resolve(fileName), [], root, issues, files);
   const withSets = applySets(tree, options.set ?? [], issues);
   return tree === null ? null : withSets;
@@ -318,7 +320,7 @@ async function loadWithBases(
   display: string,
   abs: string,
   chain: { display: string; abs: string }[],
-  root: string | null,
+  root: Root | null,
   issues: ConfigIssue[],
   files: string[],
 ): Promise<LNode | null> {
