@@ -52,7 +52,8 @@ Deno.test("validate: tickers, market series and benchmark the dataset lacks, eac
     const io = capture();
     assertEquals(await validateCommand([file], io), 1);
     assertEquals(io.stdout, [
-      '  checked against dataset "dow30-1991-2000": tickers, series, benchmark, risk-free',
+      '  checked against dataset "dow30-1991-2000": tickers, series, benchmark, risk-free, ' +
+      "tables, window, memory",
     ]);
     assertEquals(io.stderr.length, 4, io.stderr.join("\n"));
     assert(
@@ -64,7 +65,7 @@ Deno.test("validate: tickers, market series and benchmark the dataset lacks, eac
     );
     assert(
       io.stderr[1].startsWith(
-        `${file}:8:23 features.families.market.series: Dataset "dow30-1991-2000" table "market" ` +
+        `${file}:8:30 features.families.market.series[1]: Dataset "dow30-1991-2000" table "market" ` +
           'has no series "10yr", which features.families.market.series needs: it has "DJIA", ',
       ),
       io.stderr[1],
@@ -76,7 +77,7 @@ Deno.test("validate: tickers, market series and benchmark the dataset lacks, eac
       ),
       io.stderr[2],
     );
-    assertEquals(io.stderr[3], `${file}: 3 problems in the data`);
+    assertEquals(io.stderr[3], `${file}: 3 problems`);
   });
 });
 
@@ -90,8 +91,8 @@ Deno.test("validate: a dataset that is not there is not an error; the checks not
     assert(io.stdout[0].startsWith(`${file}: ok (1 experiment, hash `), io.stdout[0]);
     assertEquals(
       io.stdout[1],
-      '  not checked: tickers, series, benchmark, risk-free: dataset "no-such-data" not found ' +
-        "under data/",
+      '  not checked: tickers, series, benchmark, risk-free, tables, window, memory: dataset "no-such-data" ' +
+        "not found under data/",
     );
   });
 });

@@ -82,9 +82,9 @@ Deno.test("validate: ok files return 0 and print their hash and the data checks 
   const hash = configHash(await loadExperiment(`${FIX}child.yaml`)).slice(0, 8);
   assertEquals(io.stdout, [
     `${FIX}child.yaml: ok (1 experiment, hash ${hash})`,
-    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free, tables, window, memory',
     `${FIX}sweep.yaml: ok (sweep of 6 experiments)`,
-    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free',
+    '  checked against dataset "dow30-1991-2000": tickers, benchmark, risk-free, tables, window, memory',
   ]);
   assertEquals(io.stderr, []);
 });

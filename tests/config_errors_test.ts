@@ -60,7 +60,12 @@ const CASES: Case[] = [
   {
     name: "duplicate key",
     text: BASE + "name: again\n",
-    want: { line: 10, col: 1, path: "", message: "YAML syntax error: map keys must be unique" },
+    want: {
+      line: 10,
+      col: 1,
+      path: "name",
+      message: 'key "name" is written twice (first at line 1): YAML keys must be unique',
+    },
   },
   {
     name: "unclosed flow sequence",
@@ -261,7 +266,8 @@ const CASES: Case[] = [
       line: 1,
       col: 7,
       path: "name",
-      message: `expected lower-case letters, digits, '.', '_' or '-', got "Base Test"`,
+      message: `expected lower-case letters, digits, '.', '_' or '-', starting with a letter or ` +
+        `digit (the name is the folder results/<name>/), got "Base Test"`,
     },
   },
   {

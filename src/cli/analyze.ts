@@ -28,8 +28,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     usage: USAGE,
     options: {
       set: { type: "string", value: "KEY=VALUE", multiple: true },
-      results: { type: "string", value: "DIR", default: "results" },
-      store: { type: "string", value: "DIR", default: ".alfred/models" },
+      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
+      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one run (RUN: a run id, id prefix or run folder)" },
   });

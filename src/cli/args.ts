@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 
 /** Where a command writes: stdout and stderr lines (replaceable in tests). */
 export interface CommandIo {
@@ -33,6 +34,14 @@ export interface OptionSpec {
   multiple?: boolean;
   /** The value when the option is absent (string options). */
   default?: string;
+  /**
+   * What the command writes at the option's path (string options): a `folder` it creates or
+   * fills, a `file`, or a `store` (a folder, `file:ROOT`, or a `mongodb://` URL, which is no
+   * path). Before the command does any work, {@linkcode parseCommandArgs} checks that this
+   * process may write there (a `deno task` grants only the paths its `--allow-write` lists) and
+   * that the path is not the wrong kind; not under `--check`, which writes nothing.
+   */
+  writes?: "folder" | "file" | "store";
 }
 
 /** The positional arguments a command takes. */
@@ -195,9 +204,75 @@ export function usageError(io: CommandIo, usage: string, message: string): numbe
 }
 
 /**
+ * The local path an option writes to, or null when its value is no path (a `mongodb://` store).
+ *
+ * @param value the option's value
+ * @param kind what the option writes
+ * @returns the path
+ */
+function writtenPath(value: string, kind: NonNullable<OptionSpec["writes"]>): string | null {
+  if (kind !== "store") return value;
+  if (value.startsWith("file://")) return decodeURIComponent(new URL(value).pathname);
+  if (value.startsWith("file:")) return value.slice("file:".length) || null;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? null : value;
+}
+
+/**
+ * Why a command could not write where an option points, or null: this process lacks write
+ * permission there, or the path is a file where a folder goes (or the reverse), or a file stands
+ * where a folder would have to be created.
+ *
+ * @param name the option's name, without `--`
+ * @param value the option's value
+ * @param kind what the command writes there
+ * @returns the problem, sentence case, or null when the command can write there
+ * @example
+ * ```ts
+ * writeProblem("results", "/mnt/elsewhere", "folder");
+ * // under deno task run: 'Cannot write to --results "/mnt/elsewhere": no write permission ...'
+ * ```
+ */
+export function writeProblem(
+  name: string,
+  value: string,
+  kind: NonNullable<OptionSpec["writes"]>,
+): string | null {
+  const path = writtenPath(value, kind);
+  if (path === null) return null;
+  const where = `Cannot write to --${name} "${value}"`;
+  if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") {
+    return `${where}: no write permission there (a deno task writes only where its ` +
+      "--allow-write in deno.json allows); give a path there, or run src/cli/main.ts with " +
+      `deno run and --allow-write for "${path}"`;
+  }
+  const stat = (p: string) => {
+    try {
+      return Deno.statSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const info = stat(path);
+  const folder = kind !== "file";
+  if (info !== null) {
+    if (folder && !info.isDirectory) return `${where}: it is a file, not a folder`;
+    if (!folder && info.isDirectory) return `${where}: it is a folder, not a file`;
+    return null;
+  }
+  // The path will be created: the nearest existing parent must be a folder.
+  for (let parent = dirname(resolve(path));; parent = dirname(parent)) {
+    const p = stat(parent);
+    if (p !== null) return p.isDirectory ? null : `${where}: "${parent}" is a file, not a folder`;
+    if (dirname(parent) === parent) return null;
+  }
+}
+
+/**
  * Parses a command's arguments, answering `--help` and usage errors itself: with `--help` or
  * `-h` it prints the usage to stdout and returns 0; on a mistake it prints the problem and the
- * usage to stderr and returns 2. A command returns that number as its exit code.
+ * usage to stderr and returns 2. A command returns that number as its exit code. Options that
+ * declare what they write ({@linkcode OptionSpec.writes}) are checked here, before any work:
+ * a path the command may not write to is a mistake too.
  *
  * @param args the arguments after the command's name
  * @param spec the command's usage, options and positional arguments
@@ -223,6 +298,15 @@ export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
   if (parsed.help) {
     io.out(spec.usage);
     return 0;
+  }
+  const values = parsed.values as Record<string, unknown>;
+  if (values.check !== true) {
+    for (const [name, option] of Object.entries(spec.options)) {
+      const value = values[name];
+      if (option.writes === undefined || typeof value !== "string") continue;
+      const problem = writeProblem(name, value, option.writes);
+      if (problem !== null) return usageError(io, spec.usage, problem);
+    }
   }
   return parsed;
 }

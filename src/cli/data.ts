@@ -68,7 +68,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       sectors: { type: "string", value: "N" },
       "tail-df": { type: "string", value: "N" },
       name: { type: "string", value: "NAME" },
-      out: { type: "string", value: "DIR" },
+      out: { type: "string", value: "DIR", writes: "folder" },
     },
   });
   if (typeof parsed === "number") return parsed;

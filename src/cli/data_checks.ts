@@ -1,23 +1,43 @@
 /**
  * Checking experiments against their datasets before any long work, for `deno task validate`
- * and `deno task run`: the run's own checks (`checkData` in `src/pipeline.ts`), each problem
- * located `FILE:LINE:COL path: message` in the YAML where the config says where it comes from.
+ * and `deno task run`: that `data.dataset` names a dataset Alfred may open (a name, or a path
+ * inside the data roots), then the run's own checks (`checkData` in `src/pipeline.ts`) and the
+ * tables and dates the config asks of the dataset, each problem located
+ * `FILE:LINE:COL path: message` in the YAML where the config says where it comes from.
  *
  * @module
  */
+import { datasetRefProblem, experimentRoot } from "../config/files.ts";
 import { type LoadOptions, locateConfigPath } from "../config/load.ts";
 import type { Experiment } from "../config/schema.ts";
-import { type Dataset, DatasetError, loadDataset, MissingTableError } from "../data/dataset.ts";
+import {
+  type Dataset,
+  DatasetError,
+  defaultDataRoot,
+  loadDataset,
+  MissingTableError,
+} from "../data/dataset.ts";
 import { TickerSelectionError } from "../data/select.ts";
-import { MissingColumnError } from "../features/families.ts";
+import { FAMILY_TABLE, type FamilyName, MissingColumnError } from "../features/families.ts";
+import { checkFits, describeModel } from "../models/registry.ts";
 import { checkData, type DataCheckName } from "../pipeline.ts";
 
 /**
+ * The checks made before any long work: the run's own (`checkData`), then `tables` (each
+ * feature family's table is in the dataset), `window` (`data.from`..`data.to` and
+ * `split.eval_from` fall inside the dataset's dates) and `memory` (the model fits this machine's
+ * memory even with a single input feature).
+ */
+export type PreflightCheckName = DataCheckName | "tables" | "window" | "memory";
+
+/**
  * The config key an error found in the data comes from, where it says: the ticker list of a
- * selection error, the feature family that needs a missing table or column, or the key that
- * needs a missing market series (`backtest.benchmark`).
+ * selection error, the feature family that needs a missing table or column, the key that needs
+ * a missing market series (`backtest.benchmark`; with the experiment, the very item of
+ * `features.families.market.series`), or `data.dataset` for a dataset that cannot be opened.
  *
  * @param error the error
+ * @param e the experiment it came from, to point at the item of a list that is wrong
  * @returns a path such as `data.train_tickers[1]`, or null
  * @example
  * ```ts
@@ -25,14 +45,22 @@ import { checkData, type DataCheckName } from "../pipeline.ts";
  * // "data.eval_tickers[0]"
  * ```
  */
-export function configPathOf(error: unknown): string | null {
+export function configPathOf(error: unknown, e?: Experiment): string | null {
   if (error instanceof TickerSelectionError) return error.path;
   if (error instanceof MissingColumnError || error instanceof MissingTableError) {
     const neededBy = error.neededBy ?? "";
-    if (/^[a-z_]+(\.[a-z_]+)+$/.test(neededBy)) return neededBy;
+    if (/^[a-z_]+(\.[a-z_]+)+$/.test(neededBy)) {
+      const series = e?.features.families.market?.series;
+      const item = error instanceof MissingColumnError && error.kind === "series" &&
+          neededBy === "features.families.market.series" && series
+        ? series.indexOf(error.column)
+        : -1;
+      return item >= 0 ? `${neededBy}[${item}]` : neededBy;
+    }
     const family = neededBy.match(/"(\w+)" feature family/)?.[1];
     return family ? `features.families.${family}` : null;
   }
+  if (error instanceof DatasetError && error.tableName === undefined) return "data.dataset";
   return null;
 }
 
@@ -42,7 +70,8 @@ export function configPathOf(error: unknown): string | null {
  *
  * @param file the experiment file
  * @param error the error
- * @param options the `--set` overrides in use, and the 0-based sweep point the error came from
+ * @param options the `--set` overrides in use, the 0-based sweep point the error came from and
+ *   its experiment (to point at a list's item)
  * @returns the located message, or null when the error names no config key
  * @example
  * ```ts
@@ -53,9 +82,9 @@ export function configPathOf(error: unknown): string | null {
 export async function locatedMessage(
   file: string,
   error: Error,
-  options: LoadOptions & { point?: number } = {},
+  options: LoadOptions & { point?: number; experiment?: Experiment } = {},
 ): Promise<string | null> {
-  const path = configPathOf(error);
+  const path = configPathOf(error, options.experiment);
   const loc = path ? await locateConfigPath(file, path, options) : null;
   return loc ? `${loc.file}:${loc.line}:${loc.col} ${path}: ${error.message}` : null;
 }
@@ -73,16 +102,90 @@ export interface DataReport {
 /** The parts of an experiment its data checks read: points equal in these check the same. */
 function checkKey(e: Experiment): string {
   return JSON.stringify([e.data, e.split, e.features.families.market?.series ?? null, {
-    market: e.features.families.market !== undefined,
+    families: Object.keys(e.features.families).sort(),
     benchmark: e.backtest.benchmark ?? null,
   }]);
 }
 
 /** The checks that apply to an experiment whatever its dataset holds. */
-function checksFor(e: Experiment): DataCheckName[] {
+function checksFor(e: Experiment): PreflightCheckName[] {
   return e.features.families.market
-    ? ["tickers", "series", "benchmark", "risk-free"]
-    : ["tickers", "benchmark", "risk-free"];
+    ? ["tickers", "series", "benchmark", "risk-free", "tables", "window", "memory"]
+    : ["tickers", "benchmark", "risk-free", "tables", "window", "memory"];
+}
+
+/**
+ * The feature families whose table the dataset lacks, each as the error the run would stop with.
+ *
+ * @param e the experiment
+ * @param dataset its dataset
+ * @returns the `tables` check
+ */
+function tablesCheck(e: Experiment, dataset: Dataset): { name: "tables"; errors: Error[] } {
+  const errors = (Object.keys(e.features.families) as FamilyName[])
+    .filter((f) => e.features.families[f] !== undefined && !dataset.has(FAMILY_TABLE[f]))
+    .map((f) => new MissingTableError(dataset.name, FAMILY_TABLE[f], `the "${f}" feature family`));
+  return { name: "tables", errors };
+}
+
+/**
+ * Whether the model fits in memory here with the fewest inputs it could have (one feature): a
+ * model that fails this fails the run's own plan, whatever the dataset gives it.
+ *
+ * @param e the experiment
+ * @returns the `memory` check, its error located at `model.size`
+ */
+function memoryCheck(e: Experiment): { name: "memory"; errors: Error[] } {
+  try {
+    const d = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+    checkFits(d, undefined, { backend: e.train.backend });
+    return { name: "memory", errors: [] };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { name: "memory", errors: [new KeyedError(message, "model.size")] };
+  }
+}
+
+/** A problem the config's values cause, at the key to change. */
+class KeyedError extends RangeError {
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = "KeyedError";
+  }
+}
+
+/**
+ * Whether `data.from`..`data.to` overlaps the dataset's dates and `split.eval_from` falls inside
+ * the window the run uses.
+ *
+ * @param e the experiment
+ * @param dataset its dataset
+ * @returns the `window` check
+ */
+function windowCheck(e: Experiment, dataset: Dataset): { name: "window"; errors: Error[] } {
+  const m = dataset.manifest;
+  const from = e.data.from ?? m.from;
+  const to = e.data.to ?? m.to;
+  const span = `dataset "${dataset.name}" runs from "${m.from}" to "${m.to}"`;
+  const errors: Error[] = [];
+  if (e.data.from !== undefined && e.data.from > m.to) {
+    errors.push(new KeyedError(`expected a date on or before "${m.to}": ${span}`, "data.from"));
+  } else if (e.data.to !== undefined && e.data.to < m.from) {
+    errors.push(new KeyedError(`expected a date on or after "${m.from}": ${span}`, "data.to"));
+  }
+  const evalFrom = e.split.eval_from;
+  if (errors.length === 0 && evalFrom !== undefined && (evalFrom <= from || evalFrom > to)) {
+    const window = e.data.from !== undefined || e.data.to !== undefined
+      ? `the data window is "${from}".."${to}" (${span})`
+      : span;
+    errors.push(
+      new KeyedError(
+        `expected a date after "${from}" and on or before "${to}": ${window}`,
+        "split.eval_from",
+      ),
+    );
+  }
+  return { name: "window", errors };
 }
 
 /** Names in a first-seen order without repeats. */
@@ -91,10 +194,13 @@ function union<T>(lists: T[][]): T[] {
 }
 
 /**
- * Checks each experiment of a config against its dataset with the run's own checks
- * (`checkData`): tickers, the market series the features name, the benchmark index and the
- * risk-free series. A dataset that is not there is not an error: its checks are reported as not
- * made. In a sweep, a problem found in only some points names them.
+ * Checks each experiment of a config against its dataset: first that `data.dataset` is a
+ * dataset name or a path inside the data roots (the repository's `data/` and the experiment's
+ * own folder; anything else is a problem and nothing there is opened), then the run's own checks
+ * (`checkData`: tickers, the market series the features name, the benchmark index and the
+ * risk-free series), each feature family's table, and the dates. A dataset that is not there is
+ * not an error: its checks are reported as not made. In a sweep, a problem found in only some
+ * points names them.
  *
  * @param file the experiment file the experiments came from (problems are located in it)
  * @param points its resolved experiments (one per sweep point)
@@ -111,6 +217,7 @@ export async function checkAgainstData(
   points: Experiment[],
   options: LoadOptions = {},
 ): Promise<DataReport> {
+  const roots = [defaultDataRoot().replace(/\/+$/, ""), (await experimentRoot(file)).path];
   const datasets = new Map<string, Promise<Dataset | Error>>();
   const open = (ref: string) => {
     if (!datasets.has(ref)) {
@@ -123,8 +230,12 @@ export async function checkAgainstData(
     if (!problems.has(line)) problems.set(line, []);
     problems.get(line)!.push(point);
   };
-  const checked = new Map<string, DataCheckName[][]>();
-  const notChecked = new Map<string, DataCheckName[][]>();
+  const located = async (path: string, message: string, point: number) => {
+    const loc = await locateConfigPath(file, path, { ...options, point });
+    return loc ? `${loc.file}:${loc.line}:${loc.col} ${path}: ${message}` : `${file}: ${message}`;
+  };
+  const checked = new Map<string, PreflightCheckName[][]>();
+  const notChecked = new Map<string, PreflightCheckName[][]>();
   const byKey = new Map<string, number[]>();
   points.forEach((e, i) => {
     const key = checkKey(e);
@@ -134,6 +245,12 @@ export async function checkAgainstData(
   for (const indices of byKey.values()) {
     const e = points[indices[0]];
     const ref = e.data.dataset;
+    // Nothing outside the data roots is opened, not even to say it is missing.
+    const refused = await datasetRefProblem(ref, roots);
+    if (refused !== null) {
+      for (const i of indices) problem(await located("data.dataset", refused, i), i);
+      continue;
+    }
     const dataset = await open(ref);
     if (dataset instanceof Error) {
       if (isAbsent(dataset, ref)) {
@@ -147,16 +264,27 @@ export async function checkAgainstData(
       }
       continue;
     }
-    const { checks } = checkData(e, dataset);
+    const checks = [
+      ...checkData(e, dataset).checks.map((c) => ({
+        name: c.name as PreflightCheckName,
+        errors: c.error === null ? [] : [c.error],
+      })),
+      tablesCheck(e, dataset),
+      windowCheck(e, dataset),
+      memoryCheck(e),
+    ];
     const name = `dataset "${dataset.name}"`;
     if (!checked.has(name)) checked.set(name, []);
     checked.get(name)!.push(checks.map((c) => c.name));
     for (const c of checks) {
-      if (c.error === null) continue;
-      for (const i of indices) {
-        const line = await locatedMessage(file, c.error, { ...options, point: i }) ??
-          `${file}: ${c.name}: ${c.error.message}`;
-        problem(line, i);
+      for (const error of c.errors) {
+        for (const i of indices) {
+          const line = error instanceof KeyedError
+            ? await located(error.path, error.message, i)
+            : await locatedMessage(file, error, { ...options, point: i, experiment: points[i] }) ??
+              `${file}: ${c.name}: ${error.message}`;
+          problem(line, i);
+        }
       }
     }
   }

@@ -37,7 +37,7 @@ disk differs from what the runs give.`;
 const OPTIONS = {
   results: { type: "string", value: "DIR", default: "results" },
   store: { type: "string", value: "SPEC" },
-  out: { type: "string", value: "FILE", default: "JOURNAL.md" },
+  out: { type: "string", value: "FILE", default: "JOURNAL.md", writes: "file" },
   check: { type: "boolean" },
 } as const;
 

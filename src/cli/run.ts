@@ -22,7 +22,9 @@ const USAGE =
 Runs the experiment (each sweep point in turn) and writes its record and report under --results
 (default results/). Models are stored under --store (default .alfred/models) by the hash of what
 determines them and restored on the next run; --retrain trains again, --resume continues an
-interrupted training from its checkpoint. Ctrl-C stops cleanly and keeps the best weights.`;
+interrupted training from its checkpoint. Ctrl-C stops cleanly and keeps the best weights.
+deno task run may write only under results/ and .alfred/: --results or --store elsewhere is refused
+before the run starts.`;
 
 /**
  * Run the experiments of one YAML file.
@@ -44,8 +46,8 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
       set: { type: "string", value: "key=value", multiple: true },
       retrain: { type: "boolean" },
       resume: { type: "boolean" },
-      results: { type: "string", value: "DIR", default: "results" },
-      store: { type: "string", value: "DIR", default: ".alfred/models" },
+      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
+      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
   }, io);

@@ -21,7 +21,10 @@ import { openStores, type Stores } from "../store/shared_file.ts";
 import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
 
-const SPEC = "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB";
+const SPEC = [
+  "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB. deno task store may write only under",
+  "results/ and .alfred/: pushing to a share elsewhere needs deno run with --allow-write for it.",
+].join("\n");
 
 const USAGE = [
   "Usage: deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]",
@@ -95,9 +98,9 @@ async function pullCommand(args: string[]): Promise<number> {
     usage: PULL_USAGE,
     options: {
       store: STORE,
-      results: { type: "string", value: "DIR", default: "results" },
+      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
       model: { type: "boolean" },
-      models: { type: "string", value: "DIR", default: ".alfred/models" },
+      models: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one run id (RUN_ID)" },
   });
@@ -132,7 +135,7 @@ async function pullCommand(args: string[]): Promise<number> {
 async function pushCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: PUSH_USAGE,
-    options: { store: STORE },
+    options: { store: { ...STORE, writes: "store" } },
     positionals: { min: 1, name: "one or more run folders (RUN_DIR...)" },
   });
   if (typeof parsed === "number") return parsed;
@@ -151,7 +154,7 @@ async function pushCommand(args: string[]): Promise<number> {
 async function pushDataCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: PUSH_DATA_USAGE,
-    options: { store: STORE },
+    options: { store: { ...STORE, writes: "store" } },
     positionals: { min: 1, name: "one or more dataset folders (DATASET_DIR...)" },
   });
   if (typeof parsed === "number") return parsed;

@@ -1,7 +1,8 @@
 /**
  * `deno task validate FILE... [--set key=value]... [--resolved]`: checks experiment configs,
  * printing every problem as `FILE:LINE:COL key: message`, then checks them against their datasets
- * (tickers, market series, benchmark, risk-free series) as a run would before training.
+ * (the dataset reference, tickers, tables, market series, benchmark, risk-free series, dates) and
+ * this machine's memory, as a run does before any long work.
  *
  * @module
  */
@@ -14,9 +15,12 @@ import { checkAgainstData } from "./data_checks.ts";
 
 const USAGE = `Usage: deno task validate FILE... [--set key.path=value]... [--resolved]
 
-Checks experiment files: the schema, cross-field rules and, when the dataset is present, what the
-run needs from it (tickers, the market series the features name, the backtest's benchmark and the
-risk-free series). Every problem is printed as FILE:LINE:COL key: message. --set overrides a key
+Checks experiment files: the YAML (at most 64 KiB; aliases, nesting and extends bounded; extends
+only inside the file's folder), the schema, cross-field rules, that data.dataset is a dataset
+name or a folder inside data/ or the file's folder, and, when the dataset is present, what the
+run needs from it (tickers, each feature family's table, the market series the features name, the
+backtest's benchmark, the risk-free series, dates inside the dataset's) and that the model fits
+this machine's memory. Every problem is printed as FILE:LINE:COL key: message. --set overrides a key
 as deno task run does; --resolved prints each resolved experiment (one per sweep point) as YAML
 with every default and its config hash.`;
 
@@ -86,7 +90,7 @@ export async function validateCommand(args: string[], io: CommandIo = consoleIo)
       if (data.problems.length > 0) {
         failed++;
         for (const line of data.problems) io.err(line);
-        io.err(`${file}: ${count(data.problems.length)} in the data`);
+        io.err(`${file}: ${count(data.problems.length)}`);
       }
     } catch (e) {
       failed++;

@@ -27,7 +27,8 @@ Takes experiment runs from the queue and runs them on this machine until Ctrl-C,
 the running jobs and stops (a second Ctrl-C quits at once). B is the backend for every job, one
 of ${Backend.options.join(", ")} (default: each config's train.backend).
 --store is where models (and, for file: and mongodb: stores, run records and datasets) are
-shared; default .alfred/models.`;
+shared; default .alfred/models. deno task worker may write only under results/, .alfred/ and
+data/: a --results or a file: store elsewhere needs deno run with --allow-write for it.`;
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -52,8 +53,8 @@ export async function workerCommand(args: string[]): Promise<number> {
       "queue-name": { type: "string", value: "NAME", default: DEFAULT_QUEUE_NAME },
       concurrency: { type: "string", value: "N", default: "1" },
       backend: { type: "string", value: "B" },
-      results: { type: "string", value: "DIR", default: "results" },
-      store: { type: "string", value: "SPEC", default: ".alfred/models" },
+      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
+      store: { type: "string", value: "SPEC", default: ".alfred/models", writes: "store" },
       name: { type: "string", value: "NAME" },
       "lock-duration": { type: "string", value: "MS" },
       "stalled-interval": { type: "string", value: "MS" },

@@ -12,16 +12,44 @@ import { formatPath, type LNode, locate, type PathSegment } from "./tree.ts";
 
 type Issue = z.core.$ZodIssue;
 
-/** Shows a value in a message: strings quoted, long values shortened. */
+/**
+ * Shows a value in a message: strings quoted, long values shortened, and the numbers JSON
+ * cannot write as YAML spells them (`.nan`, `.inf`, `-.inf`) with what they mean, never as
+ * `null`.
+ *
+ * @param v A plain value from a config.
+ * @returns At most 60 characters, or the non-finite number in words.
+ * @example
+ * ```ts
+ * showValue(NaN); // ".nan (not a number)"
+ * showValue(["a", Infinity]); // '["a",.inf]'
+ * ```
+ */
 export function showValue(v: unknown): string {
   if (v === undefined) return "nothing";
+  if (typeof v === "number" && !Number.isFinite(v)) return `${yamlNumber(v)} (${numberWords(v)})`;
   let s: string;
   try {
-    s = JSON.stringify(v) ?? String(v);
+    const mark = "\u0000";
+    s = JSON.stringify(
+      v,
+      (_key, x) =>
+        typeof x === "number" && !Number.isFinite(x) ? `${mark}${yamlNumber(x)}${mark}` : x,
+    ) ?? String(v);
+    s = s.replace(/"\\u0000(.*?)\\u0000"/g, "$1");
   } catch {
     s = String(v);
   }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** A non-finite number as YAML writes it. */
+function yamlNumber(n: number): string {
+  return Number.isNaN(n) ? ".nan" : n > 0 ? ".inf" : "-.inf";
+}
+
+function numberWords(n: number): string {
+  return Number.isNaN(n) ? "not a number" : n > 0 ? "infinity" : "minus infinity";
 }
 
 function valueAt(input: unknown, path: readonly PathSegment[]): unknown {
@@ -106,7 +134,10 @@ function mapIssue(issue: Issue, prefix: PathSegment[], ctx: IssueContext): Confi
       if (issue.origin === "string") {
         const n = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
         const bound = issue.code === "too_small" ? "at least" : "at most";
-        return [make(`expected ${bound} ${n} character${n === 1 ? "" : "s"}, ${got}`)];
+        const length = typeof value === "string" && value.length > n
+          ? `got ${value.length} characters: ${showValue(value)}`
+          : got;
+        return [make(`expected ${bound} ${n} character${n === 1 ? "" : "s"}, ${length}`)];
       }
       return [make(`expected ${schema ? describeSchema(schema) : issue.message}, ${got}`)];
     }

@@ -11,10 +11,24 @@
  * sweep) is expanded. A `--set` of a swept key pins it: that sweep dimension
  * is dropped. Each point is validated separately.
  *
+ * Bounds: a config file or text is at most 64 KiB of UTF-8 (`files.ts`); its YAML may not alias
+ * more than 10,000 values or nest deeper than 32 levels (`tree.ts`); `extends` names a `.yaml` or
+ * `.yml` file in the folder of the experiment file or below it (links resolved), at most 32 bases
+ * deep, and a config parsed with `root: null` (a queued job's) may not extend at all.
+ *
  * @module
  */
 import { dirname, join, normalize, resolve } from "node:path";
 import { ConfigError, type ConfigIssue, didYouMean } from "./errors.ts";
+import {
+  experimentRoot,
+  folderRoot,
+  MAX_EXTENDS_CHAIN,
+  readConfigFile,
+  resolveBase,
+  type Root,
+  textSizeProblem,
+} from "./files.ts";
 import { mapZodIssues, showValue } from "./issues.ts";
 import { Experiment } from "./schema.ts";
 import {
@@ -47,6 +61,12 @@ export interface LoadOptions {
    * is parsed as YAML (`2048` is a number, `[AA, KO]` a list, `"1"` a string).
    */
   set?: string[];
+  /**
+   * The folder `extends` may read bases from (that folder and below, links resolved). Default:
+   * the folder of the experiment file. `null`: the config was not read from a file (a queued
+   * job's config) and may not extend anything.
+   */
+  root?: string | null;
 }
 
 /** The most points a sweep may expand to. */
@@ -111,20 +131,8 @@ export async function loadSweepPoints(
   file: string,
   options: LoadOptions = {},
 ): Promise<SweepPoint[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    throw new ConfigError([{
-      file,
-      line: 1,
-      col: 1,
-      path: "",
-      message: `cannot read config file: ${
-        e instanceof Deno.errors.NotFound ? "file not found" : String(e)
-      }`,
-    }]);
-  }
+  const text = await readConfigFile(file);
+  if (typeof text !== "string") throw new ConfigError([{ file, path: "", ...text }]);
   return await parseSweepPoints(text, file, options);
 }
 
@@ -141,12 +149,8 @@ export async function loadSweepPoints(
  * ```
  */
 export async function loadExperiment(file: string, options: LoadOptions = {}): Promise<Experiment> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    return (await loadExperiments(file, options))[0];
-  }
+  const text = await readConfigFile(file);
+  if (typeof text !== "string") return (await loadExperiments(file, options))[0];
   const points = await parseExperimentText(text, file, options);
   if (points.length !== 1) {
     const tree = await resolveTree(text, file, options, []);
@@ -251,12 +255,8 @@ export async function locateConfigPath(
   path: string,
   options: LoadOptions & { point?: number } = {},
 ): Promise<Loc | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch {
-    return null;
-  }
+  const text = await readConfigFile(file);
+  if (typeof text !== "string") return null;
   let tree = await resolveTree(text, file, options, []);
   if (tree === null) return null;
   if (options.point !== undefined) {
@@ -300,7 +300,17 @@ async function resolveTree(
   issues: ConfigIssue[],
   files: string[] = [fileName],
 ): Promise<LNode | null> {
-  const tree = await loadWithBases(text, fileName, resolve(fileName), [], issues, files);
+  const tooLarge = textSizeProblem(text);
+  if (tooLarge !== null) {
+    issues.push({ file: fileName, path: "", ...tooLarge });
+    return null;
+  }
+  const root = options.root === undefined
+    ? await experimentRoot(fileName)
+    : options.root === null
+    ? null
+    : await folderRoot(options.root);
+  const tree = await loadWithBases(text, fileName, resolve(fileName), [], root, issues, files);
   const withSets = applySets(tree, options.set ?? [], issues);
   return tree === null ? null : withSets;
 }
@@ -310,6 +320,7 @@ async function loadWithBases(
   display: string,
   abs: string,
   chain: { display: string; abs: string }[],
+  root: Root | null,
   issues: ConfigIssue[],
   files: string[],
 ): Promise<LNode | null> {
@@ -320,51 +331,65 @@ async function loadWithBases(
     { kind: "map", loc: { file: display, line: 1, col: 1 }, entries: new Map() };
   if (tree.kind !== "map") {
     if (chain.length === 0) return tree; // the schema reports "expected a mapping"
+    // A base is not echoed: it may be any file in the experiment's folder.
     issues.push({
       ...tree.loc,
       path: "",
-      message: `expected a base config (a mapping of keys), got ${showValue(toPlain(tree))}`,
+      message: `expected a base config (a mapping of keys), got ${kindOfValue(toPlain(tree))}`,
     });
     return null;
   }
   const ext = tree.entries.get("extends");
   if (!ext) return tree;
   const ref = ext.value.kind === "scalar" ? ext.value.value : undefined;
+  const fail = (message: string) => {
+    issues.push({ ...ext.value.loc, path: "extends", message });
+    return null;
+  };
   if (typeof ref !== "string" || ref === "") {
-    issues.push({
-      ...ext.value.loc,
-      path: "extends",
-      message: `expected the path of a base config file, relative to this one, got ${
+    return fail(
+      `expected the path of a base config file, relative to this one, got ${
         showValue(toPlain(ext.value))
       }`,
-    });
-    return null;
+    );
   }
-  const baseAbs = resolve(dirname(abs), ref);
-  const baseDisplay = normalize(join(dirname(display), ref));
   const here = [...chain, { display, abs }];
+  const baseDisplay = normalize(join(dirname(display), ref));
+  if (here.length > MAX_EXTENDS_CHAIN) {
+    return fail(
+      `expected at most ${MAX_EXTENDS_CHAIN} bases in an extends chain, got more: ` +
+        `${here[0].display} → ${here[1].display} → … → ${display} → ${baseDisplay}`,
+    );
+  }
+  const resolved = await resolveBase(ref, abs, root, baseDisplay);
+  if ("problem" in resolved) return fail(resolved.problem);
+  const baseAbs = resolved.path;
   const loop = here.findIndex((c) => c.abs === baseAbs);
   if (loop >= 0) {
     const cycle = [...here.slice(loop).map((c) => c.display), baseDisplay].join(" → ");
-    issues.push({ ...ext.value.loc, path: "extends", message: `extends cycle: ${cycle}` });
-    return null;
+    return fail(`extends cycle: ${cycle}`);
   }
-  let baseText: string;
-  try {
-    baseText = await Deno.readTextFile(baseAbs);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "file not found" : String(e);
-    issues.push({
-      ...ext.value.loc,
-      path: "extends",
-      message: `cannot read base config "${ref}" (${baseDisplay}): ${why}`,
-    });
-    return null;
+  const baseText = await readConfigFile(baseAbs);
+  if (typeof baseText !== "string") {
+    // Located in the base when the problem is inside it (not UTF-8), else at the reference.
+    if (baseText.line > 1 || baseText.col > 1) {
+      issues.push({ file: baseDisplay, path: "", ...baseText });
+      if (!files.includes(baseDisplay)) files.push(baseDisplay);
+      return null;
+    }
+    return fail(`base config "${ref}" (${baseDisplay}): ${baseText.message}`);
   }
   if (!files.includes(baseDisplay)) files.push(baseDisplay);
-  const base = await loadWithBases(baseText, baseDisplay, baseAbs, here, issues, files);
+  const base = await loadWithBases(baseText, baseDisplay, baseAbs, here, root, issues, files);
   if (base === null) return null;
   return mergeTrees(base, withoutKeys(tree, ["extends"]));
+}
+
+/** What kind of value a YAML document is, in words, without showing it. */
+function kindOfValue(v: unknown): string {
+  if (v === null) return "an empty document";
+  if (Array.isArray(v)) return "a list";
+  return `a ${typeof v}`;
 }
 
 /** Checks that a dotted key names a config key; returns the problem and the bad segment's index. */

@@ -1,7 +1,8 @@
 /**
  * The config stage: the experiment schema, loading YAML configs with located
- * errors (`extends`, `--set`, sweeps), the config hash, config diffs, resolved
- * YAML and the generated JSON Schema.
+ * errors (`extends`, `--set`, sweeps) within bounds (size, aliases, nesting, what `extends` and
+ * `data.dataset` may point at), the config hash, config diffs, resolved YAML and the generated
+ * JSON Schema.
  *
  * @module
  */
@@ -27,5 +28,7 @@ export {
   experimentJsonSchemaText,
 } from "./json_schema.ts";
 export { semanticIssues } from "./semantic.ts";
+export { datasetRefProblem, MAX_CONFIG_BYTES, MAX_EXTENDS_CHAIN } from "./files.ts";
+export { YAML_LIMITS } from "./tree.ts";
 export type { SemanticIssue } from "./semantic.ts";
-export { Experiment } from "./schema.ts";
+export { Experiment, MAX_NAME_LENGTH } from "./schema.ts";

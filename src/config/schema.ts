@@ -11,6 +11,12 @@
  */
 import { z } from "zod";
 
+/**
+ * The longest experiment name. The name is a folder (`results/<name>/`) and a prefix of run
+ * labels: 64 characters keep it a valid, readable file name on every file system.
+ */
+export const MAX_NAME_LENGTH = 64;
+
 /** ISO calendar date `YYYY-MM-DD`. */
 export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, {
   message: "expected a date as YYYY-MM-DD",
@@ -43,7 +49,7 @@ export type TickerSpec = z.infer<typeof TickerSpec>;
 
 export const DataConfig = z.strictObject({
   dataset: z.string().min(1).default("dow30-1991-2000").describe(
-    "dataset name under data/, or a path to a dataset folder",
+    "dataset name under data/, or a path to a dataset folder inside data/ or the experiment file's folder",
   ),
   train_tickers: TickerSpec.describe("tickers the model is trained on"),
   eval_tickers: TickerSpec.describe("held-out tickers the model is evaluated and backtested on"),
@@ -294,11 +300,14 @@ export const Experiment = z.strictObject({
     "JSON Schema of this file, for editors; ignored by Alfred",
   ),
   extends: z.string().optional().describe(
-    "base config file, relative to this one: mappings merge key by key, lists replace, null removes an inherited key",
+    "base config file (.yaml or .yml), relative to this one and inside the experiment file's folder or below: mappings merge key by key, lists replace, null removes an inherited key",
   ),
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, {
-    message: "expected lower-case letters, digits, '.', '_' or '-'",
-  }).describe("experiment name; runs are recorded under results/<name>/"),
+  name: z.string().max(MAX_NAME_LENGTH).regex(/^[a-z0-9][a-z0-9._-]*$/, {
+    message: "expected lower-case letters, digits, '.', '_' or '-', starting with a letter or " +
+      "digit (the name is the folder results/<name>/)",
+  }).describe(
+    `experiment name: 1 to ${MAX_NAME_LENGTH} lower-case letters, digits, '.', '_' or '-', starting with a letter or digit; runs are recorded under results/<name>/`,
+  ),
   description: z.string().default("").describe("free text shown in reports and the journal"),
   seed: z.int().min(0).max(2 ** 31 - 1).default(42).describe(
     "seed for initialization, shuffling and sampling: the same config and seed give the same run",

@@ -217,7 +217,10 @@ export async function experimentOfJob(
       `Job data is not an Alfred job: expected format "${JOB_FORMAT}", got "${data?.format}"`,
     );
   }
-  const points = await parseExperimentText(data.configYaml, `job ${data.configHash}.yaml`);
+  // A job carries its config resolved: no folder, so no extends (a worker read /etc/hostname).
+  const points = await parseExperimentText(data.configYaml, `job ${data.configHash}.yaml`, {
+    root: null,
+  });
   if (points.length !== 1) {
     throw new JobFormatError(`Job ${data.configHash} holds ${points.length} configs: expected 1`);
   }
