@@ -107,7 +107,7 @@ function check(r: Requirement): RequirementStatus {
         what: "a MongoDB server",
         available: !!uri,
         why: uri ? "" : "MONGODB_URI is not set",
-        install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite; CI has no MongoDB)",
+        install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite: CI has no MongoDB)",
         strict: false,
       };
     }
