@@ -6,7 +6,7 @@
  * on any machine.
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import { skipSummary } from "../scripts/test.ts";
+import { OWN_PROCESS, skipSummary, WEBGPU_MARKER } from "../scripts/test.ts";
 
 const TEST_TASK = new URL("../scripts/test.ts", import.meta.url).pathname;
 const FIXTURE = new URL("./fixtures/requirements/needs_redis_server.ts", import.meta.url).pathname;
@@ -82,5 +82,27 @@ Deno.test({
       r.last,
       "skipped 1 test: 1 for a MongoDB server (set MONGODB_URI=mongodb://HOST:27017 (a contract suite: CI has no MongoDB))",
     );
+  },
+});
+
+Deno.test({
+  name: "the WebGPU guard of the shared test process names a test file that asks for an adapter",
+  sanitizeResources: false,
+  fn: async () => {
+    const guard = new URL("../scripts/test_webgpu_guard.ts", import.meta.url).pathname;
+    const fixture = new URL("./fixtures/requirements/asks_for_webgpu.ts", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", "--no-check", `--preload=${guard}`, fixture],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert(out.success, text + new TextDecoder().decode(out.stderr));
+    assertStringIncludes(text, `${WEBGPU_MARKER}file://${fixture}`);
+    // The files known to use WebGPU exist: a renamed one would silently join the shared process.
+    for (const file of OWN_PROCESS) {
+      await Deno.stat(new URL(`../${file}`, import.meta.url));
+    }
   },
 });
