@@ -263,7 +263,8 @@ async function denseLayers(model: tf.LayersModel): Promise<DenseLayer[]> {
  * Error analysis, per row r and unit j (Ê marks a bound on |computed − exact|):
  *
  * - forward: ẑ = fl(ĥ·W + b), so Êz = Σᵢ Êhᵢ|Wᵢⱼ| + γₖ₊₁(Σᵢ(|hᵢ| + Êhᵢ)|Wᵢⱼ| + |bⱼ|);
- *   ReLU and linear pass Êz on; the sigmoid gives Êz/4 plus its own ulps.
+ *   linear passes Êz on, and ReLU where z > 0 (where z < 0 it gives 0 exactly in both);
+ *   the sigmoid gives Êz/4 plus its own ulps.
  * - loss: mse rows (p − y)² err by 2|p − y|Êp + Êp² + 3u(|p − y| + Êp)²; bce rows
  *   −log q (q = p or 1 − p) by Êp/(q − Êp) + 11u(|ℓ| + 1) (log: 2⁻²¹ = 8u absolute,
  *   1 − p: u, 3 ulp relative); the mean of n non-negative terms adds (γₙ + 3u)·mean.
@@ -326,10 +327,14 @@ export async function mlpStepReference(
         if (layer.activation === "sigmoid") {
           out[r * units + j] = sigmoid(s);
           eout[r * units + j] = e / 4 + ACTIVATIONS.sigmoid.ulps(s) * U;
+        } else if (layer.activation === "relu") {
+          // Kink margin above 1: a negative z is negative in float32 too, and ReLU gives 0 exactly.
+          out[r * units + j] = Math.max(s, 0);
+          eout[r * units + j] = s > 0 ? e : 0;
+          kinkMargin = Math.min(kinkMargin, Math.abs(s) / e);
         } else {
-          out[r * units + j] = layer.activation === "relu" ? Math.max(s, 0) : s;
+          out[r * units + j] = s;
           eout[r * units + j] = e;
-          if (layer.activation === "relu") kinkMargin = Math.min(kinkMargin, Math.abs(s) / e);
         }
       }
     }
