@@ -13,16 +13,6 @@ export const SWEEP = new URL("./fixtures/distributed/tiny-sweep.yaml", import.me
 const WORKER = new URL("../src/cli/worker.ts", import.meta.url).pathname;
 const REPO = new URL("..", import.meta.url).pathname;
 
-/** Whether `redis-server` can be started here (Debian package `redis-server`). */
-export function redisServerInstalled(): boolean {
-  try {
-    return new Deno.Command("redis-server", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A free TCP port on 127.0.0.1.
  *

@@ -8,11 +8,11 @@ import { enqueueExperiments, openQueue } from "../src/distributed/queue.ts";
 import type { ExperimentProgress } from "../src/distributed/queue.ts";
 import { waitForJobs } from "../src/distributed/wait_table.ts";
 import { listRuns } from "../src/store/run_record.ts";
+import { REDIS_URL_ENV, withNeeds } from "./requirements.ts";
 import {
   assertEachOnce,
   freePort,
   RedisProcess,
-  redisServerInstalled,
   SWEEP,
   until,
   WorkerProcess,
@@ -27,13 +27,8 @@ function assertEquals(a: unknown, b: unknown, msg = ""): void {
   if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
 }
 
-const HAVE_REDIS = redisServerInstalled();
-const SKIP = HAVE_REDIS
-  ? ""
-  : " (skipped: redis-server is not installed; apt-get install redis-server)";
-
 /** A Redis that `.ci/run` started for the tests; tests that restart Redis start their own. */
-const SHARED_REDIS = Deno.env.get("ALFRED_TEST_REDIS_URL") ?? null;
+const SHARED_REDIS = Deno.env.get(REDIS_URL_ENV) ?? null;
 
 /** A test's world: its own Redis, folders, queue name and workers, all torn down after. */
 async function withCluster(
@@ -96,10 +91,10 @@ async function withCluster(
   }
 }
 
-Deno.test({
+// Any Redis will do (the shared one when `.ci/run` started it); the other two restart or own theirs.
+Deno.test(withNeeds(["redis"], {
   name:
-    `distributed: three workers run a sweep of six once each; re-enqueueing adds nothing; a poisoned job fails with its error${SKIP}`,
-  ignore: !HAVE_REDIS && !SHARED_REDIS,
+    "distributed: three workers run a sweep of six once each; re-enqueueing adds nothing; a poisoned job fails with its error",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
@@ -147,12 +142,10 @@ Deno.test({
         assert(s.result && ["w1", "w2", "w3"].includes(s.result.worker), JSON.stringify(s.result));
       }
     }, { sharedRedis: true }),
-});
+}));
 
-Deno.test({
-  name:
-    `distributed: a worker SIGKILLed mid-training loses nothing; the sweep completes once${SKIP}`,
-  ignore: !HAVE_REDIS,
+Deno.test(withNeeds(["redis-server"], {
+  name: "distributed: a worker SIGKILLed mid-training loses nothing; the sweep completes once",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
@@ -198,12 +191,10 @@ Deno.test({
       assertEquals(redone.result?.worker, "w2", "the killed worker's job was re-delivered");
       await assertEachOnce(results, models, jobs.map((j) => j.id));
     }),
-});
+}));
 
-Deno.test({
-  name:
-    `distributed: Redis restarted mid-sweep; workers reconnect and the sweep completes once${SKIP}`,
-  ignore: !HAVE_REDIS,
+Deno.test(withNeeds(["redis-server"], {
+  name: "distributed: Redis restarted mid-sweep; workers reconnect and the sweep completes once",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
@@ -249,4 +240,4 @@ Deno.test({
       );
       await assertEachOnce(results, models, jobs.map((j) => j.id));
     }),
-});
+}));

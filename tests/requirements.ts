@@ -1,8 +1,9 @@
 /**
  * System pieces some tests need and a fresh machine (Node and npm only) lacks: a
- * system BLAS, a WebGPU adapter (Mesa's software one will do), `redis-server`,
- * a MongoDB server. A test that needs one is declared with
- * {@linkcode testWith}: where the piece is missing the test is reported as
+ * system BLAS, a WebGPU adapter (Mesa's software one will do), `redis-server`
+ * (or any Redis, for tests that need not restart it), a MongoDB server. A test
+ * that needs one is declared with {@linkcode withNeeds} (or
+ * {@linkcode testWith}): where the piece is missing the test is reported as
  * ignored, its name saying what is missing and the command that installs it,
  * and `deno task test` ends with one line summing up what was skipped
  * (`scripts/test.ts`).
@@ -15,10 +16,9 @@
  * @module
  */
 import { loadBlas } from "../src/engines/blas_cpu.ts";
-import { probeWebGpu } from "../src/train/backend.ts";
 
 /** A system piece a test may need. */
-export type Requirement = "openblas" | "webgpu" | "redis-server" | "mongodb";
+export type Requirement = "openblas" | "webgpu" | "redis-server" | "redis" | "mongodb";
 
 /** Whether a requirement is met on this machine, and what to do when it is not. */
 export interface RequirementStatus {
@@ -36,6 +36,9 @@ export interface RequirementStatus {
 /** The variable under which a missing strict requirement fails instead of skipping. */
 export const REQUIRE_ALL_ENV = "ALFRED_REQUIRE_ALL";
 
+/** A Redis that `.ci/run` started for the tests (tests that restart Redis start their own). */
+export const REDIS_URL_ENV = "ALFRED_TEST_REDIS_URL";
+
 /** The marker `scripts/test.ts` counts in ignored tests' names. */
 export const SKIP_MARKER = "skipped: ";
 
@@ -47,7 +50,32 @@ function commandRuns(cmd: string, args: string[]): boolean {
   }
 }
 
-const webGpu = await probeWebGpu();
+/**
+ * Whether Deno offers a WebGPU adapter, asked in a child process. Each test
+ * file that touches `navigator.gpu` creates and drops a WebGPU instance in
+ * the test process, and with Mesa's EGL adapter those cycles corrupt the heap
+ * now and then (the suite's abort at exit, rc 134): asking here must not add one.
+ */
+function probeWebGpuElsewhere(): { available: boolean; description: string } {
+  const code = `const gpu = navigator.gpu;
+    const a = gpu ? await gpu.requestAdapter({ powerPreference: "high-performance" }) : null;
+    console.log(JSON.stringify(a ? { available: true, description: a.info?.description ?? "" }
+      : { available: false, description: gpu ? "requestAdapter returned null" : "navigator.gpu is undefined" }));`;
+  try {
+    const out = new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    const last = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+    return JSON.parse(last);
+  } catch (e) {
+    if ((e as Error).name === "NotCapable" || (e as Error).name === "PermissionDenied") {
+      return { available: false, description: "the test run has no --allow-run to probe it" };
+    }
+    return { available: false, description: `probing it failed: ${(e as Error).message}` };
+  }
+}
 
 function check(r: Requirement): RequirementStatus {
   switch (r) {
@@ -67,7 +95,8 @@ function check(r: Requirement): RequirementStatus {
         strict: true,
       };
     }
-    case "webgpu":
+    case "webgpu": {
+      const webGpu = probeWebGpuElsewhere();
       return {
         what: "a WebGPU adapter",
         available: webGpu.available,
@@ -75,6 +104,7 @@ function check(r: Requirement): RequirementStatus {
         install: "apt-get install libgl1-mesa-dri libegl-mesa0 (Mesa's software adapter)",
         strict: true,
       };
+    }
     case "redis-server": {
       const ok = commandRuns("redis-server", ["--version"]);
       return {
@@ -85,13 +115,25 @@ function check(r: Requirement): RequirementStatus {
         strict: true,
       };
     }
+    case "redis": {
+      // A Redis to connect to: the one `.ci/run` started, or a redis-server the test starts.
+      const url = Deno.env.get(REDIS_URL_ENV);
+      const server = requirement("redis-server");
+      return {
+        what: "a Redis server",
+        available: !!url || server.available,
+        why: url || server.available ? "" : `${REDIS_URL_ENV} is not set and ${server.why}`,
+        install: `${server.install} (or set ${REDIS_URL_ENV}=redis://HOST:6379)`,
+        strict: true,
+      };
+    }
     case "mongodb": {
       const uri = Deno.env.get("MONGODB_URI");
       return {
         what: "a MongoDB server",
         available: !!uri,
         why: uri ? "" : "MONGODB_URI is not set",
-        install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite; CI has no MongoDB)",
+        install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite: CI has no MongoDB)",
         strict: false,
       };
     }
@@ -154,9 +196,34 @@ export function needs(...reqs: Requirement[]): Needs {
 }
 
 /**
- * `Deno.test` for a test that needs system pieces: ignored with the missing
- * piece and its install command in the name, or failing under
- * `ALFRED_REQUIRE_ALL=1`.
+ * A test definition for a test that needs system pieces: ignored with the
+ * missing piece and its install command in the name, or failing under
+ * `ALFRED_REQUIRE_ALL=1`. Pass it to `Deno.test` yourself, so a failure is
+ * reported at the test's own line.
+ *
+ * @param reqs what the test needs
+ * @param def the test
+ * @returns the definition to register
+ * @example
+ * ```ts
+ * Deno.test(withNeeds(["openblas"], { name: "cpu-blas matmuls match", fn: () => {} }));
+ * ```
+ */
+export function withNeeds(reqs: Requirement[], def: Deno.TestDefinition): Deno.TestDefinition {
+  const n = needs(...reqs);
+  const failure = n.failure;
+  return {
+    ...def,
+    name: `${def.name}${n.suffix}`,
+    ignore: def.ignore || n.ignore,
+    fn: failure ? () => Promise.reject(new Error(failure)) : def.fn,
+  };
+}
+
+/**
+ * `Deno.test(withNeeds(reqs, def))`. Deno reports a test at the line that
+ * called `Deno.test`, so failures of tests registered here point at this file;
+ * prefer {@linkcode withNeeds} in test files.
  *
  * @param reqs what the test needs
  * @param def the test
@@ -166,12 +233,5 @@ export function needs(...reqs: Requirement[]): Needs {
  * ```
  */
 export function testWith(reqs: Requirement[], def: Deno.TestDefinition): void {
-  const n = needs(...reqs);
-  const failure = n.failure;
-  Deno.test({
-    ...def,
-    name: `${def.name}${n.suffix}`,
-    ignore: def.ignore || n.ignore,
-    fn: failure ? () => Promise.reject(new Error(failure)) : def.fn,
-  });
+  Deno.test(withNeeds(reqs, def));
 }

@@ -20,6 +20,7 @@ import {
   type StoredModel,
   toStoredModel,
 } from "../src/store/model_store.ts";
+import { type Requirement, withNeeds } from "./requirements.ts";
 
 /** How a harness can damage a stored copy, as a crash or outside tampering could. */
 export type Damage = "truncate-weights" | "remove-metadata" | "flip-weight-byte";
@@ -131,17 +132,26 @@ export const BAD_HASHES = [
  *
  * @param name implementation name, prefixed to every test name
  * @param makeStore a fresh, empty store (and how to damage, reopen and clean it up)
+ * @param requires system pieces the store needs (a server): its tests are ignored, naming the
+ *   piece, where one is missing (see `tests/requirements.ts`)
  */
-export function modelStoreContract(name: string, makeStore: () => Promise<StoreHarness>): void {
+export function modelStoreContract(
+  name: string,
+  makeStore: () => Promise<StoreHarness>,
+  requires: Requirement[] = [],
+): void {
   const test = (title: string, fn: (h: StoreHarness) => Promise<void>) =>
-    Deno.test(`${name} contract: ${title}`, async () => {
-      const h = await makeStore();
-      try {
-        await fn(h);
-      } finally {
-        await h.cleanup();
-      }
-    });
+    Deno.test(withNeeds(requires, {
+      name: `${name} contract: ${title}`,
+      fn: async () => {
+        const h = await makeStore();
+        try {
+          await fn(h);
+        } finally {
+          await h.cleanup();
+        }
+      },
+    }));
 
   test("a missing model is absent: has false, load null, list empty, delete false", async ({ store }) => {
     assertEquals(await store.has(testHash(1)), false);

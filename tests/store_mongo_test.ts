@@ -1,7 +1,8 @@
 /**
  * MongoModelStore and MongoRunStore against a real MongoDB. CI machines cannot install a MongoDB
- * server (it is in neither Debian nor, as a binary, npm), so these tests run only when
- * `MONGODB_URI` is set, e.g. with a local server:
+ * server (it is in neither Debian nor, as a binary, npm), so these tests need `MONGODB_URI`
+ * (`withNeeds(["mongodb"])`: ignored without it, even under `ALFRED_REQUIRE_ALL=1`), e.g. with a
+ * local server:
  *
  * ```sh
  * MONGODB_URI=mongodb://127.0.0.1:27017 deno test --allow-all tests/store_mongo_test.ts
@@ -17,6 +18,7 @@ import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { type Damage, makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
+import { withNeeds } from "./requirements.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -28,7 +30,6 @@ function assertEquals(a: unknown, b: unknown, msg = ""): void {
 }
 
 const URI = Deno.env.get("MONGODB_URI") ?? "";
-const WHY = URI ? "" : " (skipped: MONGODB_URI is not set; no MongoDB server on this machine)";
 
 async function testDb(): Promise<{ client: MongoClient; name: string }> {
   const client = new MongoClient(URI, { serverSelectionTimeoutMS: 10_000 });
@@ -36,8 +37,9 @@ async function testDb(): Promise<{ client: MongoClient; name: string }> {
   return { client, name: `alfred_test_${crypto.randomUUID().slice(0, 8)}` };
 }
 
-if (URI) {
-  modelStoreContract("MongoModelStore", async () => {
+modelStoreContract(
+  "MongoModelStore",
+  async () => {
     const { client, name } = await testDb();
     const db = client.db(name);
     const store = new MongoModelStore(db);
@@ -73,14 +75,12 @@ if (URI) {
         await client.close();
       },
     };
-  });
-} else {
-  Deno.test({ name: `MongoModelStore contract${WHY}`, ignore: true, fn: () => {} });
-}
+  },
+  ["mongodb"],
+);
 
-Deno.test({
-  name: `MongoModelStore: the unique index on hash keeps one document per model${WHY}`,
-  ignore: !URI,
+Deno.test(withNeeds(["mongodb"], {
+  name: "MongoModelStore: the unique index on hash keeps one document per model",
   fn: async () => {
     const { client, name } = await testDb();
     try {
@@ -100,11 +100,10 @@ Deno.test({
       await client.close();
     }
   },
-});
+}));
 
-Deno.test({
-  name: `MongoRunStore: put, list, get, findComplete and pull a real run folder${WHY}`,
-  ignore: !URI,
+Deno.test(withNeeds(["mongodb"], {
+  name: "MongoRunStore: put, list, get, findComplete and pull a real run folder",
   sanitizeResources: false,
   fn: async () => {
     const root = await Deno.makeTempDir({ prefix: "alfred-mongo-run-" });
@@ -139,7 +138,7 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
-});
+}));
 
 Deno.test({
   name: "openMongoStores: an unreachable server fails fast with a message naming it (no password)",
