@@ -669,7 +669,7 @@ Deno.test({
         () => Promise.resolve(p.output.includes("Interrupted:")),
         10_000,
       );
-      await sleep(SAME_INTERRUPT_MS + 200);
+      await sleep(SAME_INTERRUPT_MS + 500);
       p.killGroup("SIGINT");
       const status = await p.exit(30_000);
       assertEquals(status.code, 130, p.output);
