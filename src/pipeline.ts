@@ -76,7 +76,14 @@ import type {
   RunRecord,
   RunStatus,
 } from "./store/run_record.ts";
-import { newRunId, readRunRecord, rewriteRunRecord, writeRunRecord } from "./store/run_record.ts";
+import {
+  readRunRecord,
+  releaseRunId,
+  reserveRunId,
+  rewriteRunRecord,
+  type RunReservation,
+  writeRunRecord,
+} from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
 import { columnMeans, neutralize, runAnalysis, type Score, verdict } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
@@ -90,10 +97,20 @@ export interface RunOptions {
   store: ModelStore;
   /** Train even when the store holds the model. */
   retrain?: boolean;
-  /** Continue an interrupted training from its checkpoint. */
-  resume?: boolean;
+  /**
+   * Continue an interrupted training from its checkpoint: `true` requires one
+   * (the first model this run trains must have a checkpoint, else the run
+   * fails naming the path it looked for); `"if-any"` resumes where there is
+   * one and trains from the start where there is none. Absent: any old
+   * checkpoint is removed and training starts from the first epoch.
+   */
+  resume?: boolean | "if-any";
   /** Folder for training checkpoints (default `.alfred/checkpoints`). */
   checkpointDir?: string;
+  /**
+   * Stops the run cleanly: training saves a checkpoint of its last completed
+   * epoch and stops, and the run is written with status `"interrupted"`.
+   */
   signal?: AbortSignal;
   /** One line of progress or information. */
   log: (line: string) => void;
@@ -586,18 +603,37 @@ function planMemory(
 }
 
 /**
- * Run one resolved experiment end to end and write its run record.
+ * Run one resolved experiment end to end and write its run record. The run id
+ * is reserved in the results folder first, so runs started at the same time
+ * (in this process or others) never share one.
  *
  * @param e the resolved experiment (one sweep point)
  * @param options where to write and how to report progress
  * @returns the run record and the folder it was written to
- * @throws {Error} for data, feature or model problems; nothing is written then
+ * @throws {Error} for data, feature or model problems, or `resume: true` without a checkpoint;
+ *   nothing is written then
  */
 export async function runExperiment(e: Experiment, options: RunOptions): Promise<RunOutcome> {
   const started = new Date();
-  const stages = new Stages();
   const hash = configHash(e);
-  const runId = newRunId(started, hash);
+  const reservation = await reserveRunId(options.resultsDir, e.name, started, hash);
+  try {
+    return await runReserved(e, options, started, hash, reservation);
+  } catch (error) {
+    await releaseRunId(reservation);
+    throw error;
+  }
+}
+
+async function runReserved(
+  e: Experiment,
+  options: RunOptions,
+  started: Date,
+  hash: string,
+  reservation: RunReservation,
+): Promise<RunOutcome> {
+  const stages = new Stages();
+  const { runId } = reservation;
   const { log } = options;
   log(`run ${e.name} ${runId}`);
 
@@ -639,6 +675,9 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
 
   const outcomes: FoldOutcome[] = [];
   let interrupted = false;
+  let interruption = "";
+  // With `resume: true`, the first model this run trains must continue a checkpoint.
+  let mustResume = options.resume === true;
   for (const fold of folds) {
     const scaler = await stages.time(
       "scale",
@@ -683,6 +722,18 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         CHECKPOINT_SECONDS,
       );
       if (!options.resume) await checkpoint.clear();
+      else if (!(await checkpoint.exists())) {
+        if (mustResume) {
+          throw new Error(
+            `Cannot resume ${e.name}${folds.length > 1 ? ` (${fold.name})` : ""}: ` +
+              `no checkpoint "${checkpoint.path}" (one is saved when training is interrupted ` +
+              `and removed once the model is stored); run without --resume to train from the ` +
+              `start, or with --resume-if-any to resume only where a checkpoint exists`,
+          );
+        }
+        log(`${fold.name}: no checkpoint "${checkpoint.path}": training from the first epoch`);
+      }
+      mustResume = false;
       const args = {
         model,
         loss,
@@ -695,6 +746,10 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
         onEpoch: (log: EpochLog) => {
           progress(log);
           options.onEpoch?.(fold.name, log);
+        },
+        onResume: (history: EpochLog[]) => {
+          progress.resume(history);
+          log(`${fold.name}: resumed from "${checkpoint.path}" after epoch ${history.length}`);
         },
         signal: options.signal,
       };
@@ -710,6 +765,14 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       }
       if (result.stoppedBy === "interrupted") {
         interrupted = true;
+        const at = `${
+          folds.length > 1 ? `${fold.name}, ` : ""
+        }after epoch ${result.history.length} of ${e.train.epochs}`;
+        interruption = (await checkpoint.exists())
+          ? `interrupted during training (${at}); checkpoint "${checkpoint.path}": ` +
+            `run again with --resume to continue from it`
+          : `interrupted during training (${at}); no checkpoint was saved`;
+        log(`${fold.name}: ${interruption}`);
       } else {
         await options.store.save(
           key,
@@ -757,9 +820,20 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
             following: (expected) => laterTrainings * expected,
           }),
         ));
-      controlPred = await predict(control.model, ev.x);
+      if (control.result.stoppedBy === "interrupted") {
+        // A control cut short says nothing; the model itself is stored.
+        interrupted = true;
+        interruption = `interrupted during the shuffled-label control${
+          folds.length > 1 ? ` of ${fold.name}` : ""
+        } (the model is stored; run again to train the control)`;
+        log(`${fold.name}: ${interruption}`);
+      } else {
+        controlPred = await predict(control.model, ev.x);
+        log(
+          `${fold.name}: shuffled-label control trained (${control.result.history.length} epochs)`,
+        );
+      }
       control.model.dispose();
-      log(`${fold.name}: shuffled-label control trained (${control.result.history.length} epochs)`);
     }
     outcomes.push({
       fold,
@@ -811,12 +885,13 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
       started,
       stages,
       hash,
-      runId,
+      reservation,
       backend,
       device: trainDevice,
       p,
       outcomes,
       status: interrupted ? "interrupted" : "complete",
+      ...(interrupted ? { error: interruption } : {}),
       memory,
     });
   } finally {
@@ -830,12 +905,15 @@ interface FinishArgs {
   started: Date;
   stages: Stages;
   hash: string;
-  runId: string;
+  /** The run id reserved for the run, and its temporary folder. */
+  reservation: RunReservation;
   backend: string;
   device: string;
   p: Prepared;
   outcomes: FoldOutcome[];
   status: RunStatus;
+  /** What interrupted the run, for the record and report. */
+  error?: string;
   /** The memory plan printed before training. */
   memory: MemoryPlan;
 }
@@ -895,7 +973,8 @@ function scorer(e: Experiment): Score {
 
 /**
  * The `analysis:` block on the last fold's model; with `ablation.retrain_top`, the top drop
- * candidates are also retrained from scratch with their column neutralized.
+ * candidates are also retrained from scratch with their column neutralized (an interrupt stops
+ * the retraining: the retrains finished before it are kept, and `interrupted` says so).
  */
 async function analyzeModel(
   e: Experiment,
@@ -903,7 +982,8 @@ async function analyzeModel(
   q: QuarterlyFrame,
   o: Pick<FoldOutcome, "fold" | "matrices" | "model">,
   options: Pick<RunOptions, "log" | "signal">,
-): Promise<RunRecord["analysis"]> {
+): Promise<{ analysis: RunRecord["analysis"]; interrupted: boolean }> {
+  let interrupted = false;
   const { train, val, ev } = o.matrices;
   const score = scorer(e);
   const result = await runAnalysis({
@@ -940,6 +1020,15 @@ async function analyzeModel(
         xVal: neutralize(val.x, col, neutral),
         yVal: val.y,
       }, options.signal);
+      if (fit.result.stoppedBy === "interrupted") {
+        fit.model.dispose();
+        interrupted = true;
+        options.log(
+          `ablation: interrupted while retraining without ${c.name}; ` +
+            `${retrained.length} of ${candidates.length} retrains kept`,
+        );
+        break;
+      }
       const s = await score(ev.y, await predict(fit.model, neutralize(ev.x, col, neutral)));
       fit.model.dispose();
       retrained.push({
@@ -954,7 +1043,7 @@ async function analyzeModel(
     }
     result.ablation.retrained = retrained;
   }
-  return result;
+  return { analysis: result, interrupted };
 }
 
 /**
@@ -1052,9 +1141,13 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     );
   }
 
-  const analysis = last && a.status === "complete" && Object.keys(e.analysis).length > 0
+  const analyzed = last && a.status === "complete" && Object.keys(e.analysis).length > 0
     ? await stages.time("analysis", () => analyzeModel(e, a.backend, q, last, options))
     : undefined;
+  const analysis = analyzed?.analysis;
+  const [status, error] = analyzed?.interrupted
+    ? ["interrupted" as const, "interrupted during the ablation retraining (the model is stored)"]
+    : [a.status, a.error];
 
   const training = last?.training;
   const foldWarnings = [...new Set(p.folds.flatMap((f) => f.warnings))];
@@ -1079,10 +1172,10 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const single = outcomes.length === 1 ? outcomes[0] : null;
   const pooledEval = await evaluate(e, evalY, evalPred, evalQuarters);
   const record: RunRecord = {
-    runId: a.runId,
+    runId: a.reservation.runId,
     experiment: e.name,
     description: e.description,
-    status: a.status,
+    status,
     configYaml: experimentToYaml(e),
     configHash: a.hash,
     data: {
@@ -1166,6 +1259,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     backtest: backtestSummary(backtest),
     ...(analysis ? { analysis } : {}),
     warnings: [...new Set(warnings)],
+    ...(error ? { error } : {}),
   };
   const predictions = evalRows.map((r, i) => ({
     ticker: rowTickers[r],
@@ -1175,7 +1269,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     actual: labels[r],
     predicted: evalPred[i],
   }));
-  const dir = await writeRunRecord(options.resultsDir, record, { predictions });
+  const dir = await writeRunRecord(options.resultsDir, record, { predictions }, a.reservation);
   return { record, dir };
 }
 
@@ -1236,7 +1330,7 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
   const model = await fromStoredModel(stored);
   try {
     const matrices = foldMatrices(p.q, fold, scaler);
-    const analysis = await analyzeModel(e, backend, p.q, { fold, matrices, model }, options);
+    const { analysis } = await analyzeModel(e, backend, p.q, { fold, matrices, model }, options);
     const updated: RunRecord = { ...record, analysis };
     await rewriteRunRecord(dir, updated);
     return updated;

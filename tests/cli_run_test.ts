@@ -1,6 +1,8 @@
 /**
  * The run command: errors a run finds in the data are located in the YAML like validation
- * errors, and found before any work; a sweep shows its points and ranks them at the end.
+ * errors, and found before any work; a sweep shows its points and ranks them at the end, and
+ * `--resume` continues an interrupted sweep. (Ctrl-C itself, `--resume` without a checkpoint and
+ * the cleanup at start: `interrupt_test.ts`.)
  */
 import { assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import type { CommandIo } from "../src/cli/args.ts";
@@ -10,6 +12,9 @@ import { MissingColumnError } from "../src/features/families.ts";
 import { formatNumber, metricValue } from "../src/report/format.ts";
 import { bestBaseline } from "../src/report/report.ts";
 import { readRunRecord } from "../src/store/run_record.ts";
+import { loadExperiments } from "../src/config/load.ts";
+import { runExperiment } from "../src/pipeline.ts";
+import { FileModelStore } from "../src/store/model_store.ts";
 
 const BASE = `name: base
 data:
@@ -165,6 +170,54 @@ Deno.test("run: a sweep prints each point's values as it starts and ends with on
       f1s.push(Number(f1));
     }
     assertEquals(f1s, [...f1s].sort((a, b) => b - a));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run: --resume of an interrupted sweep restores the done points, resumes the interrupted one and starts the rest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-sweep-resume-" });
+  try {
+    const file = `${dir}/sweep.yaml`;
+    await Deno.writeTextFile(
+      file,
+      SWEEP.replace("  model.size: [4, 8]\n", "").replace("seed: [1, 2]", "seed: [1, 2, 3]"),
+    );
+    const where = {
+      resultsDir: `${dir}/results`,
+      store: new FileModelStore(`${dir}/models`),
+      checkpointDir: `${dir}/ckpt`,
+      log: () => {},
+      write: () => {},
+      tty: false,
+    };
+    // As an interrupted sweep leaves it: point 1 done (its model stored), point 2 interrupted
+    // (a checkpoint, here of epoch 0), point 3 never started.
+    const [p1, p2] = await loadExperiments(file);
+    await runExperiment(p1, where);
+    const stop = new AbortController();
+    stop.abort();
+    const cut = await runExperiment(p2, { ...where, signal: stop.signal });
+    assertEquals(cut.record.status, "interrupted");
+    assertStringIncludes(cut.record.error ?? "", "run again with --resume");
+    const io = capture();
+    const code = await runCommand([
+      file,
+      "--results",
+      `${dir}/results`,
+      "--store",
+      `${dir}/models`,
+      "--checkpoints",
+      `${dir}/ckpt`,
+      "--resume",
+    ], io);
+    assertEquals(code, 0, io.stderr.join("\n"));
+    const out = io.stdout.join("\n");
+    assertStringIncludes(out, "holdout: restored model");
+    assertStringIncludes(out, "holdout: resumed from");
+    assertStringIncludes(out, "holdout: no checkpoint");
+    assertEquals(io.stdout.filter((l) => l.startsWith("holdout: restored model")).length, 1);
+    assertEquals(io.stdout.filter((l) => l.startsWith("holdout: resumed from")).length, 1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,7 @@
 /**
- * Run records: run ids, canonical JSON, atomic folder writes (a crash leaves no finished-looking
- * run), listing and reading back, and interrupted runs kept and marked.
+ * Run records: run ids (unique under concurrency), canonical JSON, atomic folder writes (a crash
+ * leaves no finished-looking run, and the next start removes what it left), listing and reading
+ * back, and interrupted runs kept and marked.
  */
 import { deepStrictEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import pl from "nodejs-polars";
@@ -12,6 +13,9 @@ import {
   predictionPoints,
   readRunRecord,
   recordToJson,
+  releaseRunId,
+  removeStaleRunTemps,
+  reserveRunId,
   RUN_ID_PATTERN,
   type RunRecord,
   writeRunRecord,
@@ -38,6 +42,37 @@ Deno.test("newRunId is the UTC start time and the config hash's first 8 hex digi
   const a = newRunId(new Date("2026-01-01T00:00:09Z"), "ffffffff");
   const b = newRunId(new Date("2026-01-01T00:00:10Z"), "00000000");
   ok(a < b);
+  // Later runs of one config in one second: a sequence number after the time, sorting after.
+  const second = newRunId(new Date("2026-03-04T05:06:07Z"), "abcdef01", 2);
+  equal(second, "20260304T050607Z.2-abcdef01");
+  ok(RUN_ID_PATTERN.test(second));
+  ok(id < second && second < newRunId(new Date("2026-03-04T05:06:08Z"), "00000000"));
+  throws(() => newRunId(new Date(), "abcdef01", 0), /sequence "0"/);
+});
+
+Deno.test("reserveRunId: runs of one config in one second get distinct ids; a held or written id is not taken", async () => {
+  const results = await tempResults();
+  const at = new Date("1999-01-01T12:00:00Z");
+  const [a, b, c] = await Promise.all(
+    [0, 1, 2].map(() => reserveRunId(results, "direction-small", at, "3fa9c2d1aa")),
+  );
+  deepStrictEqual([a.runId, b.runId, c.runId].sort(), [
+    "19990101T120000Z-3fa9c2d1",
+    "19990101T120000Z.2-3fa9c2d1",
+    "19990101T120000Z.3-3fa9c2d1",
+  ]);
+  // The fixture record's id is held by one of them: writing it without that reservation fails,
+  // and takes nothing from its holder.
+  const holder = [a, b, c].find((r) => r.runId === fixtureRecord().runId)!;
+  await rejects(writeRunRecord(results, fixtureRecord()), /another run is writing it/);
+  await rejects(writeRunRecord(results, fixtureRecord(), {}, b === holder ? a : b), RangeError);
+  equal(await writeRunRecord(results, fixtureRecord(), {}, holder), holder.finalDir);
+  for (const r of [a, b, c]) if (r !== holder) await releaseRunId(r);
+  deepStrictEqual(await names(`${results}/direction-small`), ["19990101T120000Z-3fa9c2d1"]);
+  // A finished run keeps its id: the next reservation of that second skips it.
+  equal((await reserveRunId(results, "direction-small", at, "3fa9c2d1")).runId.slice(16, 18), ".2");
+  await rejects(writeRunRecord(results, fixtureRecord()), /already exists/);
+  await Deno.remove(results, { recursive: true });
 });
 
 Deno.test("record.json is canonical: key order does not depend on how the record was built", () => {
@@ -144,7 +179,7 @@ Deno.test("predictions given as rows are written as Parquet too", async () => {
   await Deno.remove(results, { recursive: true });
 });
 
-Deno.test("an error mid-write leaves only a .tmp- folder, which listRuns ignores", async () => {
+Deno.test("an error mid-write removes its temporary folder; a retry finishes", async () => {
   const results = await tempResults();
   const good = variant({ runId: "19990101T000000Z-00000000" });
   await writeRunRecord(results, good);
@@ -154,13 +189,9 @@ Deno.test("an error mid-write leaves only a .tmp- folder, which listRuns ignores
     },
   } as unknown as pl.DataFrame;
   await rejects(writeRunRecord(results, fixtureRecord(), { predictions: failing }), /disk full/);
-  deepStrictEqual(await names(`${results}/direction-small`), [
-    ".tmp-19990101T120000Z-3fa9c2d1",
-    "19990101T000000Z-00000000",
-  ]);
+  deepStrictEqual(await names(`${results}/direction-small`), ["19990101T000000Z-00000000"]);
   const runs = await listRuns(results);
   deepStrictEqual(runs.map((r) => r.runId), ["19990101T000000Z-00000000"]);
-  // A retry of the same run replaces the stale temporary folder and finishes.
   await writeRunRecord(results, fixtureRecord());
   deepStrictEqual(await names(`${results}/direction-small`), [
     "19990101T000000Z-00000000",
@@ -169,7 +200,7 @@ Deno.test("an error mid-write leaves only a .tmp- folder, which listRuns ignores
   await Deno.remove(results, { recursive: true });
 });
 
-Deno.test("a process killed mid-write leaves no finished-looking run", async () => {
+Deno.test("a process killed mid-write leaves no finished-looking run, and the next start removes what it left", async () => {
   const results = await tempResults();
   const script = `
     import { writeRunRecord } from "${new URL("../src/store/run_record.ts", import.meta.url).href}";
@@ -193,6 +224,22 @@ Deno.test("a process killed mid-write leaves no finished-looking run", async () 
   ok((await names(`${results}/direction-small/${left[0]}`)).includes("record.json"));
   deepStrictEqual(await listRuns(results), []);
   deepStrictEqual(await loadRuns(results), []);
+  // Its id stays taken until the cleanup at the next start, which removes only the dead run's
+  // folder: a live run's reservation (this process holds its lock) stays.
+  await rejects(writeRunRecord(results, fixtureRecord()), /another run is writing it/);
+  const live = await reserveRunId(results, "direction-small", new Date(), "0123abcd");
+  const lines: string[] = [];
+  const removed = await removeStaleRunTemps(results, (l) => lines.push(l));
+  deepStrictEqual(removed.map((r) => r.path), [`${results}/direction-small/${left[0]}`]);
+  equal(lines.length, 1);
+  match(
+    lines[0],
+    /^removed .*\.tmp-19990101T120000Z-3fa9c2d1 \(\d+ bytes\): left by process \d+ on \S+, which has ended$/,
+  );
+  deepStrictEqual(await names(`${results}/direction-small`), [`.tmp-${live.runId}`]);
+  await writeRunRecord(results, fixtureRecord());
+  await releaseRunId(live);
+  deepStrictEqual(await names(`${results}/direction-small`), ["19990101T120000Z-3fa9c2d1"]);
   await Deno.remove(results, { recursive: true });
 });
 

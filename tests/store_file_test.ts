@@ -112,13 +112,59 @@ Deno.test("FileModelStore: layout on disk, sweep of stale temporary folders, def
     const meta = JSON.parse(await Deno.readTextFile(`${root}/${testHash(1)}/model.json`));
     assertEquals(meta.format, "alfred-stored-model/1");
     assertEquals(meta.weights.bytes, 256);
-    // A crashed writer's folder is not listed, and sweep removes it once old enough.
+    // A folder without a marker (an older version's, or trash) is not listed, and sweep removes
+    // it once old enough.
     await Deno.mkdir(`${root}/.tmp-${testHash(2)}-deadbeef`);
     assertEquals(await store.list(), [testHash(1)]);
-    assertEquals(await store.sweep(60_000), 0);
-    assertEquals(await store.sweep(0), 1);
+    assertEquals(await store.sweep(60_000), []);
+    assertEquals((await store.sweep(0)).map((r) => r.why), ["age"]);
     assertEquals(await store.list(), [testHash(1)]);
     assertEquals(new FileModelStore().root, ".alfred/models");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("FileModelStore: a save killed mid-write is swept at once, a live save never", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-store-" });
+  try {
+    // A writer killed while its weights are half written (8 MB of them).
+    const store = new URL("../src/store/model_store.ts", import.meta.url).href;
+    const contract = new URL("./store_contract.ts", import.meta.url).href;
+    const script = `
+      import { FileModelStore } from "${store}";
+      import { makeArtifact, testHash } from "${contract}";
+      const real = Deno.open;
+      let files = 0;
+      // Files opened in the temporary folder: its marker, weights.bin, then model.json: die there.
+      Deno.open = ((path: string, o: Deno.OpenOptions) => {
+        if (String(path).includes("/.tmp-") && ++files === 3) Deno.kill(Deno.pid, "SIGKILL");
+        return real(path, o);
+      }) as typeof Deno.open;
+      await new FileModelStore(${
+      JSON.stringify(root)
+    }).save(testHash(3), makeArtifact(3, 2_097_152));`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
+    const left = [...Deno.readDirSync(root)].map((e) => e.name);
+    assertEquals(left.length, 1, left.join());
+    assert(left[0].startsWith(`.tmp-${testHash(3)}-`), left[0]);
+    // A save in progress here: its folder is claimed by this live process.
+    const { claimFolder, tempName } = await import("../src/store/temp.ts");
+    const live = `${root}/${tempName(".tmp-", `${testHash(4)}-cafef00d`)}`;
+    await Deno.mkdir(live);
+    const lock = await claimFolder(live);
+    const lines: string[] = [];
+    const removed = await new FileModelStore(root).sweep(undefined, (l) => lines.push(l));
+    assertEquals(removed.map((r) => [r.path, r.why]), [[`${root}/${left[0]}`, "lock"]]);
+    assert(removed[0].bytes >= 8 << 20, `${removed[0].bytes} bytes`);
+    assert(/\(8\.\d MB\): left by process \d+ on \S+, which has ended$/.test(lines[0]), lines[0]);
+    assertEquals([...Deno.readDirSync(root)].map((e) => e.name), [live.slice(root.length + 1)]);
+    lock.release();
   } finally {
     await Deno.remove(root, { recursive: true });
   }

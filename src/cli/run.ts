@@ -7,24 +7,52 @@
  */
 import { loadSweepPoints } from "../config/load.ts";
 import { runExperiment } from "../pipeline.ts";
-import { FileModelStore } from "../store/model_store.ts";
-import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { FileModelStore, type ModelStore } from "../store/model_store.ts";
+import { removeStaleRunTemps } from "../store/run_record.ts";
+import { removeStaleTemps } from "../store/temp.ts";
+import { interruptOnSignals } from "../train/interrupt.ts";
+import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
 import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 import { formatDuration } from "../train/progress.ts";
 import { gib } from "../models/registry.ts";
 
 const USAGE =
-  `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume] [--results DIR]
-         [--store DIR]
+  `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume | --resume-if-any]
+         [--results DIR] [--store DIR] [--checkpoints DIR]
        deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)
 
 Runs the experiment (each sweep point in turn) and writes its record and report under --results
 (default results/). Models are stored under --store (default .alfred/models) by the hash of what
-determines them and restored on the next run; --retrain trains again, --resume continues an
-interrupted training from its checkpoint. Ctrl-C stops cleanly and keeps the best weights.
-deno task run may write only under results/ and .alfred/: --results or --store elsewhere is refused
-before the run starts.`;
+determines them and restored on the next run; --retrain trains again.
+
+Ctrl-C stops cleanly: training finishes (or abandons) the running epoch, saves a checkpoint under
+--checkpoints (default .alfred/checkpoints) and the run is written with status "interrupted"
+(exit 130); a second Ctrl-C quits at once without writing the run. --resume continues the
+interrupted training from its checkpoint and fails, naming the file it looked for, when there is
+none; --resume-if-any resumes where a checkpoint exists and otherwise trains from the start.
+deno task run may write only under results/ and .alfred/: --results, --store or --checkpoints
+elsewhere is refused before the run starts.`;
+
+/**
+ * Remove what killed processes left behind (temporary folders of run records, model-store saves
+ * and checkpoint files whose owning process has ended), saying what was removed.
+ *
+ * @param where the results folder, the model store and the checkpoint folder
+ * @param log told about each removal
+ * @returns how many were removed
+ */
+export async function removeStaleTemporaries(
+  where: { results: string; store: ModelStore; checkpoints: string },
+  log: (line: string) => void,
+): Promise<number> {
+  const removed = [
+    ...await removeStaleRunTemps(where.results, log),
+    ...(where.store instanceof FileModelStore ? await where.store.sweep(undefined, log) : []),
+    ...await removeStaleTemps(where.checkpoints, { log }),
+  ];
+  return removed.length;
+}
 
 /**
  * Run the experiments of one YAML file.
@@ -46,72 +74,127 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
       set: { type: "string", value: "key=value", multiple: true },
       retrain: { type: "boolean" },
       resume: { type: "boolean" },
+      "resume-if-any": { type: "boolean" },
       results: { type: "string", value: "DIR", default: "results", writes: "folder" },
       store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
+      checkpoints: {
+        type: "string",
+        value: "DIR",
+        default: ".alfred/checkpoints",
+        writes: "folder",
+      },
     },
     positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
   }, io);
   if (typeof parsed === "number") return parsed;
-  const { set, retrain, resume, results, store: storeDir } = parsed.values;
-  const file = parsed.positionals[0];
-  const points = await loadSweepPoints(file, { set });
-  const experiments = points.map((p) => p.experiment);
-  const data = await checkAgainstData(file, experiments, { set });
-  if (data.problems.length > 0) {
-    for (const line of data.problems) io.err(line);
-    const n = data.problems.length;
-    io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was run`);
-    return 1;
+  const { set, retrain, results, store: storeDir, checkpoints } = parsed.values;
+  if (parsed.values.resume && parsed.values["resume-if-any"]) {
+    return usageError(io, USAGE, "Use --resume or --resume-if-any, not both");
   }
+  const resume = parsed.values.resume ? true : parsed.values["resume-if-any"] ? "if-any" : false;
+  const file = parsed.positionals[0];
+  // Listening from the start: a Ctrl-C at any point is handled here, never by the default action.
+  const ctrlC = interruptOnSignals({
+    onInterrupt: () =>
+      io.err(
+        "\nInterrupted: stopping after this epoch, saving a checkpoint and writing the run as " +
+          "interrupted (Ctrl-C again to quit at once)",
+      ),
+    onQuit: () =>
+      io.err(
+        "\nQuitting at once (second Ctrl-C): this run is not written; its last checkpoint, if " +
+          "any, is kept",
+      ),
+  });
+  try {
+    const points = await loadSweepPoints(file, { set });
+    const experiments = points.map((p) => p.experiment);
+    const data = await checkAgainstData(file, experiments, { set });
+    if (data.problems.length > 0) {
+      for (const line of data.problems) io.err(line);
+      const n = data.problems.length;
+      io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was run`);
+      return 1;
+    }
+    if (ctrlC.signal.aborted) {
+      io.err("Interrupted before any run started: nothing was written");
+      return 130;
+    }
+    const store = new FileModelStore(storeDir);
+    await removeStaleTemporaries(
+      { results, store, checkpoints },
+      (line) => io.err(`cleanup: ${line}`),
+    );
+    return await runPoints(file, points, {
+      set,
+      retrain,
+      resume,
+      results,
+      store,
+      checkpoints,
+      signal: ctrlC.signal,
+    }, io);
+  } finally {
+    ctrlC.dispose();
+  }
+}
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    io.err("\nInterrupted: finishing the epoch, keeping the best weights (Ctrl-C again to quit)");
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", onSigint);
+async function runPoints(
+  file: string,
+  points: Awaited<ReturnType<typeof loadSweepPoints>>,
+  o: {
+    set: string[];
+    retrain: boolean;
+    resume: boolean | "if-any";
+    results: string;
+    store: ModelStore;
+    checkpoints: string;
+    signal: AbortSignal;
+  },
+  io: CommandIo,
+): Promise<number> {
+  const { set, retrain, results, store } = o;
+  // --resume needs a checkpoint for the first point that trains (the one interrupted); the
+  // points after it were never started, so they resume only where a checkpoint exists.
+  let resume = o.resume;
   const encoder = new TextEncoder();
   const tty = Deno.stdout.isTerminal();
-  const store = new FileModelStore(storeDir);
   const sweep = points.length > 1;
   const finished: SweepResult[] = [];
-  try {
-    for (const [i, { experiment, values }] of points.entries()) {
-      if (sweep) io.out(`\n${sweepStartLine(i, points.length, values)}`);
-      const { record, dir } = await runExperiment(experiment, {
-        resultsDir: results,
-        store,
-        retrain,
-        resume,
-        signal: controller.signal,
-        log: (line) => io.out(line),
-        write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-        tty,
-      }).catch(async (error: unknown) => {
-        const located = error instanceof Error
-          ? await locatedMessage(file, error, { set, point: i })
-          : null;
-        if (located !== null) (error as Error).message = located;
-        throw error;
-      });
-      const took = (Date.parse(record.timings.end) - Date.parse(record.timings.start)) / 1000;
-      const mem = record.memory;
-      io.out(
-        `took ${formatDuration(took)}` +
-          (mem
-            ? `; peak memory ${mem.peak === null ? "not measured" : gib(mem.peak)} (planned ${
-              gib(mem.planned)
-            })`
-            : ""),
-      );
-      io.out(`report: ${dir}/report.md`);
-      finished.push({ index: i, values, record, dir });
-      if (record.status === "interrupted") break;
-    }
-    if (sweep) io.out(`\n${sweepTable(finished, points.length).trimEnd()}`);
-    return finished.some((r) => r.record.status === "interrupted") ? 130 : 0;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
+  for (const [i, { experiment, values }] of points.entries()) {
+    if (sweep) io.out(`\n${sweepStartLine(i, points.length, values)}`);
+    const { record, dir } = await runExperiment(experiment, {
+      resultsDir: results,
+      store,
+      retrain,
+      resume,
+      checkpointDir: o.checkpoints,
+      signal: o.signal,
+      log: (line) => io.out(line),
+      write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+      tty,
+    }).catch(async (error: unknown) => {
+      const located = error instanceof Error
+        ? await locatedMessage(file, error, { set, point: i })
+        : null;
+      if (located !== null) (error as Error).message = located;
+      throw error;
+    });
+    const took = (Date.parse(record.timings.end) - Date.parse(record.timings.start)) / 1000;
+    const mem = record.memory;
+    io.out(
+      `took ${formatDuration(took)}` +
+        (mem
+          ? `; peak memory ${mem.peak === null ? "not measured" : gib(mem.peak)} (planned ${
+            gib(mem.planned)
+          })`
+          : ""),
+    );
+    io.out(`report: ${dir}/report.md`);
+    finished.push({ index: i, values, record, dir });
+    if (resume === true && record.model?.restoredFromStore === false) resume = "if-any";
+    if (record.status === "interrupted") break;
   }
+  if (sweep) io.out(`\n${sweepTable(finished, points.length).trimEnd()}`);
+  return finished.some((r) => r.record.status === "interrupted") ? 130 : 0;
 }

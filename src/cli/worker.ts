@@ -1,11 +1,15 @@
 /**
  * `deno task worker --queue redis://HOST:6379`: take experiment runs from the queue and run them
  * on this machine, until Ctrl-C (or SIGTERM): the first finishes the running jobs and stops, the
- * second quits at once (the queue then hands the running jobs to another worker).
+ * second quits at once (the queue then hands the running jobs to another worker). One signal
+ * delivered twice (a terminal's or a group kill's under `deno task`, which forwards it to the
+ * worker that also got it) counts once; see `src/train/interrupt.ts`. At start, temporary
+ * folders that killed processes left in the results folder, the model store and the checkpoint
+ * folder are removed.
  *
  * ```
  * deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend B] [--results DIR]
- *   [--store DIR|file:ROOT|mongodb://...] [--name NAME] [--queue-name NAME]
+ *   [--store DIR|file:ROOT|mongodb://...] [--checkpoints DIR] [--name NAME] [--queue-name NAME]
  *   [--lock-duration MS] [--stalled-interval MS]
  * ```
  *
@@ -16,19 +20,24 @@ import { checkQueueUrl, DEFAULT_QUEUE_NAME } from "../distributed/queue.ts";
 import { startWorker } from "../distributed/worker.ts";
 import { openStores } from "../store/shared_file.ts";
 import { redact } from "../redact.ts";
+import { interruptOnSignals } from "../train/interrupt.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { removeStaleTemporaries } from "./run.ts";
 
 const USAGE =
   `Usage: deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend B] [--results DIR]
-         [--store DIR|file:ROOT|mongodb://HOST/DB] [--name NAME] [--queue-name NAME]
-         [--lock-duration MS] [--stalled-interval MS]
+         [--store DIR|file:ROOT|mongodb://HOST/DB] [--checkpoints DIR] [--name NAME]
+         [--queue-name NAME] [--lock-duration MS] [--stalled-interval MS]
 
 Takes experiment runs from the queue and runs them on this machine until Ctrl-C, which finishes
-the running jobs and stops (a second Ctrl-C quits at once). B is the backend for every job, one
-of ${Backend.options.join(", ")} (default: each config's train.backend).
---store is where models (and, for file: and mongodb: stores, run records and datasets) are
-shared; default .alfred/models. deno task worker may write only under results/, .alfred/ and
-data/: a --results or a file: store elsewhere needs deno run with --allow-write for it.`;
+the running jobs and stops (a second Ctrl-C quits at once); SIGTERM does the same. B is the
+backend for every job, one of ${Backend.options.join(", ")} (default: each config's
+train.backend). --store is where models (and, for file: and mongodb: stores, run records and
+datasets) are shared; default .alfred/models. --checkpoints is the folder of training checkpoints
+(default .alfred/checkpoints). At start, temporary folders that killed processes left in the
+results folder, the store and the checkpoint folder are removed. deno task worker may write only
+under results/, .alfred/ and data/: a --results or a file: store elsewhere needs deno run with
+--allow-write for it.`;
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -55,6 +64,12 @@ export async function workerCommand(args: string[]): Promise<number> {
       backend: { type: "string", value: "B" },
       results: { type: "string", value: "DIR", default: "results", writes: "folder" },
       store: { type: "string", value: "SPEC", default: ".alfred/models", writes: "store" },
+      checkpoints: {
+        type: "string",
+        value: "DIR",
+        default: ".alfred/checkpoints",
+        writes: "folder",
+      },
       name: { type: "string", value: "NAME" },
       "lock-duration": { type: "string", value: "MS" },
       "stalled-interval": { type: "string", value: "MS" },
@@ -84,48 +99,49 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
   const stores = await openStores(v.store);
   const log = (line: string) => console.log(line);
-  const w = await startWorker({
-    queue: v.queue,
-    queueName: v["queue-name"],
-    name: v.name,
-    concurrency,
-    backend,
-    resultsDir: v.results,
-    store: stores.models,
-    runStore: stores.runs ?? undefined,
-    dataStore: stores.data ?? undefined,
-    lockDuration,
-    stalledInterval,
-    log,
-  });
-  log(
-    `worker ${w.name} on ${redact(v.queue)} (queue "${
-      v["queue-name"]
-    }"), concurrency ${concurrency}, ` +
-      `backend ${backend ?? "from each config"}, results ${v.results}, store ${redact(v.store)}`,
+  const checkpoints = v.checkpoints;
+  await removeStaleTemporaries(
+    { results: v.results, store: stores.models, checkpoints },
+    (line) => log(`cleanup: ${line}`),
   );
+  // Listening before the worker takes a job: a signal from now on is never the default action.
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
-  let stopping = false;
-  const onSignal = () => {
-    if (stopping) {
-      console.error("Quitting now: running jobs go back to the queue");
-      Deno.exit(130);
-    }
-    stopping = true;
-    console.error("Finishing the running jobs, then stopping (again to quit now)");
-    stop();
-  };
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  const signals = interruptOnSignals({
+    signals: ["SIGINT", "SIGTERM"],
+    onInterrupt: () => {
+      console.error("Finishing the running jobs, then stopping (again to quit now)");
+      stop();
+    },
+    onQuit: () => console.error("Quitting now: running jobs go back to the queue"),
+  });
   try {
+    const w = await startWorker({
+      queue: v.queue,
+      queueName: v["queue-name"],
+      name: v.name,
+      concurrency,
+      backend,
+      resultsDir: v.results,
+      store: stores.models,
+      runStore: stores.runs ?? undefined,
+      dataStore: stores.data ?? undefined,
+      checkpointDir: checkpoints,
+      lockDuration,
+      stalledInterval,
+      log,
+    });
+    log(
+      `worker ${w.name} on ${redact(v.queue)} (queue "${v["queue-name"]}"), ` +
+        `concurrency ${concurrency}, backend ${backend ?? "from each config"}, ` +
+        `results ${v.results}, store ${redact(v.store)}`,
+    );
     await stopped;
     await w.close();
     await stores.close();
     log(`worker ${w.name} stopped`);
     return 0;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    signals.dispose();
   }
 }
 

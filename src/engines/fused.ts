@@ -296,9 +296,10 @@ function flatFromHost(
  * Runs `trainModel`'s epoch loop over a fused engine: the same shuffle stream,
  * early stopping, LR plateau and best-weight restore; the model ends holding
  * the best weights. With `args.checkpoint` the state is saved after every
- * `every` epochs and at the end in `trainModel`'s format (weights in model
- * order, Adam's moments as two flat tensors), and a saved state is resumed
- * exactly; a checkpoint of the tfjs engine is refused. The engine is
+ * `every` epochs, at the end, and when `args.signal` interrupts (after the
+ * running epoch completes) in `trainModel`'s format (weights in model order,
+ * Adam's moments as two flat tensors), and a saved state is resumed exactly;
+ * a checkpoint of the tfjs engine is refused. The engine is
  * destroyed before this returns or throws.
  *
  * @param args the engine's (checked) arguments
@@ -314,7 +315,7 @@ export async function runFused(
   params: number,
   engine: FusedEngine,
 ): Promise<TrainResult> {
-  const { model, train, seed, x, xVal, onEpoch, signal, checkpoint } = args;
+  const { model, train, seed, x, xVal, onEpoch, onResume, signal, checkpoint } = args;
   const schedule = checkpointSchedule(checkpoint);
   const run: TrainState["run"] = {
     rows: x.rows,
@@ -402,7 +403,11 @@ export async function runFused(
     };
 
     const saved = checkpoint ? await checkpoint.load() : null;
-    if (saved) restore(saved);
+    if (saved) {
+      restore(saved);
+      schedule.loaded(epoch);
+      onResume?.(history.map((h) => ({ ...h })));
+    }
     let stoppedBy: StopReason = finished ?? "epochs";
     while (!finished) {
       if (epoch >= train.epochs) {
@@ -435,6 +440,11 @@ export async function runFused(
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    // An engine's epoch is one call and always completes: on an interrupt the
+    // engine holds the last completed epoch, saved here unless already saved.
+    if (stoppedBy === "interrupted" && checkpoint && !schedule.holds(epoch)) {
+      await schedule.save(await capture());
     }
     const setWeights = async (best: boolean) => {
       const flat = await engine.download(best);

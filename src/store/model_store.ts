@@ -20,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../config/hash.ts";
 import type { EpochLog, StopReason } from "../train/trainer.ts";
+import { claimFolder, OWNER_FILE, type RemovedTemp, removeStaleTemps, tempName } from "./temp.ts";
 
 /** A tfjs weight manifest entry: name, shape and dtype of one weight tensor. */
 export type WeightSpec = tf.io.WeightsManifestEntry;
@@ -304,8 +305,9 @@ async function removeIfExists(path: string): Promise<void> {
  * `model.json` (topology, weight manifest, scaler, metadata and the weights'
  * size and sha256) and `weights.bin`.
  *
- * A save writes a complete folder under `<root>/.tmp-<hash>-<random>/`
- * (files synced) and renames it to `<root>/<hash>/`; a rename onto an
+ * A save writes a complete folder under `<root>/.tmp-<hash>-<random>.<pid>@<host>/`
+ * (files synced; the writer holds a lock on a marker in it while it writes,
+ * see `temp.ts`) and renames it to `<root>/<hash>/`; a rename onto an
  * existing complete folder fails and the new copy is discarded (another
  * writer won, with the same content). `load` checks the weights' size and
  * sha256, so a folder damaged outside the store reads as absent, and the
@@ -394,9 +396,11 @@ export class FileModelStore implements ModelStore {
     }
     if (await this.has(hash)) return false;
     await Deno.mkdir(this.root, { recursive: true });
-    const tmp = `${this.root}/.tmp-${hash}-${randomSuffix()}`;
+    const tmp = `${this.root}/${tempName(".tmp-", `${hash}-${randomSuffix()}`)}`;
+    let lock: { release(): void } | null = null;
     try {
       await Deno.mkdir(tmp);
+      lock = await claimFolder(tmp);
       const weights = new Uint8Array(artifact.weights);
       const file: ModelFile = {
         format: FORMAT,
@@ -413,6 +417,8 @@ export class FileModelStore implements ModelStore {
       };
       await writeFileSynced(`${tmp}/${WEIGHTS_FILE}`, weights);
       await writeFileSynced(`${tmp}/${MODEL_FILE}`, new TextEncoder().encode(JSON.stringify(file)));
+      // Still locked: a cleaner sees a fresh folder without a marker and keeps it.
+      await Deno.remove(`${tmp}/${OWNER_FILE}`);
       let lastError: unknown = null;
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
@@ -427,7 +433,7 @@ export class FileModelStore implements ModelStore {
           // A complete copy means another writer won (same hash, same model): keep theirs.
           if (await this.has(hash)) return false;
           // A damaged copy: move it away and retry.
-          const trash = `${this.root}/.trash-${hash}-${randomSuffix()}`;
+          const trash = `${this.root}/${tempName(".trash-", `${hash}-${randomSuffix()}`)}`;
           try {
             await Deno.rename(target, trash);
             await removeIfExists(trash);
@@ -441,6 +447,7 @@ export class FileModelStore implements ModelStore {
       });
     } finally {
       await removeIfExists(tmp);
+      lock?.release();
     }
   }
 
@@ -461,7 +468,7 @@ export class FileModelStore implements ModelStore {
   /** @inheritdoc */
   async delete(hash: string): Promise<boolean> {
     const target = this.dir(hash);
-    const trash = `${this.root}/.trash-${hash}-${randomSuffix()}`;
+    const trash = `${this.root}/${tempName(".trash-", `${hash}-${randomSuffix()}`)}`;
     try {
       await Deno.rename(target, trash);
     } catch (e) {
@@ -473,28 +480,16 @@ export class FileModelStore implements ModelStore {
   }
 
   /**
-   * Remove temporary and trash folders older than `olderThanMs` left by crashed writers.
+   * Remove the temporary and trash folders that writers killed mid-save left: a temporary folder
+   * whose writer's lock is free at once, folders with no lock to test (trash, older versions)
+   * once older than `unownedAfterMs`. A live writer's folder is never touched.
    *
-   * @param olderThanMs age in milliseconds (default one hour)
-   * @returns the number of folders removed
+   * @param unownedAfterMs age after which a folder without a recorded owner is removed (default
+   *   one hour)
+   * @param log told about each removal
+   * @returns the folders removed
    */
-  async sweep(olderThanMs = 3_600_000): Promise<number> {
-    let removed = 0;
-    const now = Date.now();
-    try {
-      for await (const e of Deno.readDir(this.root)) {
-        if (!e.isDirectory || !/^\.(tmp|trash)-/.test(e.name)) continue;
-        const path = `${this.root}/${e.name}`;
-        const st = await Deno.stat(path).catch(() => null);
-        if (st?.mtime && now - st.mtime.getTime() >= olderThanMs) {
-          await removeIfExists(path);
-          removed++;
-        }
-      }
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return 0;
-      throw e;
-    }
-    return removed;
+  sweep(unownedAfterMs = 3_600_000, log?: (line: string) => void): Promise<RemovedTemp[]> {
+    return removeStaleTemps(this.root, { match: /^\.(tmp|trash)-/, unownedAfterMs, log });
   }
 }

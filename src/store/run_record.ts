@@ -11,6 +11,14 @@
 import { renderReport } from "../report/report.ts";
 import { normalizeRecord } from "../report/normalize.ts";
 import type { PredictionPoint } from "../report/plots.ts";
+import {
+  claimFolder,
+  OWNER_FILE,
+  type RemovedTemp,
+  removeStaleTemps,
+  type TempLock,
+  tempName,
+} from "./temp.ts";
 
 /** How a run ended. A crashed run never gets a record (only a `.tmp-*` folder). */
 export type RunStatus = "complete" | "interrupted" | "failed";
@@ -336,19 +344,23 @@ export interface RunRecord {
 }
 
 /**
- * A run id: the UTC start time `YYYYMMDDTHHMMSSZ` and the first 8 hex digits of the config hash.
- * Sorting run ids as strings sorts runs by start time.
+ * A run id: the UTC start time `YYYYMMDDTHHMMSSZ` and the first 8 hex digits of the config hash;
+ * the second and later runs of one config started in the same second get a sequence number after
+ * the time (`YYYYMMDDTHHMMSSZ.2-<hash8>`), handed out by {@linkcode reserveRunId}. Sorting run ids
+ * as strings sorts runs by start time.
  *
  * @param date when the run started
  * @param configHash the config hash (hex, at least 8 characters)
- * @returns e.g. `20260101T120000Z-ab12cd34`
- * @throws {RangeError} when the date is invalid or the hash is shorter than 8 hex digits
+ * @param sequence 1 for the first run of the second (no number), 2 and up for later ones
+ * @returns e.g. `20260101T120000Z-ab12cd34`, or `20260101T120000Z.2-ab12cd34`
+ * @throws {RangeError} when the date is invalid, the hash is shorter than 8 hex digits or the
+ *   sequence is not an integer >= 1
  * @example
  * ```ts
  * newRunId(new Date("2026-01-01T12:00:00Z"), "ab12cd34ef"); // "20260101T120000Z-ab12cd34"
  * ```
  */
-export function newRunId(date: Date, configHash: string): string {
+export function newRunId(date: Date, configHash: string, sequence = 1): string {
   if (Number.isNaN(date.getTime())) {
     throw new RangeError("Cannot make a run id: the date is invalid");
   }
@@ -358,13 +370,16 @@ export function newRunId(date: Date, configHash: string): string {
       `Cannot make a run id from config hash "${configHash}": expected at least 8 hex digits`,
     );
   }
+  if (!Number.isInteger(sequence) || sequence < 1) {
+    throw new RangeError(`Cannot make a run id: sequence "${sequence}" is not an integer >= 1`);
+  }
   const iso = date.toISOString(); // 2026-01-01T12:00:00.000Z
   const stamp = iso.slice(0, 19).replace(/[-:]/g, "") + "Z";
-  return `${stamp}-${hash8}`;
+  return `${stamp}${sequence > 1 ? `.${sequence}` : ""}-${hash8}`;
 }
 
 /** Pattern every run id matches. */
-export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
+export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{8}$/;
 
 /** Top-level keys of `record.json`, in the order they are written. */
 export const RECORD_KEYS: readonly (keyof RunRecord)[] = [
@@ -528,11 +543,104 @@ export function predictionPoints(rows: Record<string, unknown>[]): PredictionPoi
 }
 
 /**
- * Write a run's folder atomically: everything goes to `results/<experiment>/.tmp-<run-id>/`,
- * which is renamed to `results/<experiment>/<run-id>/` only once every file is written. A crash
- * mid-way leaves only the `.tmp-*` folder, which {@linkcode listRuns} ignores (and `.gitignore`
- * excludes). Interrupted and failed runs are written too, with their status in the record and at
- * the top of the report.
+ * A run id held by this process: its temporary folder `results/<experiment>/.tmp-<run-id>/`
+ * exists, with a marker this process holds locked (see `temp.ts`), until the run's files are
+ * renamed to `results/<experiment>/<run-id>/`. An id is taken while either folder exists, so two
+ * runs never share one.
+ */
+export interface RunReservation {
+  runId: string;
+  experiment: string;
+  /** Where the run's files are written. */
+  tmpDir: string;
+  /** Where they end up. */
+  finalDir: string;
+  /** The lock on the temporary folder's marker, released once the folder is renamed or removed. */
+  lock: TempLock;
+}
+
+/** Claims `runId` exclusively: null when another run holds or has written it. */
+async function claimRunId(
+  resultsDir: string,
+  experiment: string,
+  runId: string,
+): Promise<RunReservation | null> {
+  const experimentDir = join(resultsDir, experiment);
+  const tmpDir = join(experimentDir, `.tmp-${runId}`);
+  const finalDir = join(experimentDir, runId);
+  await Deno.mkdir(experimentDir, { recursive: true });
+  try {
+    await Deno.mkdir(tmpDir); // exclusive: fails when another run holds the id
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return null;
+    throw e;
+  }
+  // A finished run renamed its temporary folder away: the id is still taken.
+  if (await exists(finalDir)) {
+    await Deno.remove(tmpDir, { recursive: true });
+    return null;
+  }
+  return { runId, experiment, tmpDir, finalDir, lock: await claimFolder(tmpDir) };
+}
+
+/**
+ * Reserve a new run id for a run of `configHash` started at `date`: the first of
+ * `YYYYMMDDTHHMMSSZ-<hash8>`, `YYYYMMDDTHHMMSSZ.2-<hash8>`, … that no other run holds or has
+ * written, claimed by creating its temporary folder exclusively. Runs started in the same second,
+ * in one process or several, get different ids.
+ *
+ * @param resultsDir the results folder
+ * @param experiment the experiment's name
+ * @param date when the run started
+ * @param configHash the config hash
+ * @returns the reservation; pass it to {@linkcode writeRunRecord}, or {@linkcode releaseRunId}
+ * @throws {RangeError} for an unsafe experiment name, or when 1000 ids of that second are taken
+ * @example
+ * ```ts
+ * const reservation = await reserveRunId("results", e.name, new Date(), hash);
+ * ```
+ */
+export async function reserveRunId(
+  resultsDir: string,
+  experiment: string,
+  date: Date,
+  configHash: string,
+): Promise<RunReservation> {
+  for (let sequence = 1; sequence <= 1000; sequence++) {
+    const runId = newRunId(date, configHash, sequence);
+    checkNames(experiment, runId);
+    const r = await claimRunId(resultsDir, experiment, runId);
+    if (r) return r;
+  }
+  throw new RangeError(
+    `Cannot reserve a run id for "${experiment}": 1000 runs of config ${
+      configHash.slice(0, 8)
+    } started in the second ${date.toISOString().slice(0, 19)}Z`,
+  );
+}
+
+/**
+ * Give a reserved run id back without writing the run (it failed): its temporary folder goes.
+ *
+ * @param reservation what {@linkcode reserveRunId} returned
+ */
+export async function releaseRunId(reservation: RunReservation): Promise<void> {
+  try {
+    await Deno.remove(reservation.tmpDir, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  } finally {
+    reservation.lock.release();
+  }
+}
+
+/**
+ * Write a run's folder atomically: everything goes to `results/<experiment>/.tmp-<run-id>/` (the
+ * reservation's, or one claimed here for `record.runId`), which is renamed to
+ * `results/<experiment>/<run-id>/` only once every file is written. An error removes the
+ * temporary folder; a crash mid-way leaves it, and {@linkcode listRuns} ignores it
+ * (`.gitignore` excludes it) until {@linkcode removeStaleRunTemps} removes it. Interrupted and failed runs are written too, with
+ * their status in the record and at the top of the report.
  *
  * Files: `config.yaml`, `record.json`, `metrics.json`, `predictions.parquet` (when predictions are
  * given), `report.md` and the report's SVG plots.
@@ -540,9 +648,13 @@ export function predictionPoints(rows: Record<string, unknown>[]): PredictionPoi
  * @param resultsDir the results folder (e.g. `results`)
  * @param record the run record
  * @param extras predictions
+ * @param reservation the run id reserved by {@linkcode reserveRunId} (default: claim
+ *   `record.runId` now)
  * @returns the finished run's folder
- * @throws {RangeError} when the experiment name or run id is not a safe folder name
- * @throws {Error} when the run folder already exists, or any file cannot be written
+ * @throws {RangeError} when the experiment name or run id is not a safe folder name, or the
+ *   reservation is of another run
+ * @throws {Error} when the run id is taken (written, or being written by another run), or any
+ *   file cannot be written
  * @example
  * ```ts
  * const dir = await writeRunRecord("results", record, { predictions });
@@ -552,29 +664,73 @@ export async function writeRunRecord(
   resultsDir: string,
   record: RunRecord,
   extras: RunExtras = {},
+  reservation?: RunReservation,
 ): Promise<string> {
   checkNames(record.experiment, record.runId);
   record = normalizeRecord(record);
-  const experimentDir = join(resultsDir, record.experiment);
-  const finalDir = join(experimentDir, record.runId);
-  const tmpDir = join(experimentDir, `.tmp-${record.runId}`);
-  if (await exists(finalDir)) {
-    throw new Error(`Cannot write run "${record.runId}": "${finalDir}" already exists`);
+  if (
+    reservation &&
+    (reservation.runId !== record.runId || reservation.experiment !== record.experiment)
+  ) {
+    throw new RangeError(
+      `Cannot write run "${record.experiment}/${record.runId}" into the reservation of "${reservation.experiment}/${reservation.runId}"`,
+    );
   }
-  await Deno.mkdir(experimentDir, { recursive: true });
-  await Deno.remove(tmpDir, { recursive: true }).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  await Deno.mkdir(tmpDir);
+  const own = reservation ?? await claimRunId(resultsDir, record.experiment, record.runId);
+  if (!own) {
+    const finalDir = join(resultsDir, record.experiment, record.runId);
+    throw new Error(
+      `Cannot write run "${record.runId}": ${
+        await exists(finalDir) ? `"${finalDir}" already exists` : "another run is writing it"
+      }`,
+    );
+  }
+  try {
+    await writeRecordFiles(own.tmpDir, record);
+    let points: PredictionPoint[] | undefined;
+    if (extras.predictions !== undefined) {
+      points = await writePredictions(join(own.tmpDir, "predictions.parquet"), extras.predictions);
+    }
+    await writeReportFiles(own.tmpDir, record, points);
+    // The marker goes first (still locked: a cleaner sees a fresh folder without one and keeps it).
+    await Deno.remove(join(own.tmpDir, OWNER_FILE)).catch(() => {});
+    await Deno.rename(own.tmpDir, own.finalDir);
+  } catch (e) {
+    await releaseRunId(own).catch(() => {});
+    throw e;
+  }
+  own.lock.release();
+  return own.finalDir;
+}
 
-  await writeRecordFiles(tmpDir, record);
-  let points: PredictionPoint[] | undefined;
-  if (extras.predictions !== undefined) {
-    points = await writePredictions(join(tmpDir, "predictions.parquet"), extras.predictions);
+/**
+ * Remove the temporary folders of runs whose process has ended (killed mid-run or mid-write, or
+ * a second Ctrl-C): `results/<experiment>/.tmp-*` whose marker is no longer locked by its run, or
+ * without a marker and older than an hour. A live run's folder is never touched.
+ *
+ * @param resultsDir the results folder
+ * @param log told about each removal
+ * @returns what was removed
+ */
+export async function removeStaleRunTemps(
+  resultsDir: string,
+  log?: (line: string) => void,
+): Promise<RemovedTemp[]> {
+  const removed: RemovedTemp[] = [];
+  let experiments: Deno.DirEntry[];
+  try {
+    experiments = [...Deno.readDirSync(resultsDir)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
   }
-  await writeReportFiles(tmpDir, record, points);
-  await Deno.rename(tmpDir, finalDir);
-  return finalDir;
+  for (const experiment of experiments) {
+    if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
+    removed.push(
+      ...await removeStaleTemps(join(resultsDir, experiment.name), { match: /^\.tmp-/, log }),
+    );
+  }
+  return removed;
 }
 
 /** The record, its config and its metrics, into `dir`. */
@@ -600,7 +756,7 @@ async function writeReportFiles(
 /**
  * Replace a finished run's record (e.g. with a new `analysis`) and re-render its report, without
  * ever leaving a half-written run: the new folder is built beside the old one as
- * `.tmp-<run-id>-rewrite` (predictions copied over), then swapped in with two renames.
+ * `.tmp-<run-id>-rewrite-<random>.<owner>` (predictions copied over), then swapped in with two renames.
  *
  * @param dir the run's folder (`results/<experiment>/<run-id>`)
  * @param record the new record; its run id and experiment must match the folder's
@@ -615,19 +771,26 @@ export async function rewriteRunRecord(dir: string, record: RunRecord): Promise<
   }
   record = normalizeRecord(record);
   const parent = dir.replace(/\/+$/, "").replace(/\/[^/]+$/, "");
-  const tmpDir = join(parent, `.tmp-${record.runId}-rewrite`);
+  const tmpDir = join(
+    parent,
+    tempName(".tmp-", `${record.runId}-rewrite-${crypto.randomUUID().slice(0, 8)}`),
+  );
   const oldDir = join(parent, `.old-${record.runId}`);
-  await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmpDir);
-  let points: PredictionPoint[] | undefined;
-  const predictions = join(dir, "predictions.parquet");
-  if (await exists(predictions)) {
-    await Deno.copyFile(predictions, join(tmpDir, "predictions.parquet"));
-    const { default: polars } = await import("nodejs-polars");
-    points = predictionPoints(polars.readParquet(predictions).toRecords());
+  try {
+    let points: PredictionPoint[] | undefined;
+    const predictions = join(dir, "predictions.parquet");
+    if (await exists(predictions)) {
+      await Deno.copyFile(predictions, join(tmpDir, "predictions.parquet"));
+      const { default: polars } = await import("nodejs-polars");
+      points = predictionPoints(polars.readParquet(predictions).toRecords());
+    }
+    await writeRecordFiles(tmpDir, record);
+    await writeReportFiles(tmpDir, record, points);
+  } catch (e) {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+    throw e;
   }
-  await writeRecordFiles(tmpDir, record);
-  await writeReportFiles(tmpDir, record, points);
   await Deno.rename(dir, oldDir);
   await Deno.rename(tmpDir, dir);
   await Deno.remove(oldDir, { recursive: true });

@@ -37,6 +37,13 @@ export interface ProgressOptions {
 /** An `onEpoch` callback that draws progress, plus `finish` to close the display. */
 export interface ProgressReporter {
   (e: EpochLog): void;
+  /**
+   * Take in the epochs a resumed run had already trained (the trainer's
+   * `onResume`), so the best validation loss and its epoch shown, and the
+   * ETA's early-stopping horizon, cover the whole run, not only the epochs
+   * since the resume.
+   */
+  resume(history: EpochLog[]): void;
   /** End the bar's line and print why training stopped and the best epoch. */
   finish(result?: TrainResult): void;
 }
@@ -99,6 +106,13 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
   let lastLength = 0;
   let drawn = false;
   const digits = String(epochs).length;
+  // The trainer's rule: an epoch is the new best only when strictly lower.
+  const track = (e: EpochLog) => {
+    if (e.valLoss < best) {
+      best = e.valLoss;
+      bestEpoch = e.epoch;
+    }
+  };
 
   const report = ((e: EpochLog) => {
     const t = now();
@@ -112,10 +126,7 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
     // included); the first epoch's own figure until a second one is seen.
     const seen = e.epoch - firstEpoch;
     const perEpoch = seen > 0 ? (t - firstAt) / 1000 / seen : firstSeconds;
-    if (e.valLoss < best) {
-      best = e.valLoss;
-      bestEpoch = e.epoch;
-    }
+    track(e);
     const stopAt = patience === undefined ? epochs : Math.min(epochs, bestEpoch + patience);
     const later = following ? following(stopAt) : 0;
     const remaining = Math.max(0, stopAt - e.epoch) + later;
@@ -136,6 +147,10 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
       write(`${label} ${fields}\n`);
     }
   }) as ProgressReporter;
+
+  report.resume = (history: EpochLog[]) => {
+    for (const e of history) track(e);
+  };
 
   report.finish = (result?: TrainResult) => {
     if (tty && drawn) write("\n");

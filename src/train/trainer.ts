@@ -17,6 +17,10 @@
  *   validation loss are kept as a copy on the backend and restored at the end.
  * - An `AbortSignal` is checked between batches and epochs: the run stops
  *   cleanly, restores the best weights and reports `stoppedBy: "interrupted"`.
+ *   With a checkpointer it first saves the state of the last completed epoch:
+ *   an interrupt mid-epoch abandons the epoch when the checkpoint already
+ *   holds the state it started from, and otherwise finishes it, so an
+ *   interrupted run always leaves a checkpoint to resume from.
  * - An optional {@link Checkpointer} receives the complete state after every
  *   epoch (weights, optimizer moments, counters, PRNG state); a run started
  *   with a checkpoint to load continues exactly where the saved one stopped and
@@ -27,6 +31,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "../config/schema.ts";
 import { predict } from "./predict.ts";
+import { interruptOnSignals } from "./interrupt.ts";
+import { createLocked, tempName } from "../store/temp.ts";
 
 /** A dense row-major matrix: `data[r * cols + c]`. */
 export interface Matrix {
@@ -151,6 +157,14 @@ export interface CheckpointSchedule {
   due(epoch: number, finished: boolean): boolean;
   /** Saves through the checkpointer and times it. */
   save(state: TrainState): Promise<void>;
+  /**
+   * True when the checkpoint holds the state after `epoch` (saved by this
+   * schedule or loaded from it), so an interrupt needs no save; false without a
+   * checkpointer.
+   */
+  holds(epoch: number): boolean;
+  /** Records that the checkpoint was loaded and holds the state after `epoch`. */
+  loaded(epoch: number): void;
 }
 
 /**
@@ -179,6 +193,7 @@ export function checkpointSchedule(
   }
   let last = clock();
   let gap = minSeconds;
+  let held = -1;
   return {
     due(epoch, finished) {
       if (!c) return false;
@@ -188,8 +203,15 @@ export function checkpointSchedule(
       if (!c) return;
       const started = clock();
       await c.save(state);
+      held = state.epoch;
       last = clock();
       if (minSeconds > 0) gap = Math.max(minSeconds, (9 * (last - started)) / 1000);
+    },
+    holds(epoch) {
+      return c !== undefined && held === epoch;
+    },
+    loaded(epoch) {
+      held = epoch;
     },
   };
 }
@@ -208,6 +230,15 @@ export interface TrainArgs {
   xVal: Matrix;
   yVal: Float32Array;
   onEpoch?: (e: EpochLog) => void;
+  /**
+   * Called once when a checkpoint was loaded, with the epochs it had already
+   * trained (`onEpoch` is then called for the later epochs only).
+   */
+  onResume?: (history: EpochLog[]) => void;
+  /**
+   * Stops training cleanly (see the module's note): with a checkpointer the
+   * state of the last completed epoch is saved first.
+   */
   signal?: AbortSignal;
   checkpoint?: Checkpointer;
 }
@@ -541,7 +572,8 @@ function yieldToEventLoop(): Promise<void> {
  * ```
  */
 export async function trainModel(args: TrainArgs): Promise<TrainResult> {
-  const { model, loss, train, seed, x, y, xVal, yVal, onEpoch, signal, checkpoint } = args;
+  const { model, loss, train, seed, x, y, xVal, yVal, onEpoch, onResume, signal, checkpoint } =
+    args;
   checkOptions(train);
   checkMatrix("x", x, y, "y");
   checkMatrix("xVal", xVal, yVal, "yVal");
@@ -672,7 +704,11 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
   let stoppedBy: StopReason = "epochs";
   try {
     const saved = checkpoint ? await checkpoint.load() : null;
-    if (saved) await restoreState(saved);
+    if (saved) {
+      await restoreState(saved);
+      schedule.loaded(epoch);
+      onResume?.(history.map((h) => ({ ...h })));
+    }
     let lastYield = performance.now();
 
     if (finished) {
@@ -692,7 +728,9 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
         let sum: tf.Tensor = tf.scalar(0);
         let aborted = false;
         for (let b = 0; b < n; b += batchSize) {
-          if (signal?.aborted) {
+          // Abandon the epoch only where the checkpoint (if any) holds the state
+          // it started from; else finish it, so that state can be saved.
+          if (signal?.aborted && (!checkpoint || schedule.holds(epoch))) {
             aborted = true;
             break;
           }
@@ -763,6 +801,11 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
         lastYield = performance.now();
       }
     }
+    if (stoppedBy === "interrupted" && checkpoint && !schedule.holds(epoch)) {
+      // The model holds the last completed epoch's weights (a partial epoch is
+      // only abandoned when the checkpoint already holds its start).
+      await schedule.save(await captureState());
+    }
     if (bestWeights && bestEpoch !== history.length) {
       lastEpochTrain = await predict(model, x);
     }
@@ -806,8 +849,10 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 /**
  * A {@link Checkpointer} that keeps the state in one binary file: a magic
  * line, a 4-byte little-endian header length, a JSON header and the tensors'
- * bytes. Each save writes a temporary file beside `path` and renames it into
- * place, so a crash never leaves a torn checkpoint.
+ * bytes. Each save writes a temporary file beside `path`
+ * (`<name>.tmp-<random>.<pid>@<host>`, locked while written, see
+ * `removeStaleTemps` in `store/temp.ts`) and renames it into place, so a crash
+ * never leaves a torn checkpoint.
  *
  * @param path checkpoint file, e.g. `.alfred/checkpoints/<hash>.ckpt`
  * @param every save every this many epochs (default 1)
@@ -823,8 +868,9 @@ export function fileCheckpointer(
   path: string,
   every = 1,
   minSeconds = 0,
-): Checkpointer & { clear(): Promise<void> } {
+): Checkpointer & { path: string; exists(): Promise<boolean>; clear(): Promise<void> } {
   return {
+    path,
     every,
     minSeconds,
     async save(state: TrainState): Promise<void> {
@@ -855,15 +901,18 @@ export function fileCheckpointer(
       new DataView(length.buffer).setUint32(0, headerBytes.length, true);
       const slash = path.lastIndexOf("/");
       if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-      const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+      const tmp = `${path.slice(0, slash + 1)}${
+        tempName(`${path.slice(slash + 1)}.tmp-`, crypto.randomUUID().slice(0, 8))
+      }`;
       // Streamed tensor by tensor from the caller's buffers (views into an
       // engine's memory are fine): a 10 x 4096 model's 2.4 GB state is never
       // copied into one file image.
-      const file = await Deno.open(tmp, { write: true, createNew: true });
+      // Locked while it exists, so a cleaner can tell it from a killed writer's.
+      const file = await createLocked(tmp);
       try {
         for (const part of [magic, length, headerBytes, ...chunks]) await writeAll(file, part);
-        file.close();
         await Deno.rename(tmp, path);
+        file.close();
       } catch (e) {
         try {
           file.close();
@@ -937,6 +986,14 @@ export function fileCheckpointer(
         },
       } as TrainState;
     },
+    async exists(): Promise<boolean> {
+      try {
+        return (await Deno.stat(path)).isFile;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return false;
+        throw e;
+      }
+    },
     async clear(): Promise<void> {
       await Deno.remove(path).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
@@ -947,9 +1004,10 @@ export function fileCheckpointer(
 
 /**
  * Ctrl-C handling for a training run: the first SIGINT aborts the returned
- * signal (the trainer stops after the current batch, restores the best
- * weights and reports `stoppedBy: "interrupted"`); a second SIGINT exits
- * at once with status 130.
+ * signal (the trainer saves a checkpoint where it has a checkpointer, restores
+ * the best weights and reports `stoppedBy: "interrupted"`); a second SIGINT
+ * exits at once with status 130. The same SIGINT delivered twice (a terminal's
+ * Ctrl-C under `deno task`, see `interrupt.ts`) counts once.
  *
  * @param onInterrupt called on the first SIGINT, e.g. to print "stopping…"
  * @returns the signal to pass to {@link trainModel} and `dispose` to remove the handler
@@ -962,15 +1020,5 @@ export function fileCheckpointer(
 export function interruptOnSigint(
   onInterrupt?: () => void,
 ): { signal: AbortSignal; dispose(): void } {
-  const ctrl = new AbortController();
-  const handler = () => {
-    if (ctrl.signal.aborted) Deno.exit(130);
-    ctrl.abort();
-    onInterrupt?.();
-  };
-  Deno.addSignalListener("SIGINT", handler);
-  return {
-    signal: ctrl.signal,
-    dispose: () => Deno.removeSignalListener("SIGINT", handler),
-  };
+  return interruptOnSignals({ signals: ["SIGINT"], onInterrupt: () => onInterrupt?.() });
 }
