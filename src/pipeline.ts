@@ -24,7 +24,13 @@ import { type DesignMatrix, designMatrix } from "./dataset/matrix.ts";
 import { buildModel, checkFits, describeModel } from "./models/registry.ts";
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
-import { fusedUnsupported, loadBlas, trainFused, trainFusedCpu } from "./engines/mod.ts";
+import {
+  checkFusedFits,
+  fusedCpuSgemm,
+  fusedUnsupported,
+  trainFused,
+  trainFusedCpu,
+} from "./engines/mod.ts";
 import {
   type EpochLog,
   fileCheckpointer,
@@ -279,7 +285,8 @@ function trainWithEngine(e: Experiment, backend: string, args: TrainArgs): Promi
     batchSize: e.train.batch_size,
   });
   const fused = { ...args, description, lossConfig: e.loss };
-  return fusedTarget(backend) === "webgpu" ? trainFused(fused) : trainFusedCpu(fused);
+  const target = fusedTarget(backend);
+  return target === "webgpu" ? trainFused(fused) : trainFusedCpu({ ...fused, sgemm: target });
 }
 
 /** A fresh model trained without progress output or checkpoints (controls, ablation retrains). */
@@ -410,17 +417,19 @@ export const CHECKPOINT_SECONDS = 60;
 
 /**
  * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
- * one (BLAS sgemm) on `cpu-blas`.
+ * one with the BLAS sgemm on `cpu-blas` and with its own wasm SIMD sgemm on
+ * `wasm`.
  *
  * @param backend the active backend
  * @returns the engine's target
- * @throws {Error} for another backend, naming the two that work
+ * @throws {Error} for another backend, naming the three that work
  */
-export function fusedTarget(backend: string): "webgpu" | "cpu" {
+export function fusedTarget(backend: string): "webgpu" | "blas" | "wasm" {
   if (backend === "webgpu") return "webgpu";
-  if (backend === "cpu-blas") return "cpu";
+  if (backend === "cpu-blas") return "blas";
+  if (backend === "wasm") return "wasm";
   throw new Error(
-    `train.engine "fused" runs on backend "webgpu" (WGSL) or "cpu-blas" (BLAS sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
+    `train.engine "fused" runs on backend "webgpu" (WGSL), "cpu-blas" (BLAS sgemm) or "wasm" (wasm SIMD sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
   );
 }
 
@@ -442,6 +451,14 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
 
   const { backend, device } = await stages.time("backend", () => selectBackend(e.train.backend));
   log(`backend ${backend} on ${device}`);
+  if (e.train.engine === "fused") {
+    // Before the data work: a model past the engine's limits fails now (one input: a lower bound).
+    const lower = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+    await checkFusedFits(fusedTarget(backend), lower, {
+      batchSize: e.train.batch_size,
+      optimizer: e.train.optimizer,
+    });
+  }
   const p = await prepare(e, stages, log);
   const { q, folds } = p;
 
@@ -455,7 +472,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
   const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
   // The tfjs engine on cpu-blas trains inside the wasm heap; the fused CPU engine outside it.
   checkFits(description, undefined, {
-    backend: backend === "cpu-blas" && !fused ? "wasm" : backend,
+    backend: fused ? undefined : backend === "cpu-blas" ? "wasm" : backend,
   });
   let trainDevice = device;
   if (fused) {
@@ -463,7 +480,7 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
     if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
     trainDevice = fused === "webgpu"
       ? `${device}; fused WGSL MLP engine`
-      : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm)`;
+      : `${device}; fused CPU MLP engine (${fusedCpuSgemm(fused)})`;
     log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
   }
   log(
