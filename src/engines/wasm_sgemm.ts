@@ -63,6 +63,8 @@ export const MC = 120;
 export const NC = 2048;
 /** Steps of the micro-kernel's loop unrolled. */
 const UNROLL = 8;
+/** Panels of an untransposed B packed together, one row of B at a time. */
+const GROUP = 8;
 
 /**
  * Floats of scratch one thread needs in the arena: an A block, a B block and
@@ -496,9 +498,49 @@ function packKernel(operand: "a" | "b"): WasmFunction {
         ...OP.get($("d")),
         ...OP.call(index("pack_panel")),
       ];
+      // B not transposed, GROUP full panels at a time: each step reads GROUP·NR
+      // contiguous floats of one row of B (rows are a power-of-two stride apart
+      // in the engine's weights, so a panel at a time would thrash the cache sets).
+      const grouped = operand === "b"
+        ? [
+          ...set($("groupEnd", I32), [
+            ...OP.get($("count")),
+            ...OP.i32const(-GROUP * NR),
+            ...OP.i32and,
+          ]),
+          ...set($("panelStride", I32), [...OP.get($("kc")), ...OP.i32const(4 * NR), ...OP.i32mul]),
+          ...ifElse(OP.get($("trans")), [], [
+            ...loop($("i"), $("groupEnd"), [
+              ...set($("d"), offset($, "dst", "i", "panelBytes")),
+              ...set($("s"), offset($, "src", "i", 4)),
+              ...set($("p"), OP.i32const(0)),
+              ...loop($("p"), $("kc"), [
+                ...Array.from({ length: GROUP }, (_, g) => [
+                  ...OP.get($("d")),
+                  ...OP.get($("panelStride")),
+                  ...OP.i32const(g),
+                  ...OP.i32mul,
+                  ...OP.i32add,
+                  ...OP.tee($("dg", I32)),
+                  ...OP.get($("s")),
+                  ...OP.loadAt(32 * g),
+                  ...OP.storeAt(0),
+                  ...OP.get($("dg")),
+                  ...OP.get($("s")),
+                  ...OP.loadAt(32 * g + 16),
+                  ...OP.storeAt(16),
+                ]).flat(),
+                ...add($, "s", "ld"),
+                ...add($, "d", NR * 4),
+              ], OP.i32const(1)),
+            ], OP.i32const(GROUP * NR)),
+          ]),
+        ]
+        : [];
       return L.code([
         ...set($("rowLanes"), rowLanes),
         ...set($("panelBytes"), [...OP.get($("kc")), ...OP.i32const(4), ...OP.i32mul]),
+        ...grouped,
         ...loop($("i"), $("count"), [
           ...remaining($, "lanes", width, "count", "i"),
           ...set($("d"), offset($, "dst", "i", "panelBytes")),
