@@ -14,9 +14,9 @@
  *   (`γ_{k+1}`, `|C₀|` added to the sum). The float64 reference's own
  *   error (products exact, k·2⁻⁵³ relative on the sums) is 2²⁹ times smaller.
  * - Summation order: every output equals, bit for bit, the 1 × 1 product of
- *   its row and column — whatever tile, block or thread computed it — and
- *   the results do not depend on the thread count (1, 2, 3; split by
- *   columns and by rows).
+ *   its row and column — whatever tile, block, chunk or thread computed it —
+ *   and the results do not depend on the thread count (1, 2, 3; chunks of
+ *   columns and of rows, taken by whichever thread is free).
  * - Relaxed SIMD: Deno 2.9.6 validates `f32x4.relaxed_madd`; the module
  *   without it validates too and rounds twice.
  */
@@ -31,9 +31,9 @@ import {
   relaxedSimdValidates,
   SGEMM_PARALLEL_MIN,
   SGEMM_SCRATCH_FLOATS,
+  sgemmChunk,
+  sgemmChunks,
   type SgemmKernels,
-  sgemmPart,
-  sgemmParts,
   sgemmScratch,
   WasmSgemm,
 } from "../src/engines/wasm_sgemm.ts";
@@ -230,19 +230,22 @@ Deno.test("wasm sgemm: results do not depend on the thread count (1, 2, 3), bit 
         assertEquals(results[2], results[0], `3 threads ${[m, n, k, ta, tb]}`);
       }
     }
-    assertEquals(sgemmParts(64, 1000, 70, 3), 3);
-    assertEquals(sgemmParts(8, 8, 8, 3), 1, "small products stay on one thread");
+    // About four chunks per thread, each at least half the parallel threshold's work.
+    assertEquals(sgemmChunks(64, 1000, 70, 3), 8);
+    assertEquals(sgemmChunks(64, 4096, 4096, 2), 8);
+    assertEquals(sgemmChunks(64, 32, 520, 3), 3, "at least one chunk per thread");
+    assertEquals(sgemmChunks(8, 8, 8, 3), 1, "small products stay on one thread");
   } finally {
     for (const s of setups) s.pool?.close();
   }
 });
 
-Deno.test("wasm sgemm: the parts tile C exactly, in 16-column strips or MR-row strips", () => {
+Deno.test("wasm sgemm: the chunks tile C exactly, in 16-column strips or MR-row strips", () => {
   for (const [m, n] of [[64, 1000], [500, 7], [5, 5], [1, 4096], [4096, 1], [37, 333]]) {
-    for (const parts of [1, 2, 3, 8]) {
+    for (const parts of [1, 2, 3, 8, 12]) {
       const seen = new Uint8Array(m * n);
       for (let t = 0; t < parts; t++) {
-        const [i0, i1, j0, j1] = sgemmPart(m, n, parts, t);
+        const [i0, i1, j0, j1] = sgemmChunk(m, n, parts, t);
         if (j0 > 0 && j0 < n) assertEquals(j0 % 16, 0);
         if (i0 > 0 && i0 < m) assertEquals(i0 % MR, 0);
         for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) seen[i * n + j]++;

@@ -23,7 +23,7 @@
  */
 import { adamRange, sgdRange } from "./cpu_optimizer.ts";
 import { simdKernels } from "./wasm_simd.ts";
-import { type SgemmJob, sgemmPart, sgemmRect, sgemmScratch } from "./wasm_sgemm.ts";
+import { sgemmChunk, type SgemmJob, sgemmRect, sgemmScratch } from "./wasm_sgemm.ts";
 
 /** The buffers the threads work on, each backed by a `SharedArrayBuffer`. */
 export interface PoolBuffers {
@@ -82,12 +82,27 @@ export function rangeUpdate(b: PoolBuffers): RangeUpdate {
   };
 }
 
-// Control words, one 64-byte line per worker: [generation, done generation].
+// Control words, one 64-byte line per worker: [generation, done generation];
+// after them one line whose first word counts the chunks of an sgemm taken.
 const LINE = 16;
 /** Job kinds (the job array's first word). */
 export const JOB = { adam: 0, sgd: 1, sgemm: 2, quit: -1 } as const;
-/** Words of the job array (float64): [kind, parts, arguments…]. */
+/** Words of the job array (float64): [kind, threads taking part, arguments…]. */
 const JOB_WORDS = 16;
+/** Where an sgemm's chunk count sits in the job array. */
+const CHUNKS_WORD = 14;
+
+/**
+ * The shared chunk counter of a pool's control words: each call takes the
+ * next chunk index.
+ *
+ * @param ctl the pool's control words
+ * @param threads the pool's threads
+ * @returns the taker
+ */
+export function chunkCounter(ctl: Int32Array, threads: number): () => number {
+  return () => Atomics.add(ctl, threads * LINE, 1);
+}
 
 /** Splits `[0, n)` into `parts` nearly equal ranges; returns range `i`. */
 export function share(n: number, parts: number, i: number): [number, number] {
@@ -134,14 +149,20 @@ function readSgemm(job: Float64Array): SgemmJob {
 }
 
 /**
- * What thread `t` does with a job: its range of an optimizer step, its
- * rectangle of an sgemm (nothing when `t` is past the job's parts).
+ * What thread `t` does with a job: its range of an optimizer step, or chunks
+ * of an sgemm, taken one at a time from `next` until none is left (nothing
+ * when `t` is past the threads taking part).
  *
  * @param b the shared buffers
  * @param t the thread (0 the main one)
+ * @param next hands out the sgemm's chunk indices (0, 1, 2, … across all threads)
  * @returns the job runner
  */
-export function threadWork(b: PoolBuffers, t: number): (job: Float64Array) => void {
+export function threadWork(
+  b: PoolBuffers,
+  t: number,
+  next: () => number,
+): (job: Float64Array) => void {
   const update = rangeUpdate(b);
   const kernels = b.wasm ? simdKernels(b.wasm.module, b.wasm.memory) : null;
   const scratch = b.scratch ? sgemmScratch(b.scratch[t]) : null;
@@ -152,7 +173,10 @@ export function threadWork(b: PoolBuffers, t: number): (job: Float64Array) => vo
     if (kind === JOB.sgemm) {
       if (!kernels || !scratch) throw new Error("An sgemm job reached a thread without an arena");
       const j = readSgemm(job);
-      sgemmRect(kernels, b.wasm!.memory, scratch, j, sgemmPart(j.m, j.n, parts, t));
+      const chunks = job[CHUNKS_WORD];
+      for (let c = next(); c < chunks; c = next()) {
+        sgemmRect(kernels, b.wasm!.memory, scratch, j, sgemmChunk(j.m, j.n, chunks, c));
+      }
     } else {
       const [lo, hi] = share(b.p.length, parts, t);
       update(kind, job[2], job[3], job[4], lo, hi);
@@ -177,9 +201,9 @@ export class CpuPool {
     job: Float64Array,
   ) {
     this.#workers = workers;
-    this.#work = threadWork(buffers, 0);
     this.#ctl = ctl;
     this.#job = job;
+    this.#work = threadWork(buffers, 0, chunkCounter(ctl, threads));
   }
 
   /**
@@ -200,7 +224,7 @@ export class CpuPool {
         `Sgemm scratch for ${buffers.scratch.length} threads: expected one per thread (${threads})`,
       );
     }
-    const ctl = new Int32Array(new SharedArrayBuffer(threads * LINE * 4));
+    const ctl = new Int32Array(new SharedArrayBuffer((threads + 1) * LINE * 4));
     const job = new Float64Array(new SharedArrayBuffer(JOB_WORDS * 8));
     const workers: Worker[] = [];
     try {
@@ -219,7 +243,7 @@ export class CpuPool {
             };
           }),
         );
-        worker.postMessage({ ...buffers, ctl, job, line: w * LINE, thread: w });
+        worker.postMessage({ ...buffers, ctl, job, line: w * LINE, thread: w, threads });
       }
       await Promise.all(ready);
     } catch (e) {
@@ -254,17 +278,18 @@ export class CpuPool {
   }
 
   /**
-   * One wasm sgemm split into `parts` rectangles of C ({@linkcode sgemmPart}),
-   * part `t` on thread `t`.
+   * One wasm sgemm split into `chunks` rectangles of C ({@linkcode sgemmChunk}),
+   * which the threads take one at a time until none is left.
    *
    * @param job the product
-   * @param parts threads taking part (at most the pool's)
+   * @param chunks rectangles (threads taking part: as many, at most the pool's)
    */
-  sgemm(job: SgemmJob, parts: number): void {
+  sgemm(job: SgemmJob, chunks: number): void {
     this.#job[0] = JOB.sgemm;
-    this.#job[1] = parts;
     writeSgemm(this.#job, job);
-    this.#run(parts);
+    this.#job[CHUNKS_WORD] = chunks;
+    Atomics.store(this.#ctl, this.threads * LINE, 0);
+    this.#run(chunks);
   }
 
   #run(parts: number): void {

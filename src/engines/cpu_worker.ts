@@ -5,13 +5,14 @@
  *
  * @module
  */
-import { JOB, type PoolBuffers, threadWork } from "./cpu_pool.ts";
+import { chunkCounter, JOB, type PoolBuffers, threadWork } from "./cpu_pool.ts";
 
 interface Init extends PoolBuffers {
   ctl: Int32Array;
   job: Float64Array;
   line: number;
   thread: number;
+  threads: number;
 }
 
 const self = globalThis as unknown as {
@@ -22,8 +23,8 @@ const self = globalThis as unknown as {
 
 self.onmessage = (e: MessageEvent<Init>) => {
   self.onmessage = null;
-  const { ctl, job, line, thread } = e.data;
-  const work = threadWork(e.data, thread);
+  const { ctl, job, line, thread, threads } = e.data;
+  const work = threadWork(e.data, thread, chunkCounter(ctl, threads));
   self.postMessage("ready");
   let seen = 0;
   while (true) {

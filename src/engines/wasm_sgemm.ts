@@ -21,8 +21,10 @@
  *   The B panel being used stays in L1, the A block in L2. Edges are padded
  *   with zeros in the packed panels; a partial tile of C is computed into a
  *   scratch tile and copied back.
- * - Threads split C into rectangles (columns when there are enough, else
- *   rows); each packs its own panels into its own scratch in the shared
+ * - Threads split C into chunks (strips of columns when there are enough,
+ *   else of rows), about four per thread, taken one at a time as each thread
+ *   finishes its last (so a thread the OS holds back delays the product by
+ *   one chunk); each packs its own panels into its own scratch in the shared
  *   arena. No thread ever splits the shared dimension.
  *
  * Summation order, hence determinism: every element of C is accumulated in
@@ -56,11 +58,11 @@ export const MR = 6;
 /** Columns of C per micro-kernel tile (two vectors). */
 export const NR = 8;
 /** Steps of the shared dimension per packed block (A's panel row, B's panel depth). */
-export const KC = 256;
+export const KC = 384;
 /** Rows of A per packed block (a multiple of MR): MC × KC floats stay in L2. */
 export const MC = 120;
 /** Columns of B per packed block (a multiple of NR and of 16). */
-export const NC = 2048;
+export const NC = 1024;
 /** Steps of the micro-kernel's loop unrolled. */
 const UNROLL = 8;
 /** Panels of an untransposed B packed together, one row of B at a time. */
@@ -661,44 +663,56 @@ export function sgemmScratch(base: number): SgemmScratch {
  */
 export const SGEMM_PARALLEL_MIN = 1 << 20;
 
+/** Chunks per thread a split product aims at, so a thread the OS holds back delays little. */
+const CHUNKS_PER_THREAD = 4;
+
 /**
- * Into how many rectangles of C a product is split: one per thread when it is
- * large enough, never more than C has 16-column or MR-row strips.
+ * Into how many chunks (rectangles of C) a product is split for `threads`
+ * threads, which take them one at a time as they finish (a thread the OS
+ * holds back then delays the product by one chunk, not by half of it): one
+ * for small products, else about four per thread, each at least half the
+ * parallel threshold's work, never more than C has 16-column or MR-row strips.
  *
  * @param m rows of C
  * @param n columns of C
  * @param k the shared dimension
  * @param threads threads available
- * @returns the number of parts (1: the calling thread alone)
+ * @returns the number of chunks (1: the calling thread alone)
  */
-export function sgemmParts(m: number, n: number, k: number, threads: number): number {
-  if (threads <= 1 || m * n * Math.max(k, 1) < SGEMM_PARALLEL_MIN) return 1;
-  return Math.max(1, Math.min(threads, Math.max(Math.ceil(n / 16), Math.ceil(m / MR))));
+export function sgemmChunks(m: number, n: number, k: number, threads: number): number {
+  const work = m * n * Math.max(k, 1);
+  if (threads <= 1 || work < SGEMM_PARALLEL_MIN) return 1;
+  const strips = Math.max(Math.ceil(n / 16), Math.ceil(m / MR));
+  const byWork = Math.floor(work / (SGEMM_PARALLEL_MIN / 2));
+  return Math.max(
+    Math.min(strips, threads),
+    Math.min(strips, CHUNKS_PER_THREAD * threads, byWork),
+  );
 }
 
 /**
- * The rectangle of C part `t` of `parts` computes: a strip of columns (in
+ * The rectangle of C chunk `c` of `chunks` covers: a strip of columns (in
  * multiples of 16, so no two threads write one cache line of a row) when C
- * has a strip per part, else a strip of rows (multiples of MR).
+ * has a strip per chunk, else a strip of rows (multiples of MR).
  *
  * @param m rows of C
  * @param n columns of C
- * @param parts from {@linkcode sgemmParts}
- * @param t the part (0 ≤ t < parts)
+ * @param chunks from {@linkcode sgemmChunks}
+ * @param c the chunk (0 ≤ c < chunks)
  * @returns `[i0, i1, j0, j1]`, possibly empty
  */
-export function sgemmPart(
+export function sgemmChunk(
   m: number,
   n: number,
-  parts: number,
-  t: number,
+  chunks: number,
+  c: number,
 ): [number, number, number, number] {
-  if (Math.ceil(n / 16) >= parts) {
-    const chunk = Math.ceil(n / parts / 16) * 16;
-    return [0, m, Math.min(n, t * chunk), Math.min(n, (t + 1) * chunk)];
+  if (Math.ceil(n / 16) >= chunks) {
+    const size = Math.ceil(n / chunks / 16) * 16;
+    return [0, m, Math.min(n, c * size), Math.min(n, (c + 1) * size)];
   }
-  const chunk = Math.ceil(m / parts / MR) * MR;
-  return [Math.min(m, t * chunk), Math.min(m, (t + 1) * chunk), 0, n];
+  const size = Math.ceil(m / chunks / MR) * MR;
+  return [Math.min(m, c * size), Math.min(m, (c + 1) * size), 0, n];
 }
 
 /**
@@ -755,8 +769,11 @@ export function sgemmRect(
   }
 }
 
-/** Runs a job split into `parts` over the threads (part 0 on the calling one), returning when all are done. */
-export type SgemmParallel = (job: SgemmJob, parts: number) => void;
+/**
+ * Runs a job split into `chunks` over the threads (the calling one
+ * included), returning when all are done.
+ */
+export type SgemmParallel = (job: SgemmJob, chunks: number) => void;
 
 /**
  * The wasm SIMD sgemm bound to one arena: the fused CPU engine's matmul when
@@ -845,11 +862,11 @@ export class WasmSgemm {
       ldc: n,
       accumulate,
     };
-    const parts = this.parallel ? sgemmParts(m, n, k, this.threads) : 1;
-    if (parts === 1) {
+    const chunks = this.parallel ? sgemmChunks(m, n, k, this.threads) : 1;
+    if (chunks === 1) {
       sgemmRect(this.kernels, this.memory, this.scratch, job, [0, m, 0, n]);
     } else {
-      this.parallel!(job, parts);
+      this.parallel!(job, chunks);
     }
   }
 }
