@@ -230,9 +230,11 @@ Deno.test("wasm sgemm: results do not depend on the thread count (1, 2, 3), bit 
         assertEquals(results[2], results[0], `3 threads ${[m, n, k, ta, tb]}`);
       }
     }
-    // About four chunks per thread, each at least half the parallel threshold's work.
+    // About four chunks per thread, each at least half the parallel threshold's
+    // work and 128 columns wide, and at least one per thread.
     assertEquals(sgemmChunks(64, 1000, 70, 3), 8);
     assertEquals(sgemmChunks(64, 4096, 4096, 2), 8);
+    assertEquals(sgemmChunks(64, 256, 256, 2), 2);
     assertEquals(sgemmChunks(64, 32, 520, 3), 3, "at least one chunk per thread");
     assertEquals(sgemmChunks(8, 8, 8, 3), 1, "small products stay on one thread");
   } finally {

@@ -667,11 +667,20 @@ export const SGEMM_PARALLEL_MIN = 1 << 20;
 const CHUNKS_PER_THREAD = 4;
 
 /**
+ * Columns (or rows) below which a chunk loses more to packing than it gains:
+ * every chunk packs all of A (or of B) again, at about the cost of three
+ * multiply-adds per float, so a chunk of 128 columns spends about 2% on it.
+ */
+const CHUNK_MIN = 128;
+
+/**
  * Into how many chunks (rectangles of C) a product is split for `threads`
  * threads, which take them one at a time as they finish (a thread the OS
  * holds back then delays the product by one chunk, not by half of it): one
- * for small products, else about four per thread, each at least half the
- * parallel threshold's work, never more than C has 16-column or MR-row strips.
+ * for small products; else about four per thread, each at least half the
+ * parallel threshold's work and {@linkcode CHUNK_MIN} columns (or MC rows)
+ * wide; and at least one per thread where C has a 16-column or MR-row strip
+ * for each.
  *
  * @param m rows of C
  * @param n columns of C
@@ -683,10 +692,11 @@ export function sgemmChunks(m: number, n: number, k: number, threads: number): n
   const work = m * n * Math.max(k, 1);
   if (threads <= 1 || work < SGEMM_PARALLEL_MIN) return 1;
   const strips = Math.max(Math.ceil(n / 16), Math.ceil(m / MR));
+  const wide = Math.max(Math.ceil(n / CHUNK_MIN), Math.ceil(m / MC));
   const byWork = Math.floor(work / (SGEMM_PARALLEL_MIN / 2));
   return Math.max(
     Math.min(strips, threads),
-    Math.min(strips, CHUNKS_PER_THREAD * threads, byWork),
+    Math.min(wide, CHUNKS_PER_THREAD * threads, byWork),
   );
 }
 
