@@ -44,7 +44,13 @@ import {
 } from "./cpu_kernels.ts";
 import { CpuPool } from "./cpu_pool.ts";
 import { Arena, ARENA_MAX_BYTES, type SimdKernels, simdKernels } from "./wasm_simd.ts";
-import { SGEMM_SCRATCH_FLOATS, type SgemmKernels, sgemmScratch, WasmSgemm } from "./wasm_sgemm.ts";
+import {
+  SGEMM_PARALLEL_MIN,
+  SGEMM_SCRATCH_FLOATS,
+  type SgemmKernels,
+  sgemmScratch,
+  WasmSgemm,
+} from "./wasm_sgemm.ts";
 import {
   checkFusedArgs,
   type FusedArgs,
@@ -70,9 +76,9 @@ export type FusedSgemm = "auto" | "blas" | "wasm";
 export interface FusedCpuArgs extends FusedArgs {
   /**
    * Threads, the main one included, of the optimizer and of the wasm sgemm
-   * (default: one per CPU; with a BLAS, whose library runs its own threads,
-   * one per CPU for models of {@linkcode PARALLEL_MIN_PARAMS} parameters or
-   * more, else 1). The results do not depend on it.
+   * (default: one per CPU for models of {@linkcode PARALLEL_MIN_PARAMS}
+   * parameters or more or, with the wasm sgemm, with a product large enough
+   * to split; else 1). The results do not depend on it.
    */
   threads?: number;
   /**
@@ -258,9 +264,12 @@ export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
   if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1)) {
     throw new RangeError(`Invalid thread count "${args.threads}": expected an integer >= 1`);
   }
-  // The optimizer splits large models only (unless told); the wasm sgemm uses every thread.
+  // The optimizer splits large models only (unless told); the wasm sgemm uses
+  // every thread when some product is large enough to be split.
   const optimizer = args.threads ?? (params >= PARALLEL_MIN_PARAMS ? cpus : 1);
-  const threads = choice.blas ? optimizer : args.threads ?? cpus;
+  const rows = Math.max(args.train.batch_size, Math.min(args.xVal.rows, 1024));
+  const splits = layers.some((l) => rows * l.inDim * l.outDim >= SGEMM_PARALLEL_MIN);
+  const threads = choice.blas ? optimizer : args.threads ?? (splits ? cpus : optimizer);
   const run = new FusedCpuRun(choice, threads, optimizer, layers, params, args);
   try {
     await run.start();
