@@ -36,9 +36,14 @@ Deno.test("engine bench: the BLAS-free fused CPU engine against its own sgemm, w
   const lines: string[] = [];
   const r = await engineBench({
     ...TINY,
+    // A workload of more rows than cpuMaxRows is left to the GPU unless asked for.
+    workloads: [...WORKLOADS, { size: 8, layers: 2, rows: 1001, batch: 16 }],
     engines: ["fused-wasm"],
     log: (line) => lines.push(line),
   });
+  assertEquals(r.skipped, [
+    "fused-wasm 2x8 rows=1001 batch=16: not timed by default (minutes per epoch on a CPU); ask for it with --workloads 2x8@16",
+  ]);
   assertEquals(tf.getBackend(), "cpu");
   assert(r.wasmSgemm.gflops !== null && r.wasmSgemm.gflops > 0, JSON.stringify(r.wasmSgemm));
   assert(r.wasmSgemm.device.startsWith("wasm SIMD sgemm ("), r.wasmSgemm.device);
