@@ -302,8 +302,12 @@ export class CpuPool {
       Atomics.store(ctl, w * LINE, gen);
       Atomics.notify(ctl, w * LINE);
     }
-    if (this.#job[0] !== JOB.quit) this.#work(this.#job);
-    this.#join(n, gen);
+    try {
+      if (this.#job[0] !== JOB.quit) this.#work(this.#job);
+    } finally {
+      // Even when this thread's share failed: no job may start while workers run this one.
+      this.#join(n, gen);
+    }
   }
 
   /** Waits until workers 1..n−1 have published generation `gen`. */
