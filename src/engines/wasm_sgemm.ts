@@ -10,10 +10,11 @@
  *   `f32x4.relaxed_madd` per accumulator and step of the shared dimension: per
  *   step two vector loads of B, six one-float broadcasts of A, twelve
  *   multiply-adds; the loop is unrolled eight times. Measured on the 2-core
- *   reference machine (AMD EPYC, V8 15) against other shapes: 6 × 8 reached
- *   43 GFLOP/s on one core, 4 × 8 40, 2 × 16 42, 4 × 12 and 3 × 16 23 (they
- *   need more registers than x64's fifteen); without fused multiply-add
- *   6 × 8 fell to 25 and 4 × 8 to 31.
+ *   reference machine (AMD EPYC, V8 15), on one core with both panels in L1,
+ *   against other shapes: 6 × 8 reached 43 GFLOP/s, 4 × 8 40, 2 × 16 42,
+ *   4 × 12 and 3 × 16 23 (they need more registers than the fifteen V8
+ *   allocates on x64); without fused multiply-add 6 × 8 fell to 25 and 4 × 8
+ *   to 31.
  * - Operands are packed first, so the micro-kernel reads both sequentially
  *   whatever their transposition: blocks of {@linkcode KC} steps of the shared
  *   dimension; of B {@linkcode NC} columns in panels of NR (with four-by-four
@@ -36,7 +37,8 @@
  * count. Each step rounds once where `relaxed_madd` is fused (V8 emits an FMA
  * instruction where the CPU has one: x64 with FMA3, arm64) and twice where it
  * is not; {@linkcode WasmSgemm.fused} says which this machine does. Error
- * bound: |C − exact| ≤ k·u·Σ|a||b| with u = 2⁻²⁴ (first order), either way.
+ * bound, either way (a recursive sum of k products): |C − exact| ≤
+ * γ_k·Σ_p |a_ip||b_pj| with γ_k = k·u / (1 − k·u), u = 2⁻²⁴.
  *
  * @module
  */
