@@ -32,10 +32,11 @@ import {
 import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
 import {
+  checkFusedFits,
   fusedCpuBytes,
+  fusedCpuSgemm,
   fusedLayout,
   fusedUnsupported,
-  loadBlas,
   trainFused,
   trainFusedCpu,
 } from "./engines/mod.ts";
@@ -412,7 +413,8 @@ function trainWithEngine(e: Experiment, backend: string, args: TrainArgs): Promi
     batchSize: e.train.batch_size,
   });
   const fused = { ...args, description, lossConfig: e.loss };
-  return fusedTarget(backend) === "webgpu" ? trainFused(fused) : trainFusedCpu(fused);
+  const target = fusedTarget(backend);
+  return target === "webgpu" ? trainFused(fused) : trainFusedCpu({ ...fused, sgemm: target });
 }
 
 /**
@@ -562,17 +564,19 @@ export const CHECKPOINT_SECONDS = 60;
 
 /**
  * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
- * one (BLAS sgemm) on `cpu-blas`.
+ * one with the BLAS sgemm on `cpu-blas` and with its own wasm SIMD sgemm on
+ * `wasm`.
  *
  * @param backend the active backend
  * @returns the engine's target
- * @throws {Error} for another backend, naming the two that work
+ * @throws {Error} for another backend, naming the three that work
  */
-export function fusedTarget(backend: string): "webgpu" | "cpu" {
+export function fusedTarget(backend: string): "webgpu" | "blas" | "wasm" {
   if (backend === "webgpu") return "webgpu";
-  if (backend === "cpu-blas") return "cpu";
+  if (backend === "cpu-blas") return "blas";
+  if (backend === "wasm") return "wasm";
   throw new Error(
-    `train.engine "fused" runs on backend "webgpu" (WGSL) or "cpu-blas" (BLAS sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
+    `train.engine "fused" runs on backend "webgpu" (WGSL), "cpu-blas" (BLAS sgemm) or "wasm" (wasm SIMD sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
   );
 }
 
@@ -584,20 +588,25 @@ export function fusedTarget(backend: string): "webgpu" | "cpu" {
 function planMemory(
   e: Experiment,
   description: ModelDescription,
-  fused: "webgpu" | "cpu" | null,
+  fused: "webgpu" | "blas" | "wasm" | null,
   folds: Fold[],
 ): MemoryPlan {
   const models = e.analysis.shuffled_control?.enabled ? 2 : 1;
   let engine: EngineMemory = { engine: "tfjs" };
   if (fused === "webgpu") engine = { engine: "fused-webgpu" };
-  if (fused === "cpu") {
+  if (fused === "blas" || fused === "wasm") {
     const { layers, params } = fusedLayout(description);
     const rows = Math.max(
       ...folds.map((f) =>
         Math.max(Math.min(e.train.batch_size, f.train.length), Math.min(f.validation.length, 1024))
       ),
     );
-    engine = { engine: "fused-cpu", bytes: fusedCpuBytes(layers, params, rows, e.train.optimizer) };
+    // The wasm sgemm gives each engine thread (one per CPU at most) a packing scratch.
+    const threads = fused === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0;
+    engine = {
+      engine: "fused-cpu",
+      bytes: fusedCpuBytes(layers, params, rows, e.train.optimizer, threads),
+    };
   }
   return memoryPlan(description, engine, { runtimeBytes: currentRssBytes(), models });
 }
@@ -639,6 +648,14 @@ async function runReserved(
 
   const { backend, device } = await stages.time("backend", () => selectBackend(e.train.backend));
   log(`backend ${backend} on ${device}`);
+  if (e.train.engine === "fused") {
+    // Before the data work: a model past the engine's limits fails now (one input: a lower bound).
+    const lower = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+    await checkFusedFits(fusedTarget(backend), lower, {
+      batchSize: e.train.batch_size,
+      optimizer: e.train.optimizer,
+    });
+  }
   const p = await prepare(e, stages, log);
   const { q, folds } = p;
 
@@ -656,7 +673,7 @@ async function runReserved(
     if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
     trainDevice = fused === "webgpu"
       ? `${device}; fused WGSL MLP engine`
-      : `${device}; fused CPU MLP engine (${loadBlas().library} sgemm)`;
+      : `${device}; fused CPU MLP engine (${fusedCpuSgemm(fused)})`;
     log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
   } else {
     // The tfjs engine on cpu-blas trains inside the wasm heap.

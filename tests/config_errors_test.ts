@@ -493,13 +493,13 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "fused engine on wasm",
-    text: BASE + "train:\n  backend: wasm\n  engine: fused\n",
+    name: "fused engine on the JavaScript cpu backend",
+    text: BASE + "train:\n  backend: cpu\n  engine: fused\n",
     want: {
       line: 12,
       col: 11,
       path: "train.engine",
-      message: 'engine "fused" runs only on backend "webgpu", "cpu-blas" or "auto"',
+      message: 'engine "fused" runs only on backend "webgpu", "cpu-blas", "wasm" or "auto"',
     },
   },
   {

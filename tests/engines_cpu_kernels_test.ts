@@ -41,7 +41,17 @@ Deno.test("wasm kernels: the emitted module validates and exports every kernel",
   assert(WebAssembly.validate(kernelModuleBytes(1)));
   const names = WebAssembly.Module.exports(new WebAssembly.Module(kernelModuleBytes(1)))
     .map((e) => e.name);
-  assertEquals(names, ["adam", "sgd", "bias_add", "bias_relu", "relu_grad", "col_sums"]);
+  assertEquals(names, [
+    "adam",
+    "sgd",
+    "bias_add",
+    "bias_relu",
+    "relu_grad",
+    "col_sums",
+    "pack_a",
+    "pack_b",
+    "macro",
+  ]);
 });
 
 Deno.test("wasm kernels: the arena aligns to 64 bytes, zeroes, and refuses what does not fit", () => {

@@ -1,11 +1,15 @@
 /**
  * Conformance of the fused engines — WebGPU (run on whatever adapter Deno
- * offers: llvmpipe on CI) and CPU (BLAS sgemm, JavaScript kernels) — against
- * the tfjs reference trainer on the cpu backend: the
+ * offers: llvmpipe on CI), the CPU engine with a BLAS sgemm, and the CPU
+ * engine with its own wasm SIMD sgemm — against the tfjs reference trainer on
+ * the cpu backend: the
  * same per-epoch losses, learning rates, stopping decision and final weights,
  * for every supported family shape, hidden activation, output and loss;
  * gradients against finite differences of an independent float64 forward;
  * no GPU buffer leaks; thread-count independence on the CPU; clear refusals.
+ * The WebGPU and BLAS tests need an adapter and OpenBLAS (`tests/requirements.ts`:
+ * reported as ignored, with the install command, where they are missing); the
+ * wasm-sgemm engine needs nothing and runs everywhere.
  *
  * Tolerance: per-epoch losses agree within 2e-5 relative (+1e-6 absolute) and
  * final weights within 1e-4: both sides compute in float32 and differ only in
@@ -29,17 +33,22 @@ import { fusedUnsupported } from "../src/engines/fused.ts";
 import { type FusedTrainArgs, liveGpuBuffers, trainFused } from "../src/engines/fused_webgpu.ts";
 import { type FusedCpuArgs, trainFusedCpu } from "../src/engines/fused_cpu.ts";
 import type { MatmulKernel } from "../src/engines/wgsl.ts";
+import { SGEMM_PARALLEL_MIN } from "../src/engines/wasm_sgemm.ts";
+import { type Requirement, testWith } from "./requirements.ts";
 
-type Engine = "webgpu" | "cpu";
-const ENGINES: Engine[] = ["webgpu", "cpu"];
+/** The WGSL engine, and the CPU engine with the BLAS sgemm or with its own wasm sgemm. */
+type Engine = "webgpu" | "blas" | "wasm";
+const ENGINES: Engine[] = ["webgpu", "blas", "wasm"];
+/** What each engine needs installed. */
+const NEEDS: Record<Engine, Requirement[]> = { webgpu: ["webgpu"], blas: ["openblas"], wasm: [] };
 
 /** Trains with one engine; the WebGPU-only options are ignored by the CPU one. */
 function trainWith(engine: Engine, args: FusedTrainArgs & FusedCpuArgs): Promise<TrainResult> {
-  if (engine === "cpu") {
+  if (engine !== "webgpu") {
     const { device: _d, kernel: _k, splitK: _s, ...cpu } = args;
-    return trainFusedCpu(cpu);
+    return trainFusedCpu({ ...cpu, sgemm: engine });
   }
-  const { threads: _t, blas: _b, ...gpu } = args;
+  const { threads: _t, blas: _b, sgemm: _g, ...gpu } = args;
   return trainFused(gpu);
 }
 
@@ -99,7 +108,7 @@ interface Case {
 
 async function compare(
   c: Case,
-  engine: Engine = "webgpu",
+  engine: Engine,
 ): Promise<{ ref: TrainResult; fused: TrainResult; weights: Float32Array[] }> {
   await tf.setBackend("cpu");
   const direction = c.loss === "bce";
@@ -142,9 +151,11 @@ async function compare(
     onEpoch: () => buffersSeen.push(liveGpuBuffers()),
   });
   const what = `${engine} ${JSON.stringify(c)}`;
-  if (engine === "cpu") {
+  if (engine !== "webgpu") {
     const kernels = c.simd === false ? "JavaScript kernels" : "wasm SIMD kernels";
+    const sgemm = engine === "wasm" ? "wasm SIMD sgemm (" : "sgemm, ";
     assert(fused.engine?.includes(kernels), `${what}: ${fused.engine}`);
+    assert(fused.engine?.includes(sgemm), `${what}: ${fused.engine}`);
   } else {
     assert(fused.engine?.includes("fused WGSL MLP engine"), `${what}: ${fused.engine}`);
   }
@@ -190,12 +201,20 @@ async function compare(
   return { ref, fused, weights };
 }
 
-/** One test per engine. */
-function both(name: string, fn: (engine: Engine) => Promise<void>): void {
-  for (const engine of ENGINES) Deno.test(`fused ${engine} engine: ${name}`, () => fn(engine));
+const ENGINE_NAMES: Record<Engine, string> = {
+  webgpu: "fused webgpu engine",
+  blas: "fused cpu engine (BLAS sgemm)",
+  wasm: "fused cpu engine (wasm sgemm)",
+};
+
+/** One test per engine, each declaring what it needs installed. */
+function each(name: string, fn: (engine: Engine) => Promise<void>): void {
+  for (const engine of ENGINES) {
+    testWith(NEEDS[engine], { name: `${ENGINE_NAMES[engine]}: ${name}`, fn: () => fn(engine) });
+  }
 }
 
-both("every loss, linear and tanh outputs, match the tfjs trainer per epoch", async (engine) => {
+each("every loss, linear and tanh outputs, match the tfjs trainer per epoch", async (engine) => {
   await compare({ loss: "bce" }, engine);
   for (const loss of ["mse", "huber", "mse-sign", "huber-sign", "sign-ratio"]) {
     await compare({ loss }, engine);
@@ -203,7 +222,7 @@ both("every loss, linear and tanh outputs, match the tfjs trainer per epoch", as
   }
 });
 
-both("hidden activations, compression widths, SGD, a partial last batch", async (engine) => {
+each("hidden activations, compression widths, SGD, a partial last batch", async (engine) => {
   for (const activation of ["tanh", "sigmoid", "linear", "elu"]) {
     await compare({ loss: "mse", activation, batch: 7 }, engine);
   }
@@ -211,7 +230,7 @@ both("hidden activations, compression widths, SGD, a partial last batch", async 
   await compare({ loss: "huber", optimizer: "sgd", learningRate: 0.05 }, engine);
 });
 
-both(
+each(
   "batch normalization (vanilla.deep.norm) matches, moving statistics included",
   async (engine) => {
     await compare({
@@ -234,12 +253,12 @@ both(
   },
 );
 
-both("a batch larger than the data, a chunked validation pass", async (engine) => {
+each("a batch larger than the data, a chunked validation pass", async (engine) => {
   await compare({ loss: "mse-sign", batch: 64, epochs: 2 }, engine);
   await compare({ loss: "bce", size: 4, layers: 1, batch: 16, epochs: 2, valRows: 2100 }, engine);
 });
 
-both("an aborted signal stops before the first epoch and keeps the weights", async (engine) => {
+each("an aborted signal stops before the first epoch and keeps the weights", async (engine) => {
   await tf.setBackend("cpu");
   const label = LabelConfig.parse({ mode: "magnitude" });
   const cfg = ModelConfig.parse({ size: 3, layers: 1 });
@@ -269,7 +288,7 @@ both("an aborted signal stops before the first epoch and keeps the weights", asy
   model.dispose();
 });
 
-both("early stopping, LR plateau and best-weight restore follow the trainer", async (engine) => {
+each("early stopping, LR plateau and best-weight restore follow the trainer", async (engine) => {
   const { fused } = await compare({
     loss: "mse",
     learningRate: 0.02,
@@ -283,25 +302,45 @@ both("early stopping, LR plateau and best-weight restore follow the trainer", as
   assert(fused.bestEpoch < fused.history.length, "best weights come from an earlier epoch");
 });
 
-Deno.test("fused webgpu engine: the tiled matmul kernels (4 x 4 and 8 x 8 outputs per thread) and split-K match", async () => {
-  const kernel: MatmulKernel = { kind: "tiled", wg: 4, t: 4 };
-  await compare({ loss: "bce", size: 21, layers: 2, batch: 19, kernel });
-  // 40 = 16 + 16 + 8: three slices of the shared dimension, the last one partial.
-  await compare({ loss: "mse", size: 40, layers: 2, batch: 19, kernel, splitK: 3 });
-  await compare({ loss: "sign-ratio", size: 40, layers: 3, batch: 30, kernel, splitK: 2 });
-  // 8 × 8 outputs per thread, the shape of the 128 × 128 kernel.
-  const wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8 };
-  await compare({ loss: "huber", size: 37, layers: 2, batch: 17, kernel: wide, splitK: 2 });
+testWith(["webgpu"], {
+  name:
+    "fused webgpu engine: the tiled matmul kernels (4 x 4 and 8 x 8 outputs per thread) and split-K match",
+  fn: async () => {
+    const kernel: MatmulKernel = { kind: "tiled", wg: 4, t: 4 };
+    await compare({ loss: "bce", size: 21, layers: 2, batch: 19, kernel }, "webgpu");
+    // 40 = 16 + 16 + 8: three slices of the shared dimension, the last one partial.
+    await compare({ loss: "mse", size: 40, layers: 2, batch: 19, kernel, splitK: 3 }, "webgpu");
+    await compare(
+      { loss: "sign-ratio", size: 40, layers: 3, batch: 30, kernel, splitK: 2 },
+      "webgpu",
+    );
+    // 8 × 8 outputs per thread, the shape of the 128 × 128 kernel.
+    const wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8 };
+    await compare(
+      { loss: "huber", size: 37, layers: 2, batch: 17, kernel: wide, splitK: 2 },
+      "webgpu",
+    );
+  },
 });
 
-Deno.test("fused webgpu engine: the four-float kernels match, and fall back where a dimension is not a multiple of 4", async () => {
+testWith(["webgpu"], {
+  name:
+    "fused webgpu engine: the four-float kernels match, and fall back where a dimension is not a multiple of 4",
+  fn: fourFloatKernels,
+});
+
+async function fourFloatKernels(): Promise<void> {
+  const engine = "webgpu";
   // 8 inputs and width 40: every hidden product loads vec4s (each transposition
   // of A and B occurs across forward, weight gradient and input gradient);
   // batches of 19, 30 and 17 rows leave partial vectors of rows, and the
   // width-1 output layer falls back to scalar loads in the same run.
   const v4: MatmulKernel = { kind: "tiled", wg: 4, t: 4, vec4: true };
-  await compare({ loss: "mse", size: 40, layers: 2, batch: 19, cols: 8, kernel: v4 });
-  await compare({ loss: "bce", size: 40, layers: 3, batch: 30, cols: 8, kernel: v4, splitK: 3 });
+  await compare({ loss: "mse", size: 40, layers: 2, batch: 19, cols: 8, kernel: v4 }, engine);
+  await compare(
+    { loss: "bce", size: 40, layers: 3, batch: 30, cols: 8, kernel: v4, splitK: 3 },
+    engine,
+  );
   const v4wide: MatmulKernel = { kind: "tiled", wg: 2, t: 8, vec4: true };
   await compare({
     loss: "huber",
@@ -311,10 +350,10 @@ Deno.test("fused webgpu engine: the four-float kernels match, and fall back wher
     cols: 8,
     kernel: v4wide,
     splitK: 2,
-  });
+  }, engine);
   // 5 inputs: the first layer's products fall back to scalar loads.
-  await compare({ loss: "sign-ratio", size: 40, layers: 2, batch: 19, kernel: v4 });
-});
+  await compare({ loss: "sign-ratio", size: 40, layers: 2, batch: 19, kernel: v4 }, engine);
+}
 
 // An independent float64 forward of the same network and loss, for finite differences.
 function hostLoss(
@@ -346,7 +385,7 @@ function hostLoss(
   return total / rows;
 }
 
-both("gradients match finite differences of a float64 forward", async (engine) => {
+each("gradients match finite differences of a float64 forward", async (engine) => {
   await tf.setBackend("cpu");
   const label = LabelConfig.parse({ mode: "magnitude" });
   const modelConfig = ModelConfig.parse({
@@ -395,7 +434,7 @@ both("gradients match finite differences of a float64 forward", async (engine) =
   model.dispose();
 });
 
-both("refuses unsupported models with clear errors", async (engine) => {
+each("refuses unsupported models with clear errors", async (engine) => {
   const label = LabelConfig.parse({ mode: "magnitude" });
   const norm = describeModel(ModelConfig.parse({ normalization: "layer" }), COLS, { label });
   assert(fusedUnsupported(norm)?.includes('normalization "layer"'));
@@ -443,36 +482,60 @@ both("refuses unsupported models with clear errors", async (engine) => {
   model.dispose();
 });
 
-Deno.test("fused cpu engine: the JavaScript kernels (models past a wasm memory) match too", async () => {
-  await compare({ loss: "bce", simd: false }, "cpu");
-  await compare({ loss: "huber", size: 16, layers: 3, batch: 7, simd: false }, "cpu");
-  await compare({ loss: "mse", optimizer: "sgd", learningRate: 0.05, simd: false }, "cpu");
-  await compare({
-    loss: "bce",
-    family: "vanilla.deep.norm",
-    size: 12,
-    layers: 3,
-    batch: 15,
-    valRtol: BN_VAL_RTOL,
-    simd: false,
-  }, "cpu");
+testWith(["openblas"], {
+  name:
+    "fused cpu engine (BLAS sgemm): the JavaScript kernels (models past a wasm memory) match too",
+  fn: async () => {
+    await compare({ loss: "bce", simd: false }, "blas");
+    await compare({ loss: "huber", size: 16, layers: 3, batch: 7, simd: false }, "blas");
+    await compare({ loss: "mse", optimizer: "sgd", learningRate: 0.05, simd: false }, "blas");
+    await compare({
+      loss: "bce",
+      family: "vanilla.deep.norm",
+      size: 12,
+      layers: 3,
+      batch: 15,
+      valRtol: BN_VAL_RTOL,
+      simd: false,
+    }, "blas");
+  },
 });
 
-Deno.test("fused cpu engine: optimizer threads change nothing, bit for bit", async () => {
-  for (const optimizer of ["adam", "sgd"] as const) {
-    // Width 36: the SIMD kernels, and an Adam tail (the parameter count is not a multiple of 4).
-    const c: Case = { loss: "huber", size: 36, layers: 3, batch: 10, optimizer, epochs: 4 };
-    const one = await compare({ ...c, threads: 1 }, "cpu");
-    const three = await compare({ ...c, threads: 3 }, "cpu");
-    assertEquals(
-      three.fused.history.map((h) => [h.loss, h.valLoss]),
-      one.fused.history.map((h) => [h.loss, h.valLoss]),
-    );
-    three.weights.forEach((w, i) => assertEquals(Array.from(w), Array.from(one.weights[i])));
-  }
+Deno.test("fused cpu engine (wasm sgemm): without an arena (simd: false) it refuses, naming what to install", async () => {
+  await assertRejects(
+    () => compare({ loss: "bce", simd: false }, "wasm"),
+    RangeError,
+    'The fused CPU engine has no BLAS library (sgemm: wasm) and its own wasm sgemm needs the model\'s buffers in one wasm memory, and there is none (simd: false): install a BLAS ("apt-get install libopenblas0-pthread")',
+  );
 });
 
-both(
+for (const engine of ["blas", "wasm"] as const) {
+  testWith(NEEDS[engine], {
+    name: `${ENGINE_NAMES[engine]}: threads change nothing, bit for bit`,
+    fn: async () => {
+      for (const optimizer of ["adam", "sgd"] as const) {
+        // Width 36: the SIMD kernels, and an Adam tail (the parameter count is not a
+        // multiple of 4). Width 200 over 45 rows: products of 45 × 200 × 200
+        // multiply-adds, which the wasm sgemm splits over the threads.
+        assert(45 * 200 * 200 >= SGEMM_PARALLEL_MIN);
+        for (
+          const shape of [{ size: 36, layers: 3, batch: 10 }, { size: 200, layers: 2, batch: 64 }]
+        ) {
+          const c: Case = { loss: "huber", ...shape, optimizer, epochs: 4 };
+          const one = await compare({ ...c, threads: 1 }, engine);
+          const three = await compare({ ...c, threads: 3 }, engine);
+          assertEquals(
+            three.fused.history.map((h) => [h.loss, h.valLoss]),
+            one.fused.history.map((h) => [h.loss, h.valLoss]),
+          );
+          three.weights.forEach((w, i) => assertEquals(Array.from(w), Array.from(one.weights[i])));
+        }
+      }
+    },
+  });
+}
+
+each(
   "an interrupted run resumes from its checkpoint exactly (Adam, plateau, batch norm)",
   async (engine) => {
     await tf.setBackend("cpu");
@@ -535,7 +598,7 @@ both(
   },
 );
 
-both(
+each(
   "checkpoints: SGD through a file, a tfjs-engine checkpoint and another run are refused",
   async (engine) => {
     await tf.setBackend("cpu");

@@ -11,6 +11,11 @@
  * operations (forward 2·P per row, backward 4·P per row: the two products of
  * each Dense layer's gradient), ignoring the elementwise work and Adam.
  *
+ * Then the engines section ({@link ../engines/bench.ts}), and a closing line
+ * comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
+ * workload. Progress goes to stderr as each cell and epoch runs; the default
+ * run takes a few minutes on two cores.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -21,10 +26,12 @@ import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
 import { loadBlas } from "../engines/blas_cpu.ts";
 import {
+  BENCH_ENGINES,
   type BenchEngine,
   ENGINE_WORKLOADS,
   engineBench,
   type EngineBenchOptions,
+  type EngineBenchResult,
   type EngineWorkload,
   formatEngineBench,
 } from "../engines/bench.ts";
@@ -91,7 +98,7 @@ export const DEFAULT_BENCH: BenchOptions = {
   rows: 1000,
   batchSize: 64,
   epochs: 3,
-  budgetSeconds: 60,
+  budgetSeconds: 20,
   matmulSize: 1024,
   backends: ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"],
   softwareGpu: false,
@@ -163,6 +170,7 @@ export function sgemmReference(
 async function benchCell(
   spec: { size: number; layers: number },
   o: BenchOptions,
+  progress: (line: string) => void,
 ): Promise<Omit<BenchRow, "device" | "backend">> {
   const label = LabelConfig.parse({ mode: "direction" });
   const config = ModelConfig.parse({
@@ -203,12 +211,18 @@ async function benchCell(
       if (last && cost) {
         finalLoss = (await cost.data())[0];
         cost.dispose();
+        progress(
+          `epoch ${epoch + 1}/${o.epochs} done, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        );
       }
       if (performance.now() - t0 > budgetMs) {
         if (!last) {
           // Make sure queued (GPU) work is done before the clock stops.
           await model.getWeights()[0].data();
         }
+        progress(
+          `${o.budgetSeconds} s budget spent after ${timedBatches} batches: extrapolating`,
+        );
         break outer;
       }
     }
@@ -282,8 +296,11 @@ export async function runBench(
           await selectBackend(backend === "wasm-stock" ? "wasm" : backend);
         }
         if (backend === "wasm-stock") uninstallWasmMatMulFix();
-        log(`training ${spec.layers}x${spec.size} on ${backend}`);
-        const cell = await benchCell(spec, o);
+        const name = `${spec.layers}x${spec.size} on ${backend}`;
+        log(
+          `training ${name}: 1 warm-up step + up to ${o.epochs} epochs (budget ${o.budgetSeconds} s)`,
+        );
+        const cell = await benchCell(spec, o, (line) => log(`  ${name}: ${line}`));
         rows.push({ ...cell, backend, device: devices.get(backend)! });
       }
     }
@@ -358,28 +375,69 @@ export function formatBench(r: BenchResult): string[] {
   return lines;
 }
 
-const ENGINES: readonly BenchEngine[] = ["fused", "fused-cpu", "cpu-blas"];
 const workloadName = (w: EngineWorkload) => `${w.layers}x${w.size}@${w.batch}`;
 const WORKLOAD_NAMES = ENGINE_WORKLOADS.map(workloadName);
 
 const USAGE =
   `Usage: alfred bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
-                    [--no-backends] [--engines LIST] [--workloads LIST]
+                    [--no-backends] [--engines LIST] [--workloads LIST] [--blas-host wasm|cpu]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
-the matmul throughput measured in the same run.
+the matmul throughput measured in the same run; then the engines section; then
+the BLAS-free fused CPU engine against stock tfjs-wasm. Progress goes to stderr.
+A default run takes a few minutes on two cores.
 
   --quick           tiny sizes (seconds; used by the tests)
   --epochs N        timed epochs per cell, engines section included (default ${DEFAULT_BENCH.epochs})
   --backends LIST   comma-separated from ${BENCH_BACKENDS.join(", ")}
                     (default: all; webgpu only on a hardware adapter unless listed)
-  --budget SECONDS  time limit per cell, then extrapolate (default ${DEFAULT_BENCH.budgetSeconds})
+  --budget SECONDS  time limit per cell, both sections: a backend cell extrapolates
+                    its epoch, an engine cell stops after that epoch (default ${DEFAULT_BENCH.budgetSeconds})
   --no-backends     skip this table (only the engines section)
 
 The engines section (issue 9's workloads, after the backends table):
-  --engines LIST    comma-separated from ${ENGINES.join(", ")} (default: all)
-  --workloads LIST  comma-separated from ${WORKLOAD_NAMES.join(", ")} (default: all)`;
+  --engines LIST    comma-separated from ${BENCH_ENGINES.join(", ")}
+                    (default: fused, fused-wasm, fused-blas, cpu-blas; fused-cpu is the
+                    fused CPU engine with whichever sgemm it picks: OpenBLAS when it loads)
+  --workloads LIST  comma-separated from ${WORKLOAD_NAMES.join(", ")}
+                    (default: all; the CPU engines skip 10x4096@512 unless it is listed)
+  --blas-host HOST  the tfjs backend under cpu-blas: wasm (default; models past its
+                    4 GiB heap are skipped) or cpu (JavaScript; minutes per step on 10x4096)`;
+
+/**
+ * One line comparing the BLAS-free fused CPU engine (`fused-wasm`, else a
+ * `fused-cpu` row that ran the wasm sgemm) with the stock and fixed tfjs-wasm
+ * backends on the same workload (10 × 1024 or 10 × 256, 1000 rows, batch 64).
+ *
+ * @param backends the backends table
+ * @param engines the engines section
+ * @returns the line, or null when one side is missing
+ */
+export function blasFreeSummary(backends: BenchResult, engines: EngineBenchResult): string | null {
+  const o = backends.options;
+  for (const size of [1024, 256]) {
+    const workload = `10x${size} rows=${o.rows} batch=${o.batchSize}`;
+    const fused = engines.rows.find((r) =>
+      r.workload === workload && r.secondsPerEpoch !== null &&
+      (r.engine === "fused-wasm" || (r.engine === "fused-cpu" && r.device.includes("wasm SIMD")))
+    );
+    const stock = backends.rows.find((r) => r.model === `10x${size}` && r.backend === "wasm-stock");
+    if (!fused || !stock || o.inputs !== 60) continue;
+    const fixed = backends.rows.find((r) => r.model === `10x${size}` && r.backend === "wasm");
+    const s = fused.secondsPerEpoch!;
+    return `BLAS-free fused CPU engine on ${workload}: ${s.toFixed(3)} s/epoch, ${
+      (stock.secondsPerEpoch / s).toFixed(1)
+    }x stock tfjs-wasm (${stock.secondsPerEpoch.toFixed(3)} s/epoch)${
+      fixed
+        ? `, ${(fixed.secondsPerEpoch / s).toFixed(1)}x tfjs-wasm with the matmul fix (${
+          fixed.secondsPerEpoch.toFixed(3)
+        } s/epoch)`
+        : ""
+    }`;
+  }
+  return null;
+}
 
 /**
  * The `bench` command.
@@ -447,6 +505,7 @@ export async function benchCommand(args: string[]): Promise<number> {
           break;
         case "--budget":
           overrides.budgetSeconds = number(flag, value(), false);
+          engineOptions.budgetSeconds = overrides.budgetSeconds;
           break;
         case "--backends": {
           const list = (value() ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -463,11 +522,15 @@ export async function benchCommand(args: string[]): Promise<number> {
           break;
         }
         case "--engines":
-          engineOptions.engines = list(flag, value(), ENGINES) as BenchEngine[];
+          engineOptions.engines = list(flag, value(), BENCH_ENGINES) as BenchEngine[];
+          break;
+        case "--blas-host":
+          engineOptions.blasHost = list(flag, value(), ["wasm", "cpu"])[0] as "wasm" | "cpu";
           break;
         case "--workloads": {
           const names = list(flag, value(), WORKLOAD_NAMES);
           engineOptions.workloads = ENGINE_WORKLOADS.filter((w) => names.includes(workloadName(w)));
+          engineOptions.cpuMaxRows = Infinity;
           break;
         }
         case "-h":
@@ -482,14 +545,19 @@ export async function benchCommand(args: string[]): Promise<number> {
     return fail((e as Error).message);
   }
   options = { ...options, ...overrides };
+  const progress = (line: string) => console.error(`bench: ${line}`);
+  let table: BenchResult | null = null;
   if (backends) {
-    const result = await runBench(options, (line) => console.error(`bench: ${line}`));
-    for (const line of formatBench(result)) console.log(line);
+    table = await runBench(options, progress);
+    for (const line of formatBench(table)) console.log(line);
   }
   if (engines) {
     // The issue-9 workloads: the fused engines and cpu-blas, against sgemm and PyTorch eager.
     if (backends) console.log("");
-    console.log(formatEngineBench(await engineBench(engineOptions)));
+    const section = await engineBench({ ...engineOptions, log: progress });
+    console.log(formatEngineBench(section));
+    const summary = table ? blasFreeSummary(table, section) : null;
+    if (summary) console.log(`\n${summary}`);
   }
   return 0;
 }

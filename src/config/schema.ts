@@ -230,7 +230,7 @@ export const TrainConfig = z.strictObject({
   min_lr: z.number().min(0).default(1e-6),
   backend: Backend.default("auto"),
   engine: z.enum(["tfjs", "fused"]).default("tfjs").describe(
-    "fused: a hand-written MLP engine: WGSL shaders on backend webgpu, BLAS sgemm with wasm SIMD kernels and threaded Adam on backend cpu-blas (no dropout or layer norm)",
+    "fused: a hand-written MLP engine: WGSL shaders on backend webgpu; on the CPU wasm SIMD kernels and threads with BLAS sgemm on backend cpu-blas or its own wasm SIMD sgemm on backend wasm (no dropout or layer norm)",
   ),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;

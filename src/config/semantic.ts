@@ -120,10 +120,12 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     });
   }
 
-  if (e.train.engine === "fused" && !["webgpu", "cpu-blas", "auto"].includes(e.train.backend)) {
+  if (
+    e.train.engine === "fused" && !["webgpu", "cpu-blas", "wasm", "auto"].includes(e.train.backend)
+  ) {
     out.push({
       path: ["train", "engine"],
-      message: `engine "fused" runs only on backend "webgpu", "cpu-blas" or "auto", but ` +
+      message: `engine "fused" runs only on backend "webgpu", "cpu-blas", "wasm" or "auto", but ` +
         `train.backend is "${e.train.backend}": use one of them, or engine "tfjs"`,
     });
   }

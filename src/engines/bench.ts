@@ -1,30 +1,37 @@
 /**
- * The engines section of `alfred bench`: seconds per epoch of the fused WebGPU
- * engine and the cpu-blas path on issue 9's workloads, against PyTorch eager
- * (when `python3 -c "import torch"` works) and against the BLAS sgemm rate
- * measured in the same run.
+ * The engines section of `alfred bench`: seconds per epoch of the fused
+ * engines and the cpu-blas path on issue 9's workloads, against PyTorch eager
+ * (when `python3 -c "import torch"` works) and against the sgemm rates
+ * measured in the same run: OpenBLAS's (when it loads) and the fused CPU
+ * engine's own wasm SIMD sgemm's.
  *
  * Workloads: 60 inputs, N ReLU layers of width W, a sigmoid output, BCE,
  * Adam(lr 1e-4): 10 × 256, 10 × 1024 and 10 × 4096 on 1000 rows at batch 64,
- * and 10 × 4096 on 4096 rows at batch 512. Arithmetic per epoch is counted as
- * `6 · parameters · rows` FLOP (forward 2·P, backward 4·P per row).
+ * and 10 × 4096 on 4096 rows at batch 512 (by default on the GPU only: it
+ * takes minutes per epoch on two CPU cores; `cpuMaxRows`).
+ * Arithmetic per epoch is counted as `6 · parameters · rows` FLOP (forward
+ * 2·P, backward 4·P per row).
  *
- * - `fused` runs {@linkcode trainFused} for one warm-up epoch plus the timed
- *   epochs, and reports their median (each epoch also runs a 64-row
- *   validation pass, which the PyTorch loop does not). On a software adapter (llvmpipe) it is skipped unless
- *   `softwareGpu` is set.
- * - `fused-cpu` runs {@linkcode trainFusedCpu} (BLAS sgemm, wasm SIMD
- *   kernels, threaded Adam) the same way, stopping after the epoch that
- *   passes `budgetSeconds` (at least one timed epoch).
- * - The sgemm reference is the best of five rounds of `sgemmSize`² products
+ * - `fused` runs {@linkcode trainFused} (WGSL) for one warm-up epoch plus the
+ *   timed epochs, and reports their median (each epoch also runs a 64-row
+ *   validation pass, which the PyTorch loop does not). On a software adapter
+ *   (llvmpipe) it is skipped unless `softwareGpu` is set.
+ * - `fused-wasm` and `fused-blas` run {@linkcode trainFusedCpu} with its own
+ *   wasm SIMD sgemm or with OpenBLAS; `fused-cpu` with whichever it picks
+ *   (OpenBLAS when it loads). Each stops after the epoch that passes
+ *   `budgetSeconds` (at least one timed epoch).
+ * - The sgemm references are the best of five rounds of `sgemmSize`² products
  *   (a ceiling: this 2-core VM's rate drifts by up to 1.7× from minute to
  *   minute), measured at the start of the section.
  * - `cpu-blas` runs a plain `optimizer.minimize` loop on a tfjs CPU backend
  *   (`blasHost`: wasm by default, or the plain-JavaScript cpu) with the BLAS
  *   kernels; past `budgetSeconds` the epoch time is extrapolated from the
- *   batches timed (the row says how many).
+ *   batches timed (the row says how many). A model past the wasm heap is
+ *   skipped on the wasm host (the JavaScript host takes minutes per step).
  * - `torch` runs `torch_baseline.py` (needs `--allow-run`); its device is CUDA
  *   when available, else the CPU.
+ *
+ * Progress (the cell being timed, each epoch) goes to `log` as it happens.
  *
  * @module
  */
@@ -42,9 +49,12 @@ import {
   uninstallBlasKernels,
 } from "./blas_cpu.ts";
 import { fusedDevice, trainFused } from "./fused_webgpu.ts";
-import { trainFusedCpu } from "./fused_cpu.ts";
+import { type FusedSgemm, trainFusedCpu } from "./fused_cpu.ts";
 import type { FusedArgs } from "./fused.ts";
 import type { TrainResult } from "../train/trainer.ts";
+import { Arena, simdKernels } from "./wasm_simd.ts";
+import { CpuPool } from "./cpu_pool.ts";
+import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "./wasm_sgemm.ts";
 
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {
@@ -66,8 +76,28 @@ export const ENGINE_WORKLOADS: readonly EngineWorkload[] = [
   { size: 4096, layers: 10, rows: 4096, batch: 512 },
 ];
 
-/** The engines the section can time. */
-export type BenchEngine = "fused" | "fused-cpu" | "cpu-blas";
+/**
+ * The engines the section can time: `fused` (WGSL), the fused CPU engine with
+ * its own wasm sgemm (`fused-wasm`), with OpenBLAS (`fused-blas`) or with
+ * whichever it picks (`fused-cpu`), and tfjs on the BLAS kernels (`cpu-blas`).
+ */
+export const BENCH_ENGINES = [
+  "fused",
+  "fused-cpu",
+  "fused-wasm",
+  "fused-blas",
+  "cpu-blas",
+] as const;
+
+/** One of {@linkcode BENCH_ENGINES}. */
+export type BenchEngine = typeof BENCH_ENGINES[number];
+
+/** The fused CPU engine's sgemm per bench engine. */
+const CPU_ENGINES: Record<string, FusedSgemm> = {
+  "fused-cpu": "auto",
+  "fused-wasm": "wasm",
+  "fused-blas": "blas",
+};
 
 /** Options of {@linkcode engineBench}. */
 export interface EngineBenchOptions {
@@ -88,18 +118,30 @@ export interface EngineBenchOptions {
   torch: boolean;
   /** Timed epochs of each PyTorch workload. */
   torchEpochs: number;
-  /** Side of the square sgemm the cpu-blas rate is compared with. */
+  /** Side of the square sgemm products the rates are measured on. */
   sgemmSize: number;
   /** The tfjs backend the BLAS kernels go into for the cpu-blas rows. */
   blasHost: BlasHost;
   /** Seeds the initial weights, the data and the shuffle. */
   seed: number;
+  /**
+   * CPU engines (the fused CPU one, cpu-blas) skip workloads of more rows
+   * (default 1000: 10 × 4096 on 4096 rows takes minutes per epoch on two
+   * cores); Infinity times them all.
+   */
+  cpuMaxRows: number;
+  /** Progress lines as the section runs: the cell being timed, each epoch (default: none). */
+  log?: (line: string) => void;
 }
 
-/** Defaults: issue 9's workloads, both engines, PyTorch when present. */
+/**
+ * Defaults: issue 9's workloads (the 4096-row one on the GPU only), every
+ * engine (the fused CPU one with each sgemm), PyTorch when present.
+ */
 export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
   workloads: ENGINE_WORKLOADS,
-  engines: ["fused", "fused-cpu", "cpu-blas"],
+  cpuMaxRows: 1000,
+  engines: ["fused", "fused-wasm", "fused-blas", "cpu-blas"],
   epochs: 3,
   budgetSeconds: 20,
   softwareGpu: false,
@@ -130,7 +172,7 @@ export interface EngineBenchRow {
   batchesPerEpoch: number;
   /** This row's seconds per epoch over PyTorch's on the same workload (< 1: faster). */
   vsTorch: number | null;
-  /** CPU engines: `gflops` over the sgemm rate measured in the same run. */
+  /** CPU engines: `gflops` over the rate of the sgemm they used, measured in the same run. */
   vsSgemm: number | null;
   /** Why the figure is special (extrapolated, another host), or empty. */
   note: string;
@@ -142,6 +184,8 @@ export interface EngineBenchResult {
   rows: EngineBenchRow[];
   /** The BLAS sgemm rate of this run, or why there is none. */
   sgemm: { gflops: number; library: string } | { gflops: null; reason: string };
+  /** The fused CPU engine's own wasm SIMD sgemm rate of this run (on every thread), or why there is none. */
+  wasmSgemm: { gflops: number; device: string } | { gflops: null; reason: string };
   /** The PyTorch version and device, or why there is no PyTorch figure. */
   torch: { available: true; version: string; device: string } | {
     available: false;
@@ -172,7 +216,7 @@ function modelConfig(w: EngineWorkload) {
 async function fusedCell(
   w: EngineWorkload,
   o: EngineBenchOptions,
-  engine: "fused" | "fused-cpu",
+  engine: "fused" | "fused-cpu" | "fused-wasm" | "fused-blas",
   device: string,
 ) {
   const config = modelConfig(w);
@@ -183,13 +227,20 @@ async function fusedCell(
   const lossConfig = LossConfig.parse({ name: "bce" });
   const budget = new AbortController();
   let spent = 0;
+  const log = o.log ?? (() => {});
+  const epochs = 1 + o.epochs;
+  log(
+    `timing ${engine} on ${
+      label(w)
+    }: 1 warm-up epoch + up to ${o.epochs} timed (budget ${o.budgetSeconds} s)`,
+  );
   const args: FusedArgs = {
     model,
     loss: bceLoss,
     lossConfig,
     description,
     train: TrainConfig.parse({
-      epochs: 1 + o.epochs,
+      epochs,
       batch_size: w.batch,
       learning_rate: 1e-4,
       patience: 1_000_000,
@@ -199,26 +250,27 @@ async function fusedCell(
     ...t,
     xVal: v.x,
     yVal: v.y,
+    signal: budget.signal,
+    onEpoch: (h) => {
+      log(
+        `  ${engine} ${label(w)}: epoch ${h.epoch}/${epochs} ${h.seconds.toFixed(2)} s${
+          h.epoch === 1 ? " (warm-up)" : ""
+        }`,
+      );
+      if (h.epoch > 1) spent += h.seconds;
+      if (spent > o.budgetSeconds) budget.abort();
+    },
   };
   try {
-    let r: TrainResult;
-    if (engine === "fused") {
-      r = await trainFused(args);
-    } else {
-      r = await trainFusedCpu({
-        ...args,
-        signal: budget.signal,
-        onEpoch: (h) => {
-          if (h.epoch > 1) spent += h.seconds;
-          if (spent > o.budgetSeconds) budget.abort();
-        },
-      });
-    }
+    const r: TrainResult = engine === "fused"
+      ? await trainFused(args)
+      : await trainFusedCpu({ ...args, sgemm: CPU_ENGINES[engine] });
     const timed = r.history.slice(1);
+    if (timed.length === 0) throw new Error("no epoch was timed");
     const seconds = median(timed.map((h) => h.seconds));
     const batches = Math.ceil(w.rows / w.batch);
     const note = timed.length < o.epochs ? `${timed.length} timed epoch(s): budget spent` : "";
-    const ran = engine === "fused-cpu" && r.engine ? `${r.engine} (${device})` : device;
+    const ran = engine !== "fused" && r.engine ? `${r.engine} (${device})` : device;
     return row(w, engine, ran, description.parameters, seconds, batches * timed.length, note);
   } finally {
     model.dispose();
@@ -246,14 +298,21 @@ const WASM_BUDGET_BYTES = 3.5 * 1024 ** 3;
 async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
   const config = modelConfig(w);
   const params = describeModel(config, INPUTS, { label: MODEL_LABEL }).parameters;
-  let host = o.blasHost;
-  let hostNote = "";
+  const host = o.blasHost;
   if (host === "wasm" && wasmTrainingBytes(params) > WASM_BUDGET_BYTES) {
-    host = "cpu";
-    hostNote = `${
-      (wasmTrainingBytes(params) / 1024 ** 3).toFixed(1)
-    } GiB does not fit the wasm heap: run on the JavaScript cpu backend`;
+    throw new Error(
+      `${
+        (wasmTrainingBytes(params) / 1024 ** 3).toFixed(1)
+      } GiB does not fit the wasm heap; blasHost "cpu" (--blas-host cpu) times it on the JavaScript backend, at minutes per step`,
+    );
   }
+  const log = o.log ?? (() => {});
+  const batchesAll = Math.ceil(w.rows / w.batch);
+  log(
+    `timing cpu-blas on ${
+      label(w)
+    }: 1 warm-up step + up to ${batchesAll} batches (budget ${o.budgetSeconds} s)`,
+  );
   await tf.setBackend(host);
   const { library } = installBlasKernels(host);
   const model = buildModel(config, INPUTS, MODEL_LABEL, o.seed);
@@ -285,14 +344,25 @@ async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
     step(0);
     let timed = 0;
     const t0 = performance.now();
+    let reported = t0;
     while (timed < batches) {
       step(timed + 1);
       timed++;
-      if ((performance.now() - t0) / 1000 > o.budgetSeconds) break;
+      const now = performance.now();
+      if (now - reported > 5000) {
+        log(
+          `  cpu-blas ${label(w)}: ${timed}/${batches} batches, ${
+            ((now - t0) / 1000).toFixed(1)
+          } s`,
+        );
+        reported = now;
+      }
+      if ((now - t0) / 1000 > o.budgetSeconds) break;
     }
     const seconds = (performance.now() - t0) / 1000 / timed * batches;
+    log(`  cpu-blas ${label(w)}: ${seconds.toFixed(2)} s/epoch`);
     const notes = [
-      hostNote,
+      host === "cpu" ? "the JavaScript cpu backend" : "",
       timed < batches ? `extrapolated from ${timed} of ${batches} batches` : "",
     ];
     const note = notes.filter(Boolean).join("; ");
@@ -388,42 +458,120 @@ async function runTorch(
 }
 
 /**
- * Times the fused engine and the cpu-blas path on the workloads, with the
- * PyTorch and sgemm references. Restores the tfjs backend and the BLAS kernel
- * registration it found.
+ * Float32 throughput of the fused CPU engine's own wasm SIMD sgemm on
+ * `n × n` matrices, on `threads` threads, measured now as
+ * {@linkcode measureSgemm} measures a BLAS: the best of `rounds` rounds of
+ * `reps` products, after warm-up products until V8 has had a second to
+ * optimize the kernels (they start in its baseline compiler).
+ *
+ * @param n side of the square matrices
+ * @param threads threads the products are split over
+ * @param reps products per round
+ * @param rounds timed rounds; the fastest counts
+ * @returns GFLOP/s and what ran (`wasm SIMD sgemm (fused multiply-add, 2 threads)`)
+ * @throws {Error} when the runtime refuses the shared wasm memory
+ */
+export async function measureWasmSgemm(
+  n = 1024,
+  threads = Math.max(1, navigator.hardwareConcurrency ?? 1),
+  reps = 5,
+  rounds = 5,
+): Promise<{ gflops: number; device: string }> {
+  const arena = Arena.create(4 * (3 * n * n + threads * SGEMM_SCRATCH_FLOATS + 64), 8 + threads);
+  if (!(arena instanceof Arena)) throw new Error(`No wasm sgemm: ${arena.reason}`);
+  const scratch = Array.from({ length: threads }, () => arena.floats(SGEMM_SCRATCH_FLOATS));
+  const probe = arena.floats(16);
+  const [a, b, c] = [arena.floats(n * n), arena.floats(n * n), arena.floats(n * n)];
+  for (let i = 0; i < n * n; i++) {
+    a[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+    b[i] = ((i * 104729) % 1000) / 1000 - 0.5;
+  }
+  const pool = threads > 1
+    ? await CpuPool.start(threads, {
+      p: probe,
+      g: probe,
+      wasm: { memory: arena.memory, module: arena.module },
+      scratch: scratch.map((x) => x.byteOffset),
+    })
+    : null;
+  try {
+    const sgemm = new WasmSgemm(
+      simdKernels(arena.module, arena.memory),
+      arena.memory,
+      sgemmScratch(scratch[0].byteOffset),
+      arena.fma,
+      threads,
+      pool ? (job, parts) => pool.sgemm(job, parts) : null,
+      probe,
+    );
+    const once = () => sgemm.sgemm(false, false, n, n, n, a, b, c);
+    const warm = performance.now();
+    for (let i = 0; i < reps || performance.now() - warm < 1000; i++) once();
+    let best = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) once();
+      best = Math.min(best, (performance.now() - t0) / 1000 / reps);
+    }
+    return { gflops: 2 * n ** 3 / best / 1e9, device: sgemm.describe() };
+  } finally {
+    pool?.close();
+  }
+}
+
+/** Whether the options ask for any of these engines. */
+function wants(o: EngineBenchOptions, ...engines: BenchEngine[]): boolean {
+  return engines.some((e) => o.engines.includes(e));
+}
+
+/**
+ * Times the fused engines and the cpu-blas path on the workloads, with the
+ * PyTorch and sgemm references, logging each cell and epoch as it goes.
+ * Restores the tfjs backend and the BLAS kernel registration it found.
  *
  * @param options what to run (defaults: {@linkcode DEFAULT_ENGINE_BENCH})
  * @returns rows, the references, and what was skipped
  * @example
  * ```ts
- * console.log(formatEngineBench(await engineBench({ engines: ["cpu-blas"], torch: false })));
+ * console.log(formatEngineBench(await engineBench({ engines: ["fused-wasm"], torch: false })));
  * ```
  */
 export async function engineBench(
   options: Partial<EngineBenchOptions> = {},
 ): Promise<EngineBenchResult> {
   const o: EngineBenchOptions = { ...DEFAULT_ENGINE_BENCH, ...options };
+  const log = o.log ?? (() => {});
   const rows: EngineBenchRow[] = [];
   const skipped: string[] = [];
   const previousBackend = tf.getBackend();
   const host = o.blasHost;
   const blasBefore = blasKernelsInstalled(host);
   let sgemm: EngineBenchResult["sgemm"];
+  log(`measuring the sgemm references (${o.sgemmSize}^3)`);
   try {
     sgemm = measureSgemm(o.sgemmSize);
+    log(`  ${sgemm.library} sgemm: ${sgemm.gflops.toFixed(1)} GFLOP/s`);
   } catch (e) {
     sgemm = { gflops: null, reason: (e as Error).message };
+  }
+  let wasmSgemm: EngineBenchResult["wasmSgemm"];
+  try {
+    wasmSgemm = await measureWasmSgemm(o.sgemmSize);
+    log(`  ${wasmSgemm.device}: ${wasmSgemm.gflops.toFixed(1)} GFLOP/s`);
+  } catch (e) {
+    wasmSgemm = { gflops: null, reason: (e as Error).message };
   }
   let torch: EngineBenchResult["torch"] = { available: false, reason: "torch not requested" };
   let torchSeconds = new Map<string, number>();
   if (o.torch) {
+    log("running the PyTorch baseline (python3 torch_baseline.py), when torch is installed");
     const t = await runTorch(o);
     torch = t.info;
     torchSeconds = t.seconds;
   }
   try {
     await tf.setBackend("cpu");
-    if (o.engines.includes("fused")) {
+    if (wants(o, "fused")) {
       let gpu: { adapter: string; software: boolean } | null = null;
       try {
         gpu = await fusedDevice();
@@ -444,29 +592,43 @@ export async function engineBench(
         }
       }
     }
-    if (o.engines.includes("fused-cpu")) {
-      if (sgemm.gflops === null) {
-        skipped.push(`fused-cpu: ${sgemm.reason}`);
-      } else {
-        const threads = navigator.hardwareConcurrency ?? 1;
-        const device = `${threads} CPUs`;
-        for (const w of o.workloads) {
-          try {
-            const r = await fusedCell(w, o, "fused-cpu", device);
-            r.vsSgemm = r.gflops === null ? null : r.gflops / sgemm.gflops;
-            rows.push(r);
-          } catch (e) {
-            skipped.push(`fused-cpu ${label(w)}: ${(e as Error).message}`);
-          }
+    const threads = navigator.hardwareConcurrency ?? 1;
+    const cpuWorkloads = o.workloads.filter((w) => w.rows <= o.cpuMaxRows);
+    for (const w of o.workloads.filter((w) => w.rows > o.cpuMaxRows)) {
+      const cpu = o.engines.filter((e) => e !== "fused");
+      if (cpu.length) {
+        skipped.push(
+          `${cpu.join(", ")} ${
+            label(w)
+          }: not timed by default (minutes per epoch on a CPU); ask for it with --workloads ${w.layers}x${w.size}@${w.batch}`,
+        );
+      }
+    }
+    for (const engine of ["fused-cpu", "fused-wasm", "fused-blas"] as const) {
+      if (!wants(o, engine)) continue;
+      if (engine === "fused-blas" && sgemm.gflops === null) {
+        skipped.push(`fused-blas: ${sgemm.reason}`);
+        continue;
+      }
+      for (const w of cpuWorkloads) {
+        try {
+          const r = await fusedCell(w, o, engine, `${threads} CPUs`);
+          const reference = r.device.includes("wasm SIMD sgemm") ? wasmSgemm : sgemm;
+          r.vsSgemm = r.gflops === null || reference.gflops === null
+            ? null
+            : r.gflops / reference.gflops;
+          rows.push(r);
+        } catch (e) {
+          skipped.push(`${engine} ${label(w)}: ${(e as Error).message}`);
         }
       }
     }
-    if (o.engines.includes("cpu-blas")) {
+    if (wants(o, "cpu-blas")) {
       if (sgemm.gflops === null) {
         skipped.push(`cpu-blas: ${sgemm.reason}`);
       } else {
         const cpuBefore = blasKernelsInstalled("cpu");
-        for (const w of o.workloads) {
+        for (const w of cpuWorkloads) {
           try {
             const r = await cpuBlasCell(w, o);
             r.vsSgemm = r.gflops === null ? null : r.gflops / sgemm.gflops;
@@ -499,7 +661,7 @@ export async function engineBench(
       }
     }
   }
-  return { rows, sgemm, torch, skipped };
+  return { rows, sgemm, wasmSgemm, torch, skipped };
 }
 
 /**
@@ -524,15 +686,32 @@ export function formatEngineBench(r: EngineBenchResult): string {
   const lines: string[] = ["Training engines (issue 9 workloads, 60 inputs, BCE, Adam):"];
   lines.push(
     r.sgemm.gflops === null
-      ? `  sgemm: n/a (${r.sgemm.reason})`
+      ? `  cblas_sgemm: n/a (${r.sgemm.reason})`
       : `  cblas_sgemm (${r.sgemm.library}): ${r.sgemm.gflops.toFixed(1)} GFLOP/s`,
+  );
+  lines.push(
+    r.wasmSgemm.gflops === null
+      ? `  wasm SIMD sgemm: n/a (${r.wasmSgemm.reason})`
+      : `  ${r.wasmSgemm.device}: ${r.wasmSgemm.gflops.toFixed(1)} GFLOP/s${
+        r.sgemm.gflops === null
+          ? ""
+          : ` (${(100 * r.wasmSgemm.gflops / r.sgemm.gflops).toFixed(0)}% of cblas_sgemm)`
+      }`,
   );
   lines.push(
     r.torch.available
       ? `  torch ${r.torch.version} on ${r.torch.device}`
       : `  torch: ${r.torch.reason}`,
   );
-  const head = ["workload", "engine", "s/epoch", "GFLOP/s", "vs torch", "% sgemm", "device / note"];
+  const head = [
+    "workload",
+    "engine",
+    "s/epoch",
+    "GFLOP/s",
+    "vs torch",
+    "% its sgemm",
+    "device / note",
+  ];
   const body = r.rows.map((x) => [
     x.workload,
     x.engine,

@@ -103,7 +103,7 @@ const CBLAS_TRANS = 112;
  * Opens the first BLAS library that loads (cached for the process).
  *
  * @returns the library and its sgemm
- * @throws {Error} when none loads, naming what was tried and how to install one
+ * @throws {Error} when none loads, naming what was tried and why each failed, and how to install one
  */
 export function loadBlas(): Blas {
   if (loaded) return loaded.blas;
@@ -125,7 +125,7 @@ export function loadBlas(): Blas {
           "The cpu-blas backend needs FFI: run deno with --allow-ffi (the BLAS library is loaded with Deno.dlopen)",
         );
       }
-      failures.push(`${library} (${(e as Error).message.split("\n")[0]})`);
+      failures.push(`"${library}" (${dlopenReason(library, e as Error)})`);
       continue;
     }
     const blas: Blas = {
@@ -160,11 +160,25 @@ export function loadBlas(): Blas {
     return blas;
   }
   throw new Error(
-    `The cpu-blas backend found no BLAS library: tried ${failures.join("; ")}. ` +
-      `On Debian/Ubuntu run "apt-get install ${BLAS_DEBIAN_PACKAGE}" (or libopenblas0); ` +
-      `on macOS Accelerate is built in; or set ALFRED_BLAS_LIBRARY to a library exporting cblas_sgemm; ` +
-      `or use backend "wasm"`,
+    `No BLAS library loads: tried ${failures.join(", ")}: ` +
+      `on Debian/Ubuntu run "apt-get install ${BLAS_DEBIAN_PACKAGE}" (or libopenblas0), ` +
+      `on macOS Accelerate is built in, or set ALFRED_BLAS_LIBRARY to a library exporting cblas_sgemm`,
   );
+}
+
+/**
+ * Why `Deno.dlopen` refused a library, once: Deno words it as "Could not open
+ * library: Could not open library: PATH: REASON" (its prefix, then the
+ * loader's message with the same prefix); this keeps REASON, or the loader's
+ * message when it does not name the library.
+ */
+function dlopenReason(library: string, e: Error): string {
+  const message = e.message.split("\n")[0].replace(/^(Could not open library: )+/, "");
+  const resolved = message.indexOf(": ");
+  if (resolved > 0 && message.slice(0, resolved).endsWith(library.split("/").pop()!)) {
+    return message.slice(resolved + 2);
+  }
+  return message;
 }
 
 /** The tfjs backends the BLAS kernels can be installed on. */

@@ -1,25 +1,32 @@
 /**
- * The fused CPU engine's optimizer threads: Web Workers that share the flat
- * parameter, gradient and moment buffers (`SharedArrayBuffer`s) with the main
- * thread and split each Adam or SGD step with it over disjoint ranges. The
- * main thread starts a step by bumping a generation counter
- * (`Atomics.notify`), does its own share and blocks in `Atomics.wait` until
- * every worker has finished: no event loop, no message per step.
+ * The fused CPU engine's threads: Web Workers that share the arena (or the
+ * flat parameter, gradient and moment buffers, `SharedArrayBuffer`s) with the
+ * main thread and split two kinds of job with it: an Adam or SGD step over
+ * disjoint ranges of the parameters, and a wasm sgemm
+ * ({@link ./wasm_sgemm.ts}) over disjoint rectangles of its output. The main
+ * thread starts a job by writing it to a shared job array and bumping a
+ * generation counter per worker taking part (`Atomics.notify`), does its own
+ * share and blocks in `Atomics.wait` until each of them has finished: no event
+ * loop, no message per job.
  *
  * Why threads: an Adam step reads four and writes three floats per
  * parameter, so it is bound by memory bandwidth once it is vectorized: on the
  * 2-core reference machine, 10.5 M parameters take 12 ms on one thread and
  * 7 ms on two with the SIMD kernels (41 and 20 ms with the JavaScript ones).
- * Results do not depend on the thread count: every element's update is the
- * same arithmetic, whichever thread does it.
+ * An sgemm is bound by arithmetic, so two cores do it in about half the time.
+ *
+ * Results do not depend on the thread count or on the split: every
+ * parameter's update is the same arithmetic whichever thread does it, and
+ * every output of an sgemm is one sequential sum whichever thread computes it.
  *
  * @module
  */
 import { adamRange, sgdRange } from "./cpu_optimizer.ts";
 import { simdKernels } from "./wasm_simd.ts";
+import { sgemmChunk, type SgemmJob, sgemmRect, sgemmScratch } from "./wasm_sgemm.ts";
 
-/** The buffers the optimizer updates, each backed by a `SharedArrayBuffer`. */
-export interface OptimizerBuffers {
+/** The buffers the threads work on, each backed by a `SharedArrayBuffer`. */
+export interface PoolBuffers {
   p: Float32Array;
   g: Float32Array;
   /** Adam's first and second moments (absent for SGD). */
@@ -27,9 +34,16 @@ export interface OptimizerBuffers {
   v?: Float32Array;
   /**
    * The arena all four live in, when they do: the update then runs the SIMD
-   * kernels of {@link ./wasm_simd.ts}, else the JavaScript ones.
+   * kernels of {@link ./wasm_simd.ts}, else the JavaScript ones; sgemm jobs
+   * need it.
    */
   wasm?: { memory: WebAssembly.Memory; module: WebAssembly.Module };
+  /**
+   * Per thread (the main one first), the byte address in the arena of its
+   * sgemm scratch ({@linkcode SGEMM_SCRATCH_FLOATS} floats); absent: no
+   * sgemm jobs.
+   */
+  scratch?: number[];
 }
 
 /** `(kind 0 adam | 1 sgd, lr, c1, c2, lo, hi)`: one optimizer step over `[lo, hi)`. */
@@ -51,7 +65,7 @@ export type RangeUpdate = (
  * @param b the buffers
  * @returns the range update
  */
-export function rangeUpdate(b: OptimizerBuffers): RangeUpdate {
+export function rangeUpdate(b: PoolBuffers): RangeUpdate {
   const { p, g, m, v } = b;
   const simd = b.wasm ? simdKernels(b.wasm.module, b.wasm.memory) : null;
   return (kind, lr, c1, c2, lo, hi) => {
@@ -68,12 +82,27 @@ export function rangeUpdate(b: OptimizerBuffers): RangeUpdate {
   };
 }
 
-// Control words, one 64-byte line per worker: [generation, done generation].
+// Control words, one 64-byte line per worker: [generation, done generation];
+// after them one line whose first word counts the chunks of an sgemm taken.
 const LINE = 16;
-// Job words (float64): [kind (0 adam, 1 sgd, QUIT), lr, c1, c2].
-const JOB = 4;
-/** The job that tells a worker to leave its loop. */
-export const QUIT = -1;
+/** Job kinds (the job array's first word). */
+export const JOB = { adam: 0, sgd: 1, sgemm: 2, quit: -1 } as const;
+/** Words of the job array (float64): [kind, threads taking part, arguments…]. */
+const JOB_WORDS = 16;
+/** Where an sgemm's chunk count sits in the job array. */
+const CHUNKS_WORD = 14;
+
+/**
+ * The shared chunk counter of a pool's control words: each call takes the
+ * next chunk index.
+ *
+ * @param ctl the pool's control words
+ * @param threads the pool's threads
+ * @returns the taker
+ */
+export function chunkCounter(ctl: Int32Array, threads: number): () => number {
+  return () => Atomics.add(ctl, threads * LINE, 1);
+}
 
 /** Splits `[0, n)` into `parts` nearly equal ranges; returns range `i`. */
 export function share(n: number, parts: number, i: number): [number, number] {
@@ -82,10 +111,83 @@ export function share(n: number, parts: number, i: number): [number, number] {
   return [Math.min(n, i * chunk), Math.min(n, (i + 1) * chunk)];
 }
 
-/** The main thread and `threads − 1` workers updating one set of buffers. */
-export class OptimizerPool {
+/** Writes an sgemm job's arguments from word 2 of the job array. */
+function writeSgemm(job: Float64Array, j: SgemmJob): void {
+  job.set([
+    j.transA ? 1 : 0,
+    j.transB ? 1 : 0,
+    j.m,
+    j.n,
+    j.k,
+    j.a,
+    j.lda,
+    j.b,
+    j.ldb,
+    j.c,
+    j.ldc,
+    j.accumulate ? 1 : 0,
+  ], 2);
+}
+
+/** Reads back what {@linkcode writeSgemm} wrote. */
+function readSgemm(job: Float64Array): SgemmJob {
+  const w = (i: number) => job[2 + i];
+  return {
+    transA: w(0) === 1,
+    transB: w(1) === 1,
+    m: w(2),
+    n: w(3),
+    k: w(4),
+    a: w(5),
+    lda: w(6),
+    b: w(7),
+    ldb: w(8),
+    c: w(9),
+    ldc: w(10),
+    accumulate: w(11) === 1,
+  };
+}
+
+/**
+ * What thread `t` does with a job: its range of an optimizer step, or chunks
+ * of an sgemm, taken one at a time from `next` until none is left (nothing
+ * when `t` is past the threads taking part).
+ *
+ * @param b the shared buffers
+ * @param t the thread (0 the main one)
+ * @param next hands out the sgemm's chunk indices (0, 1, 2, … across all threads)
+ * @returns the job runner
+ */
+export function threadWork(
+  b: PoolBuffers,
+  t: number,
+  next: () => number,
+): (job: Float64Array) => void {
+  const update = rangeUpdate(b);
+  const kernels = b.wasm ? simdKernels(b.wasm.module, b.wasm.memory) : null;
+  const scratch = b.scratch ? sgemmScratch(b.scratch[t]) : null;
+  return (job) => {
+    const kind = job[0];
+    const parts = job[1];
+    if (t >= parts) return;
+    if (kind === JOB.sgemm) {
+      if (!kernels || !scratch) throw new Error("An sgemm job reached a thread without an arena");
+      const j = readSgemm(job);
+      const chunks = job[CHUNKS_WORD];
+      for (let c = next(); c < chunks; c = next()) {
+        sgemmRect(kernels, b.wasm!.memory, scratch, j, sgemmChunk(j.m, j.n, chunks, c));
+      }
+    } else {
+      const [lo, hi] = share(b.p.length, parts, t);
+      update(kind, job[2], job[3], job[4], lo, hi);
+    }
+  };
+}
+
+/** The main thread and `threads − 1` workers sharing one set of buffers. */
+export class CpuPool {
   readonly #workers: Worker[];
-  readonly #update: RangeUpdate;
+  readonly #work: (job: Float64Array) => void;
   readonly #ctl: Int32Array;
   readonly #job: Float64Array;
   #generation = 0;
@@ -93,30 +195,37 @@ export class OptimizerPool {
 
   private constructor(
     readonly threads: number,
-    readonly buffers: OptimizerBuffers,
+    readonly buffers: PoolBuffers,
     workers: Worker[],
     ctl: Int32Array,
     job: Float64Array,
   ) {
     this.#workers = workers;
-    this.#update = rangeUpdate(buffers);
     this.#ctl = ctl;
     this.#job = job;
+    this.#work = threadWork(buffers, 0, chunkCounter(ctl, threads));
   }
 
   /**
    * Starts `threads − 1` workers (none for one thread) and waits until they are ready.
    *
    * @param threads threads in all, the main one included (>= 1)
-   * @param buffers shared buffers to update
+   * @param buffers shared buffers to work on
    * @returns the pool
+   * @throws {RangeError} for an invalid thread count, or sgemm scratch for fewer threads
+   * @throws {Error} when a worker fails to start
    */
-  static async start(threads: number, buffers: OptimizerBuffers): Promise<OptimizerPool> {
+  static async start(threads: number, buffers: PoolBuffers): Promise<CpuPool> {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new RangeError(`Invalid thread count "${threads}": expected an integer >= 1`);
     }
-    const ctl = new Int32Array(new SharedArrayBuffer(threads * LINE * 4));
-    const job = new Float64Array(new SharedArrayBuffer(JOB * 8));
+    if (buffers.scratch && buffers.scratch.length < threads) {
+      throw new RangeError(
+        `Sgemm scratch for ${buffers.scratch.length} threads: expected one per thread (${threads})`,
+      );
+    }
+    const ctl = new Int32Array(new SharedArrayBuffer((threads + 1) * LINE * 4));
+    const job = new Float64Array(new SharedArrayBuffer(JOB_WORDS * 8));
     const workers: Worker[] = [];
     try {
       const ready: Promise<void>[] = [];
@@ -134,61 +243,81 @@ export class OptimizerPool {
             };
           }),
         );
-        const [lo, hi] = share(buffers.p.length, threads, w);
-        worker.postMessage({ ...buffers, ctl, job, line: w * LINE, lo, hi });
+        worker.postMessage({ ...buffers, ctl, job, line: w * LINE, thread: w, threads });
       }
       await Promise.all(ready);
     } catch (e) {
       for (const w of workers) w.terminate();
       throw e;
     }
-    return new OptimizerPool(threads, buffers, workers, ctl, job);
+    return new CpuPool(threads, buffers, workers, ctl, job);
   }
 
   /**
-   * One Adam step over all parameters, split across the threads.
+   * One Adam step over all parameters, split across `parts` threads.
    *
    * @param lr learning rate
    * @param c1 first-moment bias correction
    * @param c2 second-moment bias correction
+   * @param parts threads taking part (default all)
    */
-  adam(lr: number, c1: number, c2: number): void {
-    this.#run(0, lr, c1, c2);
+  adam(lr: number, c1: number, c2: number, parts = this.threads): void {
+    this.#job.set([JOB.adam, parts, lr, c1, c2]);
+    this.#run(parts);
   }
 
   /**
-   * One SGD step over all parameters, split across the threads.
+   * One SGD step over all parameters, split across `parts` threads.
    *
    * @param lr learning rate
+   * @param parts threads taking part (default all)
    */
-  sgd(lr: number): void {
-    this.#run(1, lr, 0, 0);
+  sgd(lr: number, parts = this.threads): void {
+    this.#job.set([JOB.sgd, parts, lr]);
+    this.#run(parts);
   }
 
-  #run(kind: number, lr: number, c1: number, c2: number): void {
-    if (this.#closed) throw new Error("The optimizer pool is closed");
-    if (kind === QUIT && this.threads === 1) return;
-    const n = this.buffers.p.length;
-    const job = this.#job;
-    job[0] = kind;
-    job[1] = lr;
-    job[2] = c1;
-    job[3] = c2;
+  /**
+   * One wasm sgemm split into `chunks` rectangles of C ({@linkcode sgemmChunk}),
+   * which the threads take one at a time until none is left.
+   *
+   * @param job the product
+   * @param chunks rectangles (threads taking part: as many, at most the pool's)
+   */
+  sgemm(job: SgemmJob, chunks: number): void {
+    this.#job[0] = JOB.sgemm;
+    writeSgemm(this.#job, job);
+    this.#job[CHUNKS_WORD] = chunks;
+    Atomics.store(this.#ctl, this.threads * LINE, 0);
+    this.#run(chunks);
+  }
+
+  #run(parts: number): void {
+    if (this.#closed) throw new Error("The fused CPU engine's thread pool is closed");
+    const n = Math.max(1, Math.min(parts, this.threads));
+    this.#job[1] = n;
     const gen = ++this.#generation;
     const ctl = this.#ctl;
-    for (let w = 1; w < this.threads; w++) {
+    for (let w = 1; w < n; w++) {
       Atomics.store(ctl, w * LINE, gen);
       Atomics.notify(ctl, w * LINE);
     }
-    if (kind !== QUIT) {
-      const [lo, hi] = share(n, this.threads, 0);
-      this.#update(kind, lr, c1, c2, lo, hi);
+    try {
+      if (this.#job[0] !== JOB.quit) this.#work(this.#job);
+    } finally {
+      // Even when this thread's share failed: no job may start while workers run this one.
+      this.#join(n, gen);
     }
-    for (let w = 1; w < this.threads; w++) {
+  }
+
+  /** Waits until workers 1..n−1 have published generation `gen`. */
+  #join(n: number, gen: number): void {
+    const ctl = this.#ctl;
+    for (let w = 1; w < n; w++) {
       const at = w * LINE + 1;
       let done = Atomics.load(ctl, at);
       while (done !== gen) {
-        if (done < 0) throw new Error("A fused CPU engine worker failed during an update");
+        if (done < 0) throw new Error("A fused CPU engine worker failed during a job");
         Atomics.wait(ctl, at, done);
         done = Atomics.load(ctl, at);
       }
@@ -202,7 +331,8 @@ export class OptimizerPool {
   close(): void {
     if (this.#closed) return;
     try {
-      this.#run(QUIT, 0, 0, 0);
+      this.#job.set([JOB.quit, this.threads]);
+      this.#run(this.threads);
     } catch {
       // a failed worker is terminated below all the same
     }

@@ -1,18 +1,18 @@
 /**
- * One optimizer thread of the fused CPU engine ({@link ./cpu_pool.ts}): waits
- * for the generation counter on its control line, updates its range of the
- * shared buffers, publishes the generation as done.
+ * One worker thread of the fused CPU engine ({@link ./cpu_pool.ts}): waits
+ * for the generation counter on its control line, does its share of the job
+ * (an optimizer range or an sgemm rectangle), publishes the generation as done.
  *
  * @module
  */
-import { type OptimizerBuffers, QUIT, rangeUpdate } from "./cpu_pool.ts";
+import { chunkCounter, JOB, type PoolBuffers, threadWork } from "./cpu_pool.ts";
 
-interface Init extends OptimizerBuffers {
+interface Init extends PoolBuffers {
   ctl: Int32Array;
   job: Float64Array;
   line: number;
-  lo: number;
-  hi: number;
+  thread: number;
+  threads: number;
 }
 
 const self = globalThis as unknown as {
@@ -23,8 +23,8 @@ const self = globalThis as unknown as {
 
 self.onmessage = (e: MessageEvent<Init>) => {
   self.onmessage = null;
-  const { ctl, job, line, lo, hi } = e.data;
-  const update = rangeUpdate(e.data);
+  const { ctl, job, line, thread, threads } = e.data;
+  const work = threadWork(e.data, thread, chunkCounter(ctl, threads));
   self.postMessage("ready");
   let seen = 0;
   while (true) {
@@ -32,13 +32,13 @@ self.onmessage = (e: MessageEvent<Init>) => {
     const gen = Atomics.load(ctl, line);
     if (gen === seen) continue;
     seen = gen;
-    if (job[0] === QUIT) {
+    if (job[0] === JOB.quit) {
       Atomics.store(ctl, line + 1, gen);
       Atomics.notify(ctl, line + 1);
       break;
     }
     try {
-      update(job[0], job[1], job[2], job[3], lo, hi);
+      work(job);
       Atomics.store(ctl, line + 1, gen);
     } catch {
       Atomics.store(ctl, line + 1, -1);

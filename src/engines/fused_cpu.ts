@@ -1,10 +1,13 @@
 /**
  * The fused CPU MLP engine (`train.engine: fused` with `train.backend:
- * cpu-blas`): trains the registry's MLP families without tfjs ops, the
- * matmuls in a system BLAS (`cblas_sgemm` through Deno FFI, multi-threaded by
- * the library) and the elementwise work in wasm SIMD kernels
- * ({@link ./wasm_simd.ts}; JavaScript ones, {@link ./cpu_kernels.ts}, for the
- * activations and widths they do not cover) over buffers allocated once per run.
+ * cpu-blas`, `wasm` or `auto` without a GPU): trains the registry's MLP
+ * families without tfjs ops, the matmuls in a system BLAS when one loads
+ * (`cblas_sgemm` through Deno FFI, multi-threaded by the library) and
+ * otherwise in the engine's own wasm SIMD sgemm ({@link ./wasm_sgemm.ts},
+ * split over the engine's threads), the elementwise work in wasm SIMD
+ * kernels ({@link ./wasm_simd.ts}; JavaScript ones, {@link ./cpu_kernels.ts},
+ * for the activations and widths they do not cover) over buffers allocated
+ * once per run.
  *
  * - Forward per layer: `Z = H·W` (sgemm) then bias + activation in place.
  *   Backward: `dW = Hᵀ·D` and `D' = D·Wᵀ` (sgemm, transposed operands passed
@@ -12,7 +15,7 @@
  *   output, the bias gradient as column sums.
  * - One Adam (or SGD) step over the flat parameter buffer, split across
  *   threads ({@link ./cpu_pool.ts}): it is memory-bound, and two cores have
- *   twice the bandwidth of one.
+ *   twice the bandwidth of one. The same threads split the wasm sgemm.
  * - Parameters, gradients, moments and activations live in one shared wasm
  *   memory outside the tfjs wasm heap (up to 4 GiB; past that, plain
  *   `SharedArrayBuffer`s and the JavaScript kernels), so a 10 × 4096 MLP,
@@ -21,15 +24,16 @@
  *   fused engines' shared ones ({@link ./fused.ts}); per-epoch losses match
  *   `trainModel` within float32 summation-order tolerance (the conformance suite).
  *
- * Results do not depend on the optimizer thread count; they do depend on the
- * BLAS library and its build, which the run record names.
+ * Results do not depend on the thread count; they do depend on the sgemm
+ * (the BLAS library and its build, or the wasm sgemm and whether the CPU
+ * fuses its multiply-adds), which the run record names.
  *
  * @module
  */
 import type { LossConfig } from "../config/schema.ts";
 import type { TrainResult } from "../train/trainer.ts";
-import { gib } from "../models/registry.ts";
-import { type Blas, loadBlas } from "./blas_cpu.ts";
+import { gib, type ModelDescription } from "../models/registry.ts";
+import { type Blas, BLAS_DEBIAN_PACKAGE, loadBlas } from "./blas_cpu.ts";
 import {
   batchNormBackward,
   batchNormForward,
@@ -38,13 +42,21 @@ import {
   derivativeMul,
   lossTerms,
 } from "./cpu_kernels.ts";
-import { OptimizerPool } from "./cpu_pool.ts";
-import { Arena, type SimdKernels, simdKernels } from "./wasm_simd.ts";
+import { CpuPool } from "./cpu_pool.ts";
+import { Arena, ARENA_MAX_BYTES, type SimdKernels, simdKernels } from "./wasm_simd.ts";
+import {
+  SGEMM_PARALLEL_MIN,
+  SGEMM_SCRATCH_FLOATS,
+  type SgemmKernels,
+  sgemmScratch,
+  WasmSgemm,
+} from "./wasm_sgemm.ts";
 import {
   checkFusedArgs,
   type FusedArgs,
   type FusedEngine,
   type FusedLayer,
+  fusedLayout,
   type FusedOptimizerState,
   runFused,
 } from "./fused.ts";
@@ -57,54 +69,105 @@ import type { FusedActivation } from "./wgsl.ts";
  */
 export const PARALLEL_MIN_PARAMS = 1 << 20;
 
-/** Arguments of {@linkcode trainFusedCpu}: the shared fused arguments, plus threads. */
+/** Which sgemm the fused CPU engine multiplies with. */
+export type FusedSgemm = "auto" | "blas" | "wasm";
+
+/** Arguments of {@linkcode trainFusedCpu}: the shared fused arguments, plus threads and sgemm. */
 export interface FusedCpuArgs extends FusedArgs {
   /**
-   * Optimizer threads, the main one included (default: one per CPU for models
-   * of {@linkcode PARALLEL_MIN_PARAMS} parameters or more, else 1). The results
-   * do not depend on it.
+   * Threads, the main one included, of the optimizer and of the wasm sgemm
+   * (default: one per CPU for models of {@linkcode PARALLEL_MIN_PARAMS}
+   * parameters or more or, with the wasm sgemm, with a product large enough
+   * to split; else 1). The results do not depend on it.
    */
   threads?: number;
+  /**
+   * `blas`: a system BLAS (an error when none loads); `wasm`: the engine's
+   * own wasm SIMD sgemm; `auto` (default): a BLAS when one loads, else wasm.
+   */
+  sgemm?: FusedSgemm;
   /** A BLAS to use (default: {@linkcode loadBlas}). */
   blas?: Blas;
   /**
    * Use the wasm SIMD kernels when the buffers fit a wasm memory (default
-   * true); false forces the JavaScript kernels, the path of larger models.
+   * true); false forces the JavaScript kernels, the path of larger models,
+   * which multiply with a BLAS only.
    */
   simd?: boolean;
 }
 
+/** The sgemm a run multiplies with: a loaded BLAS, or null for the wasm one (and why). */
+interface SgemmChoice {
+  blas: Blas | null;
+  /** Why there is no BLAS (empty with one). */
+  why: string;
+}
+
+function chooseSgemm(args: Pick<FusedCpuArgs, "sgemm" | "blas">): SgemmChoice {
+  const which = args.sgemm ?? "auto";
+  if (which === "wasm") return { blas: null, why: "sgemm: wasm" };
+  try {
+    return { blas: args.blas ?? loadBlas(), why: "" };
+  } catch (e) {
+    if (which === "blas") throw e;
+    return { blas: null, why: (e as Error).message };
+  }
+}
+
+/**
+ * Which sgemm the fused CPU engine will multiply with on this machine: a
+ * BLAS library's when one loads (unless `wasm` is asked for), else its own.
+ *
+ * @param sgemm as {@linkcode FusedCpuArgs.sgemm} (default `auto`)
+ * @returns e.g. `libopenblas.so.0 sgemm` or `wasm SIMD sgemm`
+ * @throws {Error} for `blas` when no BLAS library loads
+ */
+export function fusedCpuSgemm(sgemm: FusedSgemm = "auto"): string {
+  const { blas } = chooseSgemm({ sgemm });
+  return blas ? `${blas.library} sgemm` : "wasm SIMD sgemm";
+}
+
 /**
  * Floats the fused CPU engine allocates for a model, in its arena
- * (parameters, gradients, Adam's two moments, each layer's activations and
- * the two gradient buffers) and beside it (the best copy, batch-norm scratch).
+ * (parameters, gradients, Adam's two moments, each layer's activations, the
+ * two gradient buffers and, for the wasm sgemm, each thread's packing scratch)
+ * and beside it (the best copy, batch-norm scratch).
  */
 function engineFloats(
   layers: FusedLayer[],
   params: number,
   rowsCap: number,
   optimizer: "adam" | "sgd",
+  sgemmThreads: number,
 ): { arena: number; beside: number; widest: number } {
   const widest = Math.max(layers[0].inDim, ...layers.map((l) => l.outDim));
   const acts = layers.reduce((s, l) => s + rowsCap * l.outDim, 0);
   const bn = layers.reduce((s, l) => s + (l.nOff >= 0 ? rowsCap * l.outDim : 0), 0);
   return {
     arena: (optimizer === "adam" ? 4 : 2) * params + rowsCap * layers[0].inDim + acts +
-      2 * rowsCap * widest,
+      2 * rowsCap * widest + sgemmThreads * SGEMM_SCRATCH_FLOATS + PROBE_FLOATS,
     beside: params + bn,
     widest,
   };
 }
 
+/** What provides a BLAS on Debian and Ubuntu. */
+const BLAS_INSTALL = `a BLAS ("apt-get install ${BLAS_DEBIAN_PACKAGE}")`;
+
+/** Floats of the arena the wasm sgemm's rounding probe uses. */
+const PROBE_FLOATS = 16;
+
 /**
  * Bytes the fused CPU engine allocates for a model: parameters, gradients,
  * best copy and (Adam) two moments, plus the per-layer activations, gradients
- * and batch-norm scratch for `rowsCap` rows.
+ * and batch-norm scratch for `rowsCap` rows and, with the wasm sgemm, each
+ * thread's packing scratch (about 2.2 MB).
  *
  * @param layers the model's layout
  * @param params its parameter count
  * @param rowsCap rows per forward pass (the batch, or the validation chunk)
  * @param optimizer adam or sgd
+ * @param sgemmThreads threads of the wasm sgemm (0 with a BLAS)
  * @returns bytes
  */
 export function fusedCpuBytes(
@@ -112,9 +175,69 @@ export function fusedCpuBytes(
   params: number,
   rowsCap: number,
   optimizer: "adam" | "sgd",
+  sgemmThreads = 0,
 ): number {
-  const f = engineFloats(layers, params, rowsCap, optimizer);
+  const f = engineFloats(layers, params, rowsCap, optimizer, sgemmThreads);
   return 4 * (f.arena + f.beside);
+}
+
+/** Arrays the engine takes from its arena besides the per-layer ones (64 bytes of alignment each). */
+const ARENA_ARRAYS = 8;
+
+/** What a fused CPU run's memory depends on besides the model. */
+export interface FusedCpuSizes {
+  /** Mini-batch size (`train.batch_size`). */
+  batchSize: number;
+  optimizer: "adam" | "sgd";
+  /**
+   * Training rows (the batch is at most that many); absent before the dataset
+   * is built (the description's input size is then a lower bound).
+   */
+  rows?: number;
+  /** Validation rows (passes of up to 1024 of them); absent before the dataset is built. */
+  valRows?: number;
+}
+
+/**
+ * Why the fused CPU engine cannot train a model on this machine, or null when
+ * it can: its buffers against the memory available and, with the wasm sgemm
+ * (no BLAS), against one wasm memory's 4 GiB.
+ *
+ * @param d the model description (its input size may be a lower bound before the dataset is built)
+ * @param sizes the batch, the optimizer and, once known, the data's rows
+ * @param sgemm `blas` or `wasm` (which {@linkcode trainFusedCpu} will use)
+ * @param threads the engine's threads (each has a wasm sgemm scratch)
+ * @param available bytes of memory available (default: the system's, when it can tell)
+ * @returns a sentence naming the model, what it needs, the limit and what to do, or null
+ */
+export function fusedCpuProblem(
+  d: ModelDescription,
+  sizes: FusedCpuSizes,
+  sgemm: "blas" | "wasm",
+  threads: number,
+  available: number | null = freeMemory(),
+): string | null {
+  const { layers, params } = fusedLayout(d);
+  const batch = sizes.rows === undefined ? sizes.batchSize : Math.min(sizes.batchSize, sizes.rows);
+  const rowsCap = Math.max(batch, Math.min(sizes.valRows ?? 0, 1024));
+  const f = engineFloats(layers, params, rowsCap, sizes.optimizer, sgemm === "wasm" ? threads : 0);
+  const bytes = 4 * (f.arena + f.beside);
+  // Before the dataset is built the input size is a lower bound, and so is the count.
+  const model = `model "${d.family}" (${d.layers} layers of ${d.size}, ${
+    sizes.rows === undefined ? "at least " : ""
+  }${params.toLocaleString("en-US")} parameters)`;
+  if (available !== null && bytes > available) {
+    return `${model} needs about ${gib(bytes)} at ${rowsCap} rows, but ${
+      gib(available)
+    } is available: lower model.size or model.layers`;
+  }
+  const arena = 4 * f.arena + 64 * (ARENA_ARRAYS + layers.length + threads);
+  if (sgemm === "wasm" && arena > ARENA_MAX_BYTES) {
+    return `${model} needs ${
+      gib(arena)
+    } in one wasm memory, which holds at most 4 GiB, for the wasm sgemm (no BLAS library): install ${BLAS_INSTALL} and use train.backend: cpu-blas, or lower model.size or model.layers`;
+  }
+  return null;
 }
 
 /**
@@ -124,9 +247,9 @@ export function fusedCpuBytes(
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
- * @throws {Error} for an unsupported model, or no loadable BLAS
+ * @throws {Error} for an unsupported model, or `sgemm: "blas"` without a loadable BLAS
  * @throws {RangeError} on inconsistent shapes, invalid options, or a model
- *   whose buffers cannot be allocated
+ *   whose buffers cannot be allocated (past a wasm memory without a BLAS)
  * @example
  * ```ts
  * const d = describeModel(config.model, x.cols, { label: config.label });
@@ -136,18 +259,29 @@ export function fusedCpuBytes(
  */
 export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
   const { layers, params } = checkFusedArgs(args);
-  const blas = args.blas ?? loadBlas();
-  const threads = args.threads ??
-    (params >= PARALLEL_MIN_PARAMS ? Math.max(1, navigator.hardwareConcurrency ?? 1) : 1);
-  const run = new FusedCpuRun(blas, layers, params, args);
+  const choice = chooseSgemm(args);
+  const cpus = Math.max(1, navigator.hardwareConcurrency ?? 1);
+  if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1)) {
+    throw new RangeError(`Invalid thread count "${args.threads}": expected an integer >= 1`);
+  }
+  // The optimizer splits large models only (unless told); the wasm sgemm uses
+  // every thread when some product is large enough to be split.
+  const optimizer = args.threads ?? (params >= PARALLEL_MIN_PARAMS ? cpus : 1);
+  const rows = Math.max(args.train.batch_size, Math.min(args.xVal.rows, 1024));
+  const splits = layers.some((l) => rows * l.inDim * l.outDim >= SGEMM_PARALLEL_MIN);
+  const threads = choice.blas ? optimizer : args.threads ?? (splits ? cpus : optimizer);
+  const run = new FusedCpuRun(choice, threads, optimizer, layers, params, args);
   try {
-    await run.start(threads);
+    await run.start();
   } catch (e) {
     run.destroy();
     throw e;
   }
   return await runFused(args, layers, params, run);
 }
+
+/** Row-major `C = op(A)·op(B)` over views of the engine's buffers. */
+type Sgemm = Blas["sgemm"];
 
 class FusedCpuRun implements FusedEngine {
   readonly batch: number;
@@ -169,13 +303,25 @@ class FusedCpuRun implements FusedEngine {
   /** Why there is no arena, or null. */
   readonly noArena: string | null;
   /** The SIMD kernels on the arena (null without one). */
-  readonly simd: SimdKernels | null;
-  pool: OptimizerPool | null = null;
+  readonly simd: (SimdKernels & SgemmKernels) | null;
+  /** Per thread, the wasm sgemm's scratch in the arena (empty with a BLAS). */
+  readonly scratch: Float32Array[];
+  readonly probe: Float32Array | null;
+  pool: CpuPool | null = null;
+  /** The product the passes call (set by {@linkcode FusedCpuRun.start}). */
+  sgemm: Sgemm = () => {
+    throw new Error("The fused CPU engine was not started");
+  };
+  /** What multiplies, for the run record. */
+  sgemmName = "";
   beta1 = Math.fround(0.9);
   beta2 = Math.fround(0.999);
 
   constructor(
-    readonly blas: Blas,
+    readonly choice: SgemmChoice,
+    readonly threads: number,
+    /** Threads an optimizer step is split over (at most `threads`). */
+    readonly optimizerThreads: number,
     readonly layers: FusedLayer[],
     readonly params: number,
     readonly args: FusedCpuArgs,
@@ -184,26 +330,28 @@ class FusedCpuRun implements FusedEngine {
     this.batch = Math.min(train.batch_size, x.rows);
     this.rowsCap = Math.max(this.batch, Math.min(xVal.rows, 1024));
     const cap = this.rowsCap;
-    const floats = engineFloats(layers, params, cap, train.optimizer);
-    const bytes = 4 * (floats.arena + floats.beside);
-    const free = freeMemory();
-    if (free !== null && bytes > free) {
-      throw new RangeError(
-        `The fused CPU engine needs about ${gib(bytes)} for ${
-          params.toLocaleString("en-US")
-        } parameters at ${cap} rows, but ${
-          gib(free)
-        } is available: lower model.size or model.layers`,
-      );
-    }
+    const wasmThreads = choice.blas ? 0 : threads;
+    const floats = engineFloats(layers, params, cap, train.optimizer, wasmThreads);
+    const why = fusedCpuProblem(
+      args.description,
+      { batchSize: train.batch_size, optimizer: train.optimizer, rows: x.rows, valRows: xVal.rows },
+      choice.blas ? "blas" : "wasm",
+      threads,
+    );
+    if (why) throw new RangeError(`The fused CPU engine cannot train this model: ${why}`);
     const adam = train.optimizer === "adam";
     // Parameters, gradients, moments and activations in one shared wasm memory
     // when they fit its 4 GiB (the SIMD kernels work there), else in plain buffers.
     const arena = args.simd === false
       ? { reason: "simd: false" }
-      : Arena.create(4 * floats.arena, (adam ? 4 : 2) + layers.length + 3);
+      : Arena.create(4 * floats.arena, ARENA_ARRAYS + layers.length + wasmThreads);
     this.arena = arena instanceof Arena ? arena : null;
     this.noArena = arena instanceof Arena ? null : arena.reason;
+    if (!this.arena && !choice.blas) {
+      throw new RangeError(
+        `The fused CPU engine has no BLAS library (${choice.why}) and its own wasm sgemm needs the model's buffers in one wasm memory, and there is none (${this.noArena}): install ${BLAS_INSTALL}, or lower model.size or model.layers`,
+      );
+    }
     this.simd = this.arena ? simdKernels(this.arena.module, this.arena.memory) : null;
     const shared = (n: number) => this.arena ? this.arena.floats(n) : sharedFloats(n);
     const local = (n: number) => this.arena ? this.arena.floats(n) : new Float32Array(n);
@@ -214,27 +362,53 @@ class FusedCpuRun implements FusedEngine {
     this.best = new Float32Array(params);
     this.h = [local(cap * x.cols), ...layers.map((l) => local(cap * l.outDim))];
     this.d = [local(cap * floats.widest), local(cap * floats.widest)];
+    this.scratch = Array.from(
+      { length: wasmThreads },
+      () => this.arena!.floats(SGEMM_SCRATCH_FLOATS),
+    );
+    this.probe = wasmThreads > 0 ? this.arena!.floats(PROBE_FLOATS) : null;
     this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
     this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
     this.yb = new Float32Array(cap);
     this.loss = lossTerms(args.lossConfig as LossConfig);
   }
 
-  async start(threads: number): Promise<void> {
-    this.pool = await OptimizerPool.start(threads, {
+  async start(): Promise<void> {
+    const arena = this.arena;
+    this.pool = await CpuPool.start(this.threads, {
       p: this.p,
       g: this.g,
       ...(this.m ? { m: this.m, v: this.v! } : {}),
-      ...(this.arena ? { wasm: { memory: this.arena.memory, module: this.arena.module } } : {}),
+      ...(arena ? { wasm: { memory: arena.memory, module: arena.module } } : {}),
+      ...(this.scratch.length ? { scratch: this.scratch.map((s) => s.byteOffset) } : {}),
     });
+    const blas = this.choice.blas;
+    if (blas) {
+      this.sgemm = blas.sgemm;
+      this.sgemmName = `${blas.library} sgemm`;
+      return;
+    }
+    const pool = this.pool;
+    const wasm = new WasmSgemm(
+      this.simd!,
+      arena!.memory,
+      sgemmScratch(this.scratch[0].byteOffset),
+      arena!.fma,
+      this.threads,
+      this.threads > 1 ? (job, parts) => pool.sgemm(job, parts) : null,
+      this.probe!,
+    );
+    this.sgemm = (ta, tb, m, n, k, a, b, c) => wasm.sgemm(ta, tb, m, n, k, a, b, c);
+    this.sgemmName = wasm.describe();
   }
 
-  /** Which kernels run the elementwise work and the optimizer, on how many threads. */
+  /** Which sgemm, kernels and threads run the training. */
   describe(): string {
     const threads = this.pool?.threads ?? 1;
     const kernels = this.arena ? "wasm SIMD kernels" : `JavaScript kernels (${this.noArena})`;
-    return `fused CPU MLP engine: ${this.blas.library} sgemm, ${kernels}, optimizer on ${threads} thread${
-      threads === 1 ? "" : "s"
+    const optimizer = Math.min(this.optimizerThreads, threads);
+    return `fused CPU MLP engine: ${this.sgemmName}, ${kernels}, optimizer on ${optimizer} thread${
+      optimizer === 1 ? "" : "s"
     }`;
   }
 
@@ -292,10 +466,10 @@ class FusedCpuRun implements FusedEngine {
 
   /** Forward over `rows` gathered rows; returns the output (H[L]). */
   forward(rows: number, inference: boolean): Float32Array {
-    const { layers, h, p, blas } = this;
+    const { layers, h, p } = this;
     layers.forEach((l, j) => {
       const out = h[j + 1];
-      blas.sgemm(
+      this.sgemm(
         false,
         false,
         rows,
@@ -341,7 +515,7 @@ class FusedCpuRun implements FusedEngine {
   }
 
   backward(rows: number): void {
-    const { layers, h, p, g, blas } = this;
+    const { layers, h, p, g } = this;
     const L = layers.length;
     // The gradient at layer j's pre-activation is in dOf(j); the output layer uses d[0].
     const dOf = (j: number) => this.d[(L - 1 - j) % 2];
@@ -351,7 +525,7 @@ class FusedCpuRun implements FusedEngine {
       if (l.nOff >= 0) {
         batchNormBackward(dj, this.xh[j]!, this.rs[j]!, rows, l.outDim, p, l.nOff, g, l.nOff);
       }
-      blas.sgemm(
+      this.sgemm(
         true,
         false,
         l.inDim,
@@ -364,7 +538,7 @@ class FusedCpuRun implements FusedEngine {
       this.columnSums(dj, rows, l.outDim, l.bOff);
       if (j > 0) {
         const prev = dOf(j - 1);
-        blas.sgemm(
+        this.sgemm(
           false,
           true,
           rows,
@@ -386,9 +560,9 @@ class FusedCpuRun implements FusedEngine {
       const c2 = Math.fround(1 - this.beta2);
       this.beta1 = Math.fround(this.beta1 * Math.fround(0.9));
       this.beta2 = Math.fround(this.beta2 * Math.fround(0.999));
-      pool.adam(lr, c1, c2);
+      pool.adam(lr, c1, c2, this.optimizerThreads);
     } else {
-      pool.sgd(lr);
+      pool.sgd(lr, this.optimizerThreads);
     }
   }
 

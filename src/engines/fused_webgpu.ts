@@ -36,6 +36,7 @@ import {
   type FusedArgs,
   type FusedEngine,
   type FusedLayer,
+  fusedLayout,
   type FusedOptimizerState,
   runFused,
 } from "./fused.ts";
@@ -198,6 +199,292 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
   return await runFused(args, layers, params, engine);
 }
 
+/**
+ * The kernel for an m × n output over a shared dimension k: the given one,
+ * or with `auto` 128 × 128 tiles for products with at least 64 such tiles
+ * and k ≥ 256, else 64 × 64, with four-float loads. (Measured on an H100:
+ * 128-tiles won on 512 × 4096 × 4096 even split in two along k, lost on
+ * 4096 × 4096 × 64 weight gradients and on 64-row products.) Four-float
+ * loads need `aligned` (dimensions and offsets multiples of 4); without it a
+ * tiled kernel falls back to scalar loads.
+ */
+function pickKernel(
+  kernel: MatmulKernel | "auto",
+  m: number,
+  n: number,
+  k: number,
+  aligned: boolean,
+): MatmulKernel {
+  const base = kernel !== "auto"
+    ? kernel
+    : m * n >= 64 * 128 * 128 && k >= 256
+    ? TILED_128
+    : TILED_64;
+  if (base.kind !== "tiled") return base;
+  const vec4 = kernel === "auto" || base.vec4 === true;
+  return vec4 && aligned ? vec4Kernel(base) : { ...base, vec4: false };
+}
+
+/** Four-float loads need every dimension and offset a multiple of 4. */
+const aligned4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+
+/** Workgroups along x (columns) and y (rows) for an m × n output. */
+function tiles(kernel: MatmulKernel, m: number, n: number): [number, number] {
+  const { tile } = matmulTile(kernel);
+  return [Math.ceil(n / tile), Math.ceil(m / tile)];
+}
+
+/** Kernel and split-K slices for a product over `rows` batch rows. */
+function splitPlan(
+  kernel: MatmulKernel | "auto",
+  splitK: number | "auto",
+  rows: number,
+  k: number,
+  n: number,
+  aligned = false,
+): { kernel: MatmulKernel; count: number; chunk: number } {
+  const picked = pickKernel(kernel, rows, n, k, aligned);
+  if (picked.kind !== "tiled") return { kernel: picked, count: 1, chunk: k };
+  let s = 1;
+  if (typeof splitK === "number") {
+    s = Math.max(1, Math.min(Math.floor(splitK), Math.ceil(k / TILE_K)));
+  } else {
+    const [tx, ty] = tiles(picked, rows, n);
+    if (k >= 512 && tx * ty < 256) {
+      s = Math.max(1, Math.min(8, Math.floor(k / 256), Math.ceil(256 / (tx * ty))));
+    }
+  }
+  const chunk = Math.ceil(Math.ceil(k / s) / TILE_K) * TILE_K;
+  return { kernel: picked, count: Math.ceil(k / chunk), chunk };
+}
+
+/** Floats of the split-K workspace: the largest slices × rows × columns of any product. */
+function splitWorkspaceFloats(
+  layers: FusedLayer[],
+  kernel: MatmulKernel | "auto",
+  splitK: number | "auto",
+  rowCounts: number[],
+): number {
+  let floats = 0;
+  for (const rows of rowCounts) {
+    layers.forEach((l, j) => {
+      const shapes = j > 0 ? [[l.inDim, l.outDim], [l.outDim, l.inDim]] : [[l.inDim, l.outDim]];
+      for (const [k, n] of shapes) {
+        const { count } = splitPlan(kernel, splitK, rows, k, n);
+        if (count > 1) floats = Math.max(floats, count * rows * n);
+      }
+    });
+  }
+  return floats;
+}
+
+/** The WebGPU limits the fused engine's buffers and dispatches depend on. */
+export interface FusedGpuLimits {
+  /** Bytes one storage binding may cover. */
+  maxStorageBufferBindingSize: number;
+  /** Bytes one buffer may have. */
+  maxBufferSize: number;
+  /** Workgroups one dispatch may have along each dimension. */
+  maxComputeWorkgroupsPerDimension: number;
+  /** Storage buffers one shader may bind. */
+  maxStorageBuffersPerShaderStage: number;
+}
+
+/** Storage buffers the engine's busiest shaders bind (the gather and batch-norm backward). */
+const STORAGE_BUFFERS_PER_SHADER = 5;
+
+/** What a fused WebGPU run's buffers depend on besides the model. */
+export interface FusedGpuSizes {
+  /** Mini-batch size (`train.batch_size`). */
+  batchSize: number;
+  optimizer: "adam" | "sgd";
+  /**
+   * Training rows; absent before the dataset is built (its buffers are not
+   * counted then, and the description's input size is taken as a lower bound).
+   */
+  rows?: number;
+  /** Validation rows; likewise. */
+  valRows?: number;
+  /** The matmul kernel (default `auto`; the engine uses `simple` on a software adapter). */
+  kernel?: MatmulKernel | "auto";
+  /** Split-K (default `auto`). */
+  splitK?: number | "auto";
+}
+
+/** One buffer the engine creates: what it holds, its bytes, whether a shader binds it as storage. */
+export interface FusedGpuBuffer {
+  what: string;
+  bytes: number;
+  storage: boolean;
+}
+
+/**
+ * The buffers the fused WebGPU engine creates for a model, as
+ * {@linkcode trainFused} sizes them (the small uniform and readback buffers
+ * left out), and its largest dispatch along one dimension.
+ *
+ * @param d the model description
+ * @param sizes the batch, the optimizer and, once known, the data's rows
+ * @returns the buffers and the largest workgroup count of any dispatch dimension
+ */
+export function fusedGpuBuffers(
+  d: ModelDescription,
+  sizes: FusedGpuSizes,
+): { buffers: FusedGpuBuffer[]; workgroups: number } {
+  const { layers, params } = fusedLayout(d);
+  const cols = d.inputDim;
+  const batch = sizes.rows === undefined ? sizes.batchSize : Math.min(sizes.batchSize, sizes.rows);
+  const rowsCap = Math.max(batch, Math.min(sizes.valRows ?? 0, 1024));
+  const maxWidth = Math.max(...layers.map((l) => l.outDim));
+  const widest = layers.reduce((a, l) => (l.outDim > a.outDim ? l : a));
+  const kernel = sizes.kernel ?? "auto";
+  const splitK = sizes.splitK ?? "auto";
+  const buffers: FusedGpuBuffer[] = [];
+  const add = (what: string, bytes: number, storage = true) =>
+    buffers.push({ what, bytes: Math.max(16, Math.ceil(bytes / 4) * 4), storage });
+  if (sizes.rows !== undefined) {
+    add(`the training inputs (${sizes.rows} rows × ${cols})`, sizes.rows * cols * 4);
+    add("the training labels", sizes.rows * 4);
+    add("the shuffled row index", sizes.rows * 4);
+  }
+  if (sizes.valRows !== undefined) {
+    add(`the validation inputs (${sizes.valRows} rows × ${cols})`, sizes.valRows * cols * 4);
+    add("the validation labels", sizes.valRows * 4);
+    add("the validation row index", sizes.valRows * 4);
+  }
+  const count = params.toLocaleString("en-US");
+  add(`the parameters (${count} floats)`, params * 4);
+  add(`the gradients (${count} floats)`, params * 4);
+  add(`the best parameters (${count} floats)`, params * 4, false);
+  if (sizes.optimizer === "adam") {
+    add(`Adam's first moments (${count} floats)`, params * 4);
+    add(`Adam's second moments (${count} floats)`, params * 4);
+  }
+  add(`the gathered inputs (${rowsCap} rows × ${cols})`, rowsCap * cols * 4);
+  for (const l of layers) {
+    add(`a layer's outputs (${rowsCap} rows × ${l.outDim})`, rowsCap * l.outDim * 4);
+    if (l.nOff >= 0) {
+      add(`a layer's normalized values (${rowsCap} rows × ${l.outDim})`, rowsCap * l.outDim * 4);
+    }
+  }
+  add("the gathered labels", rowsCap * 4);
+  add(`the backward gradients (${rowsCap} rows × ${maxWidth}, twice)`, rowsCap * maxWidth * 4);
+  add(`the backward gradients (${rowsCap} rows × ${maxWidth}, twice)`, rowsCap * maxWidth * 4);
+  const workspace = splitWorkspaceFloats(layers, kernel, splitK, [batch, rowsCap]);
+  if (workspace > 0) add("the split-K workspace", workspace * 4);
+  let workgroups = Math.ceil(widest.outDim / 64);
+  for (const rows of [batch, rowsCap]) {
+    for (const l of layers) {
+      const k = splitPlan(kernel, splitK, rows, l.inDim, l.outDim).kernel;
+      workgroups = Math.max(
+        workgroups,
+        ...tiles(k, rows, l.outDim),
+        ...tiles(k, l.inDim, l.outDim),
+      );
+    }
+  }
+  return { buffers, workgroups };
+}
+
+/**
+ * Why the fused WebGPU engine cannot train a model within an adapter's
+ * limits, or null when it can: each buffer against the binding and buffer
+ * limits, the largest dispatch against the workgroup limit.
+ *
+ * @param d the model description
+ * @param sizes the batch, the optimizer and, once known, the data's rows
+ * @param limits the device's limits
+ * @returns a sentence naming each limit exceeded, the model and what to do, or null
+ */
+export function fusedGpuLimitProblem(
+  d: ModelDescription,
+  sizes: FusedGpuSizes,
+  limits: FusedGpuLimits,
+): string | null {
+  const { buffers, workgroups } = fusedGpuBuffers(d, sizes);
+  const problems: string[] = [];
+  const worst = (xs: FusedGpuBuffer[]) => xs.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const bytes = (n: number) => `${n.toLocaleString("en-US")} bytes`;
+  const bound = buffers.filter((b) => b.storage && b.bytes > limits.maxStorageBufferBindingSize);
+  if (bound.length) {
+    const b = worst(bound);
+    problems.push(
+      `${b.what} need a storage binding of ${bytes(b.bytes)}, and the adapter allows ${
+        bytes(limits.maxStorageBufferBindingSize)
+      } (maxStorageBufferBindingSize)`,
+    );
+  }
+  const big = buffers.filter((b) => b.bytes > limits.maxBufferSize);
+  if (big.length) {
+    const b = worst(big);
+    problems.push(
+      `${b.what} need a buffer of ${bytes(b.bytes)}, and the adapter allows ${
+        bytes(limits.maxBufferSize)
+      } (maxBufferSize)`,
+    );
+  }
+  if (workgroups > limits.maxComputeWorkgroupsPerDimension) {
+    problems.push(
+      `a dispatch needs ${
+        workgroups.toLocaleString("en-US")
+      } workgroups along one dimension, and the adapter allows ${
+        limits.maxComputeWorkgroupsPerDimension.toLocaleString("en-US")
+      } (maxComputeWorkgroupsPerDimension): lower train.batch_size`,
+    );
+  }
+  if (limits.maxStorageBuffersPerShaderStage < STORAGE_BUFFERS_PER_SHADER) {
+    problems.push(
+      `its shaders bind ${STORAGE_BUFFERS_PER_SHADER} storage buffers, and the adapter allows ${limits.maxStorageBuffersPerShaderStage} (maxStorageBuffersPerShaderStage)`,
+    );
+  }
+  if (!problems.length) return null;
+  const { params } = fusedLayout(d);
+  const fit = Math.floor(Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) / 4);
+  // Before the dataset is built the input size is a lower bound, and so is the count.
+  const atLeast = sizes.rows === undefined ? "at least " : "";
+  return `model "${d.family}" (${d.layers} layers of ${d.size}, ${atLeast}${
+    params.toLocaleString("en-US")
+  } parameters) does not fit the adapter's limits: ${problems.join("; ")}; ` +
+    `use a smaller model (lower model.size or model.layers: ${
+      fit.toLocaleString("en-US")
+    } parameters fit one binding), or train.engine: fused on a CPU backend (train.backend: wasm or cpu-blas)`;
+}
+
+/**
+ * Checks a model against the WebGPU device's limits before any training (the
+ * pipeline calls it right after choosing the backend, before the dataset is
+ * built, and the engine again with the data's sizes).
+ *
+ * @param d the model description (its input size may be a lower bound before the dataset is built)
+ * @param sizes the batch, the optimizer and, once known, the data's rows
+ * @param device a device (default: the engine's, {@linkcode fusedDevice})
+ * @throws {RangeError} naming the model, each limit it exceeds and what to do
+ * @throws {Error} when there is no WebGPU adapter
+ * @example
+ * ```ts
+ * await checkFusedGpuLimits(describeModel(config.model, 60), { batchSize: 64, optimizer: "adam" });
+ * ```
+ */
+export async function checkFusedGpuLimits(
+  d: ModelDescription,
+  sizes: FusedGpuSizes,
+  device?: GPUDevice,
+): Promise<void> {
+  let adapter = "the given device";
+  let software = false;
+  if (!device) {
+    const found = await fusedDevice();
+    device = found.device;
+    adapter = found.adapter;
+    software = found.software;
+  }
+  const kernel = sizes.kernel ?? (software ? { kind: "simple" as const } : "auto");
+  const why = fusedGpuLimitProblem(d, { ...sizes, kernel }, device.limits);
+  if (why) {
+    throw new RangeError(`The fused WebGPU engine cannot train on "${adapter}": ${why}`);
+  }
+}
+
 /** What a Float32Array or Int32Array upload needs. */
 type Upload = Float32Array | Uint32Array;
 
@@ -244,24 +531,15 @@ class FusedRun implements FusedEngine {
     this.valChunks = Math.ceil(xVal.rows / this.rowsCap);
     this.maxWidth = Math.max(...layers.map((l) => l.outDim));
     this.table = new ArrayBuffer((this.steps + this.valChunks) * STEP_BYTES);
-    const limit = device.limits.maxStorageBufferBindingSize;
-    const biggest = Math.max(
-      params * 4,
-      x.rows * x.cols * 4,
-      xVal.rows * xVal.cols * 4,
-      this.rowsCap * Math.max(this.maxWidth, x.cols) * 4,
-    );
-    if (biggest > limit) {
-      throw new RangeError(
-        `The fused engine cannot bind a ${
-          biggest.toLocaleString("en-US")
-        }-byte buffer: the adapter allows ${
-          limit.toLocaleString("en-US")
-        } bytes per storage binding (${params.toLocaleString("en-US")} parameters, ${
-          x.rows.toLocaleString("en-US")
-        } training rows); use a smaller model or train.engine: tfjs`,
-      );
-    }
+    const why = fusedGpuLimitProblem(d, {
+      batchSize: train.batch_size,
+      optimizer: train.optimizer,
+      rows: x.rows,
+      valRows: xVal.rows,
+      kernel,
+      splitK,
+    }, device.limits);
+    if (why) throw new RangeError(`The fused WebGPU engine cannot train this model: ${why}`);
     try {
       this.build();
     } catch (e) {
@@ -388,60 +666,16 @@ class FusedRun implements FusedEngine {
     const updP = get("update", () => updateShader(this.train.optimizer));
     const kernelKey = (k: MatmulKernel) =>
       k.kind === "simple" ? "s" : `t${k.wg}x${k.t}${k.vec4 ? "v" : ""}`;
-    /**
-     * The kernel for an m × n output over a shared dimension k: the given one,
-     * or with `auto` 128 × 128 tiles for products with at least 64 such tiles
-     * and k ≥ 256, else 64 × 64, with four-float loads. (Measured on an H100:
-     * 128-tiles won on 512 × 4096 × 4096 even split in two along k, lost on
-     * 4096 × 4096 × 64 weight gradients and on 64-row products.) Four-float
-     * loads need `aligned` (dimensions and offsets multiples of 4); without it a
-     * tiled kernel falls back to scalar loads.
-     */
-    const pick = (m: number, n: number, k: number, aligned: boolean): MatmulKernel => {
-      const base = this.kernel !== "auto"
-        ? this.kernel
-        : m * n >= 64 * 128 * 128 && k >= 256
-        ? TILED_128
-        : TILED_64;
-      if (base.kind !== "tiled") return base;
-      const vec4 = this.kernel === "auto" || base.vec4 === true;
-      return vec4 && aligned ? vec4Kernel(base) : { ...base, vec4: false };
-    };
-    /** Four-float loads need every dimension and offset a multiple of 4. */
-    const aligned4 = (...xs: number[]) => xs.every((x) => x % 4 === 0);
-    const tiles = (kernel: MatmulKernel, m: number, n: number): [number, number] => {
-      const { tile } = matmulTile(kernel);
-      return [Math.ceil(n / tile), Math.ceil(m / tile)];
-    };
-
-    type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number, number?] };
-    /** Kernel and split-K slices for a product over `rows` batch rows. */
-    const plan = (rows: number, k: number, n: number, aligned = false) => {
-      const kernel = pick(rows, n, k, aligned);
-      if (kernel.kind !== "tiled") return { kernel, count: 1, chunk: k };
-      let s = 1;
-      if (typeof this.splitK === "number") {
-        s = Math.max(1, Math.min(Math.floor(this.splitK), Math.ceil(k / TILE_K)));
-      } else {
-        const [tx, ty] = tiles(kernel, rows, n);
-        if (k >= 512 && tx * ty < 256) {
-          s = Math.max(1, Math.min(8, Math.floor(k / 256), Math.ceil(256 / (tx * ty))));
-        }
-      }
-      const chunk = Math.ceil(Math.ceil(k / s) / TILE_K) * TILE_K;
-      return { kernel, count: Math.ceil(k / chunk), chunk };
-    };
+    const pick = (m: number, n: number, k: number, aligned: boolean) =>
+      pickKernel(this.kernel, m, n, k, aligned);
+    const plan = (rows: number, k: number, n: number, aligned = false) =>
+      splitPlan(this.kernel, this.splitK, rows, k, n, aligned);
     const batch = this.batch;
-    let workspaceFloats = 0;
-    for (const rows of [batch, rowsCap]) {
-      layers.forEach((l, j) => {
-        const shapes = j > 0 ? [[l.inDim, l.outDim], [l.outDim, l.inDim]] : [[l.inDim, l.outDim]];
-        for (const [k, n] of shapes) {
-          const { count } = plan(rows, k, n);
-          if (count > 1) workspaceFloats = Math.max(workspaceFloats, count * rows * n);
-        }
-      });
-    }
+    const workspaceFloats = splitWorkspaceFloats(layers, this.kernel, this.splitK, [
+      batch,
+      rowsCap,
+    ]);
+    type Op = { p: GPUComputePipeline; g: GPUBindGroup; wg: [number, number, number?] };
     const workspace = workspaceFloats > 0 ? this.buffer(workspaceFloats * 4, S) : null;
     /**
      * `C = epilogue(A·op(B))` over up to `rows` batch rows (B in the parameter

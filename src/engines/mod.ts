@@ -1,8 +1,9 @@
 /**
  * Fast training engines (issue 9): the fused MLP engines (`train.engine:
- * fused`) — WGSL on `webgpu`, BLAS sgemm and JavaScript kernels on `cpu-blas`
- * — the BLAS matmul kernels behind the tfjs engine on `cpu-blas`, and their
- * bench section.
+ * fused`) — WGSL on `webgpu`; on the CPU (`cpu-blas` or `wasm`) a BLAS sgemm
+ * when one loads, else the engine's own wasm SIMD sgemm, with wasm SIMD
+ * kernels and threads — the BLAS matmul kernels behind the tfjs engine on
+ * `cpu-blas`, and their bench section.
  *
  * @module
  */
@@ -16,14 +17,42 @@ export {
   runFused,
   weightSlots,
 } from "./fused.ts";
-export { fusedDevice, type FusedTrainArgs, liveGpuBuffers, trainFused } from "./fused_webgpu.ts";
+export {
+  checkFusedGpuLimits,
+  fusedDevice,
+  type FusedGpuBuffer,
+  fusedGpuBuffers,
+  fusedGpuLimitProblem,
+  type FusedGpuLimits,
+  type FusedGpuSizes,
+  type FusedTrainArgs,
+  liveGpuBuffers,
+  trainFused,
+} from "./fused_webgpu.ts";
+export { checkFusedFits, type FusedTarget } from "./plan.ts";
 export {
   type FusedCpuArgs,
   fusedCpuBytes,
+  fusedCpuProblem,
+  fusedCpuSgemm,
+  type FusedCpuSizes,
+  type FusedSgemm,
   PARALLEL_MIN_PARAMS,
   trainFusedCpu,
 } from "./fused_cpu.ts";
-export { type OptimizerBuffers, OptimizerPool } from "./cpu_pool.ts";
+export { CpuPool, type PoolBuffers } from "./cpu_pool.ts";
+export {
+  KC,
+  MC,
+  MR,
+  NC,
+  NR,
+  relaxedSimdValidates,
+  SGEMM_SCRATCH_FLOATS,
+  type SgemmJob,
+  type SgemmKernels,
+  WasmSgemm,
+} from "./wasm_sgemm.ts";
 export {
   type Blas,
   BLAS_DEBIAN_PACKAGE,

@@ -1,8 +1,8 @@
 /**
  * WebAssembly SIMD kernels for the fused CPU engine — the optimizer updates,
- * bias + ReLU, the ReLU gradient and column sums — and the shared wasm memory
- * (an arena) that holds the parameters, gradients, moments and activations
- * they work on.
+ * bias + ReLU, the ReLU gradient, column sums and the sgemm of
+ * {@link ./wasm_sgemm.ts} — and the shared wasm memory (an arena) that holds
+ * the parameters, gradients, moments and activations they work on.
  *
  * Why: an Adam step is a stream over four arrays with a square root and a
  * division per element. Scalar JavaScript does about 4 ns an element; 128-bit
@@ -10,109 +10,28 @@
  * against 20 ms for 10.5 M parameters on the 2-core reference machine, two
  * threads each.
  *
- * The module is emitted here, byte by byte, from the instruction table below
- * (a few dozen instructions; no toolchain, nothing fetched). It imports one
- * shared memory of exactly the arena's size and exports the kernels of
- * {@linkcode SimdKernels}, which take byte offsets into that memory and counts
- * that are multiples of 4; callers do the rest with the JavaScript kernels of
- * {@link ./cpu_kernels.ts}. The arithmetic is float32 throughout (as tfjs and
+ * The module is assembled here, byte by byte, with the emitter of
+ * {@link ./wasm_emit.ts} (an instruction table; no toolchain, nothing
+ * fetched). It imports one shared memory of exactly the arena's size and
+ * exports the kernels of {@linkcode SimdKernels}, which take byte offsets into
+ * that memory and counts that are multiples of 4 (callers do the rest with the
+ * JavaScript kernels of {@link ./cpu_kernels.ts}), and the sgemm's kernels of
+ * {@linkcode SgemmKernels}. The arithmetic is float32 throughout (as tfjs and
  * the WGSL engine compute it).
  *
  * @module
  */
 import { ADAM } from "./cpu_optimizer.ts";
+import { bump, code, F32, f32const, I32, loop, moduleBytes, OP, set, V128 } from "./wasm_emit.ts";
+import { relaxedSimdValidates, sgemmFunctions, type SgemmKernels } from "./wasm_sgemm.ts";
 
 /** Bytes of a wasm page. */
 export const WASM_PAGE_BYTES = 65536;
 /** The most a wasm32 memory can hold: 65536 pages, 4 GiB. */
 export const ARENA_MAX_BYTES = 65536 * WASM_PAGE_BYTES;
 
-// Encoding helpers (https://webassembly.github.io/spec/core/binary/).
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-function name(s: string): number[] {
-  const b = new TextEncoder().encode(s);
-  return [...leb(b.length), ...b];
-}
-function section(id: number, body: number[]): number[] {
-  return [id, ...leb(body.length), ...body];
-}
-function f32const(x: number): number[] {
-  return [0x43, ...new Uint8Array(new Float32Array([x]).buffer)];
-}
-
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-/** The instructions used, with their encodings (SIMD ones behind the 0xfd prefix). */
-const OP = {
-  get: (i: number) => [0x20, i],
-  set: (i: number) => [0x21, i],
-  tee: (i: number) => [0x22, i],
-  i32const: (v: number) => [0x41, ...leb(v)],
-  i32add: [0x6a],
-  i32shl: [0x74],
-  i32geU: [0x4f],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  brIf: (depth: number) => [0x0d, depth],
-  br: (depth: number) => [0x0c, depth],
-  end: [0x0b],
-  /** v128.load / v128.store with 16-byte alignment, offset 0. */
-  load: [0xfd, 0x00, 4, 0],
-  store: [0xfd, 0x0b, 4, 0],
-  splat: [0xfd, 0x13],
-  sqrt: [0xfd, 0xe3, 0x01],
-  add: [0xfd, 0xe4, 0x01],
-  sub: [0xfd, 0xe5, 0x01],
-  mul: [0xfd, 0xe6, 0x01],
-  div: [0xfd, 0xe7, 0x01],
-  max: [0xfd, 0xe9, 0x01],
-  gt: [0xfd, 0x44],
-  and: [0xfd, 0x4e],
-} as const;
-
 /** `base + i` (byte address of the current vector of the array whose offset is local `base`). */
 const at = (base: number, i: number) => [...OP.get(base), ...OP.get(i), ...OP.i32add];
-
-/** `local = x` for a local index and an expression's instructions. */
-const set = (local: number, x: number[]) => [...x, ...OP.set(local)];
-
-/** `local += step` (i32). */
-const bump = (local: number, step: number[]) => [
-  ...OP.get(local),
-  ...step,
-  ...OP.i32add,
-  ...OP.set(local),
-];
-
-/**
- * `for (; i < end; i += step) body` over i32 locals `i` and `end` (`i` starts
- * wherever it is: locals start at 0).
- */
-function loop(i: number, end: number, body: number[], step: number[] = OP.i32const(16)) {
-  return [
-    ...OP.block,
-    ...OP.loop,
-    ...OP.get(i),
-    ...OP.get(end),
-    ...OP.i32geU,
-    ...OP.brIf(1),
-    ...body,
-    ...bump(i, step),
-    ...OP.br(0),
-    ...OP.end,
-    ...OP.end,
-  ];
-}
 
 /** `bytes = count · 4` into `local`, from the count's local. */
 const bytesOf = (local: number, count: number) =>
@@ -252,50 +171,33 @@ function colSumsBody(): number[] {
   ];
 }
 
-/** A function's code entry: its locals, its body and the closing `end`. */
-function code(locals: [number, number][], body: number[]): number[] {
-  const f = [
-    ...leb(locals.length),
-    ...locals.flatMap(([n, t]) => [...leb(n), t]),
-    ...body,
-    ...OP.end,
-  ];
-  return [...leb(f.length), ...f];
-}
-
 /**
- * The kernel module's bytes for a shared memory of `pages` pages.
+ * The kernel module's bytes for a shared memory of `pages` pages: the
+ * elementwise kernels of {@linkcode SimdKernels} and the sgemm's of
+ * {@linkcode SgemmKernels}.
  *
  * @param pages the arena's size in pages (its minimum and maximum)
- * @returns a wasm binary exporting the kernels of {@linkcode SimdKernels}
+ * @param fma emit the sgemm with `f32x4.relaxed_madd` (default: when this
+ *   runtime validates relaxed SIMD)
+ * @returns a wasm binary exporting the kernels
  */
-export function kernelModuleBytes(pages: number): Uint8Array<ArrayBuffer> {
-  const types = [
-    4,
-    ...[0x60, 8, I32, I32, I32, I32, I32, F32, F32, F32, 0], // adam
-    ...[0x60, 4, I32, I32, I32, F32, 0], // sgd
-    ...[0x60, 4, I32, I32, I32, I32, 0], // bias_add, bias_relu, col_sums
-    ...[0x60, 3, I32, I32, I32, 0], // relu_grad
-  ];
-  const imports = [1, ...name("env"), ...name("memory"), 0x02, 0x03, ...leb(pages), ...leb(pages)];
-  const names = ["adam", "sgd", "bias_add", "bias_relu", "relu_grad", "col_sums"];
-  const exports = [names.length, ...names.flatMap((n, i) => [...name(n), 0x00, i])];
-  const bodies = [
-    names.length,
-    ...code([[2, I32], [11, V128]], adamBody()),
-    ...code([[2, I32], [1, V128]], sgdBody()),
-    ...code([[3, I32], [1, V128]], biasBody(false)),
-    ...code([[3, I32], [1, V128]], biasBody(true)),
-    ...code([[2, I32], [1, V128]], reluGradBody()),
-    ...code([[3, I32]], colSumsBody()),
-  ];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, [names.length, 0, 1, 2, 2, 3, 2]),
-    ...section(7, exports),
-    ...section(10, bodies),
+export function kernelModuleBytes(
+  pages: number,
+  fma: boolean = relaxedSimdValidates(),
+): Uint8Array<ArrayBuffer> {
+  const kernel = (n: string, params: number[], locals: [number, number][], body: number[]) => ({
+    name: n,
+    params,
+    body: () => code(locals, body),
+  });
+  return moduleBytes(pages, [
+    kernel("adam", [I32, I32, I32, I32, I32, F32, F32, F32], [[2, I32], [11, V128]], adamBody()),
+    kernel("sgd", [I32, I32, I32, F32], [[2, I32], [1, V128]], sgdBody()),
+    kernel("bias_add", [I32, I32, I32, I32], [[3, I32], [1, V128]], biasBody(false)),
+    kernel("bias_relu", [I32, I32, I32, I32], [[3, I32], [1, V128]], biasBody(true)),
+    kernel("relu_grad", [I32, I32, I32], [[2, I32], [1, V128]], reluGradBody()),
+    kernel("col_sums", [I32, I32, I32, I32], [[3, I32]], colSumsBody()),
+    ...sgemmFunctions(fma),
   ]);
 }
 
@@ -335,9 +237,12 @@ export interface SimdKernels {
  * @param memory the arena's memory
  * @returns the kernels
  */
-export function simdKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): SimdKernels {
+export function simdKernels(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+): SimdKernels & SgemmKernels {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return instance.exports as unknown as SimdKernels;
+  return instance.exports as unknown as SimdKernels & SgemmKernels;
 }
 
 /**
@@ -347,7 +252,12 @@ export function simdKernels(module: WebAssembly.Module, memory: WebAssembly.Memo
 export class Arena {
   #next = 0;
 
-  private constructor(readonly memory: WebAssembly.Memory, readonly module: WebAssembly.Module) {}
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly module: WebAssembly.Module,
+    /** Whether the module's sgemm uses `f32x4.relaxed_madd` (this runtime validates relaxed SIMD). */
+    readonly fma: boolean,
+  ) {}
 
   /**
    * Reserves a shared memory of at least `bytes` (plus alignment slack) and
@@ -368,14 +278,15 @@ export class Arena {
         } GiB exceeds a wasm memory's 4 GiB`,
       };
     }
-    const module = new WebAssembly.Module(kernelModuleBytes(pages));
+    const fma = relaxedSimdValidates();
+    const module = new WebAssembly.Module(kernelModuleBytes(pages, fma));
     let memory: WebAssembly.Memory;
     try {
       memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     } catch (e) {
       return { reason: `no shared wasm memory of ${pages} pages: ${(e as Error).message}` };
     }
-    return new Arena(memory, module);
+    return new Arena(memory, module, fma);
   }
 
   /**

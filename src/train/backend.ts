@@ -9,7 +9,11 @@
  * | `webgpu` | tfjs-backend-webgpu on Deno's built-in WebGPU (Deno 2.9 exposes `navigator.gpu` without a flag); on a machine without a GPU the adapter is a software one (llvmpipe): correct but slow |
  * | `tensorflow` | `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only when the user installed one |
  * | `cpu-blas` | the wasm backend with its matmuls in a system BLAS through FFI (`../engines/blas_cpu.ts`), when one loads |
- * | `auto` | `webgpu` when a hardware adapter exists, else `cpu-blas` when a BLAS loads (2–4× faster than `wasm` in `alfred bench`), else `wasm` |
+ * | `auto` | `webgpu` when a hardware adapter exists, else `cpu-blas` when a BLAS loads (2–4× faster than `wasm` in `alfred bench`), else `wasm`; never fails for lack of a library |
+ *
+ * `train.engine: fused` trains without tfjs ops on `webgpu` (WGSL), on
+ * `cpu-blas` (the fused CPU engine with the BLAS sgemm) and on `wasm` (the
+ * same engine with its own wasm SIMD sgemm, which needs no library).
  *
  * Determinism: tfjs has no global seed; every random op in Alfred takes an
  * explicit seed (initializers, dropout masks, shuffles). The wasm backend
@@ -22,7 +26,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import type { Backend } from "../config/schema.ts";
 import { installWasmMatMulFix } from "./wasm_matmul.ts";
-import { installBlasKernels, uninstallBlasKernels } from "../engines/blas_cpu.ts";
+import { installBlasKernels, loadBlas, uninstallBlasKernels } from "../engines/blas_cpu.ts";
 
 /** What {@linkcode selectBackend} chose. */
 export interface BackendInfo {
@@ -148,7 +152,7 @@ async function useCpuBlas(requested: Backend, notes: string[]): Promise<BackendI
     throw new Error(
       `The cpu-blas backend is not available on this machine: ${
         (e as Error).message
-      }; or use backend "wasm"`,
+      }; or use backend "wasm" (train.engine: fused multiplies with its own wasm SIMD sgemm there)`,
     );
   }
   notes.push("matmuls in BLAS, elementwise ops in the wasm backend");
@@ -246,11 +250,10 @@ export async function selectBackend(b: Backend): Promise<BackendInfo> {
         );
       }
       try {
+        loadBlas();
         return await useCpuBlas(b, notes);
       } catch (e) {
-        notes.push(
-          `auto: ${(e as Error).message.replace(/; or use backend "wasm"$/, "")}; using wasm`,
-        );
+        notes.push(`auto: using wasm (${(e as Error).message})`);
       }
       return await useWasm(b, notes);
     }
