@@ -557,6 +557,8 @@ export interface RunReservation {
   finalDir: string;
   /** The lock on the temporary folder's marker, released once the folder is renamed or removed. */
   lock: TempLock;
+  /** Folders the reservation created above its temporary one (the experiment's, the results'), innermost first. */
+  created: string[];
 }
 
 /** Claims `runId` exclusively: null when another run holds or has written it. */
@@ -568,19 +570,26 @@ async function claimRunId(
   const experimentDir = join(resultsDir, experiment);
   const tmpDir = join(experimentDir, `.tmp-${runId}`);
   const finalDir = join(experimentDir, runId);
-  await Deno.mkdir(experimentDir, { recursive: true });
-  try {
-    await Deno.mkdir(tmpDir); // exclusive: fails when another run holds the id
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) return null;
-    throw e;
+  const created: string[] = [];
+  for (const d of [experimentDir, resultsDir]) if (!(await exists(d))) created.push(d);
+  for (let attempt = 0;; attempt++) {
+    await Deno.mkdir(experimentDir, { recursive: true });
+    try {
+      await Deno.mkdir(tmpDir); // exclusive: fails when another run holds the id
+      break;
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) return null;
+      // A failed run's release removed the then-empty experiment folder in between.
+      if (e instanceof Deno.errors.NotFound && attempt < 5) continue;
+      throw e;
+    }
   }
   // A finished run renamed its temporary folder away: the id is still taken.
   if (await exists(finalDir)) {
     await Deno.remove(tmpDir, { recursive: true });
     return null;
   }
-  return { runId, experiment, tmpDir, finalDir, lock: await claimFolder(tmpDir) };
+  return { runId, experiment, tmpDir, finalDir, lock: await claimFolder(tmpDir), created };
 }
 
 /**
@@ -631,6 +640,15 @@ export async function releaseRunId(reservation: RunReservation): Promise<void> {
     });
   } finally {
     reservation.lock.release();
+  }
+  // A failed run leaves nothing: the folders the reservation made go too, when nothing else is
+  // in them (removing a non-empty folder fails).
+  for (const dir of reservation.created) {
+    try {
+      await Deno.remove(dir);
+    } catch {
+      break; // another run's files are there, or it is gone already
+    }
   }
 }
 
