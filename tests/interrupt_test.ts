@@ -16,6 +16,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "./ass
 import { memoryCheckpointer } from "./train_helpers.ts";
 import { testWith } from "./requirements.ts";
 import { freePort, RedisProcess, sleep, until } from "./distributed_helpers.ts";
+import { openSandbox } from "./task_sandbox.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadExperiments } from "../src/config/load.ts";
@@ -103,16 +104,33 @@ async function names(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/**
+ * Where a task run in the sandbox `box` keeps its results, models and checkpoints: inside the
+ * folders its `--allow-write` grants (`results/`, `.alfred/`), one set per `name`.
+ */
+function taskPaths(box: string, name: string): { results: string; models: string; ckpt: string } {
+  return {
+    results: `${box}/results/${name}`,
+    models: `${box}/.alfred/${name}/models`,
+    ckpt: `${box}/.alfred/${name}/ckpt`,
+  };
+}
+
 /** A process started as `setsid deno task …` (its own process group), its output collected. */
 class GroupProcess {
   readonly child: Deno.ChildProcess;
   output = "";
   readonly done: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[]) {
+  /**
+   * @param args the task and its arguments
+   * @param cwd the working folder: a sandbox (tests/task_sandbox.ts), where the task's
+   *   `--allow-write=results,.alfred` lets it write its results, store and checkpoints
+   */
+  constructor(args: string[], cwd: string) {
     this.child = new Deno.Command("setsid", {
       args: [Deno.execPath(), "task", ...args],
-      cwd: REPO,
+      cwd,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -492,10 +510,11 @@ async function interruptOnce(
   epochs: number,
   baseline: RunRecord,
   file: string,
-  dir: string,
+  box: string,
+  trial: string,
   lateCopy = false,
 ): Promise<Trial> {
-  const where = { results: `${dir}/results`, models: `${dir}/models`, ckpt: `${dir}/ckpt` };
+  const where = taskPaths(box, trial);
   const p = new GroupProcess([
     "run",
     file,
@@ -505,7 +524,7 @@ async function interruptOnce(
     where.models,
     "--checkpoints",
     where.ckpt,
-  ]);
+  ], box);
   // Anywhere in the first 60% of the epochs, at a random moment of the epoch.
   const after = 2 + Math.floor(Math.random() * (epochs * 0.6 - 2));
   const delayMs = Math.floor(Math.random() * 30);
@@ -566,6 +585,7 @@ async function groupSigintTrials(
   lateCopies = 0,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "alfred-sigint-" });
+  const box = await openSandbox({ linkData: true });
   try {
     const epochs = EPOCHS[engine];
     const file = `${dir}/interrupt-${engine}.yaml`;
@@ -583,7 +603,7 @@ async function groupSigintTrials(
     const lane = async () => {
       while (next < trials + lateCopies) {
         const i = next++;
-        done[i] = await interruptOnce(epochs, baseline, file, `${dir}/trial-${i}`, i >= trials);
+        done[i] = await interruptOnce(epochs, baseline, file, box.dir, `trial-${i}`, i >= trials);
       }
     };
     await Promise.all([lane(), lane()]);
@@ -617,6 +637,7 @@ async function groupSigintTrials(
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await box.close();
   }
 }
 
@@ -643,6 +664,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "alfred-quit-" });
+    const box = await openSandbox({ linkData: true });
     try {
       // About 2 s an epoch: the first Ctrl-C, early in epoch 2, finishes that epoch first.
       const file = `${dir}/slow.yaml`;
@@ -651,17 +673,18 @@ Deno.test({
         TINY("tfjs", 5).replace("size: 16, layers: 2", "size: 768, layers: 3")
           .replace("batch_size: 16", "batch_size: 4"),
       );
-      const results = `${dir}/results`;
+      const where = taskPaths(box.dir, "quit");
+      const results = where.results;
       const p = new GroupProcess([
         "run",
         file,
         "--results",
         results,
         "--store",
-        `${dir}/models`,
+        where.models,
         "--checkpoints",
-        `${dir}/ckpt`,
-      ]);
+        where.ckpt,
+      ], box.dir);
       await until("epoch 1", () => Promise.resolve(p.lastEpoch() >= 1), 60_000);
       p.killGroup("SIGINT");
       await until(
@@ -686,6 +709,7 @@ Deno.test({
       assertStringIncludes(lines[0], "which has ended");
     } finally {
       await Deno.remove(dir, { recursive: true });
+      await box.close();
     }
   },
 });
@@ -785,7 +809,12 @@ Deno.test("reserveRunId: four processes reserving at the same instant get four i
  * A worker (`deno task worker`, its own process group) with one job mid-training is sent one
  * group signal: it must finish the job, report it complete and exit 0.
  */
-async function signalWorkerMidJob(signal: "SIGTERM" | "SIGINT", redis: string, dir: string) {
+async function signalWorkerMidJob(
+  signal: "SIGTERM" | "SIGINT",
+  redis: string,
+  dir: string,
+  box: string,
+) {
   const queueName = `interrupt-${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(dir, { recursive: true });
   const file = `${dir}/job.yaml`;
@@ -794,7 +823,8 @@ async function signalWorkerMidJob(signal: "SIGTERM" | "SIGINT", redis: string, d
     TINY("tfjs", 30).replace("name: interrupt-tfjs", `name: worker-${signal.toLowerCase()}`),
   );
   const [job] = await enqueueExperiments(file, { queue: redis, queueName });
-  const results = `${dir}/results-${signal}`;
+  const where = taskPaths(box, `${queueName}-${signal}`);
+  const results = where.results;
   const p = new GroupProcess([
     "worker",
     "--queue",
@@ -804,12 +834,12 @@ async function signalWorkerMidJob(signal: "SIGTERM" | "SIGINT", redis: string, d
     "--results",
     results,
     "--store",
-    `${dir}/models`,
+    where.models,
     "--checkpoints",
-    `${dir}/ckpt`,
+    where.ckpt,
     "--name",
     `w-${signal}`,
-  ]);
+  ], box);
   const queue = openQueue(redis, queueName);
   try {
     const at = 2 + Math.floor(Math.random() * 15);
@@ -843,22 +873,24 @@ async function signalWorkerMidJob(signal: "SIGTERM" | "SIGINT", redis: string, d
  * loop handles each delivery as it comes, so here `deno task`'s forwarded copy reaches the handler
  * separately about one time in three (measured): counting deliveries quit at once.
  */
-async function signalIdleWorker(signal: "SIGTERM" | "SIGINT", redis: string, dir: string) {
+async function signalIdleWorker(signal: "SIGTERM" | "SIGINT", redis: string, box: string) {
+  const queueName = `idle-${crypto.randomUUID().slice(0, 8)}`;
+  const where = taskPaths(box, queueName);
   const p = new GroupProcess([
     "worker",
     "--queue",
     redis,
     "--queue-name",
-    `idle-${crypto.randomUUID().slice(0, 8)}`,
+    queueName,
     "--results",
-    `${dir}/results`,
+    where.results,
     "--store",
-    `${dir}/models`,
+    where.models,
     "--checkpoints",
-    `${dir}/ckpt`,
+    where.ckpt,
     "--name",
     `idle-${signal}`,
-  ]);
+  ], box);
   try {
     await until(
       "the worker",
@@ -885,23 +917,25 @@ testWith(["redis-server"], {
   sanitizeOps: false,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "alfred-worker-signal-" });
+    const box = await openSandbox({ linkData: true });
     await Deno.mkdir(`${dir}/redis`);
     const redis = new RedisProcess(freePort(), `${dir}/redis`);
     try {
       await redis.start();
       for (let i = 0; i < 2; i++) {
         for (const signal of ["SIGTERM", "SIGINT"] as const) {
-          await signalWorkerMidJob(signal, redis.url, `${dir}/${i}-${signal}`);
+          await signalWorkerMidJob(signal, redis.url, `${dir}/${i}-${signal}`, box.dir);
         }
       }
       for (let i = 0; i < 3; i++) {
         for (const signal of ["SIGTERM", "SIGINT"] as const) {
-          await signalIdleWorker(signal, redis.url, `${dir}/idle-${i}-${signal}`);
+          await signalIdleWorker(signal, redis.url, box.dir);
         }
       }
     } finally {
       await redis.stop();
       await Deno.remove(dir, { recursive: true });
+      await box.close();
     }
   },
 });
