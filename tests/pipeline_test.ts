@@ -246,6 +246,8 @@ async function foldMatrices(e: Experiment) {
 const FUSED_ENGINES: { backend: Backend; needs: Requirement[]; device: string }[] = [
   { backend: "webgpu", needs: ["webgpu"], device: "fused WGSL MLP engine" },
   { backend: "cpu-blas", needs: ["openblas"], device: "fused CPU MLP engine" },
+  // The BLAS-free CPU engine (its own wasm SIMD sgemm): needs nothing, runs everywhere.
+  { backend: "wasm", needs: [], device: "wasm SIMD sgemm" },
 ];
 
 for (const engine of FUSED_ENGINES) {
