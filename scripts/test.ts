@@ -34,6 +34,7 @@ export const OWN_PROCESS: readonly string[] = [
   "tests/cli_run_test.ts",
   "tests/engines_bench_test.ts",
   "tests/engines_fused_test.ts",
+  "tests/engines_limits_test.ts",
   "tests/pipeline_test.ts",
 ];
 

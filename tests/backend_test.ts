@@ -269,7 +269,9 @@ Deno.test("selectBackend: without a BLAS library, cpu-blas fails saying what to 
   const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
   assert(r.message.startsWith("The cpu-blas backend is not available on this machine"), r.message);
   assert(r.message.includes("apt-get install libopenblas0-pthread"), r.message);
-  assert(r.message.includes("libopenblas.so.0: cannot open shared object file"), r.message);
+  // Each library's failure once, its name quoted; the advice once.
+  assert(r.message.includes('"libopenblas.so.0" (cannot open shared object file)'), r.message);
+  assertEquals(r.message.match(/or use backend "wasm"/g)?.length, 1, r.message);
   const probe = await probeWebGpu();
   assertEquals(r.auto, probe.hardware ? "webgpu" : "wasm");
   if (!probe.hardware) {
