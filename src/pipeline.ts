@@ -86,7 +86,14 @@ import {
   writeRunRecord,
 } from "./store/run_record.ts";
 import { captureEnvironment } from "./store/environment.ts";
-import { columnMeans, neutralize, runAnalysis, type Score, verdict } from "./analysis/mod.ts";
+import {
+  analysisForwardRows,
+  columnMeans,
+  neutralize,
+  runAnalysis,
+  type Score,
+  verdict,
+} from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 import { dayQuarter, dayToIso, isoToDay } from "./features/dates.ts";
@@ -563,6 +570,39 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
 export const CHECKPOINT_SECONDS = 60;
 
 /**
+ * Rows the run will still pass through its models once this fold's model (or,
+ * with `afterControl`, its control) has trained: the last epoch's fit of the
+ * training rows, the trained model's metrics, the control's eval pass, each
+ * later fold's passes, and the analysis of the last fold. For the ETA.
+ */
+function forwardRowsAfter(
+  e: Experiment,
+  p: Prepared,
+  foldIndex: number,
+  afterControl: boolean,
+): number {
+  const control = e.analysis.shuffled_control?.enabled === true;
+  const training = (f: Fold) => f.train.length; // the last epoch's fit of the training rows
+  const trained = (f: Fold) => f.train.length + f.validation.length + f.eval.length;
+  let rows = 0;
+  p.folds.forEach((f, i) => {
+    if (i < foldIndex) return;
+    const later = i > foldIndex;
+    if (later) rows += f.train.length + f.eval.length + training(f); // before training; its model
+    if (later || !afterControl) rows += trained(f);
+    // The control's last-epoch fit (done already once it has trained), then its eval pass.
+    if (control) rows += (later || !afterControl ? training(f) : 0) + f.eval.length;
+  });
+  const last = p.folds[p.folds.length - 1];
+  return rows + analysisForwardRows(e.analysis, {
+    evalRows: last.eval.length,
+    trainRows: last.train.length,
+    features: p.q.features.length,
+    families: Object.keys(p.q.families).length,
+  });
+}
+
+/**
  * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
  * one with the BLAS sgemm on `cpu-blas` and with its own wasm SIMD sgemm on
  * `wasm`.
@@ -592,7 +632,7 @@ function planMemory(
   folds: Fold[],
 ): MemoryPlan {
   const models = e.analysis.shuffled_control?.enabled ? 2 : 1;
-  let engine: EngineMemory = { engine: "tfjs" };
+  let engine: EngineMemory = { engine: "tfjs", optimizer: e.train.optimizer };
   if (fused === "webgpu") engine = { engine: "fused-webgpu" };
   if (fused === "blas" || fused === "wasm") {
     const { layers, params } = fusedLayout(description);
@@ -708,10 +748,16 @@ async function runReserved(
     // its shuffled-label control, then each later fold's model and control.
     const controls = e.analysis.shuffled_control?.enabled ? 1 : 0;
     const laterTrainings = (folds.length - 1 - folds.indexOf(fold)) * (1 + controls);
+    const forwardStart = performance.now();
     const preTrain: SplitMetrics = {
       train: await evaluate(e, train.y, await predict(model, train.x), pick(quarters, fold.train)),
       eval: await evaluate(e, ev.y, await predict(model, ev.x), pick(quarters, fold.eval)),
     };
+    // Seconds per row of a forward pass (with its metrics), for the ETA's evaluation work.
+    const forwardSeconds = (performance.now() - forwardStart) / 1000 /
+      Math.max(1, train.x.rows + ev.x.rows);
+    const afterSeconds = (control: boolean) =>
+      forwardSeconds * forwardRowsAfter(e, p, folds.indexOf(fold), control);
     let training: TrainResult | null = null;
     let restored = false;
     const stored = options.retrain ? null : await options.store.load(key);
@@ -729,7 +775,8 @@ async function runReserved(
         write: options.write,
         label: folds.length > 1 ? fold.name : "train",
         patience: e.train.patience,
-        following: (expected) => (controls + laterTrainings) * expected,
+        following: controls + laterTrainings,
+        afterSeconds: afterSeconds(false),
       });
       // At most one save a minute (and the final state): a 2048-wide model's
       // state is 600 MB, and saving it after every 0.7 s epoch took 3.5 s.
@@ -834,7 +881,8 @@ async function runReserved(
             write: options.write,
             label: folds.length > 1 ? `${fold.name} control` : "control",
             patience: e.train.patience,
-            following: (expected) => laterTrainings * expected,
+            following: laterTrainings,
+            afterSeconds: afterSeconds(true),
           }),
         ));
       if (control.result.stoppedBy === "interrupted") {

@@ -15,24 +15,29 @@ const model = {
 Deno.test("memoryPlan: the runtime, the models alive at once and what the engine allocates", () => {
   const d = describeModel(model, 14, { label, batchSize: 64 });
   const w = d.memory.weights;
-  const tfjs = memoryPlan(d, { engine: "tfjs" }, { runtimeBytes: 1000, models: 2 });
-  assertEquals(tfjs.parts.map((p) => p.bytes), [
-    1000,
-    2 * w,
-    d.memory.optimizer + d.memory.gradients + d.memory.activations + d.memory.workspace + w,
-  ]);
+  const tfjs = memoryPlan(d, { engine: "tfjs", optimizer: "adam" }, {
+    runtimeBytes: 1000,
+    models: 2,
+  });
+  // Adam's step holds 11 weight-sized temporaries per variable until it ends; the heap grows 20%.
+  const heap = d.memory.optimizer + d.memory.gradients + d.memory.activations +
+    d.memory.workspace + w + 11 * 4 * d.trainableParameters;
+  assertEquals(tfjs.parts.map((p) => p.bytes), [1000, 2 * w, Math.round(1.2 * heap)]);
   assertEquals(tfjs.bytes, tfjs.parts.reduce((s, p) => s + p.bytes, 0));
   const { layers, params } = fusedLayout(d);
   const engine = fusedCpuBytes(layers, params, 64, "adam");
   const cpu = memoryPlan(d, { engine: "fused-cpu", bytes: engine }, { runtimeBytes: 0, models: 1 });
-  assertEquals(cpu.bytes, w + engine + w);
+  assertEquals(cpu.bytes, w + engine + 2 * w);
   // The engine holds parameters, gradients, two moments and a best copy: at least 5 copies.
   assert(engine >= 5 * 4 * params, `${engine} < 5 x ${4 * params}`);
 });
 
 Deno.test("checkPlanFits: refuses a plan past the free memory, naming its parts", () => {
   const d = describeModel(model, 14, { label, batchSize: 64 });
-  const plan = memoryPlan(d, { engine: "tfjs" }, { runtimeBytes: 2 ** 30, models: 1 });
+  const plan = memoryPlan(d, { engine: "tfjs", optimizer: "sgd" }, {
+    runtimeBytes: 2 ** 30,
+    models: 1,
+  });
   checkPlanFits(plan, "model x", plan.bytes);
   const e = assertThrows(() => checkPlanFits(plan, "model x", plan.bytes - 1), RangeError);
   assertStringIncludes(e.message, "The run does not fit in memory: model x needs about");
@@ -52,9 +57,8 @@ Deno.test("peakRssBytes: the operating system's peak, which an allocation raises
   const now = currentRssBytes();
   const after = peakRssBytes()!;
   assert(now >= 256 * 2 ** 20, `resident ${now} after touching 256 MiB`);
-  assert(
-    after >= now && after >= before,
-    `peak ${after} below resident ${now} or earlier ${before}`,
-  );
+  // The kernel batches its resident-page counts per thread (a few hundred kilobytes apart).
+  const slack = 4 * 2 ** 20;
+  assert(after >= now - slack && after >= before, `peak ${after} below ${now} or ${before}`);
   assertEquals(big[big.length - 1], 1);
 });

@@ -56,7 +56,7 @@ Deno.test("progressReporter prints one plain line per epoch when not a terminal"
   assert(out[2].includes("in 7s"), out[2]);
 });
 
-Deno.test("progressReporter's ETA counts to best + patience, and the trainings that follow", () => {
+Deno.test("progressReporter's ETA counts to best + patience, the trainings that follow and the evaluation after", () => {
   const out: string[] = [];
   let clock = 0;
   const p = progressReporter({
@@ -64,19 +64,23 @@ Deno.test("progressReporter's ETA counts to best + patience, and the trainings t
     tty: false,
     write: (s) => out.push(s),
     patience: 5,
-    following: (expected) => expected, // one more training as long as this one (a control)
+    following: 1, // one more training (a control), as many epochs and as long to start
+    afterSeconds: 30,
     now: () => clock,
   });
   const losses = [0.5, 0.4, 0.45, 0.46];
   losses.forEach((valLoss, i) => {
-    clock = (i + 1) * 1000;
+    clock = 4000 + (i + 1) * 1000; // 4 s to start, then 1 s an epoch
     p({ epoch: i + 1, loss: 0.1, valLoss, lr: 0.001, seconds: 1 });
   });
-  // Best at epoch 2: training stops at 2 + 5 = 7 unless it improves, so after
-  // epoch 4, 3 epochs of this training and 7 of the control remain, at 1 s each.
-  assert(out[3].includes("eta 10s (7 epochs of later trainings)"), out[3]);
-  // Before any improvement the horizon is the first epoch + patience.
-  assert(out[0].includes("eta 11s (6 epochs of later trainings)"), out[0]);
+  // Best at epoch 2: training stops at 2 + 5 = 7 unless it improves. After epoch 4: 3 epochs of
+  // this training (3 s), the control's 7 epochs and 4 s start (11 s), 30 s of evaluation.
+  assert(
+    out[3].includes("eta 44s (this training 3s, then 1 more training and evaluation)"),
+    out[3],
+  );
+  // After epoch 1 the horizon is epoch 1 + 5: 5 s + (6 + 4) s + 30 s.
+  assert(out[0].includes("eta 45s (this training 5s,"), out[0]);
 });
 
 Deno.test("progressReporter redraws one line with a bar on a terminal", () => {

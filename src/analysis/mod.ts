@@ -60,6 +60,30 @@ function rowsOf(x: Matrix, rows: number[]): Matrix {
 }
 
 /**
+ * Rows the `analysis:` block will pass through the model (each a forward
+ * pass), for a run's ETA: the loss target's eval pass, the ablation's full
+ * pass plus one per feature and family, and the Shapley values' evaluations.
+ *
+ * @param config the analysis config
+ * @param sizes eval and training rows, features and families
+ * @returns forward-pass rows
+ */
+export function analysisForwardRows(
+  config: AnalysisConfig,
+  sizes: { evalRows: number; trainRows: number; features: number; families: number },
+): number {
+  let rows = 0;
+  if (config.loss_target) rows += sizes.evalRows;
+  if (config.ablation?.enabled) rows += (1 + sizes.features + sizes.families) * sizes.evalRows;
+  if (config.shap?.enabled) {
+    const s = config.shap;
+    rows += Math.min(s.explain, sizes.evalRows) * Math.min(s.background, sizes.trainRows) *
+      s.permutations * (sizes.features + 1);
+  }
+  return rows;
+}
+
+/**
  * Run the configured analyses.
  *
  * @param input the trained model, matrices and configuration

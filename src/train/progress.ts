@@ -25,11 +25,13 @@ export interface ProgressOptions {
    */
   patience?: number;
   /**
-   * Epochs of later trainings of the same model and data in this run (the
-   * shuffled-label control, ablation retrains), each as long as this one's
-   * are: the ETA covers them too, so it is the run's, not only this model's.
+   * Later trainings of the same model and data in this run (the shuffled-label
+   * control, later folds), each expected to run as many epochs as this one and
+   * to take as long to start: the ETA covers them too, so it is the run's.
    */
-  following?: (expectedEpochs: number) => number;
+  following?: number;
+  /** Seconds of work after the last training (evaluation passes), estimated by the caller. */
+  afterSeconds?: number;
   /** Clock in milliseconds (default `performance.now`); tests inject one. */
   now?: () => number;
 }
@@ -76,8 +78,9 @@ function num(v: number): string {
  * first epoch and the latest (checkpoint saves and validation included) times the
  * epochs left until training stops on its own — the epoch limit, or with
  * `patience` the best epoch plus patience, whichever comes first (an epoch
- * that improves validation moves it) — plus the epochs of the trainings that
- * follow in the run (`following`).
+ * that improves validation moves it) — plus the trainings that follow in the
+ * run (`following`, each as many epochs and as long to start as this one) and
+ * the evaluation after them (`afterSeconds`).
  *
  * @param options total epochs, whether the output is a terminal, and the writer
  * @returns the reporter
@@ -89,7 +92,9 @@ function num(v: number): string {
  * ```
  */
 export function progressReporter(options: ProgressOptions): ProgressReporter {
-  const { epochs, tty, write, patience, following } = options;
+  const { epochs, tty, write, patience } = options;
+  const following = options.following ?? 0;
+  const afterSeconds = options.afterSeconds ?? 0;
   const width = options.width ?? 24;
   const label = options.label ?? "train";
   const now = options.now ?? (() => performance.now());
@@ -128,14 +133,22 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
     const perEpoch = seen > 0 ? (t - firstAt) / 1000 / seen : firstSeconds;
     track(e);
     const stopAt = patience === undefined ? epochs : Math.min(epochs, bestEpoch + patience);
-    const later = following ? following(stopAt) : 0;
-    const remaining = Math.max(0, stopAt - e.epoch) + later;
-    const eta = remaining === 0 ? "0s" : formatDuration(perEpoch * remaining);
+    // What starting a training took here: before the first epoch, less the epoch itself.
+    const setup = Math.max(0, (firstAt - started) / 1000 - firstSeconds);
+    const thisTraining = Math.max(0, stopAt - e.epoch) * perEpoch;
+    const rest = following * (stopAt * perEpoch + setup) + afterSeconds;
+    const eta = thisTraining + rest;
     const fields = `epoch ${String(e.epoch).padStart(digits)}/${epochs}  loss ${num(e.loss)}  val ${
       num(e.valLoss)
-    } (best ${num(best)} @${bestEpoch})  lr ${num(e.lr)}  ${
-      e.seconds.toFixed(2)
-    }s/epoch  eta ${eta}${later > 0 ? ` (${later} epochs of later trainings)` : ""}`;
+    } (best ${num(best)} @${bestEpoch})  lr ${num(e.lr)}  ${e.seconds.toFixed(2)}s/epoch  eta ${
+      eta === 0 ? "0s" : formatDuration(eta)
+    }${
+      rest > 0
+        ? ` (this training ${formatDuration(thisTraining)}, then ${
+          following > 0 ? `${following} more training${following === 1 ? "" : "s"} and ` : ""
+        }evaluation)`
+        : ""
+    }`;
     if (tty) {
       const filled = Math.min(width, Math.round((e.epoch / epochs) * width));
       const line = `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${fields}`;
