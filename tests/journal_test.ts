@@ -221,3 +221,22 @@ Deno.test("the committed JOURNAL.md is what the committed results give (deno tas
   const committed = await Deno.readTextFile(`${root}JOURNAL.md`);
   equal(committed, expected, "JOURNAL.md is stale: run `deno task journal` and commit it");
 });
+
+Deno.test("each run's line says how training fitted the training rows: before, kept, last epoch", () => {
+  const r = magnitudeRecord();
+  const fit = { loss: 0.1, mae: 0.1, r2: 0, pearson: 0, signAccuracy: 0 };
+  r.metrics!.preTrain.train = { ...fit, signAccuracy: 0.6 };
+  r.metrics!.postTrain.train = { ...fit, signAccuracy: 0.62 };
+  r.metrics!.lastEpoch = { train: { ...fit, signAccuracy: 0.97 } };
+  r.training = { ...r.training!, bestEpoch: 3, history: Array(40).fill(r.training!.history[0]) };
+  const text = renderJournal([r]);
+  ok(
+    text.includes(
+      "training sign accuracy 0.6000 before training, 0.6200 with the kept weights (epoch 3), " +
+        "0.9700 at the last epoch (40)",
+    ),
+    text,
+  );
+  // Without training-row metrics (older runs) the line says nothing about the fit.
+  ok(!renderJournal([magnitudeRecord()]).includes("before training"));
+});

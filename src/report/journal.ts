@@ -184,13 +184,37 @@ function runLine(record: RunRecord, resultsPath: string): string {
       ? `commit \`${env.git.commit.slice(0, 7)}\`${env.git.dirty ? " (dirty)" : ""}`
       : null,
   ].filter((d) => d !== null).join(", ");
-  const summary = summaryLine(record).replace(/\.$/, "");
+  const fit = trainingFit(record);
+  const summary = summaryLine(record).replace(/\.$/, "") + (fit ? `; ${fit}` : "");
   const warningText = warnings.length
     ? ` — ${NOT_BEATEN} ${warnings.length} warning${warnings.length > 1 ? "s" : ""}`
     : "";
   return `- [${record.runId}](${reportLink(resultsPath, record)})${
     flags.length ? ` ${flags.join(", ")}` : ""
   }: ${summary} — ${details}${warningText}.`;
+}
+
+/**
+ * How training fitted the training rows: the metric before training, with the
+ * kept weights and, where early stopping kept an earlier epoch, with the last
+ * epoch's (a model that learned moves them well above the first).
+ */
+function trainingFit(record: RunRecord): string | null {
+  const m = record.metrics;
+  const metric = m?.mode === "direction" ? "accuracy" : "signAccuracy";
+  const value = (t: unknown) => {
+    const v = (t as Record<string, unknown> | undefined)?.[metric];
+    return typeof v === "number" ? formatValue(metric, v) : null;
+  };
+  const before = value(m?.preTrain.train);
+  const kept = value(m?.postTrain.train);
+  if (!m || before === null || kept === null) return null;
+  const last = value(m.lastEpoch?.train);
+  const epochs = record.training?.history.length ?? 0;
+  const best = record.training?.bestEpoch ?? 0;
+  return `training ${metricLabel(metric)} ${before} before training, ${kept} with the kept ` +
+    `weights${best > 0 ? ` (epoch ${best})` : ""}` +
+    (last !== null ? `, ${last} at the last epoch (${epochs})` : "");
 }
 
 function stripAlgorithm(fingerprint: string): string {
