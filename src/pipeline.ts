@@ -126,6 +126,11 @@ export interface RunOptions {
   write: (text: string) => void;
   /** Called after every training epoch of the main model (e.g. to report progress to a queue). */
   onEpoch?: (fold: string, log: EpochLog) => void;
+  /**
+   * Called right before the run's folder is written; throwing abandons the run (nothing is
+   * written, its run id is released). A worker checks here that it still holds its job.
+   */
+  beforeWrite?: () => Promise<void>;
   tty: boolean;
 }
 
@@ -1334,6 +1339,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     actual: labels[r],
     predicted: evalPred[i],
   }));
+  await options.beforeWrite?.();
   const dir = await writeRunRecord(options.resultsDir, record, { predictions }, a.reservation);
   return { record, dir };
 }

@@ -13,6 +13,7 @@ import {
   experimentOfJob,
   isUnrecoverable,
   JobFormatError,
+  JobLockLostError,
   parseProgressLine,
   processExperimentJob,
   StartGate,
@@ -20,6 +21,7 @@ import {
 import { jobRow, type JobSnapshot, redraw, renderJobTable } from "../src/distributed/wait_table.ts";
 import { progressReporter } from "../src/train/progress.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
+import { listRuns } from "../src/store/run_record.ts";
 import { SWEEP } from "./distributed_helpers.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
@@ -150,6 +152,48 @@ Deno.test({
         processExperimentJob(job({ ...jobDataFor(e, "0".repeat(64)) }), ctx)
       );
       assert(elsewhere instanceof DatasetUnavailableError, String(elsewhere));
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "processExperimentJob: a worker that lost its job's lock writes no run; one holding it does",
+  sanitizeResources: false,
+  fn: async () => {
+    const [e] = await loadExperiments(SWEEP, { set: ["seed=6", "train.epochs=2"] });
+    const fingerprint = await (await import("../src/data/dataset.ts")).loadDataset(e.data.dataset)
+      .then((d) => d.fingerprint());
+    const root = await Deno.makeTempDir({ prefix: "alfred-worker-lock-" });
+    const calls: [string, number][] = [];
+    // BullMQ's extendLock answers 1 while the token holds the lock, 0 once another worker has it.
+    const job = (holds: boolean) => ({
+      id: "j1",
+      data: jobDataFor(e, fingerprint),
+      attemptsMade: 0,
+      updateProgress: () => Promise.resolve(),
+      extendLock: (token: string, duration: number) => {
+        calls.push([token, duration]);
+        return Promise.resolve(holds ? 1 : 0);
+      },
+    });
+    const ctx = {
+      name: "t:1",
+      resultsDir: `${root}/results`,
+      store: new FileModelStore(`${root}/models`),
+      log: () => {},
+      lockDuration: 3000,
+    };
+    try {
+      const lost = await rejects(() => processExperimentJob(job(false), ctx, "tok-a"));
+      assert(lost instanceof JobLockLostError, String(lost));
+      assertEquals(calls, [["tok-a", 3000]]);
+      assertEquals(await listRuns(`${root}/results`), []);
+      const held = await processExperimentJob(job(true), ctx, "tok-b");
+      assertEquals(held.status, "complete");
+      assertEquals((await listRuns(`${root}/results`)).length, 1);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

@@ -162,6 +162,17 @@ export interface JobLike {
   data: ExperimentJobData;
   attemptsMade: number;
   updateProgress(progress: ExperimentProgress): Promise<void>;
+  /** BullMQ's lock renewal: 1 while `token` holds the job's lock, else 0. */
+  extendLock?(token: string, duration: number): Promise<number>;
+}
+
+/**
+ * The worker lost its job's lock before writing the run: a worker whose event loop was held up
+ * past the lock's duration (a long synchronous step) finds its job handed to another worker,
+ * which writes the run; this one writes nothing.
+ */
+export class JobLockLostError extends Error {
+  override name = "JobLockLostError";
 }
 
 /**
@@ -197,7 +208,12 @@ export type ProcessContext =
     WorkerOptions,
     "queue" | "queueName" | "concurrency" | "lockDuration" | "stalledInterval" | "maxStalledCount"
   >
-  & { name: string; gate?: StartGate };
+  & {
+    name: string;
+    gate?: StartGate;
+    /** How long a lock renewal lasts (the worker's `lockDuration`). */
+    lockDuration?: number;
+  };
 
 /**
  * The resolved experiment a job carries, checked against its config hash, with `backend` applied.
@@ -356,6 +372,7 @@ function resultOf(
 export async function processExperimentJob(
   job: JobLike,
   ctx: ProcessContext,
+  token?: string,
 ): Promise<ExperimentJobResult> {
   const tag = `[${ctx.name} ${job.data?.configHash?.slice(0, 8) ?? job.id}]`;
   const log = (line: string) => ctx.log(redact(`${tag} ${line}`));
@@ -426,6 +443,16 @@ export async function processExperimentJob(
         etaSeconds: (e.train.epochs - p.epoch) * p.seconds,
       });
     };
+    // Write the run only while holding the job: a lock lost under load (the event loop held up
+    // past lockDuration) means the stalled job went to another worker, which writes it once.
+    const beforeWrite = async () => {
+      if (token === undefined || !job.extendLock) return;
+      if (await job.extendLock(token, ctx.lockDuration ?? 60_000) !== 1) {
+        throw new JobLockLostError(
+          "This worker lost the job's lock (another worker took the stalled job): its run is not written here",
+        );
+      }
+    };
     const { record, dir } = await runExperiment(e, {
       resultsDir: ctx.resultsDir,
       store: ctx.store,
@@ -434,6 +461,7 @@ export async function processExperimentJob(
       write,
       onEpoch,
       tty: false,
+      beforeWrite,
     });
     report({ phase: "finishing" });
     if (ctx.runStore) await ctx.runStore.put(dir);
@@ -445,6 +473,10 @@ export async function processExperimentJob(
     const message = redact(
       error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     );
+    if (error instanceof JobLockLostError) {
+      log(`not written: ${message}`);
+      throw error;
+    }
     log(`failed: ${message}`);
     if (isUnrecoverable(error)) throw new UnrecoverableError(message);
     if (!(error instanceof Error)) throw new Error(message);
@@ -482,7 +514,13 @@ export async function startWorker(options: WorkerOptions): Promise<ExperimentWor
     throw new RangeError(`Invalid concurrency "${concurrency}": expected an integer >= 1`);
   }
   const log = (line: string) => options.log(redact(line));
-  const ctx: ProcessContext = { ...options, log, name, gate: new StartGate() };
+  const ctx: ProcessContext = {
+    ...options,
+    log,
+    name,
+    gate: new StartGate(),
+    lockDuration: options.lockDuration ?? 60_000,
+  };
   let ready = false;
   const connection = redisConnection(options.queue, {
     role: "worker",
@@ -498,8 +536,8 @@ export async function startWorker(options: WorkerOptions): Promise<ExperimentWor
   ready = true;
   const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
     options.queueName ?? DEFAULT_QUEUE_NAME,
-    (job: Job<ExperimentJobData, ExperimentJobResult>) =>
-      processExperimentJob(job as unknown as JobLike, ctx),
+    (job: Job<ExperimentJobData, ExperimentJobResult>, token?: string) =>
+      processExperimentJob(job as unknown as JobLike, ctx, token),
     {
       connection,
       prefix: QUEUE_PREFIX,
