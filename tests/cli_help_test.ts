@@ -54,11 +54,6 @@ Deno.test("every command and subcommand answers --help and -h with its own usage
       const { code, out, err } = await dispatch([...words, flag]);
       assertEquals(code, 0, `${what}: exit code (stderr: ${err})`);
       assertEquals(err, "", `${what}: stderr`);
-      if (words[0] === "bench") {
-        // src/cli/bench.ts is owned by the engines work; it still says "alfred bench".
-        assert(/^Usage: .*bench/.test(out), `${what}: ${out.slice(0, 80)}`);
-        continue;
-      }
       const prefix = `Usage: deno task ${words.join(" ")} `;
       assert(out.startsWith(prefix), `${what} should start with "${prefix}": ${out.slice(0, 80)}`);
       assert(!/\balfred \w/.test(out), `${what} names "alfred": ${out}`);

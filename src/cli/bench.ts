@@ -1,8 +1,8 @@
 /**
- * `alfred bench`: how fast each available backend trains the research notes'
+ * `deno task bench`: how fast each available backend trains the research notes'
  * MLPs, against the machine's matmul throughput measured in the same run.
  *
- * Workload (the notes' and issue 9's): 60 inputs, `vanilla.small` (10 × 256)
+ * Workload (the notes'): 60 inputs, `vanilla.small` (10 × 256)
  * and `vanilla.medium` (10 × 1024) ReLU MLPs with a sigmoid output, BCE, Adam,
  * 1000 rows, batch 64. A plain custom loop (`optimizer.minimize` per batch,
  * one host read per epoch), independent of the trainer.
@@ -379,8 +379,8 @@ const workloadName = (w: EngineWorkload) => `${w.layers}x${w.size}@${w.batch}`;
 const WORKLOAD_NAMES = ENGINE_WORKLOADS.map(workloadName);
 
 const USAGE =
-  `Usage: alfred bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
-                    [--no-backends] [--engines LIST] [--workloads LIST] [--blas-host wasm|cpu]
+  `Usage: deno task bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
+                         [--no-backends] [--engines LIST] [--workloads LIST] [--blas-host wasm|cpu]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
@@ -396,7 +396,7 @@ A default run takes a few minutes on two cores.
                     its epoch, an engine cell stops after that epoch (default ${DEFAULT_BENCH.budgetSeconds})
   --no-backends     skip this table (only the engines section)
 
-The engines section (issue 9's workloads, after the backends table):
+The engines section (the notes' large MLPs, after the backends table):
   --engines LIST    comma-separated from ${BENCH_ENGINES.join(", ")}
                     (default: fused, fused-wasm, fused-blas, cpu-blas; fused-cpu is the
                     fused CPU engine with whichever sgemm it picks: OpenBLAS when it loads)
@@ -455,7 +455,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   let options: BenchOptions = { ...DEFAULT_BENCH };
   const rest = [...args];
   const fail = (message: string) => {
-    console.error(`alfred bench: ${message}\n\n${USAGE}`);
+    console.error(`deno task bench: ${message}\n\n${USAGE}`);
     return 2;
   };
   const number = (flag: string, raw: string | undefined, integer: boolean) => {

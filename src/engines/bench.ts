@@ -1,6 +1,6 @@
 /**
- * The engines section of `alfred bench`: seconds per epoch of the fused
- * engines and the cpu-blas path on issue 9's workloads, against PyTorch eager
+ * The engines section of `deno task bench`: seconds per epoch of the fused
+ * engines and the cpu-blas path on the notes' large MLPs, against PyTorch eager
  * (when `python3 -c "import torch"` works) and against the sgemm rates
  * measured in the same run: OpenBLAS's (when it loads) and the fused CPU
  * engine's own wasm SIMD sgemm's.
@@ -135,7 +135,7 @@ export interface EngineBenchOptions {
 }
 
 /**
- * Defaults: issue 9's workloads (the 4096-row one on the GPU only), every
+ * Defaults: the notes' large-MLP workloads (the 4096-row one on the GPU only), every
  * engine (the fused CPU one with each sgemm), PyTorch when present.
  */
 export const DEFAULT_ENGINE_BENCH: EngineBenchOptions = {
@@ -683,7 +683,7 @@ export async function engineBenchRows(
  * @returns lines ready to print
  */
 export function formatEngineBench(r: EngineBenchResult): string {
-  const lines: string[] = ["Training engines (issue 9 workloads, 60 inputs, BCE, Adam):"];
+  const lines: string[] = ["Training engines (the notes' large MLPs, 60 inputs, BCE, Adam):"];
   lines.push(
     r.sgemm.gflops === null
       ? `  cblas_sgemm: n/a (${r.sgemm.reason})`

@@ -1,5 +1,5 @@
 /**
- * Fast training engines (issue 9): the fused MLP engines (`train.engine:
+ * Fast training engines: the fused MLP engines (`train.engine:
  * fused`) — WGSL on `webgpu`; on the CPU (`cpu-blas` or `wasm`) a BLAS sgemm
  * when one loads, else the engine's own wasm SIMD sgemm, with wasm SIMD
  * kernels and threads — the BLAS matmul kernels behind the tfjs engine on

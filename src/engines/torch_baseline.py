@@ -1,4 +1,4 @@
-"""PyTorch eager baseline for `alfred bench` (the engines section).
+"""PyTorch eager baseline for `deno task bench` (the engines section).
 
 Same workload as the engines' rows: 60 inputs, N ReLU layers of width W, one
 sigmoid output, BCE, Adam(lr 1e-4), fp32 with TF32 off, a fresh randperm per

@@ -9,7 +9,7 @@
  * | `webgpu` | tfjs-backend-webgpu on Deno's built-in WebGPU (Deno 2.9 exposes `navigator.gpu` without a flag); on a machine without a GPU the adapter is a software one (llvmpipe): correct but slow |
  * | `tensorflow` | `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only when the user installed one |
  * | `cpu-blas` | the wasm backend with its matmuls in a system BLAS through FFI (`../engines/blas_cpu.ts`), when one loads |
- * | `auto` | `webgpu` when a hardware adapter exists, else `cpu-blas` when a BLAS loads (2–4× faster than `wasm` in `alfred bench`), else `wasm`; never fails for lack of a library |
+ * | `auto` | `webgpu` when a hardware adapter exists, else `cpu-blas` when a BLAS loads (2–4× faster than `wasm` in `deno task bench`), else `wasm`; never fails for lack of a library |
  *
  * `train.engine: fused` trains without tfjs ops on `webgpu` (WGSL), on
  * `cpu-blas` (the fused CPU engine with the BLAS sgemm) and on `wasm` (the
