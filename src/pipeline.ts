@@ -595,8 +595,7 @@ function forwardRowsAfter(
     const later = i > foldIndex;
     if (later) rows += f.train.length + f.eval.length + training(f); // before training; its model
     if (later || !afterControl) rows += trained(f);
-    // The control's last-epoch fit (done already once it has trained), then its eval pass.
-    if (control) rows += (later || !afterControl ? training(f) : 0) + f.eval.length;
+    if (control) rows += f.eval.length; // the control's eval pass
   });
   const last = p.folds[p.folds.length - 1];
   return rows + analysisForwardRows(e.analysis, {
@@ -821,6 +820,7 @@ async function runReserved(
           log(`${fold.name}: resumed from "${checkpoint.path}" after epoch ${history.length}`);
         },
         signal: options.signal,
+        lastEpochFit: true,
       };
       const result = await stages.time(
         "train",

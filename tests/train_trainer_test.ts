@@ -197,7 +197,7 @@ Deno.test("lastEpochTrain: the last epoch's predictions on the training rows, be
   // Early stopping after 2 epochs without improvement: the best is 2 before the last.
   const { result, model } = await run(
     { epochs: 60, patience: 2, learning_rate: 0.05, lr_patience: 100 },
-    { checkpoint: ckpt },
+    { checkpoint: ckpt, lastEpochFit: true },
   );
   assert(result.bestEpoch < result.history.length, "the test needs an earlier best epoch");
   const last = makeModel();
@@ -207,9 +207,12 @@ Deno.test("lastEpochTrain: the last epoch's predictions on the training rows, be
   // And not the restored model's predictions.
   const restored = await predict(model, train.x);
   assert(Array.from(restored).some((v, i) => v !== expected[i]), "restored = last epoch");
-  // When the last epoch is the best, there is nothing to add.
-  const { result: r2, model: m2 } = await run({ epochs: 1 });
+  // When the last epoch is the best, there is nothing to add; unasked, nothing is computed.
+  const { result: r2, model: m2 } = await run({ epochs: 1 }, { lastEpochFit: true });
   assertEquals(r2.lastEpochTrain, undefined);
+  const { result: r3, model: m3 } = await run({ epochs: 60, patience: 2, learning_rate: 0.05 });
+  assert(r3.bestEpoch < r3.history.length && r3.lastEpochTrain === undefined, "computed unasked");
+  m3.dispose();
   model.dispose();
   last.dispose();
   m2.dispose();

@@ -457,7 +457,10 @@ export async function runFused(
     // trainModel's contract: the last epoch's fit of the training rows when an
     // earlier epoch's weights are restored.
     let lastEpochTrain: Float32Array | undefined;
-    if (plateau.bestEpoch > 0 && plateau.bestEpoch !== history.length) {
+    if (
+      args.lastEpochFit && stoppedBy !== "interrupted" && plateau.bestEpoch > 0 &&
+      plateau.bestEpoch !== history.length
+    ) {
       await setWeights(false);
       lastEpochTrain = await predict(model, x);
     }

@@ -70,8 +70,9 @@ export interface TrainResult {
   engine?: string;
   /**
    * Predictions on the training rows by the last epoch's weights, taken
-   * before the best (validation) weights were restored; absent when the best
-   * epoch is the last one (the model's own predictions are then the same).
+   * before the best (validation) weights were restored, when asked for
+   * (`lastEpochFit`); absent when the best epoch is the last one (the model's
+   * own predictions are then the same) or training was interrupted.
    * They show how far training fitted the training rows even where early
    * stopping keeps an earlier epoch.
    */
@@ -241,6 +242,12 @@ export interface TrainArgs {
    */
   signal?: AbortSignal;
   checkpoint?: Checkpointer;
+  /**
+   * Also predict the training rows with the last epoch's weights before the
+   * best ones are restored ({@linkcode TrainResult.lastEpochTrain}): one more
+   * forward pass over them, skipped when training was interrupted.
+   */
+  lastEpochFit?: boolean;
 }
 
 /**
@@ -806,7 +813,10 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
       // only abandoned when the checkpoint already holds its start).
       await schedule.save(await captureState());
     }
-    if (bestWeights && bestEpoch !== history.length) {
+    if (
+      args.lastEpochFit && stoppedBy !== "interrupted" && bestWeights &&
+      bestEpoch !== history.length
+    ) {
       lastEpochTrain = await predict(model, x);
     }
     if (bestWeights) model.setWeights(bestWeights);
