@@ -45,6 +45,7 @@ const NO_COSTS = { commission: 0, slippage: 0, borrow: 0, total: 0 };
  * @param capital equity before the first return
  * @param returns daily returns
  * @returns equity at each close
+ * @throws never
  */
 export function equityFromReturns(capital: number, returns: ArrayLike<number>): Float64Array {
   const out = new Float64Array(returns.length);
@@ -99,6 +100,8 @@ export function statsOfReturns(
  * @param name which statistic: sharpe, sortino, cagr, maxDrawdown, volatility, totalReturn
  * @param context the dates (for CAGR) and capital
  * @returns `(returns, riskFreeDaily?) => number`
+ * @throws never itself; the callback throws {RangeError} as {@linkcode statsOfReturns} (returns
+ *   and dates of different lengths)
  * @example
  * ```ts
  * const sharpe = backtestStatistic("sharpe", { dates });
@@ -121,6 +124,7 @@ export function backtestStatistic(
  *
  * @param annualized an annualized Sharpe ratio from the statistics table
  * @returns the per-day Sharpe ratio
+ * @throws never
  */
 export function dailySharpe(annualized: number): number {
   return annualized / Math.sqrt(TRADING_DAYS);
