@@ -51,6 +51,7 @@ export { jsonData, parseRecord, parseTable, recordHeadJson } from "./parse.ts";
 export { migrateRecord } from "./migrate.ts";
 export {
   IcRow,
+  isTableName,
   joinRecord,
   PREDICTION_COLUMNS,
   PredictionRow,

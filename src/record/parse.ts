@@ -15,7 +15,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let cur = input;
   for (const seg of path) {
     if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[seg];
+    cur = Reflect.get(cur, seg);
   }
   return cur;
 }
@@ -133,19 +133,15 @@ export function parseRecord(value: unknown, file: string): RunRecord {
  * @param name the table
  * @param rows its rows as read
  * @param file its file, for the message
- * @returns the rows
+ * @returns the rows, checked (the record they are joined into is checked again as a whole)
  * @throws {RecordError} naming the file, the row and the column that is wrong
  */
-export function parseTable<T extends TableName>(
-  name: T,
-  rows: unknown[],
-  file: string,
-): z.infer<(typeof TABLE_ROWS)[T]>[] {
+export function parseTable(name: TableName, rows: unknown[], file: string): unknown[] {
   const result = TABLE_ROWS[name].array().safeParse(rows.map(jsonData));
   if (!result.success) {
     throw new RecordError(file, recordIssues(result.error.issues, rows), "run record table");
   }
-  return result.data as z.infer<(typeof TABLE_ROWS)[T]>[];
+  return result.data;
 }
 
 /** Widest line a value is written on before its members go on lines of their own. */

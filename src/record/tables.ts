@@ -134,6 +134,16 @@ export const TABLE_NAMES: readonly TableName[] = [
   "shap",
 ];
 
+/**
+ * Whether a name is a table's.
+ *
+ * @param name a name, e.g. a key of `record.json`'s `tables`
+ * @returns true for one of {@linkcode TABLE_NAMES}
+ */
+export function isTableName(name: string): name is TableName {
+  return (TABLE_NAMES as readonly string[]).includes(name);
+}
+
 /** What a Parquet column holds. */
 export type ColumnKind = "string" | "date" | "float" | "int" | "bool" | "strings";
 
