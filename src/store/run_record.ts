@@ -331,9 +331,9 @@ async function writeRunFiles(
   const { head, tables } = splitRecord(record);
   await Deno.writeTextFile(join(dir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
   await Deno.writeTextFile(join(dir, "record.json"), recordHeadJson(head));
-  writeTables(dir, tables);
+  await writeTables(dir, tables);
   if (predictions !== undefined && predictions.length > 0) {
-    writePredictions(join(dir, "predictions.parquet"), predictions);
+    await writePredictions(join(dir, "predictions.parquet"), predictions);
   }
   if (!render) return;
   for (const [file, text] of Object.entries(await render(record, predictions ?? []))) {
@@ -519,7 +519,7 @@ export async function readRunFiles(
         message: `lists ${rows} rows in "${file}", which is missing`,
       }]);
     }
-    tables[name] = readTable(name, data, join(location, file), rows);
+    tables[name] = await readTable(name, data, join(location, file), rows);
   }
   return parseRecord(joinRecord(head, tables), path);
 }
@@ -534,7 +534,7 @@ export async function readRunFiles(
 export async function readRunPredictions(dir: string): Promise<PredictionRow[]> {
   const path = join(dir, "predictions.parquet");
   const bytes = await readFileOrNull(path);
-  return bytes === null ? [] : readPredictions(bytes, path);
+  return bytes === null ? [] : await readPredictions(bytes, path);
 }
 
 async function readFileOrNull(path: string): Promise<Uint8Array | null> {

@@ -2,10 +2,13 @@
  * Parquet files of a run: the record's tables (`src/record/tables.ts`) and the eval predictions,
  * written column by column with the dtype each column holds, and read back as rows.
  *
+ * Polars, a native addon, is loaded on the first table read or written, not when the store is
+ * imported: a command that only compares configs never loads native code.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
 import {
   type ColumnKind,
   jsonData,
@@ -20,7 +23,16 @@ import {
   type TableName,
 } from "../record/mod.ts";
 
-function dtype(kind: ColumnKind) {
+type Polars = typeof pl;
+
+let polars: Polars | undefined;
+
+async function loadPolars(): Promise<Polars> {
+  polars ??= (await import("nodejs-polars")).default;
+  return polars;
+}
+
+function dtype(pl: Polars, kind: ColumnKind) {
   switch (kind) {
     case "string":
     case "date":
@@ -44,14 +56,15 @@ function dtype(kind: ColumnKind) {
  * @param rows the rows (non-finite numbers are written as null)
  * @param path where the bytes go (the file is written here)
  */
-export function writeRows(
+export async function writeRows(
   columns: Readonly<Record<string, ColumnKind>>,
   rows: readonly Readonly<Record<string, unknown>>[],
   path: string,
-): void {
+): Promise<void> {
+  const pl = await loadPolars();
   const frame = pl.DataFrame(
     Object.entries(columns).map(([name, kind]) =>
-      pl.Series(name, rows.map((r) => jsonData(r[name])), dtype(kind))
+      pl.Series(name, rows.map((r) => jsonData(r[name])), dtype(pl, kind))
     ),
   );
   frame.writeParquet(path, { compression: "zstd" });
@@ -63,8 +76,8 @@ export function writeRows(
  * @param bytes the file's bytes
  * @returns one object per row, keyed by column
  */
-export function readRows(bytes: Uint8Array): Record<string, unknown>[] {
-  return pl.readParquet(Buffer.from(bytes)).toRecords();
+export async function readRows(bytes: Uint8Array): Promise<Record<string, unknown>[]> {
+  return (await loadPolars()).readParquet(Buffer.from(bytes)).toRecords();
 }
 
 /**
@@ -73,10 +86,10 @@ export function readRows(bytes: Uint8Array): Record<string, unknown>[] {
  * @param dir the run folder
  * @param tables the record's tables
  */
-export function writeTables(dir: string, tables: RunTables): void {
+export async function writeTables(dir: string, tables: RunTables): Promise<void> {
   for (const name of TABLE_NAMES) {
     const rows: readonly Readonly<Record<string, unknown>>[] = tables[name];
-    if (rows.length > 0) writeRows(TABLE_COLUMNS[name], rows, `${dir}/${tableFile(name)}`);
+    if (rows.length > 0) await writeRows(TABLE_COLUMNS[name], rows, `${dir}/${tableFile(name)}`);
   }
 }
 
@@ -90,13 +103,13 @@ export function writeTables(dir: string, tables: RunTables): void {
  * @returns its rows
  * @throws {RecordError} naming the file and the row and column that is wrong, or the count
  */
-export function readTable(
+export async function readTable(
   name: TableName,
   bytes: Uint8Array,
   file: string,
   expected: number,
-): unknown[] {
-  const rows: unknown[] = parseTable(name, readRows(bytes), file);
+): Promise<unknown[]> {
+  const rows: unknown[] = parseTable(name, await readRows(bytes), file);
   if (rows.length !== expected) {
     throw new RecordError(file, [{
       path: [],
@@ -112,8 +125,11 @@ export function readTable(
  * @param path the file
  * @param rows the predictions
  */
-export function writePredictions(path: string, rows: readonly PredictionRow[]): void {
-  writeRows(PREDICTION_COLUMNS, rows, path);
+export async function writePredictions(
+  path: string,
+  rows: readonly PredictionRow[],
+): Promise<void> {
+  await writeRows(PREDICTION_COLUMNS, rows, path);
 }
 
 /**
@@ -124,8 +140,11 @@ export function writePredictions(path: string, rows: readonly PredictionRow[]): 
  * @returns the rows
  * @throws {RecordError} when a row is not a prediction (naming the row and column)
  */
-export function readPredictions(bytes: Uint8Array, file: string): PredictionRow[] {
-  const rows = readRows(bytes).map(jsonData);
+export async function readPredictions(
+  bytes: Uint8Array,
+  file: string,
+): Promise<PredictionRow[]> {
+  const rows = (await readRows(bytes)).map(jsonData);
   const result = PredictionRow.array().safeParse(rows);
   if (!result.success) {
     const issue = result.error.issues[0];
