@@ -69,14 +69,17 @@ import {
 import { baselines } from "./train/baselines.ts";
 import { fromStoredModel, modelHash, type ModelStore, toStoredModel } from "./store/model_store.ts";
 import { runBacktest } from "./backtest/mod.ts";
-import type { BacktestResult, PriceSeries, Signal } from "./backtest/types.ts";
-import type {
-  BacktestSummary,
-  Metrics,
-  RunFold,
-  RunRecord,
-  RunStatus,
-} from "./store/run_record.ts";
+import type { PriceSeries, Signal } from "./backtest/types.ts";
+import {
+  backtestRecord,
+  type MetricSet,
+  RECORD_VERSION,
+  type RunFold,
+  type RunRecord,
+  type RunStatus,
+  type SplitMetrics,
+} from "./record/mod.ts";
+import { reportFiles } from "./report/report.ts";
 import {
   readRunRecord,
   releaseRunId,
@@ -209,22 +212,20 @@ function experimentLoss(e: Experiment): (y: Float32Array, pred: Float32Array) =>
 }
 
 /**
- * Evaluation metrics for the experiment's label mode, as a plain record. `loss` is the
- * experiment's own loss (BCE for direction; for magnitude the configured regression loss, so
- * it is comparable with the training history), beside MSE and the other metrics.
+ * Evaluation metrics for the experiment's label mode. `loss` is the experiment's own loss (BCE
+ * for direction; for magnitude the configured regression loss, so it is comparable with the
+ * training history), beside MSE and the other metrics.
  */
 async function evaluate(
   e: Experiment,
   y: ArrayLike<number>,
   pred: ArrayLike<number>,
   quarters: string[],
-): Promise<Metrics> {
-  if (e.label.mode === "direction") {
-    return classificationMetrics(y, pred) as unknown as Metrics;
-  }
+): Promise<MetricSet> {
+  if (e.label.mode === "direction") return classificationMetrics(y, pred);
   const m = regressionMetrics(y, pred, quarters);
   const loss = await experimentLoss(e)(Float32Array.from(y), Float32Array.from(pred));
-  return { ...m, loss } as unknown as Metrics;
+  return { ...m, loss };
 }
 
 /** Daily closes per ticker, for the backtest. */
@@ -352,49 +353,6 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
   return { checks, boundary, tickers, index, riskFree };
 }
 
-/** The backtest result in the run record's shape (statistics per series, daily equity). */
-export function backtestSummary(r: BacktestResult): BacktestSummary {
-  const stats: BacktestSummary["stats"] = {};
-  const flat = (p: BacktestResult["stats"]["strategy"]) => {
-    const out: Record<string, number | null> = {};
-    for (const [k, v] of Object.entries(p)) {
-      if (typeof v === "number" || v === null) out[k] = v;
-      else if (k === "costs" && v && typeof v === "object") {
-        for (const [ck, cv] of Object.entries(v)) out[`costs_${ck}`] = cv as number;
-      }
-    }
-    return out;
-  };
-  stats.strategy = flat(r.stats.strategy);
-  if (r.stats.index) stats.index = flat(r.stats.index);
-  stats.basket = flat(r.stats.basket);
-  const s = r.series;
-  return {
-    strategy: r.strategy,
-    mode: r.mode,
-    period: r.period,
-    benchmarks: r.benchmarks,
-    stats,
-    equity: s.dates.map((date, i) => ({
-      date,
-      strategy: s.strategy[i],
-      index: s.index ? s.index[i] : null,
-      basket: s.basket[i],
-    })),
-    drawdown: s.dates.map((date, i) => ({
-      date,
-      strategy: s.drawdown.strategy[i],
-      index: s.drawdown.index ? s.drawdown.index[i] : null,
-      basket: s.drawdown.basket[i],
-    })),
-    perTicker: r.perTicker as unknown as Record<string, unknown>[],
-    trades: r.trades,
-    ruin: r.ruin,
-    warnings: r.warnings,
-    assumptions: r.assumptions,
-  };
-}
-
 /** A seeded permutation of `values` (Fisher-Yates with mulberry32). */
 export function permuted(values: Float32Array, seed: number): Float32Array {
   const out = values.slice();
@@ -515,8 +473,6 @@ function foldMatrices(q: QuarterlyFrame, fold: Fold, scaler: Scaler): FoldMatric
     ev: designMatrix(q, fold.eval, scaler),
   };
 }
-
-type SplitMetrics = { train?: Metrics; validation?: Metrics; eval?: Metrics };
 
 /** Everything the stages before training produce. */
 interface Prepared {
@@ -1074,7 +1030,7 @@ async function analyzeModel(
   });
   const top = e.analysis.ablation?.retrain_top ?? 0;
   if (top > 0 && result.ablation) {
-    const full = result.ablation.full as { loss: number; metric: number };
+    const full = result.ablation.full;
     const neutral = columnMeans(train.x);
     const candidates = result.ablation.rows
       .filter((r) => r.kind === "feature" && r.verdict === "drop candidate")
@@ -1148,7 +1104,9 @@ function lastEpochMetrics(
   if (folds.length === 0) return {};
   return {
     lastEpoch: {
-      train: Object.fromEntries(folds.map((o) => [o.fold.name, o.metrics.lastEpoch!.train!])),
+      folds: Object.fromEntries(
+        folds.map((o) => [o.fold.name, { train: o.metrics.lastEpoch!.train! }]),
+      ),
     },
   };
 }
@@ -1171,7 +1129,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     options.log(UNTRAINED_MODEL_WARNING);
   }
 
-  const baselineMetrics: Record<string, Metrics> = {};
+  const baselineMetrics: Record<string, MetricSet> = {};
   await stages.time("baselines", async () => {
     const preds = baselinePredictions(e, q, outcomes, evalRows.length);
     if (outcomes.every((o) => o.controlPred)) {
@@ -1182,11 +1140,11 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       baselineMetrics[name] = await evaluate(e, evalY, pred, evalQuarters);
     }
   });
-  const perTicker: Record<string, Metrics> = {};
+  const perTicker: Record<string, MetricSet> = {};
   const groups = mode === "direction"
     ? metricsByGroup("direction", evalY, evalPred, evalTickers)
     : metricsByGroup("magnitude", evalY, evalPred, evalTickers, { quarters: evalQuarters });
-  for (const g of groups) perTicker[g.group] = g.metrics as unknown as Metrics;
+  for (const g of groups) perTicker[g.group] = g.metrics;
 
   const backtest = await stages.time("backtest", () => {
     const signals: Signal[] = evalRows.map((r, i) => ({
@@ -1242,12 +1200,15 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   const single = outcomes.length === 1 ? outcomes[0] : null;
   const pooledEval = await evaluate(e, evalY, evalPred, evalQuarters);
   const record: RunRecord = {
+    version: RECORD_VERSION,
     runId: a.reservation.runId,
     experiment: e.name,
     description: e.description,
     status,
-    configYaml: experimentToYaml(e),
+    ...(error ? { error } : {}),
     configHash: a.hash,
+    configYaml: experimentToYaml(e),
+    config: e,
     data: {
       dataset: e.data.dataset,
       fingerprint: p.fingerprint,
@@ -1258,7 +1219,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
         eval: p.tickers.eval,
         selection: {
           returnsUpTo: p.selectionEnd,
-          selections: p.tickers.selections as unknown as Record<string, unknown>[],
+          selections: p.tickers.selections,
         },
       },
       from: e.data.from ?? p.dataset.manifest.from,
@@ -1316,20 +1277,23 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     metrics: {
       mode,
       preTrain: single ? single.metrics.preTrain : {
-        eval: Object.fromEntries(outcomes.map((o) => [o.fold.name, o.metrics.preTrain.eval!])),
+        folds: Object.fromEntries(
+          outcomes.map((o) => [o.fold.name, { eval: o.metrics.preTrain.eval! }]),
+        ),
       },
       postTrain: single ? single.metrics.postTrain : {
         eval: pooledEval,
-        ...Object.fromEntries(outcomes.map((o) => [o.fold.name, o.metrics.postTrain.eval!])),
+        folds: Object.fromEntries(
+          outcomes.map((o) => [o.fold.name, { eval: o.metrics.postTrain.eval! }]),
+        ),
       },
       ...(lastEpochMetrics(outcomes, single)),
       perTicker,
       baselines: baselineMetrics,
     },
-    backtest: backtestSummary(backtest),
+    backtest: backtestRecord(backtest),
     ...(analysis ? { analysis } : {}),
     warnings: [...new Set(warnings)],
-    ...(error ? { error } : {}),
   };
   const predictions = evalRows.map((r, i) => ({
     ticker: rowTickers[r],
@@ -1340,7 +1304,12 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     predicted: evalPred[i],
   }));
   await options.beforeWrite?.();
-  const dir = await writeRunRecord(options.resultsDir, record, { predictions }, a.reservation);
+  const dir = await writeRunRecord(
+    options.resultsDir,
+    record,
+    { predictions, render: reportFiles },
+    a.reservation,
+  );
   return { record, dir };
 }
 
@@ -1403,7 +1372,7 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
     const matrices = foldMatrices(p.q, fold, scaler);
     const { analysis } = await analyzeModel(e, backend, p.q, { fold, matrices, model }, options);
     const updated: RunRecord = { ...record, analysis };
-    await rewriteRunRecord(dir, updated);
+    await rewriteRunRecord(dir, updated, reportFiles);
     return updated;
   } finally {
     model.dispose();

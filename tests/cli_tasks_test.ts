@@ -65,10 +65,21 @@ const WRITES: Record<string, string[]> = {
 
 /**
  * The tasks that load native code: Polars (a Node addon: validate, run, data, scan, analyze,
- * worker, store, and journal for a `file:` store) and BLAS (the cpu-blas backend: run, worker,
- * bench; getrusage in run's memory record). diff reads records and configs only.
+ * worker, store, and journal and diff, which read a run's tables from Parquet) and BLAS (the
+ * cpu-blas backend: run, worker, bench; getrusage in run's memory record).
  */
-const FFI = ["run", "validate", "data", "scan", "analyze", "journal", "worker", "store", "bench"];
+const FFI = [
+  "run",
+  "validate",
+  "data",
+  "scan",
+  "analyze",
+  "journal",
+  "diff",
+  "worker",
+  "store",
+  "bench",
+];
 
 Deno.test("every task grants write access only to its own folders, and FFI only where native code loads", () => {
   for (const [name, line] of Object.entries(TASKS)) {

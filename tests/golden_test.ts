@@ -49,8 +49,20 @@ function numbers(r: RunRecord): unknown {
     baselines: r.metrics?.baselines,
     perTicker: r.metrics?.perTicker,
     ablation: r.analysis?.ablation?.rows ?? null,
-    backtest: r.backtest?.stats ?? null,
+    backtest: r.backtest ? statNumbers(r.backtest.stats) : null,
   }));
+}
+
+/** Each curve's statistics that are numbers (or null): not the drawdown dates or risk-free source. */
+function statNumbers(stats: Record<string, object | undefined>): unknown {
+  return Object.fromEntries(
+    Object.entries(stats).map(([series, row]) => [
+      series,
+      Object.fromEntries(
+        Object.entries(row ?? {}).filter(([, v]) => v === null || typeof v === "number"),
+      ),
+    ]),
+  );
 }
 
 async function runCase(

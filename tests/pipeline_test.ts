@@ -70,7 +70,13 @@ Deno.test("a run writes a complete record, restores its model the second time, a
     const first = await runExperiment(e, options(root));
     assertEquals(first.record.status, "complete");
     for (
-      const f of ["config.yaml", "record.json", "metrics.json", "predictions.parquet", "report.md"]
+      const f of [
+        "config.yaml",
+        "record.json",
+        "series.parquet",
+        "predictions.parquet",
+        "report.md",
+      ]
     ) {
       await Deno.stat(`${first.dir}/${f}`);
     }

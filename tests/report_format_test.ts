@@ -60,7 +60,7 @@ Deno.test("each metric is written in its kind, labelled with its unit", () => {
   equal(formatValue("n", 165), "165");
   equal(formatValue("maxDrawdownTradingDays", 243), "243");
   equal(metricLabel("maxDrawdownTradingDays"), "max drawdown duration (trading days)");
-  equal(metricLabel("maxDrawdownDays"), metricLabel("maxDrawdownCalendarDays"));
+  equal(metricLabel("costs_total"), "costs paid");
   equal(metricLabel("costs_slippage"), "slippage paid");
   equal(metricLabel("buyHoldReturn"), "buy-and-hold return");
   equal(metricLabel("volatility"), "volatility (annualized)");

@@ -3,14 +3,18 @@
  *
  * @module
  */
-import type { RunRecord } from "../src/store/run_record.ts";
+import { type MagnitudeMetrics, parseRecord, type RunRecord } from "../src/record/mod.ts";
 
 /** Folder of the report fixtures. */
 export const FIXTURES = new URL("./fixtures/report/", import.meta.url);
 
-/** The hand-written fixture record (a direction run with a backtest and analysis). */
+/**
+ * The fixture record (a direction run with a backtest and analysis), as a run record of this
+ * version with its tables inline: what the pipeline builds in memory.
+ */
 export function fixtureRecord(): RunRecord {
-  return JSON.parse(Deno.readTextFileSync(new URL("record.json", FIXTURES))) as RunRecord;
+  const url = new URL("record.json", FIXTURES);
+  return parseRecord(JSON.parse(Deno.readTextFileSync(url)), url.pathname);
 }
 
 /**
@@ -23,16 +27,32 @@ export function variant(patch: Partial<RunRecord>): RunRecord {
   return { ...fixtureRecord(), ...patch };
 }
 
-/** A magnitude-mode variant with regression metrics and no confusion matrix. */
-export function magnitudeRecord(runId = "19990102T080000Z-7c1d2e3f"): RunRecord {
-  const base = fixtureRecord();
-  const m = (mae: number, r2: number, pearson: number, signAccuracy: number, loss: number) => ({
+/** Magnitude metrics with the given headline numbers (no quarters: no IC). */
+export function magnitudeMetrics(
+  mae: number,
+  r2: number | null,
+  pearson: number | null,
+  signAccuracy: number,
+  loss: number,
+): MagnitudeMetrics {
+  return {
+    n: 44,
     loss,
+    mse: loss,
     mae,
     r2,
     pearson,
     signAccuracy,
-  });
+    ic: null,
+    rankIc: null,
+    notes: [],
+  };
+}
+
+/** A magnitude-mode variant with regression metrics and no confusion matrix. */
+export function magnitudeRecord(runId = "19990102T080000Z-7c1d2e3f"): RunRecord {
+  const base = fixtureRecord();
+  const m = magnitudeMetrics;
   return {
     ...base,
     runId,
@@ -40,6 +60,12 @@ export function magnitudeRecord(runId = "19990102T080000Z-7c1d2e3f"): RunRecord 
     description: "Magnitude (PM) with Huber plus a sign penalty at width 2048.",
     configYaml: base.configYaml.replace("name: direction-small", "name: magnitude-huber-2048")
       .replace("mode: direction", "mode: magnitude").replace("name: bce", "name: huber-sign"),
+    config: {
+      ...base.config,
+      name: "magnitude-huber-2048",
+      label: { ...base.config.label, mode: "magnitude" },
+      loss: { ...base.config.loss, name: "huber-sign" },
+    },
     configHash: "7c1d2e3f" + base.configHash.slice(8),
     metrics: {
       mode: "magnitude",
@@ -50,7 +76,7 @@ export function magnitudeRecord(runId = "19990102T080000Z-7c1d2e3f"): RunRecord 
       },
       perTicker: { JPM: m(0.11, 0.04, 0.38, 0.7, 0.6), XOM: m(0.09, 0.06, 0.44, 0.77, 0.52) },
       baselines: {
-        mean: m(0.1201, 0, null as unknown as number, 0.52, 0.61),
+        mean: m(0.1201, 0, null, 0.52, 0.61),
         momentum: m(0.1432, -0.21, 0.05, 0.54, 0.83),
         linear: m(0.1044, 0.031, 0.21, 0.66, 0.58),
       },

@@ -19,8 +19,14 @@ import {
   INSIDER_COLUMNS,
   SENTIMENT_COLUMNS,
 } from "../src/features/families.ts";
-import type { RunRecord } from "../src/store/run_record.ts";
+import { parseRecord, type RunRecord } from "../src/record/mod.ts";
 import { fixtureRecord } from "./report_helpers.ts";
+
+/** A real record of the first version (quick-direction, trimmed), read as the store reads it. */
+function versionOneRecord(): RunRecord {
+  const url = new URL("./fixtures/record/v1-calendar-days.json", import.meta.url);
+  return parseRecord(JSON.parse(Deno.readTextFileSync(url)), url.pathname);
+}
 
 /** The fixture with a portfolio book ruined by a short, as `runBacktest` records it. */
 function ruinedRecord(): RunRecord {
@@ -127,9 +133,11 @@ Deno.test("leakage checks warn when the record shows a leak", () => {
 Deno.test("leakage checks of a by-ticker split and of a run recorded before the checks", () => {
   const byTicker = fixtureRecord();
   byTicker.split = {
+    ...byTicker.split!,
     method: "by_ticker",
     folds: [{ ...byTicker.split!.folds[0], evalPeriod: ["1991-12-31", "2000-09-29"] }],
     warnings: ["by_ticker split: train and eval share quarters: market-wide moves leak"],
+    evalFrom: null,
   };
   const checks = Object.fromEntries(leakageChecks(byTicker).map((c) => [c.name, c]));
   equal(checks["Split"].status, "warning");
@@ -139,27 +147,25 @@ Deno.test("leakage checks of a by-ticker split and of a run recorded before the 
   match(checks["Purge and embargo"].text, /^None applied/);
   equal(checks["Feature cut-off"].status, "warning");
 
-  // An older record: no gap fields, no per-fold scaler rows; the config and the scaler's count.
-  const old = fixtureRecord();
-  const { horizon: _h, purge: _p, embargo: _e, evalFrom: _f, ...split } = old.split!;
-  const { lastTrainLabelDate: _l, trainRowsHash: _t, scalerRows: _s, scalerRowsHash: _r, ...fold } =
-    split.folds[0];
-  old.split = { ...split, folds: [fold] };
-  old.scaler = { version: 1, columns: [], fittedRows: 312, rowsHash: "abc" };
+  // A record of the first version: no latest label date, no per-fold scaler rows; its gap from
+  // its config (the migration reads it), the scaler's row count.
+  const old = versionOneRecord();
   const stated = Object.fromEntries(leakageChecks(old).map((c) => [c.name, c]));
   equal(stated["Purge and embargo"].status, "stated");
   ok(stated["Purge and embargo"].text.includes("(from 1998-01-01)"), "eval_from from the config");
   ok(stated["Purge and embargo"].text.includes("predates recording"));
   equal(stated["Scaler rows"].status, "stated");
-  ok(stated["Scaler rows"].text.includes("saw 312 rows, its training row count"));
+  ok(stated["Scaler rows"].text.includes("saw 270 rows, its training row count"));
   deepStrictEqual(leakageChecks({ ...old, split: null }), []);
 });
 
 Deno.test("walk-forward folds are checked one by one", () => {
   const record = fixtureRecord();
   const base = record.split!.folds[0];
-  record.configYaml = record.configYaml.replace("method: ticker_and_time", "method: walk_forward")
-    .replace("window: expanding", "window: rolling");
+  record.config = {
+    ...record.config,
+    split: { ...record.config.split, method: "walk_forward", window: "rolling" },
+  };
   record.split = {
     ...record.split!,
     method: "walk_forward",
@@ -258,33 +264,10 @@ Deno.test("eval sets under 30 rows are too small to judge, and the report says h
 });
 
 Deno.test("runs recorded in calendar days show their drawdown duration in trading days", async () => {
-  const record = fixtureRecord();
-  // Peak at the capital on Friday 1999-01-08, trough on Monday, back on Friday 1999-01-15:
-  // 4 trading days later, 7 calendar days.
-  const equity = [
-    { date: "1999-01-08", strategy: 100, basket: 100 },
-    { date: "1999-01-11", strategy: 90, basket: 101 },
-    { date: "1999-01-12", strategy: 95, basket: 102 },
-    { date: "1999-01-14", strategy: 99, basket: 103 },
-    { date: "1999-01-15", strategy: 100.5, basket: 104 },
-  ];
-  record.backtest = {
-    ...record.backtest!,
-    stats: {
-      strategy: { startEquity: 100, maxDrawdown: 0.1, maxDrawdownDays: 7 },
-      basket: { startEquity: 100, maxDrawdown: 0, maxDrawdownDays: 0 },
-    },
-    equity,
-  };
-  const { markdown } = await renderReport(record);
-  ok(markdown.includes("| max drawdown duration (trading days) | 4 | 0 |"));
-  ok(!markdown.includes("calendar days"));
-  // Without the daily equity the recorded figure stays, labelled as what it is.
-  record.backtest.equity = [];
-  const { markdown: without } = await renderReport(record);
-  ok(without.includes(
-    "| max drawdown duration (calendar days, as runs before trading days recorded it) | 7 | 0 |",
-  ));
+  // The migration counted them from the recorded daily equity (see tests/record_test.ts).
+  const { markdown } = await renderReport(versionOneRecord());
+  ok(markdown.includes("| max drawdown duration (trading days) |"));
+  ok(!markdown.includes("calendar days, as runs"));
 });
 
 /** The report's prose and tables: no code spans, code blocks, or text quoted from the record. */
@@ -295,7 +278,7 @@ function prose(markdown: string, record: RunRecord): string {
     ...record.warnings,
     ...record.data.manifestWarnings,
     ...(record.backtest?.warnings ?? []),
-    ...(record.backtest?.assumptions as string[] ?? []),
+    ...(record.backtest?.assumptions ?? []),
     ...record.features,
   ];
   for (const q of quoted) text = text.split(q).join("");

@@ -1,18 +1,19 @@
 /**
- * The report and journal read what the other stages really produce: a `runBacktest` result as
- * the pipeline records it (columnar series, `null` index statistics, a costs breakdown, positive
- * drawdowns), the trainer's classification and regression metrics (confusion object, IC
- * summaries), per-fold pre-train metrics, and analysis results with SHAP values.
+ * The record and the report read what the other stages really produce: a `runBacktest` result
+ * as the pipeline records it (`backtestRecord`: points, a costs breakdown made flat, no index
+ * row without an index), the trainer's classification and regression metrics (confusion counts,
+ * IC summaries), per-fold pre-train metrics, loss targets and analysis results with SHAP values.
  */
-import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { runBacktest } from "../src/backtest/engine.ts";
 import { BacktestConfig } from "../src/config/schema.ts";
 import { classificationMetrics, regressionMetrics } from "../src/train/metrics.ts";
+import { lossTarget } from "../src/analysis/loss_target.ts";
 import { renderReport } from "../src/report/report.ts";
 import { renderJournal } from "../src/report/journal.ts";
-import { backtestSummary } from "../src/report/normalize.ts";
 import { metricValue } from "../src/report/format.ts";
-import { readRunRecord, type RunRecord, writeRunRecord } from "../src/store/run_record.ts";
+import { backtestRecord, type RunRecord } from "../src/record/mod.ts";
+import { readRunRecord, writeRunRecord } from "../src/store/run_record.ts";
+import { assert, assertEquals } from "./assert.ts";
 import { fixtureRecord, magnitudeRecord } from "./report_helpers.ts";
 
 /** Two tickers, daily closes over 2000 (weekdays), deterministic. */
@@ -50,77 +51,89 @@ function stageRecord(): RunRecord {
   const record = fixtureRecord();
   const y = [1, 0, 1, 1, 0, 1, 0, 0, 1, 1];
   const p = [0.8, 0.3, 0.6, 0.4, 0.45, 0.9, 0.7, 0.2, 0.55, 0.65];
-  const post = classificationMetrics(y, p) as unknown as Record<string, number>;
-  const pre = classificationMetrics(y, p.map(() => 0.5)) as unknown as Record<string, number>;
+  const post = classificationMetrics(y, p);
+  const pre = classificationMetrics(y, p.map(() => 0.5));
   record.metrics = {
     mode: "direction",
-    preTrain: { eval: { "fold-1": pre, "fold-2": pre } },
+    preTrain: { folds: { "fold-1": { eval: pre }, "fold-2": { eval: pre } } },
     postTrain: { eval: post },
     perTicker: { AAA: post },
-    baselines: { majority: classificationMetrics(y, y.map(() => 0.6)) as never },
+    baselines: { majority: classificationMetrics(y, y.map(() => 0.6)) },
   };
-  record.backtest = backtestResult() as unknown as RunRecord["backtest"];
+  record.backtest = backtestRecord(backtestResult());
+  const target = (variance: number) => ({
+    ...lossTarget(y.map((v) => v * 0.1)),
+    n: 10,
+    variance,
+    targetMseR2: 0.2 * variance,
+  });
   record.analysis = {
     shap: {
-      meanAbs: { a: 0.2, b: 0.1 },
-      maxAdditivityError: 1e-7,
+      method: "sampled permutation Shapley values against a training background sample",
       baseValue: 0.5,
+      maxAdditivityError: 1e-7,
+      tolerance: 1e-4,
+      meanAbs: { a: 0.2, b: 0.1 },
       features: ["a", "b"],
       values: [[0.3, -0.1], [-0.1, 0.1], [0.2, 0.1]],
       featureValues: [[1.2, -0.3], [-0.8, 0.4], [0.1, 0.9]],
       topConfident: [{ row: "AAA 2000Q1", output: 0.9, top: [{ feature: "a", value: 0.3 }] }],
     },
-    lossTarget: {
-      train: { n: 10, variance: 0.24, targetMseR2: 0.048 },
-      eval: { n: 10, variance: 0.25, targetMseR2: 0.05 },
-      achievedEvalLoss: 0.61,
-    },
+    lossTarget: { train: target(0.24), eval: target(0.25), achievedEvalLoss: 0.61 },
   };
   return record;
 }
 
-Deno.test("a runBacktest result becomes equity points and clean statistics", () => {
+Deno.test("a runBacktest result becomes equity points and flat statistics", () => {
   const raw = backtestResult();
-  const summary = backtestSummary(raw)!;
-  deepStrictEqual(Object.keys(summary.stats), ["strategy", "basket"], "null index dropped");
-  equal(summary.equity.length, raw.series.dates.length);
-  deepStrictEqual(summary.equity[0], {
+  const recorded = backtestRecord(raw);
+  assertEquals(
+    Object.keys(recorded.stats),
+    ["strategy", "basket"],
+    "no index row without an index",
+  );
+  assertEquals(recorded.equity.length, raw.series.dates.length);
+  assertEquals(recorded.equity[0], {
     date: raw.series.dates[0],
     strategy: raw.series.strategy[0],
+    index: null,
     basket: raw.series.basket[0],
   });
-  ok(!("series" in summary));
-  // The costs breakdown reads as its total; the drawdown stays the stage's positive fraction.
-  equal(metricValue(summary.stats.strategy, "costs"), raw.stats.strategy.costs.total);
-  equal(metricValue(summary.stats.strategy, "maxDrawdown"), raw.stats.strategy.maxDrawdown);
-  equal(
-    metricValue(summary.stats.strategy, "maxDrawdownDuration"),
+  assert(!("series" in recorded) && !("drawdown" in recorded), "drawdowns follow from the equity");
+  // The costs breakdown is flat; the drawdown stays the stage's positive fraction.
+  assertEquals(recorded.stats.strategy.costs_total, raw.stats.strategy.costs.total);
+  assertEquals(metricValue(recorded.stats.strategy, "costsTotal"), raw.stats.strategy.costs.total);
+  assertEquals(recorded.stats.strategy.maxDrawdown, raw.stats.strategy.maxDrawdown);
+  assertEquals(
+    recorded.stats.strategy.maxDrawdownTradingDays,
     raw.stats.strategy.maxDrawdownTradingDays,
   );
+  assertEquals(recorded.stats.strategy.maxDrawdownPeak, raw.stats.strategy.maxDrawdownPeak);
+  assertEquals(recorded.trades, raw.trades);
 });
 
 Deno.test("the report renders real stage outputs", async () => {
   const { markdown, plots } = await renderReport(stageRecord());
   for (const f of ["confusion.svg", "equity.svg", "drawdown.svg", "shap-beeswarm.svg"]) {
-    ok(f in plots, f);
+    assert(f in plots, f);
   }
-  ok(plots["equity.svg"].includes(">basket<"));
-  ok(!plots["equity.svg"].includes(">index<"), "no index series without an index");
+  assert(plots["equity.svg"].includes(">basket<"));
+  assert(!plots["equity.svg"].includes(">index<"), "no index series without an index");
   // Per-fold pre-train metrics become one column per fold; confusion counts are not a row.
-  ok(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
-  ok(!markdown.includes("| confusion |"));
-  ok(markdown.includes("| costs paid |"));
-  ok(markdown.includes("Strategy `simple` in per-ticker mode (each eval ticker trades alone"));
-  ok(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
-  ok(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
-  ok(markdown.includes("|  | train | eval |"));
-  ok(markdown.includes("| achieved eval loss | 0.6100 |  |"));
-  ok(
+  assert(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
+  assert(!markdown.includes("| confusion |"));
+  assert(markdown.includes("| costs paid |"));
+  assert(markdown.includes("Strategy `simple` in per-ticker mode (each eval ticker trades alone"));
+  assert(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
+  assert(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
+  assert(markdown.includes("|  | train | eval |"));
+  assert(markdown.includes("| achieved eval loss | 0.6100 |  |"));
+  assert(
     markdown.includes(
       "| target MSE for the desired R² ((1 − R²) × variance) | 0.04800 | 0.05000 |",
     ),
   );
-  ok(!/desiredR2|targetMseR2|achievedEvalLoss/.test(markdown), "no internal key names");
+  assert(!/desiredR2|targetMseR2|achievedEvalLoss/.test(markdown), "no internal key names");
 });
 
 Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
@@ -128,64 +141,62 @@ Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
   const y = [0.05, -0.02, 0.03, 0.01, -0.04, 0.02];
   const p = [0.03, -0.01, 0.01, 0.02, -0.02, 0.0];
   const q = ["2000Q1", "2000Q1", "2000Q1", "2000Q2", "2000Q2", "2000Q2"];
-  const m = regressionMetrics(y, p, q) as unknown as Record<string, number>;
+  const m = regressionMetrics(y, p, q);
   record.metrics!.postTrain = { eval: m };
   const { markdown } = await renderReport(record);
-  const ic = m.ic as unknown as { mean: number; icir: number };
-  const rank = m.rankIc as unknown as { mean: number; icir: number };
+  const ic = m.ic!, rank = m.rankIc!;
   // 4 significant digits (every value here lies between 0.0001 and 10000).
-  ok(markdown.includes(`| IC | — | ${ic.mean.toPrecision(4)} |`));
-  ok(markdown.includes(`| ICIR | — | ${ic.icir.toPrecision(4)} |`));
-  ok(markdown.includes(`| rank IC | — | ${rank.mean.toPrecision(4)} |`));
-  ok(markdown.includes(`| rank ICIR | — | ${rank.icir.toPrecision(4)} |`));
+  assert(markdown.includes(`| IC | — | ${ic.mean!.toPrecision(4)} |`));
+  assert(markdown.includes(`| ICIR | — | ${ic.icir!.toPrecision(4)} |`));
+  assert(markdown.includes(`| rank IC | — | ${rank.mean!.toPrecision(4)} |`));
+  assert(markdown.includes(`| rank ICIR | — | ${rank.icir!.toPrecision(4)} |`));
 });
 
-Deno.test("records written from stage outputs read back in the summary shape", async () => {
+Deno.test("records written from stage outputs read back equal, their tables from Parquet", async () => {
   const results = await Deno.makeTempDir({ prefix: "alfred-stages-" });
-  const dir = await writeRunRecord(results, stageRecord());
+  const record = stageRecord();
+  const dir = await writeRunRecord(results, record);
   const back = await readRunRecord(dir);
-  ok(Array.isArray(back.backtest!.equity) && back.backtest!.equity.length > 100);
-  ok(!("series" in back.backtest!));
+  assertEquals(back, record);
+  assert(back.backtest!.equity.length > 100);
+  assertEquals(back.analysis!.shap!.values, record.analysis!.shap!.values);
   const journal = renderJournal([back]);
-  ok(journal.includes("19990101T120000Z-3fa9c2d1"));
+  assert(journal.includes("19990101T120000Z-3fa9c2d1"));
   await Deno.remove(results, { recursive: true });
 });
 
-Deno.test("flattened cost columns, recorded drawdowns and empty unknown rows", async () => {
+Deno.test("flat cost rows, drawdowns from the starting equity, and rows without a value", async () => {
   const record = fixtureRecord();
-  const equity = [
-    { date: "2000-01-03", strategy: 100, index: null, basket: 100 },
-    { date: "2000-01-04", strategy: 90, index: null, basket: 110 },
-    { date: "2000-01-05", strategy: 95, index: null, basket: 99 },
-  ];
+  const backtest = record.backtest!;
+  const point = (date: string, strategy: number, basket: number) => ({
+    date,
+    strategy,
+    index: null,
+    basket,
+  });
   record.backtest = {
+    ...backtest,
     stats: {
-      strategy: { sharpe: 0.5, costs_total: 12.5, costs_commission: 6.25, endEquity: 95 },
-      basket: { sharpe: 0.4, costs_total: 2, costs_commission: 1, endEquity: 99 },
-      index: { sharpe: null, costs_total: null, maxDrawdownRecovery: null },
+      strategy: { ...backtest.stats.strategy, costs_total: 12.5, costs_commission: 6.25 },
+      basket: { ...backtest.stats.basket, costs_total: 2, costs_commission: 1 },
     },
-    equity: equity as never,
-    // The stage's drawdowns: positive fractions, its own peak rule (deeper than the equity's).
-    drawdown: [
-      { date: "2000-01-03", strategy: 0, index: null, basket: 0 },
-      { date: "2000-01-04", strategy: 0.25, index: null, basket: 0 },
-      { date: "2000-01-05", strategy: 0.2, index: null, basket: 0.1 },
+    // The strategy opens 10% below its starting equity: the first peak is the capital.
+    equity: [
+      point("2000-01-03", 90_000, 100_000),
+      point("2000-01-04", 95_000, 110_000),
+      point("2000-01-05", 99_000, 99_000),
     ],
-    perTicker: [],
-    warnings: [],
-    assumptions: [],
   };
+  record.backtest.stats.strategy.maxDrawdownRecovery = null;
+  record.backtest.stats.basket.maxDrawdownRecovery = null;
   const { markdown, plots } = await renderReport(record);
-  ok(markdown.includes("| costs paid | 12.50 | — | 2.00 |"));
-  ok(markdown.includes("| commission paid | 6.25 | — | 1.00 |"));
-  ok(markdown.includes("| end equity | 95.00 | — | 99.00 |"));
-  ok(!markdown.includes("recovery"), "a row with no value anywhere is left out");
-  // -25% is drawn from the recorded series (the equity alone would give -10%).
-  ok(plots["drawdown.svg"].includes("-25%") || plots["drawdown.svg"].includes("−25%"));
+  assert(markdown.includes("| costs paid | 12.50 | 2.00 |"));
+  assert(markdown.includes("| commission paid | 6.25 | 1.00 |"));
+  assert(!markdown.includes("recovery"), "a row with no value anywhere is left out");
+  assert(plots["drawdown.svg"].includes("-10%") || plots["drawdown.svg"].includes("−10%"));
 });
 
 Deno.test("a book ruined in runBacktest, recorded by the pipeline, is stated in the report", async () => {
-  const { backtestSummary: recordedBacktest } = await import("../src/pipeline.ts");
   const dates = [
     "2000-03-31",
     "2000-04-03",
@@ -209,12 +220,14 @@ Deno.test("a book ruined in runBacktest, recorded by the pipeline, is stated in 
     config: BacktestConfig.parse({ strategy: "long_short_top_k", mode: "portfolio", k: 1 }),
   });
   const record = fixtureRecord();
-  record.backtest = recordedBacktest(raw);
+  record.backtest = backtestRecord(raw);
   const { markdown } = await renderReport(await writeAndRead(record));
   // 50,000 long, 50,000 short at 10 (less 10 bps): S at 40 leaves about -50,000.
-  ok(markdown.includes("**⚠ RUINED: The book was ruined on 2000-04-04: its equity was -49,950.05"));
-  ok(markdown.includes("| max drawdown duration (trading days) | 4 |"));
-  ok(markdown.includes("| total return | -150.20% |"));
+  assert(
+    markdown.includes("**⚠ RUINED: The book was ruined on 2000-04-04: its equity was -49,950.05"),
+  );
+  assert(markdown.includes("| max drawdown duration (trading days) | 4 |"));
+  assert(markdown.includes("| total return | -150.20% |"));
 });
 
 /** The record as it reads back from disk (what the journal and a rewrite see). */

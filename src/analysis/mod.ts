@@ -6,7 +6,7 @@
  */
 import type { AnalysisConfig } from "../config/schema.ts";
 import type { Matrix } from "../train/trainer.ts";
-import type { RunAnalysis } from "../store/run_record.ts";
+import type { RunAnalysis } from "../record/mod.ts";
 import { ablation, columnMeans, type Score } from "./ablation.ts";
 import { meanAbsShap, type PredictFn, shapValues } from "./shap.ts";
 import { lossTarget } from "./loss_target.ts";

@@ -1,7 +1,8 @@
 /**
  * Formatting and metric helpers shared by the run report, the journal and the run diff:
- * deterministic number formatting, Markdown tables, and metric lookup that tolerates the
- * spellings different stages use (`f1`/`F1`, `sign_accuracy`/`signAccuracy`, ...).
+ * deterministic number formatting, Markdown tables, and metric lookup by name in the record's
+ * metric sets and statistics (whose one snake_case family, the backtest's flat costs
+ * `costs_commission`, reads as `costsCommission`).
  *
  * One number format throughout: metrics (losses, accuracies, correlations, Sharpe and other
  * ratios) to 4 significant digits; returns, rates and drawdowns as percentages with 2 decimals;
@@ -11,7 +12,9 @@
  *
  * @module
  */
-import type { Metrics } from "../store/run_record.ts";
+
+/** A metric set or statistics row of the record, read by metric name. */
+export type MetricTable = Readonly<Record<string, unknown>>;
 
 /** Canonical metric names, in the order tables show them. */
 export const METRIC_ORDER: readonly string[] = [
@@ -40,7 +43,7 @@ export const METRIC_ORDER: readonly string[] = [
   "sortino",
   "calmar",
   "maxDrawdown",
-  "maxDrawdownDuration",
+  "maxDrawdownTradingDays",
   "maxDrawdownCalendarDays",
   "trades",
   "wins",
@@ -53,6 +56,7 @@ export const METRIC_ORDER: readonly string[] = [
   "pnl",
   "buyHoldReturn",
   "costs",
+  "costsTotal",
   "costsCommission",
   "costsSlippage",
   "costsBorrow",
@@ -90,7 +94,7 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   sortino: "Sortino",
   calmar: "Calmar",
   maxDrawdown: "max drawdown",
-  maxDrawdownDuration: "max drawdown duration (trading days)",
+  maxDrawdownTradingDays: "max drawdown duration (trading days)",
   maxDrawdownCalendarDays:
     "max drawdown duration (calendar days, as runs before trading days recorded it)",
   trades: "trades",
@@ -104,6 +108,7 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
   pnl: "profit and loss",
   buyHoldReturn: "buy-and-hold return",
   costs: "costs paid",
+  costsTotal: "costs paid",
   costsCommission: "commission paid",
   costsSlippage: "slippage paid",
   costsBorrow: "short borrow paid",
@@ -131,7 +136,7 @@ const METRIC_KINDS: Readonly<Record<string, MetricKind>> = {
   cagr: "percent",
   volatility: "percent",
   maxDrawdown: "percent",
-  maxDrawdownDuration: "count",
+  maxDrawdownTradingDays: "count",
   maxDrawdownCalendarDays: "count",
   trades: "count",
   wins: "count",
@@ -142,39 +147,12 @@ const METRIC_KINDS: Readonly<Record<string, MetricKind>> = {
   pnl: "money",
   buyHoldReturn: "percent",
   costs: "money",
+  costsTotal: "money",
   costsCommission: "money",
   costsSlippage: "money",
   costsBorrow: "money",
   alpha: "percent",
   n: "count",
-};
-
-/** Other spellings of canonical names (normalized: lower case, letters and digits only). */
-const ALIASES: Readonly<Record<string, string[]>> = {
-  f1: ["f1score"],
-  accuracy: ["acc"],
-  pearson: ["pearsoncorr", "pearsonr", "pearsoncorrelation"],
-  spearman: ["spearmancorr", "spearmanr"],
-  r2: ["rsquared", "r2score"],
-  signAccuracy: ["signacc"],
-  rankIc: ["rankinformationcoefficient"],
-  maxDrawdown: ["mdd", "maxdd"],
-  maxDrawdownDuration: ["maxdrawdowntradingdays", "maxddduration"],
-  maxDrawdownCalendarDays: ["maxdrawdowndays"],
-  costsCommission: ["commission"],
-  costsSlippage: ["slippage"],
-  costsBorrow: ["borrow"],
-  pnl: ["profitandloss"],
-  buyHoldReturn: ["buyandholdreturn"],
-  icir: ["icicir"],
-  sharpe: ["sharperatio"],
-  sortino: ["sortinoratio"],
-  calmar: ["calmarratio"],
-  volatility: ["annualizedvolatility", "vol"],
-  costs: ["costspaid", "coststotal"],
-  avgWin: ["averagewin"],
-  avgLoss: ["averageloss"],
-  trades: ["numtrades", "tradecount"],
 };
 
 /** Metrics where a smaller value is better. */
@@ -184,7 +162,7 @@ const LOWER_IS_BETTER = new Set([
   "mse",
   "rmse",
   "volatility",
-  "maxDrawdownDuration",
+  "maxDrawdownTradingDays",
   "maxDrawdownCalendarDays",
 ]);
 /** Metrics where a smaller magnitude is better (drawdowns may be stored negative or positive). */
@@ -219,23 +197,18 @@ function normalize(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, "");
 }
 
-const CANONICAL_BY_NORMALIZED: ReadonlyMap<string, string> = (() => {
-  const map = new Map<string, string>();
-  for (const name of METRIC_ORDER) map.set(normalize(name), name);
-  for (const [name, aliases] of Object.entries(ALIASES)) {
-    for (const alias of aliases) map.set(alias, name);
-  }
-  return map;
-})();
+const CANONICAL_BY_NORMALIZED: ReadonlyMap<string, string> = new Map(
+  METRIC_ORDER.map((name) => [normalize(name), name]),
+);
 
 /**
  * The canonical name of a metric key, or the key itself when it is not a known metric.
  *
- * @param key a metric key as a stage wrote it
- * @returns e.g. `"signAccuracy"` for `"sign_accuracy"`
+ * @param key a metric key as the record writes it
+ * @returns e.g. `"costsCommission"` for `"costs_commission"`
  * @example
  * ```ts
- * canonicalMetric("F1 Score"); // "f1"
+ * canonicalMetric("costs_total"); // "costsTotal"
  * ```
  */
 export function canonicalMetric(key: string): string {
@@ -268,7 +241,10 @@ function humanize(key: string): string {
  * @param name a canonical name from {@linkcode METRIC_ORDER} (or any key)
  * @returns the finite number, or null when absent or not a finite number
  */
-export function metricValue(metrics: Metrics | null | undefined, name: string): number | null {
+export function metricValue(
+  metrics: MetricTable | null | undefined,
+  name: string,
+): number | null {
   if (!metrics) return null;
   const want = canonicalMetric(name);
   for (const [key, value] of Object.entries(metrics)) {
@@ -279,26 +255,17 @@ export function metricValue(metrics: Metrics | null | undefined, name: string): 
   if (parent) {
     for (const [key, value] of Object.entries(metrics)) {
       if (canonicalMetric(key) === parent && value && typeof value === "object") {
-        const icir = (value as Record<string, unknown>).icir;
-        return typeof icir === "number" && Number.isFinite(icir) ? icir : null;
+        return "icir" in value ? numberOf(value.icir) : null;
       }
     }
   }
   return null;
 }
 
-/**
- * The number a metric entry stands for: the number itself, or the `mean` of a summary object
- * (IC) or the `total` of a breakdown (costs).
- */
+/** The number a metric entry stands for: the number itself, or an IC summary's `mean`. */
 function numberOf(value: unknown): number | null {
   if (typeof value === "number") return Number.isFinite(value) ? value : null;
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    for (const key of ["mean", "total"]) {
-      if (typeof v[key] === "number") return Number.isFinite(v[key]) ? v[key] as number : null;
-    }
-  }
+  if (value && typeof value === "object" && "mean" in value) return numberOf(value.mean);
   return null;
 }
 
@@ -306,36 +273,11 @@ function numberOf(value: unknown): number | null {
  * Whether a metric entry has a number {@linkcode metricValue} can read.
  *
  * @param value a metric entry
- * @returns true for numbers, null, and summary objects with a numeric `mean` or `total`
+ * @returns true for numbers, null, and IC summaries (a `mean`, possibly null)
  */
 export function isNumericEntry(value: unknown): boolean {
   if (value === null || typeof value === "number") return true;
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    const v = value as Record<string, unknown>;
-    return typeof v.mean === "number" || typeof v.total === "number" || v.mean === null;
-  }
-  return false;
-}
-
-/**
- * A non-numeric metric entry (e.g. a confusion matrix) by canonical or literal name.
- *
- * @param metrics a metric table
- * @param names keys to try, in order (compared after normalization)
- * @returns the first value found, or undefined
- */
-export function metricEntry(
-  metrics: Metrics | null | undefined,
-  names: string[],
-): unknown {
-  if (!metrics) return undefined;
-  const wanted = names.map(normalize);
-  for (const want of wanted) {
-    for (const [key, value] of Object.entries(metrics)) {
-      if (normalize(key) === want) return value;
-    }
-  }
-  return undefined;
+  return typeof value === "object" && !Array.isArray(value) && "mean" in value;
 }
 
 /**
@@ -345,7 +287,7 @@ export function metricEntry(
  * @param tables metric tables
  * @returns canonical names
  */
-export function numericMetricNames(tables: (Metrics | null | undefined)[]): string[] {
+export function numericMetricNames(tables: (MetricTable | null | undefined)[]): string[] {
   const names = new Set<string>();
   for (const table of tables) {
     if (!table) continue;
@@ -357,7 +299,9 @@ export function numericMetricNames(tables: (Metrics | null | undefined)[]): stri
         if (!tables.some((t) => t && metricValue(t, name) !== null)) continue;
       }
       names.add(name);
-      const icir = (value as Record<string, unknown> | null)?.icir;
+      const icir = value !== null && typeof value === "object" && "icir" in value
+        ? value.icir
+        : null;
       if (typeof icir === "number" && (name === "ic" || name === "rankIc")) {
         names.add(name === "ic" ? "icir" : "rankIcir");
       }

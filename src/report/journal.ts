@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { RunRecord } from "../store/run_record.ts";
+import type { MetricSet, RunRecord } from "../record/mod.ts";
 import {
   anchor,
   bestOf,
@@ -17,9 +17,9 @@ import {
   isBetter,
   markdownTable,
   metricLabel,
+  type MetricTable,
   metricValue,
 } from "./format.ts";
-import { normalizeRecord } from "./normalize.ts";
 import { bestBaseline, collectWarnings, NOT_BEATEN, summaryLine } from "./report.ts";
 
 /** Eval metrics the journal compares for direction models, in column order. */
@@ -62,9 +62,8 @@ export interface JournalOptions {
 export function renderJournal(records: RunRecord[], options: JournalOptions = {}): string {
   const resultsPath = (options.resultsPath ?? "results").replace(/\/+$/, "") || ".";
   const groups = new Map<string, RunRecord[]>();
-  for (const input of records) {
-    if (input.status === "failed") continue;
-    const record = normalizeRecord(input);
+  for (const record of records) {
+    if (record.status === "failed") continue;
     const list = groups.get(record.experiment) ?? [];
     list.push(record);
     groups.set(record.experiment, list);
@@ -127,7 +126,7 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
       row.push(...compareCells(metric, model, best));
     }
     if (hasBacktest) {
-      const stats = record.backtest?.stats ?? {};
+      const stats: Record<string, MetricTable | undefined> = record.backtest?.stats ?? {};
       for (const stat of BACKTEST_COLUMNS) {
         const strategy = metricValue(stats.strategy, stat);
         const benchmarks: Record<string, number | null> = {};
@@ -202,9 +201,9 @@ function runLine(record: RunRecord, resultsPath: string): string {
 function trainingFit(record: RunRecord): string | null {
   const m = record.metrics;
   const metric = m?.mode === "direction" ? "accuracy" : "signAccuracy";
-  const value = (t: unknown) => {
-    const v = (t as Record<string, unknown> | undefined)?.[metric];
-    return typeof v === "number" ? formatValue(metric, v) : null;
+  const value = (t: MetricSet | undefined) => {
+    const v = metricValue(t, metric);
+    return v === null ? null : formatValue(metric, v);
   };
   const before = value(m?.preTrain.train);
   const kept = value(m?.postTrain.train);

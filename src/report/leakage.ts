@@ -18,8 +18,7 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import type { RunFold, RunRecord } from "../store/run_record.ts";
+import type { RunFold, RunRecord } from "../record/mod.ts";
 import { formatCount } from "./format.ts";
 
 /** Eval sets with fewer rows than this are too small to judge. */
@@ -46,28 +45,6 @@ const LEVEL_COLUMNS: Readonly<Record<string, string>> = {
   reportedEPS: "earnings per share, a currency level",
   estimatedEPS: "estimated earnings per share, a currency level",
 };
-
-/**
- * The run's resolved config, parsed from the record's YAML.
- *
- * @param record the run record
- * @returns the config as an object, or null when the YAML does not parse to one
- */
-export function recordConfig(record: RunRecord): Record<string, unknown> | null {
-  try {
-    const parsed = parseYaml(record.configYaml);
-    return parsed && typeof parsed === "object" && !Array.isArray(parsed)
-      ? parsed as Record<string, unknown>
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-function section(config: Record<string, unknown> | null, key: string): Record<string, unknown> {
-  const value = config?.[key];
-  return value && typeof value === "object" ? value as Record<string, unknown> : {};
-}
 
 /** The family of a feature column: the recorded one, else read from its name. */
 function familyOf(record: RunRecord, column: string): string {
@@ -243,9 +220,9 @@ function scalerCheck(record: RunRecord): LeakageCheck {
         )),
     };
   }
-  const scaler = record.scaler as { fittedRows?: unknown } | null;
+  const scaler = record.scaler;
   const last = folds[folds.length - 1];
-  if (last && scaler && typeof scaler.fittedRows === "number") {
+  if (last && scaler) {
     const same = scaler.fittedRows === last.trainRows;
     return {
       name,
@@ -264,34 +241,23 @@ function scalerCheck(record: RunRecord): LeakageCheck {
   };
 }
 
-function gapCheck(record: RunRecord, config: Record<string, unknown> | null): LeakageCheck {
+function gapCheck(record: RunRecord): LeakageCheck {
   const name = "Purge and embargo";
   const split = record.split!;
-  const configSplit = section(config, "split");
-  const label = section(config, "label");
-  const horizon = split.horizon ?? (typeof label.horizon === "number" ? label.horizon : null);
+  const { horizon, purge, embargo, evalFrom } = split;
   if (split.method === "by_ticker") {
     return {
       name,
       status: "warning",
-      text: `None applied: a by-ticker split trains and evaluates on the same quarters${
-        horizon !== null ? ` (label horizon ${quarters(horizon)})` : ""
-      }, so no gap separates training labels from eval rows`,
+      text: `None applied: a by-ticker split trains and evaluates on the same quarters (label ` +
+        `horizon ${quarters(horizon)}), so no gap separates training labels from eval rows`,
     };
   }
-  const purge = split.purge ??
-    (typeof configSplit.purge === "number" ? configSplit.purge : horizon);
-  const embargo = split.embargo ??
-    (typeof configSplit.embargo === "number" ? configSplit.embargo : 0);
-  const evalFrom = split.evalFrom ??
-    (typeof configSplit.eval_from === "string" ? configSplit.eval_from : null);
-  const rule = `Label horizon ${horizon === null ? "not recorded" : quarters(horizon)}${
-    horizon !== null ? ` (a row's label is the close ${quarters(horizon)} after its own)` : ""
-  }; training keeps only rows whose label is known before the eval period${
+  const rule = `Label horizon ${quarters(horizon)} (a row's label is the close ${
+    quarters(horizon)
+  } after its own); training keeps only rows whose label is known before the eval period${
     evalFrom ? ` (from ${evalFrom})` : ""
-  }, with a purge of ${purge === null ? "the horizon" : quarters(purge)} and an embargo of ${
-    quarters(embargo)
-  } before it`;
+  }, with a purge of ${quarters(purge)} and an embargo of ${quarters(embargo)} before it`;
   const folds = split.folds;
   const recorded = folds.filter((f) => f.lastTrainLabelDate !== undefined);
   if (recorded.length === 0) {
@@ -345,12 +311,11 @@ function cutoffCheck(record: RunRecord): LeakageCheck {
   };
 }
 
-function splitCheck(record: RunRecord, config: Record<string, unknown> | null): LeakageCheck {
+function splitCheck(record: RunRecord): LeakageCheck {
   const split = record.split!;
-  const configSplit = section(config, "split");
   let text = `Split ${splitPhrase(split.method)}`;
   if (split.method === "walk_forward") {
-    const window = configSplit.window === "rolling"
+    const window = record.config.split.window === "rolling"
       ? "a rolling window as long as the first fold's"
       : "an expanding window from the start";
     text += ` (${formatCount(split.folds.length)} folds, ${window})`;
@@ -371,11 +336,5 @@ function splitCheck(record: RunRecord, config: Record<string, unknown> | null): 
  */
 export function leakageChecks(record: RunRecord): LeakageCheck[] {
   if (!record.split) return [];
-  const config = recordConfig(record);
-  return [
-    cutoffCheck(record),
-    gapCheck(record, config),
-    scalerCheck(record),
-    splitCheck(record, config),
-  ];
+  return [cutoffCheck(record), gapCheck(record), scalerCheck(record), splitCheck(record)];
 }

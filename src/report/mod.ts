@@ -3,8 +3,9 @@
  * journal `JOURNAL.md` regenerated from stored runs, and the comparison of two runs. Every report
  * opens with a ruined book (if any), its warnings (level features, eval sets too small to judge)
  * and the leakage checks the run applied, read from its record (`leakage.ts`); numbers follow
- * one format (`format.ts`). Run records themselves (writing, listing, reading) live in
- * `src/store/run_record.ts`.
+ * one format (`format.ts`). It renders the typed record (`src/record/`) and parses nothing;
+ * writing and reading records is the store's (`src/store/run_record.ts`), which writes what
+ * {@linkcode reportFiles} renders.
  *
  * @module
  */
@@ -14,6 +15,7 @@ export {
   collectWarnings,
   NOT_BEATEN,
   renderReport,
+  reportFiles,
   ruinSentences,
   summaryLine,
 } from "./report.ts";
@@ -42,7 +44,7 @@ export {
   shapSpec,
   trainingSpec,
 } from "./plots.ts";
-export type { PlotEntry, PredictionPoint, TickerReturn } from "./plots.ts";
+export type { PlotEntry, SeriesName, TickerReturn } from "./plots.ts";
 export {
   BACKTEST_COLUMNS,
   DIRECTION_COLUMNS,
@@ -51,4 +53,3 @@ export {
 } from "./journal.ts";
 export type { JournalOptions } from "./journal.ts";
 export { diffRuns, diffStoredRuns, loadRunRef } from "./run_diff.ts";
-export { backtestSummary, normalizeRecord } from "./normalize.ts";

@@ -4,34 +4,34 @@
  * byte-identical SVG: data are ordered explicitly, dates use UTC scales, and no timestamps or
  * random ids enter the output.
  *
+ * The SVG files are committed with the results, so they are kept small: no ARIA attributes
+ * (the report embeds each plot as an image, whose alt text is what a screen reader reads),
+ * coordinates to a tenth of a pixel, daily series thinned to a point every two pixels (the
+ * drawdown keeps each bucket's deepest point), and the SHAP beeswarm to the top features.
+ *
  * @module
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import type { TopLevelSpec } from "vega-lite";
 import type {
-  BacktestSummary,
+  Confusion,
   CorrelationRow,
   EpochRecord,
   EquityPoint,
+  PredictionRow,
   RunRecord,
-} from "../store/run_record.ts";
-import { compareStrings, metricEntry, metricValue } from "./format.ts";
+  SeriesStats,
+  TickerSummary,
+} from "../record/mod.ts";
+import { drawdownSeries } from "../backtest/stats.ts";
+import { compareStrings } from "./format.ts";
 
-/** One prediction as the scatter plot reads it. */
-export interface PredictionPoint {
-  /** The label. */
-  actual: number;
-  /** The model's prediction. */
-  predicted: number;
-  /** Split the row belongs to (`eval` when absent). */
-  split?: string;
-  /** Ticker of the row. */
-  ticker?: string;
-}
+/** Most points a time series plot draws (a point every two pixels); longer series are thinned. */
+export const MAX_SERIES_POINTS = 280;
 
-/** Most points a time series plot draws; longer series are thinned deterministically. */
-export const MAX_SERIES_POINTS = 800;
+/** Most features the SHAP beeswarm shows, by mean |SHAP| (the SHAP library's own default). */
+export const MAX_BEESWARM_FEATURES = 20;
 
 const WIDTH = 560;
 const HEIGHT = 260;
@@ -50,13 +50,30 @@ const FALLBACK_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", 
  * @throws {Error} when Vega-Lite or Vega reject the spec
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const compiled = vl.compile(spec).spec;
+  const compiled = vl.compile({ ...spec, config: { ...spec.config, aria: false } }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
-    return renumberIds(await view.toSVG());
+    return roundCoordinates(renumberIds(await view.toSVG()));
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Path data and translations to a tenth of a pixel (Vega writes thousandths): a third less
+ * SVG, no visible change. Text and styles are untouched.
+ */
+function roundCoordinates(svg: string): string {
+  return svg.replace(
+    / (d|transform)="([^"]*)"/g,
+    (_whole, name: string, value: string) =>
+      ` ${name}="${
+        value.replace(/-?\d+\.\d+/g, (n) => {
+          const r = Math.round(Number(n) * 10) / 10;
+          return String(Object.is(r, -0) ? 0 : r);
+        })
+      }"`,
+  );
 }
 
 /**
@@ -80,16 +97,19 @@ function renumberIds(svg: string): string {
   );
 }
 
-function seriesNames(equity: EquityPoint[]): string[] {
-  const names = new Set<string>();
-  for (const point of equity) {
-    for (const [key, value] of Object.entries(point)) {
-      if (key !== "date" && typeof value === "number" && Number.isFinite(value)) names.add(key);
-    }
-  }
-  const known = ["strategy", "index", "basket"].filter((n) => names.has(n));
-  const others = [...names].filter((n) => !known.includes(n)).sort(compareStrings);
-  return [...known, ...others];
+/** An equity curve of the backtest. */
+export type SeriesName = "strategy" | "index" | "basket";
+
+const SERIES: readonly SeriesName[] = ["strategy", "index", "basket"];
+
+/** A value a plot can draw: a finite number. */
+function drawable(value: number | null | undefined): value is number {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+/** The curves with at least one value, in legend order. */
+function seriesNames(equity: EquityPoint[]): SeriesName[] {
+  return SERIES.filter((name) => equity.some((p) => drawable(p[name])));
 }
 
 function colorScale(names: string[]): { domain: string[]; range: string[] } {
@@ -115,13 +135,15 @@ function bucketSize(n: number): number {
  * @returns the spec
  */
 export function trainingSpec(history: EpochRecord[]): TopLevelSpec {
-  const lossRows = history.flatMap((e) => [
-    { epoch: e.epoch, series: "training loss", value: e.loss },
-    { epoch: e.epoch, series: "validation loss", value: e.valLoss },
-  ]).filter((r) => Number.isFinite(r.value));
-  const lrRows = history
-    .filter((e) => Number.isFinite(e.lr))
-    .map((e) => ({ epoch: e.epoch, series: "learning rate", value: e.lr }));
+  const row = (epoch: number, series: string, value: number) =>
+    Number.isFinite(value) ? [{ epoch, series, value }] : [];
+  const k = bucketSize(history.length);
+  const shown = history.filter((_, i) => i % k === 0 || i === history.length - 1);
+  const lossRows = shown.flatMap((e) => [
+    ...row(e.epoch, "training loss", e.loss),
+    ...row(e.epoch, "validation loss", e.valLoss),
+  ]);
+  const lrRows = shown.flatMap((e) => row(e.epoch, "learning rate", e.lr));
   const logLr = lrRows.length > 0 && lrRows.every((r) => r.value > 0);
   const color = {
     field: "series",
@@ -180,10 +202,8 @@ export function equitySpec(equity: EquityPoint[]): TopLevelSpec {
   equity.forEach((point, i) => {
     if (i % k !== 0 && i !== equity.length - 1) return;
     for (const name of names) {
-      const v = (point as unknown as Record<string, unknown>)[name];
-      if (typeof v === "number" && Number.isFinite(v)) {
-        values.push({ date: point.date, series: name, value: v });
-      }
+      const v = point[name];
+      if (drawable(v)) values.push({ date: point.date, series: name, value: v });
     }
   });
   return {
@@ -207,62 +227,54 @@ export function equitySpec(equity: EquityPoint[]): TopLevelSpec {
 }
 
 /**
- * Drawdown series (value / running peak − 1) of each equity series, on every point.
+ * Drawdown of each curve at each close, below zero: the backtest's own rule
+ * (`drawdownSeries`: the starting equity is the first peak), so the plot shows the numbers the
+ * statistics table's max drawdown comes from.
  *
- * @param equity the daily equity series
- * @returns series name → drawdowns aligned with `equity` (null where the value is missing)
+ * @param equity the daily equity
+ * @param stats each curve's statistics (their starting equity)
+ * @returns curve name → drawdowns aligned with `equity` (null where the curve has no value)
  */
-export function drawdowns(equity: EquityPoint[]): Record<string, (number | null)[]> {
-  const out: Record<string, (number | null)[]> = {};
+export function drawdowns(
+  equity: EquityPoint[],
+  stats: Partial<Record<SeriesName, Pick<SeriesStats, "startEquity">>>,
+): Partial<Record<SeriesName, (number | null)[]>> {
+  const out: Partial<Record<SeriesName, (number | null)[]>> = {};
   for (const name of seriesNames(equity)) {
-    let peak = -Infinity;
-    out[name] = equity.map((point) => {
-      const v = (point as unknown as Record<string, unknown>)[name];
-      if (typeof v !== "number" || !Number.isFinite(v)) return null;
-      peak = Math.max(peak, v);
-      return peak > 0 ? v / peak - 1 : 0;
-    });
+    const capital = stats[name]?.startEquity;
+    const values = equity.map((p) => p[name]);
+    if (capital === undefined || !values.every(drawable)) continue;
+    const dd = drawdownSeries(capital, values);
+    out[name] = Array.from(dd, (d) => (d === 0 ? 0 : -d));
   }
   return out;
 }
 
 /**
- * The Vega-Lite spec of drawdowns of the strategy and its benchmarks, drawn below zero. Uses the
- * backtest stage's own drawdown series when the record has them (positive fractions below the
- * running peak, the same numbers as the statistics table), else computes them from the equity.
- * When the series is thinned, each bucket keeps its deepest drawdown, so the maximum stays
- * visible.
+ * The Vega-Lite spec of drawdowns of the strategy and its benchmarks, drawn below zero. When the
+ * series is thinned, each bucket keeps its deepest drawdown, so the maximum stays visible.
  *
- * @param equity the daily equity series
- * @param recorded the stage's drawdown points `{ date, strategy, index?, basket? }`, if any
+ * @param equity the daily equity
+ * @param stats each curve's statistics (their starting equity)
  * @returns the spec
  */
-export function drawdownSpec(equity: EquityPoint[], recorded?: EquityPoint[]): TopLevelSpec {
-  const points = recorded && recorded.length ? recorded : equity;
-  let series: Record<string, (number | null)[]>;
-  if (recorded && recorded.length) {
-    series = {};
-    for (const name of seriesNames(recorded)) {
-      series[name] = recorded.map((p) => {
-        const v = (p as unknown as Record<string, unknown>)[name];
-        return typeof v === "number" && Number.isFinite(v) ? -Math.abs(v) : null;
-      });
-    }
-  } else {
-    series = drawdowns(equity);
-  }
-  const names = Object.keys(series);
-  const k = bucketSize(points.length);
+export function drawdownSpec(
+  equity: EquityPoint[],
+  stats: Partial<Record<SeriesName, Pick<SeriesStats, "startEquity">>>,
+): TopLevelSpec {
+  const series = drawdowns(equity, stats);
+  const names = SERIES.filter((n) => series[n]);
+  const k = bucketSize(equity.length);
   const values: { date: string; series: string; drawdown: number }[] = [];
-  for (let start = 0; start < points.length; start += k) {
+  for (let start = 0; start < equity.length; start += k) {
     for (const name of names) {
       let deepest: number | null = null;
-      for (let i = start; i < Math.min(start + k, points.length); i++) {
-        const d = series[name][i];
+      for (let i = start; i < Math.min(start + k, equity.length); i++) {
+        const d = series[name]![i];
         if (d !== null && (deepest === null || d < deepest)) deepest = d;
       }
       if (deepest !== null) {
-        values.push({ date: points[start].date, series: name, drawdown: deepest });
+        values.push({ date: equity[start].date, series: name, drawdown: deepest });
       }
     }
   }
@@ -297,25 +309,23 @@ export interface TickerReturn {
 }
 
 /**
- * Per-ticker total returns from the backtest's per-ticker table: the strategy's and, when the
- * table has it (`buyHoldReturn`), the ticker's own buy-and-hold return beside it.
+ * Per-ticker total returns from the backtest's per-ticker table: the strategy's, and the
+ * ticker's own buy-and-hold return beside it.
  *
  * @param perTicker the backtest's per-ticker rows
- * @returns bars in ticker order, strategy first (rows without a ticker and a return are skipped)
+ * @returns bars in ticker order, strategy first (a return that is null is skipped)
  */
-export function perTickerReturns(perTicker: BacktestSummary["perTicker"]): TickerReturn[] {
+export function perTickerReturns(
+  perTicker: Pick<TickerSummary, "ticker" | "totalReturn" | "buyHoldReturn">[],
+): TickerReturn[] {
   const rows: TickerReturn[] = [];
-  const sorted = [...perTicker].sort((a, b) =>
-    compareStrings(String(a.ticker ?? ""), String(b.ticker ?? ""))
-  );
-  for (const row of sorted) {
-    const ticker = row.ticker;
-    const m = row as Record<string, number | null | object>;
-    const value = metricValue(m, "totalReturn") ?? metricValue(m, "return");
-    if (typeof ticker !== "string" || value === null) continue;
-    rows.push({ ticker, series: "strategy", totalReturn: value });
-    const hold = metricValue(m, "buyHoldReturn");
-    if (hold !== null) rows.push({ ticker, series: "buy and hold", totalReturn: hold });
+  const sorted = [...perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
+  for (const { ticker, totalReturn, buyHoldReturn } of sorted) {
+    if (!drawable(totalReturn)) continue;
+    rows.push({ ticker, series: "strategy", totalReturn });
+    if (drawable(buyHoldReturn)) {
+      rows.push({ ticker, series: "buy and hold", totalReturn: buyHoldReturn });
+    }
   }
   return rows;
 }
@@ -370,8 +380,8 @@ export function perTickerSpec(rows: TickerReturn[]): TopLevelSpec {
  */
 export function correlationSpec(rows: CorrelationRow[]): TopLevelSpec {
   const values = rows
-    .filter((r) => r.pearson !== null && Number.isFinite(r.pearson))
-    .map((r) => ({ feature: r.feature, pearson: r.pearson as number, strength: r.strength }));
+    .filter((r) => drawable(r.pearson))
+    .map((r) => ({ feature: r.feature, pearson: r.pearson, strength: r.strength }));
   return {
     title: "Feature correlation with the label (Pearson, training rows)",
     width: 400,
@@ -390,53 +400,12 @@ export function correlationSpec(rows: CorrelationRow[]): TopLevelSpec {
 }
 
 /**
- * Read a 2×2 confusion matrix in any of the shapes stages write: `[[tn, fp], [fn, tp]]`
- * (rows actual, columns predicted) or an object with `tp`, `fp`, `tn`, `fn` (any spelling such as
- * `truePositives`).
- *
- * @param value the recorded matrix
- * @returns the four counts, or null when the value is not a recognizable matrix
- */
-export function readConfusion(
-  value: unknown,
-): { tp: number; fp: number; tn: number; fn: number } | null {
-  if (Array.isArray(value)) {
-    if (
-      value.length === 2 && value.every((r) => Array.isArray(r) && r.length === 2) &&
-      value.flat().every((v) => typeof v === "number" && Number.isFinite(v))
-    ) {
-      const [[tn, fp], [fn, tp]] = value as number[][];
-      return { tp, fp, tn, fn };
-    }
-    return null;
-  }
-  if (value && typeof value === "object") {
-    const m = value as Record<string, number | null | object>;
-    const get = (names: string[]) => {
-      for (const n of names) {
-        const v = metricEntry(m, [n]);
-        if (typeof v === "number" && Number.isFinite(v)) return v;
-      }
-      return null;
-    };
-    const tp = get(["tp", "truePositive", "truePositives"]);
-    const fp = get(["fp", "falsePositive", "falsePositives"]);
-    const tn = get(["tn", "trueNegative", "trueNegatives"]);
-    const fn = get(["fn", "falseNegative", "falseNegatives"]);
-    if (tp !== null && fp !== null && tn !== null && fn !== null) return { tp, fp, tn, fn };
-    const matrix = metricEntry(m, ["matrix", "values"]);
-    if (matrix !== undefined) return readConfusion(matrix);
-  }
-  return null;
-}
-
-/**
  * The Vega-Lite spec of a direction model's eval confusion matrix.
  *
  * @param c the four counts
  * @returns the spec
  */
-export function confusionSpec(c: { tp: number; fp: number; tn: number; fn: number }): TopLevelSpec {
+export function confusionSpec(c: Confusion): TopLevelSpec {
   const values = [
     { actual: "up", predicted: "up", count: c.tp },
     { actual: "up", predicted: "down", count: c.fn },
@@ -488,13 +457,17 @@ export function confusionSpec(c: { tp: number; fp: number; tn: number; fn: numbe
 /**
  * The Vega-Lite spec of predicted against actual values (magnitude models), with the y = x line.
  *
- * @param points predictions
+ * @param points predictions (rows without both numbers are left out)
  * @returns the spec
  */
-export function scatterSpec(points: PredictionPoint[]): TopLevelSpec {
-  const values = points
-    .filter((p) => Number.isFinite(p.actual) && Number.isFinite(p.predicted))
-    .map((p) => ({ actual: p.actual, predicted: p.predicted, split: p.split ?? "eval" }));
+export function scatterSpec(
+  points: Pick<PredictionRow, "actual" | "predicted" | "split">[],
+): TopLevelSpec {
+  const values = points.flatMap((p) =>
+    drawable(p.actual) && drawable(p.predicted)
+      ? [{ actual: p.actual, predicted: p.predicted, split: p.split }]
+      : []
+  );
   const all = values.flatMap((v) => [v.actual, v.predicted]);
   const lo = all.length ? Math.min(...all) : 0;
   const hi = all.length ? Math.max(...all) : 1;
@@ -539,8 +512,7 @@ export function scatterSpec(points: PredictionPoint[]): TopLevelSpec {
  */
 export function shapSpec(meanAbs: Record<string, number>): TopLevelSpec {
   const values = Object.entries(meanAbs)
-    .filter(([, v]) => Number.isFinite(v))
-    .map(([feature, value]) => ({ feature, value }))
+    .flatMap(([feature, value]) => (drawable(value) ? [{ feature, value }] : []))
     .sort((a, b) => b.value - a.value || compareStrings(a.feature, b.feature));
   return {
     title: "Mean |SHAP| per feature (eval)",
@@ -558,7 +530,8 @@ export function shapSpec(meanAbs: Record<string, number>): TopLevelSpec {
 /**
  * The Vega-Lite spec of a beeswarm-style SHAP summary: one dot per explained row and feature,
  * placed by its attribution, coloured by the feature's (scaled) value, features ranked by mean
- * |SHAP|. Vertical spread within a feature is a fixed function of the row, not random.
+ * |SHAP| (the top {@linkcode MAX_BEESWARM_FEATURES}). Vertical spread within a feature is a fixed
+ * function of the row, not random.
  *
  * @param features feature names, in the column order of `values`
  * @param values attributions, one array per explained row
@@ -571,31 +544,34 @@ export function beeswarmSpec(
   featureValues?: number[][],
 ): TopLevelSpec {
   const meanAbs = features.map((_, j) =>
-    values.reduce((sum, row) => sum + Math.abs(row[j] ?? 0), 0) / Math.max(1, values.length)
+    values.reduce((sum, row) => sum + (drawable(row[j]) ? Math.abs(row[j]) : 0), 0) /
+    Math.max(1, values.length)
   );
   const order = features
     .map((feature, j) => ({ feature, m: meanAbs[j] }))
     .sort((a, b) => b.m - a.m || compareStrings(a.feature, b.feature))
-    .map((f) => f.feature);
+    .map((f) => f.feature)
+    .slice(0, MAX_BEESWARM_FEATURES);
+  const shown = new Set(order);
   const ranges = features.map((_, j) => {
-    const column = (featureValues ?? []).map((row) => row[j]).filter(Number.isFinite);
+    const column = (featureValues ?? []).map((row) => row[j]).filter(drawable);
     return column.length ? { lo: Math.min(...column), hi: Math.max(...column) } : { lo: 0, hi: 0 };
   });
   const points: { feature: string; shap: number; value: number | null; jitter: number }[] = [];
   values.forEach((row, i) => {
     features.forEach((feature, j) => {
       const v = row[j];
-      if (!Number.isFinite(v)) return;
+      if (!drawable(v) || !shown.has(feature)) return;
       const x = featureValues?.[i]?.[j];
       const { lo, hi } = ranges[j];
-      const scaled = x !== undefined && Number.isFinite(x)
-        ? (hi > lo ? (x - lo) / (hi - lo) : 0.5)
-        : null;
+      const scaled = drawable(x) ? (hi > lo ? (x - lo) / (hi - lo) : 0.5) : null;
       points.push({ feature, shap: v, value: scaled, jitter: ((i * 7919) % 101) / 100 - 0.5 });
     });
   });
   return {
-    title: "SHAP values per feature (eval rows)",
+    title: order.length < features.length
+      ? `SHAP values per feature (eval rows; the ${order.length} of ${features.length} features with the largest mean |SHAP|)`
+      : "SHAP values per feature (eval rows)",
     width: 420,
     height: { step: 22 },
     data: { values: points },
@@ -630,10 +606,10 @@ export interface PlotEntry {
  * The plots a record supports, as specs, in report order.
  *
  * @param record the run record
- * @param predictions predictions for the scatter plot (magnitude runs)
+ * @param predictions eval predictions for the scatter plot (magnitude runs)
  * @returns file name, alt text and spec of each plot
  */
-export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): PlotEntry[] {
+export function plotSpecs(record: RunRecord, predictions: PredictionRow[] = []): PlotEntry[] {
   const plots: PlotEntry[] = [];
   if (record.training && record.training.history.length > 0) {
     plots.push({
@@ -642,19 +618,24 @@ export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): P
       spec: trainingSpec(record.training.history),
     });
   }
-  if (record.metrics?.mode === "direction") {
-    const c = readConfusion(
-      metricEntry(record.metrics.postTrain.eval, ["confusion", "confusionMatrix"]),
-    );
-    if (c) plots.push({ file: "confusion.svg", alt: "Confusion matrix", spec: confusionSpec(c) });
-  } else if (record.metrics?.mode === "magnitude" && predictions && predictions.length > 0) {
+  const modelEval = record.metrics?.postTrain.eval;
+  if (modelEval && "confusion" in modelEval) {
     plots.push({
-      file: "predicted-vs-actual.svg",
-      alt: "Predicted against actual",
-      spec: scatterSpec(predictions),
+      file: "confusion.svg",
+      alt: "Confusion matrix",
+      spec: confusionSpec(modelEval.confusion),
     });
+  } else if (record.metrics?.mode === "magnitude") {
+    const evalRows = predictions.filter((p) => p.split === "eval");
+    if (evalRows.some((p) => drawable(p.actual) && drawable(p.predicted))) {
+      plots.push({
+        file: "predicted-vs-actual.svg",
+        alt: "Predicted against actual",
+        spec: scatterSpec(evalRows),
+      });
+    }
   }
-  if (record.correlations.some((r) => r.pearson !== null)) {
+  if (record.correlations.some((r) => drawable(r.pearson))) {
     plots.push({
       file: "correlations.svg",
       alt: "Feature correlations",
@@ -664,13 +645,10 @@ export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): P
   const backtest = record.backtest;
   if (backtest && backtest.equity.length > 1) {
     plots.push({ file: "equity.svg", alt: "Equity curves", spec: equitySpec(backtest.equity) });
-    const recorded = Array.isArray(backtest.drawdown)
-      ? backtest.drawdown as EquityPoint[]
-      : undefined;
     plots.push({
       file: "drawdown.svg",
       alt: "Drawdown",
-      spec: drawdownSpec(backtest.equity, recorded),
+      spec: drawdownSpec(backtest.equity, backtest.stats),
     });
   }
   if (backtest) {
@@ -679,22 +657,15 @@ export function plotSpecs(record: RunRecord, predictions?: PredictionPoint[]): P
       plots.push({ file: "per-ticker.svg", alt: "Per-ticker returns", spec: perTickerSpec(rows) });
     }
   }
-  const meanAbs = record.analysis?.shap?.meanAbs;
-  if (meanAbs && Object.keys(meanAbs).length > 0) {
-    plots.push({ file: "shap.svg", alt: "Mean |SHAP| per feature", spec: shapSpec(meanAbs) });
-  }
   const shap = record.analysis?.shap;
-  if (
-    shap && Array.isArray(shap.features) && Array.isArray(shap.values) && shap.values.length > 0
-  ) {
+  if (shap && Object.keys(shap.meanAbs).length > 0) {
+    plots.push({ file: "shap.svg", alt: "Mean |SHAP| per feature", spec: shapSpec(shap.meanAbs) });
+  }
+  if (shap && shap.values.length > 0) {
     plots.push({
       file: "shap-beeswarm.svg",
       alt: "SHAP values per feature",
-      spec: beeswarmSpec(
-        shap.features as string[],
-        shap.values as number[][],
-        Array.isArray(shap.featureValues) ? shap.featureValues as number[][] : undefined,
-      ),
+      spec: beeswarmSpec(shap.features, shap.values, shap.featureValues),
     });
   }
   return plots;

@@ -6,8 +6,15 @@
  *
  * @module
  */
-import type { BacktestSummary, Metrics, RunRecord, SplitMetrics } from "../store/run_record.ts";
-import { maxDrawdown } from "../backtest/stats.ts";
+import type {
+  MetricSet,
+  PredictionRow,
+  RuinRecord,
+  RunAnalysis,
+  RunBacktest,
+  RunRecord,
+  SplitMetrics,
+} from "../record/mod.ts";
 import {
   bestOf,
   canonicalMetric,
@@ -22,17 +29,16 @@ import {
   METRIC_ORDER,
   metricDirection,
   metricLabel,
+  type MetricTable,
   metricValue,
   numericMetricNames,
   orderMetricNames,
 } from "./format.ts";
-import { plotSpecs, type PredictionPoint, renderSvg } from "./plots.ts";
-import { normalizeRecord } from "./normalize.ts";
+import { plotSpecs, renderSvg } from "./plots.ts";
 import {
   leakageChecks,
   levelFeatureWarning,
   MIN_EVAL_ROWS,
-  recordConfig,
   smallEvalWarning,
   splitPhrase,
 } from "./leakage.ts";
@@ -50,12 +56,13 @@ export const NOT_BEATEN = "⚠";
 
 /** Options for {@linkcode renderReport}. */
 export interface ReportOptions {
-  /** Predictions for the predicted-vs-actual scatter plot (magnitude runs). */
-  predictions?: PredictionPoint[];
+  /** The run's eval predictions, for the predicted-vs-actual plot (magnitude runs). */
+  predictions?: PredictionRow[];
 }
 
 /**
- * Render a run's report and its plots.
+ * Render a run's report and its plots from its record (nothing is parsed: the record carries the
+ * resolved config as data, and the report shows its YAML text as it is).
  *
  * @param record the run record
  * @param options predictions for the scatter plot
@@ -66,10 +73,9 @@ export interface ReportOptions {
  * ```
  */
 export async function renderReport(
-  input: RunRecord,
+  record: RunRecord,
   options: ReportOptions = {},
 ): Promise<RenderedReport> {
-  const record = normalizeRecord(input);
   const entries = plotSpecs(record, options.predictions);
   const plots: Record<string, string> = {};
   for (const entry of entries) plots[entry.file] = await renderSvg(entry.spec);
@@ -78,25 +84,28 @@ export async function renderReport(
   return { markdown, plots };
 }
 
-/** A ruined book as the backtest records it (`BacktestResult.ruin`). */
-interface RecordedRuin {
-  book: string;
-  capital: number;
-  date: string;
-  equity: number;
-  liquidatedOn: string | null;
-  liquidationValue: number;
-  liquidationCosts: number;
+/**
+ * A run's report and plots as files: `report.md` and each SVG, what the store writes beside the
+ * record (pass it as `writeRunRecord`'s `render`).
+ *
+ * @param record the run record
+ * @param predictions the run's eval predictions
+ * @returns file name → text
+ * @example
+ * ```ts
+ * await writeRunRecord("results", record, { predictions, render: reportFiles });
+ * ```
+ */
+export async function reportFiles(
+  record: RunRecord,
+  predictions: PredictionRow[],
+): Promise<Record<string, string>> {
+  const { markdown, plots } = await renderReport(record, { predictions });
+  return { ...plots, "report.md": markdown };
 }
 
-function recordedRuins(record: RunRecord): RecordedRuin[] {
-  const ruin = record.backtest?.ruin;
-  if (!Array.isArray(ruin)) return [];
-  return ruin.filter((r): r is RecordedRuin =>
-    r !== null && typeof r === "object" && typeof r.date === "string" &&
-    typeof r.equity === "number" && typeof r.liquidationValue === "number" &&
-    typeof r.capital === "number"
-  );
+function recordedRuins(record: RunRecord): RuinRecord[] {
+  return record.backtest?.ruin ?? [];
 }
 
 /** "The book" for the portfolio, `The book of "IBM"` for a per_ticker book. */
@@ -151,16 +160,16 @@ export function collectWarnings(record: RunRecord): string[] {
     ...(record.split?.warnings ?? []),
     ...(record.backtest?.warnings ?? []),
   ];
-  const config = recordConfig(record);
-  const split = config?.split as Record<string, unknown> | undefined;
-  const backtest = config?.backtest as Record<string, unknown> | undefined;
-  const method = record.split?.method ?? split?.method;
+  const method = record.split?.method ?? record.config.split.method;
   if (method === "by_ticker" && !all.some((w) => /leak|share/i.test(w))) {
     all.push(
       "Leaking split: a by-ticker split shares quarters between train and eval, so eval metrics are optimistic",
     );
   }
-  if (backtest?.fill === "same_close" && !all.some((w) => /same[- _]?(bar|close)/i.test(w))) {
+  if (
+    record.config.backtest.fill === "same_close" &&
+    !all.some((w) => /same[- _]?(bar|close)/i.test(w))
+  ) {
     all.push(
       "Same-bar fills: signals fill at the close they were formed on, a price nobody could trade at once the signal was known, which is optimistic",
     );
@@ -235,7 +244,7 @@ export function summaryLine(record: RunRecord): string {
  * @returns the best baseline's name and value, or null when none reports the metric
  */
 export function bestBaseline(
-  baselines: Record<string, Metrics>,
+  baselines: Record<string, MetricSet>,
   metric: string,
 ): { name: string; value: number } | null {
   const candidates: Record<string, number | null> = {};
@@ -446,18 +455,18 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   const metrics = record.metrics;
   if (!metrics) return "";
   const parts = [`## Metrics against baselines (${metrics.mode})\n`];
-  const columns: { title: string; table: Metrics | undefined }[] = [];
+  const columns: { title: string; table: MetricSet | undefined }[] = [];
   const splitColumns = (prefix: string, split: SplitMetrics) => {
-    for (const key of ["train", "validation", "eval"] as const) {
+    const splits = ["train", "validation", "eval"] as const;
+    for (const key of splits) {
       const table = split[key];
-      if (!table) continue;
-      const folds = perFoldTables(table);
-      if (folds) {
-        for (const [fold, t] of folds) {
-          columns.push({ title: `${prefix} ${key} ${fold}`, table: t });
-        }
-      } else {
-        columns.push({ title: `${prefix} ${key}`, table });
+      if (table) columns.push({ title: `${prefix} ${key}`, table });
+    }
+    // Walk-forward: each fold's own tables, split by split.
+    for (const key of splits) {
+      for (const [fold, sets] of Object.entries(split.folds ?? {})) {
+        const table = sets[key];
+        if (table) columns.push({ title: `${prefix} ${key} ${fold}`, table });
       }
     }
   };
@@ -547,20 +556,6 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   return parts.join("\n");
 }
 
-/**
- * Walk-forward runs record some splits per fold: `{ "fold-1": metrics, "fold-2": metrics }`.
- * Returns those entries when the table has that shape (no numbers of its own), else null.
- */
-function perFoldTables(table: Metrics): [string, Metrics][] | null {
-  const entries = Object.entries(table);
-  if (entries.length === 0 || numericMetricNames([table]).length > 0) return null;
-  const folds = entries.filter(([, v]) =>
-    v && typeof v === "object" && !Array.isArray(v) &&
-    numericMetricNames([v as Metrics]).length > 0
-  ) as [string, Metrics][];
-  return folds.length === entries.length ? folds : null;
-}
-
 function renderData(record: RunRecord, image: string | undefined): string {
   const parts = ["## Data, split and features\n"];
   const split = record.split;
@@ -635,55 +630,25 @@ const COMPARED_STATS = new Set([
   "volatility",
 ]);
 
-/**
- * The backtest statistics with every drawdown duration in trading days. Runs recorded before
- * durations counted trading days hold calendar days (`maxDrawdownDays`); their duration is
- * recomputed from the recorded daily equity, or kept under a calendar-day label without it.
- */
-function statsInTradingDays(backtest: BacktestSummary): BacktestSummary["stats"] {
-  const out: BacktestSummary["stats"] = {};
-  for (const [series, row] of Object.entries(backtest.stats)) {
-    const calendar = Object.keys(row).find((k) => canonicalMetric(k) === "maxDrawdownCalendarDays");
-    const capital = metricValue(row, "startEquity");
-    const values = backtest.equity.map((p) => (p as unknown as Record<string, unknown>)[series]);
-    if (
-      !calendar || metricValue(row, "maxDrawdownDuration") !== null || capital === null ||
-      values.length === 0 || !values.every((v) => typeof v === "number")
-    ) {
-      out[series] = row;
-      continue;
-    }
-    const { [calendar]: _calendarDays, ...rest } = row;
-    const dates = backtest.equity.map((p) => p.date);
-    out[series] = {
-      ...rest,
-      maxDrawdownTradingDays: maxDrawdown(dates, capital, values as number[]).tradingDays,
-    };
-  }
-  return out;
-}
-
 function renderBacktest(record: RunRecord, images: (string | undefined)[]): string {
-  const recorded = record.backtest;
-  if (!recorded) return "";
-  const backtest = { ...recorded, stats: statsInTradingDays(recorded) };
+  const backtest = record.backtest;
+  if (!backtest) return "";
   const parts = ["## Backtest\n"];
   for (const ruin of ruinSentences(record)) parts.push(`**⚠ ${ruin}.**\n`);
   const about = backtestAbout(backtest);
   if (about) parts.push(about + "\n");
 
-  const series = Object.keys(backtest.stats);
-  const known = ["strategy", "index", "basket"].filter((s) => series.includes(s));
-  const ordered = [...known, ...series.filter((s) => !known.includes(s)).sort(compareStrings)];
-  const names = numericMetricNames(ordered.map((s) => backtest.stats[s]));
+  const stats: Record<string, MetricTable> = backtest.stats;
+  const ordered = ["strategy", "index", "basket"].filter((s) => stats[s] !== undefined);
+  const names = numericMetricNames(ordered.map((s) => stats[s]));
   const benchmarks = ordered.filter((s) => s !== "strategy");
   const behind: string[] = [];
   const rows = names.map((name) => {
-    const strategy = metricValue(backtest.stats.strategy, name);
+    const strategy = metricValue(stats.strategy, name);
     return [
       metricLabel(name),
       ...ordered.map((s) => {
-        const value = metricValue(backtest.stats[s], name);
+        const value = metricValue(stats[s], name);
         const flag = s !== "strategy" && COMPARED_STATS.has(name) && value !== null &&
           strategy !== null && !isBetter(name, strategy, value);
         if (flag && !behind.includes(name)) behind.push(name);
@@ -699,23 +664,20 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
       }.\n`,
     );
   }
-  const assumptions = Array.isArray(backtest.assumptions)
-    ? backtest.assumptions.map(String)
-    : Object.entries(backtest.assumptions).map(([k, v]) =>
-      `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`
-    );
+  const assumptions = backtest.assumptions;
   if (assumptions.length) {
     parts.push("Assumptions:\n\n" + assumptions.map((a) => `- ${a}`).join("\n") + "\n");
   }
   for (const image of images.slice(0, 2)) if (image) parts.push(image + "\n");
   if (backtest.perTicker.length) {
     parts.push("### Per eval ticker\n");
+    const perTicker: MetricTable[] = backtest.perTicker;
     const keys: string[] = [];
-    for (const row of backtest.perTicker) {
+    for (const row of perTicker) {
       for (const key of Object.keys(row)) {
         // A column with no value in any row (a per-book drawdown in portfolio mode) is left out.
         if (key === "ticker" || keys.includes(key)) continue;
-        if (backtest.perTicker.some((r) => r[key] !== null && r[key] !== undefined)) keys.push(key);
+        if (perTicker.some((r) => r[key] !== null && r[key] !== undefined)) keys.push(key);
       }
     }
     const rank = (key: string) => {
@@ -723,12 +685,11 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
       return i < 0 ? METRIC_ORDER.length : i;
     };
     keys.sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
-    const rows = [...backtest.perTicker].sort((a, b) =>
-      compareStrings(String(a.ticker ?? ""), String(b.ticker ?? ""))
-    );
+    const rows = [...backtest.perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
+    const cells = (row: MetricTable) => keys.map((k) => formatValue(k, row[k]));
     parts.push(markdownTable(
       ["ticker", ...keys.map(metricLabel)],
-      rows.map((row) => [String(row.ticker ?? "—"), ...keys.map((k) => formatValue(k, row[k]))]),
+      rows.map((row) => [row.ticker, ...cells(row)]),
     ));
     if (images[2]) parts.push(images[2] + "\n");
   }
@@ -765,76 +726,40 @@ function lossTargetValue(key: string, value: unknown): string {
   return formatNumber(value);
 }
 
-/**
- * The loss-target table: flat `{ key: value }`, or one column per split when the values are
- * objects (`{ train: {...}, eval: {...}, achievedEvalLoss }`).
- */
-function renderLossTarget(target: Record<string, unknown>, achieved: number | null): string {
-  const splits = Object.entries(target).filter(([, v]) => v && typeof v === "object");
-  const scalars = Object.entries(target).filter(([, v]) => !v || typeof v !== "object");
-  const rows: string[][] = [];
-  let header = ["", "value"];
-  if (splits.length) {
-    header = ["", ...splits.map(([k]) => k)];
-    const keys: string[] = [];
-    for (const [, v] of splits) {
-      for (const k of Object.keys(v as object)) if (!keys.includes(k)) keys.push(k);
-    }
-    for (const k of keys) {
-      rows.push([
-        lossTargetLabel(k),
-        ...splits.map(([, v]) => lossTargetValue(k, (v as Record<string, unknown>)[k])),
-      ]);
-    }
-  }
-  const pad = header.length - 2;
-  for (const [k, v] of scalars) {
-    rows.push([lossTargetLabel(k), lossTargetValue(k, v), ...Array(pad).fill("")]);
-  }
-  if (achieved !== null && !scalars.some(([k]) => /achieved/i.test(k))) {
-    rows.push(["achieved eval loss", formatNumber(achieved), ...Array(pad).fill("")]);
-  }
-  return markdownTable(header, rows);
+/** The loss-target table: one column per split, then the achieved eval loss. */
+function renderLossTarget(target: NonNullable<RunAnalysis["lossTarget"]>): string {
+  const splits: [string, Readonly<Record<string, number>>][] = [
+    ["train", target.train],
+    ["eval", target.eval],
+  ];
+  const rows = Object.keys(target.train).map((k) => [
+    lossTargetLabel(k),
+    ...splits.map(([, t]) => lossTargetValue(k, t[k])),
+  ]);
+  rows.push([lossTargetLabel("achievedEvalLoss"), formatNumber(target.achievedEvalLoss), ""]);
+  return markdownTable(["", ...splits.map(([name]) => name)], rows);
 }
 
 /** Backtest modes in words. */
-const MODE_PHRASES: Readonly<Record<string, string>> = {
+const MODE_PHRASES: Readonly<Record<RunBacktest["mode"], string>> = {
   per_ticker: "per-ticker mode (each eval ticker trades alone with an equal share of the capital)",
   portfolio: "portfolio mode (one book across the eval tickers)",
 };
 
-/** One sentence on what was backtested, from the fields the backtest stage records. */
-function backtestAbout(backtest: NonNullable<RunRecord["backtest"]>): string {
-  const bits: string[] = [];
-  if (typeof backtest.strategy === "string") {
-    bits.push(
-      `Strategy \`${backtest.strategy}\`${
-        typeof backtest.mode === "string"
-          ? ` in ${MODE_PHRASES[backtest.mode] ?? `\`${backtest.mode}\` mode`}`
-          : ""
-      }`,
-    );
+/** One sentence on what was backtested. */
+function backtestAbout(backtest: RunBacktest): string {
+  const { strategy, mode, period, benchmarks } = backtest;
+  const bits = [
+    `Strategy \`${strategy}\` in ${MODE_PHRASES[mode]}`,
+    `from ${period.start} to ${period.end} (${formatCount(period.days)} trading days)`,
+  ];
+  const against: string[] = [];
+  if (benchmarks.index) against.push(`buy-and-hold of ${benchmarks.index}`);
+  if (benchmarks.basket.length) {
+    against.push(`the equal-weight basket of ${benchmarks.basket.join(", ")}`);
   }
-  const period = backtest.period as { start?: string; end?: string; days?: number } | undefined;
-  if (period?.start && period?.end) {
-    bits.push(
-      `from ${period.start} to ${period.end}${
-        typeof period.days === "number" ? ` (${formatCount(period.days)} trading days)` : ""
-      }`,
-    );
-  }
-  const benchmarks = backtest.benchmarks as
-    | { index?: string | null; basket?: string[] }
-    | undefined;
-  if (benchmarks) {
-    const against: string[] = [];
-    if (benchmarks.index) against.push(`buy-and-hold of ${benchmarks.index}`);
-    if (Array.isArray(benchmarks.basket) && benchmarks.basket.length) {
-      against.push(`the equal-weight basket of ${benchmarks.basket.join(", ")}`);
-    }
-    if (against.length) bits.push(`against ${against.join(" and ")}`);
-  }
-  return bits.length ? bits.join(", ") + "." : "";
+  if (against.length) bits.push(`against ${against.join(" and ")}`);
+  return bits.join(", ") + ".";
 }
 
 function renderAnalysis(
@@ -862,32 +787,27 @@ function renderAnalysis(
         r.kind,
         formatNumber(r.deltaLoss),
         formatValue(ablation.metric, r.deltaMetric),
-        r.verdict ??
-          (r.deltaLoss > 0 && r.deltaMetric < 0
-            ? "needed"
-            : r.deltaLoss < 0
-            ? "candidate to drop"
-            : ""),
+        r.verdict,
       ]),
       ["l", "l", "r", "r", "l"],
     ));
   }
-  const retrained = ablation?.retrained;
-  if (ablation && Array.isArray(retrained) && retrained.length) {
+  const retrained = ablation?.retrained ?? [];
+  if (ablation && retrained.length) {
     const metric = metricLabel(ablation.metric);
     parts.push(
       "Retrained from scratch without each top drop candidate (its column neutralized in training and eval):\n",
     );
     parts.push(markdownTable(
       ["input", "eval loss", "Δ loss", metric, `Δ ${metric}`, "epochs", "verdict"],
-      retrained.map((r: Record<string, unknown>) => [
-        String(r.feature ?? "—"),
+      retrained.map((r) => [
+        r.feature,
         formatNumber(r.loss),
         formatNumber(r.deltaLoss),
         formatValue(ablation.metric, r.metric),
         formatValue(ablation.metric, r.deltaMetric),
         formatCount(r.epochs),
-        String(r.verdict ?? ""),
+        r.verdict,
       ]),
       ["l", "r", "r", "r", "r", "r", "l"],
     ));
@@ -895,10 +815,12 @@ function renderAnalysis(
   const shap = analysis.shap;
   if (shap) {
     parts.push("### SHAP\n");
+    const deviation = Number.isFinite(shap.maxAdditivityError)
+      ? shap.maxAdditivityError.toExponential(2)
+      : "—";
     parts.push(
-      `Largest additivity deviation (|base value + Σ attributions − model output|): ${
-        shap.maxAdditivityError.toExponential(2)
-      }${shap.baseValue !== undefined ? `; base value ${formatNumber(shap.baseValue)}` : ""}.\n`,
+      `Largest additivity deviation (|base value + Σ attributions − model output|): ${deviation}; ` +
+        `base value ${formatNumber(shap.baseValue)}.\n`,
     );
     const ranking = Object.entries(shap.meanAbs)
       .sort((a, b) => b[1] - a[1] || compareStrings(a[0], b[0]));
@@ -908,38 +830,24 @@ function renderAnalysis(
     ));
     if (image) parts.push(image + "\n");
     if (beeswarm) parts.push(beeswarm + "\n");
-    const confident = shap.topConfident;
-    if (Array.isArray(confident) && confident.length) {
+    if (shap.topConfident.length) {
       parts.push("Top attributions for the most confident eval predictions:\n");
       parts.push(markdownTable(
         ["row", "output", "largest attributions"],
-        confident.map((c: { row?: unknown; output?: unknown; top?: unknown }) => [
-          String(c.row ?? "—"),
+        shap.topConfident.map((c) => [
+          c.row,
           formatNumber(c.output),
-          Array.isArray(c.top)
-            ? c.top.map((t: { feature: string; value: number }) =>
-              `${t.feature} ${t.value >= 0 ? "+" : ""}${formatNumber(t.value)}`
-            ).join(", ")
-            : "—",
+          c.top.map((t) => `${t.feature} ${t.value >= 0 ? "+" : ""}${formatNumber(t.value)}`).join(
+            ", ",
+          ) || "—",
         ]),
         ["l", "r", "l"],
       ));
     }
   }
-  const lossTarget = analysis.lossTarget;
-  if (lossTarget && Object.keys(lossTarget).length) {
+  if (analysis.lossTarget) {
     parts.push("### Loss target\n");
-    parts.push(renderLossTarget(lossTarget, metricValue(record.metrics?.postTrain.eval, "loss")));
-  }
-  const other = Object.keys(analysis)
-    .filter((k) => !["ablation", "shap", "lossTarget"].includes(k))
-    .sort(compareStrings);
-  for (const key of other) {
-    parts.push(
-      `### ${capitalize(metricLabel(key))}\n\n\`\`\`json\n${
-        JSON.stringify(analysis[key], null, 2)
-      }\n\`\`\`\n`,
-    );
+    parts.push(renderLossTarget(analysis.lossTarget));
   }
   return parts.length > 1 ? parts.join("\n") : "";
 }

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import { diffConfigs } from "../config/diff.ts";
-import { LOSS_PARAMETERS, LossConfig } from "../config/schema.ts";
-import { findRun, type Metrics, readRunRecord, type RunRecord } from "../store/run_record.ts";
+import { LOSS_PARAMETERS, type LossConfig } from "../config/schema.ts";
+import type { RunRecord } from "../record/mod.ts";
+import { findRun, readRunRecord } from "../store/run_record.ts";
 import {
   canonicalMetric,
   compareStrings,
@@ -16,6 +16,7 @@ import {
   markdownTable,
   metricDirection,
   metricLabel,
+  type MetricTable,
   metricValue,
   numericMetricNames,
 } from "./format.ts";
@@ -26,35 +27,18 @@ function show(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function parseConfig(record: RunRecord): unknown {
-  try {
-    return parseYaml(record.configYaml) ?? {};
-  } catch (e) {
-    throw new SyntaxError(
-      `Cannot parse the config of run "${record.runId}": ${(e as Error).message}`,
-    );
-  }
-}
-
 /** The verdict on a loss whose kind differs between the runs. */
 const NOT_COMPARABLE = "not comparable";
 
-/**
- * A run's loss as it measures: its name and the parameters that loss uses, e.g.
- * `huber (delta 1)`; null when the config has no valid loss.
- */
-function lossKind(config: unknown): string | null {
-  const raw = (config as { loss?: unknown } | null)?.loss;
-  const parsed = LossConfig.safeParse(raw);
-  if (!parsed.success) return null;
-  const loss = parsed.data;
+/** A run's loss as it measures: its name and the parameters that loss uses, e.g. `huber (delta 1)`. */
+function lossKind(loss: LossConfig): string {
   const params = LOSS_PARAMETERS[loss.name].map((p) => `${p} ${loss[p]}`);
   return params.length ? `${loss.name} (${params.join(", ")})` : loss.name;
 }
 
 function metricRows(
-  a: Metrics | undefined | null,
-  b: Metrics | undefined | null,
+  a: MetricTable | undefined | null,
+  b: MetricTable | undefined | null,
   lossesComparable: boolean,
 ): string[][] {
   return numericMetricNames([a, b]).map((name) => {
@@ -84,7 +68,6 @@ function metricRows(
  * @param a the first (reference) run
  * @param b the second run
  * @returns Markdown text ending with a newline
- * @throws {SyntaxError} when a run's config YAML cannot be parsed
  */
 export function diffRuns(a: RunRecord, b: RunRecord): string {
   const out: string[] = [];
@@ -106,8 +89,7 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     out.push(markdownTable(["", "a", "b"], identity, ["l", "l", "l"]));
   }
   out.push("## Config\n");
-  const [configA, configB] = [parseConfig(a), parseConfig(b)];
-  const diff = diffConfigs(configA, configB);
+  const diff = diffConfigs(a.config, b.config);
   const changes: string[][] = [
     ...diff.changed.map((c) => [c.path, "changed", show(c.from), show(c.to)]),
     ...diff.added.map((c) => [c.path, "added", "—", show(c.value)]),
@@ -118,12 +100,12 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
   } else {
     out.push(markdownTable(["key", "change", "a", "b"], changes, ["l", "l", "l", "l"]));
   }
-  const sections: [string, Metrics | undefined | null, Metrics | undefined | null][] = [
+  const sections: [string, MetricTable | undefined | null, MetricTable | undefined | null][] = [
     ["Eval metrics after training", a.metrics?.postTrain.eval, b.metrics?.postTrain.eval],
     ["Eval metrics before training", a.metrics?.preTrain.eval, b.metrics?.preTrain.eval],
     ["Backtest: strategy", a.backtest?.stats?.strategy, b.backtest?.stats?.strategy],
   ];
-  const [lossA, lossB] = [lossKind(configA), lossKind(configB)];
+  const [lossA, lossB] = [lossKind(a.config.loss), lossKind(b.config.loss)];
   const lossesComparable = lossA === lossB;
   for (const [title, x, y] of sections) {
     const rows = metricRows(x, y, lossesComparable);
@@ -132,7 +114,7 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
     out.push(markdownTable(["metric", "a", "b", "Δ (b − a)", "b is"], rows));
     if (rows.some((r) => r[4] === NOT_COMPARABLE)) {
       out.push(
-        `The runs train different losses (a: ${lossA ?? "unknown"}; b: ${lossB ?? "unknown"}): ` +
+        `The runs train different losses (a: ${lossA}; b: ${lossB}): ` +
           "their loss values are shown side by side but are not comparable: neither is better.\n",
       );
     }

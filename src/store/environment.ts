@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import denoJson from "../../deno.json" with { type: "json" };
-import type { RunEnvironment } from "./run_record.ts";
+import type { RunEnvironment } from "../record/mod.ts";
 
 /** The version pinned in `deno.json` for an npm import, e.g. `0.25.2` for `nodejs-polars`. */
 export function pinnedVersion(name: string): string {

@@ -30,7 +30,7 @@ import {
   type WeightSpec,
 } from "./model_store.ts";
 import { redact, redactError, registerUrlSecrets } from "../redact.ts";
-import { readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
+import { readRunFiles, readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
 import {
   checkDatasetKey,
   datasetFiles,
@@ -357,19 +357,15 @@ export class MongoRunStore implements RunStore {
     return matches[0] ?? null;
   }
 
+  /** The run's record from its files in GridFS, checked (and migrated) like one on disk. */
   private async recordOf(doc: RunDoc): Promise<RunRecord> {
-    const file = doc.files.find((f) => f.name === "record.json");
-    const bytes = file ? await downloadFile(this.bucket, file.id) : null;
-    if (!bytes) {
+    if (!doc.files.some((f) => f.name === "record.json")) {
       throw new Error(`Run "${doc.runId}" in MongoDB has no readable record.json`);
     }
-    try {
-      return JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
-    } catch (e) {
-      throw new SyntaxError(
-        `Cannot parse run record "${doc.runId}" in MongoDB: ${(e as Error).message}`,
-      );
-    }
+    return await readRunFiles(this.location(doc.runId), async (name) => {
+      const file = doc.files.find((f) => f.name === name);
+      return file ? await downloadFile(this.bucket, file.id) : null;
+    });
   }
 
   /** @inheritdoc */

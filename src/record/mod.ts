@@ -1,0 +1,67 @@
+/**
+ * The run record: one zod schema (`schema.ts`) is the source of its type and its validation,
+ * versioned, with the migration of older records (`migrate.ts`), its tables and how they are
+ * split from `record.json` (`tables.ts`), located errors and the `record.json` text
+ * (`parse.ts`), and the backtest stage's result as a record keeps it (`backtest.ts`).
+ *
+ * Below both the store (which writes and reads records) and the report (which renders them):
+ * this folder imports neither.
+ *
+ * @module
+ */
+export {
+  AblationRecord,
+  Confusion,
+  CorrelationRow,
+  DirectionMetrics,
+  EpochRecord,
+  EquityPoint,
+  EXPERIMENT_NAME_PATTERN,
+  FoldMetrics,
+  Ic,
+  LossTarget,
+  MagnitudeMetrics,
+  MetricSet,
+  metricSets,
+  QuarterIc,
+  RECORD_VERSION,
+  RetrainRecord,
+  RuinRecord,
+  RUN_ID_PATTERN,
+  RunAnalysis,
+  RunBacktest,
+  RunData,
+  RunEnvironment,
+  RunFold,
+  RunMetrics,
+  RunModel,
+  RunRecord,
+  RunSplit,
+  RunStatus,
+  RunTraining,
+  SeriesStats,
+  SplitMetrics,
+  TickerSummary,
+  TradeRecord,
+} from "./schema.ts";
+export type { MetricSetPlace, PlacedMetricSet } from "./schema.ts";
+export { formatPath, RecordError } from "./errors.ts";
+export type { RecordIssue } from "./errors.ts";
+export { jsonData, parseRecord, parseTable, recordHeadJson } from "./parse.ts";
+export { migrateRecord } from "./migrate.ts";
+export {
+  IcRow,
+  isTableName,
+  joinRecord,
+  PREDICTION_COLUMNS,
+  PredictionRow,
+  ScalerRow,
+  ShapRow,
+  splitRecord,
+  TABLE_COLUMNS,
+  TABLE_NAMES,
+  TABLE_ROWS,
+  tableFile,
+} from "./tables.ts";
+export type { ColumnKind, RecordHead, RunTables, TableName } from "./tables.ts";
+export { backtestRecord, seriesStats } from "./backtest.ts";
