@@ -5,7 +5,7 @@
  * @module
  */
 import { BacktestConfig } from "../src/config/schema.ts";
-import { quarterOf } from "../src/backtest/calendar.ts";
+import { quarterOf } from "@alfred/core";
 import type { PriceSeries, Signal } from "../src/backtest/types.ts";
 
 /**

@@ -6,7 +6,7 @@ import {
   fitRidge,
 } from "../src/train/baselines.ts";
 import { classificationMetrics } from "../src/train/metrics.ts";
-import { type Matrix, ShuffleRng } from "../src/train/trainer.ts";
+import { type Matrix, Prng } from "@alfred/core";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -28,7 +28,7 @@ function matrix(rows: number[][]): Matrix {
 
 /** Uniform features in [-1, 1] and a label function of them (with optional label noise). */
 function synth(n: number, seed: number, label: (x: number[], u: number) => number) {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   const rows: number[][] = [];
   const y: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -230,7 +230,7 @@ Deno.test("baselines reject inconsistent inputs", () => {
           momentumEval: [0.1, 0.2],
           seed: 1,
         }),
-      /"xTrain" has 2 rows but 1 labels/,
+      /"yTrain" has 1 values but "xTrain" has 2 rows/,
     ],
   ];
   for (const [fn, re] of cases) {

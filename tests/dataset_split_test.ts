@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type LabelConfig, SplitConfig } from "../src/config/schema.ts";
-import { dayQuarter, isoToDay, quarterNumber } from "../src/features/dates.ts";
+import { dayQuarter, isoToDay, quarterNumber } from "@alfred/core";
 import { type Fold, SHARED_QUARTERS_WARNING, splitRows } from "../src/dataset/split.ts";
 import { quarterlyFrame } from "./fixtures/features/quarterly_frame.ts";
 import { rng } from "./fixtures/features/memory_dataset.ts";

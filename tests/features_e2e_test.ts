@@ -110,7 +110,7 @@ Deno.test("synth-small: the notes' column set end to end, planted features on to
       `${f} ranks ${rank(f)} of ${q.features.length}`,
     );
   }
-  assert.ok(report[rank("Close_diff_MA_90")].pearson < 0); // planted with a negative weight
+  assert.ok(report[rank("Close_diff_MA_90")].pearson! < 0); // planted with a negative weight
 
   // Direction labels through scaler and design matrix; a linear model beats chance, shuffled labels do not.
   const direction: LabelConfig = { mode: "direction", horizon: 1 };

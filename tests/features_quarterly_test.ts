@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
 import { MissingTableError } from "../src/data/dataset.ts";
-import { dayQuarter, isoToDay, quarterLabel } from "../src/features/dates.ts";
+import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
 import { MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
 import {

@@ -1,11 +1,5 @@
-import {
-  averageRanks,
-  classificationMetrics,
-  metricsByGroup,
-  pearson,
-  regressionMetrics,
-  spearman,
-} from "../src/train/metrics.ts";
+import { averageRanks, pearson, spearman } from "@alfred/core";
+import { classificationMetrics, metricsByGroup, regressionMetrics } from "../src/train/metrics.ts";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);

@@ -1,14 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { type Matrix, Prng } from "@alfred/core";
 import {
   adamStepWarning,
   checkpointSchedule,
   type EpochLog,
   fileCheckpointer,
   type LossFn,
-  type Matrix,
   setLearningRate,
-  ShuffleRng,
   stalledTraining,
   trainModel,
   type TrainOptions,
@@ -42,7 +41,7 @@ async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<vo
 
 /** Deterministic data: y = 0.8 x0 - 0.5 x1 + noise (or pure noise). */
 function makeData(n: number, seed: number, noiseOnly = false): { x: Matrix; y: Float32Array } {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   const cols = 4;
   const data = new Float32Array(n * cols);
   const y = new Float32Array(n);
@@ -127,15 +126,6 @@ function abortingLoss(ctrl: AbortController, k: number): LossFn {
     return mse(a, b);
   };
 }
-
-Deno.test("ShuffleRng permutations are deterministic and depend on the seed", () => {
-  const a = new ShuffleRng(3).permutation(50);
-  const b = new ShuffleRng(3).permutation(50);
-  const c = new ShuffleRng(4).permutation(50);
-  assertEquals(Array.from(a), Array.from(b));
-  assert(Array.from(a).join() !== Array.from(c).join(), "different seeds, same order");
-  assertEquals(Array.from(a).sort((p, q) => p - q), Array.from({ length: 50 }, (_, i) => i));
-});
 
 Deno.test("trainer learns, and is deterministic: same seed and data give identical history and weights", async () => {
   const a = await run();
@@ -474,6 +464,7 @@ Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weight
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import "@tensorflow/tfjs-backend-wasm";
+import { type Matrix, Prng } from "@alfred/core";
     import { interruptOnSigint, trainModel } from "${trainer}";
     await tf.setBackend("wasm");
     const n = 64, x = new Float32Array(n * 2).map((_, i) => Math.sin(i)), y = new Float32Array(n).map((_, i) => Math.cos(i));

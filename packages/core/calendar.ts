@@ -9,7 +9,7 @@
  */
 
 const MS_PER_DAY = 86_400_000;
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const QUARTER = /^(\d{4})Q([1-4])$/;
 
 /**
@@ -25,11 +25,9 @@ const QUARTER = /^(\d{4})Q([1-4])$/;
  * ```
  */
 export function isIsoDate(value: string): boolean {
-  const m = ISO_DATE.exec(value);
-  if (!m) return false;
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  // Date.UTC rolls 02-30 over to 03-01 and maps years 0..99 to 1900..1999: the round trip
-  // tells a real day from a shifted one.
+  if (!ISO_DATE.test(value)) return false;
+  const ms = Date.parse(`${value}T00:00:00Z`);
+  // Date.parse rolls 02-30 over to 03-01: the round trip tells a real day from a shifted one.
   return Number.isFinite(ms) && dayToIso(Math.round(ms / MS_PER_DAY)) === value;
 }
 
@@ -249,6 +247,22 @@ export function quarterOf(iso: string): string {
  */
 export function nextQuarter(quarter: string): string {
   return quarterLabel(quarterNumber(quarter) + 1);
+}
+
+/**
+ * The first calendar day of a quarter.
+ *
+ * @param quarter `YYYYQn`
+ * @returns the ISO date of the quarter's first day
+ * @throws {RangeError} when `quarter` is not `YYYYQn`
+ * @example
+ * ```ts
+ * import { quarterStart } from "@alfred/core";
+ * quarterStart("1995Q3"); // "1995-07-01"
+ * ```
+ */
+export function quarterStart(quarter: string): string {
+  return dayToIso(quarterStartDay(quarterNumber(quarter)));
 }
 
 /**

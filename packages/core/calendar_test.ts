@@ -13,6 +13,7 @@ import {
   quarterLabel,
   quarterNumber,
   quarterOf,
+  quarterStart,
   quarterStartDay,
 } from "./mod.ts";
 import { assert, assertEquals, assertThrows } from "../../tests/assert.ts";
@@ -22,6 +23,7 @@ Deno.test("day numbers and ISO dates round-trip", () => {
   assertEquals(isoToDay("1970-01-02"), 1);
   assertEquals(isoToDay("1969-12-31"), -1);
   assertEquals(dayToIso(isoToDay("2000-02-29")), "2000-02-29");
+  assertEquals(dayToIso(isoToDay("0099-01-01")), "0099-01-01");
   for (let d = -800; d < 20000; d += 37) assertEquals(isoToDay(dayToIso(d)), d);
   assertEquals(dateToIso(new Date("2000-01-03T23:59:59Z")), "2000-01-03");
   assertThrows(() => dateToIso(new Date("nope")), RangeError, "Invalid date");
@@ -35,7 +37,7 @@ Deno.test("the calendar is strict: a string that names no day throws, naming it"
       "2000-13-01",
       "2000-00-10",
       "2000-1-1",
-      "0099-01-01",
+      "2000-02-31",
       "",
       "2000-01-01T00:00:00Z",
     ]
@@ -59,6 +61,7 @@ Deno.test("quarters: labels, numbers, first and last days", () => {
   assertEquals(quarterLabel(quarterNumber("1995Q3")), "1995Q3");
   assertEquals(dayToIso(quarterStartDay(quarterNumber("1995Q3"))), "1995-07-01");
   assertEquals(dayToIso(quarterEndDay(quarterNumber("2000Q1"))), "2000-03-31");
+  assertEquals(quarterStart("1995Q4"), "1995-10-01");
   assertEquals(nextQuarter("1995Q4"), "1996Q1");
   assertEquals(nextQuarter("1995Q2"), "1995Q3");
   assertEquals(

@@ -35,6 +35,7 @@ export {
   quarterLabel,
   quarterNumber,
   quarterOf,
+  quarterStart,
   quarterStartDay,
 } from "./calendar.ts";
 export { deriveSeed, Prng } from "./prng.ts";

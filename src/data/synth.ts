@@ -12,6 +12,15 @@
  */
 import pl from "nodejs-polars";
 import {
+  dayOfWeek,
+  dayQuarter,
+  dayToIso,
+  isIsoDate,
+  isoToDay,
+  quarterEndDay,
+  quarterOf,
+} from "@alfred/core";
+import {
   dateSeries,
   type Manifest,
   type SeriesInfo,
@@ -189,15 +198,11 @@ export class Rng {
   }
 }
 
-const DAY_MS = 86_400_000;
-
 function parseIso(d: string, what: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== d) {
+  if (!isIsoDate(d)) {
     throw new RangeError(`Invalid ${what} "${d}": expected a calendar date as YYYY-MM-DD`);
   }
-  return t;
+  return isoToDay(d);
 }
 
 /**
@@ -212,25 +217,20 @@ export function syntheticCalendar(from: string, to: string): string[] {
   const a = parseIso(from, "from date");
   const b = parseIso(to, "to date");
   const out: string[] = [];
-  for (let t = a; t <= b; t += DAY_MS) {
-    const d = new Date(t);
-    const wd = d.getUTCDay();
+  for (let day = a; day <= b; day++) {
+    const wd = dayOfWeek(day);
     if (wd === 0 || wd === 6) continue;
-    const md = d.toISOString().slice(5, 10);
+    const iso = dayToIso(day);
+    const md = iso.slice(5, 10);
     if (md === "01-01" || md === "07-04" || md === "12-25") continue;
-    out.push(d.toISOString().slice(0, 10));
+    out.push(iso);
   }
   return out;
 }
 
-function quarterKey(iso: string): string {
-  return `${iso.slice(0, 4)}Q${Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1}`;
-}
-
+/** The last day of the quarter before the one `iso` falls in. */
 function previousQuarterEnd(iso: string): string {
-  const y = Number(iso.slice(0, 4));
-  const q = Math.floor((Number(iso.slice(5, 7)) - 1) / 3);
-  return new Date(Date.UTC(y, q * 3, 0)).toISOString().slice(0, 10);
+  return dayToIso(quarterEndDay(dayQuarter(isoToDay(iso)) - 1));
 }
 
 const round = (x: number, digits: number) => {
@@ -298,7 +298,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   // Quarters: [start, end] day indices.
   const quarters: { key: string; start: number; end: number }[] = [];
   days.forEach((d, i) => {
-    const k = quarterKey(d);
+    const k = quarterOf(d);
     const last = quarters[quarters.length - 1];
     if (last && last.key === k) last.end = i;
     else quarters.push({ key: k, start: i, end: i });

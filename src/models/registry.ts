@@ -27,6 +27,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { deriveSeed } from "@alfred/core";
 import type { LabelConfig, ModelConfig, ModelFamily } from "../config/schema.ts";
 import { SeededDropout } from "./dropout.ts";
 
@@ -301,23 +302,6 @@ export function parameterFormula(d: ModelDescription): string {
     (d.widths[d.widths.length - 1] + 1);
   const normPart = norm > 0 ? ` + ${fmt(norm)} ${d.normalization}-norm` : "";
   return `${hidden} + ${input} + ${out}${normPart} = ${fmt(d.parameters)} parameters`;
-}
-
-/**
- * A 32-bit seed for layer `index` derived from the experiment seed
- * (splitmix-style mixing, so neighbouring layers get unrelated streams).
- *
- * @param seed the experiment seed
- * @param index the layer index (the output layer uses the number of hidden layers)
- * @param salt separates initializer and dropout streams
- * @returns a non-negative 31-bit integer
- */
-export function deriveSeed(seed: number, index: number, salt = 0): number {
-  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b) ^
-    Math.imul(salt + 1, 0xc2b2ae35)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
 /**
