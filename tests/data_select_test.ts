@@ -17,7 +17,7 @@ import {
   selectUncorrelated,
   TickerSelectionError,
 } from "../src/data/select.ts";
-import { Rng } from "../src/data/synth.ts";
+import { SynthRng } from "../src/data/synth.ts";
 import { scanCommand } from "../src/cli/scan.ts";
 
 /** Weekdays from 2020-01-01. */
@@ -39,7 +39,7 @@ const TRAIN_END = DAYS[199];
  * stops on day 250.
  */
 function universe(): { dates: string[]; tickers: string[]; closes: number[] }[] {
-  const rng = new Rng(99);
+  const rng = new SynthRng(99);
   const f = [0, 1, 2].map(() => DAYS.map(() => rng.normal() * 0.01));
   const load: Record<string, (d: number) => number[]> = {
     A: () => [1, 0, 0],
@@ -155,7 +155,7 @@ function config(train: DataConfig["train_tickers"], evalT: DataConfig["eval_tick
 }
 
 Deno.test("selectUncorrelated matches a brute-force pick on random matrices", () => {
-  const rng = new Rng(3);
+  const rng = new SynthRng(3);
   for (let trial = 0; trial < 40; trial++) {
     const n = 7;
     const names = ["T6", "T0", "T3", "T1", "T5", "T2", "T4"]; // unsorted on purpose

@@ -5,10 +5,10 @@ import { isoDates, loadDataset, loadDatasetFolder, TABLE_NAMES } from "../src/da
 import {
   generateSynthetic,
   PLANTED_FEATURES,
-  Rng,
   SYNTH_FEATURE_NAMES,
   SYNTH_SERIES,
   syntheticCalendar,
+  SynthRng,
   writeSynthetic,
 } from "../src/data/synth.ts";
 import { dataCommand } from "../src/cli/data.ts";
@@ -66,12 +66,12 @@ function nextQuarterExcess(prices: pl.DataFrame): Map<string, number> {
   return out;
 }
 
-Deno.test("Rng is deterministic and its draws have the right moments", () => {
-  const a = new Rng(5), b = new Rng(5), c = new Rng(6);
+Deno.test("SynthRng is deterministic and its draws have the right moments", () => {
+  const a = new SynthRng(5), b = new SynthRng(5), c = new SynthRng(6);
   const xa = Array.from({ length: 5 }, () => a.uint32());
   assert.deepEqual(xa, Array.from({ length: 5 }, () => b.uint32()));
   assert.notDeepEqual(xa, Array.from({ length: 5 }, () => c.uint32()));
-  const r = new Rng(1);
+  const r = new SynthRng(1);
   const t = Array.from({ length: 40000 }, () => r.studentT(5));
   const mean = t.reduce((s, v) => s + v, 0) / t.length;
   const v = t.reduce((s, x) => s + (x - mean) ** 2, 0) / t.length;

@@ -102,8 +102,12 @@ Deno.test("synth-small: the notes' column set end to end, planted features on to
   assert.equal(report.length, q.features.length);
   assert.ok(!report.some((r) => ["PM", "PQ", "label_date", "close"].includes(r.feature)));
   const rank = (f: string) => report.findIndex((r) => r.feature === f);
-  assert.equal(report[0].feature, "surprisePercentage");
-  assert.ok(rank("delta_Margin_Net_Profit") < 3);
+  // The two strongest planted features (weights 1 and 0.8) lead; which one comes first is the
+  // draw's (synth v1 put surprisePercentage first, v2 delta_Margin_Net_Profit).
+  assert.deepEqual(
+    new Set([report[0].feature, report[1].feature]),
+    new Set(["surprisePercentage", "delta_Margin_Net_Profit"]),
+  );
   for (const f of ["insider_acquisition", "Close_diff_MA_90"]) {
     assert.ok(
       rank(f) < Math.ceil(q.features.length / 4),
