@@ -1,10 +1,4 @@
-import {
-  baselines,
-  chooseRegularization,
-  compareWithBaselines,
-  fitLogistic,
-  fitRidge,
-} from "../src/train/baselines.ts";
+import { baselines, chooseRegularization, fitLogistic, fitRidge } from "../src/train/baselines.ts";
 import { classificationMetrics } from "../src/train/metrics.ts";
 import { type Matrix, Prng } from "@alfred/core";
 
@@ -172,22 +166,6 @@ Deno.test("magnitude baselines: training mean, momentum as prediction, ridge", (
   let z = direct.intercept;
   for (let j = 0; j < 3; j++) z += direct.weights[j] * ev.x.data[j];
   assertEquals(fixed[2].predictions[0], Math.fround(z));
-});
-
-Deno.test("compareWithBaselines marks which baselines the model beats", () => {
-  const y = [1, 0, 1, 1];
-  const model = classificationMetrics(y, [0.9, 0.1, 0.8, 0.3]); // accuracy 0.75
-  const base = [{
-    name: "majority" as const,
-    description: "",
-    predictions: new Float32Array(4).fill(0.75),
-    metrics: classificationMetrics(y, [0.75, 0.75, 0.75, 0.75]), // accuracy 0.75
-    details: {},
-  }];
-  const rows = compareWithBaselines(model, base);
-  assertEquals(rows.map((r) => [r.metric, r.beats]), [["accuracy", false], ["f1", false]]);
-  const better = compareWithBaselines(classificationMetrics(y, [0.9, 0.1, 0.8, 0.7]), base);
-  assertEquals(better.map((r) => r.beats), [true, true]);
 });
 
 Deno.test("baselines reject inconsistent inputs", () => {

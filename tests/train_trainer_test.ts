@@ -461,15 +461,16 @@ Deno.test("batch normalization: moving statistics are checkpointed, no leak, res
 
 Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weights", async () => {
   const trainer = new URL("../src/train/trainer.ts", import.meta.url).href;
+  const interrupt = new URL("../src/train/interrupt.ts", import.meta.url).href;
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import "@tensorflow/tfjs-backend-wasm";
-import { type Matrix, Prng } from "@alfred/core";
-    import { interruptOnSigint, trainModel } from "${trainer}";
+    import { trainModel } from "${trainer}";
+    import { interruptOnSignals } from "${interrupt}";
     await tf.setBackend("wasm");
     const n = 64, x = new Float32Array(n * 2).map((_, i) => Math.sin(i)), y = new Float32Array(n).map((_, i) => Math.cos(i));
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
-    const ctrlC = interruptOnSigint(() => console.error("stopping"));
+    const ctrlC = interruptOnSignals({ onInterrupt: () => console.error("stopping") });
     const r = await trainModel({ model, loss: (a, b) => tf.losses.meanSquaredError(a, b), seed: 1,
       train: { epochs: 100000, batch_size: 8, learning_rate: 0.01, optimizer: "adam", patience: 100000,
         lr_patience: 100000, lr_factor: 0.5, min_lr: 0 },

@@ -274,37 +274,6 @@ export function describeModel(
 }
 
 /**
- * The notes' print-friendly parameter count, `(size² × (layers − 1)) + size × layers`
- * for the hidden layers plus the input and output layers (and normalization
- * weights), with the total.
- *
- * @param d a model description
- * @returns e.g. `(256^2 × 9) + 256 × 10 = 592,384 hidden + 60 × 256 input + 257 output = 608,001 parameters`
- */
-export function parameterFormula(d: ModelDescription): string {
-  const fmt = (n: number) => n.toLocaleString("en-US");
-  const first = d.widths[0];
-  const out = `${d.widths[d.widths.length - 1] + 1} output`;
-  const input = `${d.inputDim} × ${first} input`;
-  let hidden: string;
-  let hiddenCount: number;
-  if (d.widths.every((w) => w === first)) {
-    hiddenCount = first * first * (d.layers - 1) + first * d.layers;
-    hidden = `(${first}^2 × ${d.layers - 1}) + ${first} × ${d.layers} = ${fmt(hiddenCount)} hidden`;
-  } else {
-    hiddenCount = d.widths.slice(1).reduce((s, w, i) => s + d.widths[i] * w, 0) +
-      d.widths.reduce((a, b) => a + b, 0);
-    hidden = `${d.widths.slice(1).map((w, i) => `${d.widths[i]} × ${w}`).join(" + ")} + ${
-      d.widths.join(" + ")
-    } = ${fmt(hiddenCount)} hidden`;
-  }
-  const norm = d.parameters - hiddenCount - d.inputDim * first -
-    (d.widths[d.widths.length - 1] + 1);
-  const normPart = norm > 0 ? ` + ${fmt(norm)} ${d.normalization}-norm` : "";
-  return `${hidden} + ${input} + ${out}${normPart} = ${fmt(d.parameters)} parameters`;
-}
-
-/**
  * Builds the model a config asks for. Deterministic: the same config, input
  * size, label and seed give bit-identical initial weights.
  *

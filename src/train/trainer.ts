@@ -32,7 +32,6 @@ import * as tf from "@tensorflow/tfjs";
 import { checkMatrix, type Matrix, Prng } from "@alfred/core";
 import type { TrainConfig } from "../config/schema.ts";
 import { predict } from "./predict.ts";
-import { interruptOnSignals } from "./interrupt.ts";
 import { createLocked, tempName } from "../store/temp.ts";
 
 /** One finished epoch. */
@@ -928,25 +927,4 @@ export function fileCheckpointer(
       });
     },
   };
-}
-
-/**
- * Ctrl-C handling for a training run: the first SIGINT aborts the returned
- * signal (the trainer saves a checkpoint where it has a checkpointer, restores
- * the best weights and reports `stoppedBy: "interrupted"`); a second SIGINT
- * exits at once with status 130. The same SIGINT delivered twice (a terminal's
- * Ctrl-C under `deno task`, see `interrupt.ts`) counts once.
- *
- * @param onInterrupt called on the first SIGINT, e.g. to print "stopping…"
- * @returns the signal to pass to {@link trainModel} and `dispose` to remove the handler
- * @example
- * ```ts
- * const ctrlC = interruptOnSigint(() => console.error("Stopping after this batch (Ctrl-C again to quit)"));
- * try { result = await trainModel({ ...args, signal: ctrlC.signal }); } finally { ctrlC.dispose(); }
- * ```
- */
-export function interruptOnSigint(
-  onInterrupt?: () => void,
-): { signal: AbortSignal; dispose(): void } {
-  return interruptOnSignals({ signals: ["SIGINT"], onInterrupt: () => onInterrupt?.() });
 }
