@@ -4,6 +4,7 @@
  * Run as a script (`deno run tests/distributed_store_test.ts SPEC START_AT RUN_DIR SEEDS...`), this
  * file is one of those writer processes.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
@@ -20,15 +21,6 @@ import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { storeCommand } from "../src/cli/store.ts";
 import { makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
 
 if (import.meta.main) {
   // Writer process: wait for the common start, then push the run and save each model.

@@ -4,7 +4,7 @@
  * drawdowns), the trainer's classification and regression metrics (confusion object, IC
  * summaries), per-fold pre-train metrics, and analysis results with SHAP values.
  */
-import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { assert, assertEquals } from "./assert.ts";
 import { runBacktest } from "../src/backtest/engine.ts";
 import { BacktestConfig } from "../src/config/schema.ts";
 import { classificationMetrics, regressionMetrics } from "../src/train/metrics.ts";
@@ -82,18 +82,18 @@ function stageRecord(): RunRecord {
 Deno.test("a runBacktest result becomes equity points and clean statistics", () => {
   const raw = backtestResult();
   const summary = backtestSummary(raw)!;
-  deepStrictEqual(Object.keys(summary.stats), ["strategy", "basket"], "null index dropped");
-  equal(summary.equity.length, raw.series.dates.length);
-  deepStrictEqual(summary.equity[0], {
+  assertEquals(Object.keys(summary.stats), ["strategy", "basket"], "null index dropped");
+  assertEquals(summary.equity.length, raw.series.dates.length);
+  assertEquals(summary.equity[0], {
     date: raw.series.dates[0],
     strategy: raw.series.strategy[0],
     basket: raw.series.basket[0],
   });
-  ok(!("series" in summary));
+  assert(!("series" in summary));
   // The costs breakdown reads as its total; the drawdown stays the stage's positive fraction.
-  equal(metricValue(summary.stats.strategy, "costs"), raw.stats.strategy.costs.total);
-  equal(metricValue(summary.stats.strategy, "maxDrawdown"), raw.stats.strategy.maxDrawdown);
-  equal(
+  assertEquals(metricValue(summary.stats.strategy, "costs"), raw.stats.strategy.costs.total);
+  assertEquals(metricValue(summary.stats.strategy, "maxDrawdown"), raw.stats.strategy.maxDrawdown);
+  assertEquals(
     metricValue(summary.stats.strategy, "maxDrawdownDuration"),
     raw.stats.strategy.maxDrawdownTradingDays,
   );
@@ -102,25 +102,23 @@ Deno.test("a runBacktest result becomes equity points and clean statistics", () 
 Deno.test("the report renders real stage outputs", async () => {
   const { markdown, plots } = await renderReport(stageRecord());
   for (const f of ["confusion.svg", "equity.svg", "drawdown.svg", "shap-beeswarm.svg"]) {
-    ok(f in plots, f);
+    assert(f in plots, f);
   }
-  ok(plots["equity.svg"].includes(">basket<"));
-  ok(!plots["equity.svg"].includes(">index<"), "no index series without an index");
+  assert(plots["equity.svg"].includes(">basket<"));
+  assert(!plots["equity.svg"].includes(">index<"), "no index series without an index");
   // Per-fold pre-train metrics become one column per fold; confusion counts are not a row.
-  ok(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
-  ok(!markdown.includes("| confusion |"));
-  ok(markdown.includes("| costs paid |"));
-  ok(markdown.includes("Strategy `simple` in per-ticker mode (each eval ticker trades alone"));
-  ok(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
-  ok(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
-  ok(markdown.includes("|  | train | eval |"));
-  ok(markdown.includes("| achieved eval loss | 0.6100 |  |"));
-  ok(
-    markdown.includes(
-      "| target MSE for the desired R² ((1 − R²) × variance) | 0.04800 | 0.05000 |",
-    ),
-  );
-  ok(!/desiredR2|targetMseR2|achievedEvalLoss/.test(markdown), "no internal key names");
+  assert(markdown.includes("| pre-train eval fold-1 | pre-train eval fold-2 | model eval |"));
+  assert(!markdown.includes("| confusion |"));
+  assert(markdown.includes("| costs paid |"));
+  assert(markdown.includes("Strategy `simple` in per-ticker mode (each eval ticker trades alone"));
+  assert(markdown.includes("Risk-free rate: 0"), "the stage's assumptions are listed");
+  assert(markdown.includes("| AAA 2000Q1 | 0.9000 | a +0.3000 |"));
+  assert(markdown.includes("|  | train | eval |"));
+  assert(markdown.includes("| achieved eval loss | 0.6100 |  |"));
+  assert(markdown.includes(
+    "| target MSE for the desired R² ((1 − R²) × variance) | 0.04800 | 0.05000 |",
+  ));
+  assert(!/desiredR2|targetMseR2|achievedEvalLoss/.test(markdown), "no internal key names");
 });
 
 Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
@@ -134,20 +132,20 @@ Deno.test("regression metrics' IC summaries show as IC and ICIR", async () => {
   const ic = m.ic as unknown as { mean: number; icir: number };
   const rank = m.rankIc as unknown as { mean: number; icir: number };
   // 4 significant digits (every value here lies between 0.0001 and 10000).
-  ok(markdown.includes(`| IC | — | ${ic.mean.toPrecision(4)} |`));
-  ok(markdown.includes(`| ICIR | — | ${ic.icir.toPrecision(4)} |`));
-  ok(markdown.includes(`| rank IC | — | ${rank.mean.toPrecision(4)} |`));
-  ok(markdown.includes(`| rank ICIR | — | ${rank.icir.toPrecision(4)} |`));
+  assert(markdown.includes(`| IC | — | ${ic.mean.toPrecision(4)} |`));
+  assert(markdown.includes(`| ICIR | — | ${ic.icir.toPrecision(4)} |`));
+  assert(markdown.includes(`| rank IC | — | ${rank.mean.toPrecision(4)} |`));
+  assert(markdown.includes(`| rank ICIR | — | ${rank.icir.toPrecision(4)} |`));
 });
 
 Deno.test("records written from stage outputs read back in the summary shape", async () => {
   const results = await Deno.makeTempDir({ prefix: "alfred-stages-" });
   const dir = await writeRunRecord(results, stageRecord());
   const back = await readRunRecord(dir);
-  ok(Array.isArray(back.backtest!.equity) && back.backtest!.equity.length > 100);
-  ok(!("series" in back.backtest!));
+  assert(Array.isArray(back.backtest!.equity) && back.backtest!.equity.length > 100);
+  assert(!("series" in back.backtest!));
   const journal = renderJournal([back]);
-  ok(journal.includes("19990101T120000Z-3fa9c2d1"));
+  assert(journal.includes("19990101T120000Z-3fa9c2d1"));
   await Deno.remove(results, { recursive: true });
 });
 
@@ -176,12 +174,12 @@ Deno.test("flattened cost columns, recorded drawdowns and empty unknown rows", a
     assumptions: [],
   };
   const { markdown, plots } = await renderReport(record);
-  ok(markdown.includes("| costs paid | 12.50 | — | 2.00 |"));
-  ok(markdown.includes("| commission paid | 6.25 | — | 1.00 |"));
-  ok(markdown.includes("| end equity | 95.00 | — | 99.00 |"));
-  ok(!markdown.includes("recovery"), "a row with no value anywhere is left out");
+  assert(markdown.includes("| costs paid | 12.50 | — | 2.00 |"));
+  assert(markdown.includes("| commission paid | 6.25 | — | 1.00 |"));
+  assert(markdown.includes("| end equity | 95.00 | — | 99.00 |"));
+  assert(!markdown.includes("recovery"), "a row with no value anywhere is left out");
   // -25% is drawn from the recorded series (the equity alone would give -10%).
-  ok(plots["drawdown.svg"].includes("-25%") || plots["drawdown.svg"].includes("−25%"));
+  assert(plots["drawdown.svg"].includes("-25%") || plots["drawdown.svg"].includes("−25%"));
 });
 
 Deno.test("a book ruined in runBacktest, recorded by the pipeline, is stated in the report", async () => {
@@ -212,9 +210,11 @@ Deno.test("a book ruined in runBacktest, recorded by the pipeline, is stated in 
   record.backtest = recordedBacktest(raw);
   const { markdown } = await renderReport(await writeAndRead(record));
   // 50,000 long, 50,000 short at 10 (less 10 bps): S at 40 leaves about -50,000.
-  ok(markdown.includes("**⚠ RUINED: The book was ruined on 2000-04-04: its equity was -49,950.05"));
-  ok(markdown.includes("| max drawdown duration (trading days) | 4 |"));
-  ok(markdown.includes("| total return | -150.20% |"));
+  assert(
+    markdown.includes("**⚠ RUINED: The book was ruined on 2000-04-04: its equity was -49,950.05"),
+  );
+  assert(markdown.includes("| max drawdown duration (trading days) | 4 |"));
+  assert(markdown.includes("| total return | -150.20% |"));
 });
 
 /** The record as it reads back from disk (what the journal and a rewrite see). */

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { assert, assertEquals } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import {
@@ -33,15 +34,6 @@ export interface StoreHarness {
   /** A second store instance on the same storage (another process or machine would use). */
   reopen?: () => ModelStore | Promise<ModelStore>;
   cleanup(): Promise<void>;
-}
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
 }
 
 /**

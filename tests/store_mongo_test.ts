@@ -10,6 +10,7 @@
  *
  * Each test uses its own database `alfred_test_<random>` and drops it afterwards.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { Binary, MongoClient, type ObjectId } from "mongodb";
 import { MongoModelStore, MongoRunStore } from "../src/store/mongo_store.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
@@ -19,15 +20,6 @@ import { runExperiment } from "../src/pipeline.ts";
 import { type Damage, makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
 import { withNeeds } from "./requirements.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
 
 const URI = Deno.env.get("MONGODB_URI") ?? "";
 

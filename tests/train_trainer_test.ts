@@ -1,3 +1,4 @@
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { type Matrix, Prng } from "@alfred/core";
@@ -15,29 +16,10 @@ import {
   type TrainState,
 } from "../src/train/trainer.ts";
 
-import { assertThrows } from "./assert.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
 import { predict } from "../src/train/predict.ts";
 
 await tf.setBackend("wasm");
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
-async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    assert(re.test(String((e as Error).message)), `unexpected error: ${(e as Error).message}`);
-    return;
-  }
-  throw new Error(`expected a rejection matching ${re}`);
-}
 
 /** Deterministic data: y = 0.8 x0 - 0.5 x1 + noise (or pure noise). */
 function makeData(n: number, seed: number, noiseOnly = false): { x: Matrix; y: Float32Array } {
@@ -368,20 +350,20 @@ Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is
     assertEquals(resumed.weights, full.weights);
     const entries = [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name);
     assertEquals(entries, ["run.ckpt"], "temporary files left behind");
-    await assertRejects(
-      () => run({ ...opts, batch_size: 16 }, { checkpoint: ckpt }),
+    assertMatch(
+      (await assertRejects(() => run({ ...opts, batch_size: 16 }, { checkpoint: ckpt }))).message,
       /Checkpoint does not match this run: batchSize/,
     );
-    await assertRejects(
-      () => run(opts, { checkpoint: ckpt }, makeModel(8)),
+    assertMatch(
+      (await assertRejects(() => run(opts, { checkpoint: ckpt }, makeModel(8)))).message,
       /Checkpoint does not match the model/,
     );
     // A truncated or foreign file is an error, not a silent fresh start.
     const bytes = await Deno.readFile(`${dir}/sub/run.ckpt`);
     await Deno.writeFile(`${dir}/sub/run.ckpt`, bytes.subarray(0, bytes.length - 100));
-    await assertRejects(() => ckpt.load(), /lies past the end of the file/);
+    assertMatch((await assertRejects(() => ckpt.load())).message, /lies past the end of the file/);
     await Deno.writeTextFile(`${dir}/sub/run.ckpt`, "hello");
-    await assertRejects(() => ckpt.load(), /not an Alfred checkpoint file/);
+    assertMatch((await assertRejects(() => ckpt.load())).message, /not an Alfred checkpoint file/);
     await ckpt.clear();
     assertEquals(await ckpt.load(), null);
     await ckpt.clear();
@@ -395,22 +377,28 @@ Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is
 
 Deno.test("trainer rejects inconsistent inputs with clear errors", async () => {
   const model = makeModel();
-  await assertRejects(
-    () => run({}, { y: new Float32Array(3) }, model),
+  assertMatch(
+    (await assertRejects(() => run({}, { y: new Float32Array(3) }, model))).message,
     /"y" has 3 values but "x" has 160 rows/,
   );
-  await assertRejects(
-    () =>
+  assertMatch(
+    (await assertRejects(() =>
       run(
         {},
         { xVal: { data: new Float32Array(0), rows: 0, cols: 4 }, yVal: new Float32Array(0) },
         model,
-      ),
+      )
+    )).message,
     /validation set is empty/,
   );
-  await assertRejects(() => run({ patience: 0 }, {}, model), /train\.patience "0"/);
-  await assertRejects(
-    () => run({}, { x: { data: new Float32Array(10), rows: 5, cols: 4 } }, model),
+  assertMatch(
+    (await assertRejects(() => run({ patience: 0 }, {}, model))).message,
+    /train\.patience "0"/,
+  );
+  assertMatch(
+    (await assertRejects(() =>
+      run({}, { x: { data: new Float32Array(10), rows: 5, cols: 4 } }, model)
+    )).message,
     /data has 10 values, expected 5 x 4/,
   );
   model.dispose();
