@@ -13,6 +13,7 @@ import {
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
+import { exists } from "./data_helpers.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -161,15 +162,6 @@ async function allText(dir: string): Promise<string> {
       : `${p}\n${await Deno.readTextFile(p).catch(() => "")}\n`;
   }
   return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const column = (df: pl.DataFrame, name: string) => df.getColumn(name).toArray() as unknown[];

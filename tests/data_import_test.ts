@@ -10,6 +10,7 @@ import {
   parseDateCell,
 } from "../src/data/import.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
+import { exists } from "./data_helpers.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -20,15 +21,6 @@ async function tempDir(): Promise<string> {
 
 function opts(out: string, inputs: string[], extra: Partial<ImportOptions> = {}): ImportOptions {
   return { inputs, form: "long", mapping: {}, out, maxGapDays: 5, minHistoryDays: 3, ...extra };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Asserts exactly one problem of `kind` matched every pattern, and returns it. */

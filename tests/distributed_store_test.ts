@@ -21,6 +21,7 @@ import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { storeCommand } from "../src/cli/store.ts";
 import { makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
+import { quietRun } from "./pipeline_helpers.ts";
 
 if (import.meta.main) {
   // Writer process: wait for the common start, then push the run and save each model.
@@ -51,14 +52,7 @@ function tinyRun(): Promise<{ dir: string; root: string }> {
   runFolder ??= (async () => {
     const root = await Deno.makeTempDir({ prefix: "alfred-run-" });
     const [e] = await loadExperiments(SWEEP, { set: ["seed=1"] });
-    const { dir } = await runExperiment(e, {
-      resultsDir: `${root}/results`,
-      store: new FileModelStore(`${root}/models`),
-      checkpointDir: `${root}/checkpoints`,
-      log: () => {},
-      write: () => {},
-      tty: false,
-    });
+    const { dir } = await runExperiment(e, quietRun(root));
     return { dir, root };
   })();
   return runFolder;

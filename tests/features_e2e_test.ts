@@ -17,44 +17,9 @@ import { featureCorrelations } from "../src/features/correlation.ts";
 import { MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly } from "../src/features/quarterly.ts";
 import { rng } from "./fixtures/features/memory_dataset.ts";
+import { everyFamily, NOTES_COLUMNS } from "./fixtures/features/notes.ts";
 
-const EVERY_FAMILY = FeaturesConfig.parse({
-  families: {
-    price: { deltas: true },
-    volume: { deltas: true },
-    fundamentals: { deltas: true },
-    earnings: { deltas: true },
-    insider: { deltas: true, missing: "zero" },
-    sentiment: { deltas: true, missing: "zero" },
-    market: { deltas: true },
-  },
-});
-
-const NOTES_COLUMNS = [
-  "Close",
-  "Volume",
-  ...[7, 30, 90, 180].flatMap((n) => [`Close_diff_MA_${n}`, `Volume_diff_MA_${n}`]),
-  "Margin_Gross",
-  "Margin_Operating",
-  "Margin_Net_Profit",
-  "reportedEPS",
-  "estimatedEPS",
-  "surprise",
-  "surprisePercentage",
-  "insider_acquisition",
-  "insider_disposal",
-  "mean_sentiment",
-  "mean_outlook",
-  "^VIX",
-  "SPY",
-  "CL=F",
-  "BZ=F",
-  "BTC=F",
-  "2year",
-  "3year",
-  "5year",
-  "10year",
-];
+const EVERY_FAMILY = everyFamily();
 
 /** Ridge least squares on a row-major matrix with an intercept; returns the prediction function. */
 function ridge(x: Float32Array, rows: number, cols: number, y: Float32Array, lambda = 1) {

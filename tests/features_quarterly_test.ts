@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from
 import { FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
 import { MissingTableError } from "../src/data/dataset.ts";
 import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
-import { MissingColumnError } from "../src/features/families.ts";
+import { FAMILY_ORDER, MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
 import {
   memoryDataset,
@@ -11,18 +11,9 @@ import {
   synthTables,
   weekdays,
 } from "./fixtures/features/memory_dataset.ts";
+import { everyFamily, NOTES_COLUMNS, NOTES_MARKET } from "./fixtures/features/notes.ts";
 
-const ALL_FAMILIES = FeaturesConfig.parse({
-  families: {
-    price: { deltas: true },
-    volume: { deltas: true },
-    fundamentals: { deltas: true },
-    earnings: { deltas: true },
-    insider: { deltas: true, missing: "zero" },
-    sentiment: { deltas: true, missing: "ffill", ffill_limit: 2 },
-    market: { deltas: true },
-  },
-});
+const ALL_FAMILIES = everyFamily({ missing: "ffill", ffill_limit: 2 });
 const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
 const TICKERS = ["AAA", "BBB", "CCC"];
 
@@ -38,47 +29,15 @@ Deno.test("buildQuarterly produces the research notes' column set, sorted by tic
   const q = buildQuarterly(memoryDataset("synth", synthTables()), ALL_FAMILIES, DIRECTION, {
     tickers: ["CCC", "AAA", "BBB"],
   });
-  const notes = [
-    "Close",
-    "Volume",
-    "Close_diff_MA_7",
-    "Close_diff_MA_30",
-    "Close_diff_MA_90",
-    "Close_diff_MA_180",
-    "Volume_diff_MA_7",
-    "Volume_diff_MA_180",
-    "Margin_Gross",
-    "Margin_Operating",
-    "Margin_Net_Profit",
-    "reportedEPS",
-    "estimatedEPS",
-    "surprise",
-    "surprisePercentage",
-    "insider_acquisition",
-    "insider_disposal",
-    "mean_sentiment",
-    "mean_outlook",
-    "^VIX",
-    "SPY",
-    "10year",
-    "delta_Close",
-    "delta_surprisePercentage",
-    "delta_^VIX",
-    "delta_mean_outlook",
-  ];
+  // The notes' columns and their deltas, of the market series the memory tables have.
+  const have = ["^VIX", "SPY", "10year"];
+  const notes = NOTES_COLUMNS.filter((c) => !NOTES_MARKET.includes(c) || have.includes(c));
+  for (const c of notes) assert(q.features.includes(`delta_${c}`), `missing column delta_${c}`);
   for (const c of notes) assert(q.features.includes(c), `missing column ${c}`);
   assertEquals(q.label, "PQ");
   assertEquals(q.frame.columns.slice(0, 4), ["ticker", "quarter", "date", "close"]);
   assertEquals(q.frame.columns.slice(-2), ["PQ", "label_date"]);
-  assertEquals(Object.keys(q.families), [
-    "price",
-    "volume",
-    "fundamentals",
-    "earnings",
-    "insider",
-    "sentiment",
-    "market",
-  ]);
+  assertEquals(Object.keys(q.families), [...FAMILY_ORDER]);
   assertEquals(Object.values(q.families).flat(), q.features);
   const rows = rowsOf(q);
   const keys = rows.map((r) => `${r.ticker}|${r.date}`);
