@@ -59,7 +59,8 @@ export { makeLoss } from "./src/models/losses.ts";
 // train
 export { selectBackend } from "./src/train/backend.ts";
 export { fileCheckpointer, stalledTraining, trainModel } from "./src/train/trainer.ts";
-export type { Checkpointer, EpochLog, Matrix, TrainResult } from "./src/train/trainer.ts";
+export type { Checkpointer, EpochLog, TrainResult } from "./src/train/trainer.ts";
+export type { Matrix } from "@alfred/core";
 export { predict } from "./src/train/predict.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";

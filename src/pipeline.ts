@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import pl from "nodejs-polars";
+import { dayQuarter, dayToIso, isoToDay, type Matrix, Prng } from "@alfred/core";
 import type { Experiment } from "./config/schema.ts";
 import { configHash } from "./config/hash.ts";
 import { experimentToYaml } from "./config/yaml.ts";
@@ -52,7 +53,6 @@ import {
   adamStepWarning,
   type EpochLog,
   fileCheckpointer,
-  type Matrix,
   stalledTraining,
   type TrainArgs,
   trainModel,
@@ -99,7 +99,6 @@ import {
 } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
-import { dayQuarter, dayToIso, isoToDay } from "./features/dates.ts";
 
 /** How to run: where results and models go, and what to say on the way. */
 export interface RunOptions {
@@ -351,20 +350,6 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
     return { ...marketSeries(dataset, riskFreeName)!, name: riskFreeName };
   });
   return { checks, boundary, tickers, index, riskFree };
-}
-
-/** A seeded permutation of `values` (Fisher-Yates with mulberry32). */
-export function permuted(values: Float32Array, seed: number): Float32Array {
-  const out = values.slice();
-  let t = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), t | 1);
-    r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-    const j = Math.floor((((r ^ (r >>> 14)) >>> 0) / 4294967296) * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /**
@@ -831,9 +816,10 @@ async function runReserved(
           backend,
           {
             x: train.x,
-            y: permuted(train.y, e.seed + 1),
+            // The control's labels: shuffled copies, the seed itself as the generator's state.
+            y: Prng.fromState(e.seed + 1).shuffle(train.y.slice()),
             xVal: val.x,
-            yVal: permuted(val.y, e.seed + 2),
+            yVal: Prng.fromState(e.seed + 2).shuffle(val.y.slice()),
           },
           options.signal,
           progressReporter({
@@ -1263,7 +1249,14 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
       embargo: e.split.embargo,
       evalFrom: p.evalFrom,
     },
-    correlations: last ? featureCorrelations(q.frame, q.features, q.label, last.fold.train) : [],
+    // A constant column's correlation is null; the record keeps it as NaN.
+    correlations: last
+      ? featureCorrelations(q.frame, q.features, q.label, last.fold.train).map((c) => ({
+        ...c,
+        pearson: c.pearson ?? NaN,
+        spearman: c.spearman ?? NaN,
+      }))
+      : [],
     training: training
       ? {
         history: training.history,

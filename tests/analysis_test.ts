@@ -10,7 +10,7 @@ import {
   shapValues,
   verdict,
 } from "../src/analysis/mod.ts";
-import type { Matrix } from "../src/train/trainer.ts";
+import { type Matrix, Prng } from "@alfred/core";
 
 /** A known nonlinear model of 4 inputs: only x0 and x1 matter (x0 with an interaction). */
 function modelSync(x: Matrix): Float32Array {
@@ -25,12 +25,8 @@ function modelSync(x: Matrix): Float32Array {
 const model = (x: Matrix) => Promise.resolve(modelSync(x));
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
-  let s = seed;
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = (s / 2 ** 32) * 2 - 1;
-  }
+  const rng = new Prng(seed);
+  const data = Float32Array.from({ length: rows * cols }, () => rng.next() * 2 - 1);
   return { data, rows, cols };
 }
 

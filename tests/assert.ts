@@ -23,18 +23,34 @@ export function assertNotEquals<T>(actual: T, expected: T, message?: string): vo
   else nodeAssert.notDeepStrictEqual(actual, expected, message);
 }
 
-/** Asserts `|actual − expected| <= tolerance` (default 1e-7). */
+/**
+ * Asserts `|actual − expected| <= tolerance` (default 1e-7). An `actual` that is not a number
+ * (`null` or `undefined`, as a metric may be) fails.
+ */
 export function assertAlmostEquals(
-  actual: number,
+  actual: number | null | undefined,
   expected: number,
   tolerance = 1e-7,
   message?: string,
 ): void {
-  const ok = actual === expected || Math.abs(actual - expected) <= tolerance;
+  const ok = typeof actual === "number" &&
+    (actual === expected || Math.abs(actual - expected) <= tolerance);
   nodeAssert.ok(
     ok,
     message ?? `expected ${actual} to be within ${tolerance} of ${expected}`,
   );
+}
+
+/** Asserts that `text` matches `pattern`. */
+export function assertMatch(text: string, pattern: RegExp, message?: string): void {
+  if (message === undefined) nodeAssert.match(text, pattern);
+  else nodeAssert.match(text, pattern, message);
+}
+
+/** Asserts that `text` does not match `pattern`. */
+export function assertNotMatch(text: string, pattern: RegExp, message?: string): void {
+  if (message === undefined) nodeAssert.doesNotMatch(text, pattern);
+  else nodeAssert.doesNotMatch(text, pattern, message);
 }
 
 /** Asserts that `text` contains `part`. */

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { runBacktest } from "../src/backtest/mod.ts";
 import { businessDays, config, near, quarterEnds, series, signalsFor } from "./backtest_helpers.ts";
 
@@ -33,12 +33,12 @@ Deno.test("benchmarks span exactly the strategy's period and pay the same costs 
     config: config(),
   });
   const start = days.indexOf(ends[0]) + 1;
-  assert.equal(r.period.start, days[start]);
-  assert.equal(r.period.end, days[days.length - 1]);
-  assert.deepEqual(r.series.dates, days.slice(start));
-  assert.equal(r.series.index!.length, r.series.dates.length);
-  assert.equal(r.series.basket.length, r.series.dates.length);
-  assert.equal(r.series.drawdown.index!.length, r.series.dates.length);
+  assertEquals(r.period.start, days[start]);
+  assertEquals(r.period.end, days[days.length - 1]);
+  assertEquals(r.series.dates, days.slice(start));
+  assertEquals(r.series.index!.length, r.series.dates.length);
+  assertEquals(r.series.basket.length, r.series.dates.length);
+  assertEquals(r.series.drawdown.index!.length, r.series.dates.length);
 
   const c = 0.001;
   const invested = 100_000 / (1 + c);
@@ -63,14 +63,14 @@ Deno.test("benchmarks span exactly the strategy's period and pay the same costs 
     1e-12,
     "basket: equal initial weights, no rebalancing",
   );
-  assert.equal(r.stats.basket.trades, 2);
-  assert.equal(r.stats.index!.trades, 1);
+  assertEquals(r.stats.basket.trades, 2);
+  assertEquals(r.stats.index!.trades, 1);
   // Index against itself: beta 1, alpha 0 (its first-day cost is not in the regression).
   near(r.stats.index!.beta!, 1, 1e-9, "index beta");
   near(r.stats.index!.alpha!, 0, 1e-9, "index alpha");
-  assert.equal(r.benchmarks.index, "DJIA");
-  assert.deepEqual(r.benchmarks.basket, ["A", "B"]);
-  assert.ok(r.assumptions.some((a) => a.startsWith("Benchmarks: buy-and-hold")));
+  assertEquals(r.benchmarks.index, "DJIA");
+  assertEquals(r.benchmarks.basket, ["A", "B"]);
+  assert(r.assumptions.some((a) => a.startsWith("Benchmarks: buy-and-hold")));
 });
 
 Deno.test("the risk-free series sets the Sharpe ratio's excess return and is named in the stats", () => {
@@ -78,15 +78,15 @@ Deno.test("the risk-free series sets the Sharpe ratio's excess return and is nam
   const base = { signals, prices, index, labelMode: "direction" as const, config: config() };
   const none = runBacktest({ ...base, riskFree: null });
   const fivePct = runBacktest({ ...base, riskFree: series(["1999-12-01"], [5]) });
-  assert.equal(none.stats.strategy.riskFree, "0 (no risk-free series)");
-  assert.match(fivePct.stats.strategy.riskFree, /risk-free series/);
+  assertEquals(none.stats.strategy.riskFree, "0 (no risk-free series)");
+  assertMatch(fivePct.stats.strategy.riskFree, /risk-free series/);
   const named = runBacktest({
     ...base,
     riskFree: { ...series(["1999-12-01"], [5]), name: "1year" },
   });
-  assert.match(named.stats.strategy.riskFree, /^"1year" \(annualized % yield/);
-  assert.equal(named.stats.strategy.sharpe, fivePct.stats.strategy.sharpe);
-  assert.ok(fivePct.assumptions.some((a) => a.startsWith("Risk-free rate: the risk-free series")));
+  assertMatch(named.stats.strategy.riskFree, /^"1year" \(annualized % yield/);
+  assertEquals(named.stats.strategy.sharpe, fivePct.stats.strategy.sharpe);
+  assert(fivePct.assumptions.some((a) => a.startsWith("Risk-free rate: the risk-free series")));
   // Same returns, lower mean excess by 5% / 252 a day: Sharpe falls by that over the sd.
   const eq = none.series.strategy;
   const r = eq.map((e, i) => e / (i === 0 ? 100_000 : eq[i - 1]) - 1);
@@ -100,16 +100,14 @@ Deno.test("the risk-free series sets the Sharpe ratio's excess return and is nam
     "sharpe, rf 5%",
   );
   const late = runBacktest({ ...base, riskFree: series([days[100]], [5]) });
-  assert.ok(late.warnings.some((w) => w.includes("risk-free series starts after")));
-  assert.ok(
+  assert(late.warnings.some((w) => w.includes("risk-free series starts after")));
+  assert(
     fivePct.warnings.some((w) =>
       w.startsWith("The risk-free series ends on 1999-12-01, before the period starts")
     ),
   );
   const ending = runBacktest({ ...base, riskFree: series(["1999-12-01", days[100]], [5, 6]) });
-  assert.ok(
-    ending.warnings.some((w) => w.includes(`ends on ${days[100]}, before the period's end`)),
-  );
+  assert(ending.warnings.some((w) => w.includes(`ends on ${days[100]}, before the period's end`)));
 });
 
 Deno.test("an index that starts late is bought at its first value, with a warning", () => {
@@ -123,7 +121,7 @@ Deno.test("an index that starts late is bought at its first value, with a warnin
     labelMode: "direction",
     config: config(),
   });
-  assert.ok(r.warnings.some((w) => w.includes('"SPY" had no price on')));
-  assert.equal(r.series.index![0], 100_000);
-  assert.equal(r.series.dates.length, r.series.index!.length);
+  assert(r.warnings.some((w) => w.includes('"SPY" had no price on')));
+  assertEquals(r.series.index![0], 100_000);
+  assertEquals(r.series.dates.length, r.series.index!.length);
 });

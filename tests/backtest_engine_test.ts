@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertThrows } from "./assert.ts";
 import { runBacktest } from "../src/backtest/mod.ts";
 import type { Signal } from "../src/backtest/mod.ts";
 import { assertFinite, config, near, series } from "./backtest_helpers.ts";
@@ -41,10 +41,10 @@ Deno.test("simple: fills at the next close, reversal pays costs on both legs, ex
   // No Q3 signal: the short closes at the next close after Q3's last day: 2000-10-02 at 80.
   const final = x2 + short * (120 - 80) - c * short * 80;
 
-  assert.equal(r.period.start, "2000-04-03");
-  assert.equal(r.period.end, "2000-10-02");
-  assert.deepEqual(r.series.dates, D.slice(1, 6));
-  assert.deepEqual(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.price, f.reason]), [
+  assertEquals(r.period.start, "2000-04-03");
+  assertEquals(r.period.end, "2000-10-02");
+  assertEquals(r.series.dates, D.slice(1, 6));
+  assertEquals(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.price, f.reason]), [
     ["2000-04-03", 1, 100, "signal"],
     ["2000-07-03", -1, 120, "signal"],
     ["2000-10-02", 1, 80, "exit"],
@@ -62,23 +62,23 @@ Deno.test("simple: fills at the next close, reversal pays costs on both legs, ex
   near(r.stats.strategy.totalReturn, final / E0 - 1, 1e-12, "total return");
   near(r.stats.strategy.costs.total, E0 - x1 + E1 - x2 + c * short * 80, 1e-9, "costs");
 
-  assert.equal(r.trades.length, 2);
+  assertEquals(r.trades.length, 2);
   const [long, shortTrade] = r.trades;
-  assert.equal(long.side, "long");
-  assert.equal(long.entryDate, "2000-04-03");
-  assert.equal(long.exitDate, "2000-07-03");
-  assert.equal(shortTrade.side, "short");
-  assert.equal(shortTrade.exitDate, "2000-10-02");
-  assert.equal(shortTrade.open, false);
+  assertEquals(long.side, "long");
+  assertEquals(long.entryDate, "2000-04-03");
+  assertEquals(long.exitDate, "2000-07-03");
+  assertEquals(shortTrade.side, "short");
+  assertEquals(shortTrade.exitDate, "2000-10-02");
+  assertEquals(shortTrade.open, false);
   near(long.pnl + shortTrade.pnl, final - E0, 1e-9, "trade pnl sums to the equity change");
   // The reversal's cost is split between the legs in proportion to their shares.
   const reversalCost = E1 - x2;
   near(long.costs, E0 - x1 + (reversalCost * E1) / (E1 + x2), 1e-9, "long leg costs");
-  assert.equal(r.stats.strategy.trades, 2);
-  assert.equal(r.stats.strategy.winRate, 1);
-  assert.equal(r.stats.strategy.exposure, 1);
-  assert.deepEqual(r.warnings, []);
-  assert.ok(r.assumptions.some((a) => a.includes("next trading day's close")));
+  assertEquals(r.stats.strategy.trades, 2);
+  assertEquals(r.stats.strategy.winRate, 1);
+  assertEquals(r.stats.strategy.exposure, 1);
+  assertEquals(r.warnings, []);
+  assert(r.assumptions.some((a) => a.includes("next trading day's close")));
 });
 
 Deno.test("nuanced: weak scores do not open, holds without trading, exits on the boundary", () => {
@@ -97,22 +97,22 @@ Deno.test("nuanced: weak scores do not open, holds without trading, exits on the
     labelMode: "direction",
     config: config({ strategy: "nuanced", commission_bps: 0, slippage_bps: 0 }),
   });
-  assert.deepEqual(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.reason]), [
+  assertEquals(r.fills.map((f) => [f.date, Math.sign(f.quantity), f.reason]), [
     ["2000-07-03", 1, "signal"], // long at 100
     ["2001-01-02", -1, "signal"], // exit at 121
     ["2001-04-02", -1, "signal"], // short at 100
     // Cover at 80: the 0.5 signal's exit and the final exit coincide (prices end that day).
     ["2001-07-02", 1, "exit"],
   ]);
-  assert.deepEqual(r.warnings, [
+  assertEquals(r.warnings, [
     `Prices end on 2001-07-02: positions from 2001Q2's signals close at that close, not the next trading day's ("A")`,
   ]);
-  assert.equal(r.period.start, "2000-04-03");
-  assert.equal(r.period.end, "2001-07-02");
+  assertEquals(r.period.start, "2000-04-03");
+  assertEquals(r.period.end, "2001-07-02");
   // 100000 -> long 100..121 -> 121000 -> short 100..80 -> 145200.
   near(r.stats.strategy.endEquity, 145_200, 1e-12, "final equity");
-  assert.equal(r.stats.strategy.costs.total, 0);
-  assert.deepEqual(r.trades.map((t) => [t.side, t.entryDate, t.exitDate]), [
+  assertEquals(r.stats.strategy.costs.total, 0);
+  assertEquals(r.trades.map((t) => [t.side, t.entryDate, t.exitDate]), [
     ["long", "2000-07-03", "2001-01-02"],
     ["short", "2001-04-02", "2001-07-02"],
   ]);
@@ -149,7 +149,7 @@ Deno.test("top_magnitude switches to the largest predicted move and holds it wit
     }),
   });
   // Q1: short B (|-0.1| largest) at 20; Q2: cover B at 16 and buy A at 10; exit A at 15.
-  assert.deepEqual(r.fills.map((f) => [f.date, f.ticker, Math.sign(f.quantity)]), [
+  assertEquals(r.fills.map((f) => [f.date, f.ticker, Math.sign(f.quantity)]), [
     ["2000-04-03", "B", -1],
     ["2000-07-03", "A", 1],
     ["2000-07-03", "B", 1],
@@ -161,7 +161,7 @@ Deno.test("top_magnitude switches to the largest predicted move and holds it wit
   near(byTicker.B.pnl, 20_000, 1e-9, "B pnl");
   near(byTicker.A.pnl, 60_000, 1e-9, "A pnl");
   near(byTicker.A.totalReturn, 0.6, 1e-12, "A contribution");
-  assert.equal(byTicker.C.trades, 0);
+  assertEquals(byTicker.C.trades, 0);
   near(byTicker.C.buyHoldReturn!, 34 / 30 - 1, 1e-12, "C buy and hold");
 });
 
@@ -193,10 +193,10 @@ Deno.test("long_short_top_k: equal weights at the fill, long_only, weights by si
       ) => [f.ticker, Math.sign(f.quantity) * f.notional]),
     );
   // k=2: long A, E; short B, D; each a quarter of the equity.
-  assert.deepEqual(notionalAt(run({ k: 2 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
+  assertEquals(notionalAt(run({ k: 2 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
   // k=3 on 5 names: at most 2 a side.
-  assert.deepEqual(notionalAt(run({ k: 3 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
-  assert.deepEqual(notionalAt(run({ k: 2, long_only: true })), { A: 50_000, E: 50_000 });
+  assertEquals(notionalAt(run({ k: 3 })), { A: 25_000, E: 25_000, B: -25_000, D: -25_000 });
+  assertEquals(notionalAt(run({ k: 2, long_only: true })), { A: 50_000, E: 50_000 });
   const w = notionalAt(run({ k: 2, weighting: "signal" }));
   // |0.3| + |0.2| + |-0.2| + |-0.05| = 0.75
   near(w.A, (100_000 * 0.3) / 0.75, 1e-12, "A signal weight");
@@ -204,7 +204,7 @@ Deno.test("long_short_top_k: equal weights at the fill, long_only, weights by si
   near(w.B, (-100_000 * 0.2) / 0.75, 1e-12, "B signal weight");
   near(w.D, (-100_000 * 0.05) / 0.75, 1e-12, "D signal weight");
   // Flat prices: nothing earned, nothing lost.
-  assert.equal(run({ k: 2 }).stats.strategy.endEquity, 100_000);
+  assertEquals(run({ k: 2 }).stats.strategy.endEquity, 100_000);
 });
 
 Deno.test("per_ticker mode splits the capital equally and the portfolio is the sum of the books", () => {
@@ -233,9 +233,9 @@ Deno.test("per_ticker mode splits the capital equally and the portfolio is the s
   near(byTicker.B.totalReturn, 0.26, 1e-12, "B book");
   near(r.stats.strategy.endEquity, 128_000, 1e-12, "sum of the books");
   near(byTicker.A.pnl + byTicker.B.pnl, 28_000, 1e-9, "pnl adds up");
-  assert.equal(byTicker.A.trades, 1); // held long through Q2 without trading
-  assert.equal(byTicker.B.trades, 2);
-  assert.equal(r.fills.filter((f) => f.ticker === "A").length, 2);
+  assertEquals(byTicker.A.trades, 1); // held long through Q2 without trading
+  assertEquals(byTicker.B.trades, 2);
+  assertEquals(r.fills.filter((f) => f.ticker === "A").length, 2);
   near(byTicker.B.maxDrawdown!, 0, 1e-12, "B never fell below its peak at a close");
 });
 
@@ -245,15 +245,15 @@ Deno.test("same_close fills at the signal's own close and is flagged", () => {
   const base = { signals, prices, index: null, riskFree: null, labelMode: "direction" as const };
   const same = runBacktest({ ...base, config: config({ fill: "same_close" }) });
   const next = runBacktest({ ...base, config: config() });
-  assert.equal(same.fills[0].date, "2000-03-31");
-  assert.equal(same.fills[0].price, 100);
-  assert.equal(same.fills[1].date, "2000-06-30"); // exit at Q2's last close, no shift
-  assert.ok(same.warnings.some((w) => w.startsWith("Same-close fills:")));
-  assert.equal(same.sameCloseFills, true);
-  assert.equal(next.sameCloseFills, false);
-  assert.ok(same.assumptions.some((a) => a.includes("same-close fills, optimistic")));
-  assert.equal(next.fills[0].date, "2000-04-03");
-  assert.ok(!next.warnings.some((w) => w.startsWith("Same-close fills:")));
+  assertEquals(same.fills[0].date, "2000-03-31");
+  assertEquals(same.fills[0].price, 100);
+  assertEquals(same.fills[1].date, "2000-06-30"); // exit at Q2's last close, no shift
+  assert(same.warnings.some((w) => w.startsWith("Same-close fills:")));
+  assertEquals(same.sameCloseFills, true);
+  assertEquals(next.sameCloseFills, false);
+  assert(same.assumptions.some((a) => a.includes("same-close fills, optimistic")));
+  assertEquals(next.fills[0].date, "2000-04-03");
+  assert(!next.warnings.some((w) => w.startsWith("Same-close fills:")));
 });
 
 Deno.test("short borrow accrues daily on the previous close's short value", () => {
@@ -296,13 +296,13 @@ Deno.test("a gap in the signals closes positions one quarter after their signal"
     labelMode: "direction",
     config: config({ commission_bps: 0, slippage_bps: 0 }),
   });
-  assert.deepEqual(r.fills.map((f) => [f.date, f.reason]), [
+  assertEquals(r.fills.map((f) => [f.date, f.reason]), [
     ["2000-04-03", "signal"],
     ["2000-07-03", "exit"],
     ["2000-10-02", "signal"],
     ["2001-01-02", "exit"],
   ]);
-  assert.ok(r.warnings.some((w) => w.includes("No signals for 2000Q2")));
+  assert(r.warnings.some((w) => w.includes("No signals for 2000Q2")));
 });
 
 Deno.test("a ticker whose prices end is closed at its last close; nothing trades past the last price", () => {
@@ -323,46 +323,49 @@ Deno.test("a ticker whose prices end is closed at its last close; nothing trades
     config: config({ mode: "portfolio", commission_bps: 0, slippage_bps: 0 }),
   });
   const a = r.fills.filter((f) => f.ticker === "A");
-  assert.deepEqual(a.map((f) => [f.date, f.reason]), [["2000-04-03", "signal"], [
+  assertEquals(a.map((f) => [f.date, f.reason]), [["2000-04-03", "signal"], [
     "2000-05-01",
     "delisted",
   ]]);
-  assert.ok(r.warnings.some((w) => w.includes('"A" has no price after 2000-05-01')));
+  assert(r.warnings.some((w) => w.includes('"A" has no price after 2000-05-01')));
   near(r.stats.strategy.endEquity, 110_000, 1e-12, "A's gain kept in cash");
-  assert.ok(r.fills.every((f) => f.date <= r.period.end));
+  assert(r.fills.every((f) => f.date <= r.period.end));
 });
 
 Deno.test("invalid inputs fail with errors that name what is wrong", () => {
   const prices = new Map([["A", series(D.slice(0, 6), [1, 1, 1, 1, 1, 1])]]);
   const base = { prices, index: null, riskFree: null, labelMode: "direction" as const };
-  assert.throws(
-    () =>
+  assertMatch(
+    assertThrows(() =>
       runBacktest({
         ...base,
         signals: [{ ticker: "A", date: D[0], score: 0.9 }],
         config: config({ strategy: "top_magnitude" }),
-      }),
+      })
+    ).message,
     /needs backtest.mode "portfolio"/,
   );
-  assert.throws(
+  assertThrows(
     () =>
       runBacktest({
         ...base,
         signals: [{ ticker: "Z", date: D[0], score: 0.9 }],
         config: config(),
       }),
-    /No prices for signalled tickers "Z": prices cover A/,
+    Error,
+    'No prices for signalled tickers "Z": prices cover A',
   );
-  assert.throws(
-    () =>
+  assertMatch(
+    assertThrows(() =>
       runBacktest({
         ...base,
         signals: [{ ticker: "A", date: D[0], score: 1.5 }],
         config: config(),
-      }),
+      })
+    ).message,
     /"A" on "2000-03-31": score 1.5 is not a probability/,
   );
-  assert.throws(
+  assertThrows(
     () =>
       runBacktest({
         ...base,
@@ -373,18 +376,20 @@ Deno.test("invalid inputs fail with errors that name what is wrong", () => {
         }],
         config: config(),
       }),
-    /Duplicate signal for "A" in quarter 2000Q1/,
+    Error,
+    'Duplicate signal for "A" in quarter 2000Q1',
   );
-  assert.throws(
+  assertThrows(
     () =>
       runBacktest({
         ...base,
         signals: [{ ticker: "A", date: D[0], score: 0.9 }],
         config: config({ short_threshold: 0.6 }),
       }),
-    /short_threshold <= exit_threshold <= long_threshold/,
+    Error,
+    "short_threshold <= exit_threshold <= long_threshold",
   );
-  assert.throws(
+  assertThrows(
     () =>
       runBacktest({
         ...base,
@@ -392,11 +397,13 @@ Deno.test("invalid inputs fail with errors that name what is wrong", () => {
         signals: [{ ticker: "A", date: D[0], score: 0.9 }],
         config: config(),
       }),
-    /"A": dates must be strictly ascending/,
+    Error,
+    '"A": dates must be strictly ascending',
   );
-  assert.throws(
+  assertThrows(
     () => runBacktest({ ...base, signals: [], config: config() }),
-    /No signals to backtest/,
+    Error,
+    "No signals to backtest",
   );
 });
 
@@ -419,7 +426,7 @@ Deno.test("a short that more than doubles ruins the book: liquidated, stats stay
     config: config({ commission_bps: 0, slippage_bps: 0 }),
   });
   // Short 10000 shares at 10; at 25 equity is 100000 - 150000: liquidated at that close.
-  assert.deepEqual(r.ruin, [{
+  assertEquals(r.ruin, [{
     book: 'book "A"',
     capital: 100_000,
     date: "2000-04-04",
@@ -428,13 +435,13 @@ Deno.test("a short that more than doubles ruins the book: liquidated, stats stay
     liquidationValue: -50_000,
     liquidationCosts: 0,
   }]);
-  assert.deepEqual(r.fills.map((f) => [f.date, f.price, f.reason]), [
+  assertEquals(r.fills.map((f) => [f.date, f.price, f.reason]), [
     ["2000-04-03", 10, "signal"],
     ["2000-04-04", 25, "liquidation"],
   ]);
-  assert.deepEqual(r.series.strategy, [100_000, -50_000, -50_000, -50_000, -50_000]);
-  assert.equal(r.stats.strategy.totalReturn, -1.5);
-  assert.equal(r.stats.strategy.cagr, -1);
+  assertEquals(r.series.strategy, [100_000, -50_000, -50_000, -50_000, -50_000]);
+  assertEquals(r.stats.strategy.totalReturn, -1.5);
+  assertEquals(r.stats.strategy.cagr, -1);
   assertFinite(r);
 });
 
@@ -475,28 +482,28 @@ Deno.test("a long-short book whose short multiplies is liquidated at that bar an
   near(r.series.strategy[1], x + 0.5 * x - 0.5 * x * 2.5, 1e-12, "S at 25: 0.25 x");
   // S at 40: equity x + 0.5 x - 2 x = -0.5 x at the mark; closing 0.5 x of L and 2 x of S
   // costs 10 bps of 2.5 x.
-  assert.equal(r.ruin.length, 1);
+  assertEquals(r.ruin.length, 1);
   const ruin = r.ruin[0];
-  assert.equal(ruin.book, "portfolio");
-  assert.equal(ruin.date, "2000-05-02");
-  assert.equal(ruin.liquidatedOn, "2000-05-02");
+  assertEquals(ruin.book, "portfolio");
+  assertEquals(ruin.date, "2000-05-02");
+  assertEquals(ruin.liquidatedOn, "2000-05-02");
   near(ruin.equity, -0.5 * x, 1e-12, "equity at the ruin close");
   near(ruin.liquidationCosts, c * 2.5 * x, 1e-12, "liquidation costs");
   near(ruin.liquidationValue, -0.5 * x - c * 2.5 * x, 1e-12, "liquidation value");
   // Both positions closed at that bar's closes; nothing traded afterwards (Q2's signals ignored).
-  assert.deepEqual(
+  assertEquals(
     r.fills.filter((f) => f.date >= "2000-05-02").map((f) => [f.date, f.ticker, f.price, f.reason]),
     [["2000-05-02", "L", 10, "liquidation"], ["2000-05-02", "S", 40, "liquidation"]],
   );
-  assert.ok(r.trades.every((t) => !t.open && t.exitDate <= "2000-05-02"));
+  assert(r.trades.every((t) => !t.open && t.exitDate <= "2000-05-02"));
   // The equity stays at the liquidation value to the end; the statistics use that path.
   for (const e of r.series.strategy.slice(2)) near(e, ruin.liquidationValue, 1e-12, "flat");
   near(r.stats.strategy.endEquity, ruin.liquidationValue, 1e-12, "end equity");
   near(r.stats.strategy.totalReturn, ruin.liquidationValue / 100_000 - 1, 1e-12, "total return");
-  assert.equal(r.stats.strategy.cagr, -1);
-  assert.equal(r.stats.strategy.maxDrawdownRecovery, null);
-  assert.equal(r.stats.strategy.maxDrawdownTradingDays, r.period.days - 1);
-  assert.ok(r.assumptions.some((a) => a.startsWith("Ruin: ")));
+  assertEquals(r.stats.strategy.cagr, -1);
+  assertEquals(r.stats.strategy.maxDrawdownRecovery, null);
+  assertEquals(r.stats.strategy.maxDrawdownTradingDays, r.period.days - 1);
+  assert(r.assumptions.some((a) => a.startsWith("Ruin: ")));
   assertFinite(r);
 });
 
@@ -525,7 +532,7 @@ Deno.test("a ruined book closes a ticker without a price that day at its next cl
     }),
   });
   // 50000 long L at 10, 50000 short S at 10, cash 100000: at S 40, -50000 at the mark.
-  assert.deepEqual(r.ruin, [{
+  assertEquals(r.ruin, [{
     book: "portfolio",
     capital: 100_000,
     date: "2000-04-04",
@@ -534,11 +541,11 @@ Deno.test("a ruined book closes a ticker without a price that day at its next cl
     liquidationValue: -45_000,
     liquidationCosts: 0,
   }]);
-  assert.deepEqual(r.fills.slice(2).map((f) => [f.date, f.ticker, f.reason]), [
+  assertEquals(r.fills.slice(2).map((f) => [f.date, f.ticker, f.reason]), [
     ["2000-04-04", "S", "liquidation"],
     ["2000-04-05", "L", "liquidation"],
   ]);
-  assert.deepEqual(r.series.strategy, [100_000, -50_000, -45_000, -45_000]);
+  assertEquals(r.series.strategy, [100_000, -50_000, -45_000, -45_000]);
 });
 
 Deno.test("per_ticker: one ruined book is liquidated, the others trade on", () => {
@@ -559,16 +566,16 @@ Deno.test("per_ticker: one ruined book is liquidated, the others trade on", () =
     config: config({ commission_bps: 0, slippage_bps: 0 }),
   });
   // B's book: short 5000 at 10 with 50000; at 30 it holds 100000 - 150000.
-  assert.deepEqual(r.ruin.map((x) => [x.book, x.date, x.equity]), [[
+  assertEquals(r.ruin.map((x) => [x.book, x.date, x.equity]), [[
     'book "B"',
     "2000-04-04",
     -50_000,
   ]]);
   // A's book is untouched: long 5000 at 10, closed at 12 one quarter later.
   const a = r.trades.find((t) => t.ticker === "A")!;
-  assert.equal(a.exitDate, "2000-07-03");
+  assertEquals(a.exitDate, "2000-07-03");
   near(a.pnl, 10_000, 1e-12, "A's pnl");
-  assert.deepEqual(r.series.strategy, [100_000, 55_000 - 50_000, 60_000 - 50_000, 60_000 - 50_000]);
+  assertEquals(r.series.strategy, [100_000, 55_000 - 50_000, 60_000 - 50_000, 60_000 - 50_000]);
 });
 
 Deno.test("equity is marked daily: an intra-quarter dip is a real drawdown", () => {
@@ -590,13 +597,13 @@ Deno.test("equity is marked daily: an intra-quarter dip is a real drawdown", () 
     config: config({ commission_bps: 0, slippage_bps: 0 }),
   });
   // Quarter-end equity alone (100000 -> 110000) would show no drawdown at all.
-  assert.deepEqual(r.series.strategy, [100_000, 80_000, 95_000, 110_000, 110_000]);
+  assertEquals(r.series.strategy, [100_000, 80_000, 95_000, 110_000, 110_000]);
   const s = r.stats.strategy;
   near(s.maxDrawdown, 0.2, 1e-12, "max drawdown");
-  assert.equal(s.maxDrawdownPeak, "2000-04-03");
-  assert.equal(s.maxDrawdownTrough, "2000-04-14");
-  assert.equal(s.maxDrawdownRecovery, "2000-06-30");
+  assertEquals(s.maxDrawdownPeak, "2000-04-03");
+  assertEquals(s.maxDrawdownTrough, "2000-04-14");
+  assertEquals(s.maxDrawdownRecovery, "2000-06-30");
   // Peak 2000-04-03, recovery 2000-06-30: 3 trading days of this calendar (88 calendar days).
-  assert.equal(s.maxDrawdownTradingDays, 3);
+  assertEquals(s.maxDrawdownTradingDays, 3);
   near(r.series.drawdown.strategy[2], 0.05, 1e-12, "drawdown series");
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { BacktestConfig } from "../src/config/schema.ts";
-import { quarterOf } from "../src/backtest/calendar.ts";
+import { Prng, quarterOf } from "@alfred/core";
 import type { PriceSeries, Signal } from "../src/backtest/types.ts";
 
 /**
@@ -51,20 +51,14 @@ export function businessDays(from: string, to: string): string[] {
 }
 
 /**
- * A seeded uniform generator on [0, 1) (mulberry32).
+ * A seeded uniform generator on [0, 1): `@alfred/core`'s mulberry32 from the seed as its state.
  *
  * @param seed integer seed
  * @returns the generator
  */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = Prng.fromState(seed);
+  return () => p.next();
 }
 
 /**

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals, assertThrows } from "./assert.ts";
 import { seriesByKey } from "../src/backtest/inputs.ts";
 
 Deno.test("seriesByKey groups long rows per key, sorted by date, skipping missing values", () => {
@@ -14,28 +14,31 @@ Deno.test("seriesByKey groups long rows per key, sorted by date, skipping missin
     ],
     values: [21, 11, 10, 20, null, 30],
   }, ["A", "B"]);
-  assert.deepEqual([...m.keys()], ["A", "B"]);
-  assert.deepEqual(m.get("A"), {
+  assertEquals([...m.keys()], ["A", "B"]);
+  assertEquals(m.get("A"), {
     dates: ["2000-01-03", "2000-01-04"],
     close: Float64Array.from([10, 11]),
   });
-  assert.deepEqual(m.get("B"), {
+  assertEquals(m.get("B"), {
     dates: ["2000-01-03", "2000-01-04"],
     close: Float64Array.from([20, 21]),
   });
 });
 
 Deno.test("seriesByKey rejects duplicate dates, bad dates and ragged columns", () => {
-  assert.throws(
+  assertThrows(
     () => seriesByKey({ keys: ["A", "A"], dates: ["2000-01-03", "2000-01-03"], values: [1, 2] }),
-    /Duplicate rows for "A" on "2000-01-03"/,
+    Error,
+    'Duplicate rows for "A" on "2000-01-03"',
   );
-  assert.throws(
+  assertThrows(
     () => seriesByKey({ keys: ["A"], dates: ["3 Jan 2000"], values: [1] }),
-    /Invalid date "3 Jan 2000" in row 0/,
+    Error,
+    'Invalid date "3 Jan 2000" in row 0',
   );
-  assert.throws(
+  assertThrows(
     () => seriesByKey({ keys: ["A"], dates: [], values: [1] }),
-    /Columns differ in length/,
+    Error,
+    "Columns differ in length",
   );
 });

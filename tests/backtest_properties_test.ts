@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "./assert.ts";
 import { runBacktest } from "../src/backtest/mod.ts";
 import type { BacktestResult, LabelMode, PriceSeries, Signal } from "../src/backtest/mod.ts";
 import {
@@ -116,14 +116,14 @@ Deno.test("perfect foresight bounds every strategy from above (many random signa
   for (const c of CASES) {
     for (const costs of [{ commission_bps: 0, slippage_bps: 0 }, {}]) {
       const best = run(c, foresight(c), costs);
-      assert.equal(
+      assertEquals(
         best.period.end,
         DAYS[FILL[10]],
         `${c.label}: exit after the last holding period`,
       );
       for (let i = 0; i < 40; i++) {
         const r = run(c, randomSignals(c, u), costs);
-        assert.ok(
+        assert(
           r.stats.strategy.endEquity <= best.stats.strategy.endEquity + 1e-6,
           `${c.label} ${
             JSON.stringify(costs)
@@ -141,12 +141,12 @@ Deno.test("doubling costs never raises returns", () => {
       const signals = i === 0 ? foresight(c) : randomSignals(c, u);
       const once = run(c, signals, { commission_bps: 5, slippage_bps: 5, borrow_bps: 50 });
       const twice = run(c, signals, { commission_bps: 10, slippage_bps: 10, borrow_bps: 100 });
-      assert.ok(
+      assert(
         twice.stats.strategy.totalReturn <= once.stats.strategy.totalReturn + 1e-12,
         `${c.label} signal ${i}: ${once.stats.strategy.totalReturn} -> ${twice.stats.strategy.totalReturn}`,
       );
       if (once.fills.length > 0) {
-        assert.ok(twice.stats.strategy.costs.total > once.stats.strategy.costs.total * 1.5);
+        assert(twice.stats.strategy.costs.total > once.stats.strategy.costs.total * 1.5);
       }
     }
   }
@@ -181,15 +181,15 @@ Deno.test("a flat (never-in-the-market) signal earns exactly zero and pays no co
   ];
   for (const [c, score] of flat) {
     const r = run(c, signalsFor(TICKERS, SIGNAL_DATES, () => score), { borrow_bps: 100 });
-    assert.ok(r.series.strategy.every((e) => e === 100_000), `${c.label}: equity moved`);
-    assert.equal(r.stats.strategy.totalReturn, 0, c.label);
-    assert.equal(r.stats.strategy.costs.total, 0, c.label);
-    assert.equal(r.fills.length, 0, c.label);
-    assert.equal(r.trades.length, 0, c.label);
-    assert.equal(r.stats.strategy.exposure, 0, c.label);
-    assert.equal(r.stats.strategy.maxDrawdown, 0, c.label);
+    assert(r.series.strategy.every((e) => e === 100_000), `${c.label}: equity moved`);
+    assertEquals(r.stats.strategy.totalReturn, 0, c.label);
+    assertEquals(r.stats.strategy.costs.total, 0, c.label);
+    assertEquals(r.fills.length, 0, c.label);
+    assertEquals(r.trades.length, 0, c.label);
+    assertEquals(r.stats.strategy.exposure, 0, c.label);
+    assertEquals(r.stats.strategy.maxDrawdown, 0, c.label);
     // The benchmarks still run over the same period.
-    assert.equal(r.series.basket.length, r.series.dates.length);
+    assertEquals(r.series.basket.length, r.series.dates.length);
   }
 });
 
@@ -202,25 +202,23 @@ Deno.test("accounting identities hold on random signals", () => {
     // Trade pnl (after every cost) adds up to the equity change; so does the per-ticker table.
     const tradePnl = r.trades.reduce((a, t) => a + t.pnl, 0);
     const tickerPnl = r.perTicker.reduce((a, t) => a + t.pnl, 0);
-    assert.ok(
+    assert(
       Math.abs(tradePnl - (s.endEquity - s.startEquity)) < 1e-6,
       `${c.label}: trades ${tradePnl}`,
     );
-    assert.ok(
+    assert(
       Math.abs(tickerPnl - (s.endEquity - s.startEquity)) < 1e-6,
       `${c.label}: tickers ${tickerPnl}`,
     );
     const fillCosts = r.fills.reduce((a, f) => a + f.commission + f.slippage, 0);
-    assert.ok(Math.abs(fillCosts - (s.costs.commission + s.costs.slippage)) < 1e-6);
-    assert.ok(
-      Math.abs(s.costs.total - s.costs.commission - s.costs.slippage - s.costs.borrow) < 1e-6,
-    );
+    assert(Math.abs(fillCosts - (s.costs.commission + s.costs.slippage)) < 1e-6);
+    assert(Math.abs(s.costs.total - s.costs.commission - s.costs.slippage - s.costs.borrow) < 1e-6);
     // Nothing is held at the end, and no fill falls outside the period.
-    assert.ok(r.trades.every((t) => !t.open), c.label);
-    assert.ok(r.fills.every((f) => f.date >= r.period.start && f.date <= r.period.end));
+    assert(r.trades.every((t) => !t.open), c.label);
+    assert(r.fills.every((f) => f.date >= r.period.start && f.date <= r.period.end));
     // Every fill is at the close after a quarter's last day (next_close).
     const fillDates = new Set(FILL.map((i) => DAYS[i]));
-    assert.ok(r.fills.every((f) => fillDates.has(f.date)), `${c.label}: fill off the schedule`);
+    assert(r.fills.every((f) => fillDates.has(f.date)), `${c.label}: fill off the schedule`);
   }
 });
 
@@ -228,5 +226,5 @@ Deno.test("the same seed gives the same result", () => {
   const c = CASES[8];
   const a = run(c, randomSignals(c, rng(5)));
   const b = run(c, randomSignals(c, rng(5)));
-  assert.deepEqual(a, b);
+  assertEquals(a, b);
 });

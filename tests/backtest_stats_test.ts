@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import {
   dailyReturns,
   drawdownSeries,
@@ -35,7 +35,7 @@ function equalDrawdown(
   m: MaxDrawdown,
   want: { peak: string; trough: string; recovery: string | null },
 ): void {
-  assert.deepEqual({ peak: m.peak, trough: m.trough, recovery: m.recovery }, want);
+  assertEquals({ peak: m.peak, trough: m.trough, recovery: m.recovery }, want);
 }
 
 function trade(pnl: number, ret: number): Trade {
@@ -71,19 +71,19 @@ Deno.test("Sharpe, Sortino and volatility against hand computation", () => {
   near(s.sharpe!, (0.0075 / sd) * Math.sqrt(252), 1e-9, "sharpe");
   // Downside deviation: sqrt(0.02^2 / 4) = 0.01.
   near(s.sortino!, (0.0075 / 0.01) * Math.sqrt(252), 1e-9, "sortino");
-  assert.equal(s.riskFree, "0 (no risk-free series)");
+  assertEquals(s.riskFree, "0 (no risk-free series)");
   // A 1 bp daily risk-free rate lowers the mean excess return by 0.0001; the sd is unchanged.
   const withRf = performanceStats(
     input(eq, { riskFreeDaily: [1e-4, 1e-4, 1e-4, 1e-4], riskFreeLabel: "T-bill" }),
   );
   near(withRf.sharpe!, (0.0074 / sd) * Math.sqrt(252), 1e-9, "sharpe with risk-free");
-  assert.equal(withRf.riskFree, "T-bill");
+  assertEquals(withRf.riskFree, "T-bill");
 });
 
 Deno.test("max drawdown: depth, peak, trough, recovery and duration in trading days", () => {
   const eq = [110, 120, 90, 100, 130, 125];
   const m = maxDrawdown(DATES, 100, eq);
-  assert.deepEqual(m, {
+  assertEquals(m, {
     depth: 0.25,
     peak: "2000-01-04",
     trough: "2000-01-05",
@@ -91,23 +91,23 @@ Deno.test("max drawdown: depth, peak, trough, recovery and duration in trading d
     tradingDays: 3,
   });
   const open = maxDrawdown(DATES.slice(0, 4), 100, [110, 120, 90, 100]);
-  assert.equal(open.recovery, null);
-  assert.equal(open.tradingDays, 2); // peak to the last date
+  assertEquals(open.recovery, null);
+  assertEquals(open.tradingDays, 2); // peak to the last date
   // The capital is the first peak: costs on day one are a drawdown.
   const first = maxDrawdown(DATES.slice(0, 2), 100, [99.8, 100.5]);
   near(first.depth, 0.002, 1e-12, "first-day drawdown");
-  assert.equal(first.peak, "2000-01-03");
-  assert.equal(first.recovery, "2000-01-04");
-  assert.equal(first.tradingDays, 1);
-  assert.deepEqual(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).depth, 0);
-  assert.equal(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).tradingDays, 0);
+  assertEquals(first.peak, "2000-01-03");
+  assertEquals(first.recovery, "2000-01-04");
+  assertEquals(first.tradingDays, 1);
+  assertEquals(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).depth, 0);
+  assertEquals(maxDrawdown(DATES.slice(0, 2), 100, [101, 102]).tradingDays, 0);
   const dd = drawdownSeries(100, eq);
   near(dd[2], 0.25, 1e-15, "drawdown series");
-  assert.equal(dd[4], 0);
+  assertEquals(dd[4], 0);
   const s = performanceStats(input(eq));
-  assert.equal(s.maxDrawdown, 0.25);
-  assert.equal(s.maxDrawdownTradingDays, 3);
-  assert.throws(() => maxDrawdown(DATES, 100, [1, 2]), /2 equity values but 6 dates/);
+  assertEquals(s.maxDrawdown, 0.25);
+  assertEquals(s.maxDrawdownTradingDays, 3);
+  assertThrows(() => maxDrawdown(DATES, 100, [1, 2]), Error, "2 equity values but 6 dates");
 });
 
 Deno.test("drawdown durations count closes, not calendar days: weekends and holidays are free", () => {
@@ -116,11 +116,11 @@ Deno.test("drawdown durations count closes, not calendar days: weekends and holi
   const dates = ["2000-01-06", "2000-01-07", "2000-01-10", "2000-01-14", "2000-01-18"];
   const m = maxDrawdown(dates, 100, [105, 110, 95, 100, 111]);
   equalDrawdown(m, { peak: "2000-01-07", trough: "2000-01-10", recovery: "2000-01-18" });
-  assert.equal(m.tradingDays, 3); // 3 closes after the peak; 11 calendar days
+  assertEquals(m.tradingDays, 3); // 3 closes after the peak; 11 calendar days
   // Not recovered: the peak's close to the last close.
   const open = maxDrawdown(dates, 100, [105, 110, 95, 100, 109]);
-  assert.equal(open.recovery, null);
-  assert.equal(open.tradingDays, 3);
+  assertEquals(open.recovery, null);
+  assertEquals(open.tradingDays, 3);
   // Two drawdowns: from the capital to 97 and back (3 closes), and from 101 to 80 and back
   // (2 closes): the duration is the deepest one's, not the longest one's.
   const two = maxDrawdown(
@@ -128,10 +128,10 @@ Deno.test("drawdown durations count closes, not calendar days: weekends and holi
     100,
     [99, 98, 97, 101, 80, 101.5, 102, 103],
   );
-  assert.equal(two.peak, "2000-01-06");
-  assert.equal(two.trough, "2000-01-07");
-  assert.equal(two.recovery, "2000-01-10");
-  assert.equal(two.tradingDays, 2);
+  assertEquals(two.peak, "2000-01-06");
+  assertEquals(two.trough, "2000-01-07");
+  assertEquals(two.recovery, "2000-01-10");
+  assertEquals(two.tradingDays, 2);
 });
 
 Deno.test("a drawdown never lasts longer than the backtest (random curves, and one that never recovers)", () => {
@@ -143,22 +143,22 @@ Deno.test("a drawdown never lasts longer than the backtest (random curves, and o
     let e = 100;
     for (let i = 0; i < n; i++) eq.push(e *= 1 + (u() - 0.5) * 0.1);
     const m = maxDrawdown(dates, 100, eq);
-    assert.ok(m.tradingDays >= 0 && m.tradingDays <= n - 1, `${m.tradingDays} of ${n} closes`);
+    assert(m.tradingDays >= 0 && m.tradingDays <= n - 1, `${m.tradingDays} of ${n} closes`);
   }
   // Down on the first close and never back: the whole backtest, closes less one.
   const falling = DATES_LONG.slice(0, 30).map((_, i) => 99 - i);
-  assert.equal(maxDrawdown(DATES_LONG.slice(0, 30), 100, falling).tradingDays, 29);
+  assertEquals(maxDrawdown(DATES_LONG.slice(0, 30), 100, falling).tradingDays, 29);
 });
 
 Deno.test("a ruined curve: drawdown above 100%, never recovered, flat returns after the ruin", () => {
   const s = performanceStats(input([80, -20, -20, -20]));
   near(s.maxDrawdown, 1.2, 1e-12, "depth");
-  assert.equal(s.maxDrawdownRecovery, null);
-  assert.equal(s.maxDrawdownTradingDays, 3);
+  assertEquals(s.maxDrawdownRecovery, null);
+  assertEquals(s.maxDrawdownTradingDays, 3);
   near(s.totalReturn, -1.2, 1e-12, "total return");
-  assert.equal(s.cagr, -1);
+  assertEquals(s.cagr, -1);
   const r = dailyReturns(100, [80, -20, -20, -20]);
-  assert.deepEqual(Array.from(r).slice(2), [0, 0]);
+  assertEquals(Array.from(r).slice(2), [0, 0]);
   near(r[1], -1.25, 1e-12, "the ruin day's return");
 });
 
@@ -170,7 +170,7 @@ Deno.test("CAGR over calendar time and Calmar", () => {
   });
   near(s.cagr!, 0.1, 1e-12, "cagr");
   near(s.totalReturn, 0.4641, 1e-12, "total return");
-  assert.equal(s.calmar, null); // no drawdown
+  assertEquals(s.calmar, null); // no drawdown
   const dd = performanceStats({ ...input([80, 146.41]), dates: ["2000-01-01", "2004-01-01"] });
   near(dd.calmar!, 0.1 / 0.2, 1e-12, "calmar");
 });
@@ -186,7 +186,7 @@ Deno.test("alpha and beta from daily excess returns regressed on the index's", (
   const s = performanceStats(input(eq, { indexReturns: x }));
   near(s.beta!, 2, 1e-9, "beta");
   near(s.alpha!, 0.001 * 252, 1e-9, "alpha");
-  assert.equal(performanceStats(input(eq)).beta, null);
+  assertEquals(performanceStats(input(eq)).beta, null);
 });
 
 Deno.test("trade statistics: win rate, average win and loss, profit factor", () => {
@@ -197,13 +197,13 @@ Deno.test("trade statistics: win rate, average win and loss, profit factor", () 
     trade(0, 0),
     trade(-15, -0.15),
   ]);
-  assert.equal(t.trades, 5);
-  assert.equal(t.wins, 2);
+  assertEquals(t.trades, 5);
+  assertEquals(t.wins, 2);
   near(t.winRate!, 0.4, 1e-15, "win rate");
   near(t.avgWin!, 0.2, 1e-15, "average win");
   near(t.avgLoss!, -0.1, 1e-15, "average loss");
   near(t.profitFactor!, 30 / 20, 1e-15, "profit factor");
-  assert.deepEqual(tradeStats([]), {
+  assertEquals(tradeStats([]), {
     trades: 0,
     wins: 0,
     winRate: null,
@@ -224,6 +224,6 @@ Deno.test("exposure, turnover and costs", () => {
   near(s.exposure, 0.5, 1e-15, "exposure");
   // 400 traded over 731 / 365.25 years on an average equity of 100.
   near(s.turnover!, 400 / (731 / 365.25) / 100, 1e-12, "turnover");
-  assert.deepEqual(s.costs, { commission: 1, slippage: 2, borrow: 3, total: 6 });
-  assert.throws(() => performanceStats(input([])), /Invalid statistics input/);
+  assertEquals(s.costs, { commission: 1, slippage: 2, borrow: 3, total: 6 });
+  assertThrows(() => performanceStats(input([])), Error, "Invalid statistics input");
 });

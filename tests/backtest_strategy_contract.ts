@@ -6,7 +6,7 @@
  *
  * @module
  */
-import assert from "node:assert/strict";
+import { assert, assertEquals } from "./assert.ts";
 import {
   type ScoredTicker,
   type Strategy,
@@ -52,17 +52,17 @@ export function strategyContract(strategy: Strategy): void {
           const n = 1 + Math.floor(u() * TICKERS.length);
           const scores = randomScores(u, mode, n);
           const w = strategy.targets(scores, previous, params);
-          assert.deepEqual([...w.keys()].sort(), scores.map((s) => s.ticker).sort());
+          assertEquals([...w.keys()].sort(), scores.map((s) => s.ticker).sort());
           let gross = 0;
           for (const [t, x] of w) {
-            assert.ok(Number.isFinite(x), `weight of ${t} is ${x}`);
-            if (params.longOnly) assert.ok(x >= 0, `long_only shorted ${t}: ${x}`);
+            assert(Number.isFinite(x), `weight of ${t} is ${x}`);
+            if (params.longOnly) assert(x >= 0, `long_only shorted ${t}: ${x}`);
             gross += Math.abs(x);
           }
-          assert.ok(gross <= 1 + 1e-12, `gross exposure ${gross} > 1`);
+          assert(gross <= 1 + 1e-12, `gross exposure ${gross} > 1`);
           // Deterministic and independent of the order of the scores.
           const again = strategy.targets([...scores].reverse(), previous, params);
-          assert.deepEqual([...again].sort(), [...w].sort());
+          assertEquals([...again].sort(), [...w].sort());
           previous = w;
         }
       }
@@ -74,7 +74,7 @@ export function strategyContract(strategy: Strategy): void {
         // Every score at the boundary: no side, no ranking.
         const scores = TICKERS.map((ticker) => ({ ticker, score: params.boundary }));
         const w = strategy.targets(scores, new Map(), params);
-        for (const [t, x] of w) assert.equal(x, 0, `${t} got ${x} from a neutral signal`);
+        for (const [t, x] of w) assertEquals(x, 0, `${t} got ${x} from a neutral signal`);
       }
     });
 
@@ -93,7 +93,7 @@ export function strategyContract(strategy: Strategy): void {
               : s
           );
           const after = strategy.targets(up, new Map(), params).get(scores[i].ticker)!;
-          assert.ok(after >= before - 1e-12, `${scores[i].ticker}: ${before} -> ${after}`);
+          assert(after >= before - 1e-12, `${scores[i].ticker}: ${before} -> ${after}`);
         }
       }
     });

@@ -14,7 +14,8 @@ import { bestBaseline } from "../src/report/report.ts";
 import { readRunRecord } from "../src/store/run_record.ts";
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
-import { FileModelStore } from "../src/store/model_store.ts";
+import { tinySynthYaml } from "./pipeline_helpers.ts";
+import { quietRun } from "./pipeline_helpers.ts";
 
 const BASE = `name: base
 data:
@@ -114,22 +115,9 @@ Deno.test("run: an error found later in the run is located too", async () => {
   }
 });
 
-const SWEEP = `name: tiny-sweep
-data:
-  dataset: synth-small
-  train_tickers: [SYN01, SYN02, SYN03, SYN04, SYN05, SYN06]
-  eval_tickers: [SYN07, SYN08, SYN09]
-features:
-  families:
-    price: { ma_windows: [7, 90], close: false }
-label: { mode: direction }
-model: { family: vanilla.small, size: 4, layers: 1 }
-loss: { name: bce }
-train: { epochs: 2, backend: wasm }
-sweep:
-  model.size: [4, 8]
-  seed: [1, 2]
-`;
+const SWEEP = tinySynthYaml("tiny-sweep", {
+  rest: "train: { epochs: 2, backend: wasm }\nsweep:\n  model.size: [4, 8]\n  seed: [1, 2]\n",
+});
 
 Deno.test("run: a sweep prints each point's values as it starts and ends with one ranked table", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alfred-sweep-" });
@@ -183,14 +171,7 @@ Deno.test("run: --resume of an interrupted sweep restores the done points, resum
       file,
       SWEEP.replace("  model.size: [4, 8]\n", "").replace("seed: [1, 2]", "seed: [1, 2, 3]"),
     );
-    const where = {
-      resultsDir: `${dir}/results`,
-      store: new FileModelStore(`${dir}/models`),
-      checkpointDir: `${dir}/ckpt`,
-      log: () => {},
-      write: () => {},
-      tty: false,
-    };
+    const where = quietRun(dir, { checkpointDir: `${dir}/ckpt` });
     // As an interrupted sweep leaves it: point 1 done (its model stored), point 2 interrupted
     // (a checkpoint, here of epoch 0), point 3 never started.
     const [p1, p2] = await loadExperiments(file);

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { freePort, RedisProcess, until } from "./distributed_helpers.ts";
 import { testWith } from "./requirements.ts";
 import { openSandbox, taskArgs, type TaskResult } from "./task_sandbox.ts";
+import { tinySynthYaml } from "./pipeline_helpers.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TASKS = (JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
@@ -96,19 +97,7 @@ Deno.test("every task grants write access only to its own folders, and FFI only 
   }
 });
 
-const TINY = `name: tiny-task
-data:
-  dataset: synth-small
-  train_tickers: [SYN01, SYN02, SYN03, SYN04]
-  eval_tickers: [SYN05, SYN06]
-features:
-  families:
-    price: { ma_windows: [7, 90], close: false }
-label: { mode: direction }
-model: { family: vanilla.small, size: 4, layers: 1 }
-loss: { name: bce }
-train: { epochs: 2, backend: wasm }
-`;
+const TINY = tinySynthYaml("tiny-task", { train: 4, eval: 2 });
 
 /** Asserts a task was refused before any work: exit 2, the message, quickly. */
 function refused(r: TaskResult, message: string, what: string): void {

@@ -5,20 +5,9 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { ConfigError, type ConfigIssue, didYouMean, levenshtein } from "../src/config/errors.ts";
 import { loadExperiment, loadExperiments, parseExperimentText } from "../src/config/load.ts";
+import { BASE_CONFIG } from "./config_helpers.ts";
 
 const FIX = new URL("./fixtures/config/", import.meta.url).pathname;
-
-/** A valid config; lines 1-9. Cases append from line 10. */
-const BASE = `name: base-test
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP]
-  eval_tickers: [KO, DD]
-label:
-  mode: direction
-loss:
-  name: bce
-`;
 
 interface Expected {
   file?: string;
@@ -59,7 +48,7 @@ const CASES: Case[] = [
   // YAML syntax
   {
     name: "duplicate key",
-    text: BASE + "name: again\n",
+    text: BASE_CONFIG + "name: again\n",
     want: {
       line: 10,
       col: 1,
@@ -69,20 +58,20 @@ const CASES: Case[] = [
   },
   {
     name: "unclosed flow sequence",
-    text: BASE + "seed: [1, 2\nmodel: {}\n",
+    text: BASE_CONFIG + "seed: [1, 2\nmodel: {}\n",
     // reported where the parser finds the next key instead of "]"
     want: { line: 11, col: 1, path: "", message: "flow sequence" },
   },
   {
     name: "tab indentation",
-    text: BASE + "model:\n\tsize: 3\n",
+    text: BASE_CONFIG + "model:\n\tsize: 3\n",
     want: { line: 11, col: 1, path: "", message: "YAML syntax error: tabs" },
     count: "any",
   },
   // wrong types
   {
     name: "string for an integer",
-    text: BASE + "seed: abc\n",
+    text: BASE_CONFIG + "seed: abc\n",
     want: {
       line: 10,
       col: 7,
@@ -92,7 +81,7 @@ const CASES: Case[] = [
   },
   {
     name: "string for a ticker list",
-    text: BASE.replace("train_tickers: [AA, AXP]", "train_tickers: AA"),
+    text: BASE_CONFIG.replace("train_tickers: [AA, AXP]", "train_tickers: AA"),
     want: {
       line: 4,
       col: 18,
@@ -103,7 +92,7 @@ const CASES: Case[] = [
   },
   {
     name: "yes is not a boolean in YAML 1.2",
-    text: BASE + "backtest: {long_only: yes}\n",
+    text: BASE_CONFIG + "backtest: {long_only: yes}\n",
     want: {
       line: 10,
       col: 23,
@@ -113,7 +102,7 @@ const CASES: Case[] = [
   },
   {
     name: "number for a date",
-    text: BASE.replace("  dataset: dow30-1991-2000\n", "  from: 19910101\n"),
+    text: BASE_CONFIG.replace("  dataset: dow30-1991-2000\n", "  from: 19910101\n"),
     want: {
       line: 3,
       col: 9,
@@ -123,7 +112,7 @@ const CASES: Case[] = [
   },
   {
     name: "non-list item in a ticker list",
-    text: BASE.replace("[KO, DD]", "[KO, [DD]]"),
+    text: BASE_CONFIG.replace("[KO, DD]", "[KO, [DD]]"),
     want: {
       line: 5,
       col: 22,
@@ -134,7 +123,7 @@ const CASES: Case[] = [
   // unknown keys with did-you-mean
   {
     name: "misspelt top-level key",
-    text: BASE + "modle:\n  size: 3\n",
+    text: BASE_CONFIG + "modle:\n  size: 3\n",
     want: {
       line: 10,
       col: 1,
@@ -144,7 +133,7 @@ const CASES: Case[] = [
   },
   {
     name: "misspelt nested key",
-    text: BASE + "train:\n  epoch: 5\n",
+    text: BASE_CONFIG + "train:\n  epoch: 5\n",
     want: {
       line: 11,
       col: 3,
@@ -154,7 +143,7 @@ const CASES: Case[] = [
   },
   {
     name: "unknown key without a close match lists what is allowed",
-    text: BASE + "model: {colour: red}\n",
+    text: BASE_CONFIG + "model: {colour: red}\n",
     want: {
       line: 10,
       col: 9,
@@ -166,7 +155,7 @@ const CASES: Case[] = [
   // misspelt enum values with did-you-mean
   {
     name: "misspelt activation",
-    text: BASE + "model:\n  activation: rleu\n",
+    text: BASE_CONFIG + "model:\n  activation: rleu\n",
     want: {
       line: 11,
       col: 15,
@@ -177,12 +166,12 @@ const CASES: Case[] = [
   },
   {
     name: "misspelt backend",
-    text: BASE + "train:\n  backend: webgup\n",
+    text: BASE_CONFIG + "train:\n  backend: webgup\n",
     want: { line: 11, col: 12, path: "train.backend", message: 'did you mean "webgpu"?' },
   },
   {
     name: "misspelt ticker selection inside the ticker union",
-    text: BASE.replace("[AA, AXP]", "{select: uncorelated, count: 5}"),
+    text: BASE_CONFIG.replace("[AA, AXP]", "{select: uncorelated, count: 5}"),
     want: {
       line: 4,
       col: 27,
@@ -194,7 +183,7 @@ const CASES: Case[] = [
   // out of range
   {
     name: "horizon above its maximum",
-    text: BASE.replace("  mode: direction\n", "  mode: direction\n  horizon: 9\n"),
+    text: BASE_CONFIG.replace("  mode: direction\n", "  mode: direction\n  horizon: 9\n"),
     want: {
       line: 8,
       col: 12,
@@ -204,7 +193,7 @@ const CASES: Case[] = [
   },
   {
     name: "exclusive upper bound",
-    text: BASE + "split: {validation_fraction: 0.5}\n",
+    text: BASE_CONFIG + "split: {validation_fraction: 0.5}\n",
     want: {
       line: 10,
       col: 30,
@@ -214,7 +203,7 @@ const CASES: Case[] = [
   },
   {
     name: "dropout of 1",
-    text: BASE + "model:\n  dropout: 1\n",
+    text: BASE_CONFIG + "model:\n  dropout: 1\n",
     want: {
       line: 11,
       col: 12,
@@ -224,7 +213,7 @@ const CASES: Case[] = [
   },
   {
     name: "empty ticker list",
-    text: BASE.replace("[KO, DD]", "[]"),
+    text: BASE_CONFIG.replace("[KO, DD]", "[]"),
     want: {
       line: 5,
       col: 17,
@@ -235,12 +224,12 @@ const CASES: Case[] = [
   // missing required keys point at the parent
   {
     name: "missing top-level section",
-    text: BASE.replace("label:\n  mode: direction\n", ""),
+    text: BASE_CONFIG.replace("label:\n  mode: direction\n", ""),
     want: { line: 1, col: 1, path: "label", message: 'missing required key "label"' },
   },
   {
     name: "missing nested key",
-    text: BASE.replace("  mode: direction\n", "  horizon: 2\n"),
+    text: BASE_CONFIG.replace("  mode: direction\n", "  horizon: 2\n"),
     want: {
       line: 6,
       col: 1,
@@ -250,7 +239,7 @@ const CASES: Case[] = [
   },
   {
     name: "empty value for a section",
-    text: BASE.replace("label:\n  mode: direction\n", "label:\n"),
+    text: BASE_CONFIG.replace("label:\n  mode: direction\n", "label:\n"),
     want: {
       line: 6,
       col: 1,
@@ -261,7 +250,7 @@ const CASES: Case[] = [
   // formats
   {
     name: "name with capitals and a space",
-    text: BASE.replace("name: base-test", "name: Base Test"),
+    text: BASE_CONFIG.replace("name: base-test", "name: Base Test"),
     want: {
       line: 1,
       col: 7,
@@ -272,7 +261,7 @@ const CASES: Case[] = [
   },
   {
     name: "impossible calendar date",
-    text: BASE + "split: {eval_from: 1995-02-30}\n",
+    text: BASE_CONFIG + "split: {eval_from: 1995-02-30}\n",
     want: {
       line: 10,
       col: 20,
@@ -283,7 +272,7 @@ const CASES: Case[] = [
   // --set
   {
     name: "--set of an unknown key",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["model.sise=3"],
     want: {
       file: "--set",
@@ -295,13 +284,13 @@ const CASES: Case[] = [
   },
   {
     name: "--set of an unknown section suggests the whole dotted key",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["size=3"],
     want: { file: "--set", line: 1, col: 1, path: "size", message: 'did you mean "model.size"?' },
   },
   {
     name: "--set value of the wrong type",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["model.size=big"],
     want: {
       file: "--set",
@@ -313,7 +302,7 @@ const CASES: Case[] = [
   },
   {
     name: "--set without =",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["model.size"],
     want: {
       file: "--set",
@@ -325,7 +314,7 @@ const CASES: Case[] = [
   },
   {
     name: "--set errors are numbered by argument",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["seed=1", "train.epochs=0"],
     want: {
       file: "--set",
@@ -337,7 +326,7 @@ const CASES: Case[] = [
   },
   {
     name: "--set cannot change the sweep",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["sweep.seed=[1, 2]"],
     want: {
       file: "--set",
@@ -349,7 +338,7 @@ const CASES: Case[] = [
   },
   {
     name: "--set into a scalar",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["seed.value=3"],
     want: {
       file: "--set",
@@ -361,7 +350,7 @@ const CASES: Case[] = [
   },
   {
     name: "--set value with a YAML syntax error",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["data.train_tickers=[AA, KO"],
     want: {
       file: "--set",
@@ -374,7 +363,7 @@ const CASES: Case[] = [
   // sweeps
   {
     name: "sweep over an unknown key",
-    text: BASE + "sweep:\n  model.sise: [1, 2]\n",
+    text: BASE_CONFIG + "sweep:\n  model.sise: [1, 2]\n",
     want: {
       line: 11,
       col: 3,
@@ -384,7 +373,7 @@ const CASES: Case[] = [
   },
   {
     name: "sweep values not a list",
-    text: BASE + "sweep:\n  seed: 3\n",
+    text: BASE_CONFIG + "sweep:\n  seed: 3\n",
     want: {
       line: 11,
       col: 9,
@@ -394,7 +383,7 @@ const CASES: Case[] = [
   },
   {
     name: "sweep value of the wrong type is located at the item",
-    text: BASE + "sweep:\n  model.size: [64, big]\n",
+    text: BASE_CONFIG + "sweep:\n  model.size: [64, big]\n",
     want: {
       line: 11,
       col: 20,
@@ -404,7 +393,7 @@ const CASES: Case[] = [
   },
   {
     name: "sweep not a mapping",
-    text: BASE + "sweep: [seed]\n",
+    text: BASE_CONFIG + "sweep: [seed]\n",
     want: {
       line: 10,
       col: 8,
@@ -414,13 +403,13 @@ const CASES: Case[] = [
   },
   {
     name: "sweep of the name",
-    text: BASE + "sweep:\n  name: [a, b]\n",
+    text: BASE_CONFIG + "sweep:\n  name: [a, b]\n",
     want: { line: 11, col: 3, path: "sweep.name", message: '"name" cannot be set here' },
   },
   // semantic checks
   {
     name: "regression loss with a direction label",
-    text: BASE.replace("name: bce", "name: mse"),
+    text: BASE_CONFIG.replace("name: bce", "name: mse"),
     want: {
       line: 9,
       col: 9,
@@ -430,7 +419,7 @@ const CASES: Case[] = [
   },
   {
     name: "bce with a magnitude label",
-    text: BASE.replace("mode: direction", "mode: magnitude"),
+    text: BASE_CONFIG.replace("mode: direction", "mode: magnitude"),
     want: {
       line: 9,
       col: 9,
@@ -440,7 +429,7 @@ const CASES: Case[] = [
   },
   {
     name: "magnitude strategy with a direction label",
-    text: BASE + "backtest: {strategy: top_magnitude, mode: portfolio}\n",
+    text: BASE_CONFIG + "backtest: {strategy: top_magnitude, mode: portfolio}\n",
     want: {
       line: 10,
       col: 22,
@@ -451,7 +440,8 @@ const CASES: Case[] = [
   },
   {
     name: "a cross-sectional strategy in per_ticker mode",
-    text: BASE.replace("mode: direction", "mode: magnitude").replace("name: bce", "name: mse") +
+    text:
+      BASE_CONFIG.replace("mode: direction", "mode: magnitude").replace("name: bce", "name: mse") +
       "backtest: {strategy: long_short_top_k, mode: per_ticker}\n",
     want: {
       line: 10,
@@ -463,7 +453,7 @@ const CASES: Case[] = [
   },
   {
     name: "nuanced thresholds out of order",
-    text: BASE + "backtest:\n  strategy: nuanced\n  exit_threshold: 0.8\n",
+    text: BASE_CONFIG + "backtest:\n  strategy: nuanced\n  exit_threshold: 0.8\n",
     want: {
       line: 12,
       col: 19,
@@ -473,7 +463,7 @@ const CASES: Case[] = [
   },
   {
     name: "train and eval tickers overlap",
-    text: BASE.replace("[KO, DD]", "[KO, AA]"),
+    text: BASE_CONFIG.replace("[KO, DD]", "[KO, AA]"),
     want: {
       line: 5,
       col: 22,
@@ -483,7 +473,7 @@ const CASES: Case[] = [
   },
   {
     name: "purge shorter than the horizon",
-    text: BASE.replace("  mode: direction\n", "  mode: direction\n  horizon: 2\n") +
+    text: BASE_CONFIG.replace("  mode: direction\n", "  mode: direction\n  horizon: 2\n") +
       "split:\n  purge: 1\n",
     want: {
       line: 12,
@@ -494,7 +484,7 @@ const CASES: Case[] = [
   },
   {
     name: "fused engine on the JavaScript cpu backend",
-    text: BASE + "train:\n  backend: cpu\n  engine: fused\n",
+    text: BASE_CONFIG + "train:\n  backend: cpu\n  engine: fused\n",
     want: {
       line: 12,
       col: 11,
@@ -504,7 +494,10 @@ const CASES: Case[] = [
   },
   {
     name: "data.to before data.from",
-    text: BASE.replace("  dataset: dow30-1991-2000\n", "  from: 1999-01-01\n  to: 1995-01-01\n"),
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  from: 1999-01-01\n  to: 1995-01-01\n",
+    ),
     want: {
       line: 4,
       col: 7,
@@ -514,7 +507,7 @@ const CASES: Case[] = [
   },
   {
     name: "semantic error introduced by --set is located in the --set argument",
-    text: BASE,
+    text: BASE_CONFIG,
     set: ["loss.name=huber"],
     want: {
       file: "--set",
@@ -537,7 +530,7 @@ const CASES: Case[] = [
   },
   {
     name: "extends that is not a path",
-    text: "extends: [base.yaml]\n" + BASE,
+    text: "extends: [base.yaml]\n" + BASE_CONFIG,
     want: {
       line: 1,
       col: 10,
@@ -643,7 +636,9 @@ Deno.test("config error: a file with several errors reports all of them, in orde
 
 Deno.test("config error: problems in the file and in --set are reported together", async () => {
   const issues = await issuesOf(() =>
-    parseExperimentText(BASE + "seed: x\n", "both.yaml", { set: ["model.layers=0", "nokey"] })
+    parseExperimentText(BASE_CONFIG + "seed: x\n", "both.yaml", {
+      set: ["model.layers=0", "nokey"],
+    })
   );
   assertEquals(
     issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.path}`),
@@ -652,7 +647,7 @@ Deno.test("config error: problems in the file and in --set are reported together
 });
 
 Deno.test("config error: sweep points that fail report each bad item once", async () => {
-  const text = BASE + "sweep:\n  model.size: [0, 64, 0]\n  seed: [1, 2]\n";
+  const text = BASE_CONFIG + "sweep:\n  model.size: [0, 64, 0]\n  seed: [1, 2]\n";
   const issues = await issuesOf(() => parseExperimentText(text, "s.yaml"));
   assertEquals(issues.map((i) => `${i.line}:${i.col} ${i.path}`), [
     "11:16 model.size",

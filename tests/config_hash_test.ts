@@ -7,20 +7,10 @@ import { canonicalJson, configHash } from "../src/config/hash.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import { experimentToYaml } from "../src/config/yaml.ts";
 import { Experiment } from "../src/config/schema.ts";
+import { BASE_CONFIG } from "./config_helpers.ts";
 
-const BASE = `name: hash-test
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP]
-  eval_tickers: [KO, DD]
-label:
-  mode: direction
-loss:
-  name: bce
-model:
-  size: 1024
-  dropout: 0.5
-`;
+const BASE = BASE_CONFIG.replace("name: base-test", "name: hash-test") +
+  "model:\n  size: 1024\n  dropout: 0.5\n";
 
 async function hashOf(text: string, set?: string[]): Promise<string> {
   const [e] = await parseExperimentText(text, "h.yaml", { set });

@@ -10,18 +10,7 @@ import { MAX_CONFIG_BYTES, MAX_EXTENDS_CHAIN } from "../src/config/files.ts";
 import { loadExperiments, parseExperimentText } from "../src/config/load.ts";
 import { showValue } from "../src/config/issues.ts";
 import { YAML_LIMITS } from "../src/config/tree.ts";
-
-/** A valid config; lines 1-9. */
-const BASE = `name: base-test
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP]
-  eval_tickers: [KO, DD]
-label:
-  mode: direction
-loss:
-  name: bce
-`;
+import { BASE_CONFIG } from "./config_helpers.ts";
 
 /** The formatted issues of parsing `text` as `file` (which must fail). */
 async function problems(text: string, file = "x.yaml", root?: string | null): Promise<string[]> {
@@ -56,7 +45,7 @@ function aliasBomb(levels: number): string {
     const prev = names[i - 1];
     lines.push(`${names[i]}: &${names[i]} [${Array(10).fill(`*${prev}`).join(",")}]`);
   }
-  return lines.join("\n") + "\n" + BASE;
+  return lines.join("\n") + "\n" + BASE_CONFIG;
 }
 
 Deno.test("YAML: alias bombs of 5, 7 and 8 levels are refused in well under a second, at the alias that copies past the limit", async () => {
@@ -74,17 +63,17 @@ Deno.test("YAML: alias bombs of 5, 7 and 8 levels are refused in well under a se
 });
 
 Deno.test("YAML: a few aliases of a list still resolve", async () => {
-  const text = BASE.replace("[AA, AXP]", "&train [AA, AXP]") +
+  const text = BASE_CONFIG.replace("[AA, AXP]", "&train [AA, AXP]") +
     "features:\n  exclude: *train\nscaling:\n  columns: { a: standard }\n";
   const [e] = await parseExperimentText(text, "x.yaml");
   assertEquals(e.features.exclude, ["AA", "AXP"]);
 });
 
 Deno.test("YAML: an unknown alias and an alias inside its own anchor are located errors, not null", async () => {
-  assertEquals(await problems(BASE + "seed: *nope\n"), [
+  assertEquals(await problems(BASE_CONFIG + "seed: *nope\n"), [
     'x.yaml:10:7 seed: unknown YAML alias "*nope": no anchor "&nope" before it',
   ]);
-  assertEquals(await problems(BASE + "features: &f { exclude: *f }\n"), [
+  assertEquals(await problems(BASE_CONFIG + "features: &f { exclude: *f }\n"), [
     'x.yaml:10:25 features.exclude: YAML alias "*f" is inside the value it refers to: a cycle',
   ]);
 });
@@ -94,43 +83,48 @@ Deno.test("YAML: nesting deeper than the limit is refused where it passes the li
   const message = `YAML nested deeper than ${max} levels: a config is a few levels of mappings ` +
     "and lists";
   // The document's mapping is level 1, so the list opened at column 10 + max - 1 is level max + 1.
-  assertEquals(await problems(BASE + "features: " + "[".repeat(max) + "]".repeat(max) + "\n"), [
-    `x.yaml:10:${10 + max} ${message}`,
-  ]);
+  assertEquals(
+    await problems(BASE_CONFIG + "features: " + "[".repeat(max) + "]".repeat(max) + "\n"),
+    [
+      `x.yaml:10:${10 + max} ${message}`,
+    ],
+  );
   for (const depth of [1_000, 20_000]) {
     const t = performance.now();
-    const lines = await problems(BASE + "features: " + "[".repeat(depth) + "]".repeat(depth));
+    const lines = await problems(
+      BASE_CONFIG + "features: " + "[".repeat(depth) + "]".repeat(depth),
+    );
     assertEquals(lines, [`x.yaml:10:${10 + max} ${message}`]);
     assert(performance.now() - t < 2000, `${depth} levels took ${performance.now() - t} ms`);
   }
   const block = "features:\n" + Array.from({ length: 40 }, (_, i) => " ".repeat(i + 1) + "k:")
     .join("\n") +
     "\n";
-  assertEquals(await problems(BASE + block), [`x.yaml:${10 + max}:${max + 1} ${message}`]);
+  assertEquals(await problems(BASE_CONFIG + block), [`x.yaml:${10 + max}:${max + 1} ${message}`]);
 });
 
 Deno.test("YAML: tags other than the core schema's, such as !!js/function, are refused", async () => {
-  assertEquals(await problems(BASE + "seed: !!js/function 'function(){}'\n"), [
+  assertEquals(await problems(BASE_CONFIG + "seed: !!js/function 'function(){}'\n"), [
     'x.yaml:10:7 unsupported YAML tag "!!js/function": a config holds plain strings, numbers, ' +
     "booleans, lists and mappings",
   ]);
-  assertEquals(await problems(BASE + "seed: !custom 3\n"), [
+  assertEquals(await problems(BASE_CONFIG + "seed: !custom 3\n"), [
     'x.yaml:10:7 unsupported YAML tag "!custom": a config holds plain strings, numbers, ' +
     "booleans, lists and mappings",
   ]);
   // Core tags are plain values.
-  const [e] = await parseExperimentText(BASE + "description: !!str 12\n", "x.yaml");
+  const [e] = await parseExperimentText(BASE_CONFIG + "description: !!str 12\n", "x.yaml");
   assertEquals(e.description, "12");
 });
 
 Deno.test("YAML: a second document is refused, and duplicate keys are found fast in large mappings", async () => {
-  assertEquals(await problems(BASE + "---\nseed: 1\n"), [
+  assertEquals(await problems(BASE_CONFIG + "---\nseed: 1\n"), [
     "x.yaml:10:1 expected one YAML document, found a second: a config is one mapping (remove " +
     "the line '---' that starts another)",
   ]);
   const keys = Array.from({ length: 3000 }, (_, i) => `    c${i}: standard`).join("\n");
   const t = performance.now();
-  const lines = await problems(BASE + `scaling:\n  columns:\n${keys}\n    c7: none\n`);
+  const lines = await problems(BASE_CONFIG + `scaling:\n  columns:\n${keys}\n    c7: none\n`);
   assertEquals(lines, [
     `x.yaml:3012:5 scaling.columns.c7: key "c7" is written twice (first at line 19): YAML keys ` +
     "must be unique",
@@ -142,17 +136,17 @@ Deno.test("YAML: .nan and .inf are shown as such, never as null", async () => {
   assertEquals(showValue(NaN), ".nan (not a number)");
   assertEquals(showValue(-Infinity), "-.inf (minus infinity)");
   assertEquals(showValue([1, Infinity, "x"]), '[1,.inf,"x"]');
-  assertEquals(await problems(BASE + "train: { learning_rate: .nan, epochs: .inf }\n"), [
+  assertEquals(await problems(BASE_CONFIG + "train: { learning_rate: .nan, epochs: .inf }\n"), [
     "x.yaml:10:25 train.learning_rate: expected a number > 0 and <= 10, got .nan (not a number)",
     "x.yaml:10:39 train.epochs: expected an integer from 1 to 1000000, got .inf (infinity)",
   ]);
-  assertEquals(await problems(BASE + "model: { dropout: -.inf }\n"), [
+  assertEquals(await problems(BASE_CONFIG + "model: { dropout: -.inf }\n"), [
     "x.yaml:10:19 model.dropout: expected a number >= 0 and < 1, got -.inf (minus infinity)",
   ]);
 });
 
 Deno.test("config text and files past the size limit are refused before parsing", async () => {
-  const big = BASE + `description: "${"x".repeat(2 * 1024 * 1024)}"\n`;
+  const big = BASE_CONFIG + `description: "${"x".repeat(2 * 1024 * 1024)}"\n`;
   const t = performance.now();
   assertEquals(await problems(big), [
     `x.yaml:1:1 config is too large: ${big.length} bytes, at most ${MAX_CONFIG_BYTES} (64 KiB) ` +
@@ -171,7 +165,7 @@ Deno.test("config text and files past the size limit are refused before parsing"
 
 Deno.test("config files: not UTF-8 is located at the bad character; folders and devices are refused unread", async () => {
   await withDir(async (dir) => {
-    const bytes = new TextEncoder().encode(BASE + "description: caf");
+    const bytes = new TextEncoder().encode(BASE_CONFIG + "description: caf");
     await Deno.writeFile(`${dir}/latin1.yaml`, Uint8Array.from([...bytes, 0xe9, 0x0a]));
     assertEquals((await fileProblems(`${dir}/latin1.yaml`)).lines, [
       `${dir}/latin1.yaml:10:17 config is not UTF-8 text: byte 0xE9 here is not a character ` +
@@ -199,9 +193,9 @@ Deno.test("extends: only files in the experiment's folder or below, by path and 
     await Deno.mkdir(`${exp}/shared`, { recursive: true });
     await Deno.writeTextFile(`${dir}/outside.yaml`, "seed: 7\n");
     await Deno.writeTextFile(`${dir}/secret.txt`, "password: hunter2\n");
-    await Deno.writeTextFile(`${exp}/shared/base.yaml`, BASE);
+    await Deno.writeTextFile(`${exp}/shared/base.yaml`, BASE_CONFIG);
     await Deno.writeTextFile(`${exp}/shared/up.yaml`, "extends: ../root-base.yaml\n");
-    await Deno.writeTextFile(`${exp}/root-base.yaml`, BASE);
+    await Deno.writeTextFile(`${exp}/root-base.yaml`, BASE_CONFIG);
     await Deno.symlink(`${dir}/outside.yaml`, `${exp}/link.yaml`);
     await Deno.symlink(`${dir}/secret.txt`, `${exp}/secret.yaml`);
     const write = async (name: string, text: string) => {
@@ -259,7 +253,7 @@ Deno.test("extends: a chain longer than the limit stops at the base that passes 
     for (let i = 0; i < n; i++) {
       await Deno.writeTextFile(`${dir}/c${i}.yaml`, `extends: c${i + 1}.yaml\nseed: ${i}\n`);
     }
-    await Deno.writeTextFile(`${dir}/c${n}.yaml`, BASE);
+    await Deno.writeTextFile(`${dir}/c${n}.yaml`, BASE_CONFIG);
     await Deno.writeTextFile(`${dir}/top.yaml`, "extends: c0.yaml\n");
     const last = MAX_EXTENDS_CHAIN - 1;
     assertEquals((await fileProblems(`${dir}/top.yaml`)).lines, [
@@ -268,13 +262,13 @@ Deno.test("extends: a chain longer than the limit stops at the base that passes 
       `${dir}/c${last + 1}.yaml`,
     ]);
     // At the limit, it loads.
-    await Deno.writeTextFile(`${dir}/c${last}.yaml`, BASE);
+    await Deno.writeTextFile(`${dir}/c${last}.yaml`, BASE_CONFIG);
     assertEquals((await loadExperiments(`${dir}/top.yaml`))[0].seed, 0);
   });
 });
 
 Deno.test("extends: config text with no folder (a queued job) may not extend anything", async () => {
-  assertEquals(await problems("extends: /etc/hostname\n" + BASE, "job abc.yaml", null), [
+  assertEquals(await problems("extends: /etc/hostname\n" + BASE_CONFIG, "job abc.yaml", null), [
     'job abc.yaml:1:10 extends: cannot extend "/etc/hostname": this config was not read from a ' +
     "file, so it has no folder to read bases from (a queued job carries its config resolved)",
   ]);
@@ -283,7 +277,7 @@ Deno.test("extends: config text with no folder (a queued job) may not extend any
 Deno.test("a queued job's config is loaded without a folder: extends /etc/hostname is refused unread", async () => {
   const { experimentOfJob } = await import("../src/distributed/worker.ts");
   const { jobDataFor } = await import("../src/distributed/queue.ts");
-  const [e] = await parseExperimentText(BASE, "x.yaml");
+  const [e] = await parseExperimentText(BASE_CONFIG, "x.yaml");
   const data = jobDataFor(e, "f".repeat(64));
   const hostile = { ...data, configYaml: "extends: /etc/hostname\n" + data.configYaml };
   const err = await assertRejects(() => experimentOfJob(hostile), ConfigError);
@@ -328,19 +322,19 @@ Deno.test("data.dataset: a plain name, or a path inside a data root, links resol
 });
 
 Deno.test("YAML: control characters are refused, raw in the text or escaped in a value or key, without echoing them", async () => {
-  assertEquals(await problems(BASE + 'description: "a\u0000b"\n'), [
+  assertEquals(await problems(BASE_CONFIG + 'description: "a\u0000b"\n'), [
     "x.yaml:10:16 YAML text may not hold control character U+0000: remove it",
   ]);
   const escaped = "holds control character U+001B (written as an escape): a config holds " +
     "printable text, and a terminal would run it";
-  const lines = await problems(BASE + 'description: "\\e[2J\\e[31mOK"\n');
+  const lines = await problems(BASE_CONFIG + 'description: "\\e[2J\\e[31mOK"\n');
   assertEquals(lines, [`x.yaml:10:14 description: the value ${escaped}`]);
   assert(!lines.join().includes("\u001b"));
-  assertEquals(await problems(BASE + 'model: { "size\\e[0m": 3 }\n'), [
+  assertEquals(await problems(BASE_CONFIG + 'model: { "size\\e[0m": 3 }\n'), [
     `x.yaml:10:10 model: a key ${escaped}`,
   ]);
   // Tabs and line breaks are text.
-  const [e] = await parseExperimentText(BASE + 'description: "a\\tb\\nc"\n', "x.yaml");
+  const [e] = await parseExperimentText(BASE_CONFIG + 'description: "a\\tb\\nc"\n', "x.yaml");
   assertEquals(e.description, "a\tb\nc");
 });
 
@@ -350,7 +344,7 @@ Deno.test("extends and data.dataset: a folder reached through a link is still th
     await Deno.mkdir(`${dir}/real/exp`, { recursive: true });
     await Deno.mkdir(`${dir}/real/data/ds`, { recursive: true });
     await Deno.symlink(`${dir}/real`, `${dir}/link`);
-    await Deno.writeTextFile(`${dir}/real/exp/base.yaml`, BASE);
+    await Deno.writeTextFile(`${dir}/real/exp/base.yaml`, BASE_CONFIG);
     await Deno.writeTextFile(`${dir}/real/exp/a.yaml`, "extends: base.yaml\nseed: 5\n");
     const [e] = await loadExperiments(`${dir}/link/exp/a.yaml`);
     assertEquals([e.name, e.seed], ["base-test", 5]);

@@ -12,22 +12,12 @@ import {
   parseExperimentText,
 } from "../src/config/load.ts";
 import { Experiment } from "../src/config/schema.ts";
+import { BASE_CONFIG } from "./config_helpers.ts";
 
 const FIX = new URL("./fixtures/config/", import.meta.url).pathname;
 
-const BASE = `name: base-test
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP]
-  eval_tickers: [KO, DD]
-label:
-  mode: direction
-loss:
-  name: bce
-`;
-
 Deno.test("load: a minimal config resolves with every default filled in", async () => {
-  const [e] = await parseExperimentText(BASE, "min.yaml");
+  const [e] = await parseExperimentText(BASE_CONFIG, "min.yaml");
   assertEquals(e.name, "base-test");
   assertEquals(e.seed, 42);
   assertEquals(e.data.train_tickers, ["AA", "AXP"]);
@@ -53,7 +43,7 @@ Deno.test("load: a minimal config resolves with every default filled in", async 
 });
 
 Deno.test("load: $schema, extends and sweep are removed from the result", async () => {
-  const text = "$schema: ../../schemas/experiment.schema.json\n" + BASE +
+  const text = "$schema: ../../schemas/experiment.schema.json\n" + BASE_CONFIG +
     "sweep:\n  seed: [1]\n";
   const [e] = await parseExperimentText(text, "meta.yaml");
   assert(!("$schema" in e) && !("extends" in e) && !("sweep" in e), Object.keys(e).join());
@@ -91,7 +81,7 @@ Deno.test("load: null removes an inherited key so its default applies", async ()
 });
 
 Deno.test("load: --set values are typed by YAML and validated by the schema", async () => {
-  const [e] = await parseExperimentText(BASE, "set.yaml", {
+  const [e] = await parseExperimentText(BASE_CONFIG, "set.yaml", {
     set: [
       "model.size=2048",
       "description='2048'",
@@ -122,7 +112,7 @@ Deno.test("load: --set values are typed by YAML and validated by the schema", as
 
 Deno.test("load: --set of a number into a string key is an error, quoting fixes it", async () => {
   const err = await assertRejects(
-    () => parseExperimentText(BASE, "set.yaml", { set: ["description=2048"] }),
+    () => parseExperimentText(BASE_CONFIG, "set.yaml", { set: ["description=2048"] }),
     ConfigError,
   );
   assertEquals(err.issues[0].message, "expected a string, got 2048");
@@ -201,7 +191,7 @@ Deno.test("load: a sweep in a base is inherited; --set of a swept key pins it", 
 });
 
 Deno.test("load: sweeps over top-level keys, booleans and nested sections", async () => {
-  const text = BASE +
+  const text = BASE_CONFIG +
     "sweep:\n  seed: [1, 2]\n  backtest.long_only: [true, false]\n  analysis.shap.background: [8]\n";
   const points = await parseExperimentText(text, "grid.yaml");
   assertEquals(
@@ -212,7 +202,7 @@ Deno.test("load: sweeps over top-level keys, booleans and nested sections", asyn
 
 Deno.test("load: a sweep larger than the cap is refused", async () => {
   const values = (n: number) => `[${Array.from({ length: n }, (_, i) => i + 1).join(", ")}]`;
-  const text = BASE + `sweep:\n  seed: ${values(200)}\n  model.size: ${values(60)}\n`;
+  const text = BASE_CONFIG + `sweep:\n  seed: ${values(200)}\n  model.size: ${values(60)}\n`;
   const err = await assertRejects(() => parseExperimentText(text, "big.yaml"), ConfigError);
   assertEquals(err.issues.length, 1);
   assertEquals(err.issues[0].message, `expected at most ${MAX_SWEEP_POINTS} points, got 12000`);
@@ -220,7 +210,8 @@ Deno.test("load: a sweep larger than the cap is refused", async () => {
 });
 
 Deno.test("load: YAML anchors and aliases resolve", async () => {
-  const text = BASE.replace("[AA, AXP]", "&train [AA, AXP]") + "features:\n  exclude: *train\n";
+  const text = BASE_CONFIG.replace("[AA, AXP]", "&train [AA, AXP]") +
+    "features:\n  exclude: *train\n";
   const [e] = await parseExperimentText(text, "alias.yaml");
   assertEquals(e.features.exclude, ["AA", "AXP"]);
 });

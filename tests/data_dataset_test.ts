@@ -1,4 +1,12 @@
-import assert from "node:assert/strict";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "./assert.ts";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import {
@@ -61,38 +69,31 @@ Deno.test("writeDataset then loadDataset round-trips and reads tables lazily", a
     await writeDataset(join(root, "tiny"), tinyManifest(), { prices: tinyPrices() });
     const ds = await loadDataset("tiny", { root });
     assertEquals(ds.name, "tiny");
-    assert.equal(ds.has("prices"), true);
-    assert.equal(ds.has("market"), false);
+    assertEquals(ds.has("prices"), true);
+    assertEquals(ds.has("market"), false);
     const p = ds.table("prices");
-    assert.equal(p.height, 6);
-    assert.deepEqual(isoDates(p.getColumn("date")).slice(0, 2), ["2020-01-02", "2020-01-03"]);
+    assertEquals(p.height, 6);
+    assertEquals(isoDates(p.getColumn("date")).slice(0, 2), ["2020-01-02", "2020-01-03"]);
     // a path works as well as a name, and no temporary folder is left behind
     const byPath = await loadDatasetFolder(join(root, "tiny"));
-    assert.equal(await byPath.fingerprint(), await ds.fingerprint());
+    assertEquals(await byPath.fingerprint(), await ds.fingerprint());
     const left = [...Deno.readDirSync(root)].map((e) => e.name);
-    assert.deepEqual(left, ["tiny"]);
+    assertEquals(left, ["tiny"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
 });
-
-function assertEquals<T>(a: T, b: T): void {
-  assert.deepEqual(a, b);
-}
 
 Deno.test("MissingTableError names dataset and table", async () => {
   const root = await Deno.makeTempDir();
   try {
     await writeDataset(join(root, "tiny"), tinyManifest(), { prices: tinyPrices() });
     const ds = await loadDataset("tiny", { root });
-    assert.throws(() => ds.table("insider"), (e: Error) => {
-      assert.ok(e instanceof MissingTableError);
-      assert.equal(e.message, 'Dataset "tiny" has no "insider" table');
-      assert.equal(e.dataset, "tiny");
-      assert.equal(e.tableName, "insider");
-      return true;
-    });
-    assert.equal(
+    const e = assertThrows(() => ds.table("insider"), MissingTableError);
+    assertEquals(e.message, 'Dataset "tiny" has no "insider" table');
+    assertEquals(e.dataset, "tiny");
+    assertEquals(e.tableName, "insider");
+    assertEquals(
       new MissingTableError("d", "sentiment", "the sentiment feature family").message,
       'Dataset "d" has no "sentiment" table, which the sentiment feature family needs',
     );
@@ -106,14 +107,11 @@ Deno.test("loadDataset refuses a listed table whose file is missing", async () =
   try {
     await writeDataset(join(root, "tiny"), tinyManifest(), { prices: tinyPrices() });
     await Deno.remove(join(root, "tiny", "prices.parquet"));
-    await assert.rejects(() => loadDataset("tiny", { root }), (e: Error) => {
-      assert.ok(e instanceof DatasetError);
-      assert.match(
-        e.message,
-        /Dataset "tiny" lists table "prices" but ".*prices\.parquet" is missing/,
-      );
-      return true;
-    });
+    const e = await assertRejects(() => loadDataset("tiny", { root }), DatasetError);
+    assertMatch(
+      e.message,
+      /Dataset "tiny" lists table "prices" but ".*prices\.parquet" is missing/,
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -126,15 +124,12 @@ Deno.test("loadDataset refuses a column of the wrong dtype, naming dataset, tabl
     // overwrite the table with close as strings, bypassing writeDataset's own check
     const bad = tinyPrices().withColumns(pl.col("close").cast(pl.Utf8));
     bad.writeParquet(join(root, "tiny", "prices.parquet"));
-    await assert.rejects(() => loadDataset("tiny", { root }), (e: Error) => {
-      assert.ok(e instanceof DatasetError);
-      assert.equal(
-        e.message,
-        'Dataset "tiny" table "prices" column "close" has dtype "String": expected Float64',
-      );
-      assert.equal(e.column, "close");
-      return true;
-    });
+    const e = await assertRejects(() => loadDataset("tiny", { root }), DatasetError);
+    assertEquals(
+      e.message,
+      'Dataset "tiny" table "prices" column "close" has dtype "String": expected Float64',
+    );
+    assertEquals(e.column, "close");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -142,18 +137,17 @@ Deno.test("loadDataset refuses a column of the wrong dtype, naming dataset, tabl
 
 Deno.test("a missing required column is named with what the table has", () => {
   const df = tinyPrices().drop("close");
-  assert.throws(() => checkTableSchema("x", "prices", df.schema), (e: Error) => {
-    assert.match(
-      e.message,
-      /Dataset "x" table "prices" has no column "close": expected Float64; it has "date", "ticker"/,
-    );
-    return true;
-  });
+  const e = assertThrows(() => checkTableSchema("x", "prices", df.schema));
+  assertMatch(
+    e.message,
+    /Dataset "x" table "prices" has no column "close": expected Float64; it has "date", "ticker"/,
+  );
   // optional columns may be absent but must have the right dtype when present
   const withVolume = tinyPrices().withColumns(pl.lit("many").alias("volume"));
-  assert.throws(
+  assertThrows(
     () => checkTableSchema("x", "prices", withVolume.schema),
-    /column "volume" has dtype "String"/,
+    Error,
+    'column "volume" has dtype "String"',
   );
 });
 
@@ -165,16 +159,20 @@ Deno.test("loadDataset refuses a manifest with a missing field or an unknown dat
     const m = JSON.parse(await Deno.readTextFile(file));
     delete m.licence;
     await Deno.writeTextFile(file, JSON.stringify(m));
-    await assert.rejects(
-      () => loadDataset("tiny", { root }),
+    await assertMatch(
+      (await assertRejects(() => loadDataset("tiny", { root }))).message,
       /manifest ".*manifest\.json" is invalid: licence:/,
     );
     await Deno.writeTextFile(file, "{not json");
-    await assert.rejects(() => loadDataset("tiny", { root }), /is not valid JSON/);
+    await assertRejects(() => loadDataset("tiny", { root }), Error, "is not valid JSON");
     await Deno.remove(file);
-    await assert.rejects(() => loadDataset("tiny", { root }), /Dataset "tiny" has no manifest/);
-    await assert.rejects(
-      () => loadDataset("nope", { root }),
+    await assertRejects(
+      () => loadDataset("tiny", { root }),
+      Error,
+      'Dataset "tiny" has no manifest',
+    );
+    await assertMatch(
+      (await assertRejects(() => loadDataset("nope", { root }))).message,
       /Dataset "nope" not found: .*datasets in/,
     );
   } finally {
@@ -185,19 +183,21 @@ Deno.test("loadDataset refuses a manifest with a missing field or an unknown dat
 Deno.test("writeDataset refuses tables that disagree with the manifest and leaves nothing behind", async () => {
   const root = await Deno.makeTempDir();
   try {
-    await assert.rejects(
+    await assertRejects(
       () =>
         writeDataset(join(root, "bad"), tinyManifest({ tables: ["prices", "market"] }), {
           prices: tinyPrices(),
         }),
-      /lists tables \["prices","market"\] but \["prices"\] were given/,
+      Error,
+      'lists tables ["prices","market"] but ["prices"] were given',
     );
-    await assert.rejects(
+    await assertRejects(
       () =>
         writeDataset(join(root, "bad"), tinyManifest(), { prices: tinyPrices().drop("ticker") }),
-      /has no column "ticker"/,
+      Error,
+      'has no column "ticker"',
     );
-    assert.deepEqual([...Deno.readDirSync(root)], []);
+    assertEquals([...Deno.readDirSync(root)], []);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -209,16 +209,16 @@ Deno.test("fingerprint is stable and changes when a table or the manifest change
     const dir = join(root, "tiny");
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices() });
     const a = await (await loadDatasetFolder(dir)).fingerprint();
-    assert.match(a, /^[0-9a-f]{64}$/);
+    assertMatch(a, /^[0-9a-f]{64}$/);
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices() });
-    assert.equal(await (await loadDatasetFolder(dir)).fingerprint(), a);
+    assertEquals(await (await loadDatasetFolder(dir)).fingerprint(), a);
     await writeDataset(dir, tinyManifest(), { prices: tinyPrices([1, 2, 3, 4, 5, 6.01]) });
     const b = await (await loadDatasetFolder(dir)).fingerprint();
-    assert.notEqual(b, a);
+    assertNotEquals(b, a);
     await writeDataset(dir, tinyManifest({ description: "changed" }), { prices: tinyPrices() });
     const c = await (await loadDatasetFolder(dir)).fingerprint();
-    assert.notEqual(c, a);
-    assert.notEqual(c, b);
+    assertNotEquals(c, a);
+    assertNotEquals(c, b);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -227,37 +227,34 @@ Deno.test("fingerprint is stable and changes when a table or the manifest change
 Deno.test("dow30-1991-2000: 30 tickers, the decade, DJIA, honest manifest", async () => {
   const ds = await loadDataset("dow30-1991-2000");
   const m = ds.manifest;
-  assert.equal(m.tickers.length, 30);
-  assert.equal(m.synthetic, false);
-  assert.deepEqual(m.tables, ["prices", "market"]);
-  assert.equal(m.index, "DJIA");
-  assert.equal(m.riskFree, "1year");
-  assert.ok(m.warnings.some((w) => /survivorship/i.test(w)));
-  assert.ok(m.warnings.some((w) => /volume/.test(w) && /sentiment/.test(w) && /BZ=F/.test(w)));
+  assertEquals(m.tickers.length, 30);
+  assertEquals(m.synthetic, false);
+  assertEquals(m.tables, ["prices", "market"]);
+  assertEquals(m.index, "DJIA");
+  assertEquals(m.riskFree, "1year");
+  assert(m.warnings.some((w) => /survivorship/i.test(w)));
+  assert(m.warnings.some((w) => /volume/.test(w) && /sentiment/.test(w) && /BZ=F/.test(w)));
   for (
     const s of ["DJIA", "NYSE", "1year", "3year", "5year", "10year", "WTI", "gdp", "cpi", "unemp"]
   ) {
-    assert.ok(m.series.some((x) => x.name === s), `series ${s}`);
+    assert(m.series.some((x) => x.name === s), `series ${s}`);
   }
   const prices = ds.table("prices");
-  assert.deepEqual(
-    [...new Set(prices.getColumn("ticker").toArray() as string[])].sort(),
-    m.tickers,
-  );
+  assertEquals([...new Set(prices.getColumn("ticker").toArray() as string[])].sort(), m.tickers);
   const dates = isoDates(prices.getColumn("date")) as string[];
   const sorted = [...new Set(dates)].sort();
-  assert.equal(sorted[0], "1991-01-02");
-  assert.equal(sorted[sorted.length - 1], "2000-12-29");
-  assert.equal(prices.height, 30 * sorted.length);
-  assert.ok((prices.getColumn("close").min() as number) > 0);
+  assertEquals(sorted[0], "1991-01-02");
+  assertEquals(sorted[sorted.length - 1], "2000-12-29");
+  assertEquals(prices.height, 30 * sorted.length);
+  assert((prices.getColumn("close").min() as number) > 0);
 
   const market = ds.table("market");
   const mDates = isoDates(market.getColumn("date")) as string[];
   const series = market.getColumn("series").toArray() as string[];
   const calendar = new Set(sorted);
   const djiaDates = mDates.filter((_, i) => series[i] === "DJIA");
-  assert.equal(djiaDates.length, sorted.length);
-  assert.ok(djiaDates.every((d) => calendar.has(d)), "DJIA only on trading days");
+  assertEquals(djiaDates.length, sorted.length);
+  assert(djiaDates.every((d) => calendar.has(d)), "DJIA only on trading days");
   // No value dated before it was known: monthly values at the month's last day, quarterly macro
   // no earlier than one month after the quarter's end.
   for (let i = 0; i < mDates.length; i++) {
@@ -265,16 +262,16 @@ Deno.test("dow30-1991-2000: 30 tickers, the decade, DJIA, honest manifest", asyn
     const d = new Date(mDates[i] + "T00:00:00Z");
     if (info.frequency === "monthly") {
       const next = new Date(d.getTime() + 86400000);
-      assert.equal(next.getUTCDate(), 1, `${series[i]} ${mDates[i]} is a month end`);
+      assertEquals(next.getUTCDate(), 1, `${series[i]} ${mDates[i]} is a month end`);
     }
     if (info.frequency === "quarterly") {
       const month = d.getUTCMonth() + 1; // 1, 4, 7, 10: one month after a quarter's end
-      assert.equal(month % 3, 1, `${series[i]} ${mDates[i]} is dated after the publication lag`);
+      assertEquals(month % 3, 1, `${series[i]} ${mDates[i]} is dated after the publication lag`);
     }
   }
-  assert.equal(quarterKnownDate("1991Q1", 1), "1991-04-30");
-  assert.equal(quarterKnownDate("1999Q4", 1), "2000-01-31");
-  assert.ok(mDates.every((d) => d <= m.to));
+  assertEquals(quarterKnownDate("1991Q1", 1), "1991-04-30");
+  assertEquals(quarterKnownDate("1999Q4", 1), "2000-01-31");
+  assert(mDates.every((d) => d <= m.to));
 });
 
 /** Run `f` with a temporary folder, removed after. */
@@ -289,52 +286,52 @@ async function withRoot(f: (root: string) => Promise<void>): Promise<void> {
 
 /** Rejects with a DatasetError whose message is exactly `message`. */
 async function rejectsWith(p: () => Promise<unknown>, message: string): Promise<DatasetError> {
-  let caught: unknown = null;
-  await p().catch((e) => (caught = e));
-  assert.ok(caught instanceof DatasetError, `expected a DatasetError, got ${caught}`);
-  assert.equal((caught as DatasetError).message, message);
-  return caught as DatasetError;
+  const e = await assertRejects(p, DatasetError);
+  assertEquals(e.message, message);
+  return e;
 }
 
 Deno.test("data.dataset is a name in a data root or a path inside one; anything else is refused", async () => {
   const data = defaultDataRoot().replace(/\/$/, "");
-  assert.deepEqual(datasetCandidates("dow30-1991-2000", [data]), [`${data}/dow30-1991-2000`]);
-  assert.deepEqual(datasetCandidates(`${data}/x/../synth-small`, [data]), [`${data}/synth-small`]);
+  assertEquals(datasetCandidates("dow30-1991-2000", [data]), [`${data}/dow30-1991-2000`]);
+  assertEquals(datasetCandidates(`${data}/x/../synth-small`, [data]), [`${data}/synth-small`]);
   for (const ref of ["../../../../etc", "/etc", "data/../../etc", "..", ".", "", "/", data]) {
-    assert.throws(() => datasetCandidates(ref, [data]), (e: Error) => {
-      assert.ok(e instanceof DatasetRefError && e instanceof RangeError, String(e));
-      assert.equal(
-        e.message,
-        `Dataset "${ref}" is outside the data roots: name a dataset folder in "${data}" or give ` +
-          `a path inside one (ALFRED_DATA_PATH adds roots)`,
-      );
-      assert.equal((e as DatasetRefError).ref, ref);
-      return true;
-    }, ref);
+    const e = assertThrows(() => datasetCandidates(ref, [data]), DatasetRefError);
+    assert(e instanceof RangeError, String(e));
+    assertEquals(
+      e.message,
+      `Dataset "${ref}" is outside the data roots: name a dataset folder in "${data}" or give ` +
+        `a path inside one (ALFRED_DATA_PATH adds roots)`,
+      ref,
+    );
+    assertEquals(e.ref, ref);
   }
   // the loader refuses before reading anything
-  await assert.rejects(() => loadDataset("../../../../etc"), DatasetRefError);
-  await assert.rejects(() => loadDataset("/etc/passwd"), DatasetRefError);
+  await assertRejects(() => loadDataset("../../../../etc"), DatasetRefError);
+  await assertRejects(() => loadDataset("/etc/passwd"), DatasetRefError);
   // names and paths inside the root load
-  assert.equal((await loadDataset("dow30-1991-2000")).name, "dow30-1991-2000");
-  assert.equal((await loadDataset(`${data}/dow30-1991-2000`)).name, "dow30-1991-2000");
+  assertEquals((await loadDataset("dow30-1991-2000")).name, "dow30-1991-2000");
+  assertEquals((await loadDataset(`${data}/dow30-1991-2000`)).name, "dow30-1991-2000");
 });
 
 Deno.test("ALFRED_DATA_PATH adds data roots; a command-line argument may name any folder", async () => {
   await withRoot(async (root) => {
     await writeDataset(join(root, "tiny"), tinyManifest(), { prices: tinyPrices() });
-    await assert.rejects(() => loadDataset(join(root, "tiny")), DatasetRefError);
-    await assert.rejects(() => loadDataset("tiny"), /Dataset "tiny" not found: .*datasets in "/);
+    await assertRejects(() => loadDataset(join(root, "tiny")), DatasetRefError);
+    await assertMatch(
+      (await assertRejects(() => loadDataset("tiny"))).message,
+      /Dataset "tiny" not found: .*datasets in "/,
+    );
     Deno.env.set(DATA_PATH_ENV, `/nonexistent-alfred-root:${root}`);
     try {
-      assert.equal((await loadDataset("tiny")).dir, join(root, "tiny"));
-      assert.equal((await loadDataset(join(root, "tiny"))).dir, join(root, "tiny"));
-      await assert.rejects(() => loadDataset(join(root, "..")), DatasetRefError);
+      assertEquals((await loadDataset("tiny")).dir, join(root, "tiny"));
+      assertEquals((await loadDataset(join(root, "tiny"))).dir, join(root, "tiny"));
+      await assertRejects(() => loadDataset(join(root, "..")), DatasetRefError);
     } finally {
       Deno.env.delete(DATA_PATH_ENV);
     }
-    assert.equal((await loadDatasetArgument(join(root, "tiny"))).name, "tiny");
-    assert.equal((await loadDatasetArgument("dow30-1991-2000")).name, "dow30-1991-2000");
+    assertEquals((await loadDatasetArgument(join(root, "tiny"))).name, "tiny");
+    assertEquals((await loadDatasetArgument("dow30-1991-2000")).name, "dow30-1991-2000");
   });
 });
 
@@ -364,8 +361,8 @@ Deno.test("a dataset's prices are checked on load, naming the dataset, file, tic
         () => loadDataset("tiny", { root }),
         `${at}: ${what}: expected a finite number > 0`,
       );
-      assert.equal(e.tableName, "prices");
-      assert.equal(e.column, "close");
+      assertEquals(e.tableName, "prices");
+      assertEquals(e.column, "close");
     }
     // several wrong rows: the first is named and the rest counted
     await tinyWith(root, tinyPrices([1, -1, 3, -4, 5, -6]));
@@ -381,7 +378,7 @@ Deno.test("a dataset's prices are checked on load, naming the dataset, file, tic
         pl.Series("volume", volume, pl.Float64),
       );
     await tinyWith(root, withOpen([1, null, 3, 4, 5, 6], [0, 0, null, 1, 1, 1]));
-    assert.equal((await loadDataset("tiny", { root })).table("prices").height, 6);
+    assertEquals((await loadDataset("tiny", { root })).table("prices").height, 6);
     await tinyWith(root, withOpen([1, 2, 3, 4, -5, 6], [0, 0, 0, 0, 0, 0]));
     await rejectsWith(
       () => loadDataset("tiny", { root }),
@@ -439,7 +436,7 @@ Deno.test("dates ascend strictly per ticker: duplicates and disorder are named",
       pl.Series("close", [1, 2, 3, 4], pl.Float64),
     ]);
     await tinyWith(root, interleaved);
-    assert.equal((await loadDataset("tiny", { root })).table("prices").height, 4);
+    assertEquals((await loadDataset("tiny", { root })).table("prices").height, 4);
     // a row without a ticker
     await tinyWith(
       root,
@@ -460,8 +457,9 @@ Deno.test("the other tables follow their value rules too (market values, insider
     pl.Series("series", ["DJIA", "DJIA", "1year"], pl.Utf8),
     pl.Series("value", [-0.5, NaN, 1.2], pl.Float64),
   ]);
-  assert.throws(
-    () => checkTableValues("m", "market", market, "m/market.parquet"),
+  // The error's name and message, as String(error) gives them.
+  assertMatch(
+    String(assertThrows(() => checkTableValues("m", "market", market, "m/market.parquet"))),
     new RegExp(
       '^DatasetError: Dataset "m" table "market" in "m/market.parquet": value of "DJIA" on ' +
         "2020-01-03 \\(row 2\\) is NaN: expected a finite number$",
@@ -473,8 +471,8 @@ Deno.test("the other tables follow their value rules too (market values, insider
     pl.Series("acquisition", [10, null], pl.Float64),
     pl.Series("disposal", [0, -3], pl.Float64),
   ]);
-  assert.throws(
-    () => checkTableValues("i", "insider", insider, "i.parquet"),
+  assertMatch(
+    assertThrows(() => checkTableValues("i", "insider", insider, "i.parquet")).message,
     /disposal of "AAA" on 2020-01-03 \(row 2\) is -3: expected a finite number ≥ 0$/,
   );
   // negative yields and null fundamentals are data, not errors
@@ -483,14 +481,15 @@ Deno.test("the other tables follow their value rules too (market values, insider
 
 Deno.test("writeDataset refuses wrong values and leaves nothing behind", async () => {
   await withRoot(async (root) => {
-    await assert.rejects(
+    await assertRejects(
       () =>
         writeDataset(join(root, "tiny"), tinyManifest(), {
           prices: tinyPrices([1, 2, 3, 4, 5, -1]),
         }),
-      /close of "BBB" on 2020-01-06 \(row 6\) is -1: expected a finite number > 0/,
+      Error,
+      'close of "BBB" on 2020-01-06 (row 6) is -1: expected a finite number > 0',
     );
-    assert.deepEqual([...Deno.readDirSync(root)], []);
+    assertEquals([...Deno.readDirSync(root)], []);
   });
 });
 
@@ -501,14 +500,15 @@ Deno.test("a corrupt or truncated table file is named in the error", async () =>
     const bytes = await Deno.readFile(file);
     await Deno.writeFile(file, bytes.slice(0, bytes.length >> 1));
     const e = await loadDataset("tiny", { root }).catch((e) => e);
-    assert.ok(e instanceof DatasetError, String(e));
-    assert.match(
+    assert(e instanceof DatasetError, String(e));
+    assertMatch(
       e.message,
       new RegExp(`^Dataset "tiny" table "prices" cannot be read from "${file}": \\S`),
     );
-    assert.equal(e.message.split("\n").length, 1, "one line");
+    assertEquals(e.message.split("\n").length, 1, "one line");
     await Deno.writeFile(file, new TextEncoder().encode("PAR1 not a parquet file PAR1"));
-    await assert.rejects(() => loadDatasetFolder(dir), (e: Error) => e.message.includes(file));
+    const unreadable = await assertRejects(() => loadDatasetFolder(dir));
+    assertStringIncludes(unreadable.message, file);
   });
 });
 
@@ -534,6 +534,6 @@ Deno.test("checking values is linear in the rows (Polars expressions, no row loo
   const ratio = best(large) / best(small);
   // 10x the rows: about 10x the time (a quadratic check would be ~100x); bounds leave room for a
   // busy machine
-  assert.ok(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
-  assert.ok(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
+  assert(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
+  assert(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
 });

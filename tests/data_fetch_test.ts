@@ -1,6 +1,6 @@
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { strict as assert } from "node:assert";
 import {
   FetchCache,
   fetchCommand,
@@ -13,6 +13,7 @@ import {
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
+import { exists } from "./data_helpers.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -163,16 +164,7 @@ async function allText(dir: string): Promise<string> {
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const column = (df: pl.DataFrame, name: string) => df.getColumn(name).toArray();
+const column = (df: pl.DataFrame, name: string) => df.getColumn(name).toArray() as unknown[];
 const isoDates = (df: pl.DataFrame, name: string) =>
   (df.getColumn(name).toArray() as unknown as Date[]).map((d) => d.toISOString().slice(0, 10));
 
@@ -180,28 +172,28 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
   await withServer(async (server, dir) => {
     const { o, logs } = options(server, dir);
     const report = await fetchDataset(o);
-    assert.equal(report.items, 2 + 2 + 4 * 2 + 1);
-    assert.equal(report.fetched, report.items);
-    assert.equal(report.cached, 0);
-    assert.deepEqual(report.tables, ["prices", "fundamentals", "insider", "sentiment", "market"]);
+    assertEquals(report.items, 2 + 2 + 4 * 2 + 1);
+    assertEquals(report.fetched, report.items);
+    assertEquals(report.cached, 0);
+    assertEquals(report.tables, ["prices", "fundamentals", "insider", "sentiment", "market"]);
 
     const m: Manifest = JSON.parse(await Deno.readTextFile(join(o.out, "manifest.json")));
     const ds = await loadDatasetFolder(o.out); // every table has the documented columns and dtypes
-    assert.deepEqual(ds.manifest.tables, report.tables);
-    assert.equal(m.synthetic, false);
-    assert.deepEqual(m.tickers, ["AAA", "BBB"]);
-    assert.equal(m.from, "2024-01-02");
-    assert.equal(m.to, "2024-01-05");
-    assert.equal(m.index, "SPY");
-    assert.equal(m.riskFree, "2year");
-    assert.deepEqual(m.series.map((s) => s.name), ["2year", "SPY", "^VIX"]);
-    assert.match(m.provenance, /Yahoo Finance .*Alpha Vantage/);
-    assert.ok(m.warnings.some((w) => /survivorship/.test(w)));
+    assertEquals(ds.manifest.tables, report.tables);
+    assertEquals(m.synthetic, false);
+    assertEquals(m.tickers, ["AAA", "BBB"]);
+    assertEquals(m.from, "2024-01-02");
+    assertEquals(m.to, "2024-01-05");
+    assertEquals(m.index, "SPY");
+    assertEquals(m.riskFree, "2year");
+    assertEquals(m.series.map((s) => s.name), ["2year", "SPY", "^VIX"]);
+    assertMatch(m.provenance, /Yahoo Finance .*Alpha Vantage/);
+    assert(m.warnings.some((w) => /survivorship/.test(w)));
 
     // prices: dates in the exchange's time zone, close split-adjusted, adj_close dividend-adjusted,
     // a day without a close skipped
     const prices = pl.readParquet(join(o.out, "prices.parquet"));
-    assert.deepEqual(prices.columns, [
+    assertEquals(prices.columns, [
       "ticker",
       "date",
       "close",
@@ -212,33 +204,33 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
       "volume",
     ]);
     const aaa = prices.filter(pl.col("ticker").eq(pl.lit("AAA")));
-    assert.deepEqual(isoDates(aaa, "date"), [
+    assertEquals(isoDates(aaa, "date"), [
       "2024-01-02",
       "2024-01-03",
       "2024-01-04",
       "2024-01-05",
     ]);
-    assert.deepEqual(column(aaa, "close"), [100, 101, 102, 103]);
-    assert.deepEqual(column(aaa, "adj_close"), [99, 100, 101, 102]);
-    assert.deepEqual(column(aaa, "volume"), [1000, 1100, null, 1300]);
+    assertEquals(column(aaa, "close"), [100, 101, 102, 103]);
+    assertEquals(column(aaa, "adj_close"), [99, 100, 101, 102]);
+    assertEquals(column(aaa, "volume"), [1000, 1100, null, 1300]);
     const bbb = prices.filter(pl.col("ticker").eq(pl.lit("BBB")));
-    assert.deepEqual(isoDates(bbb, "date"), ["2024-01-02", "2024-01-04", "2024-01-05"]);
+    assertEquals(isoDates(bbb, "date"), ["2024-01-02", "2024-01-04", "2024-01-05"]);
 
     // fundamentals dated by the report date, margins from the income statement of that quarter
     const f = pl.readParquet(join(o.out, "fundamentals.parquet")).filter(
       pl.col("ticker").eq(pl.lit("AAA")),
     );
-    assert.deepEqual(
+    assertEquals(
       isoDates(f, "report_date"),
       ["2023-08-03", "2023-11-02", "2024-02-01"].filter((d) => d <= "2024-01-10"),
     );
-    assert.deepEqual(isoDates(f, "fiscal_date_ending"), ["2023-06-30", "2023-09-30"]);
+    assertEquals(isoDates(f, "fiscal_date_ending"), ["2023-06-30", "2023-09-30"]);
     const gross = column(f, "margin_gross") as (number | null)[];
-    assert.equal(gross[0], null); // no income statement for 2023-06-30
-    assert.ok(Math.abs(gross[1]! - 40427 / 89498) < 1e-12);
-    assert.deepEqual(column(f, "estimated_eps"), [null, 1.39]);
-    assert.deepEqual(column(f, "surprise_percentage"), [null, 5.036]);
-    assert.ok(
+    assertEquals(gross[0], null); // no income statement for 2023-06-30
+    assert(Math.abs(gross[1]! - 40427 / 89498) < 1e-12);
+    assertEquals(column(f, "estimated_eps"), [null, 1.39]);
+    assertEquals(column(f, "surprise_percentage"), [null, 5.036]);
+    assert(
       report.warnings.some((w) =>
         /AAA: 1 income statement quarters have no earnings report date/.test(w)
       ),
@@ -248,42 +240,42 @@ Deno.test("fetch: a successful fetch into a dataset folder", async () => {
     const ins = pl.readParquet(join(o.out, "insider.parquet")).filter(
       pl.col("ticker").eq(pl.lit("AAA")),
     );
-    assert.deepEqual(isoDates(ins, "date"), ["2023-10-02", "2023-11-15"]);
-    assert.deepEqual(column(ins, "disposal"), [1500, 0]);
-    assert.deepEqual(column(ins, "acquisition"), [0, 2500]);
+    assertEquals(isoDates(ins, "date"), ["2023-10-02", "2023-11-15"]);
+    assertEquals(column(ins, "disposal"), [1500, 0]);
+    assertEquals(column(ins, "acquisition"), [0, 2500]);
 
     // sentiment: relevance-weighted ticker score; outlook the articles' overall score
     const sen = pl.readParquet(join(o.out, "sentiment.parquet")).filter(
       pl.col("ticker").eq(pl.lit("AAA")),
     );
-    assert.deepEqual(isoDates(sen, "date"), ["2024-01-03", "2024-01-05"]);
+    assertEquals(isoDates(sen, "date"), ["2024-01-03", "2024-01-05"]);
     const s = column(sen, "sentiment") as number[];
-    assert.ok(Math.abs(s[0] - (0.75 * 0.4 + 0.25 * -0.2)) < 1e-12);
-    assert.ok(Math.abs((column(sen, "outlook") as number[])[0] - 0.1) < 1e-12);
+    assert(Math.abs(s[0] - (0.75 * 0.4 + 0.25 * -0.2)) < 1e-12);
+    assert(Math.abs((column(sen, "outlook") as number[])[0] - 0.1) < 1e-12);
 
     // market: Yahoo series (adjusted close) and the 2-year yield without its "." day
     const mk = pl.readParquet(join(o.out, "market.parquet"));
-    assert.deepEqual(mk.columns, ["date", "series", "value"]);
+    assertEquals(mk.columns, ["date", "series", "value"]);
     const y2 = mk.filter(pl.col("series").eq(pl.lit("2year")));
-    assert.deepEqual(isoDates(y2, "date"), ["2024-01-02", "2024-01-04", "2024-01-05"]);
-    assert.deepEqual(column(y2, "value"), [4.33, 4.38, 4.4]);
-    assert.deepEqual(column(mk.filter(pl.col("series").eq(pl.lit("SPY"))), "value").slice(0, 1), [
+    assertEquals(isoDates(y2, "date"), ["2024-01-02", "2024-01-04", "2024-01-05"]);
+    assertEquals(column(y2, "value"), [4.33, 4.38, 4.4]);
+    assertEquals(column(mk.filter(pl.col("series").eq(pl.lit("SPY"))), "value").slice(0, 1), [
       464.1,
     ]);
 
     // progress lines, and the key went to the server but nowhere else
-    assert.match(logs.join("\n"), /\[1\/13\] Yahoo chart AAA: 4 rows \(fetched/);
-    assert.match(logs.join("\n"), /\[13\/13\] Alpha Vantage TREASURY_YIELD 2year: 3 rows/);
-    assert.ok(server.urls.some((u) => u.includes(`apikey=${KEY}`)));
+    assertMatch(logs.join("\n"), /\[1\/13\] Yahoo chart AAA: 4 rows \(fetched/);
+    assertMatch(logs.join("\n"), /\[13\/13\] Alpha Vantage TREASURY_YIELD 2year: 3 rows/);
+    assert(server.urls.some((u) => u.includes(`apikey=${KEY}`)));
     // the Yahoo package's browser User-Agent is forwarded (Yahoo throttles bare clients)
-    assert.ok(
+    assert(
       server.agents.length === 4 && server.agents.every((a) => a.startsWith("Mozilla/")),
       server.agents.join(),
     );
     const stored = await allText(dir);
-    assert.ok(stored.includes("quarterlyEarnings"), "raw responses are cached");
-    assert.equal(stored.includes(KEY), false, "the key must not be in the cache or the dataset");
-    assert.equal(logs.join("\n").includes(KEY), false);
+    assert(stored.includes("quarterlyEarnings"), "raw responses are cached");
+    assertEquals(stored.includes(KEY), false, "the key must not be in the cache or the dataset");
+    assertEquals(logs.join("\n").includes(KEY), false);
   });
 });
 
@@ -305,26 +297,26 @@ Deno.test("fetch: HTTP 429 and Alpha Vantage's rate-limit Note are retried with 
       headers: { "retry-after": "0.5" },
     });
     const report = await fetchDataset(o);
-    assert.equal(report.items, 5);
-    assert.equal(server.count("chart:AAA"), 3);
-    assert.equal(server.count("EARNINGS:AAA"), 2);
-    assert.equal(server.count("INSIDER_TRANSACTIONS:AAA"), 2);
+    assertEquals(report.items, 5);
+    assertEquals(server.count("chart:AAA"), 3);
+    assertEquals(server.count("EARNINGS:AAA"), 2);
+    assertEquals(server.count("INSIDER_TRANSACTIONS:AAA"), 2);
     // backoff 100 ms, then 200 ms; Retry-After 0.5 s beats the 100 ms backoff
     const waits = sleeps.filter((ms) => ms === 100 || ms === 200 || ms === 500);
-    assert.deepEqual(waits, [100, 200, 100, 500]);
+    assertEquals(waits, [100, 200, 100, 500]);
     const text = logs.join("\n");
-    assert.match(
+    assertMatch(
       text,
       /Yahoo Finance chart for "AAA": HTTP 429: Too Many Requests; retry 1\/3 in 0\.1 s/,
     );
-    assert.match(
+    assertMatch(
       text,
       /Alpha Vantage EARNINGS for "AAA": rate limited: Thank you for using Alpha Vantage!/,
     );
     // the rate-limit note was not cached: the cached EARNINGS is the real answer
     const again = await fetchDataset(o);
-    assert.equal(again.fetched, 0);
-    assert.equal(server.count("EARNINGS:AAA"), 2);
+    assertEquals(again.fetched, 0);
+    assertEquals(server.count("EARNINGS:AAA"), 2);
   });
 });
 
@@ -334,18 +326,15 @@ Deno.test("fetch: a rate limit that persists fails after the bounded retries, na
     for (let i = 0; i < 4; i++) {
       server.queue("EARNINGS:AAA", { fixture: "av_information_limit.json" });
     }
-    await assert.rejects(fetchDataset(o), (e: Error) => {
-      assert.ok(e instanceof FetchError);
-      assert.equal(e.endpoint, "EARNINGS");
-      assert.equal(e.symbol, "AAA");
-      assert.match(
-        e.message,
-        /Alpha Vantage EARNINGS for "AAA" failed after 4 attempts \(rate limited: .*25 requests per day.*\); completed downloads are cached/,
-      );
-      return true;
-    });
-    assert.equal(server.count("EARNINGS:AAA"), 4);
-    assert.equal(await exists(o.out), false, "nothing written on failure");
+    const e = await assertRejects(() => fetchDataset(o), FetchError);
+    assertEquals(e.endpoint, "EARNINGS");
+    assertEquals(e.symbol, "AAA");
+    assertMatch(
+      e.message,
+      /Alpha Vantage EARNINGS for "AAA" failed after 4 attempts \(rate limited: .*25 requests per day.*\); completed downloads are cached/,
+    );
+    assertEquals(server.count("EARNINGS:AAA"), 4);
+    assertEquals(await exists(o.out), false, "nothing written on failure");
   });
 });
 
@@ -353,33 +342,34 @@ Deno.test("fetch: malformed payloads give clear errors naming the symbol and end
   await withServer(async (server, dir) => {
     const yahooOnly = options(server, dir, { tickers: ["AAA"], market: [], alphaVantage: false }).o;
     server.queue("chart:AAA", { fixture: "chart_malformed.json" });
-    await assert.rejects(fetchDataset(yahooOnly), (e: Error) => {
-      assert.ok(e instanceof FetchError);
-      assert.match(e.message, /^Malformed Yahoo Finance chart response for "AAA": /);
-      return true;
-    });
+    const malformed = await assertRejects(() => fetchDataset(yahooOnly), FetchError);
+    assertMatch(malformed.message, /^Malformed Yahoo Finance chart response for "AAA": /);
     server.queue("chart:AAA", { body: "<html>gateway</html>" });
-    await assert.rejects(
-      fetchDataset(yahooOnly),
-      /Malformed Yahoo Finance chart response for "AAA"/,
+    await assertRejects(
+      () => fetchDataset(yahooOnly),
+      Error,
+      'Malformed Yahoo Finance chart response for "AAA"',
     );
-    assert.equal(await exists(yahooOnly.out), false);
+    assertEquals(await exists(yahooOnly.out), false);
 
     const { o } = options(server, dir, { tickers: ["AAA"], market: [], maturities: [] });
     server.queue("EARNINGS:AAA", { fixture: "av_EARNINGS_malformed.json" });
-    await assert.rejects(
-      fetchDataset(o),
-      /Malformed Alpha Vantage EARNINGS response for "AAA": quarterlyEarnings\[0\]: "reportedDate" is "soon", not a date YYYY-MM-DD/,
+    await assertRejects(
+      () => fetchDataset(o),
+      Error,
+      'Malformed Alpha Vantage EARNINGS response for "AAA": quarterlyEarnings[0]: "reportedDate" is "soon", not a date YYYY-MM-DD',
     );
     server.queue("INSIDER_TRANSACTIONS:AAA", { body: { data: "nope" } });
-    await assert.rejects(
-      fetchDataset(o),
-      /Malformed Alpha Vantage INSIDER_TRANSACTIONS response for "AAA": expected "data" to be an array; got keys "data"/,
+    await assertRejects(
+      () => fetchDataset(o),
+      Error,
+      'Malformed Alpha Vantage INSIDER_TRANSACTIONS response for "AAA": expected "data" to be an array; got keys "data"',
     );
     server.queue("NEWS_SENTIMENT:AAA", { body: "{not json" });
-    await assert.rejects(
-      fetchDataset(o),
-      /Malformed Alpha Vantage NEWS_SENTIMENT response for "AAA": not JSON/,
+    await assertRejects(
+      () => fetchDataset(o),
+      Error,
+      'Malformed Alpha Vantage NEWS_SENTIMENT response for "AAA": not JSON',
     );
     // an Alpha Vantage error answer, and an HTTP 400 echoing the URL: the key is masked in both
     const ddd = options(server, dir, { tickers: ["DDD"], market: [], maturities: [] }).o;
@@ -387,51 +377,45 @@ Deno.test("fetch: malformed payloads give clear errors naming the symbol and end
     server.queue("EARNINGS:DDD", {
       body: { "Error Message": `Invalid API call for apikey=${KEY}` },
     });
-    await assert.rejects(fetchDataset(ddd), (e: Error) => {
-      assert.match(
-        e.message,
-        /Alpha Vantage EARNINGS for "DDD" answered with an error: Invalid API call for apikey=\*\*\*/,
-      );
-      assert.equal(e.message.includes(KEY), false);
-      return true;
-    });
+    const avError = await assertRejects(() => fetchDataset(ddd));
+    assertMatch(
+      avError.message,
+      /Alpha Vantage EARNINGS for "DDD" answered with an error: Invalid API call for apikey=\*\*\*/,
+    );
+    assertEquals(avError.message.includes(KEY), false);
     server.queue("EARNINGS:DDD", {
       status: 400,
       body: `bad request: ${server.base}/query?apikey=${KEY}`,
     });
-    await assert.rejects(fetchDataset(ddd), (e: Error) => {
-      assert.match(
-        e.message,
-        /Alpha Vantage EARNINGS for "DDD" failed with HTTP 400: bad request: .*apikey=\*\*\*/,
-      );
-      assert.equal(e.message.includes(KEY), false);
-      return true;
-    });
+    const httpError = await assertRejects(() => fetchDataset(ddd));
+    assertMatch(
+      httpError.message,
+      /Alpha Vantage EARNINGS for "DDD" failed with HTTP 400: bad request: .*apikey=\*\*\*/,
+    );
+    assertEquals(httpError.message.includes(KEY), false);
     // a payload that echoes the key inside a malformed value: masked in the parse error too
     server.queue("EARNINGS:DDD", {
       body: { quarterlyEarnings: [{ fiscalDateEnding: "2023-12-31", reportedDate: `x${KEY}` }] },
     });
-    await assert.rejects(fetchDataset(ddd), (e: Error) => {
-      assert.match(
-        e.message,
-        /EARNINGS response for "DDD": quarterlyEarnings\[0\]: "reportedDate" is "x\*\*\*"/,
-      );
-      return true;
-    });
+    const echoed = await assertRejects(() => fetchDataset(ddd));
+    assertMatch(
+      echoed.message,
+      /EARNINGS response for "DDD": quarterlyEarnings\[0\]: "reportedDate" is "x\*\*\*"/,
+    );
     // a malformed answer is fetched again next time (it was not cached): this run succeeds
     const before = server.count("EARNINGS:AAA");
     await fetchDataset(o);
-    assert.equal(server.count("EARNINGS:AAA"), before, "the good EARNINGS answer was cached");
-    assert.equal(
+    assertEquals(server.count("EARNINGS:AAA"), before, "the good EARNINGS answer was cached");
+    assertEquals(
       server.count("NEWS_SENTIMENT:AAA"),
       2,
       "the malformed NEWS_SENTIMENT was fetched again",
     );
     // malformed answers were never cached: the cache holds only well-formed ones
     const cached = await allText(join(dir, "cache"));
-    assert.equal(cached.includes("soon"), false);
-    assert.equal(cached.includes("gateway"), false);
-    assert.equal(cached.includes(KEY), false);
+    assertEquals(cached.includes("soon"), false);
+    assertEquals(cached.includes("gateway"), false);
+    assertEquals(cached.includes(KEY), false);
   });
 });
 
@@ -442,27 +426,31 @@ Deno.test("fetch: a second run re-fetches nothing cached, and an interrupted run
     for (let i = 0; i < 4; i++) {
       server.queue("EARNINGS:AAA", { status: 500, body: "internal error" });
     }
-    await assert.rejects(fetchDataset(o), /EARNINGS for "AAA" failed after 4 attempts \(HTTP 500/);
-    assert.equal(await exists(o.out), false);
-    assert.equal(server.count("chart:AAA"), 1);
-    assert.equal(server.count("chart:^VIX"), 1);
-    assert.equal(Object.keys(await new FetchCache(o.cacheDir).index()).length, 4);
+    await assertRejects(
+      () => fetchDataset(o),
+      Error,
+      'EARNINGS for "AAA" failed after 4 attempts (HTTP 500',
+    );
+    assertEquals(await exists(o.out), false);
+    assertEquals(server.count("chart:AAA"), 1);
+    assertEquals(server.count("chart:^VIX"), 1);
+    assertEquals(Object.keys(await new FetchCache(o.cacheDir).index()).length, 4);
 
     const resumed = await fetchDataset(o);
-    assert.equal(resumed.cached, 4);
-    assert.equal(resumed.fetched, 9);
+    assertEquals(resumed.cached, 4);
+    assertEquals(resumed.fetched, 9);
     for (const route of ["chart:AAA", "chart:BBB", "chart:SPY", "chart:^VIX"]) {
-      assert.equal(server.count(route), 1, route);
+      assertEquals(server.count(route), 1, route);
     }
-    assert.equal(server.count("EARNINGS:AAA"), 5);
-    assert.equal(server.count("TREASURY_YIELD:2year"), 1);
+    assertEquals(server.count("EARNINGS:AAA"), 5);
+    assertEquals(server.count("TREASURY_YIELD:2year"), 1);
 
     const before = server.total();
     const third = await fetchDataset(o);
-    assert.equal(server.total(), before, "a complete cache sends no request");
-    assert.equal(third.cached, third.items);
+    assertEquals(server.total(), before, "a complete cache sends no request");
+    assertEquals(third.cached, third.items);
     const prices = pl.readParquet(join(o.out, "prices.parquet"));
-    assert.equal(prices.height, 7);
+    assertEquals(prices.height, 7);
   });
 });
 
@@ -502,26 +490,26 @@ Deno.test("fetchCommand: env base URLs and key, progress on stdout, the key mask
         "--av-per-minute",
         "60000",
       ];
-      assert.equal(await fetchCommand(args), 0, errors.join("\n"));
-      assert.match(logs.join("\n"), /\[7\/7\] Alpha Vantage TREASURY_YIELD 2year/);
-      assert.match(
+      assertEquals(await fetchCommand(args), 0, errors.join("\n"));
+      assertMatch(logs.join("\n"), /\[7\/7\] Alpha Vantage TREASURY_YIELD 2year/);
+      assertMatch(
         logs.join("\n"),
         /Wrote .*cli-set: prices, fundamentals, insider, sentiment, market/,
       );
-      assert.ok(await exists(join(out, "manifest.json")));
+      assert(await exists(join(out, "manifest.json")));
 
       server.queue("chart:ZZZ", { status: 404, body: `no such symbol; key=${KEY}` });
-      assert.equal(await fetchCommand([...args.slice(0, 1), "ZZZ", ...args.slice(2)]), 1);
-      assert.match(errors.join("\n"), /Yahoo Finance chart for "ZZZ" failed with HTTP 404/);
+      assertEquals(await fetchCommand([...args.slice(0, 1), "ZZZ", ...args.slice(2)]), 1);
+      assertMatch(errors.join("\n"), /Yahoo Finance chart for "ZZZ" failed with HTTP 404/);
 
-      assert.equal(await fetchCommand([...args, "--maturities", "3year"]), 2);
-      assert.match(errors.join("\n"), /Unknown Treasury maturity "3year".*no 3-year series/);
+      assertEquals(await fetchCommand([...args, "--maturities", "3year"]), 2);
+      assertMatch(errors.join("\n"), /Unknown Treasury maturity "3year".*no 3-year series/);
       Deno.env.delete("ALPHAVANTAGE_API_KEY");
-      assert.equal(await fetchCommand(args), 2);
-      assert.match(errors.join("\n"), /Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY/);
-      assert.equal(await fetchCommand(["--tickers", "AAA", "--out", out]), 2);
-      assert.match(errors.join("\n"), /Missing --since/);
-      assert.equal([...logs, ...errors].join("\n").includes(KEY), false);
+      assertEquals(await fetchCommand(args), 2);
+      assertMatch(errors.join("\n"), /Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY/);
+      assertEquals(await fetchCommand(["--tickers", "AAA", "--out", out]), 2);
+      assertMatch(errors.join("\n"), /Missing --since/);
+      assertEquals([...logs, ...errors].join("\n").includes(KEY), false);
     } finally {
       console.log = origLog;
       console.error = origError;
@@ -540,14 +528,14 @@ Deno.test("TokenBucket allows a burst, then waits for the refill", async () => {
   });
   await bucket.take();
   await bucket.take();
-  assert.deepEqual(sleeps, []);
+  assertEquals(sleeps, []);
   await bucket.take();
-  assert.deepEqual(sleeps, [500]);
+  assertEquals(sleeps, [500]);
   now += 1000; // two tokens back
   await bucket.take();
   await bucket.take();
-  assert.deepEqual(sleeps, [500]);
-  assert.throws(() => new TokenBucket(0, 1), RangeError);
+  assertEquals(sleeps, [500]);
+  assertThrows(() => new TokenBucket(0, 1), RangeError);
 });
 
 Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period end", async () => {
@@ -560,11 +548,11 @@ Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period 
     "AAA",
   );
   const { rows, undated } = joinFundamentals("AAA", earnings, income);
-  assert.deepEqual(rows.map((r) => [r.report_date, r.fiscal_date_ending]), [
+  assertEquals(rows.map((r) => [r.report_date, r.fiscal_date_ending]), [
     ["2023-08-03", "2023-06-30"],
     ["2023-11-02", "2023-09-30"],
     ["2024-02-01", "2023-12-31"],
   ]);
-  assert.ok(Math.abs(rows[2].margin_net_profit! - 33916 / 119575) < 1e-12);
-  assert.equal(undated, 1); // 2023-03-31 has no earnings report date
+  assert(Math.abs(rows[2].margin_net_profit! - 33916 / 119575) < 1e-12);
+  assertEquals(undated, 1); // 2023-03-31 has no earnings report date
 });

@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { strict as assert } from "node:assert";
+import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
 import {
   formatImportReport,
   importCommand,
@@ -10,6 +10,7 @@ import {
   parseDateCell,
 } from "../src/data/import.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
+import { exists } from "./data_helpers.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -22,21 +23,12 @@ function opts(out: string, inputs: string[], extra: Partial<ImportOptions> = {})
   return { inputs, form: "long", mapping: {}, out, maxGapDays: 5, minHistoryDays: 3, ...extra };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Asserts exactly one problem of `kind` matched every pattern, and returns it. */
 function problem(problems: ImportProblem[], kind: string, ...patterns: RegExp[]): ImportProblem {
   const hits = problems.filter((p) =>
     p.kind === kind && patterns.every((re) => re.test(p.message))
   );
-  assert.equal(
+  assertEquals(
     hits.length,
     1,
     `expected one "${kind}" problem matching ${patterns}, got:\n${
@@ -52,17 +44,17 @@ async function readManifest(dir: string): Promise<Manifest> {
 
 Deno.test("parseDateCell accepts ISO forms and rejects impossible dates", () => {
   const d = parseDateCell("2024-01-02")!;
-  assert.equal(new Date(d * 86_400_000).toISOString().slice(0, 10), "2024-01-02");
-  assert.equal(parseDateCell("2024/01/02"), d);
-  assert.equal(parseDateCell("20240102"), d);
-  assert.equal(parseDateCell("2024-01-02T16:00:00Z"), d);
-  assert.equal(parseDateCell(new Date("2024-01-02T00:00:00Z")), d);
-  assert.equal(parseDateCell("1/2/2024", "mdy"), d);
-  assert.equal(parseDateCell("2/1/2024", "dmy"), d);
-  assert.equal(parseDateCell("2023-02-29"), null);
-  assert.equal(parseDateCell("2024-13-01"), null);
-  assert.equal(parseDateCell("01/02/2024"), null);
-  assert.equal(parseDateCell(null), null);
+  assertEquals(new Date(d * 86_400_000).toISOString().slice(0, 10), "2024-01-02");
+  assertEquals(parseDateCell("2024/01/02"), d);
+  assertEquals(parseDateCell("20240102"), d);
+  assertEquals(parseDateCell("2024-01-02T16:00:00Z"), d);
+  assertEquals(parseDateCell(new Date("2024-01-02T00:00:00Z")), d);
+  assertEquals(parseDateCell("1/2/2024", "mdy"), d);
+  assertEquals(parseDateCell("2/1/2024", "dmy"), d);
+  assertEquals(parseDateCell("2023-02-29"), null);
+  assertEquals(parseDateCell("2024-13-01"), null);
+  assertEquals(parseDateCell("01/02/2024"), null);
+  assertEquals(parseDateCell(null), null);
 });
 
 Deno.test("import: a well-formed long CSV with a column mapping", async () => {
@@ -70,20 +62,20 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
   const report = await importDataset(
     opts(out, [fx("long.csv")], { mapping: { close: "Close" }, licence: "CC0", name: "mine" }),
   );
-  assert.equal(report.ok, true, formatImportReport(report));
-  assert.equal(report.rows, 8);
-  assert.deepEqual(report.tickers, ["AAA", "BBB"]);
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.rows, 8);
+  assertEquals(report.tickers, ["AAA", "BBB"]);
   const m = await readManifest(out);
-  assert.equal(m.name, "mine");
-  assert.equal(m.synthetic, false);
-  assert.equal(m.licence, "CC0");
-  assert.match(m.provenance, /imported from .*long\.csv/);
-  assert.deepEqual(m.tables, ["prices"]);
-  assert.deepEqual(m.tickers, ["AAA", "BBB"]);
-  assert.equal(m.from, "2024-01-02");
-  assert.equal(m.to, "2024-01-05");
+  assertEquals(m.name, "mine");
+  assertEquals(m.synthetic, false);
+  assertEquals(m.licence, "CC0");
+  assertMatch(m.provenance, /imported from .*long\.csv/);
+  assertEquals(m.tables, ["prices"]);
+  assertEquals(m.tickers, ["AAA", "BBB"]);
+  assertEquals(m.from, "2024-01-02");
+  assertEquals(m.to, "2024-01-05");
   const df = pl.readParquet(join(out, "prices.parquet"));
-  assert.deepEqual(df.columns, [
+  assertEquals(df.columns, [
     "ticker",
     "date",
     "close",
@@ -93,9 +85,9 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
     "adj_close",
     "volume",
   ]);
-  assert.equal(String(df.getColumn("date").dtype), "DataType(Date)");
-  assert.equal(String(df.getColumn("close").dtype), "DataType(Float64)");
-  assert.deepEqual(df.getColumn("ticker").toArray(), [
+  assertEquals(String(df.getColumn("date").dtype), "DataType(Date)");
+  assertEquals(String(df.getColumn("close").dtype), "DataType(Float64)");
+  assertEquals(df.getColumn("ticker").toArray(), [
     "AAA",
     "AAA",
     "AAA",
@@ -105,17 +97,17 @@ Deno.test("import: a well-formed long CSV with a column mapping", async () => {
     "BBB",
     "BBB",
   ]);
-  assert.deepEqual(df.getColumn("close").toArray().slice(4), [50.5, 51.5, 50.2, 50.6]);
-  assert.deepEqual(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
-  assert.deepEqual(df.getColumn("volume").toArray().slice(0, 1), [1000]);
+  assertEquals(df.getColumn("close").toArray().slice(4), [50.5, 51.5, 50.2, 50.6]);
+  assertEquals(df.getColumn("adj_close").toArray().slice(0, 2), [10.1, 10.3]);
+  assertEquals(df.getColumn("volume").toArray().slice(0, 1), [1000]);
   // the loader every stage uses accepts it
   const ds = await loadDatasetFolder(out);
-  assert.equal(ds.table("prices").height, 8);
-  assert.equal(ds.has("fundamentals"), false);
+  assertEquals(ds.table("prices").height, 8);
+  assertEquals(ds.has("fundamentals"), false);
   // no temporary folders left beside it
   const siblings = [];
   for await (const e of Deno.readDir(join(out, ".."))) siblings.push(e.name);
-  assert.deepEqual(siblings, ["my-set"]);
+  assertEquals(siblings, ["my-set"]);
 });
 
 Deno.test("import: the mapping decides which column is close", async () => {
@@ -123,22 +115,22 @@ Deno.test("import: the mapping decides which column is close", async () => {
   const report = await importDataset(
     opts(out, [fx("long.csv")], { mapping: { close: "Adj Close" } }),
   );
-  assert.equal(report.ok, true, formatImportReport(report));
+  assertEquals(report.ok, true, formatImportReport(report));
   const df = pl.readParquet(join(out, "prices.parquet"));
-  assert.deepEqual(df.getColumn("close").toArray().slice(0, 2), [10.1, 10.3]);
+  assertEquals(df.getColumn("close").toArray().slice(0, 2), [10.1, 10.3]);
   // "Adj Close" is taken by close, so adj_close is not filled from it twice
-  assert.equal(df.columns.includes("adj_close"), false);
+  assertEquals(df.columns.includes("adj_close"), false);
 });
 
 Deno.test("import: a wide CSV, a blank cell is a day the ticker did not trade", async () => {
   const out = join(await tempDir(), "wide");
   const report = await importDataset(opts(out, [fx("wide.csv")], { form: "wide" }));
-  assert.equal(report.ok, true, formatImportReport(report));
-  assert.equal(report.rows, 14);
-  assert.deepEqual(report.tickers, ["AAA", "BBB", "CCC"]);
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.rows, 14);
+  assertEquals(report.tickers, ["AAA", "BBB", "CCC"]);
   const df = pl.readParquet(join(out, "prices.parquet"));
   const bbb = df.filter(pl.col("ticker").eq(pl.lit("BBB")));
-  assert.deepEqual(bbb.getColumn("close").toArray(), [50.5, 51.5, 50.6, 50.9]);
+  assertEquals(bbb.getColumn("close").toArray(), [50.5, 51.5, 50.6, 50.9]);
 });
 
 Deno.test("import: a wide market CSV keeps negative values and names the series", async () => {
@@ -146,17 +138,17 @@ Deno.test("import: a wide market CSV keeps negative values and names the series"
   const report = await importDataset(
     opts(out, [fx("market_wide.csv")], { form: "wide", table: "market" }),
   );
-  assert.equal(report.ok, true, formatImportReport(report));
+  assertEquals(report.ok, true, formatImportReport(report));
   const m = await readManifest(out);
-  assert.deepEqual(m.tables, ["market"]);
-  assert.deepEqual(m.tickers, []);
-  assert.deepEqual(m.series.map((s) => [s.name, s.frequency]), [["10year", "daily"], [
+  assertEquals(m.tables, ["market"]);
+  assertEquals(m.tickers, []);
+  assertEquals(m.series.map((s) => [s.name, s.frequency]), [["10year", "daily"], [
     "^VIX",
     "daily",
   ]]);
   const df = pl.readParquet(join(out, "market.parquet"));
-  assert.deepEqual(df.columns, ["date", "series", "value"]);
-  assert.equal(
+  assertEquals(df.columns, ["date", "series", "value"]);
+  assertEquals(
     df.filter(pl.col("series").eq(pl.lit("10year"))).getColumn("value").toArray()[2],
     -0.5,
   );
@@ -178,38 +170,38 @@ Deno.test("import: a Parquet input with Date and Datetime columns", async () => 
   const report = await importDataset(
     opts(out, [file], { mapping: { date: "day", ticker: "sym", close: "px" } }),
   );
-  assert.equal(report.ok, true, formatImportReport(report));
+  assertEquals(report.ok, true, formatImportReport(report));
   const df = pl.readParquet(join(out, "prices.parquet"));
-  assert.deepEqual(df.getColumn("close").toArray(), [1.5, 1.6, 1.7]);
-  assert.equal(report.from, "2024-01-02");
+  assertEquals(df.getColumn("close").toArray(), [1.5, 1.6, 1.7]);
+  assertEquals(report.from, "2024-01-02");
   // Parquet rows are located without a header line
   pl.DataFrame({ date: ["2024-01-02", "bad"], ticker: ["Z", "Z"], close: [1, 2] }).writeParquet(
     file,
   );
   const bad = await importDataset(opts(join(dir, "pq2"), [file], { minHistoryDays: 0 }));
   const p = problem(bad.problems, "date", /in\.parquet: row 2: unparseable date "bad"/);
-  assert.equal(p.row, 2);
-  assert.doesNotMatch(p.message, /line/);
+  assertEquals(p.row, 2);
+  assertNotMatch(p.message, /line/);
 });
 
 Deno.test("import malformed 1: unparseable dates, located by row and line", async () => {
   const out = join(await tempDir(), "x");
   const r = await importDataset(opts(out, [fx("bad_date.csv")], { minHistoryDays: 0 }));
-  assert.equal(r.ok, false);
+  assertEquals(r.ok, false);
   const p = problem(
     r.problems,
     "date",
     /bad_date\.csv: row 2 \(line 3\): unparseable date "2024-13-01"/,
   );
-  assert.equal(p.row, 2);
-  assert.equal(p.column, "date");
+  assertEquals(p.row, 2);
+  assertEquals(p.column, "date");
   problem(r.problems, "date", /row 3 \(line 4\): unparseable date "2024-02-30"/);
   problem(
     r.problems,
     "date",
     /row 4 \(line 5\): unparseable date "yesterday".*expected YYYY-MM-DD/,
   );
-  assert.equal(await exists(out), false);
+  assertEquals(await exists(out), false);
 });
 
 Deno.test("import malformed 2: duplicate (ticker, date) rows name both rows", async () => {
@@ -219,7 +211,7 @@ Deno.test("import malformed 2: duplicate (ticker, date) rows name both rows", as
     "duplicate",
     /duplicate\.csv: row 4 \(line 5\): duplicate \(ticker, date\) \("AAA", 2024-01-03\): already at row 2 \(line 3\)/,
   );
-  assert.equal(p.ticker, "AAA");
+  assertEquals(p.ticker, "AAA");
 });
 
 Deno.test("import malformed 3: non-positive, non-finite and missing prices", async () => {
@@ -236,7 +228,7 @@ Deno.test("import malformed 3: non-positive, non-finite and missing prices", asy
   problem(r.problems, "price", /row 5 \(line 6\): price "inf" .* is not a finite number/);
   problem(r.problems, "price", /row 6 \(line 7\): price "abc" .* is not a finite number/);
   problem(r.problems, "price", /row 7 \(line 8\): missing "close" for "AAA"/);
-  assert.equal(r.problems.length, 6);
+  assertEquals(r.problems.length, 6);
 });
 
 Deno.test("import malformed 4: unsorted dates per ticker", async () => {
@@ -255,11 +247,11 @@ Deno.test("import malformed 5: a gap longer than the allowed trading days", asyn
     "gap",
     /gap\.csv: row 4 \(line 5\): gap in "AAA" from 2024-01-04 to 2024-02-01: 19 trading days missing \(more than --max-gap-days 5\)/,
   );
-  assert.equal(p.row, 4);
+  assertEquals(p.row, 4);
   const ok = await importDataset(
     opts(join(await tempDir(), "y"), [fx("gap.csv")], { maxGapDays: 19 }),
   );
-  assert.equal(ok.ok, true, formatImportReport(ok));
+  assertEquals(ok.ok, true, formatImportReport(ok));
 });
 
 Deno.test("import malformed 6: tickers with too little history", async () => {
@@ -269,7 +261,7 @@ Deno.test("import malformed 6: tickers with too little history", async () => {
     "history",
     /"BBB" has 1 rows \(2024-01-02 to 2024-01-02\), fewer than --min-history-days 3/,
   );
-  assert.equal(r.problems.length, 1);
+  assertEquals(r.problems.length, 1);
 });
 
 Deno.test("import malformed 7: missing required columns name what exists and what is needed", async () => {
@@ -290,7 +282,7 @@ Deno.test("import malformed 8: a mapped column that is not in the file", async (
     "unknown-column",
     /long\.csv: mapped column "Adjusted" \(for "close"\) is not in the file: it has "Date", "Symbol", "Open"/,
   );
-  assert.equal(p.column, "Adjusted");
+  assertEquals(p.column, "Adjusted");
 });
 
 Deno.test("import malformed 9: an unknown target field in the mapping", async () => {
@@ -328,7 +320,7 @@ Deno.test("import malformed 12: a CSV that cannot be parsed names the file", asy
     "layout",
     /broken_quote\.csv: line 3, field 2 \("ticker"\): a quoted field opened here is never closed$/,
   );
-  assert.deepEqual([p.line, p.column], [3, "ticker"]);
+  assertEquals([p.line, p.column], [3, "ticker"]);
 });
 
 Deno.test("import: problems from several files are all reported at once, capped when printed", async () => {
@@ -341,52 +333,52 @@ Deno.test("import: problems from several files are all reported at once, capped 
       minHistoryDays: 0,
     }),
   );
-  assert.equal(r.problems.filter((p) => p.kind === "price").length, 60);
-  assert.equal(r.problems.filter((p) => p.kind === "date").length, 3);
+  assertEquals(r.problems.filter((p) => p.kind === "price").length, 60);
+  assertEquals(r.problems.filter((p) => p.kind === "date").length, 3);
   // AAA 2024-01-02 is in both bad_date.csv and duplicate.csv: located in both files
-  assert.equal(r.problems.filter((p) => p.kind === "duplicate").length, 2);
+  assertEquals(r.problems.filter((p) => p.kind === "duplicate").length, 2);
   problem(
     r.problems,
     "duplicate",
     /duplicate\.csv: row 1 \(line 2\): .*already at .*bad_date\.csv: row 1 \(line 2\)/,
   );
-  assert.equal(r.problems.filter((p) => p.kind === "unsorted").length, 1);
+  assertEquals(r.problems.filter((p) => p.kind === "unsorted").length, 1);
   const text = formatImportReport(r);
-  assert.match(text, /^Import failed with 66 problems; nothing was written/);
-  assert.equal(text.split("\n").length, 1 + 50 + 1);
-  assert.match(text, /… and 16 more problems$/);
+  assertMatch(text, /^Import failed with 66 problems; nothing was written/);
+  assertEquals(text.split("\n").length, 1 + 50 + 1);
+  assertMatch(text, /… and 16 more problems$/);
 });
 
 Deno.test("import: a failed import leaves no folder and does not clobber an existing dataset", async () => {
   const dir = await tempDir();
   const out = join(dir, "set");
   const first = await importDataset(opts(out, [fx("long.csv")]));
-  assert.equal(first.ok, true);
+  assertEquals(first.ok, true);
   const before = await Deno.readFile(join(out, "prices.parquet"));
   const manifestBefore = await Deno.readTextFile(join(out, "manifest.json"));
   const failed = await importDataset(opts(out, [fx("bad_price.csv")]));
-  assert.equal(failed.ok, false);
-  assert.deepEqual(await Deno.readFile(join(out, "prices.parquet")), before);
-  assert.equal(await Deno.readTextFile(join(out, "manifest.json")), manifestBefore);
+  assertEquals(failed.ok, false);
+  assertEquals(await Deno.readFile(join(out, "prices.parquet")), before);
+  assertEquals(await Deno.readTextFile(join(out, "manifest.json")), manifestBefore);
   const names = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
-  assert.deepEqual(names, ["set"]);
+  assertEquals(names, ["set"]);
   // a successful import replaces it
   const second = await importDataset(opts(out, [fx("wide.csv")], { form: "wide" }));
-  assert.equal(second.ok, true);
-  assert.deepEqual((await readManifest(out)).tickers, ["AAA", "BBB", "CCC"]);
+  assertEquals(second.ok, true);
+  assertEquals((await readManifest(out)).tickers, ["AAA", "BBB", "CCC"]);
   // a folder that is not a dataset is never replaced
   const other = join(dir, "other");
   await Deno.mkdir(other);
   await Deno.writeTextFile(join(other, "notes.txt"), "keep me");
   const refused = await importDataset(opts(other, [fx("long.csv")]));
   problem(refused.problems, "destination", /Refusing to replace .*not a dataset folder/);
-  assert.equal(await Deno.readTextFile(join(other, "notes.txt")), "keep me");
+  assertEquals(await Deno.readTextFile(join(other, "notes.txt")), "keep me");
 });
 
 Deno.test("import --add keeps the other tables of the dataset", async () => {
   const out = join(await tempDir(), "set");
-  assert.equal((await importDataset(opts(out, [fx("long.csv")]))).ok, true);
+  assertEquals((await importDataset(opts(out, [fx("long.csv")]))).ok, true);
   const r = await importDataset(
     opts(out, [fx("market_wide.csv")], {
       form: "wide",
@@ -395,14 +387,14 @@ Deno.test("import --add keeps the other tables of the dataset", async () => {
       riskFree: "10year",
     }),
   );
-  assert.equal(r.ok, true, formatImportReport(r));
+  assertEquals(r.ok, true, formatImportReport(r));
   const m = await readManifest(out);
-  assert.deepEqual(m.tables, ["prices", "market"]);
-  assert.deepEqual(m.tickers, ["AAA", "BBB"]);
-  assert.equal(m.riskFree, "10year");
-  assert.equal(pl.readParquet(join(out, "prices.parquet")).height, 8);
+  assertEquals(m.tables, ["prices", "market"]);
+  assertEquals(m.tickers, ["AAA", "BBB"]);
+  assertEquals(m.riskFree, "10year");
+  assertEquals(pl.readParquet(join(out, "prices.parquet")).height, 8);
   const ds = await loadDatasetFolder(out);
-  assert.equal(ds.table("market").height, 6);
+  assertEquals(ds.table("market").height, 6);
 });
 
 Deno.test("import: fundamentals, insider and sentiment tables load with every documented column", async () => {
@@ -417,11 +409,11 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   );
   const out = join(dir, "set");
   const f = await importDataset(opts(out, [join(dir, "f.csv")], { table: "fundamentals" }));
-  assert.equal(f.ok, true, formatImportReport(f));
+  assertEquals(f.ok, true, formatImportReport(f));
   const ds = await loadDatasetFolder(out);
   const fund = ds.table("fundamentals");
-  assert.deepEqual(fund.getColumn("reported_eps").toArray(), [2.18]);
-  assert.deepEqual(fund.getColumn("margin_gross").toArray(), [null]);
+  assertEquals(fund.getColumn("reported_eps").toArray(), [2.18]);
+  assertEquals(fund.getColumn("margin_gross").toArray() as unknown[], [null]);
   const bad = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
   problem(
     bad.problems,
@@ -430,10 +422,10 @@ Deno.test("import: fundamentals, insider and sentiment tables load with every do
   );
   await Deno.writeTextFile(join(dir, "i.csv"), "ticker,date,acquisition\nAAA,2024-01-03,100\n");
   const ok = await importDataset(opts(out, [join(dir, "i.csv")], { table: "insider", add: true }));
-  assert.equal(ok.ok, true, formatImportReport(ok));
+  assertEquals(ok.ok, true, formatImportReport(ok));
   const both = await loadDatasetFolder(out);
-  assert.deepEqual(both.manifest.tables, ["fundamentals", "insider"]);
-  assert.deepEqual(both.table("insider").getColumn("disposal").toArray(), [null]);
+  assertEquals(both.manifest.tables, ["fundamentals", "insider"]);
+  assertEquals(both.table("insider").getColumn("disposal").toArray() as unknown[], [null]);
 });
 
 Deno.test("importCommand: YAML mapping file, exit codes and printed problems", async () => {
@@ -456,11 +448,11 @@ Deno.test("importCommand: YAML mapping file, exit codes and printed problems", a
       "--licence",
       "CC0",
     ]);
-    assert.equal(code, 0, errors.join("\n"));
-    assert.match(logs.join("\n"), /Imported 8 rows into the "prices" table/);
+    assertEquals(code, 0, errors.join("\n"));
+    assertMatch(logs.join("\n"), /Imported 8 rows into the "prices" table/);
     const df = pl.readParquet(join(out, "prices.parquet"));
-    assert.deepEqual(df.getColumn("close").toArray().slice(0, 1), [10.1]);
-    assert.equal((await readManifest(out)).licence, "CC0");
+    assertEquals(df.getColumn("close").toArray().slice(0, 1), [10.1]);
+    assertEquals((await readManifest(out)).licence, "CC0");
 
     errors.length = 0;
     const bad = await importCommand([
@@ -470,19 +462,19 @@ Deno.test("importCommand: YAML mapping file, exit codes and printed problems", a
       "--map",
       "close=close",
     ]);
-    assert.equal(bad, 1);
-    assert.match(
+    assertEquals(bad, 1);
+    assertMatch(
       errors.join("\n"),
       /Import failed with \d+ problems.*\n.*bad_price\.csv: row 2 \(line 3\)/,
     );
-    assert.equal(await exists(join(out, "..", "bad")), false);
+    assertEquals(await exists(join(out, "..", "bad")), false);
 
     errors.length = 0;
-    assert.equal(await importCommand([fx("long.csv"), "--out", out, "--map", "nonsense"]), 2);
-    assert.match(errors.join("\n"), /Invalid --map "nonsense": expected FIELD=COLUMN/);
-    assert.equal(await importCommand([fx("long.csv")]), 2);
-    assert.equal(await importCommand([fx("long.csv"), "--out", out, "--table", "bogus"]), 2);
-    assert.match(errors.join("\n"), /Unknown table "bogus"/);
+    assertEquals(await importCommand([fx("long.csv"), "--out", out, "--map", "nonsense"]), 2);
+    assertMatch(errors.join("\n"), /Invalid --map "nonsense": expected FIELD=COLUMN/);
+    assertEquals(await importCommand([fx("long.csv")]), 2);
+    assertEquals(await importCommand([fx("long.csv"), "--out", out, "--table", "bogus"]), 2);
+    assertMatch(errors.join("\n"), /Unknown table "bogus"/);
   } finally {
     console.log = origLog;
     console.error = origError;
@@ -507,23 +499,23 @@ Deno.test("import CSV layout: a quoted field spanning lines keeps rows located b
     `${DAYS3[2]},AAA,3,"say ""hi"""\r\n`;
   const { report, file } = await importBytes("\ufeff" + text);
   const p = problem(report.problems, "price", /price "-2"/);
-  assert.equal(p.line, 4);
-  assert.match(p.message, new RegExp(`^${file}: row 2 \\(line 4\\): price "-2" for "AAA"`));
+  assertEquals(p.line, 4);
+  assertMatch(p.message, new RegExp(`^${file}: row 2 \\(line 4\\): price "-2" for "AAA"`));
 });
 
 Deno.test("import CSV layout: trailing blank lines are fine, a blank line inside is located", async () => {
   const rows = DAYS3.map((d, i) => `${d},AAA,${i + 1}`).join("\n");
   const ok = await importBytes(`date,ticker,close\n${rows}\n\n\r\n`);
-  assert.equal(ok.report.ok, true, formatImportReport(ok.report));
-  assert.equal(ok.report.rows, 3);
+  assertEquals(ok.report.ok, true, formatImportReport(ok.report));
+  assertEquals(ok.report.rows, 3);
   const bad = await importBytes(`date,ticker,close\n${DAYS3[0]},AAA,1\n\n${DAYS3[1]},AAA,2\n`);
-  assert.deepEqual(bad.report.problems.map((p) => [p.kind, p.line, p.message]), [[
+  assertEquals(bad.report.problems.map((p) => [p.kind, p.line, p.message]), [[
     "layout",
     3,
     `${bad.file}: line 3 is blank: every line needs the header's 3 fields ("date", "ticker", "close")`,
   ]]);
   const first = await importBytes(`\ndate,ticker,close\n${DAYS3[0]},AAA,1\n`);
-  assert.equal(
+  assertEquals(
     first.report.problems[0].message,
     `${first.file}: line 1 is blank: the first line must be the header`,
   );
@@ -531,12 +523,12 @@ Deno.test("import CSV layout: trailing blank lines are fine, a blank line inside
 
 Deno.test("import CSV layout: too many fields and text after a closing quote are located", async () => {
   const many = await importBytes(`date,ticker,close\n${DAYS3[0]},AAA,1,9\n${DAYS3[1]},AAA,2\n`);
-  assert.equal(
+  assertEquals(
     many.report.problems[0].message,
     `${many.file}: line 2 has 4 fields: the header has 3 ("date", "ticker", "close")`,
   );
   const quote = await importBytes(`date,ticker,close\n${DAYS3[0]},"AAA"x,1\n`);
-  assert.equal(
+  assertEquals(
     quote.report.problems[0].message,
     `${quote.file}: line 2, field 2 ("ticker"), column 17: text after a closing quote (a quote ` +
       'inside a quoted field is written "")',
@@ -547,8 +539,8 @@ Deno.test("import CSV layout: too many fields and text after a closing quote are
     (_, i) => `2024-01-${String(i + 1).padStart(2, "0")},AAA`,
   );
   const ragged = await importBytes(`date,ticker,close\n${lines.join("\n")}\n`);
-  assert.equal(ragged.report.problems.length, 21);
-  assert.equal(
+  assertEquals(ragged.report.problems.length, 21);
+  assertEquals(
     ragged.report.problems[20].message,
     `${ragged.file}: 10 more lines do not have the header's 3 fields`,
   );
@@ -585,10 +577,10 @@ Deno.test("import CSV encoding: the first bad UTF-8 sequence is located by line,
   ];
   for (const [bytes, where] of cases) {
     const { report, file, dir } = await importBytes(bytes);
-    assert.deepEqual(report.problems.map((p) => [p.kind, p.message]), [[
+    assertEquals(report.problems.map((p) => [p.kind, p.message]), [[
       "encoding",
       `${file}: ${where}: the file must be UTF-8 text (convert it, e.g. iconv -f latin1 -t utf-8)`,
     ]]);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["in.csv"], "nothing written");
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["in.csv"], "nothing written");
   }
 });

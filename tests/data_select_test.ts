@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "./assert.ts";
 import { join } from "node:path";
 import pl from "nodejs-polars";
 import type { DataConfig } from "../src/config/schema.ts";
@@ -17,7 +17,7 @@ import {
   selectUncorrelated,
   TickerSelectionError,
 } from "../src/data/select.ts";
-import { Rng } from "../src/data/synth.ts";
+import { SynthRng } from "../src/data/synth.ts";
 import { scanCommand } from "../src/cli/scan.ts";
 
 /** Weekdays from 2020-01-01. */
@@ -39,7 +39,7 @@ const TRAIN_END = DAYS[199];
  * stops on day 250.
  */
 function universe(): { dates: string[]; tickers: string[]; closes: number[] }[] {
-  const rng = new Rng(99);
+  const rng = new SynthRng(99);
   const f = [0, 1, 2].map(() => DAYS.map(() => rng.normal() * 0.01));
   const load: Record<string, (d: number) => number[]> = {
     A: () => [1, 0, 0],
@@ -155,7 +155,7 @@ function config(train: DataConfig["train_tickers"], evalT: DataConfig["eval_tick
 }
 
 Deno.test("selectUncorrelated matches a brute-force pick on random matrices", () => {
-  const rng = new Rng(3);
+  const rng = new SynthRng(3);
   for (let trial = 0; trial < 40; trial++) {
     const n = 7;
     const names = ["T6", "T0", "T3", "T1", "T5", "T2", "T4"]; // unsorted on purpose
@@ -172,9 +172,9 @@ Deno.test("selectUncorrelated matches a brute-force pick on random matrices", ()
     for (const start of names.filter((x) => !exclude.has(x))) {
       for (let count = 1; count <= n - exclude.size; count++) {
         const got = selectUncorrelated(corr, names, start, count, exclude);
-        assert.deepEqual(got.picked, bruteForce(corr, names, start, count, exclude));
-        assert.equal(got.maxAbsCorrelation[0], 0);
-        assert.ok(!got.picked.some((p) => exclude.has(p)));
+        assertEquals(got.picked, bruteForce(corr, names, start, count, exclude));
+        assertEquals(got.maxAbsCorrelation[0], 0);
+        assert(!got.picked.some((p) => exclude.has(p)));
       }
     }
   }
@@ -189,20 +189,23 @@ Deno.test("selectUncorrelated: hand-worked example, ties by name, and its errors
   ];
   const r = selectUncorrelated(corr, ["A", "B", "C", "D"], "A", 3, new Set());
   // A; then C (0.1); then max(|B-A|, |B-C|) = 0.9 vs max(|D-A|, |D-C|) = 0.5 -> D
-  assert.deepEqual(r, { picked: ["A", "C", "D"], maxAbsCorrelation: [0, 0.1, 0.5] });
+  assertEquals(r, { picked: ["A", "C", "D"], maxAbsCorrelation: [0, 0.1, 0.5] });
   const tie = [[1, 0.5, -0.5], [0.5, 1, 0], [-0.5, 0, 1]];
-  assert.deepEqual(selectUncorrelated(tie, ["X", "Z", "Y"], "X", 2, new Set()).picked, ["X", "Y"]);
-  assert.throws(
+  assertEquals(selectUncorrelated(tie, ["X", "Z", "Y"], "X", 2, new Set()).picked, ["X", "Y"]);
+  assertThrows(
     () => selectUncorrelated(corr, ["A", "B", "C", "D"], "Q", 2, new Set()),
-    /Unknown start ticker "Q"/,
+    Error,
+    'Unknown start ticker "Q"',
   );
-  assert.throws(
+  assertThrows(
     () => selectUncorrelated(corr, ["A", "B", "C", "D"], "A", 2, new Set(["A"])),
-    /is excluded/,
+    Error,
+    "is excluded",
   );
-  assert.throws(
+  assertThrows(
     () => selectUncorrelated(corr, ["A", "B", "C", "D"], "A", 4, new Set(["B"])),
-    /Cannot pick 4 tickers: expected 1 to 3/,
+    Error,
+    "Cannot pick 4 tickers: expected 1 to 3",
   );
 });
 
@@ -213,20 +216,20 @@ Deno.test("returnCorrelations matches a straightforward computation and ignores 
     const u = universe();
     const names = ["A", "B", "G", "GAP", "LATE"];
     const { corr, period } = returnCorrelations(ds, names, DAYS[0], TRAIN_END);
-    assert.deepEqual(period, [DAYS[0], TRAIN_END]);
+    assertEquals(period, [DAYS[0], TRAIN_END]);
     for (let i = 0; i < names.length; i++) {
       for (let j = 0; j < names.length; j++) {
         const want = i === j ? 1 : naiveCorr(u, names[i], names[j], TRAIN_END);
-        assert.ok(
+        assert(
           Math.abs(corr[i][j] - want) < 1e-12,
           `${names[i]}-${names[j]} ${corr[i][j]} vs ${want}`,
         );
       }
     }
-    assert.ok(corr[0][1] > 0.8, "A and B share factor 1");
-    assert.ok(Math.abs(corr[0][2]) < 0.25, "G is independent of A before the training end");
+    assert(corr[0][1] > 0.8, "A and B share factor 1");
+    assert(Math.abs(corr[0][2]) < 0.25, "G is independent of A before the training end");
     const later = returnCorrelations(ds, names, DAYS[0], DAYS[299]).corr;
-    assert.ok(later[0][2] > corr[0][2] + 0.2, "after the training end G follows factor 1");
+    assert(later[0][2] > corr[0][2] + 0.2, "after the training end G follows factor 1");
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -244,24 +247,21 @@ Deno.test("resolveTickers: uncorrelated pick equals brute force over training re
     );
     const names = [...ds.manifest.tickers].sort();
     const corr = names.map((a) => names.map((b) => (a === b ? 1 : naiveCorr(u, a, b, TRAIN_END))));
-    assert.deepEqual(r.train, bruteForce(corr, names, "A", 4, new Set()));
-    assert.ok(
-      !r.train.includes("B") && !r.train.includes("C"),
-      `factor-1 names avoided: ${r.train}`,
-    );
-    assert.deepEqual(r.eval, names.filter((t) => !r.train.includes(t)));
-    assert.equal(r.selection!.side, "train");
-    assert.deepEqual(r.selection!.picked, r.train);
-    assert.equal(r.selection!.period[1], TRAIN_END);
+    assertEquals(r.train, bruteForce(corr, names, "A", 4, new Set()));
+    assert(!r.train.includes("B") && !r.train.includes("C"), `factor-1 names avoided: ${r.train}`);
+    assertEquals(r.eval, names.filter((t) => !r.train.includes(t)));
+    assertEquals(r.selection!.side, "train");
+    assertEquals(r.selection!.picked, r.train);
+    assertEquals(r.selection!.period[1], TRAIN_END);
     const s = r.selection!.correlationSummary;
-    assert.ok(s.min <= s.mean && s.mean <= s.max && s.max < 0.5, JSON.stringify(s));
+    assert(s.min <= s.mean && s.mean <= s.max && s.max < 0.5, JSON.stringify(s));
     // with every date allowed, G and H correlate with A and the pick changes
     const late = resolveTickers(
       ds,
       config({ select: "uncorrelated", start: "A", count: 4 }, { select: "rest" }),
       DAYS[299],
     );
-    assert.notDeepEqual(late.train, r.train);
+    assertNotEquals(late.train, r.train);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -280,27 +280,27 @@ Deno.test("resolveTickers: eval picks exclude train, since filters, default star
       }),
       TRAIN_END,
     );
-    assert.equal(r.selections.length, 2);
-    assert.ok(!r.eval.some((t) => r.train.includes(t)));
-    assert.equal(r.eval.length, 5); // the 8 continuous tickers less the 3 train picks
-    assert.equal(
+    assertEquals(r.selections.length, 2);
+    assert(!r.eval.some((t) => r.train.includes(t)));
+    assertEquals(r.eval.length, 5); // the 8 continuous tickers less the 3 train picks
+    assertEquals(
       r.eval.length + r.train.filter((t) => !["GAP", "LATE", "EARLY"].includes(t)).length,
       8,
     );
-    assert.ok(!r.eval.includes("LATE") && !r.eval.includes("GAP") && !r.eval.includes("EARLY"));
+    assert(!r.eval.includes("LATE") && !r.eval.includes("GAP") && !r.eval.includes("EARLY"));
     const noStart = resolveTickers(
       ds,
       config({ select: "uncorrelated", count: 2 }, ["A"]),
       TRAIN_END,
     );
-    assert.equal(noStart.train.length, 2);
-    assert.ok(!noStart.train.includes("A"));
-    assert.equal(noStart.selection!.start, noStart.train[0]);
+    assertEquals(noStart.train.length, 2);
+    assert(!noStart.train.includes("A"));
+    assertEquals(noStart.selection!.start, noStart.train[0]);
     const all = resolveTickers(ds, config({ select: "all", since: DAYS[0] }, ["LATE"]), TRAIN_END);
-    assert.deepEqual(all.train, ["A", "B", "C", "D", "E", "F", "G", "H"]);
-    assert.equal(all.selection, undefined);
+    assertEquals(all.train, ["A", "B", "C", "D", "E", "F", "G", "H"]);
+    assertEquals(all.selection, undefined);
     const rest = resolveTickers(ds, config({ select: "rest" }, ["A", "B"]), TRAIN_END);
-    assert.deepEqual(rest.train, ["C", "D", "E", "EARLY", "F", "G", "GAP", "H", "LATE"]);
+    assertEquals(rest.train, ["C", "D", "E", "EARLY", "F", "G", "GAP", "H", "LATE"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -310,13 +310,11 @@ Deno.test("resolveTickers: located errors for unknown, duplicated, shared and im
   const root = await Deno.makeTempDir();
   try {
     const ds = await universeDataset(root);
-    const check = (c: DataConfig, path: string, re: RegExp) =>
-      assert.throws(() => resolveTickers(ds, c, TRAIN_END), (e: Error) => {
-        assert.ok(e instanceof TickerSelectionError, String(e));
-        assert.equal(e.path, path);
-        assert.match(e.message, re);
-        return true;
-      });
+    const check = (c: DataConfig, path: string, re: RegExp) => {
+      const e = assertThrows(() => resolveTickers(ds, c, TRAIN_END), TickerSelectionError);
+      assertEquals(e.path, path);
+      assertMatch(e.message, re);
+    };
     check(
       config(["A", "GAPP"], ["B"]),
       "data.train_tickers[1]",
@@ -369,17 +367,17 @@ Deno.test("resolveTickers: located errors for unknown, duplicated, shared and im
 });
 
 Deno.test("closeMatches finds near names, closest first", () => {
-  assert.deepEqual(closeMatches("APPL", ["AAPL", "MSFT", "APP", "AMZN"]), ["AAPL", "APP"]); // both one edit away: by name
-  assert.deepEqual(closeMatches("ibm", ["IBM", "IBMX"]), ["IBM", "IBMX"]);
-  assert.deepEqual(closeMatches("ZZZZZ", ["AAPL"]), []);
+  assertEquals(closeMatches("APPL", ["AAPL", "MSFT", "APP", "AMZN"]), ["AAPL", "APP"]); // both one edit away: by name
+  assertEquals(closeMatches("ibm", ["IBM", "IBMX"]), ["IBM", "IBMX"]);
+  assertEquals(closeMatches("ZZZZZ", ["AAPL"]), []);
 });
 
 Deno.test("continuousTickers: gaps, late starts and early ends; scan command", async () => {
   const root = await Deno.makeTempDir();
   try {
     const ds = await universeDataset(root);
-    assert.deepEqual(continuousTickers(ds, DAYS[0]), ["A", "B", "C", "D", "E", "F", "G", "H"]);
-    assert.deepEqual(continuousTickers(ds, DAYS[0], { maxGap: 10 }), [
+    assertEquals(continuousTickers(ds, DAYS[0]), ["A", "B", "C", "D", "E", "F", "G", "H"]);
+    assertEquals(continuousTickers(ds, DAYS[0], { maxGap: 10 }), [
       "A",
       "B",
       "C",
@@ -390,15 +388,19 @@ Deno.test("continuousTickers: gaps, late starts and early ends; scan command", a
       "GAP",
       "H",
     ]);
-    assert.ok(continuousTickers(ds, DAYS[60]).includes("LATE"));
-    assert.ok(continuousTickers(ds, DAYS[0], { until: DAYS[240], maxGap: 10 }).includes("EARLY"));
+    assert(continuousTickers(ds, DAYS[60]).includes("LATE"));
+    assert(continuousTickers(ds, DAYS[0], { until: DAYS[240], maxGap: 10 }).includes("EARLY"));
     const gap = scanContinuity(ds, DAYS[0]).find((t) => t.ticker === "GAP")!;
-    assert.equal(gap.maxGap, 10);
-    assert.equal(gap.days, 290);
-    assert.throws(() => continuousTickers(ds, "2030-01-01"), /has no prices from "2030-01-01"/);
-    assert.equal(await scanCommand(["--dataset", join(root, "small"), "--since", DAYS[0]]), 0);
-    assert.equal(await scanCommand(["--dataset", join(root, "small")]), 2);
-    assert.equal(await scanCommand(["--dataset", join(root, "nope"), "--since", DAYS[0]]), 1);
+    assertEquals(gap.maxGap, 10);
+    assertEquals(gap.days, 290);
+    assertThrows(
+      () => continuousTickers(ds, "2030-01-01"),
+      Error,
+      'has no prices from "2030-01-01"',
+    );
+    assertEquals(await scanCommand(["--dataset", join(root, "small"), "--since", DAYS[0]]), 0);
+    assertEquals(await scanCommand(["--dataset", join(root, "small")]), 2);
+    assertEquals(await scanCommand(["--dataset", join(root, "nope"), "--since", DAYS[0]]), 1);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -406,12 +408,12 @@ Deno.test("continuousTickers: gaps, late starts and early ends; scan command", a
 
 Deno.test("dow30: every ticker is continuous over the decade and uncorrelated selection is deterministic", async () => {
   const ds = await loadDataset("dow30-1991-2000");
-  assert.equal(continuousTickers(ds, "1991-01-01").length, 30);
+  assertEquals(continuousTickers(ds, "1991-01-01").length, 30);
   const c = config({ select: "uncorrelated", start: "IBM", count: 5 }, { select: "rest" });
   c.dataset = "dow30-1991-2000";
   const a = resolveTickers(ds, c, "1996-12-31");
   const b = resolveTickers(ds, c, "1996-12-31");
-  assert.deepEqual(a, b);
-  assert.equal(a.train[0], "IBM");
-  assert.equal(a.eval.length, 25);
+  assertEquals(a, b);
+  assertEquals(a.train[0], "IBM");
+  assertEquals(a.eval.length, 25);
 });

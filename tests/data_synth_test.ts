@@ -1,14 +1,14 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertNotEquals, assertThrows } from "./assert.ts";
 import { join } from "node:path";
 import type pl from "nodejs-polars";
 import { isoDates, loadDataset, loadDatasetFolder, TABLE_NAMES } from "../src/data/dataset.ts";
 import {
   generateSynthetic,
   PLANTED_FEATURES,
-  Rng,
   SYNTH_FEATURE_NAMES,
   SYNTH_SERIES,
   syntheticCalendar,
+  SynthRng,
   writeSynthetic,
 } from "../src/data/synth.ts";
 import { dataCommand } from "../src/cli/data.ts";
@@ -66,24 +66,24 @@ function nextQuarterExcess(prices: pl.DataFrame): Map<string, number> {
   return out;
 }
 
-Deno.test("Rng is deterministic and its draws have the right moments", () => {
-  const a = new Rng(5), b = new Rng(5), c = new Rng(6);
+Deno.test("SynthRng is deterministic and its draws have the right moments", () => {
+  const a = new SynthRng(5), b = new SynthRng(5), c = new SynthRng(6);
   const xa = Array.from({ length: 5 }, () => a.uint32());
-  assert.deepEqual(xa, Array.from({ length: 5 }, () => b.uint32()));
-  assert.notDeepEqual(xa, Array.from({ length: 5 }, () => c.uint32()));
-  const r = new Rng(1);
+  assertEquals(xa, Array.from({ length: 5 }, () => b.uint32()));
+  assertNotEquals(xa, Array.from({ length: 5 }, () => c.uint32()));
+  const r = new SynthRng(1);
   const t = Array.from({ length: 40000 }, () => r.studentT(5));
   const mean = t.reduce((s, v) => s + v, 0) / t.length;
   const v = t.reduce((s, x) => s + (x - mean) ** 2, 0) / t.length;
   const k = t.reduce((s, x) => s + (x - mean) ** 4, 0) / t.length / v ** 2;
-  assert.ok(Math.abs(mean) < 0.03, `mean ${mean}`);
-  assert.ok(Math.abs(v - 1) < 0.08, `variance ${v}`);
-  assert.ok(k > 4, `kurtosis of t(5) is 9 in theory, got ${k}`);
+  assert(Math.abs(mean) < 0.03, `mean ${mean}`);
+  assert(Math.abs(v - 1) < 0.08, `variance ${v}`);
+  assert(k > 4, `kurtosis of t(5) is 9 in theory, got ${k}`);
 });
 
 Deno.test("synthetic calendar skips weekends and fixed holidays", () => {
   const d = syntheticCalendar("2004-12-23", "2005-01-04");
-  assert.deepEqual(d, [
+  assertEquals(d, [
     "2004-12-23",
     "2004-12-24",
     "2004-12-27",
@@ -94,9 +94,10 @@ Deno.test("synthetic calendar skips weekends and fixed holidays", () => {
     "2005-01-03",
     "2005-01-04",
   ]);
-  assert.throws(
+  assertThrows(
     () => syntheticCalendar("2004-02-30", "2005-01-01"),
-    /Invalid from date "2004-02-30"/,
+    Error,
+    'Invalid from date "2004-02-30"',
   );
 });
 
@@ -110,12 +111,12 @@ Deno.test("same seed gives the same fingerprint, another seed another", async ()
     const fa = await (await loadDatasetFolder(join(root, "a"))).fingerprint();
     const fb = await (await loadDatasetFolder(join(root, "b"))).fingerprint();
     const fc = await (await loadDatasetFolder(join(root, "c"))).fingerprint();
-    assert.equal(fa, fb);
-    assert.notEqual(fa, fc);
+    assertEquals(fa, fb);
+    assertNotEquals(fa, fc);
     for (const t of TABLE_NAMES) {
       const x = await Deno.readFile(join(root, "a", `${t}.parquet`));
       const y = await Deno.readFile(join(root, "b", `${t}.parquet`));
-      assert.deepEqual(x, y, `${t} byte-identical`);
+      assertEquals(x, y, `${t} byte-identical`);
     }
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -124,20 +125,20 @@ Deno.test("same seed gives the same fingerprint, another seed another", async ()
 
 Deno.test("synthetic manifest is honest and complete", () => {
   const { manifest: m, tables } = generateSynthetic({ ...PARAMS, tickers: 3, to: "2004-12-31" });
-  assert.equal(m.synthetic, true);
-  assert.ok(m.warnings.some((w) => w.startsWith("synthetic data")));
-  assert.deepEqual(m.tables, [...TABLE_NAMES]);
-  assert.deepEqual(m.tickers, ["SYN01", "SYN02", "SYN03"]);
-  assert.equal(m.index, "SPY");
-  assert.equal(m.riskFree, "2year");
-  assert.deepEqual(m.series.map((s) => s.name), [...SYNTH_SERIES]);
+  assertEquals(m.synthetic, true);
+  assert(m.warnings.some((w) => w.startsWith("synthetic data")));
+  assertEquals(m.tables, [...TABLE_NAMES]);
+  assertEquals(m.tickers, ["SYN01", "SYN02", "SYN03"]);
+  assertEquals(m.index, "SPY");
+  assertEquals(m.riskFree, "2year");
+  assertEquals(m.series.map((s) => s.name), [...SYNTH_SERIES]);
   const planted = (m.generator!.planted as { feature: string }[]).map((p) => p.feature);
-  assert.deepEqual(planted, PLANTED_FEATURES.map((p) => p.feature));
-  for (const f of planted) assert.ok(SYNTH_FEATURE_NAMES.includes(f), f);
+  assertEquals(planted, PLANTED_FEATURES.map((p) => p.feature));
+  for (const f of planted) assert(SYNTH_FEATURE_NAMES.includes(f), f);
   const noise = m.generator!.noiseFeatures as string[];
-  assert.ok(noise.includes("Margin_Gross") && !noise.includes("surprisePercentage"));
+  assert(noise.includes("Margin_Gross") && !noise.includes("surprisePercentage"));
   const market = tables.market;
-  assert.deepEqual(
+  assertEquals(
     [...new Set(market.getColumn("series").toArray() as string[])].sort(),
     [...SYNTH_SERIES].sort(),
   );
@@ -146,12 +147,12 @@ Deno.test("synthetic manifest is honest and complete", () => {
   const rd = isoDates(f.getColumn("report_date")) as string[];
   const fe = isoDates(f.getColumn("fiscal_date_ending")) as string[];
   rd.forEach((r, i) => {
-    assert.ok(r > fe[i]);
+    assert(r > fe[i]);
     const days = (Date.parse(r) - Date.parse(fe[i])) / 86400000;
-    assert.ok(days >= 14 && days <= 60, `report ${r} for ${fe[i]}`);
+    assert(days >= 14 && days <= 60, `report ${r} for ${fe[i]}`);
   });
-  assert.throws(() => generateSynthetic({ ...PARAMS, signal: -1 }), /Invalid signal "-1"/);
-  assert.throws(() => generateSynthetic({ ...PARAMS, tickers: 1 }), /Invalid tickers "1"/);
+  assertThrows(() => generateSynthetic({ ...PARAMS, signal: -1 }), Error, 'Invalid signal "-1"');
+  assertThrows(() => generateSynthetic({ ...PARAMS, tickers: 1 }), Error, 'Invalid tickers "1"');
 });
 
 Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal that is realized next quarter", () => {
@@ -170,7 +171,7 @@ Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal
     pooled.push(...r.map((v) => (v - m) / sd));
   }
   const kurt = pooled.reduce((s, v) => s + v ** 4, 0) / pooled.length;
-  assert.ok(kurt > 4, `kurtosis ${kurt} > 3`);
+  assert(kurt > 4, `kurtosis ${kurt} > 3`);
   // cross-sectional correlation through market and sector factors
   let sum = 0, pairs = 0;
   for (let i = 0; i < rets.length; i++) {
@@ -179,7 +180,7 @@ Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal
       pairs++;
     }
   }
-  assert.ok(sum / pairs > 0.1, `mean pairwise correlation ${sum / pairs}`);
+  assert(sum / pairs > 0.1, `mean pairwise correlation ${sum / pairs}`);
 
   // planted signal: the generator's score and the observable surprisePercentage both predict the
   // next quarter's excess return; a noise column does not
@@ -193,7 +194,7 @@ Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal
     }
   }
   const scoreCorr = pearson(sx, sy);
-  assert.ok(scoreCorr > 0.3, `planted score vs next-quarter excess return ${scoreCorr}`);
+  assert(scoreCorr > 0.3, `planted score vs next-quarter excess return ${scoreCorr}`);
   const f = tables.fundamentals;
   const ft = f.getColumn("ticker").toArray() as string[];
   const fq = (isoDates(f.getColumn("report_date")) as string[]).map(quarterOf);
@@ -209,8 +210,8 @@ Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal
   });
   const spCorr = pearson(px, py);
   const grossCorr = pearson(gx, py);
-  assert.ok(spCorr > 0.1, `surprisePercentage vs next-quarter excess return ${spCorr}`);
-  assert.ok(Math.abs(grossCorr) < spCorr, `noise Margin_Gross ${grossCorr} vs ${spCorr}`);
+  assert(spCorr > 0.1, `surprisePercentage vs next-quarter excess return ${spCorr}`);
+  assert(Math.abs(grossCorr) < spCorr, `noise Margin_Gross ${grossCorr} vs ${spCorr}`);
   // same-quarter return is not driven by this quarter's score (the drift starts next quarter)
   const sameQ = new Map<string, number>();
   for (const [k, v] of excess) {
@@ -227,10 +228,7 @@ Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal
       cy.push(e);
     }
   }
-  assert.ok(
-    pearson(cx, cy) < scoreCorr / 2,
-    `score vs the same quarter's return ${pearson(cx, cy)}`,
-  );
+  assert(pearson(cx, cy) < scoreCorr / 2, `score vs the same quarter's return ${pearson(cx, cy)}`);
 });
 
 Deno.test("signal 0 plants nothing", () => {
@@ -244,7 +242,7 @@ Deno.test("signal 0 plants nothing", () => {
       y.push(e);
     }
   }
-  assert.ok(Math.abs(pearson(x, y)) < 0.15, `correlation without signal ${pearson(x, y)}`);
+  assert(Math.abs(pearson(x, y)) < 0.15, `correlation without signal ${pearson(x, y)}`);
 });
 
 Deno.test("data synth command writes a loadable dataset and refuses bad arguments", async () => {
@@ -266,12 +264,12 @@ Deno.test("data synth command writes a loadable dataset and refuses bad argument
       "--out",
       out,
     ]);
-    assert.equal(code, 0);
+    assertEquals(code, 0);
     const ds = await loadDatasetFolder(out);
-    assert.equal(ds.manifest.synthetic, true);
-    assert.equal(ds.manifest.generator!.signal, 0.5);
-    assert.equal(await dataCommand(["synth", "--seed", "x", "--out", out]), 2);
-    assert.equal(await dataCommand(["bogus"]), 2);
+    assertEquals(ds.manifest.synthetic, true);
+    assertEquals(ds.manifest.generator!.signal, 0.5);
+    assertEquals(await dataCommand(["synth", "--seed", "x", "--out", out]), 2);
+    assertEquals(await dataCommand(["bogus"]), 2);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -293,7 +291,10 @@ Deno.test("the committed synth-small is exactly what its manifest's parameters g
       tailDf: g.tailDf as number,
       name: committed.manifest.name,
     });
-    assert.equal(await (await loadDatasetFolder(dir)).fingerprint(), await committed.fingerprint());
+    assertEquals(
+      await (await loadDatasetFolder(dir)).fingerprint(),
+      await committed.fingerprint(),
+    );
   } finally {
     await Deno.remove(root, { recursive: true });
   }

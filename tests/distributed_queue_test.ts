@@ -4,6 +4,7 @@
  * each finishes exactly once, also when a worker is SIGKILLed mid-training or Redis restarts
  * mid-sweep; a poisoned job fails with its recorded error while the others complete.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { enqueueExperiments, openQueue } from "../src/distributed/queue.ts";
 import type { ExperimentProgress } from "../src/distributed/queue.ts";
 import { waitForJobs } from "../src/distributed/wait_table.ts";
@@ -17,15 +18,6 @@ import {
   until,
   WorkerProcess,
 } from "./distributed_helpers.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
 
 /** A Redis that `.ci/run` started for the tests; tests that restart Redis start their own. */
 const SHARED_REDIS = Deno.env.get(REDIS_URL_ENV) ?? null;

@@ -4,6 +4,7 @@
  * Run as a script (`deno run tests/distributed_store_test.ts SPEC START_AT RUN_DIR SEEDS...`), this
  * file is one of those writer processes.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
@@ -20,15 +21,7 @@ import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { storeCommand } from "../src/cli/store.ts";
 import { makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
+import { quietRun } from "./pipeline_helpers.ts";
 
 if (import.meta.main) {
   // Writer process: wait for the common start, then push the run and save each model.
@@ -59,14 +52,7 @@ function tinyRun(): Promise<{ dir: string; root: string }> {
   runFolder ??= (async () => {
     const root = await Deno.makeTempDir({ prefix: "alfred-run-" });
     const [e] = await loadExperiments(SWEEP, { set: ["seed=1"] });
-    const { dir } = await runExperiment(e, {
-      resultsDir: `${root}/results`,
-      store: new FileModelStore(`${root}/models`),
-      checkpointDir: `${root}/checkpoints`,
-      log: () => {},
-      write: () => {},
-      tty: false,
-    });
+    const { dir } = await runExperiment(e, quietRun(root));
     return { dir, root };
   })();
   return runFolder;

@@ -2,6 +2,7 @@
  * The worker's pieces without Redis: reading the trainer's progress lines, which failures are
  * final, refusing jobs whose data this machine lacks, job data checks, and the job table.
  */
+import { assert, assertEquals, assertRejects } from "./assert.ts";
 import { UnrecoverableError } from "bullmq";
 import { loadExperiments } from "../src/config/load.ts";
 import { ConfigError } from "../src/config/errors.ts";
@@ -23,23 +24,6 @@ import { progressReporter } from "../src/train/progress.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
 import { listRuns } from "../src/store/run_record.ts";
 import { SWEEP } from "./distributed_helpers.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
-async function rejects(f: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a rejection");
-}
 
 Deno.test("parseProgressLine reads the trainer's own plain progress lines", () => {
   const lines: string[] = [];
@@ -91,26 +75,26 @@ Deno.test({
     const data = jobDataFor(e, "f".repeat(64));
     assertEquals((await experimentOfJob(data)).seed, 3);
     assertEquals((await experimentOfJob(data, "cpu")).train.backend, "cpu");
-    const mismatch = await rejects(() => checkJobDataset(data, "box:1"));
+    const mismatch = await assertRejects(() => checkJobDataset(data, "box:1"));
     assert(mismatch instanceof DatasetUnavailableError, String(mismatch));
     assert(
       /Worker "box:1" refuses job .* fingerprint [0-9a-f]{12}, the job was enqueued with ffffffffffff/
         .test(mismatch.message),
       mismatch.message,
     );
-    const absent = await rejects(() =>
+    const absent = await assertRejects(() =>
       checkJobDataset({ ...data, dataset: "no-such-dataset" }, "box:1")
     );
     assert(absent instanceof DatasetUnavailableError, String(absent));
     assert(/has no dataset "no-such-dataset"/.test(absent.message), absent.message);
-    const tampered = await rejects(() =>
+    const tampered = await assertRejects(() =>
       experimentOfJob({ ...data, configYaml: data.configYaml.replace("seed: 3", "seed: 4") })
     );
     assert(
       tampered instanceof JobFormatError && /config hash/.test(tampered.message),
       `${tampered}`,
     );
-    const foreign = await rejects(() =>
+    const foreign = await assertRejects(() =>
       experimentOfJob({ ...data, format: "other" } as unknown as typeof data)
     );
     assert(foreign instanceof JobFormatError, String(foreign));
@@ -144,11 +128,11 @@ Deno.test({
       log: () => {},
     };
     try {
-      const poisoned = await rejects(() => processExperimentJob(job(), ctx));
+      const poisoned = await assertRejects(() => processExperimentJob(job(), ctx));
       assert(poisoned instanceof UnrecoverableError, String(poisoned));
       assert(/NOPE/.test(poisoned.message), poisoned.message);
       assertEquals((progress[0] as { phase: string; worker: string }).worker, "t:1");
-      const elsewhere = await rejects(() =>
+      const elsewhere = await assertRejects(() =>
         processExperimentJob(job({ ...jobDataFor(e, "0".repeat(64)) }), ctx)
       );
       assert(elsewhere instanceof DatasetUnavailableError, String(elsewhere));
@@ -187,7 +171,7 @@ Deno.test({
       lockDuration: 3000,
     };
     try {
-      const lost = await rejects(() => processExperimentJob(job(false), ctx, "tok-a"));
+      const lost = await assertRejects(() => processExperimentJob(job(false), ctx, "tok-a"));
       assert(lost instanceof JobLockLostError, String(lost));
       assertEquals(calls, [["tok-a", 3000]]);
       assertEquals(await listRuns(`${root}/results`), []);

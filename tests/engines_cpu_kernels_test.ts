@@ -14,10 +14,10 @@ import {
   kernelModuleBytes,
   simdKernels,
 } from "../src/engines/wasm_simd.ts";
-import { ShuffleRng } from "../src/train/trainer.ts";
+import { Prng } from "@alfred/core";
 
 function random(n: number, seed: number, scale = 1): Float32Array {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   return new Float32Array(n).map(() => (rng.next() * 2 - 1) * scale);
 }
 

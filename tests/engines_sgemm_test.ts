@@ -38,7 +38,7 @@ import {
   WasmSgemm,
 } from "../src/engines/wasm_sgemm.ts";
 import { CpuPool } from "../src/engines/cpu_pool.ts";
-import { ShuffleRng } from "../src/train/trainer.ts";
+import { Prng } from "@alfred/core";
 
 const U = 2 ** -24;
 const gamma = (k: number) => (k * U) / (1 - k * U);
@@ -82,7 +82,7 @@ async function setup(threads: number, mib = 48, fma?: boolean): Promise<Setup> {
 }
 
 function fill(x: Float32Array, seed: number): Float32Array {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   for (let i = 0; i < x.length; i++) x[i] = rng.next() * 2 - 1;
   return x;
 }
@@ -189,7 +189,7 @@ Deno.test("wasm sgemm: every output is the sequential dot product of its row and
   // 13 rows (a partial tile), 2065 columns (past NC, a partial panel), k = 600 (three KC blocks).
   const s = await setup(2, 64);
   const [m, n, k] = [13, NC + 17, 2 * KC + 88];
-  const rng = new ShuffleRng(3);
+  const rng = new Prng(3);
   for (const [ta, tb] of TRANSPOSES) {
     const a = fill(s.arena.floats(m * k), 11);
     const b = fill(s.arena.floats(k * n), 12);

@@ -1,8 +1,8 @@
-import assert from "node:assert/strict";
+import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "./assert.ts";
 import { FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
 import { MissingTableError } from "../src/data/dataset.ts";
-import { dayQuarter, isoToDay, quarterLabel } from "../src/features/dates.ts";
-import { MissingColumnError } from "../src/features/families.ts";
+import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
+import { FAMILY_ORDER, MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
 import {
   memoryDataset,
@@ -11,18 +11,9 @@ import {
   synthTables,
   weekdays,
 } from "./fixtures/features/memory_dataset.ts";
+import { everyFamily, NOTES_COLUMNS, NOTES_MARKET } from "./fixtures/features/notes.ts";
 
-const ALL_FAMILIES = FeaturesConfig.parse({
-  families: {
-    price: { deltas: true },
-    volume: { deltas: true },
-    fundamentals: { deltas: true },
-    earnings: { deltas: true },
-    insider: { deltas: true, missing: "zero" },
-    sentiment: { deltas: true, missing: "ffill", ffill_limit: 2 },
-    market: { deltas: true },
-  },
-});
+const ALL_FAMILIES = everyFamily({ missing: "ffill", ffill_limit: 2 });
 const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
 const TICKERS = ["AAA", "BBB", "CCC"];
 
@@ -38,63 +29,31 @@ Deno.test("buildQuarterly produces the research notes' column set, sorted by tic
   const q = buildQuarterly(memoryDataset("synth", synthTables()), ALL_FAMILIES, DIRECTION, {
     tickers: ["CCC", "AAA", "BBB"],
   });
-  const notes = [
-    "Close",
-    "Volume",
-    "Close_diff_MA_7",
-    "Close_diff_MA_30",
-    "Close_diff_MA_90",
-    "Close_diff_MA_180",
-    "Volume_diff_MA_7",
-    "Volume_diff_MA_180",
-    "Margin_Gross",
-    "Margin_Operating",
-    "Margin_Net_Profit",
-    "reportedEPS",
-    "estimatedEPS",
-    "surprise",
-    "surprisePercentage",
-    "insider_acquisition",
-    "insider_disposal",
-    "mean_sentiment",
-    "mean_outlook",
-    "^VIX",
-    "SPY",
-    "10year",
-    "delta_Close",
-    "delta_surprisePercentage",
-    "delta_^VIX",
-    "delta_mean_outlook",
-  ];
-  for (const c of notes) assert.ok(q.features.includes(c), `missing column ${c}`);
-  assert.equal(q.label, "PQ");
-  assert.deepEqual(q.frame.columns.slice(0, 4), ["ticker", "quarter", "date", "close"]);
-  assert.deepEqual(q.frame.columns.slice(-2), ["PQ", "label_date"]);
-  assert.deepEqual(Object.keys(q.families), [
-    "price",
-    "volume",
-    "fundamentals",
-    "earnings",
-    "insider",
-    "sentiment",
-    "market",
-  ]);
-  assert.deepEqual(Object.values(q.families).flat(), q.features);
+  // The notes' columns and their deltas, of the market series the memory tables have.
+  const have = ["^VIX", "SPY", "10year"];
+  const notes = NOTES_COLUMNS.filter((c) => !NOTES_MARKET.includes(c) || have.includes(c));
+  for (const c of notes) assert(q.features.includes(`delta_${c}`), `missing column delta_${c}`);
+  for (const c of notes) assert(q.features.includes(c), `missing column ${c}`);
+  assertEquals(q.label, "PQ");
+  assertEquals(q.frame.columns.slice(0, 4), ["ticker", "quarter", "date", "close"]);
+  assertEquals(q.frame.columns.slice(-2), ["PQ", "label_date"]);
+  assertEquals(Object.keys(q.families), [...FAMILY_ORDER]);
+  assertEquals(Object.values(q.families).flat(), q.features);
   const rows = rowsOf(q);
   const keys = rows.map((r) => `${r.ticker}|${r.date}`);
-  assert.deepEqual(keys, [...keys].sort());
-  assert.equal(new Set(rows.map((r) => `${r.ticker}|${r.quarter}`)).size, rows.length);
+  assertEquals(keys, [...keys].sort());
+  assertEquals(new Set(rows.map((r) => `${r.ticker}|${r.quarter}`)).size, rows.length);
   for (const r of rows) {
-    assert.equal(quarterLabel(dayQuarter(isoToDay(r.date as string))), r.quarter);
-    assert.ok((r.label_date as string) > (r.date as string));
+    assertEquals(quarterLabel(dayQuarter(isoToDay(r.date as string))), r.quarter);
+    assert((r.label_date as string) > (r.date as string));
   }
   // The quarter's date is its last trading day (a weekday within 7 days of the quarter end).
-  assert.ok(rows.some((r) => r.ticker === "AAA" && r.date === "2003-12-31"));
-  assert.ok(rows.some((r) => r.ticker === "AAA" && r.date === "2004-06-30"));
-  assert.ok(rows.some((r) => r.ticker === "AAA" && r.date === "2003-03-31"));
+  assert(rows.some((r) => r.ticker === "AAA" && r.date === "2003-12-31"));
+  assert(rows.some((r) => r.ticker === "AAA" && r.date === "2004-06-30"));
+  assert(rows.some((r) => r.ticker === "AAA" && r.date === "2003-03-31"));
   // The last quarter has no label and is dropped; the first ones lack the 180-day MA.
-  assert.ok(!rows.some((r) => r.quarter === "2004Q4"));
-  assert.ok(!rows.some((r) => r.quarter === "2000Q1"));
+  assert(!rows.some((r) => r.quarter === "2004Q4"));
+  assert(!rows.some((r) => r.quarter === "2000Q1"));
 });
 
 Deno.test("buildQuarterly is deterministic and independent of the tables' row order", () => {
@@ -113,8 +72,8 @@ Deno.test("buildQuarterly is deterministic and independent of the tables' row or
   const b = buildQuarterly(memoryDataset("b", shuffled), ALL_FAMILIES, DIRECTION, {
     tickers: TICKERS,
   });
-  assert.deepEqual(rowsOf(a), rowsOf(b));
-  assert.deepEqual(a.missing, b.missing);
+  assertEquals(rowsOf(a), rowsOf(b));
+  assertEquals(a.missing, b.missing);
 });
 
 Deno.test("changing any row dated after quarter q's last day changes no feature of quarter q", () => {
@@ -160,19 +119,20 @@ Deno.test("changing any row dated after quarter q's last day changes no feature 
     for (const row of baseRows) {
       if ((row.date as string) > cut) continue;
       const other = got.get(`${row.ticker}|${row.quarter}`);
-      assert.ok(
-        other,
-        `row ${row.ticker} ${row.quarter} vanished after perturbing rows after ${cut}`,
-      );
+      assert(other, `row ${row.ticker} ${row.quarter} vanished after perturbing rows after ${cut}`);
       for (const f of base.features) {
-        assert.equal(other[f], row[f], `${f} of ${row.ticker} ${row.quarter} changed (cut ${cut})`);
+        assertEquals(
+          other[f],
+          row[f],
+          `${f} of ${row.ticker} ${row.quarter} changed (cut ${cut})`,
+        );
       }
       compared++;
     }
-    assert.ok(compared > 0);
+    assert(compared > 0);
     // The perturbation is real: later features did change.
     const later = baseRows.filter((row) => (row.date as string) > cut);
-    assert.ok(later.some((row) => got.get(`${row.ticker}|${row.quarter}`)?.Close !== row.Close));
+    assert(later.some((row) => got.get(`${row.ticker}|${row.quarter}`)?.Close !== row.Close));
   }
 });
 
@@ -193,15 +153,15 @@ Deno.test("labels use only the closes of q and q + horizon", () => {
         const later = byKey.get(`${r.ticker}|${quarterLabel(qn + horizon)}`);
         const c0 = closes.get(`${r.ticker}|${r.date}`)!;
         const c1 = closes.get(`${r.ticker}|${r.label_date}`)!;
-        assert.equal(dayQuarter(isoToDay(r.label_date as string)), qn + horizon);
-        if (later) assert.equal(later.date, r.label_date);
+        assertEquals(dayQuarter(isoToDay(r.label_date as string)), qn + horizon);
+        if (later) assertEquals(later.date, r.label_date);
         const want = mode === "direction" ? (c1 > c0 ? 1 : 0) : c1 / c0 - 1;
-        assert.equal(r[q.label], want);
-        assert.equal(r.close, c0);
+        assertEquals(r[q.label], want);
+        assertEquals(r.close, c0);
       }
       // The last `horizon` quarters of each ticker have no label and are gone.
       const lastQuarter = rows.filter((r) => r.ticker === "AAA").at(-1)!.quarter as string;
-      assert.equal(lastQuarter, quarterLabel(dayQuarter(isoToDay("2004-12-31")) - horizon));
+      assertEquals(lastQuarter, quarterLabel(dayQuarter(isoToDay("2004-12-31")) - horizon));
       // Perturbing closes strictly between q's last day and q+h's last day changes no label.
       const labelDays = new Set(
         rows.flatMap((r) => [`${r.ticker}|${r.date}`, `${r.ticker}|${r.label_date}`]),
@@ -228,10 +188,10 @@ Deno.test("labels use only the closes of q and q + horizon", () => {
       const q2 = buildQuarterly(memoryDataset("p", perturbed), features, label, {
         tickers: ["AAA", "BBB"],
       });
-      assert.notDeepEqual(col(q2, "Close_diff_MA_7"), col(q, "Close_diff_MA_7"));
-      assert.ok(labelDays.size > 0);
-      assert.deepEqual(col(q2, q.label), col(q, q.label));
-      assert.deepEqual(col(q2, "label_date"), col(q, "label_date"));
+      assertNotEquals(col(q2, "Close_diff_MA_7"), col(q, "Close_diff_MA_7"));
+      assert(labelDays.size > 0);
+      assertEquals(col(q2, q.label), col(q, q.label));
+      assertEquals(col(q2, "label_date"), col(q, "label_date"));
     }
   }
 });
@@ -282,7 +242,7 @@ Deno.test("fundamentals join on the report date, never the fiscal period end", (
     { tickers: ["AAA"] },
   );
   const got = Object.fromEntries(rowsOf(q).map((r) => [r.quarter, r.Margin_Gross]));
-  assert.deepEqual(got, {
+  assertEquals(got, {
     "2001Q1": 0.05, // the 2001-03-15 fiscal quarter was not reported until 2001-04-20
     "2001Q2": 0.1,
     "2001Q3": 0.3,
@@ -291,8 +251,8 @@ Deno.test("fundamentals join on the report date, never the fiscal period end", (
     "2002Q2": 0.4,
     "2002Q3": 0.4,
   });
-  assert.deepEqual(col(q, "reportedEPS").slice(0, 2), [0.5, 1]);
-  assert.deepEqual(q.missing.find((m) => m.family === "fundamentals"), {
+  assertEquals(col(q, "reportedEPS").slice(0, 2), [0.5, 1]);
+  assertEquals(q.missing.find((m) => m.family === "fundamentals"), {
     family: "fundamentals",
     rule: "drop",
     rows: 0,
@@ -336,20 +296,20 @@ Deno.test("insider and sentiment windows end at the quarter's last trading day",
     { tickers: ["AAA"] },
   );
   const rows = Object.fromEntries(rowsOf(q).map((r) => [r.quarter, r]));
-  assert.equal(rows["2002Q1"].date, "2002-03-29");
-  assert.equal(rows["2002Q1"].insider_acquisition, 12);
-  assert.equal(rows["2002Q1"].insider_disposal, 1);
-  assert.equal(rows["2002Q2"].insider_acquisition, 101);
-  assert.equal(rows["2002Q2"].insider_disposal, 102);
-  assert.ok(Math.abs((rows["2002Q1"].mean_sentiment as number) - 0.3) < 1e-12);
-  assert.equal(rows["2002Q1"].mean_outlook, 1);
-  assert.equal(rows["2002Q2"].mean_sentiment, -1);
-  assert.equal(rows["2002Q1"]["10year"], 5);
-  assert.equal(rows["2002Q1"]["^VIX"], 20);
-  assert.equal(rows["2002Q2"]["10year"], 6);
-  assert.equal(rows["2002Q2"]["^VIX"], 99); // a null value is no observation: the last known one holds
-  assert.deepEqual(q.families.market, ["10year", "^VIX"]);
-  assert.equal(rows["2001Q1"].insider_acquisition, 0); // no trades: zero by the family's rule
+  assertEquals(rows["2002Q1"].date, "2002-03-29");
+  assertEquals(rows["2002Q1"].insider_acquisition, 12);
+  assertEquals(rows["2002Q1"].insider_disposal, 1);
+  assertEquals(rows["2002Q2"].insider_acquisition, 101);
+  assertEquals(rows["2002Q2"].insider_disposal, 102);
+  assert(Math.abs((rows["2002Q1"].mean_sentiment as number) - 0.3) < 1e-12);
+  assertEquals(rows["2002Q1"].mean_outlook, 1);
+  assertEquals(rows["2002Q2"].mean_sentiment, -1);
+  assertEquals(rows["2002Q1"]["10year"], 5);
+  assertEquals(rows["2002Q1"]["^VIX"], 20);
+  assertEquals(rows["2002Q2"]["10year"], 6);
+  assertEquals(rows["2002Q2"]["^VIX"], 99); // a null value is no observation: the last known one holds
+  assertEquals(q.families.market, ["10year", "^VIX"]);
+  assertEquals(rows["2001Q1"].insider_acquisition, 0); // no trades: zero by the family's rule
 });
 
 Deno.test("missing-value rules drop, zero or forward-fill with a limit, and count the rows", () => {
@@ -371,15 +331,15 @@ Deno.test("missing-value rules drop, zero or forward-fill with a limit, and coun
     Object.fromEntries(rowsOf(q).map((r) => [r.quarter, r.mean_sentiment]));
 
   const drop = build({});
-  assert.deepEqual(sentimentOf(drop), { "2001Q1": 1, "2001Q2": 2, "2001Q4": 3, "2002Q3": 4 });
-  assert.deepEqual(drop.missing, [
+  assertEquals(sentimentOf(drop), { "2001Q1": 1, "2001Q2": 2, "2001Q4": 3, "2002Q3": 4 });
+  assertEquals(drop.missing, [
     { family: "label", rule: "drop", rows: 1 },
     { family: "price", rule: "drop", rows: 0 },
     { family: "sentiment", rule: "drop", rows: 3 },
   ]);
 
   const zero = build({ missing: "zero" });
-  assert.deepEqual(sentimentOf(zero), {
+  assertEquals(sentimentOf(zero), {
     "2001Q1": 1,
     "2001Q2": 2,
     "2001Q3": 0,
@@ -388,10 +348,10 @@ Deno.test("missing-value rules drop, zero or forward-fill with a limit, and coun
     "2002Q2": 0,
     "2002Q3": 4,
   });
-  assert.deepEqual(zero.missing.at(-1), { family: "sentiment", rule: "zero", rows: 3 });
+  assertEquals(zero.missing.at(-1), { family: "sentiment", rule: "zero", rows: 3 });
 
   const ffill1 = build({ missing: "ffill", ffill_limit: 1 });
-  assert.deepEqual(sentimentOf(ffill1), {
+  assertEquals(sentimentOf(ffill1), {
     "2001Q1": 1,
     "2001Q2": 2,
     "2001Q3": 2,
@@ -399,18 +359,18 @@ Deno.test("missing-value rules drop, zero or forward-fill with a limit, and coun
     "2002Q1": 3,
     "2002Q3": 4,
   });
-  assert.deepEqual(ffill1.missing.slice(-2), [
+  assertEquals(ffill1.missing.slice(-2), [
     { family: "sentiment", rule: "ffill (limit 1)", rows: 2 },
     { family: "sentiment", rule: "ffill (limit 1): unfilled, dropped", rows: 1 },
   ]);
   const ffill2 = build({ missing: "ffill", ffill_limit: 2 });
-  assert.equal(ffill2.frame.height, 7);
-  assert.equal(sentimentOf(ffill2)["2002Q2"], 3);
+  assertEquals(ffill2.frame.height, 7);
+  assertEquals(sentimentOf(ffill2)["2002Q2"], 3);
 
   // Deltas: the first quarter has no previous quarter.
   const deltas = build({ missing: "zero", deltas: ["mean_sentiment"] });
-  assert.deepEqual(col(deltas, "delta_mean_sentiment"), [0, 1, -2, 3, -3, 0, 4]);
-  assert.ok(!deltas.features.includes("delta_mean_outlook"));
+  assertEquals(col(deltas, "delta_mean_sentiment"), [0, 1, -2, 3, -3, 0, 4]);
+  assert(!deltas.features.includes("delta_mean_outlook"));
   // Excluding a column means its missing values drop no row.
   const excluded = buildQuarterly(
     memoryDataset("miss2", {
@@ -424,8 +384,8 @@ Deno.test("missing-value rules drop, zero or forward-fill with a limit, and coun
     DIRECTION,
     { tickers: ["AAA"] },
   );
-  assert.deepEqual(excluded.features, ["Close_diff_MA_2", "mean_sentiment"]);
-  assert.equal(excluded.frame.height, 4);
+  assertEquals(excluded.features, ["Close_diff_MA_2", "mean_sentiment"]);
+  assertEquals(excluded.frame.height, 4);
 });
 
 Deno.test("buildQuarterly errors name the dataset, table, column, ticker and quarter", () => {
@@ -434,50 +394,52 @@ Deno.test("buildQuarterly errors name the dataset, table, column, ticker and qua
   });
   const label = DIRECTION;
   const opts = { tickers: ["AAA"] };
-  assert.throws(
+  const noTable = assertThrows(
     () => buildQuarterly(ds, FeaturesConfig.parse({ families: { fundamentals: {} } }), label, opts),
-    (e: unknown) =>
-      e instanceof MissingTableError && e.tableName === "fundamentals" &&
-      /fundamentals" feature family/.test(e.message),
+    MissingTableError,
   );
-  assert.throws(
+  assertEquals(noTable.tableName, "fundamentals");
+  assertMatch(noTable.message, /fundamentals" feature family/);
+  const noColumn = assertThrows(
     () => buildQuarterly(ds, FeaturesConfig.parse({ families: { volume: {} } }), label, opts),
-    (e: unknown) =>
-      e instanceof MissingColumnError &&
-      /Dataset "tiny".*"volume".*"volume" feature family.*"close"/.test(e.message),
+    MissingColumnError,
   );
+  assertMatch(noColumn.message, /Dataset "tiny".*"volume".*"volume" feature family.*"close"/);
   const withMarket = memoryDataset("mkt", {
     prices: smallPrices(),
     market: [{ date: "2001-01-02", series: "SPY", value: 1 }],
   });
-  assert.throws(
-    () =>
+  assertMatch(
+    assertThrows(() =>
       buildQuarterly(
         withMarket,
         FeaturesConfig.parse({ families: { market: { series: ["^VIX"] } } }),
         label,
         opts,
-      ),
+      )
+    ).message,
     /Dataset "mkt" table "market" has no series "\^VIX".*it has "SPY"/,
   );
-  assert.throws(
-    () =>
+  assertMatch(
+    assertThrows(() =>
       buildQuarterly(
         ds,
         FeaturesConfig.parse({ families: PRICE_ONLY, exclude: ["Volume"] }),
         label,
         opts,
-      ),
+      )
+    ).message,
     /Cannot exclude feature "Volume".*"Close", "Close_diff_MA_2"/,
   );
-  assert.throws(
+  assertThrows(
     () =>
       buildQuarterly(ds, FeaturesConfig.parse({ families: PRICE_ONLY }), label, {
         tickers: ["ZZZ"],
       }),
-    /no prices for ticker "ZZZ": it has "AAA"/,
+    Error,
+    'no prices for ticker "ZZZ": it has "AAA"',
   );
-  assert.throws(
+  assertThrows(
     () =>
       buildQuarterly(
         ds,
@@ -485,10 +447,11 @@ Deno.test("buildQuarterly errors name the dataset, table, column, ticker and qua
         label,
         opts,
       ),
-    /delta of "Volume" to the "price" family/,
+    Error,
+    'delta of "Volume" to the "price" family',
   );
   const prices = smallPrices().map((p) => (p.date === "2001-06-29" ? { ...p, close: NaN } : p));
-  assert.throws(
+  assertThrows(
     () =>
       buildQuarterly(
         memoryDataset("nan", { prices }),
@@ -496,13 +459,14 @@ Deno.test("buildQuarterly errors name the dataset, table, column, ticker and qua
         label,
         opts,
       ),
-    /Feature "Close" is NaN for ticker "AAA" in quarter 2001Q2 \(2001-06-29\) of dataset "nan"/,
+    Error,
+    'Feature "Close" is NaN for ticker "AAA" in quarter 2001Q2 (2001-06-29) of dataset "nan"',
   );
   const fundamentals = [report("AAA", "2001-02-01", "2000-12-31", 0.1), {
     ...report("AAA", "2001-08-01", "2001-06-30", 0.1),
     margin_operating: Infinity,
   }];
-  assert.throws(
+  assertThrows(
     () =>
       buildQuarterly(
         memoryDataset("inf", { prices: smallPrices(), fundamentals }),
@@ -510,13 +474,15 @@ Deno.test("buildQuarterly errors name the dataset, table, column, ticker and qua
         label,
         opts,
       ),
-    /Feature "Margin_Operating" is Infinity for ticker "AAA" in quarter 2001Q3/,
+    Error,
+    'Feature "Margin_Operating" is Infinity for ticker "AAA" in quarter 2001Q3',
   );
   const dup = [...smallPrices(), { date: "2001-03-01", ticker: "AAA", close: 1, volume: 1 }];
-  assert.throws(
+  assertThrows(
     () =>
       buildQuarterly(memoryDataset("dup", { prices: dup }), FeaturesConfig.parse({}), label, opts),
-    /two rows for ticker "AAA" on "2001-03-01"/,
+    Error,
+    'two rows for ticker "AAA" on "2001-03-01"',
   );
 });
 
@@ -527,7 +493,7 @@ Deno.test("from/to bound the daily data; partial quarters are not rows", () => {
     from: "2001-02-15",
     to: "2002-08-15",
   });
-  assert.deepEqual(col(q, "quarter"), ["2001Q2", "2001Q3", "2001Q4", "2002Q1"]);
-  assert.deepEqual(q.missing[0], { family: "quarters", rule: "partial quarter dropped", rows: 2 });
-  assert.equal(col(q, "label_date").at(-1), "2002-06-28");
+  assertEquals(col(q, "quarter"), ["2001Q2", "2001Q3", "2001Q4", "2002Q1"]);
+  assertEquals(q.missing[0], { family: "quarters", rule: "partial quarter dropped", rows: 2 });
+  assertEquals(col(q, "label_date").at(-1), "2002-06-28");
 });

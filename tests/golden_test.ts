@@ -12,9 +12,9 @@
  */
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
-import { FileModelStore } from "../src/store/model_store.ts";
 import type { RunRecord } from "../src/store/run_record.ts";
 import { assertEquals } from "./assert.ts";
+import { quietRun } from "./pipeline_helpers.ts";
 
 const FIXTURE = new URL("./fixtures/golden/quick.json", import.meta.url);
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -70,14 +70,7 @@ async function runCase(
   root: string,
 ): Promise<{ numbers: unknown; device: string }> {
   const [e] = await loadExperiments(c.file, { set: c.set });
-  const { record } = await runExperiment(e, {
-    resultsDir: `${root}/results`,
-    store: new FileModelStore(`${root}/models`),
-    checkpointDir: `${root}/ckpt`,
-    log: () => {},
-    write: () => {},
-    tty: false,
-  });
+  const { record } = await runExperiment(e, quietRun(root, { checkpointDir: `${root}/ckpt` }));
   return { numbers: numbers(record), device: record.environment.device };
 }
 

@@ -41,6 +41,7 @@ import { makeLoss } from "../src/models/losses.ts";
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config/schema.ts";
 import { enqueueExperiments, openQueue } from "../src/distributed/queue.ts";
 import type { ExperimentProgress } from "../src/distributed/queue.ts";
+import { tinySynthYaml } from "./pipeline_helpers.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
 
@@ -50,25 +51,17 @@ const REPO = new URL("..", import.meta.url).pathname;
  */
 const EPOCHS = { tfjs: 24, fused: 400 };
 const TINY = (engine: "tfjs" | "fused", epochs = EPOCHS[engine]) =>
-  `name: interrupt-${engine}
-data:
-  dataset: synth-small
-  train_tickers: [SYN01, SYN02, SYN03, SYN04, SYN05, SYN06]
-  eval_tickers: [SYN07, SYN08, SYN09]
-features:
-  families:
-    price: { ma_windows: [7, 90], close: false }
-label: { mode: direction }
-model: { family: vanilla.small, size: 16, layers: 2 }
-loss: { name: bce }
-train:
+  tinySynthYaml(`interrupt-${engine}`, {
+    model: "{ family: vanilla.small, size: 16, layers: 2 }",
+    rest: `train:
   epochs: ${epochs}
   batch_size: ${engine === "fused" ? 2 : 16}
   patience: 1000
   lr_patience: 8
   backend: ${engine === "fused" ? "cpu-blas" : "wasm"}
   engine: ${engine}
-`;
+`,
+  });
 
 function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

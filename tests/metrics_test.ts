@@ -1,46 +1,18 @@
-import {
-  averageRanks,
-  classificationMetrics,
-  metricsByGroup,
-  pearson,
-  regressionMetrics,
-  spearman,
-} from "../src/train/metrics.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown): void {
-  if (JSON.stringify(a) !== JSON.stringify(b)) {
-    throw new Error(`actual:   ${JSON.stringify(a)}\nexpected: ${JSON.stringify(b)}`);
-  }
-}
-function near(a: number | null | undefined, b: number, tol = 1e-9): void {
-  if (a === null || a === undefined || Math.abs(a - b) > tol) {
-    throw new Error(`expected ${b}, got ${a}`);
-  }
-}
-function throwsMatching(fn: () => unknown, re: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    assert(re.test((e as Error).message), `unexpected message: ${(e as Error).message}`);
-    return;
-  }
-  throw new Error(`expected an error matching ${re}`);
-}
+import { assert, assertAlmostEquals, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { averageRanks, pearson, spearman } from "@alfred/core";
+import { classificationMetrics, metricsByGroup, regressionMetrics } from "../src/train/metrics.ts";
 
 Deno.test("classificationMetrics: hand-computed confusion, ratios and BCE", () => {
   // rows: tp, fp, fn, tp, tn
   const m = classificationMetrics([1, 0, 1, 1, 0], [0.9, 0.6, 0.4, 0.8, 0.1]);
   assertEquals(m.confusion, { tp: 2, fp: 1, tn: 1, fn: 1 });
-  near(m.accuracy, 0.6);
-  near(m.precision, 2 / 3);
-  near(m.recall, 2 / 3);
-  near(m.f1, 2 / 3);
-  near(m.positiveRate, 0.6);
+  assertAlmostEquals(m.accuracy, 0.6, 1e-9);
+  assertAlmostEquals(m.precision, 2 / 3, 1e-9);
+  assertAlmostEquals(m.recall, 2 / 3, 1e-9);
+  assertAlmostEquals(m.f1, 2 / 3, 1e-9);
+  assertAlmostEquals(m.positiveRate, 0.6, 1e-9);
   // -(ln .9 + ln .4 + ln .4 + ln .8 + ln .9) / 5
-  near(m.loss, 0.45328920927563443, 1e-12);
+  assertAlmostEquals(m.loss, 0.45328920927563443, 1e-12);
   assertEquals(m.n, 5);
   assertEquals(m.notes, []);
 });
@@ -61,29 +33,32 @@ Deno.test("classificationMetrics: no positive predictions or labels give 0 with 
   assertEquals(r.recall, 0);
   assert(r.notes.some((n) => n.includes("no positive labels")));
   // p = 0 for a negative is clipped to 1e-7; p = 0.9 for a negative costs -ln(0.1); mean of the two.
-  near(r.loss, (-Math.log(0.1) - Math.log(1 - 1e-7)) / 2, 1e-12);
+  assertAlmostEquals(r.loss, (-Math.log(0.1) - Math.log(1 - 1e-7)) / 2, 1e-12);
   const hard = classificationMetrics([1], [0]);
-  near(hard.loss, -Math.log(1e-7), 1e-6);
+  assertAlmostEquals(hard.loss, -Math.log(1e-7), 1e-6);
 });
 
 Deno.test("classificationMetrics: invalid input names the row", () => {
-  throwsMatching(
-    () => classificationMetrics([1, 0.5], [0.2, 0.1]),
+  assertMatch(
+    assertThrows(() => classificationMetrics([1, 0.5], [0.2, 0.1])).message,
     /row 1: "0.5", expected 0 or 1/,
   );
-  throwsMatching(() => classificationMetrics([1], [0.2, 0.1]), /1 labels but 2 probabilities/);
-  throwsMatching(() => classificationMetrics([], []), /no rows/);
+  assertMatch(
+    assertThrows(() => classificationMetrics([1], [0.2, 0.1])).message,
+    /1 labels but 2 probabilities/,
+  );
+  assertMatch(assertThrows(() => classificationMetrics([], [])).message, /no rows/);
 });
 
 Deno.test("regressionMetrics: hand-computed MSE, MAE, R², Pearson, sign accuracy", () => {
   const m = regressionMetrics([0.1, -0.2, 0.3, 0], [0.2, -0.1, 0.1, 0.05]);
-  near(m.mse, 0.0625 / 4, 1e-12);
-  near(m.loss, 0.0625 / 4, 1e-12);
-  near(m.mae, 0.45 / 4, 1e-12);
-  near(m.r2, 1 - 0.0625 / 0.13, 1e-12);
-  near(m.pearson, 0.7365895075034008, 1e-12);
+  assertAlmostEquals(m.mse, 0.0625 / 4, 1e-12);
+  assertAlmostEquals(m.loss, 0.0625 / 4, 1e-12);
+  assertAlmostEquals(m.mae, 0.45 / 4, 1e-12);
+  assertAlmostEquals(m.r2, 1 - 0.0625 / 0.13, 1e-12);
+  assertAlmostEquals(m.pearson, 0.7365895075034008, 1e-12);
   // A zero return is "not up": the last row (label 0, prediction 0.05) is a sign miss.
-  near(m.signAccuracy, 0.75);
+  assertAlmostEquals(m.signAccuracy, 0.75, 1e-9);
   assertEquals(m.ic, null);
   assertEquals(m.rankIc, null);
 });
@@ -126,18 +101,18 @@ Deno.test("regressionMetrics: IC and Rank IC per quarter with ICIR; small quarte
   );
   const ic = m.ic!;
   assertEquals(ic.perQuarter.map((q) => q.quarter), ["2001Q1", "2001Q2", "2001Q3", "2002Q1"]);
-  near(ic.perQuarter[0].ic, 1);
-  near(ic.perQuarter[1].ic, -1);
-  near(ic.perQuarter[2].ic, 0.8);
-  near(ic.perQuarter[2].rankIc, 0.8);
+  assertAlmostEquals(ic.perQuarter[0].ic, 1, 1e-9);
+  assertAlmostEquals(ic.perQuarter[1].ic, -1, 1e-9);
+  assertAlmostEquals(ic.perQuarter[2].ic, 0.8, 1e-9);
+  assertAlmostEquals(ic.perQuarter[2].rankIc, 0.8, 1e-9);
   assertEquals(ic.perQuarter[3].ic, null);
   assertEquals(ic.perQuarter[2].n, 4);
   assertEquals(ic.skipped, 1);
   assertEquals(ic.quarters, 3);
-  near(ic.mean, 0.26666666666666666);
-  near(ic.std, 1.1015141094572205);
-  near(ic.icir, 0.24209101306752095);
-  near(m.rankIc!.mean, 0.26666666666666666);
+  assertAlmostEquals(ic.mean, 0.26666666666666666, 1e-9);
+  assertAlmostEquals(ic.std, 1.1015141094572205, 1e-9);
+  assertAlmostEquals(ic.icir, 0.24209101306752095, 1e-9);
+  assertAlmostEquals(m.rankIc!.mean, 0.26666666666666666, 1e-9);
   assert(m.notes.some((n) => n.includes("1 quarters with fewer than 3 names")));
   assert(m.notes.some((n) => n.includes("1 quarters with constant predictions")));
 });
@@ -145,10 +120,10 @@ Deno.test("regressionMetrics: IC and Rank IC per quarter with ICIR; small quarte
 Deno.test("Rank IC differs from IC under a monotone non-linear prediction", () => {
   const y = [1, 2, 3, 4, 5];
   const p = [1, 2, 3, 4, 100];
-  near(spearman(p, y), 1);
+  assertAlmostEquals(spearman(p, y), 1, 1e-9);
   assert(pearson(p, y)! < 0.8);
   assertEquals(Array.from(averageRanks([10, 20, 20, 30])), [1, 2.5, 2.5, 4]);
-  near(spearman([1, 2, 2, 3], [1, 2, 3, 4]), 0.9486832980505138);
+  assertAlmostEquals(spearman([1, 2, 2, 3], [1, 2, 3, 4]), 0.9486832980505138, 1e-9);
 });
 
 Deno.test("metricsByGroup: per ticker, sorted, equal to the metrics of each subset", () => {
@@ -163,5 +138,8 @@ Deno.test("metricsByGroup: per ticker, sorted, equal to the metrics of each subs
     quarters: ["2000Q1", "2000Q1", "2000Q2"],
   });
   assertEquals(reg[0].metrics, regressionMetrics([0.1, -0.1], [0.1, 0.1], ["2000Q1", "2000Q2"]));
-  throwsMatching(() => metricsByGroup("direction", y, p, ["A"]), /6 labels but 1 groups/);
+  assertMatch(
+    assertThrows(() => metricsByGroup("direction", y, p, ["A"])).message,
+    /6 labels but 1 groups/,
+  );
 });

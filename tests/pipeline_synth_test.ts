@@ -7,9 +7,9 @@
 import { assert, assertEquals } from "./assert.ts";
 import { loadExperiment } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
-import { FileModelStore } from "../src/store/model_store.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import { PLANTED_FEATURES, writeSynthetic } from "../src/data/synth.ts";
+import { quietRun } from "./pipeline_helpers.ts";
 
 Deno.test("the default synth-planted-signal experiment learns its planted signal, beating the shuffled-label control", async () => {
   const root = await Deno.makeTempDir({ prefix: "alfred-synth-" });
@@ -18,14 +18,7 @@ Deno.test("the default synth-planted-signal experiment learns its planted signal
       new URL("../experiments/synth-planted-signal.yaml", import.meta.url).pathname,
       { set: ["analysis.ablation.retrain_top=1"] },
     );
-    const { record } = await runExperiment(e, {
-      resultsDir: `${root}/results`,
-      store: new FileModelStore(`${root}/models`),
-      checkpointDir: `${root}/checkpoints`,
-      log: () => {},
-      write: () => {},
-      tty: false,
-    });
+    const { record } = await runExperiment(e, quietRun(root));
     assert(record.warnings[0].startsWith("Synthetic data"), "synthetic warning first");
     const model = record.metrics!.postTrain.eval as { accuracy: number };
     const control = record.metrics!.baselines["shuffled labels"] as { accuracy: number };
@@ -88,14 +81,7 @@ Deno.test("ablation and Shapley values rank the planted features above the noise
       name: "synth-ranking",
     });
     const [e] = await parseExperimentText(RANKING.replace("DATASET", dataset), "ranking.yaml");
-    const { record } = await runExperiment(e, {
-      resultsDir: `${root}/results`,
-      store: new FileModelStore(`${root}/models`),
-      checkpointDir: `${root}/checkpoints`,
-      log: () => {},
-      write: () => {},
-      tty: false,
-    });
+    const { record } = await runExperiment(e, quietRun(root));
     const planted = PLANTED_FEATURES.map((p) => p.feature).filter((f) =>
       record.features.includes(f)
     );

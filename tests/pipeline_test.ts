@@ -6,7 +6,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import type { Backend, Experiment } from "../src/config/schema.ts";
-import { analyzeRun, runExperiment, type RunOptions, trainingBoundary } from "../src/pipeline.ts";
+import { analyzeRun, runExperiment, trainingBoundary } from "../src/pipeline.ts";
 import { FileModelStore, fromStoredModel } from "../src/store/model_store.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { renderJournal } from "../src/report/journal.ts";
@@ -21,6 +21,7 @@ import { buildModel } from "../src/models/registry.ts";
 import { selectBackend } from "../src/train/backend.ts";
 import { type Requirement, withNeeds } from "./requirements.ts";
 import { assertWithinBound, mlpStepReference } from "./float32_bounds.ts";
+import { quietRun } from "./pipeline_helpers.ts";
 
 const TINY = `
 name: tiny-direction
@@ -51,17 +52,7 @@ async function tiny(extra = ""): Promise<Experiment> {
   return e;
 }
 
-function options(root: string, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    resultsDir: `${root}/results`,
-    store: new FileModelStore(`${root}/models`),
-    checkpointDir: `${root}/checkpoints`,
-    log: () => {},
-    write: () => {},
-    tty: false,
-    ...extra,
-  };
-}
+const options = quietRun;
 
 Deno.test("a run writes a complete record, restores its model the second time, and is reproducible", async () => {
   const root = await Deno.makeTempDir({ prefix: "alfred-pipeline-" });

@@ -6,8 +6,8 @@
  * event streams), the run records, models and journal — is searched for the password. A wrong
  * password, a missing one, a refused port and an unknown host each give exactly one clear line.
  */
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { Redis } from "ioredis";
-import { assert, assertEquals } from "./assert.ts";
 import {
   redact,
   redactConsole,
@@ -25,10 +25,6 @@ import { renderJournal } from "../src/report/journal.ts";
 import { loadRuns } from "../src/store/run_record.ts";
 import { freePort, RedisProcess, until, WorkerProcess } from "./distributed_helpers.ts";
 import { testWith } from "./requirements.ts";
-
-function assertMatch(text: string, pattern: RegExp): void {
-  assert(pattern.test(text), `expected ${pattern} to match:\n${text}`);
-}
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
 const REPO = new URL("..", import.meta.url).pathname;

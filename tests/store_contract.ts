@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { assert, assertEquals } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import {
@@ -21,6 +22,7 @@ import {
   toStoredModel,
 } from "../src/store/model_store.ts";
 import { type Requirement, withNeeds } from "./requirements.ts";
+import { Prng } from "@alfred/core";
 
 /** How a harness can damage a stored copy, as a crash or outside tampering could. */
 export type Damage = "truncate-weights" | "remove-metadata" | "flip-weight-byte";
@@ -33,15 +35,6 @@ export interface StoreHarness {
   /** A second store instance on the same storage (another process or machine would use). */
   reopen?: () => ModelStore | Promise<ModelStore>;
   cleanup(): Promise<void>;
-}
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
 }
 
 /**
@@ -67,12 +60,8 @@ export function makeArtifact(
   floats = 1024,
   created = "2026-01-01T00:00:00Z",
 ): StoredModel {
-  const w = new Float32Array(floats);
-  let s = seed >>> 0;
-  for (let i = 0; i < floats; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    w[i] = (s / 4294967296 - 0.5) * 3;
-  }
+  const rng = new Prng(seed);
+  const w = Float32Array.from({ length: floats }, () => (rng.next() - 0.5) * 3);
   w[0] = -0; // sign of zero must survive
   w[1] = 1e-45; // a denormal must survive
   const bias = Math.max(1, floats % 16 || 8);

@@ -3,17 +3,9 @@
  * once. Run as a script (`deno run tests/store_file_test.ts ROOT START_AT HASH_SEEDS...`), this
  * file is one of those writer processes.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { FileModelStore, isModelHash, modelHash } from "../src/store/model_store.ts";
 import { type Damage, makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
 
 const WORKER_FLOATS = 1_000_003;
 

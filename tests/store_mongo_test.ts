@@ -10,24 +10,16 @@
  *
  * Each test uses its own database `alfred_test_<random>` and drops it afterwards.
  */
+import { assert, assertEquals } from "./assert.ts";
 import { Binary, MongoClient, type ObjectId } from "mongodb";
 import { MongoModelStore, MongoRunStore } from "../src/store/mongo_store.ts";
-import { FileModelStore } from "../src/store/model_store.ts";
 import { readRunRecord } from "../src/store/run_record.ts";
 import { loadExperiments } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { type Damage, makeArtifact, modelStoreContract, testHash } from "./store_contract.ts";
 import { SWEEP } from "./distributed_helpers.ts";
 import { withNeeds } from "./requirements.ts";
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
+import { quietRun } from "./pipeline_helpers.ts";
 
 const URI = Deno.env.get("MONGODB_URI") ?? "";
 
@@ -110,14 +102,7 @@ Deno.test(withNeeds(["mongodb"], {
     const { client, name } = await testDb();
     try {
       const [e] = await loadExperiments(SWEEP, { set: ["seed=1"] });
-      const { dir } = await runExperiment(e, {
-        resultsDir: `${root}/results`,
-        store: new FileModelStore(`${root}/models`),
-        checkpointDir: `${root}/checkpoints`,
-        log: () => {},
-        write: () => {},
-        tty: false,
-      });
+      const { dir } = await runExperiment(e, quietRun(root));
       const record = await readRunRecord(dir);
       const runs = new MongoRunStore(client.db(name));
       assertEquals(await runs.put(dir), true);

@@ -1,18 +1,10 @@
+import { assert, assertEquals } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { formatDuration, progressReporter } from "../src/train/progress.ts";
 import { predict } from "../src/train/predict.ts";
 
 await tf.setBackend("wasm");
-
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown): void {
-  if (JSON.stringify(a) !== JSON.stringify(b)) {
-    throw new Error(`actual:   ${JSON.stringify(a)}\nexpected: ${JSON.stringify(b)}`);
-  }
-}
 
 Deno.test("formatDuration", () => {
   assertEquals(

@@ -1,14 +1,14 @@
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { type Matrix, Prng } from "@alfred/core";
 import {
   adamStepWarning,
   checkpointSchedule,
   type EpochLog,
   fileCheckpointer,
   type LossFn,
-  type Matrix,
   setLearningRate,
-  ShuffleRng,
   stalledTraining,
   trainModel,
   type TrainOptions,
@@ -16,33 +16,14 @@ import {
   type TrainState,
 } from "../src/train/trainer.ts";
 
-import { assertThrows } from "./assert.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
 import { predict } from "../src/train/predict.ts";
 
 await tf.setBackend("wasm");
 
-function assert(cond: unknown, msg = "assertion failed"): asserts cond {
-  if (!cond) throw new Error(msg);
-}
-function assertEquals(a: unknown, b: unknown, msg = ""): void {
-  const sa = JSON.stringify(a);
-  const sb = JSON.stringify(b);
-  if (sa !== sb) throw new Error(`${msg}\nactual:   ${sa}\nexpected: ${sb}`);
-}
-async function assertRejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    assert(re.test(String((e as Error).message)), `unexpected error: ${(e as Error).message}`);
-    return;
-  }
-  throw new Error(`expected a rejection matching ${re}`);
-}
-
 /** Deterministic data: y = 0.8 x0 - 0.5 x1 + noise (or pure noise). */
 function makeData(n: number, seed: number, noiseOnly = false): { x: Matrix; y: Float32Array } {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   const cols = 4;
   const data = new Float32Array(n * cols);
   const y = new Float32Array(n);
@@ -127,15 +108,6 @@ function abortingLoss(ctrl: AbortController, k: number): LossFn {
     return mse(a, b);
   };
 }
-
-Deno.test("ShuffleRng permutations are deterministic and depend on the seed", () => {
-  const a = new ShuffleRng(3).permutation(50);
-  const b = new ShuffleRng(3).permutation(50);
-  const c = new ShuffleRng(4).permutation(50);
-  assertEquals(Array.from(a), Array.from(b));
-  assert(Array.from(a).join() !== Array.from(c).join(), "different seeds, same order");
-  assertEquals(Array.from(a).sort((p, q) => p - q), Array.from({ length: 50 }, (_, i) => i));
-});
 
 Deno.test("trainer learns, and is deterministic: same seed and data give identical history and weights", async () => {
   const a = await run();
@@ -378,20 +350,20 @@ Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is
     assertEquals(resumed.weights, full.weights);
     const entries = [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name);
     assertEquals(entries, ["run.ckpt"], "temporary files left behind");
-    await assertRejects(
-      () => run({ ...opts, batch_size: 16 }, { checkpoint: ckpt }),
+    assertMatch(
+      (await assertRejects(() => run({ ...opts, batch_size: 16 }, { checkpoint: ckpt }))).message,
       /Checkpoint does not match this run: batchSize/,
     );
-    await assertRejects(
-      () => run(opts, { checkpoint: ckpt }, makeModel(8)),
+    assertMatch(
+      (await assertRejects(() => run(opts, { checkpoint: ckpt }, makeModel(8)))).message,
       /Checkpoint does not match the model/,
     );
     // A truncated or foreign file is an error, not a silent fresh start.
     const bytes = await Deno.readFile(`${dir}/sub/run.ckpt`);
     await Deno.writeFile(`${dir}/sub/run.ckpt`, bytes.subarray(0, bytes.length - 100));
-    await assertRejects(() => ckpt.load(), /lies past the end of the file/);
+    assertMatch((await assertRejects(() => ckpt.load())).message, /lies past the end of the file/);
     await Deno.writeTextFile(`${dir}/sub/run.ckpt`, "hello");
-    await assertRejects(() => ckpt.load(), /not an Alfred checkpoint file/);
+    assertMatch((await assertRejects(() => ckpt.load())).message, /not an Alfred checkpoint file/);
     await ckpt.clear();
     assertEquals(await ckpt.load(), null);
     await ckpt.clear();
@@ -405,22 +377,28 @@ Deno.test("resume works with SGD and a file checkpoint, and a mismatching run is
 
 Deno.test("trainer rejects inconsistent inputs with clear errors", async () => {
   const model = makeModel();
-  await assertRejects(
-    () => run({}, { y: new Float32Array(3) }, model),
+  assertMatch(
+    (await assertRejects(() => run({}, { y: new Float32Array(3) }, model))).message,
     /"y" has 3 values but "x" has 160 rows/,
   );
-  await assertRejects(
-    () =>
+  assertMatch(
+    (await assertRejects(() =>
       run(
         {},
         { xVal: { data: new Float32Array(0), rows: 0, cols: 4 }, yVal: new Float32Array(0) },
         model,
-      ),
+      )
+    )).message,
     /validation set is empty/,
   );
-  await assertRejects(() => run({ patience: 0 }, {}, model), /train\.patience "0"/);
-  await assertRejects(
-    () => run({}, { x: { data: new Float32Array(10), rows: 5, cols: 4 } }, model),
+  assertMatch(
+    (await assertRejects(() => run({ patience: 0 }, {}, model))).message,
+    /train\.patience "0"/,
+  );
+  assertMatch(
+    (await assertRejects(() =>
+      run({}, { x: { data: new Float32Array(10), rows: 5, cols: 4 } }, model)
+    )).message,
     /data has 10 values, expected 5 x 4/,
   );
   model.dispose();
@@ -471,14 +449,16 @@ Deno.test("batch normalization: moving statistics are checkpointed, no leak, res
 
 Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weights", async () => {
   const trainer = new URL("../src/train/trainer.ts", import.meta.url).href;
+  const interrupt = new URL("../src/train/interrupt.ts", import.meta.url).href;
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import "@tensorflow/tfjs-backend-wasm";
-    import { interruptOnSigint, trainModel } from "${trainer}";
+    import { trainModel } from "${trainer}";
+    import { interruptOnSignals } from "${interrupt}";
     await tf.setBackend("wasm");
     const n = 64, x = new Float32Array(n * 2).map((_, i) => Math.sin(i)), y = new Float32Array(n).map((_, i) => Math.cos(i));
     const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
-    const ctrlC = interruptOnSigint(() => console.error("stopping"));
+    const ctrlC = interruptOnSignals({ onInterrupt: () => console.error("stopping") });
     const r = await trainModel({ model, loss: (a, b) => tf.losses.meanSquaredError(a, b), seed: 1,
       train: { epochs: 100000, batch_size: 8, learning_rate: 0.01, optimizer: "adam", patience: 100000,
         lr_patience: 100000, lr_factor: 0.5, min_lr: 0 },

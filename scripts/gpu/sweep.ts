@@ -11,7 +11,7 @@
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../../src/config/schema.ts";
 import { buildModel, describeModel } from "../../src/models/registry.ts";
 import { bceLoss } from "../../src/models/losses.ts";
-import { ShuffleRng } from "../../src/train/trainer.ts";
+import { Prng } from "@alfred/core";
 import { fusedDevice, trainFused } from "../../src/engines/fused_webgpu.ts";
 import { type MatmulKernel, TILED_128, TILED_64, vec4Kernel } from "../../src/engines/wgsl.ts";
 
@@ -46,7 +46,7 @@ const variants: V[] = [
 ];
 const label = LabelConfig.parse({ mode: "direction" });
 function data(rows: number, cols: number, seed: number) {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   return {
     x: { data: new Float32Array(rows * cols).map(() => rng.next() * 2 - 1), rows, cols },
     y: new Float32Array(rows).map(() => (rng.next() < 0.5 ? 0 : 1)),

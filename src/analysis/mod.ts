@@ -5,7 +5,7 @@
  * @module
  */
 import type { AnalysisConfig } from "../config/schema.ts";
-import type { Matrix } from "../train/trainer.ts";
+import { type Matrix, Prng } from "@alfred/core";
 import type { RunAnalysis } from "../record/mod.ts";
 import { ablation, columnMeans, type Score } from "./ablation.ts";
 import { meanAbsShap, type PredictFn, shapValues } from "./shap.ts";
@@ -41,16 +41,17 @@ export interface AnalysisInput {
   log: (line: string) => void;
 }
 
-/** `count` distinct indices below `n`, in a seeded random order (all of them when count >= n). */
+/**
+ * A seeded sample of rows: the first `count` of a permutation of `0..n-1` from `new Prng(seed)`.
+ *
+ * @param n rows to sample from
+ * @param count rows wanted (all `n` when `count >= n`)
+ * @param seed the generator's seed
+ * @returns distinct indices below `n`, ascending
+ */
 export function sampleRows(n: number, count: number, seed: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  let s = seed >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    const j = s % (i + 1);
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx.slice(0, Math.min(count, n)).sort((a, b) => a - b);
+  const idx = new Prng(seed).permutation(n);
+  return Array.from(idx.subarray(0, Math.min(count, n))).sort((a, b) => a - b);
 }
 
 function rowsOf(x: Matrix, rows: number[]): Matrix {

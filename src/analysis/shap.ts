@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Matrix } from "../train/trainer.ts";
+import { type Matrix, Prng } from "@alfred/core";
 
 /** The model as a function of a batch of rows. */
 export type PredictFn = (x: Matrix) => Promise<Float32Array>;
@@ -52,27 +52,6 @@ export class AdditivityError extends Error {
     );
     this.name = "AdditivityError";
   }
-}
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled(n: number, next: () => number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
 }
 
 /**
@@ -133,7 +112,8 @@ export async function shapValues(
   const bgOut = await predict(background);
   const baseValue = bgOut.reduce((s, v) => s + v, 0) / bgOut.length;
   const outputs = Array.from(await predict(explain));
-  const next = rng(options.seed);
+  // The seed itself is the generator's state (the stream recorded runs were sampled with).
+  const rng = Prng.fromState(options.seed);
   const B = background.rows;
   const chain = f + 1;
   const values: number[][] = [];
@@ -141,7 +121,7 @@ export async function shapValues(
     const x = explain.data.subarray(i * f, (i + 1) * f);
     const phi = new Float64Array(f);
     for (let p = 0; p < options.permutations; p++) {
-      const order = shuffled(f, next);
+      const order = rng.permutation(f);
       // One batch: for each background row, the chain b → x in this order.
       const batch = new Float32Array(B * chain * f);
       for (let b = 0; b < B; b++) {

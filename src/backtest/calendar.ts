@@ -1,83 +1,24 @@
 /**
- * Calendar helpers for the backtest: quarters of ISO dates, the trading
- * calendar (union of price dates), aligning price series onto it and
- * searching it.
+ * The backtest's trading calendar: the union of price dates, aligning price
+ * series onto it and searching it. Dates and quarters themselves are
+ * `@alfred/core`'s.
  *
  * @module
  */
+import { isIsoDate } from "@alfred/core";
 import type { PriceSeries } from "./types.ts";
-
-const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /**
  * Checks an ISO date string.
  *
  * @param date the value to check
  * @param what what the date is, for the error message
- * @throws {RangeError} when the value is not `YYYY-MM-DD`
+ * @throws {RangeError} when the value is not a calendar date written `YYYY-MM-DD`
  */
 export function assertIsoDate(date: string, what: string): void {
-  const m = ISO.exec(date);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 12 || Number(m[3]) < 1 || Number(m[3]) > 31) {
+  if (!isIsoDate(date)) {
     throw new RangeError(`Invalid date "${date}" in ${what}: expected YYYY-MM-DD`);
   }
-}
-
-/**
- * The calendar quarter of an ISO date.
- *
- * @param date ISO date `YYYY-MM-DD`
- * @returns the quarter as `YYYYQn`
- * @example
- * ```ts
- * quarterOf("1995-09-29"); // "1995Q3"
- * ```
- */
-export function quarterOf(date: string): string {
-  const month = Number(date.slice(5, 7));
-  return `${date.slice(0, 4)}Q${Math.floor((month - 1) / 3) + 1}`;
-}
-
-/**
- * The quarter after a quarter.
- *
- * @param quarter `YYYYQn`
- * @returns the next quarter, `YYYYQn`
- * @example
- * ```ts
- * nextQuarter("1995Q4"); // "1996Q1"
- * ```
- */
-export function nextQuarter(quarter: string): string {
-  const year = Number(quarter.slice(0, 4));
-  const q = Number(quarter.slice(5));
-  return q === 4 ? `${year + 1}Q1` : `${year}Q${q + 1}`;
-}
-
-/**
- * The last calendar day of a quarter.
- *
- * @param quarter `YYYYQn`
- * @returns ISO date of the quarter's last calendar day
- * @example
- * ```ts
- * quarterEnd("1995Q1"); // "1995-03-31"
- * ```
- */
-export function quarterEnd(quarter: string): string {
-  const q = Number(quarter.slice(5));
-  return `${quarter.slice(0, 4)}-${["03-31", "06-30", "09-30", "12-31"][q - 1]}`;
-}
-
-/**
- * Calendar days between two ISO dates (`to - from`).
- *
- * @param from ISO date
- * @param to ISO date
- * @returns whole days, negative when `to` is earlier
- */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
 /**

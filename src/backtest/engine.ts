@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { nextQuarter, quarterEnd, quarterOf } from "@alfred/core";
 import type { BacktestConfig } from "../config/schema.ts";
 import { basketBenchmark, indexBenchmark } from "./benchmarks.ts";
 import { type BookResult, type CostModel, type Order, simulateBook } from "./book.ts";
@@ -25,9 +26,6 @@ import {
   buildCalendar,
   firstAfter,
   lastOnOrBefore,
-  nextQuarter,
-  quarterEnd,
-  quarterOf,
   validatePriceSeries,
 } from "./calendar.ts";
 import {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dateToIso, isIsoDate } from "@alfred/core";
 import type { PriceSeries } from "./types.ts";
 
 /** A date as an ISO string or a `Date` (a Polars Date column's `toArray()`). */
@@ -13,9 +14,9 @@ export type DateLike = string | Date;
 function iso(d: DateLike, row: number): string {
   if (d instanceof Date) {
     if (Number.isNaN(d.getTime())) throw new RangeError(`Invalid date in row ${row}`);
-    return d.toISOString().slice(0, 10);
+    return dateToIso(d);
   }
-  if (typeof d !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(d)) {
+  if (typeof d !== "string" || !isIsoDate(d)) {
     throw new RangeError(`Invalid date ${JSON.stringify(d)} in row ${row}: expected YYYY-MM-DD`);
   }
   return d;

@@ -63,7 +63,6 @@ export {
   TRADING_DAYS,
 } from "./stats.ts";
 export type { MaxDrawdown, StatsInput, TradeStats } from "./stats.ts";
-export { nextQuarter, quarterEnd, quarterOf } from "./calendar.ts";
 export type {
   BacktestResult,
   CostBreakdown,

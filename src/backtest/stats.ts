@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { daysBetween } from "./calendar.ts";
+import { daysBetween } from "@alfred/core";
 import type { CostBreakdown, PerformanceStats, Trade } from "./types.ts";
 
 /** Trading days per year used to annualize. */

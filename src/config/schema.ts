@@ -10,6 +10,7 @@
  * @module
  */
 import { z } from "zod";
+import { isIsoDate } from "@alfred/core";
 
 /**
  * The longest experiment name. The name is a folder (`results/<name>/`) and a prefix of run
@@ -24,11 +25,7 @@ export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, {
 
 /** True unless `s` has the YYYY-MM-DD shape but names no real day (the regex reports bad shapes). */
 function isCalendarDateOrMalformed(s: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (!m) return true;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const t = new Date(Date.UTC(y, mo - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+  return !/^\d{4}-\d{2}-\d{2}$/.test(s) || isIsoDate(s);
 }
 
 const Ticker = z.string().min(1).max(16).describe("ticker symbol as it appears in the dataset");

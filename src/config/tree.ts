@@ -432,19 +432,6 @@ export function locate(root: LNode, path: readonly PathSegment[], target: "value
   return target === "key" ? keyLoc ?? node.loc : node.loc;
 }
 
-/** The node at `path`, if any. */
-export function nodeAt(root: LNode, path: readonly PathSegment[]): LNode | undefined {
-  let node: LNode = root;
-  for (const seg of path) {
-    if (node.kind === "map" && node.entries.has(String(seg))) {
-      node = node.entries.get(String(seg))!.value;
-    } else if (node.kind === "seq" && typeof seg === "number" && seg < node.items.length) {
-      node = node.items[seg];
-    } else return undefined;
-  }
-  return node;
-}
-
 /** Formats a key path: `data.eval_tickers[1]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";

@@ -8,6 +8,7 @@ import pl from "nodejs-polars";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { z } from "zod";
+import { dateToIso } from "@alfred/core";
 import { IsoDate } from "../config/schema.ts";
 
 /** The tables a dataset may hold; any may be absent. */
@@ -263,12 +264,8 @@ export function checkTableSchema(
 /** A value as a message shows it: `-3.5`, `NaN`, `Infinity`, `missing (null)`. */
 function shownValue(v: unknown): string {
   if (v === null || v === undefined) return "missing (null)";
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? "an invalid date" : isoDay(v);
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? "an invalid date" : dateToIso(v);
   return String(v);
-}
-
-function isoDay(d: Date): string {
-  return d.toISOString().slice(0, 10);
 }
 
 /**
@@ -743,6 +740,6 @@ export function dateSeries(name: string, dates: readonly string[]): pl.Series {
  */
 export function isoDates(series: pl.Series): (string | null)[] {
   return (series.toArray() as unknown as (Date | null)[]).map((d) =>
-    d === null ? null : d.toISOString().slice(0, 10)
+    d === null ? null : dateToIso(d)
   );
 }

@@ -7,6 +7,7 @@
  */
 import pl from "nodejs-polars";
 import { join } from "node:path";
+import { monthEnd, quarterNumber } from "@alfred/core";
 import { dateSeries, type Manifest, type SeriesInfo, type TableName } from "./dataset.ts";
 
 /** First and last date of the dataset's daily prices. */
@@ -63,12 +64,6 @@ function num(csv: Csv, row: number, col: number): number | null {
   return v;
 }
 
-/** The last calendar day of a month, `YYYY-MM-DD`. */
-export function monthEnd(year: number, month: number): string {
-  const d = new Date(Date.UTC(year, month, 0));
-  return d.toISOString().slice(0, 10);
-}
-
 /**
  * The day a quarterly macro value counts as known: the quarter's last day plus the publication lag,
  * taken as the last day of the month `lagMonths` after the quarter's last month.
@@ -76,11 +71,11 @@ export function monthEnd(year: number, month: number): string {
  * @param quarter `YYYYQn`
  * @param lagMonths months of publication lag
  * @returns an ISO date
+ * @throws {RangeError} when `quarter` is not `YYYYQn`
  */
 export function quarterKnownDate(quarter: string, lagMonths: number): string {
-  const m = /^(\d{4})Q([1-4])$/.exec(quarter);
-  if (!m) throw new SyntaxError(`Cannot parse quarter "${quarter}": expected YYYYQn`);
-  return monthEnd(Number(m[1]), Number(m[2]) * 3 + lagMonths);
+  const qn = quarterNumber(quarter);
+  return monthEnd(Math.floor(qn / 4), (qn % 4 + 1) * 3 + lagMonths);
 }
 
 const MACRO_SERIES: Record<string, string> = {

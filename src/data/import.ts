@@ -11,6 +11,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { dateToIso, dayToIso, isIsoDate, isoToDay } from "@alfred/core";
 import { Buffer } from "node:buffer";
 import { parse as parseYaml } from "yaml";
 import { parseArgs } from "node:util";
@@ -198,20 +199,10 @@ const ALIASES: Record<string, string[]> = {
   fiscal_date_ending: ["fiscaldateending"],
 };
 
-/** Days since 1970-01-01 of a valid calendar date, or null. */
+/** Days since 1970-01-01 of a valid calendar date from year 1000 to 9999, or null. */
 function dayNumber(y: number, m: number, d: number): number | null {
-  if (!(y >= 1000 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31)) return null;
-  const t = Date.UTC(y, m - 1, d);
-  const back = new Date(t);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) {
-    return null;
-  }
-  return Math.round(t / 86_400_000);
-}
-
-/** ISO `YYYY-MM-DD` of a day number. */
-function isoOfDay(day: number): string {
-  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+  const iso = `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  return y >= 1000 && y <= 9999 && isIsoDate(iso) ? isoToDay(iso) : null;
 }
 
 /**
@@ -227,8 +218,9 @@ export function parseDateCell(
   format: "iso" | "mdy" | "dmy" = "iso",
 ): number | null {
   if (value instanceof Date) {
-    const t = value.getTime();
-    return Number.isFinite(t) ? Math.floor(t / 86_400_000) : null;
+    // Its UTC day; a date outside years 0000..9999 is not one.
+    const iso = Number.isNaN(value.getTime()) ? "" : dateToIso(value);
+    return isIsoDate(iso) ? isoToDay(iso) : null;
   }
   if (typeof value !== "string") return null;
   const s = value.trim();
@@ -522,7 +514,7 @@ function parseFile(
           row: r,
           line: lineOf?.(r),
           key,
-          date: isoOfDay(day!),
+          date: dayToIso(day!),
           day: day!,
           values,
         });
@@ -592,7 +584,7 @@ function parseFile(
         row: r,
         line: lineOf?.(r),
         key: col.trim(),
-        date: isoOfDay(day),
+        date: dayToIso(day),
         day,
         values: { [field]: v },
       });
@@ -629,7 +621,7 @@ function checkValue(
       });
       return undefined;
     }
-    return isoOfDay(d);
+    return dayToIso(d);
   }
   const v = numberCell(cell);
   if (v === null) {
@@ -899,8 +891,8 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
     if (r.day < minDay) minDay = r.day;
     if (r.day > maxDay) maxDay = r.day;
   }
-  const from = rows.length ? isoOfDay(minDay) : null;
-  const to = rows.length ? isoOfDay(maxDay) : null;
+  const from = rows.length ? dayToIso(minDay) : null;
+  const to = rows.length ? dayToIso(maxDay) : null;
   const report: ImportReport = {
     ok: false,
     out: options.out,

@@ -5,9 +5,8 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { dayToIso, isoToDay } from "@alfred/core";
 import type { Dataset } from "./dataset.ts";
-
-const DAY_MS = 86_400_000;
 
 /** Options of {@linkcode scanContinuity} and {@linkcode continuousTickers}. */
 export interface ScanOptions {
@@ -32,20 +31,6 @@ export interface TickerContinuity {
   /** Longest run of the dataset's trading days without a close (leading and trailing runs count). */
   maxGap: number;
   continuous: boolean;
-}
-
-/** Day number (days since 1970-01-01) to ISO date. */
-export function dayToIso(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
-
-/** ISO date to day number (days since 1970-01-01). */
-export function isoToDay(iso: string): number {
-  const t = Date.parse(`${iso}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(iso) || Number.isNaN(t)) {
-    throw new RangeError(`Invalid date "${iso}": expected YYYY-MM-DD`);
-  }
-  return Math.round(t / DAY_MS);
 }
 
 /** Rows of the prices table with a finite positive close: ticker, day number, close, sorted. */

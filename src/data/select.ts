@@ -8,7 +8,8 @@
  */
 import type { DataConfig, TickerSpec } from "../config/schema.ts";
 import type { Dataset } from "./dataset.ts";
-import { continuousTickers, dayToIso, priceRows } from "./scan.ts";
+import { dayToIso, pearson } from "@alfred/core";
+import { continuousTickers, priceRows } from "./scan.ts";
 
 /** Fewest overlapping daily returns for a correlation to count; fewer count as correlation 1. */
 export const MIN_OVERLAP = 20;
@@ -150,30 +151,20 @@ export function returnCorrelations(
     { length: n },
     (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : NaN)),
   );
+  // Pairwise complete: each pair is correlated over the days both have a return.
+  const pa = new Float64Array(T), pb = new Float64Array(T);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const a = rets[i], b = rets[j];
-      let m = 0, sa = 0, sb = 0;
+      let m = 0;
       for (let k = 0; k < T; k++) {
         if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
-          m++;
-          sa += a[k];
-          sb += b[k];
+          pa[m] = a[k];
+          pb[m++] = b[k];
         }
       }
       if (m < MIN_OVERLAP) continue;
-      const ma = sa / m, mb = sb / m;
-      let sab = 0, saa = 0, sbb = 0;
-      for (let k = 0; k < T; k++) {
-        if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
-          const da = a[k] - ma, db = b[k] - mb;
-          sab += da * db;
-          saa += da * da;
-          sbb += db * db;
-        }
-      }
-      const r = saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
-      corr[i][j] = corr[j][i] = r;
+      corr[i][j] = corr[j][i] = pearson(pa.subarray(0, m), pb.subarray(0, m)) ?? NaN;
     }
   }
   const period: [string, string] = T

@@ -6,11 +6,22 @@
  * bursts, news sentiment follows recent returns. A known subset of quarterly features
  * ({@linkcode PLANTED_FEATURES}) linearly drives the drift of the NEXT quarter only; every other
  * feature is noise with respect to future returns. Everything is drawn from one seeded PRNG
- * (sfc32 seeded by splitmix32), so the same parameters give byte-identical tables.
+ * (`@alfred/core`'s mulberry32 {@linkcode Prng}), so the same parameters give byte-identical
+ * tables.
  *
  * @module
  */
 import pl from "nodejs-polars";
+import {
+  dayOfWeek,
+  dayQuarter,
+  dayToIso,
+  isIsoDate,
+  isoToDay,
+  Prng,
+  quarterEndDay,
+  quarterOf,
+} from "@alfred/core";
 import {
   dateSeries,
   type Manifest,
@@ -112,58 +123,40 @@ export const SYNTH_FEATURE_NAMES: readonly string[] = (() => {
   return [...base, ...base.map((f) => `delta_${f}`)];
 })();
 
-/** A small deterministic PRNG: sfc32 seeded through splitmix32, with normal and Student-t draws. */
-export class Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+/**
+ * The generator's draws: `@alfred/core`'s {@linkcode Prng} (mulberry32, seeded with
+ * `new Prng(seed)`) with uniform, integer, normal and Student-t draws on top.
+ */
+export class SynthRng extends Prng {
   #spare: number | null = null;
 
-  /** @param seed any integer */
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const splitmix = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.#a = splitmix();
-    this.#b = splitmix();
-    this.#c = splitmix();
-    this.#d = splitmix();
-    for (let i = 0; i < 12; i++) this.uint32();
-  }
-
-  /** A uniform 32-bit unsigned integer. */
-  uint32(): number {
-    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
-    this.#d = (this.#d + 1) >>> 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) >>> 0;
-    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
-    this.#c = (this.#c + t) >>> 0;
-    return t;
-  }
-
-  /** A uniform number in [0, 1). */
-  next(): number {
-    return this.uint32() / 4294967296;
-  }
-
-  /** A uniform number in [lo, hi). */
+  /**
+   * A uniform number in [lo, hi).
+   *
+   * @param lo lower bound, inclusive
+   * @param hi upper bound, exclusive
+   * @returns the draw
+   */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }
 
-  /** A uniform integer in [lo, hi] (inclusive). */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+  /**
+   * A uniform integer in [lo, hi], both inclusive.
+   *
+   * @param lo lower bound
+   * @param hi upper bound
+   * @returns the draw
+   */
+  intBetween(lo: number, hi: number): number {
+    return lo + this.int(hi - lo + 1);
   }
 
-  /** A standard normal draw (Box-Muller). */
+  /**
+   * A standard normal draw (Box-Muller; the second value of a pair is kept for the next call).
+   *
+   * @returns the draw
+   */
   normal(): number {
     if (this.#spare !== null) {
       const v = this.#spare;
@@ -178,7 +171,12 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** A Student-t draw with integer `df` > 2 degrees of freedom, scaled to unit variance. */
+  /**
+   * A Student-t draw scaled to unit variance.
+   *
+   * @param df degrees of freedom, an integer > 2
+   * @returns the draw
+   */
   studentT(df: number): number {
     let chi2 = 0;
     for (let k = 0; k < df; k++) {
@@ -189,15 +187,11 @@ export class Rng {
   }
 }
 
-const DAY_MS = 86_400_000;
-
 function parseIso(d: string, what: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  const t = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-  if (!m || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== d) {
+  if (!isIsoDate(d)) {
     throw new RangeError(`Invalid ${what} "${d}": expected a calendar date as YYYY-MM-DD`);
   }
-  return t;
+  return isoToDay(d);
 }
 
 /**
@@ -212,25 +206,20 @@ export function syntheticCalendar(from: string, to: string): string[] {
   const a = parseIso(from, "from date");
   const b = parseIso(to, "to date");
   const out: string[] = [];
-  for (let t = a; t <= b; t += DAY_MS) {
-    const d = new Date(t);
-    const wd = d.getUTCDay();
+  for (let day = a; day <= b; day++) {
+    const wd = dayOfWeek(day);
     if (wd === 0 || wd === 6) continue;
-    const md = d.toISOString().slice(5, 10);
+    const iso = dayToIso(day);
+    const md = iso.slice(5, 10);
     if (md === "01-01" || md === "07-04" || md === "12-25") continue;
-    out.push(d.toISOString().slice(0, 10));
+    out.push(iso);
   }
   return out;
 }
 
-function quarterKey(iso: string): string {
-  return `${iso.slice(0, 4)}Q${Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1}`;
-}
-
+/** The last day of the quarter before the one `iso` falls in. */
 function previousQuarterEnd(iso: string): string {
-  const y = Number(iso.slice(0, 4));
-  const q = Math.floor((Number(iso.slice(5, 7)) - 1) / 3);
-  return new Date(Date.UTC(y, q * 3, 0)).toISOString().slice(0, 10);
+  return dayToIso(quarterEndDay(dayQuarter(isoToDay(iso)) - 1));
 }
 
 const round = (x: number, digits: number) => {
@@ -290,7 +279,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       `Invalid span "${params.from}".."${params.to}": expected at least 130 trading days, found ${days.length}`,
     );
   }
-  const rng = new Rng(params.seed);
+  const rng = new SynthRng(params.seed);
   const n = params.tickers;
   const width = Math.max(2, String(n).length);
   const names = Array.from({ length: n }, (_, i) => `SYN${String(i + 1).padStart(width, "0")}`);
@@ -298,7 +287,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   // Quarters: [start, end] day indices.
   const quarters: { key: string; start: number; end: number }[] = [];
   days.forEach((d, i) => {
-    const k = quarterKey(d);
+    const k = quarterOf(d);
     const last = quarters[quarters.length - 1];
     if (last && last.key === k) last.end = i;
     else quarters.push({ key: k, start: i, end: i });
@@ -379,7 +368,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     const q = quarters[qi];
     const fiscalEnd = previousQuarterEnd(days[q.start]);
     // Earnings report for the previous fiscal quarter, released 12-30 trading days into this one.
-    const reportDay = names.map(() => Math.min(q.start + rng.int(12, 30), q.end));
+    const reportDay = names.map(() => Math.min(q.start + rng.intBetween(12, 30), q.end));
     const surprisePct: (number | null)[] = names.map(() => null);
     const deltaNet: (number | null)[] = names.map(() => null);
     names.forEach((t, i) => {
@@ -418,8 +407,8 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     names.forEach((_, i) => {
       for (const [map, p] of [[acq[i], 0.35], [disp[i], 0.45]] as const) {
         if (rng.next() >= p) continue;
-        const start = rng.int(q.start, q.end);
-        const len = rng.int(1, 5);
+        const start = rng.intBetween(q.start, q.end);
+        const len = rng.intBetween(1, 5);
         for (let d = start; d < Math.min(start + len, q.end + 1); d++) {
           map.set(d, Math.round(Math.exp(9 + 0.5 * rng.normal())));
         }
@@ -627,7 +616,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     riskFree: "2year",
     series,
     generator: {
-      generator: "alfred synth v1 (sfc32 PRNG seeded by splitmix32)",
+      generator: "alfred synth v2 (mulberry32 PRNG, @alfred/core Prng)",
       seed: params.seed,
       tickers: n,
       from: params.from,

@@ -6,9 +6,7 @@
  */
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import type { Scaler } from "./scaler.ts";
-import type { Matrix } from "../train/trainer.ts";
-
-export type { Matrix };
+import type { Matrix } from "@alfred/core";
 
 /** Which quarter row each matrix row is. */
 export interface RowKey {

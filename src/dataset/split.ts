@@ -42,7 +42,7 @@ import {
   quarterLabel,
   quarterNumber,
   quarterStartDay,
-} from "../features/dates.ts";
+} from "@alfred/core";
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 
 /** One fold: row indices into `QuarterlyFrame.frame`. */

@@ -40,7 +40,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
-import { ShuffleRng } from "../train/trainer.ts";
+import { Prng } from "@alfred/core";
 import {
   type BlasHost,
   blasKernelsInstalled,
@@ -200,7 +200,7 @@ function label(w: EngineWorkload): string {
 }
 
 function syntheticData(rows: number, cols: number, seed: number) {
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   const x = new Float32Array(rows * cols).map(() => rng.next() * 2 - 1);
   const y = new Float32Array(rows).map(() => (rng.next() < 0.5 ? 0 : 1));
   return { x: { data: x, rows, cols }, y };
@@ -322,7 +322,7 @@ async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
   const yT = tf.tensor2d(t.y, [w.rows, 1]);
   const optimizer = tf.train.adam(1e-4);
   const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
-  const perm = tf.tensor1d(new ShuffleRng(o.seed).permutation(w.rows), "int32");
+  const perm = tf.tensor1d(new Prng(o.seed).permutation(w.rows), "int32");
   const batches = Math.ceil(w.rows / w.batch);
   const step = (b: number) => {
     const start = (b % batches) * w.batch;

@@ -23,14 +23,13 @@ import type {
   TrainResult,
   TrainState,
 } from "../train/trainer.ts";
+import { checkMatrix, Prng } from "@alfred/core";
 import {
-  checkMatrix,
   checkOptions,
   checkpointSchedule,
   checkResumable,
   type PlateauState,
   plateauStep,
-  ShuffleRng,
 } from "../train/trainer.ts";
 import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
 import { predict } from "../train/predict.ts";
@@ -329,7 +328,7 @@ export async function runFused(
   try {
     engine.upload(await flatWeights(model, layers, params));
     const n = x.rows;
-    const rng = new ShuffleRng(seed);
+    const rng = new Prng(seed);
     const plateau: PlateauState = {
       lr: train.learning_rate,
       bestEpoch: 0,

@@ -9,7 +9,7 @@
  *   input gradient, one tiled `Hᵀ·D` dispatch for the weight gradient and one
  *   column-sum dispatch for the bias gradient. One Adam (or SGD) dispatch
  *   updates the flat parameter buffer.
- * - Every epoch the trainer's seeded permutation ({@linkcode ShuffleRng}, the
+ * - Every epoch the trainer's seeded permutation (`Prng` from `@alfred/core`, the
  *   same stream `trainModel` draws) is uploaded once; each mini-batch is
  *   gathered on the GPU. The loss is summed on the GPU and read back once per
  *   epoch, together with the validation loss; the whole epoch (all steps and

@@ -9,6 +9,7 @@
  * @module
  */
 import type pl from "nodejs-polars";
+import { pearson, spearman } from "@alfred/core";
 import { LABEL_DERIVED_COLUMNS } from "./labels.ts";
 import type { QuarterlyFrame } from "./quarterly.ts";
 
@@ -18,10 +19,10 @@ export type Strength = "Very Weak" | "Weak" | "Moderate" | "Strong" | "Very Stro
 /** One line of the correlation report. */
 export interface FeatureCorrelation {
   feature: string;
-  /** Pearson correlation with the label; NaN when the feature is constant on the rows. */
-  pearson: number;
-  /** Spearman (rank) correlation with the label; NaN when the feature is constant on the rows. */
-  spearman: number;
+  /** Pearson correlation with the label; `null` when the feature is constant on the rows. */
+  pearson: number | null;
+  /** Spearman (rank) correlation with the label; `null` when the feature is constant on the rows. */
+  spearman: number | null;
   /** Strength word of |pearson|, or `"Constant"` when undefined. */
   strength: Strength | "Constant";
 }
@@ -46,67 +47,6 @@ export function strengthWord(r: number): Strength {
   if (a < 0.6) return "Moderate";
   if (a < 0.8) return "Strong";
   return "Very Strong";
-}
-
-/**
- * Pearson correlation of two equal-length samples.
- *
- * @param x First sample.
- * @param y Second sample.
- * @returns The coefficient, or NaN when either sample is constant.
- */
-export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx;
-    const dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return NaN;
-  return Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)));
-}
-
-/**
- * Ranks (1-based) with ties given their average rank.
- *
- * @param x A sample.
- * @returns The ranks.
- */
-export function ranks(x: ArrayLike<number>): Float64Array {
-  const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[a] - x[b]);
-  const r = new Float64Array(x.length);
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j + 1 < order.length && x[order[j + 1]] === x[order[i]]) j++;
-    const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) r[order[k]] = avg;
-    i = j + 1;
-  }
-  return r;
-}
-
-/**
- * Spearman rank correlation of two equal-length samples.
- *
- * @param x First sample.
- * @param y Second sample.
- * @returns The coefficient, or NaN when either sample is constant.
- */
-export function spearman(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  return pearson(ranks(x), ranks(y));
 }
 
 function columnValues(frame: pl.DataFrame, name: string, rows: number[]): Float64Array {
@@ -168,7 +108,7 @@ export function featureCorrelations(
     const x = columnValues(table, f, rows);
     const p = pearson(x, y);
     const s = spearman(x, y);
-    if (Math.abs(p) >= LEAK_THRESHOLD) {
+    if (p !== null && Math.abs(p) >= LEAK_THRESHOLD) {
       throw new RangeError(
         `Feature "${f}" correlates ${p} with the label "${label}": it is a copy of the label (a leak), not a feature`,
       );
@@ -177,12 +117,12 @@ export function featureCorrelations(
       feature: f,
       pearson: p,
       spearman: s,
-      strength: Number.isNaN(p) ? "Constant" : strengthWord(p),
+      strength: p === null ? "Constant" : strengthWord(p),
     };
   });
   return out.sort((a, b) => {
-    const aa = Number.isNaN(a.pearson) ? -1 : Math.abs(a.pearson);
-    const bb = Number.isNaN(b.pearson) ? -1 : Math.abs(b.pearson);
+    const aa = a.pearson === null ? -1 : Math.abs(a.pearson);
+    const bb = b.pearson === null ? -1 : Math.abs(b.pearson);
     return bb - aa || (a.feature < b.feature ? -1 : a.feature > b.feature ? 1 : 0);
   });
 }

@@ -12,7 +12,7 @@
 import pl from "nodejs-polars";
 import type { FeatureFamilies } from "../config/schema.ts";
 import { type Dataset, MissingTableError, type TableName } from "../data/dataset.ts";
-import { dateColumnDays, numberColumn, stringColumn } from "./dates.ts";
+import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
 
 /** The feature families in the order their columns appear in the model input. */
 export const FAMILY_ORDER = [

@@ -40,33 +40,3 @@ export function labelColumn(label: Pick<LabelConfig, "mode">): "PQ" | "PM" {
 export function labelValue(mode: LabelConfig["mode"], close: number, future: number): number {
   return mode === "direction" ? (future > close ? 1 : 0) : future / close - 1;
 }
-
-/**
- * Labels for one ticker's quarter rows.
- *
- * @param qns The rows' calendar quarter numbers, ascending.
- * @param closes The rows' closes.
- * @param endDays The rows' last trading days (epoch days).
- * @param label The label config.
- * @returns Per row: the label value and the epoch day it becomes known, or `null`
- *   when the ticker has no row `horizon` quarters later.
- */
-export function tickerLabels(
-  qns: ArrayLike<number>,
-  closes: ArrayLike<number>,
-  endDays: ArrayLike<number>,
-  label: LabelConfig,
-): ({ value: number; day: number } | null)[] {
-  const at = new Map<number, number>();
-  for (let i = 0; i < qns.length; i++) at.set(qns[i], i);
-  const out: ({ value: number; day: number } | null)[] = [];
-  for (let i = 0; i < qns.length; i++) {
-    const j = at.get(qns[i] + label.horizon);
-    out.push(
-      j === undefined
-        ? null
-        : { value: labelValue(label.mode, closes[i], closes[j]), day: endDays[j] },
-    );
-  }
-  return out;
-}

@@ -24,19 +24,17 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
-import { type Dataset, MissingTableError } from "../data/dataset.ts";
 import {
-  dateColumnDays,
   dayQuarter,
   dayToIso,
   isoToDay,
-  numberColumn,
   quarterEndDay,
   quarterLabel,
   quarterStartDay,
-  stringColumn,
-} from "./dates.ts";
+} from "@alfred/core";
+import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
+import { type Dataset, MissingTableError } from "../data/dataset.ts";
+import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
 import {
   type BuildContext,
   buildMarket,

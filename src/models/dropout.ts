@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { deriveSeed } from "@alfred/core";
 
 /** Constructor arguments of {@linkcode SeededDropout}. */
 export interface SeededDropoutArgs {
@@ -56,7 +57,7 @@ export class SeededDropout extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs["training"] !== true || this.rate === 0) return tf.clone(x);
-    const stepSeed = mix(this.seed, this.step++);
+    const stepSeed = deriveSeed(this.seed, this.step++, -1);
     return tf.tidy(() => {
       const keep = tf.cast(
         tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, "float32", stepSeed), this.rate),
@@ -72,10 +73,3 @@ export class SeededDropout extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(SeededDropout);
-
-function mix(seed: number, step: number): number {
-  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
-}

@@ -27,6 +27,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { deriveSeed } from "@alfred/core";
 import type { LabelConfig, ModelConfig, ModelFamily } from "../config/schema.ts";
 import { SeededDropout } from "./dropout.ts";
 
@@ -270,54 +271,6 @@ export function describeModel(
     memory,
     batchSize,
   };
-}
-
-/**
- * The notes' print-friendly parameter count, `(size² × (layers − 1)) + size × layers`
- * for the hidden layers plus the input and output layers (and normalization
- * weights), with the total.
- *
- * @param d a model description
- * @returns e.g. `(256^2 × 9) + 256 × 10 = 592,384 hidden + 60 × 256 input + 257 output = 608,001 parameters`
- */
-export function parameterFormula(d: ModelDescription): string {
-  const fmt = (n: number) => n.toLocaleString("en-US");
-  const first = d.widths[0];
-  const out = `${d.widths[d.widths.length - 1] + 1} output`;
-  const input = `${d.inputDim} × ${first} input`;
-  let hidden: string;
-  let hiddenCount: number;
-  if (d.widths.every((w) => w === first)) {
-    hiddenCount = first * first * (d.layers - 1) + first * d.layers;
-    hidden = `(${first}^2 × ${d.layers - 1}) + ${first} × ${d.layers} = ${fmt(hiddenCount)} hidden`;
-  } else {
-    hiddenCount = d.widths.slice(1).reduce((s, w, i) => s + d.widths[i] * w, 0) +
-      d.widths.reduce((a, b) => a + b, 0);
-    hidden = `${d.widths.slice(1).map((w, i) => `${d.widths[i]} × ${w}`).join(" + ")} + ${
-      d.widths.join(" + ")
-    } = ${fmt(hiddenCount)} hidden`;
-  }
-  const norm = d.parameters - hiddenCount - d.inputDim * first -
-    (d.widths[d.widths.length - 1] + 1);
-  const normPart = norm > 0 ? ` + ${fmt(norm)} ${d.normalization}-norm` : "";
-  return `${hidden} + ${input} + ${out}${normPart} = ${fmt(d.parameters)} parameters`;
-}
-
-/**
- * A 32-bit seed for layer `index` derived from the experiment seed
- * (splitmix-style mixing, so neighbouring layers get unrelated streams).
- *
- * @param seed the experiment seed
- * @param index the layer index (the output layer uses the number of hidden layers)
- * @param salt separates initializer and dropout streams
- * @returns a non-negative 31-bit integer
- */
-export function deriveSeed(seed: number, index: number, salt = 0): number {
-  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b) ^
-    Math.imul(salt + 1, 0xc2b2ae35)) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
 }
 
 /**

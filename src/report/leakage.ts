@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { quarterOf, quarterStart } from "@alfred/core";
 import type { RunFold, RunRecord } from "../record/mod.ts";
 import { formatCount } from "./format.ts";
 
@@ -173,12 +174,6 @@ function quarters(n: number): string {
   return `${n} quarter${n === 1 ? "" : "s"}`;
 }
 
-/** First day of the calendar quarter of an ISO date. */
-function quarterStart(date: string): string {
-  const month = Number(date.slice(5, 7));
-  return `${date.slice(0, 4)}-${String(3 * Math.floor((month - 1) / 3) + 1).padStart(2, "0")}-01`;
-}
-
 /** How a fold is named in a clause: its name among several folds, "the holdout" alone. */
 function foldName(fold: RunFold, folds: number): string {
   return folds > 1 ? fold.name : "the holdout";
@@ -268,7 +263,7 @@ function gapCheck(record: RunRecord): LeakageCheck {
     };
   }
   const parts = recorded.map((f) => {
-    const start = quarterStart(f.evalPeriod[0]);
+    const start = quarterStart(quarterOf(f.evalPeriod[0]));
     return {
       ok: f.lastTrainLabelDate! < start,
       text: `${

@@ -25,7 +25,7 @@ import {
   type RegressionMetrics,
   regressionMetrics,
 } from "./metrics.ts";
-import { type Matrix, ShuffleRng } from "./trainer.ts";
+import { checkMatrix, type Matrix, Prng } from "@alfred/core";
 
 /** Regularization strengths tried by cross-validation. */
 export const REGULARIZATION_GRID: readonly number[] = [0.01, 0.1, 1, 10, 100, 1000];
@@ -69,17 +69,6 @@ export interface LinearFit {
   intercept: number;
   /** Newton iterations (logistic) or 1 (ridge). */
   iterations: number;
-}
-
-function checkMatrix(name: string, m: Matrix, labels: number): void {
-  if (m.data.length !== m.rows * m.cols) {
-    throw new RangeError(
-      `Invalid matrix "${name}": data has ${m.data.length} values, expected ${m.rows} x ${m.cols}`,
-    );
-  }
-  if (labels !== m.rows) {
-    throw new RangeError(`Label count mismatch: "${name}" has ${m.rows} rows but ${labels} labels`);
-  }
 }
 
 /** Solve `A x = b` for symmetric positive definite `A` (n x n, row-major) by Cholesky. */
@@ -297,7 +286,7 @@ export function chooseRegularization(
   const n = x.rows;
   const k = Math.min(CV_FOLDS, n);
   if (k < 2) return { value: 1, scores: [] };
-  const perm = new ShuffleRng(seed ^ 0x6a09e667).permutation(n);
+  const perm = new Prng(seed ^ 0x6a09e667).permutation(n);
   const fold = new Int32Array(n);
   perm.forEach((row, i) => (fold[row] = i % k));
   const foldRows: number[][] = Array.from({ length: k }, () => []);
@@ -357,8 +346,8 @@ export function baselines(
   args: BaselineArgs,
 ): BaselineResult<ClassificationMetrics | RegressionMetrics>[] {
   const { mode, xTrain, yTrain, xEval, yEval, momentumEval, quartersEval, seed } = args;
-  checkMatrix("xTrain", xTrain, yTrain.length);
-  checkMatrix("xEval", xEval, yEval.length);
+  checkMatrix("xTrain", xTrain, yTrain, "yTrain");
+  checkMatrix("xEval", xEval, yEval, "yEval");
   if (xTrain.rows === 0) throw new RangeError("Cannot compute baselines: no training rows");
   if (xTrain.cols !== xEval.cols) {
     throw new RangeError(
@@ -468,49 +457,4 @@ export function baselines(
       details: { alpha: chosen.value },
     },
   ];
-}
-
-/** One comparison of the model against one baseline on one metric. */
-export interface BaselineComparison {
-  baseline: string;
-  metric: string;
-  model: number | null;
-  value: number | null;
-  /** Whether the model is strictly better; `null` when either side is undefined. */
-  beats: boolean | null;
-}
-
-/**
- * Compare the model's eval metrics with each baseline's, on the metrics that
- * matter for the mode (direction: accuracy and F1, higher is better;
- * magnitude: MSE lower, sign accuracy and mean IC higher).
- *
- * @param model the model's eval metrics
- * @param results the baselines
- * @returns one row per baseline and metric
- */
-export function compareWithBaselines(
-  model: ClassificationMetrics | RegressionMetrics,
-  results: BaselineResult<ClassificationMetrics | RegressionMetrics>[],
-): BaselineComparison[] {
-  const isClass = "accuracy" in model;
-  const picks: [
-    string,
-    (m: ClassificationMetrics & RegressionMetrics) => number | null,
-    boolean,
-  ][] = isClass ? [["accuracy", (m) => m.accuracy, true], ["f1", (m) => m.f1, true]] : [
-    ["mse", (m) => m.mse, false],
-    ["signAccuracy", (m) => m.signAccuracy, true],
-    ["icMean", (m) => m.ic?.mean ?? null, true],
-  ];
-  const rows: BaselineComparison[] = [];
-  for (const b of results) {
-    for (const [metric, get, higher] of picks) {
-      const mv = get(model as ClassificationMetrics & RegressionMetrics);
-      const bv = get(b.metrics as ClassificationMetrics & RegressionMetrics);
-      const beats = mv === null || bv === null ? null : higher ? mv > bv : mv < bv;
-      rows.push({ baseline: b.name, metric, model: mv, value: bv, beats });
-    }
-  }
-  return rows;
 }

@@ -16,10 +16,7 @@
  *
  * @module
  */
-import { averageRanks, pearson, spearman } from "../stats.ts";
-
-/** Re-exported from `src/stats.ts`, where the statistics every stage shares live. */
-export { averageRanks, pearson, spearman };
+import { pearson, spearman } from "@alfred/core";
 
 /** The warning the notes print when a model that was never trained is evaluated. */
 export const UNTRAINED_MODEL_WARNING =

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Matrix } from "./trainer.ts";
+import type { Matrix } from "@alfred/core";
 
 /**
  * Predict every row of `x` in batches (inference mode: dropout off,

@@ -29,17 +29,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkMatrix, type Matrix, Prng } from "@alfred/core";
 import type { TrainConfig } from "../config/schema.ts";
 import { predict } from "./predict.ts";
-import { interruptOnSignals } from "./interrupt.ts";
 import { createLocked, tempName } from "../store/temp.ts";
-
-/** A dense row-major matrix: `data[r * cols + c]`. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
 
 /** One finished epoch. */
 export interface EpochLog {
@@ -248,82 +241,6 @@ export interface TrainArgs {
    * forward pass over them, skipped when training was interrupted.
    */
   lastEpochFit?: boolean;
-}
-
-/**
- * The trainer's PRNG (mulberry32): small, fast, and its whole state is one
- * 32-bit integer, so it can be saved in a checkpoint.
- */
-export class ShuffleRng {
-  /** Current 32-bit state. */
-  state: number;
-
-  /**
-   * @param seed any integer; mixed so that nearby seeds give unrelated streams
-   */
-  constructor(seed: number) {
-    this.state = (Math.imul((seed | 0) ^ 0x5bd1e995, 0x9e3779b1) ^ 0x2545f491) >>> 0;
-  }
-
-  /** @returns a float in [0, 1) */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /**
-   * A Fisher–Yates permutation of `0..n-1`.
-   * @param n length
-   * @returns the permutation
-   */
-  permutation(n: number): Int32Array {
-    const p = new Int32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
-      const t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
-  }
-}
-
-/**
- * Checks that a design matrix is consistent and has one label per row.
- *
- * @param name the matrix's name in messages (`x`, `xVal`)
- * @param m the matrix
- * @param labels its labels
- * @param labelName the labels' name in messages
- * @throws {RangeError} naming the matrix and what is wrong
- */
-export function checkMatrix(
-  name: string,
-  m: Matrix,
-  labels: Float32Array,
-  labelName: string,
-): void {
-  if (!Number.isInteger(m.rows) || !Number.isInteger(m.cols) || m.rows < 0 || m.cols < 1) {
-    throw new RangeError(
-      `Invalid matrix "${name}": rows and cols must be non-negative integers (cols >= 1), got ${m.rows} x ${m.cols}`,
-    );
-  }
-  if (m.data.length !== m.rows * m.cols) {
-    throw new RangeError(
-      `Invalid matrix "${name}": data has ${m.data.length} values, expected ${m.rows} x ${m.cols} = ${
-        m.rows * m.cols
-      }`,
-    );
-  }
-  if (labels.length !== m.rows) {
-    throw new RangeError(
-      `Label count mismatch: "${labelName}" has ${labels.length} values but "${name}" has ${m.rows} rows`,
-    );
-  }
 }
 
 /**
@@ -616,7 +533,7 @@ export async function trainModel(args: TrainArgs): Promise<TrainResult> {
 
   let lr = train.learning_rate;
   const optimizer = makeOptimizer(train.optimizer, lr);
-  const rng = new ShuffleRng(seed);
+  const rng = new Prng(seed);
   let history: EpochLog[] = [];
   let bestEpoch = 0;
   let bestValLoss = Infinity;
@@ -1010,25 +927,4 @@ export function fileCheckpointer(
       });
     },
   };
-}
-
-/**
- * Ctrl-C handling for a training run: the first SIGINT aborts the returned
- * signal (the trainer saves a checkpoint where it has a checkpointer, restores
- * the best weights and reports `stoppedBy: "interrupted"`); a second SIGINT
- * exits at once with status 130. The same SIGINT delivered twice (a terminal's
- * Ctrl-C under `deno task`, see `interrupt.ts`) counts once.
- *
- * @param onInterrupt called on the first SIGINT, e.g. to print "stopping…"
- * @returns the signal to pass to {@link trainModel} and `dispose` to remove the handler
- * @example
- * ```ts
- * const ctrlC = interruptOnSigint(() => console.error("Stopping after this batch (Ctrl-C again to quit)"));
- * try { result = await trainModel({ ...args, signal: ctrlC.signal }); } finally { ctrlC.dispose(); }
- * ```
- */
-export function interruptOnSigint(
-  onInterrupt?: () => void,
-): { signal: AbortSignal; dispose(): void } {
-  return interruptOnSignals({ signals: ["SIGINT"], onInterrupt: () => onInterrupt?.() });
 }

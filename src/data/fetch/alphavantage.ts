@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { isIsoDate } from "@alfred/core";
 import type { FetchCache } from "./cache.ts";
 import { redact } from "../../redact.ts";
 import { FetchError, type HttpClient } from "./http.ts";
@@ -212,11 +213,7 @@ function avNumber(
 /** An Alpha Vantage date `YYYY-MM-DD`, or a malformed-payload error. */
 function avDate(v: unknown, field: string, fn: string, symbol: string, at: string): string {
   const s = typeof v === "string" ? v.trim() : "";
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (m) {
-    const d = new Date(`${s}T00:00:00Z`);
-    if (!Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s) return s;
-  }
+  if (isIsoDate(s)) return s;
   throw malformed(fn, symbol, `${at}: "${field}" is ${JSON.stringify(v)}, not a date YYYY-MM-DD`);
 }
 

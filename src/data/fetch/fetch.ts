@@ -14,6 +14,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { dateToIso, isIsoDate } from "@alfred/core";
 import { parseArgs } from "node:util";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
@@ -125,8 +126,6 @@ function env(name: string): string | undefined {
   }
 }
 
-const ISO = /^\d{4}-\d{2}-\d{2}$/;
-
 /**
  * Fetches prices (Yahoo) and optionally fundamentals, insider, sentiment and yields (Alpha
  * Vantage) and writes a dataset folder. Stops at the first item that fails (everything fetched so
@@ -142,9 +141,9 @@ const ISO = /^\d{4}-\d{2}-\d{2}$/;
  * ```
  */
 export async function fetchDataset(options: FetchOptions): Promise<FetchReport> {
-  const to = options.to ?? new Date().toISOString().slice(0, 10);
+  const to = options.to ?? dateToIso(new Date());
   for (const [name, d] of [["since", options.since], ["to", to]]) {
-    if (!ISO.test(d) || Number.isNaN(Date.parse(d))) {
+    if (!isIsoDate(d)) {
       throw new TypeError(`Invalid --${name} "${d}": expected YYYY-MM-DD`);
     }
   }
@@ -500,8 +499,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       } and ${seriesNames.length} market ` +
       `series, ${options.since} to ${to}`,
     synthetic: false,
-    provenance:
-      `fetched from ${sources} on ${new Date().toISOString().slice(0, 10)}; prices: close is ` +
+    provenance: `fetched from ${sources} on ${dateToIso(new Date())}; prices: close is ` +
       `split-adjusted, adj_close is adjusted for splits and dividends; fundamentals are dated by the ` +
       `earnings report date`,
     licence: options.licence ??

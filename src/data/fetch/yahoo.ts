@@ -10,6 +10,7 @@
  * @module
  */
 import YahooFinance from "yahoo-finance2";
+import { dateToIso, dayToIso, isoToDay } from "@alfred/core";
 import { redact } from "../../redact.ts";
 import type { FetchCache } from "./cache.ts";
 import { FetchError, type HttpClient } from "./http.ts";
@@ -148,7 +149,7 @@ export async function fetchYahooDaily(
     } as ConstructorParameters<typeof YahooFinance>[0],
   );
   const period1 = new Date(`${from}T00:00:00Z`);
-  const period2 = new Date(Date.parse(`${to}T00:00:00Z`) + 86_400_000);
+  const period2 = new Date(`${dayToIso(isoToDay(to) + 1)}T00:00:00Z`);
   let result;
   try {
     result = await yf.chart(symbol, { period1, period2, interval: "1d", events: "div|split" });
@@ -178,7 +179,7 @@ export async function fetchYahooDaily(
   for (const q of result.quotes) {
     const close = num(q.close);
     if (close === null || !(q.date instanceof Date)) continue;
-    const date = new Date(q.date.getTime() + gmtoffset * 1000).toISOString().slice(0, 10);
+    const date = dateToIso(new Date(q.date.getTime() + gmtoffset * 1000));
     if (date < from || date > to) continue;
     bars.push({
       date,

@@ -1,105 +1,11 @@
 /**
- * Calendar helpers shared by the features and dataset stages: epoch days,
- * ISO dates (`YYYY-MM-DD`) and calendar quarters (`YYYYQn`).
+ * Typed readers of a table's columns (dates as day numbers, numbers, strings),
+ * with errors that name the table and the column.
  *
  * @module
  */
 import pl from "nodejs-polars";
-
-const MS_PER_DAY = 86_400_000;
-
-/**
- * Days since 1970-01-01 (UTC) of an ISO date.
- *
- * @param iso A date as `YYYY-MM-DD`.
- * @returns The epoch day number.
- * @throws {RangeError} When `iso` is not a valid `YYYY-MM-DD` date.
- * @example
- * ```ts
- * isoToDay("1970-01-02"); // 1
- * ```
- */
-export function isoToDay(iso: string): number {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
-  if (!m) throw new RangeError(`Cannot parse date "${iso}": expected YYYY-MM-DD`);
-  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  const day = Math.round(ms / MS_PER_DAY);
-  if (dayToIso(day) !== iso) throw new RangeError(`Cannot parse date "${iso}": no such day`);
-  return day;
-}
-
-/**
- * ISO date (`YYYY-MM-DD`) of an epoch day number.
- *
- * @param day Days since 1970-01-01.
- * @returns The ISO date.
- * @example
- * ```ts
- * dayToIso(0); // "1970-01-01"
- * ```
- */
-export function dayToIso(day: number): string {
-  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
-}
-
-/**
- * Calendar quarter number (`year * 4 + quarter - 1`) of an epoch day, so that
- * consecutive quarters differ by one.
- *
- * @param day Days since 1970-01-01.
- * @returns The quarter number.
- * @example
- * ```ts
- * quarterLabel(dayQuarter(isoToDay("2000-05-01"))); // "2000Q2"
- * ```
- */
-export function dayQuarter(day: number): number {
-  const d = new Date(day * MS_PER_DAY);
-  return d.getUTCFullYear() * 4 + Math.floor(d.getUTCMonth() / 3);
-}
-
-/**
- * The `YYYYQn` label of a quarter number from {@linkcode dayQuarter}.
- *
- * @param qn The quarter number.
- * @returns The label, e.g. `"1995Q3"`.
- */
-export function quarterLabel(qn: number): string {
-  return `${Math.floor(qn / 4)}Q${(qn % 4) + 1}`;
-}
-
-/**
- * The quarter number of a `YYYYQn` label.
- *
- * @param label The quarter label.
- * @returns The quarter number.
- * @throws {RangeError} When the label is not `YYYYQn` with n in 1..4.
- */
-export function quarterNumber(label: string): number {
-  const m = /^(\d{4})Q([1-4])$/.exec(label);
-  if (!m) throw new RangeError(`Cannot parse quarter "${label}": expected YYYYQn with n in 1..4`);
-  return Number(m[1]) * 4 + Number(m[2]) - 1;
-}
-
-/**
- * First calendar day (epoch day) of a quarter number.
- *
- * @param qn The quarter number.
- * @returns The epoch day of the quarter's first day.
- */
-export function quarterStartDay(qn: number): number {
-  return Math.round(Date.UTC(Math.floor(qn / 4), (qn % 4) * 3, 1) / MS_PER_DAY);
-}
-
-/**
- * Last calendar day (epoch day) of a quarter number.
- *
- * @param qn The quarter number.
- * @returns The epoch day of the quarter's last day.
- */
-export function quarterEndDay(qn: number): number {
-  return quarterStartDay(qn + 1) - 1;
-}
+import { isoToDay } from "@alfred/core";
 
 /**
  * Reads a date column of a table as epoch days. Accepts Polars `Date`,

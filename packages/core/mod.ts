@@ -1,0 +1,43 @@
+/**
+ * Alfred's shared primitives, below every stage: the dense {@linkcode Matrix},
+ * the calendar (ISO date ↔ day number ↔ quarter, strict), the one seeded
+ * generator ({@linkcode Prng}, mulberry32) and the correlation statistics
+ * (Pearson, Spearman, average ranks, one rule for undefined values).
+ *
+ * A leaf: it imports nothing.
+ *
+ * @example
+ * ```ts
+ * import { isoToDay, pearson, Prng, quarterOf } from "@alfred/core";
+ * quarterOf("1995-09-29"); // "1995Q3"
+ * isoToDay("1970-01-02"); // 1
+ * new Prng(42).permutation(5); // a seeded permutation of 0..4
+ * pearson([1, 2, 3], [2, 4, 7]); // close to 1
+ * ```
+ *
+ * @module
+ */
+
+export { checkMatrix } from "./matrix.ts";
+export type { Matrix } from "./matrix.ts";
+export {
+  dateToIso,
+  dayOfWeek,
+  dayQuarter,
+  daysBetween,
+  dayToIso,
+  isIsoDate,
+  isoToDay,
+  monthEnd,
+  nextQuarter,
+  quarterEnd,
+  quarterEndDay,
+  quarterLabel,
+  quarterNumber,
+  quarterOf,
+  quarterStart,
+  quarterStartDay,
+} from "./calendar.ts";
+export { deriveSeed, Prng } from "./prng.ts";
+export type { MutableArrayLike } from "./prng.ts";
+export { averageRanks, pearson, spearman } from "./stats.ts";
