@@ -58,9 +58,14 @@ export { makeLoss } from "./src/models/losses.ts";
 
 // train
 export { selectBackend } from "./src/train/backend.ts";
-export { fileCheckpointer, stalledTraining, trainModel } from "./src/train/trainer.ts";
-export type { Checkpointer, EpochLog, Matrix, TrainResult } from "./src/train/trainer.ts";
-export { predict } from "./src/train/predict.ts";
+export { fileCheckpointer, stalledTraining, trainModel } from "./packages/engines/src/trainer.ts";
+export type {
+  Checkpointer,
+  EpochLog,
+  Matrix,
+  TrainResult,
+} from "./packages/engines/src/trainer.ts";
+export { predict } from "./packages/engines/src/predict.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";
 
@@ -70,7 +75,7 @@ export {
   installBlasKernels,
   trainFused,
   trainFusedCpu,
-} from "./src/engines/mod.ts";
+} from "./packages/engines/mod.ts";
 
 // backtest
 export { runBacktest } from "./src/backtest/mod.ts";

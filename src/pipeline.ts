@@ -39,7 +39,7 @@ import {
   fusedUnsupported,
   trainFused,
   trainFusedCpu,
-} from "./engines/mod.ts";
+} from "../packages/engines/mod.ts";
 import {
   checkPlanFits,
   currentRssBytes,
@@ -57,8 +57,8 @@ import {
   type TrainArgs,
   trainModel,
   type TrainResult,
-} from "./train/trainer.ts";
-import { predict } from "./train/predict.ts";
+} from "../packages/engines/src/trainer.ts";
+import { predict } from "../packages/engines/src/predict.ts";
 import { type ProgressReporter, progressReporter } from "./train/progress.ts";
 import {
   classificationMetrics,

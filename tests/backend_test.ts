@@ -5,8 +5,8 @@ import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
-} from "../src/train/wasm_matmul.ts";
-import { blasKernelsInstalled } from "../src/engines/blas_cpu.ts";
+} from "../packages/engines/src/wasm_matmul.ts";
+import { blasKernelsInstalled } from "../packages/engines/src/blas_cpu.ts";
 import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/bench.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";

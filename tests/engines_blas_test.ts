@@ -34,14 +34,14 @@ import {
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config/schema.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { trainModel } from "../src/train/trainer.ts";
+import { trainModel } from "../packages/engines/src/trainer.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
   installBlasKernels,
   measureSgemm,
   uninstallBlasKernels,
-} from "../src/engines/blas_cpu.ts";
+} from "../packages/engines/src/blas_cpu.ts";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 

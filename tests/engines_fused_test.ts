@@ -28,12 +28,16 @@ import {
 } from "../src/config/schema.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { fileCheckpointer, trainModel, type TrainResult } from "../src/train/trainer.ts";
-import { fusedUnsupported } from "../src/engines/fused.ts";
-import { type FusedTrainArgs, liveGpuBuffers, trainFused } from "../src/engines/fused_webgpu.ts";
-import { type FusedCpuArgs, trainFusedCpu } from "../src/engines/fused_cpu.ts";
-import type { MatmulKernel } from "../src/engines/wgsl.ts";
-import { SGEMM_PARALLEL_MIN } from "../src/engines/wasm_sgemm.ts";
+import { fileCheckpointer, trainModel, type TrainResult } from "../packages/engines/src/trainer.ts";
+import { fusedUnsupported } from "../packages/engines/src/fused.ts";
+import {
+  type FusedTrainArgs,
+  liveGpuBuffers,
+  trainFused,
+} from "../packages/engines/src/fused_webgpu.ts";
+import { type FusedCpuArgs, trainFusedCpu } from "../packages/engines/src/fused_cpu.ts";
+import type { MatmulKernel } from "../packages/engines/src/wgsl.ts";
+import { SGEMM_PARALLEL_MIN } from "../packages/engines/src/wasm_sgemm.ts";
 import { type Requirement, testWith } from "./requirements.ts";
 
 /** The WGSL engine, and the CPU engine with the BLAS sgemm or with its own wasm sgemm. */

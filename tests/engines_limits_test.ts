@@ -19,10 +19,10 @@ import {
   fusedGpuLimitProblem,
   type FusedGpuLimits,
   trainFused,
-} from "../src/engines/fused_webgpu.ts";
-import { fusedCpuProblem } from "../src/engines/fused_cpu.ts";
-import { checkFusedFits } from "../src/engines/plan.ts";
-import { fusedLayout } from "../src/engines/fused.ts";
+} from "../packages/engines/src/fused_webgpu.ts";
+import { fusedCpuProblem } from "../packages/engines/src/fused_cpu.ts";
+import { checkFusedFits } from "../packages/engines/src/plan.ts";
+import { fusedLayout } from "../packages/engines/src/fused.ts";
 
 const label = LabelConfig.parse({ mode: "magnitude" });
 const describe = (size: number, layers: number, inputs = 60) =>

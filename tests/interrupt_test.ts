@@ -33,8 +33,8 @@ import {
   type LossFn,
   trainModel,
   type TrainOptions,
-} from "../src/train/trainer.ts";
-import { trainFusedCpu } from "../src/engines/fused_cpu.ts";
+} from "../packages/engines/src/trainer.ts";
+import { trainFusedCpu } from "../packages/engines/src/fused_cpu.ts";
 import { describeModel } from "../src/models/registry.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";

@@ -14,11 +14,11 @@ import {
   type TrainOptions,
   type TrainResult,
   type TrainState,
-} from "../src/train/trainer.ts";
+} from "../packages/engines/src/trainer.ts";
 
 import { assertThrows } from "./assert.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
-import { predict } from "../src/train/predict.ts";
+import { predict } from "../packages/engines/src/predict.ts";
 
 await tf.setBackend("wasm");
 
@@ -470,7 +470,7 @@ Deno.test("batch normalization: moving statistics are checkpointed, no leak, res
 });
 
 Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weights", async () => {
-  const trainer = new URL("../src/train/trainer.ts", import.meta.url).href;
+  const trainer = new URL("../packages/engines/src/trainer.ts", import.meta.url).href;
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import "@tensorflow/tfjs-backend-wasm";

@@ -28,6 +28,6 @@ $DENO bundle --platform deno scripts/gpu/sweep.ts -o .gpu/sweep.js
 $DENO bundle --platform deno scripts/gpu/probe.ts -o .gpu/probe.js
 $DENO bundle --platform deno tests/engines_fused_test.ts -o .gpu/fused_test.js
 # The bench finds the PyTorch baseline beside its bundle.
-cp src/engines/torch_baseline.py .gpu/
+cp packages/engines/bench/torch_baseline.py .gpu/
 cp scripts/gpu/check.sh .gpu/
 du -sh .gpu

@@ -11,9 +11,14 @@
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../../src/config/schema.ts";
 import { buildModel, describeModel } from "../../src/models/registry.ts";
 import { bceLoss } from "../../src/models/losses.ts";
-import { ShuffleRng } from "../../src/train/trainer.ts";
-import { fusedDevice, trainFused } from "../../src/engines/fused_webgpu.ts";
-import { type MatmulKernel, TILED_128, TILED_64, vec4Kernel } from "../../src/engines/wgsl.ts";
+import { ShuffleRng } from "../../packages/engines/src/trainer.ts";
+import { fusedDevice, trainFused } from "../../packages/engines/src/fused_webgpu.ts";
+import {
+  type MatmulKernel,
+  TILED_128,
+  TILED_64,
+  vec4Kernel,
+} from "../../packages/engines/src/wgsl.ts";
 
 const quick = Deno.args.includes("--quick");
 const found = await fusedDevice();

@@ -24,7 +24,7 @@ import { LabelConfig, ModelConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
-import { loadBlas } from "../engines/blas_cpu.ts";
+import { loadBlas } from "../../packages/engines/src/blas_cpu.ts";
 import {
   BENCH_ENGINES,
   type BenchEngine,
@@ -34,12 +34,12 @@ import {
   type EngineBenchResult,
   type EngineWorkload,
   formatEngineBench,
-} from "../engines/bench.ts";
+} from "../../packages/engines/bench/bench.ts";
 import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
-} from "../train/wasm_matmul.ts";
+} from "../../packages/engines/src/wasm_matmul.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
 export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;

@@ -25,8 +25,12 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import type { Backend } from "../config/schema.ts";
-import { installWasmMatMulFix } from "./wasm_matmul.ts";
-import { installBlasKernels, loadBlas, uninstallBlasKernels } from "../engines/blas_cpu.ts";
+import { installWasmMatMulFix } from "../../packages/engines/src/wasm_matmul.ts";
+import {
+  installBlasKernels,
+  loadBlas,
+  uninstallBlasKernels,
+} from "../../packages/engines/src/blas_cpu.ts";
 
 /** What {@linkcode selectBackend} chose. */
 export interface BackendInfo {

@@ -37,24 +37,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../config/schema.ts";
-import { buildModel, describeModel } from "../models/registry.ts";
-import { bceLoss } from "../models/losses.ts";
-import { ShuffleRng } from "../train/trainer.ts";
+import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../../../src/config/schema.ts";
+import { buildModel, describeModel } from "../../../src/models/registry.ts";
+import { bceLoss } from "../../../src/models/losses.ts";
+import { ShuffleRng } from "../src/trainer.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
   installBlasKernels,
   measureSgemm,
   uninstallBlasKernels,
-} from "./blas_cpu.ts";
-import { fusedDevice, trainFused } from "./fused_webgpu.ts";
-import { type FusedSgemm, trainFusedCpu } from "./fused_cpu.ts";
-import type { FusedArgs } from "./fused.ts";
-import type { TrainResult } from "../train/trainer.ts";
-import { Arena, simdKernels } from "./wasm_simd.ts";
-import { CpuPool } from "./cpu_pool.ts";
-import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "./wasm_sgemm.ts";
+} from "../src/blas_cpu.ts";
+import { fusedDevice, trainFused } from "../src/fused_webgpu.ts";
+import { type FusedSgemm, trainFusedCpu } from "../src/fused_cpu.ts";
+import type { FusedArgs } from "../src/fused.ts";
+import type { TrainResult } from "../src/trainer.ts";
+import { Arena, simdKernels } from "../src/wasm_simd.ts";
+import { CpuPool } from "../src/cpu_pool.ts";
+import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "../src/wasm_sgemm.ts";
 
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {

@@ -28,9 +28,9 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import type { ModelDescription } from "../models/registry.ts";
-import type { TrainResult } from "../train/trainer.ts";
+import type { LossConfig } from "../../../src/config/schema.ts";
+import type { ModelDescription } from "../../../src/models/registry.ts";
+import type { TrainResult } from "./trainer.ts";
 import {
   checkFusedArgs,
   type FusedArgs,

@@ -20,8 +20,8 @@
  * - Relaxed SIMD: Deno 2.9.6 validates `f32x4.relaxed_madd`; the module
  *   without it validates too and rounds twice.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { Arena, kernelModuleBytes, simdKernels } from "../src/engines/wasm_simd.ts";
+import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { Arena, kernelModuleBytes, simdKernels } from "./wasm_simd.ts";
 import {
   KC,
   MC,
@@ -36,9 +36,9 @@ import {
   type SgemmKernels,
   sgemmScratch,
   WasmSgemm,
-} from "../src/engines/wasm_sgemm.ts";
-import { CpuPool } from "../src/engines/cpu_pool.ts";
-import { ShuffleRng } from "../src/train/trainer.ts";
+} from "./wasm_sgemm.ts";
+import { CpuPool } from "./cpu_pool.ts";
+import { ShuffleRng } from "./trainer.ts";
 
 const U = 2 ** -24;
 const gamma = (k: number) => (k * U) / (1 - k * U);

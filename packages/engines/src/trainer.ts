@@ -29,10 +29,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TrainConfig } from "../config/schema.ts";
+import type { TrainConfig } from "../../../src/config/schema.ts";
 import { predict } from "./predict.ts";
-import { interruptOnSignals } from "./interrupt.ts";
-import { createLocked, tempName } from "../store/temp.ts";
+import { interruptOnSignals } from "../../../src/train/interrupt.ts";
+import { createLocked, tempName } from "../../../src/store/temp.ts";
 
 /** A dense row-major matrix: `data[r * cols + c]`. */
 export interface Matrix {

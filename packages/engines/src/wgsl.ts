@@ -15,8 +15,8 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import { BCE_EPSILON } from "../models/losses.ts";
+import type { LossConfig } from "../../../src/config/schema.ts";
+import { BCE_EPSILON } from "../../../src/models/losses.ts";
 
 /** Activations the engine implements (forward from the input, derivative from the output). */
 export type FusedActivation = "relu" | "tanh" | "sigmoid" | "linear" | "elu";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ModelDescription } from "../models/registry.ts";
+import type { ModelDescription } from "../../../src/models/registry.ts";
 import { checkFusedGpuLimits } from "./fused_webgpu.ts";
 import { fusedCpuProblem } from "./fused_cpu.ts";
 

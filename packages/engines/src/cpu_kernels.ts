@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import { BCE_EPSILON } from "../models/losses.ts";
+import type { LossConfig } from "../../../src/config/schema.ts";
+import { BCE_EPSILON } from "../../../src/models/losses.ts";
 import { BATCH_NORM, type FusedActivation } from "./wgsl.ts";
 
 /**

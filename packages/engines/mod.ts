@@ -16,7 +16,7 @@ export {
   fusedUnsupported,
   runFused,
   weightSlots,
-} from "./fused.ts";
+} from "./src/fused.ts";
 export {
   checkFusedGpuLimits,
   fusedDevice,
@@ -28,8 +28,8 @@ export {
   type FusedTrainArgs,
   liveGpuBuffers,
   trainFused,
-} from "./fused_webgpu.ts";
-export { checkFusedFits, type FusedTarget } from "./plan.ts";
+} from "./src/fused_webgpu.ts";
+export { checkFusedFits, type FusedTarget } from "./src/plan.ts";
 export {
   type FusedCpuArgs,
   fusedCpuBytes,
@@ -39,8 +39,8 @@ export {
   type FusedSgemm,
   PARALLEL_MIN_PARAMS,
   trainFusedCpu,
-} from "./fused_cpu.ts";
-export { CpuPool, type PoolBuffers } from "./cpu_pool.ts";
+} from "./src/fused_cpu.ts";
+export { CpuPool, type PoolBuffers } from "./src/cpu_pool.ts";
 export {
   KC,
   MC,
@@ -52,7 +52,7 @@ export {
   type SgemmJob,
   type SgemmKernels,
   WasmSgemm,
-} from "./wasm_sgemm.ts";
+} from "./src/wasm_sgemm.ts";
 export {
   type Blas,
   BLAS_DEBIAN_PACKAGE,
@@ -63,7 +63,7 @@ export {
   loadBlas,
   measureSgemm,
   uninstallBlasKernels,
-} from "./blas_cpu.ts";
+} from "./src/blas_cpu.ts";
 export {
   type BenchEngine,
   DEFAULT_ENGINE_BENCH,
@@ -76,7 +76,7 @@ export {
   type EngineWorkload,
   formatEngineBench,
   TORCH_SCRIPT,
-} from "./bench.ts";
+} from "./bench/bench.ts";
 export {
   type Epilogue,
   FUSED_ACTIVATIONS,
@@ -84,4 +84,4 @@ export {
   type MatmulKernel,
   TILED_128,
   TILED_64,
-} from "./wgsl.ts";
+} from "./src/wgsl.ts";

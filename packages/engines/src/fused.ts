@@ -13,8 +13,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossConfig } from "../config/schema.ts";
-import type { ModelDescription } from "../models/registry.ts";
+import type { LossConfig } from "../../../src/config/schema.ts";
+import type { ModelDescription } from "../../../src/models/registry.ts";
 import type {
   EpochLog,
   HostTensor,
@@ -22,7 +22,7 @@ import type {
   TrainArgs,
   TrainResult,
   TrainState,
-} from "../train/trainer.ts";
+} from "./trainer.ts";
 import {
   checkMatrix,
   checkOptions,
@@ -31,9 +31,9 @@ import {
   type PlateauState,
   plateauStep,
   ShuffleRng,
-} from "../train/trainer.ts";
+} from "./trainer.ts";
 import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
-import { predict } from "../train/predict.ts";
+import { predict } from "./predict.ts";
 
 /** Arguments every fused engine takes: the trainer's, plus what the kernels are generated from. */
 export interface FusedArgs extends TrainArgs {

@@ -30,9 +30,9 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import type { TrainResult } from "../train/trainer.ts";
-import { gib, type ModelDescription } from "../models/registry.ts";
+import type { LossConfig } from "../../../src/config/schema.ts";
+import type { TrainResult } from "./trainer.ts";
+import { gib, type ModelDescription } from "../../../src/models/registry.ts";
 import { type Blas, BLAS_DEBIAN_PACKAGE, loadBlas } from "./blas_cpu.ts";
 import {
   batchNormBackward,
