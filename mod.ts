@@ -58,24 +58,21 @@ export { makeLoss } from "./src/models/losses.ts";
 
 // train
 export { selectBackend } from "./src/train/backend.ts";
-export { fileCheckpointer, stalledTraining, trainModel } from "./packages/engines/src/trainer.ts";
-export type {
-  Checkpointer,
-  EpochLog,
-  Matrix,
-  TrainResult,
-} from "./packages/engines/src/trainer.ts";
-export { predict } from "./packages/engines/src/predict.ts";
+export { fileCheckpointer } from "./src/train/checkpoint.ts";
+export { stalledTraining } from "./src/train/warnings.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";
 
-// engines
+// engines (the workspace package `@alfred/engines`: the epoch loop, the tfjs and fused engines)
 export {
   fusedUnsupported,
   installBlasKernels,
+  predict,
   trainFused,
   trainFusedCpu,
-} from "./packages/engines/mod.ts";
+  trainModel,
+} from "@alfred/engines";
+export type { Checkpointer, EpochLog, Matrix, TrainResult } from "@alfred/engines";
 
 // backtest
 export { runBacktest } from "./src/backtest/mod.ts";

@@ -33,13 +33,19 @@ import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
 import {
   checkFusedFits,
+  type EpochLog,
   fusedCpuBytes,
   fusedCpuSgemm,
   fusedLayout,
   fusedUnsupported,
+  type Matrix,
+  predict,
+  type TrainArgs,
   trainFused,
   trainFusedCpu,
-} from "../packages/engines/mod.ts";
+  trainModel,
+  type TrainResult,
+} from "@alfred/engines";
 import {
   checkPlanFits,
   currentRssBytes,
@@ -48,17 +54,8 @@ import {
   memoryPlan,
   peakRssBytes,
 } from "./train/memory.ts";
-import {
-  adamStepWarning,
-  type EpochLog,
-  fileCheckpointer,
-  type Matrix,
-  stalledTraining,
-  type TrainArgs,
-  trainModel,
-  type TrainResult,
-} from "../packages/engines/src/trainer.ts";
-import { predict } from "../packages/engines/src/predict.ts";
+import { adamStepWarning, stalledTraining } from "./train/warnings.ts";
+import { fileCheckpointer } from "./train/checkpoint.ts";
 import { type ProgressReporter, progressReporter } from "./train/progress.ts";
 import {
   classificationMetrics,

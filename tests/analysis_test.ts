@@ -10,7 +10,7 @@ import {
   shapValues,
   verdict,
 } from "../src/analysis/mod.ts";
-import type { Matrix } from "../packages/engines/src/trainer.ts";
+import type { Matrix } from "@alfred/engines";
 
 /** A known nonlinear model of 4 inputs: only x0 and x1 matter (x0 with an interaction). */
 function modelSync(x: Matrix): Float32Array {

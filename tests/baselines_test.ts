@@ -6,7 +6,7 @@ import {
   fitRidge,
 } from "../src/train/baselines.ts";
 import { classificationMetrics } from "../src/train/metrics.ts";
-import { type Matrix, ShuffleRng } from "../packages/engines/src/trainer.ts";
+import { type Matrix, ShuffleRng } from "@alfred/engines";
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);

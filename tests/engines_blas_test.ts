@@ -34,14 +34,14 @@ import {
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config/schema.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { trainModel } from "../packages/engines/src/trainer.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
   installBlasKernels,
   measureSgemm,
+  trainModel,
   uninstallBlasKernels,
-} from "../packages/engines/src/blas_cpu.ts";
+} from "@alfred/engines";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 

@@ -28,16 +28,19 @@ import {
 } from "../src/config/schema.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { fileCheckpointer, trainModel, type TrainResult } from "../packages/engines/src/trainer.ts";
-import { fusedUnsupported } from "../packages/engines/src/fused.ts";
+import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import {
+  type FusedCpuArgs,
   type FusedTrainArgs,
+  fusedUnsupported,
   liveGpuBuffers,
+  type MatmulKernel,
+  SGEMM_PARALLEL_MIN,
   trainFused,
-} from "../packages/engines/src/fused_webgpu.ts";
-import { type FusedCpuArgs, trainFusedCpu } from "../packages/engines/src/fused_cpu.ts";
-import type { MatmulKernel } from "../packages/engines/src/wgsl.ts";
-import { SGEMM_PARALLEL_MIN } from "../packages/engines/src/wasm_sgemm.ts";
+  trainFusedCpu,
+  trainModel,
+  type TrainResult,
+} from "@alfred/engines";
 import { type Requirement, testWith } from "./requirements.ts";
 
 /** The WGSL engine, and the CPU engine with the BLAS sgemm or with its own wasm sgemm. */

@@ -13,16 +13,16 @@ import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
 import {
+  checkFusedFits,
   checkFusedGpuLimits,
+  fusedCpuProblem,
   fusedDevice,
   fusedGpuBuffers,
   fusedGpuLimitProblem,
   type FusedGpuLimits,
+  fusedLayout,
   trainFused,
-} from "../packages/engines/src/fused_webgpu.ts";
-import { fusedCpuProblem } from "../packages/engines/src/fused_cpu.ts";
-import { checkFusedFits } from "../packages/engines/src/plan.ts";
-import { fusedLayout } from "../packages/engines/src/fused.ts";
+} from "@alfred/engines";
 
 const label = LabelConfig.parse({ mode: "magnitude" });
 const describe = (size: number, layers: number, inputs = 60) =>

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { loadBlas } from "../packages/engines/src/blas_cpu.ts";
+import { loadBlas } from "@alfred/engines";
 
 /** A system piece a test may need. */
 export type Requirement = "openblas" | "webgpu" | "redis-server" | "redis" | "mongodb";

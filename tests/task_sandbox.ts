@@ -1,8 +1,8 @@
 /**
  * A sandbox to run the real `deno task` commands in: a temporary folder that looks like the
- * repository to Deno (links to `deno.json`, `src/`, `node_modules/`, `schemas/`, and a real
- * `data/` folder of links to each dataset, so a command that writes a dataset writes it here),
- * used as the working folder. The tasks' relative `--allow-write` lists (`results`, `.alfred`,
+ * repository to Deno (links to `deno.json`, `src/`, `packages/` (the workspace members),
+ * `node_modules/`, `schemas/`, and a real `data/` folder of links to each dataset, so a command
+ * that writes a dataset writes it here), used as the working folder. The tasks' relative `--allow-write` lists (`results`, `.alfred`,
  * `data`, `JOURNAL.md`) then name folders inside the sandbox, so a test can run each task with
  * exactly the permissions it grants and see everything it wrote, and nothing in the repository
  * changes.
@@ -69,6 +69,7 @@ export async function openSandbox(options: { linkData?: boolean } = {}): Promise
   const links = [
     "deno.json",
     "src",
+    "packages",
     "node_modules",
     "schemas",
     ...(options.linkData ? ["data"] : []),

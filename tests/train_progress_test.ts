@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { formatDuration, progressReporter } from "../src/train/progress.ts";
-import { predict } from "../packages/engines/src/predict.ts";
+import { predict } from "@alfred/engines";
 
 await tf.setBackend("wasm");
 

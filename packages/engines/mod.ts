@@ -1,87 +1,106 @@
 /**
- * Fast training engines: the fused MLP engines (`train.engine:
- * fused`) — WGSL on `webgpu`; on the CPU (`cpu-blas` or `wasm`) a BLAS sgemm
- * when one loads, else the engine's own wasm SIMD sgemm, with wasm SIMD
- * kernels and threads — the BLAS matmul kernels behind the tfjs engine on
- * `cpu-blas`, and their bench section.
+ * Training engines for TensorFlow.js MLPs: one epoch loop (seeded shuffles,
+ * early stopping, learning-rate plateau, best-weight restore, checkpoints and
+ * resume, clean interrupts) that every engine drives, and the engines behind
+ * it:
+ *
+ * - {@linkcode trainModel}: tfjs ops on whatever tfjs backend is active;
+ * - {@linkcode trainFused}: the fused WebGPU engine (WGSL compute shaders);
+ * - {@linkcode trainFusedCpu}: the fused CPU engine (a BLAS sgemm through FFI
+ *   when one loads, else its own wasm SIMD sgemm; wasm SIMD kernels; threads).
+ *
+ * Beside them, kernels for tfjs's own backends: BLAS matmuls
+ * ({@linkcode installBlasKernels}) and the wasm transposed-matmul fix
+ * ({@linkcode installWasmMatMulFix}). Installing kernels, loading a BLAS and
+ * the WebGPU device are process-wide, and each has its function here.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { trainModel } from "@alfred/engines";
+ *
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+ * const x = { data: new Float32Array([0, 1, 1, 0, 1, 1, 0, 0]), rows: 4, cols: 2 };
+ * const y = new Float32Array([1, 1, 2, 0]);
+ * const result = await trainModel({
+ *   model,
+ *   loss: (a, b) => tf.losses.meanSquaredError(a, b) as tf.Scalar,
+ *   train: { epochs: 5, batch_size: 2, learning_rate: 0.1, optimizer: "adam", patience: 5,
+ *     lr_patience: 5, lr_factor: 0.5, min_lr: 0 },
+ *   seed: 1,
+ *   x,
+ *   y,
+ *   xVal: x,
+ *   yVal: y,
+ * });
+ * console.log(result.bestEpoch, result.history.length);
+ * ```
  *
  * @module
  */
-export {
-  checkFusedArgs,
-  type FusedArgs,
-  type FusedEngine,
-  type FusedLayer,
-  fusedLayout,
-  fusedUnsupported,
-  runFused,
-  weightSlots,
-} from "./src/fused.ts";
+
+// what every engine takes and gives
+export type { Matrix } from "./src/core.ts";
+export { ShuffleRng } from "./src/core.ts";
+export { BCE_EPSILON } from "./src/spec.ts";
+export type { LossSpec, MlpDescription, TrainOptions } from "./src/spec.ts";
+export { trainModel } from "./src/trainer.ts";
+export type {
+  Checkpointer,
+  EpochLog,
+  HostTensor,
+  LossFn,
+  StopReason,
+  TrainArgs,
+  TrainResult,
+  TrainState,
+} from "./src/trainer.ts";
+export { predict } from "./src/predict.ts";
+
+// the fused engines
+export { fusedLayout, fusedUnsupported } from "./src/fused.ts";
+export type { FusedArgs, FusedLayer } from "./src/fused.ts";
 export {
   checkFusedGpuLimits,
   fusedDevice,
-  type FusedGpuBuffer,
   fusedGpuBuffers,
   fusedGpuLimitProblem,
-  type FusedGpuLimits,
-  type FusedGpuSizes,
-  type FusedTrainArgs,
   liveGpuBuffers,
   trainFused,
 } from "./src/fused_webgpu.ts";
-export { checkFusedFits, type FusedTarget } from "./src/plan.ts";
+export type {
+  FusedGpuBuffer,
+  FusedGpuLimits,
+  FusedGpuSizes,
+  FusedTrainArgs,
+} from "./src/fused_webgpu.ts";
+export { FUSED_ACTIVATIONS, TILED_128, TILED_64, vec4Kernel } from "./src/wgsl.ts";
+export type { FusedActivation, MatmulKernel } from "./src/wgsl.ts";
 export {
-  type FusedCpuArgs,
   fusedCpuBytes,
   fusedCpuProblem,
   fusedCpuSgemm,
-  type FusedCpuSizes,
-  type FusedSgemm,
   PARALLEL_MIN_PARAMS,
   trainFusedCpu,
 } from "./src/fused_cpu.ts";
-export { CpuPool, type PoolBuffers } from "./src/cpu_pool.ts";
+export type { FusedCpuArgs, FusedCpuSizes, FusedSgemm } from "./src/fused_cpu.ts";
+export { SGEMM_PARALLEL_MIN } from "./src/wasm_sgemm.ts";
+export { checkFusedFits } from "./src/plan.ts";
+export type { FusedTarget } from "./src/plan.ts";
+
+// kernels for tfjs's backends (process-wide registrations)
 export {
-  KC,
-  MC,
-  MR,
-  NC,
-  NR,
-  relaxedSimdValidates,
-  SGEMM_SCRATCH_FLOATS,
-  type SgemmJob,
-  type SgemmKernels,
-  WasmSgemm,
-} from "./src/wasm_sgemm.ts";
-export {
-  type Blas,
   BLAS_DEBIAN_PACKAGE,
   BLAS_LIBRARIES,
-  type BlasHost,
   blasKernelsInstalled,
   installBlasKernels,
   loadBlas,
   measureSgemm,
   uninstallBlasKernels,
 } from "./src/blas_cpu.ts";
+export type { Blas, BlasHost } from "./src/blas_cpu.ts";
 export {
-  type BenchEngine,
-  DEFAULT_ENGINE_BENCH,
-  ENGINE_WORKLOADS,
-  engineBench,
-  type EngineBenchOptions,
-  type EngineBenchResult,
-  type EngineBenchRow,
-  engineBenchRows,
-  type EngineWorkload,
-  formatEngineBench,
-  TORCH_SCRIPT,
-} from "./bench/bench.ts";
-export {
-  type Epilogue,
-  FUSED_ACTIVATIONS,
-  type FusedActivation,
-  type MatmulKernel,
-  TILED_128,
-  TILED_64,
-} from "./src/wgsl.ts";
+  installWasmMatMulFix,
+  isWasmMatMulFixInstalled,
+  uninstallWasmMatMulFix,
+} from "./src/wasm_matmul.ts";

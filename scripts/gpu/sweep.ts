@@ -11,14 +11,15 @@
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../../src/config/schema.ts";
 import { buildModel, describeModel } from "../../src/models/registry.ts";
 import { bceLoss } from "../../src/models/losses.ts";
-import { ShuffleRng } from "../../packages/engines/src/trainer.ts";
-import { fusedDevice, trainFused } from "../../packages/engines/src/fused_webgpu.ts";
 import {
+  fusedDevice,
   type MatmulKernel,
+  ShuffleRng,
   TILED_128,
   TILED_64,
+  trainFused,
   vec4Kernel,
-} from "../../packages/engines/src/wgsl.ts";
+} from "@alfred/engines";
 
 const quick = Deno.args.includes("--quick");
 const found = await fusedDevice();

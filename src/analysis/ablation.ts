@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Matrix } from "../../packages/engines/src/trainer.ts";
+import type { Matrix } from "@alfred/engines";
 import type { PredictFn } from "./shap.ts";
 
 /** Loss and the main metric (F1 or sign accuracy) of predictions. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { AnalysisConfig } from "../config/schema.ts";
-import type { Matrix } from "../../packages/engines/src/trainer.ts";
+import type { Matrix } from "@alfred/engines";
 import type { RunAnalysis } from "../store/run_record.ts";
 import { ablation, columnMeans, type Score } from "./ablation.ts";
 import { meanAbsShap, type PredictFn, shapValues } from "./shap.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Matrix } from "../../packages/engines/src/trainer.ts";
+import type { Matrix } from "@alfred/engines";
 
 /** The model as a function of a batch of rows. */
 export type PredictFn = (x: Matrix) => Promise<Float32Array>;

@@ -6,7 +6,7 @@
  */
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import type { Scaler } from "./scaler.ts";
-import type { Matrix } from "../../packages/engines/src/trainer.ts";
+import type { Matrix } from "@alfred/engines";
 
 export type { Matrix };
 

@@ -25,7 +25,7 @@ import {
   type RegressionMetrics,
   regressionMetrics,
 } from "./metrics.ts";
-import { type Matrix, ShuffleRng } from "../../packages/engines/src/trainer.ts";
+import { type Matrix, ShuffleRng } from "@alfred/engines";
 
 /** Regularization strengths tried by cross-validation. */
 export const REGULARIZATION_GRID: readonly number[] = [0.01, 0.1, 1, 10, 100, 1000];

@@ -131,3 +131,24 @@ export function interruptOnSignals(options: InterruptOptions = {}): Interrupt {
     },
   };
 }
+
+/**
+ * Ctrl-C handling for a training run: the first SIGINT aborts the returned
+ * signal (the trainer saves a checkpoint where it has a checkpointer, restores
+ * the best weights and reports `stoppedBy: "interrupted"`); a second SIGINT
+ * exits at once with status 130. The same SIGINT delivered twice (a terminal's
+ * Ctrl-C under `deno task`, see `interrupt.ts`) counts once.
+ *
+ * @param onInterrupt called on the first SIGINT, e.g. to print "stopping…"
+ * @returns the signal to pass to `trainModel` (or any engine of `@alfred/engines`) and `dispose` to remove the handler
+ * @example
+ * ```ts
+ * const ctrlC = interruptOnSigint(() => console.error("Stopping after this batch (Ctrl-C again to quit)"));
+ * try { result = await trainModel({ ...args, signal: ctrlC.signal }); } finally { ctrlC.dispose(); }
+ * ```
+ */
+export function interruptOnSigint(
+  onInterrupt?: () => void,
+): { signal: AbortSignal; dispose(): void } {
+  return interruptOnSignals({ signals: ["SIGINT"], onInterrupt: () => onInterrupt?.() });
+}

@@ -9,7 +9,7 @@ import { biasActivation, columnSums, derivativeMul } from "./cpu_kernels.ts";
 import { adamRange } from "./cpu_optimizer.ts";
 import { rangeUpdate } from "./cpu_pool.ts";
 import { Arena, ARENA_MAX_BYTES, kernelModuleBytes, simdKernels } from "./wasm_simd.ts";
-import { ShuffleRng } from "./trainer.ts";
+import { ShuffleRng } from "./core.ts";
 
 function random(n: number, seed: number, scale = 1): Float32Array {
   const rng = new ShuffleRng(seed);

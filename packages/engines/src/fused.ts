@@ -13,8 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossConfig } from "../../../src/config/schema.ts";
-import type { ModelDescription } from "../../../src/models/registry.ts";
+import type { LossSpec, MlpDescription } from "./spec.ts";
 import type {
   EpochLog,
   HostTensor,
@@ -24,23 +23,22 @@ import type {
   TrainState,
 } from "./trainer.ts";
 import {
-  checkMatrix,
   checkOptions,
   checkpointSchedule,
   checkResumable,
   type PlateauState,
   plateauStep,
-  ShuffleRng,
 } from "./trainer.ts";
+import { checkMatrix, ShuffleRng } from "./core.ts";
 import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
 import { predict } from "./predict.ts";
 
 /** Arguments every fused engine takes: the trainer's, plus what the kernels are generated from. */
 export interface FusedArgs extends TrainArgs {
-  /** `describeModel(config, inputDim, { label })` of the model being trained. */
-  description: ModelDescription;
+  /** The MLP being trained (the runner passes `describeModel(config, inputDim, { label })`). */
+  description: MlpDescription;
   /** The loss config `args.loss` was made from (the engines mirror it; `args.loss` itself is not called). */
-  lossConfig: LossConfig;
+  lossConfig: LossSpec;
 }
 
 /** One dense layer (with its optional batch normalization) in the flat parameter buffer. */
@@ -62,7 +60,7 @@ export interface FusedLayer {
  * @param d the model description
  * @returns a sentence naming the unsupported feature, or null
  */
-export function fusedUnsupported(d: ModelDescription): string | null {
+export function fusedUnsupported(d: MlpDescription): string | null {
   if (d.normalization === "layer") {
     return `normalization "layer" (model "${d.family}") is not supported by the fused engine: it trains families without normalization or with batch normalization; set model.normalization: none or batch, or train.engine: tfjs`;
   }
@@ -84,7 +82,7 @@ export function fusedUnsupported(d: ModelDescription): string | null {
  * @param d the model description
  * @returns the layers and the total parameter count (moving statistics included)
  */
-export function fusedLayout(d: ModelDescription): { layers: FusedLayer[]; params: number } {
+export function fusedLayout(d: MlpDescription): { layers: FusedLayer[]; params: number } {
   const layers: FusedLayer[] = [];
   let off = 0;
   let inDim = d.inputDim;

@@ -30,9 +30,9 @@
  *
  * @module
  */
-import type { LossConfig } from "../../../src/config/schema.ts";
+import type { LossSpec } from "./spec.ts";
 import type { TrainResult } from "./trainer.ts";
-import { gib, type ModelDescription } from "../../../src/models/registry.ts";
+import { gib, type MlpDescription } from "./spec.ts";
 import { type Blas, BLAS_DEBIAN_PACKAGE, loadBlas } from "./blas_cpu.ts";
 import {
   batchNormBackward,
@@ -211,7 +211,7 @@ export interface FusedCpuSizes {
  * @returns a sentence naming the model, what it needs, the limit and what to do, or null
  */
 export function fusedCpuProblem(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedCpuSizes,
   sgemm: "blas" | "wasm",
   threads: number,
@@ -370,7 +370,7 @@ class FusedCpuRun implements FusedEngine {
     this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
     this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
     this.yb = new Float32Array(cap);
-    this.loss = lossTerms(args.lossConfig as LossConfig);
+    this.loss = lossTerms(args.lossConfig as LossSpec);
   }
 
   async start(): Promise<void> {

@@ -28,8 +28,7 @@
  *
  * @module
  */
-import type { LossConfig } from "../../../src/config/schema.ts";
-import type { ModelDescription } from "../../../src/models/registry.ts";
+import type { LossSpec, MlpDescription } from "./spec.ts";
 import type { TrainResult } from "./trainer.ts";
 import {
   checkFusedArgs,
@@ -328,7 +327,7 @@ export interface FusedGpuBuffer {
  * @returns the buffers and the largest workgroup count of any dispatch dimension
  */
 export function fusedGpuBuffers(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
 ): { buffers: FusedGpuBuffer[]; workgroups: number } {
   const { layers, params } = fusedLayout(d);
@@ -397,7 +396,7 @@ export function fusedGpuBuffers(
  * @returns a sentence naming each limit exceeded, the model and what to do, or null
  */
 export function fusedGpuLimitProblem(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
   limits: FusedGpuLimits,
 ): string | null {
@@ -466,7 +465,7 @@ export function fusedGpuLimitProblem(
  * ```
  */
 export async function checkFusedGpuLimits(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
   device?: GPUDevice,
 ): Promise<void> {
@@ -517,8 +516,8 @@ class FusedRun implements FusedEngine {
     readonly submitEvery: number,
     readonly layers: FusedLayer[],
     readonly params: number,
-    readonly d: ModelDescription,
-    readonly loss: LossConfig,
+    readonly d: MlpDescription,
+    readonly loss: LossSpec,
     readonly train: FusedTrainArgs["train"],
     readonly x: FusedTrainArgs["x"],
     readonly y: Float32Array,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Matrix } from "./trainer.ts";
+import type { Matrix } from "./core.ts";
 
 /**
  * Predict every row of `x` in batches (inference mode: dropout off,

@@ -1,5 +1,5 @@
 /**
- * The fused CPU engine's wasm SIMD sgemm (`src/engines/wasm_sgemm.ts`): needs
+ * The fused CPU engine's wasm SIMD sgemm (`wasm_sgemm.ts`): needs
  * nothing installed, so it runs everywhere.
  *
  * - Against a float64 reference for all four transpositions, odd sizes on
@@ -38,7 +38,7 @@ import {
   WasmSgemm,
 } from "./wasm_sgemm.ts";
 import { CpuPool } from "./cpu_pool.ts";
-import { ShuffleRng } from "./trainer.ts";
+import { ShuffleRng } from "./core.ts";
 
 const U = 2 ** -24;
 const gamma = (k: number) => (k * U) / (1 - k * U);
