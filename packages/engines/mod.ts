@@ -44,17 +44,21 @@ export type { Matrix } from "./src/core.ts";
 export { ShuffleRng } from "./src/core.ts";
 export { BCE_EPSILON } from "./src/spec.ts";
 export type { LossSpec, MlpDescription, TrainOptions } from "./src/spec.ts";
-export { trainModel } from "./src/trainer.ts";
+export { trainModel } from "./src/tfjs.ts";
+export { runEpochs } from "./src/loop.ts";
 export type {
   Checkpointer,
+  EngineSnapshot,
   EpochLog,
+  EpochLosses,
   HostTensor,
   LossFn,
   StopReason,
   TrainArgs,
+  TrainingEngine,
   TrainResult,
   TrainState,
-} from "./src/trainer.ts";
+} from "./src/loop.ts";
 export { predict } from "./src/predict.ts";
 
 // the fused engines

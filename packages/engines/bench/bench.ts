@@ -39,7 +39,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { ShuffleRng } from "../src/core.ts";
 import { BCE_EPSILON, type LossSpec, type MlpDescription, type TrainOptions } from "../src/spec.ts";
-import type { LossFn } from "../src/trainer.ts";
+import type { LossFn, TrainResult } from "../src/loop.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
@@ -50,7 +50,6 @@ import {
 import { fusedDevice, trainFused } from "../src/fused_webgpu.ts";
 import { type FusedSgemm, trainFusedCpu } from "../src/fused_cpu.ts";
 import type { FusedArgs } from "../src/fused.ts";
-import type { TrainResult } from "../src/trainer.ts";
 import { Arena, simdKernels } from "../src/wasm_simd.ts";
 import { CpuPool } from "../src/cpu_pool.ts";
 import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "../src/wasm_sgemm.ts";

@@ -31,7 +31,7 @@
  * @module
  */
 import type { LossSpec } from "./spec.ts";
-import type { TrainResult } from "./trainer.ts";
+import { runEpochs, type TrainResult } from "./loop.ts";
 import { gib, type MlpDescription } from "./spec.ts";
 import { type Blas, BLAS_DEBIAN_PACKAGE, loadBlas } from "./blas_cpu.ts";
 import {
@@ -58,7 +58,7 @@ import {
   type FusedLayer,
   fusedLayout,
   type FusedOptimizerState,
-  runFused,
+  fusedTrainingEngine,
 } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
 
@@ -277,7 +277,7 @@ export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
     run.destroy();
     throw e;
   }
-  return await runFused(args, layers, params, run);
+  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, run));
 }
 
 /** Row-major `C = op(A)·op(B)` over views of the engine's buffers. */

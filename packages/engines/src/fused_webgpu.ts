@@ -29,7 +29,7 @@
  * @module
  */
 import type { LossSpec, MlpDescription } from "./spec.ts";
-import type { TrainResult } from "./trainer.ts";
+import { runEpochs, type TrainResult } from "./loop.ts";
 import {
   checkFusedArgs,
   type FusedArgs,
@@ -37,7 +37,7 @@ import {
   type FusedLayer,
   fusedLayout,
   type FusedOptimizerState,
-  runFused,
+  fusedTrainingEngine,
 } from "./fused.ts";
 import {
   batchNormBackwardShader,
@@ -195,7 +195,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     args.xVal,
     args.yVal,
   );
-  return await runFused(args, layers, params, engine);
+  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, engine));
 }
 
 /**
