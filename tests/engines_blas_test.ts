@@ -37,6 +37,7 @@ import { makeLoss } from "../src/models/losses.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
+  engineState,
   installBlasKernels,
   measureSgemm,
   trainModel,
@@ -299,13 +300,16 @@ Deno.test(withNeeds(["openblas"], {
 }));
 
 Deno.test(withNeeds(["openblas"], {
-  name: "cpu-blas: install is idempotent, uninstall restores, no tensor leaks, sgemm measures",
+  name:
+    "cpu-blas: install is idempotent, uninstall restores, engineState says so, no tensor leaks, sgemm measures",
   fn: async () => {
     await tf.setBackend("cpu");
     const before = tf.memory().numTensors;
     const { library } = installBlasKernels();
     assertEquals(installBlasKernels().library, library);
     assertEquals(blasKernelsInstalled(), library);
+    assertEquals(engineState().blas, library);
+    assertEquals(engineState().blasKernels.wasm, library);
     const a = values([16, 16], 1);
     const r = tf.tidy(() =>
       tf.sum(tf.fused.matMul({ a, b: a, bias: tf.ones([16]), activation: "relu" }))
@@ -316,6 +320,8 @@ Deno.test(withNeeds(["openblas"], {
     assert(uninstallBlasKernels());
     assertEquals(uninstallBlasKernels(), false);
     assertEquals(blasKernelsInstalled(), null);
+    assertEquals(engineState().blasKernels.wasm, null);
+    assertEquals(engineState().blas, library, "the library stays open for the process");
     const s = measureSgemm(128, 2);
     assert(s.gflops > 0 && Number.isFinite(s.gflops));
   },

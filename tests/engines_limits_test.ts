@@ -15,12 +15,14 @@ import { makeLoss } from "../src/models/losses.ts";
 import {
   checkFusedFits,
   checkFusedGpuLimits,
+  engineState,
   fusedCpuProblem,
   fusedDevice,
   fusedGpuBuffers,
   fusedGpuLimitProblem,
   type FusedGpuLimits,
   fusedLayout,
+  releaseFusedDevice,
   trainFused,
 } from "@alfred/engines";
 
@@ -150,6 +152,18 @@ testWith(["webgpu"], {
       message = (e as Error).message;
     }
     assert(message.includes(`${limit.toLocaleString("en-US")} bytes`), message);
+  },
+});
+
+testWith(["webgpu"], {
+  name: "webgpu device: kept for the process until released, then gone from engineState",
+  fn: async () => {
+    const { adapter } = await fusedDevice();
+    assertEquals(engineState().gpuDevice, adapter);
+    assertEquals(engineState().gpuBuffers, 0);
+    assertEquals(await releaseFusedDevice(), true);
+    assertEquals(engineState().gpuDevice, null);
+    assertEquals(await releaseFusedDevice(), false);
   },
 });
 

@@ -11,8 +11,9 @@
  *
  * Beside them, kernels for tfjs's own backends: BLAS matmuls
  * ({@linkcode installBlasKernels}) and the wasm transposed-matmul fix
- * ({@linkcode installWasmMatMulFix}). Installing kernels, loading a BLAS and
- * the WebGPU device are process-wide, and each has its function here.
+ * ({@linkcode installWasmMatMulFix}). Installed kernels, the BLAS library and
+ * the fused engine's WebGPU device are process-wide: each has its functions
+ * to install, load or release it, and {@linkcode engineState} reports them.
  *
  * @example
  * ```ts
@@ -70,10 +71,12 @@ export {
   fusedGpuBuffers,
   fusedGpuLimitProblem,
   liveGpuBuffers,
+  releaseFusedDevice,
   trainFused,
 } from "./src/fused_webgpu.ts";
 export type {
   FusedGpuBuffer,
+  FusedGpuDevice,
   FusedGpuLimits,
   FusedGpuSizes,
   FusedTrainArgs,
@@ -92,13 +95,14 @@ export { SGEMM_PARALLEL_MIN } from "./src/wasm_sgemm.ts";
 export { checkFusedFits } from "./src/plan.ts";
 export type { FusedTarget } from "./src/plan.ts";
 
-// kernels for tfjs's backends (process-wide registrations)
+// kernels for tfjs's backends, and the process-wide state
 export {
   BLAS_DEBIAN_PACKAGE,
   BLAS_LIBRARIES,
   blasKernelsInstalled,
   installBlasKernels,
   loadBlas,
+  loadedBlas,
   measureSgemm,
   uninstallBlasKernels,
 } from "./src/blas_cpu.ts";
@@ -108,3 +112,5 @@ export {
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
 } from "./src/wasm_matmul.ts";
+export { engineState } from "./src/state.ts";
+export type { EngineProcessState } from "./src/state.ts";

@@ -99,18 +99,33 @@ export function liveGpuBuffers(): number {
   return liveBuffers;
 }
 
-let cachedDevice: Promise<{ device: GPUDevice; adapter: string; software: boolean }> | null = null;
+/** The WebGPU device the fused engine trains on, and its adapter. */
+export interface FusedGpuDevice {
+  /** The device, created with the adapter's largest buffer limits. */
+  device: GPUDevice;
+  /** The adapter's description (or vendor, architecture and device). */
+  adapter: string;
+  /** Whether the adapter is a software one (llvmpipe, SwiftShader, lavapipe, WARP). */
+  software: boolean;
+}
+
+/** The process's device, once asked for (the promise, so concurrent callers share it). */
+let cachedDevice: Promise<FusedGpuDevice> | null = null;
+/** Its adapter once the device exists, for {@linkcode fusedDeviceAdapter}. */
+let cachedAdapter: string | null = null;
 
 /**
- * The process-wide WebGPU device the engine uses, created with the adapter's
- * largest buffer limits (large models need more than the default 128 MiB binding).
+ * The process-wide WebGPU device the engine uses, created on the first call
+ * with the adapter's largest buffer limits (large models need more than the
+ * default 128 MiB binding) and kept until {@linkcode releaseFusedDevice} or
+ * until the device is lost.
  *
  * @returns the device and a description of its adapter
  * @throws {Error} when `navigator.gpu` or an adapter is missing
  */
-export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; software: boolean }> {
+export function fusedDevice(): Promise<FusedGpuDevice> {
   if (cachedDevice) return cachedDevice;
-  cachedDevice = (async () => {
+  const entry: Promise<FusedGpuDevice> = (async () => {
     const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
     if (!gpu) {
       throw new Error(
@@ -139,15 +154,60 @@ export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; sof
         ),
       },
     });
-    device.lost.then(() => {
-      cachedDevice = null;
-    });
+    device.lost.then(() => forget(entry));
+    cachedAdapter = description;
     return { device, adapter: description, software };
   })();
-  cachedDevice.catch(() => {
-    cachedDevice = null;
-  });
-  return cachedDevice;
+  cachedDevice = entry;
+  entry.catch(() => forget(entry));
+  return entry;
+}
+
+/** Drops the cached device if it is still `entry` (a released device's loss must not drop its successor). */
+function forget(entry: Promise<FusedGpuDevice>): void {
+  if (cachedDevice !== entry) return;
+  cachedDevice = null;
+  cachedAdapter = null;
+}
+
+/**
+ * The adapter of the device {@linkcode fusedDevice} keeps for the process.
+ *
+ * @returns its description, or null when there is none (not asked for, released or lost)
+ */
+export function fusedDeviceAdapter(): string | null {
+  return cachedAdapter;
+}
+
+/**
+ * Destroys the process's WebGPU device (see {@linkcode fusedDevice}); the
+ * next fused WebGPU training creates a new one.
+ *
+ * @returns true when there was a device and it is destroyed, false when there was none
+ * @throws {Error} while a fused WebGPU training holds buffers on it
+ * @example
+ * ```ts
+ * await trainFused(args);
+ * await releaseFusedDevice(); // the GPU's memory goes back now, not at exit
+ * ```
+ */
+export async function releaseFusedDevice(): Promise<boolean> {
+  const entry = cachedDevice;
+  if (!entry) return false;
+  if (liveBuffers > 0) {
+    throw new Error(
+      `Cannot release the fused engine's WebGPU device: a training holds ${liveBuffers} buffers on it`,
+    );
+  }
+  let found: FusedGpuDevice;
+  try {
+    found = await entry;
+  } catch {
+    return false;
+  }
+  forget(entry);
+  found.device.destroy();
+  return true;
 }
 
 /**
