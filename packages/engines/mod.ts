@@ -44,7 +44,14 @@
 export type { Matrix } from "./src/core.ts";
 export { ShuffleRng } from "./src/core.ts";
 export { BCE_EPSILON } from "./src/spec.ts";
-export type { LossSpec, MlpDescription, TrainOptions } from "./src/spec.ts";
+export type {
+  LayersModel,
+  LossSpec,
+  MlpDescription,
+  Scalar,
+  Tensor,
+  TrainOptions,
+} from "./src/spec.ts";
 export { trainModel } from "./src/tfjs.ts";
 export { runEpochs } from "./src/loop.ts";
 export type {

@@ -54,6 +54,8 @@ import { Arena, simdKernels } from "../src/wasm_simd.ts";
 import { CpuPool } from "../src/cpu_pool.ts";
 import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "../src/wasm_sgemm.ts";
 
+export type { BlasHost };
+
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {
   /** Hidden width. */

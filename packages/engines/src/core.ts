@@ -35,13 +35,19 @@ export class ShuffleRng {
   state: number;
 
   /**
+   * A generator for a seed.
+   *
    * @param seed any integer; mixed so that nearby seeds give unrelated streams
    */
   constructor(seed: number) {
     this.state = (Math.imul((seed | 0) ^ 0x5bd1e995, 0x9e3779b1) ^ 0x2545f491) >>> 0;
   }
 
-  /** @returns a float in [0, 1) */
+  /**
+   * The next number of the stream.
+   *
+   * @returns a float in [0, 1)
+   */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;

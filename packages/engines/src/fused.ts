@@ -28,7 +28,9 @@ export interface FusedArgs extends TrainArgs {
 
 /** One dense layer (with its optional batch normalization) in the flat parameter buffer. */
 export interface FusedLayer {
+  /** Inputs. */
   inDim: number;
+  /** Outputs. */
   outDim: number;
   /** Offset of the kernel (inDim × outDim, row-major). */
   wOff: number;
@@ -36,6 +38,7 @@ export interface FusedLayer {
   bOff: number;
   /** Batch norm: offset of gamma (then beta, moving mean, moving variance), or -1. */
   nOff: number;
+  /** The activation after the layer (and its batch normalization). */
   activation: FusedActivation;
 }
 

@@ -188,6 +188,7 @@ const ARENA_ARRAYS = 8;
 export interface FusedCpuSizes {
   /** Mini-batch size (`train.batch_size`). */
   batchSize: number;
+  /** The optimizer (Adam keeps two moments per parameter). */
   optimizer: "adam" | "sgd";
   /**
    * Training rows (the batch is at most that many); absent before the dataset

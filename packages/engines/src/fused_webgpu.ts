@@ -356,6 +356,7 @@ const STORAGE_BUFFERS_PER_SHADER = 5;
 export interface FusedGpuSizes {
   /** Mini-batch size (`train.batch_size`). */
   batchSize: number;
+  /** The optimizer (Adam keeps two moments per parameter). */
   optimizer: "adam" | "sgd";
   /**
    * Training rows; absent before the dataset is built (its buffers are not
@@ -372,8 +373,11 @@ export interface FusedGpuSizes {
 
 /** One buffer the engine creates: what it holds, its bytes, whether a shader binds it as storage. */
 export interface FusedGpuBuffer {
+  /** What it holds, in words. */
   what: string;
+  /** Its size. */
   bytes: number;
+  /** Whether a shader binds it as storage (the binding limit applies). */
   storage: boolean;
 }
 

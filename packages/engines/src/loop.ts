@@ -34,9 +34,8 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import { checkMatrix, type Matrix, ShuffleRng } from "./core.ts";
-import type { TrainOptions } from "./spec.ts";
+import type { LayersModel, Scalar, Tensor, TrainOptions } from "./spec.ts";
 import { predict } from "./predict.ts";
 
 /** One finished epoch. */
@@ -58,11 +57,13 @@ export type StopReason = "patience" | "epochs" | "interrupted";
 
 /** What a training returns (every engine, through {@linkcode runEpochs}); the model holds the best weights. */
 export interface TrainResult {
+  /** Every epoch trained, a resumed checkpoint's included. */
   history: EpochLog[];
   /** 1-based epoch whose weights were restored (0 when no epoch finished). */
   bestEpoch: number;
   /** Validation loss of the restored weights (`Infinity` when no epoch finished). */
   bestValLoss: number;
+  /** Why training stopped. */
   stoppedBy: StopReason;
   /** What ran the training, where an engine says more than the backend (the fused engines). */
   engine?: string;
@@ -78,18 +79,23 @@ export interface TrainResult {
 }
 
 /** A loss function: mean loss of a batch as a scalar tensor. */
-export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+export type LossFn = (yTrue: Tensor, yPred: Tensor) => Scalar;
 
 /** A tensor's values copied to the host. */
 export interface HostTensor {
+  /** The weight's or optimizer variable's name. */
   name: string;
+  /** Its shape. */
   shape: number[];
+  /** Its element type. */
   dtype: "float32" | "int32";
+  /** Its values, row-major. */
   data: Float32Array | Int32Array;
 }
 
 /** Everything needed to continue a run exactly where it stopped. */
 export interface TrainState {
+  /** The format's version. */
   version: 1;
   /** What the run was started with; a resume with different values is refused. */
   run: {
@@ -117,7 +123,9 @@ export interface TrainState {
   optimizer: HostTensor[];
   /** Adam's running powers of beta1 and beta2 (restored bit-exactly). */
   adamPowers: [number, number] | null;
+  /** The learning rate of the next epoch. */
   lr: number;
+  /** The best epoch so far (0: none), its validation loss and its weights (null without one). */
   best: { epoch: number; valLoss: number; weights: HostTensor[] | null };
   /** Epochs since the last improvement (early stopping). */
   wait: number;
@@ -125,12 +133,15 @@ export interface TrainState {
   lrWait: number;
   /** The shuffle PRNG's 32-bit state. */
   rng: number;
+  /** The epochs trained. */
   history: EpochLog[];
 }
 
 /** Where checkpoints go; `load` returns `null` when there is none. */
 export interface Checkpointer {
+  /** Keeps `state`, replacing what was kept (its tensors may be views: read them before returning). */
   save(state: TrainState): Promise<void>;
+  /** The state kept, or null when there is none. */
   load(): Promise<TrainState | null>;
   /** Save every this many epochs (default 1); the final state is always saved. */
   every?: number;
@@ -210,16 +221,22 @@ export function checkpointSchedule(
 /** A training's arguments, the same for every engine (the fused ones take more). */
 export interface TrainArgs {
   /** A compiled or uncompiled model with one output of width 1. */
-  model: tf.LayersModel;
+  model: LayersModel;
+  /** The training loss (the fused engines compute theirs from `lossConfig` instead). */
   loss: LossFn;
+  /** The `train:` options. */
   train: TrainOptions;
   /** Seeds the shuffle order. */
   seed: number;
+  /** The training rows. */
   x: Matrix;
   /** One label per row of `x`. */
   y: Float32Array;
+  /** The validation rows (early stopping, the plateau and the best weights go by their loss). */
   xVal: Matrix;
+  /** One label per row of `xVal`. */
   yVal: Float32Array;
+  /** Called after every epoch. */
   onEpoch?: (e: EpochLog) => void;
   /**
    * Called once when a checkpoint was loaded, with the epochs it had already
@@ -231,6 +248,7 @@ export interface TrainArgs {
    * state of the last completed epoch is saved first.
    */
   signal?: AbortSignal;
+  /** Where the state is saved and resumed from (none: no checkpoints). */
   checkpoint?: Checkpointer;
   /**
    * Also predict the training rows with the last epoch's weights before the

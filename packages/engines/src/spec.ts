@@ -7,6 +7,14 @@
  *
  * @module
  */
+import type * as tf from "@tensorflow/tfjs";
+
+/** A tfjs layers model (`tf.LayersModel`): what the engines train, in place. */
+export type LayersModel = tf.LayersModel;
+/** A tfjs tensor (`tf.Tensor`). */
+export type Tensor = tf.Tensor;
+/** A tfjs scalar tensor (`tf.Scalar`): a loss's value. */
+export type Scalar = tf.Scalar;
 
 /** The `train:` options every engine's loop reads (the runner's `TrainConfig` has them all). */
 export interface TrainOptions {
