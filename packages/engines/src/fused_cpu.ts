@@ -20,9 +20,10 @@
  *   memory outside the tfjs wasm heap (up to 4 GiB; past that, plain
  *   `SharedArrayBuffer`s and the JavaScript kernels), so a 10 × 4096 MLP,
  *   which does not fit the tfjs wasm backend, trains.
- * - The epoch loop, its policy, checkpoints and the weight layout are the
- *   fused engines' shared ones ({@link ./fused.ts}); per-epoch losses match
- *   `trainModel` within float32 summation-order tolerance (the conformance suite).
+ * - The epoch loop, its policy and checkpoints are every engine's
+ *   ({@link ./loop.ts}), the weight layout the fused engines'
+ *   ({@link ./fused.ts}); per-epoch losses match `trainModel` within float32
+ *   summation-order tolerance (the conformance suite).
  *
  * Results do not depend on the thread count; they do depend on the sgemm
  * (the BLAS library and its build, or the wasm sgemm and whether the CPU
@@ -242,9 +243,10 @@ export function fusedCpuProblem(
 }
 
 /**
- * Trains `args.model` with the fused CPU engine; the same contract as
- * `trainModel` (and `trainFused`): same shuffle stream, early stopping, LR
- * plateau and best-weight restore; the model ends holding the best weights.
+ * Trains `args.model` with the fused CPU engine under the epoch loop
+ * (`runEpochs`), as `trainModel` and `trainFused` train: the same shuffle
+ * stream, early stopping, LR plateau, best-weight restore, checkpoints and
+ * interrupts; the model ends holding the best weights.
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped

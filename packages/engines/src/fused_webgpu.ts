@@ -9,14 +9,15 @@
  *   input gradient, one tiled `Hᵀ·D` dispatch for the weight gradient and one
  *   column-sum dispatch for the bias gradient. One Adam (or SGD) dispatch
  *   updates the flat parameter buffer.
- * - Every epoch the trainer's seeded permutation ({@linkcode ShuffleRng}, the
- *   same stream `trainModel` draws) is uploaded once; each mini-batch is
+ * - Every epoch the loop's seeded row order (the same stream for every
+ *   engine) is uploaded once; each mini-batch is
  *   gathered on the GPU. The loss is summed on the GPU and read back once per
  *   epoch, together with the validation loss; the whole epoch (all steps and
  *   the validation pass) is encoded into one command buffer.
- * - The epoch loop, its policy (early stopping, LR plateau, best-weight
- *   restore) and the weight layout are the fused engines' shared ones
- *   ({@link ./fused.ts}), checkpoints included.
+ * - The epoch loop and its policy (early stopping, LR plateau, best-weight
+ *   restore, checkpoints, interrupts) are every engine's ({@link ./loop.ts});
+ *   the weight layout and the checkpoint mapping are the fused engines'
+ *   ({@link ./fused.ts}).
  *
  * Supported: no normalization or batch normalization (tfjs-layers'
  * semantics: batch statistics and moving averages with momentum 0.99 in
@@ -211,15 +212,15 @@ export async function releaseFusedDevice(): Promise<boolean> {
 }
 
 /**
- * Trains `args.model` with the fused WebGPU engine; the same contract as
- * `trainModel`: same shuffle stream, early stopping, LR plateau and
- * best-weight restore, the model ends holding the best weights.
+ * Trains `args.model` with the fused WebGPU engine under the epoch loop
+ * (`runEpochs`), as `trainModel` trains with tfjs ops: the same shuffle
+ * stream, early stopping, LR plateau, best-weight restore, checkpoints and
+ * interrupts; the model ends holding the best weights.
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
- * @throws {Error} for an unsupported model (see `fusedUnsupported`),
- *   a checkpointer (not supported), no WebGPU adapter, or a model larger than
- *   the adapter's buffer limits
+ * @throws {Error} for an unsupported model (see `fusedUnsupported`), no
+ *   WebGPU adapter, or a model larger than the adapter's buffer limits
  * @throws {RangeError} on inconsistent shapes or invalid options (as `trainModel`)
  * @example
  * ```ts
