@@ -58,20 +58,22 @@ export { makeLoss } from "./src/models/losses.ts";
 
 // train
 export { selectBackend } from "./src/train/backend.ts";
-export { fileCheckpointer, stalledTraining, trainModel } from "./src/train/trainer.ts";
-export type { Checkpointer, EpochLog, TrainResult } from "./src/train/trainer.ts";
-export type { Matrix } from "@alfred/core";
-export { predict } from "./src/train/predict.ts";
+export { fileCheckpointer } from "./src/train/checkpoint.ts";
+export { stalledTraining } from "./src/train/warnings.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";
 
-// engines
+// engines (the workspace package `@alfred/engines`: the epoch loop, the tfjs and fused engines)
 export {
   fusedUnsupported,
   installBlasKernels,
+  predict,
   trainFused,
   trainFusedCpu,
-} from "./src/engines/mod.ts";
+  trainModel,
+} from "@alfred/engines";
+export type { Checkpointer, EpochLog, TrainResult } from "@alfred/engines";
+export type { Matrix } from "@alfred/core";
 
 // backtest
 export { runBacktest } from "./src/backtest/mod.ts";

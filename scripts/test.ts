@@ -1,5 +1,5 @@
 /**
- * `deno task test`: runs `deno test` over `tests/` and `packages/core/` with the suite's permissions
+ * `deno task test`: runs `deno test` over `tests/`, `packages/core/` and `packages/engines/` with the suite's permissions
  * (extra arguments are passed on: a file, `--filter`), passes its output through
  * and its exit status back, and ends with one line saying which tests were
  * skipped for a missing system piece and how to install it (the tests declare
@@ -135,6 +135,7 @@ if (import.meta.main) {
         `--ignore=${OWN_PROCESS.join(",")}`,
         "tests/",
         "packages/core/",
+        "packages/engines/",
       ]),
     ];
     for (const file of OWN_PROCESS) runs.push(await runDenoTest([...args, file]));

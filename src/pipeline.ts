@@ -34,13 +34,18 @@ import { makeLoss } from "./models/losses.ts";
 import { selectBackend } from "./train/backend.ts";
 import {
   checkFusedFits,
+  type EpochLog,
   fusedCpuBytes,
   fusedCpuSgemm,
   fusedLayout,
   fusedUnsupported,
+  predict,
+  type TrainArgs,
   trainFused,
   trainFusedCpu,
-} from "./engines/mod.ts";
+  trainModel,
+  type TrainResult,
+} from "@alfred/engines";
 import {
   checkPlanFits,
   currentRssBytes,
@@ -49,16 +54,8 @@ import {
   memoryPlan,
   peakRssBytes,
 } from "./train/memory.ts";
-import {
-  adamStepWarning,
-  type EpochLog,
-  fileCheckpointer,
-  stalledTraining,
-  type TrainArgs,
-  trainModel,
-  type TrainResult,
-} from "./train/trainer.ts";
-import { predict } from "./train/predict.ts";
+import { adamStepWarning, stalledTraining } from "./train/warnings.ts";
+import { fileCheckpointer } from "./train/checkpoint.ts";
 import { type ProgressReporter, progressReporter } from "./train/progress.ts";
 import {
   classificationMetrics,

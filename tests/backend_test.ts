@@ -2,11 +2,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { probeWebGpu, selectBackend } from "../src/train/backend.ts";
 import {
+  blasKernelsInstalled,
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
   uninstallWasmMatMulFix,
-} from "../src/train/wasm_matmul.ts";
-import { blasKernelsInstalled } from "../src/engines/blas_cpu.ts";
+} from "@alfred/engines";
 import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/bench.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";

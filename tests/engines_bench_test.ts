@@ -15,8 +15,8 @@ import {
   type EngineBenchResult,
   type EngineBenchRow,
   formatEngineBench,
-} from "../src/engines/bench.ts";
-import { blasKernelsInstalled } from "../src/engines/blas_cpu.ts";
+} from "@alfred/engines/bench";
+import { blasKernelsInstalled } from "@alfred/engines";
 import { type BenchResult, blasFreeSummary, QUICK_BENCH } from "../src/cli/bench.ts";
 
 const WORKLOADS = [{ size: 8, layers: 2, rows: 40, batch: 16 }];

@@ -34,14 +34,15 @@ import {
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config/schema.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { trainModel } from "../src/train/trainer.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
+  engineState,
   installBlasKernels,
   measureSgemm,
+  trainModel,
   uninstallBlasKernels,
-} from "../src/engines/blas_cpu.ts";
+} from "@alfred/engines";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -299,13 +300,16 @@ Deno.test(withNeeds(["openblas"], {
 }));
 
 Deno.test(withNeeds(["openblas"], {
-  name: "cpu-blas: install is idempotent, uninstall restores, no tensor leaks, sgemm measures",
+  name:
+    "cpu-blas: install is idempotent, uninstall restores, engineState says so, no tensor leaks, sgemm measures",
   fn: async () => {
     await tf.setBackend("cpu");
     const before = tf.memory().numTensors;
     const { library } = installBlasKernels();
     assertEquals(installBlasKernels().library, library);
     assertEquals(blasKernelsInstalled(), library);
+    assertEquals(engineState().blas, library);
+    assertEquals(engineState().blasKernels.wasm, library);
     const a = values([16, 16], 1);
     const r = tf.tidy(() =>
       tf.sum(tf.fused.matMul({ a, b: a, bias: tf.ones([16]), activation: "relu" }))
@@ -316,6 +320,8 @@ Deno.test(withNeeds(["openblas"], {
     assert(uninstallBlasKernels());
     assertEquals(uninstallBlasKernels(), false);
     assertEquals(blasKernelsInstalled(), null);
+    assertEquals(engineState().blasKernels.wasm, null);
+    assertEquals(engineState().blas, library, "the library stays open for the process");
     const s = measureSgemm(128, 2);
     assert(s.gflops > 0 && Number.isFinite(s.gflops));
   },

@@ -28,12 +28,19 @@ import {
 } from "../src/config/schema.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
-import { fileCheckpointer, trainModel, type TrainResult } from "../src/train/trainer.ts";
-import { fusedUnsupported } from "../src/engines/fused.ts";
-import { type FusedTrainArgs, liveGpuBuffers, trainFused } from "../src/engines/fused_webgpu.ts";
-import { type FusedCpuArgs, trainFusedCpu } from "../src/engines/fused_cpu.ts";
-import type { MatmulKernel } from "../src/engines/wgsl.ts";
-import { SGEMM_PARALLEL_MIN } from "../src/engines/wasm_sgemm.ts";
+import { fileCheckpointer } from "../src/train/checkpoint.ts";
+import {
+  type FusedCpuArgs,
+  type FusedTrainArgs,
+  fusedUnsupported,
+  liveGpuBuffers,
+  type MatmulKernel,
+  SGEMM_PARALLEL_MIN,
+  trainFused,
+  trainFusedCpu,
+  trainModel,
+  type TrainResult,
+} from "@alfred/engines";
 import { type Requirement, testWith } from "./requirements.ts";
 
 /** The WGSL engine, and the CPU engine with the BLAS sgemm or with its own wasm sgemm. */

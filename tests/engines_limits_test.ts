@@ -13,16 +13,18 @@ import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../src/config
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";
 import {
+  checkFusedFits,
   checkFusedGpuLimits,
+  engineState,
+  fusedCpuProblem,
   fusedDevice,
   fusedGpuBuffers,
   fusedGpuLimitProblem,
   type FusedGpuLimits,
+  fusedLayout,
+  releaseFusedDevice,
   trainFused,
-} from "../src/engines/fused_webgpu.ts";
-import { fusedCpuProblem } from "../src/engines/fused_cpu.ts";
-import { checkFusedFits } from "../src/engines/plan.ts";
-import { fusedLayout } from "../src/engines/fused.ts";
+} from "@alfred/engines";
 
 const label = LabelConfig.parse({ mode: "magnitude" });
 const describe = (size: number, layers: number, inputs = 60) =>
@@ -150,6 +152,18 @@ testWith(["webgpu"], {
       message = (e as Error).message;
     }
     assert(message.includes(`${limit.toLocaleString("en-US")} bytes`), message);
+  },
+});
+
+testWith(["webgpu"], {
+  name: "webgpu device: kept for the process until released, then gone from engineState",
+  fn: async () => {
+    const { adapter } = await fusedDevice();
+    assertEquals(engineState().gpuDevice, adapter);
+    assertEquals(engineState().gpuBuffers, 0);
+    assertEquals(await releaseFusedDevice(), true);
+    assertEquals(engineState().gpuDevice, null);
+    assertEquals(await releaseFusedDevice(), false);
   },
 });
 

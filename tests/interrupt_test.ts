@@ -29,12 +29,12 @@ import { interruptOnSignals, SAME_INTERRUPT_MS } from "../src/train/interrupt.ts
 import { progressReporter } from "../src/train/progress.ts";
 import {
   type EpochLog,
-  fileCheckpointer,
   type LossFn,
+  trainFusedCpu,
   trainModel,
   type TrainOptions,
-} from "../src/train/trainer.ts";
-import { trainFusedCpu } from "../src/engines/fused_cpu.ts";
+} from "@alfred/engines";
+import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import { describeModel } from "../src/models/registry.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { makeLoss } from "../src/models/losses.ts";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { loadBlas } from "../src/engines/blas_cpu.ts";
+import { loadBlas } from "@alfred/engines";
 
 /** A system piece a test may need. */
 export type Requirement = "openblas" | "webgpu" | "redis-server" | "redis" | "mongodb";

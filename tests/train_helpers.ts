@@ -1,5 +1,5 @@
 /** Helpers shared by the trainer and fused-engine tests. */
-import type { Checkpointer, TrainState } from "../src/train/trainer.ts";
+import type { Checkpointer, TrainState } from "@alfred/engines";
 
 /**
  * A checkpointer that keeps a structured clone of the last saved state in memory.

@@ -1,6 +1,6 @@
 import { checkPlanFits, currentRssBytes, memoryPlan, peakRssBytes } from "../src/train/memory.ts";
 import { describeModel } from "../src/models/registry.ts";
-import { fusedCpuBytes, fusedLayout } from "../src/engines/mod.ts";
+import { fusedCpuBytes, fusedLayout } from "@alfred/engines";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
 
 const label = { mode: "magnitude" as const, horizon: 1 };

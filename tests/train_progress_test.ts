@@ -2,7 +2,7 @@ import { assert, assertEquals } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { formatDuration, progressReporter } from "../src/train/progress.ts";
-import { predict } from "../src/train/predict.ts";
+import { predict } from "@alfred/engines";
 
 await tf.setBackend("wasm");
 

@@ -1,23 +1,18 @@
-import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./assert.ts";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { type Matrix, Prng } from "@alfred/core";
+import { adamStepWarning, stalledTraining } from "../src/train/warnings.ts";
 import {
-  adamStepWarning,
-  checkpointSchedule,
   type EpochLog,
-  fileCheckpointer,
   type LossFn,
-  setLearningRate,
-  stalledTraining,
+  predict,
   trainModel,
   type TrainOptions,
   type TrainResult,
-  type TrainState,
-} from "../src/train/trainer.ts";
-
+} from "@alfred/engines";
+import { type Matrix, Prng } from "@alfred/core";
+import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
-import { predict } from "../src/train/predict.ts";
 
 await tf.setBackend("wasm");
 
@@ -255,27 +250,6 @@ Deno.test("reduce-LR-on-plateau: lr drops by lr_factor after lr_patience bad epo
   model.dispose();
 });
 
-Deno.test("setLearningRate changes the step size of Adam and SGD in place", () => {
-  for (const kind of ["adam", "sgd"] as const) {
-    const v = tf.variable(tf.scalar(1));
-    const opt = kind === "adam" ? tf.train.adam(0.1) : tf.train.sgd(0.1);
-    const f = () => tf.mul(v, 2) as tf.Scalar; // gradient 2
-    opt.minimize(f, false, [v]);
-    const afterFirst = v.dataSync()[0];
-    setLearningRate(opt, 0.01);
-    opt.minimize(f, false, [v]);
-    const secondStep = afterFirst - v.dataSync()[0];
-    // Adam's early steps are ~lr (gradient sign); SGD's are lr * gradient.
-    const expected = kind === "adam" ? 0.01 : 0.02;
-    assert(
-      Math.abs(secondStep - expected) < 1e-4,
-      `${kind}: step after lowering lr is ${secondStep}, expected ${expected}`,
-    );
-    opt.dispose();
-    v.dispose();
-  }
-});
-
 Deno.test("interrupt between epochs: stops cleanly with the best weights, stoppedBy interrupted", async () => {
   const ctrl = new AbortController();
   const before = tf.memory().numTensors;
@@ -448,12 +422,11 @@ Deno.test("batch normalization: moving statistics are checkpointed, no leak, res
 });
 
 Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weights", async () => {
-  const trainer = new URL("../src/train/trainer.ts", import.meta.url).href;
   const interrupt = new URL("../src/train/interrupt.ts", import.meta.url).href;
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import "@tensorflow/tfjs-backend-wasm";
-    import { trainModel } from "${trainer}";
+    import { trainModel } from "@alfred/engines";
     import { interruptOnSignals } from "${interrupt}";
     await tf.setBackend("wasm");
     const n = 64, x = new Float32Array(n * 2).map((_, i) => Math.sin(i)), y = new Float32Array(n).map((_, i) => Math.cos(i));
@@ -479,50 +452,6 @@ Deno.test("Ctrl-C (SIGINT) stops a training process cleanly with the best weight
   assert(r.epochs >= 3 && r.epochs < 100, `epochs ${r.epochs}`);
   assert(r.best >= 1 && r.best <= r.epochs);
   assert(stderr.includes("stopping"), stderr);
-});
-
-Deno.test("checkpointSchedule: every N epochs, at least minSeconds apart, always at the end", async () => {
-  const none = checkpointSchedule(undefined);
-  assertEquals([none.due(1, false), none.due(2, true)], [false, false]);
-  let saves = 0;
-  const save = (_: TrainState) => {
-    saves++;
-    return Promise.resolve();
-  };
-  const load = () => Promise.resolve(null);
-  const every2 = checkpointSchedule({ save, load, every: 2 });
-  assertEquals([1, 2, 3, 4].map((e) => every2.due(e, false)), [false, true, false, true]);
-  const hourly = checkpointSchedule({ save, load, minSeconds: 3600 });
-  assertEquals([1, 2, 3].map((e) => hourly.due(e, false)), [false, false, false]);
-  assertEquals(hourly.due(4, true), true, "the final state is always saved");
-  const now = checkpointSchedule({ save, load, minSeconds: 0 });
-  assertEquals([1, 2].map((e) => now.due(e, false)), [true, true]);
-  const state = {} as TrainState;
-  await now.save(state);
-  assertEquals(saves, 1);
-  // A save that takes 20 s with a 60 s floor: the next one waits 9 x 20 s = 180 s.
-  let ms = 0;
-  const slow = checkpointSchedule({
-    save: () => {
-      ms += 20_000;
-      return Promise.resolve();
-    },
-    load,
-    minSeconds: 60,
-  }, () => ms);
-  ms = 61_000;
-  assertEquals(slow.due(1, false), true);
-  await slow.save(state);
-  ms += 61_000;
-  assertEquals(slow.due(2, false), false, "the gap grew with the save's duration");
-  ms += 120_000;
-  assertEquals(slow.due(3, false), true);
-  assertThrows(() => checkpointSchedule({ save, load, every: 0 }), RangeError, "checkpoint.every");
-  assertThrows(
-    () => checkpointSchedule({ save, load, minSeconds: -1 }),
-    RangeError,
-    "checkpoint.minSeconds",
-  );
 });
 
 Deno.test("stalledTraining: warns when the training loss stops moving, not while it converges", () => {

@@ -11,9 +11,15 @@
 import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../../src/config/schema.ts";
 import { buildModel, describeModel } from "../../src/models/registry.ts";
 import { bceLoss } from "../../src/models/losses.ts";
+import {
+  fusedDevice,
+  type MatmulKernel,
+  TILED_128,
+  TILED_64,
+  trainFused,
+  vec4Kernel,
+} from "@alfred/engines";
 import { Prng } from "@alfred/core";
-import { fusedDevice, trainFused } from "../../src/engines/fused_webgpu.ts";
-import { type MatmulKernel, TILED_128, TILED_64, vec4Kernel } from "../../src/engines/wgsl.ts";
 
 const quick = Deno.args.includes("--quick");
 const found = await fusedDevice();

@@ -11,7 +11,7 @@
  * operations (forward 2·P per row, backward 4·P per row: the two products of
  * each Dense layer's gradient), ignoring the elementwise work and Adam.
  *
- * Then the engines section ({@link ../engines/bench.ts}), and a closing line
+ * Then the engines section (`engineBench` of `@alfred/engines/bench`), and a closing line
  * comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
  * workload. Progress goes to stderr as each cell and epoch runs; the default
  * run takes a few minutes on two cores.
@@ -24,7 +24,12 @@ import { LabelConfig, ModelConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
-import { loadBlas } from "../engines/blas_cpu.ts";
+import {
+  installWasmMatMulFix,
+  isWasmMatMulFixInstalled,
+  loadBlas,
+  uninstallWasmMatMulFix,
+} from "@alfred/engines";
 import {
   BENCH_ENGINES,
   type BenchEngine,
@@ -34,12 +39,7 @@ import {
   type EngineBenchResult,
   type EngineWorkload,
   formatEngineBench,
-} from "../engines/bench.ts";
-import {
-  installWasmMatMulFix,
-  isWasmMatMulFixInstalled,
-  uninstallWasmMatMulFix,
-} from "../train/wasm_matmul.ts";
+} from "@alfred/engines/bench";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
 export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;

@@ -25,7 +25,7 @@ import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
 import { runExperiment } from "../pipeline.ts";
 import { redact } from "../redact.ts";
-import type { EpochLog } from "../train/trainer.ts";
+import type { EpochLog } from "@alfred/engines";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
 import type { DataStore, RunStore } from "../store/shared_file.ts";

@@ -24,13 +24,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BCE_EPSILON, type LossFn } from "@alfred/engines";
 import type { LossConfig } from "../config/schema.ts";
 
-/** A loss: mean over the batch of a per-row error; returns a scalar tensor. */
-export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
-
-/** Probabilities are clipped to `[BCE_EPSILON, 1 − BCE_EPSILON]` before the logarithm. */
-export const BCE_EPSILON = 1e-7;
+// The fused engines compute these losses themselves from the `LossConfig`
+// (`LossSpec` in `@alfred/engines`), with the same clipping constant.
 
 function flatPair(yTrue: tf.Tensor, yPred: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
   if (yTrue.size !== yPred.size) {

@@ -19,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../config/hash.ts";
-import type { EpochLog, StopReason } from "../train/trainer.ts";
+import type { EpochLog, StopReason } from "@alfred/engines";
 import { claimFolder, OWNER_FILE, type RemovedTemp, removeStaleTemps, tempName } from "./temp.ts";
 
 /** A tfjs weight manifest entry: name, shape and dtype of one weight tensor. */

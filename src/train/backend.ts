@@ -8,7 +8,7 @@
  * | `cpu` | tfjs's plain-JavaScript CPU backend (slow, the reference) |
  * | `webgpu` | tfjs-backend-webgpu on Deno's built-in WebGPU (Deno 2.9 exposes `navigator.gpu` without a flag); on a machine without a GPU the adapter is a software one (llvmpipe): correct but slow |
  * | `tensorflow` | `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`, only when the user installed one |
- * | `cpu-blas` | the wasm backend with its matmuls in a system BLAS through FFI (`../engines/blas_cpu.ts`), when one loads |
+ * | `cpu-blas` | the wasm backend with its matmuls in a system BLAS through FFI (`installBlasKernels` of `@alfred/engines`), when one loads |
  * | `auto` | `webgpu` when a hardware adapter exists, else `cpu-blas` when a BLAS loads (2–4× faster than `wasm` in `deno task bench`), else `wasm`; never fails for lack of a library |
  *
  * `train.engine: fused` trains without tfjs ops on `webgpu` (WGSL), on
@@ -25,8 +25,12 @@
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import type { Backend } from "../config/schema.ts";
-import { installWasmMatMulFix } from "./wasm_matmul.ts";
-import { installBlasKernels, loadBlas, uninstallBlasKernels } from "../engines/blas_cpu.ts";
+import {
+  installBlasKernels,
+  installWasmMatMulFix,
+  loadBlas,
+  uninstallBlasKernels,
+} from "@alfred/engines";
 
 /** What {@linkcode selectBackend} chose. */
 export interface BackendInfo {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EpochLog, TrainResult } from "./trainer.ts";
+import type { EpochLog, TrainResult } from "@alfred/engines";
 
 /** Options of {@link progressReporter}. */
 export interface ProgressOptions {

@@ -4,16 +4,11 @@
  * arithmetic: 1e-6 relative), the arena aligns, zeroes and refuses what does
  * not fit, and the engine reports which kernels ran.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { biasActivation, columnSums, derivativeMul } from "../src/engines/cpu_kernels.ts";
-import { adamRange } from "../src/engines/cpu_optimizer.ts";
-import { rangeUpdate } from "../src/engines/cpu_pool.ts";
-import {
-  Arena,
-  ARENA_MAX_BYTES,
-  kernelModuleBytes,
-  simdKernels,
-} from "../src/engines/wasm_simd.ts";
+import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { biasActivation, columnSums, derivativeMul } from "./cpu_kernels.ts";
+import { adamRange } from "./cpu_optimizer.ts";
+import { rangeUpdate } from "./cpu_pool.ts";
+import { Arena, ARENA_MAX_BYTES, kernelModuleBytes, simdKernels } from "./wasm_simd.ts";
 import { Prng } from "@alfred/core";
 
 function random(n: number, seed: number, scale = 1): Float32Array {

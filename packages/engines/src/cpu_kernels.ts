@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import { BCE_EPSILON } from "../models/losses.ts";
+import { BCE_EPSILON, type LossSpec } from "./spec.ts";
 import { BATCH_NORM, type FusedActivation } from "./wgsl.ts";
 
 /**
@@ -126,7 +125,7 @@ export function columnSums(
  * @param loss the loss config
  * @returns `(p, y) → [loss, dloss/dp]`
  */
-export function lossTerms(loss: LossConfig): (p: number, y: number) => [number, number] {
+export function lossTerms(loss: LossSpec): (p: number, y: number) => [number, number] {
   const eps = BCE_EPSILON;
   const hi = 1 - BCE_EPSILON;
   const delta = loss.delta;

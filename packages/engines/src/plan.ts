@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ModelDescription } from "../models/registry.ts";
+import type { MlpDescription } from "./spec.ts";
 import { checkFusedGpuLimits } from "./fused_webgpu.ts";
 import { fusedCpuProblem } from "./fused_cpu.ts";
 
@@ -33,7 +33,7 @@ export type FusedTarget = "webgpu" | "blas" | "wasm";
  */
 export async function checkFusedFits(
   target: FusedTarget,
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: { batchSize: number; optimizer: "adam" | "sgd"; rows?: number; valRows?: number },
 ): Promise<void> {
   if (target === "webgpu") return await checkFusedGpuLimits(d, sizes);

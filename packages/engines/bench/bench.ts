@@ -37,24 +37,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../config/schema.ts";
-import { buildModel, describeModel } from "../models/registry.ts";
-import { bceLoss } from "../models/losses.ts";
 import { Prng } from "@alfred/core";
+import { BCE_EPSILON, type LossSpec, type MlpDescription, type TrainOptions } from "../src/spec.ts";
+import type { LossFn, TrainResult } from "../src/loop.ts";
 import {
   type BlasHost,
   blasKernelsInstalled,
   installBlasKernels,
   measureSgemm,
   uninstallBlasKernels,
-} from "./blas_cpu.ts";
-import { fusedDevice, trainFused } from "./fused_webgpu.ts";
-import { type FusedSgemm, trainFusedCpu } from "./fused_cpu.ts";
-import type { FusedArgs } from "./fused.ts";
-import type { TrainResult } from "../train/trainer.ts";
-import { Arena, simdKernels } from "./wasm_simd.ts";
-import { CpuPool } from "./cpu_pool.ts";
-import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "./wasm_sgemm.ts";
+} from "../src/blas_cpu.ts";
+import { fusedDevice, trainFused } from "../src/fused_webgpu.ts";
+import { type FusedSgemm, trainFusedCpu } from "../src/fused_cpu.ts";
+import type { FusedArgs } from "../src/fused.ts";
+import { Arena, simdKernels } from "../src/wasm_simd.ts";
+import { CpuPool } from "../src/cpu_pool.ts";
+import { SGEMM_SCRATCH_FLOATS, sgemmScratch, WasmSgemm } from "../src/wasm_sgemm.ts";
+
+export type { BlasHost };
 
 /** One workload: hidden width × layers, rows per epoch, batch size. */
 export interface EngineWorkload {
@@ -207,10 +207,66 @@ function syntheticData(rows: number, cols: number, seed: number) {
 }
 
 const INPUTS = 60;
-const MODEL_LABEL = LabelConfig.parse({ mode: "direction" });
 
-function modelConfig(w: EngineWorkload) {
-  return ModelConfig.parse({ family: "vanilla.small", size: w.size, layers: w.layers });
+/** A workload's MLP: `layers` ReLU layers of `size`, a sigmoid output (the runner's `vanilla.small`). */
+function mlp(w: EngineWorkload): MlpDescription {
+  return {
+    family: "vanilla.small",
+    size: w.size,
+    layers: w.layers,
+    widths: Array.from({ length: w.layers }, () => w.size),
+    inputDim: INPUTS,
+    activation: "relu",
+    dropout: 0,
+    normalization: "none",
+    output: "sigmoid",
+  };
+}
+
+/** Weights of an MLP without normalization: each layer's kernel and bias. */
+function parametersOf(d: MlpDescription): number {
+  let inputs = d.inputDim;
+  let p = 0;
+  for (const width of [...d.widths, 1]) {
+    p += inputs * width + width;
+    inputs = width;
+  }
+  return p;
+}
+
+/** The tfjs model of an MLP, Glorot-initialized from `seed`. */
+function mlpModel(d: MlpDescription, seed: number): tf.Sequential {
+  const model = tf.sequential();
+  [...d.widths, 1].forEach((units, i) => {
+    const hidden = i < d.widths.length;
+    model.add(tf.layers.dense({
+      units,
+      activation: (hidden ? d.activation : d.output) as "relu" | "sigmoid",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + i }),
+      biasInitializer: "zeros",
+      ...(i === 0 ? { inputShape: [d.inputDim] } : {}),
+    }));
+  });
+  return model;
+}
+
+/** BCE on probabilities: tfjs's log loss with the engines' epsilon (the fused engines compute their own). */
+const bce: LossFn = (y, p) => tf.losses.logLoss(y, p, undefined, BCE_EPSILON) as tf.Scalar;
+
+const BCE: LossSpec = { name: "bce", delta: 1, sign_weight: 1, value_ratio: 0.5, sign_ratio: 2 };
+
+/** The bench's `train:` options: Adam at 1e-4, never stopping early or lowering the rate. */
+function trainOptions(epochs: number, batch: number): TrainOptions {
+  return {
+    epochs,
+    batch_size: batch,
+    learning_rate: 1e-4,
+    optimizer: "adam",
+    patience: 1_000_000,
+    lr_patience: 1_000_000,
+    lr_factor: 0.5,
+    min_lr: 1e-6,
+  };
 }
 
 async function fusedCell(
@@ -219,12 +275,10 @@ async function fusedCell(
   engine: "fused" | "fused-cpu" | "fused-wasm" | "fused-blas",
   device: string,
 ) {
-  const config = modelConfig(w);
-  const description = describeModel(config, INPUTS, { label: MODEL_LABEL, batchSize: w.batch });
-  const model = buildModel(config, INPUTS, MODEL_LABEL, o.seed);
+  const description = mlp(w);
+  const model = mlpModel(description, o.seed);
   const t = syntheticData(w.rows, INPUTS, o.seed);
   const v = syntheticData(64, INPUTS, o.seed + 1);
-  const lossConfig = LossConfig.parse({ name: "bce" });
   const budget = new AbortController();
   let spent = 0;
   const log = o.log ?? (() => {});
@@ -236,16 +290,10 @@ async function fusedCell(
   );
   const args: FusedArgs = {
     model,
-    loss: bceLoss,
-    lossConfig,
+    loss: bce,
+    lossConfig: BCE,
     description,
-    train: TrainConfig.parse({
-      epochs,
-      batch_size: w.batch,
-      learning_rate: 1e-4,
-      patience: 1_000_000,
-      lr_patience: 1_000_000,
-    }),
+    train: trainOptions(epochs, w.batch),
     seed: o.seed,
     ...t,
     xVal: v.x,
@@ -271,7 +319,7 @@ async function fusedCell(
     const batches = Math.ceil(w.rows / w.batch);
     const note = timed.length < o.epochs ? `${timed.length} timed epoch(s): budget spent` : "";
     const ran = engine !== "fused" && r.engine ? `${r.engine} (${device})` : device;
-    return row(w, engine, ran, description.parameters, seconds, batches * timed.length, note);
+    return row(w, engine, ran, parametersOf(description), seconds, batches * timed.length, note);
   } finally {
     model.dispose();
   }
@@ -296,8 +344,8 @@ function wasmTrainingBytes(parameters: number): number {
 const WASM_BUDGET_BYTES = 3.5 * 1024 ** 3;
 
 async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
-  const config = modelConfig(w);
-  const params = describeModel(config, INPUTS, { label: MODEL_LABEL }).parameters;
+  const description = mlp(w);
+  const params = parametersOf(description);
   const host = o.blasHost;
   if (host === "wasm" && wasmTrainingBytes(params) > WASM_BUDGET_BYTES) {
     throw new Error(
@@ -315,7 +363,7 @@ async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
   );
   await tf.setBackend(host);
   const { library } = installBlasKernels(host);
-  const model = buildModel(config, INPUTS, MODEL_LABEL, o.seed);
+  const model = mlpModel(description, o.seed);
   const parameters = model.countParams();
   const t = syntheticData(w.rows, INPUTS, o.seed);
   const xT = tf.tensor2d(t.x.data, [w.rows, INPUTS]);
@@ -332,7 +380,7 @@ async function cpuBlasCell(w: EngineWorkload, o: EngineBenchOptions) {
       const xb = tf.gather(xT, idx);
       const yb = tf.gather(yT, idx);
       return optimizer.minimize(
-        () => bceLoss(yb, model.apply(xb, { training: true }) as tf.Tensor),
+        () => bce(yb, model.apply(xb, { training: true }) as tf.Tensor),
         true,
         vars,
       ) as tf.Scalar;
@@ -651,7 +699,7 @@ export async function engineBench(
     for (const w of o.workloads) {
       const s = torchSeconds.get(label(w));
       if (s === undefined) continue;
-      const parameters = describeModel(modelConfig(w), INPUTS, { label: MODEL_LABEL }).parameters;
+      const parameters = parametersOf(mlp(w));
       rows.push(row(w, "torch", `PyTorch ${t.version} eager on ${t.device}`, parameters, s, 0, ""));
     }
     for (const r of rows) {

@@ -100,7 +100,10 @@ const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
 
 /**
- * Opens the first BLAS library that loads (cached for the process).
+ * Opens the first BLAS library that loads. The library stays open for the
+ * rest of the process ({@linkcode loadedBlas} names it): a multi-threaded
+ * BLAS's thread pool does not outlive unloading safely, and the kernels and
+ * engines that multiply with it hold its functions.
  *
  * @returns the library and its sgemm
  * @throws {Error} when none loads, naming what was tried and why each failed, and how to install one
@@ -179,6 +182,15 @@ function dlopenReason(library: string, e: Error): string {
     return message.slice(resolved + 2);
   }
   return message;
+}
+
+/**
+ * The BLAS library this process has open ({@linkcode loadBlas} opens one, once).
+ *
+ * @returns the library's path or name, or null when none was loaded
+ */
+export function loadedBlas(): string | null {
+  return loaded?.blas.library ?? null;
 }
 
 /** The tfjs backends the BLAS kernels can be installed on. */

@@ -1,5 +1,5 @@
 /**
- * The fused CPU engine's wasm SIMD sgemm (`src/engines/wasm_sgemm.ts`): needs
+ * The fused CPU engine's wasm SIMD sgemm (`wasm_sgemm.ts`): needs
  * nothing installed, so it runs everywhere.
  *
  * - Against a float64 reference for all four transpositions, odd sizes on
@@ -20,8 +20,8 @@
  * - Relaxed SIMD: Deno 2.9.6 validates `f32x4.relaxed_madd`; the module
  *   without it validates too and rounds twice.
  */
-import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { Arena, kernelModuleBytes, simdKernels } from "../src/engines/wasm_simd.ts";
+import { assert, assertEquals, assertThrows } from "../../../tests/assert.ts";
+import { Arena, kernelModuleBytes, simdKernels } from "./wasm_simd.ts";
 import {
   KC,
   MC,
@@ -36,8 +36,8 @@ import {
   type SgemmKernels,
   sgemmScratch,
   WasmSgemm,
-} from "../src/engines/wasm_sgemm.ts";
-import { CpuPool } from "../src/engines/cpu_pool.ts";
+} from "./wasm_sgemm.ts";
+import { CpuPool } from "./cpu_pool.ts";
 import { Prng } from "@alfred/core";
 
 const U = 2 ** -24;

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Matrix } from "@alfred/core";
+import type { LayersModel } from "./spec.ts";
 
 /**
  * Predict every row of `x` in batches (inference mode: dropout off,
@@ -24,7 +25,7 @@ import type { Matrix } from "@alfred/core";
  * ```
  */
 export async function predict(
-  model: tf.LayersModel,
+  model: LayersModel,
   x: Matrix,
   batchSize = 1024,
 ): Promise<Float32Array> {

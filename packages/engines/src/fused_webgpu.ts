@@ -9,14 +9,15 @@
  *   input gradient, one tiled `Hᵀ·D` dispatch for the weight gradient and one
  *   column-sum dispatch for the bias gradient. One Adam (or SGD) dispatch
  *   updates the flat parameter buffer.
- * - Every epoch the trainer's seeded permutation (`Prng` from `@alfred/core`, the
- *   same stream `trainModel` draws) is uploaded once; each mini-batch is
+ * - Every epoch the loop's seeded row order (the same stream for every
+ *   engine) is uploaded once; each mini-batch is
  *   gathered on the GPU. The loss is summed on the GPU and read back once per
  *   epoch, together with the validation loss; the whole epoch (all steps and
  *   the validation pass) is encoded into one command buffer.
- * - The epoch loop, its policy (early stopping, LR plateau, best-weight
- *   restore) and the weight layout are the fused engines' shared ones
- *   ({@link ./fused.ts}), checkpoints included.
+ * - The epoch loop and its policy (early stopping, LR plateau, best-weight
+ *   restore, checkpoints, interrupts) are every engine's ({@link ./loop.ts});
+ *   the weight layout and the checkpoint mapping are the fused engines'
+ *   ({@link ./fused.ts}).
  *
  * Supported: no normalization or batch normalization (tfjs-layers'
  * semantics: batch statistics and moving averages with momentum 0.99 in
@@ -28,9 +29,8 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import type { ModelDescription } from "../models/registry.ts";
-import type { TrainResult } from "../train/trainer.ts";
+import type { LossSpec, MlpDescription } from "./spec.ts";
+import { runEpochs, type TrainResult } from "./loop.ts";
 import {
   checkFusedArgs,
   type FusedArgs,
@@ -38,7 +38,7 @@ import {
   type FusedLayer,
   fusedLayout,
   type FusedOptimizerState,
-  runFused,
+  fusedTrainingEngine,
 } from "./fused.ts";
 import {
   batchNormBackwardShader,
@@ -100,18 +100,33 @@ export function liveGpuBuffers(): number {
   return liveBuffers;
 }
 
-let cachedDevice: Promise<{ device: GPUDevice; adapter: string; software: boolean }> | null = null;
+/** The WebGPU device the fused engine trains on, and its adapter. */
+export interface FusedGpuDevice {
+  /** The device, created with the adapter's largest buffer limits. */
+  device: GPUDevice;
+  /** The adapter's description (or vendor, architecture and device). */
+  adapter: string;
+  /** Whether the adapter is a software one (llvmpipe, SwiftShader, lavapipe, WARP). */
+  software: boolean;
+}
+
+/** The process's device, once asked for (the promise, so concurrent callers share it). */
+let cachedDevice: Promise<FusedGpuDevice> | null = null;
+/** Its adapter once the device exists, for {@linkcode fusedDeviceAdapter}. */
+let cachedAdapter: string | null = null;
 
 /**
- * The process-wide WebGPU device the engine uses, created with the adapter's
- * largest buffer limits (large models need more than the default 128 MiB binding).
+ * The process-wide WebGPU device the engine uses, created on the first call
+ * with the adapter's largest buffer limits (large models need more than the
+ * default 128 MiB binding) and kept until {@linkcode releaseFusedDevice} or
+ * until the device is lost.
  *
  * @returns the device and a description of its adapter
  * @throws {Error} when `navigator.gpu` or an adapter is missing
  */
-export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; software: boolean }> {
+export function fusedDevice(): Promise<FusedGpuDevice> {
   if (cachedDevice) return cachedDevice;
-  cachedDevice = (async () => {
+  const entry: Promise<FusedGpuDevice> = (async () => {
     const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
     if (!gpu) {
       throw new Error(
@@ -140,27 +155,72 @@ export function fusedDevice(): Promise<{ device: GPUDevice; adapter: string; sof
         ),
       },
     });
-    device.lost.then(() => {
-      cachedDevice = null;
-    });
+    device.lost.then(() => forget(entry));
+    cachedAdapter = description;
     return { device, adapter: description, software };
   })();
-  cachedDevice.catch(() => {
-    cachedDevice = null;
-  });
-  return cachedDevice;
+  cachedDevice = entry;
+  entry.catch(() => forget(entry));
+  return entry;
+}
+
+/** Drops the cached device if it is still `entry` (a released device's loss must not drop its successor). */
+function forget(entry: Promise<FusedGpuDevice>): void {
+  if (cachedDevice !== entry) return;
+  cachedDevice = null;
+  cachedAdapter = null;
 }
 
 /**
- * Trains `args.model` with the fused WebGPU engine; the same contract as
- * `trainModel`: same shuffle stream, early stopping, LR plateau and
- * best-weight restore, the model ends holding the best weights.
+ * The adapter of the device {@linkcode fusedDevice} keeps for the process.
+ *
+ * @returns its description, or null when there is none (not asked for, released or lost)
+ */
+export function fusedDeviceAdapter(): string | null {
+  return cachedAdapter;
+}
+
+/**
+ * Destroys the process's WebGPU device (see {@linkcode fusedDevice}); the
+ * next fused WebGPU training creates a new one.
+ *
+ * @returns true when there was a device and it is destroyed, false when there was none
+ * @throws {Error} while a fused WebGPU training holds buffers on it
+ * @example
+ * ```ts
+ * await trainFused(args);
+ * await releaseFusedDevice(); // the GPU's memory goes back now, not at exit
+ * ```
+ */
+export async function releaseFusedDevice(): Promise<boolean> {
+  const entry = cachedDevice;
+  if (!entry) return false;
+  if (liveBuffers > 0) {
+    throw new Error(
+      `Cannot release the fused engine's WebGPU device: a training holds ${liveBuffers} buffers on it`,
+    );
+  }
+  let found: FusedGpuDevice;
+  try {
+    found = await entry;
+  } catch {
+    return false;
+  }
+  forget(entry);
+  found.device.destroy();
+  return true;
+}
+
+/**
+ * Trains `args.model` with the fused WebGPU engine under the epoch loop
+ * (`runEpochs`), as `trainModel` trains with tfjs ops: the same shuffle
+ * stream, early stopping, LR plateau, best-weight restore, checkpoints and
+ * interrupts; the model ends holding the best weights.
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
- * @throws {Error} for an unsupported model (see `fusedUnsupported`),
- *   a checkpointer (not supported), no WebGPU adapter, or a model larger than
- *   the adapter's buffer limits
+ * @throws {Error} for an unsupported model (see `fusedUnsupported`), no
+ *   WebGPU adapter, or a model larger than the adapter's buffer limits
  * @throws {RangeError} on inconsistent shapes or invalid options (as `trainModel`)
  * @example
  * ```ts
@@ -196,7 +256,7 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     args.xVal,
     args.yVal,
   );
-  return await runFused(args, layers, params, engine);
+  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, engine));
 }
 
 /**
@@ -297,6 +357,7 @@ const STORAGE_BUFFERS_PER_SHADER = 5;
 export interface FusedGpuSizes {
   /** Mini-batch size (`train.batch_size`). */
   batchSize: number;
+  /** The optimizer (Adam keeps two moments per parameter). */
   optimizer: "adam" | "sgd";
   /**
    * Training rows; absent before the dataset is built (its buffers are not
@@ -313,8 +374,11 @@ export interface FusedGpuSizes {
 
 /** One buffer the engine creates: what it holds, its bytes, whether a shader binds it as storage. */
 export interface FusedGpuBuffer {
+  /** What it holds, in words. */
   what: string;
+  /** Its size. */
   bytes: number;
+  /** Whether a shader binds it as storage (the binding limit applies). */
   storage: boolean;
 }
 
@@ -328,7 +392,7 @@ export interface FusedGpuBuffer {
  * @returns the buffers and the largest workgroup count of any dispatch dimension
  */
 export function fusedGpuBuffers(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
 ): { buffers: FusedGpuBuffer[]; workgroups: number } {
   const { layers, params } = fusedLayout(d);
@@ -397,7 +461,7 @@ export function fusedGpuBuffers(
  * @returns a sentence naming each limit exceeded, the model and what to do, or null
  */
 export function fusedGpuLimitProblem(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
   limits: FusedGpuLimits,
 ): string | null {
@@ -466,7 +530,7 @@ export function fusedGpuLimitProblem(
  * ```
  */
 export async function checkFusedGpuLimits(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedGpuSizes,
   device?: GPUDevice,
 ): Promise<void> {
@@ -517,8 +581,8 @@ class FusedRun implements FusedEngine {
     readonly submitEvery: number,
     readonly layers: FusedLayer[],
     readonly params: number,
-    readonly d: ModelDescription,
-    readonly loss: LossConfig,
+    readonly d: MlpDescription,
+    readonly loss: LossSpec,
     readonly train: FusedTrainArgs["train"],
     readonly x: FusedTrainArgs["x"],
     readonly y: Float32Array,

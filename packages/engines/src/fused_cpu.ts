@@ -20,9 +20,10 @@
  *   memory outside the tfjs wasm heap (up to 4 GiB; past that, plain
  *   `SharedArrayBuffer`s and the JavaScript kernels), so a 10 × 4096 MLP,
  *   which does not fit the tfjs wasm backend, trains.
- * - The epoch loop, its policy, checkpoints and the weight layout are the
- *   fused engines' shared ones ({@link ./fused.ts}); per-epoch losses match
- *   `trainModel` within float32 summation-order tolerance (the conformance suite).
+ * - The epoch loop, its policy and checkpoints are every engine's
+ *   ({@link ./loop.ts}), the weight layout the fused engines'
+ *   ({@link ./fused.ts}); per-epoch losses match `trainModel` within float32
+ *   summation-order tolerance (the conformance suite).
  *
  * Results do not depend on the thread count; they do depend on the sgemm
  * (the BLAS library and its build, or the wasm sgemm and whether the CPU
@@ -30,9 +31,9 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import type { TrainResult } from "../train/trainer.ts";
-import { gib, type ModelDescription } from "../models/registry.ts";
+import type { LossSpec } from "./spec.ts";
+import { runEpochs, type TrainResult } from "./loop.ts";
+import { gib, type MlpDescription } from "./spec.ts";
 import { type Blas, BLAS_DEBIAN_PACKAGE, loadBlas } from "./blas_cpu.ts";
 import {
   batchNormBackward,
@@ -58,7 +59,7 @@ import {
   type FusedLayer,
   fusedLayout,
   type FusedOptimizerState,
-  runFused,
+  fusedTrainingEngine,
 } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
 
@@ -188,6 +189,7 @@ const ARENA_ARRAYS = 8;
 export interface FusedCpuSizes {
   /** Mini-batch size (`train.batch_size`). */
   batchSize: number;
+  /** The optimizer (Adam keeps two moments per parameter). */
   optimizer: "adam" | "sgd";
   /**
    * Training rows (the batch is at most that many); absent before the dataset
@@ -211,7 +213,7 @@ export interface FusedCpuSizes {
  * @returns a sentence naming the model, what it needs, the limit and what to do, or null
  */
 export function fusedCpuProblem(
-  d: ModelDescription,
+  d: MlpDescription,
   sizes: FusedCpuSizes,
   sgemm: "blas" | "wasm",
   threads: number,
@@ -241,9 +243,10 @@ export function fusedCpuProblem(
 }
 
 /**
- * Trains `args.model` with the fused CPU engine; the same contract as
- * `trainModel` (and `trainFused`): same shuffle stream, early stopping, LR
- * plateau and best-weight restore; the model ends holding the best weights.
+ * Trains `args.model` with the fused CPU engine under the epoch loop
+ * (`runEpochs`), as `trainModel` and `trainFused` train: the same shuffle
+ * stream, early stopping, LR plateau, best-weight restore, checkpoints and
+ * interrupts; the model ends holding the best weights.
  *
  * @param args trainer arguments plus the model description and loss config
  * @returns history, best epoch and validation loss, why training stopped
@@ -277,7 +280,7 @@ export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
     run.destroy();
     throw e;
   }
-  return await runFused(args, layers, params, run);
+  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, run));
 }
 
 /** Row-major `C = op(A)·op(B)` over views of the engine's buffers. */
@@ -370,7 +373,7 @@ class FusedCpuRun implements FusedEngine {
     this.xh = layers.map((l) => l.nOff >= 0 ? new Float32Array(cap * l.outDim) : null);
     this.rs = layers.map((l) => l.nOff >= 0 ? new Float32Array(l.outDim) : null);
     this.yb = new Float32Array(cap);
-    this.loss = lossTerms(args.lossConfig as LossConfig);
+    this.loss = lossTerms(args.lossConfig as LossSpec);
   }
 
   async start(): Promise<void> {

@@ -15,8 +15,7 @@
  *
  * @module
  */
-import type { LossConfig } from "../config/schema.ts";
-import { BCE_EPSILON } from "../models/losses.ts";
+import { BCE_EPSILON, type LossSpec } from "./spec.ts";
 
 /** Activations the engine implements (forward from the input, derivative from the output). */
 export type FusedActivation = "relu" | "tanh" | "sigmoid" | "linear" | "elu";
@@ -507,7 +506,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * @param output the output activation
  * @returns WGSL source
  */
-export function lossShader(loss: LossConfig, output: FusedActivation): string {
+export function lossShader(loss: LossSpec, output: FusedActivation): string {
   const eps = f(BCE_EPSILON);
   const hi = f(1 - BCE_EPSILON);
   const delta = f(loss.delta);

@@ -1,50 +1,36 @@
 /**
  * What the fused MLP engines share (`train.engine: fused`): the flat parameter
- * layout, the mapping to and from the tfjs model's weights, the argument
- * checks, and the epoch loop with `trainModel`'s policy (seeded shuffle, early
- * stopping, LR plateau, best-weight restore).
+ * layout, the mapping to and from the tfjs model's weights and the checkpoint
+ * format, the argument checks, and the adapter that puts a fused engine behind
+ * the epoch loop ({@linkcode fusedTrainingEngine}; the loop and its policy are
+ * `loop.ts`'s, the same as the tfjs engine's).
  *
- * An engine ({@linkcode FusedEngine}) only runs epochs: the WebGPU one
- * ({@link ./fused_webgpu.ts}) in WGSL compute shaders, the CPU one
- * ({@link ./fused_cpu.ts}) with a BLAS sgemm and JavaScript kernels over
- * shared memory. Both hold the parameters of every layer in one flat buffer,
- * laid out by {@linkcode fusedLayout}.
+ * A fused engine ({@linkcode FusedEngine}) only runs whole epochs: the WebGPU
+ * one ({@link ./fused_webgpu.ts}) in WGSL compute shaders, the CPU one
+ * ({@link ./fused_cpu.ts}) with a BLAS or wasm sgemm and wasm SIMD kernels
+ * over shared memory. Both hold the parameters of every layer in one flat
+ * buffer, laid out by {@linkcode fusedLayout}.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { LossConfig } from "../config/schema.ts";
-import type { ModelDescription } from "../models/registry.ts";
-import type {
-  EpochLog,
-  HostTensor,
-  StopReason,
-  TrainArgs,
-  TrainResult,
-  TrainState,
-} from "../train/trainer.ts";
-import { checkMatrix, Prng } from "@alfred/core";
-import {
-  checkOptions,
-  checkpointSchedule,
-  checkResumable,
-  type PlateauState,
-  plateauStep,
-} from "../train/trainer.ts";
+import type { LossSpec, MlpDescription } from "./spec.ts";
+import { checkTrainArgs, type HostTensor, type TrainArgs, type TrainingEngine } from "./loop.ts";
 import { FUSED_ACTIVATIONS, type FusedActivation } from "./wgsl.ts";
-import { predict } from "../train/predict.ts";
 
 /** Arguments every fused engine takes: the trainer's, plus what the kernels are generated from. */
 export interface FusedArgs extends TrainArgs {
-  /** `describeModel(config, inputDim, { label })` of the model being trained. */
-  description: ModelDescription;
+  /** The MLP being trained (the runner passes `describeModel(config, inputDim, { label })`). */
+  description: MlpDescription;
   /** The loss config `args.loss` was made from (the engines mirror it; `args.loss` itself is not called). */
-  lossConfig: LossConfig;
+  lossConfig: LossSpec;
 }
 
 /** One dense layer (with its optional batch normalization) in the flat parameter buffer. */
 export interface FusedLayer {
+  /** Inputs. */
   inDim: number;
+  /** Outputs. */
   outDim: number;
   /** Offset of the kernel (inDim × outDim, row-major). */
   wOff: number;
@@ -52,6 +38,7 @@ export interface FusedLayer {
   bOff: number;
   /** Batch norm: offset of gamma (then beta, moving mean, moving variance), or -1. */
   nOff: number;
+  /** The activation after the layer (and its batch normalization). */
   activation: FusedActivation;
 }
 
@@ -61,7 +48,7 @@ export interface FusedLayer {
  * @param d the model description
  * @returns a sentence naming the unsupported feature, or null
  */
-export function fusedUnsupported(d: ModelDescription): string | null {
+export function fusedUnsupported(d: MlpDescription): string | null {
   if (d.normalization === "layer") {
     return `normalization "layer" (model "${d.family}") is not supported by the fused engine: it trains families without normalization or with batch normalization; set model.normalization: none or batch, or train.engine: tfjs`;
   }
@@ -83,7 +70,7 @@ export function fusedUnsupported(d: ModelDescription): string | null {
  * @param d the model description
  * @returns the layers and the total parameter count (moving statistics included)
  */
-export function fusedLayout(d: ModelDescription): { layers: FusedLayer[]; params: number } {
+export function fusedLayout(d: MlpDescription): { layers: FusedLayer[]; params: number } {
   const layers: FusedLayer[] = [];
   let off = 0;
   let inDim = d.inputDim;
@@ -152,8 +139,8 @@ function checkWeights(model: tf.LayersModel, layers: FusedLayer[]): void {
 }
 
 /**
- * Checks a fused engine's arguments as `trainModel` checks its own, plus the
- * model against its description.
+ * Checks a fused engine's arguments as every engine's are checked
+ * (`checkTrainArgs`), plus the model against its description.
  *
  * @param args the engine's arguments
  * @returns the flat layout of the model
@@ -161,24 +148,10 @@ function checkWeights(model: tf.LayersModel, layers: FusedLayer[]): void {
  * @throws {RangeError} on inconsistent shapes or invalid options
  */
 export function checkFusedArgs(args: FusedArgs): { layers: FusedLayer[]; params: number } {
-  const { train, x, y, xVal, yVal, description } = args;
+  const { description } = args;
   const why = fusedUnsupported(description);
   if (why) throw new Error(`Cannot train with the fused engine: ${why}`);
-  checkpointSchedule(args.checkpoint);
-  checkOptions(train);
-  checkMatrix("x", x, y, "y");
-  checkMatrix("xVal", xVal, yVal, "yVal");
-  if (x.rows === 0) throw new RangeError("Cannot train: the training set is empty");
-  if (xVal.rows === 0) {
-    throw new RangeError(
-      "Cannot train: the validation set is empty (early stopping and best-weight restore need validation rows)",
-    );
-  }
-  if (xVal.cols !== x.cols || x.cols !== description.inputDim) {
-    throw new RangeError(
-      `Column count mismatch: "x" has ${x.cols} columns, "xVal" ${xVal.cols}, the model expects ${description.inputDim}`,
-    );
-  }
+  checkTrainArgs(args, description.inputDim);
   const out = fusedLayout(description);
   checkWeights(args.model, out.layers);
   return out;
@@ -292,61 +265,45 @@ function flatFromHost(
 }
 
 /**
- * Runs `trainModel`'s epoch loop over a fused engine: the same shuffle stream,
- * early stopping, LR plateau and best-weight restore; the model ends holding
- * the best weights. With `args.checkpoint` the state is saved after every
- * `every` epochs, at the end, and when `args.signal` interrupts (after the
- * running epoch completes) in `trainModel`'s format (weights in model order,
- * Adam's moments as two flat tensors), and a saved state is resumed exactly;
- * a checkpoint of the tfjs engine is refused. The engine is
- * destroyed before this returns or throws.
+ * A fused engine behind the epoch loop (`runEpochs`): loads the
+ * model's weights into it, and maps its flat buffers to and from the model's
+ * weights and the checkpoint format (weights in model order, Adam's moments
+ * as two flat tensors named `fused/adam/m` and `fused/adam/v`). The epoch's
+ * losses are the engine's sums over the rows, divided in float32. The fused
+ * engine is destroyed when the returned one is disposed, or here on an error.
  *
  * @param args the engine's (checked) arguments
  * @param layers the model's layout
  * @param params the layout's parameter count
- * @param engine a freshly built engine
- * @returns history, best epoch and validation loss, why training stopped, the engine
- * @throws {RangeError} for a checkpoint of another run, model or engine
+ * @param engine a freshly built fused engine
+ * @returns the engine for `runEpochs`
  */
-export async function runFused(
+export async function fusedTrainingEngine(
   args: FusedArgs,
   layers: FusedLayer[],
   params: number,
   engine: FusedEngine,
-): Promise<TrainResult> {
-  const { model, train, seed, x, xVal, onEpoch, onResume, signal, checkpoint } = args;
-  const schedule = checkpointSchedule(checkpoint);
-  const run: TrainState["run"] = {
-    rows: x.rows,
-    cols: x.cols,
-    valRows: xVal.rows,
-    seed,
-    optimizer: train.optimizer,
-    batchSize: train.batch_size,
-    engine: "fused",
-  };
+): Promise<TrainingEngine> {
+  const { model, train, x, xVal } = args;
   try {
     engine.upload(await flatWeights(model, layers, params));
-    const n = x.rows;
-    const rng = new Prng(seed);
-    const plateau: PlateauState = {
-      lr: train.learning_rate,
-      bestEpoch: 0,
-      bestValLoss: Infinity,
-      wait: 0,
-      lrWait: 0,
-    };
-    let history: EpochLog[] = [];
-    let epoch = 0;
-    let finished: StopReason | null = null;
-
-    const capture = async (): Promise<TrainState> => {
+  } catch (e) {
+    engine.destroy();
+    throw e;
+  }
+  return {
+    name: "fused",
+    async epoch(order, lr) {
+      // One call, always completed: the signal is not needed.
+      const [sum, valSum] = await engine.epoch(order, lr);
+      return { loss: Math.fround(sum / x.rows), valLoss: Math.fround(valSum / xVal.rows) };
+    },
+    keepBest() {
+      engine.saveBest();
+    },
+    async snapshot(best) {
       const opt = await engine.optimizerState();
       return {
-        version: 1,
-        run,
-        epoch,
-        finished,
         weights: hostWeights(await engine.download(false), layers, model),
         optimizer: opt
           ? [opt.m, opt.v].map((data, i) => ({
@@ -357,22 +314,10 @@ export async function runFused(
           }))
           : [],
         adamPowers: opt ? opt.powers : null,
-        lr: plateau.lr,
-        best: {
-          epoch: plateau.bestEpoch,
-          valLoss: plateau.bestValLoss,
-          weights: plateau.bestEpoch > 0
-            ? hostWeights(await engine.download(true), layers, model)
-            : null,
-        },
-        wait: plateau.wait,
-        lrWait: plateau.lrWait,
-        rng: rng.state,
-        history: history.map((h) => ({ ...h })),
+        best: best ? hostWeights(await engine.download(true), layers, model) : null,
       };
-    };
-    const restore = (s: TrainState) => {
-      checkResumable(s, run);
+    },
+    restore(s) {
       engine.upload(flatFromHost(s.weights, layers, params, "weights"));
       if (train.optimizer === "adam") {
         const [m, v] = MOMENTS.map((name) => s.optimizer.find((h) => h.name === name));
@@ -387,92 +332,22 @@ export async function runFused(
           powers: s.adamPowers,
         });
       }
-      if (s.best.weights) {
-        engine.setBest(flatFromHost(s.best.weights, layers, params, "best weights"));
-      }
-      epoch = s.epoch;
-      finished = s.finished;
-      plateau.lr = s.lr;
-      plateau.bestEpoch = s.best.epoch;
-      plateau.bestValLoss = s.best.valLoss ?? Infinity;
-      plateau.wait = s.wait;
-      plateau.lrWait = s.lrWait;
-      rng.state = s.rng >>> 0;
-      history = s.history.map((h) => ({ ...h }));
-    };
-
-    const saved = checkpoint ? await checkpoint.load() : null;
-    if (saved) {
-      restore(saved);
-      schedule.loaded(epoch);
-      onResume?.(history.map((h) => ({ ...h })));
-    }
-    let stoppedBy: StopReason = finished ?? "epochs";
-    while (!finished) {
-      if (epoch >= train.epochs) {
-        stoppedBy = "epochs";
-        break;
-      }
-      if (signal?.aborted) {
-        stoppedBy = "interrupted";
-        break;
-      }
-      const started = performance.now();
-      const lr = plateau.lr;
-      const [sum, valSum] = await engine.epoch(rng.permutation(n), lr);
-      epoch += 1;
-      const log: EpochLog = {
-        epoch,
-        loss: Math.fround(sum / n),
-        valLoss: Math.fround(valSum / xVal.rows),
-        lr,
-        seconds: (performance.now() - started) / 1000,
-      };
-      history.push(log);
-      const step = plateauStep(plateau, epoch, log.valLoss, train);
-      if (step.improved) engine.saveBest();
-      finished = step.finished;
-      onEpoch?.(log);
-      if (schedule.due(epoch, finished !== null)) await schedule.save(await capture());
-      if (finished) {
-        stoppedBy = finished;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-    // An engine's epoch is one call and always completes: on an interrupt the
-    // engine holds the last completed epoch, saved here unless already saved.
-    if (stoppedBy === "interrupted" && checkpoint && !schedule.holds(epoch)) {
-      await schedule.save(await capture());
-    }
-    const setWeights = async (best: boolean) => {
-      const flat = await engine.download(best);
+      if (s.best) engine.setBest(flatFromHost(s.best, layers, params, "best weights"));
+      return Promise.resolve();
+    },
+    async toModel(which) {
+      const flat = await engine.download(which === "best");
       const ts = weightSlots(layers).map(({ off, shape }) =>
         tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
       );
       model.setWeights(ts);
       tf.dispose(ts);
-    };
-    // trainModel's contract: the last epoch's fit of the training rows when an
-    // earlier epoch's weights are restored.
-    let lastEpochTrain: Float32Array | undefined;
-    if (
-      args.lastEpochFit && stoppedBy !== "interrupted" && plateau.bestEpoch > 0 &&
-      plateau.bestEpoch !== history.length
-    ) {
-      await setWeights(false);
-      lastEpochTrain = await predict(model, x);
-    }
-    await setWeights(plateau.bestEpoch > 0);
-    return {
-      history,
-      bestEpoch: plateau.bestEpoch,
-      bestValLoss: plateau.bestValLoss,
-      stoppedBy,
-      engine: engine.describe(),
-      ...(lastEpochTrain ? { lastEpochTrain } : {}),
-    };
-  } finally {
-    engine.destroy();
-  }
+    },
+    describe() {
+      return engine.describe();
+    },
+    dispose() {
+      engine.destroy();
+    },
+  };
 }
