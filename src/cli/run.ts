@@ -16,6 +16,7 @@ import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 import { formatDuration } from "../train/progress.ts";
 import { gib } from "../models/registry.ts";
+import { CHECKPOINTS_DIR, MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const USAGE =
   `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume | --resume-if-any]
@@ -23,11 +24,11 @@ const USAGE =
        deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)
 
 Runs the experiment (each sweep point in turn) and writes its record and report under --results
-(default results/). Models are stored under --store (default .alfred/models) by the hash of what
+(default ${RESULTS_DIR}/). Models are stored under --store (default ${MODELS_DIR}) by the hash of what
 determines them and restored on the next run; --retrain trains again.
 
 Ctrl-C stops cleanly: training finishes (or abandons) the running epoch, saves a checkpoint under
---checkpoints (default .alfred/checkpoints) and the run is written with status "interrupted"
+--checkpoints (default ${CHECKPOINTS_DIR}) and the run is written with status "interrupted"
 (exit 130); a second Ctrl-C quits at once without writing the run. --resume continues the
 interrupted training from its checkpoint and fails, naming the file it looked for, when there is
 none; --resume-if-any resumes where a checkpoint exists and otherwise trains from the start.
@@ -75,12 +76,12 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
       retrain: { type: "boolean" },
       resume: { type: "boolean" },
       "resume-if-any": { type: "boolean" },
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
-      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
+      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
       checkpoints: {
         type: "string",
         value: "DIR",
-        default: ".alfred/checkpoints",
+        default: CHECKPOINTS_DIR,
         writes: "folder",
       },
     },

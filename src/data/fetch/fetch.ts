@@ -21,7 +21,8 @@ import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
 import { DatasetError, TABLE_NAMES, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
-import { DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+import { FetchCache } from "./cache.ts";
+import { FETCH_CACHE_DIR } from "../../paths.ts";
 import {
   defaultRetry,
   FetchError,
@@ -181,7 +182,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   const say = (line: string) => log(redact(line, [apiKey]));
   const sleep = options.sleep;
   const retry = options.retry ?? defaultRetry;
-  const cache = new FetchCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
+  const cache = new FetchCache(options.cacheDir ?? FETCH_CACHE_DIR);
   const yahoo = {
     baseUrl: options.yahooBaseUrl ?? env("ALFRED_YAHOO_BASE_URL") ?? YAHOO_BASE_URL,
     http: new HttpClient({
@@ -546,7 +547,7 @@ const FETCH_USAGE =
   --maturities LIST         Treasury maturities (default ${DEFAULT_MATURITIES.join(",")})
   --av-per-minute N         Alpha Vantage requests a minute (default 5)
   --retries N               retries per request (default 5)
-  --cache-dir DIR           raw response cache (default ${DEFAULT_CACHE_DIR})
+  --cache-dir DIR           raw response cache (default ${FETCH_CACHE_DIR})
   --name NAME, --licence TEXT, --index SERIES
   --yahoo-base-url URL, --alpha-vantage-base-url URL   (or env ALFRED_YAHOO_BASE_URL,
                             ALFRED_ALPHAVANTAGE_BASE_URL)`;

@@ -15,7 +15,7 @@ export {
   type FetchOptions,
   type FetchReport,
 } from "./fetch.ts";
-export { type CacheIndexEntry, type CacheKey, DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+export { type CacheIndexEntry, type CacheKey, FetchCache } from "./cache.ts";
 export {
   defaultRetry,
   FetchError,
