@@ -64,15 +64,34 @@ export interface Dataset {
   fingerprint(): Promise<string>;
 }
 
-/** A table a feature or stage needs is absent from the dataset. */
+/**
+ * A table a feature or stage needs is absent from the dataset. It carries the config key that
+ * asks for the table, where one does (`features.families.insider`), so a command can point at
+ * that key in the experiment file.
+ */
 export class MissingTableError extends Error {
-  constructor(readonly dataset: string, readonly tableName: TableName, readonly neededBy?: string) {
+  /** The config key that asks for the table (`features.families.insider`), or null. */
+  readonly configKey: string | null;
+
+  /**
+   * @param dataset the dataset's name
+   * @param tableName the absent table
+   * @param neededBy what needs it, for the message (`the "insider" feature family`)
+   * @param configKey the config key that asks for it, where one does
+   */
+  constructor(
+    readonly dataset: string,
+    readonly tableName: TableName,
+    readonly neededBy?: string,
+    configKey?: string,
+  ) {
     super(
       `Dataset "${dataset}" has no "${tableName}" table${
         neededBy ? `, which ${neededBy} needs` : ""
       }`,
     );
     this.name = "MissingTableError";
+    this.configKey = configKey ?? null;
   }
 }
 
