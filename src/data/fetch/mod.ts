@@ -10,7 +10,6 @@
 export {
   DEFAULT_MARKET,
   DEFAULT_MATURITIES,
-  fetchCommand,
   fetchDataset,
   type FetchOptions,
   type FetchReport,
