@@ -17,7 +17,7 @@ import pl from "nodejs-polars";
 import { dateToIso, isIsoDate } from "@alfred/core";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
-import { DatasetError, TABLE_NAMES, writeDataset } from "../dataset.ts";
+import { TABLE_NAMES, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
 import { FetchCache } from "./cache.ts";
