@@ -13,6 +13,7 @@ import type { Experiment } from "../config/schema.ts";
 import {
   type Dataset,
   DatasetError,
+  DatasetNotFoundError,
   defaultDataRoot,
   loadDataset,
   MissingTableError,
@@ -311,6 +312,5 @@ export async function checkAgainstData(
 
 /** Whether loading a dataset failed because it is not there (rather than broken). */
 function isAbsent(error: Error, ref: string): boolean {
-  return error instanceof DatasetError && error.tableName === undefined &&
-    error.message.startsWith(`Dataset "${ref}" not found`);
+  return error instanceof DatasetNotFoundError && error.dataset === ref;
 }

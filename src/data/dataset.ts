@@ -232,6 +232,21 @@ export class DatasetError extends Error {
   }
 }
 
+/**
+ * A dataset is not there: no folder by its name under the data roots, or its path is not a
+ * folder (rather than a folder that is broken, a plain {@linkcode DatasetError}).
+ */
+export class DatasetNotFoundError extends DatasetError {
+  /**
+   * @param message what was looked for, and where
+   * @param dataset the dataset reference
+   */
+  constructor(message: string, dataset: string) {
+    super(message, dataset);
+    this.name = "DatasetNotFoundError";
+  }
+}
+
 /** The file holding a table inside a dataset folder. */
 export function tablePath(dir: string, table: TableName): string {
   return join(dir, `${table}.parquet`);
@@ -519,7 +534,7 @@ export async function loadDataset(ref: string, options: { root?: string } = {}):
       } catch { /* root unreadable: list nothing */ }
     }
     const names = [...known].sort();
-    throw new DatasetError(
+    throw new DatasetNotFoundError(
       `Dataset "${ref}" not found: no folder "${candidates[0]}"; datasets in ${
         roots.map((r) => `"${r}"`).join(", ")
       }: ${names.length ? names.map((k) => `"${k}"`).join(", ") : "none"}`,
@@ -565,7 +580,7 @@ export async function loadDatasetArgument(
 export async function loadDatasetFolder(dir: string, label = dir): Promise<Dataset> {
   const ref = label;
   if (!(await isDir(dir))) {
-    throw new DatasetError(`Dataset "${ref}" not found: "${dir}" is not a folder`, ref);
+    throw new DatasetNotFoundError(`Dataset "${ref}" not found: "${dir}" is not a folder`, ref);
   }
   dir = resolve(dir);
   const manifestFile = join(dir, "manifest.json");
