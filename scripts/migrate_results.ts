@@ -14,6 +14,7 @@
  * @module
  */
 import { listRuns, readRunRecord, rewriteRunRecord } from "../src/store/run_record.ts";
+import { RESULTS_DIR } from "../src/paths.ts";
 import { reportFiles } from "../src/report/report.ts";
 
 /** Bytes of the files in a folder. */
@@ -53,6 +54,6 @@ export async function migrateResults(
 }
 
 if (import.meta.main) {
-  const { before, after } = await migrateResults(Deno.args[0] ?? "results");
+  const { before, after } = await migrateResults(Deno.args[0] ?? RESULTS_DIR);
   console.log(`${(before / 2 ** 20).toFixed(2)} MB -> ${(after / 2 ** 20).toFixed(2)} MB`);
 }

@@ -220,6 +220,25 @@ Deno.test(withNeeds(["webgpu"], {
   },
 }));
 
+Deno.test("bench: a bad flag value is named with what is allowed, before any work (exit 2)", async () => {
+  const cases: [string[], string][] = [
+    [["--backends", "wasm,tpu"], 'Invalid --backends "wasm,tpu": expected a comma-separated list'],
+    [["--epochs=0"], 'Invalid value "0" for --epochs: expected a positive integer'],
+    [["--budget", "soon"], 'Invalid value "soon" for --budget: expected a positive number'],
+    [["--blas-host", "gpu"], 'Invalid --blas-host "gpu": expected wasm or cpu'],
+    [["--workloads", "1x1@1"], 'Invalid --workloads "1x1@1": expected a comma-separated list'],
+    [["--epochs"], 'Option "--epochs" needs a value: --epochs N'],
+  ];
+  for (const [args, message] of cases) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await benchCommand(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    assertEquals([code, out], [2, []], args.join(" "));
+    assert(err.join("\n").startsWith(message), err.join("\n"));
+    assert(err.join("\n").includes("\n\nUsage: deno task bench "), err.join("\n"));
+  }
+});
+
 Deno.test("bench --quick runs every CPU backend and prints the table", async () => {
   const result = await runBench({ ...QUICK_BENCH, budgetSeconds: 2 });
   const ran = QUICK_BENCH.backends.length - result.skipped.length;

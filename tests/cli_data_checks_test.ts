@@ -3,7 +3,7 @@
  * market series, benchmark, risk-free series), located in the YAML, and says which checks it
  * could not make.
  */
-import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
 import type { CommandIo } from "../src/cli/args.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { validateCommand } from "../src/cli/validate.ts";
@@ -11,7 +11,8 @@ import { loadExperiment } from "../src/config/load.ts";
 import { loadDatasetFolder, MissingTableError } from "../src/data/dataset.ts";
 import { TickerSelectionError } from "../src/data/select.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
-import { MissingColumnError } from "../src/features/families.ts";
+import { MissingColumnError, requireMarketSeries } from "../src/features/families.ts";
+import { memoryDataset } from "./fixtures/features/memory_dataset.ts";
 import { checkData } from "../src/pipeline.ts";
 
 function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
@@ -173,20 +174,45 @@ Deno.test("configPathOf names the key behind selection and missing-data errors",
     "data.eval_tickers[0]",
   );
   assertEquals(
-    configPathOf(new MissingTableError("d", "insider", 'the "insider" feature family')),
+    configPathOf(
+      new MissingTableError(
+        "d",
+        "insider",
+        'the "insider" feature family',
+        "features.families.insider",
+      ),
+    ),
     "features.families.insider",
   );
   assertEquals(
     configPathOf(
-      new MissingColumnError("d", "prices", "volume", ["close"], 'the "volume" feature family'),
+      new MissingColumnError(
+        "d",
+        "prices",
+        "volume",
+        ["close"],
+        'the "volume" feature family',
+        "column",
+        "features.families.volume",
+      ),
     ),
     "features.families.volume",
   );
+  // The key is what the error carries, never read out of its text.
   assertEquals(
-    configPathOf(
-      new MissingColumnError("d", "market", "SPX", ["DJIA"], "backtest.benchmark", "series"),
-    ),
-    "backtest.benchmark",
+    configPathOf(new MissingTableError("d", "insider", 'the "insider" feature family')),
+    null,
+  );
+  const dataset = memoryDataset("d", {
+    market: [{ date: "2000-01-03", series: "DJIA", value: 1 }],
+  });
+  const missing = (series: string[], neededBy?: string) =>
+    assertThrows(() => requireMarketSeries(dataset, series, neededBy), MissingColumnError);
+  assertEquals(configPathOf(missing(["SPX"], "backtest.benchmark")), "backtest.benchmark");
+  assertEquals(configPathOf(missing(["SPX"])), "features.families.market");
+  assertEquals(
+    configPathOf(missing(["SPX"], "the backtest's benchmark (the manifest's index)")),
+    null,
   );
   assertEquals(configPathOf(new Error("other")), null);
 });

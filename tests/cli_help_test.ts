@@ -73,3 +73,20 @@ Deno.test("help COMMAND is COMMAND --help; no command is a usage error", async (
   assertEquals(unknown.code, 2);
   assert(unknown.err.startsWith('Unknown command "frob": expected one of run,'), unknown.err);
 });
+
+Deno.test("every command and subcommand rejects an unknown option the same way: named, with what is allowed, exit 2", async () => {
+  const lines = Object.entries(COMMANDS).flatMap(([command, subs]) =>
+    subs.length === 0 ? [[command]] : subs.map((sub) => [command, sub])
+  );
+  for (const words of [...lines, ["run", "x.yaml", "--queue", "redis://127.0.0.1:1"]]) {
+    const what = words.join(" ");
+    const { code, out, err } = await dispatch([...words, "--frob"]);
+    assertEquals(code, 2, `${what}: exit code (stderr: ${err})`);
+    assertEquals(out, "", `${what}: stdout`);
+    assert(
+      err.startsWith('Unknown argument "--frob": allowed are '),
+      `${what} should name the unknown option: ${err.slice(0, 120)}`,
+    );
+    assert(err.includes("\n\nUsage: deno task "), `${what} should end with its usage: ${err}`);
+  }
+});

@@ -15,6 +15,7 @@ import {
   DATA_PATH_ENV,
   datasetCandidates,
   DatasetError,
+  DatasetNotFoundError,
   DatasetRefError,
   dateSeries,
   defaultDataRoot,
@@ -166,13 +167,15 @@ Deno.test("loadDataset refuses a manifest with a missing field or an unknown dat
     await Deno.writeTextFile(file, "{not json");
     await assertRejects(() => loadDataset("tiny", { root }), Error, "is not valid JSON");
     await Deno.remove(file);
-    await assertRejects(
+    // A folder without a manifest is broken, not absent: the type tells the two apart.
+    const broken = await assertRejects(
       () => loadDataset("tiny", { root }),
-      Error,
+      DatasetError,
       'Dataset "tiny" has no manifest',
     );
+    assertEquals(broken instanceof DatasetNotFoundError, false);
     await assertMatch(
-      (await assertRejects(() => loadDataset("nope", { root }))).message,
+      (await assertRejects(() => loadDataset("nope", { root }), DatasetNotFoundError)).message,
       /Dataset "nope" not found: .*datasets in/,
     );
   } finally {

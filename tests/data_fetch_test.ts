@@ -3,7 +3,6 @@ import pl from "nodejs-polars";
 import { join } from "node:path";
 import {
   FetchCache,
-  fetchCommand,
   fetchDataset,
   FetchError,
   type FetchOptions,
@@ -12,6 +11,7 @@ import {
   parseIncomeStatement,
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
+import { fetchCommand } from "../src/cli/data_fetch.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 import { exists } from "./data_helpers.ts";
 

@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
 import {
   formatImportReport,
-  importCommand,
   importDataset,
   type ImportOptions,
   type ImportProblem,
   parseDateCell,
 } from "../src/data/import.ts";
+import { importCommand } from "../src/cli/data_import.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 import { exists } from "./data_helpers.ts";
 

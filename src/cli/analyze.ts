@@ -8,13 +8,14 @@ import { analyzeRun } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 import { findRun } from "../store/run_record.ts";
 import { parseCommandArgs } from "./args.ts";
+import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const USAGE =
   `Usage: deno task analyze RUN [--set analysis.KEY=VALUE]... [--results DIR] [--store DIR]
 
 Runs the analysis block (ablation, Shapley values, loss targets) on a finished run's stored model
 and updates its report. RUN is a run id, an id prefix (looked up under --results, default
-results/) or a run folder; --store is the model store (default .alfred/models); --set changes the
+${RESULTS_DIR}/) or a run folder; --store is the model store (default ${MODELS_DIR}); --set changes the
 analysis block, e.g. --set analysis.shap.enabled=true.`;
 
 /**
@@ -28,8 +29,8 @@ export async function analyzeCommand(args: string[]): Promise<number> {
     usage: USAGE,
     options: {
       set: { type: "string", value: "KEY=VALUE", multiple: true },
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
-      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
+      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one run (RUN: a run id, id prefix or run folder)" },
   });

@@ -359,19 +359,3 @@ export async function runSubcommand(
   }
   return await spec.subcommands[sub](rest);
 }
-
-/**
- * Whether the arguments ask for help (`--help` or `-h` before any `--`), for commands whose
- * arguments are parsed elsewhere.
- *
- * @param args command-line arguments
- * @returns true when help is asked
- * @example
- * ```ts
- * helpRequested(["--results", "r", "-h"]); // true
- * ```
- */
-export function helpRequested(args: string[]): boolean {
-  const end = args.indexOf("--");
-  return (end < 0 ? args : args.slice(0, end)).some(isHelp);
-}

@@ -40,6 +40,7 @@ import {
   type EngineWorkload,
   formatEngineBench,
 } from "@alfred/engines/bench";
+import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
 export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;
@@ -439,125 +440,115 @@ export function blasFreeSummary(backends: BenchResult, engines: EngineBenchResul
   return null;
 }
 
+/** A comma-separated list's items, each one of `allowed`. */
+function listArg(name: string, value: string, allowed: readonly string[]): string[] {
+  const items = value.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = items.filter((x) => !allowed.includes(x));
+  if (!items.length || bad.length) {
+    throw new RangeError(
+      `Invalid --${name} "${items.join(",")}": expected a comma-separated list from ${
+        allowed.join(", ")
+      }`,
+    );
+  }
+  return items;
+}
+
+/** A positive number (or integer) option's value. */
+function positiveArg(name: string, value: string, integer: boolean): number {
+  const v = Number(value);
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new RangeError(
+      `Invalid value "${value}" for --${name}: expected a positive ${
+        integer ? "integer" : "number"
+      }`,
+    );
+  }
+  return v;
+}
+
 /**
- * The `bench` command.
+ * The `bench` command: parses its flags with the command line's one helper, then runs the
+ * backends table ({@linkcode runBench}) and the engines section (`engineBench` of
+ * `@alfred/engines/bench`, given plain options).
  *
  * @param args command-line arguments after `bench`
+ * @param io where the tables and problems go (default: the console; progress goes to stderr)
  * @returns the exit code: 0 on success, 2 on a usage error
  * @example
  * ```ts
  * Deno.exit(await benchCommand(["--quick"]));
  * ```
  */
-export async function benchCommand(args: string[]): Promise<number> {
-  let engines = true;
-  let backends = true;
-  let options: BenchOptions = { ...DEFAULT_BENCH };
-  const rest = [...args];
-  const fail = (message: string) => {
-    console.error(`deno task bench: ${message}\n\n${USAGE}`);
-    return 2;
-  };
-  const number = (flag: string, raw: string | undefined, integer: boolean) => {
-    const v = Number(raw);
-    if (raw === undefined || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-      throw new RangeError(
-        `Invalid value "${raw ?? ""}" for ${flag}: expected a positive ${
-          integer ? "integer" : "number"
-        }`,
-      );
-    }
-    return v;
-  };
+export async function benchCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: {
+      quick: { type: "boolean" },
+      "no-engines": { type: "boolean" },
+      "no-backends": { type: "boolean" },
+      epochs: { type: "string", value: "N" },
+      budget: { type: "string", value: "SECONDS" },
+      backends: { type: "string", value: "LIST" },
+      engines: { type: "string", value: "LIST" },
+      workloads: { type: "string", value: "LIST" },
+      "blas-host": { type: "string", value: "wasm|cpu" },
+    },
+  }, io);
+  if (typeof parsed === "number") return parsed;
+  const v = parsed.values;
   const overrides: Partial<BenchOptions> = {};
   const engineOptions: Partial<EngineBenchOptions> = {};
-  const list = (flag: string, raw: string | undefined, allowed: readonly string[]) => {
-    const items = (raw ?? "").split(",").map((x) => x.trim()).filter(Boolean);
-    const bad = items.filter((x) => !allowed.includes(x));
-    if (!items.length || bad.length) {
-      throw new RangeError(
-        `Invalid ${flag} "${items.join(",")}": expected a comma-separated list from ${
-          allowed.join(", ")
-        }`,
+  try {
+    if (v.epochs !== undefined) {
+      overrides.epochs = engineOptions.epochs = positiveArg("epochs", v.epochs, true);
+    }
+    if (v.budget !== undefined) {
+      overrides.budgetSeconds = engineOptions.budgetSeconds = positiveArg(
+        "budget",
+        v.budget,
+        false,
       );
     }
-    return items;
-  };
-  try {
-    while (rest.length) {
-      const arg = rest.shift()!;
-      const [flag, inline] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
-      const value = () => inline ?? rest.shift();
-      switch (flag) {
-        case "--quick":
-          options = { ...QUICK_BENCH };
-          engines = false;
-          break;
-        case "--no-engines":
-          engines = false;
-          break;
-        case "--no-backends":
-          backends = false;
-          break;
-        case "--epochs":
-          overrides.epochs = number(flag, value(), true);
-          engineOptions.epochs = overrides.epochs;
-          break;
-        case "--budget":
-          overrides.budgetSeconds = number(flag, value(), false);
-          engineOptions.budgetSeconds = overrides.budgetSeconds;
-          break;
-        case "--backends": {
-          const list = (value() ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-          const bad = list.filter((b) => !(BENCH_BACKENDS as readonly string[]).includes(b));
-          if (!list.length || bad.length) {
-            throw new RangeError(
-              `Invalid --backends "${list.join(",")}": expected a comma-separated list from ${
-                BENCH_BACKENDS.join(", ")
-              }`,
-            );
-          }
-          overrides.backends = list as BenchBackend[];
-          overrides.softwareGpu = list.includes("webgpu");
-          break;
-        }
-        case "--engines":
-          engineOptions.engines = list(flag, value(), BENCH_ENGINES) as BenchEngine[];
-          break;
-        case "--blas-host":
-          engineOptions.blasHost = list(flag, value(), ["wasm", "cpu"])[0] as "wasm" | "cpu";
-          break;
-        case "--workloads": {
-          const names = list(flag, value(), WORKLOAD_NAMES);
-          engineOptions.workloads = ENGINE_WORKLOADS.filter((w) => names.includes(workloadName(w)));
-          engineOptions.cpuMaxRows = Infinity;
-          break;
-        }
-        case "-h":
-        case "--help":
-          console.log(USAGE);
-          return 0;
-        default:
-          return fail(`unknown argument "${arg}"`);
+    if (v.backends !== undefined) {
+      const backends = listArg("backends", v.backends, BENCH_BACKENDS) as BenchBackend[];
+      overrides.backends = backends;
+      overrides.softwareGpu = backends.includes("webgpu");
+    }
+    if (v.engines !== undefined) {
+      engineOptions.engines = listArg("engines", v.engines, BENCH_ENGINES) as BenchEngine[];
+    }
+    if (v["blas-host"] !== undefined) {
+      const host = v["blas-host"];
+      if (host !== "wasm" && host !== "cpu") {
+        throw new RangeError(`Invalid --blas-host "${host}": expected wasm or cpu`);
       }
+      engineOptions.blasHost = host;
+    }
+    if (v.workloads !== undefined) {
+      const names = listArg("workloads", v.workloads, WORKLOAD_NAMES);
+      engineOptions.workloads = ENGINE_WORKLOADS.filter((w) => names.includes(workloadName(w)));
+      engineOptions.cpuMaxRows = Infinity;
     }
   } catch (e) {
-    return fail((e as Error).message);
+    return usageError(io, USAGE, (e as Error).message);
   }
-  options = { ...options, ...overrides };
-  const progress = (line: string) => console.error(`bench: ${line}`);
+  const options: BenchOptions = { ...(v.quick ? QUICK_BENCH : DEFAULT_BENCH), ...overrides };
+  const backends = !v["no-backends"];
+  const engines = !v.quick && !v["no-engines"];
+  const progress = (line: string) => io.err(`bench: ${line}`);
   let table: BenchResult | null = null;
   if (backends) {
     table = await runBench(options, progress);
-    for (const line of formatBench(table)) console.log(line);
+    for (const line of formatBench(table)) io.out(line);
   }
   if (engines) {
     // The issue-9 workloads: the fused engines and cpu-blas, against sgemm and PyTorch eager.
-    if (backends) console.log("");
+    if (backends) io.out("");
     const section = await engineBench({ ...engineOptions, log: progress });
-    console.log(formatEngineBench(section));
+    io.out(formatEngineBench(section));
     const summary = table ? blasFreeSummary(table, section) : null;
-    if (summary) console.log(`\n${summary}`);
+    if (summary) io.out(`\n${summary}`);
   }
   return 0;
 }

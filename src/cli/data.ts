@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { fingerprintFolder } from "../data/dataset.ts";
 import { SYNTH_DEFAULTS, writeSynthetic } from "../data/synth.ts";
-import { consoleIo, helpRequested, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
 
 const USAGE = `Usage: deno task data <subcommand> [options]
 
@@ -109,22 +109,20 @@ export async function synthCommand(args: string[]): Promise<number> {
 }
 
 /**
- * Dispatch `deno task data <subcommand>`: `synth` here, `import` to `src/data/import.ts`,
- * `fetch` to `src/data/fetch/mod.ts`. `-h` after `import` or `fetch` is passed on as `--help`.
+ * Dispatch `deno task data <subcommand>`: `synth` here, `import` to `./data_import.ts`, `fetch`
+ * to `./data_fetch.ts` (loaded only when asked for).
  *
  * @param args the arguments after `data`
  * @returns the exit code
  */
 export async function dataCommand(args: string[]): Promise<number> {
-  const helpOr = (rest: string[]) => helpRequested(rest) ? ["--help"] : rest;
   return await runSubcommand(args, {
     command: "data",
     usage: USAGE,
     subcommands: {
       synth: synthCommand,
-      import: async (rest) => await (await import("../data/import.ts")).importCommand(helpOr(rest)),
-      fetch: async (rest) =>
-        await (await import("../data/fetch/mod.ts")).fetchCommand(helpOr(rest)),
+      import: async (rest) => await (await import("./data_import.ts")).importCommand(rest),
+      fetch: async (rest) => await (await import("./data_fetch.ts")).fetchCommand(rest),
     },
   });
 }

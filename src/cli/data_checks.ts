@@ -13,12 +13,18 @@ import type { Experiment } from "../config/schema.ts";
 import {
   type Dataset,
   DatasetError,
+  DatasetNotFoundError,
   defaultDataRoot,
   loadDataset,
   MissingTableError,
 } from "../data/dataset.ts";
 import { TickerSelectionError } from "../data/select.ts";
-import { FAMILY_TABLE, type FamilyName, MissingColumnError } from "../features/families.ts";
+import {
+  FAMILY_TABLE,
+  familyKey,
+  type FamilyName,
+  MissingColumnError,
+} from "../features/families.ts";
 import { checkFits, describeModel } from "../models/registry.ts";
 import { checkData, type DataCheckName } from "../pipeline.ts";
 
@@ -31,9 +37,9 @@ import { checkData, type DataCheckName } from "../pipeline.ts";
 export type PreflightCheckName = DataCheckName | "tables" | "window" | "memory";
 
 /**
- * The config key an error found in the data comes from, where it says: the ticker list of a
- * selection error, the feature family that needs a missing table or column, the key that needs
- * a missing market series (`backtest.benchmark`; with the experiment, the very item of
+ * The config key an error found in the data comes from, where the error carries one: the ticker
+ * list of a selection error, the `configKey` of a missing table, column or market series (the
+ * feature family that needs it, `backtest.benchmark`; with the experiment, the very item of
  * `features.families.market.series`), or `data.dataset` for a dataset that cannot be opened.
  *
  * @param error the error
@@ -48,17 +54,13 @@ export type PreflightCheckName = DataCheckName | "tables" | "window" | "memory";
 export function configPathOf(error: unknown, e?: Experiment): string | null {
   if (error instanceof TickerSelectionError) return error.path;
   if (error instanceof MissingColumnError || error instanceof MissingTableError) {
-    const neededBy = error.neededBy ?? "";
-    if (/^[a-z_]+(\.[a-z_]+)+$/.test(neededBy)) {
-      const series = e?.features.families.market?.series;
-      const item = error instanceof MissingColumnError && error.kind === "series" &&
-          neededBy === "features.families.market.series" && series
-        ? series.indexOf(error.column)
-        : -1;
-      return item >= 0 ? `${neededBy}[${item}]` : neededBy;
-    }
-    const family = neededBy.match(/"(\w+)" feature family/)?.[1];
-    return family ? `features.families.${family}` : null;
+    const key = error.configKey;
+    const series = e?.features.families.market?.series;
+    const item = error instanceof MissingColumnError && error.kind === "series" &&
+        key === "features.families.market.series" && series
+      ? series.indexOf(error.column)
+      : -1;
+    return item >= 0 ? `${key}[${item}]` : key;
   }
   if (error instanceof DatasetError && error.tableName === undefined) return "data.dataset";
   return null;
@@ -124,7 +126,14 @@ function checksFor(e: Experiment): PreflightCheckName[] {
 function tablesCheck(e: Experiment, dataset: Dataset): { name: "tables"; errors: Error[] } {
   const errors = (Object.keys(e.features.families) as FamilyName[])
     .filter((f) => e.features.families[f] !== undefined && !dataset.has(FAMILY_TABLE[f]))
-    .map((f) => new MissingTableError(dataset.name, FAMILY_TABLE[f], `the "${f}" feature family`));
+    .map((f) =>
+      new MissingTableError(
+        dataset.name,
+        FAMILY_TABLE[f],
+        `the "${f}" feature family`,
+        familyKey(f),
+      )
+    );
   return { name: "tables", errors };
 }
 
@@ -303,6 +312,5 @@ export async function checkAgainstData(
 
 /** Whether loading a dataset failed because it is not there (rather than broken). */
 function isAbsent(error: Error, ref: string): boolean {
-  return error instanceof DatasetError && error.tableName === undefined &&
-    error.message.startsWith(`Dataset "${ref}" not found`);
+  return error instanceof DatasetNotFoundError && error.dataset === ref;
 }

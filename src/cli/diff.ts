@@ -10,12 +10,13 @@ import { ConfigError, formatIssue } from "../config/errors.ts";
 import { loadExperiment } from "../config/load.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
 import { diffStoredRuns } from "../report/run_diff.ts";
+import { RESULTS_DIR } from "../paths.ts";
 
 const USAGE = `Usage: deno task diff A.yaml B.yaml
        deno task diff RUN_A RUN_B [--results DIR]
 
 With two experiment files: the differences between their resolved configs, as Markdown for a
-code review. With two runs (run ids or id prefixes, looked up under --results, default results/,
+code review. With two runs (run ids or id prefixes, looked up under --results, default ${RESULTS_DIR}/,
 or run folders): what changed in their configs and how each metric moved.`;
 
 const isConfig = (arg: string) => /\.ya?ml$/i.test(arg);
@@ -36,7 +37,7 @@ const isConfig = (arg: string) => /\.ya?ml$/i.test(arg);
 export async function diffCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
-    options: { results: { type: "string", value: "DIR", default: "results" } },
+    options: { results: { type: "string", value: "DIR", default: RESULTS_DIR } },
     positionals: { min: 2, max: 2, name: "two config files or two runs" },
   }, io);
   if (typeof parsed === "number") return parsed;

@@ -15,6 +15,7 @@ import { dirname, relative } from "node:path";
 import { FileRunStore, type UnreadableRecord } from "../store/shared_file.ts";
 import { renderJournal } from "../report/journal.ts";
 import { type OptionValues, parseArguments, parseCommandArgs } from "./args.ts";
+import { JOURNAL_FILE, RESULTS_DIR } from "../paths.ts";
 
 /** Parsed `journal` arguments. */
 export interface JournalArgs {
@@ -30,14 +31,14 @@ export interface JournalArgs {
 
 const USAGE = `Usage: deno task journal [--results DIR | --store SPEC] [--out FILE] [--check]
 
-Regenerates JOURNAL.md (--out) from every run under results/ (--results), or from a shared store
+Regenerates ${JOURNAL_FILE} (--out) from every run under ${RESULTS_DIR}/ (--results), or from a shared store
 (--store file:ROOT or mongodb://HOST/DB). --check writes nothing and exits 1 when the journal on
 disk differs from what the runs give.`;
 
 const OPTIONS = {
-  results: { type: "string", value: "DIR", default: "results" },
+  results: { type: "string", value: "DIR", default: RESULTS_DIR },
   store: { type: "string", value: "SPEC" },
-  out: { type: "string", value: "FILE", default: "JOURNAL.md", writes: "file" },
+  out: { type: "string", value: "FILE", default: JOURNAL_FILE, writes: "file" },
   check: { type: "boolean" },
 } as const;
 

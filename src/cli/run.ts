@@ -16,6 +16,8 @@ import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 import { formatDuration } from "../train/progress.ts";
 import { gib } from "../models/registry.ts";
+import { redact } from "../redact.ts";
+import { CHECKPOINTS_DIR, MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const USAGE =
   `Usage: deno task run FILE.yaml [--set key=value]... [--retrain] [--resume | --resume-if-any]
@@ -23,11 +25,11 @@ const USAGE =
        deno task run FILE.yaml --queue redis://HOST:6379 [--wait]   (enqueue for workers)
 
 Runs the experiment (each sweep point in turn) and writes its record and report under --results
-(default results/). Models are stored under --store (default .alfred/models) by the hash of what
+(default ${RESULTS_DIR}/). Models are stored under --store (default ${MODELS_DIR}) by the hash of what
 determines them and restored on the next run; --retrain trains again.
 
 Ctrl-C stops cleanly: training finishes (or abandons) the running epoch, saves a checkpoint under
---checkpoints (default .alfred/checkpoints) and the run is written with status "interrupted"
+--checkpoints (default ${CHECKPOINTS_DIR}) and the run is written with status "interrupted"
 (exit 130); a second Ctrl-C quits at once without writing the run. --resume continues the
 interrupted training from its checkpoint and fails, naming the file it looked for, when there is
 none; --resume-if-any resumes where a checkpoint exists and otherwise trains from the start.
@@ -66,7 +68,7 @@ export async function removeStaleTemporaries(
  */
 export async function runCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
   if (args.some((a) => a === "--queue" || a.startsWith("--queue="))) {
-    return (await import("../distributed/submit.ts")).queueRunCommand(args);
+    return await enqueueCommand(args, io);
   }
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
@@ -75,12 +77,12 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
       retrain: { type: "boolean" },
       resume: { type: "boolean" },
       "resume-if-any": { type: "boolean" },
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
-      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
+      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
       checkpoints: {
         type: "string",
         value: "DIR",
-        default: ".alfred/checkpoints",
+        default: CHECKPOINTS_DIR,
         writes: "folder",
       },
     },
@@ -137,6 +139,74 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   } finally {
     ctrlC.dispose();
   }
+}
+
+const QUEUE_USAGE =
+  "Usage: deno task run FILE.yaml --queue redis://HOST:PORT [--queue-name NAME] " +
+  "[--set key=value]... [--attempts N] [--wait] [--timeout SECONDS]";
+
+/**
+ * `run FILE.yaml --queue URL`: enqueue every resolved config of the file as one job each instead
+ * of running it here; with `--wait`, show the live job table until all are done.
+ *
+ * @param args the `run` command's arguments (including `--queue`)
+ * @param io where the job lines and problems go
+ * @returns 0 when enqueued (with `--wait`: when every job completed), 1 when a job failed or the
+ *   wait timed out, 2 on bad usage
+ */
+async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: QUEUE_USAGE,
+    options: {
+      queue: { type: "string", value: "redis://HOST:PORT" },
+      "queue-name": { type: "string", value: "NAME" },
+      set: { type: "string", value: "key=value", multiple: true },
+      attempts: { type: "string", value: "N", default: "3" },
+      wait: { type: "boolean" },
+      timeout: { type: "string", value: "SECONDS" },
+    },
+    positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
+  }, io);
+  if (typeof parsed === "number") return parsed;
+  const v = parsed.values;
+  const queue = v.queue;
+  if (queue === undefined) return usageError(io, QUEUE_USAGE, "Missing --queue redis://HOST:PORT");
+  const attempts = Number(v.attempts);
+  const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    return usageError(
+      io,
+      QUEUE_USAGE,
+      `Invalid --attempts "${v.attempts}": expected an integer >= 1`,
+    );
+  }
+  if (timeout !== undefined && !(timeout > 0)) {
+    return usageError(io, QUEUE_USAGE, `Invalid --timeout "${v.timeout}": expected seconds > 0`);
+  }
+  const { enqueueExperiments } = await import("../distributed/queue.ts");
+  const jobs = await enqueueExperiments(parsed.positionals[0], {
+    queue,
+    queueName: v["queue-name"],
+    set: v.set,
+    attempts,
+  });
+  for (const j of jobs) {
+    io.out(`${j.outcome.padEnd(7)} ${j.id.slice(0, 8)} ${j.experiment} (${j.state})`);
+  }
+  io.out(`${jobs.length} jobs on ${redact(queue)}`);
+  if (!v.wait) return 0;
+  const { waitForJobs } = await import("../distributed/wait_table.ts");
+  const encoder = new TextEncoder();
+  const outcome = await waitForJobs({
+    queue,
+    queueName: v["queue-name"],
+    ids: jobs.map((j) => j.id),
+    tty: Deno.stdout.isTerminal(),
+    write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+    timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+  });
+  if (outcome.timedOut) io.err(`Gave up waiting after ${timeout} s; the jobs go on`);
+  return outcome.failed > 0 || outcome.timedOut ? 1 : 0;
 }
 
 async function runPoints(

@@ -20,6 +20,7 @@ import { FileModelStore } from "../store/model_store.ts";
 import { openStores, type Stores } from "../store/shared_file.ts";
 import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const SPEC = [
   "SPEC: file:/path/to/share or mongodb://HOST[:PORT]/DB. deno task store may write only under",
@@ -38,8 +39,8 @@ const PULL_USAGE = [
   "Usage: deno task store pull RUN_ID --store SPEC [--results DIR] [--model] [--models DIR]",
   "",
   "Copies a run's folder (record, report, plots, predictions) from the shared store into",
-  "--results (default results/); --model also copies its model into --models (default",
-  ".alfred/models).",
+  `--results (default ${RESULTS_DIR}/); --model also copies its model into --models (default`,
+  `${MODELS_DIR}).`,
   SPEC,
 ].join("\n");
 
@@ -98,9 +99,9 @@ async function pullCommand(args: string[]): Promise<number> {
     usage: PULL_USAGE,
     options: {
       store: STORE,
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
       model: { type: "boolean" },
-      models: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
+      models: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one run id (RUN_ID)" },
   });

@@ -23,6 +23,7 @@ import { redact } from "../redact.ts";
 import { interruptOnSignals } from "../train/interrupt.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
 import { removeStaleTemporaries } from "./run.ts";
+import { CHECKPOINTS_DIR, MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const USAGE =
   `Usage: deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend B] [--results DIR]
@@ -33,8 +34,8 @@ Takes experiment runs from the queue and runs them on this machine until Ctrl-C,
 the running jobs and stops (a second Ctrl-C quits at once); SIGTERM does the same. B is the
 backend for every job, one of ${Backend.options.join(", ")} (default: each config's
 train.backend). --store is where models (and, for file: and mongodb: stores, run records and
-datasets) are shared; default .alfred/models. --checkpoints is the folder of training checkpoints
-(default .alfred/checkpoints). At start, temporary folders that killed processes left in the
+datasets) are shared; default ${MODELS_DIR}. --checkpoints is the folder of training checkpoints
+(default ${CHECKPOINTS_DIR}). At start, temporary folders that killed processes left in the
 results folder, the store and the checkpoint folder are removed. deno task worker may write only
 under results/, .alfred/ and data/: a --results or a file: store elsewhere needs deno run with
 --allow-write for it.`;
@@ -62,12 +63,12 @@ export async function workerCommand(args: string[]): Promise<number> {
       "queue-name": { type: "string", value: "NAME", default: DEFAULT_QUEUE_NAME },
       concurrency: { type: "string", value: "N", default: "1" },
       backend: { type: "string", value: "B" },
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
-      store: { type: "string", value: "SPEC", default: ".alfred/models", writes: "store" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
+      store: { type: "string", value: "SPEC", default: MODELS_DIR, writes: "store" },
       checkpoints: {
         type: "string",
         value: "DIR",
-        default: ".alfred/checkpoints",
+        default: CHECKPOINTS_DIR,
         writes: "folder",
       },
       name: { type: "string", value: "NAME" },

@@ -64,15 +64,34 @@ export interface Dataset {
   fingerprint(): Promise<string>;
 }
 
-/** A table a feature or stage needs is absent from the dataset. */
+/**
+ * A table a feature or stage needs is absent from the dataset. It carries the config key that
+ * asks for the table, where one does (`features.families.insider`), so a command can point at
+ * that key in the experiment file.
+ */
 export class MissingTableError extends Error {
-  constructor(readonly dataset: string, readonly tableName: TableName, readonly neededBy?: string) {
+  /** The config key that asks for the table (`features.families.insider`), or null. */
+  readonly configKey: string | null;
+
+  /**
+   * @param dataset the dataset's name
+   * @param tableName the absent table
+   * @param neededBy what needs it, for the message (`the "insider" feature family`)
+   * @param configKey the config key that asks for it, where one does
+   */
+  constructor(
+    readonly dataset: string,
+    readonly tableName: TableName,
+    readonly neededBy?: string,
+    configKey?: string,
+  ) {
     super(
       `Dataset "${dataset}" has no "${tableName}" table${
         neededBy ? `, which ${neededBy} needs` : ""
       }`,
     );
     this.name = "MissingTableError";
+    this.configKey = configKey ?? null;
   }
 }
 
@@ -210,6 +229,21 @@ export class DatasetError extends Error {
   ) {
     super(message);
     this.name = "DatasetError";
+  }
+}
+
+/**
+ * A dataset is not there: no folder by its name under the data roots, or its path is not a
+ * folder (rather than a folder that is broken, a plain {@linkcode DatasetError}).
+ */
+export class DatasetNotFoundError extends DatasetError {
+  /**
+   * @param message what was looked for, and where
+   * @param dataset the dataset reference
+   */
+  constructor(message: string, dataset: string) {
+    super(message, dataset);
+    this.name = "DatasetNotFoundError";
   }
 }
 
@@ -500,7 +534,7 @@ export async function loadDataset(ref: string, options: { root?: string } = {}):
       } catch { /* root unreadable: list nothing */ }
     }
     const names = [...known].sort();
-    throw new DatasetError(
+    throw new DatasetNotFoundError(
       `Dataset "${ref}" not found: no folder "${candidates[0]}"; datasets in ${
         roots.map((r) => `"${r}"`).join(", ")
       }: ${names.length ? names.map((k) => `"${k}"`).join(", ") : "none"}`,
@@ -546,7 +580,7 @@ export async function loadDatasetArgument(
 export async function loadDatasetFolder(dir: string, label = dir): Promise<Dataset> {
   const ref = label;
   if (!(await isDir(dir))) {
-    throw new DatasetError(`Dataset "${ref}" not found: "${dir}" is not a folder`, ref);
+    throw new DatasetNotFoundError(`Dataset "${ref}" not found: "${dir}" is not a folder`, ref);
   }
   dir = resolve(dir);
   const manifestFile = join(dir, "manifest.json");

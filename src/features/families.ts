@@ -104,8 +104,24 @@ export interface ColumnValues {
   missing: Uint8Array;
 }
 
-/** The error a feature family raises when its table lacks a column it needs. */
+/**
+ * The error a feature family (or a stage) raises when its table lacks a column, or the market
+ * table a series, it needs. It carries the config key that asks for it, where one does
+ * (`features.families.volume`, `backtest.benchmark`), so a command can point at that key.
+ */
 export class MissingColumnError extends TypeError {
+  /** The config key that asks for the column or series, or null. */
+  readonly configKey: string | null;
+
+  /**
+   * @param dataset the dataset's name
+   * @param tableName the table that lacks it
+   * @param column the absent column or series
+   * @param available what the table has instead
+   * @param neededBy what needs it, for the message (`the "volume" feature family`)
+   * @param kind a `column`, or a `series` of the market table
+   * @param configKey the config key that asks for it, where one does
+   */
   constructor(
     readonly dataset: string,
     readonly tableName: TableName,
@@ -113,6 +129,7 @@ export class MissingColumnError extends TypeError {
     readonly available: string[],
     readonly neededBy: string,
     readonly kind: "column" | "series" = "column",
+    configKey?: string,
   ) {
     super(
       `Dataset "${dataset}" table "${tableName}" has no ${kind} "${column}", which ${neededBy} needs: it has ${
@@ -120,6 +137,7 @@ export class MissingColumnError extends TypeError {
       }`,
     );
     this.name = "MissingColumnError";
+    this.configKey = configKey ?? null;
   }
 }
 
@@ -160,11 +178,30 @@ export function familyBaseColumns(
   }
 }
 
+/**
+ * The config key of a feature family.
+ *
+ * @param family the family
+ * @returns `features.families.<family>`
+ * @example
+ * ```ts
+ * familyKey("volume"); // "features.families.volume"
+ * ```
+ */
+export function familyKey(family: FamilyName): string {
+  return `features.families.${family}`;
+}
+
 /** Returns the family's table, or throws {@linkcode MissingTableError} naming the family. */
 function familyTable(ctx: BuildContext, family: FamilyName): pl.DataFrame {
   const table = FAMILY_TABLE[family];
   if (!ctx.dataset.has(table)) {
-    throw new MissingTableError(ctx.dataset.name, table, `the "${family}" feature family`);
+    throw new MissingTableError(
+      ctx.dataset.name,
+      table,
+      `the "${family}" feature family`,
+      familyKey(family),
+    );
   }
   return ctx.dataset.table(table);
 }
@@ -183,6 +220,8 @@ function requireColumns(
         c,
         df.columns,
         `the "${family}" feature family`,
+        "column",
+        familyKey(family),
       );
     }
   }
@@ -430,23 +469,47 @@ export function buildWindowed(
 /** What needs the market table unless a caller says otherwise: the `market` feature family. */
 const MARKET_FAMILY = 'the "market" feature family';
 
+/** The config keys that name market series; a caller passes one as `neededBy` to be located. */
+export const MARKET_SERIES_KEYS = [
+  "features.families.market.series",
+  "backtest.benchmark",
+] as const;
+
+/**
+ * The config key behind what needs the market table: the `market` family's key by default, the
+ * key itself when `neededBy` is one of {@linkcode MARKET_SERIES_KEYS}, else none.
+ */
+function marketKey(neededBy: string): string | undefined {
+  if (neededBy === MARKET_FAMILY) return familyKey("market");
+  return (MARKET_SERIES_KEYS as readonly string[]).includes(neededBy) ? neededBy : undefined;
+}
+
 /**
  * The series the dataset's market table holds, in the manifest's order, then
  * any the manifest does not list, sorted.
  *
  * @param dataset The dataset.
- * @param neededBy What needs the table, for the error (default: the market feature family).
+ * @param neededBy What needs the table, for the error (default: the market feature family); one
+ *   of {@linkcode MARKET_SERIES_KEYS} is also the error's `configKey`.
  * @returns Series names.
  * @throws {MissingTableError} When the dataset has no market table.
  * @throws {MissingColumnError} When the market table has no `series` column.
  */
 export function marketSeriesOf(dataset: Dataset, neededBy: string = MARKET_FAMILY): string[] {
   if (!dataset.has("market")) {
-    throw new MissingTableError(dataset.name, "market", neededBy);
+    throw new MissingTableError(dataset.name, "market", neededBy, marketKey(neededBy));
   }
   const df = dataset.table("market");
   if (!df.columns.includes("series")) {
-    throw new MissingColumnError(dataset.name, "market", "series", df.columns, neededBy);
+    throw new MissingColumnError(
+      dataset.name,
+      "market",
+      "series",
+      df.columns,
+      neededBy,
+      "column",
+      marketKey(neededBy),
+    );
   }
   const present = new Set(
     (df.getColumn("series").cast(pl.Utf8).unique().toArray() as (string | null)[])
@@ -463,7 +526,8 @@ export function marketSeriesOf(dataset: Dataset, neededBy: string = MARKET_FAMIL
  *
  * @param dataset The dataset.
  * @param series The series needed.
- * @param neededBy What needs them, for the error (default: the market feature family).
+ * @param neededBy What needs them, for the error (default: the market feature family); one of
+ *   {@linkcode MARKET_SERIES_KEYS} (`backtest.benchmark`) is also the error's `configKey`.
  * @throws {MissingTableError} When the dataset has no market table.
  * @throws {MissingColumnError} Of kind `series`, naming the first absent series and those present.
  * @example
@@ -479,7 +543,15 @@ export function requireMarketSeries(
   const available = marketSeriesOf(dataset, neededBy);
   for (const s of series) {
     if (!available.includes(s)) {
-      throw new MissingColumnError(dataset.name, "market", s, available, neededBy, "series");
+      throw new MissingColumnError(
+        dataset.name,
+        "market",
+        s,
+        available,
+        neededBy,
+        "series",
+        marketKey(neededBy),
+      );
     }
   }
 }

@@ -46,6 +46,7 @@ import {
   type DailySeries,
   FAMILY_ORDER,
   familyBaseColumns,
+  familyKey,
   type FamilyName,
   marketSeriesOf,
   MissingColumnError,
@@ -361,6 +362,8 @@ function loadDaily(
         c,
         table.columns,
         c === "volume" ? 'the "volume" feature family' : "the quarterly roll-up",
+        "column",
+        c === "volume" ? familyKey("volume") : undefined,
       );
     }
   }

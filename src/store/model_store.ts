@@ -19,6 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../config/hash.ts";
+import { MODELS_DIR } from "../paths.ts";
 import type { EpochLog, StopReason } from "@alfred/engines";
 import { claimFolder, OWNER_FILE, type RemovedTemp, removeStaleTemps, tempName } from "./temp.ts";
 
@@ -320,9 +321,9 @@ export class FileModelStore implements ModelStore {
   readonly root: string;
 
   /**
-   * @param root folder of the store (created on first save), default `.alfred/models`
+   * @param root folder of the store (created on first save), default {@linkcode MODELS_DIR}
    */
-  constructor(root = ".alfred/models") {
+  constructor(root: string = MODELS_DIR) {
     this.root = root.replace(/\/+$/, "") || "/";
   }
 

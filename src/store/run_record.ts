@@ -22,6 +22,14 @@ import {
   TABLE_NAMES,
   tableFile,
 } from "../record/mod.ts";
+import {
+  experimentDir,
+  RECORD_FILE,
+  recordFile,
+  RUN_TEMP_PATTERN,
+  runDir,
+  runTempDir,
+} from "../paths.ts";
 import { readPredictions, readTable, writePredictions, writeTables } from "./run_tables.ts";
 import {
   claimFolder,
@@ -109,7 +117,7 @@ export interface RunExtras {
 
 /** Files the store writes itself; a rendered file may not take their names. */
 const RECORD_FILES = new Set([
-  "record.json",
+  RECORD_FILE,
   "config.yaml",
   "predictions.parquet",
   OWNER_FILE,
@@ -141,13 +149,13 @@ async function claimRunId(
   experiment: string,
   runId: string,
 ): Promise<RunReservation | null> {
-  const experimentDir = join(resultsDir, experiment);
-  const tmpDir = join(experimentDir, `.tmp-${runId}`);
-  const finalDir = join(experimentDir, runId);
+  const experimentFolder = experimentDir(resultsDir, experiment);
+  const tmpDir = runTempDir(resultsDir, experiment, runId);
+  const finalDir = runDir(resultsDir, experiment, runId);
   const created: string[] = [];
-  for (const d of [experimentDir, resultsDir]) if (!(await exists(d))) created.push(d);
+  for (const d of [experimentFolder, resultsDir]) if (!(await exists(d))) created.push(d);
   for (let attempt = 0;; attempt++) {
-    await Deno.mkdir(experimentDir, { recursive: true });
+    await Deno.mkdir(experimentFolder, { recursive: true });
     try {
       await Deno.mkdir(tmpDir); // exclusive: fails when another run holds the id
       break;
@@ -268,8 +276,8 @@ export async function writeRunRecord(
       `Cannot write run "${record.experiment}/${record.runId}" into the reservation of "${reservation.experiment}/${reservation.runId}"`,
     );
   }
-  const finalDir = join(resultsDir, record.experiment, record.runId);
-  const checked = parseRecord(record, join(finalDir, "record.json"));
+  const finalDir = runDir(resultsDir, record.experiment, record.runId);
+  const checked = parseRecord(record, recordFile(finalDir));
   const own = reservation ?? await claimRunId(resultsDir, record.experiment, record.runId);
   if (!own) {
     throw new Error(
@@ -315,7 +323,10 @@ export async function removeStaleRunTemps(
   for (const experiment of experiments) {
     if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
     removed.push(
-      ...await removeStaleTemps(join(resultsDir, experiment.name), { match: /^\.tmp-/, log }),
+      ...await removeStaleTemps(experimentDir(resultsDir, experiment.name), {
+        match: RUN_TEMP_PATTERN,
+        log,
+      }),
     );
   }
   return removed;
@@ -330,7 +341,7 @@ async function writeRunFiles(
 ): Promise<void> {
   const { head, tables } = splitRecord(record);
   await Deno.writeTextFile(join(dir, "config.yaml"), record.configYaml.replace(/\n*$/, "\n"));
-  await Deno.writeTextFile(join(dir, "record.json"), recordHeadJson(head));
+  await Deno.writeTextFile(recordFile(dir), recordHeadJson(head));
   await writeTables(dir, tables);
   if (predictions !== undefined && predictions.length > 0) {
     await writePredictions(join(dir, "predictions.parquet"), predictions);
@@ -372,7 +383,7 @@ export async function rewriteRunRecord(
       `Cannot rewrite "${dir}" with the record of run "${record.experiment}/${record.runId}"`,
     );
   }
-  const checked = parseRecord(record, join(dir, "record.json"));
+  const checked = parseRecord(record, recordFile(dir));
   const parent = dir.replace(/\/+$/, "").replace(/\/[^/]+$/, "");
   const tmpDir = join(
     parent,
@@ -437,11 +448,10 @@ export async function listRuns(resultsDir: string): Promise<RunEntry[]> {
   }
   for (const experiment of experiments) {
     if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
-    const experimentDir = join(resultsDir, experiment.name);
-    for await (const run of Deno.readDir(experimentDir)) {
+    for await (const run of Deno.readDir(experimentDir(resultsDir, experiment.name))) {
       if (!run.isDirectory || !RUN_ID_PATTERN.test(run.name)) continue;
-      const dir = join(experimentDir, run.name);
-      if (!(await exists(join(dir, "record.json")))) continue;
+      const dir = runDir(resultsDir, experiment.name, run.name);
+      if (!(await exists(recordFile(dir)))) continue;
       runs.push({ experiment: experiment.name, runId: run.name, dir });
     }
   }
@@ -490,8 +500,8 @@ export async function readRunFiles(
   location: string,
   read: (name: string) => Promise<Uint8Array | null>,
 ): Promise<RunRecord> {
-  const path = join(location, "record.json");
-  const bytes = await read("record.json");
+  const path = recordFile(location);
+  const bytes = await read(RECORD_FILE);
   if (bytes === null) throw new Deno.errors.NotFound(`No run record "${path}"`);
   let parsed: unknown;
   try {

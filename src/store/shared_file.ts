@@ -19,6 +19,7 @@
 import { basename } from "node:path";
 import { fingerprintFolder, loadDatasetFolder, tablePath } from "../data/dataset.ts";
 import { redact } from "../redact.ts";
+import { experimentDir, recordFile, runDir, runTempDir, sharedStoreDirs } from "../paths.ts";
 import { FileModelStore, type ModelStore } from "./model_store.ts";
 import {
   findRun,
@@ -155,12 +156,13 @@ export async function copyRunFolder(
   resultsDir: string,
 ): Promise<{ dir: string; created: boolean }> {
   const record = await readRunRecord(dir);
-  const experimentDir = `${resultsDir.replace(/\/+$/, "")}/${record.experiment}`;
-  const target = `${experimentDir}/${record.runId}`;
-  const exists = async () => await Deno.stat(`${target}/record.json`).then(() => true, () => false);
+  const target = runDir(resultsDir, record.experiment, record.runId);
+  const exists = async () => await Deno.stat(recordFile(target)).then(() => true, () => false);
   if (await exists()) return { dir: target, created: false };
-  await Deno.mkdir(experimentDir, { recursive: true });
-  const tmp = `${experimentDir}/.tmp-${record.runId}-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(experimentDir(resultsDir, record.experiment), { recursive: true });
+  const tmp = `${runTempDir(resultsDir, record.experiment, record.runId)}-${
+    crypto.randomUUID().slice(0, 8)
+  }`;
   try {
     await copyFolder(dir, tmp);
     try {
@@ -222,7 +224,7 @@ export class FileRunStore implements RunStore {
         out.push(await readRunRecord(entry.dir));
       } catch (e) {
         if (!onUnreadable) throw e;
-        onUnreadable(`${entry.dir}/record.json`, e instanceof Error ? e : new Error(String(e)));
+        onUnreadable(recordFile(entry.dir), e instanceof Error ? e : new Error(String(e)));
       }
     }
     return out;
@@ -453,11 +455,11 @@ export async function openStores(spec: string): Promise<Stores> {
     if (!root) {
       throw new TypeError(`Invalid store "${redact(spec)}": expected file:/path/to/share`);
     }
-    const base = root.replace(/\/+$/, "");
+    const dirs = sharedStoreDirs(root);
     return {
-      models: new FileModelStore(`${base}/models`),
-      runs: new FileRunStore(`${base}/results`),
-      data: new FileDataStore(`${base}/data`),
+      models: new FileModelStore(dirs.models),
+      runs: new FileRunStore(dirs.results),
+      data: new FileDataStore(dirs.data),
       close: () => Promise.resolve(),
     };
   }

@@ -11,9 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-
-/** The default cache folder, relative to the working directory. */
-export const DEFAULT_CACHE_DIR = ".alfred/cache/fetch";
+import { FETCH_CACHE_DIR } from "../../paths.ts";
 
 /** Parameter names never used in a cache key, nor stored. */
 const SECRET_PARAM = /^(apikey|api_key|key|token|crumb)$/i;
@@ -41,8 +39,8 @@ export interface CacheIndexEntry {
 
 /** A cache of raw responses on disk. */
 export class FetchCache {
-  /** @param root The cache folder (default {@linkcode DEFAULT_CACHE_DIR}). */
-  constructor(readonly root: string = DEFAULT_CACHE_DIR) {}
+  /** @param root The cache folder (default {@linkcode FETCH_CACHE_DIR}). */
+  constructor(readonly root: string = FETCH_CACHE_DIR) {}
 
   /**
    * The key of a request; parameters named like a secret (apikey, token, crumb) are dropped.

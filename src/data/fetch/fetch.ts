@@ -15,13 +15,13 @@
  */
 import pl from "nodejs-polars";
 import { dateToIso, isIsoDate } from "@alfred/core";
-import { parseArgs } from "node:util";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
-import { DatasetError, TABLE_NAMES, writeDataset } from "../dataset.ts";
+import { TABLE_NAMES, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
-import { DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+import { FetchCache } from "./cache.ts";
+import { FETCH_CACHE_DIR } from "../../paths.ts";
 import {
   defaultRetry,
   FetchError,
@@ -181,7 +181,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   const say = (line: string) => log(redact(line, [apiKey]));
   const sleep = options.sleep;
   const retry = options.retry ?? defaultRetry;
-  const cache = new FetchCache(options.cacheDir ?? DEFAULT_CACHE_DIR);
+  const cache = new FetchCache(options.cacheDir ?? FETCH_CACHE_DIR);
   const yahoo = {
     baseUrl: options.yahooBaseUrl ?? env("ALFRED_YAHOO_BASE_URL") ?? YAHOO_BASE_URL,
     http: new HttpClient({
@@ -533,109 +533,4 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     warnings,
     manifest,
   };
-}
-
-const FETCH_USAGE =
-  `Usage: deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set [options]
-  --to YYYY-MM-DD           last date (default today)
-  --market LIST             Yahoo market series (default ${
-    DEFAULT_MARKET.join(",")
-  }; "none" for none)
-  --alpha-vantage           also fetch earnings, margins, insider, sentiment and yields
-                            (API key in env ALPHAVANTAGE_API_KEY)
-  --maturities LIST         Treasury maturities (default ${DEFAULT_MATURITIES.join(",")})
-  --av-per-minute N         Alpha Vantage requests a minute (default 5)
-  --retries N               retries per request (default 5)
-  --cache-dir DIR           raw response cache (default ${DEFAULT_CACHE_DIR})
-  --name NAME, --licence TEXT, --index SERIES
-  --yahoo-base-url URL, --alpha-vantage-base-url URL   (or env ALFRED_YAHOO_BASE_URL,
-                            ALFRED_ALPHAVANTAGE_BASE_URL)`;
-
-/**
- * The `deno task data fetch` command.
- *
- * @param args Command-line arguments after `fetch`.
- * @returns The exit code: 0 on success, 1 when a fetch failed, 2 on a usage error.
- */
-export async function fetchCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        tickers: { type: "string", default: "" },
-        since: { type: "string" },
-        to: { type: "string" },
-        out: { type: "string" },
-        market: { type: "string" },
-        "alpha-vantage": { type: "boolean", default: false },
-        maturities: { type: "string" },
-        "av-per-minute": { type: "string" },
-        retries: { type: "string" },
-        "cache-dir": { type: "string" },
-        name: { type: "string" },
-        licence: { type: "string" },
-        index: { type: "string" },
-        "yahoo-base-url": { type: "string" },
-        "alpha-vantage-base-url": { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${FETCH_USAGE}`);
-    return 2;
-  }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(FETCH_USAGE);
-    return 0;
-  }
-  const usage = (msg: string) => {
-    console.error(`${msg}\n${FETCH_USAGE}`);
-    return 2;
-  };
-  if (!v.since) return usage("Missing --since YYYY-MM-DD");
-  if (!v.out) return usage("Missing --out DIR");
-  const list = (s: string | undefined) =>
-    (s ?? "").split(",").map((x) => x.trim()).filter((x) => x);
-  const positive = (name: string, s: string | undefined, integer: boolean) => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
-      throw new TypeError(
-        `Invalid --${name} "${s}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
-      );
-    }
-    return n;
-  };
-  const apiKey = v["alpha-vantage"] ? env("ALPHAVANTAGE_API_KEY") : undefined;
-  try {
-    const retries = positive("retries", v.retries, true);
-    await fetchDataset({
-      tickers: list(v.tickers),
-      market: v.market === undefined ? undefined : v.market === "none" ? [] : list(v.market),
-      since: v.since,
-      to: v.to,
-      out: v.out,
-      name: v.name,
-      licence: v.licence,
-      index: v.index,
-      alphaVantage: v["alpha-vantage"],
-      apiKey,
-      maturities: v.maturities === undefined ? undefined : list(v.maturities),
-      alphaVantagePerMinute: positive("av-per-minute", v["av-per-minute"], false),
-      retry: retries === undefined ? undefined : { ...defaultRetry, maxRetries: retries },
-      cacheDir: v["cache-dir"],
-      yahooBaseUrl: v["yahoo-base-url"],
-      alphaVantageBaseUrl: v["alpha-vantage-base-url"],
-    });
-    return 0;
-  } catch (e) {
-    if (e instanceof TypeError) return usage(redact(e.message, [apiKey ?? ""]));
-    if (e instanceof FetchError || e instanceof DatasetError) {
-      console.error(redact(e.message, [apiKey ?? ""]));
-      return 1;
-    }
-    throw e;
-  }
 }

@@ -10,12 +10,11 @@
 export {
   DEFAULT_MARKET,
   DEFAULT_MATURITIES,
-  fetchCommand,
   fetchDataset,
   type FetchOptions,
   type FetchReport,
 } from "./fetch.ts";
-export { type CacheIndexEntry, type CacheKey, DEFAULT_CACHE_DIR, FetchCache } from "./cache.ts";
+export { type CacheIndexEntry, type CacheKey, FetchCache } from "./cache.ts";
 export {
   defaultRetry,
   FetchError,

@@ -1,0 +1,161 @@
+/**
+ * `deno task data import FILE... --out DIR`: import your own CSV or Parquet files as a dataset
+ * folder ({@linkcode importDataset} does the work; this file reads the command line and prints).
+ *
+ * @module
+ */
+import { parse as parseYaml } from "yaml";
+import type { TableName } from "../data/dataset.ts";
+import {
+  type ColumnMapping,
+  formatImportReport,
+  importDataset,
+  type ImportForm,
+  type ImportReport,
+} from "../data/import.ts";
+import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+
+const USAGE = `Usage: deno task data import FILE... --out DIR [options]
+  --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
+  --table NAME            prices|fundamentals|insider|sentiment|market (default prices)
+  --map FIELD=COLUMN      source column of a field, repeatable (e.g. --map close="Adj Close")
+  --mapping FILE.yaml     a YAML map of FIELD: COLUMN
+  --field NAME            wide form: the field the ticker columns hold (default close for prices)
+  --name NAME             dataset name (default: the folder name)
+  --licence TEXT          licence of the data (default "unknown")
+  --description TEXT      description for the manifest
+  --index SERIES          benchmark market series; --risk-free SERIES: yield series for Sharpe
+  --date-format iso|mdy|dmy  (default iso)
+  --max-gap-days N        most missing trading days between two rows of a ticker (default 10)
+  --min-history-days N    fewest rows a ticker must have (default 20)
+  --add                   keep the other tables of the dataset at --out, add or replace this one`;
+
+/**
+ * The column mapping of `--mapping FILE.yaml` and `--map FIELD=COLUMN` (the `--map`s win).
+ *
+ * @param mappingFile the YAML file, if given
+ * @param maps the `--map` values
+ * @returns the mapping
+ * @throws {TypeError} when the file cannot be read or is not a map of strings, or a `--map` has
+ *   no `=`
+ */
+async function columnMapping(
+  mappingFile: string | undefined,
+  maps: string[],
+): Promise<ColumnMapping> {
+  const mapping: ColumnMapping = {};
+  if (mappingFile !== undefined) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(await Deno.readTextFile(mappingFile));
+    } catch (e) {
+      throw new TypeError(`Cannot read mapping file "${mappingFile}": ${(e as Error).message}`);
+    }
+    if (!doc || typeof doc !== "object" || Array.isArray(doc)) {
+      throw new TypeError(`Mapping file "${mappingFile}" must be a YAML map of FIELD: COLUMN`);
+    }
+    for (const [k, c] of Object.entries(doc as Record<string, unknown>)) {
+      if (typeof c !== "string") {
+        throw new TypeError(
+          `Mapping file "${mappingFile}": the column for "${k}" must be a string, got ${
+            JSON.stringify(c)
+          }`,
+        );
+      }
+      mapping[k] = c;
+    }
+  }
+  for (const m of maps) {
+    const eq = m.indexOf("=");
+    if (eq <= 0) throw new TypeError(`Invalid --map "${m}": expected FIELD=COLUMN`);
+    mapping[m.slice(0, eq).trim()] = m.slice(eq + 1);
+  }
+  return mapping;
+}
+
+/**
+ * A count option's value.
+ *
+ * @throws {TypeError} when it is not an integer ≥ 0
+ */
+function countArg(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new TypeError(`Invalid --${name} "${value}": expected an integer ≥ 0`);
+  }
+  return n;
+}
+
+/**
+ * The `deno task data import` command.
+ *
+ * @param args command-line arguments after `import`
+ * @param io where the report and problems go (default: the console)
+ * @returns the exit code: 0 on success, 1 when the data has problems, 2 on a usage error
+ * @example
+ * ```ts
+ * Deno.exit(await importCommand(["prices.csv", "--out", "data/my-set"]));
+ * ```
+ */
+export async function importCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    usage: USAGE,
+    options: {
+      form: { type: "string", value: "long|wide", default: "long" },
+      table: { type: "string", value: "NAME", default: "prices" },
+      map: { type: "string", value: "FIELD=COLUMN", multiple: true },
+      mapping: { type: "string", value: "FILE.yaml" },
+      field: { type: "string", value: "NAME" },
+      out: { type: "string", value: "DIR", writes: "folder" },
+      name: { type: "string", value: "NAME" },
+      licence: { type: "string", value: "TEXT" },
+      description: { type: "string", value: "TEXT" },
+      index: { type: "string", value: "SERIES" },
+      "risk-free": { type: "string", value: "SERIES" },
+      "date-format": { type: "string", value: "iso|mdy|dmy", default: "iso" },
+      "max-gap-days": { type: "string", value: "N", default: "10" },
+      "min-history-days": { type: "string", value: "N", default: "20" },
+      add: { type: "boolean" },
+    },
+    positionals: { min: 1, name: "input files (FILE...)" },
+  }, io);
+  if (typeof parsed === "number") return parsed;
+  const v = parsed.values;
+  if (v.out === undefined) return usageError(io, USAGE, "Missing --out DIR");
+  const dateFormat = v["date-format"];
+  let report: ImportReport;
+  try {
+    const mapping = await columnMapping(v.mapping, v.map);
+    const maxGapDays = countArg("max-gap-days", v["max-gap-days"]);
+    const minHistoryDays = countArg("min-history-days", v["min-history-days"]);
+    if (dateFormat !== "iso" && dateFormat !== "mdy" && dateFormat !== "dmy") {
+      throw new TypeError(`Invalid --date-format "${dateFormat}": expected iso, mdy or dmy`);
+    }
+    report = await importDataset({
+      inputs: parsed.positionals,
+      form: v.form as ImportForm,
+      table: v.table as TableName,
+      mapping,
+      field: v.field,
+      out: v.out,
+      name: v.name,
+      licence: v.licence,
+      description: v.description,
+      index: v.index ?? null,
+      riskFree: v["risk-free"] ?? null,
+      dateFormat,
+      maxGapDays,
+      minHistoryDays,
+      add: v.add,
+    });
+  } catch (e) {
+    if (e instanceof TypeError) return usageError(io, USAGE, e.message);
+    throw e;
+  }
+  if (report.ok) {
+    io.out(formatImportReport(report));
+    return 0;
+  }
+  io.err(formatImportReport(report));
+  return 1;
+}
