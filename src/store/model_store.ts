@@ -20,7 +20,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../config/hash.ts";
 import type { EpochLog, StopReason } from "@alfred/engines";
-import { claimFolder, OWNER_FILE, type RemovedTemp, removeStaleTemps, tempName } from "./temp.ts";
+import {
+  claimFolder,
+  OWNER_FILE,
+  type RemovedTemp,
+  removeIfExists,
+  removeStaleTemps,
+  tempName,
+} from "./temp.ts";
 
 /** A tfjs weight manifest entry: name, shape and dtype of one weight tensor. */
 export type WeightSpec = tf.io.WeightsManifestEntry;
@@ -290,14 +297,6 @@ async function writeFileSynced(path: string, data: Uint8Array): Promise<void> {
 
 function randomSuffix(): string {
   return crypto.randomUUID().slice(0, 8);
-}
-
-async function removeIfExists(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
 }
 
 /**

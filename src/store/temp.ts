@@ -257,3 +257,17 @@ export async function removeStaleTemps(
   }
   return removed;
 }
+
+/**
+ * Remove a file or folder (recursively); one already gone is fine.
+ *
+ * @param path what to remove
+ * @throws {Deno.errors.PermissionDenied} and any other error than `NotFound`
+ */
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
