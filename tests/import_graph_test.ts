@@ -51,7 +51,8 @@ async function packageEntries(): Promise<Map<string, string>> {
   return map;
 }
 
-const SPECIFIER = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+const SPECIFIER =
+  /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
 /** The files a module imports, resolved; bare npm specifiers are left out. */
 function imports(file: string, text: string, packages: Map<string, string>): string[] {
