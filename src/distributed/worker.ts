@@ -537,7 +537,7 @@ export async function startWorker(options: WorkerOptions): Promise<ExperimentWor
   const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
     options.queueName ?? DEFAULT_QUEUE_NAME,
     (job: Job<ExperimentJobData, ExperimentJobResult>, token?: string) =>
-      processExperimentJob(job as unknown as JobLike, ctx, token),
+      processExperimentJob(job, ctx, token),
     {
       connection,
       prefix: QUEUE_PREFIX,
