@@ -34,10 +34,15 @@ export type WeightSpec = tf.io.WeightsManifestEntry;
 
 /** Training summary kept with a stored model. */
 export interface TrainSummary {
+  /** The epoch whose weights were kept (1-based). */
   bestEpoch: number;
+  /** The validation loss of that epoch. */
   bestValLoss: number;
+  /** Why training stopped. */
   stoppedBy: StopReason;
+  /** Epochs trained. */
   epochs: number;
+  /** Every epoch's losses and learning rate. */
   history?: EpochLog[];
 }
 
@@ -55,6 +60,7 @@ export interface ModelMeta {
   backend: string;
   /** ISO timestamp of when training finished. */
   created: string;
+  /** How training went. */
   train: TrainSummary;
   /** The hashed parts, for people reading the store. */
   config?: Record<string, unknown>;
@@ -70,6 +76,7 @@ export interface StoredModel {
   weights: ArrayBuffer;
   /** The fitted scaler's JSON (`Scaler.toJSON()`). */
   scaler: unknown;
+  /** What the model is and where it came from. */
   meta: ModelMeta;
 }
 
@@ -319,17 +326,21 @@ export class FileModelStore implements ModelStore {
   readonly root: string;
 
   /**
+   * A store in the folder `root`.
+   *
    * @param root folder of the store (created on first save), default `.alfred/models`
    */
   constructor(root = ".alfred/models") {
     this.root = root.replace(/\/+$/, "") || "/";
   }
 
+  /** The folder of the model `hash` (checked to be a model hash first). */
   private dir(hash: string): string {
     assertModelHash(hash);
     return `${this.root}/${hash}`;
   }
 
+  /** The model file in `dir` when it is complete and names `hash`, else null. */
   private async readModelFile(dir: string, hash: string): Promise<ModelFile | null> {
     let text: string;
     try {
@@ -351,12 +362,12 @@ export class FileModelStore implements ModelStore {
     return file;
   }
 
-  /** @inheritdoc (verifies the weights' size and sha256, exactly as `load` does) */
+  /** Whether a complete model is stored under `hash` (its weights' size and sha256 checked, as `load` does). */
   async has(hash: string): Promise<boolean> {
     return (await this.load(hash)) !== null;
   }
 
-  /** @inheritdoc */
+  /** The complete model stored under `hash`, or `null` (absent, or present but torn or corrupt). */
   async load(hash: string): Promise<StoredModel | null> {
     const dir = this.dir(hash);
     const file = await this.readModelFile(dir, hash);
@@ -384,7 +395,10 @@ export class FileModelStore implements ModelStore {
     };
   }
 
-  /** @inheritdoc */
+  /**
+   * Store `artifact` under `hash` (atomically: a complete folder renamed into place).
+   * @returns `true` when this call stored it, `false` when the store already had it (kept as is)
+   */
   async save(hash: string, artifact: StoredModel): Promise<boolean> {
     const target = this.dir(hash);
     const size = weightBytes(artifact.weightSpecs);
@@ -450,7 +464,7 @@ export class FileModelStore implements ModelStore {
     }
   }
 
-  /** @inheritdoc */
+  /** Hashes of the stored models, sorted. */
   async list(): Promise<string[]> {
     const out: string[] = [];
     try {
@@ -464,7 +478,7 @@ export class FileModelStore implements ModelStore {
     return out.sort();
   }
 
-  /** @inheritdoc */
+  /** Remove the model stored under `hash`; `true` when there was one. */
   async delete(hash: string): Promise<boolean> {
     const target = this.dir(hash);
     const trash = `${this.root}/${tempName(".trash-", `${hash}-${randomSuffix()}`)}`;

@@ -13,12 +13,19 @@ import { removeIfExists } from "./temp.ts";
 
 /** What a run store tells about one run without reading all of it. */
 export interface RunSummary {
+  /** The run id (`YYYYMMDDTHHMMSSZ-<hash8>`). */
   runId: string;
+  /** The experiment's name. */
   experiment: string;
+  /** The config hash. */
   configHash: string;
+  /** How the run ended. */
   status: RunStatus;
+  /** The hash of its model in the model store (empty when it has none). */
   modelHash: string;
+  /** Whether the model was restored from the store rather than trained. */
   restoredFromStore: boolean;
+  /** The best validation loss of its training, or null. */
   bestValLoss: number | null;
   /** Where the run lives in the store (a folder, or a URL-like name). */
   location: string;
@@ -82,8 +89,11 @@ export interface DataStore {
 
 /** A model store and, for shared stores, run and data stores. */
 export interface Stores {
+  /** Where trained models are kept. */
   models: ModelStore;
+  /** Where finished runs are kept; null for a model folder. */
   runs: RunStore | null;
+  /** Where datasets are kept by fingerprint; null for a model folder. */
   data: DataStore | null;
   /** Release connections. */
   close(): Promise<void>;

@@ -150,7 +150,9 @@ async function bytesUnder(path: string): Promise<number> {
 
 /** One temporary {@linkcode removeStaleTemps} removed. */
 export interface RemovedTemp {
+  /** Where it was. */
   path: string;
+  /** The bytes it held. */
   bytes: number;
   /** The writer named in it, or null. */
   owner: { pid: number; host: string } | null;
