@@ -101,6 +101,7 @@ import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 export interface RunOptions {
   /** Folder holding `results/<experiment>/<run-id>/` (default `results`). */
   resultsDir: string;
+  /** Where trained models are kept and found again. */
   store: ModelStore;
   /** Train even when the store holds the model. */
   retrain?: boolean;
@@ -130,11 +131,13 @@ export interface RunOptions {
    * written, its run id is released). A worker checks here that it still holds its job.
    */
   beforeWrite?: () => Promise<void>;
+  /** Redraw the progress bar on one line with `\r` (a terminal) instead of a line per epoch. */
   tty: boolean;
 }
 
 /** What a finished run returns. */
 export interface RunOutcome {
+  /** The run's record, as written. */
   record: RunRecord;
   /** Folder the run record was written to. */
   dir: string;
@@ -1305,10 +1308,13 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
 
 /** Options of {@linkcode analyzeRun}. */
 export interface AnalyzeOptions {
+  /** Where the run's model is found. */
   store: ModelStore;
   /** `--set` overrides of the run's config (e.g. `analysis.shap.enabled=true`). */
   set?: string[];
+  /** One line of progress or information. */
   log: (line: string) => void;
+  /** Interrupts ablation retraining at its next epoch. */
   signal?: AbortSignal;
 }
 

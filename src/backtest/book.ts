@@ -170,6 +170,17 @@ export function simulateBook(input: BookInput): BookResult {
     episode[i] = null;
   };
 
+  const openEpisode = (i: number, side: 1 | -1, day: number, p: number, shares: number) => {
+    episode[i] = {
+      side,
+      entryDay: day,
+      entryPrice: p,
+      entryNotional: Math.abs(shares) * p,
+      pnl: 0,
+      costs: 0,
+    };
+  };
+
   const charge = (i: number, amount: number) => {
     stats[i].pnl -= amount;
     stats[i].costs += amount;
@@ -324,25 +335,11 @@ export function simulateBook(input: BookInput): BookResult {
           charge(i, cost * closingShare);
           closeEpisode(i, d, p, false);
           if (newSide !== 0) {
-            episode[i] = {
-              side: newSide as 1 | -1,
-              entryDay: d,
-              entryPrice: p,
-              entryNotional: Math.abs(target) * p,
-              pnl: 0,
-              costs: 0,
-            };
+            openEpisode(i, newSide as 1 | -1, d, p, target);
             charge(i, cost * (1 - closingShare));
           }
         } else if (oldSide === 0) {
-          episode[i] = {
-            side: newSide as 1 | -1,
-            entryDay: d,
-            entryPrice: p,
-            entryNotional: Math.abs(target) * p,
-            pnl: 0,
-            costs: 0,
-          };
+          openEpisode(i, newSide as 1 | -1, d, p, target);
           charge(i, cost);
         } else {
           charge(i, cost);

@@ -62,7 +62,7 @@ export {
   tradeStats,
   TRADING_DAYS,
 } from "./stats.ts";
-export type { MaxDrawdown, StatsInput, TradeStats } from "./stats.ts";
+export type { MaxDrawdown, StatsInput } from "./stats.ts";
 export type {
   BacktestResult,
   CostBreakdown,
@@ -76,6 +76,7 @@ export type {
   Signal,
   TickerSummary,
   Trade,
+  TradeStats,
 } from "./types.ts";
 export { seriesByKey } from "./inputs.ts";
 export type { DateLike } from "./inputs.ts";

@@ -17,7 +17,7 @@
  * @module
  */
 import { daysBetween } from "@alfred/core";
-import type { CostBreakdown, PerformanceStats, Trade } from "./types.ts";
+import type { CostBreakdown, PerformanceStats, Trade, TradeStats } from "./types.ts";
 
 /** Trading days per year used to annualize. */
 export const TRADING_DAYS = 252;
@@ -166,16 +166,6 @@ export function maxDrawdown(
     recovery: recoveryAt >= 0 ? dates[recoveryAt] : null,
     tradingDays: endAt - bestPeakAt,
   };
-}
-
-/** Win/loss statistics of a list of round trips. */
-export interface TradeStats {
-  trades: number;
-  wins: number;
-  winRate: number | null;
-  avgWin: number | null;
-  avgLoss: number | null;
-  profitFactor: number | null;
 }
 
 /**

@@ -161,15 +161,19 @@ export interface PerformanceStats {
   riskFree: string;
 }
 
-/** One row of the per-ticker summary table. */
-export interface TickerSummary {
-  ticker: string;
+/** Win/loss statistics of a list of round trips. */
+export interface TradeStats {
   trades: number;
   wins: number;
   winRate: number | null;
   avgWin: number | null;
   avgLoss: number | null;
   profitFactor: number | null;
+}
+
+/** One row of the per-ticker summary table. */
+export interface TickerSummary extends TradeStats {
+  ticker: string;
   /** Profit and loss of the ticker's positions after costs, in currency. */
   pnl: number;
   /** per_ticker: the ticker's own book's return; portfolio: pnl / initial capital (its contribution). */

@@ -12,7 +12,8 @@
  * @module
  */
 import { dirname, relative } from "node:path";
-import { FileRunStore, type UnreadableRecord } from "../store/shared_file.ts";
+import { FileRunStore } from "../store/shared_file.ts";
+import type { UnreadableRecord } from "../store/stores.ts";
 import { renderJournal } from "../report/journal.ts";
 import { type OptionValues, parseArguments, parseCommandArgs } from "./args.ts";
 import { JOURNAL_FILE, RESULTS_DIR } from "../paths.ts";

@@ -17,7 +17,8 @@
  * @module
  */
 import { FileModelStore } from "../store/model_store.ts";
-import { openStores, type Stores } from "../store/shared_file.ts";
+import { openStores } from "../store/shared_file.ts";
+import type { Stores } from "../store/stores.ts";
 import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
 import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";

@@ -16,6 +16,11 @@
 import { createHash } from "node:crypto";
 import type { Experiment } from "./schema.ts";
 
+/** A typed array (`Float32Array`, `Int32Array`, ...; not a `DataView`): numbers by index. */
+function isTypedArray(v: object): v is ArrayLike<number> {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
 /**
  * Canonical JSON text of a value: keys sorted recursively, no whitespace, undefined properties
  * dropped (undefined array items become null), typed arrays written as arrays, -0 as 0. One
@@ -47,9 +52,7 @@ export function canonicalJson(value: unknown): string {
             v.map((x, i) => walk(x === undefined ? null : x, `${path}[${i}]`)).join(",")
           }]`;
         }
-        if (ArrayBuffer.isView(v)) {
-          return walk(Array.from(v as unknown as ArrayLike<number>), path);
-        }
+        if (isTypedArray(v)) return walk(Array.from(v), path);
         const obj = v as Record<string, unknown>;
         const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
         return `{${

@@ -13,6 +13,15 @@ import { z } from "zod";
 import { isIsoDate } from "@alfred/core";
 
 /**
+ * The value a zod schema parses to (`z.output`), under this project's own name: `deno doc` cannot
+ * describe zod's types, so the stored shapes a library user meets ({@link Experiment}, the run
+ * record) name this alias, and their schema stays the single source of the type.
+ *
+ * @ignore
+ */
+export type Parsed<T extends z.ZodType> = z.output<T>;
+
+/**
  * The longest experiment name. The name is a folder (`results/<name>/`) and a prefix of run
  * labels: 64 characters keep it a valid, readable file name on every file system.
  */
@@ -291,6 +300,8 @@ export const SweepConfig = z.record(
  * The experiment schema: parses a config (after `extends`, `--set` and sweep
  * expansion) into a resolved {@link Experiment} with every default filled in.
  * Load files with `loadExperiments` (src/config/load.ts), which locates errors.
+ *
+ * @ignore zod's inferred schema type cannot be written out or documented; the type is.
  */
 export const Experiment = z.strictObject({
   $schema: z.string().optional().describe(
@@ -325,4 +336,4 @@ export const Experiment = z.strictObject({
 });
 
 /** A resolved experiment: every default filled in, `extends` and `sweep` gone. */
-export type Experiment = z.infer<typeof Experiment>;
+export type Experiment = Parsed<typeof Experiment>;

@@ -14,11 +14,11 @@ export type AnySchema = z.core.$ZodType;
 type Def = any;
 
 function def(s: AnySchema): Def {
-  return (s as unknown as { _zod: { def: Def } })._zod.def;
+  return s._zod.def;
 }
 
 function bag(s: AnySchema): Record<string, unknown> {
-  return (s as unknown as { _zod: { bag: Record<string, unknown> } })._zod.bag ?? {};
+  return s._zod.bag ?? {};
 }
 
 const WRAPPERS = new Set(["optional", "default", "prefault", "nullable", "readonly", "catch"]);

@@ -771,9 +771,14 @@ export function dateSeries(name: string, dates: readonly string[]): pl.Series {
  *
  * @param series a Polars Date series
  * @returns `YYYY-MM-DD` strings (null stays null)
+ * @throws {TypeError} when a value is not a date (the column is not a Date column)
  */
 export function isoDates(series: pl.Series): (string | null)[] {
-  return (series.toArray() as unknown as (Date | null)[]).map((d) =>
-    d === null ? null : dateToIso(d)
-  );
+  // nodejs-polars types `toArray` without a Date case: widen, then check each value.
+  const values: unknown[] = series.toArray();
+  return values.map((d) => {
+    if (d === null) return null;
+    if (d instanceof Date) return dateToIso(d);
+    throw new TypeError(`Cannot read column "${series.name}" as dates: got ${typeof d} "${d}"`);
+  });
 }

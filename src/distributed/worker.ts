@@ -28,7 +28,7 @@ import { redact } from "../redact.ts";
 import type { EpochLog } from "@alfred/engines";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
-import type { DataStore, RunStore } from "../store/shared_file.ts";
+import type { DataStore, RunStore } from "../store/stores.ts";
 import {
   DEFAULT_QUEUE_NAME,
   type ExperimentJobData,
@@ -537,7 +537,7 @@ export async function startWorker(options: WorkerOptions): Promise<ExperimentWor
   const worker = new Worker<ExperimentJobData, ExperimentJobResult>(
     options.queueName ?? DEFAULT_QUEUE_NAME,
     (job: Job<ExperimentJobData, ExperimentJobResult>, token?: string) =>
-      processExperimentJob(job as unknown as JobLike, ctx, token),
+      processExperimentJob(job, ctx, token),
     {
       connection,
       prefix: QUEUE_PREFIX,

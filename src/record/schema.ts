@@ -20,7 +20,7 @@
  * @module
  */
 import { z } from "zod";
-import { Experiment, IsoDate, ScalerKind } from "../config/schema.ts";
+import { Experiment, IsoDate, type Parsed, ScalerKind } from "../config/schema.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
 export const RECORD_VERSION = 2;
@@ -45,10 +45,14 @@ const Quarter = z.string().regex(/^\d{4}Q[1-4]$/, { message: "expected a quarter
 /** A walk-forward fold's name. */
 const FoldName = z.string().regex(/^fold-\d+$/, { message: "expected a fold name like fold-1" });
 
-/** How a run ended. A crashed run never gets a record (only a `.tmp-*` folder). */
+/**
+ * How a run ended. A crashed run never gets a record (only a `.tmp-*` folder).
+ *
+ * @ignore zod's inferred schema type cannot be written out or documented; the type is.
+ */
 export const RunStatus = z.enum(["complete", "interrupted", "failed"]);
 /** How a run ended. */
-export type RunStatus = z.infer<typeof RunStatus>;
+export type RunStatus = Parsed<typeof RunStatus>;
 
 // ---------------------------------------------------------------------------------------------
 // metrics
@@ -666,7 +670,11 @@ export type RunAnalysis = z.infer<typeof RunAnalysis>;
 // ---------------------------------------------------------------------------------------------
 // the record
 
-/** Everything a run records. */
+/**
+ * Everything a run records.
+ *
+ * @ignore zod's inferred schema type cannot be written out or documented; the type is.
+ */
 export const RunRecord = z.strictObject({
   version: z.literal(RECORD_VERSION).describe("the record's version"),
   runId: z.string().regex(RUN_ID_PATTERN, {
@@ -710,4 +718,4 @@ export const RunRecord = z.strictObject({
   warnings: z.array(z.string()).describe("data, split, training and backtest warnings"),
 });
 /** Everything a run records. */
-export type RunRecord = z.infer<typeof RunRecord>;
+export type RunRecord = Parsed<typeof RunRecord>;

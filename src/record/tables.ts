@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import { ScalerKind } from "../config/schema.ts";
+import { type Parsed, ScalerKind } from "../config/schema.ts";
 import {
   AblationRecord,
   CorrelationRow,
@@ -85,6 +85,8 @@ export type ShapRow = z.infer<typeof ShapRow>;
 /**
  * One eval prediction (`predictions.parquet`, beside the record but not part of it: the report's
  * predicted-against-actual plot reads it).
+ *
+ * @ignore zod's inferred schema type cannot be written out or documented; the type is.
  */
 export const PredictionRow = z.strictObject({
   ticker: z.string().describe("the row's ticker"),
@@ -95,7 +97,7 @@ export const PredictionRow = z.strictObject({
   predicted: Float.describe("the model's prediction"),
 });
 /** One eval prediction. */
-export type PredictionRow = z.infer<typeof PredictionRow>;
+export type PredictionRow = Parsed<typeof PredictionRow>;
 
 /** The columns of `predictions.parquet`. */
 export const PREDICTION_COLUMNS: Readonly<Record<keyof PredictionRow, ColumnKind>> = {

@@ -35,6 +35,14 @@ export const MAX_BEESWARM_FEATURES = 20;
 
 const WIDTH = 560;
 const HEIGHT = 260;
+/** The x encoding of a daily series: UTC dates, labelled by month. */
+const DATE_AXIS = {
+  field: "date",
+  type: "temporal",
+  title: null,
+  scale: { type: "utc" },
+  axis: { format: "%Y-%m", labelAngle: 0 },
+} as const;
 const SERIES_COLORS: Record<string, string> = {
   strategy: "#1f77b4",
   index: "#ff7f0e",
@@ -213,13 +221,7 @@ export function equitySpec(equity: EquityPoint[]): TopLevelSpec {
     data: { values },
     mark: { type: "line", strokeWidth: 1.5 },
     encoding: {
-      x: {
-        field: "date",
-        type: "temporal",
-        title: null,
-        scale: { type: "utc" },
-        axis: { format: "%Y-%m", labelAngle: 0 },
-      },
+      x: DATE_AXIS,
       y: { field: "value", type: "quantitative", title: "equity", scale: { zero: false } },
       color: { field: "series", type: "nominal", title: null, scale: colorScale(names) },
     },
@@ -285,13 +287,7 @@ export function drawdownSpec(
     data: { values },
     mark: { type: "line", strokeWidth: 1.2 },
     encoding: {
-      x: {
-        field: "date",
-        type: "temporal",
-        title: null,
-        scale: { type: "utc" },
-        axis: { format: "%Y-%m", labelAngle: 0 },
-      },
+      x: DATE_AXIS,
       y: { field: "drawdown", type: "quantitative", title: "drawdown", axis: { format: ".0%" } },
       color: { field: "series", type: "nominal", title: null, scale: colorScale(names) },
     },

@@ -21,17 +21,29 @@ import * as tf from "@tensorflow/tfjs";
 import { canonicalJson } from "../config/hash.ts";
 import { MODELS_DIR } from "../paths.ts";
 import type { EpochLog, StopReason } from "@alfred/engines";
-import { claimFolder, OWNER_FILE, type RemovedTemp, removeStaleTemps, tempName } from "./temp.ts";
+import {
+  claimFolder,
+  OWNER_FILE,
+  type RemovedTemp,
+  removeIfExists,
+  removeStaleTemps,
+  tempName,
+} from "./temp.ts";
 
 /** A tfjs weight manifest entry: name, shape and dtype of one weight tensor. */
 export type WeightSpec = tf.io.WeightsManifestEntry;
 
 /** Training summary kept with a stored model. */
 export interface TrainSummary {
+  /** The epoch whose weights were kept (1-based). */
   bestEpoch: number;
+  /** The validation loss of that epoch. */
   bestValLoss: number;
+  /** Why training stopped. */
   stoppedBy: StopReason;
+  /** Epochs trained. */
   epochs: number;
+  /** Every epoch's losses and learning rate. */
   history?: EpochLog[];
 }
 
@@ -49,6 +61,7 @@ export interface ModelMeta {
   backend: string;
   /** ISO timestamp of when training finished. */
   created: string;
+  /** How training went. */
   train: TrainSummary;
   /** The hashed parts, for people reading the store. */
   config?: Record<string, unknown>;
@@ -64,6 +77,7 @@ export interface StoredModel {
   weights: ArrayBuffer;
   /** The fitted scaler's JSON (`Scaler.toJSON()`). */
   scaler: unknown;
+  /** What the model is and where it came from. */
   meta: ModelMeta;
 }
 
@@ -293,14 +307,6 @@ function randomSuffix(): string {
   return crypto.randomUUID().slice(0, 8);
 }
 
-async function removeIfExists(path: string): Promise<void> {
-  try {
-    await Deno.remove(path, { recursive: true });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-}
-
 /**
  * The local file store: each model is a folder `<root>/<hash>/` holding
  * `model.json` (topology, weight manifest, scaler, metadata and the weights'
@@ -321,17 +327,21 @@ export class FileModelStore implements ModelStore {
   readonly root: string;
 
   /**
+   * A store in the folder `root`.
+   *
    * @param root folder of the store (created on first save), default {@linkcode MODELS_DIR}
    */
   constructor(root: string = MODELS_DIR) {
     this.root = root.replace(/\/+$/, "") || "/";
   }
 
+  /** The folder of the model `hash` (checked to be a model hash first). */
   private dir(hash: string): string {
     assertModelHash(hash);
     return `${this.root}/${hash}`;
   }
 
+  /** The model file in `dir` when it is complete and names `hash`, else null. */
   private async readModelFile(dir: string, hash: string): Promise<ModelFile | null> {
     let text: string;
     try {
@@ -353,12 +363,12 @@ export class FileModelStore implements ModelStore {
     return file;
   }
 
-  /** @inheritdoc (verifies the weights' size and sha256, exactly as `load` does) */
+  /** Whether a complete model is stored under `hash` (its weights' size and sha256 checked, as `load` does). */
   async has(hash: string): Promise<boolean> {
     return (await this.load(hash)) !== null;
   }
 
-  /** @inheritdoc */
+  /** The complete model stored under `hash`, or `null` (absent, or present but torn or corrupt). */
   async load(hash: string): Promise<StoredModel | null> {
     const dir = this.dir(hash);
     const file = await this.readModelFile(dir, hash);
@@ -386,7 +396,10 @@ export class FileModelStore implements ModelStore {
     };
   }
 
-  /** @inheritdoc */
+  /**
+   * Store `artifact` under `hash` (atomically: a complete folder renamed into place).
+   * @returns `true` when this call stored it, `false` when the store already had it (kept as is)
+   */
   async save(hash: string, artifact: StoredModel): Promise<boolean> {
     const target = this.dir(hash);
     const size = weightBytes(artifact.weightSpecs);
@@ -452,7 +465,7 @@ export class FileModelStore implements ModelStore {
     }
   }
 
-  /** @inheritdoc */
+  /** Hashes of the stored models, sorted. */
   async list(): Promise<string[]> {
     const out: string[] = [];
     try {
@@ -466,7 +479,7 @@ export class FileModelStore implements ModelStore {
     return out.sort();
   }
 
-  /** @inheritdoc */
+  /** Remove the model stored under `hash`; `true` when there was one. */
   async delete(hash: string): Promise<boolean> {
     const target = this.dir(hash);
     const trash = `${this.root}/${tempName(".trash-", `${hash}-${randomSuffix()}`)}`;

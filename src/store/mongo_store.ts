@@ -41,7 +41,7 @@ import {
   type Stores,
   summarize,
   type UnreadableRecord,
-} from "./shared_file.ts";
+} from "./stores.ts";
 
 const FORMAT = "alfred-stored-model/1";
 

@@ -313,17 +313,9 @@ export async function removeStaleRunTemps(
   log?: (line: string) => void,
 ): Promise<RemovedTemp[]> {
   const removed: RemovedTemp[] = [];
-  let experiments: Deno.DirEntry[];
-  try {
-    experiments = [...Deno.readDirSync(resultsDir)];
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  for (const experiment of experiments) {
-    if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
+  for (const experiment of experimentNames(resultsDir)) {
     removed.push(
-      ...await removeStaleTemps(experimentDir(resultsDir, experiment.name), {
+      ...await removeStaleTemps(experimentDir(resultsDir, experiment), {
         match: RUN_TEMP_PATTERN,
         log,
       }),
@@ -430,6 +422,18 @@ function join(...parts: string[]): string {
   return parts.filter((p) => p.length > 0).join("/").replace(/\/+/g, "/");
 }
 
+/** The experiment folders of a results folder (dot folders skipped); none when it is missing. */
+function experimentNames(resultsDir: string): string[] {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(resultsDir)];
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  return entries.filter((e) => e.isDirectory && !e.name.startsWith(".")).map((e) => e.name);
+}
+
 /**
  * Every finished run under a results folder: `<experiment>/<run-id>/record.json`. Temporary
  * (`.tmp-*`) and other dot folders, and folders that are not run ids, are skipped.
@@ -439,20 +443,12 @@ function join(...parts: string[]): string {
  */
 export async function listRuns(resultsDir: string): Promise<RunEntry[]> {
   const runs: RunEntry[] = [];
-  let experiments: Deno.DirEntry[];
-  try {
-    experiments = [...Deno.readDirSync(resultsDir)];
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  for (const experiment of experiments) {
-    if (!experiment.isDirectory || experiment.name.startsWith(".")) continue;
-    for await (const run of Deno.readDir(experimentDir(resultsDir, experiment.name))) {
+  for (const experiment of experimentNames(resultsDir)) {
+    for await (const run of Deno.readDir(experimentDir(resultsDir, experiment))) {
       if (!run.isDirectory || !RUN_ID_PATTERN.test(run.name)) continue;
-      const dir = runDir(resultsDir, experiment.name, run.name);
+      const dir = runDir(resultsDir, experiment, run.name);
       if (!(await exists(recordFile(dir)))) continue;
-      runs.push({ experiment: experiment.name, runId: run.name, dir });
+      runs.push({ experiment, runId: run.name, dir });
     }
   }
   return runs.sort((a, b) =>

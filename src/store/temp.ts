@@ -150,7 +150,9 @@ async function bytesUnder(path: string): Promise<number> {
 
 /** One temporary {@linkcode removeStaleTemps} removed. */
 export interface RemovedTemp {
+  /** Where it was. */
   path: string;
+  /** The bytes it held. */
   bytes: number;
   /** The writer named in it, or null. */
   owner: { pid: number; host: string } | null;
@@ -256,4 +258,18 @@ export async function removeStaleTemps(
     );
   }
   return removed;
+}
+
+/**
+ * Remove a file or folder (recursively); one already gone is fine.
+ *
+ * @param path what to remove
+ * @throws {Deno.errors.PermissionDenied} and any other error than `NotFound`
+ */
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
 }

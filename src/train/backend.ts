@@ -75,9 +75,8 @@ const SOFTWARE_ADAPTER = /llvmpipe|swiftshader|lavapipe|softpipe|microsoft basic
  * @returns whether one exists, whether it is hardware, and its description
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
-  const gpu = (navigator as unknown as {
-    gpu?: { requestAdapter(o?: unknown): Promise<GpuAdapterLike | null> };
-  }).gpu;
+  // Deno types `navigator.gpu` as always present; a build without WebGPU leaves it undefined.
+  const gpu: GPU | undefined = navigator.gpu;
   if (!gpu) return { available: false, hardware: false, description: "navigator.gpu is undefined" };
   let adapter: GpuAdapterLike | null;
   try {

@@ -15,6 +15,8 @@ interface Init extends PoolBuffers {
   threads: number;
 }
 
+// Sound: this module only ever runs as a Worker's entry, whose global is the worker scope; it is
+// type-checked with the window's lib, which does not describe that scope.
 const self = globalThis as unknown as {
   onmessage: ((e: MessageEvent<Init>) => void) | null;
   postMessage(m: unknown): void;

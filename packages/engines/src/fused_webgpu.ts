@@ -127,7 +127,8 @@ let cachedAdapter: string | null = null;
 export function fusedDevice(): Promise<FusedGpuDevice> {
   if (cachedDevice) return cachedDevice;
   const entry: Promise<FusedGpuDevice> = (async () => {
-    const gpu = (navigator as unknown as { gpu?: GPU }).gpu;
+    // Deno types `navigator.gpu` as always present; a build without WebGPU leaves it undefined.
+    const gpu: GPU | undefined = navigator.gpu;
     if (!gpu) {
       throw new Error(
         "The fused engine needs WebGPU but navigator.gpu is undefined: use a Deno with WebGPU, or train.engine: tfjs",

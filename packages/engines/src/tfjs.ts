@@ -47,12 +47,11 @@ function makeOptimizer(kind: "adam" | "sgd", lr: number): tf.Optimizer {
  * @param lr the new learning rate
  */
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  const o = optimizer as unknown as {
-    learningRate: number;
-    setLearningRate?: (lr: number) => void;
-  };
-  if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
-  else o.learningRate = lr;
+  if ("setLearningRate" in optimizer && typeof optimizer.setLearningRate === "function") {
+    optimizer.setLearningRate(lr);
+  } else {
+    Object.assign(optimizer, { learningRate: lr });
+  }
 }
 
 interface AdamInternals {
@@ -61,8 +60,8 @@ interface AdamInternals {
 }
 
 function isAdam(o: tf.Optimizer): o is tf.Optimizer & AdamInternals {
-  const a = o as unknown as Partial<AdamInternals>;
-  return a.accBeta1 instanceof tf.Variable && a.accBeta2 instanceof tf.Variable;
+  return "accBeta1" in o && o.accBeta1 instanceof tf.Variable && "accBeta2" in o &&
+    o.accBeta2 instanceof tf.Variable;
 }
 
 async function toHost(name: string, t: tf.Tensor): Promise<HostTensor> {

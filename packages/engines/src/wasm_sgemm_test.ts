@@ -33,7 +33,6 @@ import {
   SGEMM_SCRATCH_FLOATS,
   sgemmChunk,
   sgemmChunks,
-  type SgemmKernels,
   sgemmScratch,
   WasmSgemm,
 } from "./wasm_sgemm.ts";
@@ -58,7 +57,7 @@ async function setup(threads: number, mib = 48, fma?: boolean): Promise<Setup> {
   const module = fma === undefined
     ? arena.module
     : new WebAssembly.Module(kernelModuleBytes(arena.memory.buffer.byteLength / 65536, fma));
-  const kernels = simdKernels(module, arena.memory) as unknown as SgemmKernels;
+  const kernels = simdKernels(module, arena.memory);
   let pool: CpuPool | null = null;
   if (threads > 1) {
     pool = await CpuPool.start(threads, {

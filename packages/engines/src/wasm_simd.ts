@@ -242,6 +242,7 @@ export function simdKernels(
   memory: WebAssembly.Memory,
 ): SimdKernels & SgemmKernels {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
+  // Sound: the module is `kernelModuleBytes`' own, which exports exactly these functions.
   return instance.exports as unknown as SimdKernels & SgemmKernels;
 }
 
