@@ -12,7 +12,7 @@ import { loadDatasetFolder, MissingTableError } from "../src/data/dataset.ts";
 import { TickerSelectionError } from "../src/data/select.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
 import { MissingColumnError } from "../src/features/families.ts";
-import { checkData } from "../src/pipeline.ts";
+import { checkData } from "../src/dataset/prepare.ts";
 
 function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
