@@ -40,6 +40,8 @@ export { importDataset } from "./src/data/import.ts";
 export { fetchDataset } from "./src/data/fetch/mod.ts";
 export { continuousTickers } from "./src/data/scan.ts";
 export { resolveTickers, selectUncorrelated } from "./src/data/select.ts";
+export type { ResolvedTickers, UncorrelatedSelection } from "./src/data/select.ts";
+export { marketSeries, priceSeries } from "./src/data/series.ts";
 
 // features
 export { buildQuarterly } from "./src/features/quarterly.ts";
@@ -51,6 +53,14 @@ export { splitRows } from "./src/dataset/split.ts";
 export type { Fold } from "./src/dataset/split.ts";
 export { Scaler, scalerKinds } from "./src/dataset/scaler.ts";
 export { designMatrix } from "./src/dataset/matrix.ts";
+export { checkData, prepare, trainingBoundary } from "./src/dataset/prepare.ts";
+export type {
+  CheckedData,
+  DataCheck,
+  DataCheckName,
+  Prepared,
+  PrepareOptions,
+} from "./src/dataset/prepare.ts";
 
 // models
 export { buildModel, checkFits, describeModel } from "./src/models/registry.ts";
@@ -62,6 +72,7 @@ export { fileCheckpointer } from "./src/train/checkpoint.ts";
 export { stalledTraining } from "./src/train/warnings.ts";
 export { classificationMetrics, regressionMetrics } from "./src/train/metrics.ts";
 export { baselines } from "./src/train/baselines.ts";
+export type { TrainFoldsOptions } from "./src/train/folds.ts";
 
 // engines (the workspace package `@alfred/engines`: the epoch loop, the tfjs and fused engines)
 export {
@@ -97,6 +108,7 @@ export { renderJournal } from "./src/report/journal.ts";
 // the whole pipeline
 export { analyzeRun, runExperiment } from "./src/pipeline.ts";
 export type { AnalyzeOptions, RunOptions, RunOutcome } from "./src/pipeline.ts";
+export { Stages } from "./src/record/timings.ts";
 
 // several machines
 export { enqueueExperiments } from "./src/distributed/queue.ts";

@@ -49,6 +49,7 @@ export interface RunOptions extends TrainFoldsOptions {
 
 /** What a finished run returns. */
 export interface RunOutcome {
+  /** The run record as written. */
   record: RunRecord;
   /** Folder the run record was written to. */
   dir: string;
@@ -168,10 +169,13 @@ async function runReserved(
 
 /** Options of {@linkcode analyzeRun}. */
 export interface AnalyzeOptions {
+  /** The model store holding the run's model. */
   store: ModelStore;
   /** `--set` overrides of the run's config (e.g. `analysis.shap.enabled=true`). */
   set?: string[];
+  /** One line of progress or information. */
   log: (line: string) => void;
+  /** Stops the ablation retraining (the retrains finished before it are kept). */
   signal?: AbortSignal;
 }
 

@@ -154,14 +154,17 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
 
 /** Everything the stages before training produce: one per experiment's data, features and split. */
 export interface Prepared {
+  /** The experiment's dataset. */
   dataset: Dataset;
   /** The dataset's fingerprint (`Dataset.fingerprint`), part of every model's store key. */
   fingerprint: string;
+  /** The train and eval tickers, resolved. */
   tickers: ResolvedTickers;
   /** The last date whose returns the ticker selection saw. */
   selectionEnd: string;
   /** The quarterly features and labels of the train and eval tickers. */
   q: QuarterlyFrame;
+  /** The split's folds of row indices into `q`. */
   folds: Fold[];
   /** First day of the eval period as resolved (config or default); null for by_ticker. */
   evalFrom: string | null;

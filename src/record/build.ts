@@ -39,8 +39,11 @@ import type { Stages } from "./timings.ts";
 export interface RunParts {
   /** The resolved experiment. */
   e: Experiment;
+  /** The run id reserved for the run. */
   runId: string;
+  /** The experiment's config hash. */
   configHash: string;
+  /** How the run ended. */
   status: RunStatus;
   /** What interrupted the run. */
   error?: string;
@@ -48,16 +51,21 @@ export interface RunParts {
   started: Date;
   /** The run's stage timings. */
   stages: Stages;
+  /** Backend, device, versions, git state, host. */
   environment: RunEnvironment;
   /** The memory plan printed before training (the peak is measured now). */
   memory: MemoryPlan;
   /** The model, described for the run's input width. */
   description: ModelDescription;
+  /** The prepared data. */
   prepared: Prepared;
   /** Each fold's model, in order (fewer than the folds when an interrupt stopped the run). */
   folds: readonly FoldOutcome[];
+  /** The run's metrics (`evaluateRun`). */
   metrics: RunMetrics;
+  /** The backtest of the pooled eval predictions. */
   backtest: BacktestResult;
+  /** The analysis of the last fold's model, when the config asked for one. */
   analysis?: RunAnalysis;
 }
 

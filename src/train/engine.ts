@@ -164,9 +164,13 @@ export function trainWithEngine(
 
 /** The rows a fresh model trains on: training rows and validation rows with their labels. */
 export interface FitData {
+  /** The training rows. */
   x: Matrix;
+  /** Their labels. */
   y: Float32Array;
+  /** The validation rows (early stopping). */
   xVal: Matrix;
+  /** Their labels. */
   yVal: Float32Array;
 }
 

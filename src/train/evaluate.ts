@@ -84,6 +84,7 @@ export interface FoldEvaluation {
 
 /** One fold's model as evaluation sees it. */
 export interface EvaluatedFold {
+  /** The fold. */
   fold: Fold;
   /** The fold's scaled design matrices. */
   matrices: FoldMatrices;
@@ -91,12 +92,15 @@ export interface EvaluatedFold {
   evalPred: Float32Array;
   /** Eval predictions of the same model trained on shuffled labels (the chance control). */
   controlPred: Float32Array | null;
+  /** The fold's model before and after training. */
   metrics: FoldEvaluation;
 }
 
 /** Eval predictions pooled over the folds: their rows of the quarterly frame, in fold order. */
 export interface PooledPredictions {
+  /** Rows of the quarterly frame. */
   rows: number[];
+  /** The model's prediction of each row. */
   pred: Float32Array;
 }
 

@@ -33,6 +33,7 @@ import { progressReporter } from "./progress.ts";
 
 /** How a run trains its models: the model store, checkpoints, interrupts and progress. */
 export interface TrainFoldsOptions {
+  /** Where trained models are stored and restored from. */
   store: ModelStore;
   /** Train even when the store holds the model. */
   retrain?: boolean;
@@ -57,6 +58,7 @@ export interface TrainFoldsOptions {
   write: (text: string) => void;
   /** Called after every training epoch of the main model (e.g. to report progress to a queue). */
   onEpoch?: (fold: string, log: EpochLog) => void;
+  /** Standard output is a terminal: the progress bar redraws its line. */
   tty: boolean;
 }
 
@@ -64,6 +66,7 @@ export interface TrainFoldsOptions {
 export interface FoldOutcome extends EvaluatedFold {
   /** The training's result; null when the model was restored from the store. */
   training: TrainResult | null;
+  /** The model was restored from the store instead of trained. */
   restored: boolean;
   /** The model's store key ({@linkcode foldModelHash}). */
   modelHash: string;
@@ -77,6 +80,7 @@ export interface FoldOutcome extends EvaluatedFold {
 export interface TrainedFolds {
   /** Each fold's model, in order, up to the fold an interrupt hit. */
   folds: FoldOutcome[];
+  /** `interrupted` when an interrupt stopped a training, else `complete`. */
   status: RunStatus;
   /** What interrupted the run, for the record and report. */
   error?: string;
