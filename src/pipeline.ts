@@ -98,13 +98,7 @@ async function runReserved(
   const p = await prepare(e, { log, stages });
 
   // model, loss, train: one model per fold
-  const { engine, memory, description } = planTraining(
-    e,
-    p.q.features.length,
-    p.folds,
-    selected,
-    log,
-  );
+  const { engine, memory, description } = planTraining(e, p, selected, log);
   const trained = await trainFolds(e, p, engine, options, stages);
   try {
     // metrics against the baselines

@@ -20,7 +20,7 @@ import {
   type TrainResult,
 } from "@alfred/engines";
 import type { Experiment } from "../config/schema.ts";
-import type { Fold } from "../dataset/split.ts";
+import type { Prepared } from "../dataset/prepare.ts";
 import {
   buildModel,
   checkFits,
@@ -91,8 +91,7 @@ export interface Engine {
  * plan of the whole run, which must fit the machine. Logs the engine, the warning and the plan.
  *
  * @param e the experiment
- * @param inputs the model's input width (the number of features)
- * @param folds the run's folds
+ * @param p the prepared data (the model's input width is its number of features)
  * @param selected the active backend and its device
  * @param log one line of information
  * @returns the engine, the memory plan and the model's description
@@ -101,13 +100,12 @@ export interface Engine {
  */
 export function planTraining(
   e: Experiment,
-  inputs: number,
-  folds: Fold[],
+  p: Prepared,
   selected: { backend: string; device: string },
   log: (line: string) => void,
 ): { engine: Engine; memory: MemoryPlan; description: ModelDescription } {
   const { backend, device } = selected;
-  const description = describeModel(e.model, inputs, {
+  const description = describeModel(e.model, p.q.features.length, {
     label: e.label,
     batchSize: e.train.batch_size,
   });
@@ -126,7 +124,7 @@ export function planTraining(
   }
   const stepWarning = adamStepWarning(description.widths, e.train);
   if (stepWarning) log(`warning: ${stepWarning}`);
-  const memory = runMemoryPlan(e, description, fused, folds);
+  const memory = runMemoryPlan(e, description, fused, p.folds);
   checkPlanFits(memory, `model ${e.model.family} (${description.layers} x ${description.size})`);
   log(
     `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
