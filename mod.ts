@@ -39,6 +39,7 @@ export { Experiment } from "./src/config/schema.ts";
 // the whole pipeline
 export { analyzeRun, runExperiment } from "./src/pipeline.ts";
 export type { AnalyzeOptions, RunOptions, RunOutcome } from "./src/pipeline.ts";
+export type { TrainFoldsOptions } from "./src/train/folds.ts";
 export type { EpochLog, StopReason } from "@alfred/engines";
 
 // stores: models, and for several machines runs and datasets

@@ -13,7 +13,7 @@ import { TickerSelectionError } from "../src/data/select.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
 import { MissingColumnError, requireMarketSeries } from "../src/features/families.ts";
 import { memoryDataset } from "./fixtures/features/memory_dataset.ts";
-import { checkData } from "../src/pipeline.ts";
+import { checkData } from "../src/dataset/prepare.ts";
 
 function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

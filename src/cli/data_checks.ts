@@ -1,7 +1,7 @@
 /**
  * Checking experiments against their datasets before any long work, for `deno task validate`
  * and `deno task run`: that `data.dataset` names a dataset Alfred may open (a name, or a path
- * inside the data roots), then the run's own checks (`checkData` in `src/pipeline.ts`) and the
+ * inside the data roots), then the run's own checks (`checkData` in `src/dataset/prepare.ts`) and the
  * tables and dates the config asks of the dataset, each problem located
  * `FILE:LINE:COL path: message` in the YAML where the config says where it comes from.
  *
@@ -26,7 +26,7 @@ import {
   MissingColumnError,
 } from "../features/families.ts";
 import { checkFits, describeModel } from "../models/registry.ts";
-import { checkData, type DataCheckName } from "../pipeline.ts";
+import { checkData, type DataCheckName } from "../dataset/prepare.ts";
 
 /**
  * The checks made before any long work: the run's own (`checkData`), then `tables` (each

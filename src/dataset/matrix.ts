@@ -6,6 +6,7 @@
  */
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import type { Scaler } from "./scaler.ts";
+import type { Fold } from "./split.ts";
 import type { Matrix } from "@alfred/core";
 
 /** Which quarter row each matrix row is. */
@@ -65,5 +66,48 @@ export function designMatrix(q: QuarterlyFrame, rows: number[], scaler: Scaler):
     x: { data, rows: rows.length, cols: q.features.length },
     y: labelVector(q, rows),
     keys: rows.map((i) => ({ ticker: tickers[i], quarter: quarters[i], date: dates[i] })),
+  };
+}
+
+/**
+ * One column of the quarterly frame, one value per row (row indices as in {@linkcode Fold}).
+ *
+ * @param q The quarterly frame.
+ * @param name The column, e.g. `quarter` or `label_date`.
+ * @returns Its values, in row order.
+ * @example
+ * ```ts
+ * const quarters = frameColumn<string>(q, "quarter");
+ * ```
+ */
+export function frameColumn<T>(q: QuarterlyFrame, name: string): T[] {
+  return q.frame.getColumn(name).toArray() as T[];
+}
+
+/** A fold's training, validation and eval rows, scaled by the fold's scaler. */
+export interface FoldMatrices {
+  train: DesignMatrix;
+  val: DesignMatrix;
+  ev: DesignMatrix;
+}
+
+/**
+ * A fold's design matrices, built once and shared by training, evaluation and analysis.
+ *
+ * @param q The quarterly frame.
+ * @param fold The fold.
+ * @param scaler A scaler fitted on the fold's training rows.
+ * @returns The fold's training, validation and eval matrices.
+ * @throws {RangeError} As {@linkcode designMatrix}.
+ * @example
+ * ```ts
+ * const { train, val, ev } = foldMatrices(q, fold, Scaler.fit(q.frame, fold.train, q.features, kinds));
+ * ```
+ */
+export function foldMatrices(q: QuarterlyFrame, fold: Fold, scaler: Scaler): FoldMatrices {
+  return {
+    train: designMatrix(q, fold.train, scaler),
+    val: designMatrix(q, fold.validation, scaler),
+    ev: designMatrix(q, fold.eval, scaler),
   };
 }

@@ -11,6 +11,9 @@
  *
  * @module
  */
+import { fusedCpuBytes, fusedLayout, type FusedTarget } from "@alfred/engines";
+import type { Experiment } from "../config/schema.ts";
+import type { Fold } from "../dataset/split.ts";
 import { availableMemory, gib, type ModelDescription } from "../models/registry.ts";
 
 /** One part of a {@linkcode MemoryPlan}. */
@@ -106,6 +109,47 @@ export function memoryPlan(
       break;
   }
   return { bytes: parts.reduce((s, p) => s + p.bytes, 0), parts };
+}
+
+/**
+ * The memory plan of an experiment's run: the process as it is now (runtime, data, features)
+ * plus its models (two with the shuffled-label control) and what its training engine will
+ * allocate for the largest fold (its batch and validation chunk).
+ *
+ * @param e the experiment
+ * @param description its model, described for the run's input width
+ * @param fused the fused engine's target, or null for the tfjs engine
+ * @param folds the run's folds
+ * @returns the plan
+ * @example
+ * ```ts
+ * checkPlanFits(runMemoryPlan(e, description, null, p.folds), `model ${e.model.family}`);
+ * ```
+ */
+export function runMemoryPlan(
+  e: Experiment,
+  description: ModelDescription,
+  fused: FusedTarget | null,
+  folds: Fold[],
+): MemoryPlan {
+  const models = e.analysis.shuffled_control?.enabled ? 2 : 1;
+  let engine: EngineMemory = { engine: "tfjs", optimizer: e.train.optimizer };
+  if (fused === "webgpu") engine = { engine: "fused-webgpu" };
+  if (fused === "blas" || fused === "wasm") {
+    const { layers, params } = fusedLayout(description);
+    const rows = Math.max(
+      ...folds.map((f) =>
+        Math.max(Math.min(e.train.batch_size, f.train.length), Math.min(f.validation.length, 1024))
+      ),
+    );
+    // The wasm sgemm gives each engine thread (one per CPU at most) a packing scratch.
+    const threads = fused === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0;
+    engine = {
+      engine: "fused-cpu",
+      bytes: fusedCpuBytes(layers, params, rows, e.train.optimizer, threads),
+    };
+  }
+  return memoryPlan(description, engine, { runtimeBytes: currentRssBytes(), models });
 }
 
 /**

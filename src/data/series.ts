@@ -1,0 +1,64 @@
+/**
+ * Daily series read from a dataset's tables, in the shape the backtest takes: each ticker's
+ * closes from `prices`, and one named series of `market` (a benchmark index, a risk-free yield).
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import type { PriceSeries } from "../backtest/types.ts";
+import { type Dataset, isoDates } from "./dataset.ts";
+
+/**
+ * Daily closes per ticker, dates ascending.
+ *
+ * @param dataset the dataset (needs a prices table)
+ * @param tickers the tickers wanted
+ * @returns one series per ticker, in the order given
+ * @throws {MissingTableError} when the dataset has no prices table
+ * @example
+ * ```ts
+ * const prices = priceSeries(dataset, ["IBM", "KO"]);
+ * prices.get("IBM")!.dates[0]; // its first trading day
+ * ```
+ */
+export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
+  const prices = dataset.table("prices");
+  const out = new Map<string, PriceSeries>();
+  for (const ticker of tickers) {
+    const rows = prices.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
+    out.set(ticker, {
+      dates: isoDates(rows.getColumn("date")) as string[],
+      close: Float64Array.from(rows.getColumn("close").toArray() as number[]),
+    });
+  }
+  return out;
+}
+
+/**
+ * One market series as a price-like series (its dates and values), dates ascending.
+ *
+ * @param dataset the dataset
+ * @param name the series (e.g. `DJIA`), or null for none
+ * @returns the series; null when `name` is null or the dataset has no market table
+ * @throws {RangeError} when the market table has no rows of `name`, listing the manifest's series
+ * @example
+ * ```ts
+ * const index = marketSeries(dataset, dataset.manifest.index);
+ * ```
+ */
+export function marketSeries(dataset: Dataset, name: string | null): PriceSeries | null {
+  if (!name || !dataset.has("market")) return null;
+  const market = dataset.table("market");
+  const rows = market.filter(pl.col("series").eq(pl.lit(name))).sort("date");
+  if (rows.height === 0) {
+    throw new RangeError(
+      `Dataset "${dataset.name}" has no market series "${name}": it has ${
+        dataset.manifest.series.map((s) => `"${s.name}"`).join(", ")
+      }`,
+    );
+  }
+  return {
+    dates: isoDates(rows.getColumn("date")) as string[],
+    close: Float64Array.from(rows.getColumn("value").toArray() as number[]),
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The experiment's training engine (`train.engine`): the tfjs trainer, or the fused MLP engine
+ * of the active backend (WGSL on `webgpu`, the CPU engine with the BLAS sgemm on `cpu-blas` and
+ * with its own wasm SIMD sgemm on `wasm`); the checks that the model fits it, made before any
+ * long work; and the training of fresh models without checkpoints (controls, ablation retrains).
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Matrix } from "@alfred/core";
+import {
+  checkFusedFits,
+  fusedCpuSgemm,
+  type FusedTarget,
+  fusedUnsupported,
+  type TrainArgs,
+  trainFused,
+  trainFusedCpu,
+  trainModel,
+  type TrainResult,
+} from "@alfred/engines";
+import type { Experiment } from "../config/schema.ts";
+import type { Prepared } from "../dataset/prepare.ts";
+import {
+  buildModel,
+  checkFits,
+  describeModel,
+  gib,
+  type ModelDescription,
+} from "../models/registry.ts";
+import { makeLoss } from "../models/losses.ts";
+import { checkPlanFits, type MemoryPlan, runMemoryPlan } from "./memory.ts";
+import type { ProgressReporter } from "./progress.ts";
+import { adamStepWarning } from "./warnings.ts";
+
+/**
+ * Which fused engine trains on a backend: the WGSL one on `webgpu`, the CPU
+ * one with the BLAS sgemm on `cpu-blas` and with its own wasm SIMD sgemm on
+ * `wasm`.
+ *
+ * @param backend the active backend
+ * @returns the engine's target
+ * @throws {Error} for another backend, naming the three that work
+ * @example
+ * ```ts
+ * fusedTarget("cpu-blas"); // "blas"
+ * ```
+ */
+export function fusedTarget(backend: string): FusedTarget {
+  if (backend === "webgpu") return "webgpu";
+  if (backend === "cpu-blas") return "blas";
+  if (backend === "wasm") return "wasm";
+  throw new Error(
+    `train.engine "fused" runs on backend "webgpu" (WGSL), "cpu-blas" (BLAS sgemm) or "wasm" (wasm SIMD sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
+  );
+}
+
+/**
+ * Refuses, before the data work, a model past the fused engine's limits on the active backend
+ * (with one input, a lower bound of the model the run will build); nothing for the tfjs engine.
+ *
+ * @param e the experiment
+ * @param backend the active backend
+ * @throws {Error} when `train.engine` is `fused` and the backend has no fused engine or the
+ *   model cannot fit it
+ */
+export async function checkEngine(e: Experiment, backend: string): Promise<void> {
+  if (e.train.engine !== "fused") return;
+  const lower = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+  await checkFusedFits(fusedTarget(backend), lower, {
+    batchSize: e.train.batch_size,
+    optimizer: e.train.optimizer,
+  });
+}
+
+/** What trains a run's models, and on what. */
+export interface Engine {
+  /** The active tfjs backend. */
+  backend: string;
+  /** The backend's device, as `selectBackend` named it. */
+  device: string;
+  /** The fused engine's target, or null for the tfjs engine. */
+  fused: FusedTarget | null;
+  /** The device as the run records it: the backend's, with the fused engine named. */
+  trainDevice: string;
+}
+
+/**
+ * The run's training plan, checked before any training: the engine (the model must be one the
+ * fused engine trains, or fit the tfjs backend's memory), the Adam step warning, and the memory
+ * plan of the whole run, which must fit the machine. Logs the engine, the warning and the plan.
+ *
+ * @param e the experiment
+ * @param p the prepared data (the model's input width is its number of features)
+ * @param selected the active backend and its device
+ * @param log one line of information
+ * @returns the engine, the memory plan and the model's description
+ * @throws {Error} when the fused engine cannot train the model
+ * @throws {RangeError} when the model or the run does not fit in memory
+ */
+export function planTraining(
+  e: Experiment,
+  p: Prepared,
+  selected: { backend: string; device: string },
+  log: (line: string) => void,
+): { engine: Engine; memory: MemoryPlan; description: ModelDescription } {
+  const { backend, device } = selected;
+  const description = describeModel(e.model, p.q.features.length, {
+    label: e.label,
+    batchSize: e.train.batch_size,
+  });
+  const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
+  let trainDevice = device;
+  if (fused) {
+    const why = fusedUnsupported(description);
+    if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
+    trainDevice = fused === "webgpu"
+      ? `${device}; fused WGSL MLP engine`
+      : `${device}; fused CPU MLP engine (${fusedCpuSgemm(fused)})`;
+    log(`engine: fused ${fused === "webgpu" ? "WebGPU" : "CPU"} MLP engine`);
+  } else {
+    // The tfjs engine on cpu-blas trains inside the wasm heap.
+    checkFits(description, undefined, { backend: backend === "cpu-blas" ? "wasm" : backend });
+  }
+  const stepWarning = adamStepWarning(description.widths, e.train);
+  if (stepWarning) log(`warning: ${stepWarning}`);
+  const memory = runMemoryPlan(e, description, fused, p.folds);
+  checkPlanFits(memory, `model ${e.model.family} (${description.layers} x ${description.size})`);
+  log(
+    `model ${e.model.family}: ${description.layers} layers of ${description.size}, ` +
+      `${description.parameters.toLocaleString("en-US")} parameters; peak memory about ${
+        gib(memory.bytes)
+      } (${memory.parts.map((m) => `${m.what} ${gib(m.bytes)}`).join(", ")})`,
+  );
+  return { engine: { backend, device, fused, trainDevice }, memory, description };
+}
+
+/**
+ * Trains with the experiment's engine: `trainModel`, or the fused engine of
+ * the active backend (see {@linkcode fusedTarget}).
+ *
+ * @param e the experiment
+ * @param backend the active backend
+ * @param args the trainer's arguments
+ * @returns what the engine returned
+ * @throws {Error} as the engine does (`fusedTarget` for a backend without a fused engine)
+ */
+export function trainWithEngine(
+  e: Experiment,
+  backend: string,
+  args: TrainArgs,
+): Promise<TrainResult> {
+  if (e.train.engine !== "fused") return trainModel(args);
+  const description = describeModel(e.model, args.x.cols, {
+    label: e.label,
+    batchSize: e.train.batch_size,
+  });
+  const fused = { ...args, description, lossConfig: e.loss };
+  const target = fusedTarget(backend);
+  return target === "webgpu" ? trainFused(fused) : trainFusedCpu({ ...fused, sgemm: target });
+}
+
+/** The rows a fresh model trains on: training rows and validation rows with their labels. */
+export interface FitData {
+  /** The training rows. */
+  x: Matrix;
+  /** Their labels. */
+  y: Float32Array;
+  /** The validation rows (early stopping). */
+  xVal: Matrix;
+  /** Their labels. */
+  yVal: Float32Array;
+}
+
+/**
+ * A fresh model of the experiment trained with its engine and seed, without checkpoints
+ * (the shuffled-label control, ablation retrains), with progress lines when `progress` is given.
+ *
+ * @param e the experiment
+ * @param backend the active backend
+ * @param data the training and validation rows
+ * @param signal stops the training (its result then says `interrupted`)
+ * @param progress the progress display, finished with the result
+ * @returns the trained model (the caller disposes of it) and the training's result
+ */
+export async function fitQuietly(
+  e: Experiment,
+  backend: string,
+  data: FitData,
+  signal?: AbortSignal,
+  progress?: ProgressReporter,
+): Promise<{ model: tf.LayersModel; result: TrainResult }> {
+  const model = buildModel(e.model, data.x.cols, e.label, e.seed);
+  const result = await trainWithEngine(e, backend, {
+    model,
+    loss: makeLoss(e.loss),
+    train: e.train,
+    seed: e.seed,
+    ...data,
+    signal,
+    onEpoch: progress,
+  });
+  progress?.finish(result);
+  return { model, result };
+}
