@@ -95,6 +95,7 @@ import {
   verdict,
 } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
+import { inferenceCurves, runInference } from "./inference/run.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 
 /** How to run: where results and models go, and what to say on the way. */
@@ -1113,7 +1114,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
   }
 
   const baselineMetrics: Record<string, MetricSet> = {};
-  await stages.time("baselines", async () => {
+  const baselinePreds = await stages.time("baselines", async () => {
     const preds = baselinePredictions(e, q, outcomes, evalRows.length);
     if (outcomes.every((o) => o.controlPred)) {
       preds["shuffled labels"] = pooled(outcomes.map((o) => ({ ...o, evalPred: o.controlPred! })))
@@ -1122,6 +1123,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     for (const [name, pred] of Object.entries(preds)) {
       baselineMetrics[name] = await evaluate(e, evalY, pred, evalQuarters);
     }
+    return preds;
   });
   const perTicker: Record<string, MetricSet> = {};
   const groups = mode === "direction"
@@ -1151,6 +1153,18 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
         `liquidated at ${r.liquidationValue.toFixed(2)}: no further trading`,
     );
   }
+
+  // Intervals, paired tests against the best baseline and buy-and-hold, verdicts (issue 22).
+  const inference = await stages.time("inference", () =>
+    runInference({
+      mode,
+      y: evalY,
+      pred: evalPred,
+      quarters: evalQuarters,
+      baselines: baselinePreds,
+      backtest: inferenceCurves(backtest),
+      seed: e.seed,
+    }));
 
   const analyzed = last && a.status === "complete" && Object.keys(e.analysis).length > 0
     ? await stages.time("analysis", () => analyzeModel(e, a.backend, q, last, options))
@@ -1283,6 +1297,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     },
     backtest: backtestRecord(backtest),
     ...(analysis ? { analysis } : {}),
+    inference,
     warnings: [...new Set(warnings)],
   };
   const predictions = evalRows.map((r, i) => ({
