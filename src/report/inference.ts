@@ -14,6 +14,8 @@ import {
   metricValue,
   orderMetricNames,
 } from "./format.ts";
+import { type SweepSelection, type SweepTrial } from "../inference/sweep.ts";
+import { TRADING_DAYS } from "../backtest/stats.ts";
 
 /** A confidence level as a percentage: 0.95 → "95%". */
 export function levelText(level: number): string {
@@ -213,4 +215,61 @@ function perSeedDetails(seeds: RunSeeds): string {
   return "<details>\n<summary>Each seed's values</summary>\n\n" +
     markdownTable(header, rows, header.map((_, i) => (i < 2 ? "l" : "r"))) +
     "\n</details>\n";
+}
+
+/**
+ * Each record's backtest as a sweep trial (records without a strategy Sharpe are left out).
+ *
+ * @param records the points' run records
+ * @param label how a record is named in the text
+ * @returns the trials
+ */
+export function sweepTrials(
+  records: RunRecord[],
+  label: (record: RunRecord) => string,
+): SweepTrial[] {
+  const trials: SweepTrial[] = [];
+  for (const r of records) {
+    const bt = r.backtest;
+    const sharpe = bt?.stats.strategy.sharpe;
+    if (!bt || sharpe === null || sharpe === undefined || !Number.isFinite(sharpe)) continue;
+    trials.push({
+      label: label(r),
+      sharpe,
+      dates: bt.equity.map((p) => p.date),
+      equity: bt.equity.map((p) => p.strategy),
+      capital: bt.stats.strategy.startEquity,
+    });
+  }
+  return trials;
+}
+
+/**
+ * What a sweep's selection means, in Markdown: the deflated Sharpe ratio of its best point and,
+ * with at least 8 points, the probability of backtest overfitting.
+ *
+ * @param s the selection statistics
+ * @returns a paragraph (with a list), ending with a newline
+ */
+export function sweepSelectionText(s: SweepSelection): string {
+  const sqrtDays = Math.sqrt(TRADING_DAYS);
+  const lines = [
+    `- **Deflated Sharpe ratio** of the best point (${s.best}, Sharpe ${
+      formatNumber(s.bestSharpe)
+    }): ${formatNumber(s.dsr.dsr)}, the probability that its true Sharpe ratio exceeds ${
+      formatNumber(s.dsr.benchmark * sqrtDays)
+    }, the best Sharpe ratio ${s.trials} skill-less points with this spread (standard deviation ${
+      formatNumber(Math.sqrt(s.trialVariance) * sqrtDays)
+    }, annualized) would show by luck (Bailey & López de Prado 2014).`,
+    s.pbo
+      ? `- **Probability of backtest overfitting**: ${
+        formatNumber(s.pbo.pbo)
+      } (CSCV over ${s.pbo.blocks} blocks of the daily returns, ${s.pbo.splits} splits): the share of splits whose in-sample best point ranks in the lower half out of sample; its out-of-sample Sharpe ratio is below 0 in ${
+        formatNumber(s.pbo.probabilityOfLoss)
+      } of them.`
+      : `- Probability of backtest overfitting: not computed (${s.pboNote}).`,
+  ];
+  return `Selecting the best of ${s.trials} points by backtest Sharpe ratio:\n\n${
+    lines.join("\n")
+  }\n`;
 }

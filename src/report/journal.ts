@@ -28,7 +28,8 @@ import {
   metricValue,
 } from "./format.ts";
 import { bestBaseline, collectWarnings, NOT_BEATEN, summaryLine } from "./report.ts";
-import { levelText, meanStd } from "./inference.ts";
+import { levelText, meanStd, sweepSelectionText, sweepTrials } from "./inference.ts";
+import { type SweepSelection, sweepSelection } from "../inference/sweep.ts";
 
 /** Eval metrics the journal compares for direction models, in column order. */
 export const DIRECTION_COLUMNS: readonly string[] = [
@@ -162,6 +163,8 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
     return row;
   });
   parts.push(markdownTable(header, rows, header.map((_, i) => (i < 4 ? "l" : "r"))));
+  const selection = groupSelection(runs);
+  if (selection) parts.push(sweepSelectionText(selection));
   parts.push("Runs:\n");
   parts.push(runs.map((record) => runLine(record, resultsPath)).join("\n") + "\n");
   const warnings = [...new Set(runs.flatMap((record) => collectWarnings(record)))];
@@ -200,6 +203,17 @@ function verdictCell(
     ? `beats ${v.against} (${test})`
     : `${NOT_BEATEN} not at ${levelText(v.level)} vs ${v.against} (${test})`;
   return seeds ? `${text}; ${beatingSeeds} of ${seeds.runs.length} seeds beat` : text;
+}
+
+/**
+ * A group's configurations as the trials of a selection: the latest complete run of each distinct
+ * config (a sweep's points, or configs tried one after another under one name).
+ */
+function groupSelection(runs: RunRecord[]): SweepSelection | null {
+  const latest = new Map<string, RunRecord>();
+  for (const r of runs) if (r.status === "complete") latest.set(r.configHash, r);
+  if (latest.size < 2) return null;
+  return sweepSelection(sweepTrials([...latest.values()], (r) => r.runId));
 }
 
 function reportLink(resultsPath: string, record: RunRecord): string {
