@@ -14,7 +14,7 @@ import {
   metricValue,
   orderMetricNames,
 } from "./format.ts";
-import { type SweepSelection, type SweepTrial } from "../inference/sweep.ts";
+import type { SweepSelection, SweepTrial } from "../inference/sweep.ts";
 import { TRADING_DAYS } from "../backtest/stats.ts";
 
 /** A confidence level as a percentage: 0.95 → "95%". */
