@@ -11,7 +11,13 @@
  * @module
  */
 import type { Experiment } from "./config/schema.ts";
-import type { MetricSet, RunRecord, RunSeeds, SeedRun, SeedSummaryRecord } from "./record/mod.ts";
+import type {
+  RunRecord,
+  RunSeeds,
+  SeedRun,
+  SeedSummaryRecord,
+  VerdictRecord,
+} from "./record/mod.ts";
 import { summarizeSeeds } from "./inference/mod.ts";
 import { ROW_METRICS } from "./inference/run.ts";
 import { runExperiment, type RunOptions, type RunOutcome } from "./pipeline.ts";
@@ -70,13 +76,19 @@ export function withSeed(e: Experiment, seed: number): Experiment {
 
 function numbersOf(
   table: Record<string, unknown> | undefined | null,
+  keys: readonly string[],
 ): Record<string, number | null> {
   const out: Record<string, number | null> = {};
-  for (const [k, v] of Object.entries(table ?? {})) {
+  for (const k of keys) {
+    const v = table?.[k];
     if (typeof v === "number") out[k] = Number.isFinite(v) ? v : null;
     else if (v === null) out[k] = null;
   }
   return out;
+}
+
+function compact(v: VerdictRecord | null | undefined): SeedRun["verdict"] {
+  return v ? { beats: v.beats, test: v.test, pValue: v.pValue, against: v.against } : null;
 }
 
 /**
@@ -91,14 +103,24 @@ export function seedRun(record: RunRecord): SeedRun {
     status: record.status,
     modelHash: record.model?.modelHash ?? "",
     restoredFromStore: record.model?.restoredFromStore ?? false,
-    eval: record.metrics?.postTrain.eval ?? null,
-    backtest: record.backtest ? numbersOf(record.backtest.stats.strategy) : null,
-    verdict: record.inference?.verdict ?? null,
-    backtestVerdict: record.inference?.backtestVerdict ?? null,
+    eval: record.metrics?.postTrain.eval
+      ? Object.fromEntries(
+        mainMetrics(record.metrics.mode).map((
+          m,
+        ) => [m, metricOf(record.metrics!.postTrain.eval!, m)]),
+      )
+      : null,
+    backtest: record.backtest ? numbersOf(record.backtest.stats.strategy, SEED_STATISTICS) : null,
+    verdict: compact(record.inference?.verdict),
+    backtestVerdict: compact(record.inference?.backtestVerdict),
   };
 }
 
-function metricOf(set: MetricSet | null, name: string): number | null {
+function mainMetrics(mode: "direction" | "magnitude"): string[] {
+  return [...ROW_METRICS[mode], ...EXTRA_METRICS[mode]];
+}
+
+function metricOf(set: Record<string, unknown> | null, name: string): number | null {
   if (!set) return null;
   const v = (set as Record<string, unknown>)[name];
   if (typeof v === "number") return Number.isFinite(v) ? v : null;
@@ -124,8 +146,8 @@ export function summarizeSeedRuns(records: RunRecord[], level = 0.95): RunSeeds 
     return finite.length ? summarizeSeeds(finite, level) : null;
   };
   const metrics: Record<string, SeedSummaryRecord> = {};
-  for (const name of [...ROW_METRICS[mode], ...EXTRA_METRICS[mode]]) {
-    const s = summarize(runs.map((r) => metricOf(r.eval, name)));
+  for (const name of mainMetrics(mode)) {
+    const s = summarize(runs.map((r) => r.eval?.[name] ?? null));
     if (s) metrics[name] = s;
   }
   const backtest: Record<string, SeedSummaryRecord> = {};

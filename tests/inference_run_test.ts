@@ -61,8 +61,8 @@ function directionInput(seed = 7) {
   };
 }
 
-Deno.test("runInference counts McNemar's discordant rows by hand and gives its verdict", () => {
-  const r = runInference(directionInput());
+Deno.test("runInference counts McNemar's discordant rows by hand and gives its verdict", async () => {
+  const r = await runInference(directionInput());
   const mcnemar = r.tests.find((t) => t.test === "mcnemar")!;
   // Model right and baseline wrong: odd rows below 150 (75) ; model wrong, baseline right: even
   // rows from 150 (25).
@@ -74,10 +74,10 @@ Deno.test("runInference counts McNemar's discordant rows by hand and gives its v
   assertEquals(r.backtestVerdict?.against, "index");
 });
 
-Deno.test("runInference intervals hold the estimate, are seeded and record the block length", () => {
-  const a = runInference(directionInput(7));
-  const b = runInference(directionInput(7));
-  const c = runInference(directionInput(8));
+Deno.test("runInference intervals hold the estimate, are seeded and record the block length", async () => {
+  const a = await runInference(directionInput(7));
+  const b = await runInference(directionInput(7));
+  const c = await runInference(directionInput(8));
   assertEquals(a, b);
   assert(JSON.stringify(a.metrics) !== JSON.stringify(c.metrics));
   assertEquals(a.metrics.accuracy.estimate, 0.75);
@@ -105,10 +105,10 @@ Deno.test("runInference intervals hold the estimate, are seeded and record the b
   assertAlmostEquals(a.backtest.sharpe.estimate, table.sharpe!, 1e-12);
 });
 
-Deno.test("runInference says what it could not compute instead of failing", () => {
+Deno.test("runInference says what it could not compute instead of failing", async () => {
   const input = directionInput();
   const flat = { ...input.backtest, strategy: new Array(300).fill(100) };
-  const r = runInference({ ...input, backtest: flat });
+  const r = await runInference({ ...input, backtest: flat });
   assertEquals(r.backtestVerdict, null);
   assert(r.notes.some((n) => n.startsWith("Sharpe difference against buy-and-hold of DJIA")));
 });

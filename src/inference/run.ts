@@ -96,15 +96,16 @@ export interface RunInferenceInput {
  *
  * @param input the run's eval labels and predictions, its baselines' and its backtest curves
  * @returns what the record keeps under `inference`; what could not be computed (too few rows, a
- *   flat strategy) is left out and said in `notes`
+ *   flat strategy) is left out and said in `notes`. Between one resampling and the next it yields
+ *   to the event loop, so a worker keeps renewing its job's lock while this runs.
  * @throws {RangeError} when the predictions and labels differ in length
  * @example
  * ```ts
- * const inference = runInference({ mode: "direction", y, pred, quarters, baselines, backtest, seed: 42 });
+ * const inference = await runInference({ mode: "direction", y, pred, quarters, baselines, backtest, seed: 42 });
  * inference.verdict?.statement; // "does not beat its best baseline at 95% (McNemar …)"
  * ```
  */
-export function runInference(input: RunInferenceInput): RunInference {
+export async function runInference(input: RunInferenceInput): Promise<RunInference> {
   const level = input.level ?? BOOTSTRAP_DEFAULTS.level;
   const resamples = input.resamples ?? BOOTSTRAP_DEFAULTS.resamples;
   const options = { seed: input.seed, level, resamples };
@@ -115,7 +116,8 @@ export function runInference(input: RunInferenceInput): RunInference {
     );
   }
   const notes: string[] = [];
-  const attempt = <T>(what: string, f: () => T): T | null => {
+  const attempt = async <T>(what: string, f: () => T): Promise<T | null> => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       return f();
     } catch (error) {
@@ -139,7 +141,10 @@ export function runInference(input: RunInferenceInput): RunInference {
       const v = m[name];
       return typeof v === "number" ? v : NaN;
     };
-    const interval = attempt(`eval ${name} interval`, () => bootstrapRows(n, metric, options));
+    const interval = await attempt(
+      `eval ${name} interval`,
+      () => bootstrapRows(n, metric, options),
+    );
     if (interval) metrics[name] = interval;
   }
   if (mode === "magnitude") {
@@ -148,7 +153,10 @@ export function runInference(input: RunInferenceInput): RunInference {
       const values = (ic?.perQuarter ?? []).map((q) => q[key]).filter((v): v is number =>
         v !== null
       );
-      const interval = attempt(`eval ${key} interval`, () => bootstrapPeriods(values, options));
+      const interval = await attempt(
+        `eval ${key} interval`,
+        () => bootstrapPeriods(values, options),
+      );
       if (interval) metrics[key] = interval;
     }
   }
@@ -181,7 +189,10 @@ export function runInference(input: RunInferenceInput): RunInference {
   const modelHits = hits(pred);
   const byHits = bestBy((b) => mean(hits(input.baselines[b]).map(Number)), true);
   if (byHits) {
-    const r = attempt("McNemar test", () => mcnemar(modelHits, hits(input.baselines[byHits])));
+    const r = await attempt(
+      "McNemar test",
+      () => mcnemar(modelHits, hits(input.baselines[byHits])),
+    );
     if (r) {
       tests.push({
         test: "mcnemar",
@@ -199,7 +210,7 @@ export function runInference(input: RunInferenceInput): RunInference {
   const lossMetric = mode === "direction" ? "loss" : "mse";
   const byLoss = bestBy((b) => mean(rowLoss(input.baselines[b])), false);
   if (byLoss) {
-    const r = attempt(
+    const r = await attempt(
       "Diebold-Mariano test",
       () => dieboldMariano(modelLoss, rowLoss(input.baselines[byLoss])),
     );
@@ -226,7 +237,7 @@ export function runInference(input: RunInferenceInput): RunInference {
     const rf = bt.riskFreeDaily
       ? Float64Array.from(bt.riskFreeDaily)
       : new Float64Array(returns.length);
-    const chosen = attempt("block length", () => optimalBlockLength(returns));
+    const chosen = await attempt("block length", () => optimalBlockLength(returns));
     if (chosen) {
       blockLength = {
         stationary: chosen.stationary,
@@ -235,7 +246,7 @@ export function runInference(input: RunInferenceInput): RunInference {
       };
       for (const name of RETURN_STATISTICS) {
         const statistic = backtestStatistic(name, { dates: bt.dates, capital: bt.capital });
-        const interval = attempt(
+        const interval = await attempt(
           `strategy ${name} interval`,
           () =>
             bootstrapSeries([returns, rf], ([r, f]) => statistic(r, bt.riskFreeDaily ? f : null), {
@@ -251,7 +262,7 @@ export function runInference(input: RunInferenceInput): RunInference {
     const benchmark = bt.benchmarks[0];
     if (benchmark) {
       const excess = (r: Float64Array) => r.map((v, i) => v - rf[i]);
-      const r = attempt(
+      const r = await attempt(
         `Sharpe difference against ${benchmark.label}`,
         () =>
           sharpeDifferenceLedoitWolf(

@@ -756,18 +756,23 @@ export const SeedSummaryRecord = z.strictObject({
 /** Mean ± std of one figure over seeds. */
 export type SeedSummaryRecord = z.infer<typeof SeedSummaryRecord>;
 
+/** A seed's verdict, without the sentence (the first seed's is in `inference`). */
+const SeedVerdict = VerdictRecord.omit({ statement: true, level: true });
+
 /** One seed's results in a run of several seeds. */
 export const SeedRun = z.strictObject({
   seed: z.int().describe("the seed"),
   status: RunStatus.describe("how its run ended"),
   modelHash: z.string().describe("its model's store key (the seed is part of it)"),
   restoredFromStore: z.boolean().describe("its model came from the store"),
-  eval: MetricSet.nullable().describe("its eval metrics; null when it stopped before them"),
-  backtest: z.record(z.string(), Num).nullable().describe(
-    "its strategy's statistics (numbers only); null without a backtest",
+  eval: z.record(z.string(), Num).nullable().describe(
+    "its main eval metrics (IC and rank IC: their means); null when it stopped before them",
   ),
-  verdict: VerdictRecord.nullable().describe("its model against its best baseline"),
-  backtestVerdict: VerdictRecord.nullable().describe("its strategy against buy-and-hold"),
+  backtest: z.record(z.string(), Num).nullable().describe(
+    "its strategy's main statistics (SEED_STATISTICS of src/seeds.ts); null without a backtest",
+  ),
+  verdict: SeedVerdict.nullable().describe("its model against its best baseline"),
+  backtestVerdict: SeedVerdict.nullable().describe("its strategy against buy-and-hold"),
 });
 /** One seed's results. */
 export type SeedRun = z.infer<typeof SeedRun>;
