@@ -19,6 +19,7 @@ import { selectBackend } from "./train/backend.ts";
 import { checkEngine, planTraining } from "./train/engine.ts";
 import { foldModelHash, trainFolds, type TrainFoldsOptions } from "./train/folds.ts";
 import { evalSignals, evaluateRun } from "./train/evaluate.ts";
+import { inferenceCurves, runInference } from "./inference/run.ts";
 import { runBacktest } from "./backtest/mod.ts";
 import { analyzeModel } from "./analysis/experiment.ts";
 import type { RunRecord } from "./record/mod.ts";
@@ -102,7 +103,8 @@ async function runReserved(
   const trained = await trainFolds(e, p, engine, options, stages);
   try {
     // metrics against the baselines
-    const { metrics, pooled } = await evaluateRun(e, p.q, trained.folds, stages);
+    const evaluation = await evaluateRun(e, p.q, trained.folds, stages);
+    const { metrics, pooled } = evaluation;
 
     // backtest
     const backtest = await stages.time("backtest", () =>
@@ -120,6 +122,18 @@ async function runReserved(
           `liquidated at ${r.liquidationValue.toFixed(2)}: no further trading`,
       );
     }
+
+    // intervals, paired tests against the best baseline and buy-and-hold, verdicts
+    const inference = await stages.time("inference", () =>
+      runInference({
+        mode: e.label.mode,
+        y: evaluation.evalY,
+        pred: pooled.pred,
+        quarters: evaluation.evalQuarters,
+        baselines: evaluation.baselines,
+        backtest: inferenceCurves(backtest),
+        seed: e.seed,
+      }));
 
     // analysis, on the last fold's model
     const last = trained.folds.at(-1);
@@ -147,6 +161,7 @@ async function runReserved(
       metrics,
       backtest,
       analysis: analyzed?.analysis,
+      inference,
     });
     await options.beforeWrite?.();
     const dir = await writeRunRecord(

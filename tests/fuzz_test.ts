@@ -147,7 +147,7 @@ const CASES: Record<string, Case> = {
   "17-unknown-top-key.yaml": {
     kind: "config",
     lines: [
-      '17-unknown-top-key.yaml:10:1 modle: unknown key "modle": did you mean "model"? (allowed: $schema, extends, name, description, seed, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
+      '17-unknown-top-key.yaml:10:1 modle: unknown key "modle": did you mean "model"? (allowed: $schema, extends, name, description, seed, seeds, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
     ],
   },
   "18-unknown-train-key.yaml": {
@@ -262,13 +262,13 @@ const CASES: Record<string, Case> = {
   "42-top-level-list.yaml": {
     kind: "config",
     lines: [
-      '42-top-level-list.yaml:1:1 expected a mapping with keys $schema, extends, name, description, seed, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep, got ["a","b"]',
+      '42-top-level-list.yaml:1:1 expected a mapping with keys $schema, extends, name, description, seed, seeds, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep, got ["a","b"]',
     ],
   },
   "43-null-doc.yaml": {
     kind: "config",
     lines: [
-      "43-null-doc.yaml:1:1 expected a mapping with keys $schema, extends, name, description, seed, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep, got null",
+      "43-null-doc.yaml:1:1 expected a mapping with keys $schema, extends, name, description, seed, seeds, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep, got null",
     ],
   },
   "44-alias-bomb.yaml": {
@@ -327,7 +327,7 @@ const CASES: Record<string, Case> = {
   "52-output-key.yaml": {
     kind: "config",
     lines: [
-      '52-output-key.yaml:10:1 output: unknown key "output" (allowed: $schema, extends, name, description, seed, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
+      '52-output-key.yaml:10:1 output: unknown key "output" (allowed: $schema, extends, name, description, seed, seeds, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
     ],
   },
   "54-market-unknown-series.yaml": {
@@ -460,7 +460,7 @@ const CASES: Record<string, Case> = {
   "81-proto-key.yaml": {
     kind: "config",
     lines: [
-      '81-proto-key.yaml:10:1 __proto__: unknown key "__proto__" (allowed: $schema, extends, name, description, seed, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
+      '81-proto-key.yaml:10:1 __proto__: unknown key "__proto__" (allowed: $schema, extends, name, description, seed, seeds, data, features, label, split, scaling, model, loss, train, backtest, analysis, sweep)',
     ],
   },
   "82-name-path.yaml": {

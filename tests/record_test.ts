@@ -246,10 +246,13 @@ Deno.test("migration: calendar days are counted again in trading days, or kept a
 
 Deno.test("migration refuses what it cannot bring to this version, naming the field", () => {
   assertThrows(
-    () => migrateRecord({ ...fixtureRecord(), version: 3 }, "f"),
+    () => migrateRecord({ ...fixtureRecord(), version: 4 }, "f"),
     RecordError,
-    'Invalid run record "f": version: expected 2, or none for a record of version 1, got 3',
+    'Invalid run record "f": version: expected 3 or 2, or none for a record of version 1, got 4',
   );
+  // A version 2 record is a version 3 one without inference or seeds.
+  const { version: _, ...v2 } = fixtureRecord();
+  assertEquals(migrateRecord({ ...v2, version: 2 }, "f"), { ...v2, version: 3 });
   assertThrows(
     () => migrateRecord({ ...versionOne("v1-calendar-days"), configYaml: "model: [unclosed" }, "f"),
     RecordError,

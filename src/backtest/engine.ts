@@ -540,6 +540,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       strategy: toArray(equity),
       index: index ? toArray(index.book.equity) : null,
       basket: toArray(basket.equity),
+      riskFree: rf.daily ? toArray(rf.daily) : null,
       drawdown: {
         strategy: toArray(drawdownSeries(config.initial_capital, equity)),
         index: index ? toArray(drawdownSeries(config.initial_capital, index.book.equity)) : null,

@@ -195,6 +195,8 @@ export interface EquitySeries {
   /** Index buy-and-hold, null when no index was passed. */
   index: number[] | null;
   basket: number[];
+  /** The daily risk-free rate of each date that the Sharpe and Sortino used; null when 0. */
+  riskFree: number[] | null;
   drawdown: { strategy: number[]; index: number[] | null; basket: number[] };
 }
 

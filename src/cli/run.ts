@@ -6,7 +6,7 @@
  * @module
  */
 import { loadSweepPoints } from "../config/load.ts";
-import { runExperiment } from "../pipeline.ts";
+import { runSeeds } from "../seeds.ts";
 import { FileModelStore, type ModelStore } from "../store/model_store.ts";
 import { removeStaleRunTemps } from "../store/run_record.ts";
 import { removeStaleTemps } from "../store/temp.ts";
@@ -233,7 +233,7 @@ async function runPoints(
   const finished: SweepResult[] = [];
   for (const [i, { experiment, values }] of points.entries()) {
     if (sweep) io.out(`\n${sweepStartLine(i, points.length, values)}`);
-    const { record, dir } = await runExperiment(experiment, {
+    const { record, dir } = await runSeeds(experiment, {
       resultsDir: results,
       store,
       retrain,

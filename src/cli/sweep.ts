@@ -14,6 +14,8 @@ import {
 } from "../report/format.ts";
 import { bestBaseline } from "../report/report.ts";
 import type { RunRecord } from "../store/run_record.ts";
+import { sweepSelection } from "../inference/sweep.ts";
+import { sweepSelectionText, sweepTrials } from "../report/inference.ts";
 
 /**
  * A sweep point's values as `key=value` pairs: `model.size=256 loss.name=huber`.
@@ -68,7 +70,9 @@ export interface SweepResult {
 /**
  * One Markdown table of a sweep's finished points, best first by the main eval metric (see
  * {@linkcode mainMetric}), each beside its best baseline on that metric. Points without the
- * metric (an interrupted run) come last, in sweep order.
+ * metric (an interrupted run) come last, in sweep order. Below it, the deflated Sharpe ratio of
+ * the point with the best backtest Sharpe ratio and, with at least 8 points, the probability of
+ * backtest overfitting (`sweepSelection`).
  *
  * @param results the finished points
  * @param total how many points the sweep has
@@ -102,11 +106,15 @@ export function sweepTable(results: SweepResult[], total: number): string {
     r.record.status === "complete" ? r.dir : `${r.dir} (${r.record.status})`,
   ]);
   const heading = `Sweep: ${results.length} of ${total} points, ranked by eval ${label}`;
+  const labels = new Map(results.map((r) => [r.record, sweepLabel(r.values)]));
+  const selection = sweepSelection(
+    sweepTrials(results.map((r) => r.record), (r) => labels.get(r) ?? r.runId),
+  );
   return `${heading}\n\n${
     markdownTable(
       ["rank", "point", ...keys, `eval ${label}`, `best baseline ${label}`, "run"],
       rows,
       ["r", "r", ...keys.map(() => "l" as const), "r", "r", "l"],
     )
-  }`;
+  }${selection ? `\n${sweepSelectionText(selection)}` : ""}`;
 }

@@ -27,6 +27,9 @@ export type Parsed<T extends z.ZodType> = z.output<T>;
  */
 export const MAX_NAME_LENGTH = 64;
 
+/** Most seeds one experiment may run (`seeds:`). */
+export const MAX_SEEDS = 100;
+
 /** ISO calendar date `YYYY-MM-DD`. */
 export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, {
   message: "expected a date as YYYY-MM-DD",
@@ -319,6 +322,15 @@ export const Experiment = z.strictObject({
   description: z.string().default("").describe("free text shown in reports and the journal"),
   seed: z.int().min(0).max(2 ** 31 - 1).default(42).describe(
     "seed for initialization, shuffling and sampling: the same config and seed give the same run",
+  ),
+  seeds: z.union([
+    z.int().min(2).max(MAX_SEEDS),
+    z.array(z.int().min(0).max(2 ** 31 - 1)).min(2).max(MAX_SEEDS).refine(
+      (list) => new Set(list).size === list.length,
+      { message: "expected distinct seeds" },
+    ),
+  ]).optional().describe(
+    `train and evaluate once per seed, sharing data and features: a count n (2 to ${MAX_SEEDS}) runs seed, seed + 1, ..., seed + n - 1; a list runs those seeds (the first is the one whose plots the report shows); the report gives every metric as mean ± std over the seeds; absent: one run with seed`,
   ),
   data: DataConfig.describe("the dataset and the train and eval tickers"),
   features: FeaturesConfig.prefault({}).describe("feature families and excluded columns"),

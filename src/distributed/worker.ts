@@ -1,6 +1,7 @@
 /**
  * The experiment worker: takes jobs from the queue (see `queue.ts`), runs each with
- * `runExperiment` and reports progress through the queue.
+ * `runSeeds` (`runExperiment` once per seed of the experiment) and reports progress through the
+ * queue; the seeds of one job run in that job, one after another.
  *
  * Crash safety comes from BullMQ and the stores, not from the worker: a worker killed mid-job loses
  * its lock, the job is found stalled and handed to another worker; models are stored under their
@@ -23,7 +24,7 @@ import { configHash } from "../config/hash.ts";
 import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
-import { runExperiment } from "../pipeline.ts";
+import { runSeeds } from "../seeds.ts";
 import { redact } from "../redact.ts";
 import type { EpochLog } from "@alfred/engines";
 import type { ModelStore } from "../store/model_store.ts";
@@ -453,7 +454,7 @@ export async function processExperimentJob(
         );
       }
     };
-    const { record, dir } = await runExperiment(e, {
+    const { record, dir } = await runSeeds(e, {
       resultsDir: ctx.resultsDir,
       store: ctx.store,
       checkpointDir: ctx.checkpointDir,

@@ -28,6 +28,7 @@ import {
   type RunAnalysis,
   type RunEnvironment,
   type RunFold,
+  type RunInference,
   type RunMetrics,
   type RunRecord,
   type RunStatus,
@@ -67,6 +68,8 @@ export interface RunParts {
   backtest: BacktestResult;
   /** The analysis of the last fold's model, when the config asked for one. */
   analysis?: RunAnalysis;
+  /** Intervals, paired tests against the baselines and the verdicts. */
+  inference?: RunInference;
 }
 
 /**
@@ -206,6 +209,7 @@ export function runRecord(parts: RunParts): RunRecord {
     metrics: parts.metrics,
     backtest: backtestRecord(parts.backtest),
     ...(parts.analysis ? { analysis: parts.analysis } : {}),
+    ...(parts.inference ? { inference: parts.inference } : {}),
     warnings: runWarnings(parts),
   };
 }

@@ -13,6 +13,8 @@
  * - walk-forward metrics with fold tables among the splits (`preTrain.eval["fold-1"]`,
  *   `postTrain["fold-1"]`, `lastEpoch.train["fold-1"]`).
  *
+ * Version 3 adds the optional `inference` and `seedRuns` (a version 2 record is one as it is).
+ *
  * Version 2 adds the resolved config as data (`config`, read once from `configYaml` here), the
  * split's horizon, purge, embargo and eval start (from that config where the run did not record
  * them), durations in trading days (counted from the recorded daily equity, or kept as calendar
@@ -50,10 +52,12 @@ export function migrateRecord(value: unknown, file: string): unknown {
     throw new RecordError(file, [{ path: [], message: "expected an object" }]);
   }
   if (value.version === RECORD_VERSION) return value;
+  // Version 3 adds `inference` and `seedRuns`, both optional: a version 2 record is one as it is.
+  if (value.version === 2) return { ...value, version: RECORD_VERSION };
   if (value.version !== undefined) {
     throw new RecordError(file, [{
       path: ["version"],
-      message: `expected ${RECORD_VERSION}, or none for a record of version 1, got ${
+      message: `expected ${RECORD_VERSION} or 2, or none for a record of version 1, got ${
         JSON.stringify(value.version)
       } (written by a newer Alfred?)`,
     }]);

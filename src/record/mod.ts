@@ -11,6 +11,7 @@
  */
 export {
   AblationRecord,
+  BootstrapRecord,
   Confusion,
   CorrelationRow,
   DirectionMetrics,
@@ -23,6 +24,7 @@ export {
   MagnitudeMetrics,
   MetricSet,
   metricSets,
+  PairedTestRecord,
   QuarterIc,
   RECORD_VERSION,
   RetrainRecord,
@@ -33,16 +35,21 @@ export {
   RunData,
   RunEnvironment,
   RunFold,
+  RunInference,
   RunMetrics,
   RunModel,
   RunRecord,
+  RunSeeds,
   RunSplit,
   RunStatus,
   RunTraining,
+  SeedRun,
+  SeedSummaryRecord,
   SeriesStats,
   SplitMetrics,
   TickerSummary,
   TradeRecord,
+  VerdictRecord,
 } from "./schema.ts";
 export type { MetricSetPlace, PlacedMetricSet } from "./schema.ts";
 export { formatPath, RecordError } from "./errors.ts";

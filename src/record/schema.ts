@@ -23,7 +23,7 @@ import { z } from "zod";
 import { Experiment, IsoDate, type Parsed, ScalerKind } from "../config/schema.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
-export const RECORD_VERSION = 2;
+export const RECORD_VERSION = 3;
 
 /** Pattern every run id matches: `YYYYMMDDTHHMMSSZ-<hash8>`, or `…Z.<n>-<hash8>` for the n-th. */
 export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{8}$/;
@@ -668,6 +668,135 @@ export const RunAnalysis = z.strictObject({
 export type RunAnalysis = z.infer<typeof RunAnalysis>;
 
 // ---------------------------------------------------------------------------------------------
+// inference and seeds
+
+/** A percentile bootstrap interval and how it was made (`BootstrapInterval` of src/inference). */
+export const BootstrapRecord = z.strictObject({
+  estimate: z.number().describe("the statistic on the original sample"),
+  lower: z.number().describe("lower end of the interval"),
+  upper: z.number().describe("upper end"),
+  level: z.number().describe("two-sided confidence level, e.g. 0.95"),
+  method: z.literal("percentile").describe("percentile interval"),
+  scheme: z.enum(["stationary", "rows", "clusters"]).describe(
+    "stationary bootstrap of daily returns, rows resampled, or quarters resampled",
+  ),
+  resamples: Count.describe("resamples drawn"),
+  used: Count.describe("resamples whose statistic was finite"),
+  seed: z.int().describe("seed of the resampling"),
+  standardError: z.number().describe("standard deviation of the bootstrap statistics"),
+  blockLength: z.number().nullable().describe("expected block length (stationary), else null"),
+  blockLengthSource: z.enum(["politis-white", "given"]).nullable().describe(
+    "where the block length came from; null for the other schemes",
+  ),
+  clusters: Count.nullable().describe("quarters resampled (clusters scheme), else null"),
+});
+/** A percentile bootstrap interval. */
+export type BootstrapRecord = z.infer<typeof BootstrapRecord>;
+
+/** A paired test of the model (or strategy) against its best baseline (or a benchmark). */
+export const PairedTestRecord = z.strictObject({
+  test: z.enum(["mcnemar", "diebold-mariano", "sharpe-difference"]).describe("which test"),
+  name: z.string().describe("the test as the report names it"),
+  metric: z.string().describe("the metric it is about (accuracy, loss, mse, sharpe, ...)"),
+  against: z.string().describe("the baseline or benchmark, the best on that metric"),
+  statistic: z.number().describe("the test statistic"),
+  pValue: z.number().describe("two-sided p-value of no difference"),
+  pValueModelBetter: z.number().describe("one-sided p-value of the model being better"),
+  details: z.record(z.string(), z.number()).describe("the test's own numbers (counts, df, ...)"),
+});
+/** A paired test. */
+export type PairedTestRecord = z.infer<typeof PairedTestRecord>;
+
+/** Whether the model (or strategy) beats what it is tested against, and by which test. */
+export const VerdictRecord = z.strictObject({
+  beats: z.boolean().describe("the one-sided p-value is below 1 - level"),
+  level: z.number().describe("confidence level"),
+  test: z.string().describe("the test's name"),
+  pValue: z.number().describe("its one-sided p-value of the model being better"),
+  statement: z.string().describe("one sentence for the report"),
+  against: z.string().describe("the baseline or benchmark"),
+});
+/** A verdict. */
+export type VerdictRecord = z.infer<typeof VerdictRecord>;
+
+/** Intervals, paired tests and verdicts of one run (`runInference` in src/inference/run.ts). */
+export const RunInference = z.strictObject({
+  level: z.number().describe("confidence level of every interval and verdict"),
+  resamples: Count.describe("bootstrap resamples"),
+  seed: z.int().describe("seed of every resampling (the run's seed)"),
+  metrics: z.record(z.string(), BootstrapRecord).describe(
+    "eval metric to its interval: rows resampled; IC and rank IC: quarters resampled",
+  ),
+  backtest: z.record(z.string(), BootstrapRecord).describe(
+    "strategy statistic (Sharpe, Sortino, CAGR, max drawdown) to its stationary-bootstrap interval",
+  ),
+  blockLength: z.strictObject({
+    stationary: z.number().describe("expected block length in days (Politis & White)"),
+    bandwidth: Count.describe("bandwidth M of the flat-top lag window"),
+    days: Count.describe("daily returns it was chosen from"),
+  }).nullable().describe("the block length chosen on the strategy's daily returns"),
+  tests: z.array(PairedTestRecord).describe("paired tests against the best baseline and benchmark"),
+  verdict: VerdictRecord.nullable().describe("the model against its best baseline"),
+  backtestVerdict: VerdictRecord.nullable().describe("the strategy against buy-and-hold"),
+  notes: z.array(z.string()).describe("what could not be computed, and why"),
+});
+/** Intervals, paired tests and verdicts of one run. */
+export type RunInference = z.infer<typeof RunInference>;
+
+/** Mean ± std of one figure over seeds (`SeedSummary` of src/inference/seeds.ts). */
+export const SeedSummaryRecord = z.strictObject({
+  n: Count.describe("seeds with a value"),
+  mean: z.number().describe("mean over the seeds"),
+  std: z.number().describe("sample standard deviation (n - 1); 0 for one seed"),
+  standardError: z.number().nullable().describe("std / sqrt(n); null for one seed"),
+  min: z.number().describe("smallest"),
+  max: z.number().describe("largest"),
+  interval: z.strictObject({
+    lower: z.number().describe("lower end"),
+    upper: z.number().describe("upper end"),
+    level: z.number().describe("confidence level"),
+  }).nullable().describe("t interval of the mean; null for one seed"),
+});
+/** Mean ± std of one figure over seeds. */
+export type SeedSummaryRecord = z.infer<typeof SeedSummaryRecord>;
+
+/** A seed's verdict, without the sentence (the first seed's is in `inference`). */
+const SeedVerdict = VerdictRecord.omit({ statement: true, level: true });
+
+/** One seed's results in a run of several seeds. */
+export const SeedRun = z.strictObject({
+  seed: z.int().describe("the seed"),
+  status: RunStatus.describe("how its run ended"),
+  modelHash: z.string().describe("its model's store key (the seed is part of it)"),
+  restoredFromStore: z.boolean().describe("its model came from the store"),
+  eval: z.record(z.string(), Num).nullable().describe(
+    "its main eval metrics (IC and rank IC: their means); null when it stopped before them",
+  ),
+  backtest: z.record(z.string(), Num).nullable().describe(
+    "its strategy's main statistics (SEED_STATISTICS of src/seeds.ts); null without a backtest",
+  ),
+  verdict: SeedVerdict.nullable().describe("its model against its best baseline"),
+  backtestVerdict: SeedVerdict.nullable().describe("its strategy against buy-and-hold"),
+});
+/** One seed's results. */
+export type SeedRun = z.infer<typeof SeedRun>;
+
+/** Every seed's results and their mean ± std. */
+export const RunSeeds = z.strictObject({
+  runs: z.array(SeedRun).describe(
+    "one per seed, in the config's order; the first is this record's",
+  ),
+  metrics: z.record(z.string(), SeedSummaryRecord).describe("eval metric to mean ± std"),
+  backtest: z.record(z.string(), SeedSummaryRecord).describe("strategy statistic to mean ± std"),
+  beats: z.strictObject({
+    baseline: Count.describe("seeds whose model beats its best baseline at the level"),
+    buyAndHold: Count.describe("seeds whose strategy beats buy-and-hold at the level"),
+  }).describe("how many seeds' verdicts say beats"),
+});
+/** Every seed's results and their mean ± std. */
+export type RunSeeds = z.infer<typeof RunSeeds>;
+
+// ---------------------------------------------------------------------------------------------
 // the record
 
 /**
@@ -715,6 +844,13 @@ export const RunRecord = z.strictObject({
   metrics: RunMetrics.nullable().describe("metrics; null when the run stopped before evaluating"),
   backtest: RunBacktest.nullable().describe("the backtest; null when there was none"),
   analysis: RunAnalysis.optional().describe("analyses, when the config asked for any"),
+  inference: RunInference.optional().describe(
+    "intervals, paired tests and verdicts; absent in runs recorded before version 3",
+  ),
+  seedRuns: RunSeeds.optional().describe(
+    "with several seeds: each seed's results and their mean ± std (the rest of the record is " +
+      "the first seed's run)",
+  ),
   warnings: z.array(z.string()).describe("data, split, training and backtest warnings"),
 });
 /** Everything a run records. */

@@ -8,11 +8,18 @@
  *
  * @module
  */
-import type { MetricSet, RunRecord } from "../record/mod.ts";
+import type {
+  MetricSet,
+  RunRecord,
+  RunSeeds,
+  SeedSummaryRecord,
+  VerdictRecord,
+} from "../record/mod.ts";
 import {
   anchor,
   bestOf,
   compareStrings,
+  formatNumber,
   formatValue,
   isBetter,
   markdownTable,
@@ -21,6 +28,8 @@ import {
   metricValue,
 } from "./format.ts";
 import { bestBaseline, collectWarnings, NOT_BEATEN, summaryLine } from "./report.ts";
+import { levelText, meanStd, sweepSelectionText, sweepTrials } from "./inference.ts";
+import { type SweepSelection, sweepSelection } from "../inference/sweep.ts";
 
 /** Eval metrics the journal compares for direction models, in column order. */
 export const DIRECTION_COLUMNS: readonly string[] = [
@@ -77,8 +86,12 @@ export function renderJournal(records: RunRecord[], options: JournalOptions = {}
       "(`deno task journal --check` fails when it is stale).\n\n" +
       "Model metrics are on the eval split after training; beside each is the best of the run's " +
       `baselines on that metric. Backtest statistics are the strategy's, beside the best of its ` +
-      `buy-and-hold benchmarks (index, eval basket). ${NOT_BEATEN} marks a model or strategy ` +
-      "that does not beat the best baseline or benchmark.\n",
+      `buy-and-hold benchmarks (index, eval basket). A run of several seeds shows each figure ` +
+      `as mean ± std over its seeds. The verdict columns say whether the model beats its best ` +
+      `baseline, and the strategy buy-and-hold, at 95% by a paired test (McNemar, ` +
+      `Diebold-Mariano, Ledoit-Wolf Sharpe difference); ${NOT_BEATEN} marks a verdict that it ` +
+      "does not. Runs recorded before these tests (no verdict) mark instead each figure that " +
+      `does not beat the best baseline or benchmark with ${NOT_BEATEN}.\n`,
   );
   if (names.length === 0) {
     out.push("No runs yet: run an experiment with `deno task run experiments/<name>.yaml`.\n");
@@ -108,10 +121,12 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
   const hasBacktest = runs.some((r) => r.backtest?.stats?.strategy);
   const header = ["run", "status", "model", "backend"];
   for (const m of metricColumns) header.push(metricLabel(m), "baseline");
+  header.push("verdict");
   if (hasBacktest) {
     for (const s of BACKTEST_COLUMNS) {
       header.push(metricLabel(s), "benchmark");
     }
+    header.push("backtest verdict");
   }
   const rows = runs.map((record) => {
     const row = [
@@ -120,11 +135,15 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
       record.model ? `${record.model.family} ${record.model.layers}×${record.model.size}` : "—",
       record.environment.backend,
     ];
+    // With a verdict, the marks are the paired test's, not a comparison of the figures.
+    const tested = record.inference !== undefined;
+    const seeds = record.seedRuns;
     for (const metric of metricColumns) {
       const model = metricValue(record.metrics?.postTrain.eval, metric);
       const best = record.metrics ? bestBaseline(record.metrics.baselines, metric) : null;
-      row.push(...compareCells(metric, model, best));
+      row.push(...compareCells(metric, model, best, !tested, seeds?.metrics[metric]));
     }
+    row.push(verdictCell(record.inference?.verdict ?? null, seeds?.beats.baseline, seeds));
     if (hasBacktest) {
       const stats: Record<string, MetricTable | undefined> = record.backtest?.stats ?? {};
       for (const stat of BACKTEST_COLUMNS) {
@@ -133,12 +152,19 @@ function renderGroup(name: string, runs: RunRecord[], resultsPath: string): stri
         for (const series of Object.keys(stats)) {
           if (series !== "strategy") benchmarks[series] = metricValue(stats[series], stat);
         }
-        row.push(...compareCells(stat, strategy, bestOf(stat, benchmarks)));
+        row.push(
+          ...compareCells(stat, strategy, bestOf(stat, benchmarks), !tested, seeds?.backtest[stat]),
+        );
       }
+      row.push(
+        verdictCell(record.inference?.backtestVerdict ?? null, seeds?.beats.buyAndHold, seeds),
+      );
     }
     return row;
   });
   parts.push(markdownTable(header, rows, header.map((_, i) => (i < 4 ? "l" : "r"))));
+  const selection = groupSelection(runs);
+  if (selection) parts.push(sweepSelectionText(selection));
   parts.push("Runs:\n");
   parts.push(runs.map((record) => runLine(record, resultsPath)).join("\n") + "\n");
   const warnings = [...new Set(runs.flatMap((record) => collectWarnings(record)))];
@@ -153,12 +179,41 @@ function compareCells(
   metric: string,
   value: number | null,
   best: { name: string; value: number } | null,
+  mark: boolean,
+  overSeeds: SeedSummaryRecord | undefined,
 ): [string, string] {
-  const behind = value !== null && best !== null && !isBetter(metric, value, best.value);
+  const behind = mark && value !== null && best !== null && !isBetter(metric, value, best.value);
   return [
-    formatValue(metric, value) + (behind ? ` ${NOT_BEATEN}` : ""),
+    (overSeeds ? meanStd(metric, overSeeds) : formatValue(metric, value)) +
+    (behind ? ` ${NOT_BEATEN}` : ""),
     best ? `${formatValue(metric, best.value)} (${best.name})` : "—",
   ];
+}
+
+/** A verdict in a cell: `beats (McNemar, p 0.0193)`, or `⚠ not at 95% (…)`; with seeds, how many. */
+function verdictCell(
+  v: VerdictRecord | null,
+  beatingSeeds: number | undefined,
+  seeds: RunSeeds | undefined,
+): string {
+  if (!v) return "—";
+  const p = v.pValue < 1e-4 ? v.pValue.toExponential(2) : formatNumber(v.pValue);
+  const test = `${v.test.replace(/ \(.*\)$/, "")}, p ${p}`;
+  const text = v.beats
+    ? `beats ${v.against} (${test})`
+    : `${NOT_BEATEN} not at ${levelText(v.level)} vs ${v.against} (${test})`;
+  return seeds ? `${text}; ${beatingSeeds} of ${seeds.runs.length} seeds beat` : text;
+}
+
+/**
+ * A group's configurations as the trials of a selection: the latest complete run of each distinct
+ * config (a sweep's points, or configs tried one after another under one name).
+ */
+function groupSelection(runs: RunRecord[]): SweepSelection | null {
+  const latest = new Map<string, RunRecord>();
+  for (const r of runs) if (r.status === "complete") latest.set(r.configHash, r);
+  if (latest.size < 2) return null;
+  return sweepSelection(sweepTrials([...latest.values()], (r) => r.runId));
 }
 
 function reportLink(resultsPath: string, record: RunRecord): string {
@@ -174,10 +229,11 @@ function runLine(record: RunRecord, resultsPath: string): string {
   );
   const env = record.environment;
   const seed = record.seeds.seed ?? Object.values(record.seeds)[0];
+  const seedList = record.seedRuns?.runs.map((r) => r.seed);
   const details = [
     `config \`${record.configHash.slice(0, 8)}\``,
     `data \`${stripAlgorithm(record.data.fingerprint).slice(0, 8)}\``,
-    seed !== undefined ? `seed ${seed}` : null,
+    seedList ? `seeds ${seedList.join(", ")}` : seed !== undefined ? `seed ${seed}` : null,
     `${env.backend} on ${env.device}`,
     env.git.commit
       ? `commit \`${env.git.commit.slice(0, 7)}\`${env.git.dirty ? " (dirty)" : ""}`

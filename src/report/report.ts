@@ -36,6 +36,14 @@ import {
 } from "./format.ts";
 import { plotSpecs, renderSvg } from "./plots.ts";
 import {
+  backtestIntervalsNote,
+  intervalText,
+  metricIntervalsNote,
+  seedsSection,
+  testsSection,
+  verdictLines,
+} from "./inference.ts";
+import {
   leakageChecks,
   levelFeatureWarning,
   MIN_EVAL_ROWS,
@@ -276,6 +284,8 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
     );
   }
   out.push(summaryLine(record) + "\n");
+  const verdicts = verdictLines(record);
+  if (verdicts.length) out.push(verdicts.join("\n\n") + "\n");
   const ruins = ruinSentences(record);
   for (const ruin of ruins) out.push(`**⚠ RUINED: ${ruin}.**\n`);
 
@@ -284,6 +294,7 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
     out.push("## Warnings\n");
     out.push(warnings.map((w) => `- ⚠ ${w}`).join("\n") + "\n");
   }
+  out.push(seedsSection(record));
 
   out.push(renderLeakage(record));
   out.push(renderWhatWasRun(record));
@@ -479,12 +490,16 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   }
   const names = numericMetricNames(columns.map((c) => c.table));
   const modelEval = metrics.postTrain.eval;
+  const intervals = record.inference?.metrics ?? {};
   const rows = names.map((name) => {
     const model = metricValue(modelEval, name);
     return [
       metricLabel(name),
       ...columns.map((c) => {
         const value = metricValue(c.table, name);
+        if (c.table === modelEval && intervals[name]) {
+          return `${formatValue(name, value)} ${intervalText(name, intervals[name])}`;
+        }
         const isBaseline = c.title.endsWith("(eval)") && !c.title.startsWith("model") &&
           !c.title.startsWith("pre-train");
         const flag = isBaseline && value !== null && model !== null &&
@@ -494,6 +509,8 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     ];
   });
   parts.push(markdownTable(["metric", ...columns.map((c) => c.title)], rows));
+  const intervalsNote = metricIntervalsNote(record);
+  if (intervalsNote) parts.push(intervalsNote);
   if (metrics.lastEpoch && record.training) {
     parts.push(
       `The model columns are the weights of epoch ${record.training.bestEpoch}, the best on ` +
@@ -515,6 +532,8 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
   } else if (baselineNames.length) {
     parts.push("The trained model beats every baseline on every eval metric.\n");
   }
+  const tests = testsSection(record);
+  if (tests) parts.push(tests);
   const pre = metrics.preTrain.eval;
   if (pre && modelEval) {
     const worse = numericMetricNames([pre, modelEval]).filter((name) => {
@@ -643,12 +662,16 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
   const names = numericMetricNames(ordered.map((s) => stats[s]));
   const benchmarks = ordered.filter((s) => s !== "strategy");
   const behind: string[] = [];
+  const intervals = record.inference?.backtest ?? {};
   const rows = names.map((name) => {
     const strategy = metricValue(stats.strategy, name);
     return [
       metricLabel(name),
       ...ordered.map((s) => {
         const value = metricValue(stats[s], name);
+        if (s === "strategy" && intervals[name]) {
+          return `${formatValue(name, value)} ${intervalText(name, intervals[name])}`;
+        }
         const flag = s !== "strategy" && COMPARED_STATS.has(name) && value !== null &&
           strategy !== null && !isBetter(name, strategy, value);
         if (flag && !behind.includes(name)) behind.push(name);
@@ -657,6 +680,8 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
     ];
   });
   parts.push(markdownTable(["statistic", ...ordered], rows));
+  const intervalsNote = backtestIntervalsNote(record);
+  if (intervalsNote) parts.push(intervalsNote);
   if (benchmarks.length && behind.length) {
     parts.push(
       `${NOT_BEATEN} marks a benchmark at least as good as the strategy: the strategy does not beat buy-and-hold on ${

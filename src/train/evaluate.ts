@@ -187,14 +187,15 @@ function lastEpochMetrics(
  * @param q the quarterly frame
  * @param folds the evaluated folds, in order
  * @param stages times the `baselines` stage
- * @returns the record's metrics and the pooled eval predictions
+ * @returns the record's metrics, the pooled eval predictions with their labels and quarters, and
+ *   each baseline's (and the control's) predictions on the same rows
  */
 export async function evaluateRun(
   e: Experiment,
   q: QuarterlyFrame,
   folds: readonly EvaluatedFold[],
   stages: Stages,
-): Promise<{ metrics: RunMetrics; pooled: PooledPredictions }> {
+): Promise<RunEvaluation> {
   const mode = e.label.mode;
   const evaluate = evaluator(e, q);
   const labels = frameColumn<number>(q, q.label);
@@ -205,7 +206,7 @@ export async function evaluateRun(
   const evalTickers = run.rows.map((r) => rowTickers[r]);
 
   const baselineMetrics: Record<string, MetricSet> = {};
-  await stages.time("baselines", async () => {
+  const baselinePreds = await stages.time("baselines", async () => {
     const preds = baselinePredictions(e, q, folds, run.rows.length);
     if (folds.every((f) => f.controlPred)) {
       preds["shuffled labels"] = pooled(folds, (f) => f.controlPred!).pred;
@@ -213,6 +214,7 @@ export async function evaluateRun(
     for (const [name, pred] of Object.entries(preds)) {
       baselineMetrics[name] = await evaluate(evalY, pred, run.rows);
     }
+    return preds;
   });
   const perTicker: Record<string, MetricSet> = {};
   const groups = mode === "direction"
@@ -240,7 +242,27 @@ export async function evaluateRun(
     perTicker,
     baselines: baselineMetrics,
   };
-  return { metrics, pooled: run };
+  return {
+    metrics,
+    pooled: run,
+    evalY,
+    evalQuarters: run.rows.map((r) => quarters[r]),
+    baselines: baselinePreds,
+  };
+}
+
+/** What {@linkcode evaluateRun} gives: the metrics and the predictions they were computed from. */
+export interface RunEvaluation {
+  /** The record's metrics. */
+  metrics: RunMetrics;
+  /** The pooled eval predictions and their rows. */
+  pooled: PooledPredictions;
+  /** The labels of the pooled eval rows. */
+  evalY: Float32Array;
+  /** The quarter of each pooled eval row. */
+  evalQuarters: string[];
+  /** Each baseline's (and the shuffled-label control's) predictions on the pooled eval rows. */
+  baselines: Record<string, Float32Array>;
 }
 
 /**
