@@ -51,8 +51,12 @@ interface TableSpec {
   wideField: string;
 }
 
+/** The tables this importer writes: every table but `news` (text, imported by `./news.ts`). */
+type NumericTable = Exclude<TableName, "news">;
+const NUMERIC_TABLES = TABLE_NAMES.filter((t): t is NumericTable => t !== "news");
+
 /** The field a wide-form file holds by default, per table. */
-const WIDE_FIELD: Record<TableName, string> = {
+const WIDE_FIELD: Record<NumericTable, string> = {
   prices: "close",
   fundamentals: "reported_eps",
   insider: "acquisition",
@@ -62,8 +66,8 @@ const WIDE_FIELD: Record<TableName, string> = {
 
 /** The import rules of a table: the dataset's own column rules (`TABLE_COLUMNS`), so an import
  * accepts exactly what `loadDataset` accepts. */
-function tableSpec(table: TableName): TableSpec {
-  const { key, date } = TABLE_KEYS[table];
+function tableSpec(table: NumericTable): TableSpec {
+  const { key, date } = TABLE_KEYS[table] as { key: TableSpec["key"]; date: TableSpec["date"] };
   const values = TABLE_COLUMNS[table].filter((c) => c.name !== key && c.name !== date);
   return {
     key,
@@ -75,9 +79,9 @@ function tableSpec(table: TableName): TableSpec {
   };
 }
 
-const TABLES: Record<TableName, TableSpec> = Object.fromEntries(
-  TABLE_NAMES.map((t) => [t, tableSpec(t)]),
-) as Record<TableName, TableSpec>;
+const TABLES: Record<NumericTable, TableSpec> = Object.fromEntries(
+  NUMERIC_TABLES.map((t) => [t, tableSpec(t)]),
+) as Record<NumericTable, TableSpec>;
 
 /** Names the source column of each target field; unmapped fields are matched by name. */
 export type ColumnMapping = Record<string, string>;
@@ -843,6 +847,11 @@ async function existingDataset(dir: string): Promise<"none" | "empty" | "dataset
  */
 export async function importDataset(options: ImportOptions): Promise<ImportReport> {
   const table = options.table ?? "prices";
+  if (table === "news") {
+    throw new TypeError(
+      'The "news" table is text, imported from CSV or JSON Lines by importNews (src/data/news.ts): deno task data import --table news --add --out DIR FILE',
+    );
+  }
   if (!TABLE_NAMES.includes(table)) {
     throw new TypeError(`Unknown table "${table}": expected one of ${TABLE_NAMES.join(", ")}`);
   }
