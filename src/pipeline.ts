@@ -95,6 +95,7 @@ import {
   verdict,
 } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
+import { digestNews, type DigestedNews, newsLine } from "./news/digest.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 
 /** How to run: where results and models go, and what to say on the way. */
@@ -114,6 +115,8 @@ export interface RunOptions {
   resume?: boolean | "if-any";
   /** Folder for training checkpoints (default `.alfred/checkpoints`). */
   checkpointDir?: string;
+  /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
+  newsCacheDir?: string;
   /**
    * Stops the run cleanly: training saves a checkpoint of its last completed
    * epoch and stops, and the run is written with status `"interrupted"`.
@@ -468,9 +471,16 @@ interface Prepared {
   evalFrom: string | null;
   index: CheckedData["index"];
   riskFree: CheckedData["riskFree"];
+  /** The digested news, when the `news` family is chosen. */
+  news?: DigestedNews;
 }
 
-async function prepare(e: Experiment, stages: Stages, log: (s: string) => void): Promise<Prepared> {
+async function prepare(
+  e: Experiment,
+  stages: Stages,
+  log: (s: string) => void,
+  newsCacheDir?: string,
+): Promise<Prepared> {
   const dataset = await stages.time("data", () => loadDataset(e.data.dataset));
   const checked = await stages.time("tickers", () => checkData(e, dataset));
   const failed = checked.checks.find((c) => c.error !== null);
@@ -480,11 +490,27 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
   const fingerprint = await dataset.fingerprint();
   log(`train tickers: ${tickers.train.join(" ")}`);
   log(`eval tickers:  ${tickers.eval.join(" ")}`);
+  // news (issue 21): digest the articles before the roll-up, which is synchronous.
+  const newsCfg = e.features.families.news;
+  const news = newsCfg
+    ? await stages.time("news", async () => {
+      const d = await digestNews(
+        dataset,
+        newsCfg,
+        [...tickers.train, ...tickers.eval],
+        e.data.to === undefined ? Infinity : isoToDay(e.data.to) * 86_400_000 + 86_400_000,
+        { cacheDir: newsCacheDir, log },
+      );
+      log(newsLine(d.stats));
+      return d;
+    })
+    : undefined;
   const q = await stages.time("features", () =>
     buildQuarterly(dataset, e.features, e.label, {
       tickers: [...tickers.train, ...tickers.eval],
       from: e.data.from,
       to: e.data.to,
+      ...(news ? { news } : {}),
     }));
   log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
   const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
@@ -506,6 +532,7 @@ async function prepare(e: Experiment, stages: Stages, log: (s: string) => void):
     evalFrom: boundary.split.method === "by_ticker" ? null : boundary.split.eval_from ?? null,
     index,
     riskFree,
+    ...(news ? { news } : {}),
   };
 }
 
@@ -638,7 +665,7 @@ async function runReserved(
       optimizer: e.train.optimizer,
     });
   }
-  const p = await prepare(e, stages, log);
+  const p = await prepare(e, stages, log, options.newsCacheDir);
   const { q, folds } = p;
 
   const quarters = column<string>(q, "quarter");
@@ -1283,6 +1310,7 @@ async function finishRun(a: FinishArgs): Promise<RunOutcome> {
     },
     backtest: backtestRecord(backtest),
     ...(analysis ? { analysis } : {}),
+    ...(p.news ? { news: p.news.stats } : {}),
     warnings: [...new Set(warnings)],
   };
   const predictions = evalRows.map((r, i) => ({

@@ -132,3 +132,20 @@ export async function digestNews(
     },
   };
 }
+
+/**
+ * One line saying what a digestion did, for the run's log and the report.
+ *
+ * @param s the statistics
+ * @returns e.g. `news: 120 articles digested by llm "qwen2.5:1.5b" (prompt news-digest-v1): cache
+ *   hits 120/120 (100.0%), 0 requests, 0 + 0 tokens`
+ */
+export function newsLine(s: DigestStats): string {
+  if (s.digester === "lexicon") {
+    return `news: ${s.articles} articles digested by the lexicon (${s.model}), no requests`;
+  }
+  const rate = s.cacheHitRate === null ? "n/a" : `${(100 * s.cacheHitRate).toFixed(1)}%`;
+  return `news: ${s.articles} articles digested by llm "${s.model}" (prompt ${s.prompt}): ` +
+    `cache hits ${s.cacheHits}/${s.articles} (${rate}), ${s.requests} requests, ` +
+    `${s.tokens.prompt} prompt + ${s.tokens.completion} completion tokens`;
+}

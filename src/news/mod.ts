@@ -20,6 +20,7 @@ export {
   type DigestOptions,
   type DigestStats,
   type NewsFamilyConfig,
+  newsLine,
 } from "./digest.ts";
 export { LEXICON_MODEL, lexiconDigest, vaderCompound } from "./lexicon.ts";
 export {

@@ -45,6 +45,7 @@ export {
   TradeRecord,
 } from "./schema.ts";
 export type { MetricSetPlace, PlacedMetricSet } from "./schema.ts";
+export { RunNews } from "./news.ts";
 export { formatPath, RecordError } from "./errors.ts";
 export type { RecordIssue } from "./errors.ts";
 export { jsonData, parseRecord, parseTable, recordHeadJson } from "./parse.ts";

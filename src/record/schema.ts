@@ -21,6 +21,7 @@
  */
 import { z } from "zod";
 import { Experiment, IsoDate, ScalerKind } from "../config/schema.ts";
+import { RunNews } from "./news.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
 export const RECORD_VERSION = 2;
@@ -707,6 +708,7 @@ export const RunRecord = z.strictObject({
   metrics: RunMetrics.nullable().describe("metrics; null when the run stopped before evaluating"),
   backtest: RunBacktest.nullable().describe("the backtest; null when there was none"),
   analysis: RunAnalysis.optional().describe("analyses, when the config asked for any"),
+  news: RunNews.optional().describe("the news digestion (issue 21), when the news family ran"),
   warnings: z.array(z.string()).describe("data, split, training and backtest warnings"),
 });
 /** Everything a run records. */
