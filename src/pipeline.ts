@@ -95,7 +95,7 @@ import {
   verdict,
 } from "./analysis/mod.ts";
 import { isoDates } from "./data/dataset.ts";
-import { digestNews, type DigestedNews, newsLine } from "./news/digest.ts";
+import { type DigestedNews, digestNews, newsLine } from "./news/digest.ts";
 import { defaultEvalFrom, defaultWalkForwardStart } from "./dataset/split.ts";
 
 /** How to run: where results and models go, and what to say on the way. */

@@ -8,12 +8,7 @@ import pl from "nodejs-polars";
 import { isoToDay } from "@alfred/core";
 import { FeaturesConfig } from "../src/config/schema.ts";
 import { parseExperimentText } from "../src/config/load.ts";
-import {
-  dateSeries,
-  loadDatasetFolder,
-  type Manifest,
-  writeDataset,
-} from "../src/data/dataset.ts";
+import { dateSeries, loadDatasetFolder, type Manifest, writeDataset } from "../src/data/dataset.ts";
 import { generateSynthetic, NEWS_TEMPLATES, syntheticCalendar } from "../src/data/synth.ts";
 import { buildQuarterly } from "../src/features/quarterly.ts";
 import {
