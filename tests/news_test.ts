@@ -260,3 +260,60 @@ Deno.test("synthetic news is opt-in and leaves the other tables byte-identical",
   const ids = n.getColumn("article_id").toArray() as string[];
   assert(new Set(ids).size < ids.length, "some articles name several tickers");
 });
+
+Deno.test("news imports from CSV and JSON Lines with located errors, into an existing dataset", async () => {
+  const { importNews, parseNewsFiles } = await import("../src/data/news.ts");
+  const dir = await Deno.makeTempDir({ prefix: "alfred-news-import-" });
+  try {
+    await newsDataset(`${dir}/ds`, [{ id: "x", at: "2020-02-03T15:00:00Z", headline: "Old." }]);
+    await Deno.writeTextFile(
+      `${dir}/good.csv`,
+      "Ticker,Published At,Headline,Summary,URL,Provider Sentiment\n" +
+        'AAA,2020-03-31T15:59:00-04:00,"AAA beats, again","Line one\nline two",https://e.x/1,0.4\n' +
+        "AAA;BBB,2020-04-01T09:00:00Z,Sector roundup,,https://e.x/2,\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/good.jsonl`,
+      '{"tickers":"BBB","published_at":"2020-05-01T12:00:00Z","article_id":"j1","headline":"BBB wins"}\n',
+    );
+    const ok = await importNews([`${dir}/good.csv`, `${dir}/good.jsonl`], `${dir}/ds`);
+    assertEquals(ok.problems, []);
+    assertEquals(ok.rows, 4);
+    const ds = await loadDatasetFolder(`${dir}/ds`);
+    const news = ds.table("news").toRecords() as Record<string, unknown>[];
+    assertEquals(news.map((r) => `${r.ticker}/${r.article_id}`), [
+      "AAA/https://e.x/1",
+      "AAA/https://e.x/2",
+      "BBB/https://e.x/2",
+      "BBB/j1",
+    ]);
+    assertEquals((news[0].published_at as Date).toISOString(), "2020-03-31T19:59:00.000Z");
+    assertEquals(news[0].provider_sentiment, 0.4);
+    assertEquals(news[0].summary, "Line one\nline two");
+    assert(ds.has("prices"), "the other tables are kept");
+
+    await Deno.writeTextFile(
+      `${dir}/bad.csv`,
+      "ticker,published_at,headline,url\n" +
+        "AAA,2020-03-31T15:59:00,Naive time,https://e.x/3\n" +
+        "AAA,2020-04-01T10:00:00Z,,https://e.x/4\n",
+    );
+    await Deno.writeTextFile(`${dir}/bad.jsonl`, '{"ticker":"AAA"}\nnot json\n');
+    const { problems } = parseNewsFiles([`${dir}/bad.csv`, `${dir}/bad.jsonl`]);
+    const messages = problems.map((p) => p.message);
+    assert(
+      messages.includes(
+        `${dir}/bad.csv: row 1 (line 2): published_at "2020-03-31T15:59:00" has no time zone: expected ISO 8601 with Z or an offset, e.g. "2020-03-31T15:30:00-04:00"`,
+      ),
+      messages.join("\n"),
+    );
+    assert(messages.includes(`${dir}/bad.csv: row 2 (line 3): no headline`), messages.join("\n"));
+    assert(
+      messages.includes(`${dir}/bad.jsonl: row 1 (line 1): no published_at`),
+      messages.join("\n"),
+    );
+    assert(messages.some((m) => m.startsWith(`${dir}/bad.jsonl: line 2: `)), messages.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

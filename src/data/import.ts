@@ -260,7 +260,8 @@ function weekdaysBetween(a: number, b: number): number {
 }
 
 /** The columns of a file as JS values; for CSV, the file line each data row starts on. */
-interface FileColumns {
+/** A file's columns as JS values (exported for the news importer, `./news.ts`). */
+export interface FileColumns {
   columns: string[];
   data: Record<string, unknown[]>;
   height: number;
@@ -327,8 +328,14 @@ function layoutProblems(file: string, bytes: Uint8Array, layout: CsvLayout): Imp
   return problems;
 }
 
-/** Reads a file into named columns of JS values, or the problems that prevent it. */
-function readColumns(file: string): FileColumns | ImportProblem[] {
+/**
+ * Reads a CSV or Parquet file into named columns of JS values, or the located problems that
+ * prevent it.
+ *
+ * @param file the file
+ * @returns its columns, or its problems
+ */
+export function readColumns(file: string): FileColumns | ImportProblem[] {
   let df: pl.DataFrame;
   const csv = csvFile(file);
   let bytes = new Uint8Array(0);
@@ -849,7 +856,7 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   const table = options.table ?? "prices";
   if (table === "news") {
     throw new TypeError(
-      'The "news" table is text, imported from CSV or JSON Lines by importNews (src/data/news.ts): deno task data import --table news --add --out DIR FILE',
+      'The "news" table is text, imported from CSV or JSON Lines by importNews (src/data/news.ts): deno task data import --table news --out DIR FILE',
     );
   }
   if (!TABLE_NAMES.includes(table)) {
@@ -1008,7 +1015,8 @@ export function formatImportReport(report: ImportReport, maxLines = 50): string 
 
 const IMPORT_USAGE = `Usage: deno task data import FILE... --out DIR [options]
   --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
-  --table NAME            prices|fundamentals|insider|sentiment|market (default prices)
+  --table NAME            prices|fundamentals|insider|sentiment|market (default prices), or
+                          news: CSV or JSON Lines (.jsonl) added to the existing dataset at --out
   --map FIELD=COLUMN      source column of a field, repeatable (e.g. --map close="Adj Close")
   --mapping FILE.yaml     a YAML map of FIELD: COLUMN
   --field NAME            wide form: the field the ticker columns hold (default close for prices)
@@ -1109,6 +1117,18 @@ export async function importCommand(args: string[]): Promise<number> {
   const dateFormat = v["date-format"];
   if (dateFormat !== "iso" && dateFormat !== "mdy" && dateFormat !== "dmy") {
     return usage(`Invalid --date-format "${dateFormat}": expected iso, mdy or dmy`);
+  }
+  if (v.table === "news") {
+    // news (issue 21): text from CSV or JSON Lines, added to an existing dataset.
+    const { importNews } = await import("./news.ts");
+    const r = await importNews(parsed.positionals, v.out);
+    if (r.problems.length === 0) {
+      console.log(`Imported ${r.rows} news rows into the "news" table of ${v.out}`);
+      return 0;
+    }
+    for (const p of r.problems.slice(0, 50)) console.error(p.message);
+    if (r.problems.length > 50) console.error(`... and ${r.problems.length - 50} more problems`);
+    return 1;
   }
   let report: ImportReport;
   try {
