@@ -14,7 +14,7 @@ import { z } from "zod";
 import { type LlmConfig, NEWS_EVENT_TYPES } from "../config/schema.ts";
 import { redact, registerSecret, registerUrlSecrets } from "../redact.ts";
 import { type Article, describeArticle, NewsDigest } from "./article.ts";
-import { AnswerCache, answerKey } from "./cache.ts";
+import { type AnswerCache, answerKey } from "./cache.ts";
 
 /** A digestion through the endpoint failed: carries the article and the HTTP status, if any. */
 export class LlmError extends Error {
