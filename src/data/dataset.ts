@@ -344,7 +344,9 @@ export function checkTableValues(
   };
   const rowOf = (r: Record<string, unknown>) => Number(r[ROW]) + 1;
 
-  const present = TABLE_COLUMNS[table].filter((s) => !s.nullable && df.columns.includes(s.name));
+  const present = TABLE_COLUMNS[table].filter((s) =>
+    !s.nullable && !s.values && df.columns.includes(s.name)
+  );
   for (
     const c of [
       key,
