@@ -46,6 +46,8 @@ export interface RunOptions extends TrainFoldsOptions {
    * written, its run id is released). A worker checks here that it still holds its job.
    */
   beforeWrite?: () => Promise<void>;
+  /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
+  newsCacheDir?: string;
 }
 
 /** What a finished run returns. */
@@ -96,7 +98,7 @@ async function runReserved(
   await checkEngine(e, selected.backend);
 
   // data, features, label, split
-  const p = await prepare(e, { log, stages });
+  const p = await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
 
   // model, loss, train: one model per fold
   const { engine, memory, description } = planTraining(e, p, selected, log);

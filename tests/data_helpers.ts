@@ -18,3 +18,19 @@ export async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Every file under a folder, recursively.
+ *
+ * @param dir the folder
+ * @returns file paths
+ */
+export async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await walk(p));
+    else if (e.isFile) out.push(p);
+  }
+  return out;
+}

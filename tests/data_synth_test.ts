@@ -104,7 +104,7 @@ Deno.test("synthetic calendar skips weekends and fixed holidays", () => {
 Deno.test("same seed gives the same fingerprint, another seed another", async () => {
   const root = await Deno.makeTempDir();
   try {
-    const small = { ...PARAMS, tickers: 4, from: "2010-01-01", to: "2011-06-30" };
+    const small = { ...PARAMS, tickers: 4, from: "2010-01-01", to: "2011-06-30", newsSignal: 1 };
     await writeSynthetic(join(root, "a"), small);
     await writeSynthetic(join(root, "b"), small);
     await writeSynthetic(join(root, "c"), { ...small, seed: 12 });
@@ -124,7 +124,12 @@ Deno.test("same seed gives the same fingerprint, another seed another", async ()
 });
 
 Deno.test("synthetic manifest is honest and complete", () => {
-  const { manifest: m, tables } = generateSynthetic({ ...PARAMS, tickers: 3, to: "2004-12-31" });
+  const { manifest: m, tables } = generateSynthetic({
+    ...PARAMS,
+    tickers: 3,
+    to: "2004-12-31",
+    newsSignal: 1,
+  });
   assertEquals(m.synthetic, true);
   assert(m.warnings.some((w) => w.startsWith("synthetic data")));
   assertEquals(m.tables, [...TABLE_NAMES]);

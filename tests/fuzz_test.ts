@@ -533,7 +533,7 @@ const CASES: Record<string, Case> = {
       '  not checked: tickers, series, benchmark, risk-free, tables, window, memory: dataset "no-such-dataset" not found under data/',
     ],
     run:
-      '30-dataset-missing.yaml:11:12 data.dataset: Dataset "no-such-dataset" not found: no folder "{DATA}/no-such-dataset"; datasets in "{DATA}": "dow30-1991-2000", "synth-small"',
+      '30-dataset-missing.yaml:11:12 data.dataset: Dataset "no-such-dataset" not found: no folder "{DATA}/no-such-dataset"; datasets in "{DATA}": "dow30-1991-2000", "synth-news", "synth-small"',
   },
   // An eval period that leaves no training or eval rows is found by the split, after the features
   // are built (about a second), before training; src/dataset/split.ts does not say which key.

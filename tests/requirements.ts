@@ -18,7 +18,7 @@
 import { loadBlas } from "@alfred/engines";
 
 /** A system piece a test may need. */
-export type Requirement = "openblas" | "webgpu" | "redis-server" | "redis" | "mongodb";
+export type Requirement = "openblas" | "webgpu" | "redis-server" | "redis" | "mongodb" | "llm";
 
 /** Whether a requirement is met on this machine, and what to do when it is not. */
 export interface RequirementStatus {
@@ -134,6 +134,17 @@ function check(r: Requirement): RequirementStatus {
         available: !!uri,
         why: uri ? "" : "MONGODB_URI is not set",
         install: "set MONGODB_URI=mongodb://HOST:27017 (a contract suite: CI has no MongoDB)",
+        strict: false,
+      };
+    }
+    case "llm": {
+      const url = Deno.env.get("ALFRED_LLM_URL");
+      return {
+        what: "an OpenAI-compatible chat-completions endpoint",
+        available: !!url,
+        why: url ? "" : "ALFRED_LLM_URL is not set",
+        install:
+          "set ALFRED_LLM_URL=http://HOST:11434/v1 and ALFRED_LLM_MODEL=NAME (a contract suite: CI has no model server)",
         strict: false,
       };
     }

@@ -19,11 +19,13 @@ Subcommands:
 const SYNTH_USAGE =
   `Usage: deno task data synth --seed N --tickers K --from YYYY-MM-DD --to YYYY-MM-DD
          --signal S --out DIR [--sectors N] [--tail-df N] [--name NAME]
+         [--news-signal S]
 
 Generates a deterministic synthetic universe with every table and a planted signal of strength S
 (0 to 10; 0 plants nothing) and writes it as a dataset folder at DIR. --sectors defaults to
 ${SYNTH_DEFAULTS.sectors}; --tail-df, the degrees of freedom of the Student-t shocks (lower is fatter-tailed),
-to ${SYNTH_DEFAULTS.tailDf}; --name to DIR's last part.`;
+to ${SYNTH_DEFAULTS.tailDf}; --name to DIR's last part. --news-signal S (0 to 10) adds a news table
+whose articles' tone carries the planted score with strength S (the other tables stay the same).`;
 
 function intArg(name: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
@@ -68,6 +70,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       sectors: { type: "string", value: "N" },
       "tail-df": { type: "string", value: "N" },
       name: { type: "string", value: "NAME" },
+      "news-signal": { type: "string", value: "S" },
       out: { type: "string", value: "DIR", writes: "folder" },
     },
   });
@@ -86,6 +89,9 @@ export async function synthCommand(args: string[]): Promise<number> {
       sectors: values.sectors === undefined ? undefined : intArg("sectors", values.sectors),
       tailDf: intArg("tail-df", values["tail-df"], SYNTH_DEFAULTS.tailDf),
       name: values.name ?? out.split(/[\\/]/).pop()!,
+      ...(values["news-signal"] === undefined
+        ? {}
+        : { newsSignal: numArg("news-signal", values["news-signal"]) }),
     };
   } catch (e) {
     return usageError(consoleIo, SYNTH_USAGE, (e as Error).message);

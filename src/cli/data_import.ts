@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { importNews } from "../data/news.ts";
 import { parse as parseYaml } from "yaml";
 import type { TableName } from "../data/dataset.ts";
 import {
@@ -17,7 +18,8 @@ import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.
 
 const USAGE = `Usage: deno task data import FILE... --out DIR [options]
   --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
-  --table NAME            prices|fundamentals|insider|sentiment|market (default prices)
+  --table NAME            prices|fundamentals|insider|sentiment|market (default prices), or
+                          news: CSV or JSON Lines (.jsonl) added to the existing dataset at --out
   --map FIELD=COLUMN      source column of a field, repeatable (e.g. --map close="Adj Close")
   --mapping FILE.yaml     a YAML map of FIELD: COLUMN
   --field NAME            wide form: the field the ticker columns hold (default close for prices)
@@ -122,6 +124,17 @@ export async function importCommand(args: string[], io: CommandIo = consoleIo): 
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
   if (v.out === undefined) return usageError(io, USAGE, "Missing --out DIR");
+  if (v.table === "news") {
+    // News is text, from CSV or JSON Lines, added to an existing dataset.
+    const r = await importNews(parsed.positionals, v.out);
+    if (r.problems.length === 0) {
+      io.out(`Imported ${r.rows} news rows into the "news" table of ${v.out}`);
+      return 0;
+    }
+    for (const p of r.problems.slice(0, 50)) io.err(p.message);
+    if (r.problems.length > 50) io.err(`... and ${r.problems.length - 50} more problems`);
+    return 1;
+  }
   const dateFormat = v["date-format"];
   let report: ImportReport;
   try {

@@ -88,6 +88,58 @@ const MaWindows = z.array(z.int().min(2).max(400)).min(1).default([7, 30, 90, 18
   "moving-average windows in trading days",
 );
 
+// --- news (issue 21): the digester and its language-model endpoint -------------------------------
+
+/** The event types a digester may tag an article with (the `news` family counts each). */
+export const NEWS_EVENT_TYPES = [
+  "earnings",
+  "guidance",
+  "merger_acquisition",
+  "legal_regulatory",
+  "product",
+  "management",
+  "analyst_rating",
+  "capital",
+  "macro",
+  "other",
+] as const;
+
+/** An OpenAI-compatible chat-completions endpoint that digests news (`digester: llm`). */
+export const LlmConfig = z.strictObject({
+  url: z.string().regex(/^https?:\/\/[^\s]+$/, { message: "expected an http(s) URL" }).describe(
+    "base URL of an OpenAI-compatible API, e.g. http://localhost:11434/v1 (Ollama) or http://localhost:8080/v1 (llama.cpp); /chat/completions is appended",
+  ),
+  model: z.string().min(1).describe("model name the endpoint serves, e.g. qwen2.5:1.5b"),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default("ALFRED_LLM_API_KEY")
+    .describe(
+      "environment variable holding the API key (sent as a Bearer token when set; never written anywhere)",
+    ),
+  prompt: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/).default("news-digest-v1").describe(
+    "prompt version: the file src/news/prompts/<prompt>.md",
+  ),
+  concurrency: z.int().min(1).max(64).default(4).describe("requests in flight at once"),
+  timeout_s: z.number().gt(0).max(3600).default(60).describe("seconds one request may take"),
+  retries: z.int().min(0).max(10).default(3).describe(
+    "retries of a failed request (timeouts, 429, 5xx, connection errors) with exponential backoff",
+  ),
+  backoff_s: z.number().min(0).max(600).default(1).describe(
+    "first backoff; doubles each retry; a 429's Retry-After wins when longer",
+  ),
+  max_tokens: z.int().min(16).max(8192).default(256).describe("completion tokens per answer"),
+});
+export type LlmConfig = z.infer<typeof LlmConfig>;
+
+/** When the exchange closes: an article published at or after a day's close counts from the next. */
+export const MarketCloseConfig = z.strictObject({
+  time_zone: z.string().min(1).default("America/New_York").describe("IANA time zone"),
+  time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: "expected HH:MM" }).default(
+    "16:00",
+  ).describe("closing time in that zone, HH:MM"),
+});
+export type MarketCloseConfig = z.infer<typeof MarketCloseConfig>;
+
+// -------------------------------------------------------------------------------------------------
+
 export const FeatureFamilies = z.strictObject({
   price: z.strictObject({
     ...familyCommon,
@@ -118,6 +170,21 @@ export const FeatureFamilies = z.strictObject({
     ),
   }).optional().describe(
     "market and macro series (^VIX, SPY, CL=F, BZ=F, BTC=F, yields, index levels)",
+  ),
+  news: z.strictObject({
+    ...familyCommon,
+    digester: z.enum(["lexicon", "llm"]).default("lexicon").describe(
+      "lexicon: VADER (vader-sentiment), embedded and deterministic; llm: a chat-completions endpoint (llm:)",
+    ),
+    llm: LlmConfig.optional().describe("the endpoint, for digester: llm"),
+    events: z.boolean().default(false).describe(
+      "add one news_event_<type> count column per event type (needs digester: llm; the lexicon tags no events)",
+    ),
+    market_close: MarketCloseConfig.prefault({}).describe(
+      "the exchange's close: an article counts for the quarter whose last close comes after it",
+    ),
+  }).optional().describe(
+    "news_count, news_sentiment (mean), news_sentiment_weighted (relevance-weighted) and event counts of the articles of the quarter, digested by the lexicon or a language model",
   ),
 });
 export type FeatureFamilies = z.infer<typeof FeatureFamilies>;

@@ -77,6 +77,29 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     }
   }
 
+  const news = e.features.families.news;
+  if (news) {
+    const at = ["features", "families", "news"];
+    if (news.digester === "llm" && !news.llm) {
+      out.push({
+        path: [...at, "digester"],
+        message: 'digester "llm" needs an endpoint: add llm: { url: ..., model: ... }',
+      });
+    }
+    if (news.digester === "lexicon" && news.llm) {
+      out.push({
+        path: [...at, "llm"],
+        message: 'llm: is set but digester is "lexicon": set digester: llm or remove llm:',
+      });
+    }
+    if (news.events && news.digester !== "llm") {
+      out.push({
+        path: [...at, "events"],
+        message: 'events: true needs digester "llm": the lexicon digester tags no event types',
+      });
+    }
+  }
+
   const train = e.data.train_tickers;
   const evalT = e.data.eval_tickers;
   for (const [side, list] of [["train_tickers", train], ["eval_tickers", evalT]] as const) {

@@ -12,7 +12,7 @@ import { dateToIso } from "@alfred/core";
 import { IsoDate } from "../config/schema.ts";
 
 /** The tables a dataset may hold; any may be absent. */
-export type TableName = "prices" | "fundamentals" | "insider" | "sentiment" | "market";
+export type TableName = "prices" | "fundamentals" | "insider" | "sentiment" | "market" | "news";
 
 /** Every table name, in a stable order. */
 export const TABLE_NAMES: readonly TableName[] = [
@@ -21,6 +21,7 @@ export const TABLE_NAMES: readonly TableName[] = [
   "insider",
   "sentiment",
   "market",
+  "news",
 ];
 
 /** One market or macro series held in the `market` table. */
@@ -96,7 +97,7 @@ export class MissingTableError extends Error {
 }
 
 /** Polars dtype names a column may have (`String` is Polars' current name for `Utf8`). */
-export type ColumnType = "Date" | "String" | "Float64";
+export type ColumnType = "Date" | "String" | "Float64" | "Datetime";
 
 /**
  * What a numeric column's values must be: `positive` finite and > 0 (prices), `nonNegative`
@@ -173,17 +174,37 @@ export const TABLE_COLUMNS: Readonly<Record<TableName, readonly ColumnSpec[]>> =
     num("outlook", "finite"),
   ],
   market: [key("date", "Date"), key("series", "String"), num("value", "finite", true, false)],
+  // One row per (article, ticker): an article about several tickers appears once for each.
+  news: [
+    key("ticker", "String"),
+    key("published_at", "Datetime"),
+    key("article_id", "String"),
+    key("headline", "String"),
+    col("summary", "String", true, true),
+    col("source", "String", true, true),
+    col("url", "String", true, true),
+    num("provider_sentiment", "finite", false),
+    num("provider_relevance", "finite", false),
+  ],
 };
 
-/** The key column (ticker or series) and the date column whose dates ascend per key. */
+/**
+ * The key column (ticker or series) and the date column whose dates ascend per key: strictly,
+ * unless the table names an `item` column, in which case dates may tie and (key, item) is unique
+ * (news: several articles of a ticker may share a time stamp).
+ */
 export const TABLE_KEYS: Readonly<
-  Record<TableName, { key: "ticker" | "series"; date: "date" | "report_date" }>
+  Record<
+    TableName,
+    { key: "ticker" | "series"; date: "date" | "report_date" | "published_at"; item?: string }
+  >
 > = {
   prices: { key: "ticker", date: "date" },
   fundamentals: { key: "ticker", date: "report_date" },
   insider: { key: "ticker", date: "date" },
   sentiment: { key: "ticker", date: "date" },
   market: { key: "series", date: "date" },
+  news: { key: "ticker", date: "published_at", item: "article_id" },
 };
 
 /** What a {@linkcode ValueRule} asks for, in words. */
@@ -193,7 +214,14 @@ export const VALUE_RULE_TEXT: Readonly<Record<ValueRule, string>> = {
   finite: "a finite number",
 };
 
-const TableNameSchema = z.enum(["prices", "fundamentals", "insider", "sentiment", "market"]);
+const TableNameSchema = z.enum([
+  "prices",
+  "fundamentals",
+  "insider",
+  "sentiment",
+  "market",
+  "news",
+]);
 
 /** The zod schema of `manifest.json`; {@linkcode loadDataset} and {@linkcode writeDataset} check it. */
 export const ManifestSchema = z.strictObject({
@@ -284,6 +312,18 @@ export function checkTableSchema(
       );
     }
     const got = dtypeName(schema[spec.name]);
+    if (
+      got === "Datetime" && spec.type === "Datetime" && !/Datetime\(\w+,\s*[^)\s]+\)/.test(
+        String(schema[spec.name]),
+      )
+    ) {
+      throw new DatasetError(
+        `Dataset "${dataset}" table "${table}" column "${spec.name}" has no time zone: expected a Datetime with a time zone (e.g. UTC)`,
+        dataset,
+        table,
+        spec.name,
+      );
+    }
     if (got !== spec.type) {
       throw new DatasetError(
         `Dataset "${dataset}" table "${table}" column "${spec.name}" has dtype "${got}": expected ${spec.type}`,
@@ -298,7 +338,10 @@ export function checkTableSchema(
 /** A value as a message shows it: `-3.5`, `NaN`, `Infinity`, `missing (null)`. */
 function shownValue(v: unknown): string {
   if (v === null || v === undefined) return "missing (null)";
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? "an invalid date" : dateToIso(v);
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) return "an invalid date";
+    return v.getTime() % 86_400_000 === 0 ? dateToIso(v) : v.toISOString();
+  }
   return String(v);
 }
 
@@ -320,7 +363,7 @@ export function checkTableValues(
   df: pl.DataFrame,
   file: string,
 ): void {
-  const { key, date } = TABLE_KEYS[table];
+  const { key, date, item } = TABLE_KEYS[table];
   const at = `Dataset "${dataset}" table "${table}" in "${file}"`;
   const ROW = "__alfred_row";
   const rows = df.withRowIndex(ROW);
@@ -335,7 +378,16 @@ export function checkTableValues(
   };
   const rowOf = (r: Record<string, unknown>) => Number(r[ROW]) + 1;
 
-  for (const c of [key, date]) {
+  const present = TABLE_COLUMNS[table].filter((s) =>
+    !s.nullable && !s.values && df.columns.includes(s.name)
+  );
+  for (
+    const c of [
+      key,
+      date,
+      ...present.map((s) => s.name).filter((n) => n !== key && n !== date),
+    ]
+  ) {
     const hit = firstOf(pl.col(c).isNull());
     if (hit) {
       fail(
@@ -369,17 +421,28 @@ export function checkTableValues(
     }
   }
 
-  const step = pl.col(date).cast(pl.Int32).diff(1, "ignore").over(key);
+  if (item) {
+    const dup = firstOf(pl.concatString([pl.col(key), pl.col(item)], "\u0000").isDuplicated());
+    if (dup) {
+      fail(
+        `${at}: ${item} "${dup.row[item]}" appears twice for "${dup.row[key]}" (row ${
+          rowOf(dup.row)
+        }): each (${key}, ${item}) pair must be unique${more(dup.n)}`,
+        item,
+      );
+    }
+  }
+  const step = pl.col(date).cast(pl.Int64).diff(1, "ignore").over(key);
   const previous = pl.col(date).shift(1).over(key).alias("__alfred_previous");
   const hits = rows.withColumns(step.alias("__alfred_step"), previous).filter(
-    pl.col("__alfred_step").ltEq(0),
+    item ? pl.col("__alfred_step").lt(0) : pl.col("__alfred_step").ltEq(0),
   );
   if (hits.height > 0) {
     const r = hits.head(1).toRecords()[0] as Record<string, unknown>;
     const day = shownValue(r[date]);
     const before = shownValue(r.__alfred_previous);
     fail(
-      `${at}: ${date}s of "${r[key]}" are not strictly ascending: ${
+      `${at}: ${date}s of "${r[key]}" are not ${item ? "" : "strictly "}ascending: ${
         day === before
           ? `${day} appears twice (row ${rowOf(r)} repeats an earlier row)`
           : `${day} (row ${rowOf(r)}) comes after ${before}`

@@ -49,8 +49,12 @@ interface TableSpec {
   wideField: string;
 }
 
+/** The tables this importer writes: every table but `news` (text, imported by `./news.ts`). */
+type NumericTable = Exclude<TableName, "news">;
+const NUMERIC_TABLES = TABLE_NAMES.filter((t): t is NumericTable => t !== "news");
+
 /** The field a wide-form file holds by default, per table. */
-const WIDE_FIELD: Record<TableName, string> = {
+const WIDE_FIELD: Record<NumericTable, string> = {
   prices: "close",
   fundamentals: "reported_eps",
   insider: "acquisition",
@@ -60,8 +64,8 @@ const WIDE_FIELD: Record<TableName, string> = {
 
 /** The import rules of a table: the dataset's own column rules (`TABLE_COLUMNS`), so an import
  * accepts exactly what `loadDataset` accepts. */
-function tableSpec(table: TableName): TableSpec {
-  const { key, date } = TABLE_KEYS[table];
+function tableSpec(table: NumericTable): TableSpec {
+  const { key, date } = TABLE_KEYS[table] as { key: TableSpec["key"]; date: TableSpec["date"] };
   const values = TABLE_COLUMNS[table].filter((c) => c.name !== key && c.name !== date);
   return {
     key,
@@ -73,9 +77,9 @@ function tableSpec(table: TableName): TableSpec {
   };
 }
 
-const TABLES: Record<TableName, TableSpec> = Object.fromEntries(
-  TABLE_NAMES.map((t) => [t, tableSpec(t)]),
-) as Record<TableName, TableSpec>;
+const TABLES: Record<NumericTable, TableSpec> = Object.fromEntries(
+  NUMERIC_TABLES.map((t) => [t, tableSpec(t)]),
+) as Record<NumericTable, TableSpec>;
 
 /** Names the source column of each target field; unmapped fields are matched by name. */
 export type ColumnMapping = Record<string, string>;
@@ -254,7 +258,8 @@ function weekdaysBetween(a: number, b: number): number {
 }
 
 /** The columns of a file as JS values; for CSV, the file line each data row starts on. */
-interface FileColumns {
+/** A file's columns as JS values (exported for the news importer, `./news.ts`). */
+export interface FileColumns {
   columns: string[];
   data: Record<string, unknown[]>;
   height: number;
@@ -321,8 +326,14 @@ function layoutProblems(file: string, bytes: Uint8Array, layout: CsvLayout): Imp
   return problems;
 }
 
-/** Reads a file into named columns of JS values, or the problems that prevent it. */
-function readColumns(file: string): FileColumns | ImportProblem[] {
+/**
+ * Reads a CSV or Parquet file into named columns of JS values, or the located problems that
+ * prevent it.
+ *
+ * @param file the file
+ * @returns its columns, or its problems
+ */
+export function readColumns(file: string): FileColumns | ImportProblem[] {
   let df: pl.DataFrame;
   const csv = csvFile(file);
   let bytes = new Uint8Array(0);
@@ -841,6 +852,11 @@ async function existingDataset(dir: string): Promise<"none" | "empty" | "dataset
  */
 export async function importDataset(options: ImportOptions): Promise<ImportReport> {
   const table = options.table ?? "prices";
+  if (table === "news") {
+    throw new TypeError(
+      'The "news" table is text, imported from CSV or JSON Lines by importNews (src/data/news.ts): deno task data import --table news --out DIR FILE',
+    );
+  }
   if (!TABLE_NAMES.includes(table)) {
     throw new TypeError(`Unknown table "${table}": expected one of ${TABLE_NAMES.join(", ")}`);
   }

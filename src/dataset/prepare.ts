@@ -16,6 +16,7 @@ import { type ResolvedTickers, resolveTickers } from "../data/select.ts";
 import { requireMarketSeries } from "../features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../features/quarterly.ts";
 import { Stages } from "../record/timings.ts";
+import { type DigestedNews, digestNews, newsLine } from "../news/digest.ts";
 import { defaultEvalFrom, defaultWalkForwardStart, type Fold, splitRows } from "./split.ts";
 
 /** Quarter numbers of every calendar quarter from `from` to `to`. */
@@ -172,14 +173,18 @@ export interface Prepared {
   index: CheckedData["index"];
   /** The dataset's risk-free yield series, if any. */
   riskFree: CheckedData["riskFree"];
+  /** The digested news, when the `news` family is chosen. */
+  news?: DigestedNews;
 }
 
 /** Options of {@linkcode prepare}. */
 export interface PrepareOptions {
   /** One line of information (the tickers, rows and folds). */
   log: (line: string) => void;
-  /** Times the stages `data`, `tickers`, `features` and `split` (default: a timer of its own). */
+  /** Times the stages `data`, `tickers`, `news`, `features` and `split` (default: a timer of its own). */
   stages?: Stages;
+  /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
+  newsCacheDir?: string;
 }
 
 /**
@@ -209,11 +214,27 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
   const fingerprint = await dataset.fingerprint();
   log(`train tickers: ${tickers.train.join(" ")}`);
   log(`eval tickers:  ${tickers.eval.join(" ")}`);
+  // News is digested before the roll-up, which is synchronous.
+  const newsCfg = e.features.families.news;
+  const news = newsCfg
+    ? await stages.time("news", async () => {
+      const d = await digestNews(
+        dataset,
+        newsCfg,
+        [...tickers.train, ...tickers.eval],
+        e.data.to === undefined ? Infinity : isoToDay(e.data.to) * 86_400_000 + 86_400_000,
+        { cacheDir: options.newsCacheDir, log },
+      );
+      log(newsLine(d.stats));
+      return d;
+    })
+    : undefined;
   const q = await stages.time("features", () =>
     buildQuarterly(dataset, e.features, e.label, {
       tickers: [...tickers.train, ...tickers.eval],
       from: e.data.from,
       to: e.data.to,
+      ...(news ? { news } : {}),
     }));
   log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
   const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
@@ -235,5 +256,6 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
     evalFrom: boundary.split.method === "by_ticker" ? null : boundary.split.eval_from ?? null,
     index,
     riskFree,
+    ...(news ? { news } : {}),
   };
 }

@@ -10,8 +10,10 @@
  * @module
  */
 import pl from "nodejs-polars";
-import type { FeatureFamilies } from "../config/schema.ts";
+import { type FeatureFamilies, NEWS_EVENT_TYPES } from "../config/schema.ts";
 import { type Dataset, MissingTableError, type TableName } from "../data/dataset.ts";
+import type { DigestedNews } from "../news/digest.ts";
+import { quarterNewsWindow } from "../news/point_in_time.ts";
 import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
 
 /** The feature families in the order their columns appear in the model input. */
@@ -23,6 +25,7 @@ export const FAMILY_ORDER = [
   "insider",
   "sentiment",
   "market",
+  "news",
 ] as const;
 
 /** A feature family name (a key of `features.families`). */
@@ -37,6 +40,7 @@ export const FAMILY_TABLE: Readonly<Record<FamilyName, TableName>> = {
   insider: "insider",
   sentiment: "sentiment",
   market: "market",
+  news: "news",
 };
 
 /** Feature column -> source column of the `fundamentals` table, for the fundamentals family. */
@@ -96,6 +100,8 @@ export interface BuildContext {
   /** Epoch-day bounds of the daily data used (inclusive). */
   fromDay: number;
   toDay: number;
+  /** The digested articles, for the `news` family (`src/news/digest.ts` digests them first). */
+  news?: DigestedNews;
 }
 
 /** A computed feature column: values, and a mask of the rows where the value is missing. */
@@ -175,6 +181,10 @@ export function familyBaseColumns(
       const c = cfg as NonNullable<FeatureFamilies["market"]>;
       return c.series ?? marketSeries;
     }
+    case "news": {
+      const c = cfg as NonNullable<FeatureFamilies["news"]>;
+      return [...NEWS_COLUMNS, ...(c.events ? NEWS_EVENT_TYPES.map((t) => `news_event_${t}`) : [])];
+    }
   }
 }
 
@@ -190,6 +200,82 @@ export function familyBaseColumns(
  */
 export function familyKey(family: FamilyName): string {
   return `features.families.${family}`;
+}
+
+/** The `news` family's columns (before the optional event counts). */
+export const NEWS_COLUMNS: readonly string[] = [
+  "news_count",
+  "news_sentiment",
+  "news_sentiment_weighted",
+];
+
+/**
+ * The `news` family: the digested articles that count for each quarter row (published at or after
+ * the previous quarter's last close and before this quarter's, in the exchange's time zone; see
+ * `src/news/point_in_time.ts`) rolled up as `news_count`, `news_sentiment` (mean digest
+ * sentiment), `news_sentiment_weighted` (relevance-weighted mean) and, with `events`, one
+ * `news_event_<type>` count per event type. A quarter without articles is missing (the family's
+ * missing-value rule decides), as is the weighted mean where every relevance is zero.
+ *
+ * @param ctx The build context (its `news` holds the digests).
+ * @param cfg The family config.
+ * @returns Column name -> values.
+ * @throws {TypeError} When the articles were not digested first.
+ */
+export function buildNews(
+  ctx: BuildContext,
+  cfg: NonNullable<FeatureFamilies["news"]>,
+): Map<string, ColumnValues> {
+  familyTable(ctx, "news");
+  const news = ctx.news;
+  if (!news) {
+    throw new TypeError(
+      'The "news" feature family needs digested articles: digest them with digestNews (src/news/digest.ts) and pass them as the news option',
+    );
+  }
+  const byTicker = new Map<string, number[]>();
+  news.articles.forEach((a, i) => {
+    let g = byTicker.get(a.ticker);
+    if (!g) byTicker.set(a.ticker, g = []);
+    g.push(i);
+  });
+  for (const g of byTicker.values()) {
+    g.sort((a, b) => news.articles[a].publishedMs - news.articles[b].publishedMs || a - b);
+  }
+  const n = ctx.rows.length;
+  const columns = familyBaseColumns("news", cfg);
+  const cols = new Map(columns.map((c) => [c, emptyColumn(n)]));
+  const set = (c: string, i: number, v: number) => {
+    const col = cols.get(c)!;
+    col.values[i] = v;
+    col.missing[i] = 0;
+  };
+  ctx.rows.forEach((r, i) => {
+    const g = byTicker.get(r.ticker);
+    if (!g) return;
+    const w = quarterNewsWindow(r.windowStart, r.endDay, cfg.market_close);
+    let count = 0, sum = 0, wsum = 0, rsum = 0;
+    const events = new Map<string, number>();
+    for (const k of g) {
+      const t = news.articles[k].publishedMs;
+      if (t < w.from) continue;
+      if (t >= w.to) break;
+      const d = news.digests[k];
+      count++;
+      sum += d.sentiment;
+      wsum += d.relevance * d.sentiment;
+      rsum += d.relevance;
+      if (d.event_type) events.set(d.event_type, (events.get(d.event_type) ?? 0) + 1);
+    }
+    if (count === 0) return;
+    set("news_count", i, count);
+    set("news_sentiment", i, sum / count);
+    if (rsum > 0) set("news_sentiment_weighted", i, wsum / rsum);
+    if (cfg.events) {
+      for (const t of NEWS_EVENT_TYPES) set(`news_event_${t}`, i, events.get(t) ?? 0);
+    }
+  });
+  return cols;
 }
 
 /** Returns the family's table, or throws {@linkcode MissingTableError} naming the family. */

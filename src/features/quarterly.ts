@@ -34,10 +34,12 @@ import {
 } from "@alfred/core";
 import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
 import { type Dataset, MissingTableError } from "../data/dataset.ts";
+import type { DigestedNews } from "../news/digest.ts";
 import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
 import {
   type BuildContext,
   buildMarket,
+  buildNews,
   buildPrice,
   buildReports,
   buildVolume,
@@ -82,6 +84,8 @@ export interface QuarterlyOptions {
   from?: string;
   /** Last date of daily data used (inclusive, ISO). */
   to?: string;
+  /** Digested articles, needed by the `news` family (`digestNews` in `src/news/digest.ts`). */
+  news?: DigestedNews;
 }
 
 /** Columns of the quarterly frame that are never feature names. */
@@ -175,7 +179,15 @@ export function buildQuarterly(
       prevEnd = s.days[i];
     }
   }
-  const ctx: BuildContext = { dataset, tickers, rows: all, daily, fromDay, toDay };
+  const ctx: BuildContext = {
+    dataset,
+    tickers,
+    rows: all,
+    daily,
+    fromDay,
+    toDay,
+    ...(options.news ? { news: options.news } : {}),
+  };
   const computed = new Map<FamilyName, Map<string, ColumnValues>>();
   for (const p of plans) computed.set(p.family, buildFamily(ctx, p));
 
@@ -335,6 +347,8 @@ function buildFamily(ctx: BuildContext, p: FamilyPlan): Map<string, ColumnValues
       return buildWindowed(ctx, p.family);
     case "market":
       return buildMarket(ctx, p.base);
+    case "news":
+      return buildNews(ctx, p.cfg as NonNullable<FeatureFamilies["news"]>);
   }
 }
 

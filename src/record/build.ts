@@ -210,6 +210,7 @@ export function runRecord(parts: RunParts): RunRecord {
     backtest: backtestRecord(parts.backtest),
     ...(parts.analysis ? { analysis: parts.analysis } : {}),
     ...(parts.inference ? { inference: parts.inference } : {}),
+    ...(parts.prepared.news ? { news: parts.prepared.news.stats } : {}),
     warnings: runWarnings(parts),
   };
 }

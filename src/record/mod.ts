@@ -52,6 +52,7 @@ export {
   VerdictRecord,
 } from "./schema.ts";
 export type { MetricSetPlace, PlacedMetricSet } from "./schema.ts";
+export { RunNews } from "./news.ts";
 export { formatPath, RecordError } from "./errors.ts";
 export type { RecordIssue } from "./errors.ts";
 export { jsonData, parseRecord, parseTable, recordHeadJson } from "./parse.ts";

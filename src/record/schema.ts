@@ -21,6 +21,7 @@
  */
 import { z } from "zod";
 import { Experiment, IsoDate, type Parsed, ScalerKind } from "../config/schema.ts";
+import { RunNews } from "./news.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
 export const RECORD_VERSION = 3;
@@ -851,6 +852,7 @@ export const RunRecord = z.strictObject({
     "with several seeds: each seed's results and their mean ± std (the rest of the record is " +
       "the first seed's run)",
   ),
+  news: RunNews.optional().describe("the news digestion (issue 21), when the news family ran"),
   warnings: z.array(z.string()).describe("data, split, training and backtest warnings"),
 });
 /** Everything a run records. */

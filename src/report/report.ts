@@ -34,6 +34,7 @@ import {
   numericMetricNames,
   orderMetricNames,
 } from "./format.ts";
+import { renderNews } from "./news.ts";
 import { plotSpecs, renderSvg } from "./plots.ts";
 import {
   backtestIntervalsNote,
@@ -301,6 +302,7 @@ function renderMarkdown(record: RunRecord, images: Map<string, string>): string 
   out.push(renderModelAndTraining(record, image("training.svg")));
   out.push(renderMetrics(record, image("confusion.svg") ?? image("predicted-vs-actual.svg")));
   out.push(renderData(record, image("correlations.svg")));
+  out.push(renderNews(record)); // news (issue 21)
   out.push(
     renderBacktest(record, [image("equity.svg"), image("drawdown.svg"), image("per-ticker.svg")]),
   );
