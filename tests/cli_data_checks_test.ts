@@ -4,7 +4,7 @@
  * could not make.
  */
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
-import type { CommandIo } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { validateCommand } from "../src/cli/validate.ts";
 import { loadExperiment } from "../src/config/load.ts";
@@ -13,12 +13,6 @@ import { TickerSelectionError } from "../src/data/select.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
 import { MissingColumnError } from "../src/features/families.ts";
 import { checkData } from "../src/pipeline.ts";
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 const DOW = `name: data-checks
 data:
