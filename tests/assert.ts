@@ -5,6 +5,7 @@
  * @module
  */
 import nodeAssert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
 
 /** Asserts that `condition` is truthy. */
 export function assert(condition: unknown, message = "assertion failed"): asserts condition {
@@ -17,6 +18,15 @@ export function assertEquals<T>(actual: T, expected: T, message?: string): void 
   else nodeAssert.deepStrictEqual(actual, expected, message);
 }
 
+/**
+ * Whether `a` and `b` are deeply and strictly equal, by the rule {@linkcode assertEquals} asserts
+ * (`NaN` equals `NaN`, `-0` does not equal `0`, an `undefined` key differs from a missing one):
+ * for a test that collects its failures and reports them together.
+ */
+export function equal(a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(a, b);
+}
+
 /** Asserts deep strict inequality. */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
   if (message === undefined) nodeAssert.notDeepStrictEqual(actual, expected);
@@ -24,20 +34,23 @@ export function assertNotEquals<T>(actual: T, expected: T, message?: string): vo
 }
 
 /**
- * Asserts `|actual − expected| <= tolerance` (default 1e-7). An `actual` that is not a number
- * (`null` or `undefined`, as a metric may be) fails.
+ * Asserts `|actual − expected| <= tolerance`, as `@std/assert` does: equal numbers (`Object.is`,
+ * so `NaN` to `NaN`) pass, and the default tolerance is relative, `1e-7 · |expected|` (`1e-7`
+ * when `expected` is not finite). An `actual` that is not a number (`null` or `undefined`, as a
+ * metric may be) fails.
  */
 export function assertAlmostEquals(
   actual: number | null | undefined,
   expected: number,
-  tolerance = 1e-7,
+  tolerance?: number,
   message?: string,
 ): void {
-  const ok = typeof actual === "number" &&
-    (actual === expected || Math.abs(actual - expected) <= tolerance);
+  if (Object.is(actual, expected)) return;
+  const bound = tolerance ?? (Number.isFinite(expected) ? Math.abs(expected * 1e-7) : 1e-7);
+  const ok = typeof actual === "number" && Math.abs(expected - actual) <= bound;
   nodeAssert.ok(
     ok,
-    message ?? `expected ${actual} to be within ${tolerance} of ${expected}`,
+    `expected ${actual} to be within ${bound} of ${expected}${message ? `: ${message}` : ""}`,
   );
 }
 

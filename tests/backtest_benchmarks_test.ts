@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { runBacktest } from "../src/backtest/mod.ts";
-import { businessDays, config, near, quarterEnds, series, signalsFor } from "./backtest_helpers.ts";
+import { config, near, quarterEnds, series, signalsFor } from "./backtest_helpers.ts";
+import { weekdays } from "./synth_helpers.ts";
 
-const days = businessDays("2000-01-03", "2000-12-29");
+const days = weekdays("2000-01-03", "2000-12-29");
 const ends = quarterEnds(days);
 
 function ramp(from: number, step: number) {

@@ -1,12 +1,13 @@
 /**
- * Shared helpers for the backtest tests: configs, price series, business-day
- * calendars, seeded random price paths and signals.
+ * Shared helpers for the backtest tests: configs, price series, seeded random price paths
+ * and signals (the calendars and the uniform stream are `synth_helpers.ts`'s).
  *
  * @module
  */
 import { BacktestConfig } from "../src/config/schema.ts";
-import { Prng, quarterOf } from "@alfred/core";
+import { quarterOf } from "@alfred/core";
 import type { PriceSeries, Signal } from "../src/backtest/types.ts";
+import { assert, assertAlmostEquals } from "./assert.ts";
 
 /**
  * A backtest config: the schema defaults overridden by `over`.
@@ -27,38 +28,6 @@ export function config(over: Record<string, unknown> = {}): BacktestConfig {
  */
 export function series(dates: string[], close: number[]): PriceSeries {
   return { dates, close: Float64Array.from(close) };
-}
-
-/**
- * Monday-to-Friday dates from `from` to `to` inclusive.
- *
- * @param from ISO date
- * @param to ISO date
- * @returns ISO dates
- */
-export function businessDays(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (
-    let t = Date.parse(`${from}T00:00:00Z`);
-    t <= Date.parse(`${to}T00:00:00Z`);
-    t += 86_400_000
-  ) {
-    const d = new Date(t);
-    const wd = d.getUTCDay();
-    if (wd !== 0 && wd !== 6) out.push(d.toISOString().slice(0, 10));
-  }
-  return out;
-}
-
-/**
- * A seeded uniform generator on [0, 1): `@alfred/core`'s mulberry32 from the seed as its state.
- *
- * @param seed integer seed
- * @returns the generator
- */
-export function rng(seed: number): () => number {
-  const p = Prng.fromState(seed);
-  return () => p.next();
 }
 
 /**
@@ -126,19 +95,16 @@ export function signalsFor(
 }
 
 /**
- * Asserts two numbers agree to a relative tolerance.
+ * Asserts two numbers agree to `tol · max(1, |expected|)`: absolute below 1, relative above.
  *
  * @param actual the computed value
  * @param expected the hand-computed value
- * @param tol relative tolerance
+ * @param tol the tolerance per unit of `max(1, |expected|)`
  * @param what label for the message
- * @throws {Error} when they differ
+ * @throws {AssertionError} when they differ
  */
 export function near(actual: number, expected: number, tol = 1e-9, what = "value"): void {
-  const scale = Math.max(1, Math.abs(expected));
-  if (!(Math.abs(actual - expected) <= tol * scale)) {
-    throw new Error(`${what}: expected ${expected}, got ${actual}`);
-  }
+  assertAlmostEquals(actual, expected, tol * Math.max(1, Math.abs(expected)), what);
 }
 
 /**
@@ -146,7 +112,7 @@ export function near(actual: number, expected: number, tol = 1e-9, what = "value
  *
  * @param value the value to scan
  * @param what label for the message
- * @throws {Error} naming the paths of the bad numbers
+ * @throws {AssertionError} naming the paths of the bad numbers
  */
 export function assertFinite(value: unknown, what = "result"): void {
   const bad: string[] = [];
@@ -157,5 +123,5 @@ export function assertFinite(value: unknown, what = "result"): void {
     }
   };
   scan(value, what);
-  if (bad.length > 0) throw new Error(`Non-finite numbers: ${bad.slice(0, 10).join(", ")}`);
+  assert(bad.length === 0, `Non-finite numbers: ${bad.slice(0, 10).join(", ")}`);
 }

@@ -3,17 +3,16 @@ import { runBacktest } from "../src/backtest/mod.ts";
 import type { BacktestResult, LabelMode, PriceSeries, Signal } from "../src/backtest/mod.ts";
 import {
   assertFinite,
-  businessDays,
   config,
   normal,
   quarterEnds,
   randomWalk,
-  rng,
   signalsFor,
 } from "./backtest_helpers.ts";
+import { rng, weekdays } from "./synth_helpers.ts";
 
 // Random price paths with a fixed seed: 6 tickers over three years, daily vol 1.5%.
-const DAYS = businessDays("2000-01-03", "2003-01-10");
+const DAYS = weekdays("2000-01-03", "2003-01-10");
 const TICKERS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"];
 const u0 = rng(42);
 const PRICES = new Map<string, PriceSeries>(TICKERS.map((t) => [t, randomWalk(DAYS, u0)]));

@@ -8,11 +8,12 @@ import {
   tradeStats,
 } from "../src/backtest/stats.ts";
 import type { Trade } from "../src/backtest/types.ts";
-import { businessDays, near, rng } from "./backtest_helpers.ts";
+import { near } from "./backtest_helpers.ts";
+import { rng, weekdays } from "./synth_helpers.ts";
 import type { MaxDrawdown } from "../src/backtest/stats.ts";
 
 const DATES = ["2000-01-03", "2000-01-04", "2000-01-05", "2000-01-06", "2000-01-07", "2000-01-10"];
-const DATES_LONG = businessDays("2000-01-03", "2000-03-31");
+const DATES_LONG = weekdays("2000-01-03", "2000-03-31");
 const NO_COSTS = { commission: 0, slippage: 0, borrow: 0, total: 0 };
 
 function input(equity: number[], over: Partial<StatsInput> = {}): StatsInput {

@@ -14,7 +14,8 @@ import {
   strategyParams,
 } from "../src/backtest/strategies.ts";
 import type { LabelMode } from "../src/backtest/types.ts";
-import { config, rng } from "./backtest_helpers.ts";
+import { config } from "./backtest_helpers.ts";
+import { rng } from "./synth_helpers.ts";
 
 const TICKERS = ["AA", "BB", "CC", "DD", "EE", "FF", "GG"];
 

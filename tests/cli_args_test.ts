@@ -1,17 +1,7 @@
 /** The command line's one argument parser and help helper (src/cli/args.ts). */
 import { assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
-import {
-  type CommandIo,
-  parseArguments,
-  parseCommandArgs,
-  runSubcommand,
-} from "../src/cli/args.ts";
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
+import { parseArguments, parseCommandArgs, runSubcommand } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 
 const OPTIONS = {
   set: { type: "string", value: "KEY=VALUE", multiple: true },

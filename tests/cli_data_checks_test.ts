@@ -4,7 +4,7 @@
  * could not make.
  */
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
-import type { CommandIo } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { validateCommand } from "../src/cli/validate.ts";
 import { loadExperiment } from "../src/config/load.ts";
@@ -14,12 +14,6 @@ import { writeSynthetic } from "../src/data/synth.ts";
 import { MissingColumnError, requireMarketSeries } from "../src/features/families.ts";
 import { memoryDataset } from "./fixtures/features/memory_dataset.ts";
 import { checkData } from "../src/dataset/prepare.ts";
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 const DOW = `name: data-checks
 data:

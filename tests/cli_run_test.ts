@@ -5,7 +5,7 @@
  * the cleanup at start: `interrupt_test.ts`.)
  */
 import { assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
-import type { CommandIo } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 import { runCommand } from "../src/cli/run.ts";
 import { locateConfigPath } from "../src/config/load.ts";
 import { MissingColumnError } from "../src/features/families.ts";
@@ -43,12 +43,6 @@ Deno.test("locateConfigPath follows extends and indexes into lists", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 Deno.test("locateConfigPath locates a swept key at its value in a sweep point", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alfred-locate-" });

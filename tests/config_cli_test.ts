@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./assert.ts";
 import { diffCommand } from "../src/cli/diff.ts";
 import { schemaCommand } from "../src/cli/schema.ts";
-import type { CommandIo } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 import { validateCommand } from "../src/cli/validate.ts";
 import { configHash } from "../src/config/hash.ts";
 import {
@@ -17,12 +17,6 @@ import { loadExperiment, parseExperimentText } from "../src/config/load.ts";
 
 const FIX = new URL("./fixtures/config/", import.meta.url).pathname;
 const ROOT = new URL("../", import.meta.url).pathname;
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 Deno.test("schema: the committed schemas/experiment.schema.json is up to date", async () => {
   const committed = await Deno.readTextFile(`${ROOT}${EXPERIMENT_SCHEMA_PATH}`);

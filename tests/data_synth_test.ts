@@ -12,24 +12,15 @@ import {
   writeSynthetic,
 } from "../src/data/synth.ts";
 import { dataCommand } from "../src/cli/data.ts";
+import { pearson as corePearson, quarterOf } from "@alfred/core";
 
 const PARAMS = { seed: 11, tickers: 12, from: "2004-01-01", to: "2011-12-31", signal: 1 };
 
-function quarterOf(iso: string): string {
-  return `${iso.slice(0, 4)}Q${Math.floor((Number(iso.slice(5, 7)) - 1) / 3) + 1}`;
-}
-
+/** `@alfred/core`'s Pearson correlation, which must exist (a constant series has none). */
 function pearson(x: number[], y: number[]): number {
-  const n = x.length;
-  const mx = x.reduce((s, v) => s + v, 0) / n;
-  const my = y.reduce((s, v) => s + v, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxy / Math.sqrt(sxx * syy);
+  const r = corePearson(x, y);
+  assert(r !== null, "a correlation of a constant series");
+  return r;
 }
 
 /** Per ticker: ISO dates and closes, in date order. */

@@ -3,7 +3,7 @@ import { type LabelConfig, SplitConfig } from "../src/config/schema.ts";
 import { dayQuarter, isoToDay, quarterNumber } from "@alfred/core";
 import { type Fold, SHARED_QUARTERS_WARNING, splitRows } from "../src/dataset/split.ts";
 import { quarterlyFrame } from "./fixtures/features/quarterly_frame.ts";
-import { rng } from "./fixtures/features/memory_dataset.ts";
+import { rng } from "./synth_helpers.ts";
 
 const TRAIN = ["AAA", "BBB", "CCC"];
 const EVAL = ["DDD", "EEE"];

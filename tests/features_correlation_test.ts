@@ -2,7 +2,7 @@ import pl from "nodejs-polars";
 import { pearson, spearman } from "@alfred/core";
 import { featureCorrelations, strengthWord } from "../src/features/correlation.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./assert.ts";
-import { rng } from "./fixtures/features/memory_dataset.ts";
+import { rng } from "./synth_helpers.ts";
 
 Deno.test("strength words follow the research notes' thresholds", () => {
   assertEquals(strengthWord(0), "Very Weak");

@@ -16,7 +16,7 @@ import { splitRows } from "../src/dataset/split.ts";
 import { featureCorrelations } from "../src/features/correlation.ts";
 import { MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly } from "../src/features/quarterly.ts";
-import { rng } from "./fixtures/features/memory_dataset.ts";
+import { rng } from "./synth_helpers.ts";
 import { everyFamily, NOTES_COLUMNS } from "./fixtures/features/notes.ts";
 
 const EVERY_FAMILY = everyFamily();

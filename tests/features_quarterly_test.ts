@@ -4,13 +4,8 @@ import { MissingTableError } from "../src/data/dataset.ts";
 import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
 import { FAMILY_ORDER, MissingColumnError } from "../src/features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
-import {
-  memoryDataset,
-  type RawTables,
-  rng,
-  synthTables,
-  weekdays,
-} from "./fixtures/features/memory_dataset.ts";
+import { memoryDataset, type RawTables, synthTables } from "./fixtures/features/memory_dataset.ts";
+import { rng, weekdays } from "./synth_helpers.ts";
 import { everyFamily, NOTES_COLUMNS, NOTES_MARKET } from "./fixtures/features/notes.ts";
 
 const ALL_FAMILIES = everyFamily({ missing: "ffill", ffill_limit: 2 });

@@ -16,7 +16,7 @@
  * in an {@linkcode openSandbox} and calls {@linkcode record} once per file; the last test prints
  * the figures of both corpora for the README's reliability section.
  */
-import { assert, assertEquals } from "./assert.ts";
+import { assert, assertEquals, equal } from "./assert.ts";
 import { openSandbox, type Sandbox } from "./task_sandbox.ts";
 import { runCommand } from "../src/cli/run.ts";
 import { validateCommand } from "../src/cli/validate.ts";
@@ -750,7 +750,7 @@ Deno.test("fuzz: every config through validate and run, in-process: exact locate
         out: normalize(out, generated, [DATA]),
         err: normalize(err, generated, [DATA]),
       };
-      if (JSON.stringify(got) !== JSON.stringify(want)) {
+      if (!equal(got, want)) {
         failures.push(
           `${name}: validate gave\n${JSON.stringify(got, null, 1)}\nexpected\n${
             JSON.stringify(want, null, 1)
@@ -781,7 +781,7 @@ Deno.test("fuzz: every config through validate and run, in-process: exact locate
           failures.push(`${name}: run took ${runMs.toFixed(0)} ms`);
         }
         const gotRun = { code: runCode, err: normalize(runErr, generated, [DATA]) };
-        if (JSON.stringify(gotRun) !== JSON.stringify(wantRun)) {
+        if (!equal(gotRun, wantRun)) {
           failures.push(
             `${name}: run gave\n${JSON.stringify(gotRun, null, 1)}\nexpected\n${
               JSON.stringify(wantRun, null, 1)
@@ -828,7 +828,7 @@ Deno.test("fuzz: a sample of configs through the real deno task validate and run
       if (task === "validate") {
         const want = expectedValidate(name, c);
         const got = { code: r.code, out: lines(r.out), err: lines(r.err) };
-        if (JSON.stringify(got) !== JSON.stringify(want)) {
+        if (!equal(got, want)) {
           failures.push(
             `deno task validate ${name} gave\n${JSON.stringify(got, null, 1)}\nexpected\n${
               JSON.stringify(want, null, 1)
@@ -838,7 +838,7 @@ Deno.test("fuzz: a sample of configs through the real deno task validate and run
       } else {
         const want = expectedRun(name, c)!;
         const got = { code: r.code, err: lines(r.err) };
-        if (JSON.stringify(got) !== JSON.stringify(want)) {
+        if (!equal(got, want)) {
           failures.push(
             `deno task run ${name} gave\n${JSON.stringify(got, null, 1)}\nexpected\n${
               JSON.stringify(want, null, 1)

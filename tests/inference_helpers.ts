@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { assert } from "./assert.ts";
+import { assertAlmostEquals } from "./assert.ts";
 
 /** The fixtures (see the generator's docstring for where each value comes from). */
 // deno-lint-ignore no-explicit-any
@@ -28,11 +28,5 @@ export function assertClose(
   abs = 0,
   what = "value",
 ): void {
-  const bound = Math.max(rel * Math.abs(expected), abs);
-  assert(
-    actual === expected || Math.abs(actual - expected) <= bound,
-    `${what}: expected ${expected}, got ${actual} (difference ${
-      actual - expected
-    }, bound ${bound})`,
-  );
+  assertAlmostEquals(actual, expected, Math.max(rel * Math.abs(expected), abs), what);
 }

@@ -21,7 +21,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { loadExperiments } from "../src/config/load.ts";
 import { runCommand } from "../src/cli/run.ts";
-import type { CommandIo } from "../src/cli/args.ts";
+import { capture } from "./cli_helpers.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord } from "../src/store/run_record.ts";
@@ -62,12 +62,6 @@ const TINY = (engine: "tfjs" | "fused", epochs = EPOCHS[engine]) =>
   engine: ${engine}
 `,
   });
-
-function capture(): CommandIo & { stdout: string[]; stderr: string[] } {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return { stdout, stderr, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
-}
 
 const quiet = { log: () => {}, write: () => {}, tty: false };
 

@@ -3,7 +3,7 @@
  * changes only that run's lines, failed runs left out, interrupted runs marked, and the CLI's
  * `--check` on a stale and a fresh journal.
  */
-import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { renderJournal } from "../src/report/journal.ts";
 import { diffHint, journalCommand, parseJournalArgs } from "../src/cli/journal.ts";
 import { loadRuns, writeRunRecord } from "../src/store/run_record.ts";
@@ -30,7 +30,7 @@ Deno.test("journal matches the snapshot", async () => {
   const text = renderJournal(runs());
   const url = new URL("journal.md.snap", FIXTURES);
   if (UPDATE) await Deno.writeTextFile(url, text);
-  equal(
+  assertEquals(
     text,
     await Deno.readTextFile(url),
     "rerun with UPDATE_SNAPSHOTS=1 if the change is intended",
@@ -40,48 +40,50 @@ Deno.test("journal matches the snapshot", async () => {
 Deno.test("journal is byte-identical for the same runs in any order", () => {
   const a = renderJournal(runs());
   const b = renderJournal(runs().reverse());
-  equal(a, b);
-  ok(!/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(a), "no generation timestamps");
+  assertEquals(a, b);
+  assert(!/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(a), "no generation timestamps");
 });
 
 Deno.test("experiments are grouped and ordered by name, runs by run id", () => {
   const text = renderJournal(runs());
   const headings = text.split("\n").filter((l) => l.startsWith("## "));
-  deepStrictEqual(headings, ["## Experiments", "## direction-small", "## magnitude-huber-2048"]);
+  assertEquals(headings, ["## Experiments", "## direction-small", "## magnitude-huber-2048"]);
   const ids = [...text.matchAll(/^- \[(\d{8}T\d{6}Z-[0-9a-f]{8})\]/gm)].map((m) => m[1]);
-  deepStrictEqual(ids, [
+  assertEquals(ids, [
     "19990101T120000Z-3fa9c2d1",
     "19990105T120000Z-3fa9c2d1",
     "19990102T080000Z-7c1d2e3f",
   ]);
   // Each group quotes its description and the metrics of its mode.
   const direction = text.slice(text.indexOf("## direction-small"), text.indexOf("## magnitude"));
-  ok(direction.includes("The notes found eval accuracy 0.54 and F1 0.58"));
-  ok(direction.includes("| F1 | baseline |"));
-  ok(!direction.includes("sign accuracy | baseline"));
+  assert(direction.includes("The notes found eval accuracy 0.54 and F1 0.58"));
+  assert(direction.includes("| F1 | baseline |"));
+  assert(!direction.includes("sign accuracy | baseline"));
   const magnitude = text.slice(text.indexOf("## magnitude"));
-  ok(magnitude.includes("| MAE | baseline | R² | baseline | Pearson | baseline |"));
-  ok(magnitude.includes("| CAGR | benchmark | Sharpe | benchmark | max drawdown | benchmark |"));
+  assert(magnitude.includes("| MAE | baseline | R² | baseline | Pearson | baseline |"));
+  assert(
+    magnitude.includes("| CAGR | benchmark | Sharpe | benchmark | max drawdown | benchmark |"),
+  );
 });
 
 Deno.test("failed runs are left out; interrupted runs are shown and marked", () => {
   const text = renderJournal(runs());
-  ok(!text.includes("19990103T120000Z-3fa9c2d1"));
-  ok(text.includes("| interrupted ⚠ |"));
-  ok(text.includes("19990105T120000Z-3fa9c2d1/report.md) **interrupted**:"));
+  assert(!text.includes("19990103T120000Z-3fa9c2d1"));
+  assert(text.includes("| interrupted ⚠ |"));
+  assert(text.includes("19990105T120000Z-3fa9c2d1/report.md) **interrupted**:"));
 });
 
 Deno.test("each metric sits beside its best baseline, marked when not beaten", () => {
   const text = renderJournal([fixtureRecord()]);
   const row = text.split("\n").find((l) => l.startsWith("| [19990101T120000Z-3fa9c2d1]"))!;
   // F1 0.6275 trails majority's 0.6866; accuracy 0.5682 beats logistic's 0.5455.
-  ok(row.includes("| 0.6275 ⚠ | 0.6866 (majority) |"));
-  ok(row.includes("| 0.5682 | 0.5455 (logistic) |"));
+  assert(row.includes("| 0.6275 ⚠ | 0.6866 (majority) |"));
+  assert(row.includes("| 0.5682 | 0.5455 (logistic) |"));
   // Sharpe 0.3104 trails the index's 0.5421; the smaller drawdown (index -22.85%) is better.
   // Returns and drawdowns are percentages, metrics 4 significant digits.
-  ok(row.includes("| 0.3104 ⚠ | 0.5421 (index) |"));
-  ok(row.includes("| 26.83% ⚠ | 22.85% (index) |"));
-  ok(row.includes("| 6.12% ⚠ | 9.85% (index) |"));
+  assert(row.includes("| 0.3104 ⚠ | 0.5421 (index) |"));
+  assert(row.includes("| 26.83% ⚠ | 22.85% (index) |"));
+  assert(row.includes("| 6.12% ⚠ | 9.85% (index) |"));
 });
 
 Deno.test("adding a run changes only that run's lines", () => {
@@ -90,15 +92,15 @@ Deno.test("adding a run changes only that run's lines", () => {
   const after = renderJournal([...runs(), added]);
   const oldLines = new Set(before.split("\n"));
   const newLines = after.split("\n");
-  for (const line of oldLines) ok(newLines.includes(line), `kept: ${line}`);
+  for (const line of oldLines) assert(newLines.includes(line), `kept: ${line}`);
   const extra = newLines.filter((l) => !oldLines.has(l));
-  equal(extra.length, 2, "one table row and one run line");
-  for (const line of extra) ok(line.includes(added.runId), line);
+  assertEquals(extra.length, 2, "one table row and one run line");
+  for (const line of extra) assert(line.includes(added.runId), line);
 });
 
 Deno.test("the journal opts out of deno fmt, which would re-wrap it", async () => {
   const text = renderJournal(runs());
-  ok(text.startsWith("<!-- deno-fmt-ignore-file -->\n"));
+  assert(text.startsWith("<!-- deno-fmt-ignore-file -->\n"));
   const dir = await Deno.makeTempDir({ prefix: "alfred-fmt-" });
   await Deno.writeTextFile(`${dir}/JOURNAL.md`, text);
   const out = await new Deno.Command(Deno.execPath(), {
@@ -106,28 +108,28 @@ Deno.test("the journal opts out of deno fmt, which would re-wrap it", async () =
     stdout: "piped",
     stderr: "piped",
   }).output();
-  ok(out.success, new TextDecoder().decode(out.stderr));
+  assert(out.success, new TextDecoder().decode(out.stderr));
   await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("an empty results folder gives a journal that says so", () => {
-  ok(renderJournal([]).includes("No runs yet"));
+  assert(renderJournal([]).includes("No runs yet"));
 });
 
 Deno.test("journal links are relative to where the journal is written", () => {
   const text = renderJournal([fixtureRecord()], { resultsPath: "../results" });
-  ok(text.includes("(../results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
+  assert(text.includes("(../results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
 });
 
 Deno.test("journal arguments: defaults, values, and errors naming what is allowed", () => {
-  deepStrictEqual(parseJournalArgs([]), { results: "results", out: "JOURNAL.md", check: false });
-  deepStrictEqual(parseJournalArgs(["--check", "--results", "r", "--out=J.md"]), {
+  assertEquals(parseJournalArgs([]), { results: "results", out: "JOURNAL.md", check: false });
+  assertEquals(parseJournalArgs(["--check", "--results", "r", "--out=J.md"]), {
     results: "r",
     out: "J.md",
     check: true,
   });
-  throws(() => parseJournalArgs(["--results"]), /"--results" needs a value/);
-  throws(() => parseJournalArgs(["--frob"]), /Unknown argument "--frob": allowed are/);
+  assertThrows(() => parseJournalArgs(["--results"]), Error, `"--results" needs a value`);
+  assertThrows(() => parseJournalArgs(["--frob"]), Error, `Unknown argument "--frob": allowed are`);
 });
 
 Deno.test("journal --check fails on a stale journal and passes on a fresh one", async () => {
@@ -137,23 +139,27 @@ Deno.test("journal --check fails on a stale journal and passes on a fresh one", 
   const quiet = silence();
   try {
     await writeRunRecord(results, fixtureRecord());
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 1, "missing");
-    equal(await journalCommand(["--results", results, "--out", out]), 0);
+    assertEquals(
+      await journalCommand(["--results", results, "--out", out, "--check"]),
+      1,
+      "missing",
+    );
+    assertEquals(await journalCommand(["--results", results, "--out", out]), 0);
     const first = await Deno.readTextFile(out);
-    ok(first.includes("(results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0, "fresh");
+    assert(first.includes("(results/direction-small/19990101T120000Z-3fa9c2d1/report.md)"));
+    assertEquals(await journalCommand(["--results", results, "--out", out, "--check"]), 0, "fresh");
     // A new run makes the committed journal stale until it is regenerated.
     await writeRunRecord(results, magnitudeRecord());
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 1, "stale");
-    ok(quiet.errors.some((e) => e.includes("is stale: first difference at line")));
-    equal(await Deno.readTextFile(out), first, "--check writes nothing");
-    equal(await journalCommand(["--results", results, "--out", out]), 0);
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    assertEquals(await journalCommand(["--results", results, "--out", out, "--check"]), 1, "stale");
+    assert(quiet.errors.some((e) => e.includes("is stale: first difference at line")));
+    assertEquals(await Deno.readTextFile(out), first, "--check writes nothing");
+    assertEquals(await journalCommand(["--results", results, "--out", out]), 0);
+    assertEquals(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
     // Regenerating again gives the same bytes.
     const second = await Deno.readTextFile(out);
-    equal(await journalCommand(["--results", results, "--out", out]), 0);
-    equal(await Deno.readTextFile(out), second);
-    equal(await journalCommand(["--nope"]), 2);
+    assertEquals(await journalCommand(["--results", results, "--out", out]), 0);
+    assertEquals(await Deno.readTextFile(out), second);
+    assertEquals(await journalCommand(["--nope"]), 2);
   } finally {
     quiet.restore();
     await Deno.remove(root, { recursive: true });
@@ -174,26 +180,28 @@ Deno.test("journal skips a truncated or unreadable record.json with a warning na
     const file = `${broken}/record.json`;
     const text = await Deno.readTextFile(file);
     await Deno.writeTextFile(file, text.slice(0, text.length >> 1)); // truncated mid-write
-    equal(await journalCommand(["--results", results, "--out", out]), 0);
-    equal(await Deno.readTextFile(out), good, "the readable run, and only it");
-    equal(quiet.errors.length, 1);
-    ok(
+    assertEquals(await journalCommand(["--results", results, "--out", out]), 0);
+    assertEquals(await Deno.readTextFile(out), good, "the readable run, and only it");
+    assertEquals(quiet.errors.length, 1);
+    assert(
       quiet.errors[0].startsWith(
         `Warning: a run is left out of the journal: Cannot parse run record "${file}": `,
       ),
       quiet.errors[0],
     );
-    ok(/JSON/.test(quiet.errors[0]), quiet.errors[0]);
+    assert(/JSON/.test(quiet.errors[0]), quiet.errors[0]);
     const last = () => logs[logs.length - 1];
-    ok(last().endsWith("1 runs in 1 experiments (1 unreadable run left out)"), last());
+    assert(last().endsWith("1 runs in 1 experiments (1 unreadable run left out)"), last());
     // --check still works: fresh against the readable runs, with the same warning
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
-    equal(quiet.errors.length, 2);
-    ok(last().includes("is up to date (1 runs) (1 unreadable run left out)"), last());
+    assertEquals(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    assertEquals(quiet.errors.length, 2);
+    assert(last().includes("is up to date (1 runs) (1 unreadable run left out)"), last());
     // a record that is JSON but not a run record is skipped the same way
     await Deno.writeTextFile(file, '{"runId": 42}');
-    equal(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
-    ok(quiet.errors[2].includes(`Invalid run record "${file}": runId: expected a string, got 42`));
+    assertEquals(await journalCommand(["--results", results, "--out", out, "--check"]), 0);
+    assert(
+      quiet.errors[2].includes(`Invalid run record "${file}": runId: expected a string, got 42`),
+    );
   } finally {
     quiet.restore();
     await Deno.remove(root, { recursive: true });
@@ -201,8 +209,8 @@ Deno.test("journal skips a truncated or unreadable record.json with a warning na
 });
 
 Deno.test("diffHint names the first differing line", () => {
-  equal(diffHint("a\nb\nc", "a\nB\nc"), "first difference at line 2:\n- b\n+ B");
-  equal(diffHint("a", "a\nb"), "first difference at line 2:\n- (end of file)\n+ b");
+  assertEquals(diffHint("a\nb\nc", "a\nB\nc"), "first difference at line 2:\n- b\n+ B");
+  assertEquals(diffHint("a", "a\nb"), "first difference at line 2:\n- (end of file)\n+ b");
 });
 
 function silence(): { errors: string[]; restore(): void } {
@@ -237,7 +245,7 @@ Deno.test("the committed JOURNAL.md is what the committed results give (deno tas
   );
   const expected = renderJournal(records, { resultsPath: "results" });
   const committed = await Deno.readTextFile(`${root}JOURNAL.md`);
-  equal(committed, expected, "JOURNAL.md is stale: run `deno task journal` and commit it");
+  assertEquals(committed, expected, "JOURNAL.md is stale: run `deno task journal` and commit it");
 });
 
 Deno.test("each run's line says how training fitted the training rows: before, kept, last epoch", () => {
@@ -248,7 +256,7 @@ Deno.test("each run's line says how training fitted the training rows: before, k
   r.metrics!.lastEpoch = { train: fit(0.97) };
   r.training = { ...r.training!, bestEpoch: 3, history: Array(40).fill(r.training!.history[0]) };
   const text = renderJournal([r]);
-  ok(
+  assert(
     text.includes(
       "training sign accuracy 0.6000 before training, 0.6200 with the kept weights (epoch 3), " +
         "0.9700 at the last epoch (40)",
@@ -256,5 +264,5 @@ Deno.test("each run's line says how training fitted the training rows: before, k
     text,
   );
   // Without training-row metrics (older runs) the line says nothing about the fit.
-  ok(!renderJournal([magnitudeRecord()]).includes("before training"));
+  assert(!renderJournal([magnitudeRecord()]).includes("before training"));
 });

@@ -25,7 +25,7 @@ function grad(fn: (a: tf.Tensor, b: tf.Tensor) => tf.Scalar, yt: number[], yp: n
     Array.from(tf.grad((x: tf.Tensor) => fn(tf.tensor1d(yt), x))(tf.tensor1d(yp)).dataSync())
   );
 }
-function assertClose(actual: number[], expected: number[], tol = 1e-5): void {
+function assertEachClose(actual: number[], expected: number[], tol = 1e-5): void {
   assertEquals(actual.length, expected.length);
   actual.forEach((a, i) =>
     assertAlmostEquals(a, expected[i], tol, `index ${i}: ${a} vs ${expected[i]}`)
@@ -52,7 +52,7 @@ function huberGrad(delta: number): number[] {
 
 Deno.test("mse matches the hand-computed value and gradient", () => {
   assertAlmostEquals(value(mseLoss, y, p), mseRef, 1e-6);
-  assertClose(grad(mseLoss, y, p), mseGrad);
+  assertEachClose(grad(mseLoss, y, p), mseGrad);
 });
 
 Deno.test("bce matches hand-computed values and gradient, and stays finite at 0 and 1", () => {
@@ -67,7 +67,7 @@ Deno.test("bce matches hand-computed values and gradient, and stays finite at 0 
     1e-6,
   );
   const g = yb.map((t, i) => (-(t / pb[i]) + (1 - t) / (1 - pb[i])) / 4);
-  assertClose(grad(bceLoss, yb, pb), g, 1e-5);
+  assertEachClose(grad(bceLoss, yb, pb), g, 1e-5);
   // Saturated predictions: clipped at 1e-7, so the loss is large but finite.
   const worst = value(bceLoss, [1, 0], [0, 1]);
   assert(Number.isFinite(worst), `bce at the extremes is ${worst}`);
@@ -80,7 +80,7 @@ Deno.test("bce matches hand-computed values and gradient, and stays finite at 0 
 Deno.test("huber matches the piecewise formula and its gradient on both sides of delta", () => {
   for (const delta of [0.25, 1]) {
     assertAlmostEquals(value(huberLoss(delta), y, p), huberRef(delta), 1e-6);
-    assertClose(grad(huberLoss(delta), y, p), huberGrad(delta));
+    assertEachClose(grad(huberLoss(delta), y, p), huberGrad(delta));
   }
   // Hand-computed: errors 0.5 (quadratic) and 3 (linear) with delta 1.
   assertAlmostEquals(value(huberLoss(1), [0, 0], [0.5, 3]), (0.125 + 2.5) / 2, 1e-6);
@@ -92,7 +92,7 @@ Deno.test("sign error is zero when signs agree and its gradient pushes toward th
   assertAlmostEquals(value(signError, [0.1, -0.2], [0.3, 0.5]), 0.05, 1e-7);
   assertAlmostEquals(value(signError, y, p), signRef, 1e-7);
   const g = grad(signError, y, p);
-  assertClose(g, signGrad);
+  assertEachClose(g, signGrad);
   // Wrong-signed rows get a gradient whose descent step moves the prediction toward sign(yTrue).
   y.forEach((t, i) => {
     if (t * p[i] < 0) assert(-g[i] * t > 0, `row ${i} is pushed the wrong way`);
@@ -117,7 +117,7 @@ Deno.test("mse-sign, huber-sign and sign-ratio combine value and sign error with
   for (const [name, ref, gref] of cases) {
     const fn = makeLoss({ name, ...base });
     assertAlmostEquals(value(fn, y, p), ref, 1e-6, name);
-    assertClose(grad(fn, y, p), gref);
+    assertEachClose(grad(fn, y, p), gref);
   }
   // The schema's defaults for sign-ratio are the notes' 0.5 and 2.
   const defaults = LossConfig.parse({ name: "sign-ratio" });

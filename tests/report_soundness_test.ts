@@ -4,7 +4,7 @@
  * features and on eval sets too small to judge, drawdown durations in trading days even for runs
  * recorded in calendar days, and no internal key names in the prose and tables.
  */
-import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { collectWarnings, renderReport, ruinSentences, summaryLine } from "../src/report/report.ts";
 import {
   leakageChecks,
@@ -50,26 +50,26 @@ function ruinedRecord(): RunRecord {
 Deno.test("a ruined book is stated first, in bold, with its date, equity and liquidation value", async () => {
   const record = ruinedRecord();
   const [sentence] = ruinSentences(record);
-  equal(
+  assertEquals(
     sentence,
     "The book was ruined on 1999-07-12: its equity was -1,451.84 at that close (starting capital 100,000.00); every position was closed at that close's prices, paying 201.45 in costs and leaving -1,653.29 (a return of -101.65%): a debt of 1,653.29 owed to the broker, because a short rose past the remaining equity between two closes (kept as a debt, not floored at zero). It never traded again, and the statistics are on this liquidated path",
   );
   const { markdown } = await renderReport(record);
   const lines = markdown.split("\n").filter((l) => l.trim());
-  equal(lines[2], `**⚠ RUINED: ${sentence}.**`, "right under the summary line");
-  match(
+  assertEquals(lines[2], `**⚠ RUINED: ${sentence}.**`, "right under the summary line");
+  assertMatch(
     lines[1],
     /backtest CAGR 6\.12%, Sharpe 0\.3104 \(index Sharpe 0\.5421\), ruined on 1999-07-12\.$/,
   );
   // Not repeated in the warnings list, but repeated at the top of the backtest section.
   const warnings = markdown.slice(markdown.indexOf("## Warnings"), markdown.indexOf("## Leakage"));
-  ok(!warnings.includes("ruined"));
+  assert(!warnings.includes("ruined"));
   const backtest = markdown.slice(markdown.indexOf("## Backtest"));
-  ok(backtest.startsWith(`## Backtest\n\n**⚠ ${sentence}.**`));
+  assert(backtest.startsWith(`## Backtest\n\n**⚠ ${sentence}.**`));
   // The journal, which lists each run's warnings, names the ruin first.
-  equal(collectWarnings(record)[0], sentence);
-  ok(renderJournal([record]).includes(`- ⚠ ${sentence}`));
-  ok(summaryLine(record).endsWith("ruined on 1999-07-12."));
+  assertEquals(collectWarnings(record)[0], sentence);
+  assert(renderJournal([record]).includes(`- ⚠ ${sentence}`));
+  assert(summaryLine(record).endsWith("ruined on 1999-07-12."));
 });
 
 Deno.test("a ruined per-ticker book is named; a liquidation left positive has no debt clause", () => {
@@ -84,33 +84,35 @@ Deno.test("a ruined per-ticker book is named; a liquidation left positive has no
     liquidationCosts: 3,
   }];
   const [sentence] = ruinSentences(record);
-  ok(sentence.startsWith('The book of "XOM" was ruined on 1999-03-01: its equity was -10.00'));
-  ok(sentence.includes("(the last on 1999-03-02)"));
-  ok(sentence.includes("leaving 12.50 (a return of -99.95%). It never traded again"));
-  ok(!sentence.includes("debt"));
-  deepStrictEqual(ruinSentences(fixtureRecord()), []);
+  assert(sentence.startsWith('The book of "XOM" was ruined on 1999-03-01: its equity was -10.00'));
+  assert(sentence.includes("(the last on 1999-03-02)"));
+  assert(sentence.includes("leaving 12.50 (a return of -99.95%). It never traded again"));
+  assert(!sentence.includes("debt"));
+  assertEquals(ruinSentences(fixtureRecord()), []);
 });
 
 Deno.test("leakage checks: the fixture's record confirms cut-off, gap, scaler rows and split", async () => {
   const checks = leakageChecks(fixtureRecord());
-  deepStrictEqual(checks.map((c) => [c.name, c.status]), [
+  assertEquals(checks.map((c) => [c.name, c.status]), [
     ["Feature cut-off", "verified"],
     ["Purge and embargo", "verified"],
     ["Scaler rows", "verified"],
     ["Split", "verified"],
   ]);
-  ok(checks[0].text.includes("training rows dated 1991-12-31 to 1997-06-30, eval rows 1998-03-31"));
-  ok(checks[1].text.includes("Label horizon 1 quarter"));
-  ok(checks[1].text.includes("purge of 1 quarter and an embargo of 0 quarters"));
-  ok(checks[1].text.includes("the latest training label is known on 1997-09-30, before"));
-  ok(
+  assert(
+    checks[0].text.includes("training rows dated 1991-12-31 to 1997-06-30, eval rows 1998-03-31"),
+  );
+  assert(checks[1].text.includes("Label horizon 1 quarter"));
+  assert(checks[1].text.includes("purge of 1 quarter and an embargo of 0 quarters"));
+  assert(checks[1].text.includes("the latest training label is known on 1997-09-30, before"));
+  assert(
     checks[2].text.includes(
       "fitted on 312 rows = its 312 training rows (the same row set, by hash)",
     ),
   );
   const { markdown } = await renderReport(fixtureRecord());
-  ok(markdown.indexOf("## Leakage checks") < markdown.indexOf("## What was run"));
-  ok(
+  assert(markdown.indexOf("## Leakage checks") < markdown.indexOf("## What was run"));
+  assert(
     markdown.includes(
       "- ✓ **Scaler rows**: The feature scalers were fitted on training rows only.",
     ),
@@ -124,10 +126,10 @@ Deno.test("leakage checks warn when the record shows a leak", () => {
   fold.scalerRowsHash = "0".repeat(64);
   fold.lastTrainLabelDate = "1998-03-31"; // a training label inside the eval period
   const checks = Object.fromEntries(leakageChecks(record).map((c) => [c.name, c]));
-  equal(checks["Scaler rows"].status, "warning");
-  ok(checks["Scaler rows"].text.includes("fitted on 390 rows ≠ its 312 training rows"));
-  equal(checks["Purge and embargo"].status, "warning");
-  ok(checks["Purge and embargo"].text.includes("known on 1998-03-31, NOT before"));
+  assertEquals(checks["Scaler rows"].status, "warning");
+  assert(checks["Scaler rows"].text.includes("fitted on 390 rows ≠ its 312 training rows"));
+  assertEquals(checks["Purge and embargo"].status, "warning");
+  assert(checks["Purge and embargo"].text.includes("known on 1998-03-31, NOT before"));
 });
 
 Deno.test("leakage checks of a by-ticker split and of a run recorded before the checks", () => {
@@ -140,23 +142,28 @@ Deno.test("leakage checks of a by-ticker split and of a run recorded before the 
     evalFrom: null,
   };
   const checks = Object.fromEntries(leakageChecks(byTicker).map((c) => [c.name, c]));
-  equal(checks["Split"].status, "warning");
-  ok(checks["Split"].text.includes("market-wide moves leak from training into eval"));
-  ok(checks["Split"].text.includes("Its warnings: by_ticker split: train and eval share quarters"));
-  equal(checks["Purge and embargo"].status, "warning");
-  match(checks["Purge and embargo"].text, /^None applied/);
-  equal(checks["Feature cut-off"].status, "warning");
+  assertEquals(checks["Split"].status, "warning");
+  assert(checks["Split"].text.includes("market-wide moves leak from training into eval"));
+  assert(
+    checks["Split"].text.includes("Its warnings: by_ticker split: train and eval share quarters"),
+  );
+  assertEquals(checks["Purge and embargo"].status, "warning");
+  assertMatch(checks["Purge and embargo"].text, /^None applied/);
+  assertEquals(checks["Feature cut-off"].status, "warning");
 
   // A record of the first version: no latest label date, no per-fold scaler rows; its gap from
   // its config (the migration reads it), the scaler's row count.
   const old = versionOneRecord();
   const stated = Object.fromEntries(leakageChecks(old).map((c) => [c.name, c]));
-  equal(stated["Purge and embargo"].status, "stated");
-  ok(stated["Purge and embargo"].text.includes("(from 1998-01-01)"), "eval_from from the config");
-  ok(stated["Purge and embargo"].text.includes("predates recording"));
-  equal(stated["Scaler rows"].status, "stated");
-  ok(stated["Scaler rows"].text.includes("saw 270 rows, its training row count"));
-  deepStrictEqual(leakageChecks({ ...old, split: null }), []);
+  assertEquals(stated["Purge and embargo"].status, "stated");
+  assert(
+    stated["Purge and embargo"].text.includes("(from 1998-01-01)"),
+    "eval_from from the config",
+  );
+  assert(stated["Purge and embargo"].text.includes("predates recording"));
+  assertEquals(stated["Scaler rows"].status, "stated");
+  assert(stated["Scaler rows"].text.includes("saw 270 rows, its training row count"));
+  assertEquals(leakageChecks({ ...old, split: null }), []);
 });
 
 Deno.test("walk-forward folds are checked one by one", () => {
@@ -181,17 +188,17 @@ Deno.test("walk-forward folds are checked one by one", () => {
     ],
   };
   const checks = Object.fromEntries(leakageChecks(record).map((c) => [c.name, c]));
-  equal(checks["Purge and embargo"].status, "verified");
-  ok(checks["Purge and embargo"].text.includes(
+  assertEquals(checks["Purge and embargo"].status, "verified");
+  assert(checks["Purge and embargo"].text.includes(
     "Fold-1: the latest training label is known on 1997-09-30, before its eval quarters start (1998-01-01); fold-2: the latest training label is known on 1998-09-30, before its eval quarters start (1999-01-01)",
   ));
-  ok(checks["Split"].text.includes("walk forward"));
-  ok(checks["Split"].text.includes("2 folds, a rolling window"));
+  assert(checks["Split"].text.includes("walk forward"));
+  assert(checks["Split"].text.includes("2 folds, a rolling window"));
 });
 
 Deno.test("level features are named with what level they are; changes and ratios are not", () => {
   const record = fixtureRecord();
-  deepStrictEqual(levelFeatures(record), [{ feature: "Close", level: "the price level" }]);
+  assertEquals(levelFeatures(record), [{ feature: "Close", level: "the price level" }]);
   record.features = [
     "Close_diff_MA_7",
     "delta_Close",
@@ -206,24 +213,26 @@ Deno.test("level features are named with what level they are; changes and ratios
     "delta_10year",
   ];
   record.featureFamilies = undefined; // an older record: families read from the names
-  deepStrictEqual(levelFeatures(record).map((f) => f.feature), [
+  assertEquals(levelFeatures(record).map((f) => f.feature), [
     "Volume",
     "reportedEPS",
     "cpi",
     "unemp",
     "10year",
   ]);
-  equal(
+  assertEquals(
     levelFeatureWarning(record)!.split(". ")[0],
     "Non-stationary level features: `Volume` (the volume level); `reportedEPS` (earnings per share, a currency level); `cpi`, `unemp`, `10year` (market series values: index, price, yield or macro levels)",
   );
   // Recorded families win over names: a market series the names would not know.
   record.features = ["Margin_Gross", "delta_Margin_Gross"];
   record.featureFamilies = { market: ["Margin_Gross"] };
-  deepStrictEqual(levelFeatures(record).map((f) => f.feature), ["Margin_Gross"]);
+  assertEquals(levelFeatures(record).map((f) => f.feature), ["Margin_Gross"]);
   record.features = ["Close_diff_MA_30", "delta_1year"];
-  equal(levelFeatureWarning(record), null);
-  ok(collectWarnings(fixtureRecord()).some((w) => w.startsWith("Non-stationary level features")));
+  assertEquals(levelFeatureWarning(record), null);
+  assert(
+    collectWarnings(fixtureRecord()).some((w) => w.startsWith("Non-stationary level features")),
+  );
 });
 
 Deno.test("the report knows every non-market feature column of the families", () => {
@@ -237,27 +246,27 @@ Deno.test("the report knows every non-market feature column of the families", ()
     for (const column of Object.keys(columns)) {
       record.features = [column];
       const level = levelFeatures(record)[0]?.level ?? "";
-      ok(!level.startsWith("market"), `${column} is read as a market series`);
+      assert(!level.startsWith("market"), `${column} is read as a market series`);
     }
   }
 });
 
 Deno.test("eval sets under 30 rows are too small to judge, and the report says how many", () => {
   const record = fixtureRecord();
-  equal(smallEvalWarning(record), null);
+  assertEquals(smallEvalWarning(record), null);
   record.split!.folds[0].evalRows = 22;
-  equal(
+  assertEquals(
     smallEvalWarning(record),
     "Eval set too small to judge: 22 eval rows (fewer than 30); one prediction moves accuracy by 4.5 percentage points",
   );
-  ok(collectWarnings(record).includes(smallEvalWarning(record)!));
+  assert(collectWarnings(record).includes(smallEvalWarning(record)!));
   const base = record.split!.folds[0];
   record.split!.folds = [
     { ...base, name: "fold-1", evalRows: 12 },
     { ...base, name: "fold-2", evalRows: 40 },
     { ...base, name: "fold-3", evalRows: 1 },
   ];
-  equal(
+  assertEquals(
     smallEvalWarning(record),
     "Eval sets too small to judge: fold-1 has 12 eval rows, fold-3 has 1 eval row (fewer than 30 each; 53 eval rows pooled over 3 folds)",
   );
@@ -266,8 +275,8 @@ Deno.test("eval sets under 30 rows are too small to judge, and the report says h
 Deno.test("runs recorded in calendar days show their drawdown duration in trading days", async () => {
   // The migration counted them from the recorded daily equity (see tests/record_test.ts).
   const { markdown } = await renderReport(versionOneRecord());
-  ok(markdown.includes("| max drawdown duration (trading days) |"));
-  ok(!markdown.includes("calendar days, as runs"));
+  assert(markdown.includes("| max drawdown duration (trading days) |"));
+  assert(!markdown.includes("calendar days, as runs"));
 });
 
 /** The report's prose and tables: no code spans, code blocks, or text quoted from the record. */
@@ -300,6 +309,8 @@ Deno.test("reports show no internal key names: no camelCase or snake_case keys i
   const text = prose(markdown, record);
   const camel = text.match(/\b[a-z]+[A-Z][A-Za-z]*\b/g) ?? [];
   const snake = text.match(/\b[a-z]+_[a-z_]+\b/g) ?? [];
-  deepStrictEqual([...new Set([...camel, ...snake])], []);
-  ok(markdown.includes("| Close | 0.6800 | -0.001700 | 0.6100 | -0.01750 | 12 | drop candidate |"));
+  assertEquals([...new Set([...camel, ...snake])], []);
+  assert(
+    markdown.includes("| Close | 0.6800 | -0.001700 | 0.6100 | -0.01750 | 12 | drop candidate |"),
+  );
 });

@@ -2,8 +2,7 @@
  * The run report: snapshot of the fixture's report.md, warnings at the top, baseline markers,
  * plots as SVG with the expected marks, and byte-identical SVG across renders and time zones.
  */
-import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { assert } from "./assert.ts";
+import { assert, assertEquals, assertMatch } from "./assert.ts";
 import { collectWarnings, NOT_BEATEN, renderReport } from "../src/report/report.ts";
 import {
   drawdowns,
@@ -23,7 +22,11 @@ async function snapshot(name: string, actual: string): Promise<void> {
     return;
   }
   const expected = await Deno.readTextFile(url);
-  equal(actual, expected, `snapshot ${name} differs; rerun with UPDATE_SNAPSHOTS=1 if intended`);
+  assertEquals(
+    actual,
+    expected,
+    `snapshot ${name} differs; rerun with UPDATE_SNAPSHOTS=1 if intended`,
+  );
 }
 
 async function sha256(text: string): Promise<string> {
@@ -39,7 +42,7 @@ Deno.test("report.md of the fixture record matches the snapshot", async () => {
 Deno.test("report embeds every plot it renders, and only those", async () => {
   const { markdown, plots } = await renderReport(fixtureRecord());
   const files = Object.keys(plots).sort();
-  deepStrictEqual(files, [
+  assertEquals(files, [
     "confusion.svg",
     "correlations.svg",
     "drawdown.svg",
@@ -49,7 +52,7 @@ Deno.test("report embeds every plot it renders, and only those", async () => {
     "training.svg",
   ]);
   const linked = [...markdown.matchAll(/!\[[^\]]*\]\(([^)]+\.svg)\)/g)].map((m) => m[1]).sort();
-  deepStrictEqual(linked, files);
+  assertEquals(linked, files);
 });
 
 Deno.test("plots are SVG with their titles and marks", async () => {
@@ -65,23 +68,23 @@ Deno.test("plots are SVG with their titles and marks", async () => {
   };
   for (const [file, [title, marks]] of Object.entries(expectations)) {
     const svg = plots[file];
-    ok(svg.startsWith("<svg"), `${file} is an SVG document`);
-    ok(svg.includes(title), `${file} has its title "${title}"`);
-    for (const mark of marks) ok(svg.includes(mark), `${file} draws ${mark}`);
+    assert(svg.startsWith("<svg"), `${file} is an SVG document`);
+    assert(svg.includes(title), `${file} has its title "${title}"`);
+    for (const mark of marks) assert(svg.includes(mark), `${file} draws ${mark}`);
   }
   // The legend names every equity series; the per-ticker plot names every eval ticker.
-  for (const s of ["strategy", "index", "basket"]) ok(plots["equity.svg"].includes(`>${s}<`));
-  for (const t of ["JPM", "PG", "WMT", "XOM"]) ok(plots["per-ticker.svg"].includes(`>${t}<`));
+  for (const s of ["strategy", "index", "basket"]) assert(plots["equity.svg"].includes(`>${s}<`));
+  for (const t of ["JPM", "PG", "WMT", "XOM"]) assert(plots["per-ticker.svg"].includes(`>${t}<`));
   // The confusion matrix prints the four counts from [[tn, fp], [fn, tp]] = [[9, 12], [7, 16]].
-  for (const n of ["9", "12", "7", "16"]) ok(plots["confusion.svg"].includes(`>${n}</text>`));
+  for (const n of ["9", "12", "7", "16"]) assert(plots["confusion.svg"].includes(`>${n}</text>`));
 });
 
 Deno.test("SVG output is byte-identical across renders", async () => {
   const a = await renderReport(fixtureRecord());
   const b = await renderReport(fixtureRecord());
-  deepStrictEqual(Object.keys(a.plots), Object.keys(b.plots));
-  for (const file of Object.keys(a.plots)) equal(a.plots[file], b.plots[file], file);
-  equal(a.markdown, b.markdown);
+  assertEquals(Object.keys(a.plots), Object.keys(b.plots));
+  for (const file of Object.keys(a.plots)) assertEquals(a.plots[file], b.plots[file], file);
+  assertEquals(a.markdown, b.markdown);
 });
 
 Deno.test("SVG output does not depend on the time zone", async () => {
@@ -107,8 +110,8 @@ Deno.test("SVG output does not depend on the time zone", async () => {
       stdout: "piped",
       stderr: "piped",
     }).output();
-    ok(out.success, new TextDecoder().decode(out.stderr));
-    deepStrictEqual(JSON.parse(new TextDecoder().decode(out.stdout)), local, `TZ=${tz}`);
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), local, `TZ=${tz}`);
   }
 });
 
@@ -117,17 +120,17 @@ Deno.test("synthetic data is announced in bold at the very top", async () => {
   record.data = { ...record.data, synthetic: true };
   const { markdown } = await renderReport(record);
   const lines = markdown.split("\n").filter((l) => l.trim());
-  match(lines[1], /^\*\*⚠ SYNTHETIC DATA/);
+  assertMatch(lines[1], /^\*\*⚠ SYNTHETIC DATA/);
   const journalLike = (await renderReport(fixtureRecord())).markdown;
-  ok(!journalLike.includes("SYNTHETIC"));
+  assert(!journalLike.includes("SYNTHETIC"));
 });
 
 Deno.test("interrupted runs are marked at the top of the report", async () => {
   const record = variant({ status: "interrupted", error: "stopped by Ctrl-C at epoch 24" });
   const { markdown } = await renderReport(record);
   const lines = markdown.split("\n").filter((l) => l.trim());
-  match(lines[1], /^\*\*Status: INTERRUPTED\*\*/);
-  ok(lines[1].includes("stopped by Ctrl-C at epoch 24"));
+  assertMatch(lines[1], /^\*\*Status: INTERRUPTED\*\*/);
+  assert(lines[1].includes("stopped by Ctrl-C at epoch 24"));
 });
 
 Deno.test("warnings: manifest, split, backtest, leaking split and same-bar fills, deduplicated", () => {
@@ -140,26 +143,26 @@ Deno.test("warnings: manifest, split, backtest, leaking split and same-bar fills
   record.split = { ...record.split!, method: "by_ticker" };
   record.backtest = { ...record.backtest!, warnings: ["XOM has 3 missing days, forward-filled"] };
   const warnings = collectWarnings(record);
-  equal(warnings.filter((w) => w.startsWith("Survivorship")).length, 1, "deduplicated");
-  ok(warnings.some((w) => w.startsWith("Leaking split")));
-  ok(warnings.some((w) => w.startsWith("Same-bar fills")));
-  ok(warnings.includes("XOM has 3 missing days, forward-filled"));
+  assertEquals(warnings.filter((w) => w.startsWith("Survivorship")).length, 1, "deduplicated");
+  assert(warnings.some((w) => w.startsWith("Leaking split")));
+  assert(warnings.some((w) => w.startsWith("Same-bar fills")));
+  assert(warnings.includes("XOM has 3 missing days, forward-filled"));
   // A split warning that already explains the leak is not repeated.
   record.split.warnings = ["by_ticker shares quarters between train and eval"];
-  equal(collectWarnings(record).filter((w) => /leak|share/i.test(w)).length, 1);
+  assertEquals(collectWarnings(record).filter((w) => /leak|share/i.test(w)).length, 1);
 });
 
 Deno.test("a baseline the model does not beat is marked, and one it beats is not", async () => {
   const { markdown } = await renderReport(fixtureRecord());
   // majority has F1 0.6866 > model 0.6275 and recall 1 > 0.6957; logistic is beaten everywhere.
-  ok(
+  assert(
     markdown.includes(`| F1 | 0.000 | 0.7789 | 0.6420 | 0.6275 | 0.5116 | 0.6866 ${NOT_BEATEN} |`),
   );
-  ok(markdown.includes("The model does not beat **majority** on eval recall, F1."));
-  ok(!markdown.includes("does not beat **logistic**"));
-  ok(!markdown.includes("does not beat **momentum**"));
+  assert(markdown.includes("The model does not beat **majority** on eval recall, F1."));
+  assert(!markdown.includes("does not beat **logistic**"));
+  assert(!markdown.includes("does not beat **momentum**"));
   // The strategy trails the index on Sharpe: the index cell is marked.
-  ok(markdown.includes(`| Sharpe | 0.3104 | 0.5421 ${NOT_BEATEN} | 0.4177 ${NOT_BEATEN} |`));
+  assert(markdown.includes(`| Sharpe | 0.3104 | 0.5421 ${NOT_BEATEN} | 0.4177 ${NOT_BEATEN} |`));
 });
 
 Deno.test("magnitude runs plot predicted against actual from eval predictions", async () => {
@@ -177,13 +180,13 @@ Deno.test("magnitude runs plot predicted against actual from eval predictions", 
     row("1998Q3", 0.11, 0.07),
   ];
   const { markdown, plots } = await renderReport(magnitudeRecord(), { predictions });
-  ok("predicted-vs-actual.svg" in plots);
-  ok(!("confusion.svg" in plots));
-  ok(plots["predicted-vs-actual.svg"].includes("mark-symbol"));
-  ok(markdown.includes("![Predicted against actual](predicted-vs-actual.svg)"));
-  ok(markdown.includes("| sign accuracy |"));
+  assert("predicted-vs-actual.svg" in plots);
+  assert(!("confusion.svg" in plots));
+  assert(plots["predicted-vs-actual.svg"].includes("mark-symbol"));
+  assert(markdown.includes("![Predicted against actual](predicted-vs-actual.svg)"));
+  assert(markdown.includes("| sign accuracy |"));
   // A mean-prediction baseline with R² 0 and a model with R² 0.0496: the model wins on R².
-  ok(!/does not beat \*\*mean\*\* on eval[^\n]*R²/.test(markdown));
+  assert(!/does not beat \*\*mean\*\* on eval[^\n]*R²/.test(markdown));
 });
 
 Deno.test("a record without training, metrics or backtest still renders", async () => {
@@ -198,9 +201,9 @@ Deno.test("a record without training, metrics or backtest still renders", async 
     correlations: [],
   });
   const { markdown, plots } = await renderReport(record);
-  deepStrictEqual(Object.keys(plots), []);
-  ok(markdown.includes("**Status: FAILED**"));
-  ok(!markdown.includes("## Backtest"));
+  assertEquals(Object.keys(plots), []);
+  assert(markdown.includes("**Status: FAILED**"));
+  assert(!markdown.includes("## Backtest"));
 });
 
 Deno.test("a record whose config YAML is garbage still renders: the report parses nothing", async () => {
@@ -221,14 +224,14 @@ Deno.test("drawdowns are measured from the running peak, the starting equity the
     point("2000-01-06", 130),
   ];
   const dd = drawdowns(equity, { strategy: { startEquity: 100 }, basket: { startEquity: 100 } });
-  deepStrictEqual(dd.strategy, [-(1 - 95 / 100), 0, -(1 - 90 / 120), 0]);
-  deepStrictEqual(dd.basket, [0, 0, 0, 0]);
-  equal(dd.index, undefined, "no index, no drawdown");
+  assertEquals(dd.strategy, [-(1 - 95 / 100), 0, -(1 - 90 / 120), 0]);
+  assertEquals(dd.basket, [0, 0, 0, 0]);
+  assertEquals(dd.index, undefined, "no index, no drawdown");
 });
 
 Deno.test("renderSvg draws a spec with no data without failing", async () => {
   const svg = await renderSvg(scatterSpec([]));
-  ok(svg.startsWith("<svg"));
+  assert(svg.startsWith("<svg"));
 });
 
 Deno.test("per-ticker bars put the strategy beside the ticker's buy-and-hold", async () => {
@@ -237,16 +240,16 @@ Deno.test("per-ticker bars put the strategy beside the ticker's buy-and-hold", a
     { ticker: "AA", totalReturn: 0.2, buyHoldReturn: null },
     { ticker: "BB", totalReturn: NaN, buyHoldReturn: null },
   ]);
-  deepStrictEqual(rows, [
+  assertEquals(rows, [
     { ticker: "AA", series: "strategy", totalReturn: 0.2 },
     { ticker: "XOM", series: "strategy", totalReturn: -0.05 },
     { ticker: "XOM", series: "buy and hold", totalReturn: 0.12 },
   ]);
   const svg = await renderSvg(perTickerSpec(rows));
-  ok(svg.includes(">buy and hold<"), "legend names both series");
+  assert(svg.includes(">buy and hold<"), "legend names both series");
   const bars = svg.slice(
     svg.indexOf('class="mark-rect'),
     svg.indexOf("</g>", svg.indexOf("mark-rect")),
   );
-  equal((bars.match(/<path /g) ?? []).length, 3);
+  assertEquals((bars.match(/<path /g) ?? []).length, 3);
 });

@@ -1,13 +1,17 @@
-/** Helpers shared by the trainer and fused-engine tests. */
+/** Helpers shared by the trainer, fused-engine and epoch-loop tests. */
 import type { Checkpointer, TrainState } from "@alfred/engines";
 
 /**
  * A checkpointer that keeps a structured clone of the last saved state in memory.
  *
+ * @param every save every this many epochs (the loop's default, 1)
  * @returns the checkpointer, with the saved state and the count of saves
  */
-export function memoryCheckpointer(): Checkpointer & { saved: TrainState | null; saves: number } {
+export function memoryCheckpointer(
+  every = 1,
+): Checkpointer & { saved: TrainState | null; saves: number } {
   const c = {
+    every,
     saved: null as TrainState | null,
     saves: 0,
     save(state: TrainState): Promise<void> {

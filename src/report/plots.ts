@@ -61,7 +61,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vl.compile({ ...spec, config: { ...spec.config, aria: false } }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
-    return roundCoordinates(renumberIds(await view.toSVG()));
+    return dropInert(roundCoordinates(renumberIds(await view.toSVG())));
   } finally {
     view.finalize();
   }
@@ -82,6 +82,23 @@ function roundCoordinates(svg: string): string {
         })
       }"`,
   );
+}
+
+/**
+ * Attributes and elements that change nothing in a static image, which Vega writes for an
+ * interactive page: ARIA roles (the report's alt text describes the image), `pointer-events`,
+ * values equal to SVG's defaults (`opacity="1"`; `stroke-width="1"`, which no group overrides;
+ * `stroke-miterlimit="4"`) and empty or hidden paths. Classes stay: they name the marks. About a
+ * fifth less SVG, the same picture.
+ */
+function dropInert(svg: string): string {
+  return svg
+    .replace(/<path [^>]*display="none"\/>/g, "")
+    .replace(/<path class="background" aria-hidden="true" d="M0,0h0v0h0Z"[^>]*\/>/g, "")
+    .replace(
+      / (?:role|aria-roledescription)="[^"]*"| aria-hidden="true"| pointer-events="none"| opacity="1"| stroke-width="1"| stroke-miterlimit="4"/g,
+      "",
+    );
 }
 
 /**

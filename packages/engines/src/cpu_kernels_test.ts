@@ -9,12 +9,7 @@ import { biasActivation, columnSums, derivativeMul } from "./cpu_kernels.ts";
 import { adamRange } from "./cpu_optimizer.ts";
 import { rangeUpdate } from "./cpu_pool.ts";
 import { Arena, ARENA_MAX_BYTES, kernelModuleBytes, simdKernels } from "./wasm_simd.ts";
-import { Prng } from "@alfred/core";
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  const rng = new Prng(seed);
-  return new Float32Array(n).map(() => (rng.next() * 2 - 1) * scale);
-}
+import { uniformFloats } from "../../../tests/synth_helpers.ts";
 
 function close(a: Float32Array, b: Float32Array, what: string, rtol = 1e-6) {
   assertEquals(a.length, b.length, what);
@@ -68,10 +63,10 @@ Deno.test("wasm kernels: Adam and SGD match the JavaScript update, a tail of 1-3
     for (const kind of [0, 1]) {
       const a = arena(4 * n * 4 + 4096);
       const [p, g, m, v] = [a.floats(n), a.floats(n), a.floats(n), a.floats(n)];
-      p.set(random(n, 1));
-      g.set(random(n, 2, 0.1));
-      m.set(random(n, 3, 0.01));
-      v.set(random(n, 4, 0.01).map(Math.abs));
+      p.set(uniformFloats(n, 1));
+      g.set(uniformFloats(n, 2, 0.1));
+      m.set(uniformFloats(n, 3, 0.01));
+      v.set(uniformFloats(n, 4, 0.01).map(Math.abs));
       const [p2, m2, v2] = [p.slice(), m.slice(), v.slice()];
       const update = rangeUpdate({
         p,
@@ -101,10 +96,10 @@ Deno.test("wasm kernels: bias + ReLU/linear, the ReLU gradient and column sums m
     const a = arena(4 * (4 * rows * n + 3 * n) + 4096);
     const k = simdKernels(a.module, a.memory);
     const bias = a.floats(n);
-    bias.set(random(n, 5));
+    bias.set(uniformFloats(n, 5));
     for (const act of ["relu", "linear"] as const) {
       const h = a.floats(rows * n);
-      h.set(random(rows * n, 6));
+      h.set(uniformFloats(rows * n, 6));
       const ref = h.slice();
       if (act === "relu") k.bias_relu(h.byteOffset, bias.byteOffset, rows, n);
       else k.bias_add(h.byteOffset, bias.byteOffset, rows, n);
@@ -113,8 +108,8 @@ Deno.test("wasm kernels: bias + ReLU/linear, the ReLU gradient and column sums m
     }
     const d = a.floats(rows * n);
     const out = a.floats(rows * n);
-    d.set(random(rows * n, 7));
-    out.set(random(rows * n, 8));
+    d.set(uniformFloats(rows * n, 7));
+    out.set(uniformFloats(rows * n, 8));
     const dRef = d.slice();
     k.relu_grad(d.byteOffset, out.byteOffset, rows * n);
     derivativeMul(dRef, out, rows * n, "relu");

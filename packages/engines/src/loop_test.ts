@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { assert, assertEquals, assertRejects, assertThrows } from "../../../tests/assert.ts";
+import { memoryCheckpointer } from "../../../tests/train_helpers.ts";
 import {
-  type Checkpointer,
   checkpointSchedule,
   type EngineSnapshot,
   type EpochLosses,
@@ -16,24 +16,6 @@ import {
   type TrainingEngine,
   type TrainState,
 } from "./loop.ts";
-
-/** A checkpointer that keeps a structured clone of the last saved state in memory. */
-function memoryCheckpointer(every = 1): Checkpointer & { saved: TrainState | null; saves: number } {
-  const c = {
-    every,
-    saved: null as TrainState | null,
-    saves: 0,
-    save(state: TrainState): Promise<void> {
-      c.saved = structuredClone(state);
-      c.saves++;
-      return Promise.resolve();
-    },
-    load(): Promise<TrainState | null> {
-      return Promise.resolve(c.saved ? structuredClone(c.saved) : null);
-    },
-  };
-  return c;
-}
 
 /**
  * An engine whose one "weight" counts the epochs it trained; its validation

@@ -38,6 +38,7 @@ import {
 } from "./wasm_sgemm.ts";
 import { CpuPool } from "./cpu_pool.ts";
 import { Prng } from "@alfred/core";
+import { uniformFloats } from "../../../tests/synth_helpers.ts";
 
 const U = 2 ** -24;
 const gamma = (k: number) => (k * U) / (1 - k * U);
@@ -81,8 +82,7 @@ async function setup(threads: number, mib = 48, fma?: boolean): Promise<Setup> {
 }
 
 function fill(x: Float32Array, seed: number): Float32Array {
-  const rng = new Prng(seed);
-  for (let i = 0; i < x.length; i++) x[i] = rng.next() * 2 - 1;
+  x.set(uniformFloats(x.length, seed));
   return x;
 }
 
