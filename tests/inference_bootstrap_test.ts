@@ -24,7 +24,7 @@ import {
   quantileSorted,
   stationaryIndices,
 } from "../src/inference/bootstrap.ts";
-import { createRng } from "../src/inference/rng.ts";
+import { Prng } from "@alfred/core";
 import { backtestStatistic, dailySharpe, statsOfReturns } from "../src/inference/sharpe.ts";
 import { summarizeSeeds } from "../src/inference/seeds.ts";
 import { dailyReturns, performanceStats } from "../src/backtest/stats.ts";
@@ -55,7 +55,7 @@ Deno.test("Politis-White block length (PPW correction) matches arch", () => {
 });
 
 Deno.test("stationary resampling: blocks continue with probability 1 - 1/b and wrap around", () => {
-  const rng = createRng(11);
+  const rng = Prng.fromState(11);
   const n = 50;
   const b = 5;
   let steps = 0;
@@ -72,7 +72,7 @@ Deno.test("stationary resampling: blocks continue with probability 1 - 1/b and w
   const sd = Math.sqrt(p * (1 - p) / steps);
   assert(Math.abs(breaks / steps - p) < 5 * sd, `break rate ${breaks / steps} vs ${p}`);
   // Block length 1 is the iid bootstrap; a block of the whole length wraps around.
-  const long = stationaryIndices(10, 1e12, createRng(3));
+  const long = stationaryIndices(10, 1e12, Prng.fromState(3));
   for (let t = 1; t < 10; t++) assertEquals(long[t], (long[t - 1] + 1) % 10);
   assertThrows(() => stationaryIndices(10, 0.5, rng), RangeError, '"0.5"');
 });
@@ -204,7 +204,7 @@ Deno.test("a statistic undefined on a resample drops it; undefined on the sample
 });
 
 Deno.test("backtest statistics as callbacks equal the statistics table of the same curve", () => {
-  const rng = createRng(21);
+  const rng = Prng.fromState(21);
   const n = 300;
   const dates: string[] = [];
   const day = new Date("2010-01-04T00:00:00Z");
@@ -215,7 +215,7 @@ Deno.test("backtest statistics as callbacks equal the statistics table of the sa
   const equity: number[] = [];
   let e = 1000;
   for (let i = 0; i < n; i++) {
-    e *= 1 + 0.0004 + 0.01 * (rng.uniform() - 0.5);
+    e *= 1 + 0.0004 + 0.01 * (rng.next() - 0.5);
     equity.push(e);
   }
   const rf = Array.from({ length: n }, (_, i) => 0.00008 + 1e-6 * (i % 7));

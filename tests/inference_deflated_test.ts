@@ -16,7 +16,7 @@ import {
   probabilityOfBacktestOverfitting,
   sampleMoments,
 } from "../src/inference/deflated.ts";
-import { createRng } from "../src/inference/rng.ts";
+import { Prng } from "@alfred/core";
 import { normalQuantile } from "../src/inference/distributions.ts";
 
 Deno.test("deflated Sharpe ratio: Bailey & López de Prado (2014), the numerical example", () => {
@@ -127,11 +127,11 @@ Deno.test("PBO by CSCV matches the fixture implementation split by split", () =>
   );
 });
 
-function noise(rng: ReturnType<typeof createRng>, rows: number, cols: number, drift = 0) {
+function noise(rng: Prng, rows: number, cols: number, drift = 0) {
   // Sum of 12 uniforms minus 6: a near-normal draw with unit variance (Irwin-Hall).
   const normal = () => {
     let s = -6;
-    for (let i = 0; i < 12; i++) s += rng.uniform();
+    for (let i = 0; i < 12; i++) s += rng.next();
     return s;
   };
   return Array.from(
@@ -143,7 +143,7 @@ function noise(rng: ReturnType<typeof createRng>, rows: number, cols: number, dr
 Deno.test("PBO: one dominant strategy is never overfit", () => {
   // Trial 0 earns 2 sd a day more than the others: it is best in and out of every split,
   // so its out-of-sample rank is N and every logit is ln N > 0.
-  const cols = noise(createRng(1), 160, 10, 0.02);
+  const cols = noise(Prng.fromState(1), 160, 10, 0.02);
   const r = probabilityOfBacktestOverfitting(cols, { blocks: 8 });
   assertEquals(r.pbo, 0);
   assertClose(r.summary.min, Math.log(10), 1e-12);
@@ -155,7 +155,7 @@ Deno.test("PBO: pure-noise strategies are overfit half the time", () => {
   // exchangeable, so the selected trial's out-of-sample rank is uniform on 1..N and, for even
   // N, P(λ ≤ 0) = 1/2 exactly on every split. Over D independent data sets the mean PBO is
   // within 4 standard errors (sample sd across data sets / √D) of 1/2.
-  const rng = createRng(2024);
+  const rng = Prng.fromState(2024);
   const D = 40;
   const pbos: number[] = [];
   for (let d = 0; d < D; d++) {
@@ -167,7 +167,7 @@ Deno.test("PBO: pure-noise strategies are overfit half the time", () => {
 });
 
 Deno.test("PBO refuses inputs it cannot split", () => {
-  const cols = noise(createRng(3), 40, 3);
+  const cols = noise(Prng.fromState(3), 40, 3);
   assertThrows(() => probabilityOfBacktestOverfitting(cols, { blocks: 7 }), RangeError, '"7"');
   assertThrows(() => probabilityOfBacktestOverfitting(cols, { blocks: 32 }), RangeError, "40 rows");
   assertThrows(() => probabilityOfBacktestOverfitting([cols[0]]), RangeError, "1 trial");

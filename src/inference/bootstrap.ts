@@ -10,7 +10,7 @@
  * Intervals are percentile intervals (Efron's percentile method): the α/2 and 1 − α/2
  * quantiles (linear interpolation between order statistics, NumPy's default) of the
  * statistic over the resamples; 95% by default. BCa is not implemented. Every call is
- * deterministic given its `seed` (see `rng.ts`).
+ * deterministic given its `seed` (core's `Prng`, its state set to the seed).
  *
  * References:
  * - D. N. Politis and J. P. Romano, "The stationary bootstrap", JASA 89 (1994) 1303–1313;
@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { createRng, type Rng } from "./rng.ts";
+import { Prng } from "@alfred/core";
 
 /** What every bootstrap takes. */
 export interface BootstrapOptions {
@@ -242,16 +242,16 @@ export function optimalBlockLength(x: ArrayLike<number>): BlockLength {
  * @returns n indices
  * @throws {RangeError} when n < 1 or blockLength < 1
  */
-export function stationaryIndices(n: number, blockLength: number, rng: Rng): Int32Array {
+export function stationaryIndices(n: number, blockLength: number, rng: Prng): Int32Array {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`Invalid length "${n}": expected >= 1`);
   if (!(blockLength >= 1)) {
     throw new RangeError(`Invalid block length "${blockLength}": expected a number >= 1`);
   }
   const p = 1 / blockLength;
   const out = new Int32Array(n);
-  out[0] = rng.below(n);
+  out[0] = rng.int(n);
   for (let t = 1; t < n; t++) {
-    out[t] = rng.uniform() < p ? rng.below(n) : (out[t - 1] + 1) % n;
+    out[t] = rng.next() < p ? rng.int(n) : (out[t - 1] + 1) % n;
   }
   return out;
 }
@@ -303,7 +303,7 @@ export function bootstrapSeries(
   }
   const original = series.map((s) => Float64Array.from(s));
   const estimate = statistic(original);
-  const rng = createRng(options.seed);
+  const rng = seeded(options.seed);
   const draws = new Float64Array(resamples);
   const buffers = series.map(() => new Float64Array(n));
   for (let b = 0; b < resamples; b++) {
@@ -365,11 +365,11 @@ export function bootstrapRows(
   const all = new Int32Array(n);
   for (let i = 0; i < n; i++) all[i] = i;
   const estimate = metric(all);
-  const rng = createRng(options.seed);
+  const rng = seeded(options.seed);
   const draws = new Float64Array(resamples);
   const rows = new Int32Array(n);
   for (let b = 0; b < resamples; b++) {
-    for (let i = 0; i < n; i++) rows[i] = rng.below(n);
+    for (let i = 0; i < n; i++) rows[i] = rng.int(n);
     draws[b] = metric(rows);
   }
   return interval(estimate, draws, level, options.seed, "rows", {
@@ -424,11 +424,11 @@ export function bootstrapClusters(
   };
   const identity = Array.from({ length: G }, (_, j) => j);
   const estimate = metric(...assemble(identity));
-  const rng = createRng(options.seed);
+  const rng = seeded(options.seed);
   const draws = new Float64Array(resamples);
   const picks = new Int32Array(G);
   for (let b = 0; b < resamples; b++) {
-    for (let j = 0; j < G; j++) picks[j] = rng.below(G);
+    for (let j = 0; j < G; j++) picks[j] = rng.int(G);
     draws[b] = metric(...assemble(picks));
   }
   return interval(estimate, draws, level, options.seed, "clusters", {
@@ -463,11 +463,11 @@ export function bootstrapPeriods(
   }
   const original = Float64Array.from(values);
   const estimate = statistic(original);
-  const rng = createRng(options.seed);
+  const rng = seeded(options.seed);
   const draws = new Float64Array(resamples);
   const buf = new Float64Array(n);
   for (let b = 0; b < resamples; b++) {
-    for (let i = 0; i < n; i++) buf[i] = original[rng.below(n)];
+    for (let i = 0; i < n; i++) buf[i] = original[rng.int(n)];
     draws[b] = statistic(buf);
   }
   return interval(estimate, draws, level, options.seed, "clusters", {
@@ -481,4 +481,19 @@ function meanOf(x: Float64Array): number {
   let s = 0;
   for (const v of x) s += v;
   return s / x.length;
+}
+
+/**
+ * The resampling stream of a seed: core's {@linkcode Prng} with the seed as its state, so the
+ * same seed gives the same resamples on every platform.
+ *
+ * @param seed a finite integer
+ * @returns the generator
+ * @throws {RangeError} when the seed is not a finite integer
+ */
+function seeded(seed: number): Prng {
+  if (!Number.isInteger(seed)) {
+    throw new RangeError(`Invalid seed "${seed}": expected a finite integer`);
+  }
+  return Prng.fromState(seed);
 }

@@ -20,7 +20,7 @@
  *   López de Prado & Zhu 2017) for sweeps of at least {@linkcode PBO_MIN_POINTS} points.
  *
  * Sharpe ratios given to the tests and to the deflated Sharpe ratio are per day (the table's
- * annualized Sharpe / √252: {@linkcode dailySharpe}). All randomness comes from `rng.ts`.
+ * annualized Sharpe / √252: {@linkcode dailySharpe}). All randomness comes from core's `Prng`.
  *
  * @module
  */
@@ -75,8 +75,6 @@ export {
   studentTQuantile,
   studentTSf,
 } from "./distributions.ts";
-export { createRng } from "./rng.ts";
-export type { Rng } from "./rng.ts";
 export { summarizeSeeds } from "./seeds.ts";
 export type { SeedSummary } from "./seeds.ts";
 export { backtestStatistic, dailySharpe, equityFromReturns, statsOfReturns } from "./sharpe.ts";
