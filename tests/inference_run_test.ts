@@ -3,7 +3,13 @@
  * sweep's selection statistics, as the pipeline, report and journal use them (issue 22).
  */
 import { Prng } from "@alfred/core";
-import { assert, assertAlmostEquals, assertEquals, assertStringIncludes } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertNotEquals,
+  assertStringIncludes,
+} from "./assert.ts";
 import { runInference } from "../src/inference/run.ts";
 import { sweepSelection, type SweepTrial } from "../src/inference/sweep.ts";
 import { deflatedSharpeRatio, sampleMoments } from "../src/inference/deflated.ts";
@@ -79,7 +85,7 @@ Deno.test("runInference intervals hold the estimate, are seeded and record the b
   const b = await runInference(directionInput(7));
   const c = await runInference(directionInput(8));
   assertEquals(a, b);
-  assert(JSON.stringify(a.metrics) !== JSON.stringify(c.metrics));
+  assertNotEquals(a.metrics, c.metrics);
   assertEquals(a.metrics.accuracy.estimate, 0.75);
   for (const interval of [...Object.values(a.metrics), ...Object.values(a.backtest)]) {
     assert(interval.lower <= interval.estimate && interval.estimate <= interval.upper);
