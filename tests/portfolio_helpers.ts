@@ -47,7 +47,9 @@ export function plantedUniverse(o: PlantedOptions): {
   const quarters = [...new Set(days.map(quarterOf))];
   const quarterEnd = new Map<string, string>();
   for (const d of days) quarterEnd.set(quarterOf(d), d);
-  const planted = new Map(quarters.map((q) => [q, Float64Array.from({ length: n }, () => gauss(prng))]));
+  const planted = new Map(
+    quarters.map((q) => [q, Float64Array.from({ length: n }, () => gauss(prng))]),
+  );
   const beta = o.beta ?? 0.04, vol = o.dailyVol ?? 0.012;
   const close = tickers.map(() => new Float64Array(days.length));
   const level = new Float64Array(n).fill(100);
@@ -100,7 +102,9 @@ export function plantedUniverse(o: PlantedOptions): {
     const p = shuffled.get(q);
     return planted.get(q)![p ? p[i] : i];
   });
-  const noiseScores = new Map(quarters.map((q) => [q, Float64Array.from({ length: n }, () => gauss(prng))]));
+  const noiseScores = new Map(
+    quarters.map((q) => [q, Float64Array.from({ length: n }, () => gauss(prng))]),
+  );
   const noise = table("noise", (q, i) => noiseScores.get(q)![i]);
   return { prices, tickers, informative, noise, planted };
 }

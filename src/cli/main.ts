@@ -15,6 +15,10 @@ const COMMANDS: Record<string, Command> = {
     help: "FILE.yaml [--set k=v]... [--retrain] [--resume]: run an experiment (each sweep point)",
     run: async (args) => (await import("./run.ts")).runCommand(args),
   },
+  portfolio: {
+    help: "FILE.yaml: run a portfolio experiment (analysts' signals, managers, report)",
+    run: async (args) => (await import("./portfolio.ts")).portfolioCommand(args),
+  },
   validate: {
     help: "FILE... [--resolved] [--set k=v]...: check experiment files and their data",
     run: async (args) => (await import("./validate.ts")).validateCommand(args),

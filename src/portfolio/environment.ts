@@ -527,7 +527,8 @@ export const STATE_EXTRAS = ["momentum", "volatility", "weight"] as const;
 /**
  * The state a learned manager sees for one decision: per asset, each analyst's standardized
  * signal, then the trailing return and volatility (standardized across the eligible assets) and
- * the weight held at the signal close. Everything in it is known at that close.
+ * the weight held at the signal close in units of 1/N (so it is on the scale of the others).
+ * Everything in it is known at that close.
  *
  * @param d the decision
  * @param held the weights held, drifted to the signal close
@@ -549,7 +550,7 @@ export function stateFeatures(
     for (let j = 0; j < analysts; j++) out[i * f + j] = d.signals[i * analysts + j];
     out[i * f + analysts] = mom[i];
     out[i * f + analysts + 1] = vol[i];
-    out[i * f + analysts + 2] = held[i];
+    out[i * f + analysts + 2] = held[i] * n;
   }
   return out;
 }
