@@ -5,7 +5,7 @@
  * honesty tests of record on a planted-signal universe.
  */
 import * as tf from "@tensorflow/tfjs";
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
+import { assert, assertAlmostEquals, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { Prng } from "@alfred/core";
 import { plantedUniverse, TEST_ENV } from "./portfolio_helpers.ts";
 import {
@@ -285,5 +285,43 @@ Deno.test("honesty 3: with costs ten times higher, the learned managers trade le
         `${name} seed ${seed}: turnover ${high.toFixed(2)} at 10x costs, ${low.toFixed(2)} at 1x`,
       );
     }
+  }
+});
+
+Deno.test("an analyst's stored signals are reused by its config hash: no analyst is run", async () => {
+  const { FileSignalStore, analystSignals } = await import("../src/portfolio/signals.ts");
+  const { loadExperiment } = await import("../src/config/load.ts");
+  const { configHash } = await import("../src/config/hash.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new FileSignalStore(dir);
+    const spec = {
+      file: new URL("../experiments/synth-planted-signal.yaml", import.meta.url).pathname,
+      set: ["split.method=walk_forward", "split.folds=6"],
+    };
+    const hash = configHash(await loadExperiment(spec.file, { set: spec.set }));
+    const { u } = setup(2);
+    await store.save({ ...u.informative, configHash: hash });
+    assertEquals((await store.load(hash))?.rows.length, u.informative.rows.length);
+    assertEquals(await store.load("f".repeat(64)), null);
+    const fail = () => {
+      throw new Error("the analyst must not run when its signals are stored");
+    };
+    const got = await analystSignals(spec, store, {
+      resultsDir: `${dir}/results`,
+      store: { has: fail, save: fail, load: fail, list: fail, delete: fail },
+      log: () => {},
+      write: () => {},
+      tty: false,
+    });
+    assert(got.reused);
+    assertEquals(got.runDir, null);
+    await assertRejects(
+      () => analystSignals({ ...spec, set: [] }, store, {} as never),
+      RangeError,
+      'must split "walk_forward"',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

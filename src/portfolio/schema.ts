@@ -161,3 +161,29 @@ export const PortfolioRecord = z.strictObject({
 });
 /** A portfolio run's record. */
 export type PortfolioRecord = z.infer<typeof PortfolioRecord>;
+
+/**
+ * The text of `schemas/portfolio.schema.json`, the portfolio experiment's JSON Schema (for
+ * editors), generated from {@linkcode PortfolioExperiment}; a test fails when the file is stale.
+ *
+ * @returns the file's contents
+ */
+export function portfolioJsonSchemaText(): string {
+  const generated = z.toJSONSchema(PortfolioExperiment, {
+    target: "draft-2020-12",
+    io: "input",
+    unrepresentable: "any",
+  }) as Record<string, unknown>;
+  const { $schema, ...rest } = generated;
+  return JSON.stringify(
+    {
+      $schema,
+      title: "Alfred portfolio experiment",
+      description:
+        "An Alfred portfolio experiment (YAML, kind: portfolio). Generated from src/portfolio/schema.ts: do not edit by hand.",
+      ...rest,
+    },
+    null,
+    2,
+  ) + "\n";
+}
