@@ -193,7 +193,13 @@ export async function runPortfolio(
     analysts.push(await analystSignals({ file: path, set: a.set }, options.signals, options));
   }
   const analystsSeconds = (performance.now() - t0) / 1000;
-  const tables = analysts.map((a) => a.table);
+  // Analysts are named by their experiment; the same experiment twice (other overrides) is numbered.
+  const labels = analysts.map((a, i) =>
+    analysts.filter((b) => b.table.analyst === a.table.analyst).length > 1
+      ? `${a.table.analyst}#${i + 1}`
+      : a.table.analyst
+  );
+  const tables = analysts.map((a, i) => ({ ...a.table, analyst: labels[i] }));
   const { backend } = await selectBackend(e.backend);
   options.log(`managers train on tfjs backend ${backend}`);
   const market = await marketData(tables);
