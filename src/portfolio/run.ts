@@ -252,7 +252,7 @@ export async function runPortfolio(
     config: e,
     backend,
     analysts: analysts.map((a, i) => ({
-      name: a.table.analyst,
+      name: labels[i],
       file: e.analysts[i].file,
       set: a.table.set,
       configHash: a.table.configHash,
