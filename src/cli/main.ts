@@ -15,10 +15,6 @@ const COMMANDS: Record<string, Command> = {
     help: "FILE.yaml [--set k=v]... [--retrain] [--resume]: run an experiment (each sweep point)",
     run: async (args) => (await import("./run.ts")).runCommand(args),
   },
-  portfolio: {
-    help: "FILE.yaml: run a portfolio experiment (analysts' signals, managers, report)",
-    run: async (args) => (await import("./portfolio.ts")).portfolioCommand(args),
-  },
   validate: {
     help: "FILE... [--resolved] [--set k=v]...: check experiment files and their data",
     run: async (args) => (await import("./validate.ts")).validateCommand(args),
@@ -58,6 +54,10 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     help: "[--quick] [--engines LIST]: training speed per backend and engine",
     run: async (args) => (await import("./bench.ts")).benchCommand(args),
+  },
+  portfolio: {
+    help: "FILE.yaml: run a portfolio experiment (analysts' signals, managers, report)",
+    run: async (args) => (await import("./portfolio.ts")).portfolioCommand(args),
   },
 };
 
