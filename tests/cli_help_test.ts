@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string[]> = {
   worker: [],
   store: ["pull", "push", "push-data", "list"],
   bench: [],
+  portfolio: [],
 };
 
 /** Runs the dispatcher, capturing what it prints. */

@@ -42,7 +42,7 @@ Deno.test("every command task loads its command with the permissions it grants",
     const m = / src\/cli\/main\.ts (\w+)$/.exec(line);
     return m ? [[name, m[1]]] : [];
   });
-  assertEquals(commands.length, 11);
+  assertEquals(commands.length, 12);
   for (const [name, command] of commands) {
     const out = ok(await task(name, "--help"), `deno task ${name} --help`);
     assert(out.startsWith("Usage: "), `deno task ${name} --help: ${out}`);
@@ -56,6 +56,7 @@ Deno.test("every command task loads its command with the permissions it grants",
  */
 const WRITES: Record<string, string[]> = {
   run: ["results", ".alfred"], // run records; models, checkpoints
+  portfolio: ["results", ".alfred"], // portfolio and analyst records; models, signal tables
   analyze: ["results", ".alfred"], // the rewritten record; models, checkpoints
   data: ["data", ".alfred"], // datasets; the fetch cache
   journal: ["JOURNAL.md"],
@@ -65,12 +66,13 @@ const WRITES: Record<string, string[]> = {
 };
 
 /**
- * The tasks that load native code: Polars (a Node addon: validate, run, data, scan, analyze,
+ * The tasks that load native code: Polars (a Node addon: validate, run, portfolio, data, scan, analyze,
  * worker, store, and journal and diff, which read a run's tables from Parquet) and BLAS (the
  * cpu-blas backend: run, worker, bench; getrusage in run's memory record).
  */
 const FFI = [
   "run",
+  "portfolio",
   "validate",
   "data",
   "scan",

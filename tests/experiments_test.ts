@@ -23,7 +23,36 @@ Deno.test("experiments/ holds the notes' experiments and the quick ones", () => 
   }
 });
 
-for (const name of files) {
+/** Portfolio experiments (`kind: portfolio`) have their own schema; see tests/portfolio_test.ts. */
+const isPortfolio = (name: string) =>
+  /^kind: portfolio$/m.test(Deno.readTextFileSync(new URL(name, DIR)));
+
+for (const name of files.filter(isPortfolio)) {
+  Deno.test(`experiments/${name} validates as a portfolio experiment`, async () => {
+    const { loadPortfolioExperiment } = await import("../src/portfolio/run.ts");
+    const path = new URL(name, DIR).pathname;
+    const text = await Deno.readTextFile(path);
+    assertEquals(
+      text.split("\n")[0],
+      "# yaml-language-server: $schema=../schemas/portfolio.schema.json",
+    );
+    const e = await loadPortfolioExperiment(path);
+    assertEquals(e.name, name.replace(/\.yaml$/, ""), `${name}: name matches the file`);
+    assert(e.description.length > 40, `${name}: describe what the experiment asks and found`);
+    for (const a of e.analysts) {
+      const analyst = (await loadExperiments(new URL(a.file, DIR).pathname, { set: a.set }))[0];
+      assertEquals(analyst.split.method, "walk_forward", `${name}: ${a.file} must be walk-forward`);
+    }
+  });
+}
+
+Deno.test("schemas/portfolio.schema.json is what src/portfolio/schema.ts gives", async () => {
+  const { portfolioJsonSchemaText } = await import("../src/portfolio/schema.ts");
+  const file = new URL("../schemas/portfolio.schema.json", import.meta.url);
+  assertEquals(await Deno.readTextFile(file), portfolioJsonSchemaText());
+});
+
+for (const name of files.filter((n) => !isPortfolio(n))) {
   Deno.test(`experiments/${name} validates`, async () => {
     const path = new URL(name, DIR).pathname;
     const text = await Deno.readTextFile(path);

@@ -243,7 +243,19 @@ Deno.test("the committed JOURNAL.md is what the committed results give (deno tas
   const records = (await loadRuns(`${root}results`)).filter((r) =>
     r.status !== "failed" && tracked.has(`${r.experiment}/${r.runId}`)
   );
-  const expected = renderJournal(records, { resultsPath: "results" });
+  // Portfolio runs: their section after the runs' (src/cli/journal.ts), committed ones only.
+  const { loadPortfolioRecords, portfolioJournalSection } = await import(
+    "../src/portfolio/report.ts"
+  );
+  const portfolioFiles = new Set(
+    new TextDecoder().decode(out.stdout).split("\n").filter((f) => f.endsWith("/portfolio.json")),
+  );
+  const portfolios = (await loadPortfolioRecords(`${root}results`)).filter((p) =>
+    portfolioFiles.has(`results/${p.experiment}/${p.runId}/portfolio.json`)
+  );
+  const section = portfolioJournalSection(portfolios, "results");
+  const expected = renderJournal(records, { resultsPath: "results" }) +
+    (section ? `\n${section}` : "");
   const committed = await Deno.readTextFile(`${root}JOURNAL.md`);
   assertEquals(committed, expected, "JOURNAL.md is stale: run `deno task journal` and commit it");
 });

@@ -195,7 +195,19 @@ function validateSignals(args: BacktestArgs): void {
   }
 }
 
-function riskFreeDaily(
+/**
+ * The daily risk-free rate over a span of the calendar, from a series of annualized percent
+ * yields carried forward (0 before its first value, with a warning).
+ *
+ * @param series the yield series, or null for 0
+ * @param calendar the trading calendar
+ * @param start first calendar index of the span
+ * @param end last calendar index of the span (inclusive)
+ * @param warnings told when the series starts late or ends early
+ * @returns the daily rate per day of the span (null for none) and where it came from
+ * @throws {RangeError} on an invalid series
+ */
+export function riskFreeDaily(
   series: (PriceSeries & { name?: string }) | null,
   calendar: readonly string[],
   start: number,

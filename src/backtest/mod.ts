@@ -39,7 +39,7 @@
  */
 export { runBacktest } from "./engine.ts";
 export type { BacktestArgs, BookPlan } from "./engine.ts";
-export { planOrders } from "./engine.ts";
+export { planOrders, riskFreeDaily } from "./engine.ts";
 export { simulateBook } from "./book.ts";
 export type { BookInput, BookResult, CostModel, Order } from "./book.ts";
 export { basketBenchmark, indexBenchmark } from "./benchmarks.ts";

@@ -107,7 +107,13 @@ export async function journalCommand(args: string[]): Promise<number> {
   const records = all.filter((r) => r.status !== "failed");
   const left = skipped ? ` (${skipped} unreadable run${skipped > 1 ? "s" : ""} left out)` : "";
   const resultsPath = relative(dirname(options.out), options.results) || ".";
-  const text = renderJournal(records, { resultsPath });
+  // Portfolio runs (results/<name>/<run-id>/portfolio.json) get their own section.
+  const { loadPortfolioRecords, portfolioJournalSection } = await import(
+    "../portfolio/report.ts"
+  );
+  const portfolios = options.store ? [] : await loadPortfolioRecords(options.results);
+  const section = portfolioJournalSection(portfolios, resultsPath);
+  const text = renderJournal(records, { resultsPath }) + (section ? `\n${section}` : "");
   let current: string | null = null;
   try {
     current = await Deno.readTextFile(options.out);

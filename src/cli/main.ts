@@ -55,6 +55,10 @@ const COMMANDS: Record<string, Command> = {
     help: "[--quick] [--engines LIST]: training speed per backend and engine",
     run: async (args) => (await import("./bench.ts")).benchCommand(args),
   },
+  portfolio: {
+    help: "FILE.yaml: run a portfolio experiment (analysts' signals, managers, report)",
+    run: async (args) => (await import("./portfolio.ts")).portfolioCommand(args),
+  },
 };
 
 function usage(): string {
