@@ -23,6 +23,12 @@ export const MODELS_DIR = ".alfred/models";
 /** The folder of training checkpoints (`--checkpoints`). */
 export const CHECKPOINTS_DIR = ".alfred/checkpoints";
 
+/** The cache of language-model news digests (`RunOptions.newsCacheDir`). */
+export const NEWS_CACHE_DIR = ".alfred/news-cache";
+
+/** The portfolio manager's store of analysts' out-of-sample signal tables (`--signals`). */
+export const SIGNALS_DIR = ".alfred/signals";
+
 /** The online fetchers' cache of raw responses (`--cache-dir`). */
 export const FETCH_CACHE_DIR = ".alfred/cache/fetch";
 

@@ -9,6 +9,7 @@ import { FileModelStore } from "../store/model_store.ts";
 import { FileSignalStore } from "../portfolio/signals.ts";
 import { runPortfolio } from "../portfolio/run.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { MODELS_DIR, RESULTS_DIR, SIGNALS_DIR } from "../paths.ts";
 
 const USAGE = `Usage: deno task portfolio FILE.yaml [--results DIR] [--store DIR] [--signals DIR]
 
@@ -28,9 +29,9 @@ export async function portfolioCommand(args: string[], io: CommandIo = consoleIo
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      results: { type: "string", value: "DIR", default: "results", writes: "folder" },
-      store: { type: "string", value: "DIR", default: ".alfred/models", writes: "folder" },
-      signals: { type: "string", value: "DIR", default: ".alfred/signals", writes: "folder" },
+      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
+      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
+      signals: { type: "string", value: "DIR", default: SIGNALS_DIR, writes: "folder" },
     },
     positionals: { min: 1, max: 1, name: "one portfolio experiment file (FILE.yaml)" },
   }, io);

@@ -11,6 +11,7 @@ import { type Article, type NewsDigest, readArticles } from "./article.ts";
 import { AnswerCache } from "./cache.ts";
 import { LEXICON_MODEL, lexiconDigest } from "./lexicon.ts";
 import { digestWithLlm } from "./llm.ts";
+import { NEWS_CACHE_DIR } from "../paths.ts";
 
 /** The `news` family's config, defaults filled in. */
 export type NewsFamilyConfig = NonNullable<FeatureFamilies["news"]>;
@@ -54,7 +55,7 @@ export interface DigestOptions {
 }
 
 /** The default folder of cached language-model answers. */
-export const DEFAULT_NEWS_CACHE_DIR = ".alfred/news-cache";
+export const DEFAULT_NEWS_CACHE_DIR: string = NEWS_CACHE_DIR;
 
 /**
  * Digest the articles of the run's tickers published before `beforeMs`.

@@ -7,6 +7,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { renderSvg } from "../report/plots.ts";
 import { PortfolioRecord } from "./schema.ts";
+import { RESULTS_DIR } from "../paths.ts";
 
 const pct = (x: number | null) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
 const num = (x: number | null | undefined, d = 2) =>
@@ -202,7 +203,7 @@ export async function loadPortfolioRecords(resultsDir: string): Promise<Portfoli
  */
 export function portfolioJournalSection(
   records: readonly PortfolioRecord[],
-  resultsPath = "results",
+  resultsPath = RESULTS_DIR,
 ): string {
   if (records.length === 0) return "";
   const parts = ["## Portfolio experiments", ""];

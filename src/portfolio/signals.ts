@@ -17,6 +17,7 @@ import { configHash } from "../config/hash.ts";
 import { loadExperiment } from "../config/load.ts";
 import { runExperiment, type RunOptions } from "../pipeline.ts";
 import { readRunPredictions } from "../store/run_record.ts";
+import { SIGNALS_DIR } from "../paths.ts";
 
 /** One signal: the analyst's eval prediction for a ticker, formed at the close of `date`. */
 export const SignalRow = z.strictObject({
@@ -114,7 +115,7 @@ export class FileSignalStore implements SignalStore {
   readonly root: string;
 
   /** @param root folder of the store, default `.alfred/signals` */
-  constructor(root = ".alfred/signals") {
+  constructor(root = SIGNALS_DIR) {
     this.root = root;
   }
 

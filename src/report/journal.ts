@@ -30,6 +30,7 @@ import {
 import { bestBaseline, collectWarnings, NOT_BEATEN, summaryLine } from "./report.ts";
 import { levelText, meanStd, sweepSelectionText, sweepTrials } from "./inference.ts";
 import { type SweepSelection, sweepSelection } from "../inference/sweep.ts";
+import { RESULTS_DIR } from "../paths.ts";
 
 /** Eval metrics the journal compares for direction models, in column order. */
 export const DIRECTION_COLUMNS: readonly string[] = [
@@ -69,7 +70,7 @@ export interface JournalOptions {
  * ```
  */
 export function renderJournal(records: RunRecord[], options: JournalOptions = {}): string {
-  const resultsPath = (options.resultsPath ?? "results").replace(/\/+$/, "") || ".";
+  const resultsPath = (options.resultsPath ?? RESULTS_DIR).replace(/\/+$/, "") || ".";
   const groups = new Map<string, RunRecord[]>();
   for (const record of records) {
     if (record.status === "failed") continue;

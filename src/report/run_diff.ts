@@ -20,6 +20,7 @@ import {
   metricValue,
   numericMetricNames,
 } from "./format.ts";
+import { RESULTS_DIR } from "../paths.ts";
 
 function show(value: unknown): string {
   if (value === undefined) return "—";
@@ -131,7 +132,7 @@ export function diffRuns(a: RunRecord, b: RunRecord): string {
  * @returns the record
  * @throws {RangeError} when no run, or several, match
  */
-export async function loadRunRef(ref: string, resultsDir = "results"): Promise<RunRecord> {
+export async function loadRunRef(ref: string, resultsDir = RESULTS_DIR): Promise<RunRecord> {
   let isFolder = false;
   try {
     isFolder = (await Deno.stat(`${ref}/record.json`)).isFile;
@@ -155,7 +156,7 @@ export async function loadRunRef(ref: string, resultsDir = "results"): Promise<R
 export async function diffStoredRuns(
   a: string,
   b: string,
-  resultsDir = "results",
+  resultsDir = RESULTS_DIR,
 ): Promise<string> {
   return diffRuns(await loadRunRef(a, resultsDir), await loadRunRef(b, resultsDir));
 }
