@@ -11,6 +11,10 @@ import {
 import { importCommand } from "../src/cli/data_import.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 import { exists } from "./data_helpers.ts";
+import { FeaturesConfig } from "../src/config/schema.ts";
+import { buildQuarterly } from "../src/features/quarterly.ts";
+import { priceSeries } from "../src/data/series.ts";
+import { priceRows } from "../src/data/scan.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -874,4 +878,56 @@ Deno.test("importCommand: --ticker and a folder, reporting layout, frequency and
     2,
   );
   assertMatch(lines.join("\n"), /--ticker "MSFT" names the ticker of one file/);
+});
+
+Deno.test("import: adjusted closes drive labels, selection and backtest prices; the raw close feeds Close", async () => {
+  const days = weekdays(260); // 2024-01-02 into 2024-12
+  // A flat raw close (a stock paying out its gains) and a rising adjusted close (total return).
+  const rows = days.map((date, i) => ({
+    date,
+    open: 100,
+    high: 101,
+    low: 99,
+    close: 100 + (i % 5),
+    adj: Math.round((100 + (i % 5)) * (0.8 + 0.2 * i / 260) * 1e4) / 1e4,
+    volume: 500,
+  }));
+  const dir = await folderOf({ "AAA.csv": yahooCsv(rows) });
+  const out = join(await tempDir(), "adjusted");
+  const report = await importDataset(opts(out, [dir]));
+  assertEquals(report.ok, true, formatImportReport(report));
+  const ds = await loadDatasetFolder(out);
+  const q = buildQuarterly(
+    ds,
+    FeaturesConfig.parse({ families: { price: { ma_windows: [7] } } }),
+    { mode: "magnitude", horizon: 1 },
+    { tickers: ["AAA"] },
+  );
+  const lastOf = (quarter: string) =>
+    rows.findLast((r) =>
+      `${r.date.slice(0, 4)}Q${Math.ceil(+r.date.slice(5, 7) / 3)}` === quarter
+    )!;
+  const records = q.frame.toRecords() as Record<string, number | string>[];
+  assertEquals(records.map((r) => r.quarter), ["2024Q1", "2024Q2", "2024Q3"]);
+  for (const r of records) {
+    const now = lastOf(r.quarter as string);
+    const next = lastOf(
+      r.quarter === "2024Q1" ? "2024Q2" : r.quarter === "2024Q2" ? "2024Q3" : "2024Q4",
+    );
+    assertEquals(r.Close, now.close);
+    assertEquals(r.close, now.adj);
+    assertEquals(r.PM, next.adj / now.adj - 1);
+  }
+  assertEquals(Array.from(priceSeries(ds, ["AAA"]).get("AAA")!.close), rows.map((x) => x.adj));
+  assertEquals(Array.from(priceRows(ds).close), rows.map((x) => x.adj));
+
+  // The same file without adjusted closes: returns come from the raw close.
+  const raw = await folderOf({
+    "AAA.csv": "Date,Open,High,Low,Close,Volume\n" +
+      rows.map((r) => `${r.date},${r.open},${r.high},${r.low},${r.close},${r.volume}`).join("\n"),
+  });
+  const rawOut = join(await tempDir(), "raw");
+  assertEquals((await importDataset(opts(rawOut, [raw]))).ok, true);
+  const rawDs = await loadDatasetFolder(rawOut);
+  assertEquals(Array.from(priceSeries(rawDs, ["AAA"]).get("AAA")!.close), rows.map((x) => x.close));
 });
