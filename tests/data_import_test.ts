@@ -594,7 +594,11 @@ Deno.test("import CSV encoding: the first bad UTF-8 sequence is located by line,
 /** `n` consecutive weekdays from 2024-01-02, ISO. */
 function weekdays(n: number): string[] {
   const out: string[] = [];
-  for (let d = new Date("2024-01-02T00:00:00Z"); out.length < n; d.setUTCDate(d.getUTCDate() + 1)) {
+  for (
+    const d = new Date("2024-01-02T00:00:00Z");
+    out.length < n;
+    d.setUTCDate(d.getUTCDate() + 1)
+  ) {
     if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) out.push(d.toISOString().slice(0, 10));
   }
   return out;
