@@ -2,6 +2,9 @@ import { assert, assertAlmostEquals, assertEquals } from "./assert.ts";
 import { baselines, chooseRegularization, fitLogistic, fitRidge } from "../src/train/baselines.ts";
 import { classificationMetrics } from "../src/train/metrics.ts";
 import { type Matrix, Prng } from "@alfred/core";
+import pl from "nodejs-polars";
+import type { QuarterlyFrame } from "../src/features/quarterly.ts";
+import { previousQuarterMoves } from "../src/train/evaluate.ts";
 
 function matrix(rows: number[][]): Matrix {
   return { data: Float32Array.from(rows.flat()), rows: rows.length, cols: rows[0].length };
@@ -207,4 +210,36 @@ Deno.test("baselines reject inconsistent inputs", () => {
     }
     assert(re.test(msg), `expected ${re}, got "${msg}"`);
   }
+});
+
+Deno.test("previous-quarter moves are unknown for a ticker's first row and after a missing quarter", () => {
+  const q: QuarterlyFrame = {
+    frame: pl.DataFrame({
+      ticker: ["AAA", "AAA", "AAA", "AAA", "BBB", "BBB"],
+      quarter: ["2001Q3", "2001Q4", "2002Q1", "2002Q3", "2001Q4", "2002Q1"],
+      close: [10, 11, 9.9, 12, 50, 40],
+    }),
+    features: [],
+    families: {},
+    label: "PQ",
+    missing: [],
+  };
+  const moves = Array.from(previousQuarterMoves(q));
+  // AAA's first row and its 2002Q3 (2002Q2 is missing) are unknown, as is BBB's first row:
+  // not a flat quarter (0), and never the other ticker's close.
+  assertEquals(moves.map((m) => Number.isNaN(m)), [true, false, false, true, true, false]);
+  assertAlmostEquals(moves[1], 11 / 10 - 1, 1e-12);
+  assertAlmostEquals(moves[2], 9.9 / 11 - 1, 1e-12);
+  assertAlmostEquals(moves[5], 40 / 50 - 1, 1e-12);
+  // The momentum baseline falls back to the training rate for unknown moves, counting them.
+  const r = baselines({
+    mode: "direction",
+    xTrain: { rows: 4, cols: 1, data: Float32Array.from([0, 1, 2, 3]) },
+    yTrain: Float32Array.from([1, 1, 1, 0]),
+    xEval: { rows: 6, cols: 1, data: new Float32Array(6) },
+    yEval: Float32Array.from([1, 1, 0, 1, 0, 0]),
+    momentumEval: moves,
+    seed: 1,
+  }).find((b) => b.name === "momentum")!;
+  assertEquals(Array.from(r.predictions), [0.75, 1, 0, 0.75, 0.75, 0]);
 });

@@ -682,3 +682,22 @@ Deno.test("did-you-mean: Levenshtein distance and the closeness threshold", () =
   assertEquals(didYouMean("colour", ["family", "size", "layers"]), undefined);
   assertEquals(didYouMean("x", []), undefined);
 });
+
+Deno.test("config: a by_time split may list the same tickers for train and eval", async () => {
+  const text = BASE_CONFIG.replace("[KO, DD]", "[KO, AA]");
+  const [e] = await parseExperimentText(
+    text + "split:\n  method: by_time\n  eval_from: 1998-01-01\n",
+    `${FIX}inline-by-time-shared.yaml`,
+  );
+  assertEquals([e.data.train_tickers, e.data.eval_tickers], [["AA", "AXP"], ["KO", "AA"]]);
+  // Every other split still refuses the overlap, naming the method.
+  const issues = await issuesOf(() =>
+    parseExperimentText(text, `${FIX}inline-ticker-and-time-shared.yaml`)
+  );
+  assertHas(issues, {
+    line: 5,
+    col: 22,
+    path: "data.eval_tickers[1]",
+    message: 'must not overlap under split.method "ticker_and_time" (only by_time may share them)',
+  }, `${FIX}inline-ticker-and-time-shared.yaml`);
+});

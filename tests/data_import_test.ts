@@ -1,6 +1,6 @@
 import pl from "nodejs-polars";
 import { join } from "node:path";
-import { assertEquals, assertMatch, assertNotMatch } from "./assert.ts";
+import { assertEquals, assertMatch, assertNotMatch, assertRejects } from "./assert.ts";
 import {
   formatImportReport,
   importDataset,
@@ -11,6 +11,10 @@ import {
 import { importCommand } from "../src/cli/data_import.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 import { exists } from "./data_helpers.ts";
+import { FeaturesConfig } from "../src/config/schema.ts";
+import { buildQuarterly } from "../src/features/quarterly.ts";
+import { priceSeries } from "../src/data/series.ts";
+import { priceRows } from "../src/data/scan.ts";
 
 const FIX = "tests/fixtures/data/import";
 const fx = (name: string) => join(FIX, name);
@@ -583,4 +587,351 @@ Deno.test("import CSV encoding: the first bad UTF-8 sequence is located by line,
     ]]);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["in.csv"], "nothing written");
   }
+});
+
+// Data as people download it: Yahoo, Stooq and Alpha Vantage files, per-ticker folders.
+
+/** `n` consecutive weekdays from 2024-01-02, ISO. */
+function weekdays(n: number): string[] {
+  const out: string[] = [];
+  for (
+    const d = new Date("2024-01-02T00:00:00Z");
+    out.length < n;
+    d.setUTCDate(d.getUTCDate() + 1)
+  ) {
+    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) out.push(d.toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+/** Source rows of a downloaded OHLCV file: day i closes at `base + i`, adjusted at 90% of it. */
+function ohlcvRows(base: number, n: number) {
+  return weekdays(n).map((date, i) => {
+    const close = base + i;
+    return {
+      date,
+      open: close - 0.5,
+      high: close + 1,
+      low: close - 1,
+      close,
+      adj: Math.round(close * 90) / 100,
+      volume: 1000 + i,
+    };
+  });
+}
+
+/** A Yahoo download: `Date,Open,High,Low,Close,Adj Close,Volume`, oldest first. */
+function yahooCsv(rows: ReturnType<typeof ohlcvRows>): string {
+  return "Date,Open,High,Low,Close,Adj Close,Volume\n" +
+    rows.map((r) => `${r.date},${r.open},${r.high},${r.low},${r.close},${r.adj},${r.volume}`)
+      .join("\n") +
+    "\n";
+}
+
+/** Writes files into a new folder and returns its path. */
+async function folderOf(files: Record<string, string>): Promise<string> {
+  const dir = join(await tempDir(), "downloads");
+  await Deno.mkdir(dir);
+  for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(join(dir, name), text);
+  return dir;
+}
+
+/** One ticker's column of a prices or market table, by date. */
+function columnOf(df: pl.DataFrame, key: string, value: string, keyColumn = "ticker") {
+  return df.filter(pl.col(keyColumn).eq(pl.lit(key))).getColumn(value).toArray() as number[];
+}
+
+Deno.test("import layouts: a folder of Yahoo files, tickers from file names, an index as a market series", async () => {
+  const aaa = ohlcvRows(10, 6);
+  const bbb = ohlcvRows(50, 5);
+  const gspc = ohlcvRows(4000, 6);
+  const dir = await folderOf({
+    "AAA.csv": yahooCsv(aaa),
+    "BBB.csv": yahooCsv(bbb),
+    "^GSPC.csv": yahooCsv(gspc),
+    ".DS_Store": "not a data file",
+  });
+  const out = join(await tempDir(), "yahoo");
+  const report = await importDataset(opts(out, [dir], { index: "^GSPC" }));
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.layouts.map((l) => l.layout), ["yahoo", "yahoo", "yahoo"]);
+  assertEquals(report.tickers, ["AAA", "BBB"]);
+  assertEquals(report.marketSeries, ["^GSPC"]);
+  assertEquals(report.frequencies, { AAA: "daily", BBB: "daily", "^GSPC": "daily" });
+  assertEquals(report.returns, "adj_close");
+  const m = await readManifest(out);
+  assertEquals(m.tickers, ["AAA", "BBB"]);
+  assertEquals(m.tables, ["prices", "market"]);
+  assertEquals(m.returns, "adj_close");
+  assertEquals(m.index, "^GSPC");
+  assertEquals(m.series.map((s) => [s.name, s.frequency]), [["^GSPC", "daily"]]);
+  assertEquals([m.from, m.to], [aaa[0].date, aaa[5].date]);
+  const ds = await loadDatasetFolder(out);
+  const prices = ds.table("prices");
+  assertEquals(columnOf(prices, "AAA", "close"), aaa.map((r) => r.close));
+  assertEquals(columnOf(prices, "AAA", "adj_close"), aaa.map((r) => r.adj));
+  assertEquals(columnOf(prices, "BBB", "open"), bbb.map((r) => r.open));
+  assertEquals(columnOf(prices, "BBB", "volume"), bbb.map((r) => r.volume));
+  // The index is a market series valued at its adjusted close, not a ticker.
+  assertEquals(columnOf(ds.table("market"), "^GSPC", "value", "series"), gspc.map((r) => r.adj));
+  const text = formatImportReport(report);
+  assertMatch(text, /layout: Yahoo \(Date,Open,High,Low,Close,Adj Close,Volume\) in 3 files/);
+  assertMatch(text, /frequency: daily/);
+  assertMatch(text, /returns: from adjusted closes \(adj_close: total return/);
+  assertMatch(text, /market series: "\^GSPC"/);
+});
+
+Deno.test("import layouts: a single-ticker Stooq file with --ticker, and the error without it", async () => {
+  const rows = ohlcvRows(20, 5);
+  const csv = "Date,Open,High,Low,Close,Volume\n" +
+    rows.map((r) => `${r.date},${r.open},${r.high},${r.low},${r.close},${r.volume}`).join("\n");
+  const dir = await tempDir();
+  const file = join(dir, "ibm_us_d.csv");
+  await Deno.writeTextFile(file, csv);
+
+  const bare = await importDataset(opts(join(dir, "bare"), [file]));
+  assertEquals(bare.ok, false);
+  const p = problem(bare.problems, "missing-column", /no ticker column/, /--ticker SYMBOL/);
+  assertEquals(p.line, 1);
+  assertMatch(p.message, /layout Stooq \(Date,Open,High,Low,Close,Volume\)/);
+
+  const out = join(dir, "ibm");
+  const report = await importDataset(opts(out, [file], { ticker: "IBM" }));
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.layouts, [{ file, layout: "stooq" }]);
+  assertEquals(report.tickers, ["IBM"]);
+  assertEquals(report.returns, "close");
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  assertEquals(df.columns.includes("adj_close"), false);
+  assertEquals(columnOf(df, "IBM", "close"), rows.map((r) => r.close));
+  assertEquals(columnOf(df, "IBM", "low"), rows.map((r) => r.low));
+  assertEquals((await readManifest(out)).returns, "close");
+  assertMatch(formatImportReport(report), /returns: from raw closes/);
+
+  // --ticker is for one file without a ticker column
+  await assertRejects(
+    () => importDataset(opts(join(dir, "two"), [file, file], { ticker: "IBM" })),
+    TypeError,
+    "names the ticker of one file, but 2 files were given",
+  );
+});
+
+Deno.test("import layouts: Stooq's tagged <TICKER>,<PER>,<DATE>… file keeps its own tickers", async () => {
+  const rows = ohlcvRows(30, 4);
+  const csv = "<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,<OPENINT>\n" +
+    rows.map((r) =>
+      `AAPL.US,D,${
+        r.date.replaceAll("-", "")
+      },000000,${r.open},${r.high},${r.low},${r.close},${r.volume},0`
+    ).join("\n");
+  const { report, dir } = await importBytes(csv);
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.layouts.map((l) => l.layout), ["stooq-tagged"]);
+  const df = pl.readParquet(join(dir, "out", "prices.parquet"));
+  assertEquals(columnOf(df, "AAPL.US", "close"), rows.map((r) => r.close));
+  assertEquals(columnOf(df, "AAPL.US", "volume"), rows.map((r) => r.volume));
+  assertEquals(
+    (df.getColumn("date").toArray() as unknown as Date[]).map((d) => d.toISOString().slice(0, 10)),
+    rows.map((r) => r.date),
+  );
+});
+
+Deno.test("import layouts: an adjusted Alpha Vantage file, newest first, returns from adjusted closes", async () => {
+  const rows = ohlcvRows(100, 5);
+  const csv =
+    "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\n" +
+    [...rows].reverse().map((r) =>
+      `${r.date},${r.open},${r.high},${r.low},${r.close},${r.adj},${r.volume},0.0000,1.0`
+    ).join("\n");
+  const { report, dir } = await importBytes(csv, { ticker: "KO" });
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.layouts.map((l) => l.layout), ["alpha-vantage"]);
+  assertEquals(report.returns, "adj_close");
+  const out = join(dir, "out");
+  const df = pl.readParquet(join(out, "prices.parquet"));
+  // Read oldest first; the raw close stays beside the adjusted one.
+  assertEquals(columnOf(df, "KO", "close"), rows.map((r) => r.close));
+  assertEquals(columnOf(df, "KO", "adj_close"), rows.map((r) => r.adj));
+  assertEquals((await readManifest(out)).returns, "adj_close");
+  assertMatch(formatImportReport(report), /Alpha Vantage/);
+});
+
+Deno.test("import layouts: adjusted closes for some tickers only: returns use raw closes, with a warning", async () => {
+  const aaa = ohlcvRows(10, 4);
+  const bbb = ohlcvRows(50, 4);
+  const dir = await folderOf({
+    "AAA.csv": yahooCsv(aaa),
+    "BBB.csv": "Date,Open,High,Low,Close,Volume\n" +
+      bbb.map((r) => `${r.date},${r.open},${r.high},${r.low},${r.close},${r.volume}`).join("\n"),
+  });
+  const out = join(await tempDir(), "mixed");
+  const report = await importDataset(opts(out, [dir]));
+  assertEquals(report.ok, true, formatImportReport(report));
+  assertEquals(report.layouts.map((l) => l.layout), ["yahoo", "stooq"]);
+  assertEquals(report.returns, "close");
+  const m = await readManifest(out);
+  assertEquals(m.returns, "close");
+  assertEquals(m.warnings, [
+    'Returns use raw closes: adjusted closes are missing for "BBB", so dividends are left out for every ticker',
+  ]);
+});
+
+Deno.test("import layouts: a monthly file is refused for the daily prices table, located; the market table takes it", async () => {
+  const ends = ["2024-01-31", "2024-02-29", "2024-03-29", "2024-04-30", "2024-05-31"];
+  const csv = "Date,Open,High,Low,Close,Adj Close,Volume\n" +
+    ends.map((d, i) => `${d},${10 + i},${11 + i},${9 + i},${10 + i},${10 + i},100`).join("\n");
+  const dir = await tempDir();
+  const file = join(dir, "SPY_monthly.csv");
+  await Deno.writeTextFile(file, csv);
+  const report = await importDataset(opts(join(dir, "out"), [file], { ticker: "SPY" }));
+  assertEquals(report.ok, false);
+  assertEquals(report.frequencies, { SPY: "monthly" });
+  // One located problem about the frequency, not a gap per row.
+  assertEquals(report.problems.map((p) => p.kind), ["frequency"]);
+  const p = problem(
+    report.problems,
+    "frequency",
+    /SPY_monthly\.csv: row 1 \(line 2\): "SPY" is monthly, not daily/,
+    /5 rows, 2024-01-31 to 2024-05-31/,
+    /the "prices" table needs daily rows/,
+    /--table market/,
+  );
+  assertEquals([p.row, p.line, p.ticker], [1, 2, "SPY"]);
+  assertEquals(await exists(join(dir, "out")), false);
+
+  const market = await importDataset(
+    opts(join(dir, "macro"), [file], { table: "market", ticker: "SPY" }),
+  );
+  assertEquals(market.ok, true, formatImportReport(market));
+  assertEquals(market.manifest!.series.map((s) => [s.name, s.frequency]), [["SPY", "monthly"]]);
+  assertMatch(formatImportReport(market), /frequency: monthly/);
+  const df = pl.readParquet(join(dir, "macro", "market.parquet"));
+  assertEquals(df.getColumn("value").toArray(), [10, 11, 12, 13, 14]);
+});
+
+Deno.test("import layouts: a wide import whose columns are OHLCV fields is refused", async () => {
+  const { report, dir } = await importBytes(yahooCsv(ohlcvRows(10, 4)), { form: "wide" });
+  assertEquals(report.ok, false);
+  const p = problem(
+    report.problems,
+    "layout",
+    /header \(line 1\): columns "Open", "High", "Low", "Close", "Adj Close", "Volume" are price fields, not tickers/,
+    /--ticker SYMBOL/,
+  );
+  assertEquals([p.line, p.column], [1, "Open"]);
+  assertEquals(await exists(join(dir, "out")), false);
+  // Two field-named columns among tickers are refused too; one ("LOW", Lowe's) is a ticker.
+  const mixed = await importBytes("date,AAA,Close,Volume\n2024-01-02,1,2,3\n", { form: "wide" });
+  problem(mixed.report.problems, "layout", /columns "Close", "Volume" are price fields/);
+  const lowes = await importBytes(
+    "date,AAA,LOW\n2024-01-02,1,2\n2024-01-03,1,2\n2024-01-04,1,2\n",
+    { form: "wide" },
+  );
+  assertEquals(lowes.report.ok, true, formatImportReport(lowes.report));
+  assertEquals(lowes.report.tickers, ["AAA", "LOW"]);
+});
+
+Deno.test("import --add of a market series never changes the price span", async () => {
+  const out = join(await tempDir(), "span");
+  assertEquals((await importDataset(opts(out, [fx("long.csv")]))).ok, true);
+  const before = await readManifest(out);
+  const dir = await tempDir();
+  const file = join(dir, "rates.csv");
+  // A monthly series reaching well before and after the prices.
+  await Deno.writeTextFile(file, "date,rate\n2023-06-30,5.1\n2023-12-29,5.3\n2024-06-28,5.2\n");
+  const r = await importDataset(opts(out, [file], { form: "wide", table: "market", add: true }));
+  assertEquals(r.ok, true, formatImportReport(r));
+  const after = await readManifest(out);
+  assertEquals([after.from, after.to], [before.from, before.to]);
+  assertEquals([after.from, after.to], ["2024-01-02", "2024-01-05"]);
+  assertEquals(after.returns, before.returns);
+
+  // Replacing the prices sets the span to the new prices', narrower or not.
+  const short = await importBytes(
+    "date,ticker,close\n2024-01-03,AAA,1\n2024-01-04,AAA,2\n2024-01-05,AAA,3\n",
+  );
+  const replaced = await importDataset(opts(out, [short.file], { add: true }));
+  assertEquals(replaced.ok, true, formatImportReport(replaced));
+  const m = await readManifest(out);
+  assertEquals([m.from, m.to], ["2024-01-03", "2024-01-05"]);
+  assertEquals(m.tables, ["prices", "market"]);
+});
+
+Deno.test("importCommand: --ticker and a folder, reporting layout, frequency and returns", async () => {
+  const dir = await folderOf({ "MSFT.csv": yahooCsv(ohlcvRows(300, 5)) });
+  const out = join(await tempDir(), "cli-folder");
+  const lines: string[] = [];
+  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+  assertEquals(await importCommand([dir, "--out", out, "--min-history-days", "3"], io), 0);
+  const text = lines.join("\n");
+  assertMatch(text, /Imported 5 rows into the "prices" table .*: 1 tickers/);
+  assertMatch(text, /layout: Yahoo/);
+  assertMatch(text, /frequency: daily/);
+  assertMatch(text, /returns: from adjusted closes/);
+  lines.length = 0;
+  const file = join(dir, "MSFT.csv");
+  const out2 = join(await tempDir(), "cli-file");
+  assertEquals(
+    await importCommand([file, "--ticker", "MSFT", "--out", out2, "--min-history-days", "3"], io),
+    0,
+    lines.join("\n"),
+  );
+  assertEquals((await readManifest(out2)).tickers, ["MSFT"]);
+  assertEquals(
+    await importCommand([file, file, "--ticker", "MSFT", "--out", out2], io),
+    2,
+  );
+  assertMatch(lines.join("\n"), /--ticker "MSFT" names the ticker of one file/);
+});
+
+Deno.test("import: adjusted closes drive labels, selection and backtest prices; the raw close feeds Close", async () => {
+  const days = weekdays(260); // 2024-01-02 into 2024-12
+  // A flat raw close (a stock paying out its gains) and a rising adjusted close (total return).
+  const rows = days.map((date, i) => ({
+    date,
+    open: 100,
+    high: 101,
+    low: 99,
+    close: 100 + (i % 5),
+    adj: Math.round((100 + (i % 5)) * (0.8 + 0.2 * i / 260) * 1e4) / 1e4,
+    volume: 500,
+  }));
+  const dir = await folderOf({ "AAA.csv": yahooCsv(rows) });
+  const out = join(await tempDir(), "adjusted");
+  const report = await importDataset(opts(out, [dir]));
+  assertEquals(report.ok, true, formatImportReport(report));
+  const ds = await loadDatasetFolder(out);
+  const q = buildQuarterly(
+    ds,
+    FeaturesConfig.parse({ families: { price: { ma_windows: [7] } } }),
+    { mode: "magnitude", horizon: 1 },
+    { tickers: ["AAA"] },
+  );
+  const lastOf = (quarter: string) =>
+    rows.findLast((r) =>
+      `${r.date.slice(0, 4)}Q${Math.ceil(+r.date.slice(5, 7) / 3)}` === quarter
+    )!;
+  const records = q.frame.toRecords() as Record<string, number | string>[];
+  assertEquals(records.map((r) => r.quarter), ["2024Q1", "2024Q2", "2024Q3"]);
+  for (const r of records) {
+    const now = lastOf(r.quarter as string);
+    const next = lastOf(
+      r.quarter === "2024Q1" ? "2024Q2" : r.quarter === "2024Q2" ? "2024Q3" : "2024Q4",
+    );
+    assertEquals(r.Close, now.close);
+    assertEquals(r.close, now.adj);
+    assertEquals(r.PM, next.adj / now.adj - 1);
+  }
+  assertEquals(Array.from(priceSeries(ds, ["AAA"]).get("AAA")!.close), rows.map((x) => x.adj));
+  assertEquals(Array.from(priceRows(ds).close), rows.map((x) => x.adj));
+
+  // The same file without adjusted closes: returns come from the raw close.
+  const raw = await folderOf({
+    "AAA.csv": "Date,Open,High,Low,Close,Volume\n" +
+      rows.map((r) => `${r.date},${r.open},${r.high},${r.low},${r.close},${r.volume}`).join("\n"),
+  });
+  const rawOut = join(await tempDir(), "raw");
+  assertEquals((await importDataset(opts(rawOut, [raw]))).ok, true);
+  const rawDs = await loadDatasetFolder(rawOut);
+  assertEquals(Array.from(priceSeries(rawDs, ["AAA"]).get("AAA")!.close), rows.map((x) => x.close));
 });

@@ -326,6 +326,9 @@ Deno.test("resolveTickers: located errors for unknown, duplicated, shared and im
       "data.eval_tickers",
       /Tickers "B" are in both .* must not share a ticker/,
     );
+    // A by_time split separates the sides by period: its lists may share tickers.
+    const shared = resolveTickers(ds, config(["A", "B"], ["B"]), TRAIN_END, { shareTickers: true });
+    assertEquals([shared.train, shared.eval], [["A", "B"], ["B"]]);
     check(
       config({ select: "rest" }, { select: "rest" }),
       "data.train_tickers",

@@ -229,7 +229,7 @@ const CASES: Record<string, Case> = {
   "33-overlap-tickers.yaml": {
     kind: "config",
     lines: [
-      '33-overlap-tickers.yaml:13:18 data.eval_tickers[0]: ticker "KO" is also in data.train_tickers: train and eval tickers must not overlap',
+      '33-overlap-tickers.yaml:13:18 data.eval_tickers[0]: ticker "KO" is also in data.train_tickers: train and eval tickers must not overlap under split.method "ticker_and_time" (only by_time may share them)',
     ],
   },
   "37-unicode-name.yaml": {

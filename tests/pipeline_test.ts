@@ -23,6 +23,7 @@ import { selectBackend } from "../src/train/backend.ts";
 import { type Requirement, withNeeds } from "./requirements.ts";
 import { assertWithinBound, mlpStepReference } from "./float32_bounds.ts";
 import { quietRun } from "./pipeline_helpers.ts";
+import { formatImportReport, importDataset } from "../src/data/import.ts";
 
 const TINY = `
 name: tiny-direction
@@ -327,3 +328,64 @@ for (const engine of FUSED_ENGINES) {
     },
   }));
 }
+
+Deno.test("a single-ticker daily dataset, imported from one download, runs end to end with by_time", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-one-ticker-" });
+  // The imported dataset sits in a data root, as a config may name it.
+  Deno.env.set("ALFRED_DATA_PATH", `${root}/data`);
+  try {
+    // Six years of one ticker's daily closes, as a Stooq download without a ticker column.
+    const lines = ["Date,Open,High,Low,Close,Volume"];
+    let close = 50;
+    const day = new Date("2015-01-02T00:00:00Z");
+    for (let i = 0; day < new Date("2021-01-01T00:00:00Z"); day.setUTCDate(day.getUTCDate() + 1)) {
+      if (day.getUTCDay() === 0 || day.getUTCDay() === 6) continue;
+      close *= 1 + 0.01 * Math.sin(i * 0.7) + 0.0004;
+      const c = close.toFixed(4);
+      lines.push(`${day.toISOString().slice(0, 10)},${c},${c},${c},${c},${1000 + (i++ % 17)}`);
+    }
+    await Deno.writeTextFile(`${root}/one.csv`, lines.join("\n"));
+    const report = await importDataset({
+      inputs: [`${root}/one.csv`],
+      ticker: "ONE",
+      form: "long",
+      mapping: {},
+      out: `${root}/data/one-ticker`,
+      maxGapDays: 10,
+      minHistoryDays: 20,
+    });
+    assert(report.ok, formatImportReport(report));
+    const [e] = await parseExperimentText(
+      `name: one-ticker
+data:
+  dataset: one-ticker
+  train_tickers: [ONE]
+  eval_tickers: [ONE]
+features:
+  families:
+    price: { ma_windows: [7, 30], close: false }
+label: { mode: direction }
+split: { method: by_time, eval_from: "2019-01-01" }
+model: { family: vanilla.small, size: 4, layers: 1 }
+loss: { name: bce }
+train: { epochs: 2, backend: wasm }
+`,
+      `${root}/one-ticker.yaml`,
+    );
+    const { record } = await runExperiment(e, quietRun(root));
+    assertEquals(record.status, "complete", record.error);
+    assertEquals([record.data.tickers.train, record.data.tickers.eval], [["ONE"], ["ONE"]]);
+    assertEquals(record.data.returns, "close");
+    assert(
+      record.split!.warnings.some((w) =>
+        /by_time split: train and eval share tickers "ONE"/.test(w)
+      ),
+      record.split!.warnings.join("\n"),
+    );
+    assert(record.metrics!.postTrain.eval, "eval metrics");
+    assert(record.backtest, "a backtest of the one ticker");
+  } finally {
+    Deno.env.delete("ALFRED_DATA_PATH");
+    await Deno.remove(root, { recursive: true });
+  }
+});

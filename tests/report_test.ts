@@ -125,6 +125,20 @@ Deno.test("synthetic data is announced in bold at the very top", async () => {
   assert(!journalLike.includes("SYNTHETIC"));
 });
 
+Deno.test("the report says which closes returns use", async () => {
+  const adjusted = fixtureRecord();
+  adjusted.data = { ...adjusted.data, returns: "adj_close" };
+  match(
+    (await renderReport(adjusted)).markdown,
+    /\| returns from \| adjusted closes \(`adj_close`: total return, dividends and splits included\) \|/,
+  );
+  const raw = fixtureRecord();
+  raw.data = { ...raw.data, returns: "close" };
+  match((await renderReport(raw)).markdown, /\| returns from \| closes \(`close`: price return/);
+  // Records from before the field was recorded say nothing rather than guess.
+  ok(!(await renderReport(fixtureRecord())).markdown.includes("returns from"));
+});
+
 Deno.test("interrupted runs are marked at the top of the report", async () => {
   const record = variant({ status: "interrupted", error: "stopped by Ctrl-C at epoch 24" });
   const { markdown } = await renderReport(record);

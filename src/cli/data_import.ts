@@ -1,5 +1,6 @@
 /**
- * `deno task data import FILE... --out DIR`: import your own CSV or Parquet files as a dataset
+ * `deno task data import FILE... --out DIR`: import your own CSV or Parquet files (or folders of
+ * per-ticker files) as a dataset
  * folder ({@linkcode importDataset} does the work; this file reads the command line and prints).
  *
  * @module
@@ -30,7 +31,17 @@ const USAGE = `Usage: deno task data import FILE... --out DIR [options]
   --date-format iso|mdy|dmy  (default iso)
   --max-gap-days N        most missing trading days between two rows of a ticker (default 10)
   --min-history-days N    fewest rows a ticker must have (default 20)
-  --add                   keep the other tables of the dataset at --out, add or replace this one`;
+  --ticker SYMBOL         the ticker of a single-ticker file without a ticker column (Yahoo,
+                          Stooq, Alpha Vantage downloads); a FOLDER's files take it from their names
+  --market-series NAME    a ticker that is an index series, written to the market table
+                          (repeatable; tickers starting with ^, e.g. ^GSPC, always are)
+  --add                   keep the other tables of the dataset at --out, add or replace this one
+                          (a non-price table never changes the dataset's price span)
+
+FILE may be a folder of per-ticker files. Known layouts are detected and reported: Yahoo
+(Date,Open,High,Low,Close,Adj Close,Volume), Stooq (Date,Open,High,Low,Close,Volume and
+<TICKER>,<PER>,<DATE>,…), Alpha Vantage (timestamp,open,high,low,close,…). Where every price row
+has an adjusted close, returns use it (total return); the raw close feeds price-level features.`;
 
 /**
  * The column mapping of `--mapping FILE.yaml` and `--map FIELD=COLUMN` (the `--map`s win).
@@ -118,8 +129,10 @@ export async function importCommand(args: string[], io: CommandIo = consoleIo): 
       "max-gap-days": { type: "string", value: "N", default: "10" },
       "min-history-days": { type: "string", value: "N", default: "20" },
       add: { type: "boolean" },
+      ticker: { type: "string", value: "SYMBOL" },
+      "market-series": { type: "string", value: "NAME", multiple: true },
     },
-    positionals: { min: 1, name: "input files (FILE...)" },
+    positionals: { min: 1, name: "input files or folders (FILE...)" },
   }, io);
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
@@ -160,6 +173,8 @@ export async function importCommand(args: string[], io: CommandIo = consoleIo): 
       maxGapDays,
       minHistoryDays,
       add: v.add,
+      ticker: v.ticker,
+      marketSeries: v["market-series"],
     });
   } catch (e) {
     if (e instanceof TypeError) return usageError(io, USAGE, e.message);

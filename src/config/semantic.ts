@@ -1,7 +1,8 @@
 /**
  * Cross-field checks that a schema cannot express key by key: the loss must
  * suit the label, strategies must suit the label, thresholds must be ordered,
- * train and eval tickers must not overlap, the purge must cover the label
+ * train and eval tickers must not overlap (except under a `by_time` split, which shares them
+ * with a warning), the purge must cover the label
  * horizon, and so on.
  *
  * @module
@@ -112,14 +113,17 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
       seen.add(t);
     });
   }
-  if (Array.isArray(train) && Array.isArray(evalT)) {
+  // A by_time split separates train and eval by period only: shared tickers are allowed, and
+  // the split warns that only the period is unseen for them.
+  if (Array.isArray(train) && Array.isArray(evalT) && e.split.method !== "by_time") {
     const inTrain = new Set(train);
     evalT.forEach((t, i) => {
       if (inTrain.has(t)) {
         out.push({
           path: ["data", "eval_tickers", i],
           message: `ticker "${t}" is also in data.train_tickers: ` +
-            "train and eval tickers must not overlap",
+            `train and eval tickers must not overlap under split.method "${e.split.method}" ` +
+            "(only by_time may share them)",
         });
       }
     });

@@ -27,9 +27,19 @@ export const TABLE_NAMES: readonly TableName[] = [
 /** One market or macro series held in the `market` table. */
 export interface SeriesInfo {
   name: string;
-  frequency: "daily" | "monthly" | "quarterly";
+  frequency: Frequency;
   description: string;
 }
+
+/** How often a series has a row: its median spacing (see `detectFrequency` in `./import.ts`). */
+export type Frequency = "daily" | "weekly" | "monthly" | "quarterly";
+
+/**
+ * The prices column daily returns are computed from: `adj_close` (adjusted for dividends and
+ * splits: total return) or `close` (price return). The raw `close` always feeds price-level
+ * features.
+ */
+export type ReturnsColumn = "close" | "adj_close";
 
 /** What a dataset is, where it came from and what it holds. */
 export interface Manifest {
@@ -49,6 +59,11 @@ export interface Manifest {
   /** Market series holding an annualized percent yield, used as the risk-free rate. */
   riskFree: string | null;
   series: SeriesInfo[];
+  /**
+   * The prices column returns (labels, ticker selection, the backtest) are computed from; absent:
+   * `close`. The importer sets `adj_close` when every price row has an adjusted close.
+   */
+  returns?: ReturnsColumn;
   /** Synthetic datasets: generator parameters and planted features. */
   generator?: Record<string, unknown>;
 }
@@ -241,9 +256,10 @@ export const ManifestSchema = z.strictObject({
   riskFree: z.string().min(1).nullable(),
   series: z.array(z.strictObject({
     name: z.string().min(1),
-    frequency: z.enum(["daily", "monthly", "quarterly"]),
+    frequency: z.enum(["daily", "weekly", "monthly", "quarterly"]),
     description: z.string(),
   })),
+  returns: z.enum(["close", "adj_close"]).optional(),
   generator: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -273,6 +289,20 @@ export class DatasetNotFoundError extends DatasetError {
     super(message, dataset);
     this.name = "DatasetNotFoundError";
   }
+}
+
+/**
+ * The prices column a dataset's returns are computed from.
+ *
+ * @param manifest the dataset's manifest
+ * @returns `adj_close` where the manifest says so, else `close`
+ * @example
+ * ```ts
+ * returnsColumn(dataset.manifest); // "close" for a dataset without adjusted closes
+ * ```
+ */
+export function returnsColumn(manifest: Manifest): ReturnsColumn {
+  return manifest.returns ?? "close";
 }
 
 /** The file holding a table inside a dataset folder. */

@@ -16,7 +16,9 @@ import { Buffer } from "node:buffer";
 import { basename, join, resolve } from "node:path";
 import { columnOf, type CsvLayout, scanCsv } from "./csv.ts";
 import {
+  type Frequency,
   type Manifest,
+  type ReturnsColumn,
   type SeriesInfo,
   TABLE_COLUMNS,
   TABLE_KEYS,
@@ -116,6 +118,17 @@ export interface ImportOptions {
   riskFree?: string | null;
   /** Keep the other tables of an existing dataset at `out` and add or replace this one. */
   add?: boolean;
+  /**
+   * The ticker of a single-ticker file that has no ticker column (`--ticker SYMBOL`); a folder's
+   * files without one take their ticker from the file name instead.
+   */
+  ticker?: string;
+  /**
+   * Prices imports: tickers that are index series, written to the `market` table (their adjusted
+   * close, else their close, as the value) instead of `prices`. Tickers starting with `^`
+   * (`^GSPC`, Yahoo's index names) always are.
+   */
+  marketSeries?: string[];
   /** Most problem lines {@linkcode formatImportReport} prints (default 50). */
   maxProblemLines?: number;
 }
@@ -137,6 +150,7 @@ export type ImportProblemKind =
   | "unsorted"
   | "gap"
   | "history"
+  | "frequency"
   | "destination";
 
 /** One problem, located by file and 1-based data row (the header row is not counted). */
@@ -165,6 +179,91 @@ export interface ImportReport {
   to: string | null;
   problems: ImportProblem[];
   manifest: Manifest | null;
+  /** The layout detected in each file read. */
+  layouts: { file: string; layout: ImportLayout }[];
+  /** The frequency detected for each ticker or series. */
+  frequencies: Record<string, Frequency>;
+  /** Prices imports: the column returns are computed from (recorded in the manifest). */
+  returns: ReturnsColumn | null;
+  /** Index series written to the `market` table by a prices import. */
+  marketSeries: string[];
+}
+
+/**
+ * A file's layout: a known download (`yahoo`, `stooq`, `stooq-tagged`, `alpha-vantage`), or the
+ * generic `long` or `wide` form.
+ */
+export type ImportLayout = "yahoo" | "stooq" | "stooq-tagged" | "alpha-vantage" | ImportForm;
+
+/** Each layout in words, as the report names it. */
+export const LAYOUT_TEXT: Readonly<Record<ImportLayout, string>> = {
+  yahoo: "Yahoo (Date,Open,High,Low,Close,Adj Close,Volume)",
+  stooq: "Stooq (Date,Open,High,Low,Close,Volume)",
+  "stooq-tagged": "Stooq (<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,<HIGH>,<LOW>,<CLOSE>,<VOL>,…)",
+  "alpha-vantage": "Alpha Vantage (timestamp,open,high,low,close,[adjusted_close,…],volume)",
+  long: "long (date, ticker, columns…)",
+  wide: "wide (date + one column per ticker)",
+};
+
+/** Normalized names of OHLCV fields: a wide file's columns must not be these. */
+const OHLCV_NAMES = new Set([
+  "open",
+  "high",
+  "low",
+  "close",
+  "adjclose",
+  "adjustedclose",
+  "volume",
+  "vol",
+]);
+
+/**
+ * Detects a file's layout from its header.
+ *
+ * @param columns the file's column names
+ * @param form the form asked for, the answer when no known layout matches
+ * @returns the layout
+ * @example
+ * ```ts
+ * detectLayout(["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"], "long"); // "yahoo"
+ * ```
+ */
+export function detectLayout(columns: string[], form: ImportForm): ImportLayout {
+  const names = columns.map(norm);
+  const has = (...want: string[]) => want.every((w) => names.includes(w));
+  if (has("ticker", "per", "date", "open", "high", "low", "close")) return "stooq-tagged";
+  if (names[0] === "timestamp" && has("open", "high", "low", "close", "volume")) {
+    return "alpha-vantage";
+  }
+  if (has("date", "open", "high", "low", "close", "adjclose", "volume")) return "yahoo";
+  if (has("date", "open", "high", "low", "close", "volume")) return "stooq";
+  return form;
+}
+
+/**
+ * Detects how often a series has a row from the median spacing of its dates: up to 5 days
+ * daily, up to 10 weekly, up to 45 monthly, else quarterly.
+ *
+ * @param days its day numbers, ascending
+ * @returns the frequency (`daily` for fewer than two rows)
+ * @example
+ * ```ts
+ * detectFrequency([0, 31, 59, 90]); // "monthly"
+ * ```
+ */
+export function detectFrequency(days: ArrayLike<number>): Frequency {
+  if (days.length < 2) return "daily";
+  const gaps = Array.from({ length: days.length - 1 }, (_, i) => days[i + 1] - days[i])
+    .sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)];
+  return median <= 5 ? "daily" : median <= 10 ? "weekly" : median <= 45 ? "monthly" : "quarterly";
+}
+
+/** The median spacing in days of ascending day numbers (0 for fewer than two). */
+function medianGap(days: number[]): number {
+  if (days.length < 2) return 0;
+  const gaps = days.slice(1).map((d, i) => d - days[i]).sort((a, b) => a - b);
+  return gaps[Math.floor(gaps.length / 2)];
 }
 
 /** A validated row before it becomes a table row. */
@@ -195,6 +294,7 @@ const ALIASES: Record<string, string[]> = {
   date: ["date", "day", "timestamp", "datetime"],
   report_date: ["reportdate", "reporteddate", "date"],
   adj_close: ["adjclose", "adjustedclose"],
+  volume: ["volume", "vol"],
   reported_eps: ["reportedeps"],
   estimated_eps: ["estimatedeps"],
   surprise_percentage: ["surprisepercentage", "surprisepct"],
@@ -405,14 +505,71 @@ function findColumn(field: string, columns: string[], mapping: ColumnMapping): s
   return undefined;
 }
 
+/** One file to read, with the ticker its rows have when it has no ticker column. */
+interface Source {
+  file: string;
+  /** From `--ticker`, or the file's name inside a folder. */
+  key?: string;
+  /** Where `key` came from, for messages. */
+  keyFrom?: string;
+}
+
+/** A folder file's ticker: its name without the extension (`AAPL.csv` → `AAPL`). */
+function tickerOfFile(name: string): string {
+  return name.replace(/\.(csv|txt|tsv|parquet|pq)$/i, "");
+}
+
+/**
+ * The files to read: each input file, and each visible file of an input folder (its ticker from
+ * the file name), in name order.
+ */
+function sourcesOf(options: ImportOptions, problems: ImportProblem[]): Source[] {
+  const sources: Source[] = [];
+  for (const input of options.inputs) {
+    let dir = false;
+    try {
+      dir = Deno.statSync(input).isDirectory;
+    } catch {
+      // readColumns reports the missing file
+    }
+    if (!dir) {
+      sources.push({ file: input });
+      continue;
+    }
+    const names = [...Deno.readDirSync(input)]
+      .filter((e) => e.isFile && !e.name.startsWith("."))
+      .map((e) => e.name).sort();
+    if (names.length === 0) {
+      problems.push({ kind: "empty", file: input, message: `${input}: the folder has no files` });
+    }
+    for (const name of names) {
+      sources.push({ file: join(input, name), key: tickerOfFile(name), keyFrom: "its file name" });
+    }
+  }
+  if (options.ticker !== undefined) {
+    const ticker = options.ticker.trim();
+    if (ticker === "") throw new TypeError("Invalid --ticker: the symbol is empty");
+    if (sources.length !== 1) {
+      throw new TypeError(
+        `--ticker "${ticker}" names the ticker of one file, but ${sources.length} files were given: ` +
+          "put per-ticker files in a folder instead (each ticker is its file name)",
+      );
+    }
+    sources[0] = { file: sources[0].file, key: ticker, keyFrom: "--ticker" };
+  }
+  return sources;
+}
+
 /** Parses the rows of one file into {@linkcode Row}s, adding problems as it goes. */
 function parseFile(
-  file: string,
+  source: Source,
   options: ImportOptions,
   spec: TableSpec,
   problems: ImportProblem[],
   lines: Map<string, ((row: number) => number) | undefined>,
+  layouts: ImportReport["layouts"],
 ): Row[] {
+  const file = source.file;
   const read = readColumns(file);
   if (Array.isArray(read)) {
     problems.push(...read);
@@ -420,6 +577,8 @@ function parseFile(
   }
   const { columns, data, height, lineOf } = read;
   lines.set(file, lineOf);
+  const layout = detectLayout(columns, options.form);
+  layouts.push({ file, layout });
   const mapping = options.mapping;
   const format = options.dateFormat ?? "iso";
   const colList = columns.map((c) => `"${c}"`).join(", ");
@@ -454,10 +613,38 @@ function parseFile(
 
   if (options.form === "long") {
     const keyCol = findColumn(spec.key, columns, mapping);
-    if (keyCol === undefined) missing.push(spec.key);
+    if (keyCol !== undefined && source.keyFrom === "--ticker") {
+      problems.push({
+        kind: "ticker",
+        file,
+        column: keyCol,
+        message: `${file}: --ticker "${source.key}" is for a file without a ${spec.key} column, ` +
+          `but this one has "${keyCol}": drop --ticker`,
+      });
+      return [];
+    }
+    if (keyCol === undefined && source.key === undefined) {
+      problems.push({
+        kind: "missing-column",
+        file,
+        line: csvFile(file) ? 1 : undefined,
+        message:
+          `${file}${
+            csvFile(file) ? ": header (line 1)" : ""
+          }: no ${spec.key} column (the file has ${colList}; layout ${LAYOUT_TEXT[layout]}): ` +
+          `a single-${spec.key} file takes --ticker SYMBOL, and a folder of per-${spec.key} files ` +
+          "takes each one from its file name",
+      });
+      return [];
+    }
     const fieldCols: Record<string, string> = {};
+    const ohlcv = layout !== "long" && layout !== "wide";
     for (const field of Object.keys(spec.fields)) {
-      const c = findColumn(field, columns, mapping);
+      // A downloaded index file read as a market series: its value is the (adjusted) close.
+      const c = findColumn(field, columns, mapping) ??
+        (field === "value" && ohlcv
+          ? findColumn("adj_close", columns, mapping) ?? findColumn("close", columns, mapping)
+          : undefined);
       if (c !== undefined) fieldCols[field] = c;
       else if (spec.required.includes(field)) missing.push(field);
     }
@@ -481,12 +668,16 @@ function parseFile(
       return [];
     }
     const dates = data[dateCol!];
-    const keys = data[keyCol!];
+    const keys = keyCol === undefined ? null : data[keyCol];
     for (let i = 0; i < height; i++) {
       const r = i + 1;
       const at = `${file}: ${where(r, lineOf?.(r))}`;
       const day = parseDateCell(dates[i], format);
-      const key = keys[i] === null || keys[i] === undefined ? "" : String(keys[i]).trim();
+      const key = keys === null
+        ? source.key!
+        : keys[i] === null || keys[i] === undefined
+        ? ""
+        : String(keys[i]).trim();
       let ok = true;
       if (day === null) {
         problems.push({
@@ -529,6 +720,10 @@ function parseFile(
         });
       }
     }
+    // Alpha Vantage writes the newest row first: its rows are read oldest first.
+    if (layout === "alpha-vantage" && rows.length > 1 && rows[0].day > rows[rows.length - 1].day) {
+      rows.reverse();
+    }
     return rows;
   }
 
@@ -556,6 +751,21 @@ function parseFile(
     return [];
   }
   const keyCols = columns.filter((c) => c !== dateCol);
+  const fieldNamed = keyCols.filter((c) => OHLCV_NAMES.has(norm(c)));
+  if (layout !== "wide" || fieldNamed.length >= 2) {
+    problems.push({
+      kind: "layout",
+      file,
+      line: csvFile(file) ? 1 : undefined,
+      column: fieldNamed[0],
+      message: `${file}${csvFile(file) ? ": header (line 1)" : ""}: columns ${
+        fieldNamed.map((c) => `"${c}"`).join(", ")
+      } are price fields, not ${spec.key}s (layout ${LAYOUT_TEXT[layout]}): a wide file holds ` +
+        `one column per ${spec.key}; import one ${spec.key}'s file in long form with ` +
+        `--ticker SYMBOL, or a folder of per-${spec.key} files`,
+    });
+    return [];
+  }
   if (keyCols.length === 0) {
     problems.push({
       kind: "missing-column",
@@ -683,12 +893,16 @@ function sameOrNot(a: Row, b: Row): string {
   return " with the same values";
 }
 
-/** Cross-row checks: duplicates, order, gaps, history length. */
+/**
+ * Cross-row checks: duplicates, order, gaps, history length, and (daily tables) that each key's
+ * rows are daily. Records each key's detected frequency in `frequencies`.
+ */
 function checkRows(
   rows: Row[],
   spec: TableSpec,
   options: ImportOptions,
   problems: ImportProblem[],
+  frequencies: Record<string, Frequency>,
 ) {
   const byKey = new Map<string, Row[]>();
   for (const r of rows) {
@@ -727,6 +941,24 @@ function checkRows(
       if (n > 1) p.message += ` (${n} rows out of order in this file)`;
     }
     const sorted = [...list].sort((a, b) => a.day - b.day);
+    const days = sorted.map((r) => r.day);
+    const frequency = detectFrequency(days);
+    frequencies[key] = frequency;
+    const daily = spec.daily && frequency === "daily";
+    if (spec.daily && !daily) {
+      const first = sorted[0];
+      const last = sorted[sorted.length - 1];
+      problems.push({
+        kind: "frequency",
+        file: first.file,
+        row: first.row,
+        ticker: key,
+        message: `${loc(first)}: "${key}" is ${frequency}, not daily: its rows are a median of ` +
+          `${medianGap(days)} days apart (${sorted.length} rows, ${first.date} to ${last.date}); ` +
+          `the "prices" table needs daily rows (daily returns, the quarterly roll-up and the ` +
+          `backtest use them), so a ${frequency} series goes to the "market" table (--table market)`,
+      });
+    }
     for (let i = 1; i < sorted.length; i++) {
       const a = sorted[i - 1];
       const b = sorted[i];
@@ -740,7 +972,7 @@ function checkRows(
             `${loc(b)}: duplicate (${spec.key}, ${spec.date}) ("${key}", ${b.date}): already at ` +
             `${a.file === b.file ? where(a.row, a.line) : loc(a)}${sameOrNot(a, b)}`,
         });
-      } else if (spec.daily) {
+      } else if (daily) {
         const missingDays = weekdaysBetween(a.day, b.day);
         if (missingDays > options.maxGapDays) {
           problems.push({
@@ -755,7 +987,7 @@ function checkRows(
         }
       }
     }
-    if (spec.daily && list.length < options.minHistoryDays) {
+    if (daily && list.length < options.minHistoryDays) {
       problems.push({
         kind: "history",
         file: list[0].file,
@@ -794,14 +1026,6 @@ function toFrame(rows: Row[], spec: TableSpec, table: TableName): pl.DataFrame {
     );
   }
   return pl.DataFrame(cols);
-}
-
-/** Guesses a series' frequency from the median spacing of its dates. */
-function guessFrequency(days: number[]): SeriesInfo["frequency"] {
-  if (days.length < 2) return "daily";
-  const gaps = days.slice(1).map((d, i) => d - days[i]).sort((a, b) => a - b);
-  const median = gaps[Math.floor(gaps.length / 2)];
-  return median <= 5 ? "daily" : median <= 45 ? "monthly" : "quarterly";
 }
 
 /**
@@ -889,16 +1113,22 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   const opts = { ...options, table, mapping };
   const rows: Row[] = [];
   const lines = new Map<string, ((row: number) => number) | undefined>();
+  const layouts: ImportReport["layouts"] = [];
+  const frequencies: Record<string, Frequency> = {};
+  let indexRows: Row[] = [];
   if (problems.length === 0) {
-    for (const file of options.inputs) {
-      for (const r of parseFile(file, opts, spec, problems, lines)) rows.push(r);
+    for (const source of sourcesOf(options, problems)) {
+      for (const r of parseFile(source, opts, spec, problems, lines, layouts)) rows.push(r);
     }
-    checkRows(rows, spec, opts, problems);
+    if (table === "prices") indexRows = takeIndexRows(rows, options, problems);
+    checkRows(rows, spec, opts, problems, frequencies);
+    checkRows(indexRows, TABLES.market, opts, problems, frequencies);
     for (const p of problems) {
       if (p.row !== undefined && p.line === undefined) p.line = lines.get(p.file)?.(p.row);
     }
   }
   const keys = [...new Set(rows.map((r) => r.key))].sort();
+  const seriesNames = [...new Set(indexRows.map((r) => r.key))].sort();
   let minDay = Infinity;
   let maxDay = -Infinity;
   for (const r of rows) {
@@ -907,6 +1137,13 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   }
   const from = rows.length ? dayToIso(minDay) : null;
   const to = rows.length ? dayToIso(maxDay) : null;
+  const withAdjusted = new Set(rows.filter((r) => r.values.adj_close != null).map((r) => r.key));
+  const lacking = new Set(rows.filter((r) => r.values.adj_close == null).map((r) => r.key));
+  const returns: ReturnsColumn | null = table !== "prices"
+    ? null
+    : rows.length > 0 && rows.every((r) => r.values.adj_close != null)
+    ? "adj_close"
+    : "close";
   const report: ImportReport = {
     ok: false,
     out: options.out,
@@ -917,6 +1154,10 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
     to,
     problems,
     manifest: null,
+    layouts,
+    frequencies,
+    returns,
+    marketSeries: seriesNames,
   };
   if (problems.length > 0 || rows.length === 0) {
     if (problems.length === 0) {
@@ -941,19 +1182,32 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
       previous = null;
     }
   }
-  const series: SeriesInfo[] = table === "market"
-    ? keys.map((name) => ({
+  const seriesInfo = (list: Row[], names: string[]): SeriesInfo[] =>
+    names.map((name) => ({
       name,
-      frequency: guessFrequency(
-        rows.filter((r) => r.key === name).map((r) => r.day).sort((a, b) => a - b),
-      ),
+      frequency: frequencies[name],
       description: `imported from ${
-        [...new Set(rows.filter((r) => r.key === name).map((r) => r.file))].join(", ")
+        [...new Set(list.filter((r) => r.key === name).map((r) => r.file))].join(", ")
       }`,
-    }))
-    : [];
+    }));
+  // The series this import writes: a market import's, or the index series of a prices import.
+  const series = table === "market" ? seriesInfo(rows, keys) : seriesInfo(indexRows, seriesNames);
+  const written = new Set(series.map((x) => x.name));
   const files = options.inputs.join(", ");
   const tickers = table === "market" ? [] : keys;
+  // `from`/`to` are the span of the daily prices: only a prices import sets them.
+  const span = table !== "prices" && previous?.tables.includes("prices")
+    ? { from: previous.from, to: previous.to }
+    : { from: from!, to: to! };
+  const warnings = (previous?.warnings ?? []).filter((w) => !ADJUSTED_WARNING.test(w));
+  if (returns === "close" && withAdjusted.size > 0) {
+    const without = keys.filter((k) => lacking.has(k));
+    warnings.push(
+      `Returns use raw closes: adjusted closes are missing for ${
+        without.length > 5 ? `${without.length} tickers` : without.map((k) => `"${k}"`).join(", ")
+      }, so dividends are left out for every ticker`,
+    );
+  }
   const manifest: Manifest = {
     name: options.name ?? previous?.name ?? basename(resolve(options.out)),
     description: options.description ?? previous?.description ?? `Imported from ${files}`,
@@ -962,20 +1216,34 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
       ? `${previous.provenance}; ${table} imported from ${files}`
       : `imported from ${files}`,
     licence: options.licence ?? previous?.licence ?? "unknown",
-    warnings: previous?.warnings ?? [],
-    tables: TABLE_NAMES.filter((t) => t === table || keep.includes(t)),
+    warnings: table === "prices" ? warnings : previous?.warnings ?? [],
+    tables: TABLE_NAMES.filter((t) =>
+      t === table || keep.includes(t) || (t === "market" && indexRows.length > 0)
+    ),
     tickers: previous ? [...new Set([...previous.tickers, ...tickers])].sort() : tickers,
-    from: previous && previous.from < from! ? previous.from : from!,
-    to: previous && previous.to > to! ? previous.to : to!,
+    from: span.from,
+    to: span.to,
     index: options.index ?? previous?.index ?? null,
     riskFree: options.riskFree ?? previous?.riskFree ?? null,
-    series: previous ? [...(table === "market" ? [] : previous.series), ...series] : series,
+    series: [
+      ...(previous?.series ?? []).filter((x) => table !== "market" && !written.has(x.name)),
+      ...series,
+    ],
   };
+  const returnsOf = returns ?? previous?.returns;
+  if (returnsOf) manifest.returns = returnsOf;
   try {
     await assertReplaceable(options.out);
     const tables: Partial<Record<TableName, pl.DataFrame>> = {};
     for (const t of keep) tables[t] = pl.readParquet(tablePath(options.out, t));
     tables[table] = toFrame(rows, spec, table);
+    if (indexRows.length > 0) {
+      const fresh = toFrame(indexRows, TABLES.market, "market");
+      const old = tables.market?.filter(pl.col("series").isIn(seriesNames).not());
+      tables.market = old && old.height > 0
+        ? pl.concat([old.select(...fresh.columns), fresh]).sort(["series", "date"])
+        : fresh;
+    }
     await writeDataset(options.out, manifest, tables);
   } catch (e) {
     problems.push({ kind: "destination", file: options.out, message: (e as Error).message });
@@ -984,6 +1252,41 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
   report.ok = true;
   report.manifest = manifest;
   return report;
+}
+
+/** The manifest warning of a prices import whose returns could not use adjusted closes. */
+const ADJUSTED_WARNING = /^Returns use raw closes: adjusted closes are missing/;
+
+/**
+ * Moves the rows of index series (`marketSeries`, and tickers starting with `^`) out of a prices
+ * import's rows and returns them as market rows, valued at their adjusted close, else their close.
+ */
+function takeIndexRows(rows: Row[], options: ImportOptions, problems: ImportProblem[]): Row[] {
+  const named = new Set(options.marketSeries ?? []);
+  const isIndex = (key: string) => key.startsWith("^") || named.has(key);
+  const index: Row[] = [];
+  let kept = 0;
+  for (const r of rows) {
+    if (!isIndex(r.key)) {
+      rows[kept++] = r;
+      continue;
+    }
+    const value = r.values.adj_close ?? r.values.close;
+    index.push({ ...r, values: { value } });
+  }
+  rows.length = kept;
+  const seen = new Set(index.map((r) => r.key));
+  for (const name of named) {
+    if (!seen.has(name)) {
+      problems.push({
+        kind: "ticker",
+        file: options.inputs.join(", "),
+        ticker: name,
+        message: `--market-series "${name}" is not among the imported tickers`,
+      });
+    }
+  }
+  return index;
 }
 
 /**
@@ -996,8 +1299,52 @@ export async function importDataset(options: ImportOptions): Promise<ImportRepor
  */
 export function formatImportReport(report: ImportReport, maxLines = 50): string {
   if (report.ok) {
-    return `Imported ${report.rows} rows into the "${report.table}" table of ${report.out}: ` +
-      `${report.tickers.length} tickers, ${report.from} to ${report.to}`;
+    const keys = report.table === "market" ? "series" : "tickers";
+    const lines = [
+      `Imported ${report.rows} rows into the "${report.table}" table of ${report.out}: ` +
+      `${
+        report.table === "market" ? report.manifest?.series.length ?? 0 : report.tickers.length
+      } ` +
+      `${keys}, ${report.from} to ${report.to}`,
+    ];
+    const byLayout = new Map<ImportLayout, number>();
+    for (const l of report.layouts) byLayout.set(l.layout, (byLayout.get(l.layout) ?? 0) + 1);
+    lines.push(
+      `  layout: ${
+        [...byLayout].map(([l, n]) => `${LAYOUT_TEXT[l]}${n > 1 ? ` in ${n} files` : ""}`)
+          .join("; ")
+      }`,
+    );
+    const byFrequency = new Map<Frequency, string[]>();
+    for (const [k, f] of Object.entries(report.frequencies)) {
+      byFrequency.set(f, [...byFrequency.get(f) ?? [], k]);
+    }
+    lines.push(
+      `  frequency: ${
+        [...byFrequency].map(([f, ks]) =>
+          byFrequency.size === 1 ? f : `${f} (${ks.map((k) => `"${k}"`).join(", ")})`
+        ).join(", ")
+      }`,
+    );
+    if (report.returns === "adj_close") {
+      lines.push(
+        "  returns: from adjusted closes (adj_close: total return, dividends and splits " +
+          "included); the raw close stays for price-level features",
+      );
+    } else if (report.returns === "close") {
+      lines.push(
+        "  returns: from raw closes (no adjusted closes for every row: price return, " +
+          "dividends left out)",
+      );
+    }
+    if (report.marketSeries.length > 0) {
+      lines.push(
+        `  market series: ${
+          report.marketSeries.map((s) => `"${s}"`).join(", ")
+        } (index series go to the "market" table; --index SERIES makes one the benchmark)`,
+      );
+    }
+    return lines.join("\n");
   }
   const n = report.problems.length;
   const lines = [

@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import { dayToIso, isoToDay } from "@alfred/core";
-import type { Dataset } from "./dataset.ts";
+import { type Dataset, returnsColumn } from "./dataset.ts";
 
 /** Options of {@linkcode scanContinuity} and {@linkcode continuousTickers}. */
 export interface ScanOptions {
@@ -33,7 +33,11 @@ export interface TickerContinuity {
   continuous: boolean;
 }
 
-/** Rows of the prices table with a finite positive close: ticker, day number, close, sorted. */
+/**
+ * Rows of the prices table with a finite positive close: ticker, day number, close, sorted. The
+ * close is the dataset's returns column (`adj_close` where the manifest's `returns` says so), so
+ * selection correlates the returns the run uses.
+ */
 export function priceRows(
   dataset: Dataset,
   from?: string,
@@ -42,7 +46,7 @@ export function priceRows(
   let df = dataset.table("prices").select(
     pl.col("ticker"),
     pl.col("date").cast(pl.Int32).alias("day"),
-    pl.col("close"),
+    pl.col(returnsColumn(dataset.manifest)).alias("close"),
   ).filter(pl.col("close").isNotNull().and(pl.col("close").gt(0)));
   if (from !== undefined) df = df.filter(pl.col("day").gtEq(isoToDay(from)));
   if (to !== undefined) df = df.filter(pl.col("day").ltEq(isoToDay(to)));

@@ -228,11 +228,14 @@ const KEY: Record<Side, string> = { train: "data.train_tickers", eval: "data.eva
  * candidate with the lowest mean absolute correlation to the others); `{select: rest, since?}`
  * every ticker the other side did not take. Explicit lists and `all` resolve first, then
  * uncorrelated picks (train before eval, each excluding what the other side already holds), then
- * `rest`. Train and eval never share a ticker.
+ * `rest`. Train and eval never share a ticker, unless `options.shareTickers` (a `by_time` split,
+ * which separates them by period) lets the explicit lists name the same tickers; rules still pick
+ * each side from what the other does not hold.
  *
  * @param dataset the dataset (needs a prices table for rules)
  * @param data the experiment's `data` section
  * @param trainEnd last date of the training period (ISO); returns after it are not used
+ * @param options `shareTickers`: train and eval lists may share tickers
  * @returns train and eval tickers, and the uncorrelated selections for the run record
  * @throws {TickerSelectionError} naming the config path and, where there is one, the ticker
  */
@@ -240,6 +243,7 @@ export function resolveTickers(
   dataset: Dataset,
   data: DataConfig,
   trainEnd: string,
+  options: { shareTickers?: boolean } = {},
 ): ResolvedTickers {
   const known = dataset.manifest.tickers;
   const knownSet = new Set(known);
@@ -419,7 +423,7 @@ export function resolveTickers(
   }
   const evalSet = new Set(evalTickers);
   const shared = train.filter((t) => evalSet.has(t));
-  if (shared.length) {
+  if (shared.length && !options.shareTickers) {
     throw new TickerSelectionError(
       `Tickers ${
         quoteList(shared)

@@ -6,10 +6,11 @@
  */
 import pl from "nodejs-polars";
 import type { PriceSeries } from "../backtest/types.ts";
-import { type Dataset, isoDates } from "./dataset.ts";
+import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
 
 /**
- * Daily closes per ticker, dates ascending.
+ * Daily closes per ticker, dates ascending: the dataset's returns column (`adj_close` where the
+ * manifest's `returns` says so: total return), so the backtest earns what the labels measure.
  *
  * @param dataset the dataset (needs a prices table)
  * @param tickers the tickers wanted
@@ -23,12 +24,13 @@ import { type Dataset, isoDates } from "./dataset.ts";
  */
 export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
   const prices = dataset.table("prices");
+  const column = returnsColumn(dataset.manifest);
   const out = new Map<string, PriceSeries>();
   for (const ticker of tickers) {
     const rows = prices.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
     out.set(ticker, {
       dates: isoDates(rows.getColumn("date")) as string[],
-      close: Float64Array.from(rows.getColumn("close").toArray() as number[]),
+      close: Float64Array.from(rows.getColumn(column).toArray() as number[]),
     });
   }
   return out;

@@ -119,7 +119,11 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
       return null;
     }
   };
-  const tickers = check("tickers", () => resolveTickers(dataset, e.data, boundary.selectionEnd));
+  // A by_time split separates train and eval by period, so they may share tickers (it warns).
+  const tickers = check("tickers", () =>
+    resolveTickers(dataset, e.data, boundary.selectionEnd, {
+      shareTickers: e.split.method === "by_time",
+    }));
   const market = e.features.families.market;
   if (market) {
     check(

@@ -86,7 +86,13 @@ export interface QuarterRow {
 /** A ticker's daily price series, sorted by date, one entry per trading day. */
 export interface DailySeries {
   days: Int32Array;
+  /** The raw close: price-level features use it. */
   close: Float64Array;
+  /**
+   * The close returns and labels are computed from: the adjusted close where the manifest's
+   * `returns` says `adj_close` (`returnsColumn`), else the raw close itself.
+   */
+  returnsClose: Float64Array;
   /** Daily volume, `null` where the table has none; absent when the table has no volume column. */
   volume?: (number | null)[];
 }

@@ -33,7 +33,7 @@ import {
   quarterStartDay,
 } from "@alfred/core";
 import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
-import { type Dataset, MissingTableError } from "../data/dataset.ts";
+import { type Dataset, MissingTableError, returnsColumn } from "../data/dataset.ts";
 import type { DigestedNews } from "../news/digest.ts";
 import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
 import {
@@ -61,7 +61,8 @@ export interface QuarterlyFrame {
   /**
    * One row per (ticker, quarter), sorted by (ticker, date): `ticker`,
    * `quarter` (`YYYYQn`), `date` (last trading day, ISO), `close` (the
-   * quarter's last close, not a feature unless chosen as `Close`), the
+   * quarter's last close of the dataset's returns column, `adj_close` where
+   * the manifest says so: what returns and labels use), the
    * feature columns, the label column and `label_date` (ISO date the label
    * is known).
    */
@@ -204,8 +205,8 @@ export function buildQuarterly(
   rows.forEach((r, i) => at.set(`${r.ticker}|${r.qn}`, i));
   rows.forEach((r, i) => prev[i] = at.get(`${r.ticker}|${r.qn - 1}`) ?? -1);
 
-  // Labels from the closes of q and q + horizon only.
-  const close = Float64Array.from(rows, (r) => daily.get(r.ticker)!.close[r.endIndex]);
+  // Labels from the closes of q and q + horizon only (adjusted where returns use adjusted closes).
+  const close = Float64Array.from(rows, (r) => daily.get(r.ticker)!.returnsClose[r.endIndex]);
   const labelName = labelColumn(label);
   const labelValues = new Float64Array(n);
   const labelDay = new Int32Array(n);
@@ -368,14 +369,28 @@ function loadDaily(
     );
   }
   const table = dataset.table("prices");
-  for (const c of ["date", "ticker", "close", ...(needVolume ? ["volume"] : [])]) {
+  const returns = returnsColumn(dataset.manifest);
+  const adjusted = returns !== "close";
+  for (
+    const c of [
+      "date",
+      "ticker",
+      "close",
+      ...(adjusted ? [returns] : []),
+      ...(needVolume ? ["volume"] : []),
+    ]
+  ) {
     if (!table.columns.includes(c)) {
       throw new MissingColumnError(
         dataset.name,
         "prices",
         c,
         table.columns,
-        c === "volume" ? 'the "volume" feature family' : "the quarterly roll-up",
+        c === "volume"
+          ? 'the "volume" feature family'
+          : c === returns
+          ? 'the returns (the manifest\'s "returns" names it)'
+          : "the quarterly roll-up",
         "column",
         c === "volume" ? familyKey("volume") : undefined,
       );
@@ -393,16 +408,31 @@ function loadDaily(
       }: it has ${available.map((t) => `"${t}"`).join(", ")}`,
     );
   }
-  const df = table.select(...["ticker", "date", "close", ...(needVolume ? ["volume"] : [])])
-    .filter(pl.col("ticker").cast(pl.Utf8).isIn(tickers));
+  const df = table.select(
+    ...[
+      "ticker",
+      "date",
+      "close",
+      ...(adjusted ? [returns] : []),
+      ...(needVolume ? ["volume"] : []),
+    ],
+  ).filter(pl.col("ticker").cast(pl.Utf8).isIn(tickers));
   const tick = stringColumn(df, "ticker", where);
   const days = dateColumnDays(df, "date", where);
   const close = numberColumn(df, "close", where);
+  const returnsClose = adjusted ? numberColumn(df, returns, where) : close;
   const volume = needVolume ? numberColumn(df, "volume", where) : undefined;
   const idx: Map<string, number[]> = new Map(tickers.map((t) => [t, []]));
   for (let i = 0; i < tick.length; i++) {
     const d = days[i];
     if (d === null || d < fromDay || d > toDay || close[i] === null) continue;
+    if (returnsClose[i] === null) {
+      throw new RangeError(
+        `${where} has no ${returns} for ticker "${tick[i]}" on "${
+          dayToIso(d)
+        }": the manifest's "returns" says returns use ${returns}, so every row with a close needs one`,
+      );
+    }
     idx.get(tick[i]!)!.push(i);
   }
   const out = new Map<string, DailySeries>();
@@ -418,6 +448,7 @@ function loadDaily(
     const s: DailySeries = {
       days: Int32Array.from(rows, (i) => days[i]!),
       close: Float64Array.from(rows, (i) => close[i]!),
+      returnsClose: Float64Array.from(rows, (i) => returnsClose[i]!),
     };
     for (let k = 1; k < s.days.length; k++) {
       if (s.days[k] === s.days[k - 1]) {

@@ -11,6 +11,7 @@
 import type { Experiment } from "../config/schema.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import type { BacktestResult } from "../backtest/types.ts";
+import { returnsColumn } from "../data/dataset.ts";
 import { featureCorrelations } from "../features/correlation.ts";
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import { frameColumn } from "../dataset/matrix.ts";
@@ -142,6 +143,7 @@ export function runRecord(parts: RunParts): RunRecord {
       fingerprint: p.fingerprint,
       manifestWarnings: p.dataset.manifest.warnings,
       synthetic: p.dataset.manifest.synthetic,
+      returns: returnsColumn(p.dataset.manifest),
       tickers: {
         train: p.tickers.train,
         eval: p.tickers.eval,

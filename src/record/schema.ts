@@ -260,6 +260,10 @@ export const RunData = z.strictObject({
     "the dataset manifest's warnings (survivorship bias, ...), repeated in every report",
   ),
   synthetic: z.boolean().describe("generated data: reports say so in bold at the very top"),
+  returns: z.enum(["close", "adj_close"]).optional().describe(
+    "the prices column returns, labels and the backtest used: adj_close (total return) or close; " +
+      "absent in runs recorded before it was recorded (they used close)",
+  ),
   tickers: z.strictObject({
     train: z.array(z.string()).describe("tickers the model was trained on"),
     eval: z.array(z.string()).describe("held-out tickers evaluated and backtested"),

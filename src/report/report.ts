@@ -335,6 +335,14 @@ function renderWhatWasRun(record: RunRecord): string {
   if (record.data.from || record.data.to) {
     rows.push(["data period", `${record.data.from ?? "…"} to ${record.data.to ?? "…"}`]);
   }
+  if (record.data.returns) {
+    rows.push([
+      "returns from",
+      record.data.returns === "adj_close"
+        ? "adjusted closes (`adj_close`: total return, dividends and splits included)"
+        : "closes (`close`: price return, dividends left out)",
+    ]);
+  }
   rows.push(
     ["train tickers", record.data.tickers.train.join(", ")],
     ["eval tickers", record.data.tickers.eval.join(", ")],

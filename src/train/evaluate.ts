@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { quarterNumber } from "@alfred/core";
 import type { Experiment } from "../config/schema.ts";
 import type { Signal } from "../backtest/types.ts";
 import type { QuarterlyFrame } from "../features/quarterly.ts";
@@ -119,13 +120,31 @@ function pooled(
   return { rows, pred };
 }
 
-/** Last quarter's move of each row (close over the ticker's previous quarter close, minus 1). */
-function previousQuarterMoves(q: QuarterlyFrame): Float64Array {
+/**
+ * Last quarter's move of each row of the quarterly frame (sorted by ticker and date): its close
+ * over the ticker's previous quarter's close, minus 1. Unknown (NaN) where the ticker has no row
+ * for the previous quarter: its first row, or a row after a dropped quarter. The momentum baseline
+ * treats unknown moves as missing, never as a flat quarter.
+ *
+ * @param q the quarterly frame (`ticker`, `quarter`, `close`)
+ * @returns one move per frame row
+ * @example
+ * ```ts
+ * previousQuarterMoves(q)[0]; // NaN: the first ticker's first quarter has no previous one
+ * ```
+ */
+export function previousQuarterMoves(q: QuarterlyFrame): Float64Array {
   const tickers = frameColumn<string>(q, "ticker");
+  const quarters = frameColumn<string>(q, "quarter");
   const closes = frameColumn<number>(q, "close");
-  const moves = new Float64Array(tickers.length);
+  const moves = new Float64Array(tickers.length).fill(NaN);
   for (let i = 1; i < tickers.length; i++) {
-    if (tickers[i] === tickers[i - 1]) moves[i] = closes[i] / closes[i - 1] - 1;
+    if (
+      tickers[i] === tickers[i - 1] &&
+      quarterNumber(quarters[i]) - 1 === quarterNumber(quarters[i - 1])
+    ) {
+      moves[i] = closes[i] / closes[i - 1] - 1;
+    }
   }
   return moves;
 }
