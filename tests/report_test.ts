@@ -128,15 +128,18 @@ Deno.test("synthetic data is announced in bold at the very top", async () => {
 Deno.test("the report says which closes returns use", async () => {
   const adjusted = fixtureRecord();
   adjusted.data = { ...adjusted.data, returns: "adj_close" };
-  match(
+  assertMatch(
     (await renderReport(adjusted)).markdown,
     /\| returns from \| adjusted closes \(`adj_close`: total return, dividends and splits included\) \|/,
   );
   const raw = fixtureRecord();
   raw.data = { ...raw.data, returns: "close" };
-  match((await renderReport(raw)).markdown, /\| returns from \| closes \(`close`: price return/);
+  assertMatch(
+    (await renderReport(raw)).markdown,
+    /\| returns from \| closes \(`close`: price return/,
+  );
   // Records from before the field was recorded say nothing rather than guess.
-  ok(!(await renderReport(fixtureRecord())).markdown.includes("returns from"));
+  assert(!(await renderReport(fixtureRecord())).markdown.includes("returns from"));
 });
 
 Deno.test("interrupted runs are marked at the top of the report", async () => {
