@@ -12,18 +12,40 @@ import type { MarketCloseConfig } from "../config/schema.ts";
 
 const MS_PER_MINUTE = 60_000;
 
+/** One formatter per time zone (building one costs far more than using it). */
+const FORMATTERS = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The formatter of a time zone's wall-clock parts.
+ *
+ * @throws {RangeError} when the time zone is not a known IANA zone
+ */
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = FORMATTERS.get(timeZone);
+  if (f) return f;
+  try {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+  } catch {
+    throw new RangeError(
+      `Unknown time zone "${timeZone}": expected an IANA name such as "America/New_York"`,
+    );
+  }
+  FORMATTERS.set(timeZone, f);
+  return f;
+}
+
 /** The UTC offset (minutes east of UTC) of `timeZone` at the instant `ms`. */
 function offsetMinutes(timeZone: string, ms: number): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(ms));
+  const parts = formatter(timeZone).formatToParts(new Date(ms));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const local = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
   return Math.round((local - Math.floor(ms / MS_PER_MINUTE) * MS_PER_MINUTE) / MS_PER_MINUTE);
@@ -50,17 +72,6 @@ export function zonedTimeMs(isoDate: string, time: string, timeZone: string): nu
   const t = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(time);
   if (!d || !t) {
     throw new RangeError(`Invalid wall-clock time "${isoDate} ${time}": expected YYYY-MM-DD HH:MM`);
-  }
-  let zoneOk = true;
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone });
-  } catch {
-    zoneOk = false;
-  }
-  if (!zoneOk) {
-    throw new RangeError(
-      `Unknown time zone "${timeZone}": expected an IANA name such as "America/New_York"`,
-    );
   }
   const wall = Date.UTC(+d[1], +d[2] - 1, +d[3], +t[1], +t[2], +(t[3] ?? 0));
   // The wall time minus the zone's offset; the offset is taken again at the result, which settles
