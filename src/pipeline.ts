@@ -188,6 +188,8 @@ export interface AnalyzeOptions {
   log: (line: string) => void;
   /** Interrupts ablation retraining at its next epoch. */
   signal?: AbortSignal;
+  /** Folder of cached language-model news digests (default `.alfred/news-cache`), as the run's. */
+  newsCacheDir?: string;
 }
 
 /**
@@ -212,7 +214,7 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
   }
   const { backend, device } = await selectBackend(e.train.backend);
   options.log(`backend ${backend} on ${device}`);
-  const p = await prepare(e, { log: options.log });
+  const p = await prepare(e, { log: options.log, newsCacheDir: options.newsCacheDir });
   if (p.fingerprint !== record.data.fingerprint) {
     throw new Error(
       `Dataset "${e.data.dataset}" changed since run "${record.runId}": fingerprint ${

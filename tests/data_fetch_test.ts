@@ -9,11 +9,14 @@ import {
   joinFundamentals,
   parseEarnings,
   parseIncomeStatement,
+  parseNewsFeed,
   TokenBucket,
 } from "../src/data/fetch/mod.ts";
 import { fetchCommand } from "../src/cli/data_fetch.ts";
 import { loadDatasetFolder, type Manifest } from "../src/data/dataset.ts";
 import { exists } from "./data_helpers.ts";
+import { isoToDay } from "@alfred/core";
+import { countsForQuarter } from "../src/news/mod.ts";
 
 const FIX = "tests/fixtures/data/fetch";
 const KEY = "SECRETKEY123";
@@ -37,6 +40,13 @@ class ReplayServer {
   /** User-Agent of each chart request. */
   agents: string[] = [];
   script = new Map<string, Scripted[]>();
+  /**
+   * Articles NEWS_SENTIMENT answers from, by ticker, as Alpha Vantage does: those of the ticker
+   * whose minute lies in time_from..time_to (inclusive), newest first, at most `limit`.
+   */
+  newsCorpus = new Map<string, Record<string, unknown>[]>();
+  /** The parameters of each NEWS_SENTIMENT request, apikey left out. */
+  newsRequests: Record<string, string>[] = [];
   #server: Deno.HttpServer<Deno.NetAddr>;
 
   constructor() {
@@ -91,6 +101,11 @@ class ReplayServer {
       return new Response("not found", { status: 404 });
     }
     this.counts.set(route, this.count(route) + 1);
+    if (route.startsWith("NEWS_SENTIMENT:")) {
+      const params = Object.fromEntries(url.searchParams);
+      delete params.apikey;
+      this.newsRequests.push(params);
+    }
     const scripted = this.script.get(route)?.shift();
     if (scripted) {
       const text = scripted.fixture !== undefined
@@ -99,6 +114,19 @@ class ReplayServer {
         ? scripted.body
         : JSON.stringify(scripted.body);
       return new Response(text, { status: scripted.status ?? 200, headers: scripted.headers });
+    }
+    const corpus = this.newsCorpus.get(symbol);
+    if (route.startsWith("NEWS_SENTIMENT:") && corpus) {
+      const from = url.searchParams.get("time_from") ?? "";
+      const to = url.searchParams.get("time_to") ?? "99999999T9999";
+      const feed = corpus
+        .filter((a) => {
+          const minute = String(a.time_published).slice(0, 13);
+          return minute >= from && minute <= to;
+        })
+        .sort((a, b) => String(b.time_published).localeCompare(String(a.time_published)))
+        .slice(0, Number(url.searchParams.get("limit") ?? 50));
+      return Response.json({ items: String(feed.length), feed });
     }
     try {
       const text = await Deno.readTextFile(join(FIX, fixture));
@@ -555,4 +583,393 @@ Deno.test("joinFundamentals dates rows by reportedDate, never the fiscal period 
   ]);
   assert(Math.abs(rows[2].margin_net_profit! - 33916 / 119575) < 1e-12);
   assertEquals(undated, 1); // 2023-03-31 has no earnings report date
+});
+
+// --- news (NEWS_SENTIMENT into the `news` table) ------------------------------------------------
+// Every test below replays recorded Alpha Vantage answers (tests/fixtures/data/fetch/) or a corpus
+// served by the local ReplayServer in the shape NEWS_SENTIMENT answers in: no network.
+
+/** One row of the `news` table, `published_at` as ISO UTC. */
+interface NewsTableRow {
+  ticker: string;
+  published_at: string;
+  article_id: string;
+  headline: string;
+  summary: string | null;
+  source: string | null;
+  url: string | null;
+  provider_sentiment: number | null;
+  provider_relevance: number | null;
+}
+
+/** The news table's rows of one ticker. */
+function newsOf(dir: string, ticker: string): NewsTableRow[] {
+  const df = pl.readParquet(join(dir, "news.parquet")).filter(pl.col("ticker").eq(pl.lit(ticker)));
+  return (df.toRecords() as Record<string, unknown>[]).map((r) =>
+    ({
+      ...r,
+      published_at: (r.published_at as Date).toISOString(),
+    }) as NewsTableRow
+  );
+}
+
+Deno.test("fetch --news (replayed, no network): NEWS_SENTIMENT articles become the news table, New York times in UTC, the provider's scores kept apart", async () => {
+  await withServer(async (server, dir) => {
+    const { o, logs } = options(server, dir, {
+      tickers: ["AAA", "BBB"],
+      market: [],
+      alphaVantage: false,
+      news: true,
+    });
+    server.queue("NEWS_SENTIMENT:AAA", { fixture: "av_NEWS_SENTIMENT_news.json" });
+    const report = await fetchDataset(o);
+    assertEquals(report.tables, ["prices", "news"]);
+    assertEquals(report.items, 2 + 2);
+    const ds = await loadDatasetFolder(o.out); // the news table passes the dataset's checks
+    assertEquals(ds.manifest.tables, ["prices", "news"]);
+    assertMatch(ds.manifest.provenance, /Alpha Vantage \(NEWS_SENTIMENT\)/);
+    assertMatch(ds.manifest.provenance, /time_published read as America\/New_York wall-clock/);
+    const df = pl.readParquet(join(o.out, "news.parquet"));
+    assertEquals(df.columns, [
+      "ticker",
+      "published_at",
+      "article_id",
+      "headline",
+      "summary",
+      "source",
+      "url",
+      "provider_sentiment",
+      "provider_relevance",
+    ]);
+    assertMatch(String(df.getColumn("published_at").dtype), /Datetime\(ms, ?UTC\)/);
+
+    // One request per ticker over the whole window: the request a plain --alpha-vantage makes.
+    assertEquals(server.newsRequests.filter((p) => p.tickers === "AAA"), [{
+      function: "NEWS_SENTIMENT",
+      tickers: "AAA",
+      time_from: "20230101T0000",
+      time_to: "20240110T2359",
+      sort: "LATEST",
+      limit: "1000",
+    }]);
+
+    const aaa = newsOf(o.out, "AAA");
+    assertEquals(aaa.map((r) => [r.published_at, r.headline]), [
+      // 15:59 and 16:00 New York daylight time (UTC-4) on the quarter's last trading day
+      ["2023-06-30T19:59:00.000Z", "AAA shares slide before the close"],
+      ["2023-06-30T20:00:00.000Z", "AAA second-quarter sales top forecasts"],
+      // an article fetched for AAA that does not list it: a row, without provider scores
+      ["2023-07-05T14:15:00.000Z", "Retail roundup: what moved the sector this week"],
+      // standard time (UTC-5) after 2023-11-05
+      ["2023-11-06T13:30:00.000Z", "AAA and BBB sign a supply deal"],
+    ]);
+    assertEquals(aaa.map((r) => r.provider_sentiment), [-0.38, 0.51, null, 0.25]);
+    assertEquals(aaa.map((r) => r.provider_relevance), [0.8, 0.92, null, 0.61]);
+    assertEquals(aaa[3].article_id, "https://news.example.com/2023/11/06/aaa-bbb-supply-deal");
+    assertEquals(aaa[3].url, aaa[3].article_id);
+    assertEquals(aaa[3].source, "Example Wire");
+    assertEquals(aaa[3].summary, "The two companies agreed on a five-year supply contract.");
+    assertEquals(aaa[2].summary, null, "an empty summary is missing");
+    assert(report.warnings.some((w) => /1 news articles without a title were left out/.test(w)));
+
+    // The close rule on the fetched times: 15:59 counts for 2023Q2, 16:00 for 2023Q3.
+    const close = { time_zone: "America/New_York", time: "16:00" };
+    const q2 = [isoToDay("2023-03-31"), isoToDay("2023-06-30")] as const;
+    assert(countsForQuarter(Date.parse(aaa[0].published_at), ...q2, close));
+    assertEquals(countsForQuarter(Date.parse(aaa[1].published_at), ...q2, close), false);
+
+    // BBB: its own articles, and the AAA article that names it with BBB's own scores. Tickers the
+    // dataset does not hold (ZZZ, CRYPTO:BTC) get no rows.
+    const bbb = newsOf(o.out, "BBB");
+    const deal = bbb.find((r) => r.headline === "AAA and BBB sign a supply deal")!;
+    assertEquals([deal.provider_sentiment, deal.provider_relevance], [0.12, 0.44]);
+    assertEquals(bbb.length, 3 + 1);
+    assertEquals(
+      (df.getColumn("ticker").toArray() as string[]).filter((t) => t !== "AAA" && t !== "BBB"),
+      [],
+    );
+    assertMatch(
+      logs.join("\n"),
+      /Alpha Vantage NEWS_SENTIMENT AAA \(news\): 5 rows \(1 page, fetched/,
+    );
+
+    // A second run reads every page from the cache and writes the same table.
+    const before = server.total();
+    const again = await fetchDataset(o);
+    assertEquals(server.total(), before, "a complete cache sends no request");
+    assertEquals(again.cached, again.items);
+    assertEquals(newsOf(o.out, "AAA"), aaa);
+
+    // The key went to the server and nowhere else: not in the cache, the dataset or the log.
+    assert(server.urls.some((u) => u.includes(`apikey=${KEY}`)));
+    const stored = await allText(dir);
+    assert(stored.includes("aaa-bbb-supply-deal"), "raw news answers are cached");
+    assertEquals(stored.includes(KEY), false);
+    assertEquals(logs.join("\n").includes(KEY), false);
+  });
+});
+
+Deno.test("fetch --alpha-vantage --news: one NEWS_SENTIMENT item per ticker gives both the news and the sentiment table", async () => {
+  await withServer(async (server, dir) => {
+    const { o } = options(server, dir, { tickers: ["AAA"], market: [], news: true });
+    const report = await fetchDataset(o);
+    assertEquals(report.items, 1 + 3 + 1 + 1, "no second NEWS_SENTIMENT item for the sentiment");
+    assertEquals(report.tables, [
+      "prices",
+      "fundamentals",
+      "insider",
+      "sentiment",
+      "market",
+      "news",
+    ]);
+    assertEquals(server.count("NEWS_SENTIMENT:AAA"), 1);
+    const sen = pl.readParquet(join(o.out, "sentiment.parquet"));
+    assertEquals(isoDates(sen, "date"), ["2024-01-03", "2024-01-05"]);
+    assert(
+      Math.abs((column(sen, "sentiment") as number[])[0] - (0.75 * 0.4 + 0.25 * -0.2)) < 1e-12,
+    );
+    assertEquals(newsOf(o.out, "AAA").length, 3);
+  });
+});
+
+/** `n` articles about `ticker`, three to a minute from 2023-03-01 09:00 on (so pages of 1000 end mid-minute). */
+function newsCorpus(ticker: string, n: number): Record<string, unknown>[] {
+  const start = Date.UTC(2023, 2, 1, 9, 0);
+  return Array.from({ length: n }, (_, i) => {
+    const t = new Date(start + Math.floor(i / 3) * 60_000).toISOString();
+    const stamp = `${t.slice(0, 4)}${t.slice(5, 7)}${t.slice(8, 10)}T${t.slice(11, 13)}${
+      t.slice(14, 16)
+    }${String(i % 3).padStart(2, "0")}`;
+    return {
+      title: `${ticker} story ${i}`,
+      url: `https://news.example.com/${ticker}/${i}`,
+      time_published: stamp,
+      summary: "",
+      source: "Example Wire",
+      overall_sentiment_score: 0,
+      ticker_sentiment: [{ ticker, relevance_score: "0.5", ticker_sentiment_score: "0.1" }],
+    };
+  });
+}
+
+Deno.test("fetch --news pages over time: each page ends at the minute of the last one's oldest article, every article once", async () => {
+  await withServer(async (server, dir) => {
+    const n = 2345;
+    server.newsCorpus.set("AAA", newsCorpus("AAA", n));
+    const { o, logs } = options(server, dir, {
+      tickers: ["AAA"],
+      market: [],
+      alphaVantage: false,
+      news: true,
+    });
+    const minuteOf = (i: number) => {
+      const t = new Date(Date.UTC(2023, 2, 1, 9, Math.floor(i / 3))).toISOString();
+      return `${t.slice(0, 4)}${t.slice(5, 7)}${t.slice(8, 10)}T${t.slice(11, 13)}${
+        t.slice(14, 16)
+      }`;
+    };
+
+    // Capped at one page: the newest 1000 (stories 2344..1345), and a warning naming the gap.
+    const capped = await fetchDataset({ ...o, newsPages: 1 });
+    assertEquals(newsOf(o.out, "AAA").length, 1000);
+    assert(
+      capped.warnings.some((w) =>
+        /AAA: news stops at the page cap \(1 pages of 1000 articles\); articles published before 2023-03-01 16:28 \(America\/New_York\) were not fetched/
+          .test(w)
+      ),
+      capped.warnings.join("\n"),
+    );
+
+    // The second page is rate limited until the retries run out: the run fails, page one stays
+    // cached.
+    for (let i = 0; i < 4; i++) {
+      server.queue("NEWS_SENTIMENT:AAA", { fixture: "av_information_limit.json" });
+    }
+    const limited = await assertRejects(() => fetchDataset(o), FetchError);
+    assertMatch(
+      limited.message,
+      /Alpha Vantage NEWS_SENTIMENT for "AAA" failed after 4 attempts \(rate limited: .*25 requests per day/,
+    );
+
+    // Resumed: page one from the cache, then pages two and three.
+    server.newsRequests = [];
+    const report = await fetchDataset(o);
+    assertEquals(server.newsRequests.map((p) => p.time_to), [
+      minuteOf(1345), // 1345 shares its minute with 1344 and 1346: they come again on page two
+      minuteOf(347), // page two: stories 1346..347 (998 new)
+    ]);
+    const rows = newsOf(o.out, "AAA");
+    assertEquals(rows.length, n, "every article, none twice");
+    assertEquals(new Set(rows.map((r) => r.article_id)).size, n);
+    assertEquals(rows[0].headline, "AAA story 0");
+    assertMatch(logs.join("\n"), /NEWS_SENTIMENT AAA \(news\): 2345 rows \(3 pages, fetched/);
+    assertEquals(report.warnings.filter((w) => /page/.test(w)), []);
+
+    const before = server.total();
+    await fetchDataset(o);
+    assertEquals(server.total(), before, "a complete cache sends no request");
+  });
+});
+
+Deno.test("fetch --news errors name the endpoint and ticker: a bad key, an Information answer, a malformed time, a bad time zone", async () => {
+  await withServer(async (server, dir) => {
+    const base = { tickers: ["AAA"], market: [], alphaVantage: false, news: true };
+    // The replay server answers a wrong key the way Alpha Vantage does, with an "Error Message".
+    const wrong = "WRONGKEY987";
+    const bad = await assertRejects(
+      () => fetchDataset(options(server, dir, { ...base, apiKey: wrong }).o),
+      FetchError,
+    );
+    assertEquals([bad.endpoint, bad.symbol], ["NEWS_SENTIMENT", "AAA"]);
+    assertMatch(
+      bad.message,
+      /^Alpha Vantage NEWS_SENTIMENT for "AAA" answered with an error: the parameter apikey is invalid or missing/,
+    );
+    const { o } = options(server, dir, base);
+    server.queue("NEWS_SENTIMENT:AAA", {
+      body: {
+        Information: `The demo API key is for demo purposes only (you sent apikey=${KEY}).`,
+      },
+    });
+    const info = await assertRejects(() => fetchDataset(o), FetchError);
+    assertMatch(
+      info.message,
+      /^Alpha Vantage NEWS_SENTIMENT for "AAA" answered: The demo API key is for demo purposes only \(you sent apikey=\*\*\*\)/,
+    );
+    server.queue("NEWS_SENTIMENT:AAA", {
+      body: { feed: [{ title: "x", url: "u", time_published: "2024-01-03 13:30" }] },
+    });
+    await assertRejects(
+      () => fetchDataset(o),
+      FetchError,
+      'Malformed Alpha Vantage NEWS_SENTIMENT response for "AAA": feed[0]: "time_published" is "2024-01-03 13:30", expected YYYYMMDDTHHMMSS',
+    );
+    await assertRejects(
+      () => fetchDataset({ ...o, newsTimeZone: "Mars/Olympus" }),
+      TypeError,
+      'Invalid --news-time-zone: Unknown time zone "Mars/Olympus"',
+    );
+    assertEquals(await exists(o.out), false, "nothing written on failure");
+    // None of the failures was cached: the next run fetches the real answer.
+    await fetchDataset(o);
+    assertEquals(newsOf(o.out, "AAA").length, 3);
+    assertEquals((await allText(dir)).includes(KEY), false);
+  });
+});
+
+Deno.test("parseNewsFeed reads time_published in the zone it is told (New York by default)", async () => {
+  const json = JSON.parse(await Deno.readTextFile(join(FIX, "av_NEWS_SENTIMENT_news.json")));
+  const ny = parseNewsFeed(json, "AAA");
+  const utc = parseNewsFeed(json, "AAA", "UTC");
+  assertEquals(new Date(ny[0].publishedMs).toISOString(), "2023-11-06T13:30:00.000Z");
+  assertEquals(new Date(utc[0].publishedMs).toISOString(), "2023-11-06T08:30:00.000Z");
+  assertEquals(ny[2].publishedMs - utc[2].publishedMs, 4 * 3_600_000, "daylight time: UTC-4");
+  assertEquals(ny[0].date, "2023-11-06");
+  assertEquals(ny[0].tickers.map((t) => t.ticker), ["AAA", "BBB", "CRYPTO:BTC"]);
+});
+
+Deno.test("fetchCommand --news: the news table from the command line, the key masked, bad options are usage errors", async () => {
+  await withServer(async (server, dir) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    const saved = Deno.env.get("ALPHAVANTAGE_API_KEY");
+    try {
+      Deno.env.set("ALPHAVANTAGE_API_KEY", KEY);
+      const target = join(dir, "cli-news");
+      const args = [
+        "--tickers",
+        "AAA",
+        "--market",
+        "none",
+        "--since",
+        "2023-01-01",
+        "--to",
+        "2024-01-10",
+        "--out",
+        target,
+        "--cache-dir",
+        join(dir, "cache"),
+        "--yahoo-base-url",
+        server.base,
+        "--alpha-vantage-base-url",
+        server.base,
+        "--av-per-minute",
+        "60000",
+        "--news",
+      ];
+      assertEquals(await fetchCommand([...args, "--news-pages", "2"], io), 0, err.join("\n"));
+      assertMatch(
+        out.join("\n"),
+        /\[2\/2\] Alpha Vantage NEWS_SENTIMENT AAA \(news\): 3 rows \(1 page/,
+      );
+      assertMatch(out.join("\n"), /Wrote .*cli-news: prices, news/);
+      assertEquals(newsOf(target, "AAA").length, 3);
+
+      assertEquals(await fetchCommand([...args, "--news-time-zone", "Mars/Olympus"], io), 2);
+      assertMatch(err.join("\n"), /Invalid --news-time-zone: Unknown time zone "Mars\/Olympus"/);
+      assertEquals(await fetchCommand([...args, "--news-pages", "0"], io), 2);
+      assertMatch(err.join("\n"), /Invalid --news-pages "0": expected an integer ≥ 1/);
+      Deno.env.delete("ALPHAVANTAGE_API_KEY");
+      assertEquals(await fetchCommand(args, io), 2);
+      assertMatch(err.join("\n"), /Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY/);
+      assertEquals([...out, ...err].join("\n").includes(KEY), false);
+    } finally {
+      saved === undefined
+        ? Deno.env.delete("ALPHAVANTAGE_API_KEY")
+        : Deno.env.set("ALPHAVANTAGE_API_KEY", saved);
+    }
+  });
+});
+
+Deno.test("fetch --news steps past a minute with more than a page of articles, and stops when windows bring nothing new", async () => {
+  await withServer(async (server, dir) => {
+    // 1200 articles in the minute 2024-01-05 12:00, and five from the day before.
+    const crowded = Array.from({ length: 1205 }, (_, i) => ({
+      title: `story ${i}`,
+      url: `https://news.example.com/crowded/${i}`,
+      time_published: i < 1200
+        ? `20240105T1200${String(i % 60).padStart(2, "0")}`
+        : `20240104T09${String(i - 1200).padStart(2, "0")}00`,
+      ticker_sentiment: [{ ticker: "AAA", relevance_score: "1", ticker_sentiment_score: "0" }],
+    }));
+    server.newsCorpus.set("AAA", crowded);
+    const { o } = options(server, dir, {
+      tickers: ["AAA"],
+      market: [],
+      alphaVantage: false,
+      news: true,
+    });
+    const report = await fetchDataset(o);
+    assertEquals(server.newsRequests.map((p) => p.time_to), [
+      "20240110T2359",
+      "20240105T1200", // the same 1000 again: the minute holds more than a page
+      "20240105T1159",
+    ]);
+    assertEquals(newsOf(o.out, "AAA").length, 1005);
+    assert(
+      report.warnings.some((w) =>
+        w.startsWith(
+          "AAA: more than 1000 news articles published in the minute 2024-01-05 12:00 (America/New_York)",
+        )
+      ),
+      report.warnings.join("\n"),
+    );
+
+    // A service that ignored time_to would send the newest page for every window: two pages in a
+    // row with nothing new stop the paging instead of walking back a minute a request.
+    const page = newsCorpus("BBB", 1000).reverse();
+    server.newsRequests = [];
+    for (let i = 0; i < 3; i++) server.queue("NEWS_SENTIMENT:BBB", { body: { feed: page } });
+    const stuck = await fetchDataset({ ...o, tickers: ["BBB"], out: join(dir, "stuck") });
+    assertEquals(server.newsRequests.length, 3);
+    assertEquals(newsOf(join(dir, "stuck"), "BBB").length, 1000);
+    assert(
+      stuck.warnings.some((w) =>
+        /^BBB: Alpha Vantage answered two news windows, .* only with articles it had sent before; paging stopped there/
+          .test(w)
+      ),
+      stuck.warnings.join("\n"),
+    );
+  });
 });

@@ -13,7 +13,7 @@ import { walk } from "./data_helpers.ts";
 import { LlmConfig } from "../src/config/schema.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import { writeSynthetic } from "../src/data/synth.ts";
-import { runExperiment } from "../src/pipeline.ts";
+import { analyzeRun, runExperiment } from "../src/pipeline.ts";
 import {
   AnswerCache,
   type Article,
@@ -359,6 +359,19 @@ Deno.test("protocol: a rerun of an LLM-digested experiment sends no request, and
       assertEquals(second.news!.cacheHitRate, 1);
       assertEquals(second.news!.tokens, { prompt: 0, completion: 0 });
       assert(second.features.includes("news_event_earnings"));
+      // Analysing the run re-digests its news through the same cache folder: no request either.
+      const analyzed = await analyzeRun(`${root}/results/news-llm-protocol/${second.runId}`, {
+        store: options.store,
+        set: [
+          "analysis.shap.enabled=true",
+          "analysis.shap.explain=3",
+          "analysis.shap.background=3",
+        ],
+        log: () => {},
+        newsCacheDir: options.newsCacheDir,
+      });
+      assert(analyzed.analysis?.shap, "Shapley values added");
+      assertEquals(ep.requests.length, sent, "analyze sends no request");
 
       const report = await Deno.readTextFile(
         `${root}/results/news-llm-protocol/${second.runId}/report.md`,

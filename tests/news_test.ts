@@ -17,6 +17,7 @@ import {
   lexiconDigest,
   marketCloseMs,
   vaderCompound,
+  zonedTimeMs,
 } from "../src/news/mod.ts";
 
 Deno.test("the lexicon digester gives VADER's published compound scores on its README sentences", () => {
@@ -78,6 +79,23 @@ Deno.test("the market close is 16:00 New York time in daylight saving and standa
     () => marketCloseMs(0, { time_zone: "Mars/Olympus", time: "16:00" }),
     RangeError,
     'Unknown time zone "Mars/Olympus"',
+  );
+});
+
+Deno.test("a wall-clock time in a zone: seconds, both offsets, and the hours daylight saving time skips or repeats", () => {
+  const ny = "America/New_York";
+  assertEquals(zonedTimeMs("2024-01-05", "14:30:00", ny), Date.parse("2024-01-05T19:30:00Z"));
+  assertEquals(zonedTimeMs("2024-07-05", "14:30:15", ny), Date.parse("2024-07-05T18:30:15Z"));
+  assertEquals(zonedTimeMs("2024-07-05", "23:59", "UTC"), Date.parse("2024-07-05T23:59:00Z"));
+  // 02:30 does not exist on 2024-03-10 in New York: read with the new offset (UTC-4).
+  assertEquals(zonedTimeMs("2024-03-10", "02:30", ny), Date.parse("2024-03-10T06:30:00Z"));
+  // 01:30 happens twice on 2024-11-03: the first time (still UTC-4).
+  assertEquals(zonedTimeMs("2024-11-03", "01:30", ny), Date.parse("2024-11-03T05:30:00Z"));
+  assertThrows(() => zonedTimeMs("2024-1-5", "14:30", ny), RangeError, "Invalid wall-clock time");
+  assertThrows(
+    () => zonedTimeMs("2024-01-05", "14:30", "Mars/Olympus"),
+    RangeError,
+    "Mars/Olympus",
   );
 });
 

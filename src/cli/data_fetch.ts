@@ -1,17 +1,19 @@
 /**
- * `deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set`: download a
- * dataset online ({@linkcode fetchDataset} does the work; this file reads the command line, the
+ * `deno task data fetch --tickers AAPL,MSFT --since 2004-01-01 --out data/my-set [--news]`:
+ * download a dataset online ({@linkcode fetchDataset} does the work; this file reads the command line, the
  * API key from the environment, and prints).
  *
  * @module
  */
 import { DatasetError } from "../data/dataset.ts";
 import {
+  ALPHAVANTAGE_NEWS_TIME_ZONE,
   DEFAULT_MARKET,
   DEFAULT_MATURITIES,
   defaultRetry,
   fetchDataset,
   FetchError,
+  NEWS_PAGE_LIMIT,
 } from "../data/fetch/mod.ts";
 import { FETCH_CACHE_DIR } from "../paths.ts";
 import { redact } from "../redact.ts";
@@ -28,6 +30,10 @@ const USAGE =
   }; "none" for none)
   --alpha-vantage           also fetch earnings, margins, insider, sentiment and yields
                             (API key in env ${API_KEY_ENV})
+  --news                    also fetch news articles (Alpha Vantage NEWS_SENTIMENT, paged over
+                            time, ${NEWS_PAGE_LIMIT} a request) into the news table (same key)
+  --news-pages N            at most N news requests per ticker (default: the whole window)
+  --news-time-zone ZONE     zone of Alpha Vantage's time_published (default ${ALPHAVANTAGE_NEWS_TIME_ZONE})
   --maturities LIST         Treasury maturities (default ${DEFAULT_MATURITIES.join(",")})
   --av-per-minute N         Alpha Vantage requests a minute (default 5)
   --retries N               retries per request (default 5)
@@ -88,6 +94,9 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
       out: { type: "string", value: "DIR", writes: "folder" },
       market: { type: "string", value: "LIST" },
       "alpha-vantage": { type: "boolean" },
+      news: { type: "boolean" },
+      "news-pages": { type: "string", value: "N" },
+      "news-time-zone": { type: "string", value: "ZONE" },
       maturities: { type: "string", value: "LIST" },
       "av-per-minute": { type: "string", value: "N" },
       retries: { type: "string", value: "N" },
@@ -103,10 +112,11 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
   const v = parsed.values;
   if (v.since === undefined) return usageError(io, USAGE, "Missing --since YYYY-MM-DD");
   if (v.out === undefined) return usageError(io, USAGE, "Missing --out DIR");
-  const apiKey = v["alpha-vantage"] ? apiKeyFromEnv() : undefined;
+  const apiKey = v["alpha-vantage"] || v.news ? apiKeyFromEnv() : undefined;
   const masked = (text: string) => redact(text, [apiKey ?? ""]);
   try {
     const retries = positive("retries", v.retries, true);
+    const newsPages = positive("news-pages", v["news-pages"], true);
     await fetchDataset({
       tickers: list(v.tickers),
       market: v.market === undefined ? undefined : v.market === "none" ? [] : list(v.market),
@@ -117,6 +127,9 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
       licence: v.licence,
       index: v.index,
       alphaVantage: v["alpha-vantage"],
+      news: v.news,
+      newsPages,
+      newsTimeZone: v["news-time-zone"],
       apiKey,
       maturities: v.maturities === undefined ? undefined : list(v.maturities),
       alphaVantagePerMinute: positive("av-per-minute", v["av-per-minute"], false),

@@ -14,8 +14,8 @@ import { basename } from "node:path";
 import { loadDatasetFolder, type TableName, writeDataset } from "./dataset.ts";
 import { type ImportProblem, readColumns } from "./import.ts";
 
-/** One parsed row of a news file, before it becomes table rows (one per ticker). */
-interface NewsRow {
+/** One article before it becomes rows of the `news` table (one per ticker). */
+export interface NewsRow {
   tickers: string[];
   publishedMs: number;
   id: string;

@@ -36,4 +36,9 @@ export {
   promptMessages,
   retryAfterMs,
 } from "./llm.ts";
-export { countsForQuarter, marketCloseMs, quarterNewsWindow } from "./point_in_time.ts";
+export {
+  countsForQuarter,
+  marketCloseMs,
+  quarterNewsWindow,
+  zonedTimeMs,
+} from "./point_in_time.ts";

@@ -12,21 +12,72 @@ import type { MarketCloseConfig } from "../config/schema.ts";
 
 const MS_PER_MINUTE = 60_000;
 
+/** One formatter per time zone (building one costs far more than using it). */
+const FORMATTERS = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The formatter of a time zone's wall-clock parts.
+ *
+ * @throws {RangeError} when the time zone is not a known IANA zone
+ */
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = FORMATTERS.get(timeZone);
+  if (f) return f;
+  try {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+  } catch {
+    throw new RangeError(
+      `Unknown time zone "${timeZone}": expected an IANA name such as "America/New_York"`,
+    );
+  }
+  FORMATTERS.set(timeZone, f);
+  return f;
+}
+
 /** The UTC offset (minutes east of UTC) of `timeZone` at the instant `ms`. */
 function offsetMinutes(timeZone: string, ms: number): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(ms));
+  const parts = formatter(timeZone).formatToParts(new Date(ms));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   const local = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
   return Math.round((local - Math.floor(ms / MS_PER_MINUTE) * MS_PER_MINUTE) / MS_PER_MINUTE);
+}
+
+/**
+ * The instant (UTC milliseconds) of a wall-clock time in a time zone, daylight saving time
+ * included. A wall time that the zone skips (the hour lost when daylight saving time starts) is read
+ * with the offset in force after the change, so 02:30 on that day is 01:30 standard time; one that
+ * occurs twice (the hour repeated when it ends) is read as its first occurrence.
+ *
+ * @param isoDate the calendar day, `YYYY-MM-DD`
+ * @param time the wall-clock time in `timeZone`, `HH:MM` or `HH:MM:SS`
+ * @param timeZone an IANA time zone, e.g. "America/New_York"
+ * @returns UTC milliseconds
+ * @throws {RangeError} when the time zone is not a known IANA zone, or the date or time is malformed
+ * @example
+ * ```ts
+ * zonedTimeMs("2024-01-05", "14:30:00", "America/New_York"); // Date.parse("2024-01-05T19:30:00Z")
+ * ```
+ */
+export function zonedTimeMs(isoDate: string, time: string, timeZone: string): number {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(isoDate);
+  const t = /^(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(time);
+  if (!d || !t) {
+    throw new RangeError(`Invalid wall-clock time "${isoDate} ${time}": expected YYYY-MM-DD HH:MM`);
+  }
+  const wall = Date.UTC(+d[1], +d[2] - 1, +d[3], +t[1], +t[2], +(t[3] ?? 0));
+  // The wall time minus the zone's offset; the offset is taken again at the result, which settles
+  // it on days when daylight saving time starts or ends.
+  const ms = wall - offsetMinutes(timeZone, wall) * MS_PER_MINUTE;
+  return wall - offsetMinutes(timeZone, ms) * MS_PER_MINUTE;
 }
 
 /**
@@ -44,25 +95,7 @@ function offsetMinutes(timeZone: string, ms: number): number {
  * ```
  */
 export function marketCloseMs(day: number, close: MarketCloseConfig): number {
-  const [h, m] = close.time.split(":").map(Number);
-  const iso = dayToIso(day);
-  const wall = Date.UTC(+iso.slice(0, 4), +iso.slice(5, 7) - 1, +iso.slice(8, 10), h, m);
-  let zoneOk = true;
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: close.time_zone });
-  } catch {
-    zoneOk = false;
-  }
-  if (!zoneOk) {
-    throw new RangeError(
-      `Unknown time zone "${close.time_zone}": expected an IANA name such as "America/New_York"`,
-    );
-  }
-  // The wall time minus the zone's offset; the offset is taken again at the result, which settles
-  // it on days when daylight saving time starts or ends.
-  let ms = wall - offsetMinutes(close.time_zone, wall) * MS_PER_MINUTE;
-  ms = wall - offsetMinutes(close.time_zone, ms) * MS_PER_MINUTE;
-  return ms;
+  return zonedTimeMs(dayToIso(day), close.time, close.time_zone);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * What a report says about the soundness of a run's evaluation, from what the run recorded:
- * the leakage checks that were applied (feature cut-off, purge and embargo, the scaler's rows,
- * the split method and its caveats), features whose level drifts over time, and eval sets too
+ * the leakage checks that were applied (feature cut-off, news included when the `news` family ran,
+ * purge and embargo, the scaler's rows, the split method and its caveats), features whose level drifts over time, and eval sets too
  * small to judge.
  *
  * Levels and changes, as the feature families define them (`src/features/families.ts`):
@@ -283,8 +283,12 @@ function gapCheck(record: RunRecord): LeakageCheck {
 
 function cutoffCheck(record: RunRecord): LeakageCheck {
   const folds = record.split?.folds ?? [];
+  const close = record.news?.marketClose;
   const rule =
-    "Features of a quarter use only data dated on or before its last close (the row's date): prices up to that close, reports from the day they were published, market series from the day each value was known";
+    "Features of a quarter use only data dated on or before its last close (the row's date): prices up to that close, reports from the day they were published, market series from the day each value was known" +
+    (close
+      ? `, news from the articles published before that close (an article counts for the quarter whose last close, at ${close.time} ${close.time_zone}, the exchange's time zone, comes after its published_at; one published at or after that close counts for the next quarter)`
+      : "");
   if (folds.length === 0) return { name: "Feature cut-off", status: "stated", text: rule };
   const byTicker = record.split!.method === "by_ticker";
   const parts = folds.map((f) =>

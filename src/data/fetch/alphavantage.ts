@@ -11,6 +11,7 @@
  */
 import { isIsoDate } from "@alfred/core";
 import type { FetchCache } from "./cache.ts";
+import { zonedTimeMs } from "../../news/point_in_time.ts";
 import { redact } from "../../redact.ts";
 import { FetchError, type HttpClient } from "./http.ts";
 
@@ -391,24 +392,167 @@ export interface SentimentRow {
   outlook: number;
 }
 
-/** `20240105T133000` → `2024-01-05`. */
-function newsDate(v: unknown, ticker: string, at: string): string {
-  const m = typeof v === "string" ? /^(\d{4})(\d{2})(\d{2})T\d{4,6}$/.exec(v) : null;
-  if (!m) {
-    throw malformed(
-      "NEWS_SENTIMENT",
-      ticker,
-      `${at}: "time_published" is ${JSON.stringify(v)}, expected YYYYMMDDTHHMMSS`,
-    );
-  }
-  return avDate(`${m[1]}-${m[2]}-${m[3]}`, "time_published", "NEWS_SENTIMENT", ticker, at);
+/**
+ * The time zone Alpha Vantage's NEWS_SENTIMENT `time_published` (and its `time_from`/`time_to`
+ * parameters) are read in. The documentation gives the format (`YYYYMMDDTHHMMSS`) but no zone;
+ * Alpha Vantage states US/Eastern for its intraday series, and the news times are taken as the
+ * same New York wall-clock time (daylight saving time included). A fetch can read them in another
+ * zone (`newsTimeZone`, `--news-time-zone UTC`).
+ */
+export const ALPHAVANTAGE_NEWS_TIME_ZONE = "America/New_York";
+
+/** The most articles one NEWS_SENTIMENT request returns (its `limit`). */
+export const NEWS_PAGE_LIMIT = 1000;
+
+/** An article's score for one ticker, as NEWS_SENTIMENT's `ticker_sentiment` gives it. */
+export interface TickerSentiment {
+  ticker: string;
+  /** `relevance_score`, 0..1. */
+  relevance: number | null;
+  /** `ticker_sentiment_score`, -1..1. */
+  score: number | null;
+  /** `ticker_sentiment_label`, e.g. "Somewhat-Bullish". */
+  label: string | null;
+}
+
+/** One article of NEWS_SENTIMENT's `feed`. */
+export interface NewsArticle {
+  /** The article's id: its url (or, without one, its time and title). */
+  id: string;
+  /** `title`, trimmed (may be empty: such an article is not a row of the `news` table). */
+  title: string;
+  url: string | null;
+  summary: string | null;
+  source: string | null;
+  /** `time_published` as sent, `YYYYMMDDTHHMMSS` wall-clock time in the fetch's news time zone. */
+  timePublished: string;
+  /** Its day, `YYYY-MM-DD`, in that zone. */
+  date: string;
+  /** Its instant, UTC milliseconds. */
+  publishedMs: number;
+  /** `overall_sentiment_score`. */
+  overallScore: number | null;
+  /** `ticker_sentiment`, tickers upper-cased. */
+  tickers: TickerSentiment[];
+}
+
+const TIME_PUBLISHED = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?$/;
+
+/** A string field, trimmed; null when absent or empty. */
+function text(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const s = String(v).trim();
+  return s === "" ? null : s;
 }
 
 /**
- * Parses NEWS_SENTIMENT's `feed` into daily scores for one ticker: `sentiment` is the
- * relevance-weighted mean of the articles' `ticker_sentiment_score` for the ticker, `outlook` the
- * mean `overall_sentiment_score` of those articles (the tone of the news the ticker appears in).
- * Articles dated by the day of `time_published`.
+ * Parses NEWS_SENTIMENT's `feed` into articles, reading `time_published` as wall-clock time in
+ * `timeZone`.
+ *
+ * @param json The payload.
+ * @param ticker The ticker asked for (for messages).
+ * @param timeZone The zone of `time_published` (default {@linkcode ALPHAVANTAGE_NEWS_TIME_ZONE}).
+ * @returns The articles in the order of the feed.
+ * @throws {FetchError} When the payload is malformed.
+ * @throws {RangeError} When the time zone is unknown.
+ */
+export function parseNewsFeed(
+  json: Record<string, unknown>,
+  ticker: string,
+  timeZone: string = ALPHAVANTAGE_NEWS_TIME_ZONE,
+): NewsArticle[] {
+  const fn = "NEWS_SENTIMENT";
+  return arrayField(json, "feed", fn, ticker).map((item, i) => {
+    const at = `feed[${i}]`;
+    const raw = item.time_published;
+    const m = typeof raw === "string" ? TIME_PUBLISHED.exec(raw.trim()) : null;
+    if (!m) {
+      throw malformed(
+        fn,
+        ticker,
+        `${at}: "time_published" is ${JSON.stringify(raw)}, expected YYYYMMDDTHHMMSS`,
+      );
+    }
+    const date = avDate(`${m[1]}-${m[2]}-${m[3]}`, "time_published", fn, ticker, at);
+    if (+m[4] > 23 || +m[5] > 59 || +(m[6] ?? 0) > 59) {
+      throw malformed(fn, ticker, `${at}: "time_published" is ${JSON.stringify(raw)}, not a time`);
+    }
+    const scores = item.ticker_sentiment ?? [];
+    if (!Array.isArray(scores)) {
+      throw malformed(fn, ticker, `${at}: "ticker_sentiment" is not an array`);
+    }
+    const tickers = scores.map((s, j): TickerSentiment => {
+      const where = `${at}.ticker_sentiment[${j}]`;
+      if (
+        !s || typeof s !== "object" || typeof (s as Record<string, unknown>).ticker !== "string"
+      ) {
+        throw malformed(fn, ticker, `${where}: expected an object with a "ticker"`);
+      }
+      const o = s as Record<string, unknown>;
+      return {
+        ticker: String(o.ticker).trim().toUpperCase(),
+        relevance: avNumber(o.relevance_score, "relevance_score", fn, ticker, where),
+        score: avNumber(o.ticker_sentiment_score, "ticker_sentiment_score", fn, ticker, where),
+        label: text(o.ticker_sentiment_label),
+      };
+    });
+    const timePublished = `${m[1]}${m[2]}${m[3]}T${m[4]}${m[5]}${m[6] ?? "00"}`;
+    const title = text(item.title) ?? "";
+    const url = text(item.url);
+    return {
+      id: url ?? `${timePublished} ${title}`,
+      title,
+      url,
+      summary: text(item.summary),
+      source: text(item.source),
+      timePublished,
+      date,
+      publishedMs: zonedTimeMs(date, `${m[4]}:${m[5]}:${m[6] ?? "00"}`, timeZone),
+      overallScore: avNumber(
+        item.overall_sentiment_score,
+        "overall_sentiment_score",
+        fn,
+        ticker,
+        at,
+      ),
+      tickers,
+    };
+  });
+}
+
+/**
+ * Daily scores for one ticker from news articles: `sentiment` is the relevance-weighted mean of
+ * the articles' `ticker_sentiment_score` for the ticker, `outlook` the mean
+ * `overall_sentiment_score` of those articles (the tone of the news the ticker appears in).
+ * Articles are dated by the day of `time_published`; one without a score for the ticker is left
+ * out.
+ *
+ * @param articles The articles (from {@linkcode parseNewsFeed}), each counted once.
+ * @param ticker The ticker.
+ * @returns Rows sorted by date.
+ */
+export function dailyNewsSentiment(articles: NewsArticle[], ticker: string): SentimentRow[] {
+  const acc = new Map<string, { ws: number; w: number; overall: number; n: number }>();
+  const want = ticker.toUpperCase();
+  for (const a of articles) {
+    const mine = a.tickers.find((s) => s.ticker === want);
+    if (!mine || mine.score === null) continue;
+    const w = mine.relevance !== null && mine.relevance > 0 ? mine.relevance : 1e-6;
+    const d = acc.get(a.date) ?? { ws: 0, w: 0, overall: 0, n: 0 };
+    d.ws += w * mine.score;
+    d.w += w;
+    d.overall += a.overallScore ?? mine.score;
+    d.n += 1;
+    acc.set(a.date, d);
+  }
+  return [...acc.entries()]
+    .sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([date, a]) => ({ ticker, date, sentiment: a.ws / a.w, outlook: a.overall / a.n }));
+}
+
+/**
+ * Parses NEWS_SENTIMENT's `feed` into daily scores for one ticker ({@linkcode dailyNewsSentiment}
+ * of {@linkcode parseNewsFeed}).
  *
  * @param json The payload.
  * @param ticker The ticker.
@@ -416,43 +560,154 @@ function newsDate(v: unknown, ticker: string, at: string): string {
  * @throws {FetchError} When the payload is malformed.
  */
 export function parseNewsSentiment(json: Record<string, unknown>, ticker: string): SentimentRow[] {
-  const fn = "NEWS_SENTIMENT";
-  const acc = new Map<string, { ws: number; w: number; overall: number; n: number }>();
-  arrayField(json, "feed", fn, ticker).forEach((item, i) => {
-    const at = `feed[${i}]`;
-    const date = newsDate(item.time_published, ticker, at);
-    const overall = avNumber(
-      item.overall_sentiment_score,
-      "overall_sentiment_score",
-      fn,
+  return dailyNewsSentiment(parseNewsFeed(json, ticker), ticker);
+}
+
+/** `YYYY-MM-DD` and `HH:MM` → Alpha Vantage's `YYYYMMDDTHHMM`. */
+function avTime(isoDate: string, hhmm: string): string {
+  return `${isoDate.replaceAll("-", "")}T${hhmm.replace(":", "")}`;
+}
+
+/** `YYYYMMDDTHHMM` as `YYYY-MM-DD HH:MM`, for messages. */
+function readable(t: string): string {
+  return `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)} ${t.slice(9, 11)}:${t.slice(11, 13)}`;
+}
+
+/** `YYYYMMDDTHHMM` one minute earlier (calendar arithmetic on the wall-clock time). */
+function minuteBefore(t: string): string {
+  const ms = Date.UTC(
+    +t.slice(0, 4),
+    +t.slice(4, 6) - 1,
+    +t.slice(6, 8),
+    +t.slice(9, 11),
+    +t.slice(11, 13),
+  ) -
+    60_000;
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${
+    iso.slice(14, 16)
+  }`;
+}
+
+/** Options of {@linkcode fetchNewsPages}. */
+export interface NewsPagesOptions {
+  /** First day, `YYYY-MM-DD` (from 00:00 in the news time zone). */
+  since: string;
+  /** Last day, `YYYY-MM-DD` (to 23:59 in the news time zone). */
+  to: string;
+  /** The zone of `time_published` (default {@linkcode ALPHAVANTAGE_NEWS_TIME_ZONE}). */
+  timeZone?: string;
+  /** The most requests for the ticker (default: as many as the window needs). */
+  maxPages?: number;
+}
+
+/** What {@linkcode fetchNewsPages} got. */
+export interface NewsPages {
+  /** Every article once (by id), newest first. */
+  articles: NewsArticle[];
+  /** Requests made or read from the cache. */
+  pages: number;
+  /** Whether every page came from the cache. */
+  cached: boolean;
+  /** Gaps in the coverage (a page cap reached, a minute with more articles than a page). */
+  warnings: string[];
+}
+
+/**
+ * Fetches a ticker's NEWS_SENTIMENT articles over `since`..`to`, paging over time: Alpha Vantage
+ * returns at most {@linkcode NEWS_PAGE_LIMIT} articles per request, newest first, so while a page
+ * is full the next request ends (`time_to`) at the minute of the page's oldest article. `time_to`
+ * is taken as inclusive to the minute (the documentation does not say), so articles of that minute
+ * come again and are counted once. A minute with more than a page of articles is stepped past
+ * with a warning; two pages in a row with nothing new (a service ignoring `time_to`) stop the
+ * paging with a warning rather than walk back a minute a request. Each page is cached like any other request (its
+ * parameters are its key), so an interrupted paging resumes where it stopped. The first page's
+ * request is the one a plain `--alpha-vantage` fetch makes for the `sentiment` table.
+ *
+ * @param ticker The ticker.
+ * @param options The window, the time zone and the page cap.
+ * @param ctx Base URL, key, HTTP client and cache.
+ * @returns The articles, the pages and what was not covered.
+ * @throws {FetchError} When a request fails or a page is malformed.
+ */
+export async function fetchNewsPages(
+  ticker: string,
+  options: NewsPagesOptions,
+  ctx: AlphaVantageContext,
+): Promise<NewsPages> {
+  const timeZone = options.timeZone ?? ALPHAVANTAGE_NEWS_TIME_ZONE;
+  const maxPages = options.maxPages ?? Infinity;
+  const from = avTime(options.since, "00:00");
+  let to = avTime(options.to, "23:59");
+  const byId = new Map<string, NewsArticle>();
+  const warnings: string[] = [];
+  let pages = 0;
+  let cached = true;
+  let idle = 0;
+  for (;;) {
+    const r = await alphaVantageGet(
+      "NEWS_SENTIMENT",
       ticker,
-      at,
+      {
+        tickers: ticker,
+        time_from: from,
+        time_to: to,
+        sort: "LATEST",
+        limit: String(NEWS_PAGE_LIMIT),
+      },
+      ctx,
+      (j) => parseNewsFeed(j, ticker, timeZone),
     );
-    const scores = item.ticker_sentiment;
-    if (!Array.isArray(scores)) {
-      throw malformed(fn, ticker, `${at}: "ticker_sentiment" is not an array`);
+    pages++;
+    cached &&= r.cached;
+    let added = 0;
+    for (const a of r.value) {
+      if (!byId.has(a.id)) {
+        byId.set(a.id, a);
+        added++;
+      }
     }
-    const mine = scores.find((s) =>
-      s && typeof s === "object" &&
-      String((s as Record<string, unknown>).ticker).toUpperCase() === ticker.toUpperCase()
-    ) as
-      | Record<string, unknown>
-      | undefined;
-    if (!mine) return;
-    const score = avNumber(mine.ticker_sentiment_score, "ticker_sentiment_score", fn, ticker, at);
-    if (score === null) return;
-    const relevance = avNumber(mine.relevance_score, "relevance_score", fn, ticker, at);
-    const w = relevance !== null && relevance > 0 ? relevance : 1e-6;
-    const a = acc.get(date) ?? { ws: 0, w: 0, overall: 0, n: 0 };
-    a.ws += w * score;
-    a.w += w;
-    a.overall += overall ?? score;
-    a.n += 1;
-    acc.set(date, a);
-  });
-  return [...acc.entries()]
-    .sort(([a], [b]) => a < b ? -1 : 1)
-    .map(([date, a]) => ({ ticker, date, sentiment: a.ws / a.w, outlook: a.overall / a.n }));
+    if (r.value.length < NEWS_PAGE_LIMIT) break; // the window is exhausted
+    const oldest = r.value.reduce(
+      (m, a) => a.timePublished < m ? a.timePublished : m,
+      r.value[0].timePublished,
+    );
+    // A page of nothing new happens once when a minute holds more than a page; twice in a row only
+    // when the service ignores time_to, which would otherwise walk back one minute a request.
+    idle = added === 0 ? idle + 1 : 0;
+    if (idle >= 2) {
+      warnings.push(
+        `${ticker}: Alpha Vantage answered two news windows, the last ending ${
+          readable(to)
+        } (${timeZone}), only with articles it had sent before; paging stopped there, so older news may be missing`,
+      );
+      break;
+    }
+    if (pages >= maxPages) {
+      warnings.push(
+        `${ticker}: news stops at the page cap (${maxPages} pages of ${NEWS_PAGE_LIMIT} articles); articles published before ${
+          readable(oldest)
+        } (${timeZone}) were not fetched`,
+      );
+      break;
+    }
+    let next = oldest.slice(0, 13);
+    if (next >= to) {
+      // The whole page lies in the minute the window ends at: step past it.
+      next = minuteBefore(to);
+      warnings.push(
+        `${ticker}: more than ${NEWS_PAGE_LIMIT} news articles published in the minute ${
+          readable(to)
+        } (${timeZone}); those beyond one page were not fetched`,
+      );
+    }
+    if (next < from) break;
+    to = next;
+  }
+  const articles = [...byId.values()].sort((a, b) =>
+    a.timePublished > b.timePublished ? -1 : a.timePublished < b.timePublished ? 1 : 0
+  );
+  return { articles, pages, cached, warnings };
 }
 
 /** One row of the `market` table. */

@@ -3,7 +3,9 @@
  *
  * Daily prices of the tickers and of market series (`^VIX`, `SPY`, `CL=F`, `BZ=F`, `BTC=F` by
  * default) come from Yahoo Finance; with `--alpha-vantage` (key in `ALPHAVANTAGE_API_KEY`) also
- * earnings, income-statement margins, insider transactions, news sentiment and Treasury yields.
+ * earnings, income-statement margins, insider transactions, news sentiment and Treasury yields;
+ * with `--news` (same key) the articles of Alpha Vantage's NEWS_SENTIMENT, paged over time, as the
+ * `news` table (see {@linkcode fetchNewsPages} for the paging and the time zone).
  * Each request goes through a per-service token bucket and bounded retries, its raw answer is
  * cached under `.alfred/cache/fetch/`, and a second run fetches only what is not cached yet, so an
  * interrupted download resumes. The dataset folder is written atomically at the end.
@@ -22,6 +24,8 @@ import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
 import { FetchCache } from "./cache.ts";
 import { FETCH_CACHE_DIR } from "../../paths.ts";
+import { newsFrame, type NewsRow } from "../news.ts";
+import { zonedTimeMs } from "../../news/point_in_time.ts";
 import {
   defaultRetry,
   FetchError,
@@ -33,11 +37,15 @@ import {
 import { type DailyBar, fetchYahooDaily, YAHOO_BASE_URL } from "./yahoo.ts";
 import {
   ALPHAVANTAGE_BASE_URL,
+  ALPHAVANTAGE_NEWS_TIME_ZONE,
   alphaVantageGet,
+  dailyNewsSentiment,
+  fetchNewsPages,
   type FundamentalsRow,
   type InsiderRow,
   joinFundamentals,
   type MarketRow,
+  type NewsArticle,
   parseEarnings,
   parseIncomeStatement,
   parseInsiderTransactions,
@@ -79,6 +87,18 @@ export interface FetchOptions {
   licence?: string;
   /** Also fetch from Alpha Vantage (needs `apiKey`). */
   alphaVantage?: boolean;
+  /**
+   * Also fetch news articles (Alpha Vantage NEWS_SENTIMENT, paged over time) into the `news` table
+   * (needs `apiKey`). With `alphaVantage` too, the `sentiment` table is built from the same pages.
+   */
+  news?: boolean;
+  /** The most NEWS_SENTIMENT requests per ticker (default: as many as the window needs). */
+  newsPages?: number;
+  /**
+   * The time zone Alpha Vantage's `time_published` is read in (default
+   * {@linkcode ALPHAVANTAGE_NEWS_TIME_ZONE}: the documentation names none).
+   */
+  newsTimeZone?: string;
   /** Alpha Vantage API key. */
   apiKey?: string;
   /** Treasury maturities (default {@linkcode DEFAULT_MATURITIES}). */
@@ -106,7 +126,7 @@ export interface FetchOptions {
 /** What a fetch did. */
 export interface FetchReport {
   out: string;
-  /** Items planned (one per request). */
+  /** Items planned (one per request; a ticker's news pages are one item). */
   items: number;
   /** Items downloaded in this run. */
   fetched: number;
@@ -127,13 +147,14 @@ function env(name: string): string | undefined {
 }
 
 /**
- * Fetches prices (Yahoo) and optionally fundamentals, insider, sentiment and yields (Alpha
+ * Fetches prices (Yahoo) and optionally fundamentals, insider, sentiment, yields and news (Alpha
  * Vantage) and writes a dataset folder. Stops at the first item that fails (everything fetched so
  * far stays cached, so running it again resumes); the folder is written only when all succeeded.
  *
  * @param options See {@linkcode FetchOptions}.
  * @returns What was fetched and the manifest written.
- * @throws {TypeError} On invalid options (dates, maturities, a missing API key).
+ * @throws {TypeError} On invalid options (dates, maturities, a missing API key, an unknown news
+ *   time zone or page cap).
  * @throws {FetchError} When a request fails after its retries or a payload is malformed.
  * @example
  * ```ts
@@ -156,11 +177,23 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     throw new TypeError("Nothing to fetch: give --tickers or --market");
   }
   const av = options.alphaVantage ?? false;
+  const news = options.news ?? false;
   const apiKey = options.apiKey ?? "";
-  if (av && !apiKey) {
+  if ((av || news) && !apiKey) {
     throw new TypeError(
       "Alpha Vantage needs an API key: set ALPHAVANTAGE_API_KEY (free at alphavantage.co)",
     );
+  }
+  if (news && tickers.length === 0) throw new TypeError("--news needs --tickers");
+  const newsTimeZone = options.newsTimeZone ?? ALPHAVANTAGE_NEWS_TIME_ZONE;
+  try {
+    zonedTimeMs("2000-01-01", "00:00", newsTimeZone);
+  } catch (e) {
+    throw new TypeError(`Invalid --news-time-zone: ${(e as Error).message}`);
+  }
+  const newsPages = options.newsPages;
+  if (newsPages !== undefined && !(Number.isInteger(newsPages) && newsPages >= 1)) {
+    throw new TypeError(`Invalid --news-pages "${newsPages}": expected an integer ≥ 1`);
   }
   const maturities = options.maturities ?? DEFAULT_MATURITIES;
   for (const m of maturities) {
@@ -211,11 +244,15 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   const fundamentals: FundamentalsRow[] = [];
   const insider: InsiderRow[] = [];
   const sentiment: SentimentRow[] = [];
+  const articles = new Map<string, NewsArticle[]>();
   const warnings: string[] = [];
   const inRange = (d: string) => d >= options.since && d <= to;
 
   // The plan: one item per request, in a stable order.
-  type Item = { label: string; run: () => Promise<{ cached: boolean; rows: number }> };
+  type Item = {
+    label: string;
+    run: () => Promise<{ cached: boolean; rows: number; detail?: string }>;
+  };
   const items: Item[] = [];
   for (const t of tickers) {
     items.push({
@@ -297,6 +334,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
           return { cached: r.cached, rows: rows.length };
         },
       });
+      if (news) continue; // the news pages below give the sentiment too
       items.push({
         label: `Alpha Vantage NEWS_SENTIMENT ${t}`,
         run: async () => {
@@ -319,6 +357,31 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
         },
       });
     }
+  }
+  if (news) {
+    for (const t of tickers) {
+      items.push({
+        label: `Alpha Vantage NEWS_SENTIMENT ${t} (news)`,
+        run: async () => {
+          const r = await fetchNewsPages(
+            t,
+            { since: options.since, to, timeZone: newsTimeZone, maxPages: newsPages },
+            alpha,
+          );
+          const inWindow = r.articles.filter((a) => inRange(a.date));
+          articles.set(t, inWindow);
+          warnings.push(...r.warnings);
+          if (av) sentiment.push(...dailyNewsSentiment(inWindow, t));
+          return {
+            cached: r.cached,
+            rows: inWindow.length,
+            detail: `${r.pages} page${r.pages === 1 ? "" : "s"}`,
+          };
+        },
+      });
+    }
+  }
+  if (av) {
     for (const m of maturities) {
       items.push({
         label: `Alpha Vantage TREASURY_YIELD ${m}`,
@@ -364,10 +427,11 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     }
     if (r.cached) cachedCount++;
     else fetched++;
+    const how = r.cached ? "cached" : `fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`;
     say(
-      `[${i + 1}/${items.length}] ${item.label}: ${r.rows} rows ${
-        r.cached ? "(cached)" : `(fetched in ${((Date.now() - started) / 1000).toFixed(1)} s)`
-      }`,
+      `[${i + 1}/${items.length}] ${item.label}: ${r.rows} rows (${
+        r.detail ? `${r.detail}, ` : ""
+      }${how})`,
     );
   }
 
@@ -438,6 +502,18 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       f64("outlook", sentiment.map((r) => r.outlook)),
     ]);
   }
+  if (news) {
+    const { rows, untitled } = newsRows(articles, tickers);
+    if (rows.length > 0) tables.news = newsFrame(rows);
+    if (untitled > 0) {
+      warnings.push(`${untitled} news articles without a title were left out of the "news" table`);
+    }
+    for (const t of tickers) {
+      if ((articles.get(t) ?? []).length === 0) {
+        warnings.push(`Alpha Vantage returned no news for "${t}" in ${options.since}..${to}`);
+      }
+    }
+  }
   const seriesNames = [...new Set(marketRows.map((r) => r.series))];
   if (marketRows.length > 0) {
     marketRows.sort((a, b) =>
@@ -457,8 +533,12 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       f64("value", marketRows.map((r) => r.value)),
     ]);
   }
-  if (av) {
-    for (const t of ["fundamentals", "insider", "sentiment"] as const) {
+  if (av || news) {
+    const expected = [
+      ...(av ? ["fundamentals", "insider", "sentiment"] as const : []),
+      ...(news ? ["news"] as const : []),
+    ];
+    for (const t of expected) {
       if (!tables[t]) {
         warnings.push(
           `Alpha Vantage returned no ${t} rows in ${options.since}..${to}: no "${t}" table`,
@@ -490,10 +570,13 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   const sources = av
     ? "Yahoo Finance (chart API via yahoo-finance2) and Alpha Vantage (EARNINGS, INCOME_STATEMENT, " +
       "INSIDER_TRANSACTIONS, NEWS_SENTIMENT, TREASURY_YIELD)"
+    : news
+    ? "Yahoo Finance (chart API via yahoo-finance2) and Alpha Vantage (NEWS_SENTIMENT)"
     : "Yahoo Finance (chart API via yahoo-finance2)";
   const manifest: Manifest = {
     name: options.name ?? basename(resolve(options.out)),
-    description: `Fetched from ${av ? "Yahoo Finance and Alpha Vantage" : "Yahoo Finance"}: ` +
+    description:
+      `Fetched from ${av || news ? "Yahoo Finance and Alpha Vantage" : "Yahoo Finance"}: ` +
       `${tickers.length} ticker${
         tickers.length === 1 ? "" : "s"
       } and ${seriesNames.length} market ` +
@@ -501,7 +584,13 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     synthetic: false,
     provenance: `fetched from ${sources} on ${dateToIso(new Date())}; prices: close is ` +
       `split-adjusted, adj_close is adjusted for splits and dividends; fundamentals are dated by the ` +
-      `earnings report date`,
+      `earnings report date` +
+      (tables.news
+        ? `; news: Alpha Vantage NEWS_SENTIMENT articles, one row per article and fetched ticker ` +
+          `it names, published_at from time_published read as ${newsTimeZone} wall-clock time, ` +
+          `provider_sentiment and provider_relevance are the row ticker's ticker_sentiment_score ` +
+          `and relevance_score`
+        : ""),
     licence: options.licence ??
       "Yahoo Finance and Alpha Vantage terms of use: personal research only, not for redistribution",
     warnings: [
@@ -533,4 +622,51 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     warnings,
     manifest,
   };
+}
+
+/**
+ * The `news` table's rows from each ticker's articles: one row per (article, fetched ticker it
+ * names), with Alpha Vantage's score and relevance for that ticker. The ticker an article was
+ * fetched for always gets a row (with no provider scores when the article does not list it); the
+ * tickers of the dataset it also names get one, whichever ticker's pages brought it. Articles
+ * without a title are left out (a headline is never missing in the table).
+ */
+function newsRows(
+  byTicker: Map<string, NewsArticle[]>,
+  tickers: string[],
+): { rows: NewsRow[]; untitled: number } {
+  const fetched = new Set(tickers);
+  const seen = new Set<string>();
+  const untitledIds = new Set<string>();
+  const rows: NewsRow[] = [];
+  for (const [asked, list] of byTicker) {
+    for (const a of list) {
+      if (a.title === "") {
+        untitledIds.add(a.id);
+        continue;
+      }
+      const named = new Set([
+        asked,
+        ...a.tickers.map((s) => s.ticker).filter((t) => fetched.has(t)),
+      ]);
+      for (const t of named) {
+        const key = `${t}\u0000${a.id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const mine = a.tickers.find((s) => s.ticker === t);
+        rows.push({
+          tickers: [t],
+          publishedMs: a.publishedMs,
+          id: a.id,
+          headline: a.title,
+          summary: a.summary,
+          source: a.source,
+          url: a.url,
+          providerSentiment: mine?.score ?? null,
+          providerRelevance: mine?.relevance ?? null,
+        });
+      }
+    }
+  }
+  return { rows, untitled: untitledIds.size };
 }
