@@ -121,7 +121,7 @@ Deno.test("leakage checks: the fixture's record confirms cut-off, gap, scaler ro
 
 Deno.test("the feature cut-off states the news close rule when the news family ran, and only then", () => {
   const plain = leakageChecks(fixtureRecord())[0];
-  ok(!plain.text.includes("news"), plain.text);
+  assert(!plain.text.includes("news"), plain.text);
   const record = fixtureRecord();
   record.news = {
     digester: "lexicon",
@@ -136,9 +136,9 @@ Deno.test("the feature cut-off states the news close rule when the news family r
     marketClose: { time_zone: "Asia/Tokyo", time: "15:00" },
   };
   const cutoff = leakageChecks(record)[0];
-  equal(cutoff.name, "Feature cut-off");
-  equal(cutoff.status, "verified");
-  ok(
+  assertEquals(cutoff.name, "Feature cut-off");
+  assertEquals(cutoff.status, "verified");
+  assert(
     cutoff.text.includes(
       "market series from the day each value was known, news from the articles published before that close (an article counts for the quarter whose last close, at 15:00 Asia/Tokyo, the exchange's time zone, comes after its published_at; one published at or after that close counts for the next quarter). The holdout: training rows dated",
     ),
