@@ -54,9 +54,6 @@ export interface DigestOptions {
   log?: (line: string) => void;
 }
 
-/** The default folder of cached language-model answers. */
-export const DEFAULT_NEWS_CACHE_DIR: string = NEWS_CACHE_DIR;
-
 /**
  * Digest the articles of the run's tickers published before `beforeMs`.
  *
@@ -103,7 +100,7 @@ export async function digestNews(
   if (!llm) throw new TypeError('digester "llm" needs features.families.news.llm');
   const env = options.env ?? ((n: string) => Deno.env.get(n));
   const apiKey = env(llm.api_key_env) || null;
-  const cache = new AnswerCache(options.cacheDir ?? DEFAULT_NEWS_CACHE_DIR);
+  const cache = new AnswerCache(options.cacheDir ?? NEWS_CACHE_DIR);
   let shown = 0;
   const { digests, usage } = await digestWithLlm(
     { config: llm, apiKey, sleep: options.sleep },

@@ -14,7 +14,6 @@ export {
 } from "./article.ts";
 export { AnswerCache, answerKey, type CachedAnswer } from "./cache.ts";
 export {
-  DEFAULT_NEWS_CACHE_DIR,
   type DigestedNews,
   digestNews,
   type DigestOptions,
