@@ -519,3 +519,35 @@ Deno.test("an analyst's stored signals are reused by its config hash: no analyst
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the bench's portfolio section trains EIIE and PPO on its synthetic shape and prints one row each", async () => {
+  const { formatPortfolioBench, portfolioBench, QUICK_PORTFOLIO_BENCH, syntheticDecisions } =
+    await import("../src/portfolio/bench.ts");
+  const shape = QUICK_PORTFOLIO_BENCH.shapes[0];
+  const decisions = syntheticDecisions(shape, 42);
+  assertEquals(decisions.length, shape.decisions);
+  assertEquals(syntheticDecisions(shape, 42), decisions);
+  for (const [k, d] of decisions.entries()) {
+    assertEquals(d.signals.length, shape.assets * shape.analysts);
+    if (k > 0) assertEquals(decisions[k - 1].endDay, d.fillDay);
+  }
+  const result = await portfolioBench(QUICK_PORTFOLIO_BENCH);
+  try {
+    assertEquals(result.rows.map((r) => r.manager), ["eiie", "ppo"]);
+    assertEquals(result.rows.map((r) => r.epochs), [
+      QUICK_PORTFOLIO_BENCH.eiieEpochs,
+      QUICK_PORTFOLIO_BENCH.ppoIterations,
+    ]);
+    for (const r of result.rows) {
+      assert(Number.isFinite(r.finalObjective) && r.secondsPerEpoch > 0, JSON.stringify(r));
+    }
+    const text = formatPortfolioBench(result).join("\n");
+    assert(
+      text.includes("s/epoch") && /\ntiny .* cpu +eiie .*\ntiny .* cpu +ppo /.test(text),
+      text,
+    );
+    assertEquals(tf.getBackend(), "wasm");
+  } finally {
+    await tf.setBackend("cpu");
+  }
+});
