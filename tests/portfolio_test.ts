@@ -20,6 +20,9 @@ import {
 } from "../src/portfolio/environment.ts";
 import { choleskySolve, ledoitWolf } from "../src/portfolio/covariance.ts";
 import { checkOutOfSample } from "../src/portfolio/signals.ts";
+import { digamma, dirichlet, lgamma } from "../src/portfolio/ppo.ts";
+import { quarterOf } from "@alfred/core";
+import type { EnvironmentConfig } from "../src/portfolio/environment.ts";
 import {
   type ManagerContext,
   type ManagerName,
@@ -29,7 +32,7 @@ import {
 
 await tf.setBackend("cpu");
 
-function setup(seed: number, shuffleInformative = false, env = TEST_ENV) {
+function setup(seed: number, shuffleInformative = false, env: EnvironmentConfig = TEST_ENV) {
   const u = plantedUniverse({ seed, shuffleInformative });
   const panel = buildPanel(u.prices, u.tickers, null, null);
   const { decisions } = buildDecisions(panel, [u.informative, u.noise], env);
@@ -187,6 +190,197 @@ Deno.test("learned managers are deterministic for a seed on a backend", () => {
   }
 });
 
+Deno.test("monthly rebalancing: every month's last close reads the latest quarterly signal, and the book earns what the training environment does", () => {
+  const env = { ...TEST_ENV, period: "month" as const, commission_bps: 0, spread_bps: 0 };
+  const { u, panel, decisions, ctx } = setup(11, false, env);
+  const quarterly = buildDecisions(panel, [u.informative, u.noise], TEST_ENV).decisions;
+  // One decision per month over the same span: every quarterly rebalance is a monthly one, with
+  // the two month-ends between them (the prices end inside the last quarter).
+  assertEquals(decisions[0].date, quarterly[0].date);
+  const monthly = new Set(decisions.map((d) => d.date));
+  for (const q of quarterly) assert(monthly.has(q.date), `quarterly ${q.date} is not monthly`);
+  assert(
+    decisions.length >= 3 * (quarterly.length - 1) && decisions.length <= 3 * quarterly.length,
+  );
+  const score = new Map(u.informative.rows.map((r) => [`${r.quarter} ${r.ticker}`, r.score]));
+  const signalDates = [...new Set(u.informative.rows.map((r) => r.date))].sort();
+  for (const [k, d] of decisions.entries()) {
+    // The last trading day of its month, the month after the previous decision's.
+    const next = panel.calendar[d.signalDay + 1];
+    assert(
+      next === undefined || next.slice(0, 7) !== d.date.slice(0, 7),
+      `${d.date} ends no month`,
+    );
+    if (k > 0) {
+      const [y0, m0] = decisions[k - 1].date.split("-").map(Number);
+      const [y1, m1] = d.date.split("-").map(Number);
+      assertEquals(12 * y1 + m1 - (12 * y0 + m0), 1, `${decisions[k - 1].date} then ${d.date}`);
+      assertEquals(decisions[k - 1].endDay, d.fillDay);
+    }
+    assertEquals(d.fillDay, d.signalDay + 1);
+    // The informative analyst's signal is the latest formed at or before this close.
+    const formed = signalDates.filter((s) => s <= d.date).at(-1)!;
+    const quarter = quarterOf(formed);
+    for (const [i, t] of panel.tickers.entries()) {
+      assertEquals(d.rawSignals[i * 2], score.get(`${quarter} ${t}`));
+    }
+  }
+  // A learned manager walked forward monthly; without costs the book's growth is the training
+  // environment's arithmetic to rounding.
+  const run = runManager(MANAGERS.eiie, decisions, {
+    ...ctx,
+    policy: { ...ctx.policy, epochs: 20 },
+  }, { warmup: 48, refitEvery: 36 });
+  assertEquals(run.fits.length, Math.ceil((decisions.length - 48) / 36));
+  let logGrowth = 0;
+  let previous: Float64Array = new Float64Array(panel.tickers.length);
+  run.decisions.forEach((d, k) => {
+    const w = run.weights[k]!;
+    logGrowth += periodLogReturn(w, previous, d.returns, 0);
+    previous = drift(w, d.returns);
+  });
+  const eq = run.outcome.equity;
+  assertAlmostEquals(logGrowth, Math.log(eq[eq.length - 1] / env.initial_capital), 1e-9);
+  const fills = new Set(run.outcome.book.fills.map((f) => f.date));
+  for (const d of run.decisions) {
+    assert(fills.has(panel.calendar[d.fillDay]), `no fill after ${d.date}`);
+  }
+});
+
+Deno.test("long-short: weights scaled to the gross leverage, each name capped, and the book holds them", () => {
+  const env = { ...TEST_ENV, long_only: false, gross_leverage: 1.5, max_weight: 0.3 };
+  const { panel, decisions, ctx } = setup(12, false, env);
+  const fast = {
+    ...ctx,
+    policy: { ...ctx.policy, epochs: 30 },
+    ppo: { ...ctx.ppo, iterations: 3 },
+  };
+  // The constraint alone: a cap, then everything scaled down together to the gross limit.
+  const on = Uint8Array.of(1, 1, 1, 1, 0);
+  const w = constrain([1, -0.5, 0.1, -0.2, 0.9], on, env);
+  assertEquals([...w].map((x) => Math.round(x * 1e12) / 1e12), [0.3, -0.3, 0.1, -0.2, 0]);
+  const big = constrain([0.5, -0.5, 0.5, -0.5, 0.5], on, env);
+  assertAlmostEquals(big.reduce((s, x) => s + Math.abs(x), 0), 1.2, 1e-12);
+  const wide = constrain([0.3, -0.3, 0.3, -0.3, 0.3], Uint8Array.of(1, 1, 1, 1, 1), {
+    ...env,
+    gross_leverage: 1.2,
+  });
+  assertEquals([...wide].map((x) => Math.round(x * 1e12) / 1e12), [0.24, -0.24, 0.24, -0.24, 0.24]);
+  let capped = 0;
+  for (const name of ["mean_variance", "eiie", "ppo"] as const) {
+    const run = runManager(MANAGERS[name], decisions, fast, { warmup: 30, refitEvery: 25 });
+    let shorts = 0;
+    for (const [k, d] of run.decisions.entries()) {
+      const weights = run.weights[k]!;
+      const gross = weights.reduce((s, x) => s + Math.abs(x), 0);
+      assert(gross <= env.gross_leverage + 1e-9, `${name} ${d.date}: gross ${gross}`);
+      for (const [i, x] of weights.entries()) {
+        assert(Math.abs(x) <= env.max_weight + 1e-12, `${name} ${d.date}: |w| ${x} over the cap`);
+        if (!d.eligible[i]) assertEquals(x, 0);
+      }
+      shorts += weights.some((x) => x < 0) ? 1 : 0;
+      if (weights.some((x) => Math.abs(x) >= env.max_weight - 1e-12)) capped++;
+      // Where no name hit the cap, the policy's weights were normalised to the gross leverage
+      // (the tanh policies up to their 1e-6 guard, and float32).
+      else assertAlmostEquals(gross, env.gross_leverage, 1e-4, `${name} ${d.date}`);
+    }
+    assertEquals(shorts, run.decisions.length, `${name}: a decision without a short`);
+    // The book holds the weights: after each fill, position value = weight × equity.
+    const { book } = run.outcome;
+    const start = run.decisions[0].fillDay;
+    const shares = new Float64Array(panel.tickers.length);
+    let f = 0;
+    for (const [k, d] of run.decisions.entries()) {
+      const date = panel.calendar[d.fillDay];
+      while (f < book.fills.length && book.fills[f].date <= date) {
+        shares[panel.tickers.indexOf(book.fills[f].ticker)] += book.fills[f].quantity;
+        f++;
+      }
+      const equity = book.equity[d.fillDay - start];
+      for (let i = 0; i < shares.length; i++) {
+        const held = (shares[i] * panel.filled[i][d.fillDay]) / equity;
+        assertAlmostEquals(held, run.weights[k]![i], 1e-9, `${name} ${date} ${panel.tickers[i]}`);
+      }
+    }
+  }
+  assert(capped > 0, "no weight reached the cap: the cap was not exercised");
+});
+
+/**
+ * Float32 bound for a sum of `ops` roundings of values at most `magnitude`: `ops · u · magnitude`
+ * with u = 2⁻²⁴ (each operation's result is off by at most u of itself).
+ */
+const f32 = (ops: number, magnitude: number) => ops * 2 ** -24 * magnitude;
+
+Deno.test("PPO's ln Γ and ψ match known values to float32 rounding", () => {
+  const euler = 0.57721566490153286;
+  // ln Γ(n) = ln (n − 1)!, Γ(1/2) = √π, Γ(1/4) and Γ(1/3) to 20 digits; ψ(n) = H(n−1) − γ,
+  // ψ(1/2) = −γ − 2 ln 2, ψ(1/4) = −γ − π/2 − 3 ln 2, ψ(1/3) = −γ − π/(2√3) − (3/2) ln 3.
+  const logFactorial = (n: number) => {
+    let s = 0;
+    for (let k = 2; k <= n; k++) s += Math.log(k);
+    return s;
+  };
+  const harmonic = (n: number) => {
+    let s = 0;
+    for (let k = 1; k <= n; k++) s += 1 / k;
+    return s;
+  };
+  const cases: [number, number, number][] = [
+    [0.25, Math.log(3.6256099082219083119), -euler - Math.PI / 2 - 3 * Math.LN2],
+    [
+      1 / 3,
+      Math.log(2.6789385347077476337),
+      -euler - Math.PI / (2 * Math.sqrt(3)) - 1.5 * Math.log(3),
+    ],
+    [0.5, 0.5 * Math.log(Math.PI), -euler - 2 * Math.LN2],
+    [1, 0, -euler],
+    [2, 0, 1 - euler],
+    [3, Math.LN2, 1.5 - euler],
+    [7, logFactorial(6), harmonic(6) - euler],
+    [10, logFactorial(9), harmonic(9) - euler],
+    [100, logFactorial(99), harmonic(99) - euler],
+  ];
+  const x = tf.tensor1d(cases.map((c) => c[0]));
+  const lg = lgamma(x).dataSync(), psi = digamma(x).dataSync();
+  cases.forEach(([v, lnGamma, dig], i) => {
+    // Bounds: the inputs (1/4, 1/3, ...) are exact or off by u in float32 (moving ln Γ by
+    // |x ψ(x)| u and ψ by |x ψ'(x)| u ≤ u/x · x); Stirling's terms at z = x + 6 and the six
+    // shifts are summed in float32 (about 16 operations on values at most the largest term).
+    // The series' truncation (1/(1680 z⁷), 1/(240 z⁸) at z ≥ 6.25) is below 1e-8.
+    const z = v + 6;
+    let shiftLog = 0, shiftInv = 0;
+    for (let k = 0; k < 6; k++) (shiftLog += Math.abs(Math.log(v + k))), (shiftInv += 1 / (v + k));
+    const lgBound = f32(16, z * Math.log(z) + z + shiftLog + Math.abs(v * dig)) + 1e-8;
+    const psiBound = f32(16, Math.log(z) + shiftInv + 1) + 1e-8;
+    assertAlmostEquals(lg[i], lnGamma, lgBound, `ln Γ(${v})`);
+    assertAlmostEquals(psi[i], dig, psiBound, `ψ(${v})`);
+  });
+  x.dispose();
+});
+
+Deno.test("PPO's Dirichlet log-density and entropy match closed forms, masked components left out", () => {
+  const euler = 0.57721566490153286;
+  // Beta(2, 3) = Dirichlet(2, 3): density 12 x (1 − x)², entropy ln B(2,3) − ψ(2) − 2ψ(3) + 3ψ(5).
+  const betaEntropy = Math.log(1 / 12) - (1 - euler) - 2 * (1.5 - euler) + 3 * (25 / 12 - euler);
+  // Dirichlet(2, 3, 4) at (0.2, 0.3, 0.5): Γ(9) / (Γ(2) Γ(3) Γ(4)) = 40320 / 12 = 3360.
+  const d234 = Math.log(3360) + Math.log(0.2) + 2 * Math.log(0.3) + 3 * Math.log(0.5);
+  const alpha = tf.tensor2d([[1, 1, 1], [2, 3, 4], [2, 3, 7]]);
+  const action = tf.tensor2d([[0.1, 0.2, 0.7], [0.2, 0.3, 0.5], [0.4, 0.6, 0.123]]);
+  const mask = tf.tensor2d([[1, 1, 1], [1, 1, 1], [1, 1, 0]]);
+  const { logp, entropy } = dirichlet(alpha, action, mask);
+  const lp = logp.dataSync(), h = entropy.dataSync();
+  // Magnitudes at most ln Γ(9 + 6) ≈ 25 summed in about 40 float32 operations.
+  const bound = f32(40, 30);
+  // Dirichlet(1, 1, 1) is uniform on the simplex: density Γ(3) = 2, entropy −ln 2.
+  assertAlmostEquals(lp[0], Math.LN2, bound);
+  assertAlmostEquals(h[0], -Math.LN2, bound);
+  assertAlmostEquals(lp[1], d234, bound);
+  assertAlmostEquals(lp[2], Math.log(12 * 0.4 * 0.6 ** 2), bound);
+  assertAlmostEquals(h[2], betaEntropy, bound);
+  tf.dispose([alpha, action, mask, logp, entropy]);
+});
+
 const evaluated = new Map<string, ReturnType<typeof evaluateOnce>>();
 
 /** {@linkcode evaluateOnce}, remembered: the honesty tests share runs. */
@@ -323,5 +517,37 @@ Deno.test("an analyst's stored signals are reused by its config hash: no analyst
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the bench's portfolio section trains EIIE and PPO on its synthetic shape and prints one row each", async () => {
+  const { formatPortfolioBench, portfolioBench, QUICK_PORTFOLIO_BENCH, syntheticDecisions } =
+    await import("../src/portfolio/bench.ts");
+  const shape = QUICK_PORTFOLIO_BENCH.shapes[0];
+  const decisions = syntheticDecisions(shape, 42);
+  assertEquals(decisions.length, shape.decisions);
+  assertEquals(syntheticDecisions(shape, 42), decisions);
+  for (const [k, d] of decisions.entries()) {
+    assertEquals(d.signals.length, shape.assets * shape.analysts);
+    if (k > 0) assertEquals(decisions[k - 1].endDay, d.fillDay);
+  }
+  const result = await portfolioBench(QUICK_PORTFOLIO_BENCH);
+  try {
+    assertEquals(result.rows.map((r) => r.manager), ["eiie", "ppo"]);
+    assertEquals(result.rows.map((r) => r.epochs), [
+      QUICK_PORTFOLIO_BENCH.eiieEpochs,
+      QUICK_PORTFOLIO_BENCH.ppoIterations,
+    ]);
+    for (const r of result.rows) {
+      assert(Number.isFinite(r.finalObjective) && r.secondsPerEpoch > 0, JSON.stringify(r));
+    }
+    const text = formatPortfolioBench(result).join("\n");
+    assert(
+      text.includes("s/epoch") && /\ntiny .* cpu +eiie .*\ntiny .* cpu +ppo /.test(text),
+      text,
+    );
+    assertEquals(tf.getBackend(), "wasm");
+  } finally {
+    await tf.setBackend("cpu");
   }
 });

@@ -11,8 +11,9 @@
  * operations (forward 2·P per row, backward 4·P per row: the two products of
  * each Dense layer's gradient), ignoring the elementwise work and Adam.
  *
- * Then the engines section (`engineBench` of `@alfred/engines/bench`), and a closing line
- * comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
+ * Then the portfolio manager's section (`portfolioBench`: EIIE and PPO seconds per epoch on a
+ * fixed synthetic shape), the engines section (`engineBench` of `@alfred/engines/bench`), and a
+ * closing line comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
  * workload. Progress goes to stderr as each cell and epoch runs; the default
  * run takes a few minutes on two cores.
  *
@@ -40,6 +41,13 @@ import {
   type EngineWorkload,
   formatEngineBench,
 } from "@alfred/engines/bench";
+import {
+  DEFAULT_PORTFOLIO_BENCH,
+  formatPortfolioBench,
+  portfolioBench,
+  portfolioBenchSummary,
+  QUICK_PORTFOLIO_BENCH,
+} from "../portfolio/bench.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
@@ -376,17 +384,32 @@ export function formatBench(r: BenchResult): string[] {
   return lines;
 }
 
+/** Text broken into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line].join("\n");
+}
+
 const workloadName = (w: EngineWorkload) => `${w.layers}x${w.size}@${w.batch}`;
 const WORKLOAD_NAMES = ENGINE_WORKLOADS.map(workloadName);
 
 const USAGE =
   `Usage: deno task bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
-                         [--no-backends] [--engines LIST] [--workloads LIST] [--blas-host wasm|cpu]
+                         [--no-backends] [--no-portfolio] [--engines LIST] [--workloads LIST]
+                         [--blas-host wasm|cpu]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
-the matmul throughput measured in the same run; then the engines section; then
-the BLAS-free fused CPU engine against stock tfjs-wasm. Progress goes to stderr.
+the matmul throughput measured in the same run; then the portfolio manager's
+training time per epoch; then the engines section; then the BLAS-free fused CPU
+engine against stock tfjs-wasm. Progress goes to stderr.
 A default run takes a few minutes on two cores.
 
   --quick           tiny sizes (seconds; used by the tests)
@@ -395,7 +418,10 @@ A default run takes a few minutes on two cores.
                     (default: all; webgpu only on a hardware adapter unless listed)
   --budget SECONDS  time limit per cell, both sections: a backend cell extrapolates
                     its epoch, an engine cell stops after that epoch (default ${DEFAULT_BENCH.budgetSeconds})
-  --no-backends     skip this table (only the engines section)
+  --no-backends     skip this table
+
+${wrap(`The portfolio section: ${portfolioBenchSummary(DEFAULT_PORTFOLIO_BENCH)}.`, 80)}
+  --no-portfolio    skip it
 
 The engines section (the notes' large MLPs, after the backends table):
   --engines LIST    comma-separated from ${BENCH_ENGINES.join(", ")}
@@ -487,6 +513,7 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
       quick: { type: "boolean" },
       "no-engines": { type: "boolean" },
       "no-backends": { type: "boolean" },
+      "no-portfolio": { type: "boolean" },
       epochs: { type: "string", value: "N" },
       budget: { type: "string", value: "SECONDS" },
       backends: { type: "string", value: "LIST" },
@@ -542,9 +569,17 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
     table = await runBench(options, progress);
     for (const line of formatBench(table)) io.out(line);
   }
+  if (!v["no-portfolio"]) {
+    if (backends) io.out("");
+    const section = await portfolioBench(
+      v.quick ? QUICK_PORTFOLIO_BENCH : DEFAULT_PORTFOLIO_BENCH,
+      progress,
+    );
+    for (const line of formatPortfolioBench(section)) io.out(line);
+  }
   if (engines) {
     // The issue-9 workloads: the fused engines and cpu-blas, against sgemm and PyTorch eager.
-    if (backends) io.out("");
+    if (backends || !v["no-portfolio"]) io.out("");
     const section = await engineBench({ ...engineOptions, log: progress });
     io.out(formatEngineBench(section));
     const summary = table ? blasFreeSummary(table, section) : null;

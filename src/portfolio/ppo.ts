@@ -79,6 +79,41 @@ export function digamma(x: tf.Tensor): tf.Tensor {
   });
 }
 
+/**
+ * The Dirichlet's log-density of actions and its entropy, per row, over the components where
+ * `mask` is 1 (the others take no part): `log p = ln Γ(α₀) − Σ ln Γ(αᵢ) + Σ (αᵢ − 1) ln xᵢ` and
+ * `H = Σ ln Γ(αᵢ) − ln Γ(α₀) + (α₀ − K) ψ(α₀) − Σ (αᵢ − 1) ψ(αᵢ)`, with `α₀ = Σ αᵢ` and `K` the
+ * components counted. Differentiable in `alpha`.
+ *
+ * @param alpha concentrations, [rows, components], positive
+ * @param action points of the simplex, [rows, components] (floored at 1e-30 inside the log)
+ * @param mask 1 where a component counts, [rows, components]
+ * @returns `logp` and `entropy`, each [rows]
+ * @example
+ * ```ts
+ * const ones = tf.ones([1, 3]) as tf.Tensor2D;
+ * dirichlet(ones, tf.fill([1, 3], 1 / 3) as tf.Tensor2D, ones).logp; // [ln 2]: uniform on the simplex
+ * ```
+ */
+export function dirichlet(
+  alpha: tf.Tensor2D,
+  action: tf.Tensor2D,
+  mask: tf.Tensor2D,
+): { logp: tf.Tensor1D; entropy: tf.Tensor1D } {
+  const alpha0 = tf.sum(tf.mul(alpha, mask), 1);
+  const lg = tf.sum(tf.mul(lgamma(alpha), mask), 1);
+  const logp = tf.add(
+    tf.sub(lgamma(alpha0), lg),
+    tf.sum(tf.mul(tf.mul(tf.sub(alpha, 1), tf.log(tf.maximum(action, 1e-30))), mask), 1),
+  ) as tf.Tensor1D;
+  const k = tf.sum(mask, 1);
+  const entropy = tf.sub(
+    tf.add(tf.sub(lg, lgamma(alpha0)), tf.mul(tf.sub(alpha0, k), digamma(alpha0))),
+    tf.sum(tf.mul(tf.mul(tf.sub(alpha, 1), digamma(alpha)), mask), 1),
+  ) as tf.Tensor1D;
+  return { logp, entropy };
+}
+
 /** A Gamma(α, 1) draw (Marsaglia and Tsang; α < 1 boosted by U^(1/α)). */
 function gamma(prng: Prng, alpha: number): number {
   if (alpha < 1) return gamma(prng, alpha + 1) * Math.pow(Math.max(prng.next(), 1e-300), 1 / alpha);
@@ -138,19 +173,7 @@ export function trainPpo(
   /** Log-probability of actions and the entropy, per period. */
   const logProb = (location: tf.Tensor2D, action: tf.Tensor2D, mask: tf.Tensor2D) => {
     if (env.long_only) {
-      const alpha = tf.exp(tf.add(location, spread));
-      const alpha0 = tf.sum(tf.mul(alpha, mask), 1);
-      const lg = tf.sum(tf.mul(lgamma(alpha), mask), 1);
-      const logp = tf.add(
-        tf.sub(lgamma(alpha0), lg),
-        tf.sum(tf.mul(tf.mul(tf.sub(alpha, 1), tf.log(tf.maximum(action, 1e-30))), mask), 1),
-      );
-      const k = tf.sum(mask, 1);
-      const entropy = tf.sub(
-        tf.add(tf.sub(lg, lgamma(alpha0)), tf.mul(tf.sub(alpha0, k), digamma(alpha0))),
-        tf.sum(tf.mul(tf.mul(tf.sub(alpha, 1), digamma(alpha)), mask), 1),
-      );
-      return { logp, entropy };
+      return dirichlet(tf.exp(tf.add(location, spread)) as tf.Tensor2D, action, mask);
     }
     const sigma = tf.exp(spread);
     const zscore = tf.div(tf.sub(action, location), sigma);
