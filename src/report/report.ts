@@ -34,6 +34,7 @@ import {
   numericMetricNames,
   orderMetricNames,
 } from "./format.ts";
+import { universeWarnings } from "../data/universe.ts";
 import { renderNews } from "./news.ts";
 import { plotSpecs, renderSvg } from "./plots.ts";
 import {
@@ -165,7 +166,11 @@ export function collectWarnings(record: RunRecord): string[] {
   const all = [
     ...ruinSentences(record),
     ...record.warnings,
-    ...record.data.manifestWarnings,
+    ...(record.data.universe === undefined ? record.data.manifestWarnings : universeWarnings(
+      record.data.manifestWarnings,
+      record.data.universe === "point-in-time",
+      record.data.synthetic,
+    )),
     ...(record.split?.warnings ?? []),
     ...(record.backtest?.warnings ?? []),
   ];
@@ -341,6 +346,14 @@ function renderWhatWasRun(record: RunRecord): string {
       record.data.returns === "adj_close"
         ? "adjusted closes (`adj_close`: total return, dividends and splits included)"
         : "closes (`close`: price return, dividends left out)",
+    ]);
+  }
+  if (record.data.universe) {
+    rows.push([
+      "universe",
+      record.data.universe === "point-in-time"
+        ? "point-in-time (the dataset's universe table: a ticker counts only while a member, and leaves at its last price)"
+        : "fixed (the dataset's tickers throughout)",
     ]);
   }
   rows.push(
