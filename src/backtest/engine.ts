@@ -454,8 +454,9 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       }, at or before every signal`,
     );
   }
-  const start = Math.min(...filled.map((p) => p.first));
-  const end = Math.max(...filled.map((p) => p.last));
+  // Reductions, not spreads: per_ticker mode has a plan per ticker.
+  const start = filled.reduce((m, p) => Math.min(m, p.first), Infinity);
+  const end = filled.reduce((m, p) => Math.max(m, p.last), -Infinity);
   const capitalPerBook = config.initial_capital / bookTickers.length;
   const books = bookTickers.map((ts, i) =>
     simulateBook({
@@ -471,7 +472,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       ...(members ? { members } : {}),
     })
   );
-  for (const b of books) warnings.push(...b.warnings);
+  for (const b of books) for (const w of b.warnings) warnings.push(w);
   const ruin = books.flatMap((b) => (b.ruin ? [b.ruin] : []));
 
   const days = end - start + 1;

@@ -8,7 +8,7 @@
  */
 import type { DataConfig, TickerSpec } from "../config/schema.ts";
 import type { Dataset } from "./dataset.ts";
-import { dayToIso, pearson } from "@alfred/core";
+import { dayToIso, extent, pearson } from "@alfred/core";
 import { continuousTickers, priceRows } from "./scan.ts";
 import { Universe } from "./universe.ts";
 
@@ -396,6 +396,8 @@ export function resolveTickers(
         if (Number.isFinite(v)) pairs.push(v);
       }
     }
+    // Not a spread: the pairs grow with the square of the picks.
+    const range = extent(pairs);
     selections.push({
       side,
       method: "uncorrelated",
@@ -404,8 +406,8 @@ export function resolveTickers(
       maxAbsCorrelation,
       correlationSummary: {
         mean: pairs.length ? pairs.reduce((s, v) => s + v, 0) / pairs.length : NaN,
-        max: pairs.length ? Math.max(...pairs) : NaN,
-        min: pairs.length ? Math.min(...pairs) : NaN,
+        max: range ? range.max : NaN,
+        min: range ? range.min : NaN,
       },
       period,
     });

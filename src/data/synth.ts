@@ -934,7 +934,7 @@ function syntheticNews(a: SyntheticNewsArgs): pl.DataFrame {
       N.url.push(`https://news.invalid/synthetic/${id}`);
     }
   };
-  const sectors = Math.max(...a.sectorOf) + 1;
+  const sectors = a.sectorOf.reduce((m, s) => Math.max(m, s), 0) + 1;
   for (const q of a.quarters) {
     a.names.forEach((t) => {
       const tone = a.newsSignal * (score.get(`${q.key}|${t}`) ?? 0);

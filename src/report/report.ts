@@ -34,6 +34,7 @@ import {
   numericMetricNames,
   orderMetricNames,
 } from "./format.ts";
+import { extent } from "@alfred/core";
 import { universeWarnings } from "../data/universe.ts";
 import { renderNews } from "./news.ts";
 import { plotSpecs, renderSvg } from "./plots.ts";
@@ -586,7 +587,7 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     ));
     const counts = tickers.map((t) => metricValue(metrics.perTicker[t], "n"))
       .filter((n): n is number => n !== null);
-    const most = counts.length ? Math.max(...counts) : null;
+    const most = extent(counts)?.max ?? null;
     if (most !== null && most < MIN_EVAL_ROWS) {
       parts.push(
         `Each eval ticker has at most ${
