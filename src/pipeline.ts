@@ -117,6 +117,11 @@ async function runReserved(
         riskFree: p.riskFree,
         labelMode: e.label.mode,
         config: e.backtest,
+        ...(p.universe
+          ? {
+            membership: new Map(p.tickers.eval.map((t) => [t, p.universe!.spells(t)] as const)),
+          }
+          : {}),
       }));
     for (const r of backtest.ruin) {
       log(

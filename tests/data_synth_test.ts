@@ -104,10 +104,17 @@ Deno.test("same seed gives the same fingerprint, another seed another", async ()
     const fc = await (await loadDatasetFolder(join(root, "c"))).fingerprint();
     assertEquals(fa, fb);
     assertNotEquals(fa, fc);
-    for (const t of TABLE_NAMES) {
-      const x = await Deno.readFile(join(root, "a", `${t}.parquet`));
-      const y = await Deno.readFile(join(root, "b", `${t}.parquet`));
-      assertEquals(x, y, `${t} byte-identical`);
+    // With listings and delistings too: every table, the universe included, is byte-identical.
+    await writeSynthetic(join(root, "d"), { ...small, turnover: 0.5 });
+    await writeSynthetic(join(root, "e"), { ...small, turnover: 0.5 });
+    for (const [p, q] of [["a", "b"], ["d", "e"]]) {
+      const { tables } = (await loadDatasetFolder(join(root, p))).manifest;
+      assertEquals(tables.includes("universe"), p === "d");
+      for (const t of tables) {
+        const x = await Deno.readFile(join(root, p, `${t}.parquet`));
+        const y = await Deno.readFile(join(root, q, `${t}.parquet`));
+        assertEquals(x, y, `${t} byte-identical`);
+      }
     }
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -123,7 +130,7 @@ Deno.test("synthetic manifest is honest and complete", () => {
   });
   assertEquals(m.synthetic, true);
   assert(m.warnings.some((w) => w.startsWith("synthetic data")));
-  assertEquals(m.tables, [...TABLE_NAMES]);
+  assertEquals(m.tables, TABLE_NAMES.filter((t) => t !== "universe"));
   assertEquals(m.tickers, ["SYN01", "SYN02", "SYN03"]);
   assertEquals(m.index, "SPY");
   assertEquals(m.riskFree, "2year");

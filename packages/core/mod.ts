@@ -40,4 +40,4 @@ export {
 } from "./calendar.ts";
 export { deriveSeed, Prng } from "./prng.ts";
 export type { MutableArrayLike } from "./prng.ts";
-export { averageRanks, pearson, spearman } from "./stats.ts";
+export { averageRanks, extent, pearson, spearman } from "./stats.ts";

@@ -118,3 +118,29 @@ export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number | n
   if (!allFinite(a) || !allFinite(b)) return null;
   return pearson(averageRanks(a), averageRanks(b));
 }
+
+/**
+ * The smallest and largest of some values, in one pass: what `Math.min(...values)` and
+ * `Math.max(...values)` give, without spreading the values into arguments (which overflows the
+ * call stack at about 100,000 values).
+ *
+ * @param values the values (NaN propagates, as it does through `Math.min` and `Math.max`)
+ * @returns `{ min, max }`, or `null` when there are no values
+ * @example
+ * ```ts
+ * import { extent } from "@alfred/core";
+ * extent([3, 1, 2]); // { min: 1, max: 3 }
+ * extent([]); // null
+ * ```
+ */
+export function extent(values: ArrayLike<number>): { min: number; max: number } | null {
+  if (values.length === 0) return null;
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) return { min: NaN, max: NaN };
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}

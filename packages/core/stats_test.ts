@@ -1,4 +1,4 @@
-import { averageRanks, pearson, spearman } from "./mod.ts";
+import { averageRanks, extent, pearson, spearman } from "./mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "../../tests/assert.ts";
 
 Deno.test("pearson and spearman match hand-computed values", () => {
@@ -33,4 +33,14 @@ Deno.test("coefficients stay within [-1, 1]", () => {
   const a = Array.from({ length: 50 }, (_, i) => 1e-3 * i + 1e8);
   const r = pearson(a, a)!;
   assert(r <= 1 && r >= 0.999999, String(r));
+});
+
+Deno.test("extent is Math.min/Math.max without spreading, also past the argument limit", () => {
+  assertEquals(extent([3, -1, 2]), { min: -1, max: 3 });
+  assertEquals(extent(new Float64Array([5])), { min: 5, max: 5 });
+  assertEquals(extent([]), null);
+  assertEquals(extent([1, NaN, 2]), { min: NaN, max: NaN });
+  const many = Float64Array.from({ length: 2_000_000 }, (_, i) => (i * 7919) % 1_000_003);
+  assertThrows(() => Math.max(...many), RangeError);
+  assertEquals(extent(many), { min: 0, max: 1_000_002 });
 });

@@ -49,6 +49,12 @@ export interface BookInput {
   start: number;
   end: number;
   costs: CostModel;
+  /**
+   * Membership of a point-in-time universe per ticker, aligned to the calendar (1: a member). A
+   * held ticker is closed at the close of its last member day; an order does not fill on a day
+   * its ticker is not a member. Absent: always a member.
+   */
+  members?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** What one book did. */
@@ -122,6 +128,12 @@ export function simulateBook(input: BookInput): BookResult {
     for (let d = end; d >= 0; d--) if (!Number.isNaN(p[d])) return d;
     return -1;
   });
+  const member = tickers.map((t) => input.members?.get(t) ?? null);
+  // The last day of each membership spell: a held position closes at that close.
+  const leaves = (i: number, d: number) => {
+    const m = member[i];
+    return m !== null && m[d] === 1 && d + 1 < calendar.length && m[d + 1] === 0;
+  };
   const commission = input.costs.commissionBps / 10_000;
   const slippage = input.costs.slippageBps / 10_000;
   const rate = commission + slippage;
@@ -229,14 +241,32 @@ export function simulateBook(input: BookInput): BookResult {
         else pending[i] = { weight: w, resize: o.resize, reason: o.reason, orderDay: d };
       }
     }
-    // A ticker whose prices end today while held is closed at this close.
+    // A ticker whose prices end, or whose membership of the universe ends, today while held is
+    // closed at this close; an order for a ticker that is not a member today does not fill.
     for (let i = 0; i < n; i++) {
-      if (lastBar[i] === d && d < end && (q[i] !== 0 || (pending[i] && pending[i]!.weight !== 0))) {
+      const m = member[i];
+      if (m !== null && m[d] === 0 && pending[i] && pending[i]!.weight !== 0) {
+        if (q[i] === 0) {
+          warnings.push(
+            `${input.name}: "${tickers[i]}" is not in the universe on ${
+              calendar[d]
+            }: its order was not filled`,
+          );
+          pending[i] = null;
+        } else pending[i] = { weight: 0, resize: true, reason: "delisted", orderDay: d };
+      }
+      const pricesEnd = lastBar[i] === d && d < end;
+      const left = leaves(i, d) && d < end;
+      if ((pricesEnd || left) && (q[i] !== 0 || (pending[i] && pending[i]!.weight !== 0))) {
         if (q[i] !== 0) {
           warnings.push(
-            `${input.name}: "${tickers[i]}" has no price after ${
-              calendar[d]
-            }: position closed at that close`,
+            pricesEnd
+              ? `${input.name}: "${tickers[i]}" has no price after ${
+                calendar[d]
+              }: position closed at that close`
+              : `${input.name}: "${tickers[i]}" left the universe on ${
+                calendar[d]
+              }: position closed at that close`,
           );
         }
         pending[i] = { weight: 0, resize: true, reason: "delisted", orderDay: d };

@@ -58,6 +58,40 @@ export interface BacktestArgs {
   riskFree: (PriceSeries & { name?: string }) | null;
   labelMode: LabelMode;
   config: BacktestConfig;
+  /**
+   * A point-in-time universe: each ticker's membership spells (ISO dates, both ends included; `to`
+   * null while still a member). A held ticker that leaves is closed at its last close as a member
+   * (reason `delisted`), and an order for a ticker that is not a member on its fill day is not
+   * filled. Absent: every ticker is a member while it has prices.
+   */
+  membership?: ReadonlyMap<string, readonly { from: string; to: string | null }[]>;
+}
+
+/**
+ * Each ticker's membership on the calendar: 1 on the days inside one of its spells.
+ *
+ * @param tickers the tickers
+ * @param membership their spells (a ticker without any is never a member)
+ * @param calendar the trading calendar
+ * @returns a mask per ticker, one byte per calendar day
+ */
+export function membershipMasks(
+  tickers: readonly string[],
+  membership: NonNullable<BacktestArgs["membership"]>,
+  calendar: readonly string[],
+): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const t of tickers) {
+    const mask = new Uint8Array(calendar.length);
+    for (const spell of membership.get(t) ?? []) {
+      const before = lastOnOrBefore(calendar, spell.from);
+      const a = before >= 0 && calendar[before] === spell.from ? before : before + 1;
+      const b = spell.to === null ? calendar.length - 1 : lastOnOrBefore(calendar, spell.to);
+      mask.fill(1, Math.max(0, a), b + 1);
+    }
+    out.set(t, mask);
+  }
+  return out;
 }
 
 /** One book's orders and span. */
@@ -379,6 +413,7 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
   const closes = new Map(
     tickers.map((t) => [t, alignToCalendar(args.prices.get(t)!, calendar, false)]),
   );
+  const members = args.membership ? membershipMasks(tickers, args.membership, calendar) : undefined;
   const costs: CostModel = {
     commissionBps: config.commission_bps,
     slippageBps: config.slippage_bps,
@@ -419,8 +454,9 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       }, at or before every signal`,
     );
   }
-  const start = Math.min(...filled.map((p) => p.first));
-  const end = Math.max(...filled.map((p) => p.last));
+  // Reductions, not spreads: per_ticker mode has a plan per ticker.
+  const start = filled.reduce((m, p) => Math.min(m, p.first), Infinity);
+  const end = filled.reduce((m, p) => Math.max(m, p.last), -Infinity);
   const capitalPerBook = config.initial_capital / bookTickers.length;
   const books = bookTickers.map((ts, i) =>
     simulateBook({
@@ -433,9 +469,10 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       start,
       end,
       costs,
+      ...(members ? { members } : {}),
     })
   );
-  for (const b of books) warnings.push(...b.warnings);
+  for (const b of books) for (const w of b.warnings) warnings.push(w);
   const ruin = books.flatMap((b) => (b.ruin ? [b.ruin] : []));
 
   const days = end - start + 1;

@@ -19,13 +19,16 @@ Subcommands:
 const SYNTH_USAGE =
   `Usage: deno task data synth --seed N --tickers K --from YYYY-MM-DD --to YYYY-MM-DD
          --signal S --out DIR [--sectors N] [--tail-df N] [--name NAME]
-         [--news-signal S]
+         [--news-signal S] [--turnover R]
 
 Generates a deterministic synthetic universe with every table and a planted signal of strength S
 (0 to 10; 0 plants nothing) and writes it as a dataset folder at DIR. --sectors defaults to
 ${SYNTH_DEFAULTS.sectors}; --tail-df, the degrees of freedom of the Student-t shocks (lower is fatter-tailed),
 to ${SYNTH_DEFAULTS.tailDf}; --name to DIR's last part. --news-signal S (0 to 10) adds a news table
-whose articles' tone carries the planted score with strength S (the other tables stay the same).`;
+whose articles' tone carries the planted score with strength S (the other tables stay the same).
+--turnover R (0 to 1) lists and delists tickers over time, about R of them a year, losers more
+often, and writes a universe table of when each was listed (a point-in-time universe); without it
+every ticker trades throughout.`;
 
 function intArg(name: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
@@ -71,6 +74,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       "tail-df": { type: "string", value: "N" },
       name: { type: "string", value: "NAME" },
       "news-signal": { type: "string", value: "S" },
+      turnover: { type: "string", value: "R" },
       out: { type: "string", value: "DIR", writes: "folder" },
     },
   });
@@ -92,6 +96,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       ...(values["news-signal"] === undefined
         ? {}
         : { newsSignal: numArg("news-signal", values["news-signal"]) }),
+      ...(values.turnover === undefined ? {} : { turnover: numArg("turnover", values.turnover) }),
     };
   } catch (e) {
     return usageError(consoleIo, SYNTH_USAGE, (e as Error).message);

@@ -19,7 +19,8 @@ import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.
 
 const USAGE = `Usage: deno task data import FILE... --out DIR [options]
   --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
-  --table NAME            prices|fundamentals|insider|sentiment|market (default prices), or
+  --table NAME            prices|fundamentals|insider|sentiment|market|universe (default
+                          prices; universe: ticker,from,to membership spells), or
                           news: CSV or JSON Lines (.jsonl) added to the existing dataset at --out
   --map FIELD=COLUMN      source column of a field, repeatable (e.g. --map close="Adj Close")
   --mapping FILE.yaml     a YAML map of FIELD: COLUMN

@@ -12,7 +12,14 @@ import { dateToIso } from "@alfred/core";
 import { IsoDate } from "../config/schema.ts";
 
 /** The tables a dataset may hold; any may be absent. */
-export type TableName = "prices" | "fundamentals" | "insider" | "sentiment" | "market" | "news";
+export type TableName =
+  | "prices"
+  | "fundamentals"
+  | "insider"
+  | "sentiment"
+  | "market"
+  | "news"
+  | "universe";
 
 /** Every table name, in a stable order. */
 export const TABLE_NAMES: readonly TableName[] = [
@@ -22,6 +29,7 @@ export const TABLE_NAMES: readonly TableName[] = [
   "sentiment",
   "market",
   "news",
+  "universe",
 ];
 
 /** One market or macro series held in the `market` table. */
@@ -201,6 +209,9 @@ export const TABLE_COLUMNS: Readonly<Record<TableName, readonly ColumnSpec[]>> =
     num("provider_sentiment", "finite", false),
     num("provider_relevance", "finite", false),
   ],
+  // One row per membership spell: listed (or joined the index) on `from`, delisted (or left it)
+  // after `to`; `to` missing: still a member at the data's end.
+  universe: [key("ticker", "String"), key("from", "Date"), col("to", "Date", true, true)],
 };
 
 /**
@@ -211,7 +222,11 @@ export const TABLE_COLUMNS: Readonly<Record<TableName, readonly ColumnSpec[]>> =
 export const TABLE_KEYS: Readonly<
   Record<
     TableName,
-    { key: "ticker" | "series"; date: "date" | "report_date" | "published_at"; item?: string }
+    {
+      key: "ticker" | "series";
+      date: "date" | "report_date" | "published_at" | "from";
+      item?: string;
+    }
   >
 > = {
   prices: { key: "ticker", date: "date" },
@@ -220,6 +235,7 @@ export const TABLE_KEYS: Readonly<
   sentiment: { key: "ticker", date: "date" },
   market: { key: "series", date: "date" },
   news: { key: "ticker", date: "published_at", item: "article_id" },
+  universe: { key: "ticker", date: "from" },
 };
 
 /** What a {@linkcode ValueRule} asks for, in words. */
@@ -236,6 +252,7 @@ const TableNameSchema = z.enum([
   "sentiment",
   "market",
   "news",
+  "universe",
 ]);
 
 /** The zod schema of `manifest.json`; {@linkcode loadDataset} and {@linkcode writeDataset} check it. */
@@ -479,6 +496,40 @@ export function checkTableValues(
       }${more(hits.height)}`,
       date,
     );
+  }
+  if (table === "universe") {
+    // A spell ends on or after it starts, and the next spell of a ticker starts after it ends.
+    const backwards = firstOf(pl.col("to").isNotNull().and(pl.col("to").lt(pl.col("from"))));
+    if (backwards) {
+      fail(
+        `${at}: the membership of "${backwards.row.ticker}" from ${
+          shownValue(backwards.row.from)
+        } (row ${rowOf(backwards.row)}) ends before it starts, on ${shownValue(backwards.row.to)}${
+          more(backwards.n)
+        }`,
+        "to",
+      );
+    }
+    const spells = rows.withColumns(
+      pl.col("to").shift(1).over(key).alias("__alfred_to"),
+      pl.col("from").shift(1).over(key).isNotNull().alias("__alfred_after"),
+    );
+    const open = spells.filter(
+      pl.col("__alfred_after").and(
+        pl.col("__alfred_to").isNull().or(pl.col("__alfred_to").gtEq(pl.col("from"))),
+      ),
+    );
+    if (open.height > 0) {
+      const r = open.head(1).toRecords()[0] as Record<string, unknown>;
+      fail(
+        `${at}: the membership of "${r.ticker}" from ${shownValue(r.from)} (row ${
+          rowOf(r)
+        }) starts before the previous one ends${
+          r.__alfred_to == null ? " (it has no end)" : `, on ${shownValue(r.__alfred_to)}`
+        }: a ticker's spells may not overlap${more(open.height)}`,
+        "from",
+      );
+    }
   }
 }
 

@@ -41,7 +41,7 @@ interface FieldSpec {
 /** What each table needs: its key column, its date column and its value columns. */
 interface TableSpec {
   key: "ticker" | "series";
-  date: "date" | "report_date";
+  date: "date" | "report_date" | "from";
   /** Fields whose value may not be missing. */
   required: string[];
   fields: Record<string, FieldSpec>;
@@ -62,6 +62,7 @@ const WIDE_FIELD: Record<NumericTable, string> = {
   insider: "acquisition",
   sentiment: "sentiment",
   market: "value",
+  universe: "to",
 };
 
 /** The import rules of a table: the dataset's own column rules (`TABLE_COLUMNS`), so an import

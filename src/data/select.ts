@@ -8,8 +8,9 @@
  */
 import type { DataConfig, TickerSpec } from "../config/schema.ts";
 import type { Dataset } from "./dataset.ts";
-import { dayToIso, pearson } from "@alfred/core";
+import { dayToIso, extent, pearson } from "@alfred/core";
 import { continuousTickers, priceRows } from "./scan.ts";
+import { Universe } from "./universe.ts";
 
 /** Fewest overlapping daily returns for a correlation to count; fewer count as correlation 1. */
 export const MIN_OVERLAP = 20;
@@ -254,7 +255,15 @@ export function resolveTickers(
   const selections: UncorrelatedSelection[] = [];
   const other = (s: Side): Side => (s === "train" ? "eval" : "train");
 
-  const candidates = (side: Side, since: string | undefined): string[] => {
+  const universe = Universe.of(dataset);
+  // With a point-in-time universe a rule's candidates are the tickers that were members at some
+  // time from `since` (default: the window's start) to `until`: the quarters they were not are
+  // dropped later, row by row, and nothing is chosen on whether a ticker survives.
+  const candidates = (side: Side, since: string | undefined, until = windowTo): string[] => {
+    if (universe) {
+      const from = since ?? windowFrom;
+      return [...known].sort().filter((t) => universe.memberDuring(t, from, until));
+    }
     if (since === undefined) return [...known].sort();
     try {
       return continuousTickers(dataset, since, { until: windowTo });
@@ -304,7 +313,9 @@ export function resolveTickers(
         `${path}.count`,
       );
     }
-    const pool = candidates(side, spec.since);
+    const corrTo = trainEnd < windowTo ? trainEnd : windowTo;
+    // A selection made on `corrTo` knows the universe up to then only.
+    const pool = candidates(side, spec.since, universe ? corrTo : windowTo);
     const exclude = new Set(out[other(side)] ?? []);
     const free = pool.filter((t) => !exclude.has(t));
     if (spec.start !== undefined) {
@@ -329,7 +340,11 @@ export function resolveTickers(
       }
       if (!pool.includes(spec.start)) {
         throw new TickerSelectionError(
-          `Start ticker "${spec.start}" in ${path}.start has no continuous history since "${spec.since}"`,
+          universe
+            ? `Start ticker "${spec.start}" in ${path}.start is not a member of the universe between "${
+              spec.since ?? windowFrom
+            }" and "${corrTo}"`
+            : `Start ticker "${spec.start}" in ${path}.start has no continuous history since "${spec.since}"`,
           `${path}.start`,
           spec.start,
         );
@@ -343,7 +358,6 @@ export function resolveTickers(
         `${path}.count`,
       );
     }
-    const corrTo = trainEnd < windowTo ? trainEnd : windowTo;
     if (corrTo < windowFrom) {
       throw new TickerSelectionError(
         `${path} {select: uncorrelated} has no training returns: training ends "${trainEnd}" before the data starts "${windowFrom}"`,
@@ -382,6 +396,8 @@ export function resolveTickers(
         if (Number.isFinite(v)) pairs.push(v);
       }
     }
+    // Not a spread: the pairs grow with the square of the picks.
+    const range = extent(pairs);
     selections.push({
       side,
       method: "uncorrelated",
@@ -390,8 +406,8 @@ export function resolveTickers(
       maxAbsCorrelation,
       correlationSummary: {
         mean: pairs.length ? pairs.reduce((s, v) => s + v, 0) / pairs.length : NaN,
-        max: pairs.length ? Math.max(...pairs) : NaN,
-        min: pairs.length ? Math.min(...pairs) : NaN,
+        max: range ? range.max : NaN,
+        min: range ? range.min : NaN,
       },
       period,
     });

@@ -13,6 +13,7 @@ import type { PriceSeries } from "../backtest/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { marketSeries } from "../data/series.ts";
 import { type ResolvedTickers, resolveTickers } from "../data/select.ts";
+import { keepMembers, Universe } from "../data/universe.ts";
 import { requireMarketSeries } from "../features/families.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../features/quarterly.ts";
 import { Stages } from "../record/timings.ts";
@@ -179,6 +180,8 @@ export interface Prepared {
   riskFree: CheckedData["riskFree"];
   /** The digested news, when the `news` family is chosen. */
   news?: DigestedNews;
+  /** The dataset's point-in-time universe (its `universe` table), or null: a fixed universe. */
+  universe: Universe | null;
 }
 
 /** Options of {@linkcode prepare}. */
@@ -233,13 +236,29 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
       return d;
     })
     : undefined;
-  const q = await stages.time("features", () =>
-    buildQuarterly(dataset, e.features, e.label, {
+  const universe = Universe.of(dataset);
+  const q = await stages.time("features", () => {
+    const built = buildQuarterly(dataset, e.features, e.label, {
       tickers: [...tickers.train, ...tickers.eval],
       from: e.data.from,
       to: e.data.to,
       ...(news ? { news } : {}),
-    }));
+      ...(universe ? { delisted: universe.lastDays() } : {}),
+    });
+    if (!universe) return built;
+    // A ticker is eligible for a quarter only while it is a member at the quarter's last close.
+    const { frame, dropped } = keepMembers(universe, built.frame);
+    if (frame.height === 0) {
+      throw new RangeError(
+        `No quarterly rows left for dataset "${dataset.name}": none of the tickers was a member of its universe at a quarter's end`,
+      );
+    }
+    return {
+      ...built,
+      frame,
+      missing: [...built.missing, { family: "universe", rule: "not a member", rows: dropped }],
+    };
+  });
   log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
   const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
   for (const f of folds) {
@@ -261,5 +280,6 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
     index,
     riskFree,
     ...(news ? { news } : {}),
+    universe,
   };
 }

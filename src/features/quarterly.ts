@@ -87,6 +87,12 @@ export interface QuarterlyOptions {
   to?: string;
   /** Digested articles, needed by the `news` family (`digestNews` in `src/news/digest.ts`). */
   news?: DigestedNews;
+  /**
+   * Tickers that left a point-in-time universe, and the day number (`isoToDay`) their membership
+   * ended. A delisting is not a missing value: where such a ticker's prices end within a week of
+   * that day and before the label's quarter, the label uses its last close (dated that day).
+   */
+  delisted?: ReadonlyMap<string, number>;
 }
 
 /** Columns of the quarterly frame that are never feature names. */
@@ -213,7 +219,22 @@ export function buildQuarterly(
   const labelled = new Uint8Array(n);
   rows.forEach((r, i) => {
     const j = at.get(`${r.ticker}|${r.qn + label.horizon}`);
-    if (j === undefined) return;
+    if (j === undefined) {
+      const end = options.delisted?.get(r.ticker);
+      if (end === undefined || end > toDay) return;
+      const s = daily.get(r.ticker)!;
+      const k = s.days.length - 1;
+      const lastQuarter = dayQuarter(s.days[k]);
+      if (
+        s.days[k] <= end && end - s.days[k] <= 7 && lastQuarter > r.qn &&
+        lastQuarter <= r.qn + label.horizon
+      ) {
+        labelValues[i] = labelValue(label.mode, close[i], s.returnsClose[k]);
+        labelDay[i] = s.days[k];
+        labelled[i] = 1;
+      }
+      return;
+    }
     labelValues[i] = labelValue(label.mode, close[i], close[j]);
     labelDay[i] = rows[j].endDay;
     labelled[i] = 1;

@@ -12,6 +12,7 @@ import type { Experiment } from "../config/schema.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import type { BacktestResult } from "../backtest/types.ts";
 import { returnsColumn } from "../data/dataset.ts";
+import { universeWarnings } from "../data/universe.ts";
 import { featureCorrelations } from "../features/correlation.ts";
 import type { QuarterlyFrame } from "../features/quarterly.ts";
 import { frameColumn } from "../dataset/matrix.ts";
@@ -103,7 +104,11 @@ function runWarnings(parts: RunParts): string[] {
       ...(p.dataset.manifest.synthetic
         ? ["Synthetic data: these numbers say nothing about real markets"]
         : []),
-      ...p.dataset.manifest.warnings,
+      ...universeWarnings(
+        p.dataset.manifest.warnings,
+        p.universe !== null,
+        p.dataset.manifest.synthetic,
+      ),
       ...p.folds.flatMap((f) => f.warnings),
       ...[adamStepWarning(parts.description.widths, e.train)]
         .filter((w): w is string => w !== null),
@@ -144,6 +149,7 @@ export function runRecord(parts: RunParts): RunRecord {
       manifestWarnings: p.dataset.manifest.warnings,
       synthetic: p.dataset.manifest.synthetic,
       returns: returnsColumn(p.dataset.manifest),
+      universe: p.universe ? "point-in-time" : "fixed",
       tickers: {
         train: p.tickers.train,
         eval: p.tickers.eval,

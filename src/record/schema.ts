@@ -264,6 +264,11 @@ export const RunData = z.strictObject({
     "the prices column returns, labels and the backtest used: adj_close (total return) or close; " +
       "absent in runs recorded before it was recorded (they used close)",
   ),
+  universe: z.enum(["point-in-time", "fixed"]).optional().describe(
+    "point-in-time: the dataset's universe table decided which tickers were members when " +
+      "(selection, rows, the backtest's exits); fixed: the dataset's tickers throughout " +
+      "(survivorship bias where they were chosen after the fact); absent in runs recorded before it was recorded",
+  ),
   tickers: z.strictObject({
     train: z.array(z.string()).describe("tickers the model was trained on"),
     eval: z.array(z.string()).describe("held-out tickers evaluated and backtested"),

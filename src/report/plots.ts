@@ -24,6 +24,7 @@ import type {
   SeriesStats,
   TickerSummary,
 } from "../record/mod.ts";
+import { extent } from "@alfred/core";
 import { drawdownSeries } from "../backtest/stats.ts";
 import { compareStrings } from "./format.ts";
 
@@ -482,8 +483,9 @@ export function scatterSpec(
       : []
   );
   const all = values.flatMap((v) => [v.actual, v.predicted]);
-  const lo = all.length ? Math.min(...all) : 0;
-  const hi = all.length ? Math.max(...all) : 1;
+  const range = extent(all);
+  const lo = range ? range.min : 0;
+  const hi = range ? range.max : 1;
   const splits = [...new Set(values.map((v) => v.split))].sort(compareStrings);
   return {
     title: "Predicted against actual",
@@ -568,7 +570,8 @@ export function beeswarmSpec(
   const shown = new Set(order);
   const ranges = features.map((_, j) => {
     const column = (featureValues ?? []).map((row) => row[j]).filter(drawable);
-    return column.length ? { lo: Math.min(...column), hi: Math.max(...column) } : { lo: 0, hi: 0 };
+    const range = extent(column);
+    return range ? { lo: range.min, hi: range.max } : { lo: 0, hi: 0 };
   });
   const points: { feature: string; shap: number; value: number | null; jitter: number }[] = [];
   values.forEach((row, i) => {

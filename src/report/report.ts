@@ -34,6 +34,8 @@ import {
   numericMetricNames,
   orderMetricNames,
 } from "./format.ts";
+import { extent } from "@alfred/core";
+import { universeWarnings } from "../data/universe.ts";
 import { renderNews } from "./news.ts";
 import { plotSpecs, renderSvg } from "./plots.ts";
 import {
@@ -165,7 +167,11 @@ export function collectWarnings(record: RunRecord): string[] {
   const all = [
     ...ruinSentences(record),
     ...record.warnings,
-    ...record.data.manifestWarnings,
+    ...(record.data.universe === undefined ? record.data.manifestWarnings : universeWarnings(
+      record.data.manifestWarnings,
+      record.data.universe === "point-in-time",
+      record.data.synthetic,
+    )),
     ...(record.split?.warnings ?? []),
     ...(record.backtest?.warnings ?? []),
   ];
@@ -341,6 +347,14 @@ function renderWhatWasRun(record: RunRecord): string {
       record.data.returns === "adj_close"
         ? "adjusted closes (`adj_close`: total return, dividends and splits included)"
         : "closes (`close`: price return, dividends left out)",
+    ]);
+  }
+  if (record.data.universe) {
+    rows.push([
+      "universe",
+      record.data.universe === "point-in-time"
+        ? "point-in-time (the dataset's universe table: a ticker counts only while a member, and leaves at its last price)"
+        : "fixed (the dataset's tickers throughout)",
     ]);
   }
   rows.push(
@@ -573,7 +587,7 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     ));
     const counts = tickers.map((t) => metricValue(metrics.perTicker[t], "n"))
       .filter((n): n is number => n !== null);
-    const most = counts.length ? Math.max(...counts) : null;
+    const most = extent(counts)?.max ?? null;
     if (most !== null && most < MIN_EVAL_ROWS) {
       parts.push(
         `Each eval ticker has at most ${
