@@ -4,7 +4,13 @@
  * `--resume` continues an interrupted sweep. (Ctrl-C itself, `--resume` without a checkpoint and
  * the cleanup at start: `interrupt_test.ts`.)
  */
-import { assertEquals, assertRejects, assertStringIncludes } from "./assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "./assert.ts";
 import { capture } from "./cli_helpers.ts";
 import { runCommand } from "../src/cli/run.ts";
 import { locateConfigPath } from "../src/config/load.ts";
@@ -136,7 +142,12 @@ Deno.test("run: a sweep prints each point's values as it starts and ends with on
       table[2],
       "| rank | point | model.size | seed | eval F1 | best baseline F1 | run |",
     );
-    const rows = table.slice(4).map((l) => l.slice(2, -2).split(" | "));
+    // The ranked table, then (after a blank line) the sweep's selection statistics.
+    const end = table.indexOf("", 4);
+    assert(end > 4, "a blank line between the table and the statistics");
+    const rows = table.slice(4, end).map((l) => l.slice(2, -2).split(" | "));
+    assertMatch(table.slice(end).join("\n"), /\*\*Deflated Sharpe ratio\*\* of the best point/);
+    assertMatch(table.slice(end).join("\n"), /PBO needs at least 8 points; this sweep has 4/);
     assertEquals(rows.map((r) => r[0]), ["1", "2", "3", "4"]);
     assertEquals(rows.map((r) => r[1]).sort(), ["1/4", "2/4", "3/4", "4/4"]);
     const f1s: number[] = [];
