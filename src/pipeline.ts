@@ -12,7 +12,7 @@ import type { Experiment } from "./config/schema.ts";
 import { configHash } from "./config/hash.ts";
 import { parseExperimentText } from "./config/load.ts";
 import { priceSeries } from "./data/series.ts";
-import { prepare } from "./dataset/prepare.ts";
+import { checkPrepared, prepare, type Prepared } from "./dataset/prepare.ts";
 import { Scaler, scalerKinds } from "./dataset/scaler.ts";
 import { foldMatrices } from "./dataset/matrix.ts";
 import { selectBackend } from "./train/backend.ts";
@@ -48,6 +48,16 @@ export interface RunOptions extends TrainFoldsOptions {
   beforeWrite?: () => Promise<void>;
   /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
   newsCacheDir?: string;
+  /**
+   * Data already prepared for an experiment that differs at most in its seed, model or training
+   * (`checkPrepared`): the run skips preparing it again (the seeds of `runSeeds` share one).
+   */
+  prepared?: Prepared;
+  /**
+   * Completes the record before it is written: what it returns is written and returned (a run
+   * of several seeds adds every seed's results in the same write).
+   */
+  finish?: (record: RunRecord) => RunRecord;
 }
 
 /** What a finished run returns. */
@@ -56,6 +66,8 @@ export interface RunOutcome {
   record: RunRecord;
   /** Folder the run record was written to. */
   dir: string;
+  /** The data it trained and was evaluated on, for another run of the same data. */
+  prepared: Prepared;
 }
 
 /**
@@ -97,8 +109,13 @@ async function runReserved(
   log(`backend ${selected.backend} on ${selected.device}`);
   await checkEngine(e, selected.backend);
 
-  // data, features, label, split
-  const p = await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
+  // data, features, label, split: prepared here, or by an earlier run of the same data
+  const p = options.prepared
+    ? checkPrepared(e, options.prepared)
+    : await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
+  if (options.prepared) {
+    log(`data, features and folds as prepared before: ${p.q.frame.height} rows`);
+  }
 
   // model, loss, train: one model per fold
   const { engine, memory, description } = planTraining(e, p, selected, log);
@@ -147,7 +164,7 @@ async function runReserved(
       : [trained.status, trained.error];
 
     // the run record
-    const record = runRecord({
+    const built = runRecord({
       e,
       runId: reservation.runId,
       configHash: hash,
@@ -165,6 +182,7 @@ async function runReserved(
       analysis: analyzed?.analysis,
       inference,
     });
+    const record = options.finish ? options.finish(built) : built;
     await options.beforeWrite?.();
     const dir = await writeRunRecord(
       options.resultsDir,
@@ -172,7 +190,7 @@ async function runReserved(
       { predictions: predictionRows(p.q, pooled), render: reportFiles },
       reservation,
     );
-    return { record, dir };
+    return { record, dir, prepared: p };
   } finally {
     for (const o of trained.folds) o.model.dispose();
   }
