@@ -4,8 +4,9 @@
  * mean ± std (`seedRuns`), which its report and the journal show.
  *
  * Each seed is an ordinary run of the experiment with `seed` set to it, so its model is stored
- * (and restored on a rerun) under a key that includes the seed. The first seed's run is the one
- * written under `results/<name>/`; the others are written to a temporary folder beside it and
+ * (and restored on a rerun) under a key that includes the seed; the seeds share one preparation
+ * of the data, features and folds. The first seed's run is the one written under
+ * `results/<name>/`; the others are written to a temporary folder (`withDroppedRuns`) and
  * removed once their results are read.
  *
  * @module
@@ -22,7 +23,7 @@ import { summarizeSeeds } from "./inference/mod.ts";
 import { ROW_METRICS } from "./inference/run.ts";
 import { runExperiment, type RunOptions, type RunOutcome } from "./pipeline.ts";
 import { reportFiles } from "./report/report.ts";
-import { rewriteRunRecord } from "./store/run_record.ts";
+import { rewriteRunRecord, withDroppedRuns } from "./store/run_record.ts";
 
 /** Backtest statistics of the strategy summarized over seeds, in table order. */
 export const SEED_STATISTICS: readonly string[] = [
@@ -250,8 +251,7 @@ export async function runSeeds(e: Experiment, options: RunOptions): Promise<Seed
   log(`seed ${seeds[0]} (1 of ${seeds.length})`);
   const first = await runExperiment(firstSeed(e), options);
   const records = [first.record];
-  const scratch = `${options.resultsDir}/.seeds-${first.record.runId}`;
-  try {
+  await withDroppedRuns(options.resultsDir, first.record.runId, async (scratch) => {
     for (const [i, seed] of seeds.slice(1).entries()) {
       if (records[records.length - 1].status === "interrupted") break;
       log(`seed ${seed} (${i + 2} of ${seeds.length})`);
@@ -262,11 +262,7 @@ export async function runSeeds(e: Experiment, options: RunOptions): Promise<Seed
       });
       records.push(record);
     }
-  } finally {
-    await Deno.remove(scratch, { recursive: true }).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
-  }
+  });
   const record = withSeedRuns(first.record, records.slice(1).map(seedRun), seeds.length);
   await rewriteRunRecord(first.dir, record, reportFiles);
   return { record, dir: first.dir, prepared: first.prepared, seeds: records };

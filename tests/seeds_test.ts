@@ -72,6 +72,8 @@ Deno.test({
       // Only the first seed's run is kept, with every seed's results.
       const kept = await listRuns(`${root}/together/results`);
       assertEquals(kept.map((r) => r.dir), [outcome.dir]);
+      const entries = [...Deno.readDirSync(`${root}/together/results`)].map((d) => d.name);
+      assertEquals(entries, ["seeds-tiny"], "the later seeds' folder is gone");
       assertEquals((await readRunRecord(outcome.dir)).seedRuns, outcome.record.seedRuns);
       const runs = outcome.record.seedRuns!.runs;
       assertEquals(runs.map((r) => r.seed), [7, 8, 9]);
