@@ -49,11 +49,6 @@ export interface RunOptions extends TrainFoldsOptions {
   /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
   newsCacheDir?: string;
   /**
-   * Data already prepared for an experiment that differs at most in its seed, model or training
-   * (`checkPrepared`): the run skips preparing it again (the seeds of `runSeeds` share one).
-   */
-  prepared?: Prepared;
-  /**
    * Completes the record before it is written: what it returns is written and returned (a run
    * of several seeds adds every seed's results in the same write).
    */
@@ -66,6 +61,10 @@ export interface RunOutcome {
   record: RunRecord;
   /** Folder the run record was written to. */
   dir: string;
+}
+
+/** What {@linkcode runPrepared} returns: the run, and the data it ran on. */
+export interface PreparedOutcome extends RunOutcome {
   /** The data it trained and was evaluated on, for another run of the same data. */
   prepared: Prepared;
 }
@@ -82,11 +81,31 @@ export interface RunOutcome {
  *   nothing is written then
  */
 export async function runExperiment(e: Experiment, options: RunOptions): Promise<RunOutcome> {
+  const { record, dir } = await runPrepared(e, options);
+  return { record, dir };
+}
+
+/**
+ * {@linkcode runExperiment}, on data prepared before when given (for an experiment that differs
+ * at most in its seed, model or training: `checkPrepared`), so several seeds share one
+ * preparation; it also returns the data the run used.
+ *
+ * @param e the resolved experiment
+ * @param options where to write and how to report progress
+ * @param prepared data prepared for another run of the same data, not prepared again
+ * @returns the run record, its folder and the prepared data
+ * @throws {RangeError} when `prepared` is another experiment's data; else as `runExperiment`
+ */
+export async function runPrepared(
+  e: Experiment,
+  options: RunOptions,
+  prepared?: Prepared,
+): Promise<PreparedOutcome> {
   const started = new Date();
   const hash = configHash(e);
   const reservation = await reserveRunId(options.resultsDir, e.name, started, hash);
   try {
-    return await runReserved(e, options, started, hash, reservation);
+    return await runReserved(e, options, prepared, started, hash, reservation);
   } catch (error) {
     await releaseRunId(reservation);
     throw error;
@@ -96,10 +115,11 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
 async function runReserved(
   e: Experiment,
   options: RunOptions,
+  prepared: Prepared | undefined,
   started: Date,
   hash: string,
   reservation: RunReservation,
-): Promise<RunOutcome> {
+): Promise<PreparedOutcome> {
   const stages = new Stages();
   const { log } = options;
   log(`run ${e.name} ${reservation.runId}`);
@@ -110,10 +130,10 @@ async function runReserved(
   await checkEngine(e, selected.backend);
 
   // data, features, label, split: prepared here, or by an earlier run of the same data
-  const p = options.prepared
-    ? checkPrepared(e, options.prepared)
+  const p = prepared
+    ? checkPrepared(e, prepared)
     : await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
-  if (options.prepared) {
+  if (prepared) {
     log(`data, features and folds as prepared before: ${p.q.frame.height} rows`);
   }
 

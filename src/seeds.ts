@@ -21,7 +21,7 @@ import type {
 } from "./record/mod.ts";
 import { summarizeSeeds } from "./inference/mod.ts";
 import { ROW_METRICS } from "./inference/run.ts";
-import { runExperiment, type RunOptions, type RunOutcome } from "./pipeline.ts";
+import { type PreparedOutcome, type RunOptions, runPrepared } from "./pipeline.ts";
 import { reportFiles } from "./report/report.ts";
 import { rewriteRunRecord, withDroppedRuns } from "./store/run_record.ts";
 
@@ -223,7 +223,7 @@ export function withSeedRuns(first: RunRecord, others: SeedRun[], total: number)
 }
 
 /** What {@linkcode runSeeds} returns: the first seed's run, as written, and every seed's record. */
-export interface SeedsOutcome extends RunOutcome {
+export interface SeedsOutcome extends PreparedOutcome {
   /** Each seed's run record as it ran, in the order run (the first seed's before `seedRuns`). */
   seeds: RunRecord[];
 }
@@ -243,23 +243,23 @@ export interface SeedsOutcome extends RunOutcome {
 export async function runSeeds(e: Experiment, options: RunOptions): Promise<SeedsOutcome> {
   const seeds = seedList(e);
   if (seeds.length === 1 && e.seeds === undefined) {
-    const single = await runExperiment(e, options);
+    const single = await runPrepared(e, options);
     return { ...single, seeds: [single.record] };
   }
   const { log } = options;
   log(`seeds: ${seeds.join(", ")} (seed ${seeds[0]}'s run is the one written in full)`);
   log(`seed ${seeds[0]} (1 of ${seeds.length})`);
-  const first = await runExperiment(firstSeed(e), options);
+  const first = await runPrepared(firstSeed(e), options);
   const records = [first.record];
   await withDroppedRuns(options.resultsDir, first.record.runId, async (scratch) => {
     for (const [i, seed] of seeds.slice(1).entries()) {
       if (records[records.length - 1].status === "interrupted") break;
       log(`seed ${seed} (${i + 2} of ${seeds.length})`);
-      const { record } = await runExperiment(withSeed(e, seed), {
-        ...options,
-        resultsDir: scratch,
-        prepared: first.prepared,
-      });
+      const { record } = await runPrepared(
+        withSeed(e, seed),
+        { ...options, resultsDir: scratch },
+        first.prepared,
+      );
       records.push(record);
     }
   });

@@ -6,7 +6,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import type { Experiment } from "../src/config/schema.ts";
 import { checkPrepared, preparationKey, prepare } from "../src/dataset/prepare.ts";
-import { runExperiment } from "../src/pipeline.ts";
+import { runExperiment, runPrepared } from "../src/pipeline.ts";
 import { runSeeds, seedRun, withSeed } from "../src/seeds.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { quietRun } from "./pipeline_helpers.ts";
@@ -124,7 +124,7 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "alfred-seeds-refused-" });
     try {
       await assertRejects(
-        () => runExperiment(otherFeatures, quietRun(root, { prepared: p })),
+        () => runPrepared(otherFeatures, quietRun(root), p),
         RangeError,
       );
       assertEquals(await listRuns(`${root}/results`), [], "nothing is written");
