@@ -6,6 +6,7 @@
  * ```
  * results/<experiment>/<run-id>/          a finished run (record.json, report.md, tables, plots)
  * results/<experiment>/.tmp-<run-id>/     a run being written, renamed into place when complete
+ * results/.seeds-<label>/                 runs of later seeds, read into the first seed's record
  * .alfred/models/                         the model store
  * .alfred/checkpoints/<key>.ckpt          training checkpoints
  * .alfred/cache/fetch/                    raw answers of the online fetchers
@@ -43,6 +44,14 @@ export const RUN_TEMP_PREFIX = ".tmp-";
 
 /** Matches the name of a run's temporary folder. */
 export const RUN_TEMP_PATTERN: RegExp = new RegExp(`^${RUN_TEMP_PREFIX.replaceAll(".", "\\.")}`);
+
+/** What the name of a folder of runs that are read and dropped starts with (`.seeds-<label>`). */
+export const SEEDS_TEMP_PREFIX = ".seeds-";
+
+/** Matches the name of a folder of runs that are read and dropped. */
+export const SEEDS_TEMP_PATTERN: RegExp = new RegExp(
+  `^${SEEDS_TEMP_PREFIX.replaceAll(".", "\\.")}`,
+);
 
 /**
  * Joins path parts with `/`, skipping empty parts and collapsing repeated slashes (a trailing
@@ -99,6 +108,23 @@ export function runDir(resultsDir: string, experiment: string, runId: string): s
  */
 export function runTempDir(resultsDir: string, experiment: string, runId: string): string {
   return joinParts(resultsDir, experiment, `${RUN_TEMP_PREFIX}${runId}`);
+}
+
+/**
+ * The folder that the runs of a multi-seed run's later seeds are written to: their results are
+ * read into the first seed's record, and the folder removed.
+ *
+ * @param resultsDir the results folder
+ * @param label what names it (a run id, a job id), with its owner (`tempName`)
+ * @returns `<resultsDir>/.seeds-<label>`
+ * @example
+ * ```ts
+ * seedsTempDir("results", "20260101T120000Z-ab12cd34.123@host");
+ * // "results/.seeds-20260101T120000Z-ab12cd34.123@host"
+ * ```
+ */
+export function seedsTempDir(resultsDir: string, label: string): string {
+  return joinParts(resultsDir, `${SEEDS_TEMP_PREFIX}${label}`);
 }
 
 /**

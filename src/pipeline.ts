@@ -12,7 +12,7 @@ import type { Experiment } from "./config/schema.ts";
 import { configHash } from "./config/hash.ts";
 import { parseExperimentText } from "./config/load.ts";
 import { priceSeries } from "./data/series.ts";
-import { prepare } from "./dataset/prepare.ts";
+import { checkPrepared, prepare, type Prepared } from "./dataset/prepare.ts";
 import { Scaler, scalerKinds } from "./dataset/scaler.ts";
 import { foldMatrices } from "./dataset/matrix.ts";
 import { selectBackend } from "./train/backend.ts";
@@ -48,6 +48,11 @@ export interface RunOptions extends TrainFoldsOptions {
   beforeWrite?: () => Promise<void>;
   /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
   newsCacheDir?: string;
+  /**
+   * Completes the record before it is written: what it returns is written and returned (a run
+   * of several seeds adds every seed's results in the same write).
+   */
+  finish?: (record: RunRecord) => RunRecord;
 }
 
 /** What a finished run returns. */
@@ -56,6 +61,12 @@ export interface RunOutcome {
   record: RunRecord;
   /** Folder the run record was written to. */
   dir: string;
+}
+
+/** What {@linkcode runPrepared} returns: the run, and the data it ran on. */
+export interface PreparedOutcome extends RunOutcome {
+  /** The data it trained and was evaluated on, for another run of the same data. */
+  prepared: Prepared;
 }
 
 /**
@@ -70,11 +81,31 @@ export interface RunOutcome {
  *   nothing is written then
  */
 export async function runExperiment(e: Experiment, options: RunOptions): Promise<RunOutcome> {
+  const { record, dir } = await runPrepared(e, options);
+  return { record, dir };
+}
+
+/**
+ * {@linkcode runExperiment}, on data prepared before when given (for an experiment that differs
+ * at most in its seed, model or training: `checkPrepared`), so several seeds share one
+ * preparation; it also returns the data the run used.
+ *
+ * @param e the resolved experiment
+ * @param options where to write and how to report progress
+ * @param prepared data prepared for another run of the same data, not prepared again
+ * @returns the run record, its folder and the prepared data
+ * @throws {RangeError} when `prepared` is another experiment's data; else as `runExperiment`
+ */
+export async function runPrepared(
+  e: Experiment,
+  options: RunOptions,
+  prepared?: Prepared,
+): Promise<PreparedOutcome> {
   const started = new Date();
   const hash = configHash(e);
   const reservation = await reserveRunId(options.resultsDir, e.name, started, hash);
   try {
-    return await runReserved(e, options, started, hash, reservation);
+    return await runReserved(e, options, prepared, started, hash, reservation);
   } catch (error) {
     await releaseRunId(reservation);
     throw error;
@@ -84,10 +115,11 @@ export async function runExperiment(e: Experiment, options: RunOptions): Promise
 async function runReserved(
   e: Experiment,
   options: RunOptions,
+  prepared: Prepared | undefined,
   started: Date,
   hash: string,
   reservation: RunReservation,
-): Promise<RunOutcome> {
+): Promise<PreparedOutcome> {
   const stages = new Stages();
   const { log } = options;
   log(`run ${e.name} ${reservation.runId}`);
@@ -97,8 +129,13 @@ async function runReserved(
   log(`backend ${selected.backend} on ${selected.device}`);
   await checkEngine(e, selected.backend);
 
-  // data, features, label, split
-  const p = await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
+  // data, features, label, split: prepared here, or by an earlier run of the same data
+  const p = prepared
+    ? checkPrepared(e, prepared)
+    : await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
+  if (prepared) {
+    log(`data, features and folds as prepared before: ${p.q.frame.height} rows`);
+  }
 
   // model, loss, train: one model per fold
   const { engine, memory, description } = planTraining(e, p, selected, log);
@@ -152,7 +189,7 @@ async function runReserved(
       : [trained.status, trained.error];
 
     // the run record
-    const record = runRecord({
+    const built = runRecord({
       e,
       runId: reservation.runId,
       configHash: hash,
@@ -170,6 +207,7 @@ async function runReserved(
       analysis: analyzed?.analysis,
       inference,
     });
+    const record = options.finish ? options.finish(built) : built;
     await options.beforeWrite?.();
     const dir = await writeRunRecord(
       options.resultsDir,
@@ -177,7 +215,7 @@ async function runReserved(
       { predictions: predictionRows(p.q, pooled), render: reportFiles },
       reservation,
     );
-    return { record, dir };
+    return { record, dir, prepared: p };
   } finally {
     for (const o of trained.folds) o.model.dispose();
   }

@@ -4,8 +4,9 @@
  * mean ± std (`seedRuns`), which its report and the journal show.
  *
  * Each seed is an ordinary run of the experiment with `seed` set to it, so its model is stored
- * (and restored on a rerun) under a key that includes the seed. The first seed's run is the one
- * written under `results/<name>/`; the others are written to a temporary folder beside it and
+ * (and restored on a rerun) under a key that includes the seed; the seeds share one preparation
+ * of the data, features and folds. The first seed's run is the one written under
+ * `results/<name>/`; the others are written to a temporary folder (`withDroppedRuns`) and
  * removed once their results are read.
  *
  * @module
@@ -20,9 +21,9 @@ import type {
 } from "./record/mod.ts";
 import { summarizeSeeds } from "./inference/mod.ts";
 import { ROW_METRICS } from "./inference/run.ts";
-import { runExperiment, type RunOptions, type RunOutcome } from "./pipeline.ts";
+import { type PreparedOutcome, type RunOptions, runPrepared } from "./pipeline.ts";
 import { reportFiles } from "./report/report.ts";
-import { rewriteRunRecord } from "./store/run_record.ts";
+import { rewriteRunRecord, withDroppedRuns } from "./store/run_record.ts";
 
 /** Backtest statistics of the strategy summarized over seeds, in table order. */
 export const SEED_STATISTICS: readonly string[] = [
@@ -138,9 +139,26 @@ function metricOf(set: Record<string, unknown> | null, name: string): number | n
  * @throws {RangeError} with no records
  */
 export function summarizeSeedRuns(records: RunRecord[], level = 0.95): RunSeeds {
-  if (records.length === 0) throw new RangeError("Cannot summarize no seeds");
-  const runs = records.map(seedRun);
   const mode = records.find((r) => r.metrics)?.metrics?.mode ?? "direction";
+  return seedSummary(records.map(seedRun), mode, level);
+}
+
+/**
+ * {@linkcode summarizeSeedRuns} from each seed's results as {@linkcode seedRun} gives them (what
+ * a worker that ran one seed sends back).
+ *
+ * @param runs each seed's results, the first seed's first
+ * @param mode the experiment's label mode (which eval metrics are summarized)
+ * @param level confidence level of the intervals of the mean (default 0.95)
+ * @returns what the first seed's record keeps under `seedRuns`
+ * @throws {RangeError} with no runs
+ */
+export function seedSummary(
+  runs: SeedRun[],
+  mode: "direction" | "magnitude",
+  level = 0.95,
+): RunSeeds {
+  if (runs.length === 0) throw new RangeError("Cannot summarize no seeds");
   const summarize = (values: (number | null)[]): SeedSummaryRecord | null => {
     const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
     return finite.length ? summarizeSeeds(finite, level) : null;
@@ -167,53 +185,85 @@ export function summarizeSeedRuns(records: RunRecord[], level = 0.95): RunSeeds 
 }
 
 /**
+ * The first seed's run of an experiment: the experiment with `seed` set to its first seed
+ * (`seeds` kept, so its config hash is the multi-seed run's).
+ *
+ * @param e the resolved experiment
+ * @returns the experiment whose run record is kept in full
+ */
+export function firstSeed(e: Experiment): Experiment {
+  return { ...e, seed: seedList(e)[0] };
+}
+
+/**
+ * The first seed's record with every seed's results (`seedRuns`). When a later seed was
+ * interrupted, or fewer seeds ran than the experiment names, a complete first run becomes
+ * interrupted, saying how many seeds ran.
+ *
+ * @param first the first seed's run record
+ * @param others the later seeds' results, in the experiment's order
+ * @param total how many seeds the experiment names
+ * @returns the record to write
+ */
+export function withSeedRuns(first: RunRecord, others: SeedRun[], total: number): RunRecord {
+  const runs = [seedRun(first), ...others];
+  const seedRuns = seedSummary(runs, first.config.label.mode, first.inference?.level ?? 0.95);
+  const interrupted = others.find((r) => r.status === "interrupted");
+  if (first.status !== "complete" || (!interrupted && runs.length === total)) {
+    return { ...first, seedRuns };
+  }
+  return {
+    ...first,
+    seedRuns,
+    status: "interrupted",
+    error: interrupted
+      ? `seed ${interrupted.seed} was interrupted: ${runs.length} of ${total} seeds ran`
+      : `${runs.length} of ${total} seeds ran`,
+  };
+}
+
+/** What {@linkcode runSeeds} returns: the first seed's run, as written, and every seed's record. */
+export interface SeedsOutcome extends PreparedOutcome {
+  /** Each seed's run record as it ran, in the order run (the first seed's before `seedRuns`). */
+  seeds: RunRecord[];
+}
+
+/**
  * Run an experiment once per seed ({@linkcode seedList}): one seed is a plain `runExperiment`;
  * with several, the first seed's run is written under `options.resultsDir` and then rewritten
- * with every seed's results (`seedRuns`), and its report rendered again. A seed that is
- * interrupted stops the loop; the seeds run so far are kept.
+ * with every seed's results (`seedRuns`), and its report rendered again. The data, features and
+ * folds are prepared once, by the first seed's run, and every later seed trains on them. A seed
+ * that is interrupted stops the loop; the seeds run so far are kept.
  *
  * @param e the resolved experiment (one sweep point)
  * @param options as `runExperiment`'s
- * @returns the first seed's run record and folder
+ * @returns the first seed's run record and folder, and every seed's record
  * @throws {Error} as `runExperiment`
  */
-export async function runSeeds(e: Experiment, options: RunOptions): Promise<RunOutcome> {
+export async function runSeeds(e: Experiment, options: RunOptions): Promise<SeedsOutcome> {
   const seeds = seedList(e);
-  if (seeds.length === 1 && e.seeds === undefined) return runExperiment(e, options);
+  if (seeds.length === 1 && e.seeds === undefined) {
+    const single = await runPrepared(e, options);
+    return { ...single, seeds: [single.record] };
+  }
   const { log } = options;
   log(`seeds: ${seeds.join(", ")} (seed ${seeds[0]}'s run is the one written in full)`);
   log(`seed ${seeds[0]} (1 of ${seeds.length})`);
-  const first = await runExperiment({ ...e, seed: seeds[0] }, options);
+  const first = await runPrepared(firstSeed(e), options);
   const records = [first.record];
-  const scratch = `${options.resultsDir}/.seeds-${first.record.runId}`;
-  try {
+  await withDroppedRuns(options.resultsDir, first.record.runId, async (scratch) => {
     for (const [i, seed] of seeds.slice(1).entries()) {
       if (records[records.length - 1].status === "interrupted") break;
       log(`seed ${seed} (${i + 2} of ${seeds.length})`);
-      const { record } = await runExperiment(withSeed(e, seed), {
-        ...options,
-        resultsDir: scratch,
-      });
+      const { record } = await runPrepared(
+        withSeed(e, seed),
+        { ...options, resultsDir: scratch },
+        first.prepared,
+      );
       records.push(record);
     }
-  } finally {
-    await Deno.remove(scratch, { recursive: true }).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
-  }
-  const seedRuns = summarizeSeedRuns(records, first.record.inference?.level ?? 0.95);
-  const interrupted = records.find((r) => r.status === "interrupted");
-  const record: RunRecord = {
-    ...first.record,
-    seedRuns,
-    ...(interrupted && first.record.status === "complete"
-      ? {
-        status: "interrupted" as const,
-        error:
-          `seed ${interrupted.config.seed} was interrupted: ${records.length} of ${seeds.length} seeds ran`,
-      }
-      : {}),
-  };
+  });
+  const record = withSeedRuns(first.record, records.slice(1).map(seedRun), seeds.length);
   await rewriteRunRecord(first.dir, record, reportFiles);
-  return { record, dir: first.dir };
+  return { record, dir: first.dir, prepared: first.prepared, seeds: records };
 }

@@ -1,13 +1,21 @@
 /**
  * The worker's pieces without Redis: reading the trainer's progress lines, which failures are
- * final, refusing jobs whose data this machine lacks, job data checks, and the job table.
+ * final, refusing jobs whose data this machine lacks, job data checks, seed jobs and the config's
+ * job that combines them, and the job table.
  */
 import { assert, assertEquals, assertRejects } from "./assert.ts";
-import { UnrecoverableError } from "bullmq";
+import { UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { loadExperiments } from "../src/config/load.ts";
 import { ConfigError } from "../src/config/errors.ts";
 import { DatasetError } from "../src/data/dataset.ts";
-import { checkQueueUrl, jobDataFor } from "../src/distributed/queue.ts";
+import { configHash } from "../src/config/hash.ts";
+import {
+  checkQueueUrl,
+  type ExperimentJobResult,
+  jobDataFor,
+  jobPlanFor,
+  shortJobId,
+} from "../src/distributed/queue.ts";
 import {
   checkJobDataset,
   DatasetUnavailableError,
@@ -17,12 +25,15 @@ import {
   JobLockLostError,
   parseProgressLine,
   processExperimentJob,
+  SeedResultsMissingError,
   StartGate,
 } from "../src/distributed/worker.ts";
+import { loadDataset } from "../src/data/dataset.ts";
+import { withSeed } from "../src/seeds.ts";
 import { jobRow, type JobSnapshot, redraw, renderJobTable } from "../src/distributed/wait_table.ts";
 import { progressReporter } from "../src/train/progress.ts";
 import { FileModelStore } from "../src/store/model_store.ts";
-import { listRuns } from "../src/store/run_record.ts";
+import { listRuns, readRunRecord } from "../src/store/run_record.ts";
 import { SWEEP } from "./distributed_helpers.ts";
 
 Deno.test("parseProgressLine reads the trainer's own plain progress lines", () => {
@@ -178,6 +189,109 @@ Deno.test({
       const held = await processExperimentJob(job(true), ctx, "tok-b");
       assertEquals(held.status, "complete");
       assertEquals((await listRuns(`${root}/results`)).length, 1);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test("jobPlanFor: a config of three seeds is its job and two seed jobs of one seed each", async () => {
+  const [e] = await loadExperiments(SWEEP, { set: ["seeds=3"] });
+  const plan = jobPlanFor(e, "f".repeat(64));
+  const hash = configHash(e);
+  assertEquals(plan.data.configHash, hash);
+  assertEquals(plan.data.seedJobs, [`${hash}.seed-2`, `${hash}.seed-3`]);
+  assertEquals(plan.seeds.map((c) => c.id), plan.data.seedJobs);
+  for (const [i, c] of plan.seeds.entries()) {
+    assertEquals(c.data.seedOf, hash);
+    assertEquals(c.data.configHash, configHash(withSeed(e, i + 2)));
+    const child = await experimentOfJob(c.data);
+    assertEquals([child.seed, child.seeds], [i + 2, undefined]);
+  }
+  const [single] = await loadExperiments(SWEEP);
+  assertEquals(jobPlanFor(single, "f".repeat(64)).seeds, []);
+  assertEquals(jobPlanFor(single, "f".repeat(64)).data.seedJobs, undefined);
+  assertEquals(shortJobId(`${hash}.seed-43`), `${hash.slice(0, 8)}.seed-43`);
+  assertEquals(shortJobId(hash), hash.slice(0, 8));
+});
+
+Deno.test({
+  name:
+    "processExperimentJob: seed jobs send their results back; the config's job waits for them, then writes one record of every seed",
+  sanitizeResources: false,
+  fn: async () => {
+    const [e] = await loadExperiments(SWEEP, { set: ["seeds=3", "train.epochs=2"] });
+    const fingerprint = await (await loadDataset(e.data.dataset)).fingerprint();
+    const plan = jobPlanFor(e, fingerprint);
+    const root = await Deno.makeTempDir({ prefix: "alfred-worker-seeds-" });
+    const results = `${root}/results`;
+    const ctx = {
+      name: "t:1",
+      resultsDir: results,
+      store: new FileModelStore(`${root}/models`),
+      log: () => {},
+    };
+    const waited: string[] = [];
+    const job = (
+      data: typeof plan.data,
+      children: Record<string, unknown> = {},
+      pending = false,
+    ) => ({
+      id: data.configHash,
+      data,
+      attemptsMade: 0,
+      updateProgress: () => Promise.resolve(),
+      getChildrenValues: () => Promise.resolve(children),
+      moveToWaitingChildren: (token: string) => {
+        waited.push(token);
+        return Promise.resolve(pending);
+      },
+    });
+    try {
+      // The seed jobs: each runs its seed, keeps no run folder and returns the seed's results.
+      const seedResults: ExperimentJobResult[] = [];
+      for (const c of plan.seeds) seedResults.push(await processExperimentJob(job(c.data), ctx));
+      assertEquals(seedResults.map((r) => r.seedRun?.seed), [2, 3]);
+      assertEquals(seedResults.map((r) => [r.status, r.dir, r.alreadyDone]), [
+        ["complete", "", false],
+        ["complete", "", false],
+      ]);
+      assertEquals(await listRuns(results), []);
+      assertEquals([...Deno.readDirSync(results)], [], "their folders are gone");
+      const values = Object.fromEntries(
+        plan.seeds.map((c, i) => [`bull:q:${c.id}`, seedResults[i]]),
+      );
+
+      // One seed job still pending: the config's job goes back to wait, and runs nothing.
+      const partial = { [`bull:q:${plan.seeds[0].id}`]: seedResults[0] };
+      const waiting = await assertRejects(() =>
+        processExperimentJob(job(plan.data, partial, true), ctx, "tok-1")
+      );
+      assert(waiting instanceof WaitingChildrenError, String(waiting));
+      assertEquals(waited, ["tok-1"]);
+      // None pending and seed 3 without results (its job was removed): final, naming the seed.
+      const missing = await assertRejects(() =>
+        processExperimentJob(job(plan.data, partial, false), ctx, "tok-2")
+      );
+      assert(missing instanceof UnrecoverableError, String(missing));
+      assert(missing.message.startsWith(SeedResultsMissingError.name), missing.message);
+      assert(/seed 3 has no results/.test(missing.message), missing.message);
+      assertEquals(await listRuns(results), []);
+
+      // Every seed's results there: the first seed runs and its record holds all three.
+      const combined = await processExperimentJob(job(plan.data, values), ctx, "tok-3");
+      assertEquals([combined.status, combined.alreadyDone], ["complete", false]);
+      assertEquals(combined.configHash, plan.data.configHash);
+      const runs = await listRuns(results);
+      assertEquals(runs.map((r) => r.dir), [combined.dir]);
+      const record = await readRunRecord(combined.dir);
+      assertEquals(record.config.seeds, 3);
+      assertEquals(record.seedRuns?.runs.map((r) => r.seed), [1, 2, 3]);
+      assertEquals(record.seedRuns?.runs.slice(1), seedResults.map((r) => r.seedRun));
+      // Handed out again (its worker died before BullMQ heard): the record is there, kept.
+      const again = await processExperimentJob(job(plan.data, values), ctx, "tok-4");
+      assertEquals([again.alreadyDone, again.runId], [true, combined.runId]);
+      assertEquals((await listRuns(results)).length, 1);
     } finally {
       await Deno.remove(root, { recursive: true });
     }

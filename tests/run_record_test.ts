@@ -15,6 +15,7 @@ import {
   removeStaleRunTemps,
   reserveRunId,
   RUN_ID_PATTERN,
+  withDroppedRuns,
   writeRunRecord,
 } from "../src/store/run_record.ts";
 import {
@@ -290,6 +291,48 @@ Deno.test("a process killed mid-write leaves no finished-looking run, and the ne
   await writeRunRecord(results, fixtureRecord());
   await releaseRunId(live);
   assertEquals(await names(`${results}/direction-small`), ["19990101T120000Z-3fa9c2d1"]);
+  await Deno.remove(results, { recursive: true });
+});
+
+Deno.test("withDroppedRuns: its folder lives as long as its work, and one a killed process left goes at the next start", async () => {
+  const results = await tempResults();
+  const script = `
+    import { withDroppedRuns } from "${
+    new URL("../src/store/run_record.ts", import.meta.url).href
+  }";
+    await withDroppedRuns(${JSON.stringify(results)}, "killed", async (dir) => {
+      await Deno.writeTextFile(dir + "/x", "a later seed's run");
+      Deno.kill(Deno.pid, "SIGKILL");
+    });
+    console.log("not reached");`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.signal, "SIGKILL");
+  const [left] = await names(results);
+  assert(/^\.seeds-killed\.\d+@\S+$/.test(left), left);
+  const lines: string[] = [];
+  const inside = await withDroppedRuns(results, "live", async (dir) => {
+    assert(dir.startsWith(`${results}/.seeds-live.`), dir);
+    await Deno.writeTextFile(`${dir}/x`, "this seed's run");
+    // The cleanup at another process's start takes the dead process's folder, not this one.
+    const removed = await removeStaleRunTemps(results, (l) => lines.push(l));
+    assertEquals(removed.map((r) => r.path), [`${results}/${left}`]);
+    assertEquals(await names(results), [dir.slice(results.length + 1)]);
+    return "done";
+  });
+  assertEquals(inside, "done");
+  assertEquals(await names(results), [], "the folder goes when the work ends");
+  assertEquals(lines.length, 1);
+  assertStringIncludes(lines[0], "which has ended");
+  await assertRejects(
+    () => withDroppedRuns(results, "failing", () => Promise.reject(new RangeError("no"))),
+    RangeError,
+    "no",
+  );
+  assertEquals(await names(results), [], "also when the work throws");
   await Deno.remove(results, { recursive: true });
 });
 

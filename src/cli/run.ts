@@ -147,7 +147,8 @@ const QUEUE_USAGE =
 
 /**
  * `run FILE.yaml --queue URL`: enqueue every resolved config of the file as one job each instead
- * of running it here; with `--wait`, show the live job table until all are done.
+ * of running it here (a config of several seeds also as one seed job per later seed); with
+ * `--wait`, show the live job table until all are done.
  *
  * @param args the `run` command's arguments (including `--queue`)
  * @param io where the job lines and problems go
@@ -183,7 +184,7 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
   if (timeout !== undefined && !(timeout > 0)) {
     return usageError(io, QUEUE_USAGE, `Invalid --timeout "${v.timeout}": expected seconds > 0`);
   }
-  const { enqueueExperiments } = await import("../distributed/queue.ts");
+  const { enqueueExperiments, shortJobId } = await import("../distributed/queue.ts");
   const jobs = await enqueueExperiments(parsed.positionals[0], {
     queue,
     queueName: v["queue-name"],
@@ -191,7 +192,7 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
     attempts,
   });
   for (const j of jobs) {
-    io.out(`${j.outcome.padEnd(7)} ${j.id.slice(0, 8)} ${j.experiment} (${j.state})`);
+    io.out(`${j.outcome.padEnd(7)} ${shortJobId(j.id)} ${j.experiment} (${j.state})`);
   }
   io.out(`${jobs.length} jobs on ${redact(queue)}`);
   if (!v.wait) return 0;

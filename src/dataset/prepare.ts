@@ -9,6 +9,7 @@
  */
 import { dayQuarter, dayToIso, isoToDay } from "@alfred/core";
 import type { Experiment } from "../config/schema.ts";
+import { canonicalJson } from "../config/hash.ts";
 import type { PriceSeries } from "../backtest/types.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
 import { marketSeries } from "../data/series.ts";
@@ -160,6 +161,8 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
 
 /** Everything the stages before training produce: one per experiment's data, features and split. */
 export interface Prepared {
+  /** {@linkcode preparationKey} of the experiment it was prepared for. */
+  key: string;
   /** The experiment's dataset. */
   dataset: Dataset;
   /** The dataset's fingerprint (`Dataset.fingerprint`), part of every model's store key. */
@@ -270,6 +273,7 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
     );
   }
   return {
+    key: preparationKey(e),
     dataset,
     fingerprint,
     tickers,
@@ -282,4 +286,46 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
     ...(news ? { news } : {}),
     universe,
   };
+}
+
+/**
+ * What {@linkcode prepare} reads of an experiment, as canonical JSON: its data, features, label
+ * and split, and the backtest's benchmark (checked against the dataset). Experiments with the same
+ * key prepare the same {@linkcode Prepared}, whatever their seed, model or training.
+ *
+ * @param e the resolved experiment
+ * @returns the key
+ * @example
+ * ```ts
+ * preparationKey({ ...e, seed: 1 }) === preparationKey({ ...e, seed: 2 }); // true
+ * ```
+ */
+export function preparationKey(e: Experiment): string {
+  return canonicalJson({
+    data: e.data,
+    features: e.features,
+    label: e.label,
+    split: e.split,
+    benchmark: e.backtest.benchmark ?? null,
+  });
+}
+
+/**
+ * Checks that data prepared for one experiment serves another: both have the same
+ * {@linkcode preparationKey} (e.g. two seeds of one experiment).
+ *
+ * @param e the experiment about to run on `p`
+ * @param p data prepared earlier
+ * @returns `p`
+ * @throws {RangeError} when `p` was prepared for an experiment with other data, features, label,
+ *   split or benchmark
+ */
+export function checkPrepared(e: Experiment, p: Prepared): Prepared {
+  if (p.key !== preparationKey(e)) {
+    throw new RangeError(
+      `Cannot run experiment "${e.name}" on data prepared for another: ` +
+        "its data, features, label, split or benchmark differ",
+    );
+  }
+  return p;
 }

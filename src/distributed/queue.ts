@@ -7,9 +7,20 @@
  * the config hash, so enqueueing the same config twice does not duplicate it (a failed one is
  * retried instead, since its cause may have been fixed meanwhile).
  *
+ * A config of several seeds (`seeds:`) is a BullMQ flow: each later seed is a seed job of its own
+ * (id `<config hash>.seed-<seed>`), a child of the config's job, so workers run the seeds at the
+ * same time; the config's job waits until every seed job has completed, then runs the first seed
+ * and writes its record with every seed's results, once. BullMQ moves the parent on only when its
+ * last child completes (atomically, in Redis), so no worker has to decide that it finished last,
+ * and a worker that dies, in a seed job or in the parent, loses its lock and the job goes to
+ * another worker; a seed job that fails for good fails the config's job with it. The price: the
+ * first seed starts only after the others, so with a worker per seed a config takes two runs'
+ * time rather than one; the record is written whole wherever the config's job runs, from what
+ * Redis holds (the seed jobs' results), with no results folder shared between workers.
+ *
  * @module
  */
-import { Queue } from "bullmq";
+import { FlowProducer, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { hostname } from "node:os";
 import { loadExperiments } from "../config/load.ts";
@@ -17,7 +28,9 @@ import { configHash } from "../config/hash.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import type { Experiment } from "../config/schema.ts";
 import { loadDataset } from "../data/dataset.ts";
+import type { SeedRun } from "../record/mod.ts";
 import { redact, registerUrlSecrets } from "../redact.ts";
+import { seedList, withSeed } from "../seeds.ts";
 
 /** The queue name used when none is given. */
 export const DEFAULT_QUEUE_NAME = "alfred-experiments";
@@ -41,6 +54,16 @@ export interface ExperimentJobData {
   dataFingerprint: string;
   /** Host that enqueued the job. */
   enqueuedBy: string;
+  /**
+   * On a seed job (one later seed of a config of several seeds): the id of the config's job. Its
+   * run is not kept: the seed's results go back in {@link ExperimentJobResult.seedRun}.
+   */
+  seedOf?: string;
+  /**
+   * On the job of a config of several seeds whose later seeds are seed jobs (its children): their
+   * ids, in seed order. Without it, the job runs every seed itself.
+   */
+  seedJobs?: string[];
 }
 
 /** Progress a worker reports through the queue (`job.updateProgress`). */
@@ -65,7 +88,7 @@ export interface ExperimentProgress {
 /** What a completed job returns (`job.returnvalue`). */
 export interface ExperimentJobResult {
   runId: string;
-  /** The run folder the worker wrote (on the worker's machine or share). */
+  /** The run folder the worker wrote (on the worker's machine or share); empty for a seed job's run, which is dropped. */
   dir: string;
   status: string;
   /** Config hash of the run as executed (differs from the job id when `--backend` overrode it). */
@@ -76,6 +99,8 @@ export interface ExperimentJobResult {
   worker: string;
   /** True when a complete record of this config already existed and nothing was run again. */
   alreadyDone: boolean;
+  /** A seed job's results, for the config's job to combine (its run folder is not kept). */
+  seedRun?: SeedRun;
 }
 
 /** Options of the jobs Alfred adds: retries with backoff, nothing removed so ids stay unique. */
@@ -336,15 +361,69 @@ export function jobDataFor(e: Experiment, dataFingerprint: string): ExperimentJo
   };
 }
 
+/**
+ * The id of a seed job.
+ *
+ * @param parentId the id of the config's job (its config hash)
+ * @param seed the seed
+ * @returns `<parentId>.seed-<seed>`
+ */
+export function seedJobId(parentId: string, seed: number): string {
+  return `${parentId}.seed-${seed}`;
+}
+
+/**
+ * A job id as tables and lines show it: a config hash's first 8 digits, and a seed job's suffix.
+ *
+ * @param id a job id
+ * @returns e.g. `bc66c2b3` or `bc66c2b3.seed-43`
+ * @example
+ * ```ts
+ * shortJobId(`${"ab".repeat(32)}.seed-43`); // "abababab.seed-43"
+ * ```
+ */
+export function shortJobId(id: string): string {
+  return id.replace(/^([0-9a-f]{8})[0-9a-f]*/, "$1");
+}
+
+/** What to enqueue for one resolved config: its job, and the seed jobs it waits for. */
+export interface JobPlan {
+  /** The config's job. */
+  data: ExperimentJobData;
+  /** Its seed jobs (none for a config of one seed), in seed order. */
+  seeds: { id: string; data: ExperimentJobData }[];
+}
+
+/**
+ * The jobs of one resolved config: one job; with several seeds, also one seed job per later seed
+ * (the single-seed config, `withSeed`), whose ids the config's job lists in `seedJobs`.
+ *
+ * @param e the resolved experiment
+ * @param dataFingerprint `Dataset.fingerprint()` of its dataset
+ * @returns the config's job and its seed jobs
+ */
+export function jobPlanFor(e: Experiment, dataFingerprint: string): JobPlan {
+  const data = jobDataFor(e, dataFingerprint);
+  const later = seedList(e).slice(1);
+  if (later.length === 0) return { data, seeds: [] };
+  const seeds = later.map((seed) => ({
+    id: seedJobId(data.configHash, seed),
+    data: { ...jobDataFor(withSeed(e, seed), dataFingerprint), seedOf: data.configHash },
+  }));
+  return { data: { ...data, seedJobs: seeds.map((c) => c.id) }, seeds };
+}
+
 /** One job as enqueued. */
 export interface EnqueuedJob {
-  /** The job id: the config hash. */
+  /** The job id: the config hash (a seed job: {@link seedJobId}). */
   id: string;
   experiment: string;
   /** `added`: new; `exists`: already queued, running or done; `retried`: was failed, queued again. */
   outcome: "added" | "exists" | "retried";
-  /** The job's state after enqueueing (`waiting`, `active`, `completed`, ...). */
+  /** The job's state after enqueueing (`waiting`, `waiting-children`, `completed`, ...). */
   state: string;
+  /** A seed job's config job id. */
+  seedOf?: string;
 }
 
 /** Options of {@link enqueueExperiments}. */
@@ -358,61 +437,106 @@ export interface EnqueueOptions extends JobPolicy {
 }
 
 /**
- * Add job data to the queue, one job per config hash.
+ * Add jobs to the queue, one per config hash; a config of several seeds as a flow of its job and
+ * its seed jobs. A job already there is left as it is, unless it failed: then it is retried, with
+ * its failed seed jobs (a seed job that is gone is added again, as the whole flow).
  *
- * @param jobs job data (see {@link jobDataFor})
+ * @param plans the jobs (see {@link jobPlanFor})
  * @param options queue URL, name and retry policy
- * @returns one entry per job, in order
+ * @returns one entry per job, each config's job before its seed jobs
  * @throws {Error} when Redis cannot be reached
  */
 export async function addExperimentJobs(
-  jobs: ExperimentJobData[],
+  plans: JobPlan[],
   options: Omit<EnqueueOptions, "set">,
 ): Promise<EnqueuedJob[]> {
   const queue = openQueue(checkQueueUrl(options.queue), options.queueName);
+  let flows: FlowProducer | null = null;
+  const jobOptions = {
+    attempts: options.attempts ?? 3,
+    backoff: { type: "exponential", delay: options.backoffMs ?? 5000 },
+    removeOnComplete: false,
+    removeOnFail: false,
+  };
+  const entry = async (
+    id: string,
+    data: ExperimentJobData,
+    outcome: EnqueuedJob["outcome"],
+  ): Promise<EnqueuedJob> => ({
+    id,
+    experiment: data.experiment,
+    outcome,
+    state: await (await queue.getJob(id))?.getState() ?? "missing",
+    ...(data.seedOf === undefined ? {} : { seedOf: data.seedOf }),
+  });
   try {
     await waitForRedis(queue, options.queue);
     const out: EnqueuedJob[] = [];
-    for (const data of jobs) {
+    for (const { data, seeds } of plans) {
       const existing = await queue.getJob(data.configHash);
       if (existing) {
-        let state = await existing.getState();
-        let outcome: EnqueuedJob["outcome"] = "exists";
-        if (state === "failed") {
-          await existing.retry("failed");
-          state = await existing.getState();
-          outcome = "retried";
+        const failed = await existing.getState() === "failed";
+        const children = await Promise.all(seeds.map((c) => queue.getJob(c.id)));
+        if (!failed || children.every((c) => c)) {
+          // Failed seed jobs go back to their parent's dependencies before the parent is retried;
+          // a retried parent whose seeds are still running waits for them again.
+          const retried = new Set<string>();
+          for (const [i, c] of children.entries()) {
+            if (failed && await c!.getState() === "failed") {
+              await c!.retry("failed");
+              retried.add(seeds[i].id);
+            }
+          }
+          if (failed) await existing.retry("failed");
+          out.push(await entry(data.configHash, data, failed ? "retried" : "exists"));
+          for (const c of seeds) {
+            out.push(await entry(c.id, c.data, retried.has(c.id) ? "retried" : "exists"));
+          }
+          continue;
         }
-        out.push({ id: data.configHash, experiment: data.experiment, outcome, state });
-        continue;
+        // A failed config's job with a seed job gone: added again, as a whole flow (its seed jobs
+        // still there keep what they did).
+        await existing.remove({ removeChildren: false });
       }
-      const job = await queue.add(data.experiment, data, {
-        jobId: data.configHash,
-        attempts: options.attempts ?? 3,
-        backoff: { type: "exponential", delay: options.backoffMs ?? 5000 },
-        removeOnComplete: false,
-        removeOnFail: false,
-      });
-      out.push({
-        id: data.configHash,
-        experiment: data.experiment,
-        outcome: "added",
-        state: await job.getState(),
-      });
+      if (seeds.length === 0) {
+        await queue.add(data.experiment, data, { ...jobOptions, jobId: data.configHash });
+      } else {
+        flows ??= new FlowProducer({
+          connection: redisConnection(options.queue, { role: "client" }),
+          prefix: QUEUE_PREFIX,
+        });
+        await flows.add({
+          name: data.experiment,
+          queueName: queue.name,
+          data,
+          opts: { ...jobOptions, jobId: data.configHash },
+          children: seeds.map((c) => ({
+            name: c.data.experiment,
+            queueName: queue.name,
+            data: c.data,
+            opts: { ...jobOptions, jobId: c.id, failParentOnFailure: true },
+          })),
+        });
+      }
+      const outcome = existing ? "retried" : "added";
+      out.push(await entry(data.configHash, data, outcome));
+      for (const c of seeds) out.push(await entry(c.id, c.data, outcome));
     }
     return out;
   } finally {
+    await flows?.close();
     await queue.close();
   }
 }
 
 /**
- * Enqueue every resolved config of an experiment file (or of given experiments): one job each,
- * with the fingerprint of its dataset as found on this machine.
+ * Enqueue every resolved config of an experiment file (or of given experiments): one job each
+ * (and, with several seeds, a seed job per later seed), with the fingerprint of its dataset as
+ * found on this machine.
  *
  * @param source an experiment YAML file, or resolved experiments
  * @param options queue URL and name, `--set` overrides, retry policy
- * @returns one entry per resolved config, in sweep order
+ * @returns one entry per job, in sweep order, each config's job before its seed jobs
  * @throws {ConfigError} when the file is invalid (nothing is enqueued then)
  * @throws {DatasetError} when a dataset is not on this machine (its fingerprint is needed)
  * @example
@@ -430,14 +554,14 @@ export async function enqueueExperiments(
     ? await loadExperiments(source, { set: options.set })
     : source;
   const fingerprints = new Map<string, string>();
-  const jobs: ExperimentJobData[] = [];
+  const plans: JobPlan[] = [];
   for (const e of experiments) {
     let fingerprint = fingerprints.get(e.data.dataset);
     if (fingerprint === undefined) {
       fingerprint = await (await loadDataset(e.data.dataset)).fingerprint();
       fingerprints.set(e.data.dataset, fingerprint);
     }
-    jobs.push(jobDataFor(e, fingerprint));
+    plans.push(jobPlanFor(e, fingerprint));
   }
-  return await addExperimentJobs(jobs, options);
+  return await addExperimentJobs(plans, options);
 }

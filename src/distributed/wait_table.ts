@@ -8,7 +8,7 @@
 import type { Queue } from "bullmq";
 import { formatDuration } from "../train/progress.ts";
 import type { ExperimentJobResult, ExperimentProgress } from "./queue.ts";
-import { openQueue, redisFailureCause, waitForRedis } from "./queue.ts";
+import { openQueue, redisFailureCause, shortJobId, waitForRedis } from "./queue.ts";
 import { redact } from "../redact.ts";
 
 /** What the table needs of one job (read from BullMQ). */
@@ -72,7 +72,7 @@ export function jobRow(s: JobSnapshot): JobRow {
   } else if (s.attemptsMade > 0 && !done) state = `${s.state} (retry ${s.attemptsMade})`;
   const training = p?.phase === "training" && typeof p.epoch === "number";
   return {
-    job: s.id.slice(0, 8),
+    job: shortJobId(s.id),
     experiment: s.experiment,
     state: s.state === "active" && p?.phase && p.phase !== "training"
       ? `active (${p.phase})`
@@ -112,7 +112,7 @@ export function renderJobTable(snapshots: JobSnapshot[]): string[] {
   );
   for (const s of snapshots) {
     if (s.state === "failed") {
-      lines.push(`failed ${s.id.slice(0, 8)} (${s.experiment}): ${s.failedReason ?? "?"}`);
+      lines.push(`failed ${shortJobId(s.id)} (${s.experiment}): ${s.failedReason ?? "?"}`);
     }
   }
   return lines;
@@ -134,7 +134,7 @@ export function redraw(previous: number, lines: string[]): string {
  * Read the jobs' snapshots from the queue.
  *
  * @param queue an open queue
- * @param ids job ids (config hashes)
+ * @param ids job ids (config hashes, and seed jobs' ids)
  * @returns one snapshot per id, in order (`missing` when the job is gone)
  */
 export async function snapshotJobs(queue: Queue, ids: string[]): Promise<JobSnapshot[]> {

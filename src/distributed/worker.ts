@@ -1,14 +1,18 @@
 /**
- * The experiment worker: takes jobs from the queue (see `queue.ts`), runs each with
- * `runSeeds` (`runExperiment` once per seed of the experiment) and reports progress through the
- * queue; the seeds of one job run in that job, one after another.
+ * The experiment worker: takes jobs from the queue (see `queue.ts`), runs each and reports
+ * progress through the queue. A config of several seeds comes as a flow: each later seed's seed
+ * job runs that seed alone and sends its results back (its run folder is dropped); the config's
+ * job, which BullMQ hands out only once all of its seed jobs have completed, runs the first seed
+ * and writes its record with every seed's results in one write. A job of several seeds without
+ * seed jobs runs every seed itself (`runSeeds`).
  *
  * Crash safety comes from BullMQ and the stores, not from the worker: a worker killed mid-job loses
  * its lock, the job is found stalled and handed to another worker; models are stored under their
  * content hash, so a re-delivered job whose model was already stored restores it instead of
  * training; run folders are renamed into place when complete, and a re-delivered job whose
  * complete record already exists (the worker died between writing it and reporting completion)
- * returns that run instead of running again.
+ * returns that run instead of running again (for a config of several seeds: a record that holds
+ * every seed's results).
  *
  * Failures that retrying cannot fix (an invalid config, bad data, a model that will not fit) fail
  * the job at once with the error recorded; others are retried with backoff. A worker that does not
@@ -17,18 +21,20 @@
  *
  * @module
  */
-import { type Job, UnrecoverableError, Worker } from "bullmq";
+import { type Job, UnrecoverableError, WaitingChildrenError, Worker } from "bullmq";
 import { hostname } from "node:os";
 import { ConfigError } from "../config/errors.ts";
 import { configHash } from "../config/hash.ts";
 import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
-import { runSeeds } from "../seeds.ts";
+import { runExperiment, type RunOptions } from "../pipeline.ts";
+import { SeedRun } from "../record/mod.ts";
+import { firstSeed, runSeeds, seedList, seedRun, withSeedRuns } from "../seeds.ts";
 import { redact } from "../redact.ts";
 import type { EpochLog } from "@alfred/engines";
 import type { ModelStore } from "../store/model_store.ts";
-import { listRuns, readRunRecord, type RunRecord } from "../store/run_record.ts";
+import { listRuns, readRunRecord, type RunRecord, withDroppedRuns } from "../store/run_record.ts";
 import type { DataStore, RunStore } from "../store/stores.ts";
 import {
   DEFAULT_QUEUE_NAME,
@@ -64,6 +70,15 @@ export class JobFormatError extends TypeError {
 }
 
 /**
+ * The seed jobs of a config's job have not all left results, and none is pending: they were
+ * removed from the queue, or run by a worker of an Alfred without seed jobs. Enqueueing the
+ * experiment again adds them anew.
+ */
+export class SeedResultsMissingError extends Error {
+  override name = "SeedResultsMissingError";
+}
+
+/**
  * Whether retrying cannot fix `error`: invalid configs or job data, data errors, type and range
  * errors (the model "will not fit", unknown tickers, ...). A missing dataset on this worker is
  * not one of them: another worker may have it.
@@ -75,6 +90,7 @@ export function isUnrecoverable(error: unknown): boolean {
   if (error instanceof DatasetUnavailableError) return false;
   return error instanceof ConfigError || error instanceof DatasetError ||
     error instanceof MissingTableError || error instanceof JobFormatError ||
+    error instanceof SeedResultsMissingError ||
     error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError;
 }
 
@@ -165,6 +181,13 @@ export interface JobLike {
   updateProgress(progress: ExperimentProgress): Promise<void>;
   /** BullMQ's lock renewal: 1 while `token` holds the job's lock, else 0. */
   extendLock?(token: string, duration: number): Promise<number>;
+  /** BullMQ: the return values of the job's completed children (its seed jobs), by job key. */
+  getChildrenValues?(): Promise<Record<string, unknown> | undefined>;
+  /**
+   * BullMQ: while a child is pending, move the job back to wait for its children (true); false
+   * when none is pending.
+   */
+  moveToWaitingChildren?(token: string): Promise<boolean>;
 }
 
 /**
@@ -324,17 +347,19 @@ export async function checkJobDataset(
  * @param resultsDir the results folder
  * @param experiment the experiment name
  * @param hash the full config hash
+ * @param accept what else the record must hold (e.g. every seed's results)
  * @returns the run's record and folder, or null
  */
 export async function findCompleteRun(
   resultsDir: string,
   experiment: string,
   hash: string,
+  accept: (record: RunRecord) => boolean = () => true,
 ): Promise<{ record: RunRecord; dir: string } | null> {
   for (const entry of await listRuns(resultsDir)) {
     if (entry.experiment !== experiment || !entry.runId.endsWith(hash.slice(0, 8))) continue;
     const record = await readRunRecord(entry.dir);
-    if (record.configHash === hash && record.status === "complete") {
+    if (record.configHash === hash && record.status === "complete" && accept(record)) {
       return { record, dir: entry.dir };
     }
   }
@@ -361,8 +386,52 @@ function resultOf(
 }
 
 /**
+ * The later seeds' results that a config's job combines, from its seed jobs' return values. While
+ * a seed job is pending (a failed one retried when the experiment was enqueued again), the job
+ * goes back to wait for it: `WaitingChildrenError`, which BullMQ takes as no failure.
+ *
+ * @param job the config's job
+ * @param e its experiment
+ * @param token the worker's lock on the job
+ * @returns the later seeds' results, in seed order
+ * @throws {WaitingChildrenError} when a seed job is still pending
+ * @throws {SeedResultsMissingError} when a seed has no results and none is pending
+ */
+export async function seedJobResults(
+  job: JobLike,
+  e: Experiment,
+  token?: string,
+): Promise<SeedRun[]> {
+  const bySeed = new Map<number, SeedRun>();
+  for (const value of Object.values(await job.getChildrenValues?.() ?? {})) {
+    const parsed = SeedRun.safeParse((value as Partial<ExperimentJobResult> | null)?.seedRun);
+    if (parsed.success) bySeed.set(parsed.data.seed, parsed.data);
+  }
+  const later = seedList(e).slice(1);
+  const missing = later.filter((seed) => !bySeed.has(seed));
+  if (missing.length === 0) return later.map((seed) => bySeed.get(seed)!);
+  if (token !== undefined && await job.moveToWaitingChildren?.(token)) {
+    throw new WaitingChildrenError();
+  }
+  throw new SeedResultsMissingError(
+    `Job ${job.data.configHash.slice(0, 8)} (${e.name}): seed${missing.length === 1 ? "" : "s"} ` +
+      `${missing.join(", ")} ha${missing.length === 1 ? "s" : "ve"} no results and no pending ` +
+      "seed job (removed, or run by a worker without seed jobs); enqueue the experiment again",
+  );
+}
+
+/** Whether a record of `e`'s first seed holds every seed's results (always, with one seed). */
+function holdsEverySeed(e: Experiment): (record: RunRecord) => boolean {
+  const seeds = seedList(e);
+  return (record) =>
+    e.seeds === undefined ||
+    (record.seedRuns?.runs.map((r) => r.seed).join() === seeds.join());
+}
+
+/**
  * Run one job: check its config and dataset, skip it when its run is already complete, run it and
- * report each epoch through `job.updateProgress`.
+ * report each epoch through `job.updateProgress`. A seed job runs its seed and returns the seed's
+ * results; a config's job with seed jobs combines their results with its first seed's run.
  *
  * @param job the job (a BullMQ job, or anything with its data and `updateProgress`)
  * @param ctx where results and models go, which backend, how to log
@@ -386,19 +455,25 @@ export async function processExperimentJob(
   try {
     report({ phase: "preparing" });
     const e = await experimentOfJob(job.data, ctx.backend);
+    // A config's job with seed jobs: their results first (it waits again while one is pending).
+    const later = job.data.seedJobs ? await seedJobResults(job, e, token) : null;
     await checkJobDataset(job.data, ctx.name, {
       dataStore: ctx.dataStore,
       dataRoot: ctx.dataRoot,
       log,
     });
-    const hash = configHash(e);
-    const done = await findCompleteRun(ctx.resultsDir, e.name, hash);
+    const seedOf = job.data.seedOf;
+    // The run this job writes is its first seed's (the whole config's, with one seed).
+    const hash = configHash(firstSeed(e));
+    const done = await findCompleteRun(ctx.resultsDir, e.name, hash, holdsEverySeed(e));
     if (done) {
       log(`already complete as ${done.record.runId}: not run again`);
+      const result = resultOf(done.record, done.dir, ctx.name, true);
+      if (seedOf !== undefined) return { ...result, seedRun: seedRun(done.record) };
       if (ctx.runStore) await ctx.runStore.put(done.dir);
-      return resultOf(done.record, done.dir, ctx.name, true);
+      return result;
     }
-    const stored = await ctx.runStore?.findComplete(hash);
+    const stored = seedOf === undefined ? await ctx.runStore?.findComplete(hash) : null;
     if (stored) {
       log(`already complete in the shared store as ${stored.runId}: not run again`);
       return {
@@ -454,7 +529,7 @@ export async function processExperimentJob(
         );
       }
     };
-    const { record, dir } = await runSeeds(e, {
+    const options: RunOptions = {
       resultsDir: ctx.resultsDir,
       store: ctx.store,
       checkpointDir: ctx.checkpointDir,
@@ -463,7 +538,30 @@ export async function processExperimentJob(
       onEpoch,
       tty: false,
       beforeWrite,
-    });
+    };
+    if (seedOf !== undefined) {
+      // One seed of a config's job: its run is read into the seed's results and dropped.
+      const { record } = await withDroppedRuns(
+        ctx.resultsDir,
+        `${seedOf.slice(0, 8)}-seed-${e.seed}`,
+        (dir) => runExperiment(e, { ...options, resultsDir: dir }),
+      );
+      report({ phase: "finishing" });
+      log(`${record.status}: seed ${e.seed} of job ${seedOf.slice(0, 8)}`);
+      return { ...resultOf(record, "", ctx.name, false), seedRun: seedRun(record) };
+    }
+    if (later) {
+      log(
+        `seeds ${seedList(e).join(", ")}: ${later.length} ran as seed jobs; ` +
+          `seed ${firstSeed(e).seed} runs here and its record takes every seed's results`,
+      );
+    }
+    const { record, dir } = later
+      ? await runExperiment(firstSeed(e), {
+        ...options,
+        finish: (first) => withSeedRuns(first, later, seedList(e).length),
+      })
+      : await runSeeds(e, options);
     report({ phase: "finishing" });
     if (ctx.runStore) await ctx.runStore.put(dir);
     log(`${record.status}: ${dir}`);
@@ -474,6 +572,10 @@ export async function processExperimentJob(
     const message = redact(
       error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     );
+    if (error instanceof WaitingChildrenError) {
+      log("waiting for its seed jobs");
+      throw error;
+    }
     if (error instanceof JobLockLostError) {
       log(`not written: ${message}`);
       throw error;

@@ -29,12 +29,15 @@ import {
   RUN_TEMP_PATTERN,
   runDir,
   runTempDir,
+  SEEDS_TEMP_PATTERN,
+  seedsTempDir,
 } from "../paths.ts";
 import { readPredictions, readTable, writePredictions, writeTables } from "./run_tables.ts";
 import {
   claimFolder,
   OWNER_FILE,
   type RemovedTemp,
+  removeIfExists,
   removeStaleTemps,
   type TempLock,
   tempName,
@@ -301,8 +304,9 @@ export async function writeRunRecord(
 
 /**
  * Remove the temporary folders of runs whose process has ended (killed mid-run or mid-write, or
- * a second Ctrl-C): `results/<experiment>/.tmp-*` whose marker is no longer locked by its run, or
- * without a marker and older than an hour. A live run's folder is never touched.
+ * a second Ctrl-C): `results/<experiment>/.tmp-*` and the folders of later seeds' runs
+ * (`results/.seeds-*`, see {@linkcode withDroppedRuns}) whose marker is no longer locked by its
+ * process, or without a marker and older than an hour. A live run's folder is never touched.
  *
  * @param resultsDir the results folder
  * @param log told about each removal
@@ -312,7 +316,10 @@ export async function removeStaleRunTemps(
   resultsDir: string,
   log?: (line: string) => void,
 ): Promise<RemovedTemp[]> {
-  const removed: RemovedTemp[] = [];
+  const removed: RemovedTemp[] = await removeStaleTemps(resultsDir, {
+    match: SEEDS_TEMP_PATTERN,
+    log,
+  });
   for (const experiment of experimentNames(resultsDir)) {
     removed.push(
       ...await removeStaleTemps(experimentDir(resultsDir, experiment), {
@@ -322,6 +329,33 @@ export async function removeStaleRunTemps(
     );
   }
   return removed;
+}
+
+/**
+ * Run `f` with a results folder for runs that are read and then dropped (the later seeds of a
+ * multi-seed run, whose results go into the first seed's record): `results/.seeds-<label>.<owner>`,
+ * claimed by this process, so that {@linkcode removeStaleRunTemps} takes it only once the process
+ * has ended (however it ended), and removed when `f` returns or throws.
+ *
+ * @param resultsDir the results folder
+ * @param label what names the folder (a run id, a job id)
+ * @param f the work, given the folder
+ * @returns what `f` returns
+ */
+export async function withDroppedRuns<T>(
+  resultsDir: string,
+  label: string,
+  f: (dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = seedsTempDir(resultsDir, tempName("", label));
+  await Deno.mkdir(dir, { recursive: true });
+  const lock = await claimFolder(dir);
+  try {
+    return await f(dir);
+  } finally {
+    // Removed while still claimed: no cleaner sees it unclaimed.
+    await removeIfExists(dir).finally(() => lock.release());
+  }
 }
 
 /** Every file of a run into `dir`: the config, the record, its tables, predictions, renders. */
