@@ -17,7 +17,6 @@ import type {
 } from "../record/mod.ts";
 import {
   bestOf,
-  canonicalMetric,
   compareStrings,
   formatCount,
   formatMoney,
@@ -26,9 +25,9 @@ import {
   formatValue,
   isBetter,
   markdownTable,
-  METRIC_ORDER,
   metricDirection,
   metricLabel,
+  metricRank,
   type MetricTable,
   metricValue,
   numericMetricNames,
@@ -707,11 +706,7 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
         if (perTicker.some((r) => r[key] !== null && r[key] !== undefined)) keys.push(key);
       }
     }
-    const rank = (key: string) => {
-      const i = METRIC_ORDER.indexOf(canonicalMetric(key));
-      return i < 0 ? METRIC_ORDER.length : i;
-    };
-    keys.sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
+    keys.sort((a, b) => metricRank(a) - metricRank(b) || compareStrings(a, b));
     const rows = [...backtest.perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
     const cells = (row: MetricTable) => keys.map((k) => formatValue(k, row[k]));
     parts.push(markdownTable(
