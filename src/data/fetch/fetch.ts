@@ -31,19 +31,16 @@ import {
   TokenBucket,
 } from "./http.ts";
 import { type DailyBar, fetchYahooDaily, YAHOO_BASE_URL } from "./yahoo.ts";
+import type { FundamentalsRow, InsiderRow, MarketRow, SentimentRow } from "./alphavantage.ts";
 import {
   ALPHAVANTAGE_BASE_URL,
   alphaVantageGet,
-  type FundamentalsRow,
-  type InsiderRow,
   joinFundamentals,
-  type MarketRow,
   parseEarnings,
   parseIncomeStatement,
   parseInsiderTransactions,
   parseNewsSentiment,
   parseTreasuryYield,
-  type SentimentRow,
   TREASURY_MATURITIES,
 } from "./alphavantage.ts";
 
