@@ -31,19 +31,17 @@ import {
 } from "./model_store.ts";
 import { redact, redactError, registerUrlSecrets } from "../redact.ts";
 import { readRunFiles, readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
-import {
-  checkDatasetKey,
-  datasetFiles,
-  type DataStore,
-  type RunStore,
-  type RunSummary,
-  settleDataset,
-  type Stores,
-  summarize,
-  type UnreadableRecord,
-} from "./stores.ts";
+import type { DataStore, RunStore, RunSummary, Stores, UnreadableRecord } from "./stores.ts";
+import { checkDatasetKey, datasetFiles, settleDataset, summarize } from "./stores.ts";
 
 const FORMAT = "alfred-stored-model/1";
+
+/** One file of a run or dataset document: its name, GridFS id and size. */
+export interface GridFsFile {
+  name: string;
+  id: ObjectId;
+  bytes: number;
+}
 
 /** A model document: where its files are and what they must hash to. */
 export interface ModelDoc {
@@ -62,7 +60,7 @@ export interface ModelDoc {
 /** A run document: the run's summary and its files. */
 export interface RunDoc extends Omit<RunSummary, "location"> {
   _id?: ObjectId;
-  files: { name: string; id: ObjectId; bytes: number }[];
+  files: GridFsFile[];
   stored: Date;
 }
 
@@ -122,6 +120,31 @@ export async function downloadFile(
     at += c.byteLength;
   }
   return out;
+}
+
+/**
+ * Download a document's files into a folder, skipping names that are not plain file names.
+ *
+ * @param bucket the bucket
+ * @param files the document's files: name, GridFS id and size
+ * @param folder the folder to write them in
+ * @param owner what the files belong to, for the error (e.g. `Run "<id>"`)
+ * @throws {Error} when a file is missing or its size is not the recorded one
+ */
+async function downloadFolder(
+  bucket: GridFSBucket,
+  files: GridFsFile[],
+  folder: string,
+  owner: string,
+): Promise<void> {
+  for (const f of files) {
+    if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
+    const bytes = await downloadFile(bucket, f.id);
+    if (!bytes || bytes.byteLength !== f.bytes) {
+      throw new Error(`${owner} file "${f.name}" in MongoDB is missing or torn`);
+    }
+    await Deno.writeFile(`${folder}/${f.name}`, bytes);
+  }
 }
 
 async function deleteFiles(bucket: GridFSBucket, ids: ObjectId[]): Promise<void> {
@@ -404,14 +427,7 @@ export class MongoRunStore implements RunStore {
     const tmp = `${experimentDir}/.tmp-${doc.runId}-${crypto.randomUUID().slice(0, 8)}`;
     await Deno.mkdir(tmp, { recursive: true });
     try {
-      for (const f of doc.files) {
-        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
-        const bytes = await downloadFile(this.bucket, f.id);
-        if (!bytes || bytes.byteLength !== f.bytes) {
-          throw new Error(`Run "${doc.runId}" file "${f.name}" in MongoDB is missing or torn`);
-        }
-        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
-      }
+      await downloadFolder(this.bucket, doc.files, tmp, `Run "${doc.runId}"`);
       await Deno.rename(tmp, target);
       return target;
     } finally {
@@ -436,7 +452,7 @@ export interface DatasetDoc {
   _id?: ObjectId;
   name: string;
   fingerprint: string;
-  files: { name: string; id: ObjectId; bytes: number }[];
+  files: GridFsFile[];
   stored: Date;
 }
 
@@ -502,14 +518,7 @@ export class MongoDataStore implements DataStore {
     const tmp = `${parent}/.tmp-${name}-${crypto.randomUUID().slice(0, 8)}`;
     await Deno.mkdir(tmp);
     try {
-      for (const f of doc.files) {
-        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
-        const bytes = await downloadFile(this.bucket, f.id);
-        if (!bytes || bytes.byteLength !== f.bytes) {
-          throw new Error(`Dataset "${name}" file "${f.name}" in MongoDB is missing or torn`);
-        }
-        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
-      }
+      await downloadFolder(this.bucket, doc.files, tmp, `Dataset "${name}"`);
       await settleDataset(tmp, target, fingerprint);
       return true;
     } finally {
