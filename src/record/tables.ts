@@ -31,11 +31,7 @@ import {
   type ScalerColumn,
   TradeRecord,
 } from "./schema.ts";
-
-/** A number the stage leaves undefined (`null`) where it has no meaning. */
-const Num = z.number().nullable();
-/** A plain number: NaN in memory where it was not finite, null in the file. */
-const Float = z.number().nullable().transform((v) => v ?? NaN);
+import { Count, Float, Num } from "./fields.ts";
 
 /** One quarter of one metric set's IC (`ic.parquet`). */
 export const IcRow = z.strictObject({
@@ -47,7 +43,7 @@ export const IcRow = z.strictObject({
   quarter: z.string().describe("the quarter, YYYYQn"),
   ic: Num.describe("Pearson over the quarter's names"),
   rankIc: Num.describe("Spearman over the quarter's names"),
-  n: z.int().min(0).describe("names in the quarter"),
+  n: Count.describe("names in the quarter"),
 });
 /** One quarter of one metric set's IC. */
 export type IcRow = z.infer<typeof IcRow>;
@@ -74,7 +70,7 @@ const SCALER_STATS = ["mean", "std", "min", "max", "median", "q1", "q3"] as cons
 
 /** One explained eval row and feature (`shap.parquet`). */
 export const ShapRow = z.strictObject({
-  row: z.int().min(0).describe("index of the explained row"),
+  row: Count.describe("index of the explained row"),
   feature: z.string().describe("feature column"),
   shap: Float.describe("its attribution"),
   value: Float.describe("its scaled input"),
