@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { compareStrings } from "@alfred/core";
 
 /** A metric set or statistics row of the record, read by metric name. */
 export type MetricTable = Readonly<Record<string, unknown>>;
@@ -463,17 +464,6 @@ export function markdownTable(header: string[], rows: string[][], align?: ("l" |
     ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`),
   ];
   return lines.join("\n") + "\n";
-}
-
-/**
- * Compare strings by UTF-16 code units (locale-independent, unlike `localeCompare`).
- *
- * @param a a string
- * @param b another string
- * @returns negative, zero or positive
- */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

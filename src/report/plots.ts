@@ -25,7 +25,7 @@ import type {
   TickerSummary,
 } from "../record/mod.ts";
 import { drawdownSeries } from "../backtest/stats.ts";
-import { compareStrings } from "./format.ts";
+import { compareStrings } from "@alfred/core";
 
 /** Most points a time series plot draws (a point every two pixels); longer series are thinned. */
 export const MAX_SERIES_POINTS = 280;

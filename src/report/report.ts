@@ -15,9 +15,9 @@ import type {
   RunRecord,
   SplitMetrics,
 } from "../record/mod.ts";
+import { compareStrings } from "@alfred/core";
 import {
   bestOf,
-  compareStrings,
   formatCount,
   formatMoney,
   formatNumber,

@@ -14,7 +14,7 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { dateToIso, isIsoDate } from "@alfred/core";
+import { compareStrings, dateToIso, isIsoDate } from "@alfred/core";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
 import { TABLE_NAMES, writeDataset } from "../dataset.ts";
@@ -389,17 +389,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     ]);
   }
   const byTickerDate = <T extends { ticker: string }>(rows: T[], date: (r: T) => string) =>
-    rows.sort((a, b) =>
-      a.ticker < b.ticker
-        ? -1
-        : a.ticker > b.ticker
-        ? 1
-        : date(a) < date(b)
-        ? -1
-        : date(a) > date(b)
-        ? 1
-        : 0
-    );
+    rows.sort((a, b) => compareStrings(a.ticker, b.ticker) || compareStrings(date(a), date(b)));
   if (fundamentals.length > 0) {
     byTickerDate(fundamentals, (r) => r.report_date);
     const col = (k: keyof FundamentalsRow) =>
@@ -437,17 +427,7 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   }
   const seriesNames = [...new Set(marketRows.map((r) => r.series))];
   if (marketRows.length > 0) {
-    marketRows.sort((a, b) =>
-      a.series < b.series
-        ? -1
-        : a.series > b.series
-        ? 1
-        : a.date < b.date
-        ? -1
-        : a.date > b.date
-        ? 1
-        : 0
-    );
+    marketRows.sort((a, b) => compareStrings(a.series, b.series) || compareStrings(a.date, b.date));
     tables.market = pl.DataFrame([
       dates("date", marketRows.map((r) => r.date)),
       pl.Series("series", marketRows.map((r) => r.series), pl.Utf8),
