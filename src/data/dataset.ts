@@ -214,14 +214,7 @@ export const VALUE_RULE_TEXT: Readonly<Record<ValueRule, string>> = {
   finite: "a finite number",
 };
 
-const TableNameSchema = z.enum([
-  "prices",
-  "fundamentals",
-  "insider",
-  "sentiment",
-  "market",
-  "news",
-]);
+const TableNameSchema = z.enum(TABLE_NAMES);
 
 /** The zod schema of `manifest.json`; {@linkcode loadDataset} and {@linkcode writeDataset} check it. */
 export const ManifestSchema = z.strictObject({
