@@ -10,6 +10,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { countAtOrBelow } from "@alfred/core";
 import { type FeatureFamilies, NEWS_EVENT_TYPES } from "../config/schema.ts";
 import { type Dataset, MissingTableError, type TableName } from "../data/dataset.ts";
 import type { DigestedNews } from "../news/digest.ts";
@@ -490,14 +491,7 @@ function groupIndices(
 
 /** Index of the last element `<= day` in ascending `days`, or -1. */
 function lastAtOrBefore(days: number[], day: number): number {
-  let lo = 0;
-  let hi = days.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (days[mid] <= day) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
+  return countAtOrBelow(days, day) - 1;
 }
 
 /**
