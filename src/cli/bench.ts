@@ -108,16 +108,14 @@ export const DEFAULT_BENCH: BenchOptions = {
 
 /** `--quick`: tiny sizes so a test can run the whole bench in seconds. */
 export const QUICK_BENCH: BenchOptions = {
+  ...DEFAULT_BENCH,
   models: [{ size: 16, layers: 2 }, { size: 32, layers: 2 }],
-  inputs: 60,
   rows: 128,
   batchSize: 32,
   epochs: 1,
   budgetSeconds: 5,
   matmulSize: 128,
   backends: ["wasm-stock", "wasm", "cpu-blas", "cpu"],
-  softwareGpu: false,
-  seed: 42,
 };
 
 async function timedMatMul(n: number): Promise<number> {
