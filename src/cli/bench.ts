@@ -41,6 +41,7 @@ import {
   formatEngineBench,
 } from "@alfred/engines/bench";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { FLAG, stringOption } from "./options.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
 export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;
@@ -482,15 +483,15 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      quick: { type: "boolean" },
-      "no-engines": { type: "boolean" },
-      "no-backends": { type: "boolean" },
-      epochs: { type: "string", value: "N" },
-      budget: { type: "string", value: "SECONDS" },
-      backends: { type: "string", value: "LIST" },
-      engines: { type: "string", value: "LIST" },
-      workloads: { type: "string", value: "LIST" },
-      "blas-host": { type: "string", value: "wasm|cpu" },
+      quick: FLAG,
+      "no-engines": FLAG,
+      "no-backends": FLAG,
+      epochs: stringOption("N"),
+      budget: stringOption("SECONDS"),
+      backends: stringOption("LIST"),
+      engines: stringOption("LIST"),
+      workloads: stringOption("LIST"),
+      "blas-host": stringOption("wasm|cpu"),
     },
   }, io);
   if (typeof parsed === "number") return parsed;

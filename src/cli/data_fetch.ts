@@ -16,6 +16,7 @@ import {
 import { FETCH_CACHE_DIR } from "../paths.ts";
 import { redact } from "../redact.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { DATASET_OUT_OPTION, FLAG, stringOption } from "./options.ts";
 
 /** The environment variable holding the Alpha Vantage API key. */
 const API_KEY_ENV = "ALPHAVANTAGE_API_KEY";
@@ -82,21 +83,21 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      tickers: { type: "string", value: "LIST", default: "" },
-      since: { type: "string", value: "YYYY-MM-DD" },
-      to: { type: "string", value: "YYYY-MM-DD" },
-      out: { type: "string", value: "DIR", writes: "folder" },
-      market: { type: "string", value: "LIST" },
-      "alpha-vantage": { type: "boolean" },
-      maturities: { type: "string", value: "LIST" },
-      "av-per-minute": { type: "string", value: "N" },
-      retries: { type: "string", value: "N" },
-      "cache-dir": { type: "string", value: "DIR", writes: "folder" },
-      name: { type: "string", value: "NAME" },
-      licence: { type: "string", value: "TEXT" },
-      index: { type: "string", value: "SERIES" },
-      "yahoo-base-url": { type: "string", value: "URL" },
-      "alpha-vantage-base-url": { type: "string", value: "URL" },
+      tickers: stringOption("LIST", { default: "" }),
+      since: stringOption("YYYY-MM-DD"),
+      to: stringOption("YYYY-MM-DD"),
+      out: DATASET_OUT_OPTION,
+      market: stringOption("LIST"),
+      "alpha-vantage": FLAG,
+      maturities: stringOption("LIST"),
+      "av-per-minute": stringOption("N"),
+      retries: stringOption("N"),
+      "cache-dir": stringOption("DIR", { writes: "folder" }),
+      name: stringOption("NAME"),
+      licence: stringOption("TEXT"),
+      index: stringOption("SERIES"),
+      "yahoo-base-url": stringOption("URL"),
+      "alpha-vantage-base-url": stringOption("URL"),
     },
   }, io);
   if (typeof parsed === "number") return parsed;

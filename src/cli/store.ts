@@ -21,6 +21,7 @@ import { openStores } from "../store/shared_file.ts";
 import type { Stores } from "../store/stores.ts";
 import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+import { FLAG, MODELS_OPTION, RESULTS_OPTION, stringOption } from "./options.ts";
 import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const SPEC = [
@@ -67,7 +68,7 @@ const LIST_USAGE = [
   SPEC,
 ].join("\n");
 
-const STORE = { type: "string", value: "SPEC" } as const;
+const STORE = stringOption("SPEC");
 
 /**
  * Opens a shared store and runs `f` on it, closing it after.
@@ -100,9 +101,9 @@ async function pullCommand(args: string[]): Promise<number> {
     usage: PULL_USAGE,
     options: {
       store: STORE,
-      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
-      model: { type: "boolean" },
-      models: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
+      results: RESULTS_OPTION,
+      model: FLAG,
+      models: MODELS_OPTION,
     },
     positionals: { min: 1, max: 1, name: "one run id (RUN_ID)" },
   });
