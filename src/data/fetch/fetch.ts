@@ -243,95 +243,72 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     });
   }
   if (av) {
+    // One Alpha Vantage request as an item: `use` keeps what it needs of the parsed answer and
+    // says how many rows it had.
+    const avItem = <T>(
+      fn: string,
+      key: string,
+      params: Record<string, string>,
+      parse: (json: Record<string, unknown>) => T,
+      use: (value: T) => number,
+    ) =>
+      items.push({
+        label: `Alpha Vantage ${fn} ${key}`,
+        run: async () => {
+          const r = await alphaVantageGet(fn, key, params, alpha, parse);
+          return { cached: r.cached, rows: use(r.value) };
+        },
+      });
+    // Keeps the rows dated in the span.
+    const keep = <R extends { date: string }>(into: R[]) => (rows: R[]) => {
+      into.push(...rows.filter((row) => inRange(row.date)));
+      return rows.length;
+    };
     for (const t of tickers) {
       let earnings: ReturnType<typeof parseEarnings> = [];
-      items.push({
-        label: `Alpha Vantage EARNINGS ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "EARNINGS",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseEarnings(j, t),
-          );
-          earnings = r.value;
-          return { cached: r.cached, rows: earnings.length };
-        },
+      avItem("EARNINGS", t, { symbol: t }, (j) => parseEarnings(j, t), (rows) => {
+        earnings = rows;
+        return rows.length;
       });
-      items.push({
-        label: `Alpha Vantage INCOME_STATEMENT ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "INCOME_STATEMENT",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseIncomeStatement(j, t),
+      avItem("INCOME_STATEMENT", t, { symbol: t }, (j) => parseIncomeStatement(j, t), (income) => {
+        const joined = joinFundamentals(t, earnings, income);
+        if (joined.undated > 0) {
+          warnings.push(
+            `${t}: ${joined.undated} income statement quarters have no earnings report date and were left out`,
           );
-          const joined = joinFundamentals(t, earnings, r.value);
-          if (joined.undated > 0) {
-            warnings.push(
-              `${t}: ${joined.undated} income statement quarters have no earnings report date and were left out`,
-            );
-          }
-          fundamentals.push(...joined.rows.filter((row) => inRange(row.report_date)));
-          return { cached: r.cached, rows: joined.rows.length };
-        },
+        }
+        fundamentals.push(...joined.rows.filter((row) => inRange(row.report_date)));
+        return joined.rows.length;
       });
-      items.push({
-        label: `Alpha Vantage INSIDER_TRANSACTIONS ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "INSIDER_TRANSACTIONS",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseInsiderTransactions(j, t),
-          );
-          const rows = r.value;
-          insider.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
+      avItem(
+        "INSIDER_TRANSACTIONS",
+        t,
+        { symbol: t },
+        (j) => parseInsiderTransactions(j, t),
+        keep(insider),
+      );
+      avItem(
+        "NEWS_SENTIMENT",
+        t,
+        {
+          tickers: t,
+          time_from: `${options.since.replaceAll("-", "")}T0000`,
+          time_to: `${to.replaceAll("-", "")}T2359`,
+          sort: "LATEST",
+          limit: "1000",
         },
-      });
-      items.push({
-        label: `Alpha Vantage NEWS_SENTIMENT ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "NEWS_SENTIMENT",
-            t,
-            {
-              tickers: t,
-              time_from: `${options.since.replaceAll("-", "")}T0000`,
-              time_to: `${to.replaceAll("-", "")}T2359`,
-              sort: "LATEST",
-              limit: "1000",
-            },
-            alpha,
-            (j) => parseNewsSentiment(j, t),
-          );
-          const rows = r.value;
-          sentiment.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
-        },
-      });
+        (j) => parseNewsSentiment(j, t),
+        keep(sentiment),
+      );
     }
     for (const m of maturities) {
-      items.push({
-        label: `Alpha Vantage TREASURY_YIELD ${m}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "TREASURY_YIELD",
-            m,
-            { interval: "daily", maturity: m },
-            alpha,
-            (j) => parseTreasuryYield(j, m),
-          );
-          const rows = r.value;
-          marketRows.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
-        },
-      });
+      avItem(
+        "TREASURY_YIELD",
+        m,
+        { interval: "daily", maturity: m },
+        (j) => parseTreasuryYield(j, m),
+        keep(marketRows),
+      );
     }
   }
 
