@@ -828,18 +828,21 @@ export function dateSeries(name: string, dates: readonly string[]): pl.Series {
  *
  * @param table the table the rows belong to
  * @param rows the rows
- * @param columns the columns to write, in file order; each one the table documents
+ * @param columns the columns to write, in file order, each one the table documents (default:
+ *   every column it documents, in {@linkcode TABLE_COLUMNS} order)
  * @returns the frame, rows in the order given
  * @throws {RangeError} when a column is not one the table documents
  * @example
  * ```ts
- * tableFrame("market", [{ date: "2020-01-02", series: "SPY", value: 324.87 }], ["date", "series", "value"]);
+ * tableFrame("market", [{ date: "2020-01-02", series: "SPY", value: 324.87 }]);
  * ```
  */
 export function tableFrame<R>(
   table: TableName,
   rows: readonly R[],
-  columns: readonly (keyof R & string)[],
+  columns: readonly (keyof R & string)[] = TABLE_COLUMNS[table].map((c) =>
+    c.name as keyof R & string
+  ),
 ): pl.DataFrame {
   return pl.DataFrame(columns.map((name) => {
     const spec = TABLE_COLUMNS[table].find((c) => c.name === name);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
+import type pl from "nodejs-polars";
 import {
   dayOfWeek,
   dayQuarter,

@@ -17,7 +17,7 @@ import pl from "nodejs-polars";
 import { compareStrings, dateToIso, isIsoDate } from "@alfred/core";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
-import { TABLE_NAMES, writeDataset } from "../dataset.ts";
+import { TABLE_NAMES, tableFrame, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
 import { FetchCache } from "./cache.ts";
@@ -369,47 +369,20 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     rows.sort((a, b) => compareStrings(a.ticker, b.ticker) || compareStrings(date(a), date(b)));
   if (fundamentals.length > 0) {
     byTickerDate(fundamentals, (r) => r.report_date);
-    const col = (k: keyof FundamentalsRow) =>
-      f64(k, fundamentals.map((r) => r[k] as number | null));
-    tables.fundamentals = pl.DataFrame([
-      pl.Series("ticker", fundamentals.map((r) => r.ticker), pl.Utf8),
-      dates("report_date", fundamentals.map((r) => r.report_date)),
-      dates("fiscal_date_ending", fundamentals.map((r) => r.fiscal_date_ending)),
-      col("margin_gross"),
-      col("margin_operating"),
-      col("margin_net_profit"),
-      col("reported_eps"),
-      col("estimated_eps"),
-      col("surprise"),
-      col("surprise_percentage"),
-    ]);
+    tables.fundamentals = tableFrame("fundamentals", fundamentals);
   }
   if (insider.length > 0) {
     byTickerDate(insider, (r) => r.date);
-    tables.insider = pl.DataFrame([
-      pl.Series("ticker", insider.map((r) => r.ticker), pl.Utf8),
-      dates("date", insider.map((r) => r.date)),
-      f64("acquisition", insider.map((r) => r.acquisition)),
-      f64("disposal", insider.map((r) => r.disposal)),
-    ]);
+    tables.insider = tableFrame("insider", insider);
   }
   if (sentiment.length > 0) {
     byTickerDate(sentiment, (r) => r.date);
-    tables.sentiment = pl.DataFrame([
-      pl.Series("ticker", sentiment.map((r) => r.ticker), pl.Utf8),
-      dates("date", sentiment.map((r) => r.date)),
-      f64("sentiment", sentiment.map((r) => r.sentiment)),
-      f64("outlook", sentiment.map((r) => r.outlook)),
-    ]);
+    tables.sentiment = tableFrame("sentiment", sentiment);
   }
   const seriesNames = [...new Set(marketRows.map((r) => r.series))];
   if (marketRows.length > 0) {
     marketRows.sort((a, b) => compareStrings(a.series, b.series) || compareStrings(a.date, b.date));
-    tables.market = pl.DataFrame([
-      dates("date", marketRows.map((r) => r.date)),
-      pl.Series("series", marketRows.map((r) => r.series), pl.Utf8),
-      f64("value", marketRows.map((r) => r.value)),
-    ]);
+    tables.market = tableFrame("market", marketRows);
   }
   if (av) {
     for (const t of ["fundamentals", "insider", "sentiment"] as const) {
