@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Parsed, ScalerKind } from "../config/schema.ts";
+import type { Parsed } from "../config/schema.ts";
 import {
   AblationRecord,
   CorrelationRow,
@@ -27,8 +27,9 @@ import {
   EquityPoint,
   type MetricSetPlace,
   metricSets,
+  QuarterIc,
   type RunRecord,
-  type ScalerColumn,
+  ScalerColumn,
   TradeRecord,
 } from "./schema.ts";
 import { Count, Float, Num } from "./fields.ts";
@@ -40,20 +41,13 @@ export const IcRow = z.strictObject({
   ),
   name: z.string().describe("split name (train, validation, eval), eval ticker or baseline"),
   fold: z.string().nullable().describe("walk-forward fold; null for the run's own sets"),
-  quarter: z.string().describe("the quarter, YYYYQn"),
-  ic: Num.describe("Pearson over the quarter's names"),
-  rankIc: Num.describe("Spearman over the quarter's names"),
-  n: Count.describe("names in the quarter"),
+  ...QuarterIc.shape,
 });
 /** One quarter of one metric set's IC. */
 export type IcRow = z.infer<typeof IcRow>;
 
 /** One scaled column (`scaler.parquet`): the scaler's statistics as nullable columns. */
-export const ScalerRow = z.strictObject({
-  column: z.string().describe("feature column"),
-  kind: ScalerKind.describe("scaler kind"),
-  center: z.number().describe("subtracted first"),
-  scale: z.number().describe("divided by next"),
+export const ScalerRow = ScalerColumn.omit({ stats: true }).extend({
   mean: Num.describe("standard: the mean"),
   std: Num.describe("standard: the standard deviation"),
   min: Num.describe("minmax: the minimum"),
