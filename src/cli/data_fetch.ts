@@ -37,36 +37,6 @@ const USAGE =
   --yahoo-base-url URL, --alpha-vantage-base-url URL   (or env ALFRED_YAHOO_BASE_URL,
                             ALFRED_ALPHAVANTAGE_BASE_URL)`;
 
-/** A comma-separated list's items, trimmed, empty ones dropped. */
-function list(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((x) => x.trim()).filter((x) => x);
-}
-
-/**
- * A numeric option's value: an integer ≥ 0, or a number > 0.
- *
- * @throws {TypeError} when it is neither
- */
-function positive(name: string, value: string | undefined, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
-    throw new TypeError(
-      `Invalid --${name} "${value}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
-    );
-  }
-  return n;
-}
-
-/** The Alpha Vantage API key from the environment, or undefined (unset, or no permission). */
-function apiKeyFromEnv(): string | undefined {
-  try {
-    return Deno.env.get(API_KEY_ENV) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The `deno task data fetch` command. Progress goes to stdout; the API key is masked in
  * everything printed.
@@ -135,5 +105,35 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
       return 1;
     }
     throw e;
+  }
+}
+
+/** A comma-separated list's items, trimmed, empty ones dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((x) => x.trim()).filter((x) => x);
+}
+
+/**
+ * A numeric option's value: an integer ≥ 0, or a number > 0.
+ *
+ * @throws {TypeError} when it is neither
+ */
+function positive(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
+    throw new TypeError(
+      `Invalid --${name} "${value}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
+    );
+  }
+  return n;
+}
+
+/** The Alpha Vantage API key from the environment, or undefined (unset, or no permission). */
+function apiKeyFromEnv(): string | undefined {
+  try {
+    return Deno.env.get(API_KEY_ENV) || undefined;
+  } catch {
+    return undefined;
   }
 }

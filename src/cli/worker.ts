@@ -41,15 +41,6 @@ results folder, the store and the checkpoint folder are removed. deno task worke
 under results/, .alfred/ and data/: a --results or a file: store elsewhere needs deno run with
 --allow-write for it.`;
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`Invalid --${name} "${value}": expected an integer >= 1`);
-  }
-  return n;
-}
-
 /**
  * Run a worker until interrupted.
  *
@@ -140,6 +131,15 @@ export async function workerCommand(args: string[]): Promise<number> {
   } finally {
     signals.dispose();
   }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Invalid --${name} "${value}": expected an integer >= 1`);
+  }
+  return n;
 }
 
 if (import.meta.main) Deno.exit(await workerCommand(Deno.args));
