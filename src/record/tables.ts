@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import type { Parsed } from "../config/schema.ts";
+import { IsoDate, type Parsed } from "../config/schema.ts";
 import {
   AblationRecord,
   CorrelationRow,
@@ -32,7 +32,7 @@ import {
   ScalerColumn,
   TradeRecord,
 } from "./schema.ts";
-import { Count, Float, Num } from "./fields.ts";
+import { Count, Float, Num, Quarter } from "./fields.ts";
 
 /** One quarter of one metric set's IC (`ic.parquet`). */
 export const IcRow = z.strictObject({
@@ -80,8 +80,8 @@ export type ShapRow = z.infer<typeof ShapRow>;
  */
 export const PredictionRow = z.strictObject({
   ticker: z.string().describe("the row's ticker"),
-  quarter: z.string().describe("its quarter, YYYYQn"),
-  date: z.string().describe("the quarter's last trading day (ISO)"),
+  quarter: Quarter.describe("its quarter, YYYYQn"),
+  date: IsoDate.describe("the quarter's last trading day"),
   split: z.string().describe("the split the row belongs to (eval)"),
   actual: Float.describe("the label"),
   predicted: Float.describe("the model's prediction"),
