@@ -1,8 +1,10 @@
 /**
  * Alfred's shared primitives, below every stage: the dense {@linkcode Matrix},
  * the calendar (ISO date ↔ day number ↔ quarter, strict), the one seeded
- * generator ({@linkcode Prng}, mulberry32) and the correlation statistics
- * (Pearson, Spearman, average ranks, one rule for undefined values).
+ * generator ({@linkcode Prng}, mulberry32), the correlation statistics
+ * (Pearson, Spearman, average ranks, one rule for undefined values), the one
+ * string order ({@linkcode compareStrings}) and the binary search of a sorted
+ * list ({@linkcode countAtOrBelow}).
  *
  * A leaf: it imports nothing.
  *
@@ -41,3 +43,4 @@ export {
 export { deriveSeed, Prng } from "./prng.ts";
 export type { MutableArrayLike } from "./prng.ts";
 export { averageRanks, extent, pearson, spearman } from "./stats.ts";
+export { compareStrings, countAtOrBelow } from "./order.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isIsoDate } from "@alfred/core";
+import { countAtOrBelow, isIsoDate } from "@alfred/core";
 import type { PriceSeries } from "./types.ts";
 
 /**
@@ -106,14 +106,8 @@ export function alignToCalendar(
  * @returns the index, or -1 when no day follows
  */
 export function firstAfter(calendar: readonly string[], date: string): number {
-  let lo = 0;
-  let hi = calendar.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (calendar[mid] <= date) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < calendar.length ? lo : -1;
+  const i = countAtOrBelow(calendar, date);
+  return i < calendar.length ? i : -1;
 }
 
 /**

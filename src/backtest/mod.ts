@@ -37,32 +37,44 @@
  *
  * @module
  */
-export { runBacktest } from "./engine.ts";
-export type { BacktestArgs, BookPlan } from "./engine.ts";
-export { planOrders, riskFreeDaily } from "./engine.ts";
-export { simulateBook } from "./book.ts";
-export type { BookInput, BookResult, CostModel, Order } from "./book.ts";
-export { basketBenchmark, indexBenchmark } from "./benchmarks.ts";
-export type { BenchmarkSpan } from "./benchmarks.ts";
+export {
+  type BacktestArgs,
+  type BookPlan,
+  planOrders,
+  riskFreeDaily,
+  runBacktest,
+} from "./engine.ts";
+export {
+  type BookInput,
+  type BookResult,
+  type CostModel,
+  type Order,
+  simulateBook,
+} from "./book.ts";
+export { basketBenchmark, type BenchmarkSpan, indexBenchmark } from "./benchmarks.ts";
 export {
   getStrategy,
   longShortTopK,
   nuancedBacktester,
+  type ScoredTicker,
   simpleBacktester,
   STRATEGIES,
+  type Strategy,
+  type StrategyName,
+  type StrategyParams,
   strategyParams,
   topMagnitude,
 } from "./strategies.ts";
-export type { ScoredTicker, Strategy, StrategyName, StrategyParams } from "./strategies.ts";
 export {
   dailyReturns,
   drawdownSeries,
+  type MaxDrawdown,
   maxDrawdown,
   performanceStats,
+  type StatsInput,
   tradeStats,
   TRADING_DAYS,
 } from "./stats.ts";
-export type { MaxDrawdown, StatsInput } from "./stats.ts";
 export type {
   BacktestResult,
   CostBreakdown,
@@ -78,5 +90,4 @@ export type {
   Trade,
   TradeStats,
 } from "./types.ts";
-export { seriesByKey } from "./inputs.ts";
-export type { DateLike } from "./inputs.ts";
+export { type DateLike, seriesByKey } from "./inputs.ts";

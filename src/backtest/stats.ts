@@ -175,30 +175,23 @@ export function maxDrawdown(
  * @returns the statistics; undefined ones are null
  */
 export function tradeStats(trades: readonly Trade[]): TradeStats {
-  let wins = 0;
-  let losses = 0;
-  let winReturn = 0;
-  let lossReturn = 0;
-  let grossProfit = 0;
-  let grossLoss = 0;
+  // Winning and losing round trips alike: how many, their returns summed, their |pnl| summed.
+  const win = { n: 0, returns: 0, gross: 0 };
+  const loss = { n: 0, returns: 0, gross: 0 };
   for (const t of trades) {
-    if (t.pnl > 0) {
-      wins++;
-      winReturn += t.return;
-      grossProfit += t.pnl;
-    } else if (t.pnl < 0) {
-      losses++;
-      lossReturn += t.return;
-      grossLoss -= t.pnl;
-    }
+    const side = t.pnl > 0 ? win : t.pnl < 0 ? loss : null;
+    if (side === null) continue;
+    side.n++;
+    side.returns += t.return;
+    side.gross += Math.abs(t.pnl);
   }
   return {
     trades: trades.length,
-    wins,
-    winRate: trades.length > 0 ? wins / trades.length : null,
-    avgWin: wins > 0 ? winReturn / wins : null,
-    avgLoss: losses > 0 ? lossReturn / losses : null,
-    profitFactor: losses > 0 ? grossProfit / grossLoss : null,
+    wins: win.n,
+    winRate: trades.length > 0 ? win.n / trades.length : null,
+    avgWin: win.n > 0 ? win.returns / win.n : null,
+    avgLoss: loss.n > 0 ? loss.returns / loss.n : null,
+    profitFactor: loss.n > 0 ? win.gross / loss.gross : null,
   };
 }
 

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { lookup } from "../registry.ts";
 import type { BacktestConfig } from "../config/schema.ts";
 import type { LabelMode } from "./types.ts";
 
@@ -231,13 +232,5 @@ export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
  * ```
  */
 export function getStrategy(name: string): Strategy {
-  const s = (STRATEGIES as Record<string, Strategy>)[name];
-  if (!s) {
-    throw new RangeError(
-      `Unknown backtest strategy "${name}": expected one of ${
-        Object.keys(STRATEGIES).map((k) => `"${k}"`).join(", ")
-      }`,
-    );
-  }
-  return s;
+  return lookup(STRATEGIES, name, "backtest strategy");
 }

@@ -8,6 +8,7 @@ import { analyzeRun } from "../pipeline.ts";
 import { FileModelStore } from "../store/model_store.ts";
 import { findRun } from "../store/run_record.ts";
 import { parseCommandArgs } from "./args.ts";
+import { MODELS_OPTION, repeatedOption, RESULTS_OPTION } from "./options.ts";
 import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const USAGE =
@@ -28,9 +29,9 @@ export async function analyzeCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      set: { type: "string", value: "KEY=VALUE", multiple: true },
-      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
-      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
+      set: repeatedOption("KEY=VALUE"),
+      results: RESULTS_OPTION,
+      store: MODELS_OPTION,
     },
     positionals: { min: 1, max: 1, name: "one run (RUN: a run id, id prefix or run folder)" },
   });

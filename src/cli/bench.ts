@@ -49,6 +49,7 @@ import {
   QUICK_PORTFOLIO_BENCH,
 } from "../portfolio/bench.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { FLAG, stringOption } from "./options.ts";
 
 /** Backends the bench knows; `wasm-stock` is wasm without the transposed-matmul fix. */
 export const BENCH_BACKENDS = ["wasm-stock", "wasm", "cpu-blas", "cpu", "webgpu"] as const;
@@ -116,16 +117,14 @@ export const DEFAULT_BENCH: BenchOptions = {
 
 /** `--quick`: tiny sizes so a test can run the whole bench in seconds. */
 export const QUICK_BENCH: BenchOptions = {
+  ...DEFAULT_BENCH,
   models: [{ size: 16, layers: 2 }, { size: 32, layers: 2 }],
-  inputs: 60,
   rows: 128,
   batchSize: 32,
   epochs: 1,
   budgetSeconds: 5,
   matmulSize: 128,
   backends: ["wasm-stock", "wasm", "cpu-blas", "cpu"],
-  softwareGpu: false,
-  seed: 42,
 };
 
 async function timedMatMul(n: number): Promise<number> {
@@ -510,16 +509,16 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      quick: { type: "boolean" },
-      "no-engines": { type: "boolean" },
-      "no-backends": { type: "boolean" },
-      "no-portfolio": { type: "boolean" },
-      epochs: { type: "string", value: "N" },
-      budget: { type: "string", value: "SECONDS" },
-      backends: { type: "string", value: "LIST" },
-      engines: { type: "string", value: "LIST" },
-      workloads: { type: "string", value: "LIST" },
-      "blas-host": { type: "string", value: "wasm|cpu" },
+      quick: FLAG,
+      "no-engines": FLAG,
+      "no-backends": FLAG,
+      "no-portfolio": FLAG,
+      epochs: stringOption("N"),
+      budget: stringOption("SECONDS"),
+      backends: stringOption("LIST"),
+      engines: stringOption("LIST"),
+      workloads: stringOption("LIST"),
+      "blas-host": stringOption("wasm|cpu"),
     },
   }, io);
   if (typeof parsed === "number") return parsed;

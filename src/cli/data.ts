@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { fingerprintFolder } from "../data/dataset.ts";
 import { SYNTH_DEFAULTS, writeSynthetic } from "../data/synth.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+import { DATASET_OUT_OPTION, stringOption } from "./options.ts";
 
 const USAGE = `Usage: deno task data <subcommand> [options]
 
@@ -65,17 +66,17 @@ export async function synthCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: SYNTH_USAGE,
     options: {
-      seed: { type: "string", value: "N" },
-      tickers: { type: "string", value: "K" },
-      from: { type: "string", value: "YYYY-MM-DD" },
-      to: { type: "string", value: "YYYY-MM-DD" },
-      signal: { type: "string", value: "S" },
-      sectors: { type: "string", value: "N" },
-      "tail-df": { type: "string", value: "N" },
-      name: { type: "string", value: "NAME" },
-      "news-signal": { type: "string", value: "S" },
-      turnover: { type: "string", value: "R" },
-      out: { type: "string", value: "DIR", writes: "folder" },
+      seed: stringOption("N"),
+      tickers: stringOption("K"),
+      from: stringOption("YYYY-MM-DD"),
+      to: stringOption("YYYY-MM-DD"),
+      signal: stringOption("S"),
+      sectors: stringOption("N"),
+      "tail-df": stringOption("N"),
+      name: stringOption("NAME"),
+      "news-signal": stringOption("S"),
+      turnover: stringOption("R"),
+      out: DATASET_OUT_OPTION,
     },
   });
   if (typeof parsed === "number") return parsed;

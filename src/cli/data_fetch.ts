@@ -18,6 +18,7 @@ import {
 import { FETCH_CACHE_DIR } from "../paths.ts";
 import { redact } from "../redact.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { DATASET_OUT_OPTION, FLAG, stringOption } from "./options.ts";
 
 /** The environment variable holding the Alpha Vantage API key. */
 const API_KEY_ENV = "ALPHAVANTAGE_API_KEY";
@@ -42,36 +43,6 @@ const USAGE =
   --yahoo-base-url URL, --alpha-vantage-base-url URL   (or env ALFRED_YAHOO_BASE_URL,
                             ALFRED_ALPHAVANTAGE_BASE_URL)`;
 
-/** A comma-separated list's items, trimmed, empty ones dropped. */
-function list(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((x) => x.trim()).filter((x) => x);
-}
-
-/**
- * A numeric option's value: an integer ≥ 0, or a number > 0.
- *
- * @throws {TypeError} when it is neither
- */
-function positive(name: string, value: string | undefined, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
-    throw new TypeError(
-      `Invalid --${name} "${value}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
-    );
-  }
-  return n;
-}
-
-/** The Alpha Vantage API key from the environment, or undefined (unset, or no permission). */
-function apiKeyFromEnv(): string | undefined {
-  try {
-    return Deno.env.get(API_KEY_ENV) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The `deno task data fetch` command. Progress goes to stdout; the API key is masked in
  * everything printed.
@@ -88,24 +59,24 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      tickers: { type: "string", value: "LIST", default: "" },
-      since: { type: "string", value: "YYYY-MM-DD" },
-      to: { type: "string", value: "YYYY-MM-DD" },
-      out: { type: "string", value: "DIR", writes: "folder" },
-      market: { type: "string", value: "LIST" },
-      "alpha-vantage": { type: "boolean" },
-      news: { type: "boolean" },
-      "news-pages": { type: "string", value: "N" },
-      "news-time-zone": { type: "string", value: "ZONE" },
-      maturities: { type: "string", value: "LIST" },
-      "av-per-minute": { type: "string", value: "N" },
-      retries: { type: "string", value: "N" },
-      "cache-dir": { type: "string", value: "DIR", writes: "folder" },
-      name: { type: "string", value: "NAME" },
-      licence: { type: "string", value: "TEXT" },
-      index: { type: "string", value: "SERIES" },
-      "yahoo-base-url": { type: "string", value: "URL" },
-      "alpha-vantage-base-url": { type: "string", value: "URL" },
+      tickers: stringOption("LIST", { default: "" }),
+      since: stringOption("YYYY-MM-DD"),
+      to: stringOption("YYYY-MM-DD"),
+      out: DATASET_OUT_OPTION,
+      market: stringOption("LIST"),
+      "alpha-vantage": FLAG,
+      news: FLAG,
+      "news-pages": stringOption("N"),
+      "news-time-zone": stringOption("ZONE"),
+      maturities: stringOption("LIST"),
+      "av-per-minute": stringOption("N"),
+      retries: stringOption("N"),
+      "cache-dir": stringOption("DIR", { writes: "folder" }),
+      name: stringOption("NAME"),
+      licence: stringOption("TEXT"),
+      index: stringOption("SERIES"),
+      "yahoo-base-url": stringOption("URL"),
+      "alpha-vantage-base-url": stringOption("URL"),
     },
   }, io);
   if (typeof parsed === "number") return parsed;
@@ -147,5 +118,35 @@ export async function fetchCommand(args: string[], io: CommandIo = consoleIo): P
       return 1;
     }
     throw e;
+  }
+}
+
+/** A comma-separated list's items, trimmed, empty ones dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((x) => x.trim()).filter((x) => x);
+}
+
+/**
+ * A numeric option's value: an integer ≥ 0, or a number > 0.
+ *
+ * @throws {TypeError} when it is neither
+ */
+function positive(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < (integer ? 0 : 1e-9) || (integer && !Number.isInteger(n))) {
+    throw new TypeError(
+      `Invalid --${name} "${value}": expected ${integer ? "an integer ≥ 0" : "a number > 0"}`,
+    );
+  }
+  return n;
+}
+
+/** The Alpha Vantage API key from the environment, or undefined (unset, or no permission). */
+function apiKeyFromEnv(): string | undefined {
+  try {
+    return Deno.env.get(API_KEY_ENV) || undefined;
+  } catch {
+    return undefined;
   }
 }

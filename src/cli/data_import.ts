@@ -16,6 +16,7 @@ import {
   type ImportReport,
 } from "../data/import.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { DATASET_OUT_OPTION, FLAG, repeatedOption, stringOption } from "./options.ts";
 
 const USAGE = `Usage: deno task data import FILE... --out DIR [options]
   --form long|wide        long: date, ticker, columns…; wide: date + one column per ticker (default long)
@@ -115,23 +116,23 @@ export async function importCommand(args: string[], io: CommandIo = consoleIo): 
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      form: { type: "string", value: "long|wide", default: "long" },
-      table: { type: "string", value: "NAME", default: "prices" },
-      map: { type: "string", value: "FIELD=COLUMN", multiple: true },
-      mapping: { type: "string", value: "FILE.yaml" },
-      field: { type: "string", value: "NAME" },
-      out: { type: "string", value: "DIR", writes: "folder" },
-      name: { type: "string", value: "NAME" },
-      licence: { type: "string", value: "TEXT" },
-      description: { type: "string", value: "TEXT" },
-      index: { type: "string", value: "SERIES" },
-      "risk-free": { type: "string", value: "SERIES" },
-      "date-format": { type: "string", value: "iso|mdy|dmy", default: "iso" },
-      "max-gap-days": { type: "string", value: "N", default: "10" },
-      "min-history-days": { type: "string", value: "N", default: "20" },
-      add: { type: "boolean" },
-      ticker: { type: "string", value: "SYMBOL" },
-      "market-series": { type: "string", value: "NAME", multiple: true },
+      form: stringOption("long|wide", { default: "long" }),
+      table: stringOption("NAME", { default: "prices" }),
+      map: repeatedOption("FIELD=COLUMN"),
+      mapping: stringOption("FILE.yaml"),
+      field: stringOption("NAME"),
+      out: DATASET_OUT_OPTION,
+      name: stringOption("NAME"),
+      licence: stringOption("TEXT"),
+      description: stringOption("TEXT"),
+      index: stringOption("SERIES"),
+      "risk-free": stringOption("SERIES"),
+      "date-format": stringOption("iso|mdy|dmy", { default: "iso" }),
+      "max-gap-days": stringOption("N", { default: "10" }),
+      "min-history-days": stringOption("N", { default: "20" }),
+      add: FLAG,
+      ticker: stringOption("SYMBOL"),
+      "market-series": repeatedOption("NAME"),
     },
     positionals: { min: 1, name: "input files or folders (FILE...)" },
   }, io);

@@ -9,6 +9,7 @@ import { diffConfigs, formatConfigDiff } from "../config/diff.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { loadExperiment } from "../config/load.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { stringOption } from "./options.ts";
 import { diffStoredRuns } from "../report/run_diff.ts";
 import { RESULTS_DIR } from "../paths.ts";
 
@@ -37,7 +38,7 @@ const isConfig = (arg: string) => /\.ya?ml$/i.test(arg);
 export async function diffCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
-    options: { results: { type: "string", value: "DIR", default: RESULTS_DIR } },
+    options: { results: stringOption("DIR", { default: RESULTS_DIR }) },
     positionals: { min: 2, max: 2, name: "two config files or two runs" },
   }, io);
   if (typeof parsed === "number") return parsed;

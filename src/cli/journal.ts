@@ -16,6 +16,7 @@ import { FileRunStore } from "../store/shared_file.ts";
 import type { UnreadableRecord } from "../store/stores.ts";
 import { renderJournal } from "../report/journal.ts";
 import { type OptionValues, parseArguments, parseCommandArgs } from "./args.ts";
+import { FLAG, stringOption } from "./options.ts";
 import { JOURNAL_FILE, RESULTS_DIR } from "../paths.ts";
 
 /** Parsed `journal` arguments. */
@@ -37,10 +38,10 @@ Regenerates ${JOURNAL_FILE} (--out) from every run under ${RESULTS_DIR}/ (--resu
 disk differs from what the runs give.`;
 
 const OPTIONS = {
-  results: { type: "string", value: "DIR", default: RESULTS_DIR },
-  store: { type: "string", value: "SPEC" },
-  out: { type: "string", value: "FILE", default: JOURNAL_FILE, writes: "file" },
-  check: { type: "boolean" },
+  results: stringOption("DIR", { default: RESULTS_DIR }),
+  store: stringOption("SPEC"),
+  out: stringOption("FILE", { default: JOURNAL_FILE, writes: "file" }),
+  check: FLAG,
 } as const;
 
 function journalArgs(values: OptionValues<typeof OPTIONS>): JournalArgs {

@@ -12,6 +12,14 @@ import { removeStaleRunTemps } from "../store/run_record.ts";
 import { removeStaleTemps } from "../store/temp.ts";
 import { interruptOnSignals } from "../train/interrupt.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import {
+  CHECKPOINTS_OPTION,
+  FLAG,
+  MODELS_OPTION,
+  repeatedOption,
+  RESULTS_OPTION,
+  stringOption,
+} from "./options.ts";
 import { checkAgainstData, locatedMessage } from "./data_checks.ts";
 import { type SweepResult, sweepStartLine, sweepTable } from "./sweep.ts";
 import { formatDuration } from "../train/progress.ts";
@@ -73,18 +81,13 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      set: { type: "string", value: "key=value", multiple: true },
-      retrain: { type: "boolean" },
-      resume: { type: "boolean" },
-      "resume-if-any": { type: "boolean" },
-      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
-      store: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
-      checkpoints: {
-        type: "string",
-        value: "DIR",
-        default: CHECKPOINTS_DIR,
-        writes: "folder",
-      },
+      set: repeatedOption("key=value"),
+      retrain: FLAG,
+      resume: FLAG,
+      "resume-if-any": FLAG,
+      results: RESULTS_OPTION,
+      store: MODELS_OPTION,
+      checkpoints: CHECKPOINTS_OPTION,
     },
     positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
   }, io);
@@ -159,12 +162,12 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: QUEUE_USAGE,
     options: {
-      queue: { type: "string", value: "redis://HOST:PORT" },
-      "queue-name": { type: "string", value: "NAME" },
-      set: { type: "string", value: "key=value", multiple: true },
-      attempts: { type: "string", value: "N", default: "3" },
-      wait: { type: "boolean" },
-      timeout: { type: "string", value: "SECONDS" },
+      queue: stringOption("redis://HOST:PORT"),
+      "queue-name": stringOption("NAME"),
+      set: repeatedOption("key=value"),
+      attempts: stringOption("N", { default: "3" }),
+      wait: FLAG,
+      timeout: stringOption("SECONDS"),
     },
     positionals: { min: 1, max: 1, name: "one experiment file (FILE.yaml)" },
   }, io);

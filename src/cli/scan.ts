@@ -7,6 +7,7 @@
 import { loadDatasetArgument } from "../data/dataset.ts";
 import { SCAN_DEFAULTS, scanContinuity } from "../data/scan.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { FLAG, stringOption } from "./options.ts";
 
 const USAGE =
   `Usage: deno task scan --dataset D --since YYYY-MM-DD [--max-gap N] [--until YYYY-MM-DD] [--all]
@@ -24,11 +25,11 @@ export async function scanCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      dataset: { type: "string", value: "D" },
-      since: { type: "string", value: "YYYY-MM-DD" },
-      until: { type: "string", value: "YYYY-MM-DD" },
-      "max-gap": { type: "string", value: "N" },
-      all: { type: "boolean" },
+      dataset: stringOption("D"),
+      since: stringOption("YYYY-MM-DD"),
+      until: stringOption("YYYY-MM-DD"),
+      "max-gap": stringOption("N"),
+      all: FLAG,
     },
   });
   if (typeof parsed === "number") return parsed;

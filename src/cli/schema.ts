@@ -6,6 +6,7 @@
  */
 import { EXPERIMENT_SCHEMA_PATH, experimentJsonSchemaText } from "../config/json_schema.ts";
 import { type CommandIo, consoleIo, parseCommandArgs } from "./args.ts";
+import { FLAG } from "./options.ts";
 
 const USAGE = `Usage: deno task schema [--check]
 
@@ -29,7 +30,7 @@ committed file is missing or stale.`;
 export async function schemaCommand(args: string[], io: CommandIo = consoleIo): Promise<number> {
   const parsed = parseCommandArgs(
     args,
-    { usage: USAGE, options: { check: { type: "boolean" } } },
+    { usage: USAGE, options: { check: FLAG } },
     io,
   );
   if (typeof parsed === "number") return parsed;

@@ -21,6 +21,7 @@ import { openStores } from "../store/shared_file.ts";
 import type { Stores } from "../store/stores.ts";
 import { redact } from "../redact.ts";
 import { consoleIo, parseCommandArgs, runSubcommand, usageError } from "./args.ts";
+import { FLAG, MODELS_OPTION, RESULTS_OPTION, stringOption } from "./options.ts";
 import { MODELS_DIR, RESULTS_DIR } from "../paths.ts";
 
 const SPEC = [
@@ -67,7 +68,7 @@ const LIST_USAGE = [
   SPEC,
 ].join("\n");
 
-const STORE = { type: "string", value: "SPEC" } as const;
+const STORE = stringOption("SPEC");
 
 /**
  * Opens a shared store and runs `f` on it, closing it after.
@@ -100,9 +101,9 @@ async function pullCommand(args: string[]): Promise<number> {
     usage: PULL_USAGE,
     options: {
       store: STORE,
-      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
-      model: { type: "boolean" },
-      models: { type: "string", value: "DIR", default: MODELS_DIR, writes: "folder" },
+      results: RESULTS_OPTION,
+      model: FLAG,
+      models: MODELS_OPTION,
     },
     positionals: { min: 1, max: 1, name: "one run id (RUN_ID)" },
   });
@@ -133,44 +134,56 @@ async function pullCommand(args: string[]): Promise<number> {
   });
 }
 
-/** `store push RUN_DIR...`: local run folders into the shared store. */
-async function pushCommand(args: string[]): Promise<number> {
+/**
+ * `store push` and `store push-data`: folders into the shared store, a line about each.
+ *
+ * @param args the arguments after the subcommand
+ * @param usage its usage text
+ * @param folders what the folders are, for messages (`run folders (RUN_DIR...)`)
+ * @param put stores one folder (as given) and says what happened
+ * @returns the exit code
+ */
+async function pushFolders(
+  args: string[],
+  usage: string,
+  folders: string,
+  put: (stores: Stores, runs: NonNullable<Stores["runs"]>, dir: string) => Promise<string>,
+): Promise<number> {
   const parsed = parseCommandArgs(args, {
-    usage: PUSH_USAGE,
+    usage,
     options: { store: { ...STORE, writes: "store" } },
-    positionals: { min: 1, name: "one or more run folders (RUN_DIR...)" },
+    positionals: { min: 1, name: `one or more ${folders}` },
   });
   if (typeof parsed === "number") return parsed;
   const { store } = parsed.values;
-  if (!store) return missingStore(PUSH_USAGE);
-  return await withSharedStore(store, async (_stores, runs) => {
+  if (!store) return missingStore(usage);
+  return await withSharedStore(store, async (stores, runs) => {
     for (const dir of parsed.positionals) {
-      const stored = await runs.put(dir.replace(/\/+$/, ""));
-      console.log(`${stored ? "pushed" : "already there"}: ${dir}`);
+      console.log(await put(stores, runs, dir));
     }
     return 0;
   });
 }
 
+/** `store push RUN_DIR...`: local run folders into the shared store. */
+function pushCommand(args: string[]): Promise<number> {
+  return pushFolders(args, PUSH_USAGE, "run folders (RUN_DIR...)", async (_stores, runs, dir) => {
+    const stored = await runs.put(withoutSlash(dir));
+    return `${stored ? "pushed" : "already there"}: ${dir}`;
+  });
+}
+
 /** `store push-data DATASET_DIR...`: dataset folders into the shared store. */
-async function pushDataCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, {
-    usage: PUSH_DATA_USAGE,
-    options: { store: { ...STORE, writes: "store" } },
-    positionals: { min: 1, name: "one or more dataset folders (DATASET_DIR...)" },
-  });
-  if (typeof parsed === "number") return parsed;
-  const { store } = parsed.values;
-  if (!store) return missingStore(PUSH_DATA_USAGE);
-  return await withSharedStore(store, async (stores) => {
-    for (const dir of parsed.positionals) {
-      const { name, fingerprint, created } = await stores.data!.put(dir.replace(/\/+$/, ""));
-      console.log(
-        `${created ? "pushed" : "already there"}: dataset ${name} ${fingerprint.slice(0, 12)}`,
-      );
-    }
-    return 0;
-  });
+function pushDataCommand(args: string[]): Promise<number> {
+  return pushFolders(
+    args,
+    PUSH_DATA_USAGE,
+    "dataset folders (DATASET_DIR...)",
+    async (stores, _runs, dir) => {
+      const { name, fingerprint, created } = await stores.data!.put(withoutSlash(dir));
+      return `${created ? "pushed" : "already there"}: dataset ${name} ${fingerprint.slice(0, 12)}`;
+    },
+  );
 }
 
 /** `store list`: the datasets and runs in the shared store. */
@@ -192,6 +205,10 @@ async function listCommand(args: string[]): Promise<number> {
     }
     return 0;
   });
+}
+
+function withoutSlash(dir: string): string {
+  return dir.replace(/\/+$/, "");
 }
 
 function missingStore(usage: string): number {

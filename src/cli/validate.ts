@@ -11,6 +11,7 @@ import { configHash } from "../config/hash.ts";
 import { loadExperiments } from "../config/load.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { FLAG, repeatedOption } from "./options.ts";
 import { checkAgainstData } from "./data_checks.ts";
 
 const USAGE = `Usage: deno task validate FILE... [--set key.path=value]... [--resolved]
@@ -44,8 +45,8 @@ export async function validateCommand(args: string[], io: CommandIo = consoleIo)
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      set: { type: "string", value: "key.path=value", multiple: true },
-      resolved: { type: "boolean" },
+      set: repeatedOption("key.path=value"),
+      resolved: FLAG,
     },
     positionals: { name: "experiment files (FILE.yaml)" },
   }, io);

@@ -22,8 +22,9 @@ import { openStores } from "../store/shared_file.ts";
 import { redact } from "../redact.ts";
 import { interruptOnSignals } from "../train/interrupt.ts";
 import { consoleIo, parseCommandArgs, usageError } from "./args.ts";
+import { CHECKPOINTS_OPTION, RESULTS_OPTION, stringOption } from "./options.ts";
 import { removeStaleTemporaries } from "./run.ts";
-import { CHECKPOINTS_DIR, MODELS_DIR, RESULTS_DIR } from "../paths.ts";
+import { CHECKPOINTS_DIR, MODELS_DIR } from "../paths.ts";
 
 const USAGE =
   `Usage: deno task worker --queue redis://HOST:6379 [--concurrency N] [--backend B] [--results DIR]
@@ -40,15 +41,6 @@ results folder, the store and the checkpoint folder are removed. deno task worke
 under results/, .alfred/ and data/: a --results or a file: store elsewhere needs deno run with
 --allow-write for it.`;
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`Invalid --${name} "${value}": expected an integer >= 1`);
-  }
-  return n;
-}
-
 /**
  * Run a worker until interrupted.
  *
@@ -59,21 +51,16 @@ export async function workerCommand(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     usage: USAGE,
     options: {
-      queue: { type: "string", value: "redis://HOST:6379" },
-      "queue-name": { type: "string", value: "NAME", default: DEFAULT_QUEUE_NAME },
-      concurrency: { type: "string", value: "N", default: "1" },
-      backend: { type: "string", value: "B" },
-      results: { type: "string", value: "DIR", default: RESULTS_DIR, writes: "folder" },
-      store: { type: "string", value: "SPEC", default: MODELS_DIR, writes: "store" },
-      checkpoints: {
-        type: "string",
-        value: "DIR",
-        default: CHECKPOINTS_DIR,
-        writes: "folder",
-      },
-      name: { type: "string", value: "NAME" },
-      "lock-duration": { type: "string", value: "MS" },
-      "stalled-interval": { type: "string", value: "MS" },
+      queue: stringOption("redis://HOST:6379"),
+      "queue-name": stringOption("NAME", { default: DEFAULT_QUEUE_NAME }),
+      concurrency: stringOption("N", { default: "1" }),
+      backend: stringOption("B"),
+      results: RESULTS_OPTION,
+      store: stringOption("SPEC", { default: MODELS_DIR, writes: "store" }),
+      checkpoints: CHECKPOINTS_OPTION,
+      name: stringOption("NAME"),
+      "lock-duration": stringOption("MS"),
+      "stalled-interval": stringOption("MS"),
     },
   });
   if (typeof parsed === "number") return parsed;
@@ -144,6 +131,15 @@ export async function workerCommand(args: string[]): Promise<number> {
   } finally {
     signals.dispose();
   }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Invalid --${name} "${value}": expected an integer >= 1`);
+  }
+  return n;
 }
 
 if (import.meta.main) Deno.exit(await workerCommand(Deno.args));

@@ -6,29 +6,27 @@
  *
  * @module
  */
-export { ConfigError, didYouMean, formatIssue, levenshtein } from "./errors.ts";
-export type { ConfigIssue } from "./errors.ts";
+export { ConfigError, type ConfigIssue, didYouMean, formatIssue, levenshtein } from "./errors.ts";
 export {
   loadExperiment,
   loadExperiments,
+  type LoadOptions,
   loadSweepPoints,
   locateConfigPath,
   MAX_SWEEP_POINTS,
   parseExperimentText,
   SET_FILE,
+  type SweepPoint,
 } from "./load.ts";
-export type { LoadOptions, SweepPoint } from "./load.ts";
 export { canonicalJson, configHash } from "./hash.ts";
-export { diffConfigs, formatConfigDiff } from "./diff.ts";
-export type { ConfigDiff } from "./diff.ts";
+export { type ConfigDiff, diffConfigs, formatConfigDiff } from "./diff.ts";
 export { experimentToYaml } from "./yaml.ts";
 export {
   EXPERIMENT_SCHEMA_PATH,
   experimentJsonSchema,
   experimentJsonSchemaText,
 } from "./json_schema.ts";
-export { semanticIssues } from "./semantic.ts";
+export { type SemanticIssue, semanticIssues } from "./semantic.ts";
 export { datasetRefProblem, MAX_CONFIG_BYTES, MAX_EXTENDS_CHAIN } from "./files.ts";
 export { YAML_LIMITS } from "./tree.ts";
-export type { SemanticIssue } from "./semantic.ts";
 export { Experiment, MAX_NAME_LENGTH } from "./schema.ts";

@@ -245,15 +245,7 @@ export const VALUE_RULE_TEXT: Readonly<Record<ValueRule, string>> = {
   finite: "a finite number",
 };
 
-const TableNameSchema = z.enum([
-  "prices",
-  "fundamentals",
-  "insider",
-  "sentiment",
-  "market",
-  "news",
-  "universe",
-]);
+const TableNameSchema = z.enum(TABLE_NAMES);
 
 /** The zod schema of `manifest.json`; {@linkcode loadDataset} and {@linkcode writeDataset} check it. */
 export const ManifestSchema = z.strictObject({
@@ -908,6 +900,45 @@ export async function writeDataset(
  */
 export function dateSeries(name: string, dates: readonly string[]): pl.Series {
   return pl.Series(name, dates as string[], pl.Utf8).str.strptime(pl.Date, "%Y-%m-%d");
+}
+
+/**
+ * A table's frame from rows, each column typed as {@linkcode TABLE_COLUMNS} says: a `Date` from
+ * ISO date strings, a `Datetime` from epoch milliseconds (UTC), `String` and `Float64` as they are.
+ *
+ * @param table the table the rows belong to
+ * @param rows the rows
+ * @param columns the columns to write, in file order, each one the table documents (default:
+ *   every column it documents, in {@linkcode TABLE_COLUMNS} order)
+ * @returns the frame, rows in the order given
+ * @throws {RangeError} when a column is not one the table documents
+ * @example
+ * ```ts
+ * tableFrame("market", [{ date: "2020-01-02", series: "SPY", value: 324.87 }]);
+ * ```
+ */
+export function tableFrame<R>(
+  table: TableName,
+  rows: readonly R[],
+  columns: readonly (keyof R & string)[] = TABLE_COLUMNS[table].map((c) =>
+    c.name as keyof R & string
+  ),
+): pl.DataFrame {
+  return pl.DataFrame(columns.map((name) => {
+    const spec = TABLE_COLUMNS[table].find((c) => c.name === name);
+    if (!spec) throw new RangeError(`Table "${table}" has no column "${name}"`);
+    const values = rows.map((r) => r[name]) as unknown[];
+    switch (spec.type) {
+      case "Date":
+        return dateSeries(name, values as string[]);
+      case "Datetime":
+        return pl.Series(name, values as number[], pl.Int64).cast(pl.Datetime("ms", "UTC"));
+      case "String":
+        return pl.Series(name, values as (string | null)[], pl.Utf8);
+      case "Float64":
+        return pl.Series(name, values as (number | null)[], pl.Float64);
+    }
+  }));
 }
 
 /**

@@ -611,6 +611,13 @@ function parseFile(
   const rows: Row[] = [];
   const missing: string[] = [];
   if (dateCol === undefined) missing.push(spec.date);
+  // Data row i's number, where it is for messages, and its date's day (null after a problem).
+  const rowAt = (i: number) => {
+    const r = i + 1;
+    const at = `${file}: ${where(r, lineOf?.(r))}`;
+    const place = { at, file, row: r, column: dateCol! };
+    return { r, at, day: dayOrProblem(data[dateCol!][i], format, place, problems, true) };
+  };
 
   if (options.form === "long") {
     const keyCol = findColumn(spec.key, columns, mapping);
@@ -668,31 +675,15 @@ function parseFile(
       });
       return [];
     }
-    const dates = data[dateCol!];
     const keys = keyCol === undefined ? null : data[keyCol];
     for (let i = 0; i < height; i++) {
-      const r = i + 1;
-      const at = `${file}: ${where(r, lineOf?.(r))}`;
-      const day = parseDateCell(dates[i], format);
+      const { r, at, day } = rowAt(i);
       const key = keys === null
         ? source.key!
         : keys[i] === null || keys[i] === undefined
         ? ""
         : String(keys[i]).trim();
-      let ok = true;
-      if (day === null) {
-        problems.push({
-          kind: "date",
-          file,
-          row: r,
-          column: dateCol,
-          message: `${at}: unparseable date ${JSON.stringify(dates[i])} in column "${dateCol}": ` +
-            `expected ${
-              format === "iso" ? "YYYY-MM-DD" : format === "mdy" ? "M/D/YYYY" : "D/M/YYYY"
-            }`,
-        });
-        ok = false;
-      }
+      let ok = day !== null;
       if (key === "") {
         problems.push({
           kind: "ticker",
@@ -776,24 +767,9 @@ function parseFile(
     });
     return [];
   }
-  const dates = data[dateCol!];
   for (let i = 0; i < height; i++) {
-    const r = i + 1;
-    const at = `${file}: ${where(r, lineOf?.(r))}`;
-    const day = parseDateCell(dates[i], format);
-    if (day === null) {
-      problems.push({
-        kind: "date",
-        file,
-        row: r,
-        column: dateCol,
-        message: `${at}: unparseable date ${JSON.stringify(dates[i])} in column "${dateCol}": ` +
-          `expected ${
-            format === "iso" ? "YYYY-MM-DD" : format === "mdy" ? "M/D/YYYY" : "D/M/YYYY"
-          }`,
-      });
-      continue;
-    }
+    const { r, at, day } = rowAt(i);
+    if (day === null) continue;
     for (const col of keyCols) {
       const cell = data[col][i];
       if (numberCell(cell) === null) continue; // not traded that day
@@ -813,6 +789,34 @@ function parseFile(
   return rows;
 }
 
+/**
+ * Parses a date cell; returns its day, or null after recording a problem where the cell is. A
+ * row's own date names the format expected (`withFormat`); a date-valued field does not.
+ */
+function dayOrProblem(
+  cell: unknown,
+  format: "iso" | "mdy" | "dmy",
+  place: { at: string; file: string; row: number; column: string; ticker?: string },
+  problems: ImportProblem[],
+  withFormat = false,
+): number | null {
+  const day = parseDateCell(cell, format);
+  if (day !== null) return day;
+  const { at, file, row, column, ticker } = place;
+  const expected = withFormat
+    ? `: expected ${format === "iso" ? "YYYY-MM-DD" : format === "mdy" ? "M/D/YYYY" : "D/M/YYYY"}`
+    : "";
+  problems.push({
+    kind: "date",
+    file,
+    row,
+    column,
+    ...(ticker === undefined ? {} : { ticker }),
+    message: `${at}: unparseable date ${JSON.stringify(cell)} in column "${column}"${expected}`,
+  });
+  return null;
+}
+
 /** Checks one value cell; returns the value, or undefined after recording a problem. */
 function checkValue(
   field: string,
@@ -829,19 +833,8 @@ function checkValue(
   const check = spec.fields[field].check;
   if (check === "date") {
     if (cell === null || cell === undefined || String(cell).trim() === "") return null;
-    const d = parseDateCell(cell, format);
-    if (d === null) {
-      problems.push({
-        kind: "date",
-        file,
-        row,
-        column: col,
-        ticker: key,
-        message: `${at}: unparseable date ${JSON.stringify(cell)} in column "${col}"`,
-      });
-      return undefined;
-    }
-    return dayToIso(d);
+    const d = dayOrProblem(cell, format, { at, file, row, column: col, ticker: key }, problems);
+    return d === null ? undefined : dayToIso(d);
   }
   const v = numberCell(cell);
   if (v === null) {

@@ -11,7 +11,7 @@
  */
 import pl from "nodejs-polars";
 import { basename } from "node:path";
-import { loadDatasetFolder, type TableName, writeDataset } from "./dataset.ts";
+import { loadDatasetFolder, TABLE_COLUMNS, type TableName, writeDataset } from "./dataset.ts";
 import { type ImportProblem, readColumns } from "./import.ts";
 
 /** One article before it becomes rows of the `news` table (one per ticker). */
@@ -27,18 +27,12 @@ export interface NewsRow {
   providerRelevance: number | null;
 }
 
+/** The fields a news file may have: the news table's columns, and `tickers` (several) after `ticker`. */
 const FIELDS = [
   "ticker",
   "tickers",
-  "published_at",
-  "article_id",
-  "headline",
-  "summary",
-  "source",
-  "url",
-  "provider_sentiment",
-  "provider_relevance",
-] as const;
+  ...TABLE_COLUMNS.news.map((c) => c.name).filter((name) => name !== "ticker"),
+];
 
 const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
 const ZONED = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;

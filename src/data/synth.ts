@@ -24,12 +24,41 @@ import {
 } from "@alfred/core";
 import { marketCloseMs } from "../news/point_in_time.ts";
 import {
-  dateSeries,
   type Manifest,
   type SeriesInfo,
+  tableFrame,
   type TableName,
   writeDataset,
 } from "./dataset.ts";
+
+// The columns each table is written with, in file order.
+const PRICE_COLUMNS = ["date", "ticker", "open", "high", "low", "close", "volume"] as const;
+const FUNDAMENTAL_COLUMNS = [
+  "ticker",
+  "report_date",
+  "fiscal_date_ending",
+  "margin_gross",
+  "margin_operating",
+  "margin_net_profit",
+  "reported_eps",
+  "estimated_eps",
+  "surprise",
+  "surprise_percentage",
+] as const;
+const INSIDER_COLUMNS = ["ticker", "date", "acquisition", "disposal"] as const;
+const SENTIMENT_COLUMNS = ["ticker", "date", "sentiment", "outlook"] as const;
+const MARKET_COLUMNS = ["date", "series", "value"] as const;
+const NEWS_COLUMNS = [
+  "ticker",
+  "published_at",
+  "article_id",
+  "headline",
+  "summary",
+  "source",
+  "url",
+] as const;
+/** A row with these columns: dates and text are strings, the rest numbers. */
+type Row<C extends readonly string[]> = Record<C[number], string | number>;
 
 /** Parameters of {@linkcode generateSynthetic}. */
 export interface SynthParams {
@@ -345,41 +374,12 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   const closes: number[][] = names.map(() => []);
   const returns: number[][] = names.map(() => []);
 
-  // Output columns.
-  const P = {
-    date: [] as string[],
-    ticker: [] as string[],
-    open: [] as number[],
-    high: [] as number[],
-    low: [] as number[],
-    close: [] as number[],
-    volume: [] as number[],
-  };
-  const F = {
-    ticker: [] as string[],
-    report_date: [] as string[],
-    fiscal_date_ending: [] as string[],
-    margin_gross: [] as number[],
-    margin_operating: [] as number[],
-    margin_net_profit: [] as number[],
-    reported_eps: [] as number[],
-    estimated_eps: [] as number[],
-    surprise: [] as number[],
-    surprise_percentage: [] as number[],
-  };
-  const I = {
-    ticker: [] as string[],
-    date: [] as string[],
-    acquisition: [] as number[],
-    disposal: [] as number[],
-  };
-  const S = {
-    ticker: [] as string[],
-    date: [] as string[],
-    sentiment: [] as number[],
-    outlook: [] as number[],
-  };
-  const M = { date: [] as string[], series: [] as string[], value: [] as number[] };
+  // Output rows, a list per table.
+  const P: Row<typeof PRICE_COLUMNS>[] = [];
+  const F: Row<typeof FUNDAMENTAL_COLUMNS>[] = [];
+  const I: Row<typeof INSIDER_COLUMNS>[] = [];
+  const S: Row<typeof SENTIMENT_COLUMNS>[] = [];
+  const M: Row<typeof MARKET_COLUMNS>[] = [];
 
   let state = 0;
   let vixNoise = 0;
@@ -413,21 +413,21 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       const net = round(netMargin[i], 4);
       const op = round(net + opSpread[i] + 0.005 * rng.normal(), 4);
       const gross = round(op + grossSpread[i] + 0.01 * rng.normal(), 4);
-      {
-        F.ticker.push(t);
-        F.report_date.push(days[reportDay[i]]);
-        F.fiscal_date_ending.push(fiscalEnd);
-        F.margin_gross.push(gross);
-        F.margin_operating.push(op);
-        F.margin_net_profit.push(net);
-        F.reported_eps.push(reported);
-        F.estimated_eps.push(estimated);
-        F.surprise.push(surprise);
-        F.surprise_percentage.push(sp);
-        surprisePct[i] = sp;
-        deltaNet[i] = prevNet[i] === null ? null : round(net - prevNet[i]!, 4);
-        prevNet[i] = net;
-      }
+      F.push({
+        ticker: t,
+        report_date: days[reportDay[i]],
+        fiscal_date_ending: fiscalEnd,
+        margin_gross: gross,
+        margin_operating: op,
+        margin_net_profit: net,
+        reported_eps: reported,
+        estimated_eps: estimated,
+        surprise,
+        surprise_percentage: sp,
+      });
+      surprisePct[i] = sp;
+      deltaNet[i] = prevNet[i] === null ? null : round(net - prevNet[i]!, 4);
+      prevNet[i] = net;
     });
     // Insider bursts: 1-5 consecutive trading days of acquisitions or disposals.
     const acq = names.map(() => new Map<number, number>());
@@ -476,13 +476,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         );
         if (closes[i].length) returns[i].push(Math.log(close / closes[i][closes[i].length - 1]));
         closes[i].push(close);
-        P.date.push(days[d]);
-        P.ticker.push(t);
-        P.open.push(open);
-        P.high.push(high);
-        P.low.push(low);
-        P.close.push(close);
-        P.volume.push(volume);
+        P.push({ date: days[d], ticker: t, open, high, low, close, volume });
         // News: about one day in four; tone follows the last five days' return.
         if (rng.next() < 0.25) {
           const rr = returns[i].slice(-5);
@@ -492,18 +486,17 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
             -1,
             1,
           );
-          S.ticker.push(t);
-          S.date.push(days[d]);
-          S.sentiment.push(round(sent, 4));
-          S.outlook.push(round(clamp(0.05 + 0.5 * sent + 0.2 * rng.normal(), -1, 1), 4));
+          S.push({
+            ticker: t,
+            date: days[d],
+            sentiment: round(sent, 4),
+            outlook: round(clamp(0.05 + 0.5 * sent + 0.2 * rng.normal(), -1, 1), 4),
+          });
         }
         const a = acq[i].get(d) ?? 0;
         const b = disp[i].get(d) ?? 0;
         if (a > 0 || b > 0) {
-          I.ticker.push(t);
-          I.date.push(days[d]);
-          I.acquisition.push(a);
-          I.disposal.push(b);
+          I.push({ ticker: t, date: days[d], acquisition: a, disposal: b });
         }
       });
       // Market series, known at the day's close.
@@ -532,9 +525,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         ["10year", round(Math.max(0.05, r2 + slopes[2]), 2)],
       ];
       for (const [s, v] of values) {
-        M.date.push(days[d]);
-        M.series.push(s);
-        M.value.push(v);
+        M.push({ date: days[d], series: s, value: v });
       }
     }
 
@@ -558,47 +549,14 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   }
 
   const tables: SynthDataset["tables"] = {
-    prices: pl.DataFrame([
-      dateSeries("date", P.date),
-      pl.Series("ticker", P.ticker, pl.Utf8),
-      pl.Series("open", P.open, pl.Float64),
-      pl.Series("high", P.high, pl.Float64),
-      pl.Series("low", P.low, pl.Float64),
-      pl.Series("close", P.close, pl.Float64),
-      pl.Series("volume", P.volume, pl.Float64),
-    ]).sort(["ticker", "date"]),
-    fundamentals: pl.DataFrame([
-      pl.Series("ticker", F.ticker, pl.Utf8),
-      dateSeries("report_date", F.report_date),
-      dateSeries("fiscal_date_ending", F.fiscal_date_ending),
-      ...([
-        "margin_gross",
-        "margin_operating",
-        "margin_net_profit",
-        "reported_eps",
-        "estimated_eps",
-        "surprise",
-        "surprise_percentage",
-      ] as const)
-        .map((c) => pl.Series(c, F[c], pl.Float64)),
-    ]).sort(["ticker", "report_date"]),
-    insider: pl.DataFrame([
-      pl.Series("ticker", I.ticker, pl.Utf8),
-      dateSeries("date", I.date),
-      pl.Series("acquisition", I.acquisition, pl.Float64),
-      pl.Series("disposal", I.disposal, pl.Float64),
-    ]).sort(["ticker", "date"]),
-    sentiment: pl.DataFrame([
-      pl.Series("ticker", S.ticker, pl.Utf8),
-      dateSeries("date", S.date),
-      pl.Series("sentiment", S.sentiment, pl.Float64),
-      pl.Series("outlook", S.outlook, pl.Float64),
-    ]).sort(["ticker", "date"]),
-    market: pl.DataFrame([
-      dateSeries("date", M.date),
-      pl.Series("series", M.series, pl.Utf8),
-      pl.Series("value", M.value, pl.Float64),
-    ]).sort(["series", "date"]),
+    prices: tableFrame("prices", P, PRICE_COLUMNS).sort(["ticker", "date"]),
+    fundamentals: tableFrame("fundamentals", F, FUNDAMENTAL_COLUMNS).sort([
+      "ticker",
+      "report_date",
+    ]),
+    insider: tableFrame("insider", I, INSIDER_COLUMNS).sort(["ticker", "date"]),
+    sentiment: tableFrame("sentiment", S, SENTIMENT_COLUMNS).sort(["ticker", "date"]),
+    market: tableFrame("market", M, MARKET_COLUMNS).sort(["series", "date"]),
   };
   if (newsSignal !== undefined) {
     tables.news = syntheticNews({
@@ -616,11 +574,14 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     ? listingSpells(params.seed, turnover, days, quarters, closes)
     : null;
   if (listing) {
-    tables.universe = pl.DataFrame([
-      pl.Series("ticker", names, pl.Utf8),
-      dateSeries("from", listing.map((l) => days[l.from])),
-      dateSeries("to", listing.map((l) => (l.to === null ? null : days[l.to])) as string[]),
-    ]);
+    tables.universe = tableFrame(
+      "universe",
+      listing.map((l, i) => ({
+        ticker: names[i],
+        from: days[l.from],
+        to: l.to === null ? null : days[l.to],
+      })),
+    );
     for (const t of ["prices", "fundamentals", "insider", "sentiment"] as const) {
       tables[t] = keepListed(
         tables[t],
@@ -899,15 +860,7 @@ const NYSE_CLOSE = { time_zone: "America/New_York", time: "16:00" };
 function syntheticNews(a: SyntheticNewsArgs): pl.DataFrame {
   const rng = new SynthRng((a.seed ^ 0x6e657773) >>> 0);
   const score = new Map(a.planted.map((p) => [`${p.quarter}|${p.ticker}`, p.score]));
-  const N = {
-    ticker: [] as string[],
-    published_at: [] as number[],
-    article_id: [] as string[],
-    headline: [] as string[],
-    summary: [] as string[],
-    source: [] as string[],
-    url: [] as string[],
-  };
+  const N: Row<typeof NEWS_COLUMNS>[] = [];
   let serial = 0;
   const publish = (
     tickers: string[],
@@ -925,13 +878,15 @@ function syntheticNews(a: SyntheticNewsArgs): pl.DataFrame {
     const id = `syn-${a.seed}-${String(++serial).padStart(7, "0")}`;
     const label = tickers.join(", ");
     for (const t of tickers) {
-      N.ticker.push(t);
-      N.published_at.push(Math.floor(ms / 1000) * 1000);
-      N.article_id.push(id);
-      N.headline.push(h.replaceAll("{t}", label));
-      N.summary.push(sm.replaceAll("{t}", label));
-      N.source.push("Synthetic Wire");
-      N.url.push(`https://news.invalid/synthetic/${id}`);
+      N.push({
+        ticker: t,
+        published_at: Math.floor(ms / 1000) * 1000,
+        article_id: id,
+        headline: h.replaceAll("{t}", label),
+        summary: sm.replaceAll("{t}", label),
+        source: "Synthetic Wire",
+        url: `https://news.invalid/synthetic/${id}`,
+      });
     }
   };
   const sectors = a.sectorOf.reduce((m, s) => Math.max(m, s), 0) + 1;
@@ -956,13 +911,5 @@ function syntheticNews(a: SyntheticNewsArgs): pl.DataFrame {
       publish(picked, "neutral", q.start, q.end);
     }
   }
-  return pl.DataFrame([
-    pl.Series("ticker", N.ticker, pl.Utf8),
-    pl.Series("published_at", N.published_at, pl.Int64).cast(pl.Datetime("ms", "UTC")),
-    pl.Series("article_id", N.article_id, pl.Utf8),
-    pl.Series("headline", N.headline, pl.Utf8),
-    pl.Series("summary", N.summary, pl.Utf8),
-    pl.Series("source", N.source, pl.Utf8),
-    pl.Series("url", N.url, pl.Utf8),
-  ]).sort(["ticker", "published_at", "article_id"]);
+  return tableFrame("news", N, NEWS_COLUMNS).sort(["ticker", "published_at", "article_id"]);
 }

@@ -35,7 +35,7 @@ import { redact } from "../redact.ts";
 import type { EpochLog } from "@alfred/engines";
 import type { ModelStore } from "../store/model_store.ts";
 import { listRuns, readRunRecord, type RunRecord, withDroppedRuns } from "../store/run_record.ts";
-import type { DataStore, RunStore } from "../store/stores.ts";
+import { type DataStore, type RunStore, summarize } from "../store/stores.ts";
 import {
   DEFAULT_QUEUE_NAME,
   type ExperimentJobData,
@@ -372,14 +372,18 @@ function resultOf(
   worker: string,
   alreadyDone: boolean,
 ): ExperimentJobResult {
-  return {
-    runId: record.runId,
+  const { runId, status, configHash, modelHash, restoredFromStore, bestValLoss } = summarize(
+    record,
     dir,
-    status: record.status,
-    configHash: record.configHash,
-    modelHash: record.model?.modelHash ?? "",
-    restoredFromStore: record.model?.restoredFromStore ?? false,
-    bestValLoss: record.training?.bestValLoss ?? null,
+  );
+  return {
+    runId,
+    dir,
+    status,
+    configHash,
+    modelHash,
+    restoredFromStore,
+    bestValLoss,
     worker,
     alreadyDone,
   };

@@ -10,6 +10,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { countAtOrBelow } from "@alfred/core";
 import { type FeatureFamilies, NEWS_EVENT_TYPES } from "../config/schema.ts";
 import { type Dataset, MissingTableError, type TableName } from "../data/dataset.ts";
 import type { DigestedNews } from "../news/digest.ts";
@@ -441,25 +442,57 @@ export function buildReports(
   family: "fundamentals" | "earnings",
 ): Map<string, ColumnValues> {
   const mapping = family === "fundamentals" ? FUNDAMENTAL_COLUMNS : EARNINGS_COLUMNS;
+  const source = {
+    date: "report_date",
+    also: ["fiscal_date_ending"],
+    sort: ["ticker", "report_date", "fiscal_date_ending"],
+  };
+  return pointInTime(ctx, family, mapping, source, (g, r, column) => {
+    const k = lastAtOrBefore(g.days, r.endDay);
+    return k < 0 ? null : column[g.rows[k]];
+  });
+}
+
+/** A ticker's rows of a source table: their indices and days, ascending by day. */
+interface TickerRows {
+  rows: number[];
+  days: number[];
+}
+
+/**
+ * What the point-in-time families share: read the family's source columns (the values of its
+ * `mapping`) with each row's day, group the rows by ticker, and fill each quarter row's feature
+ * columns with what `pick` makes of the ticker's rows (null: missing).
+ *
+ * @param ctx The build context.
+ * @param family The family.
+ * @param mapping Feature column -> source column.
+ * @param source The date column, other columns it needs, and the order to read rows in.
+ * @param pick A quarter row's value of one source column, from the ticker's rows.
+ * @returns Column name -> values.
+ */
+function pointInTime(
+  ctx: BuildContext,
+  family: "fundamentals" | "earnings" | "insider" | "sentiment",
+  mapping: Readonly<Record<string, string>>,
+  source: { date: string; also?: string[]; sort?: string[] },
+  pick: (g: TickerRows, r: QuarterRow, column: (number | null)[]) => number | null,
+): Map<string, ColumnValues> {
   const df = familyTable(ctx, family);
   const sources = Object.values(mapping);
-  requireColumns(ctx, df, family, ["ticker", "report_date", "fiscal_date_ending", ...sources]);
-  const where = `Dataset "${ctx.dataset.name}" table "fundamentals"`;
-  const rows = tickerRows(ctx, df).sort(["ticker", "report_date", "fiscal_date_ending"]);
+  requireColumns(ctx, df, family, ["ticker", source.date, ...(source.also ?? []), ...sources]);
+  const where = `Dataset "${ctx.dataset.name}" table "${FAMILY_TABLE[family]}"`;
+  const rows = source.sort ? tickerRows(ctx, df).sort(source.sort) : tickerRows(ctx, df);
   const tick = stringColumn(rows, "ticker", where);
-  const rep = dateColumnDays(rows, "report_date", where);
+  const days = dateColumnDays(rows, source.date, where);
   const values = sources.map((c) => numberColumn(rows, c, where));
-  const byTicker = groupIndices(tick, rep);
-  const n = ctx.rows.length;
-  const cols = sources.map(() => emptyColumn(n));
+  const byTicker = groupIndices(tick, days);
+  const cols = sources.map(() => emptyColumn(ctx.rows.length));
   ctx.rows.forEach((r, i) => {
-    const idx = byTicker.get(r.ticker);
-    if (!idx) return;
-    const k = lastAtOrBefore(idx.days, r.endDay);
-    if (k < 0) return;
-    const src = idx.rows[k];
+    const g = byTicker.get(r.ticker);
+    if (!g) return;
     values.forEach((v, j) => {
-      const x = v[src];
+      const x = pick(g, r, v);
       if (x === null) return;
       cols[j].values[i] = x;
       cols[j].missing[i] = 0;
@@ -474,8 +507,8 @@ export function buildReports(
 function groupIndices(
   keys: (string | null)[],
   days: (number | null)[],
-): Map<string, { rows: number[]; days: number[] }> {
-  const out = new Map<string, { rows: number[]; days: number[] }>();
+): Map<string, TickerRows> {
+  const out = new Map<string, TickerRows>();
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
     const d = days[i];
@@ -496,14 +529,7 @@ function groupIndices(
 
 /** Index of the last element `<= day` in ascending `days`, or -1. */
 function lastAtOrBefore(days: number[], day: number): number {
-  let lo = 0;
-  let hi = days.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (days[mid] <= day) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
+  return countAtOrBelow(days, day) - 1;
 }
 
 /**
@@ -523,39 +549,20 @@ export function buildWindowed(
   family: "insider" | "sentiment",
 ): Map<string, ColumnValues> {
   const mapping = family === "insider" ? INSIDER_COLUMNS : SENTIMENT_COLUMNS;
-  const df = familyTable(ctx, family);
-  const sources = Object.values(mapping);
-  requireColumns(ctx, df, family, ["ticker", "date", ...sources]);
-  const where = `Dataset "${ctx.dataset.name}" table "${FAMILY_TABLE[family]}"`;
-  const rows = tickerRows(ctx, df);
-  const tick = stringColumn(rows, "ticker", where);
-  const days = dateColumnDays(rows, "date", where);
-  const values = sources.map((c) => numberColumn(rows, c, where));
-  const byTicker = groupIndices(tick, days);
-  const n = ctx.rows.length;
-  const cols = sources.map(() => emptyColumn(n));
-  ctx.rows.forEach((r, i) => {
-    const g = byTicker.get(r.ticker);
-    if (!g) return;
+  return pointInTime(ctx, family, mapping, { date: "date" }, (g, r, column) => {
     const hi = lastAtOrBefore(g.days, r.endDay);
     const lo = lastAtOrBefore(g.days, r.windowStart) + 1;
-    values.forEach((v, j) => {
-      let sum = 0;
-      let count = 0;
-      for (let k = lo; k <= hi; k++) {
-        const x = v[g.rows[k]];
-        if (x === null) continue;
-        sum += x;
-        count++;
-      }
-      if (count === 0) return;
-      cols[j].values[i] = family === "insider" ? sum : sum / count;
-      cols[j].missing[i] = 0;
-    });
+    let sum = 0;
+    let count = 0;
+    for (let k = lo; k <= hi; k++) {
+      const x = column[g.rows[k]];
+      if (x === null) continue;
+      sum += x;
+      count++;
+    }
+    if (count === 0) return null;
+    return family === "insider" ? sum : sum / count;
   });
-  const out = new Map<string, ColumnValues>();
-  Object.keys(mapping).forEach((name, j) => out.set(name, cols[j]));
-  return out;
 }
 
 /** What needs the market table unless a caller says otherwise: the `market` feature family. */

@@ -91,6 +91,13 @@ export interface RunInferenceInput {
   resamples?: number;
 }
 
+/** What every paired test reports, as its record keeps it: the statistic and the two p-values. */
+function outcome(
+  r: { statistic: number; pValue: number; pValueModelBetter: number },
+): Pick<PairedTestRecord, "statistic" | "pValue" | "pValueModelBetter"> {
+  return { statistic: r.statistic, pValue: r.pValue, pValueModelBetter: r.pValueModelBetter };
+}
+
 /**
  * The intervals, paired tests and verdicts of one run.
  *
@@ -186,47 +193,45 @@ export async function runInference(input: RunInferenceInput): Promise<RunInferen
     }
     return best;
   };
+  // A paired test of the model against the best baseline by some score, kept when it could run.
+  const againstBest = async <R>(
+    what: string,
+    best: string | null,
+    run: (baseline: string) => R,
+    record: (r: R, against: string) => PairedTestRecord,
+  ) => {
+    if (best === null) return;
+    const r = await attempt(what, () => run(best));
+    if (r) tests.push(record(r, best));
+  };
   const modelHits = hits(pred);
-  const byHits = bestBy((b) => mean(hits(input.baselines[b]).map(Number)), true);
-  if (byHits) {
-    const r = await attempt(
-      "McNemar test",
-      () => mcnemar(modelHits, hits(input.baselines[byHits])),
-    );
-    if (r) {
-      tests.push({
-        test: "mcnemar",
-        name: `McNemar (${r.variant})`,
-        metric: hitMetric,
-        against: byHits,
-        statistic: r.statistic,
-        pValue: r.pValue,
-        pValueModelBetter: r.pValueModelBetter,
-        details: { b: r.b, c: r.c, discordant: r.discordant },
-      });
-    }
-  }
+  await againstBest(
+    "McNemar test",
+    bestBy((b) => mean(hits(input.baselines[b]).map(Number)), true),
+    (b) => mcnemar(modelHits, hits(input.baselines[b])),
+    (r, against) => ({
+      test: "mcnemar",
+      name: `McNemar (${r.variant})`,
+      metric: hitMetric,
+      against,
+      ...outcome(r),
+      details: { b: r.b, c: r.c, discordant: r.discordant },
+    }),
+  );
   const modelLoss = rowLoss(pred);
-  const lossMetric = mode === "direction" ? "loss" : "mse";
-  const byLoss = bestBy((b) => mean(rowLoss(input.baselines[b])), false);
-  if (byLoss) {
-    const r = await attempt(
-      "Diebold-Mariano test",
-      () => dieboldMariano(modelLoss, rowLoss(input.baselines[byLoss])),
-    );
-    if (r) {
-      tests.push({
-        test: "diebold-mariano",
-        name: "Diebold-Mariano (HLN)",
-        metric: lossMetric,
-        against: byLoss,
-        statistic: r.statistic,
-        pValue: r.pValue,
-        pValueModelBetter: r.pValueModelBetter,
-        details: { meanDifference: r.meanDifference, df: r.df, lag: r.lag },
-      });
-    }
-  }
+  await againstBest(
+    "Diebold-Mariano test",
+    bestBy((b) => mean(rowLoss(input.baselines[b])), false),
+    (b) => dieboldMariano(modelLoss, rowLoss(input.baselines[b])),
+    (r, against) => ({
+      test: "diebold-mariano",
+      name: "Diebold-Mariano (HLN)",
+      metric: mode === "direction" ? "loss" : "mse",
+      against,
+      ...outcome(r),
+      details: { meanDifference: r.meanDifference, df: r.df, lag: r.lag },
+    }),
+  );
 
   const backtest: Record<string, BootstrapRecord> = {};
   let blockLength: RunInference["blockLength"] = null;
@@ -276,9 +281,7 @@ export async function runInference(input: RunInferenceInput): Promise<RunInferen
           name: "Ledoit-Wolf Sharpe difference",
           metric: "sharpe",
           against: benchmark.name,
-          statistic: r.statistic,
-          pValue: r.pValue,
-          pValueModelBetter: r.pValueAGreater,
+          ...outcome({ ...r, pValueModelBetter: r.pValueAGreater }),
           details: {
             dailySharpeStrategy: r.sharpeA,
             dailySharpeBenchmark: r.sharpeB,

@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { lookup } from "../registry.ts";
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "@alfred/core";
 import type { LabelConfig, ModelConfig, ModelFamily } from "../config/schema.ts";
@@ -169,15 +170,7 @@ export function outputActivation(family: ModelFamily, label: LabelConfig): Outpu
  * @throws {RangeError} when the family is unknown, listing the known ones
  */
 export function familySpec(family: string): FamilySpec {
-  const spec = (FAMILIES as Record<string, FamilySpec>)[family];
-  if (!spec) {
-    throw new RangeError(
-      `Unknown model family "${family}": expected one of ${
-        Object.keys(FAMILIES).map((f) => `"${f}"`).join(", ")
-      }`,
-    );
-  }
-  return spec;
+  return lookup(FAMILIES, family, "model family");
 }
 
 function hiddenWidths(spec: FamilySpec, size: number, layers: number): number[] {

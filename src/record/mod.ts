@@ -23,8 +23,10 @@ export {
   LossTarget,
   MagnitudeMetrics,
   MetricSet,
+  type MetricSetPlace,
   metricSets,
   PairedTestRecord,
+  type PlacedMetricSet,
   QuarterIc,
   RECORD_VERSION,
   RetrainRecord,
@@ -51,18 +53,19 @@ export {
   TradeRecord,
   VerdictRecord,
 } from "./schema.ts";
-export type { MetricSetPlace, PlacedMetricSet } from "./schema.ts";
 export { RunNews } from "./news.ts";
-export { formatPath, RecordError } from "./errors.ts";
-export type { RecordIssue } from "./errors.ts";
+export { formatPath, RecordError, type RecordIssue } from "./errors.ts";
 export { jsonData, parseRecord, parseTable, recordHeadJson } from "./parse.ts";
 export { migrateRecord } from "./migrate.ts";
 export {
+  type ColumnKind,
   IcRow,
   isTableName,
   joinRecord,
   PREDICTION_COLUMNS,
   PredictionRow,
+  type RecordHead,
+  type RunTables,
   ScalerRow,
   ShapRow,
   splitRecord,
@@ -70,6 +73,6 @@ export {
   TABLE_NAMES,
   TABLE_ROWS,
   tableFile,
+  type TableName,
 } from "./tables.ts";
-export type { ColumnKind, RecordHead, RunTables, TableName } from "./tables.ts";
 export { backtestRecord, seriesStats } from "./backtest.ts";

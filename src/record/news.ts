@@ -7,8 +7,7 @@
  */
 import { z } from "zod";
 import { MarketCloseConfig } from "../config/schema.ts";
-
-const Count = z.int().min(0);
+import { Count } from "./fields.ts";
 
 /** What the news digestion of a run did. */
 export const RunNews = z.strictObject({

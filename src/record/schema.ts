@@ -21,6 +21,7 @@
  */
 import { z } from "zod";
 import { Experiment, IsoDate, type Parsed, ScalerKind } from "../config/schema.ts";
+import { Count, Float, FoldName, Num, Quarter } from "./fields.ts";
 import { RunNews } from "./news.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
@@ -31,20 +32,6 @@ export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{8}$/;
 
 /** Pattern every experiment name matches (it names the folder `results/<name>/`). */
 export const EXPERIMENT_NAME_PATTERN: RegExp = /^[a-z0-9][a-z0-9._-]*$/;
-
-/** A number the stage leaves undefined (`null`) where it has no meaning. */
-const Num = z.number().nullable();
-/**
- * A number a stage computed as a plain number: one that is not finite (a diverged loss, the
- * correlation of a constant column) is NaN in memory and null in JSON and Parquet.
- */
-const Float = z.number().nullable().transform((v) => v ?? NaN);
-/** A count. */
-const Count = z.int().min(0);
-/** A quarter `YYYYQn`. */
-const Quarter = z.string().regex(/^\d{4}Q[1-4]$/, { message: "expected a quarter as YYYYQn" });
-/** A walk-forward fold's name. */
-const FoldName = z.string().regex(/^fold-\d+$/, { message: "expected a fold name like fold-1" });
 
 /**
  * How a run ended. A crashed run never gets a record (only a `.tmp-*` folder).
@@ -317,7 +304,7 @@ export const RunMemory = z.strictObject({
     what: z.string().describe("the part"),
     bytes: z.number().describe("its bytes"),
   })).describe("what the plan is made of"),
-  peak: z.number().nullable().describe("the measured peak resident memory; null where unknown"),
+  peak: Num.describe("the measured peak resident memory; null where unknown"),
 });
 
 /** The model that was trained (or restored). */
@@ -694,7 +681,7 @@ export const BootstrapRecord = z.strictObject({
   used: Count.describe("resamples whose statistic was finite"),
   seed: z.int().describe("seed of the resampling"),
   standardError: z.number().describe("standard deviation of the bootstrap statistics"),
-  blockLength: z.number().nullable().describe("expected block length (stationary), else null"),
+  blockLength: Num.describe("expected block length (stationary), else null"),
   blockLengthSource: z.enum(["politis-white", "given"]).nullable().describe(
     "where the block length came from; null for the other schemes",
   ),
@@ -758,7 +745,7 @@ export const SeedSummaryRecord = z.strictObject({
   n: Count.describe("seeds with a value"),
   mean: z.number().describe("mean over the seeds"),
   std: z.number().describe("sample standard deviation (n - 1); 0 for one seed"),
-  standardError: z.number().nullable().describe("std / sqrt(n); null for one seed"),
+  standardError: Num.describe("std / sqrt(n); null for one seed"),
   min: z.number().describe("smallest"),
   max: z.number().describe("largest"),
   interval: z.strictObject({

@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import { type Parsed, ScalerKind } from "../config/schema.ts";
+import { IsoDate, type Parsed } from "../config/schema.ts";
 import {
   AblationRecord,
   CorrelationRow,
@@ -27,15 +27,12 @@ import {
   EquityPoint,
   type MetricSetPlace,
   metricSets,
+  QuarterIc,
   type RunRecord,
-  type ScalerColumn,
+  ScalerColumn,
   TradeRecord,
 } from "./schema.ts";
-
-/** A number the stage leaves undefined (`null`) where it has no meaning. */
-const Num = z.number().nullable();
-/** A plain number: NaN in memory where it was not finite, null in the file. */
-const Float = z.number().nullable().transform((v) => v ?? NaN);
+import { Count, Float, Num, Quarter } from "./fields.ts";
 
 /** One quarter of one metric set's IC (`ic.parquet`). */
 export const IcRow = z.strictObject({
@@ -44,20 +41,13 @@ export const IcRow = z.strictObject({
   ),
   name: z.string().describe("split name (train, validation, eval), eval ticker or baseline"),
   fold: z.string().nullable().describe("walk-forward fold; null for the run's own sets"),
-  quarter: z.string().describe("the quarter, YYYYQn"),
-  ic: Num.describe("Pearson over the quarter's names"),
-  rankIc: Num.describe("Spearman over the quarter's names"),
-  n: z.int().min(0).describe("names in the quarter"),
+  ...QuarterIc.shape,
 });
 /** One quarter of one metric set's IC. */
 export type IcRow = z.infer<typeof IcRow>;
 
 /** One scaled column (`scaler.parquet`): the scaler's statistics as nullable columns. */
-export const ScalerRow = z.strictObject({
-  column: z.string().describe("feature column"),
-  kind: ScalerKind.describe("scaler kind"),
-  center: z.number().describe("subtracted first"),
-  scale: z.number().describe("divided by next"),
+export const ScalerRow = ScalerColumn.omit({ stats: true }).extend({
   mean: Num.describe("standard: the mean"),
   std: Num.describe("standard: the standard deviation"),
   min: Num.describe("minmax: the minimum"),
@@ -74,7 +64,7 @@ const SCALER_STATS = ["mean", "std", "min", "max", "median", "q1", "q3"] as cons
 
 /** One explained eval row and feature (`shap.parquet`). */
 export const ShapRow = z.strictObject({
-  row: z.int().min(0).describe("index of the explained row"),
+  row: Count.describe("index of the explained row"),
   feature: z.string().describe("feature column"),
   shap: Float.describe("its attribution"),
   value: Float.describe("its scaled input"),
@@ -90,8 +80,8 @@ export type ShapRow = z.infer<typeof ShapRow>;
  */
 export const PredictionRow = z.strictObject({
   ticker: z.string().describe("the row's ticker"),
-  quarter: z.string().describe("its quarter, YYYYQn"),
-  date: z.string().describe("the quarter's last trading day (ISO)"),
+  quarter: Quarter.describe("its quarter, YYYYQn"),
+  date: IsoDate.describe("the quarter's last trading day"),
   split: z.string().describe("the split the row belongs to (eval)"),
   actual: Float.describe("the label"),
   predicted: Float.describe("the model's prediction"),

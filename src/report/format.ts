@@ -12,112 +12,10 @@
  *
  * @module
  */
+import { compareStrings } from "@alfred/core";
 
 /** A metric set or statistics row of the record, read by metric name. */
 export type MetricTable = Readonly<Record<string, unknown>>;
-
-/** Canonical metric names, in the order tables show them. */
-export const METRIC_ORDER: readonly string[] = [
-  "loss",
-  "accuracy",
-  "precision",
-  "recall",
-  "f1",
-  "mae",
-  "mse",
-  "rmse",
-  "r2",
-  "pearson",
-  "spearman",
-  "signAccuracy",
-  "ic",
-  "rankIc",
-  "icir",
-  "rankIcir",
-  "startEquity",
-  "endEquity",
-  "totalReturn",
-  "cagr",
-  "volatility",
-  "sharpe",
-  "sortino",
-  "calmar",
-  "maxDrawdown",
-  "maxDrawdownTradingDays",
-  "maxDrawdownCalendarDays",
-  "trades",
-  "wins",
-  "winRate",
-  "avgWin",
-  "avgLoss",
-  "profitFactor",
-  "exposure",
-  "turnover",
-  "pnl",
-  "buyHoldReturn",
-  "costs",
-  "costsTotal",
-  "costsCommission",
-  "costsSlippage",
-  "costsBorrow",
-  "alpha",
-  "beta",
-  "positiveRate",
-  "threshold",
-  "n",
-];
-
-/** Display labels for canonical metric names, with their unit where the value has one. */
-export const METRIC_LABELS: Readonly<Record<string, string>> = {
-  loss: "loss",
-  accuracy: "accuracy",
-  precision: "precision",
-  recall: "recall",
-  f1: "F1",
-  mae: "MAE",
-  mse: "MSE",
-  rmse: "RMSE",
-  r2: "R²",
-  pearson: "Pearson",
-  spearman: "Spearman",
-  signAccuracy: "sign accuracy",
-  ic: "IC",
-  rankIc: "rank IC",
-  icir: "ICIR",
-  rankIcir: "rank ICIR",
-  startEquity: "start equity",
-  endEquity: "end equity",
-  totalReturn: "total return",
-  cagr: "CAGR",
-  volatility: "volatility (annualized)",
-  sharpe: "Sharpe",
-  sortino: "Sortino",
-  calmar: "Calmar",
-  maxDrawdown: "max drawdown",
-  maxDrawdownTradingDays: "max drawdown duration (trading days)",
-  maxDrawdownCalendarDays:
-    "max drawdown duration (calendar days, as runs before trading days recorded it)",
-  trades: "trades",
-  wins: "winning trades",
-  winRate: "win rate",
-  avgWin: "average win",
-  avgLoss: "average loss",
-  profitFactor: "profit factor",
-  exposure: "exposure (share of days invested)",
-  turnover: "turnover (traded value a year / mean equity)",
-  pnl: "profit and loss",
-  buyHoldReturn: "buy-and-hold return",
-  costs: "costs paid",
-  costsTotal: "costs paid",
-  costsCommission: "commission paid",
-  costsSlippage: "slippage paid",
-  costsBorrow: "short borrow paid",
-  alpha: "alpha (annualized)",
-  beta: "beta",
-  positiveRate: "actual up rate",
-  threshold: "threshold",
-  n: "rows",
-};
 
 /**
  * How a metric's value is written:
@@ -128,70 +26,87 @@ export const METRIC_LABELS: Readonly<Record<string, string>> = {
  */
 export type MetricKind = "metric" | "percent" | "money" | "count";
 
-/** The kind of each canonical metric that is not a plain `metric`. */
-const METRIC_KINDS: Readonly<Record<string, MetricKind>> = {
-  startEquity: "money",
-  endEquity: "money",
-  totalReturn: "percent",
-  cagr: "percent",
-  volatility: "percent",
-  maxDrawdown: "percent",
-  maxDrawdownTradingDays: "count",
-  maxDrawdownCalendarDays: "count",
-  trades: "count",
-  wins: "count",
-  winRate: "percent",
-  avgWin: "percent",
-  avgLoss: "percent",
-  exposure: "percent",
-  pnl: "money",
-  buyHoldReturn: "percent",
-  costs: "money",
-  costsTotal: "money",
-  costsCommission: "money",
-  costsSlippage: "money",
-  costsBorrow: "money",
-  alpha: "percent",
-  n: "count",
+/**
+ * Which way a metric improves: a larger value, a smaller value, or a smaller magnitude
+ * (drawdowns may be stored negative or positive).
+ */
+export type MetricDirection = "higher" | "lower" | "smaller-magnitude";
+
+/** What the report knows of one canonical metric. */
+interface MetricInfo {
+  /** The label tables show, with its unit where the value has one. */
+  label: string;
+  /** Which way it improves; null when neither way is better. */
+  better: MetricDirection | null;
+  /** How its value is written. */
+  kind: MetricKind;
+}
+
+function metric(
+  label: string,
+  better: MetricDirection | null = null,
+  kind: MetricKind = "metric",
+): MetricInfo {
+  return { label, better, kind };
+}
+
+/** Every canonical metric, in the order tables show them: label, better direction, kind. */
+const METRICS: Readonly<Record<string, MetricInfo>> = {
+  loss: metric("loss", "lower"),
+  accuracy: metric("accuracy", "higher"),
+  precision: metric("precision", "higher"),
+  recall: metric("recall", "higher"),
+  f1: metric("F1", "higher"),
+  mae: metric("MAE", "lower"),
+  mse: metric("MSE", "lower"),
+  rmse: metric("RMSE", "lower"),
+  r2: metric("R²", "higher"),
+  pearson: metric("Pearson", "higher"),
+  spearman: metric("Spearman", "higher"),
+  signAccuracy: metric("sign accuracy", "higher"),
+  ic: metric("IC", "higher"),
+  rankIc: metric("rank IC", "higher"),
+  icir: metric("ICIR", "higher"),
+  rankIcir: metric("rank ICIR", "higher"),
+  startEquity: metric("start equity", "higher", "money"),
+  endEquity: metric("end equity", "higher", "money"),
+  totalReturn: metric("total return", "higher", "percent"),
+  cagr: metric("CAGR", "higher", "percent"),
+  volatility: metric("volatility (annualized)", "lower", "percent"),
+  sharpe: metric("Sharpe", "higher"),
+  sortino: metric("Sortino", "higher"),
+  calmar: metric("Calmar", "higher"),
+  maxDrawdown: metric("max drawdown", "smaller-magnitude", "percent"),
+  maxDrawdownTradingDays: metric("max drawdown duration (trading days)", "lower", "count"),
+  maxDrawdownCalendarDays: metric(
+    "max drawdown duration (calendar days, as runs before trading days recorded it)",
+    "lower",
+    "count",
+  ),
+  trades: metric("trades", null, "count"),
+  wins: metric("winning trades", null, "count"),
+  winRate: metric("win rate", "higher", "percent"),
+  avgWin: metric("average win", null, "percent"),
+  avgLoss: metric("average loss", null, "percent"),
+  profitFactor: metric("profit factor", "higher"),
+  exposure: metric("exposure (share of days invested)", null, "percent"),
+  turnover: metric("turnover (traded value a year / mean equity)"),
+  pnl: metric("profit and loss", null, "money"),
+  buyHoldReturn: metric("buy-and-hold return", null, "percent"),
+  costs: metric("costs paid", null, "money"),
+  costsTotal: metric("costs paid", null, "money"),
+  costsCommission: metric("commission paid", null, "money"),
+  costsSlippage: metric("slippage paid", null, "money"),
+  costsBorrow: metric("short borrow paid", null, "money"),
+  alpha: metric("alpha (annualized)", "higher", "percent"),
+  beta: metric("beta"),
+  positiveRate: metric("actual up rate"),
+  threshold: metric("threshold"),
+  n: metric("rows", null, "count"),
 };
 
-/** Metrics where a smaller value is better. */
-const LOWER_IS_BETTER = new Set([
-  "loss",
-  "mae",
-  "mse",
-  "rmse",
-  "volatility",
-  "maxDrawdownTradingDays",
-  "maxDrawdownCalendarDays",
-]);
-/** Metrics where a smaller magnitude is better (drawdowns may be stored negative or positive). */
-const SMALLER_MAGNITUDE_IS_BETTER = new Set(["maxDrawdown"]);
-/** Metrics where a larger value is better. */
-const HIGHER_IS_BETTER = new Set([
-  "accuracy",
-  "precision",
-  "recall",
-  "f1",
-  "r2",
-  "pearson",
-  "spearman",
-  "signAccuracy",
-  "ic",
-  "rankIc",
-  "icir",
-  "rankIcir",
-  "startEquity",
-  "endEquity",
-  "totalReturn",
-  "cagr",
-  "sharpe",
-  "sortino",
-  "calmar",
-  "winRate",
-  "profitFactor",
-  "alpha",
-]);
+/** Canonical metric names, in the order tables show them. */
+export const METRIC_ORDER: readonly string[] = Object.keys(METRICS);
 
 function normalize(key: string): string {
   return key.toLowerCase().replace(/[^a-z0-9]/g, "");
@@ -223,7 +138,7 @@ export function canonicalMetric(key: string): string {
  */
 export function metricLabel(key: string): string {
   const canonical = canonicalMetric(key);
-  return METRIC_LABELS[canonical] ?? humanize(key);
+  return METRICS[canonical]?.label ?? humanize(key);
 }
 
 /** `endEquity` → `end equity`, `costs_commission` → `costs commission`; acronyms kept. */
@@ -317,11 +232,18 @@ export function numericMetricNames(tables: (MetricTable | null | undefined)[]): 
  * @returns a new sorted array
  */
 export function orderMetricNames(names: string[]): string[] {
-  const rank = (n: string) => {
-    const i = METRIC_ORDER.indexOf(n);
-    return i < 0 ? METRIC_ORDER.length : i;
-  };
-  return [...names].sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
+  return [...names].sort((a, b) => metricRank(a) - metricRank(b) || compareStrings(a, b));
+}
+
+/**
+ * Where a metric stands in the order tables show them.
+ *
+ * @param name any spelling of the metric
+ * @returns its index in {@linkcode METRIC_ORDER}, or that list's length for an unknown metric
+ */
+export function metricRank(name: string): number {
+  const i = METRIC_ORDER.indexOf(canonicalMetric(name));
+  return i < 0 ? METRIC_ORDER.length : i;
 }
 
 /**
@@ -330,12 +252,8 @@ export function orderMetricNames(names: string[]): string[] {
  * @param name any spelling of the metric
  * @returns "higher", "lower", "smaller-magnitude", or null when it has no better direction
  */
-export function metricDirection(name: string): "higher" | "lower" | "smaller-magnitude" | null {
-  const canonical = canonicalMetric(name);
-  if (LOWER_IS_BETTER.has(canonical)) return "lower";
-  if (SMALLER_MAGNITUDE_IS_BETTER.has(canonical)) return "smaller-magnitude";
-  if (HIGHER_IS_BETTER.has(canonical)) return "higher";
-  return null;
+export function metricDirection(name: string): MetricDirection | null {
+  return METRICS[canonicalMetric(name)]?.better ?? null;
 }
 
 /**
@@ -386,7 +304,7 @@ export function bestOf(
  * @returns its kind; unknown metrics are `metric`
  */
 export function metricKind(name: string): MetricKind {
-  return METRIC_KINDS[canonicalMetric(name)] ?? "metric";
+  return METRICS[canonicalMetric(name)]?.kind ?? "metric";
 }
 
 /** Fixed decimals with thousands separators, the same on every machine; no negative zero. */
@@ -546,17 +464,6 @@ export function markdownTable(header: string[], rows: string[][], align?: ("l" |
     ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`),
   ];
   return lines.join("\n") + "\n";
-}
-
-/**
- * Compare strings by UTF-16 code units (locale-independent, unlike `localeCompare`).
- *
- * @param a a string
- * @param b another string
- * @returns negative, zero or positive
- */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -15,10 +15,10 @@ import type {
   SeedSummaryRecord,
   VerdictRecord,
 } from "../record/mod.ts";
+import { compareStrings } from "@alfred/core";
 import {
   anchor,
   bestOf,
-  compareStrings,
   formatNumber,
   formatValue,
   isBetter,

@@ -26,7 +26,7 @@ import type {
 } from "../record/mod.ts";
 import { extent } from "@alfred/core";
 import { drawdownSeries } from "../backtest/stats.ts";
-import { compareStrings } from "./format.ts";
+import { compareStrings } from "@alfred/core";
 
 /** Most points a time series plot draws (a point every two pixels); longer series are thinned. */
 export const MAX_SERIES_POINTS = 280;

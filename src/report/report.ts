@@ -15,10 +15,9 @@ import type {
   RunRecord,
   SplitMetrics,
 } from "../record/mod.ts";
+import { compareStrings } from "@alfred/core";
 import {
   bestOf,
-  canonicalMetric,
-  compareStrings,
   formatCount,
   formatMoney,
   formatNumber,
@@ -26,9 +25,9 @@ import {
   formatValue,
   isBetter,
   markdownTable,
-  METRIC_ORDER,
   metricDirection,
   metricLabel,
+  metricRank,
   type MetricTable,
   metricValue,
   numericMetricNames,
@@ -729,11 +728,7 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
         if (perTicker.some((r) => r[key] !== null && r[key] !== undefined)) keys.push(key);
       }
     }
-    const rank = (key: string) => {
-      const i = METRIC_ORDER.indexOf(canonicalMetric(key));
-      return i < 0 ? METRIC_ORDER.length : i;
-    };
-    keys.sort((a, b) => rank(a) - rank(b) || compareStrings(a, b));
+    keys.sort((a, b) => metricRank(a) - metricRank(b) || compareStrings(a, b));
     const rows = [...backtest.perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
     const cells = (row: MetricTable) => keys.map((k) => formatValue(k, row[k]));
     parts.push(markdownTable(

@@ -7,9 +7,9 @@ import { diffConfigs } from "../config/diff.ts";
 import { LOSS_PARAMETERS, type LossConfig } from "../config/schema.ts";
 import type { RunRecord } from "../record/mod.ts";
 import { findRun, readRunRecord } from "../store/run_record.ts";
+import { compareStrings } from "@alfred/core";
 import {
   canonicalMetric,
-  compareStrings,
   formatDelta,
   formatValue,
   isBetter,

@@ -21,7 +21,14 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type Collection, type Db, GridFSBucket, MongoClient, type ObjectId } from "mongodb";
+import {
+  type Collection,
+  type Db,
+  type Document,
+  GridFSBucket,
+  MongoClient,
+  type ObjectId,
+} from "mongodb";
 import {
   assertModelHash,
   type ModelStore,
@@ -31,19 +38,17 @@ import {
 } from "./model_store.ts";
 import { redact, redactError, registerUrlSecrets } from "../redact.ts";
 import { readRunFiles, readRunRecord, RUN_ID_PATTERN, type RunRecord } from "./run_record.ts";
-import {
-  checkDatasetKey,
-  datasetFiles,
-  type DataStore,
-  type RunStore,
-  type RunSummary,
-  settleDataset,
-  type Stores,
-  summarize,
-  type UnreadableRecord,
-} from "./stores.ts";
+import type { DataStore, RunStore, RunSummary, Stores, UnreadableRecord } from "./stores.ts";
+import { checkDatasetKey, datasetFiles, settleDataset, summarize } from "./stores.ts";
 
 const FORMAT = "alfred-stored-model/1";
+
+/** One file of a run or dataset document: its name, GridFS id and size. */
+export interface GridFsFile {
+  name: string;
+  id: ObjectId;
+  bytes: number;
+}
 
 /** A model document: where its files are and what they must hash to. */
 export interface ModelDoc {
@@ -62,7 +67,7 @@ export interface ModelDoc {
 /** A run document: the run's summary and its files. */
 export interface RunDoc extends Omit<RunSummary, "location"> {
   _id?: ObjectId;
-  files: { name: string; id: ObjectId; bytes: number }[];
+  files: GridFsFile[];
   stored: Date;
 }
 
@@ -124,6 +129,31 @@ export async function downloadFile(
   return out;
 }
 
+/**
+ * Download a document's files into a folder, skipping names that are not plain file names.
+ *
+ * @param bucket the bucket
+ * @param files the document's files: name, GridFS id and size
+ * @param folder the folder to write them in
+ * @param owner what the files belong to, for the error (e.g. `Run "<id>"`)
+ * @throws {Error} when a file is missing or its size is not the recorded one
+ */
+async function downloadFolder(
+  bucket: GridFSBucket,
+  files: GridFsFile[],
+  folder: string,
+  owner: string,
+): Promise<void> {
+  for (const f of files) {
+    if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
+    const bytes = await downloadFile(bucket, f.id);
+    if (!bytes || bytes.byteLength !== f.bytes) {
+      throw new Error(`${owner} file "${f.name}" in MongoDB is missing or torn`);
+    }
+    await Deno.writeFile(`${folder}/${f.name}`, bytes);
+  }
+}
+
 async function deleteFiles(bucket: GridFSBucket, ids: ObjectId[]): Promise<void> {
   for (const id of ids) {
     await bucket.delete(id).catch(() => {/* already gone */});
@@ -131,25 +161,54 @@ async function deleteFiles(bucket: GridFSBucket, ids: ObjectId[]): Promise<void>
 }
 
 /**
- * The model store in MongoDB: passes the same contract suite as the file store
- * (`tests/store_mongo_test.ts`, run when `MONGODB_URI` is set).
+ * What the MongoDB stores share: a collection whose documents point at files in a GridFS bucket,
+ * and the collection's indexes, created once before the first write.
  */
-export class MongoModelStore implements ModelStore {
-  /** The `models` collection. */
-  readonly models: Collection<ModelDoc>;
-  /** The `modelfiles` GridFS bucket. */
+class GridFsCollection<Doc extends Document> {
+  /** The collection. */
+  protected readonly collection: Collection<Doc>;
+  /** The GridFS bucket of its documents' files. */
   readonly bucket: GridFSBucket;
   #indexed: Promise<unknown> | null = null;
 
-  /** @param db the database (see {@link openMongoStores}) */
-  constructor(readonly db: Db) {
-    this.models = db.collection<ModelDoc>("models");
-    this.bucket = new GridFSBucket(db, { bucketName: "modelfiles" });
+  /**
+   * @param db the database
+   * @param names the collection's and the bucket's names
+   * @param createIndexes creates the collection's indexes
+   */
+  constructor(
+    readonly db: Db,
+    names: { collection: string; bucket: string },
+    private readonly createIndexes: (collection: Collection<Doc>) => Promise<unknown>,
+  ) {
+    this.collection = db.collection<Doc>(names.collection);
+    this.bucket = new GridFSBucket(db, { bucketName: names.bucket });
   }
 
-  private ensureIndexes(): Promise<unknown> {
-    this.#indexed ??= this.models.createIndex({ hash: 1 }, { unique: true, name: "hash_unique" });
+  /** Creates the indexes on the first call; later calls wait for the same. */
+  protected ensureIndexes(): Promise<unknown> {
+    this.#indexed ??= this.createIndexes(this.collection);
     return this.#indexed;
+  }
+}
+
+/**
+ * The model store in MongoDB: passes the same contract suite as the file store
+ * (`tests/store_mongo_test.ts`, run when `MONGODB_URI` is set).
+ */
+export class MongoModelStore extends GridFsCollection<ModelDoc> implements ModelStore {
+  /** @param db the database (see {@link openMongoStores}) */
+  constructor(db: Db) {
+    super(
+      db,
+      { collection: "models", bucket: "modelfiles" },
+      (models) => models.createIndex({ hash: 1 }, { unique: true, name: "hash_unique" }),
+    );
+  }
+
+  /** The `models` collection. */
+  get models(): Collection<ModelDoc> {
+    return this.collection;
   }
 
   /** @inheritdoc (verifies size and sha256, exactly as `load` does) */
@@ -268,29 +327,23 @@ function checkRunIdPrefix(runId: string): void {
 }
 
 /** Run folders in MongoDB: a `runs` document each, the files in the `runfiles` bucket. */
-export class MongoRunStore implements RunStore {
-  /** The `runs` collection. */
-  readonly runs: Collection<RunDoc>;
-  /** The `runfiles` GridFS bucket. */
-  readonly bucket: GridFSBucket;
-  #indexed: Promise<unknown> | null = null;
-
+export class MongoRunStore extends GridFsCollection<RunDoc> implements RunStore {
   /**
    * @param db the database
    * @param client the client to close with {@link MongoRunStore.close}, when this store owns it
    */
-  constructor(readonly db: Db, private readonly client?: MongoClient) {
-    this.runs = db.collection<RunDoc>("runs");
-    this.bucket = new GridFSBucket(db, { bucketName: "runfiles" });
+  constructor(db: Db, private readonly client?: MongoClient) {
+    super(db, { collection: "runs", bucket: "runfiles" }, (runs) =>
+      Promise.all([
+        runs.createIndex({ runId: 1 }, { unique: true, name: "runId_unique" }),
+        runs.createIndex({ configHash: 1, status: 1 }, { name: "configHash_status" }),
+        runs.createIndex({ experiment: 1, runId: 1 }, { name: "experiment_runId" }),
+      ]));
   }
 
-  private ensureIndexes(): Promise<unknown> {
-    this.#indexed ??= Promise.all([
-      this.runs.createIndex({ runId: 1 }, { unique: true, name: "runId_unique" }),
-      this.runs.createIndex({ configHash: 1, status: 1 }, { name: "configHash_status" }),
-      this.runs.createIndex({ experiment: 1, runId: 1 }, { name: "experiment_runId" }),
-    ]);
-    return this.#indexed;
+  /** The `runs` collection. */
+  get runs(): Collection<RunDoc> {
+    return this.collection;
   }
 
   private location(runId: string): string {
@@ -404,14 +457,7 @@ export class MongoRunStore implements RunStore {
     const tmp = `${experimentDir}/.tmp-${doc.runId}-${crypto.randomUUID().slice(0, 8)}`;
     await Deno.mkdir(tmp, { recursive: true });
     try {
-      for (const f of doc.files) {
-        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
-        const bytes = await downloadFile(this.bucket, f.id);
-        if (!bytes || bytes.byteLength !== f.bytes) {
-          throw new Error(`Run "${doc.runId}" file "${f.name}" in MongoDB is missing or torn`);
-        }
-        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
-      }
+      await downloadFolder(this.bucket, doc.files, tmp, `Run "${doc.runId}"`);
       await Deno.rename(tmp, target);
       return target;
     } finally {
@@ -436,31 +482,33 @@ export interface DatasetDoc {
   _id?: ObjectId;
   name: string;
   fingerprint: string;
-  files: { name: string; id: ObjectId; bytes: number }[];
+  files: GridFsFile[];
   stored: Date;
 }
 
 /** Datasets in MongoDB: a `datasets` document each (unique on name and fingerprint), files in `datafiles`. */
-export class MongoDataStore implements DataStore {
-  /** The `datasets` collection. */
-  readonly datasets: Collection<DatasetDoc>;
-  /** The `datafiles` GridFS bucket. */
-  readonly bucket: GridFSBucket;
-  #indexed: Promise<unknown> | null = null;
-
+export class MongoDataStore extends GridFsCollection<DatasetDoc> implements DataStore {
   /** @param db the database */
-  constructor(readonly db: Db) {
-    this.datasets = db.collection<DatasetDoc>("datasets");
-    this.bucket = new GridFSBucket(db, { bucketName: "datafiles" });
+  constructor(db: Db) {
+    super(
+      db,
+      { collection: "datasets", bucket: "datafiles" },
+      (datasets) =>
+        datasets.createIndex({ name: 1, fingerprint: 1 }, {
+          unique: true,
+          name: "name_fingerprint_unique",
+        }),
+    );
+  }
+
+  /** The `datasets` collection. */
+  get datasets(): Collection<DatasetDoc> {
+    return this.collection;
   }
 
   /** @inheritdoc */
   async put(dir: string): Promise<{ name: string; fingerprint: string; created: boolean }> {
-    this.#indexed ??= this.datasets.createIndex({ name: 1, fingerprint: 1 }, {
-      unique: true,
-      name: "name_fingerprint_unique",
-    });
-    await this.#indexed;
+    await this.ensureIndexes();
     const { name, fingerprint, files } = await datasetFiles(dir);
     checkDatasetKey(name, fingerprint);
     if (await this.has(name, fingerprint)) return { name, fingerprint, created: false };
@@ -502,14 +550,7 @@ export class MongoDataStore implements DataStore {
     const tmp = `${parent}/.tmp-${name}-${crypto.randomUUID().slice(0, 8)}`;
     await Deno.mkdir(tmp);
     try {
-      for (const f of doc.files) {
-        if (!/^[A-Za-z0-9._-]+$/.test(f.name)) continue;
-        const bytes = await downloadFile(this.bucket, f.id);
-        if (!bytes || bytes.byteLength !== f.bytes) {
-          throw new Error(`Dataset "${name}" file "${f.name}" in MongoDB is missing or torn`);
-        }
-        await Deno.writeFile(`${tmp}/${f.name}`, bytes);
-      }
+      await downloadFolder(this.bucket, doc.files, tmp, `Dataset "${name}"`);
       await settleDataset(tmp, target, fingerprint);
       return true;
     } finally {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { compareStrings } from "@alfred/core";
 import {
   EXPERIMENT_NAME_PATTERN,
   isTableName,
@@ -486,15 +487,7 @@ export async function listRuns(resultsDir: string): Promise<RunEntry[]> {
     }
   }
   return runs.sort((a, b) =>
-    a.experiment < b.experiment
-      ? -1
-      : a.experiment > b.experiment
-      ? 1
-      : a.runId < b.runId
-      ? -1
-      : a.runId > b.runId
-      ? 1
-      : 0
+    compareStrings(a.experiment, b.experiment) || compareStrings(a.runId, b.runId)
   );
 }
 

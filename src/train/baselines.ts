@@ -366,6 +366,33 @@ export function baselines(
   const m = xEval.rows;
   let missing = 0;
   for (let i = 0; i < m; i++) if (!Number.isFinite(momentumEval[i])) missing++;
+  // Last quarter's move made a prediction; rows without a previous quarter get `fallback`.
+  const fromMomentum = (predict: (move: number) => number, fallback: number) =>
+    Float32Array.from(
+      { length: m },
+      (_, i) => Number.isFinite(momentumEval[i]) ? predict(momentumEval[i]) : fallback,
+    );
+  // The linear baseline's penalty: the one given, or chosen by cross-validation on training rows.
+  const penalty = (kind: "logistic" | "ridge") =>
+    args.regularization !== undefined
+      ? { value: args.regularization, scores: [] }
+      : chooseRegularization(kind, xTrain, yTrain, seed);
+  const penaltyNote = args.regularization !== undefined
+    ? ", fixed"
+    : `, ${CV_FOLDS}-fold CV on training rows`;
+  const scored = <M>(metrics: (p: Float32Array) => M) =>
+  (
+    name: BaselineResult<M>["name"],
+    description: string,
+    predictions: Float32Array,
+    details: Record<string, number>,
+  ): BaselineResult<M> => ({
+    name,
+    description,
+    predictions,
+    metrics: metrics(predictions),
+    details,
+  });
 
   if (mode === "direction") {
     let positives = 0;
@@ -376,85 +403,57 @@ export function baselines(
       positives += yTrain[i];
     }
     const rate = positives / n;
-    const metrics = (p: Float32Array) => classificationMetrics(yEval, p);
-    const majority = new Float32Array(m).fill(rate);
-    const momentum = Float32Array.from(
-      { length: m },
-      (_, i) => Number.isFinite(momentumEval[i]) ? (momentumEval[i] > 0 ? 1 : 0) : rate,
-    );
-    const chosen = args.regularization !== undefined
-      ? { value: args.regularization, scores: [] }
-      : chooseRegularization("logistic", xTrain, yTrain, seed);
+    const baseline = scored((p) => classificationMetrics(yEval, p));
+    const chosen = penalty("logistic");
     const fit = fitLogistic(xTrain, yTrain, chosen.value);
-    const logistic = linearPredict(fit, xEval, true);
     return [
-      {
-        name: "majority",
-        description: `training positive rate ${
-          rate.toFixed(3)
-        } as every row's probability (majority class ${rate > 0.5 ? 1 : 0})`,
-        predictions: majority,
-        metrics: metrics(majority),
-        details: { positiveRate: rate },
-      },
-      {
-        name: "momentum",
-        description:
-          "1 when last quarter's move was up, else 0 (rows without a previous quarter get the training positive rate)",
-        predictions: momentum,
-        metrics: metrics(momentum),
-        details: { missing },
-      },
-      {
-        name: "logistic",
-        description: `L2 logistic regression on the scaled features (lambda ${chosen.value}${
-          args.regularization !== undefined ? ", fixed" : `, ${CV_FOLDS}-fold CV on training rows`
+      baseline(
+        "majority",
+        `training positive rate ${rate.toFixed(3)} as every row's probability (majority class ${
+          rate > 0.5 ? 1 : 0
         })`,
-        predictions: logistic,
-        metrics: metrics(logistic),
-        details: { lambda: chosen.value, iterations: fit.iterations },
-      },
+        new Float32Array(m).fill(rate),
+        { positiveRate: rate },
+      ),
+      baseline(
+        "momentum",
+        "1 when last quarter's move was up, else 0 (rows without a previous quarter get the training positive rate)",
+        fromMomentum((move) => move > 0 ? 1 : 0, rate),
+        { missing },
+      ),
+      baseline(
+        "logistic",
+        `L2 logistic regression on the scaled features (lambda ${chosen.value}${penaltyNote})`,
+        linearPredict(fit, xEval, true),
+        { lambda: chosen.value, iterations: fit.iterations },
+      ),
     ];
   }
 
   let mean = 0;
   for (let i = 0; i < n; i++) mean += yTrain[i];
   mean /= n;
-  const metrics = (p: Float32Array) => regressionMetrics(yEval, p, quartersEval);
-  const meanPred = new Float32Array(m).fill(mean);
-  const momentum = Float32Array.from(
-    { length: m },
-    (_, i) => Number.isFinite(momentumEval[i]) ? momentumEval[i] : mean,
-  );
-  const chosen = args.regularization !== undefined
-    ? { value: args.regularization, scores: [] }
-    : chooseRegularization("ridge", xTrain, yTrain, seed);
+  const baseline = scored((p) => regressionMetrics(yEval, p, quartersEval));
+  const chosen = penalty("ridge");
   const fit = fitRidge(xTrain, yTrain, chosen.value);
-  const ridge = linearPredict(fit, xEval, false);
   return [
-    {
-      name: "mean",
-      description: `training mean ${mean.toFixed(5)} for every row`,
-      predictions: meanPred,
-      metrics: metrics(meanPred),
-      details: { mean },
-    },
-    {
-      name: "momentum",
-      description:
-        "last quarter's move as the prediction (rows without a previous quarter get the training mean)",
-      predictions: momentum,
-      metrics: metrics(momentum),
-      details: { missing },
-    },
-    {
-      name: "ridge",
-      description: `ridge regression on the scaled features (alpha ${chosen.value}${
-        args.regularization !== undefined ? ", fixed" : `, ${CV_FOLDS}-fold CV on training rows`
-      })`,
-      predictions: ridge,
-      metrics: metrics(ridge),
-      details: { alpha: chosen.value },
-    },
+    baseline(
+      "mean",
+      `training mean ${mean.toFixed(5)} for every row`,
+      new Float32Array(m).fill(mean),
+      { mean },
+    ),
+    baseline(
+      "momentum",
+      "last quarter's move as the prediction (rows without a previous quarter get the training mean)",
+      fromMomentum((move) => move, mean),
+      { missing },
+    ),
+    baseline(
+      "ridge",
+      `ridge regression on the scaled features (alpha ${chosen.value}${penaltyNote})`,
+      linearPredict(fit, xEval, false),
+      { alpha: chosen.value },
+    ),
   ];
 }

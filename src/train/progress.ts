@@ -105,9 +105,8 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
   let best = Infinity;
   let bestEpoch = 0;
   let elapsed = 0;
-  let firstEpoch = 0;
-  let firstAt = 0;
-  let firstSeconds = 0;
+  // The first epoch this reporter saw (a resumed run starts past 1): when, and its own seconds.
+  let first: { epoch: number; at: number; seconds: number } | null = null;
   let lastLength = 0;
   let drawn = false;
   const digits = String(epochs).length;
@@ -121,20 +120,16 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
 
   const report = ((e: EpochLog) => {
     const t = now();
-    if (firstEpoch === 0) {
-      firstEpoch = e.epoch; // a resumed run starts past 1
-      firstAt = t;
-      firstSeconds = e.seconds;
-    }
+    first ??= { epoch: e.epoch, at: t, seconds: e.seconds };
     elapsed = (t - started) / 1000;
     // Seconds per epoch from the wall clock between epochs (checkpoint saves
     // included); the first epoch's own figure until a second one is seen.
-    const seen = e.epoch - firstEpoch;
-    const perEpoch = seen > 0 ? (t - firstAt) / 1000 / seen : firstSeconds;
+    const seen = e.epoch - first.epoch;
+    const perEpoch = seen > 0 ? (t - first.at) / 1000 / seen : first.seconds;
     track(e);
     const stopAt = patience === undefined ? epochs : Math.min(epochs, bestEpoch + patience);
     // What starting a training took here: before the first epoch, less the epoch itself.
-    const setup = Math.max(0, (firstAt - started) / 1000 - firstSeconds);
+    const setup = Math.max(0, (first.at - started) / 1000 - first.seconds);
     const thisTraining = Math.max(0, stopAt - e.epoch) * perEpoch;
     const rest = following * (stopAt * perEpoch + setup) + afterSeconds;
     const eta = thisTraining + rest;

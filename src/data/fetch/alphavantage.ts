@@ -218,6 +218,31 @@ function avDate(v: unknown, field: string, fn: string, symbol: string, at: strin
   throw malformed(fn, symbol, `${at}: "${field}" is ${JSON.stringify(v)}, not a date YYYY-MM-DD`);
 }
 
+/** One item of a payload's array, with readers of its fields that name the item in errors. */
+interface Item {
+  /** The item's fields as Alpha Vantage sent them. */
+  fields: Record<string, unknown>;
+  /** Where it is, for messages: `data[3]`. */
+  at: string;
+  /** A number field: missing values are null; anything else must parse. */
+  number(field: string): number | null;
+  /** A date field `YYYY-MM-DD`. */
+  date(field: string): string;
+}
+
+/** The items of the array at `json[field]`, or a malformed-payload error. */
+function items(json: Record<string, unknown>, field: string, fn: string, symbol: string): Item[] {
+  return arrayField(json, field, fn, symbol).map((fields, i) => {
+    const at = `${field}[${i}]`;
+    return {
+      fields,
+      at,
+      number: (f) => avNumber(fields[f], f, fn, symbol, at),
+      date: (f) => avDate(fields[f], f, fn, symbol, at),
+    };
+  });
+}
+
 /** One quarter of EARNINGS. */
 export interface EarningsRow {
   fiscalDateEnding: string;
@@ -237,18 +262,14 @@ export interface EarningsRow {
  * @throws {FetchError} When the payload is malformed.
  */
 export function parseEarnings(json: Record<string, unknown>, symbol: string): EarningsRow[] {
-  const fn = "EARNINGS";
-  return arrayField(json, "quarterlyEarnings", fn, symbol).map((q, i) => {
-    const at = `quarterlyEarnings[${i}]`;
-    return {
-      fiscalDateEnding: avDate(q.fiscalDateEnding, "fiscalDateEnding", fn, symbol, at),
-      reportedDate: avDate(q.reportedDate, "reportedDate", fn, symbol, at),
-      reportedEPS: avNumber(q.reportedEPS, "reportedEPS", fn, symbol, at),
-      estimatedEPS: avNumber(q.estimatedEPS, "estimatedEPS", fn, symbol, at),
-      surprise: avNumber(q.surprise, "surprise", fn, symbol, at),
-      surprisePercentage: avNumber(q.surprisePercentage, "surprisePercentage", fn, symbol, at),
-    };
-  });
+  return items(json, "quarterlyEarnings", "EARNINGS", symbol).map((q) => ({
+    fiscalDateEnding: q.date("fiscalDateEnding"),
+    reportedDate: q.date("reportedDate"),
+    reportedEPS: q.number("reportedEPS"),
+    estimatedEPS: q.number("estimatedEPS"),
+    surprise: q.number("surprise"),
+    surprisePercentage: q.number("surprisePercentage"),
+  }));
 }
 
 /** One quarter of INCOME_STATEMENT as margins. */
@@ -269,16 +290,14 @@ export interface IncomeRow {
  * @throws {FetchError} When the payload is malformed.
  */
 export function parseIncomeStatement(json: Record<string, unknown>, symbol: string): IncomeRow[] {
-  const fn = "INCOME_STATEMENT";
-  return arrayField(json, "quarterlyReports", fn, symbol).map((q, i) => {
-    const at = `quarterlyReports[${i}]`;
-    const revenue = avNumber(q.totalRevenue, "totalRevenue", fn, symbol, at);
+  return items(json, "quarterlyReports", "INCOME_STATEMENT", symbol).map((q) => {
+    const revenue = q.number("totalRevenue");
     const ratio = (field: string) => {
-      const v = avNumber(q[field], field, fn, symbol, at);
+      const v = q.number(field);
       return v === null || revenue === null || !(revenue > 0) ? null : v / revenue;
     };
     return {
-      fiscalDateEnding: avDate(q.fiscalDateEnding, "fiscalDateEnding", fn, symbol, at),
+      fiscalDateEnding: q.date("fiscalDateEnding"),
       marginGross: ratio("grossProfit"),
       marginOperating: ratio("operatingIncome"),
       marginNetProfit: ratio("netIncome"),
@@ -362,20 +381,19 @@ export function parseInsiderTransactions(
 ): InsiderRow[] {
   const fn = "INSIDER_TRANSACTIONS";
   const byDate = new Map<string, InsiderRow>();
-  arrayField(json, "data", fn, ticker).forEach((t, i) => {
-    const at = `data[${i}]`;
-    const date = avDate(t.transaction_date, "transaction_date", fn, ticker, at);
-    const side = String(t.acquisition_or_disposal ?? "").trim().toUpperCase();
+  items(json, "data", fn, ticker).forEach((t) => {
+    const date = t.date("transaction_date");
+    const side = String(t.fields.acquisition_or_disposal ?? "").trim().toUpperCase();
     if (side !== "A" && side !== "D") {
       throw malformed(
         fn,
         ticker,
-        `${at}: "acquisition_or_disposal" is ${
-          JSON.stringify(t.acquisition_or_disposal)
+        `${t.at}: "acquisition_or_disposal" is ${
+          JSON.stringify(t.fields.acquisition_or_disposal)
         }, expected "A" or "D"`,
       );
     }
-    const shares = avNumber(t.shares, "shares", fn, ticker, at) ?? 0;
+    const shares = t.number("shares") ?? 0;
     const row = byDate.get(date) ?? { ticker, date, acquisition: 0, disposal: 0 };
     if (side === "A") row.acquisition += Math.abs(shares);
     else row.disposal += Math.abs(shares);
@@ -727,12 +745,10 @@ export interface MarketRow {
  * @throws {FetchError} When the payload is malformed.
  */
 export function parseTreasuryYield(json: Record<string, unknown>, maturity: string): MarketRow[] {
-  const fn = "TREASURY_YIELD";
   const rows: MarketRow[] = [];
-  arrayField(json, "data", fn, maturity).forEach((d, i) => {
-    const at = `data[${i}]`;
-    const date = avDate(d.date, "date", fn, maturity, at);
-    const value = avNumber(d.value, "value", fn, maturity, at);
+  items(json, "data", "TREASURY_YIELD", maturity).forEach((d) => {
+    const date = d.date("date");
+    const value = d.number("value");
     if (value !== null) rows.push({ date, series: maturity, value });
   });
   return rows.sort((a, b) => a.date < b.date ? -1 : a.date > b.date ? 1 : 0);

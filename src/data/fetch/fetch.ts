@@ -16,10 +16,10 @@
  * @module
  */
 import pl from "nodejs-polars";
-import { dateToIso, isIsoDate } from "@alfred/core";
+import { compareStrings, dateToIso, isIsoDate } from "@alfred/core";
 import { basename, resolve } from "node:path";
 import type { Manifest, SeriesInfo, TableName } from "../dataset.ts";
-import { TABLE_NAMES, writeDataset } from "../dataset.ts";
+import { TABLE_NAMES, tableFrame, writeDataset } from "../dataset.ts";
 import { assertReplaceable } from "../import.ts";
 import { redact, registerSecret } from "../../redact.ts";
 import { FetchCache } from "./cache.ts";
@@ -35,6 +35,7 @@ import {
   TokenBucket,
 } from "./http.ts";
 import { type DailyBar, fetchYahooDaily, YAHOO_BASE_URL } from "./yahoo.ts";
+import type { SentimentRow } from "./alphavantage.ts";
 import {
   ALPHAVANTAGE_BASE_URL,
   ALPHAVANTAGE_NEWS_TIME_ZONE,
@@ -51,7 +52,6 @@ import {
   parseInsiderTransactions,
   parseNewsSentiment,
   parseTreasuryYield,
-  type SentimentRow,
   TREASURY_MATURITIES,
 } from "./alphavantage.ts";
 
@@ -282,80 +282,65 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
       },
     });
   }
+  // One Alpha Vantage request as an item: `use` keeps what it needs of the parsed answer and
+  // says how many rows it had.
+  const avItem = <T>(
+    fn: string,
+    key: string,
+    params: Record<string, string>,
+    parse: (json: Record<string, unknown>) => T,
+    use: (value: T) => number,
+  ) =>
+    items.push({
+      label: `Alpha Vantage ${fn} ${key}`,
+      run: async () => {
+        const r = await alphaVantageGet(fn, key, params, alpha, parse);
+        return { cached: r.cached, rows: use(r.value) };
+      },
+    });
+  // Keeps the rows dated in the span.
+  const keep = <R extends { date: string }>(into: R[]) => (rows: R[]) => {
+    into.push(...rows.filter((row) => inRange(row.date)));
+    return rows.length;
+  };
   if (av) {
     for (const t of tickers) {
       let earnings: ReturnType<typeof parseEarnings> = [];
-      items.push({
-        label: `Alpha Vantage EARNINGS ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "EARNINGS",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseEarnings(j, t),
-          );
-          earnings = r.value;
-          return { cached: r.cached, rows: earnings.length };
-        },
+      avItem("EARNINGS", t, { symbol: t }, (j) => parseEarnings(j, t), (rows) => {
+        earnings = rows;
+        return rows.length;
       });
-      items.push({
-        label: `Alpha Vantage INCOME_STATEMENT ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "INCOME_STATEMENT",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseIncomeStatement(j, t),
+      avItem("INCOME_STATEMENT", t, { symbol: t }, (j) => parseIncomeStatement(j, t), (income) => {
+        const joined = joinFundamentals(t, earnings, income);
+        if (joined.undated > 0) {
+          warnings.push(
+            `${t}: ${joined.undated} income statement quarters have no earnings report date and were left out`,
           );
-          const joined = joinFundamentals(t, earnings, r.value);
-          if (joined.undated > 0) {
-            warnings.push(
-              `${t}: ${joined.undated} income statement quarters have no earnings report date and were left out`,
-            );
-          }
-          fundamentals.push(...joined.rows.filter((row) => inRange(row.report_date)));
-          return { cached: r.cached, rows: joined.rows.length };
-        },
+        }
+        fundamentals.push(...joined.rows.filter((row) => inRange(row.report_date)));
+        return joined.rows.length;
       });
-      items.push({
-        label: `Alpha Vantage INSIDER_TRANSACTIONS ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "INSIDER_TRANSACTIONS",
-            t,
-            { symbol: t },
-            alpha,
-            (j) => parseInsiderTransactions(j, t),
-          );
-          const rows = r.value;
-          insider.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
-        },
-      });
+      avItem(
+        "INSIDER_TRANSACTIONS",
+        t,
+        { symbol: t },
+        (j) => parseInsiderTransactions(j, t),
+        keep(insider),
+      );
       if (news) continue; // the news pages below give the sentiment too
-      items.push({
-        label: `Alpha Vantage NEWS_SENTIMENT ${t}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "NEWS_SENTIMENT",
-            t,
-            {
-              tickers: t,
-              time_from: `${options.since.replaceAll("-", "")}T0000`,
-              time_to: `${to.replaceAll("-", "")}T2359`,
-              sort: "LATEST",
-              limit: "1000",
-            },
-            alpha,
-            (j) => parseNewsSentiment(j, t),
-          );
-          const rows = r.value;
-          sentiment.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
+      avItem(
+        "NEWS_SENTIMENT",
+        t,
+        {
+          tickers: t,
+          time_from: `${options.since.replaceAll("-", "")}T0000`,
+          time_to: `${to.replaceAll("-", "")}T2359`,
+          sort: "LATEST",
+          limit: "1000",
         },
-      });
+        (j) => parseNewsSentiment(j, t),
+        keep(sentiment),
+      );
     }
   }
   if (news) {
@@ -383,21 +368,13 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   }
   if (av) {
     for (const m of maturities) {
-      items.push({
-        label: `Alpha Vantage TREASURY_YIELD ${m}`,
-        run: async () => {
-          const r = await alphaVantageGet(
-            "TREASURY_YIELD",
-            m,
-            { interval: "daily", maturity: m },
-            alpha,
-            (j) => parseTreasuryYield(j, m),
-          );
-          const rows = r.value;
-          marketRows.push(...rows.filter((row) => inRange(row.date)));
-          return { cached: r.cached, rows: rows.length };
-        },
-      });
+      avItem(
+        "TREASURY_YIELD",
+        m,
+        { interval: "daily", maturity: m },
+        (j) => parseTreasuryYield(j, m),
+        keep(marketRows),
+      );
     }
   }
 
@@ -456,51 +433,18 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
     ]);
   }
   const byTickerDate = <T extends { ticker: string }>(rows: T[], date: (r: T) => string) =>
-    rows.sort((a, b) =>
-      a.ticker < b.ticker
-        ? -1
-        : a.ticker > b.ticker
-        ? 1
-        : date(a) < date(b)
-        ? -1
-        : date(a) > date(b)
-        ? 1
-        : 0
-    );
+    rows.sort((a, b) => compareStrings(a.ticker, b.ticker) || compareStrings(date(a), date(b)));
   if (fundamentals.length > 0) {
     byTickerDate(fundamentals, (r) => r.report_date);
-    const col = (k: keyof FundamentalsRow) =>
-      f64(k, fundamentals.map((r) => r[k] as number | null));
-    tables.fundamentals = pl.DataFrame([
-      pl.Series("ticker", fundamentals.map((r) => r.ticker), pl.Utf8),
-      dates("report_date", fundamentals.map((r) => r.report_date)),
-      dates("fiscal_date_ending", fundamentals.map((r) => r.fiscal_date_ending)),
-      col("margin_gross"),
-      col("margin_operating"),
-      col("margin_net_profit"),
-      col("reported_eps"),
-      col("estimated_eps"),
-      col("surprise"),
-      col("surprise_percentage"),
-    ]);
+    tables.fundamentals = tableFrame("fundamentals", fundamentals);
   }
   if (insider.length > 0) {
     byTickerDate(insider, (r) => r.date);
-    tables.insider = pl.DataFrame([
-      pl.Series("ticker", insider.map((r) => r.ticker), pl.Utf8),
-      dates("date", insider.map((r) => r.date)),
-      f64("acquisition", insider.map((r) => r.acquisition)),
-      f64("disposal", insider.map((r) => r.disposal)),
-    ]);
+    tables.insider = tableFrame("insider", insider);
   }
   if (sentiment.length > 0) {
     byTickerDate(sentiment, (r) => r.date);
-    tables.sentiment = pl.DataFrame([
-      pl.Series("ticker", sentiment.map((r) => r.ticker), pl.Utf8),
-      dates("date", sentiment.map((r) => r.date)),
-      f64("sentiment", sentiment.map((r) => r.sentiment)),
-      f64("outlook", sentiment.map((r) => r.outlook)),
-    ]);
+    tables.sentiment = tableFrame("sentiment", sentiment);
   }
   if (news) {
     const { rows, untitled } = newsRows(articles, tickers);
@@ -516,22 +460,8 @@ export async function fetchDataset(options: FetchOptions): Promise<FetchReport> 
   }
   const seriesNames = [...new Set(marketRows.map((r) => r.series))];
   if (marketRows.length > 0) {
-    marketRows.sort((a, b) =>
-      a.series < b.series
-        ? -1
-        : a.series > b.series
-        ? 1
-        : a.date < b.date
-        ? -1
-        : a.date > b.date
-        ? 1
-        : 0
-    );
-    tables.market = pl.DataFrame([
-      dates("date", marketRows.map((r) => r.date)),
-      pl.Series("series", marketRows.map((r) => r.series), pl.Utf8),
-      f64("value", marketRows.map((r) => r.value)),
-    ]);
+    marketRows.sort((a, b) => compareStrings(a.series, b.series) || compareStrings(a.date, b.date));
+    tables.market = tableFrame("market", marketRows);
   }
   if (av || news) {
     const expected = [
