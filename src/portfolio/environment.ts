@@ -407,6 +407,8 @@ export interface PortfolioOutcome {
   equity: Float64Array;
   book: BookResult;
   stats: PerformanceStats;
+  /** The daily risk-free rate of each date that the Sharpe ratio used, or null for 0. */
+  riskFreeDaily: Float64Array | null;
   /** Mean `Σ|w|` held into each day (the gross exposure), over the period. */
   grossExposure: number;
   warnings: string[];
@@ -501,6 +503,7 @@ export function simulatePortfolio(
     equity: book.equity,
     book,
     stats,
+    riskFreeDaily: rf.daily,
     grossExposure: meanGross(decisions, weights),
     warnings,
   };

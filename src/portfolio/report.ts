@@ -29,6 +29,70 @@ function statsTable(r: PortfolioRecord): string {
   ].join("\n");
 }
 
+type Manager = PortfolioRecord["managers"][number];
+
+/** A figure with its interval, `0.85 [0.12, 1.60]`, or the figure alone without one. */
+function withInterval(
+  m: Manager,
+  name: string,
+  value: number | null,
+  show: (x: number | null) => string,
+): string {
+  const i = m.inference?.intervals[name];
+  return i ? `${show(value)} [${show(i.lower)}, ${show(i.upper)}]` : show(value);
+}
+
+/** The verdict sentence of a manager against 1/N, or null for 1/N and runs without one. */
+function verdictLine(m: Manager): string | null {
+  return m.inference?.verdict ? `**${m.name}** ${m.inference.verdict.statement}` : null;
+}
+
+/** The report's section on what the figures support: intervals, tests against 1/N, verdicts. */
+function inferenceSection(r: PortfolioRecord): string[] {
+  const inf = r.inference;
+  if (!inf) return [];
+  const pctLevel = `${Math.round(inf.level * 1000) / 10}%`;
+  const rows = r.managers.map((m) => {
+    const t = m.inference?.test;
+    return `| ${m.name} | ${m.kind} | ${withInterval(m, "sharpe", m.stats.sharpe, num)} | ${
+      withInterval(m, "cagr", m.stats.cagr, pct)
+    } | ${withInterval(m, "maxDrawdown", m.stats.maxDrawdown, pct)} | ${
+      num(m.inference?.blockLength?.stationary, 1)
+    } | ${
+      t
+        ? `${num(t.details.dailySharpeManager - t.details.dailySharpeOneOverN, 4)} | ${
+          pValue(t.pValueModelBetter)
+        }`
+        : m.name === inf.against
+        ? "(1/N) | "
+        : "n/a | n/a"
+    } |`;
+  });
+  const verdicts = r.managers.filter((m) => m.kind === "learned").map(verdictLine)
+    .filter((v): v is string => v !== null);
+  const notes = r.managers.flatMap((m) =>
+    (m.inference?.notes ?? []).map((n) => `- ${m.name}: ${n}`)
+  );
+  return [
+    "## Against 1/N, net of costs",
+    "",
+    `Each manager's daily net returns over the evaluated period (${
+      r.managers[0]?.inference?.blockLength?.days ?? "n/a"
+    } days) resampled by the stationary bootstrap (expected block length by Politis & White, chosen on the manager's own returns; ${inf.resamples} resamples, seed ${inf.seed}): ${pctLevel} percentile intervals in brackets. Every manager but 1/N (\`${inf.against}\`) is tested against 1/N on the same days by Ledoit & Wolf's HAC Sharpe-difference test of excess returns; p is one-sided, of a higher Sharpe than 1/N.`,
+    "",
+    `| manager | kind | Sharpe [${pctLevel}] | CAGR [${pctLevel}] | max drawdown [${pctLevel}] | block (days) | daily Sharpe − 1/N's | p |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    ...(verdicts.length ? [...verdicts.map((v) => `- ${v}`), ""] : []),
+    ...(notes.length ? ["Not computed:", "", ...notes, ""] : []),
+  ];
+}
+
+function pValue(p: number): string {
+  return p < 1e-4 ? p.toExponential(2) : p.toFixed(4);
+}
+
 function equitySpec(r: PortfolioRecord): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
@@ -133,6 +197,7 @@ export async function portfolioReportFiles(r: PortfolioRecord): Promise<Record<s
     "",
     ...r.managers.map((m) => `- **${m.name}**: ${m.description}`),
     "",
+    ...inferenceSection(r),
     "![equity](equity.svg)",
     "",
     ...learned.flatMap((m) => [`![weights of ${m.name}](weights-${m.name}.svg)`, ""]),
@@ -194,8 +259,9 @@ export async function loadPortfolioRecords(resultsDir: string): Promise<Portfoli
 }
 
 /**
- * The journal's portfolio section: per portfolio run, every manager's CAGR, Sharpe, max drawdown
- * and turnover, and whether the analysts' signals were reused.
+ * The journal's portfolio section: per portfolio run, every manager's CAGR, Sharpe (with its
+ * interval where the run has one), max drawdown and turnover, whether the analysts' signals were
+ * reused, and each learned manager's verdict against 1/N net of costs.
  *
  * @param records the portfolio records
  * @param resultsPath the results folder relative to the journal
@@ -217,15 +283,20 @@ export function portfolioJournalSection(
         r.analysts.map((a) => `${a.name} (${a.reused ? "signals reused" : "trained"})`).join(", ")
       }; ${r.decisions.evaluated} rebalances ${r.decisions.from}..${r.decisions.to}.`,
       "",
-      "| manager | kind | CAGR | Sharpe | max drawdown | turnover |",
+      `| manager | kind | CAGR | Sharpe${
+        r.inference ? ` [${Math.round(r.inference.level * 100)}%]` : ""
+      } | max drawdown | turnover |`,
       "| --- | --- | ---: | ---: | ---: | ---: |",
       ...r.managers.map((m) =>
-        `| ${m.name} | ${m.kind} | ${pct(m.stats.cagr)} | ${num(m.stats.sharpe)} | ${
-          pct(m.stats.maxDrawdown)
-        } | ${num(m.stats.turnover)} |`
+        `| ${m.name} | ${m.kind} | ${pct(m.stats.cagr)} | ${
+          withInterval(m, "sharpe", m.stats.sharpe, num)
+        } | ${pct(m.stats.maxDrawdown)} | ${num(m.stats.turnover)} |`
       ),
       "",
     );
+    const verdicts = r.managers.filter((m) => m.kind === "learned").map(verdictLine)
+      .filter((v): v is string => v !== null);
+    if (verdicts.length) parts.push(...verdicts.map((v) => `- ${v}`), "");
   }
   return parts.join("\n");
 }

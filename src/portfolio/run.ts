@@ -26,6 +26,7 @@ import { buildDecisions, buildPanel, type Decision, type Panel } from "./environ
 import { getManager, type ManagerContext, type ManagerRun, runManager } from "./managers.ts";
 import { PortfolioExperiment, type PortfolioRecord } from "./schema.ts";
 import { portfolioReportFiles } from "./report.ts";
+import { type ManagerCurve, portfolioInference } from "./inference.ts";
 
 /** How a portfolio run goes. */
 export interface PortfolioOptions {
@@ -170,6 +171,95 @@ function managerRecord(run: ManagerRun, panel: Panel): PortfolioRecord["managers
   };
 }
 
+/** A manager's daily net equity over the evaluated period, for {@linkcode portfolioInference}. */
+export function managerCurve(run: ManagerRun, capital: number): ManagerCurve {
+  return {
+    name: run.manager.name,
+    dates: run.outcome.dates,
+    capital,
+    equity: run.outcome.equity,
+    riskFreeDaily: run.outcome.riskFreeDaily,
+  };
+}
+
+/** What {@linkcode evaluatePortfolio} gives: the panel, decisions and every manager's record. */
+export interface PortfolioEvaluation {
+  market: Awaited<ReturnType<typeof marketData>>;
+  panel: Panel;
+  decisions: Decision[];
+  /** One record per manager run (the index left out without one), inference included. */
+  managers: PortfolioRecord["managers"];
+  inference: NonNullable<PortfolioRecord["inference"]>;
+  warnings: string[];
+}
+
+/**
+ * Walks every manager of a portfolio experiment forward on the analysts' signal tables, the
+ * learned ones attributed to each analyst (unless `attribution` is false here or in the
+ * experiment), and gives each its intervals and test against 1/N ({@linkcode portfolioInference}).
+ *
+ * @param e the resolved experiment
+ * @param tables the analysts' signal tables, named as the record names them
+ * @param options progress output, and `attribution: false` to skip the reruns without each analyst
+ * @returns the panel, decisions, manager records, inference settings and warnings
+ * @throws {RangeError} on analysts on different data, or no decision to evaluate
+ */
+export async function evaluatePortfolio(
+  e: PortfolioExperiment,
+  tables: SignalTable[],
+  options: { log: (line: string) => void; attribution?: boolean },
+): Promise<PortfolioEvaluation> {
+  const market = await marketData(tables);
+  const panel = buildPanel(market.prices, market.tickers, market.index, market.riskFree);
+  const { decisions } = buildDecisions(panel, tables, e.environment);
+  const schedule = { warmup: e.walk_forward.warmup, refitEvery: e.walk_forward.refit_every };
+  options.log(
+    `${decisions.length} decisions over ${market.tickers.length} tickers; managers evaluated from decision ${
+      schedule.warmup + 1
+    }`,
+  );
+  const ctx = managerContext(e, panel, tables.length);
+  const managers: PortfolioRecord["managers"] = [];
+  const curves: ManagerCurve[] = [];
+  const warnings: string[] = [];
+  for (const name of e.managers) {
+    const manager = getManager(name);
+    if (manager.holdsIndex && !panel.index) {
+      warnings.push(`The dataset has no index: the "index" baseline is left out`);
+      continue;
+    }
+    const run = runManager(manager, decisions, ctx, schedule);
+    const rec = managerRecord(run, panel);
+    options.log(
+      `${name}: CAGR ${fmt(rec.stats.cagr)}, Sharpe ${rec.stats.sharpe?.toFixed(2)}, turnover ${
+        rec.stats.turnover?.toFixed(2)
+      }`,
+    );
+    if (
+      options.attribution !== false && e.attribution && manager.kind === "learned" &&
+      tables.length > 1
+    ) {
+      rec.withoutAnalyst = {};
+      for (let j = 0; j < tables.length; j++) {
+        const others = tables.filter((_, k) => k !== j);
+        const without: Decision[] = buildDecisions(panel, others, e.environment).decisions;
+        const r = runManager(manager, without, managerContext(e, panel, others.length), schedule);
+        const a = r.outcome.stats.sharpe, b = run.outcome.stats.sharpe;
+        rec.withoutAnalyst[tables[j].analyst] = a === null || b === null ? null : a - b;
+      }
+    }
+    managers.push(rec);
+    curves.push(managerCurve(run, e.environment.initial_capital));
+    warnings.push(...run.outcome.warnings);
+  }
+  const inference = portfolioInference(curves, { seed: e.seed });
+  for (const m of managers) {
+    m.inference = inference.managers[m.name];
+    if (m.inference.verdict) options.log(`${m.name} ${m.inference.verdict.statement}`);
+  }
+  return { market, panel, decisions, managers, inference: inference.inference, warnings };
+}
+
 /**
  * Runs a portfolio experiment and writes its record and report.
  *
@@ -202,45 +292,12 @@ export async function runPortfolio(
   const tables = analysts.map((a, i) => ({ ...a.table, analyst: labels[i] }));
   const { backend } = await selectBackend(e.backend);
   options.log(`managers train on tfjs backend ${backend}`);
-  const market = await marketData(tables);
-  const panel = buildPanel(market.prices, market.tickers, market.index, market.riskFree);
-  const { decisions } = buildDecisions(panel, tables, e.environment);
-  const schedule = { warmup: e.walk_forward.warmup, refitEvery: e.walk_forward.refit_every };
-  options.log(
-    `${decisions.length} decisions over ${market.tickers.length} tickers; managers evaluated from decision ${
-      schedule.warmup + 1
-    }`,
+  const { market, panel, decisions, managers, inference, warnings } = await evaluatePortfolio(
+    e,
+    tables,
+    options,
   );
-  const ctx = managerContext(e, panel, tables.length);
-  const managers: PortfolioRecord["managers"] = [];
-  const warnings: string[] = [];
-  for (const name of e.managers) {
-    const manager = getManager(name);
-    if (manager.holdsIndex && !panel.index) {
-      warnings.push(`The dataset has no index: the "index" baseline is left out`);
-      continue;
-    }
-    const run = runManager(manager, decisions, ctx, schedule);
-    const rec = managerRecord(run, panel);
-    options.log(
-      `${name}: CAGR ${fmt(rec.stats.cagr)}, Sharpe ${rec.stats.sharpe?.toFixed(2)}, turnover ${
-        rec.stats.turnover?.toFixed(2)
-      }`,
-    );
-    if (e.attribution && manager.kind === "learned" && tables.length > 1) {
-      rec.withoutAnalyst = {};
-      for (let j = 0; j < tables.length; j++) {
-        const others = tables.filter((_, k) => k !== j);
-        const without: Decision[] = buildDecisions(panel, others, e.environment).decisions;
-        const r = runManager(manager, without, managerContext(e, panel, others.length), schedule);
-        const a = r.outcome.stats.sharpe, b = run.outcome.stats.sharpe;
-        rec.withoutAnalyst[tables[j].analyst] = a === null || b === null ? null : a - b;
-      }
-    }
-    managers.push(rec);
-    warnings.push(...run.outcome.warnings);
-  }
-  const evaluated = decisions.slice(schedule.warmup);
+  const evaluated = decisions.slice(e.walk_forward.warmup);
   const runId = newRunId(started, hash);
   const record: PortfolioRecord = {
     version: 1,
@@ -271,6 +328,7 @@ export async function runPortfolio(
       to: panel.calendar[evaluated[evaluated.length - 1].endDay],
     },
     managers,
+    inference,
     timings: { start: started.toISOString(), end: new Date().toISOString(), analystsSeconds },
     warnings: [...new Set(warnings)],
   };

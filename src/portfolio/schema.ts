@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { MAX_NAME_LENGTH } from "../config/schema.ts";
+import { BootstrapRecord, PairedTestRecord, VerdictRecord } from "../record/schema.ts";
 
 /** One analyst: an experiment file (relative to the portfolio file) and `--set` overrides. */
 export const AnalystConfig = z.strictObject({
@@ -103,6 +104,38 @@ const Stats = z.strictObject({
   endEquity: z.number(),
 });
 
+/**
+ * What a manager's daily net returns support (`portfolioInference` of `src/portfolio/inference.ts`):
+ * intervals of its statistics and, for every manager but 1/N, the test against 1/N.
+ */
+export const ManagerInference = z.strictObject({
+  blockLength: z.strictObject({
+    stationary: z.number().describe("expected block length in days (Politis & White)"),
+    bandwidth: z.int().min(0).describe("bandwidth M of the flat-top lag window"),
+    days: z.int().min(0).describe("daily returns it was chosen from"),
+  }).nullable().describe("the block length chosen on the manager's daily net returns"),
+  intervals: z.record(z.string(), BootstrapRecord).describe(
+    "statistic (Sharpe, Sortino, CAGR, max drawdown) to its stationary-bootstrap interval",
+  ),
+  test: PairedTestRecord.nullable().describe(
+    "Ledoit-Wolf Sharpe difference against 1/N on the same days; null for 1/N itself",
+  ),
+  verdict: VerdictRecord.nullable().describe("whether it beats 1/N net of costs; null for 1/N"),
+  notes: z.array(z.string()).describe("what could not be computed, and why"),
+});
+/** What a manager's daily net returns support. */
+export type ManagerInference = z.infer<typeof ManagerInference>;
+
+/** The settings every manager's inference shares. */
+export const PortfolioInference = z.strictObject({
+  level: z.number().describe("confidence level of every interval and verdict"),
+  resamples: z.int().min(1).describe("bootstrap resamples"),
+  seed: z.int().describe("seed of every resampling (the experiment's seed)"),
+  against: z.string().describe("the manager every other is tested against (1/N)"),
+});
+/** The settings every manager's inference shares. */
+export type PortfolioInference = z.infer<typeof PortfolioInference>;
+
 /** One manager's result in a portfolio run. */
 export const ManagerRecord = z.strictObject({
   name: z.string(),
@@ -123,6 +156,8 @@ export const ManagerRecord = z.strictObject({
   equity: z.array(z.strictObject({ date: z.string(), equity: z.number() })),
   /** Attribution: Sharpe without each analyst minus Sharpe with all. */
   withoutAnalyst: z.record(z.string(), z.number().nullable()).optional(),
+  /** Intervals and the test against 1/N (absent in runs made before they were recorded). */
+  inference: ManagerInference.optional(),
 });
 
 /** A portfolio run's record (`results/<name>/<run-id>/portfolio.json`). */
@@ -156,6 +191,8 @@ export const PortfolioRecord = z.strictObject({
     to: z.string(),
   }),
   managers: z.array(ManagerRecord),
+  /** The managers' inference settings (absent in runs made before it was recorded). */
+  inference: PortfolioInference.optional(),
   timings: z.strictObject({ start: z.string(), end: z.string(), analystsSeconds: z.number() }),
   warnings: z.array(z.string()),
 });

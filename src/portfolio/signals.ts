@@ -17,6 +17,8 @@ import { configHash } from "../config/hash.ts";
 import { loadExperiment } from "../config/load.ts";
 import { runExperiment, type RunOptions } from "../pipeline.ts";
 import { readRunPredictions } from "../store/run_record.ts";
+import type { Experiment } from "../config/schema.ts";
+import type { RunRecord } from "../record/mod.ts";
 import { SIGNALS_DIR } from "../paths.ts";
 
 /** One signal: the analyst's eval prediction for a ticker, formed at the close of `date`. */
@@ -205,6 +207,30 @@ export async function analystSignals(
       `Analyst "${e.name}" run ${record.runId} is ${record.status}: no signals stored`,
     );
   }
+  const table = await signalTableOfRun(e, spec, record, dir);
+  checkOutOfSample(table);
+  await signals.save(table);
+  return { table, reused: false, runDir: dir };
+}
+
+/**
+ * The signal table of a complete walk-forward analyst run: its eval predictions, each named by
+ * the fold whose eval period holds it. `analystSignals` stores it after running the analyst; a
+ * committed analyst run gives the same table read back from its folder.
+ *
+ * @param e the analyst's resolved experiment
+ * @param spec its experiment file and overrides, as the portfolio experiment names them
+ * @param record the analyst run's record
+ * @param dir the analyst run's folder (its `predictions.parquet`)
+ * @returns the table (not yet checked out of sample)
+ * @throws {RangeError} when the record has no split
+ */
+export async function signalTableOfRun(
+  e: Experiment,
+  spec: AnalystSpec,
+  record: RunRecord,
+  dir: string,
+): Promise<SignalTable> {
   if (!record.split) throw new RangeError(`Analyst run ${record.runId} has no split in its record`);
   const folds: SignalFold[] = record.split.folds.map((f) => ({
     name: f.name,
@@ -221,12 +247,12 @@ export async function analystSignals(
     fold: foldOf(p.date),
     score: p.predicted,
   }));
-  const table: SignalTable = {
+  return {
     version: 1,
     analyst: e.name,
     file: spec.file,
     set: spec.set,
-    configHash: hash,
+    configHash: configHash(e),
     runId: record.runId,
     labelMode: e.label.mode,
     horizon: e.label.horizon,
@@ -236,7 +262,4 @@ export async function analystSignals(
     folds,
     rows,
   };
-  checkOutOfSample(table);
-  await signals.save(table);
-  return { table, reused: false, runDir: dir };
 }
