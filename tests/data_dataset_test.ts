@@ -28,6 +28,7 @@ import {
   tablePath,
   writeDataset,
 } from "../src/data/dataset.ts";
+import { priceSeries } from "../src/data/series.ts";
 import { quarterKnownDate } from "../src/data/dow30.ts";
 
 function tinyManifest(over: Partial<Manifest> = {}): Manifest {
@@ -539,4 +540,19 @@ Deno.test("checking values is linear in the rows (Polars expressions, no row loo
   // busy machine
   assert(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
   assert(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
+});
+
+Deno.test("priceSeries: every ticker's own closes by date, in the order asked, from one pass", async () => {
+  const ds = await loadDataset("synth-small");
+  const prices = ds.table("prices");
+  // Unsorted, and a ticker asked twice: each gets exactly its rows, as a filter of it alone gives.
+  const asked = ["SYN07", "SYN01", "SYN24", "SYN07", "SYN12"];
+  const got = priceSeries(ds, asked);
+  assertEquals([...got.keys()], ["SYN07", "SYN01", "SYN24", "SYN12"]);
+  for (const t of new Set(asked)) {
+    const rows = prices.filter(pl.col("ticker").eq(pl.lit(t))).sort("date");
+    assertEquals(got.get(t)!.dates, isoDates(rows.getColumn("date")));
+    assertEquals(Array.from(got.get(t)!.close), rows.getColumn("close").toArray());
+    assert(got.get(t)!.dates.length > 2000, t);
+  }
 });

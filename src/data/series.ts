@@ -25,13 +25,25 @@ import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
 export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
   const prices = dataset.table("prices");
   const column = returnsColumn(dataset.manifest);
+  // One filter and one sort for all the tickers, then each ticker's run of rows: a filter of the
+  // whole table per ticker would be quadratic in tickers.
+  const rows = prices
+    .select("ticker", "date", column)
+    .filter(pl.col("ticker").isIn([...new Set(tickers)]))
+    .sort(["ticker", "date"]);
+  const names = rows.getColumn("ticker").toArray() as string[];
+  const dates = isoDates(rows.getColumn("date")) as string[];
+  const closes = Float64Array.from(rows.getColumn(column).toArray() as number[]);
+  const runs = new Map<string, PriceSeries>();
+  for (let a = 0; a < names.length;) {
+    let b = a + 1;
+    while (b < names.length && names[b] === names[a]) b++;
+    runs.set(names[a], { dates: dates.slice(a, b), close: closes.slice(a, b) });
+    a = b;
+  }
   const out = new Map<string, PriceSeries>();
   for (const ticker of tickers) {
-    const rows = prices.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
-    out.set(ticker, {
-      dates: isoDates(rows.getColumn("date")) as string[],
-      close: Float64Array.from(rows.getColumn(column).toArray() as number[]),
-    });
+    out.set(ticker, runs.get(ticker) ?? { dates: [], close: new Float64Array(0) });
   }
   return out;
 }
