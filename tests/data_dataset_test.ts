@@ -556,3 +556,14 @@ Deno.test("priceSeries: every ticker's own closes by date, in the order asked, f
     assert(got.get(t)!.dates.length > 2000, t);
   }
 });
+
+Deno.test("isoDates: Date columns (before 1970, leap days, nulls), Datetime columns, and refusals", () => {
+  const days = ["1969-12-31", "2000-02-29", "2024-12-31", "1970-01-01", "2000-02-29"];
+  assertEquals(isoDates(dateSeries("d", days)), days);
+  const withNull = pl.Series("d", ["2020-01-02", null, "1950-06-01"], pl.Utf8)
+    .str.strptime(pl.Date, "%Y-%m-%d");
+  assertEquals(isoDates(withNull), ["2020-01-02", null, "1950-06-01"]);
+  const stamps = pl.Series("t", [new Date("2021-03-04T15:00:00Z")], pl.Datetime("ms"));
+  assertEquals(isoDates(stamps), ["2021-03-04"]);
+  assertThrows(() => isoDates(pl.Series("n", [1, 2], pl.Float64)), TypeError, 'column "n"');
+});

@@ -31,16 +31,22 @@ export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, Pr
     .select("ticker", "date", column)
     .filter(pl.col("ticker").isIn([...new Set(tickers)]))
     .sort(["ticker", "date"]);
-  const names = rows.getColumn("ticker").toArray() as string[];
   const dates = isoDates(rows.getColumn("date")) as string[];
-  const closes = Float64Array.from(rows.getColumn(column).toArray() as number[]);
+  const closeColumn = rows.getColumn(column).cast(pl.Float64);
+  const closes = closeColumn.nullCount() === 0
+    ? closeColumn.toTypedArray() as Float64Array
+    : Float64Array.from(closeColumn.toArray() as number[]);
+  // The rows are sorted by ticker: each ticker's run, from the counts in ticker order.
+  const counts = rows.getColumn("ticker").cast(pl.Utf8).valueCounts().sort("ticker");
+  const names = counts.getColumn("ticker").toArray() as string[];
+  const sizes = counts.getColumn("count").toArray() as number[];
   const runs = new Map<string, PriceSeries>();
-  for (let a = 0; a < names.length;) {
-    let b = a + 1;
-    while (b < names.length && names[b] === names[a]) b++;
-    runs.set(names[a], { dates: dates.slice(a, b), close: closes.slice(a, b) });
+  let a = 0;
+  names.forEach((name, k) => {
+    const b = a + Number(sizes[k]);
+    runs.set(name, { dates: dates.slice(a, b), close: closes.slice(a, b) });
     a = b;
-  }
+  });
   const out = new Map<string, PriceSeries>();
   for (const ticker of tickers) {
     out.set(ticker, runs.get(ticker) ?? { dates: [], close: new Float64Array(0) });
