@@ -412,8 +412,9 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
   const params = strategyParams(config, args.labelMode);
   validateSignals(args);
   const tickers = [...new Set(args.signals.map((s) => s.ticker))].sort();
-  for (const t of tickers) validatePriceSeries(t, args.prices.get(t)!);
-  if (args.index) validatePriceSeries(args.index.name, args.index.series);
+  const validDates = new Set<string>();
+  for (const t of tickers) validatePriceSeries(t, args.prices.get(t)!, validDates);
+  if (args.index) validatePriceSeries(args.index.name, args.index.series, validDates);
   const calendar = buildCalendar(tickers.map((t) => args.prices.get(t)!));
   const closes = new Map(
     tickers.map((t) => [t, alignToCalendar(args.prices.get(t)!, calendar, false)]),
