@@ -151,57 +151,74 @@ async function inChild(task: ChildTask): Promise<ChildResult> {
   return JSON.parse(text.split("\n").at(-1)!) as ChildResult;
 }
 
+/** What {@linkcode pipelineBench} measured, and the size that failed, if one did. */
+export interface PipelineBenchResult {
+  /** One row per size that completed, in increasing size. */
+  rows: PipelineBenchRow[];
+  /** The first size whose synthesis or run failed (larger sizes are not tried), and why. */
+  failed: { tickers: number; step: "synth" | "run"; message: string } | null;
+}
+
 /**
  * Synthesises and runs each size, each step in a child process, and returns the measurements.
- * The temporary folder is removed afterwards, also on failure.
+ * A failing size ends the bench with the sizes before it measured. The temporary folder is
+ * removed afterwards, also on failure.
  *
  * @param o sizes, dates, epochs and where the temporary folder goes
  * @param log a progress line per step (default: none)
- * @returns one row per size, in `o.sizes` order
- * @throws {Error} when a child fails, with the end of its error output
+ * @returns one row per completed size, and the failure that stopped it, if any
  */
 export async function pipelineBench(
   o: PipelineBenchOptions,
   log: (line: string) => void = () => {},
-): Promise<PipelineBenchRow[]> {
+): Promise<PipelineBenchResult> {
   await Deno.mkdir(o.workDir, { recursive: true });
   const tmp = resolve(await Deno.makeTempDir({ dir: o.workDir, prefix: "bench-pipeline-" }));
   const rows: PipelineBenchRow[] = [];
+  let failed: PipelineBenchResult["failed"] = null;
   try {
     for (const n of o.sizes) {
-      const dataDir = join(tmp, `data-${n}`);
-      await Deno.mkdir(dataDir);
-      log(`synthesising ${n} tickers, ${o.from}..${o.to}`);
-      const synth = await inChild({
-        kind: "synth",
-        dir: join(dataDir, DATASET),
-        tickers: n,
-        from: o.from,
-        to: o.to,
-        seed: o.seed,
-      });
-      log(`  ${synth.seconds.toFixed(1)} s; running the planted-signal experiment`);
-      const run = await inChild({
-        kind: "run",
-        dataDir,
-        tickers: n,
-        workDir: join(tmp, `run-${n}`),
-        epochs: o.epochs,
-      });
-      log(`  ${run.seconds.toFixed(1)} s`);
-      rows.push({
-        tickers: n,
-        synth: { seconds: synth.seconds, peakRss: synth.peakRss },
-        runSeconds: run.seconds,
-        runPeakRss: run.peakRss,
-        stages: run.stages ?? {},
-      });
-      await Deno.remove(dataDir, { recursive: true });
+      let step: "synth" | "run" = "synth";
+      try {
+        const dataDir = join(tmp, `data-${n}`);
+        await Deno.mkdir(dataDir);
+        log(`synthesising ${n} tickers, ${o.from}..${o.to}`);
+        const synth = await inChild({
+          kind: "synth",
+          dir: join(dataDir, DATASET),
+          tickers: n,
+          from: o.from,
+          to: o.to,
+          seed: o.seed,
+        });
+        log(`  ${synth.seconds.toFixed(1)} s; running the planted-signal experiment`);
+        step = "run";
+        const run = await inChild({
+          kind: "run",
+          dataDir,
+          tickers: n,
+          workDir: join(tmp, `run-${n}`),
+          epochs: o.epochs,
+        });
+        log(`  ${run.seconds.toFixed(1)} s`);
+        rows.push({
+          tickers: n,
+          synth: { seconds: synth.seconds, peakRss: synth.peakRss },
+          runSeconds: run.seconds,
+          runPeakRss: run.peakRss,
+          stages: run.stages ?? {},
+        });
+        await Deno.remove(dataDir, { recursive: true });
+      } catch (e) {
+        failed = { tickers: n, step, message: (e as Error).message };
+        log(`  failed: ${failed.message}`);
+        break;
+      }
     }
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-  return rows;
+  return { rows, failed };
 }
 
 /**
@@ -231,7 +248,10 @@ const gb = (b: number | null) => (b === null ? "-" : `${(b / 2 ** 30).toFixed(2)
  * @param rows the measurements, sizes increasing
  * @returns printable lines
  */
-export function formatPipelineBench(rows: PipelineBenchRow[]): string[] {
+export function formatPipelineBench(
+  rows: PipelineBenchRow[],
+  failed: PipelineBenchResult["failed"] = null,
+): string[] {
   const stages = [...new Set(rows.flatMap((r) => Object.keys(r.stages)))];
   const pairs = rows.slice(1).map((r, i) => [rows[i], r] as const);
   const header = [
@@ -265,6 +285,14 @@ export function formatPipelineBench(rows: PipelineBenchRow[]): string[] {
     line("run peak RSS", (r) => r.runPeakRss ?? NaN, (v) => gb(Number.isFinite(v) ? v : null)),
     line("synth", (r) => r.synth.seconds, s),
     line("synth peak RSS", (r) => r.synth.peakRss ?? NaN, (v) => gb(Number.isFinite(v) ? v : null)),
+    ...(failed
+      ? [
+        "",
+        `${failed.tickers} tickers: the ${failed.step} failed (larger sizes not tried): ${
+          failed.message.split("\n").slice(0, 3).join(" ")
+        }`,
+      ]
+      : []),
   ];
 }
 

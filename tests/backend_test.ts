@@ -17,7 +17,13 @@ import {
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";
 import { LabelConfig, ModelConfig } from "../src/config/schema.ts";
-import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "./assert.ts";
 import { requirement, withNeeds } from "./requirements.ts";
 import {
   assertStepWithinBound,
@@ -252,7 +258,7 @@ Deno.test("bench --pipeline: growth exponents, its table, and one small run in c
   const sizes = [16, 32];
   const workDir = await Deno.makeTempDir();
   try {
-    const rows = await pipelineBench({
+    const { rows, failed } = await pipelineBench({
       ...DEFAULT_PIPELINE_BENCH,
       sizes,
       // The experiment evaluates from 2012.
@@ -261,7 +267,7 @@ Deno.test("bench --pipeline: growth exponents, its table, and one small run in c
       epochs: 1,
       workDir,
     });
-    assertEquals(rows.map((r) => r.tickers), sizes);
+    assertEquals([rows.map((r) => r.tickers), failed], [sizes, null]);
     for (const r of rows) {
       assert(r.runSeconds > 0 && r.synth.seconds > 0, JSON.stringify(r));
       for (const stage of ["data", "tickers", "features", "train", "backtest"]) {
@@ -282,6 +288,27 @@ Deno.test("bench --pipeline: growth exponents, its table, and one small run in c
     );
   } finally {
     await Deno.remove(workDir, { recursive: true });
+  }
+  // A size that fails (10 tickers cannot give the experiment its 14) is reported, not thrown.
+  const small = await Deno.makeTempDir();
+  try {
+    const { rows, failed } = await pipelineBench({
+      ...DEFAULT_PIPELINE_BENCH,
+      sizes: [10],
+      from: "2010-01-01",
+      to: "2013-12-31",
+      epochs: 1,
+      workDir: small,
+    });
+    assertEquals([rows, failed?.tickers, failed?.step], [[], 10, "run"]);
+    assertStringIncludes(failed!.message, "asks for 14 tickers but only");
+    assertStringIncludes(
+      formatPipelineBench(rows, failed).join("\n"),
+      "10 tickers: the run failed",
+    );
+    assertEquals([...Deno.readDirSync(small)], []);
+  } finally {
+    await Deno.remove(small, { recursive: true });
   }
   const err: string[] = [];
   const io = { out: () => {}, err: (l: string) => err.push(l) };

@@ -438,7 +438,8 @@ The engines section (the notes' large MLPs, after the backends table):
 over ${DEFAULT_PIPELINE_BENCH.from}..${DEFAULT_PIPELINE_BENCH.to} and the planted-signal experiment on it (short training, no
 SHAP or ablation), each in a child process of its own under a temporary folder in
 ${DEFAULT_PIPELINE_BENCH.workDir}/ (removed afterwards). It prints seconds per stage, peak memory and the
-growth exponent log(t2/t1) / log(n2/n1) between consecutive sizes.
+growth exponent log(t2/t1) / log(n2/n1) between consecutive sizes. A size that fails
+ends it: the sizes before it are printed with the failure, and the exit code is 1.
   --sizes LIST      comma-separated ticker counts, increasing (default ${
     DEFAULT_PIPELINE_BENCH.sizes.join(",")
   };
@@ -513,7 +514,7 @@ function positiveArg(name: string, value: string, integer: boolean): number {
  *
  * @param args command-line arguments after `bench`
  * @param io where the tables and problems go (default: the console; progress goes to stderr)
- * @returns the exit code: 0 on success, 2 on a usage error
+ * @returns the exit code: 0 on success, 1 when a `--pipeline` size failed, 2 on a usage error
  * @example
  * ```ts
  * Deno.exit(await benchCommand(["--quick"]));
@@ -627,9 +628,9 @@ async function pipelineCommand(
     }
     options.sizes = values;
   }
-  const rows = await pipelineBench(options, (line) => io.err(`bench: ${line}`));
-  for (const line of formatPipelineBench(rows)) io.out(line);
-  return 0;
+  const { rows, failed } = await pipelineBench(options, (line) => io.err(`bench: ${line}`));
+  for (const line of formatPipelineBench(rows, failed)) io.out(line);
+  return failed ? 1 : 0;
 }
 
 if (import.meta.main) {
