@@ -143,7 +143,7 @@ export async function runInference(input: RunInferenceInput): Promise<RunInferen
     call = 0;
     const metric = (rows: Int32Array): number => {
       let sum = 0;
-      for (let i = 0; i < rows.length; i++) sum = (sum * 31 + rows[i]) % 2147483647;
+      for (let i = 0; i < rows.length; i++) sum = (Math.imul(sum, 31) + rows[i]) | 0;
       let m = memo[call];
       if (!m || m.sum !== sum) {
         const values: Record<string, unknown> = mode === "direction"
