@@ -278,7 +278,8 @@ const KEY: Record<Side, string> = { train: "data.train_tickers", eval: "data.eva
  * dataset has). Rules: `{select: all, since?}` every ticker with continuous history since `since`
  * (default: the data window's start); `{select: uncorrelated, start?, count, since?}` the greedy
  * least-correlated pick over daily returns dated on or before `trainEnd` (default start: the
- * candidate with the lowest mean absolute correlation to the others); `{select: rest, since?}`
+ * candidate with the lowest mean absolute correlation to the others, or to {@linkcode START_SAMPLE}
+ * evenly spread ones when there are more); `{select: rest, since?}`
  * every ticker the other side did not take. Explicit lists and `all` resolve first, then
  * uncorrelated picks (train before eval, each excluding what the other side already holds), then
  * `rest`. Train and eval never share a ticker, unless `options.shareTickers` (a `by_time` split,
