@@ -559,7 +559,9 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   }
 
   const tables: SynthDataset["tables"] = {
-    // Every (ticker, day) in ticker-major order, built by Polars rather than as row arrays.
+    // Every (ticker, day) in ticker-major order, built by Polars rather than as row arrays: the
+    // cross join of the sorted names and days is already (ticker, date) order, so no sort (and no
+    // second copy of the largest table) is needed.
     prices: pl.DataFrame([pl.Series("ticker", names, pl.Utf8)])
       .join(pl.DataFrame([dateSeries("date", days)]), { how: "cross" })
       .select("date", "ticker")
@@ -569,8 +571,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         pl.Series("low", P.low, pl.Float64),
         pl.Series("close", P.close, pl.Float64),
         pl.Series("volume", P.volume, pl.Float64),
-      )
-      .sort(["ticker", "date"]),
+      ),
     fundamentals: pl.DataFrame([
       pl.Series("ticker", F.ticker, pl.Utf8),
       dateSeries("report_date", F.report_date),
