@@ -239,7 +239,7 @@ export function growthExponent(n1: number, t1: number, n2: number, t2: number): 
   return Math.log(t2 / t1) / Math.log(n2 / n1);
 }
 
-const gb = (b: number | null) => (b === null ? "-" : `${(b / 2 ** 30).toFixed(2)} GB`);
+const gb = (b: number | null) => (b === null ? "-" : `${(b / 2 ** 30).toFixed(2)} GiB`);
 
 /**
  * The bench's rows as a table: one column per size, then one growth-exponent column per pair of
