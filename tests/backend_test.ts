@@ -8,10 +8,22 @@ import {
   uninstallWasmMatMulFix,
 } from "@alfred/engines";
 import { benchCommand, formatBench, QUICK_BENCH, runBench } from "../src/cli/bench.ts";
+import {
+  DEFAULT_PIPELINE_BENCH,
+  formatPipelineBench,
+  growthExponent,
+  pipelineBench,
+} from "../src/pipeline_bench.ts";
 import { buildModel } from "../src/models/registry.ts";
 import { bceLoss } from "../src/models/losses.ts";
 import { LabelConfig, ModelConfig } from "../src/config/schema.ts";
-import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+} from "./assert.ts";
 import { requirement, withNeeds } from "./requirements.ts";
 import {
   assertStepWithinBound,
@@ -237,6 +249,72 @@ Deno.test("bench: a bad flag value is named with what is allowed, before any wor
     assert(err.join("\n").startsWith(message), err.join("\n"));
     assert(err.join("\n").includes("\n\nUsage: deno task bench "), err.join("\n"));
   }
+});
+
+Deno.test("bench --pipeline: growth exponents, its table, and one small run in child processes", async () => {
+  assertAlmostEquals(growthExponent(100, 1, 1000, 100), 2, 1e-12);
+  assertAlmostEquals(growthExponent(100, 3, 1000, 30), 1, 1e-12);
+  assert(Number.isNaN(growthExponent(100, 0, 1000, 3)));
+  const sizes = [16, 32];
+  const workDir = await Deno.makeTempDir();
+  try {
+    const { rows, failed } = await pipelineBench({
+      ...DEFAULT_PIPELINE_BENCH,
+      sizes,
+      // The experiment evaluates from 2012.
+      from: "2008-01-01",
+      to: "2014-12-31",
+      epochs: 1,
+      workDir,
+    });
+    assertEquals([rows.map((r) => r.tickers), failed], [sizes, null]);
+    for (const r of rows) {
+      assert(r.runSeconds > 0 && r.synth.seconds > 0, JSON.stringify(r));
+      for (const stage of ["data", "tickers", "features", "train", "backtest"]) {
+        assert(r.stages[stage] > 0, `${stage}: ${JSON.stringify(r.stages)}`);
+      }
+      // The children's own peaks, read through FFI (granted to them): the run holds at least tfjs.
+      assert(r.runPeakRss !== null && r.runPeakRss > 50 * 2 ** 20, JSON.stringify(r));
+    }
+    // The temporary folder is gone, and nothing else was left in the work folder.
+    assertEquals([...Deno.readDirSync(workDir)], []);
+    const table = formatPipelineBench(rows);
+    const backtest = table.find((l) => l.startsWith("backtest"))!.trim().split(/\s+/);
+    const expected = growthExponent(16, rows[0].stages.backtest, 32, rows[1].stages.backtest);
+    assertEquals(backtest.at(-1), expected.toFixed(2));
+    assert(
+      table.some((l) => l.includes("16 tickers") && l.includes("exp 16->32")),
+      table.join("\n"),
+    );
+  } finally {
+    await Deno.remove(workDir, { recursive: true });
+  }
+  // A size that fails (10 tickers cannot give the experiment its 14) is reported, not thrown.
+  const small = await Deno.makeTempDir();
+  try {
+    const { rows, failed } = await pipelineBench({
+      ...DEFAULT_PIPELINE_BENCH,
+      sizes: [10],
+      from: "2010-01-01",
+      to: "2013-12-31",
+      epochs: 1,
+      workDir: small,
+    });
+    assertEquals([rows, failed?.tickers, failed?.step], [[], 10, "run"]);
+    assertStringIncludes(failed!.message, "asks for 14 tickers but only");
+    assertStringIncludes(
+      formatPipelineBench(rows, failed).join("\n"),
+      "10 tickers: the run failed",
+    );
+    assertEquals([...Deno.readDirSync(small)], []);
+  } finally {
+    await Deno.remove(small, { recursive: true });
+  }
+  const err: string[] = [];
+  const io = { out: () => {}, err: (l: string) => err.push(l) };
+  assertEquals(await benchCommand(["--pipeline", "--sizes", "1000,100"], io), 2);
+  assert(err[0].startsWith('Invalid --sizes "1000,100": expected increasing'), err[0]);
+  assertEquals(await benchCommand(["--sizes", "100"], io), 2);
 });
 
 Deno.test("bench --quick runs every CPU backend and prints the table", async () => {

@@ -405,6 +405,21 @@ Deno.test("invalid inputs fail with errors that name what is wrong", () => {
     Error,
     "No signals to backtest",
   );
+  // Dates are checked once each across tickers: a bad date in a later ticker is still found.
+  assertThrows(
+    () =>
+      runBacktest({
+        ...base,
+        prices: new Map([
+          ["A", series(["2000-03-30", "2000-03-31"], [1, 1])],
+          ["B", series(["2000-03-30", "2000-02-30"], [1, 1])],
+        ]),
+        signals: [{ ticker: "A", date: D[0], score: 0.9 }, { ticker: "B", date: D[0], score: 0.9 }],
+        config: config(),
+      }),
+    Error,
+    'Invalid date "2000-02-30" in price series "B"',
+  );
 });
 
 Deno.test("a short that more than doubles ruins the book: liquidated, stats stay finite", () => {

@@ -28,6 +28,7 @@ import {
   tablePath,
   writeDataset,
 } from "../src/data/dataset.ts";
+import { priceSeries } from "../src/data/series.ts";
 import { quarterKnownDate } from "../src/data/dow30.ts";
 
 function tinyManifest(over: Partial<Manifest> = {}): Manifest {
@@ -539,4 +540,30 @@ Deno.test("checking values is linear in the rows (Polars expressions, no row loo
   // busy machine
   assert(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
   assert(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
+});
+
+Deno.test("priceSeries: every ticker's own closes by date, in the order asked, from one pass", async () => {
+  const ds = await loadDataset("synth-small");
+  const prices = ds.table("prices");
+  // Unsorted, and a ticker asked twice: each gets exactly its rows, as a filter of it alone gives.
+  const asked = ["SYN07", "SYN01", "SYN24", "SYN07", "SYN12"];
+  const got = priceSeries(ds, asked);
+  assertEquals([...got.keys()], ["SYN07", "SYN01", "SYN24", "SYN12"]);
+  for (const t of new Set(asked)) {
+    const rows = prices.filter(pl.col("ticker").eq(pl.lit(t))).sort("date");
+    assertEquals(got.get(t)!.dates, isoDates(rows.getColumn("date")));
+    assertEquals(Array.from(got.get(t)!.close), rows.getColumn("close").toArray());
+    assert(got.get(t)!.dates.length > 2000, t);
+  }
+});
+
+Deno.test("isoDates: Date columns (before 1970, leap days, nulls), Datetime columns, and refusals", () => {
+  const days = ["1969-12-31", "2000-02-29", "2024-12-31", "1970-01-01", "2000-02-29"];
+  assertEquals(isoDates(dateSeries("d", days)), days);
+  const withNull = pl.Series("d", ["2020-01-02", null, "1950-06-01"], pl.Utf8)
+    .str.strptime(pl.Date, "%Y-%m-%d");
+  assertEquals(isoDates(withNull), ["2020-01-02", null, "1950-06-01"]);
+  const stamps = pl.Series("t", [new Date("2021-03-04T15:00:00Z")], pl.Datetime("ms"));
+  assertEquals(isoDates(stamps), ["2021-03-04"]);
+  assertThrows(() => isoDates(pl.Series("n", [1, 2], pl.Float64)), TypeError, 'column "n"');
 });

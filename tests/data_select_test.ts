@@ -173,6 +173,24 @@ Deno.test("selectUncorrelated matches a brute-force pick on random matrices", ()
       for (let count = 1; count <= n - exclude.size; count++) {
         const got = selectUncorrelated(corr, names, start, count, exclude);
         assertEquals(got.picked, bruteForce(corr, names, start, count, exclude));
+        // The same pick from correlations given on demand, reading only picked tickers' entries.
+        const read = new Set<string>();
+        const lazy = selectUncorrelated(
+          (i, j) => {
+            read.add(`${Math.min(i, j)},${Math.max(i, j)}`);
+            return corr[i][j];
+          },
+          names,
+          start,
+          count,
+          exclude,
+        );
+        assertEquals(lazy, got);
+        const pickedAt = new Set(got.picked.map((p) => names.indexOf(p)));
+        for (const key of read) {
+          const [i, j] = key.split(",").map(Number);
+          assert(pickedAt.has(i) || pickedAt.has(j), `read (${i}, ${j}): neither was picked`);
+        }
         assertEquals(got.maxAbsCorrelation[0], 0);
         assert(!got.picked.some((p) => exclude.has(p)));
       }

@@ -302,3 +302,19 @@ Deno.test("the committed synth-small is exactly what its manifest's parameters g
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("prices come out in (ticker, date) order without a sort: ticker-major typed columns", () => {
+  // Three-digit names (SYN001...) and a year of days; the generator relies on this order.
+  const { tables } = generateSynthetic({
+    seed: 5,
+    tickers: 120,
+    from: "2011-01-01",
+    to: "2011-12-31",
+    signal: 1,
+  });
+  const prices = tables.prices;
+  assert(prices.frameEqual(prices.sort(["ticker", "date"])));
+  const tickers = prices.getColumn("ticker").toArray() as string[];
+  assertEquals([tickers[0], tickers.at(-1)], ["SYN001", "SYN120"]);
+  assertEquals(prices.height, 120 * new Set(isoDates(prices.getColumn("date"))).size);
+});

@@ -10,7 +10,9 @@ import {
   assertNotEquals,
   assertStringIncludes,
 } from "./assert.ts";
-import { runInference } from "../src/inference/run.ts";
+import { ROW_METRICS, runInference } from "../src/inference/run.ts";
+import { bootstrapRows } from "../src/inference/bootstrap.ts";
+import { classificationMetrics } from "../src/train/metrics.ts";
 import { sweepSelection, type SweepTrial } from "../src/inference/sweep.ts";
 import { deflatedSharpeRatio, sampleMoments } from "../src/inference/deflated.ts";
 import { performanceStats } from "../src/backtest/stats.ts";
@@ -78,6 +80,22 @@ Deno.test("runInference counts McNemar's discordant rows by hand and gives its v
   assertStringIncludes(r.verdict!.statement, "beats its best baseline (majority) at 95%");
   assertEquals(r.tests.map((t) => t.test), ["mcnemar", "diebold-mariano", "sharpe-difference"]);
   assertEquals(r.backtestVerdict?.against, "index");
+});
+
+Deno.test("runInference: each row metric's interval is that metric's own row bootstrap", async () => {
+  // The metrics share one computation per resample; each must still be exactly its own bootstrap.
+  const input = directionInput(7);
+  const r = await runInference(input);
+  const options = { seed: input.seed, resamples: input.resamples!, level: 0.95 };
+  const pick = (v: ArrayLike<number>, rows: Int32Array) => Float64Array.from(rows, (i) => v[i]);
+  for (const name of ROW_METRICS.direction) {
+    const own = bootstrapRows(input.y.length, (rows) => {
+      const m = classificationMetrics(pick(input.y, rows), pick(input.pred, rows));
+      return m[name];
+    }, options);
+    assertEquals(r.metrics[name], { ...own }, name);
+  }
+  assertNotEquals(r.metrics.loss.lower, r.metrics.accuracy.lower);
 });
 
 Deno.test("runInference intervals hold the estimate, are seeded and record the block length", async () => {

@@ -269,4 +269,17 @@ Deno.test("per-ticker bars put the strategy beside the ticker's buy-and-hold", a
     svg.indexOf("</g>", svg.indexOf("mark-rect")),
   );
   assertEquals((bars.match(/<path /g) ?? []).length, 3);
+  // Ticker names sort as strings (XOM after AA, "A10" before "A9"); thousands of tickers render.
+  const many = perTickerReturns(
+    Array.from({ length: 3000 }, (_, i) => ({
+      ticker: `T${3000 - i}`,
+      totalReturn: i / 3000,
+      buyHoldReturn: null,
+    })),
+  );
+  const big = await renderSvg(perTickerSpec(many));
+  const labels = [...big.matchAll(/>(T\d+)<\/text>/g)].map((m) => m[1]);
+  assertEquals(labels.length, 3000);
+  assertEquals(labels, [...labels].sort());
+  assertEquals(labels.slice(0, 3), ["T1", "T10", "T100"]);
 });

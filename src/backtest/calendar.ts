@@ -26,9 +26,15 @@ export function assertIsoDate(date: string, what: string): void {
  *
  * @param name the ticker or series name, for error messages
  * @param series the series to check
+ * @param validDates dates already found valid, added to as dates pass: series of many tickers share
+ *   a few thousand dates, each checked once rather than once per ticker
  * @throws {RangeError} naming the series and the offending date
  */
-export function validatePriceSeries(name: string, series: PriceSeries): void {
+export function validatePriceSeries(
+  name: string,
+  series: PriceSeries,
+  validDates: Set<string> = new Set(),
+): void {
   if (series.dates.length !== series.close.length) {
     throw new RangeError(
       `Invalid price series "${name}": ${series.dates.length} dates but ${series.close.length} closes`,
@@ -36,7 +42,10 @@ export function validatePriceSeries(name: string, series: PriceSeries): void {
   }
   for (let i = 0; i < series.dates.length; i++) {
     const d = series.dates[i];
-    assertIsoDate(d, `price series "${name}"`);
+    if (!validDates.has(d)) {
+      assertIsoDate(d, `price series "${name}"`);
+      validDates.add(d);
+    }
     if (i > 0 && d <= series.dates[i - 1]) {
       throw new RangeError(
         `Invalid price series "${name}": dates must be strictly ascending, got "${d}" after "${

@@ -124,17 +124,22 @@ export function planOrders(
   fill: BacktestConfig["fill"],
 ): BookPlan {
   const groups = new Map<string, Signal[]>();
+  // Each quarter's signals by ticker: a lookup, not a scan of the quarter's group per signal.
+  const seen = new Map<string, Map<string, Signal>>();
   for (const s of signals) {
     const q = quarterOf(s.date);
     const g = groups.get(q) ?? [];
-    const twin = g.find((o) => o.ticker === s.ticker);
+    const byTicker = seen.get(q) ?? new Map<string, Signal>();
+    const twin = byTicker.get(s.ticker);
     if (twin) {
       throw new RangeError(
         `Duplicate signal for "${s.ticker}" in quarter ${q}: dated "${twin.date}" and "${s.date}"`,
       );
     }
     g.push(s);
+    byTicker.set(s.ticker, s);
     groups.set(q, g);
+    seen.set(q, byTicker);
   }
   const quarters = [...groups.keys()].sort();
   const warnings: string[] = [];
@@ -407,8 +412,9 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
   const params = strategyParams(config, args.labelMode);
   validateSignals(args);
   const tickers = [...new Set(args.signals.map((s) => s.ticker))].sort();
-  for (const t of tickers) validatePriceSeries(t, args.prices.get(t)!);
-  if (args.index) validatePriceSeries(args.index.name, args.index.series);
+  const validDates = new Set<string>();
+  for (const t of tickers) validatePriceSeries(t, args.prices.get(t)!, validDates);
+  if (args.index) validatePriceSeries(args.index.name, args.index.series, validDates);
   const calendar = buildCalendar(tickers.map((t) => args.prices.get(t)!));
   const closes = new Map(
     tickers.map((t) => [t, alignToCalendar(args.prices.get(t)!, calendar, false)]),
@@ -429,10 +435,13 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
   const bookTickers = config.mode === "per_ticker" ? tickers.map((t) => [t]) : [tickers];
   // The same planning warning from many per_ticker books is reported once, naming the books.
   const planWarnings = new Map<string, string[]>();
-  const plans = bookTickers.map((ts) => {
-    const own = new Set(ts);
+  // Each book's signals in one pass over them (per_ticker mode has a book per ticker).
+  const bookOf = new Map(bookTickers.flatMap((ts, b) => ts.map((t) => [t, b] as const)));
+  const bookSignals: Signal[][] = bookTickers.map(() => []);
+  for (const s of args.signals) bookSignals[bookOf.get(s.ticker)!].push(s);
+  const plans = bookTickers.map((ts, b) => {
     const plan = planOrders(
-      args.signals.filter((s) => own.has(s.ticker)),
+      bookSignals[b],
       strategy,
       params,
       calendar,
@@ -531,10 +540,13 @@ export function runBacktest(args: BacktestArgs): BacktestResult {
       indexReturns,
     });
 
-  const perTicker: TickerSummary[] = tickers.map((t) => {
-    const own = trades.filter((x) => x.ticker === t);
+  // Trades by ticker in one pass (in their sorted order), not a filter of all trades per ticker.
+  const tradesOf = new Map<string, Trade[]>(tickers.map((t) => [t, []]));
+  for (const x of trades) tradesOf.get(x.ticker)?.push(x);
+  const perTicker: TickerSummary[] = tickers.map((t, ti) => {
+    const own = tradesOf.get(t)!;
     const ts = tradeStats(own);
-    const bookIndex = config.mode === "per_ticker" ? tickers.indexOf(t) : 0;
+    const bookIndex = config.mode === "per_ticker" ? ti : 0;
     const book = books[bookIndex];
     const row = book.byTicker.get(t)!;
     const c = closes.get(t)!;

@@ -48,6 +48,7 @@ import {
   portfolioBenchSummary,
   QUICK_PORTFOLIO_BENCH,
 } from "../portfolio/bench.ts";
+import { DEFAULT_PIPELINE_BENCH, formatPipelineBench, pipelineBench } from "../pipeline_bench.ts";
 import { type CommandIo, consoleIo, parseCommandArgs, usageError } from "./args.ts";
 import { FLAG, stringOption } from "./options.ts";
 
@@ -403,6 +404,7 @@ const USAGE =
   `Usage: deno task bench [--quick] [--no-engines] [--epochs N] [--backends LIST] [--budget SECONDS]
                          [--no-backends] [--no-portfolio] [--engines LIST] [--workloads LIST]
                          [--blas-host wasm|cpu]
+       deno task bench --pipeline [--sizes LIST] [--epochs N]
 
 Trains the notes' 10x256 and 10x1024 MLPs (60 inputs, 1000 rows, batch 64) on
 each available backend and prints seconds per epoch, GFLOP/s and the ratio to
@@ -429,7 +431,19 @@ The engines section (the notes' large MLPs, after the backends table):
   --workloads LIST  comma-separated from ${WORKLOAD_NAMES.join(", ")}
                     (default: all; the CPU engines skip 10x4096@512 unless it is listed)
   --blas-host HOST  the tfjs backend under cpu-blas: wasm (default; models past its
-                    4 GiB heap are skipped) or cpu (JavaScript; minutes per step on 10x4096)`;
+                    4 GiB heap are skipped) or cpu (JavaScript; minutes per step on 10x4096)
+
+--pipeline runs only the pipeline's scaling bench: for each size, a synthetic universe
+over ${DEFAULT_PIPELINE_BENCH.from}..${DEFAULT_PIPELINE_BENCH.to} and the planted-signal experiment on it (short training, no
+SHAP or ablation), each in a child process of its own under a temporary folder in
+${DEFAULT_PIPELINE_BENCH.workDir}/ (removed afterwards). It prints seconds per stage, peak memory and the
+growth exponent log(t2/t1) / log(n2/n1) between consecutive sizes. A size that fails
+ends it: the sizes before it are printed with the failure, and the exit code is 1.
+  --sizes LIST      comma-separated ticker counts, increasing (default ${
+    DEFAULT_PIPELINE_BENCH.sizes.join(",")
+  };
+                    add 10000 for the large size: tens of minutes and GBs)
+  --epochs N        training epochs of the experiment (default ${DEFAULT_PIPELINE_BENCH.epochs})`;
 
 /**
  * One line comparing the BLAS-free fused CPU engine (`fused-wasm`, else a
@@ -499,7 +513,7 @@ function positiveArg(name: string, value: string, integer: boolean): number {
  *
  * @param args command-line arguments after `bench`
  * @param io where the tables and problems go (default: the console; progress goes to stderr)
- * @returns the exit code: 0 on success, 2 on a usage error
+ * @returns the exit code: 0 on success, 1 when a `--pipeline` size failed, 2 on a usage error
  * @example
  * ```ts
  * Deno.exit(await benchCommand(["--quick"]));
@@ -519,6 +533,8 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
       engines: stringOption("LIST"),
       workloads: stringOption("LIST"),
       "blas-host": stringOption("wasm|cpu"),
+      pipeline: FLAG,
+      sizes: stringOption("LIST"),
     },
   }, io);
   if (typeof parsed === "number") return parsed;
@@ -559,6 +575,8 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
   } catch (e) {
     return usageError(io, USAGE, (e as Error).message);
   }
+  if (v.pipeline) return await pipelineCommand(v.sizes, overrides.epochs, io);
+  if (v.sizes !== undefined) return usageError(io, USAGE, "--sizes needs --pipeline");
   const options: BenchOptions = { ...(v.quick ? QUICK_BENCH : DEFAULT_BENCH), ...overrides };
   const backends = !v["no-backends"];
   const engines = !v.quick && !v["no-engines"];
@@ -585,6 +603,33 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
     if (summary) io.out(`\n${summary}`);
   }
   return 0;
+}
+
+/** `bench --pipeline`: the sizes checked, then the scaling bench and its table. */
+async function pipelineCommand(
+  sizes: string | undefined,
+  epochs: number | undefined,
+  io: CommandIo,
+): Promise<number> {
+  const options = { ...DEFAULT_PIPELINE_BENCH, ...(epochs === undefined ? {} : { epochs }) };
+  if (sizes !== undefined) {
+    const list = sizes.split(",").map((x) => x.trim());
+    const values = list.map(Number);
+    if (
+      !values.length || values.some((n) => !Number.isInteger(n) || n < 15) ||
+      values.some((n, i) => i > 0 && n <= values[i - 1])
+    ) {
+      return usageError(
+        io,
+        USAGE,
+        `Invalid --sizes "${sizes}": expected increasing ticker counts of at least 15 (the experiment trains on 14)`,
+      );
+    }
+    options.sizes = values;
+  }
+  const { rows, failed } = await pipelineBench(options, (line) => io.err(`bench: ${line}`));
+  for (const line of formatPipelineBench(rows, failed)) io.out(line);
+  return failed ? 1 : 0;
 }
 
 if (import.meta.main) {

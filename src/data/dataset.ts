@@ -8,7 +8,7 @@ import pl from "nodejs-polars";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { z } from "zod";
-import { dateToIso } from "@alfred/core";
+import { dateToIso, dayToIso } from "@alfred/core";
 import { IsoDate } from "../config/schema.ts";
 
 /** The tables a dataset may hold; any may be absent. */
@@ -949,6 +949,22 @@ export function tableFrame<R>(
  * @throws {TypeError} when a value is not a date (the column is not a Date column)
  */
 export function isoDates(series: pl.Series): (string | null)[] {
+  if (series.dtype.equals(pl.Date)) {
+    // A Date column is days since 1970-01-01: read them as integers and format each distinct day
+    // once (a JavaScript Date per row costs seconds on millions of rows, and a table of many
+    // tickers repeats the same few thousand days).
+    const days = series.cast(pl.Int32);
+    const values: ArrayLike<number | null> = series.nullCount() === 0
+      ? days.toTypedArray()
+      : days.toArray();
+    const formatted = new Map<number, string>();
+    return Array.from(values, (d) => {
+      if (d === null) return null;
+      let iso = formatted.get(d);
+      if (iso === undefined) formatted.set(d, iso = dayToIso(d));
+      return iso;
+    });
+  }
   // nodejs-polars types `toArray` without a Date case: widen, then check each value.
   const values: unknown[] = series.toArray();
   return values.map((d) => {

@@ -51,10 +51,16 @@ export function priceRows(
   if (from !== undefined) df = df.filter(pl.col("day").gtEq(isoToDay(from)));
   if (to !== undefined) df = df.filter(pl.col("day").ltEq(isoToDay(to)));
   df = df.sort(["ticker", "day"]);
+  // Typed arrays straight from the columns (no nulls: the close is filtered, the date is required)
+  // rather than boxed values per row.
+  const day = df.getColumn("day");
+  const close = df.getColumn("close").cast(pl.Float64);
   return {
     ticker: df.getColumn("ticker").toArray() as string[],
-    day: Int32Array.from(df.getColumn("day").toArray() as number[]),
-    close: Float64Array.from(df.getColumn("close").toArray() as number[]),
+    day: day.nullCount() === 0
+      ? day.toTypedArray() as Int32Array
+      : Int32Array.from(day.toArray() as number[]),
+    close: close.toTypedArray() as Float64Array,
   };
 }
 

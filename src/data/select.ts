@@ -54,11 +54,19 @@ export interface ResolvedTickers {
 }
 
 /**
+ * Correlations between tickers by position: a symmetric matrix, or a function giving the entry at
+ * `(i, j)` (computed on demand, so a greedy pick of `count` tickers among `n` needs `count · n`
+ * correlations, not `n²`).
+ */
+export type Correlations = number[][] | ((i: number, j: number) => number);
+
+/**
  * Greedy least-correlated pick. Starts with `start`; then repeatedly adds the candidate (not picked,
  * not in `exclude`) whose maximum absolute correlation to the picked tickers is lowest; ties go to
- * the ticker name that sorts first. NaN correlations count as 1.
+ * the ticker name that sorts first. NaN correlations count as 1. Reads only the correlations of
+ * each picked ticker with the others: `count · n` entries.
  *
- * @param corr symmetric correlation matrix, rows and columns in `names` order
+ * @param corr symmetric correlations, rows and columns in `names` order
  * @param names ticker names
  * @param start first pick
  * @param count how many to pick, `start` included
@@ -72,7 +80,7 @@ export interface ResolvedTickers {
  * ```
  */
 export function selectUncorrelated(
-  corr: number[][],
+  corr: Correlations,
   names: string[],
   start: string,
   count: number,
@@ -89,15 +97,16 @@ export function selectUncorrelated(
       `Cannot pick ${count} tickers: expected 1 to ${available} (the candidates not excluded)`,
     );
   }
+  const at = typeof corr === "function" ? corr : (i: number, j: number) => corr[i][j];
   const abs = (i: number, j: number) => {
-    const v = corr[i][j];
+    const v = at(i, j);
     return Number.isFinite(v) ? Math.abs(v) : 1;
   };
   const picked = [s];
   const maxAbs = [0];
-  // worst[i]: max |corr| of candidate i to the picked set
-  const worst = names.map((_, i) => abs(i, s));
   const taken = names.map((n, i) => i === s || exclude.has(n));
+  // worst[i]: max |corr| of candidate i to the picked set (only candidates are read)
+  const worst = names.map((_, i) => (taken[i] ? 1 : abs(i, s)));
   while (picked.length < count) {
     let best = -1;
     for (let i = 0; i < names.length; i++) {
@@ -110,15 +119,80 @@ export function selectUncorrelated(
     picked.push(best);
     maxAbs.push(worst[best]);
     taken[best] = true;
-    for (let i = 0; i < names.length; i++) worst[i] = Math.max(worst[i], abs(i, best));
+    if (picked.length === count) break;
+    for (let i = 0; i < names.length; i++) {
+      if (!taken[i]) worst[i] = Math.max(worst[i], abs(i, best));
+    }
   }
   return { picked: picked.map((i) => names[i]), maxAbsCorrelation: maxAbs };
 }
 
 /**
+ * Daily log returns of each ticker on the dataset's calendar over a date window (NaN where a
+ * ticker has no close on a day or the day before).
+ */
+function dailyReturns(
+  dataset: Dataset,
+  tickers: string[],
+  from: string,
+  to: string,
+): { rets: Float64Array[]; calendar: number[] } {
+  const rows = priceRows(dataset, from, to);
+  const calendar = [...new Set(rows.day)].sort((a, b) => a - b);
+  const index = new Map(calendar.map((d, i) => [d, i]));
+  const col = new Map(tickers.map((t, i) => [t, i]));
+  const T = calendar.length;
+  // Closes first, turned into returns in place from the end.
+  const rets = tickers.map(() => new Float64Array(T).fill(NaN));
+  for (let i = 0; i < rows.ticker.length; i++) {
+    const c = col.get(rows.ticker[i]);
+    if (c !== undefined) rets[c][index.get(rows.day[i])!] = rows.close[i];
+  }
+  for (const r of rets) {
+    for (let k = T - 1; k >= 1; k--) r[k] = Math.log(r[k] / r[k - 1]);
+    if (T) r[0] = NaN;
+  }
+  return { rets, calendar };
+}
+
+/**
+ * Correlations of daily returns computed on demand, pair by pair over the days both have a return,
+ * a whole column at a time and cached: the greedy pick asks for `count` columns.
+ */
+function lazyCorrelations(rets: Float64Array[]): (i: number, j: number) => number {
+  const n = rets.length;
+  const T = n ? rets[0].length : 0;
+  const pa = new Float64Array(T), pb = new Float64Array(T);
+  // Pairwise complete; the lower index first, so every entry is the one the full matrix had.
+  const pair = (i: number, j: number): number => {
+    if (i === j) return 1;
+    const a = rets[Math.min(i, j)], b = rets[Math.max(i, j)];
+    let m = 0;
+    for (let k = 0; k < T; k++) {
+      if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
+        pa[m] = a[k];
+        pb[m++] = b[k];
+      }
+    }
+    if (m < MIN_OVERLAP) return NaN;
+    return pearson(pa.subarray(0, m), pb.subarray(0, m)) ?? NaN;
+  };
+  const columns = new Map<number, Float64Array>();
+  return (i, j) => {
+    const cached = columns.get(j) ?? columns.get(i);
+    if (cached) return cached[columns.has(j) ? i : j];
+    const column = new Float64Array(n);
+    for (let k = 0; k < n; k++) column[k] = pair(k, j);
+    columns.set(j, column);
+    return column[i];
+  };
+}
+
+/**
  * Pearson correlations of daily log returns between tickers over a date window, pairwise over the
  * days both have a return (a return needs closes on two consecutive trading days of the dataset's
- * calendar). Pairs with fewer than {@linkcode MIN_OVERLAP} common returns get NaN.
+ * calendar). Pairs with fewer than {@linkcode MIN_OVERLAP} common returns get NaN. The full matrix:
+ * quadratic in tickers, for reports on small sets; selection reads only the entries it needs.
  *
  * @param dataset the dataset (needs a prices table)
  * @param tickers the tickers, in matrix order
@@ -132,47 +206,25 @@ export function returnCorrelations(
   from: string,
   to: string,
 ): { corr: number[][]; period: [string, string] } {
-  const rows = priceRows(dataset, from, to);
-  const calendar = [...new Set(rows.day)].sort((a, b) => a - b);
-  const index = new Map(calendar.map((d, i) => [d, i]));
-  const col = new Map(tickers.map((t, i) => [t, i]));
-  const T = calendar.length;
-  const closes = tickers.map(() => new Float64Array(T).fill(NaN));
-  for (let i = 0; i < rows.ticker.length; i++) {
-    const c = col.get(rows.ticker[i]);
-    if (c !== undefined) closes[c][index.get(rows.day[i])!] = rows.close[i];
-  }
-  const rets = closes.map((c) => {
-    const r = new Float64Array(T).fill(NaN);
-    for (let k = 1; k < T; k++) r[k] = Math.log(c[k] / c[k - 1]);
-    return r;
-  });
+  const { rets, calendar } = dailyReturns(dataset, tickers, from, to);
+  const at = lazyCorrelations(rets);
   const n = tickers.length;
-  const corr = Array.from(
-    { length: n },
-    (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : NaN)),
-  );
-  // Pairwise complete: each pair is correlated over the days both have a return.
-  const pa = new Float64Array(T), pb = new Float64Array(T);
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const a = rets[i], b = rets[j];
-      let m = 0;
-      for (let k = 0; k < T; k++) {
-        if (Number.isFinite(a[k]) && Number.isFinite(b[k])) {
-          pa[m] = a[k];
-          pb[m++] = b[k];
-        }
-      }
-      if (m < MIN_OVERLAP) continue;
-      corr[i][j] = corr[j][i] = pearson(pa.subarray(0, m), pb.subarray(0, m)) ?? NaN;
-    }
-  }
-  const period: [string, string] = T
-    ? [dayToIso(calendar[0]), dayToIso(calendar[T - 1])]
-    : [from, to];
-  return { corr, period };
+  const corr = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => at(i, j)));
+  return { corr, period: windowPeriod(calendar, from, to) };
 }
+
+function windowPeriod(calendar: number[], from: string, to: string): [string, string] {
+  return calendar.length
+    ? [dayToIso(calendar[0]), dayToIso(calendar[calendar.length - 1])]
+    : [from, to];
+}
+
+/**
+ * Candidates the default start of an uncorrelated pick is scored against: all of them up to this
+ * many plus one (the exact mean over all others), else this many spread evenly through the sorted
+ * candidates, so the score costs `n · START_SAMPLE` correlations rather than `n²`.
+ */
+export const START_SAMPLE = 100;
 
 function levenshtein(a: string, b: string): number {
   const d = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -226,7 +278,8 @@ const KEY: Record<Side, string> = { train: "data.train_tickers", eval: "data.eva
  * dataset has). Rules: `{select: all, since?}` every ticker with continuous history since `since`
  * (default: the data window's start); `{select: uncorrelated, start?, count, since?}` the greedy
  * least-correlated pick over daily returns dated on or before `trainEnd` (default start: the
- * candidate with the lowest mean absolute correlation to the others); `{select: rest, since?}`
+ * candidate with the lowest mean absolute correlation to the others, or to {@linkcode START_SAMPLE}
+ * evenly spread ones when there are more); `{select: rest, since?}`
  * every ticker the other side did not take. Explicit lists and `all` resolve first, then
  * uncorrelated picks (train before eval, each excluding what the other side already holds), then
  * `rest`. Train and eval never share a ticker, unless `options.shareTickers` (a `by_time` split,
@@ -364,16 +417,27 @@ export function resolveTickers(
         path,
       );
     }
-    const { corr, period } = returnCorrelations(dataset, free, windowFrom, corrTo);
+    const { rets, calendar } = dailyReturns(dataset, free, windowFrom, corrTo);
+    const corr = lazyCorrelations(rets);
+    const period = windowPeriod(calendar, windowFrom, corrTo);
     let start = spec.start;
     if (start === undefined) {
-      // the candidate least correlated with the others on average
+      // the candidate least correlated with the others on average (over a sample when many)
+      const everyone = free.length <= START_SAMPLE + 1;
+      const sample = everyone ? free.map((_, j) => j) : Array.from(
+        { length: START_SAMPLE },
+        (_, k) => Math.floor(k * free.length / START_SAMPLE),
+      );
       let best = -1, bestScore = Infinity;
       free.forEach((t, i) => {
-        let s = 0;
-        for (let j = 0; j < free.length; j++) {
-          if (j !== i) s += Number.isFinite(corr[i][j]) ? Math.abs(corr[i][j]) : 1;
+        let sum = 0, m = 0;
+        for (const j of sample) {
+          if (j === i) continue;
+          const v = corr(i, j);
+          sum += Number.isFinite(v) ? Math.abs(v) : 1;
+          m++;
         }
+        const s = everyone ? sum : sum / m;
         if (s < bestScore || (s === bestScore && t < free[best])) {
           best = i;
           bestScore = s;
@@ -392,7 +456,7 @@ export function resolveTickers(
     const pairs: number[] = [];
     for (let a = 0; a < picked.length; a++) {
       for (let b = a + 1; b < picked.length; b++) {
-        const v = corr[pos.get(picked[a])!][pos.get(picked[b])!];
+        const v = corr(pos.get(picked[a])!, pos.get(picked[b])!);
         if (Number.isFinite(v)) pairs.push(v);
       }
     }

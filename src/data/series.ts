@@ -25,13 +25,31 @@ import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
 export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
   const prices = dataset.table("prices");
   const column = returnsColumn(dataset.manifest);
+  // One filter and one sort for all the tickers, then each ticker's run of rows: a filter of the
+  // whole table per ticker would be quadratic in tickers.
+  const rows = prices
+    .select("ticker", "date", column)
+    .filter(pl.col("ticker").isIn([...new Set(tickers)]))
+    .sort(["ticker", "date"]);
+  const dates = isoDates(rows.getColumn("date")) as string[];
+  const closeColumn = rows.getColumn(column).cast(pl.Float64);
+  const closes = closeColumn.nullCount() === 0
+    ? closeColumn.toTypedArray() as Float64Array
+    : Float64Array.from(closeColumn.toArray() as number[]);
+  // The rows are sorted by ticker: each ticker's run, from the counts in ticker order.
+  const counts = rows.getColumn("ticker").cast(pl.Utf8).valueCounts().sort("ticker");
+  const names = counts.getColumn("ticker").toArray() as string[];
+  const sizes = counts.getColumn("count").toArray() as number[];
+  const runs = new Map<string, PriceSeries>();
+  let a = 0;
+  names.forEach((name, k) => {
+    const b = a + Number(sizes[k]);
+    runs.set(name, { dates: dates.slice(a, b), close: closes.slice(a, b) });
+    a = b;
+  });
   const out = new Map<string, PriceSeries>();
   for (const ticker of tickers) {
-    const rows = prices.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
-    out.set(ticker, {
-      dates: isoDates(rows.getColumn("date")) as string[],
-      close: Float64Array.from(rows.getColumn(column).toArray() as number[]),
-    });
+    out.set(ticker, runs.get(ticker) ?? { dates: [], close: new Float64Array(0) });
   }
   return out;
 }

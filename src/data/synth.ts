@@ -24,6 +24,7 @@ import {
 } from "@alfred/core";
 import { marketCloseMs } from "../news/point_in_time.ts";
 import {
+  dateSeries,
   type Manifest,
   type SeriesInfo,
   tableFrame,
@@ -31,8 +32,7 @@ import {
   writeDataset,
 } from "./dataset.ts";
 
-// The columns each table is written with, in file order.
-const PRICE_COLUMNS = ["date", "ticker", "open", "high", "low", "close", "volume"] as const;
+// The columns each table but prices is written with, in file order.
 const FUNDAMENTAL_COLUMNS = [
   "ticker",
   "report_date",
@@ -371,11 +371,21 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   const grossSpread = names.map(() => rng.uniform(0.15, 0.35));
   const prevNet: (number | null)[] = names.map(() => null);
   const planted = names.map(() => 0); // daily planted drift for the current quarter
-  const closes: number[][] = names.map(() => []);
-  const returns: number[][] = names.map(() => []);
 
-  // Output rows, a list per table.
-  const P: Row<typeof PRICE_COLUMNS>[] = [];
+  // Prices: every ticker trades every day (listing spells are cut afterwards), so each column is
+  // one typed array laid out ticker by ticker, day by day: row `i · D + d` is ticker i on day d,
+  // the order of the sorted table. The draws stay day by day across tickers.
+  const D = days.length;
+  const P = {
+    open: new Float64Array(n * D),
+    high: new Float64Array(n * D),
+    low: new Float64Array(n * D),
+    close: new Float64Array(n * D),
+    volume: new Float64Array(n * D),
+  };
+  /** Ticker i's closes up to and including day `upTo`. */
+  const closesOf = (i: number, upTo: number) => P.close.subarray(i * D, i * D + upTo + 1);
+  // The other tables: a list of rows each, far smaller than the prices.
   const F: Row<typeof FUNDAMENTAL_COLUMNS>[] = [];
   const I: Row<typeof INSIDER_COLUMNS>[] = [];
   const S: Row<typeof SENTIMENT_COLUMNS>[] = [];
@@ -456,7 +466,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         const shock = rng.studentT(tailDf);
         const r = alpha[i] + planted[i] + beta[i] * rm + gamma[i] * rs[sectorOf[i]] +
           sigma[i] * mult * shock;
-        const prevClose = closes[i].length ? closes[i][closes[i].length - 1] : Math.exp(logP[i]);
+        const prevClose = d > 0 ? P.close[i * D + d - 1] : Math.exp(logP[i]);
         logP[i] += r;
         const close = Math.max(0.01, round(Math.exp(logP[i]), 2));
         const open = Math.max(0.01, round(prevClose * Math.exp(0.3 * sigma[i] * rng.normal()), 2));
@@ -474,13 +484,19 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         const volume = Math.round(
           baseVolume[i] * Math.exp(0.4 * (mult - 1) + 0.3 * Math.abs(shock) + 0.25 * rng.normal()),
         );
-        if (closes[i].length) returns[i].push(Math.log(close / closes[i][closes[i].length - 1]));
-        closes[i].push(close);
-        P.push({ date: days[d], ticker: t, open, high, low, close, volume });
+        const row = i * D + d;
+        P.open[row] = open;
+        P.high[row] = high;
+        P.low[row] = low;
+        P.close[row] = close;
+        P.volume[row] = volume;
         // News: about one day in four; tone follows the last five days' return.
         if (rng.next() < 0.25) {
-          const rr = returns[i].slice(-5);
-          const r5 = rr.reduce((s, v) => s + v, 0);
+          // The last five daily log returns (fewer early on), summed in date order.
+          let r5 = 0;
+          for (let k = Math.max(1, d - 4); k <= d; k++) {
+            r5 += Math.log(P.close[i * D + k] / P.close[i * D + k - 1]);
+          }
           const sent = clamp(
             0.1 + 0.3 * Math.tanh(r5 / (sigma[i] * Math.sqrt(5))) + 0.25 * rng.normal(),
             -1,
@@ -532,9 +548,9 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     // Quarter end: the planted features as known at the last trading day drive next quarter's drift.
     const insiderAcq = names.map((_, i) => [...acq[i].values()].reduce((s, v) => s + v, 0));
     const maDiff = names.map((_, i) => {
-      const c = closes[i];
+      const c = closesOf(i, q.end);
       if (c.length < 90) return null;
-      const w = c.slice(-90);
+      const w = c.subarray(c.length - 90);
       return c[c.length - 1] / (w.reduce((s, v) => s + v, 0) / 90) - 1;
     });
     const z = [zScores(surprisePct), zScores(deltaNet), zScores(insiderAcq), zScores(maDiff)];
@@ -549,7 +565,19 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   }
 
   const tables: SynthDataset["tables"] = {
-    prices: tableFrame("prices", P, PRICE_COLUMNS).sort(["ticker", "date"]),
+    // Every (ticker, day) in ticker-major order, built by Polars rather than as row arrays: the
+    // cross join of the sorted names and days is already (ticker, date) order, so no sort (and no
+    // second copy of the largest table) is needed.
+    prices: pl.DataFrame([pl.Series("ticker", names, pl.Utf8)])
+      .join(pl.DataFrame([dateSeries("date", days)]), { how: "cross" })
+      .select("date", "ticker")
+      .withColumns(
+        pl.Series("open", P.open, pl.Float64),
+        pl.Series("high", P.high, pl.Float64),
+        pl.Series("low", P.low, pl.Float64),
+        pl.Series("close", P.close, pl.Float64),
+        pl.Series("volume", P.volume, pl.Float64),
+      ),
     fundamentals: tableFrame("fundamentals", F, FUNDAMENTAL_COLUMNS).sort([
       "ticker",
       "report_date",
@@ -571,7 +599,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   }
 
   const listing = turnover > 0
-    ? listingSpells(params.seed, turnover, days, quarters, closes)
+    ? listingSpells(params.seed, turnover, days, quarters, names.map((_, i) => closesOf(i, D - 1)))
     : null;
   if (listing) {
     tables.universe = tableFrame(
@@ -701,7 +729,7 @@ function listingSpells(
   turnover: number,
   days: readonly string[],
   quarters: readonly { start: number; end: number }[],
-  closes: readonly number[][],
+  closes: readonly ArrayLike<number>[],
 ): { from: number; to: number | null }[] {
   const rng = new SynthRng((seed ^ 0x756e6976) | 0);
   const years = days.length / 252;

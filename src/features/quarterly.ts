@@ -421,7 +421,8 @@ function loadDaily(
   const available =
     (table.getColumn("ticker").cast(pl.Utf8).unique().toArray() as (string | null)[])
       .filter((t): t is string => t !== null).sort();
-  const unknown = tickers.filter((t) => !available.includes(t));
+  const availableSet = new Set(available);
+  const unknown = tickers.filter((t) => !availableSet.has(t));
   if (unknown.length > 0) {
     throw new RangeError(
       `Dataset "${dataset.name}" has no prices for ticker${unknown.length > 1 ? "s" : ""} ${

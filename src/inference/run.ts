@@ -140,12 +140,26 @@ export async function runInference(input: RunInferenceInput): Promise<RunInferen
     for (let i = 0; i < rows.length; i++) out[i] = values[rows[i]];
     return out;
   };
+  // Every metric's bootstrap draws the same resamples (same seed, same n), so each resample's
+  // metrics are computed once and each bootstrap reads its own: one pass over the rows per
+  // resample, not one per metric. A resample is recognised by its position and a checksum of its
+  // rows; anything else is computed afresh.
+  const memo: { sum: number; values: Record<string, unknown> }[] = [];
+  let call = 0;
   for (const name of ROW_METRICS[mode]) {
+    call = 0;
     const metric = (rows: Int32Array): number => {
-      const m: Record<string, unknown> = mode === "direction"
-        ? { ...classificationMetrics(pick(y, rows), pick(pred, rows)) }
-        : { ...regressionMetrics(pick(y, rows), pick(pred, rows)) };
-      const v = m[name];
+      let sum = 0;
+      for (let i = 0; i < rows.length; i++) sum = (Math.imul(sum, 31) + rows[i]) | 0;
+      let m = memo[call];
+      if (!m || m.sum !== sum) {
+        const values: Record<string, unknown> = mode === "direction"
+          ? { ...classificationMetrics(pick(y, rows), pick(pred, rows)) }
+          : { ...regressionMetrics(pick(y, rows), pick(pred, rows)) };
+        m = memo[call] = { sum, values };
+      }
+      call++;
+      const v = m.values[name];
       return typeof v === "number" ? v : NaN;
     };
     const interval = await attempt(

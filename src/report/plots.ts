@@ -365,7 +365,9 @@ export function perTickerSpec(rows: TickerReturn[]): TopLevelSpec {
         field: "ticker",
         type: "nominal",
         title: null,
-        sort: tickers,
+        // The rows come in ticker order: an explicit list here would become one Vega expression
+        // listing every ticker, which overflows the stack at a few thousand.
+        sort: "ascending",
         axis: { labelAngle: tickers.length > 20 ? -90 : 0 },
       },
       xOffset: { field: "series", type: "nominal", sort: series },
