@@ -63,6 +63,7 @@ const WRITES: Record<string, string[]> = {
   schema: ["schemas"],
   worker: ["results", ".alfred", "data"], // records; models; datasets fetched from the share
   store: ["results", ".alfred"], // pulled runs and models
+  bench: [".alfred"], // --pipeline's synthetic universes and runs, removed afterwards
 };
 
 /**
