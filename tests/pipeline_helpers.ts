@@ -63,3 +63,32 @@ model: ${o.model ?? "{ family: vanilla.small, size: 4, layers: 1 }"}
 loss: { name: bce }
 ${o.rest ?? "train: { epochs: 2, backend: wasm }\n"}`;
 }
+
+/**
+ * A tiny direction experiment on the real Dow 30 data (`dow30-1991-2000`): 8 training and 4 eval
+ * tickers, price and market features, a 2×8 MLP for 6 epochs on wasm, with ablation, Shapley values
+ * and a loss target. Tests that need a variant pass `--set` overrides to `parseExperimentText`.
+ */
+export const TINY_DOW30 = `
+name: tiny-direction
+description: Tiny end-to-end run on the real Dow 30 data.
+seed: 5
+data:
+  dataset: dow30-1991-2000
+  train_tickers: [AA, AXP, BA, CAT, DD, EK, GE, GM]
+  eval_tickers: [IBM, KO, MMM, PG]
+features:
+  families:
+    price: { ma_windows: [30, 90], close: false, deltas: true }
+    market: { series: [1year, 10year], deltas: true, missing: ffill, ffill_limit: 2 }
+label: { mode: direction }
+split: { method: ticker_and_time, eval_from: "1998-01-01" }
+model: { family: vanilla.small, size: 8, layers: 2 }
+loss: { name: bce }
+train: { epochs: 6, batch_size: 32, patience: 50, backend: wasm }
+backtest: { strategy: simple, mode: per_ticker }
+analysis:
+  ablation: { enabled: true }
+  shap: { enabled: true, background: 4, explain: 4, permutations: 2 }
+  loss_target: { r2: 0.8 }
+`;

@@ -22,35 +22,11 @@ import { buildModel } from "../src/models/registry.ts";
 import { selectBackend } from "../src/train/backend.ts";
 import { type Requirement, withNeeds } from "./requirements.ts";
 import { assertWithinBound, mlpStepReference } from "./float32_bounds.ts";
-import { quietRun } from "./pipeline_helpers.ts";
+import { quietRun, TINY_DOW30 } from "./pipeline_helpers.ts";
 import { formatImportReport, importDataset } from "../src/data/import.ts";
 
-const TINY = `
-name: tiny-direction
-description: Tiny end-to-end run on the real Dow 30 data.
-seed: 5
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP, BA, CAT, DD, EK, GE, GM]
-  eval_tickers: [IBM, KO, MMM, PG]
-features:
-  families:
-    price: { ma_windows: [30, 90], close: false, deltas: true }
-    market: { series: [1year, 10year], deltas: true, missing: ffill, ffill_limit: 2 }
-label: { mode: direction }
-split: { method: ticker_and_time, eval_from: "1998-01-01" }
-model: { family: vanilla.small, size: 8, layers: 2 }
-loss: { name: bce }
-train: { epochs: 6, batch_size: 32, patience: 50, backend: wasm }
-backtest: { strategy: simple, mode: per_ticker }
-analysis:
-  ablation: { enabled: true }
-  shap: { enabled: true, background: 4, explain: 4, permutations: 2 }
-  loss_target: { r2: 0.8 }
-`;
-
 async function tiny(extra = ""): Promise<Experiment> {
-  const [e] = await parseExperimentText(TINY + extra, "tiny.yaml");
+  const [e] = await parseExperimentText(TINY_DOW30 + extra, "tiny.yaml");
   return e;
 }
 

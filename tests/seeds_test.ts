@@ -9,33 +9,25 @@ import { checkPrepared, preparationKey, prepare } from "../src/dataset/prepare.t
 import { runExperiment, runPrepared } from "../src/pipeline.ts";
 import { runSeeds, seedRun, withSeed } from "../src/seeds.ts";
 import { listRuns, readRunRecord } from "../src/store/run_record.ts";
-import { quietRun } from "./pipeline_helpers.ts";
+import { quietRun, TINY_DOW30 } from "./pipeline_helpers.ts";
 
-const SEEDS = `
-name: seeds-tiny
-description: Three seeds of a tiny direction run on the real Dow 30 data.
-seed: 7
-seeds: 3
-data:
-  dataset: dow30-1991-2000
-  train_tickers: [AA, AXP, BA, CAT, DD, EK]
-  eval_tickers: [IBM, KO, MMM, PG]
-features:
-  families:
-    price: { ma_windows: [30, 90], close: false, deltas: true }
-    market: { series: [1year, 10year], deltas: true, missing: ffill, ffill_limit: 2 }
-label: { mode: direction }
-split: { method: ticker_and_time, eval_from: "1998-01-01" }
-model: { family: vanilla.small, size: 8, layers: 1 }
-loss: { name: bce }
-train: { epochs: 4, batch_size: 32, patience: 50, backend: wasm }
-backtest: { strategy: simple, mode: per_ticker }
-analysis:
-  shuffled_control: { enabled: true }
-`;
+/** Three seeds of the pipeline tests' tiny Dow 30 run, smaller and with its shuffled control. */
+const SEEDS = [
+  "name=seeds-tiny",
+  "description=Three seeds of a tiny direction run on the real Dow 30 data.",
+  "seed=7",
+  "seeds=3",
+  "data.train_tickers=[AA, AXP, BA, CAT, DD, EK]",
+  "model.layers=1",
+  "train.epochs=4",
+  "analysis.ablation=null",
+  "analysis.shap=null",
+  "analysis.loss_target=null",
+  "analysis.shuffled_control.enabled=true",
+];
 
 async function experiment(): Promise<Experiment> {
-  const [e] = await parseExperimentText(SEEDS, "seeds-tiny.yaml");
+  const [e] = await parseExperimentText(TINY_DOW30, "seeds-tiny.yaml", { set: SEEDS });
   return e;
 }
 
