@@ -6,12 +6,12 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
 import { parse as parseYaml } from "yaml";
 import { dirname, join, resolve } from "node:path";
 import { canonicalJson } from "../config/hash.ts";
 import { createHash } from "node:crypto";
-import { isoDates, loadDataset } from "../data/dataset.ts";
+import { loadDataset } from "../data/dataset.ts";
+import { marketSeries, priceSeries } from "../data/series.ts";
 import type { PriceSeries } from "../backtest/types.ts";
 import { selectBackend } from "../train/backend.ts";
 import { newRunId } from "../store/run_record.ts";
@@ -91,30 +91,15 @@ async function marketData(
     }
   }
   const tickers = tables[0].tickers.filter((t) => tables.every((x) => x.tickers.includes(t)));
-  const prices = new Map<string, PriceSeries>();
-  const table = dataset.table("prices");
-  for (const ticker of tickers) {
-    const rows = table.filter(pl.col("ticker").eq(pl.lit(ticker))).sort("date");
-    prices.set(ticker, {
-      dates: isoDates(rows.getColumn("date")) as string[],
-      close: Float64Array.from(rows.getColumn("close").toArray() as number[]),
-    });
-  }
-  const series = (name: string | null): PriceSeries | null => {
-    if (!name || !dataset.has("market")) return null;
-    const rows = dataset.table("market").filter(pl.col("series").eq(pl.lit(name))).sort("date");
-    if (rows.height === 0) return null;
-    return {
-      dates: isoDates(rows.getColumn("date")) as string[],
-      close: Float64Array.from(rows.getColumn("value").toArray() as number[]),
-    };
-  };
-  const indexSeries = series(dataset.manifest.index);
+  // The pipeline's own readers: each ticker's return closes (adjusted where the manifest says so)
+  // from one filter of the prices table, and the manifest's index and risk-free series.
+  const prices = priceSeries(dataset, tickers);
+  const indexSeries = marketSeries(dataset, dataset.manifest.index);
   return {
     prices,
     tickers,
     index: indexSeries ? { name: dataset.manifest.index!, series: indexSeries } : null,
-    riskFree: series(dataset.manifest.riskFree),
+    riskFree: marketSeries(dataset, dataset.manifest.riskFree),
   };
 }
 
