@@ -189,8 +189,35 @@ export const FeatureFamilies = z.strictObject({
 });
 export type FeatureFamilies = z.infer<typeof FeatureFamilies>;
 
+/** The daily fields a `source: daily` window can hold (see `src/features/sequence.ts`). */
+export const DailySequenceField = z.enum([
+  "close",
+  "open",
+  "high",
+  "low",
+  "return",
+  "log_volume_change",
+]);
+export type DailySequenceField = z.infer<typeof DailySequenceField>;
+
+export const SequenceConfig = z.strictObject({
+  source: z.enum(["daily", "quarterly"]).describe(
+    "daily: the last `length` trading days ending at the quarter's last close; quarterly: the ticker's last `length` quarterly feature rows (the families' columns), ending at this quarter",
+  ),
+  length: z.int().min(2).max(1000).optional().describe(
+    "time steps in a window (default: 60 for daily, 8 for quarterly)",
+  ),
+  fields: z.array(z.string().min(1)).min(1).optional().describe(
+    "daily: any of close, open, high, low (each ÷ the window's last close − 1), return (the day's total return), log_volume_change (ln of volume ÷ the previous day's); default: every one the dataset has columns for. quarterly: feature columns of the families; default: all of them",
+  ),
+});
+export type SequenceConfig = z.infer<typeof SequenceConfig>;
+
 export const FeaturesConfig = z.strictObject({
   families: FeatureFamilies.prefault({ price: {} }),
+  sequence: SequenceConfig.optional().describe(
+    "a window of history per row: when set, the model's input is the window (time-major, oldest step first), which sequence model families need and an MLP sees flattened",
+  ),
   exclude: z.array(z.string()).default([]).describe("feature columns to drop by name"),
 });
 export type FeaturesConfig = z.infer<typeof FeaturesConfig>;
@@ -250,12 +277,35 @@ export type ModelFamily = z.infer<typeof ModelFamily>;
 
 export const ModelConfig = z.strictObject({
   family: ModelFamily.default("vanilla.small"),
-  size: z.int().min(1).max(65536).optional().describe("layer width (default: the family's)"),
-  layers: z.int().min(1).max(1000).optional().describe("hidden layers (default: the family's)"),
+  size: z.int().min(1).max(65536).optional().describe(
+    "layer width; lstm, gru, conv-lstm: recurrent units; transformer: model width (default: the family's)",
+  ),
+  layers: z.int().min(1).max(1000).optional().describe(
+    "hidden layers; lstm, gru, conv-lstm: stacked recurrent layers; transformer: encoder blocks (default: the family's)",
+  ),
   activation: z.enum(["relu", "tanh", "elu", "selu", "gelu", "sigmoid", "linear"]).default("relu"),
   dropout: z.number().min(0).lt(1).default(0),
   normalization: z.enum(["none", "batch", "layer"]).optional().describe(
     "normalization after each hidden layer (default: the family's)",
+  ),
+  heads: z.int().min(1).max(64).optional().describe(
+    "transformer: attention heads per block (default 4; must divide size)",
+  ),
+  ff_size: z.int().min(1).max(65536).optional().describe(
+    "transformer: width of each block's feed-forward layer (default 2 × size)",
+  ),
+  positions: z.enum(["sinusoidal", "learned"]).optional().describe(
+    "transformer: position encoding added to the projected inputs (default sinusoidal)",
+  ),
+  pooling: z.enum(["mean", "last"]).optional().describe(
+    "transformer: how the encoder's steps become one vector for the head (default mean)",
+  ),
+  conv: z.strictObject({
+    filters: z.int().min(1).max(4096).default(32),
+    kernel: z.int().min(1).max(64).default(5),
+    layers: z.int().min(1).max(16).default(1),
+  }).optional().describe(
+    "conv-lstm: the causal Conv1D stack (ReLU) before the LSTM (default 1 layer of 32 filters, kernel 5)",
   ),
 });
 export type ModelConfig = z.infer<typeof ModelConfig>;

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import type { SequenceShape } from "./sequence.ts";
 import pl from "nodejs-polars";
 import {
   dayQuarter,
@@ -75,6 +76,11 @@ export interface QuarterlyFrame {
   label: string;
   /** Rows each missing-value rule touched (counted among rows that have a label). */
   missing: { family: string; rule: string; rows: number }[];
+  /**
+   * Set when `features.sequence` is: `features` are then the window's columns
+   * in `sequenceColumns(sequence)` order (see `./sequence.ts`).
+   */
+  sequence?: SequenceShape;
 }
 
 /** Options of {@linkcode buildQuarterly}. */
