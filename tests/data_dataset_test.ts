@@ -516,32 +516,6 @@ Deno.test("a corrupt or truncated table file is named in the error", async () =>
   });
 });
 
-Deno.test("checking values is linear in the rows (Polars expressions, no row loop)", () => {
-  const frame = (n: number) => {
-    const per = n / 100;
-    return pl.DataFrame([
-      pl.Series("d", Array.from({ length: n }, (_, i) => 10_000 + (i % per)), pl.Int32)
-        .cast(pl.Date).alias("date"),
-      pl.Series("ticker", Array.from({ length: n }, (_, i) => `T${Math.floor(i / per)}`), pl.Utf8),
-      pl.Series("close", Array.from({ length: n }, (_, i) => 1 + (i % 97)), pl.Float64),
-    ]);
-  };
-  const time = (df: pl.DataFrame) => {
-    const t0 = performance.now();
-    checkTableValues("big", "prices", df, "big.parquet");
-    return performance.now() - t0;
-  };
-  const small = frame(200_000);
-  const large = frame(2_000_000);
-  time(small); // warm up
-  const best = (df: pl.DataFrame) => Math.min(time(df), time(df), time(df));
-  const ratio = best(large) / best(small);
-  // 10x the rows: about 10x the time (a quadratic check would be ~100x); bounds leave room for a
-  // busy machine
-  assert(ratio < 25, `10x the rows took ${ratio.toFixed(1)}x the time`);
-  assert(best(large) < 5_000, `2M rows took ${best(large).toFixed(0)} ms`);
-});
-
 Deno.test("priceSeries: every ticker's own closes by date, in the order asked, from one pass", async () => {
   const ds = await loadDataset("synth-small");
   const prices = ds.table("prices");
