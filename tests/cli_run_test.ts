@@ -98,6 +98,25 @@ Deno.test("run: data problems stop it before any work, located in the file; noth
   }
 });
 
+Deno.test("run --queue: the data checks run before anything is enqueued or any server is reached", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-run-" });
+  try {
+    const file = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(file, BASE.replace("[AA, AXP]", "[AA, IMB]"));
+    const io = capture();
+    // Port 9 (discard) has no Redis: reaching the enqueue step would fail with a connection
+    // error instead of the located data problem.
+    const code = await runCommand([file, "--queue", "redis://127.0.0.1:9"], io);
+    assertEquals(code, 1);
+    assertEquals(io.stdout, []);
+    assertEquals(io.stderr.length, 2, io.stderr.join("\n"));
+    assertStringIncludes(io.stderr[0], `${file}:4:23 data.train_tickers[1]: Unknown ticker "IMB"`);
+    assertEquals(io.stderr[1], `${file}: 1 problem in the data: nothing was enqueued`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("run: an error found later in the run is located too", async () => {
   const dir = await Deno.makeTempDir({ prefix: "alfred-run-" });
   try {

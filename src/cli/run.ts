@@ -150,13 +150,14 @@ const QUEUE_USAGE =
 
 /**
  * `run FILE.yaml --queue URL`: enqueue every resolved config of the file as one job each instead
- * of running it here (a config of several seeds also as one seed job per later seed); with
- * `--wait`, show the live job table until all are done.
+ * of running it here (a config of several seeds also as one seed job per later seed), after the
+ * same checks against the data as a local run; with `--wait`, show the live job table until all
+ * are done.
  *
  * @param args the `run` command's arguments (including `--queue`)
  * @param io where the job lines and problems go
- * @returns 0 when enqueued (with `--wait`: when every job completed), 1 when a job failed or the
- *   wait timed out, 2 on bad usage
+ * @returns 0 when enqueued (with `--wait`: when every job completed), 1 when the data has
+ *   problems (nothing is enqueued), a job failed or the wait timed out, 2 on bad usage
  */
 async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
   const parsed = parseCommandArgs(args, {
@@ -187,8 +188,19 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
   if (timeout !== undefined && !(timeout > 0)) {
     return usageError(io, QUEUE_USAGE, `Invalid --timeout "${v.timeout}": expected seconds > 0`);
   }
+  // The same checks against the data as a local run, before anything is enqueued: a worker
+  // would otherwise find an unknown ticker only after taking the job.
+  const file = parsed.positionals[0];
+  const points = await loadSweepPoints(file, { set: v.set });
+  const data = await checkAgainstData(file, points.map((p) => p.experiment), { set: v.set });
+  if (data.problems.length > 0) {
+    for (const line of data.problems) io.err(line);
+    const n = data.problems.length;
+    io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was enqueued`);
+    return 1;
+  }
   const { enqueueExperiments, shortJobId } = await import("../distributed/queue.ts");
-  const jobs = await enqueueExperiments(parsed.positionals[0], {
+  const jobs = await enqueueExperiments(file, {
     queue,
     queueName: v["queue-name"],
     set: v.set,
