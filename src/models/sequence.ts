@@ -47,39 +47,10 @@ import type { ModelConfig } from "../config/schema.ts";
 import type { SequenceShape } from "../features/sequence.ts";
 import { SeededDropout } from "./dropout.ts";
 import { MultiHeadSelfAttention } from "./attention.ts";
+import { SEQUENCE_DEFAULTS, type SequenceFamily } from "./sequence_spec.ts";
 
-/** The sequence families, in the schema's order. */
-export const SEQUENCE_FAMILIES = ["lstm", "gru", "conv-lstm", "transformer"] as const;
-/** One of {@linkcode SEQUENCE_FAMILIES}. */
-export type SequenceFamily = typeof SEQUENCE_FAMILIES[number];
-
-/**
- * Whether a family reads a window (and so needs `features.sequence`).
- *
- * @param family a model family
- * @returns true for `lstm`, `gru`, `conv-lstm` and `transformer`
- */
-export function isSequenceFamily(family: string): family is SequenceFamily {
-  return (SEQUENCE_FAMILIES as readonly string[]).includes(family);
-}
-
-/** Defaults of the sequence families (what `model:` does not say). */
-export const SEQUENCE_DEFAULTS = Object.freeze({
-  /** Recurrent units (lstm, gru, conv-lstm) or model width (transformer). */
-  size: 64,
-  /** Stacked recurrent layers. */
-  recurrentLayers: 1,
-  /** Transformer encoder blocks. */
-  transformerLayers: 2,
-  /** Transformer attention heads. */
-  heads: 4,
-  /** Transformer positions. */
-  positions: "sinusoidal" as const,
-  /** Transformer pooling. */
-  pooling: "mean" as const,
-  /** conv-lstm's Conv1D stack (the schema's defaults of `model.conv`). */
-  conv: Object.freeze({ filters: 32, kernel: 5, layers: 1 }),
-});
+export { isSequenceFamily, SEQUENCE_DEFAULTS, SEQUENCE_FAMILIES } from "./sequence_spec.ts";
+export type { SequenceFamily } from "./sequence_spec.ts";
 
 /** A sequence model's resolved architecture: every default filled in. */
 export interface SequenceArchitecture {
