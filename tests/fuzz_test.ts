@@ -201,7 +201,7 @@ const CASES: Record<string, Case> = {
   "26-sweep-unknown-key.yaml": {
     kind: "config",
     lines: [
-      '26-sweep-unknown-key.yaml:37:3 sweep.model.sise: unknown config key "model.sise": did you mean "model.size"? (keys of model: family, size, layers, activation, dropout, normalization)',
+      '26-sweep-unknown-key.yaml:37:3 sweep.model.sise: unknown config key "model.sise": did you mean "model.size"? (keys of model: family, size, layers, activation, dropout, normalization, heads, ff_size, positions, pooling, conv)',
     ],
   },
   "28-sweep-too-many.yaml": {
