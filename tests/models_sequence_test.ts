@@ -10,6 +10,8 @@ import { checkEngine, fusedRefusal } from "../src/train/engine.ts";
 import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import { familyConformance, familyTrainingConformance } from "./models_conformance.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
+import { makeArtifact, testHash } from "./store_contract.ts";
+import { FileModelStore, fromStoredModel, toStoredModel } from "../src/store/model_store.ts";
 import {
   assert,
   assertEquals,
@@ -372,6 +374,57 @@ for (
     }
   });
 }
+
+Deno.test("trained sequence models go through the file model store and predict the same", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new FileModelStore(dir);
+    const tr = windows(32, 3);
+    for (
+      const [i, raw] of [
+        { family: "gru", size: 3, layers: 2 },
+        { family: "conv-lstm", size: 3, conv: { filters: 2, kernel: 3 } },
+        { family: "transformer", size: 4, layers: 1, heads: 2, positions: "learned" },
+      ].entries()
+    ) {
+      const net = buildModel(ModelConfig.parse(raw), 10, magnitude, 6, WINDOW);
+      await trainModel({
+        model: net,
+        loss: mse,
+        train: {
+          epochs: 2,
+          batch_size: 16,
+          learning_rate: 0.01,
+          optimizer: "adam",
+          patience: 5,
+          lr_patience: 5,
+          lr_factor: 0.5,
+          min_lr: 0,
+        },
+        seed: 1,
+        x: tr.x,
+        y: tr.y,
+        xVal: tr.x,
+        yVal: tr.y,
+      });
+      const hash = testHash(60 + i);
+      const meta = { ...makeArtifact(60 + i).meta, hash };
+      await store.save(hash, await toStoredModel(net, { scaler: { kind: "none" }, meta }));
+      const restored = await fromStoredModel((await store.load(hash))!);
+      const x = tf.tensor2d(tr.x.data, [tr.x.rows, tr.x.cols]);
+      assertEquals(
+        Array.from((restored.predict(x) as tf.Tensor).dataSync()),
+        Array.from((net.predict(x) as tf.Tensor).dataSync()),
+        raw.family,
+      );
+      tf.dispose(x);
+      net.dispose();
+      restored.dispose();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 /** An experiment from a few keys over a minimal valid one. */
 function experiment(model: Record<string, unknown>, extra: Record<string, unknown> = {}) {
