@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 import { type Matrix, Prng } from "@alfred/core";
 import { type LossFn, trainModel, type TrainOptions } from "@alfred/engines";
 import { Experiment, LabelConfig, ModelConfig } from "../src/config/schema.ts";
@@ -7,6 +8,7 @@ import type { SequenceShape } from "../src/features/sequence.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { SEQUENCE_FAMILIES } from "../src/models/sequence.ts";
 import { checkEngine, fusedRefusal } from "../src/train/engine.ts";
+import { formatSequenceBench, QUICK_SEQUENCE_BENCH, sequenceBench } from "../src/cli/bench.ts";
 import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import { familyConformance, familyTrainingConformance } from "./models_conformance.ts";
 import { memoryCheckpointer } from "./train_helpers.ts";
@@ -506,4 +508,45 @@ Deno.test("train.engine fused refuses every sequence family, naming it and the a
   assertEquals(fusedRefusal("vanilla.small"), null);
   // The tfjs engine takes them.
   await checkEngine(experiment({ family: "lstm" }), "wasm");
+});
+
+Deno.test("bench: the sequence section times each family on each backend and prints a row each", async () => {
+  const lines: string[] = [];
+  const r = await sequenceBench(
+    { ...QUICK_SEQUENCE_BENCH, windows: 40, batchSize: 16, backends: ["cpu", "wasm"] },
+    (line) => lines.push(line),
+  );
+  assertEquals(r.rows.map((x) => `${x.family} ${x.engine} ${x.backend}`), [
+    "lstm tfjs cpu",
+    "lstm tfjs wasm",
+    "gru tfjs cpu",
+    "gru tfjs wasm",
+    "transformer tfjs cpu",
+    "transformer tfjs wasm",
+  ]);
+  for (const row of r.rows) {
+    assert(row.secondsPerEpoch > 0 && Number.isFinite(row.finalLoss), JSON.stringify(row));
+    assertEquals(row.batchesPerEpoch, 3);
+    const inputs = QUICK_SEQUENCE_BENCH.length * QUICK_SEQUENCE_BENCH.fields;
+    const sequence = {
+      length: QUICK_SEQUENCE_BENCH.length,
+      fields: Array.from({ length: QUICK_SEQUENCE_BENCH.fields }, (_, i) => `f${i}`),
+    };
+    assertEquals(
+      row.parameters,
+      describeModel(
+        ModelConfig.parse({ family: row.family, size: QUICK_SEQUENCE_BENCH.size }),
+        inputs,
+        {
+          sequence,
+        },
+      ).parameters,
+    );
+  }
+  assert(lines.some((l) => l.startsWith("training lstm on cpu")), lines.join("\n"));
+  const table = formatSequenceBench(r);
+  assertMatch(table[0], /^Sequence models: 40 windows x 8 steps x 2 fields, size 8, batch 16/);
+  assertEquals(table.filter((l) => /^(lstm|gru|transformer) +tfjs/.test(l)).length, 6);
+  assertEquals(tf.getBackend(), "wasm");
+  await tf.setBackend("cpu");
 });
