@@ -6,7 +6,7 @@ import { Experiment, LabelConfig, ModelConfig } from "../src/config/schema.ts";
 import { semanticIssues } from "../src/config/semantic.ts";
 import type { SequenceShape } from "../src/features/sequence.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
-import { SEQUENCE_FAMILIES } from "../src/models/sequence.ts";
+import { LayerNorm, SEQUENCE_FAMILIES } from "../src/models/sequence.ts";
 import { checkEngine, fusedRefusal } from "../src/train/engine.ts";
 import { formatSequenceBench, QUICK_SEQUENCE_BENCH, sequenceBench } from "../src/cli/bench.ts";
 import { fileCheckpointer } from "../src/train/checkpoint.ts";
@@ -549,4 +549,32 @@ Deno.test("bench: the sequence section times each family on each backend and pri
   assertEquals(table.filter((l) => /^(lstm|gru|transformer) +tfjs/.test(l)).length, 6);
   assertEquals(tf.getBackend(), "wasm");
   await tf.setBackend("cpu");
+});
+
+Deno.test("LayerNorm computes what tf.layers.layerNormalization does, gradients included", () => {
+  const x = tf.randomNormal([3, 4, 6], 0, 2, "float32", 8);
+  const ours = new LayerNorm({ name: "ours" });
+  const theirs = tf.layers.layerNormalization({ name: "theirs" });
+  ours.apply(x);
+  theirs.apply(x);
+  const gamma = tf.randomNormal([6], 1, 0.3, "float32", 9);
+  const beta = tf.randomNormal([6], 0, 0.3, "float32", 10);
+  ours.setWeights([gamma, beta]);
+  theirs.setWeights([gamma, beta]);
+  assertEquals(ours.weights.map((w) => w.originalName), ["ours/gamma", "ours/beta"]);
+  const c = tf.randomNormal([3, 4, 6], 0, 1, "float32", 11);
+  const loss = (l: tf.layers.Layer) => (v: tf.Tensor) =>
+    tf.sum(tf.mul(c, l.apply(v) as tf.Tensor)) as tf.Scalar;
+  const close = (a: tf.Tensor, b: tf.Tensor, what: string) => {
+    const [p, q] = [a.dataSync(), b.dataSync()];
+    // Both are the same float32 formula in different op orders: a few ulps of values near 1.
+    p.forEach((v, i) =>
+      assert(
+        Math.abs(v - q[i]) <= 1e-5 * Math.max(1, Math.abs(q[i])),
+        `${what}[${i}]: ${v} vs ${q[i]}`,
+      )
+    );
+  };
+  close(ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor, "output");
+  close(tf.grad(loss(ours))(x), tf.grad(loss(theirs))(x), "dL/dx");
 });
