@@ -7,7 +7,8 @@ import { semanticIssues } from "../src/config/semantic.ts";
 import type { SequenceShape } from "../src/features/sequence.ts";
 import { buildModel, describeModel } from "../src/models/registry.ts";
 import { LayerNorm, SEQUENCE_FAMILIES } from "../src/models/sequence.ts";
-import { checkEngine, fusedRefusal } from "../src/train/engine.ts";
+import { checkEngine, fusedRefusal, planTraining } from "../src/train/engine.ts";
+import type { Prepared } from "../src/dataset/prepare.ts";
 import { formatSequenceBench, QUICK_SEQUENCE_BENCH, sequenceBench } from "../src/cli/bench.ts";
 import { fileCheckpointer } from "../src/train/checkpoint.ts";
 import { familyConformance, familyTrainingConformance } from "./models_conformance.ts";
@@ -577,4 +578,40 @@ Deno.test("LayerNorm computes what tf.layers.layerNormalization does, gradients 
   };
   close(ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor, "output");
   close(tf.grad(loss(ours))(x), tf.grad(loss(theirs))(x), "dL/dx");
+});
+
+Deno.test("planTraining describes a sequence model from the prepared data's window shape", () => {
+  const sequence = { length: 20, fields: ["close", "return", "high"] };
+  const prepared = (shape?: SequenceShape) =>
+    ({
+      q: { features: Array.from({ length: 60 }, (_, i) => `c${i}`), sequence: shape },
+      folds: [{ train: [1, 2, 3], validation: [4], eval: [5] }],
+    }) as unknown as Prepared;
+  const lines: string[] = [];
+  const e = experiment({ family: "gru", size: 8 });
+  const { description, engine } = planTraining(
+    e,
+    prepared(sequence),
+    { backend: "cpu", device: "cpu" },
+    (l) => lines.push(l),
+  );
+  assertEquals(engine.fused, null);
+  assertEquals(description.sequence?.length, 20);
+  assertEquals(description.sequence?.fields, 3);
+  assertEquals(description.parameters, 3 * (3 * 8 + 8 * 8 + 8) + 9);
+  assert(
+    lines.some((l) => l.startsWith("model gru: 1 layers of 8, 297 parameters")),
+    lines.join("\n"),
+  );
+  assertThrows(
+    () => planTraining(e, prepared(), { backend: "cpu", device: "cpu" }, () => {}),
+    RangeError,
+    "set features.sequence",
+  );
+  const fused = experiment({ family: "gru" }, { train: { engine: "fused", backend: "wasm" } });
+  assertThrows(
+    () => planTraining(fused, prepared(sequence), { backend: "wasm", device: "wasm" }, () => {}),
+    Error,
+    'train.engine "fused" cannot train model family "gru"',
+  );
 });
