@@ -548,6 +548,12 @@ Deno.test("bench: the sequence section times each family on each backend and pri
   const table = formatSequenceBench(r);
   assertMatch(table[0], /^Sequence models: 40 windows x 8 steps x 2 fields, size 8, batch 16/);
   assertEquals(table.filter((l) => /^(lstm|gru|transformer) +tfjs/.test(l)).length, 6);
+  // Another engine's row (the hook for the PyTorch baseline and a fused recurrent engine) is
+  // printed beside them, marked when its shapes are not the section's.
+  const torch = { ...r.rows[0], engine: "torch", sequence: { ...r.rows[0].sequence, length: 60 } };
+  const mixed = formatSequenceBench({ ...r, rows: [...r.rows, torch] });
+  assert(mixed.some((l) => /^lstm\* +torch/.test(l)), mixed.join("\n"));
+  assert(mixed.some((l) => l.startsWith("*: timed at other shapes (40 x 60 x 2")));
   assertEquals(tf.getBackend(), "wasm");
   await tf.setBackend("cpu");
 });

@@ -312,6 +312,17 @@ export interface SequenceBenchOptions {
  */
 export interface SequenceBenchRow {
   family: string;
+  /**
+   * The shapes it ran at, so rows from other engines are compared only at the same ones (the
+   * formatter marks a row whose shapes differ from the section's).
+   */
+  sequence: {
+    windows: number;
+    length: number;
+    fields: number;
+    size: number;
+    batchSize: number;
+  };
   /** What trained it: `tfjs` (stock `optimizer.minimize` on the model), or another engine's name. */
   engine: string;
   backend: string;
@@ -393,7 +404,21 @@ export async function sequenceBench(
           (line) => log(`  ${name}: ${line}`),
         );
         model.dispose();
-        rows.push({ family, engine: "tfjs", backend, device: info.device, parameters, ...timed });
+        rows.push({
+          family,
+          sequence: {
+            windows: o.windows,
+            length: o.length,
+            fields: o.fields,
+            size: o.size,
+            batchSize: o.batchSize,
+          },
+          engine: "tfjs",
+          backend,
+          device: info.device,
+          parameters,
+          ...timed,
+        });
       }
     }
     return { options: o, rows, skipped: [] };
@@ -423,10 +448,14 @@ export function formatSequenceBench(r: SequenceBenchResult): string[] {
     pad("loss", 8, true),
   ].join("  ");
   lines.push("", header, "-".repeat(header.length));
+  const sameShapes = (row: SequenceBenchRow) =>
+    row.sequence.windows === o.windows && row.sequence.length === o.length &&
+    row.sequence.fields === o.fields && row.sequence.size === o.size &&
+    row.sequence.batchSize === o.batchSize;
   for (const row of r.rows) {
     const partial = row.batchesTimed < row.batchesPerEpoch * o.epochs;
     lines.push([
-      pad(row.family, 12),
+      pad(`${row.family}${sameShapes(row) ? "" : "*"}`, 12),
       pad(row.engine, 16),
       pad(row.backend, 8),
       pad(row.parameters.toLocaleString("en-US"), 9, true),
@@ -439,6 +468,12 @@ export function formatSequenceBench(r: SequenceBenchResult): string[] {
   if (r.rows.some((row) => row.batchesTimed < row.batchesPerEpoch * o.epochs)) {
     lines.push(
       `~: the ${o.budgetSeconds} s budget per cell ran out; s/epoch extrapolated from the batches timed`,
+    );
+  }
+  const other = r.rows.find((row) => !sameShapes(row));
+  if (other) {
+    lines.push(
+      `*: timed at other shapes (${other.sequence.windows} x ${other.sequence.length} x ${other.sequence.fields}, size ${other.sequence.size}, batch ${other.sequence.batchSize}): not comparable`,
     );
   }
   for (const s of r.skipped) lines.push(`skipped ${s}`);
