@@ -149,7 +149,7 @@ const CASES: Case[] = [
       col: 9,
       path: "model.colour",
       message:
-        'unknown key "colour" (allowed: family, size, layers, activation, dropout, normalization)',
+        'unknown key "colour" (allowed: family, size, layers, activation, dropout, normalization, heads, ff_size, positions, pooling, conv)',
     },
   },
   // misspelt enum values with did-you-mean

@@ -129,7 +129,7 @@ const CASES: Record<string, Case> = {
   "14-family-enum.yaml": {
     kind: "config",
     lines: [
-      '14-family-enum.yaml:22:18 model.family: expected one of "vanilla.small", "vanilla.medium", "vanilla.large", "vanilla.small.tanh", "vanilla.medium.tanh", "vanilla.large.tanh", "vanilla.compression", "vanilla.compression.tanh", "vanilla.deep.norm", "vanilla.deep.norm.tanh", got "vanilla.huge": did you mean "vanilla.large"?',
+      '14-family-enum.yaml:22:18 model.family: expected one of "vanilla.small", "vanilla.medium", "vanilla.large", "vanilla.small.tanh", "vanilla.medium.tanh", "vanilla.large.tanh", "vanilla.compression", "vanilla.compression.tanh", "vanilla.deep.norm", "vanilla.deep.norm.tanh", "lstm", "gru", "conv-lstm", "transformer", got "vanilla.huge": did you mean "vanilla.large"?',
     ],
   },
   "15-loss-enum.yaml": {
@@ -201,7 +201,7 @@ const CASES: Record<string, Case> = {
   "26-sweep-unknown-key.yaml": {
     kind: "config",
     lines: [
-      '26-sweep-unknown-key.yaml:37:3 sweep.model.sise: unknown config key "model.sise": did you mean "model.size"? (keys of model: family, size, layers, activation, dropout, normalization)',
+      '26-sweep-unknown-key.yaml:37:3 sweep.model.sise: unknown config key "model.sise": did you mean "model.size"? (keys of model: family, size, layers, activation, dropout, normalization, heads, ff_size, positions, pooling, conv)',
     ],
   },
   "28-sweep-too-many.yaml": {

@@ -11,7 +11,10 @@
  * operations (forward 2·P per row, backward 4·P per row: the two products of
  * each Dense layer's gradient), ignoring the elementwise work and Adam.
  *
- * Then the portfolio manager's section (`portfolioBench`: EIIE and PPO seconds per epoch on a
+ * Then the sequence section (`sequenceBench`: LSTM, GRU and transformer seconds per epoch at
+ * 1,000 windows × 60 days × 5 fields, hidden 64, batch 64, on the cpu and wasm backends: the
+ * tfjs engine's rows, with room for a PyTorch baseline's and a fused recurrent engine's), the
+ * portfolio manager's section (`portfolioBench`: EIIE and PPO seconds per epoch on a
  * fixed synthetic shape), the engines section (`engineBench` of `@alfred/engines/bench`), and a
  * closing line comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
  * workload. Progress goes to stderr as each cell and epoch runs; the default
@@ -23,6 +26,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { LabelConfig, ModelConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
+import type { SequenceShape } from "../features/sequence.ts";
 import { bceLoss } from "../models/losses.ts";
 import { probeWebGpu, selectBackend } from "../train/backend.ts";
 import {
@@ -189,6 +193,31 @@ async function benchCell(
   });
   const parameters = describeModel(config, o.inputs).parameters;
   const model = buildModel(config, o.inputs, label, o.seed);
+  const timed = await timeTraining(model, o, progress);
+  model.dispose();
+  return {
+    model: `${spec.layers}x${spec.size}`,
+    parameters,
+    secondsPerEpoch: timed.secondsPerEpoch,
+    gflops: 6 * parameters * o.rows / timed.secondsPerEpoch / 1e9,
+    batchesTimed: timed.batchesTimed,
+    batchesPerEpoch: timed.batchesPerEpoch,
+    finalLoss: timed.finalLoss,
+  };
+}
+
+/**
+ * Times BCE + Adam training of `model` on random rows (a planted linear label), one untimed
+ * warm-up step first, up to `o.epochs` epochs or `o.budgetSeconds`; the model is trained in
+ * place (the caller disposes of it).
+ */
+async function timeTraining(
+  model: tf.LayersModel,
+  o: Pick<BenchOptions, "inputs" | "rows" | "batchSize" | "epochs" | "budgetSeconds" | "seed">,
+  progress: (line: string) => void,
+): Promise<
+  { secondsPerEpoch: number; batchesTimed: number; batchesPerEpoch: number; finalLoss: number }
+> {
   const x = tf.randomNormal([o.rows, o.inputs], 0, 1, "float32", o.seed);
   const w = tf.randomNormal([o.inputs, 1], 0, 1, "float32", o.seed + 1);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.matMul(x, w), 0), "float32"));
@@ -240,16 +269,215 @@ async function benchCell(
   const secondsPerEpoch = elapsed / timedBatches * batches.length;
   tf.dispose([x, w, y, ...batches.flat()]);
   optimizer.dispose();
-  model.dispose();
   return {
-    model: `${spec.layers}x${spec.size}`,
-    parameters,
     secondsPerEpoch,
-    gflops: 6 * parameters * o.rows / secondsPerEpoch / 1e9,
     batchesTimed: timedBatches,
     batchesPerEpoch: batches.length,
     finalLoss,
   };
+}
+
+// --- sequence models (issue 19) ------------------------------------------------------------------
+
+/** The sequence families the bench times. */
+export const SEQUENCE_BENCH_FAMILIES = ["lstm", "gru", "transformer"] as const;
+
+/** Options of {@linkcode sequenceBench}: the window shape, the model and the training. */
+export interface SequenceBenchOptions {
+  families: (typeof SEQUENCE_BENCH_FAMILIES[number])[];
+  /** Windows (rows) per epoch. */
+  windows: number;
+  /** Steps per window. */
+  length: number;
+  /** Fields per step. */
+  fields: number;
+  /** Recurrent units, or the transformer's width. */
+  size: number;
+  batchSize: number;
+  /** Timed epochs per cell, after one untimed warm-up step. */
+  epochs: number;
+  /** Seconds one cell may take; past it the epoch time is extrapolated. */
+  budgetSeconds: number;
+  /** tfjs backends to time (the ones with recurrent kernels: cpu and wasm). */
+  backends: ("cpu" | "wasm")[];
+  seed: number;
+}
+
+/**
+ * One measured (family, engine, backend) cell. The tfjs rows come from {@linkcode sequenceBench};
+ * the hook for the others: the PyTorch baseline (`packages/engines/bench/torch_baseline.py`, at
+ * the same shapes) and a fused recurrent engine add rows of this type with their own `engine`
+ * name (`torch`, `fused-recurrent`, …) to {@linkcode SequenceBenchResult.rows}, and
+ * {@linkcode formatSequenceBench} prints them side by side.
+ */
+export interface SequenceBenchRow {
+  family: string;
+  /**
+   * The shapes it ran at, so rows from other engines are compared only at the same ones (the
+   * formatter marks a row whose shapes differ from the section's).
+   */
+  sequence: {
+    windows: number;
+    length: number;
+    fields: number;
+    size: number;
+    batchSize: number;
+  };
+  /** What trained it: `tfjs` (stock `optimizer.minimize` on the model), or another engine's name. */
+  engine: string;
+  backend: string;
+  device: string;
+  parameters: number;
+  secondsPerEpoch: number;
+  /** Batches actually timed (fewer than an epoch's when the budget ran out). */
+  batchesTimed: number;
+  batchesPerEpoch: number;
+  finalLoss: number;
+}
+
+/** The sequence section of a bench run. */
+export interface SequenceBenchResult {
+  options: SequenceBenchOptions;
+  rows: SequenceBenchRow[];
+  skipped: string[];
+}
+
+/** The issue's shapes: 1,000 windows × 60 days × 5 fields, hidden 64, batch 64. */
+export const DEFAULT_SEQUENCE_BENCH: SequenceBenchOptions = {
+  families: ["lstm", "gru", "transformer"],
+  windows: 1000,
+  length: 60,
+  fields: 5,
+  size: 64,
+  batchSize: 64,
+  epochs: 2,
+  budgetSeconds: 30,
+  backends: ["wasm", "cpu"],
+  seed: 42,
+};
+
+/** `--quick`: tiny windows, seconds. */
+export const QUICK_SEQUENCE_BENCH: SequenceBenchOptions = {
+  ...DEFAULT_SEQUENCE_BENCH,
+  windows: 64,
+  length: 8,
+  fields: 2,
+  size: 8,
+  batchSize: 32,
+  epochs: 1,
+  budgetSeconds: 5,
+};
+
+/**
+ * Times the sequence families (stock tfjs, BCE, Adam) on each backend. Leaves the wasm backend
+ * active.
+ *
+ * @param o the shapes, families and backends
+ * @param log progress lines (default: none)
+ * @returns one row per (family, backend)
+ */
+export async function sequenceBench(
+  o: SequenceBenchOptions,
+  log: (line: string) => void = () => {},
+): Promise<SequenceBenchResult> {
+  const rows: SequenceBenchRow[] = [];
+  const sequence: SequenceShape = {
+    length: o.length,
+    fields: Array.from({ length: o.fields }, (_, i) => `f${i}`),
+  };
+  const inputs = o.length * o.fields;
+  const label = LabelConfig.parse({ mode: "direction" });
+  try {
+    for (const family of o.families) {
+      const config = ModelConfig.parse({ family, size: o.size });
+      const parameters = describeModel(config, inputs, { sequence }).parameters;
+      for (const backend of o.backends) {
+        const info = await selectBackend(backend);
+        const name = `${family} on ${backend}`;
+        log(
+          `training ${name}: 1 warm-up step + up to ${o.epochs} epochs (budget ${o.budgetSeconds} s)`,
+        );
+        const model = buildModel(config, inputs, label, o.seed, sequence);
+        const timed = await timeTraining(
+          model,
+          { ...o, inputs, rows: o.windows },
+          (line) => log(`  ${name}: ${line}`),
+        );
+        model.dispose();
+        rows.push({
+          family,
+          sequence: {
+            windows: o.windows,
+            length: o.length,
+            fields: o.fields,
+            size: o.size,
+            batchSize: o.batchSize,
+          },
+          engine: "tfjs",
+          backend,
+          device: info.device,
+          parameters,
+          ...timed,
+        });
+      }
+    }
+    return { options: o, rows, skipped: [] };
+  } finally {
+    await selectBackend("wasm");
+  }
+}
+
+/**
+ * The sequence section as a plain-text table.
+ *
+ * @param r the section's result
+ * @returns printable lines
+ */
+export function formatSequenceBench(r: SequenceBenchResult): string[] {
+  const o = r.options;
+  const lines = [
+    `Sequence models: ${o.windows} windows x ${o.length} steps x ${o.fields} fields, ` +
+    `size ${o.size}, batch ${o.batchSize}, BCE, Adam; up to ${o.epochs} timed epoch(s) after 1 warm-up step`,
+  ];
+  const header = [
+    pad("family", 12),
+    pad("engine", 16),
+    pad("backend", 8),
+    pad("params", 9, true),
+    pad("s/epoch", 10, true),
+    pad("loss", 8, true),
+  ].join("  ");
+  lines.push("", header, "-".repeat(header.length));
+  const sameShapes = (row: SequenceBenchRow) =>
+    row.sequence.windows === o.windows && row.sequence.length === o.length &&
+    row.sequence.fields === o.fields && row.sequence.size === o.size &&
+    row.sequence.batchSize === o.batchSize;
+  for (const row of r.rows) {
+    const partial = row.batchesTimed < row.batchesPerEpoch * o.epochs;
+    lines.push([
+      pad(`${row.family}${sameShapes(row) ? "" : "*"}`, 12),
+      pad(row.engine, 16),
+      pad(row.backend, 8),
+      pad(row.parameters.toLocaleString("en-US"), 9, true),
+      pad(`${partial ? "~" : ""}${row.secondsPerEpoch.toFixed(3)}`, 10, true),
+      pad(Number.isFinite(row.finalLoss) ? row.finalLoss.toFixed(4) : "-", 8, true),
+    ].join("  "));
+  }
+  const devices = new Map(r.rows.map((row) => [row.backend, row.device]));
+  for (const [b, d] of devices) lines.push(`  ${b}: ${d}`);
+  if (r.rows.some((row) => row.batchesTimed < row.batchesPerEpoch * o.epochs)) {
+    lines.push(
+      `~: the ${o.budgetSeconds} s budget per cell ran out; s/epoch extrapolated from the batches timed`,
+    );
+  }
+  const other = r.rows.find((row) => !sameShapes(row));
+  if (other) {
+    lines.push(
+      `*: timed at other shapes (${other.sequence.windows} x ${other.sequence.length} x ${other.sequence.fields}, size ${other.sequence.size}, batch ${other.sequence.batchSize}): not comparable`,
+    );
+  }
+  for (const s of r.skipped) lines.push(`skipped ${s}`);
+  return lines;
 }
 
 /**
@@ -421,6 +649,10 @@ A default run takes a few minutes on two cores.
                     its epoch, an engine cell stops after that epoch (default ${DEFAULT_BENCH.budgetSeconds})
   --no-backends     skip this table
 
+The sequence section: LSTM, GRU and transformer at ${DEFAULT_SEQUENCE_BENCH.windows} windows x ${DEFAULT_SEQUENCE_BENCH.length} days x ${DEFAULT_SEQUENCE_BENCH.fields} fields,
+size ${DEFAULT_SEQUENCE_BENCH.size}, batch ${DEFAULT_SEQUENCE_BENCH.batchSize}, on the cpu and wasm backends (those of --backends, when given).
+  --no-sequence     skip it
+
 ${wrap(`The portfolio section: ${portfolioBenchSummary(DEFAULT_PORTFOLIO_BENCH)}.`, 80)}
   --no-portfolio    skip it
 
@@ -527,6 +759,7 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
       "no-engines": FLAG,
       "no-backends": FLAG,
       "no-portfolio": FLAG,
+      "no-sequence": FLAG,
       epochs: stringOption("N"),
       budget: stringOption("SECONDS"),
       backends: stringOption("LIST"),
@@ -586,8 +819,23 @@ export async function benchCommand(args: string[], io: CommandIo = consoleIo): P
     table = await runBench(options, progress);
     for (const line of formatBench(table)) io.out(line);
   }
+  if (!v["no-sequence"]) {
+    const base = v.quick ? QUICK_SEQUENCE_BENCH : DEFAULT_SEQUENCE_BENCH;
+    const chosen = overrides.backends;
+    const seqOptions: SequenceBenchOptions = {
+      ...base,
+      ...(overrides.epochs === undefined ? {} : { epochs: overrides.epochs }),
+      ...(overrides.budgetSeconds === undefined ? {} : { budgetSeconds: overrides.budgetSeconds }),
+      backends: chosen ? base.backends.filter((b) => chosen.includes(b)) : base.backends,
+    };
+    if (seqOptions.backends.length) {
+      if (backends) io.out("");
+      const section = await sequenceBench(seqOptions, progress);
+      for (const line of formatSequenceBench(section)) io.out(line);
+    }
+  }
   if (!v["no-portfolio"]) {
-    if (backends) io.out("");
+    if (backends || !v["no-sequence"]) io.out("");
     const section = await portfolioBench(
       v.quick ? QUICK_PORTFOLIO_BENCH : DEFAULT_PORTFOLIO_BENCH,
       progress,

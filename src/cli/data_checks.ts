@@ -26,6 +26,7 @@ import {
   MissingColumnError,
 } from "../features/families.ts";
 import { checkFits, describeModel } from "../models/registry.ts";
+import { isSequenceFamily } from "../models/sequence_spec.ts";
 import { checkData, type DataCheckName } from "../dataset/prepare.ts";
 
 /**
@@ -138,7 +139,8 @@ function tablesCheck(e: Experiment, dataset: Dataset): { name: "tables"; errors:
 }
 
 /**
- * Whether the model fits in memory here with the fewest inputs it could have (one feature): a
+ * Whether the model fits in memory here with the fewest inputs it could have (one feature; for a
+ * sequence family one field over the window's configured length, or the schema's least, 2): a
  * model that fails this fails the run's own plan, whatever the dataset gives it.
  *
  * @param e the experiment
@@ -146,7 +148,14 @@ function tablesCheck(e: Experiment, dataset: Dataset): { name: "tables"; errors:
  */
 function memoryCheck(e: Experiment): { name: "memory"; errors: Error[] } {
   try {
-    const d = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
+    const sequence = isSequenceFamily(e.model.family)
+      ? { length: e.features.sequence?.length ?? 2, fields: ["field"] }
+      : undefined;
+    const d = describeModel(e.model, sequence?.length ?? 1, {
+      label: e.label,
+      batchSize: e.train.batch_size,
+      sequence,
+    });
     checkFits(d, undefined, { backend: e.train.backend });
     return { name: "memory", errors: [] };
   } catch (error) {

@@ -272,6 +272,10 @@ export const ModelFamily = z.enum([
   "vanilla.compression.tanh",
   "vanilla.deep.norm",
   "vanilla.deep.norm.tanh",
+  "lstm",
+  "gru",
+  "conv-lstm",
+  "transformer",
 ]);
 export type ModelFamily = z.infer<typeof ModelFamily>;
 

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Experiment } from "./schema.ts";
+import { isSequenceFamily, SEQUENCE_DEFAULTS, SEQUENCE_FAMILIES } from "../models/sequence_spec.ts";
 
 /** A semantic problem at a key path of a parsed experiment (located by the loader). */
 export interface SemanticIssue {
@@ -157,6 +158,8 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     });
   }
 
+  out.push(...modelIssues(e));
+
   const { from, to } = e.data;
   if (from !== undefined && to !== undefined && from >= to) {
     out.push({
@@ -175,6 +178,77 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
       out.push({
         path: ["split", "eval_from"],
         message: `expected a date on or before data.to ("${to}"), got "${evalFrom}"`,
+      });
+    }
+  }
+  return out;
+}
+
+const quote = (xs: readonly string[]) => xs.map((x) => `"${x}"`).join(", ");
+
+/**
+ * The model keys that only some families take, and what a sequence family needs: a sequence
+ * family needs `features.sequence`; `heads`, `ff_size`, `positions` and `pooling` are the
+ * transformer's, `conv` is conv-lstm's; the sequence families have no `normalization` (the
+ * transformer's layer norms are part of its blocks) and no hidden `activation` (their gates'
+ * are fixed), so only the defaults (`none`, `relu`) pass; `heads` must divide `size`.
+ */
+function modelIssues(e: Experiment): SemanticIssue[] {
+  const out: SemanticIssue[] = [];
+  const m = e.model;
+  const family = m.family;
+  const sequenceFamily = isSequenceFamily(family);
+  if (sequenceFamily && !e.features.sequence) {
+    out.push({
+      path: ["model", "family"],
+      message: `model family "${family}" reads a window of history and needs features.sequence: ` +
+        `add features: { sequence: { source: daily } } (or source: quarterly), or use an MLP family`,
+    });
+  }
+  if (family !== "transformer") {
+    for (const key of ["heads", "ff_size", "positions", "pooling"] as const) {
+      if (m[key] !== undefined) {
+        out.push({
+          path: ["model", key],
+          message: `model.${key} is taken by model family "transformer" only, ` +
+            `but model.family is "${family}": remove it or use family "transformer"`,
+        });
+      }
+    }
+  }
+  if (family !== "conv-lstm" && m.conv !== undefined) {
+    out.push({
+      path: ["model", "conv"],
+      message: `model.conv is taken by model family "conv-lstm" only, ` +
+        `but model.family is "${family}": remove it or use family "conv-lstm"`,
+    });
+  }
+  if (sequenceFamily) {
+    const mlps = "the MLP families (vanilla.*)";
+    if (m.normalization !== undefined && m.normalization !== "none") {
+      out.push({
+        path: ["model", "normalization"],
+        message: `model.normalization "${m.normalization}" is taken by ${mlps} only, ` +
+          `not by the sequence families (${quote(SEQUENCE_FAMILIES)}): remove it`,
+      });
+    }
+    if (m.activation !== "relu") {
+      out.push({
+        path: ["model", "activation"],
+        message: `model.activation "${m.activation}" is taken by ${mlps} only: the sequence ` +
+          `families (${quote(SEQUENCE_FAMILIES)}) have fixed activations; remove it`,
+      });
+    }
+  }
+  if (family === "transformer") {
+    const size = m.size ?? SEQUENCE_DEFAULTS.size;
+    const heads = m.heads ?? SEQUENCE_DEFAULTS.heads;
+    if (size % heads !== 0) {
+      out.push({
+        path: ["model", m.heads !== undefined ? "heads" : "size"],
+        message:
+          `model.heads (${heads}) must divide model.size (${size}): each head attends over ` +
+          `size / heads of the width`,
       });
     }
   }

@@ -13,6 +13,13 @@
  * | `vanilla.compression.tanh` | as above | none | tanh |
  * | `vanilla.deep.norm` | 20 × 1024 | batch | linear |
  * | `vanilla.deep.norm.tanh` | 20 × 1024 | batch | tanh |
+ * | `lstm`, `gru` | 1 recurrent layer of 64 units | none | linear |
+ * | `conv-lstm` | 1 causal Conv1D (32 filters, kernel 5), then 1 LSTM of 64 | none | linear |
+ * | `transformer` | width 64, 2 encoder blocks, 4 heads, feed-forward 128 | layer (in the blocks) | linear |
+ *
+ * The sequence families (`./sequence.ts`) read the row as a window and need its
+ * shape (`QuarterlyFrame.sequence`): `buildModel` and `describeModel` refuse
+ * them without one.
  *
  * A direction label always gets a sigmoid output (BCE needs a probability).
  * `model.size`, `model.layers` and `model.normalization` override the family's
@@ -31,6 +38,15 @@ import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "@alfred/core";
 import type { LabelConfig, ModelConfig, ModelFamily } from "../config/schema.ts";
 import { SeededDropout } from "./dropout.ts";
+import type { SequenceShape } from "../features/sequence.ts";
+import {
+  buildSequenceModel,
+  isSequenceFamily,
+  resolveSequence,
+  SEQUENCE_DEFAULTS,
+  type SequenceArchitecture,
+  sequenceCounts,
+} from "./sequence.ts";
 
 /** Normalization after each hidden layer. */
 export type Normalization = "none" | "batch" | "layer";
@@ -41,8 +57,12 @@ export type OutputActivation = "sigmoid" | "tanh" | "linear";
 export interface FamilySpec {
   /** One line for `--help` and reports. */
   description: string;
-  /** `uniform`: `layers` hidden layers of `size`; `compression`: each layer half the previous. */
-  shape: "uniform" | "compression";
+  /**
+   * `uniform`: `layers` hidden layers of `size`; `compression`: each layer half the previous;
+   * `sequence`: a window model of `./sequence.ts` (`size` units or width, `layers` recurrent
+   * layers or encoder blocks).
+   */
+  shape: "uniform" | "compression" | "sequence";
   /** Width of the first hidden layer. */
   size: number;
   /** Number of hidden layers. */
@@ -91,7 +111,25 @@ export const FAMILIES: Readonly<Record<ModelFamily, FamilySpec>> = Object.freeze
     "batch",
     true,
   ),
+  lstm: sequence("stacked LSTM over the window (the last layer's final state)", 1),
+  gru: sequence("stacked GRU over the window (the last layer's final state)", 1),
+  "conv-lstm": sequence("causal Conv1D stack (ReLU), then the LSTM stack", 1),
+  transformer: sequence(
+    "encoder blocks of multi-head self-attention and feed-forward over the projected window",
+    SEQUENCE_DEFAULTS.transformerLayers,
+  ),
 });
+
+function sequence(description: string, layers: number): FamilySpec {
+  return {
+    description,
+    shape: "sequence",
+    size: SEQUENCE_DEFAULTS.size,
+    layers,
+    normalization: "none",
+    tanh: false,
+  };
+}
 
 function uniform(
   description: string,
@@ -139,6 +177,8 @@ export interface ModelDescription {
   bytes: number;
   memory: MemoryEstimate;
   batchSize: number;
+  /** A sequence family's resolved architecture (window, heads, pooling, conv stack); absent for an MLP. */
+  sequence?: SequenceArchitecture;
 }
 
 /** Options of {@linkcode describeModel}. */
@@ -147,6 +187,8 @@ export interface DescribeOptions {
   label?: LabelConfig;
   /** Batch size the activation memory is estimated for (default 64). */
   batchSize?: number;
+  /** The window's shape: required by the sequence families (`QuarterlyFrame.sequence`). */
+  sequence?: SequenceShape;
 }
 
 /**
@@ -189,11 +231,19 @@ function hiddenWidths(spec: FamilySpec, size: number, layers: number): number[] 
  * (×2; ×4 with a normalization layer, which adds its own input and output) +
  * a transposed copy of the largest weight matrix and its gradient.
  *
+ * A sequence family counts its activations over the window's time dimension
+ * (`sequenceCounts` in `./sequence.ts`: B × T × units × (gates + states) per
+ * recurrent layer, B × heads × T × T attention scores and their softmax per
+ * encoder block), the same ×2 for their gradients and ×1.5 with dropout.
+ *
  * @param model the resolved model config
- * @param inputDim number of input features (≥ 1)
- * @param options label (for the output activation) and batch size
+ * @param inputDim number of input features (≥ 1; a sequence family's is `length × fields`)
+ * @param options label (for the output activation), batch size and, for a sequence family, the
+ *   window's shape
  * @returns the description
- * @throws {RangeError} for an unknown family or an input size below 1
+ * @throws {RangeError} for an unknown family or an input size below 1, and for a sequence family
+ *   without a window shape, with an input size that is not the window's, or with `heads` not
+ *   dividing `size`
  * @example
  * ```ts
  * describeModel(ModelConfig.parse({ family: "vanilla.small" }), 60).parameters; // 608,001
@@ -208,16 +258,19 @@ export function describeModel(
   if (!Number.isInteger(inputDim) || inputDim < 1) {
     throw new RangeError(`Invalid model input size "${inputDim}": expected an integer >= 1`);
   }
-  const size = model.size ?? spec.size;
-  const layers = model.layers ?? spec.layers;
-  const normalization = model.normalization ?? spec.normalization;
-  const widths = hiddenWidths(spec, size, layers);
   const output: OutputActivation = options.label
     ? outputActivation(model.family, options.label)
     : spec.tanh
     ? "tanh"
     : "sigmoid";
   const batchSize = options.batchSize ?? 64;
+  if (isSequenceFamily(model.family)) {
+    return describeSequence(model, inputDim, output, batchSize, options.sequence);
+  }
+  const size = model.size ?? spec.size;
+  const layers = model.layers ?? spec.layers;
+  const normalization = model.normalization ?? spec.normalization;
+  const widths = hiddenWidths(spec, size, layers);
 
   let trainable = 0;
   let nonTrainable = 0;
@@ -266,6 +319,43 @@ export function describeModel(
   };
 }
 
+function describeSequence(
+  model: ModelConfig,
+  inputDim: number,
+  output: OutputActivation,
+  batchSize: number,
+  shape: SequenceShape | undefined,
+): ModelDescription {
+  const a = resolveSequence(model, inputDim, shape);
+  const c = sequenceCounts(a);
+  const memory: MemoryEstimate = {
+    weights: 4 * c.parameters,
+    optimizer: 4 * 2 * c.parameters,
+    gradients: 4 * c.parameters,
+    activations: 4 * batchSize * c.activationsPerRow * 2 * (a.dropout > 0 ? 1.5 : 1),
+    workspace: 4 * 2 * c.largestMatrix,
+  };
+  const bytes = memory.weights + memory.optimizer + memory.gradients + memory.activations +
+    memory.workspace;
+  return {
+    family: model.family,
+    size: a.size,
+    layers: a.layers,
+    widths: c.widths,
+    inputDim,
+    activation: model.activation,
+    dropout: model.dropout,
+    normalization: "none",
+    output,
+    parameters: c.parameters,
+    trainableParameters: c.parameters,
+    bytes: Math.ceil(bytes),
+    memory,
+    batchSize,
+    sequence: a,
+  };
+}
+
 /**
  * Builds the model a config asks for. Deterministic: the same config, input
  * size, label and seed give bit-identical initial weights.
@@ -274,8 +364,12 @@ export function describeModel(
  * @param inputDim number of input features
  * @param label the label config (decides the output activation)
  * @param seed the experiment seed (default 42, the schema's)
- * @returns an uncompiled `tf.Sequential`; its `countParams()` equals `describeModel(...).parameters`
- * @throws {RangeError} for an unknown family or an invalid input size
+ * @param sequence the window's shape (`QuarterlyFrame.sequence`): required by a sequence family,
+ *   ignored by an MLP (which reads the flat row as it is)
+ * @returns an uncompiled model (a `tf.Sequential`, or a functional `tf.LayersModel` for the
+ *   transformer); its `countParams()` equals `describeModel(...).parameters`
+ * @throws {RangeError} for an unknown family or an invalid input size, and for a sequence family
+ *   as {@linkcode describeModel} does
  * @example
  * ```ts
  * const net = buildModel(ModelConfig.parse({ family: "vanilla.small", size: 8, layers: 2 }), 5,
@@ -287,8 +381,12 @@ export function buildModel(
   inputDim: number,
   label: LabelConfig,
   seed = 42,
-): tf.Sequential {
-  const d = describeModel(model, inputDim, { label });
+  sequence?: SequenceShape,
+): tf.LayersModel {
+  const d = describeModel(model, inputDim, { label, sequence });
+  if (d.sequence) {
+    return buildSequenceModel(d.sequence, d.output, seed, model.family.replaceAll("-", "_"));
+  }
   const net = tf.sequential({ name: model.family.replaceAll(".", "_") });
   d.widths.forEach((width, i) => {
     const normalized = d.normalization !== "none";

@@ -4,6 +4,9 @@
  * with its own wasm SIMD sgemm on `wasm`); the checks that the model fits it, made before any
  * long work; and the training of fresh models without checkpoints (controls, ablation retrains).
  *
+ * The fused engines train MLPs only: {@linkcode fusedRefusal} is the one place that says which
+ * model families they refuse (the sequence families), so a fused recurrent engine can relax it.
+ *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
@@ -21,6 +24,8 @@ import {
 } from "@alfred/engines";
 import type { Experiment } from "../config/schema.ts";
 import type { Prepared } from "../dataset/prepare.ts";
+import type { SequenceShape } from "../features/sequence.ts";
+import { isSequenceFamily } from "../models/sequence_spec.ts";
 import {
   buildModel,
   checkFits,
@@ -56,16 +61,38 @@ export function fusedTarget(backend: string): FusedTarget {
 }
 
 /**
+ * Why `train.engine: fused` cannot train a model family, or null when it can. The fused engines
+ * are MLP engines; the sequence families (`lstm`, `gru`, `conv-lstm`, `transformer`) train on the
+ * tfjs engine. The one statement of that rule: {@linkcode checkEngine}, {@linkcode planTraining}
+ * and {@linkcode trainWithEngine} all ask it.
+ *
+ * @param family the model family
+ * @returns the refusal, naming the family and the alternatives, or null
+ * @example
+ * ```ts
+ * fusedRefusal("lstm"); // 'train.engine "fused" cannot train model family "lstm": ...'
+ * ```
+ */
+export function fusedRefusal(family: string): string | null {
+  if (!isSequenceFamily(family)) return null;
+  return `train.engine "fused" cannot train model family "${family}": the fused engines train ` +
+    `the MLP families (vanilla.*) only; set train.engine: tfjs (on any backend: wasm, cpu, ` +
+    `cpu-blas, webgpu) for "${family}", or use an MLP family`;
+}
+
+/**
  * Refuses, before the data work, a model past the fused engine's limits on the active backend
  * (with one input, a lower bound of the model the run will build); nothing for the tfjs engine.
  *
  * @param e the experiment
  * @param backend the active backend
- * @throws {Error} when `train.engine` is `fused` and the backend has no fused engine or the
- *   model cannot fit it
+ * @throws {Error} when `train.engine` is `fused` and the backend has no fused engine, the family
+ *   is not one it trains ({@linkcode fusedRefusal}) or the model cannot fit it
  */
 export async function checkEngine(e: Experiment, backend: string): Promise<void> {
   if (e.train.engine !== "fused") return;
+  const refusal = fusedRefusal(e.model.family);
+  if (refusal) throw new Error(refusal);
   const lower = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
   await checkFusedFits(fusedTarget(backend), lower, {
     batchSize: e.train.batch_size,
@@ -91,7 +118,8 @@ export interface Engine {
  * plan of the whole run, which must fit the machine. Logs the engine, the warning and the plan.
  *
  * @param e the experiment
- * @param p the prepared data (the model's input width is its number of features)
+ * @param p the prepared data (the model's input width is its number of features; a sequence
+ *   family reads its window shape)
  * @param selected the active backend and its device
  * @param log one line of information
  * @returns the engine, the memory plan and the model's description
@@ -105,9 +133,14 @@ export function planTraining(
   log: (line: string) => void,
 ): { engine: Engine; memory: MemoryPlan; description: ModelDescription } {
   const { backend, device } = selected;
+  if (e.train.engine === "fused") {
+    const refusal = fusedRefusal(e.model.family);
+    if (refusal) throw new Error(refusal);
+  }
   const description = describeModel(e.model, p.q.features.length, {
     label: e.label,
     batchSize: e.train.batch_size,
+    sequence: p.q.sequence,
   });
   const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
   let trainDevice = device;
@@ -143,7 +176,8 @@ export function planTraining(
  * @param backend the active backend
  * @param args the trainer's arguments
  * @returns what the engine returned
- * @throws {Error} as the engine does (`fusedTarget` for a backend without a fused engine)
+ * @throws {Error} as the engine does (`fusedTarget` for a backend without a fused engine;
+ *   {@linkcode fusedRefusal} for a family the fused engines do not train)
  */
 export function trainWithEngine(
   e: Experiment,
@@ -151,6 +185,8 @@ export function trainWithEngine(
   args: TrainArgs,
 ): Promise<TrainResult> {
   if (e.train.engine !== "fused") return trainModel(args);
+  const refusal = fusedRefusal(e.model.family);
+  if (refusal) return Promise.reject(new Error(refusal));
   const description = describeModel(e.model, args.x.cols, {
     label: e.label,
     batchSize: e.train.batch_size,
@@ -170,6 +206,8 @@ export interface FitData {
   xVal: Matrix;
   /** Their labels. */
   yVal: Float32Array;
+  /** The window's shape (`QuarterlyFrame.sequence`): a sequence family needs it. */
+  sequence?: SequenceShape;
 }
 
 /**
@@ -190,13 +228,14 @@ export async function fitQuietly(
   signal?: AbortSignal,
   progress?: ProgressReporter,
 ): Promise<{ model: tf.LayersModel; result: TrainResult }> {
-  const model = buildModel(e.model, data.x.cols, e.label, e.seed);
+  const { sequence, ...rows } = data;
+  const model = buildModel(e.model, rows.x.cols, e.label, e.seed, sequence);
   const result = await trainWithEngine(e, backend, {
     model,
     loss: makeLoss(e.loss),
     train: e.train,
     seed: e.seed,
-    ...data,
+    ...rows,
     signal,
     onEpoch: progress,
   });

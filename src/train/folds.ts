@@ -185,7 +185,13 @@ export async function trainFolds(
     );
     const matrices = foldMatrices(q, fold, scaler);
     const { train, val, ev } = matrices;
-    let model: tf.LayersModel = buildModel(e.model, q.features.length, e.label, e.seed);
+    let model: tf.LayersModel = buildModel(
+      e.model,
+      q.features.length,
+      e.label,
+      e.seed,
+      q.sequence,
+    );
     const key = await foldModelHash(e, p, fold);
     // For the ETA: the trainings after this fold's model, each about as long:
     // its shuffled-label control, then each later fold's model and control.
@@ -305,6 +311,7 @@ export async function trainFolds(
             y: Prng.fromState(e.seed + 1).shuffle(train.y.slice()),
             xVal: val.x,
             yVal: Prng.fromState(e.seed + 2).shuffle(val.y.slice()),
+            sequence: q.sequence,
           },
           options.signal,
           progressReporter({

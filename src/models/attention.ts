@@ -1,0 +1,123 @@
+/**
+ * Multi-head self-attention as a TensorFlow.js layer, for the `transformer`
+ * family (tfjs 4 has no attention layer of its own).
+ *
+ * For an input `X` of shape `[batch, steps, d]` and `h` heads of width
+ * `dₖ = d / h`:
+ *
+ * ```text
+ * Q = X·Wq + bq,  K = X·Wk + bk,  V = X·Wv + bv          (each [batch, steps, d])
+ * head j:  Aⱼ = softmax(Qⱼ·Kⱼᵀ / √dₖ) · Vⱼ              (Qⱼ: columns j·dₖ … (j+1)·dₖ − 1)
+ * output = concat(A₀ … A_{h−1}) · Wo + bo               ([batch, steps, d])
+ * ```
+ *
+ * The softmax runs over the keys (the last axis). There is no mask: every
+ * step sees every step of the window, which is the past only (the window ends
+ * at the row's cut-off). Kernels are Glorot-uniform, each seeded from the
+ * layer's seed (`deriveSeed(seed, k)`, k = 0 … 3 for query, key, value,
+ * output); biases start at zero. The class is registered with
+ * `tf.serialization.registerClass`, so a saved model loads back with it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { deriveSeed } from "@alfred/core";
+
+/** Constructor arguments of {@linkcode MultiHeadSelfAttention}. */
+export interface MultiHeadSelfAttentionArgs {
+  /** Attention heads; must divide the input's last dimension. */
+  heads: number;
+  /** Base seed of the kernels' initializers. */
+  seed: number;
+  /** Layer name. */
+  name?: string;
+}
+
+type LayerVariable = ReturnType<tf.layers.Layer["addWeight"]>;
+
+/** Multi-head scaled dot-product self-attention over `[batch, steps, d]` (see the module doc). */
+export class MultiHeadSelfAttention extends tf.layers.Layer {
+  /** Name under which the layer is serialized. */
+  static className = "MultiHeadSelfAttention";
+  /** Attention heads. */
+  readonly heads: number;
+  /** Base seed of the kernels. */
+  readonly seed: number;
+  #weights: LayerVariable[] = [];
+
+  /**
+   * @param args heads, seed and name
+   * @throws {RangeError} when heads is not an integer >= 1
+   */
+  constructor(args: MultiHeadSelfAttentionArgs) {
+    super({ name: args.name });
+    if (!Number.isInteger(args.heads) || args.heads < 1) {
+      throw new RangeError(`Invalid attention heads "${args.heads}": expected an integer >= 1`);
+    }
+    this.heads = args.heads;
+    this.seed = args.seed;
+  }
+
+  /**
+   * Creates the query, key, value and output projections for the input's width.
+   *
+   * @throws {RangeError} when the input is not `[batch, steps, d]` or `heads` does not divide `d`
+   */
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const d = shape[shape.length - 1];
+    if (shape.length !== 3 || d === null) {
+      throw new RangeError(
+        `Attention layer "${this.name}" needs an input of shape [batch, steps, d], got [${shape}]`,
+      );
+    }
+    if (d % this.heads !== 0) {
+      throw new RangeError(
+        `Attention layer "${this.name}": ${this.heads} heads do not divide the width ${d}`,
+      );
+    }
+    this.#weights = ["query", "key", "value", "output"].flatMap((part, k) => [
+      this.addWeight(
+        `${part}_kernel`,
+        [d, d],
+        "float32",
+        tf.initializers.glorotUniform({ seed: deriveSeed(this.seed, k) }),
+      ),
+      this.addWeight(`${part}_bias`, [d], "float32", tf.initializers.zeros()),
+    ]);
+    this.built = true;
+  }
+
+  /** Same shape as the input. */
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  /** The attention output for `[batch, steps, d]` inputs (see the module doc). */
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const [, steps, d] = x.shape;
+      const h = this.heads;
+      const dk = d / h;
+      const [wq, bq, wk, bk, wv, bv, wo, bo] = this.#weights.map((w) => w.read());
+      const flat = tf.reshape(x, [-1, d]);
+      // [batch·steps, d] → [batch, heads, steps, dₖ]
+      const split = (w: tf.Tensor, b: tf.Tensor) =>
+        tf.transpose(tf.reshape(tf.add(tf.matMul(flat, w), b), [-1, steps, h, dk]), [0, 2, 1, 3]);
+      const q = split(wq, bq);
+      const k = split(wk, bk);
+      const v = split(wv, bv);
+      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk));
+      const heads = tf.matMul(tf.softmax(scores), v);
+      const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [-1, d]);
+      return tf.reshape(tf.add(tf.matMul(merged, wo), bo), [-1, steps, d]);
+    });
+  }
+
+  /** Serializable config (heads and seed). */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), heads: this.heads, seed: this.seed };
+  }
+}
+tf.serialization.registerClass(MultiHeadSelfAttention);
