@@ -1,0 +1,313 @@
+/**
+ * Sequence windows (`src/features/sequence.ts`): their layout, their values checked by hand
+ * against the source rows, the leakage rule (no window reads past its row's last close: every
+ * later price is perturbed and each row's window must stay bit-identical), the missing-value
+ * policy, and the errors that locate a field or length the data cannot serve.
+ */
+import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
+import { FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
+import type { Dataset } from "../src/data/dataset.ts";
+import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
+import {
+  dailyFieldsOf,
+  fieldColumnIndices,
+  fillWindow,
+  sequenceColumns,
+  sequenceConfigIssues,
+  SequenceError,
+} from "../src/features/sequence.ts";
+import { memoryDataset, type RawTables } from "./fixtures/features/memory_dataset.ts";
+import { rng, weekdays } from "./synth_helpers.ts";
+
+const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
+
+/** One day of the fixture's prices: every column a daily field can read. */
+interface PriceRow {
+  date: string;
+  ticker: string;
+  close: number | null;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  adj_close: number | null;
+  volume: number | null;
+}
+
+/**
+ * A small fixture: AAA trades 2003-01-01..2004-12-31, BBB from 2003-03-20 (too young for a long
+ * window in its first quarter). Adjusted closes differ from closes by a slowly drifting factor
+ * (dividends), so the returns basis matters. `perturbAfter` multiplies every price and volume
+ * dated after it by a day-dependent factor.
+ */
+function fixtureRows(perturbAfter?: string): PriceRow[] {
+  const r = rng(11);
+  const out: PriceRow[] = [];
+  for (const ticker of ["AAA", "BBB"]) {
+    let p = ticker === "AAA" ? 40 : 90;
+    let factor = 0.9;
+    for (const date of weekdays("2003-01-01", "2004-12-31")) {
+      p *= Math.exp(0.03 * (r() - 0.5));
+      factor *= 1 + 0.0004 * r();
+      const open = p * (1 + 0.01 * (r() - 0.5));
+      const high = Math.max(p, open) * (1 + 0.01 * r());
+      const low = Math.min(p, open) * (1 - 0.01 * r());
+      const volume = Math.round(1e6 * (0.5 + r()));
+      if (ticker === "BBB" && date < "2003-03-20") continue;
+      const jolt = 1.5 + 0.1 * r(); // drawn every day: the stream does not depend on perturbAfter
+      const k = perturbAfter !== undefined && date > perturbAfter ? jolt : 1;
+      out.push({
+        date,
+        ticker,
+        close: p * k,
+        open: open * k,
+        high: high * k,
+        low: low * k,
+        adj_close: p * factor * k,
+        volume: Math.round(volume * k),
+      });
+    }
+  }
+  return out;
+}
+
+function dataset(rows: PriceRow[], adjusted = true): Dataset {
+  const ds = memoryDataset("seq", { prices: rows as unknown as RawTables["prices"] });
+  if (adjusted) ds.manifest.returns = "adj_close";
+  return ds;
+}
+
+function features(sequence: Record<string, unknown>, families: Record<string, unknown> = {}) {
+  return FeaturesConfig.parse({
+    families: { price: { ma_windows: [5, 20] }, ...families },
+    sequence,
+  });
+}
+
+function build(ds: Dataset, f: FeaturesConfig): QuarterlyFrame {
+  return buildQuarterly(ds, f, DIRECTION, { tickers: ["AAA", "BBB"] });
+}
+
+/** Each row's window as `ticker|quarter` -> its feature values. */
+function windowsOf(q: QuarterlyFrame): Map<string, number[]> {
+  const recs = q.frame.toRecords() as Record<string, unknown>[];
+  return new Map(
+    recs.map((r) => [`${r.ticker}|${r.quarter}`, q.features.map((c) => r[c] as number)]),
+  );
+}
+
+Deno.test("the window's columns are time-major, oldest step first, and grouped by field", () => {
+  const shape = { length: 3, fields: ["close", "return"] };
+  assertEquals(sequenceColumns(shape), [
+    "close@t-2",
+    "return@t-2",
+    "close@t-1",
+    "return@t-1",
+    "close@t-0",
+    "return@t-0",
+  ]);
+  assertEquals(fieldColumnIndices(shape, "return"), [1, 3, 5]);
+  assertThrows(() => fieldColumnIndices(shape, "open"), RangeError, '"open" is not in the window');
+  assertThrows(() => sequenceColumns({ length: 0, fields: ["close"] }), RangeError);
+});
+
+Deno.test("a daily window holds exactly the ticker's last days up to the quarter's last close", () => {
+  const rows = fixtureRows();
+  const L = 5;
+  const q = build(dataset(rows), features({ source: "daily", length: L }));
+  const fields = ["close", "open", "high", "low", "return", "log_volume_change"];
+  assertEquals(q.sequence, { length: L, fields });
+  assertEquals(q.features, sequenceColumns({ length: L, fields }));
+  assertEquals(q.families, {});
+  const rec = (q.frame.toRecords() as Record<string, unknown>[]).find((r) =>
+    r.ticker === "AAA" && r.quarter === "2003Q3"
+  )!;
+  assertEquals(rec.date, "2003-09-30");
+  // By hand from the source rows: the five days ending 2003-09-30, on the adjusted basis.
+  const aaa = rows.filter((r) => r.ticker === "AAA");
+  const e = aaa.findIndex((r) => r.date === "2003-09-30");
+  const last = aaa[e].adj_close!;
+  const basis = (k: number, p: number) => p * aaa[k].adj_close! / aaa[k].close!;
+  for (let t = 0; t < L; t++) {
+    const k = e - (L - 1 - t);
+    const lag = L - 1 - t;
+    const want: Record<string, number> = {
+      close: aaa[k].adj_close! / last - 1,
+      open: basis(k, aaa[k].open!) / last - 1,
+      high: basis(k, aaa[k].high!) / last - 1,
+      low: basis(k, aaa[k].low!) / last - 1,
+      return: aaa[k].adj_close! / aaa[k - 1].adj_close! - 1,
+      log_volume_change: Math.log(aaa[k].volume! / aaa[k - 1].volume!),
+    };
+    for (const f of fields) {
+      assertAlmostEquals(rec[`${f}@t-${lag}`] as number, want[f], 1e-14, `${f}@t-${lag}`);
+    }
+  }
+  // The last step's close is the window's own normalizer.
+  assertEquals(rec["close@t-0"], 0);
+  // Without adjusted closes every field is on the raw close.
+  const raw = build(dataset(rows, false), features({ source: "daily", length: L }));
+  const r2 = (raw.frame.toRecords() as Record<string, unknown>[]).find((r) =>
+    r.ticker === "AAA" && r.quarter === "2003Q3"
+  )!;
+  assertAlmostEquals(r2["open@t-1"] as number, aaa[e - 1].open! / aaa[e].close! - 1, 1e-14);
+});
+
+Deno.test("leakage: perturbing every price after a row's date leaves its window bit-identical", () => {
+  const configs = [
+    features({ source: "daily", length: 70 }),
+    features({ source: "quarterly", length: 3 }, { volume: { ma_windows: [5] } }),
+  ];
+  for (const f of configs) {
+    const base = windowsOf(build(dataset(fixtureRows()), f));
+    const dates = new Map(
+      (build(dataset(fixtureRows()), f).frame.toRecords() as Record<string, unknown>[]).map((
+        r,
+      ) => [`${r.ticker}|${r.quarter}`, r.date as string]),
+    );
+    assert(base.size >= 8, `only ${base.size} rows`);
+    let compared = 0;
+    for (const [key, date] of dates) {
+      const after = windowsOf(build(dataset(fixtureRows(date)), f));
+      // The row itself is kept (its label moved: it reads the later close) and its window is the same.
+      assertEquals(after.get(key), base.get(key), `${f.sequence!.source} window of ${key}`);
+      compared++;
+    }
+    assertEquals(compared, base.size);
+    // Perturbing from the day before the row's date does change it: the test can see a leak.
+    const [key, date] = [...dates][2];
+    const day = weekdays("2003-01-01", date);
+    const before = windowsOf(build(dataset(fixtureRows(day[day.length - 2])), f));
+    assert(
+      JSON.stringify(before.get(key)) !== JSON.stringify(base.get(key)),
+      "perturbing the row's own last day changes its window",
+    );
+  }
+});
+
+Deno.test("a quarterly window holds the families' values of the row's last quarters", () => {
+  const ds = dataset(fixtureRows());
+  const flat = build(ds, FeaturesConfig.parse({ families: { price: { ma_windows: [5, 20] } } }));
+  const q = build(
+    ds,
+    features({ source: "quarterly", length: 3, fields: ["Close_diff_MA_20", "Close"] }),
+  );
+  assertEquals(q.sequence, { length: 3, fields: ["Close_diff_MA_20", "Close"] });
+  assertEquals(q.families, { price: sequenceColumns(q.sequence!) });
+  const values = new Map(
+    (flat.frame.toRecords() as Record<string, unknown>[]).map((
+      r,
+    ) => [`${r.ticker}|${r.quarter}`, r]),
+  );
+  const recs = q.frame.toRecords() as Record<string, unknown>[];
+  assert(recs.length > 0);
+  for (const r of recs) {
+    const [y, n] = (r.quarter as string).split("Q").map(Number);
+    for (let lag = 0; lag < 3; lag++) {
+      const qn = y * 4 + n - 1 - lag;
+      const key = `${r.ticker}|${Math.floor(qn / 4)}Q${qn % 4 + 1}`;
+      const src = values.get(key)!;
+      assertEquals(r[`Close@t-${lag}`], src.Close, key);
+      assertEquals(r[`Close_diff_MA_20@t-${lag}`], src.Close_diff_MA_20, key);
+    }
+  }
+  // The first quarters have no three-quarter history (AAA's 2003Q1 is its first row; BBB's
+  // 2003Q2): dropped and counted.
+  assert(!recs.some((r) => r.quarter === "2003Q1" || r.quarter === "2003Q2"));
+  const drop = q.missing.find((m) => m.family === "sequence (quarterly)")!;
+  assertEquals(drop.rule, "drop");
+  assert(drop.rows >= 3, `dropped ${drop.rows}`);
+});
+
+Deno.test("missing steps follow features.sequence.missing: drop, zero or ffill", () => {
+  const rows = fixtureRows();
+  // A null volume on one of AAA's days, inside its 2003Q3 window.
+  const hole = rows.find((r) => r.ticker === "AAA" && r.date === "2003-08-20")!;
+  hole.volume = null;
+  const ds = dataset(rows);
+  const seq = { source: "daily", length: 80, fields: ["close", "log_volume_change"] };
+  const key = (q: QuarterlyFrame) => [...windowsOf(q).keys()];
+  const dropped = build(ds, features(seq));
+  // BBB's 2003Q2 (about 72 days since its first) and AAA's 2003Q3 (the null) are dropped.
+  assert(!key(dropped).includes("BBB|2003Q2"));
+  assert(!key(dropped).includes("AAA|2003Q3"));
+  assert(key(dropped).includes("BBB|2003Q3"));
+  assertEquals(
+    dropped.missing.find((m) => m.family === "sequence (daily)"),
+    { family: "sequence (daily)", rule: "drop", rows: 3 }, // AAA 2003Q1 too: 62 days
+  );
+  const zero = build(ds, features({ ...seq, missing: "zero" }));
+  const w = windowsOf(zero).get("BBB|2003Q2")!;
+  // BBB's oldest steps are before its first day: zeros; its first day's volume change too.
+  const days = weekdays("2003-03-20", "2003-06-30").length;
+  const lvc = fieldColumnIndices(zero.sequence!, "log_volume_change");
+  const close = fieldColumnIndices(zero.sequence!, "close");
+  for (let t = 0; t < 80 - days; t++) {
+    assertEquals(w[close[t]], 0);
+    assertEquals(w[lvc[t]], 0);
+  }
+  assertEquals(w[lvc[80 - days]], 0);
+  assert(w[close[80 - days]] !== 0);
+  assert(zero.missing.some((m) => m.family === "sequence (daily)" && m.rule === "zero"));
+  // ffill carries the volume change over the null (2 missing steps: the day and the next) only
+  // with a limit of 2; a window that starts before the ticker's first day stays dropped.
+  const ff1 = key(build(ds, features({ ...seq, missing: "ffill", ffill_limit: 1 })));
+  const ff2 = build(ds, features({ ...seq, missing: "ffill", ffill_limit: 2 }));
+  assert(!ff1.includes("AAA|2003Q3"));
+  assert(key(ff2).includes("AAA|2003Q3"));
+  assert(!key(ff2).includes("BBB|2003Q2"));
+  const ww = windowsOf(ff2).get("AAA|2003Q3")!;
+  const at = weekdays("2003-08-20", "2003-09-30").length - 1; // lag of the null day
+  const f = fieldColumnIndices(ff2.sequence!, "log_volume_change");
+  assertEquals(ww[f[79 - at]], ww[f[79 - at - 1]]);
+  assertEquals(ww[f[79 - at + 1]], ww[f[79 - at - 1]]);
+});
+
+Deno.test("fillWindow: zero fills, ffill carries within its limit, drop leaves the gap", () => {
+  const nan = NaN;
+  const w = () => Float64Array.of(1, nan, nan, 2, nan, nan); // 3 steps × 2 fields
+  const z = w();
+  assertEquals(fillWindow(z, 2, { missing: "zero", ffillLimit: 1 }), "filled");
+  assertEquals([...z], [1, 0, 0, 2, 0, 0]);
+  const f = w();
+  assertEquals(fillWindow(f, 2, { missing: "ffill", ffillLimit: 1 }), "unfilled");
+  assertEquals([...f].slice(0, 5), [1, nan, 1, 2, nan]);
+  assertEquals(fillWindow(w(), 2, { missing: "drop", ffillLimit: 1 }), "unfilled");
+  assertEquals(
+    fillWindow(Float64Array.of(1, 2), 2, { missing: "drop", ffillLimit: 1 }),
+    "complete",
+  );
+});
+
+Deno.test("a field the data cannot give is an error located at the field", () => {
+  const rows = fixtureRows().map(({ open: _, ...r }) => r) as PriceRow[];
+  const ds = dataset(rows);
+  assertEquals(dailyFieldsOf(ds.table("prices").columns), [
+    "close",
+    "high",
+    "low",
+    "return",
+    "log_volume_change",
+  ]);
+  const e = assertThrows(
+    () => build(ds, features({ source: "daily", fields: ["close", "open"] })),
+    SequenceError,
+    'daily field "open" needs column "open"',
+  );
+  assertEquals(e.configKey, "features.sequence.fields[1]");
+  const q = assertThrows(
+    () => build(ds, features({ source: "quarterly", fields: ["Close", "Volume"] })),
+    SequenceError,
+    '"Volume" is not a feature column of the chosen families: expected one of "Close"',
+  );
+  assertEquals(q.configKey, "features.sequence.fields[1]");
+  // Config-only problems, before any data is read.
+  assertEquals(
+    sequenceConfigIssues(
+      FeaturesConfig.parse({
+        sequence: { source: "daily", fields: ["close", "Close", "close"] },
+        exclude: ["Close"],
+      }),
+    ).map((i) => i.path.join(".")),
+    ["features.sequence.fields.1", "features.sequence.fields.2", "features.exclude"],
+  );
+});
