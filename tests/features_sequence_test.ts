@@ -4,8 +4,11 @@
  * later price is perturbed and each row's window must stay bit-identical), the missing-value
  * policy, and the errors that locate a field or length the data cannot serve.
  */
-import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./assert.ts";
-import { FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
+import { assert, assertAlmostEquals, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import { configPathOf } from "../src/cli/data_checks.ts";
+import { checkData } from "../src/dataset/prepare.ts";
+import { Experiment, FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
+import { semanticIssues } from "../src/config/semantic.ts";
 import type { Dataset } from "../src/data/dataset.ts";
 import { buildQuarterly, type QuarterlyFrame } from "../src/features/quarterly.ts";
 import {
@@ -13,7 +16,6 @@ import {
   fieldColumnIndices,
   fillWindow,
   sequenceColumns,
-  sequenceConfigIssues,
   SequenceError,
 } from "../src/features/sequence.ts";
 import { memoryDataset, type RawTables } from "./fixtures/features/memory_dataset.ts";
@@ -302,12 +304,52 @@ Deno.test("a field the data cannot give is an error located at the field", () =>
   assertEquals(q.configKey, "features.sequence.fields[1]");
   // Config-only problems, before any data is read.
   assertEquals(
-    sequenceConfigIssues(
-      FeaturesConfig.parse({
+    semanticIssues(Experiment.parse({
+      name: "x",
+      data: { dataset: "x", train_tickers: ["A"], eval_tickers: ["B"] },
+      label: { mode: "direction" },
+      loss: { name: "bce" },
+      features: {
         sequence: { source: "daily", fields: ["close", "Close", "close"] },
         exclude: ["Close"],
-      }),
-    ).map((i) => i.path.join(".")),
+      },
+    })).map((i) => i.path.join(".")),
     ["features.sequence.fields.1", "features.sequence.fields.2", "features.exclude"],
   );
+});
+
+Deno.test("checkData locates a window the dataset cannot serve before any long work", () => {
+  const ds = dataset(fixtureRows().map(({ high: _, ...r }) => r) as PriceRow[]);
+  const experiment = (sequence: Record<string, unknown>) =>
+    Experiment.parse({
+      name: "x",
+      data: { dataset: "seq", train_tickers: ["AAA"], eval_tickers: ["BBB"] },
+      features: { families: { price: { ma_windows: [5, 20] } }, sequence },
+      split: { method: "by_ticker" },
+      label: { mode: "direction" },
+      loss: { name: "bce" },
+    });
+  const sequenceCheck = (sequence: Record<string, unknown>) =>
+    checkData(experiment(sequence), ds).checks.find((c) => c.name === "sequence")!.error;
+  assertEquals(sequenceCheck({ source: "daily", length: 500 }), null);
+  const high = sequenceCheck({ source: "daily", fields: ["close", "high"] }) as SequenceError;
+  assertEquals(high.configKey, "features.sequence.fields[1]");
+  assertMatch(high.message, /daily field "high" needs column "high" of dataset "seq"/);
+  const long = sequenceCheck({ source: "daily", length: 600 }) as SequenceError;
+  const days = weekdays("2003-01-01", "2004-12-31").length;
+  assertEquals(long.configKey, "features.sequence.length");
+  assertEquals(
+    long.message,
+    `expected at most ${days} steps: the data window "2003-01-01".."2004-12-31" of dataset "seq" has ${days} trading days`,
+  );
+  const quarters = sequenceCheck({ source: "quarterly", length: 9 }) as SequenceError;
+  assertMatch(quarters.message, /expected at most 8 steps: .* spans 8 calendar quarters/);
+  const field = sequenceCheck({
+    source: "quarterly",
+    fields: ["Close_diff_MA_7"],
+  }) as SequenceError;
+  assertEquals(field.configKey, "features.sequence.fields[0]");
+  assertMatch(field.message, /expected one of "Close", "Close_diff_MA_5", "Close_diff_MA_20"/);
+  // The data-check command locates it in the YAML by that key.
+  assertEquals(configPathOf(field), "features.sequence.fields[0]");
 });

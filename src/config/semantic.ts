@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Experiment } from "./schema.ts";
+import { DailySequenceField, type Experiment } from "./schema.ts";
 
 /** A semantic problem at a key path of a parsed experiment (located by the loader). */
 export interface SemanticIssue {
@@ -101,6 +101,8 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
     }
   }
 
+  out.push(...sequenceIssues(e.features));
+
   const train = e.data.train_tickers;
   const evalT = e.data.eval_tickers;
   for (const [side, list] of [["train_tickers", train], ["eval_tickers", evalT]] as const) {
@@ -177,6 +179,40 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
         message: `expected a date on or before data.to ("${to}"), got "${evalFrom}"`,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * The window's config-only problems (what the dataset can give is checked against it later, by
+ * `checkData`): a daily field name that is not one, a field listed twice, `features.exclude` with
+ * a daily window (it names family columns, which a daily window does not hold).
+ */
+function sequenceIssues(features: Experiment["features"]): SemanticIssue[] {
+  const cfg = features.sequence;
+  if (!cfg) return [];
+  const out: SemanticIssue[] = [];
+  const daily: readonly string[] = DailySequenceField.options;
+  const seen = new Set<string>();
+  (cfg.fields ?? []).forEach((f, i) => {
+    const path = ["features", "sequence", "fields", i];
+    if (seen.has(f)) out.push({ path, message: `field "${f}" is listed twice` });
+    seen.add(f);
+    if (cfg.source === "daily" && !daily.includes(f)) {
+      out.push({
+        path,
+        message: `"${f}" is not a daily field: expected one of ${
+          daily.map((d) => `"${d}"`).join(", ")
+        } (feature columns are the fields of a source: quarterly window)`,
+      });
+    }
+  });
+  if (cfg.source === "daily" && features.exclude.length > 0) {
+    out.push({
+      path: ["features", "exclude"],
+      message: "features.exclude names family columns, which a source: daily window does not " +
+        "hold: choose the window's inputs with features.sequence.fields",
+    });
   }
   return out;
 }

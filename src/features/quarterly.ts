@@ -413,6 +413,23 @@ function pricesColumns(dataset: Dataset): string[] {
   return dataset.table("prices").columns;
 }
 
+/**
+ * The feature columns the chosen families give on a dataset, in model input order, after
+ * `features.exclude`: what a `source: quarterly` window's fields may name.
+ *
+ * @param dataset the dataset (its market series, where the market family names none)
+ * @param features the `features` config
+ * @returns the column names
+ * @throws {RangeError} for a delta or excluded name that is not a family column, or a clash
+ * @throws {MissingTableError} when the market family needs a market table the dataset lacks
+ */
+export function familyFeatureColumns(dataset: Dataset, features: FeaturesConfig): string[] {
+  const excluded = new Set(features.exclude);
+  return planFamilies(dataset, features)
+    .flatMap((p) => [...p.base, ...p.deltas.map((c) => `delta_${c}`)])
+    .filter((c) => !excluded.has(c));
+}
+
 /** Resolves the chosen families to their base and delta columns, checking names. */
 function planFamilies(dataset: Dataset, features: FeaturesConfig): FamilyPlan[] {
   const plans: FamilyPlan[] = [];

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { DailySequenceField, type FeaturesConfig, type SequenceConfig } from "../config/schema.ts";
+import { DailySequenceField, type SequenceConfig } from "../config/schema.ts";
 import type { DailySeries } from "./families.ts";
 
 /** The shape of a row's window: steps and the fields at each step. */
@@ -205,46 +205,6 @@ export function sequenceShape(
     );
   });
   return { length, fields: [...cfg.fields] };
-}
-
-/**
- * Config-only problems of `features.sequence` (before any data is read): a daily field name that
- * is not one, a field listed twice, `features.exclude` with a daily window (it names family
- * columns, which a daily window does not hold).
- *
- * @param features the parsed `features` config
- * @returns each problem with the key path to fix
- */
-export function sequenceConfigIssues(
-  features: FeaturesConfig,
-): { path: (string | number)[]; message: string }[] {
-  const cfg = features.sequence;
-  if (!cfg) return [];
-  const out: { path: (string | number)[]; message: string }[] = [];
-  const seen = new Set<string>();
-  (cfg.fields ?? []).forEach((f, i) => {
-    const path = ["features", "sequence", "fields", i];
-    if (seen.has(f)) out.push({ path, message: `field "${f}" is listed twice` });
-    seen.add(f);
-    if (
-      cfg.source === "daily" && !(DailySequenceField.options as readonly string[]).includes(f)
-    ) {
-      out.push({
-        path,
-        message: `"${f}" is not a daily field: expected one of ${
-          quoted(DailySequenceField.options)
-        } (feature columns are fields of a source: quarterly window)`,
-      });
-    }
-  });
-  if (cfg.source === "daily" && features.exclude.length > 0) {
-    out.push({
-      path: ["features", "exclude"],
-      message: "features.exclude names family columns, which a source: daily window does not " +
-        "hold: choose the window's inputs with features.sequence.fields",
-    });
-  }
-  return out;
 }
 
 /** How a window's missing steps are treated (`features.sequence.missing` and `ffill_limit`). */
