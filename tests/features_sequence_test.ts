@@ -20,6 +20,8 @@ import {
 } from "../src/features/sequence.ts";
 import { memoryDataset, type RawTables } from "./fixtures/features/memory_dataset.ts";
 import { rng, weekdays } from "./synth_helpers.ts";
+import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
+import { generateSynthetic, plantZigzag } from "../src/data/synth.ts";
 
 const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
 
@@ -352,4 +354,150 @@ Deno.test("checkData locates a window the dataset cannot serve before any long w
   assertMatch(field.message, /expected one of "Close", "Close_diff_MA_5", "Close_diff_MA_20"/);
   // The data-check command locates it in the YAML by that key.
   assertEquals(configPathOf(field), "features.sequence.fields[0]");
+});
+
+// ---- the planted temporal shape of the synthetic generator (SynthParams.shapeSignal) ----
+
+/** Daily log returns of one ticker's closes in a price column laid out ticker by ticker. */
+function logReturns(close: ArrayLike<number>, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let k = from; k <= to; k++) out.push(Math.log(close[k] / close[k - 1]));
+  return out;
+}
+
+Deno.test("the planted zigzag keeps the quarter's close, return and last week; only its phase differs", () => {
+  // Many iid paths of 40 days; the block is days 18..33 (16 days ending 6 before the last, 39).
+  const r = rng(5);
+  const normal = () => {
+    const u = 1 - r(), v = r();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  const diffs: number[] = [];
+  let sumA = 0, sumB = 0, sumA2 = 0, sumB2 = 0;
+  const paths = 3000;
+  for (let p = 0; p < paths; p++) {
+    const close = new Float64Array(40);
+    close[0] = 50;
+    for (let k = 1; k < 40; k++) {
+      close[k] = Math.round(close[k - 1] * Math.exp(0.015 * normal()) * 100) / 100;
+    }
+    const copy = () => ({
+      open: close.map((c) => c),
+      high: close.map((c) => c * 1.01),
+      low: close.map((c) => c * 0.99),
+      close: close.slice(),
+    });
+    const a = copy(), b = copy();
+    plantZigzag(a, 18, 1);
+    plantZigzag(b, 18, -1);
+    // The quarter's last close and return, and the last 7 days (Close_diff_MA_7) are identical.
+    assertEquals(a.close.subarray(33), b.close.subarray(33));
+    assertEquals(a.close.subarray(0, 18), b.close.subarray(0, 18));
+    // Each pair's end close is untouched and its two returns are the same, in the other order
+    // where they were swapped (to the cent's rounding).
+    for (let j = 0; j < 8; j++) {
+      const m = 18 + 2 * j;
+      assertEquals(a.close[m + 1], close[m + 1]);
+      const ra = logReturns(a.close, m, m + 1).sort(), rb = logReturns(b.close, m, m + 1).sort();
+      assertAlmostEquals(ra[0], rb[0], 2e-3);
+      assertAlmostEquals(ra[1], rb[1], 2e-3);
+      // The phase: (lower, higher) on even pairs under +1, on odd pairs under −1.
+      const [a0, a1] = logReturns(a.close, m, m + 1);
+      const [b0, b1] = logReturns(b.close, m, m + 1);
+      const s = j % 2 === 0 ? 1 : -1;
+      assert(s * (a1 - a0) >= -2e-3 && s * (b0 - b1) >= -2e-3, `pair ${j} of path ${p}`);
+    }
+    // Close_diff_MA_30 under either phase.
+    const ma = (c: Float64Array) => c[39] / (c.subarray(10).reduce((x, y) => x + y, 0) / 30) - 1;
+    const da = ma(a.close), db = ma(b.close);
+    diffs.push(da - db);
+    sumA += da, sumB += db, sumA2 += da * da, sumB2 += db * db;
+  }
+  // Its distribution is the same under either phase: the paired difference has mean zero (within
+  // 4 standard errors) and the spreads agree within 5%.
+  const mean = diffs.reduce((x, y) => x + y, 0) / paths;
+  const sd = Math.sqrt(diffs.reduce((x, y) => x + (y - mean) ** 2, 0) / (paths - 1));
+  assert(Math.abs(mean) < 4 * sd / Math.sqrt(paths), `mean difference ${mean}, sd ${sd}`);
+  const sdA = Math.sqrt(sumA2 / paths - (sumA / paths) ** 2);
+  const sdB = Math.sqrt(sumB2 / paths - (sumB / paths) ** 2);
+  assertAlmostEquals(sdA / sdB, 1, 0.05);
+});
+
+Deno.test("a daily window sees the planted phase; the generator's quarterly columns do not move with it", () => {
+  const synth = generateSynthetic({
+    seed: 3,
+    tickers: 6,
+    from: "2010-01-01",
+    to: "2012-12-31",
+    signal: 0,
+    shapeSignal: 2,
+  });
+  const shapes = synth.plantedShapes!;
+  assert(shapes.some((s) => s.phase === 1) && shapes.some((s) => s.phase === -1));
+  assertMatch(synth.manifest.provenance, /--shape-signal 2 /);
+  const ds = memoryDataset("shape", {
+    prices: (synth.tables.prices.toRecords() as Record<string, unknown>[]).map((r) => ({
+      ...r,
+      date: (r.date as Date).toISOString().slice(0, 10),
+    })) as RawTables["prices"],
+  });
+  const q = buildQuarterly(
+    ds,
+    FeaturesConfig.parse({ sequence: { source: "daily", length: 24, fields: ["return"] } }),
+    DIRECTION,
+    { tickers: synth.manifest.tickers },
+  );
+  const phase = new Map(shapes.map((s) => [`${s.ticker}|${s.quarter}`, s.phase]));
+  const recs = q.frame.toRecords() as Record<string, unknown>[];
+  let seen = 0;
+  for (const r of recs) {
+    const p = phase.get(`${r.ticker}|${r.quarter}`);
+    if (p === undefined) continue;
+    // The block's pair j is at lags 21 − 2j and 20 − 2j: the zigzag statistic's sign is the phase.
+    let z = 0;
+    for (let j = 0; j < 8; j++) {
+      const s = j % 2 === 0 ? 1 : -1;
+      z += s * ((r[`return@t-${20 - 2 * j}`] as number) - (r[`return@t-${21 - 2 * j}`] as number));
+    }
+    assertEquals(Math.sign(z), p, `${r.ticker} ${r.quarter}`);
+    seen++;
+  }
+  assert(seen >= 40, `${seen} rows`);
+  // The quarter's close and return do not depend on the phase: with the phases all flipped (the
+  // same prices but each block's pairs swapped back), the quarter-end closes are the same.
+  const flat = buildQuarterly(ds, FeaturesConfig.parse({}), DIRECTION, {
+    tickers: synth.manifest.tickers,
+  });
+  const D = synth.tables.prices.height / 6;
+  const P = {
+    open: Float64Array.from(synth.tables.prices.getColumn("open").toArray() as number[]),
+    high: Float64Array.from(synth.tables.prices.getColumn("high").toArray() as number[]),
+    low: Float64Array.from(synth.tables.prices.getColumn("low").toArray() as number[]),
+    close: Float64Array.from(synth.tables.prices.getColumn("close").toArray() as number[]),
+  };
+  const dates = (synth.tables.prices.getColumn("date").toArray() as unknown as Date[]).slice(0, D)
+    .map((d) => d.toISOString().slice(0, 10));
+  const before = P.close.slice();
+  for (const s of shapes) {
+    const i = synth.manifest.tickers.indexOf(s.ticker);
+    const end = dates.findLastIndex((d) => quarterLabel(dayQuarter(isoToDay(d))) === s.quarter);
+    plantZigzag(P, i * D + end - 21, s.phase === 1 ? -1 : 1);
+  }
+  const closes = (f: QuarterlyFrame) => f.frame.getColumn("Close").toArray();
+  const flipped = memoryDataset("flipped", {
+    prices: dates.flatMap((d, k) =>
+      synth.manifest.tickers.map((t, i) => ({ date: d, ticker: t, close: P.close[i * D + k] }))
+    ),
+  });
+  const flippedQ = buildQuarterly(flipped, FeaturesConfig.parse({}), DIRECTION, {
+    tickers: synth.manifest.tickers,
+  });
+  assertEquals(closes(flippedQ), closes(flat));
+  // Close_diff_MA_7 reads only the untouched last week (equal up to the roll-up's prefix sums,
+  // which run over the earlier, changed closes).
+  const ma7 = flippedQ.frame.getColumn("Close_diff_MA_7").toArray() as number[];
+  (flat.frame.getColumn("Close_diff_MA_7").toArray() as number[]).forEach((v, k) =>
+    assertAlmostEquals(ma7[k], v, 1e-12)
+  );
+  assert(P.close.some((c, k) => c !== before[k]), "flipping the phases changed the blocks");
 });
