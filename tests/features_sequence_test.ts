@@ -22,6 +22,9 @@ import { memoryDataset, type RawTables } from "./fixtures/features/memory_datase
 import { rng, weekdays } from "./synth_helpers.ts";
 import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
 import { generateSynthetic, plantZigzag } from "../src/data/synth.ts";
+import { parseExperimentText } from "../src/config/load.ts";
+import { runExperiment } from "../src/pipeline.ts";
+import { quietRun, tinySynthYaml } from "./pipeline_helpers.ts";
 
 const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
 
@@ -500,4 +503,35 @@ Deno.test("a daily window sees the planted phase; the generator's quarterly colu
     assertAlmostEquals(ma7[k], v, 1e-12)
   );
   assert(P.close.some((c, k) => c !== before[k]), "flipping the phases changed the blocks");
+});
+
+Deno.test("a run with a daily window trains an MLP on the flat window and analyses it per field", async () => {
+  const root = await Deno.makeTempDir({ prefix: "alfred-sequence-" });
+  try {
+    const yaml = tinySynthYaml("sequence-daily", {
+      rest: `train: { epochs: 2, backend: wasm }
+analysis:
+  ablation: { enabled: true }
+  shap: { enabled: true, background: 4, explain: 4, permutations: 2 }
+`,
+    }).replace(
+      "label:",
+      "  sequence: { source: daily, length: 20, fields: [close, return, log_volume_change] }\nlabel:",
+    );
+    const [e] = await parseExperimentText(yaml, "sequence-daily.yaml");
+    const { record } = await runExperiment(e, quietRun(root));
+    const shape = { length: 20, fields: ["close", "return", "log_volume_change"] };
+    assertEquals(record.features, sequenceColumns(shape));
+    // The last step's close is always 0: left unscaled rather than refused as constant.
+    const scaler = record.scaler!.columns.find((c) => c.column === "close@t-0")!;
+    assertEquals(scaler.kind, "none");
+    assertEquals(
+      record.analysis!.ablation!.rows.map((r) => `${r.kind} ${r.name}`).sort(),
+      shape.fields.map((f) => `field ${f}`).sort(),
+    );
+    assertEquals(record.analysis!.shap!.features, shape.fields);
+    assert(record.analysis!.shap!.maxAdditivityError <= 1e-4);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

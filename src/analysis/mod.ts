@@ -115,9 +115,10 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
     out.lossTarget = { train, eval: evalTarget, achievedEvalLoss: achieved };
   }
   if (config.ablation?.enabled) {
-    log(
-      `ablation: ${input.features.length} features, ${Object.keys(input.families).length} families`,
-    );
+    const inputs = input.sequence
+      ? `${input.sequence.fields.length} window fields`
+      : `${input.features.length} features`;
+    log(`ablation: ${inputs}, ${Object.keys(input.families).length} families`);
     const neutral = columnMeans(input.xTrain);
     const result = await ablation({
       predict: input.predict,

@@ -92,6 +92,24 @@ export function fieldColumnIndices(shape: SequenceShape, field: string): number[
   return Array.from({ length: shape.length }, (_, t) => t * shape.fields.length + f);
 }
 
+/**
+ * The window columns that are constant by construction: the last step's `close` (each window is
+ * divided by its own last close, so it is always 0). Scalers leave them unscaled (`none`) rather
+ * than refuse a column constant in training.
+ *
+ * @param shape the window's shape
+ * @returns the column names
+ * @example
+ * ```ts
+ * constantWindowColumns({ length: 3, fields: ["close", "return"] }); // ["close@t-0"]
+ * ```
+ */
+export function constantWindowColumns(shape: SequenceShape): string[] {
+  // "close" is a reserved column of the quarterly frame, so no family column (a quarterly field)
+  // has the name: it is the daily field.
+  return shape.fields.includes("close") ? [sequenceColumn("close", 0)] : [];
+}
+
 /** Steps of a window when `features.sequence.length` is not set. */
 export const DEFAULT_SEQUENCE_LENGTH: Readonly<Record<SequenceConfig["source"], number>> = {
   daily: 60,
