@@ -24,6 +24,7 @@ import { dayQuarter, isoToDay, quarterLabel } from "@alfred/core";
 import { generateSynthetic, plantZigzag } from "../src/data/synth.ts";
 import { parseExperimentText } from "../src/config/load.ts";
 import { runExperiment } from "../src/pipeline.ts";
+import { levelFeatures } from "../src/report/leakage.ts";
 import { quietRun, tinySynthYaml } from "./pipeline_helpers.ts";
 
 const DIRECTION: LabelConfig = { mode: "direction", horizon: 1 };
@@ -531,6 +532,25 @@ analysis:
     );
     assertEquals(record.analysis!.shap!.features, shape.fields);
     assert(record.analysis!.shap!.maxAdditivityError <= 1e-4);
+    // The report's level warning: a daily window holds no level; a quarterly one names its
+    // level fields once (not once per step).
+    assertEquals(levelFeatures(record), []);
+    const quarterly = structuredClone(record);
+    quarterly.config.features.sequence = {
+      source: "quarterly",
+      length: 2,
+      missing: "drop",
+      ffill_limit: 1,
+    };
+    quarterly.features = sequenceColumns({
+      length: 2,
+      fields: ["Close", "Close_diff_MA_7", "SPY"],
+    });
+    quarterly.featureFamilies = {
+      price: quarterly.features.filter((c) => !c.startsWith("SPY")),
+      market: quarterly.features.filter((c) => c.startsWith("SPY")),
+    };
+    assertEquals(levelFeatures(quarterly).map((l) => l.feature), ["Close", "SPY"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
