@@ -361,13 +361,20 @@ export function buildQuarterly(
     }
   }
 
+  // One typed gather per column (a window has hundreds of columns).
+  const keptAt = Int32Array.from(kept);
+  const gather = (values: Float64Array) => {
+    const out = new Float64Array(keptAt.length);
+    for (let k = 0; k < keptAt.length; k++) out[k] = values[keptAt[k]];
+    return out;
+  };
   const frameColumns: pl.Series[] = [
     pl.Series("ticker", kept.map((i) => rows[i].ticker), pl.Utf8),
     pl.Series("quarter", kept.map((i) => quarterLabel(rows[i].qn)), pl.Utf8),
     pl.Series("date", kept.map((i) => dayToIso(rows[i].endDay)), pl.Utf8),
-    pl.Series("close", Float64Array.from(kept, (i) => close[i])),
-    ...featureNames.map((c) => pl.Series(c, Float64Array.from(kept, (i) => output.get(c)![i]))),
-    pl.Series(labelName, Float64Array.from(kept, (i) => labelValues[i])),
+    pl.Series("close", gather(close)),
+    ...[...output].map(([c, values]) => pl.Series(c, gather(values))),
+    pl.Series(labelName, gather(labelValues)),
     pl.Series("label_date", kept.map((i) => dayToIso(labelDay[i])), pl.Utf8),
   ];
   return {
