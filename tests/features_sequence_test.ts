@@ -4,7 +4,16 @@
  * later price is perturbed and each row's window must stay bit-identical), the missing-value
  * policy, and the errors that locate a field or length the data cannot serve.
  */
-import { assert, assertAlmostEquals, assertEquals, assertMatch, assertThrows } from "./assert.ts";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "./assert.ts";
+import { capture } from "./cli_helpers.ts";
+import { validateCommand } from "../src/cli/validate.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { checkData } from "../src/dataset/prepare.ts";
 import { Experiment, FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
@@ -553,5 +562,29 @@ analysis:
     assertEquals(levelFeatures(quarterly).map((l) => l.feature), ["Close", "SPY"]);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("validate locates a window field the dataset cannot give in the YAML", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-sequence-validate-" });
+  try {
+    const file = `${dir}/x.yaml`;
+    await Deno.writeTextFile(
+      file,
+      tinySynthYaml("sequence-validate").replace(
+        "label:",
+        "  sequence:\n    source: quarterly\n    fields: [Close_diff_MA_7, Volume]\nlabel:",
+      ),
+    );
+    const io = capture();
+    assertEquals(await validateCommand([file], io), 1);
+    assertStringIncludes(io.stdout.join("\n"), "risk-free, sequence, tables");
+    assertEquals(io.stderr.length, 2, JSON.stringify(io.stderr)); // the problem, then its count
+    assertMatch(
+      io.stderr[0],
+      /x\.yaml:\d+:\d+ features\.sequence\.fields\[1\]: "Volume" is not a feature column of the chosen families: expected one of "Close_diff_MA_7", "Close_diff_MA_90"/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
