@@ -14,6 +14,7 @@ import {
 } from "./assert.ts";
 import { capture } from "./cli_helpers.ts";
 import { validateCommand } from "../src/cli/validate.ts";
+import { synthCommand } from "../src/cli/data.ts";
 import { configPathOf } from "../src/cli/data_checks.ts";
 import { checkData } from "../src/dataset/prepare.ts";
 import { Experiment, FeaturesConfig, type LabelConfig } from "../src/config/schema.ts";
@@ -584,6 +585,30 @@ Deno.test("validate locates a window field the dataset cannot give in the YAML",
       io.stderr[0],
       /x\.yaml:\d+:\d+ features\.sequence\.fields\[1\]: "Volume" is not a feature column of the chosen families: expected one of "Close_diff_MA_7", "Close_diff_MA_90"/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("data synth --shape-signal plants the shape and says so in the manifest", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "alfred-shape-" });
+  const args = ["--seed", "2", "--tickers", "3", "--from", "2010-01-01", "--to", "2010-12-31"];
+  try {
+    assertEquals(
+      await synthCommand([...args, "--signal", "0", "--shape-signal", "x", "--out", dir]),
+      2,
+    );
+    assertEquals(
+      await synthCommand([...args, "--signal", "0", "--shape-signal", "11", "--out", dir]),
+      2,
+    );
+    assertEquals(
+      await synthCommand([...args, "--signal", "0", "--shape-signal", "1.5", "--out", dir]),
+      0,
+    );
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
+    assertEquals(manifest.generator.shape.signal, 1.5);
+    assertMatch(manifest.provenance, /--shape-signal 1\.5 --out/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -20,6 +20,13 @@
  *   still feed the moving averages of later quarters.
  * - Missing (null) source values follow the family's missing-value rule; NaN
  *   or infinite values are invalid data, not missing, and are an error.
+ * - With `features.sequence` the features are a window of each row's history
+ *   (`./sequence.ts`). A daily window replaces the families (they are not
+ *   built). A quarterly window's steps are the families' values after their own
+ *   rules; a value a family leaves missing (its `drop` rule, or `ffill` beyond
+ *   its limit) is a missing step for `features.sequence.missing`, so the
+ *   families' drop counts are not reported and the window's are
+ *   (`sequence (daily)`, `sequence (quarterly)`).
  *
  * @module
  */
