@@ -280,6 +280,34 @@ Deno.test("missing steps follow features.sequence.missing: drop, zero or ffill",
   assertEquals(ww[f[79 - at + 1]], ww[f[79 - at - 1]]);
 });
 
+Deno.test("a day the ticker did not trade is a missing step of the calendar, not skipped", () => {
+  // AAA has no row on 2003-08-20 (BBB trades that day): a gap in its window.
+  const rows = fixtureRows().filter((r) => !(r.ticker === "AAA" && r.date === "2003-08-20"));
+  const ds = dataset(rows);
+  const seq = { source: "daily", length: 40, fields: ["close", "return"] };
+  const keys = (q: QuarterlyFrame) => [...windowsOf(q).keys()];
+  assert(!keys(build(ds, features(seq))).includes("AAA|2003Q3"));
+  // ffill: the gap's close is the day before's; its return and the next day's (which would span
+  // two days) are two missing steps, so a limit of 1 leaves the window unfilled.
+  assert(
+    !keys(build(ds, features({ ...seq, missing: "ffill", ffill_limit: 1 }))).includes("AAA|2003Q3"),
+  );
+  const q = build(ds, features({ ...seq, missing: "ffill", ffill_limit: 2 }));
+  const w = windowsOf(q).get("AAA|2003Q3")!;
+  const lag = weekdays("2003-08-20", "2003-09-30").length - 1; // the gap's lag on the calendar
+  const at = (f: string, l: number) => w[fieldColumnIndices(q.sequence!, f)[39 - l]];
+  assertEquals(at("close", lag), at("close", lag + 1));
+  assertEquals(at("return", lag), at("return", lag + 1));
+  assertEquals(at("return", lag - 1), at("return", lag + 1));
+  // The day after next is a plain one-day return again, and the step before the gap is by hand.
+  const aaa = rows.filter((r) => r.ticker === "AAA");
+  const e = aaa.findIndex((r) => r.date === "2003-09-30");
+  const k = aaa.findIndex((r) => r.date === "2003-08-22");
+  assertAlmostEquals(at("return", lag - 2), aaa[k].adj_close! / aaa[k - 1].adj_close! - 1, 1e-14);
+  const j = aaa.findIndex((r) => r.date === "2003-08-19");
+  assertAlmostEquals(at("close", lag + 1), aaa[j].adj_close! / aaa[e].adj_close! - 1, 1e-14);
+});
+
 Deno.test("fillWindow: zero fills, ffill carries within its limit, drop leaves the gap", () => {
   const nan = NaN;
   const w = () => Float64Array.of(1, nan, nan, 2, nan, nan); // 3 steps × 2 fields

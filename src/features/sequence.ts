@@ -308,8 +308,14 @@ export interface WindowRow {
  * returns basis (× the day's returns close ÷ close, so splits and dividends are no jumps), the
  * day's return, the log volume change.
  */
-function dailyFieldSeries(s: DailySeries, field: DailySequenceField): Float64Array {
+function dailyFieldSeries(
+  s: DailySeries,
+  field: DailySequenceField,
+  cal: Int32Array,
+): Float64Array {
   const d = s.days.length;
+  // A change needs the previous trading day of the calendar: after a day off it is missing.
+  const follows = (k: number) => k > 0 && cal[k - 1] === cal[k] - 1;
   const out = new Float64Array(d).fill(NaN);
   const rc = s.returnsClose;
   const price = (p: (number | null)[] | undefined) => {
@@ -333,14 +339,14 @@ function dailyFieldSeries(s: DailySeries, field: DailySequenceField): Float64Arr
       price(s.low);
       break;
     case "return":
-      for (let k = 1; k < d; k++) out[k] = rc[k] / rc[k - 1] - 1;
+      for (let k = 1; k < d; k++) if (follows(k)) out[k] = rc[k] / rc[k - 1] - 1;
       break;
     case "log_volume_change": {
       const v = s.volume;
       if (!v) break;
       for (let k = 1; k < d; k++) {
         const a = v[k - 1], b = v[k];
-        if (a !== null && b !== null && a > 0 && b > 0) out[k] = Math.log(b / a);
+        if (a !== null && b !== null && a > 0 && b > 0 && follows(k)) out[k] = Math.log(b / a);
       }
       break;
     }
@@ -351,13 +357,43 @@ function dailyFieldSeries(s: DailySeries, field: DailySequenceField): Float64Arr
 const PRICE_FIELDS: ReadonlySet<string> = new Set(["close", "open", "high", "low"]);
 
 /**
- * The `source: daily` windows: for each row to build, the ticker's last `length` trading days
- * ending exactly at the row's last trading day (`endIndex`). `close`, `open`, `high`, `low` are
- * divided by the window's last close and minus 1 (on the returns basis: the adjusted close where
- * the manifest's returns use it, the other prices scaled by that day's adjusted ÷ raw close);
- * `return` is the day's return of the returns close; `log_volume_change` is ln(volume ÷ the
- * previous day's), missing where either is null or zero. Days before the ticker's first are
- * missing steps. One pass per ticker over typed arrays; nothing after a row's last day is read.
+ * The trading calendar of daily series: every day any of them trades, and each series' days as
+ * positions in it.
+ *
+ * @param daily the daily series
+ * @returns for each ticker, the calendar position of each of its days
+ */
+function calendarPositions(daily: ReadonlyMap<string, DailySeries>): Map<string, Int32Array> {
+  let lo = Infinity, hi = -Infinity;
+  for (const s of daily.values()) {
+    if (s.days.length === 0) continue;
+    lo = Math.min(lo, s.days[0]);
+    hi = Math.max(hi, s.days[s.days.length - 1]);
+  }
+  const out = new Map<string, Int32Array>();
+  if (lo > hi) {
+    for (const [t] of daily) out.set(t, new Int32Array(0));
+    return out;
+  }
+  // A day bitmap, then each day's position among the trading days: linear in the rows.
+  const position = new Int32Array(hi - lo + 1);
+  for (const s of daily.values()) for (const d of s.days) position[d - lo] = 1;
+  let p = 0;
+  for (let k = 0; k < position.length; k++) position[k] = position[k] ? p++ : -1;
+  for (const [t, s] of daily) out.set(t, Int32Array.from(s.days, (d) => position[d - lo]));
+  return out;
+}
+
+/**
+ * The `source: daily` windows: for each row to build, the last `length` days of the trading
+ * calendar (every day any of the run's tickers trades) ending exactly at the row's last trading
+ * day (`endIndex`). `close`, `open`, `high`, `low` are divided by the window's last close and
+ * minus 1 (on the returns basis: the adjusted close where the manifest's returns use it, the other
+ * prices scaled by that day's adjusted ÷ raw close); `return` is the day's return of the returns
+ * close; `log_volume_change` is ln(volume ÷ the previous day's), missing where either is null or
+ * zero. A calendar day the ticker has no row for (before its first day, or a gap) is a missing
+ * step, and so are the `return` and `log_volume_change` of the day after a gap (they would span
+ * two days). One pass per ticker over typed arrays; nothing after a row's last day is read.
  *
  * @param rows the quarter rows, sorted by ticker
  * @param build 1 for the rows whose window is needed (others are left 0)
@@ -386,25 +422,32 @@ export function dailyWindows(
     }
   }
   const isPrice = fields.map((f) => PRICE_FIELDS.has(f));
+  const positions = calendarPositions(daily);
   const buf = new Float64Array(L * F);
   let ticker: string | null = null;
   let series: Float64Array[] = [];
   let rc: Float64Array = new Float64Array(0);
+  let cal: Int32Array = new Int32Array(0);
   for (let i = 0; i < n; i++) {
     if (!build[i]) continue;
     const r = rows[i];
     if (r.ticker !== ticker) {
       ticker = r.ticker;
       const s = daily.get(ticker)!;
-      series = fields.map((f) => dailyFieldSeries(s, f as DailySequenceField));
+      cal = positions.get(ticker)!;
+      series = fields.map((f) => dailyFieldSeries(s, f as DailySequenceField, cal));
       rc = s.returnsClose;
     }
     const e = r.endIndex;
     const last = rc[e];
-    for (let t = 0; t < L; t++) {
-      const k = e - (L - 1 - t);
+    // Steps from the last back: calendar position cal[e] - lag holds the ticker's row k, or none.
+    let k = e;
+    for (let t = L - 1; t >= 0; t--) {
+      const c = cal[e] - (L - 1 - t);
+      while (k >= 0 && cal[k] > c) k--;
+      const has = k >= 0 && cal[k] === c;
       for (let f = 0; f < F; f++) {
-        const v = k < 0 ? NaN : series[f][k];
+        const v = has ? series[f][k] : NaN;
         buf[t * F + f] = isPrice[f] ? v / last - 1 : v;
       }
     }
