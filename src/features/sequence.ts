@@ -11,9 +11,9 @@
  * group its columns by field.
  *
  * Building the windows ({@linkcode dailyWindows}, {@linkcode quarterlyWindows}) reads each row's
- * own history only: a `daily` window is the ticker's last `length` trading days (days with a
- * close) ending exactly at the row's date, a `quarterly` one the ticker's rows of the `length`
- * calendar quarters ending at the row's quarter. Nothing after the row's cut-off is read, and the
+ * own history only: a `daily` window is the last `length` days of the run's trading calendar
+ * ending exactly at the row's date (a day the ticker did not trade is a missing step), a
+ * `quarterly` one the ticker's rows of the `length` calendar quarters ending at the row's quarter. Nothing after the row's cut-off is read, and the
  * only normalisation is within the window (prices ÷ the window's own last close), so no statistic
  * of later rows enters (tested in `tests/features_sequence_test.ts` by perturbing every later
  * price). A step without a value follows `features.sequence.missing` ({@linkcode fillWindow}).
