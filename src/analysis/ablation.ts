@@ -9,9 +9,14 @@
  * the loss AND lowers the metric is needed; one whose removal lowers the loss
  * is a candidate to drop.
  *
+ * When the input is a window of history (`QuarterlyFrame.sequence`), the inputs ablated one by
+ * one are its fields: each field's columns over every time step are neutralized together
+ * (`fieldColumnIndices`), since one step of one field says little on its own.
+ *
  * @module
  */
 import type { Matrix } from "@alfred/core";
+import { fieldColumnIndices, type SequenceShape } from "../features/sequence.ts";
 import type { PredictFn } from "./shap.ts";
 
 /** Loss and the main metric (F1 or sign accuracy) of predictions. */
@@ -23,10 +28,13 @@ export type Score = (
 /** What the notes' rule says about one ablation. */
 export type Verdict = "needed" | "drop candidate" | "unclear";
 
-/** One ablated feature or family. */
+/** What an ablation row neutralizes: one feature, one window field over time, or a family. */
+export type AblationKind = "feature" | "field" | "family";
+
+/** One ablated feature, window field or family. */
 export type AblationRow = {
   name: string;
-  kind: "feature" | "family";
+  kind: AblationKind;
   /** Columns neutralized. */
   columns: string[];
   loss: number;
@@ -65,12 +73,15 @@ export function verdict(deltaLoss: number, deltaMetric: number): Verdict {
 }
 
 /**
- * Ablate each feature and each family of more than one column.
+ * Ablate each feature (each field, all its time steps together, when the input is a window) and
+ * each family of more than one column.
  *
  * @param args the model, the eval matrix and labels, feature names and families,
- *   neutral values per column (training means, scaled) and the score function
+ *   neutral values per column (training means, scaled), the score function and, for a window
+ *   input, its shape
  * @returns the full-model score and one row per ablation, sorted by loss change, largest first
- * @throws {RangeError} when a family names a column that is not a feature
+ * @throws {RangeError} when a family names a column that is not a feature, or the window's
+ *   columns are not the features
  */
 export async function ablation(args: {
   predict: PredictFn;
@@ -80,13 +91,27 @@ export async function ablation(args: {
   families: Record<string, string[]>;
   neutral: ArrayLike<number>;
   score: Score;
+  sequence?: SequenceShape;
 }): Promise<{ full: { loss: number; metric: number }; rows: AblationRow[] }> {
-  const { predict, x, y, features, score } = args;
+  const { predict, x, y, features, score, sequence } = args;
   const full = await score(y, await predict(x));
   const index = new Map(features.map((f, i) => [f, i]));
-  const groups: { name: string; kind: "feature" | "family"; columns: string[] }[] = features.map((
-    f,
-  ) => ({ name: f, kind: "feature", columns: [f] }));
+  const groups: { name: string; kind: AblationKind; columns: string[] }[] = sequence
+    ? sequence.fields.map((f) => ({
+      name: f,
+      kind: "field",
+      columns: fieldColumnIndices(sequence, f).map((c) => {
+        if (c >= features.length) {
+          throw new RangeError(
+            `Cannot ablate field "${f}": the window has ${
+              sequence.length * sequence.fields.length
+            } columns but the input ${features.length}`,
+          );
+        }
+        return features[c];
+      }),
+    }))
+    : features.map((f) => ({ name: f, kind: "feature", columns: [f] }));
   for (const [family, columns] of Object.entries(args.families)) {
     const present = columns.filter((c) => index.has(c));
     if (present.length > 1) groups.push({ name: family, kind: "family", columns: present });

@@ -69,6 +69,7 @@ export async function analyzeModel(
     evalKeys: ev.keys.map((k) => `${k.ticker} ${k.quarter}`),
     features: q.features,
     families: q.families,
+    ...(q.sequence ? { sequence: q.sequence } : {}),
     mode: e.label.mode,
     score,
     metricName: e.label.mode === "direction" ? "f1" : "signAccuracy",
@@ -80,18 +81,19 @@ export async function analyzeModel(
     const full = result.ablation.full;
     const neutral = columnMeans(train.x);
     const candidates = result.ablation.rows
-      .filter((r) => r.kind === "feature" && r.verdict === "drop candidate")
+      .filter((r) => r.kind !== "family" && r.verdict === "drop candidate")
       .sort((a, b) => a.deltaLoss - b.deltaLoss)
       .slice(0, top);
     const retrained = [];
     for (const c of candidates) {
-      const col = [q.features.indexOf(c.name)];
+      const col = c.columns.map((name) => q.features.indexOf(name));
       options.log(`ablation: retraining without ${c.name}`);
       const fit = await fitQuietly(e, backend, {
         x: neutralize(train.x, col, neutral),
         y: train.y,
         xVal: neutralize(val.x, col, neutral),
         yVal: val.y,
+        ...(q.sequence ? { sequence: q.sequence } : {}),
       }, options.signal);
       if (fit.result.stoppedBy === "interrupted") {
         fit.model.dispose();

@@ -7,12 +7,13 @@
 import type { AnalysisConfig } from "../config/schema.ts";
 import { type Matrix, Prng } from "@alfred/core";
 import type { RunAnalysis } from "../record/mod.ts";
+import { fieldColumnIndices, type SequenceShape } from "../features/sequence.ts";
 import { ablation, columnMeans, type Score } from "./ablation.ts";
 import { meanAbsShap, type PredictFn, shapValues } from "./shap.ts";
 import { lossTarget } from "./loss_target.ts";
 
 export { ablation, columnMeans, neutralize, verdict } from "./ablation.ts";
-export type { AblationRow, Score, Verdict } from "./ablation.ts";
+export type { AblationKind, AblationRow, Score, Verdict } from "./ablation.ts";
 export { AdditivityError, checkAdditivity, meanAbsShap, shapValues } from "./shap.ts";
 export type { PredictFn, ShapResult } from "./shap.ts";
 export { lossTarget } from "./loss_target.ts";
@@ -32,6 +33,11 @@ export interface AnalysisInput {
   evalKeys: string[];
   features: string[];
   families: Record<string, string[]>;
+  /**
+   * The window's shape when the input is one (`QuarterlyFrame.sequence`): ablation and Shapley
+   * values then work per field, all its time steps together.
+   */
+  sequence?: SequenceShape;
   mode: "direction" | "magnitude";
   /** Loss and main metric of predictions. */
   score: Score;
@@ -66,13 +72,21 @@ function rowsOf(x: Matrix, rows: number[]): Matrix {
  * pass plus one per feature and family, and the Shapley values' evaluations.
  *
  * @param config the analysis config
- * @param sizes eval and training rows, features and families
+ * @param sizes eval and training rows, features and families; for a window input, its `fields`
+ *   (ablation and Shapley values then go per field, not per column)
  * @returns forward-pass rows
  */
 export function analysisForwardRows(
   config: AnalysisConfig,
-  sizes: { evalRows: number; trainRows: number; features: number; families: number },
+  sizes: {
+    evalRows: number;
+    trainRows: number;
+    features: number;
+    families: number;
+    fields?: number;
+  },
 ): number {
+  if (sizes.fields !== undefined) sizes = { ...sizes, features: sizes.fields };
   let rows = 0;
   if (config.loss_target) rows += sizes.evalRows;
   if (config.ablation?.enabled) rows += (1 + sizes.features + sizes.families) * sizes.evalRows;
@@ -101,9 +115,10 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
     out.lossTarget = { train, eval: evalTarget, achievedEvalLoss: achieved };
   }
   if (config.ablation?.enabled) {
-    log(
-      `ablation: ${input.features.length} features, ${Object.keys(input.families).length} families`,
-    );
+    const inputs = input.sequence
+      ? `${input.sequence.fields.length} window fields`
+      : `${input.features.length} features`;
+    log(`ablation: ${inputs}, ${Object.keys(input.families).length} families`);
     const neutral = columnMeans(input.xTrain);
     const result = await ablation({
       predict: input.predict,
@@ -113,6 +128,7 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
       families: input.families,
       neutral,
       score: input.score,
+      ...(input.sequence ? { sequence: input.sequence } : {}),
     });
     out.ablation = {
       metric: input.metricName,
@@ -125,19 +141,26 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
     const shap = config.shap;
     const bgRows = sampleRows(input.xTrain.rows, shap.background, input.seed);
     const exRows = sampleRows(input.xEval.rows, shap.explain, input.seed + 1);
+    // A window's players are its fields (each over all its time steps); else the columns.
+    const seq = input.sequence;
+    const groups = seq?.fields.map((f) => fieldColumnIndices(seq, f));
+    const players = seq ? seq.fields : input.features;
     const evaluations = exRows.length * bgRows.length * shap.permutations *
-      (input.features.length + 1);
+      (players.length + 1);
     log(
       `shap: ${exRows.length} eval rows against ${bgRows.length} training rows, ` +
-        `${shap.permutations} permutations (${evaluations.toLocaleString("en-US")} evaluations)`,
+        `${shap.permutations} permutations${seq ? `, ${players.length} window fields` : ""} (${
+          evaluations.toLocaleString("en-US")
+        } evaluations)`,
     );
     const explain = rowsOf(input.xEval, exRows);
     const result = await shapValues(input.predict, explain, rowsOf(input.xTrain, bgRows), {
       permutations: shap.permutations,
       tolerance: shap.tolerance,
       seed: input.seed,
+      ...(groups ? { groups } : {}),
     });
-    const ranking = meanAbsShap(input.features, result.values);
+    const ranking = meanAbsShap(players, result.values);
     const center = input.mode === "direction" ? 0.5 : 0;
     const confident = result.outputs
       .map((o, i) => ({ i, confidence: Math.abs(o - center) }))
@@ -146,7 +169,7 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
       .map(({ i }) => ({
         row: input.evalKeys[exRows[i]],
         output: result.outputs[i],
-        top: input.features
+        top: players
           .map((name, j) => ({ feature: name, value: result.values[i][j] }))
           .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
           .slice(0, 5),
@@ -157,11 +180,13 @@ export async function runAnalysis(input: AnalysisInput): Promise<RunAnalysis> {
       maxAdditivityError: result.maxAdditivityError,
       tolerance: shap.tolerance,
       meanAbs: Object.fromEntries(ranking),
-      features: input.features,
+      features: players,
       values: result.values,
-      featureValues: exRows.map((r) =>
-        Array.from(input.xEval.data.subarray(r * input.xEval.cols, (r + 1) * input.xEval.cols))
-      ),
+      // A window field's value is its last step's (the one at the row's cut-off).
+      featureValues: exRows.map((r) => {
+        const row = input.xEval.data.subarray(r * input.xEval.cols, (r + 1) * input.xEval.cols);
+        return groups ? groups.map((g) => row[g[g.length - 1]]) : Array.from(row);
+      }),
       topConfident: confident,
     };
   }

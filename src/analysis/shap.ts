@@ -10,6 +10,11 @@
  * f(x) − mean f(b) = f(x) − base value: additivity holds by construction, for
  * any model, and is checked all the same.
  *
+ * With `groups`, the players are groups of columns (a window field's columns over every time
+ * step): a chain switches a whole group at once, so each group gets one value (the group Shapley
+ * value), and the groups' values still sum to f(x) − base value because the groups partition the
+ * columns.
+ *
  * @module
  */
 import { type Matrix, Prng } from "@alfred/core";
@@ -27,13 +32,18 @@ export interface ShapOptions {
   seed: number;
   /** Called after each explained row. */
   onRow?: (done: number, total: number) => void;
+  /**
+   * Players as groups of column indices that partition the columns (each column in exactly one
+   * group); `values[i][g]` is then group g's attribution. Absent: each column is a player.
+   */
+  groups?: number[][];
 }
 
 /** Shapley values of the explained rows. */
 export interface ShapResult {
   /** Mean model output over the background rows. */
   baseValue: number;
-  /** `values[i][j]`: attribution of feature j for explained row i. */
+  /** `values[i][j]`: attribution of feature j (of group j with `groups`) for explained row i. */
   values: number[][];
   /** Model output of each explained row. */
   outputs: number[];
@@ -83,8 +93,8 @@ export function checkAdditivity(
 /**
  * Sampled permutation Shapley values.
  *
- * Cost: rows × background × permutations × (features + 1) model evaluations,
- * batched one (row, permutation) at a time.
+ * Cost: rows × background × permutations × (players + 1) model evaluations,
+ * batched one (row, permutation) at a time; players are the columns, or the `groups`.
  *
  * @param predict the model
  * @param explain rows to explain (scaled features)
@@ -92,7 +102,8 @@ export function checkAdditivity(
  * @param options permutations, tolerance, seed
  * @returns base value, attributions, outputs and the largest additivity error
  * @throws {AdditivityError} when attributions do not add up within the tolerance
- * @throws {RangeError} when the matrices' widths differ or one is empty
+ * @throws {RangeError} when the matrices' widths differ or one is empty, or the groups do not
+ *   partition the columns
  */
 export async function shapValues(
   predict: PredictFn,
@@ -109,33 +120,36 @@ export async function shapValues(
   if (explain.rows === 0 || background.rows === 0) {
     throw new RangeError("Cannot compute Shapley values: no explained or no background rows");
   }
+  const groups = options.groups ?? Array.from({ length: f }, (_, j) => [j]);
+  checkPartition(groups, f);
+  const players = groups.length;
   const bgOut = await predict(background);
   const baseValue = bgOut.reduce((s, v) => s + v, 0) / bgOut.length;
   const outputs = Array.from(await predict(explain));
   // The seed itself is the generator's state (the stream recorded runs were sampled with).
   const rng = Prng.fromState(options.seed);
   const B = background.rows;
-  const chain = f + 1;
+  const chain = players + 1;
   const values: number[][] = [];
   for (let i = 0; i < explain.rows; i++) {
     const x = explain.data.subarray(i * f, (i + 1) * f);
-    const phi = new Float64Array(f);
+    const phi = new Float64Array(players);
     for (let p = 0; p < options.permutations; p++) {
-      const order = rng.permutation(f);
+      const order = rng.permutation(players);
       // One batch: for each background row, the chain b → x in this order.
       const batch = new Float32Array(B * chain * f);
       for (let b = 0; b < B; b++) {
         const z = background.data.slice(b * f, (b + 1) * f);
         const base = b * chain * f;
         batch.set(z, base);
-        for (let k = 0; k < f; k++) {
-          z[order[k]] = x[order[k]];
+        for (let k = 0; k < players; k++) {
+          for (const c of groups[order[k]]) z[c] = x[c];
           batch.set(z, base + (k + 1) * f);
         }
       }
       const out = await predict({ data: batch, rows: B * chain, cols: f });
       for (let b = 0; b < B; b++) {
-        for (let k = 0; k < f; k++) {
+        for (let k = 0; k < players; k++) {
           phi[order[k]] += out[b * chain + k + 1] - out[b * chain + k];
         }
       }
@@ -146,6 +160,29 @@ export async function shapValues(
   }
   const maxAdditivityError = checkAdditivity(baseValue, values, outputs, options.tolerance);
   return { baseValue, values, outputs, maxAdditivityError };
+}
+
+/** Throws unless every column of `0..cols-1` is in exactly one group. */
+function checkPartition(groups: number[][], cols: number): void {
+  const seen = new Uint8Array(cols);
+  for (const [g, group] of groups.entries()) {
+    for (const c of group) {
+      if (!Number.isInteger(c) || c < 0 || c >= cols || seen[c]) {
+        throw new RangeError(
+          `Shapley groups must partition the ${cols} columns: group ${g} has column ${c}, ${
+            seen[c] ? "already in another group" : "which is not a column"
+          }`,
+        );
+      }
+      seen[c] = 1;
+    }
+  }
+  const left = seen.indexOf(0);
+  if (left >= 0) {
+    throw new RangeError(
+      `Shapley groups must partition the ${cols} columns: column ${left} is in no group`,
+    );
+  }
 }
 
 /**

@@ -20,7 +20,7 @@ Subcommands:
 const SYNTH_USAGE =
   `Usage: deno task data synth --seed N --tickers K --from YYYY-MM-DD --to YYYY-MM-DD
          --signal S --out DIR [--sectors N] [--tail-df N] [--name NAME]
-         [--news-signal S] [--turnover R]
+         [--news-signal S] [--turnover R] [--shape-signal S]
 
 Generates a deterministic synthetic universe with every table and a planted signal of strength S
 (0 to 10; 0 plants nothing) and writes it as a dataset folder at DIR. --sectors defaults to
@@ -29,7 +29,10 @@ to ${SYNTH_DEFAULTS.tailDf}; --name to DIR's last part. --news-signal S (0 to 10
 whose articles' tone carries the planted score with strength S (the other tables stay the same).
 --turnover R (0 to 1) lists and delists tickers over time, about R of them a year, losers more
 often, and writes a universe table of when each was listed (a point-in-time universe); without it
-every ticker trades throughout.`;
+every ticker trades throughout. --shape-signal S (0 to 10) plants a temporal shape the quarterly
+features cannot see: the phase of a 4-day zigzag in each quarter's last weeks (the same daily
+returns in another order, so the same quarter close and return) drives the next quarter's drift
+with strength S; a daily sequence window can see it.`;
 
 function intArg(name: string, value: string | undefined, fallback?: number): number {
   if (value === undefined) {
@@ -76,6 +79,7 @@ export async function synthCommand(args: string[]): Promise<number> {
       name: stringOption("NAME"),
       "news-signal": stringOption("S"),
       turnover: stringOption("R"),
+      "shape-signal": stringOption("S"),
       out: DATASET_OUT_OPTION,
     },
   });
@@ -98,6 +102,9 @@ export async function synthCommand(args: string[]): Promise<number> {
         ? {}
         : { newsSignal: numArg("news-signal", values["news-signal"]) }),
       ...(values.turnover === undefined ? {} : { turnover: numArg("turnover", values.turnover) }),
+      ...(values["shape-signal"] === undefined
+        ? {}
+        : { shapeSignal: numArg("shape-signal", values["shape-signal"]) }),
     };
   } catch (e) {
     return usageError(consoleIo, SYNTH_USAGE, (e as Error).message);

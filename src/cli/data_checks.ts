@@ -25,6 +25,7 @@ import {
   type FamilyName,
   MissingColumnError,
 } from "../features/families.ts";
+import { SequenceError } from "../features/sequence.ts";
 import { checkFits, describeModel } from "../models/registry.ts";
 import { isSequenceFamily } from "../models/sequence_spec.ts";
 import { checkData, type DataCheckName } from "../dataset/prepare.ts";
@@ -54,6 +55,7 @@ export type PreflightCheckName = DataCheckName | "tables" | "window" | "memory";
  */
 export function configPathOf(error: unknown, e?: Experiment): string | null {
   if (error instanceof TickerSelectionError) return error.path;
+  if (error instanceof SequenceError) return error.configKey;
   if (error instanceof MissingColumnError || error instanceof MissingTableError) {
     const key = error.configKey;
     const series = e?.features.families.market?.series;
@@ -106,15 +108,24 @@ export interface DataReport {
 function checkKey(e: Experiment): string {
   return JSON.stringify([e.data, e.split, e.features.families.market?.series ?? null, {
     families: Object.keys(e.features.families).sort(),
+    sequence: e.features.sequence ?? null,
+    exclude: e.features.exclude,
     benchmark: e.backtest.benchmark ?? null,
   }]);
 }
 
 /** The checks that apply to an experiment whatever its dataset holds. */
 function checksFor(e: Experiment): PreflightCheckName[] {
-  return e.features.families.market
-    ? ["tickers", "series", "benchmark", "risk-free", "tables", "window", "memory"]
-    : ["tickers", "benchmark", "risk-free", "tables", "window", "memory"];
+  return [
+    "tickers",
+    ...(e.features.families.market ? ["series" as const] : []),
+    "benchmark",
+    "risk-free",
+    ...(e.features.sequence ? ["sequence" as const] : []),
+    "tables",
+    "window",
+    "memory",
+  ];
 }
 
 /**

@@ -210,6 +210,12 @@ export const SequenceConfig = z.strictObject({
   fields: z.array(z.string().min(1)).min(1).optional().describe(
     "daily: any of close, open, high, low (each ÷ the window's last close − 1), return (the day's total return), log_volume_change (ln of volume ÷ the previous day's); default: every one the dataset has columns for. quarterly: feature columns of the families; default: all of them",
   ),
+  missing: MissingPolicy.default("drop").describe(
+    "a window step without a value (a ticker too young for a full window, a day or quarter without data, a null): drop the row, use zero, or carry the field's previous step forward (up to ffill_limit steps; a window that starts without a value is dropped)",
+  ),
+  ffill_limit: z.int().min(1).max(1000).default(1).describe(
+    "steps a value may be carried forward (missing: ffill)",
+  ),
 });
 export type SequenceConfig = z.infer<typeof SequenceConfig>;
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Experiment } from "./schema.ts";
+import { DailySequenceField, type Experiment } from "./schema.ts";
 import { isSequenceFamily, SEQUENCE_DEFAULTS, SEQUENCE_FAMILIES } from "../models/sequence_spec.ts";
 
 /** A semantic problem at a key path of a parsed experiment (located by the loader). */
@@ -101,6 +101,8 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
       });
     }
   }
+
+  out.push(...sequenceIssues(e.features));
 
   const train = e.data.train_tickers;
   const evalT = e.data.eval_tickers;
@@ -251,6 +253,40 @@ function modelIssues(e: Experiment): SemanticIssue[] {
           `size / heads of the width`,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * The window's config-only problems (what the dataset can give is checked against it later, by
+ * `checkData`): a daily field name that is not one, a field listed twice, `features.exclude` with
+ * a daily window (it names family columns, which a daily window does not hold).
+ */
+function sequenceIssues(features: Experiment["features"]): SemanticIssue[] {
+  const cfg = features.sequence;
+  if (!cfg) return [];
+  const out: SemanticIssue[] = [];
+  const daily: readonly string[] = DailySequenceField.options;
+  const seen = new Set<string>();
+  (cfg.fields ?? []).forEach((f, i) => {
+    const path = ["features", "sequence", "fields", i];
+    if (seen.has(f)) out.push({ path, message: `field "${f}" is listed twice` });
+    seen.add(f);
+    if (cfg.source === "daily" && !daily.includes(f)) {
+      out.push({
+        path,
+        message: `"${f}" is not a daily field: expected one of ${
+          daily.map((d) => `"${d}"`).join(", ")
+        } (feature columns are the fields of a source: quarterly window)`,
+      });
+    }
+  });
+  if (cfg.source === "daily" && features.exclude.length > 0) {
+    out.push({
+      path: ["features", "exclude"],
+      message: "features.exclude names family columns, which a source: daily window does not " +
+        "hold: choose the window's inputs with features.sequence.fields",
+    });
   }
   return out;
 }

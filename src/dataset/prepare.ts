@@ -7,6 +7,7 @@
  *
  * @module
  */
+import pl from "nodejs-polars";
 import { dayQuarter, dayToIso, isoToDay } from "@alfred/core";
 import type { Experiment } from "../config/schema.ts";
 import { canonicalJson } from "../config/hash.ts";
@@ -16,7 +17,12 @@ import { marketSeries } from "../data/series.ts";
 import { type ResolvedTickers, resolveTickers } from "../data/select.ts";
 import { keepMembers, Universe } from "../data/universe.ts";
 import { requireMarketSeries } from "../features/families.ts";
-import { buildQuarterly, type QuarterlyFrame } from "../features/quarterly.ts";
+import {
+  buildQuarterly,
+  familyFeatureColumns,
+  type QuarterlyFrame,
+} from "../features/quarterly.ts";
+import { dailyFieldsOf, SEQUENCE_KEY, SequenceError, sequenceShape } from "../features/sequence.ts";
 import { Stages } from "../record/timings.ts";
 import { type DigestedNews, digestNews, newsLine } from "../news/digest.ts";
 import { defaultEvalFrom, defaultWalkForwardStart, type Fold, splitRows } from "./split.ts";
@@ -63,14 +69,15 @@ export function trainingBoundary(
 }
 
 /** What a run checks against its dataset before any long work. */
-export type DataCheckName = "tickers" | "series" | "benchmark" | "risk-free";
+export type DataCheckName = "tickers" | "series" | "benchmark" | "risk-free" | "sequence";
 
 /** One check of an experiment against its dataset, and what it found. */
 export interface DataCheck {
   /**
    * `tickers`: the train and eval tickers resolve; `series`: the market series the features
    * name exist; `benchmark`: the backtest's index series exists; `risk-free`: the dataset's
-   * risk-free yield series exists.
+   * risk-free yield series exists; `sequence`: the window's fields are ones the dataset gives and
+   * its length fits the data window ({@linkcode checkSequence}).
    */
   name: DataCheckName;
   /** What is wrong (the error the run would stop with), or null when the check passed. */
@@ -156,7 +163,57 @@ export function checkData(e: Experiment, dataset: Dataset): CheckedData {
     );
     return { ...marketSeries(dataset, riskFreeName)!, name: riskFreeName };
   });
+  const seq = e.features.sequence;
+  if (seq) check("sequence", () => checkSequence(e, dataset, span));
   return { checks, boundary, tickers, index, riskFree };
+}
+
+/**
+ * Checks `features.sequence` against the dataset before any long work: each field is one the
+ * dataset gives (a daily field whose `prices` columns it has; a quarterly field that is a feature
+ * column of the chosen families), and the window is no longer than the data window's trading days
+ * (daily) or calendar quarters (quarterly).
+ *
+ * @param e the resolved experiment (with `features.sequence`)
+ * @param dataset its dataset
+ * @param span the data window
+ * @throws {SequenceError} located at the field or at `features.sequence.length`
+ * @example
+ * ```ts
+ * checkSequence(e, dataset, { from: "2000-01-01", to: "2009-12-31" });
+ * ```
+ */
+export function checkSequence(
+  e: Experiment,
+  dataset: Dataset,
+  span: { from: string; to: string },
+): void {
+  const seq = e.features.sequence;
+  if (!seq) return;
+  const window = `the data window "${span.from}".."${span.to}" of dataset "${dataset.name}"`;
+  if (seq.source === "daily") {
+    const prices = dataset.table("prices");
+    const shape = sequenceShape(seq, dailyFieldsOf(prices.columns), dataset.name);
+    const from = new Date(`${span.from}T00:00:00Z`), to = new Date(`${span.to}T00:00:00Z`);
+    const days = prices.select("date").filter(
+      pl.col("date").gtEq(pl.lit(from)).and(pl.col("date").ltEq(pl.lit(to))),
+    ).unique().height;
+    if (shape.length > days) {
+      throw new SequenceError(
+        `expected at most ${days} steps: ${window} has ${days} trading days`,
+        `${SEQUENCE_KEY}.length`,
+      );
+    }
+    return;
+  }
+  const shape = sequenceShape(seq, familyFeatureColumns(dataset, e.features), dataset.name);
+  const quarters = calendarQuarters(span.from, span.to).length;
+  if (shape.length > quarters) {
+    throw new SequenceError(
+      `expected at most ${quarters} steps: ${window} spans ${quarters} calendar quarters`,
+      `${SEQUENCE_KEY}.length`,
+    );
+  }
 }
 
 /** Everything the stages before training produce: one per experiment's data, features and split. */

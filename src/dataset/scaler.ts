@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type pl from "nodejs-polars";
 import type { FeaturesConfig, ScalerKind, ScalingConfig } from "../config/schema.ts";
 import type { QuarterlyFrame } from "../features/quarterly.ts";
+import { constantWindowColumns } from "../features/sequence.ts";
 
 /** Fitted statistics of one column. */
 export interface ColumnStats {
@@ -49,17 +50,18 @@ export function rowSetHash(rows: number[]): string {
 }
 
 /**
- * The scaler kind of each feature: `scaling.columns[col]`, else the family's
- * `scaler`, else `scaling.default`.
+ * The scaler kind of each feature: `scaling.columns[col]`, else `none` for a window column that
+ * is constant by construction (`constantWindowColumns`: the last step's close), else the
+ * family's `scaler`, else `scaling.default`.
  *
- * @param q The quarterly frame (its features and families).
+ * @param q The quarterly frame (its features, families and window shape).
  * @param features The features config (family `scaler` settings).
  * @param scaling The scaling config.
  * @returns Feature -> scaler kind, in feature order.
  * @throws {RangeError} When `scaling.columns` names a column that is not a feature.
  */
 export function scalerKinds(
-  q: Pick<QuarterlyFrame, "features" | "families">,
+  q: Pick<QuarterlyFrame, "features" | "families" | "sequence">,
   features: FeaturesConfig,
   scaling: ScalingConfig,
 ): Record<string, ScalerKind> {
@@ -76,11 +78,12 @@ export function scalerKinds(
   for (const [family, cols] of Object.entries(q.families)) {
     for (const c of cols) familyOf.set(c, family);
   }
+  const constant = new Set(q.sequence ? constantWindowColumns(q.sequence) : []);
   const out: Record<string, ScalerKind> = {};
   for (const c of q.features) {
     const family = familyOf.get(c) as keyof FeaturesConfig["families"] | undefined;
     const familyKind = family ? features.families[family]?.scaler : undefined;
-    out[c] = scaling.columns[c] ?? familyKind ?? scaling.default;
+    out[c] = scaling.columns[c] ?? (constant.has(c) ? "none" : familyKind ?? scaling.default);
   }
   return out;
 }

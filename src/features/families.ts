@@ -96,6 +96,10 @@ export interface DailySeries {
   returnsClose: Float64Array;
   /** Daily volume, `null` where the table has none; absent when the table has no volume column. */
   volume?: (number | null)[];
+  /** Raw open, high and low, `null` where the table has none; loaded only for a daily window. */
+  open?: (number | null)[];
+  high?: (number | null)[];
+  low?: (number | null)[];
 }
 
 /** What a builder needs: the dataset, the quarter rows and the daily price series. */

@@ -20,10 +20,16 @@
  *   still feed the moving averages of later quarters.
  * - Missing (null) source values follow the family's missing-value rule; NaN
  *   or infinite values are invalid data, not missing, and are an error.
+ * - With `features.sequence` the features are a window of each row's history
+ *   (`./sequence.ts`). A daily window replaces the families (they are not
+ *   built). A quarterly window's steps are the families' values after their own
+ *   rules; a value a family leaves missing (its `drop` rule, or `ffill` beyond
+ *   its limit) is a missing step for `features.sequence.missing`, so the
+ *   families' drop counts are not reported and the window's are
+ *   (`sequence (daily)`, `sequence (quarterly)`).
  *
  * @module
  */
-import type { SequenceShape } from "./sequence.ts";
 import pl from "nodejs-polars";
 import {
   dayQuarter,
@@ -56,6 +62,17 @@ import {
   type QuarterRow,
 } from "./families.ts";
 import { labelColumn, labelValue } from "./labels.ts";
+import {
+  DAILY_FIELD_COLUMNS,
+  dailyFieldsOf,
+  dailyWindows,
+  quarterlyWindows,
+  sequenceColumns,
+  type SequenceShape,
+  sequenceShape,
+  type WindowPolicy,
+  type WindowValues,
+} from "./sequence.ts";
 
 /** The quarterly frame every later stage reads. */
 export interface QuarterlyFrame {
@@ -170,8 +187,18 @@ export function buildQuarterly(
       );
     }
   }
-  const needVolume = plans.some((p) => p.family === "volume");
-  const daily = loadDaily(dataset, tickers, fromDay, toDay, needVolume);
+  // A daily window replaces the families' columns: they are not built.
+  const seq = features.sequence;
+  const built = seq?.source === "daily" ? [] : plans;
+  const dailyShape = seq?.source === "daily"
+    ? sequenceShape(seq, dailyFieldsOf(pricesColumns(dataset)), dataset.name)
+    : undefined;
+  const dailyFields = dailyShape?.fields ?? [];
+  const extra = new Set(
+    dailyFields.flatMap((f) => DAILY_FIELD_COLUMNS[f as keyof typeof DAILY_FIELD_COLUMNS]),
+  );
+  if (built.some((p) => p.family === "volume")) extra.add("volume");
+  const daily = loadDaily(dataset, tickers, fromDay, toDay, extra);
 
   // Quarter rows of every ticker (partial quarters included: they hold days later windows need).
   const all: (QuarterRow & { partial: boolean })[] = [];
@@ -202,7 +229,7 @@ export function buildQuarterly(
     ...(options.news ? { news: options.news } : {}),
   };
   const computed = new Map<FamilyName, Map<string, ColumnValues>>();
-  for (const p of plans) computed.set(p.family, buildFamily(ctx, p));
+  for (const p of built) computed.set(p.family, buildFamily(ctx, p));
 
   // Keep the complete quarters only.
   const keep = all.map((r, i) => (r.partial ? -1 : i)).filter((i) => i >= 0);
@@ -253,19 +280,62 @@ export function buildQuarterly(
   }
   missing.push({ family: "label", rule: "drop", rows: n - labelled.reduce((a, b) => a + b, 0) });
 
-  const dropped = new Uint8Array(n);
-  const output = new Map<string, Float64Array>();
-  const familyColumns: Record<string, string[]> = {};
-  for (const p of plans) {
+  let dropped: Uint8Array = new Uint8Array(n);
+  let output = new Map<string, Float64Array>();
+  const outputMissing = new Map<string, Uint8Array>();
+  let familyColumns: Record<string, string[]> = {};
+  for (const p of built) {
     const raw = computed.get(p.family)!;
     const base = new Map<string, ColumnValues>();
     for (const c of p.base) base.set(c, compact(raw.get(c)!));
     const result = applyPolicy(p, base, rows, prev, labelled, excluded);
-    missing.push(...result.counts);
+    // In a window, a value a family leaves missing is a missing step: features.sequence.missing
+    // decides, so the family's own drop counts do not apply.
+    missing.push(
+      ...result.counts.filter((c) => !seq || !c.rule.endsWith("dropped") && c.rule !== "drop"),
+    );
     for (let i = 0; i < n; i++) if (result.drop[i]) dropped[i] = 1;
     const cols = [...p.base, ...p.deltas.map((c) => `delta_${c}`)].filter((c) => !excluded.has(c));
-    for (const c of cols) output.set(c, result.columns.get(c)!);
+    for (const c of cols) {
+      output.set(c, result.columns.get(c)!);
+      outputMissing.set(c, result.missing.get(c)!);
+    }
     familyColumns[p.family] = cols;
+  }
+  let sequence: SequenceShape | undefined;
+  if (seq) {
+    const policy: WindowPolicy = { missing: seq.missing, ffillLimit: seq.ffill_limit };
+    let windows: WindowValues;
+    if (dailyShape) {
+      sequence = dailyShape;
+      windows = dailyWindows(rows, labelled, daily, sequence, policy);
+      familyColumns = {};
+    } else {
+      sequence = sequenceShape(seq, [...output.keys()], dataset.name);
+      const fields = sequence.fields;
+      windows = quarterlyWindows(
+        rows,
+        labelled,
+        fields.map((f) => output.get(f)!),
+        fields.map((f) => outputMissing.get(f)!),
+        sequence,
+        policy,
+      );
+      const all = sequenceColumns(sequence);
+      const familyOf = new Map<string, string>();
+      for (const [family, cols] of Object.entries(familyColumns)) {
+        for (const c of cols) familyOf.set(c, family);
+      }
+      const grouped: Record<string, string[]> = {};
+      all.forEach((c, k) => {
+        const family = familyOf.get(fields[k % fields.length])!;
+        (grouped[family] ??= []).push(c);
+      });
+      familyColumns = grouped;
+    }
+    missing.push(...windowCounts(seq, windows, labelled));
+    dropped = windows.unfilled;
+    output = new Map(sequenceColumns(sequence).map((c, k) => [c, windows.columns[k]]));
   }
   const featureNames = [...output.keys()];
   if (featureNames.length === 0) {
@@ -298,13 +368,20 @@ export function buildQuarterly(
     }
   }
 
+  // One typed gather per column (a window has hundreds of columns).
+  const keptAt = Int32Array.from(kept);
+  const gather = (values: Float64Array) => {
+    const out = new Float64Array(keptAt.length);
+    for (let k = 0; k < keptAt.length; k++) out[k] = values[keptAt[k]];
+    return out;
+  };
   const frameColumns: pl.Series[] = [
     pl.Series("ticker", kept.map((i) => rows[i].ticker), pl.Utf8),
     pl.Series("quarter", kept.map((i) => quarterLabel(rows[i].qn)), pl.Utf8),
     pl.Series("date", kept.map((i) => dayToIso(rows[i].endDay)), pl.Utf8),
-    pl.Series("close", Float64Array.from(kept, (i) => close[i])),
-    ...featureNames.map((c) => pl.Series(c, Float64Array.from(kept, (i) => output.get(c)![i]))),
-    pl.Series(labelName, Float64Array.from(kept, (i) => labelValues[i])),
+    pl.Series("close", gather(close)),
+    ...[...output].map(([c, values]) => pl.Series(c, gather(values))),
+    pl.Series(labelName, gather(labelValues)),
     pl.Series("label_date", kept.map((i) => dayToIso(labelDay[i])), pl.Utf8),
   ];
   return {
@@ -313,7 +390,58 @@ export function buildQuarterly(
     families: familyColumns,
     label: labelName,
     missing,
+    ...(sequence ? { sequence } : {}),
   };
+}
+
+/** The rows the window's policy touched, counted among rows that have a label. */
+function windowCounts(
+  seq: NonNullable<FeaturesConfig["sequence"]>,
+  windows: WindowValues,
+  labelled: Uint8Array,
+): QuarterlyFrame["missing"] {
+  const count = (mask: Uint8Array) => {
+    let k = 0;
+    for (let i = 0; i < mask.length; i++) if (mask[i] && labelled[i]) k++;
+    return k;
+  };
+  const family = `sequence (${seq.source})`;
+  if (seq.missing === "drop") return [{ family, rule: "drop", rows: count(windows.unfilled) }];
+  if (seq.missing === "zero") return [{ family, rule: "zero", rows: count(windows.filled) }];
+  const rule = `ffill (limit ${seq.ffill_limit})`;
+  return [
+    { family, rule, rows: count(windows.filled) },
+    { family, rule: `${rule}: unfilled, dropped`, rows: count(windows.unfilled) },
+  ];
+}
+
+/** The columns of the dataset's prices table. */
+function pricesColumns(dataset: Dataset): string[] {
+  if (!dataset.has("prices")) {
+    throw new MissingTableError(
+      dataset.name,
+      "prices",
+      "the quarterly roll-up (quarter keys, closes and labels)",
+    );
+  }
+  return dataset.table("prices").columns;
+}
+
+/**
+ * The feature columns the chosen families give on a dataset, in model input order, after
+ * `features.exclude`: what a `source: quarterly` window's fields may name.
+ *
+ * @param dataset the dataset (its market series, where the market family names none)
+ * @param features the `features` config
+ * @returns the column names
+ * @throws {RangeError} for a delta or excluded name that is not a family column, or a clash
+ * @throws {MissingTableError} when the market family needs a market table the dataset lacks
+ */
+export function familyFeatureColumns(dataset: Dataset, features: FeaturesConfig): string[] {
+  const excluded = new Set(features.exclude);
+  return planFamilies(dataset, features)
+    .flatMap((p) => [...p.base, ...p.deltas.map((c) => `delta_${c}`)])
+    .filter((c) => !excluded.has(c));
 }
 
 /** Resolves the chosen families to their base and delta columns, checking names. */
@@ -386,7 +514,7 @@ function loadDaily(
   tickers: string[],
   fromDay: number,
   toDay: number,
-  needVolume: boolean,
+  extra: ReadonlySet<string>,
 ): Map<string, DailySeries> {
   if (!dataset.has("prices")) {
     throw new MissingTableError(
@@ -398,6 +526,8 @@ function loadDaily(
   const table = dataset.table("prices");
   const returns = returnsColumn(dataset.manifest);
   const adjusted = returns !== "close";
+  const needVolume = extra.has("volume");
+  const ohl = (["open", "high", "low"] as const).filter((c) => extra.has(c));
   for (
     const c of [
       "date",
@@ -405,6 +535,7 @@ function loadDaily(
       "close",
       ...(adjusted ? [returns] : []),
       ...(needVolume ? ["volume"] : []),
+      ...ohl,
     ]
   ) {
     if (!table.columns.includes(c)) {
@@ -413,8 +544,10 @@ function loadDaily(
         "prices",
         c,
         table.columns,
-        c === "volume"
-          ? 'the "volume" feature family'
+        ohl.includes(c as typeof ohl[number])
+          ? `the sequence window's "${c}" field`
+          : c === "volume"
+          ? 'the "volume" feature family or the window\'s "log_volume_change" field'
           : c === returns
           ? 'the returns (the manifest\'s "returns" names it)'
           : "the quarterly roll-up",
@@ -443,6 +576,7 @@ function loadDaily(
       "close",
       ...(adjusted ? [returns] : []),
       ...(needVolume ? ["volume"] : []),
+      ...ohl,
     ],
   ).filter(pl.col("ticker").cast(pl.Utf8).isIn(tickers));
   const tick = stringColumn(df, "ticker", where);
@@ -450,6 +584,7 @@ function loadDaily(
   const close = numberColumn(df, "close", where);
   const returnsClose = adjusted ? numberColumn(df, returns, where) : close;
   const volume = needVolume ? numberColumn(df, "volume", where) : undefined;
+  const prices = ohl.map((c) => [c, numberColumn(df, c, where)] as const);
   const idx: Map<string, number[]> = new Map(tickers.map((t) => [t, []]));
   for (let i = 0; i < tick.length; i++) {
     const d = days[i];
@@ -488,6 +623,7 @@ function loadDaily(
       }
     }
     if (volume) s.volume = rows.map((i) => volume[i]);
+    for (const [c, values] of prices) s[c] = rows.map((i) => values[i]);
     out.set(t, s);
   }
   return out;
@@ -506,6 +642,8 @@ function applyPolicy(
   excluded: Set<string>,
 ): {
   columns: Map<string, Float64Array>;
+  /** Per output column: 1 where its value is still missing after the rule. */
+  missing: Map<string, Uint8Array>;
   drop: Uint8Array;
   counts: QuarterlyFrame["missing"];
 } {
@@ -554,19 +692,28 @@ function applyPolicy(
   }
   // 2. Deltas: change from the same ticker's previous quarter.
   const columns = new Map<string, Float64Array>();
-  for (const c of activeBase) columns.set(c, base.get(c)!.values);
+  const missing = new Map<string, Uint8Array>();
+  for (const c of activeBase) {
+    columns.set(c, base.get(c)!.values);
+    missing.set(c, base.get(c)!.missing);
+  }
   for (const c of activeDelta) {
     const b = base.get(c)!;
     const d = new Float64Array(n);
+    const m = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const j = prev[i];
       if (j >= 0 && !b.missing[i] && !b.missing[j]) d[i] = b.values[i] - b.values[j];
       else if (rule === "zero") {
         d[i] = 0;
         filled[i] = 1;
-      } else unfilled[i] = 1;
+      } else {
+        unfilled[i] = 1;
+        m[i] = 1;
+      }
     }
     columns.set(`delta_${c}`, d);
+    missing.set(`delta_${c}`, m);
   }
   const count = (mask: Uint8Array) => {
     let k = 0;
@@ -584,5 +731,5 @@ function applyPolicy(
       rows: count(unfilled),
     });
   }
-  return { columns, drop: unfilled, counts };
+  return { columns, missing, drop: unfilled, counts };
 }

@@ -573,8 +573,10 @@ const Verdict = z.enum(["needed", "drop candidate", "unclear"]);
 
 /** One ablated input (`AblationRow` in `src/analysis/ablation.ts`). */
 export const AblationRecord = z.strictObject({
-  name: z.string().describe("feature or family"),
-  kind: z.enum(["feature", "family"]).describe("one feature or a whole family"),
+  name: z.string().describe("feature, window field or family"),
+  kind: z.enum(["feature", "field", "family"]).describe(
+    "one feature, one field of a window over all its time steps, or a whole family",
+  ),
   columns: z.array(z.string()).describe("the columns neutralized"),
   loss: Float.describe("eval loss with them neutralized"),
   metric: Float.describe("the main metric with them neutralized"),
@@ -618,10 +620,16 @@ export const RunShap = z.strictObject({
   baseValue: Float.describe("expected model output over the background sample"),
   maxAdditivityError: Float.describe("largest |base value + sum of attributions - output|"),
   tolerance: z.number().describe("the additivity tolerance"),
-  meanAbs: z.record(z.string(), Float).describe("feature to mean |SHAP| over the explained rows"),
-  features: z.array(z.string()).describe("feature columns, in the order of each row's values"),
+  meanAbs: z.record(z.string(), Float).describe(
+    "feature (window field) to mean |SHAP| over the explained rows",
+  ),
+  features: z.array(z.string()).describe(
+    "feature columns, in the order of each row's values; for a window input, its fields (each attributed over all its time steps as one group)",
+  ),
   values: z.array(z.array(Float)).describe("attributions per explained row (shap.parquet on disk)"),
-  featureValues: z.array(z.array(Float)).describe("the explained rows' scaled inputs, same shape"),
+  featureValues: z.array(z.array(Float)).describe(
+    "the explained rows' scaled inputs, same shape (for a window, each field's last step)",
+  ),
   topConfident: z.array(z.strictObject({
     row: z.string().describe("the eval row, e.g. IBM 1999Q2"),
     output: Float.describe("the model's output"),

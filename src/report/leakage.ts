@@ -73,20 +73,28 @@ export interface LevelFeature {
  * The run's features that are levels rather than changes or ratios (see the module doc).
  *
  * @param record the run record (its features, and its feature families when recorded)
- * @returns the level features in model input order
+ * @returns the level features in model input order (a quarterly window's by field, once)
  * @example
  * ```ts
  * levelFeatures(record).map((f) => f.feature); // ["Close", "1year", "10year"]
  * ```
  */
 export function levelFeatures(record: RunRecord): LevelFeature[] {
+  // A window (features.sequence): a daily one holds ratios to its own last close, returns and log
+  // changes, never a level; a quarterly one's columns `<field>@t-<lag>` are levels by their field,
+  // named once.
+  const seq = record.config.features.sequence;
+  if (seq?.source === "daily") return [];
   const out: LevelFeature[] = [];
-  for (const feature of record.features) {
-    if (feature.startsWith("delta_")) continue;
+  const seen = new Set<string>();
+  for (const column of record.features) {
+    const feature = seq ? column.replace(/@t-\d+$/, "") : column;
+    if (feature.startsWith("delta_") || seen.has(feature)) continue;
+    seen.add(feature);
     const level = LEVEL_COLUMNS[feature];
     if (level) {
       out.push({ feature, level });
-    } else if (familyOf(record, feature) === "market" && !(feature in STATIONARY_MARKET_SERIES)) {
+    } else if (familyOf(record, column) === "market" && !(feature in STATIONARY_MARKET_SERIES)) {
       out.push({ feature, level: "market series values: index, price, yield or macro levels" });
     }
   }

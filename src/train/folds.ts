@@ -142,6 +142,7 @@ function forwardRowsAfter(
     trainRows: last.train.length,
     features: p.q.features.length,
     families: Object.keys(p.q.families).length,
+    ...(p.q.sequence ? { fields: p.q.sequence.fields.length } : {}),
   });
 }
 
