@@ -6,7 +6,7 @@
  * event streams), the run records, models and journal — is searched for the password. A wrong
  * password, a missing one, a refused port and an unknown host each give exactly one clear line.
  */
-import { assert, assertEquals, assertMatch } from "./assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./assert.ts";
 import { Redis } from "ioredis";
 import {
   redact,
@@ -17,10 +17,12 @@ import {
 } from "../src/redact.ts";
 import {
   checkQueueUrl,
+  enqueueExperiments,
   isRedisAuthFailure,
   isRedisConnectionError,
   redisFailureCause,
 } from "../src/distributed/queue.ts";
+import { waitForJobs } from "../src/distributed/wait_table.ts";
 import { renderJournal } from "../src/report/journal.ts";
 import { loadRuns } from "../src/store/run_record.ts";
 import { freePort, RedisProcess, until, WorkerProcess } from "./distributed_helpers.ts";
@@ -268,16 +270,25 @@ testWith(["redis-server"], {
       // The two runs, and a job that fails with the password in its error: a ticker named like
       // it (the worker must redact the secret it knows from its URL, also outside the URL).
       const good = cli(["run", PAIR, ...common, "--wait", "--timeout", "240"], 300_000);
-      const poison = cli([
+      // The CLI checks the data before enqueueing, so it refuses the poisoned ticker itself,
+      // redacted; a client that enqueues without that check (the queue API) gets it to a
+      // worker, which must redact the secret it knows from its URL, also outside the URL.
+      const refused = await cli([
         "run",
         PAIR,
         ...common,
         "--set",
         `data.train_tickers=[AA, ${PW}, BA]`,
-        "--wait",
-        "--timeout",
-        "240",
-      ], 300_000);
+      ], 120_000);
+      assertEquals(refused.code, 1, refused.stdout + refused.stderr);
+      assertMatch(refused.stderr, /Unknown ticker "\*\*\*"/);
+      assertStringIncludes(refused.stderr, "nothing was enqueued");
+      const poisoned = await enqueueExperiments(PAIR, {
+        queue: redis.url,
+        queueName,
+        set: [`data.train_tickers=[AA, ${PW}, BA]`],
+      });
+      assertEquals(poisoned.length, 2, "one job per seed");
       for (const name of ["w1", "w2"]) {
         workers.push(
           new WorkerProcess(name, dir, [
@@ -289,14 +300,23 @@ testWith(["redis-server"], {
           ]),
         );
       }
-      const [g, p] = await Promise.all([good, poison]);
-      assertEquals(g.code, 0, g.stdout + g.stderr);
-      assertEquals(p.code, 1, p.stdout + p.stderr);
-      assert(g.stdout.includes(`2 jobs on ${shown}`), g.stdout);
+      let waited = "";
+      const p = await waitForJobs({
+        queue: redis.url,
+        queueName,
+        ids: poisoned.map((j) => j.id),
+        tty: false,
+        write: (text) => waited += text,
+        timeoutMs: 240_000,
+      });
+      assertEquals(p.failed, 2, waited);
       assertMatch(
-        p.stdout,
-        /failed [0-9a-f]{8} \(distributed-secret-pair\): .*Unknown ticker "\*\*\*"/,
+        waited,
+        /failed +[0-9a-f]{8} \(distributed-secret-pair\): .*Unknown ticker "\*\*\*"/,
       );
+      const g = await good;
+      assertEquals(g.code, 0, g.stdout + g.stderr);
+      assert(g.stdout.includes(`2 jobs on ${shown}`), g.stdout);
       await until(
         "both workers' start lines",
         () => Promise.resolve(workers.every((w) => w.output().includes(" on "))),
@@ -313,8 +333,9 @@ testWith(["redis-server"], {
       const outputs: [string, string][] = [
         ["enqueue --wait stdout", g.stdout],
         ["enqueue --wait stderr", g.stderr],
-        ["poisoned enqueue stdout", p.stdout],
-        ["poisoned enqueue stderr", p.stderr],
+        ["refused enqueue stdout", refused.stdout],
+        ["refused enqueue stderr", refused.stderr],
+        ["waiting on the poisoned jobs", waited],
         ...logs.map((l, i): [string, string] => [`worker w${i + 1} log`, l]),
       ];
       for (const [what, text] of outputs) {

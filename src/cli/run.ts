@@ -188,6 +188,12 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
   if (timeout !== undefined && !(timeout > 0)) {
     return usageError(io, QUEUE_USAGE, `Invalid --timeout "${v.timeout}": expected seconds > 0`);
   }
+  // The URL first: it registers the URL's password as a secret, so the lines below (a ticker
+  // named like the password, say) print it redacted, as a worker's log does.
+  const { checkQueueUrl, enqueueExperiments, shortJobId } = await import(
+    "../distributed/queue.ts"
+  );
+  checkQueueUrl(queue);
   // The same checks against the data as a local run, before anything is enqueued: a worker
   // would otherwise find an unknown ticker only after taking the job.
   const file = parsed.positionals[0];
@@ -199,7 +205,6 @@ async function enqueueCommand(args: string[], io: CommandIo): Promise<number> {
     io.err(`${file}: ${n} problem${n === 1 ? "" : "s"} in the data: nothing was enqueued`);
     return 1;
   }
-  const { enqueueExperiments, shortJobId } = await import("../distributed/queue.ts");
   const jobs = await enqueueExperiments(file, {
     queue,
     queueName: v["queue-name"],
