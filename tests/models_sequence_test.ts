@@ -498,8 +498,8 @@ Deno.test("semantics: a sequence family needs features.sequence, and takes only 
   );
 });
 
-Deno.test("train.engine fused refuses every sequence family, naming it and the alternatives", async () => {
-  for (const family of SEQUENCE_FAMILIES) {
+Deno.test("train.engine fused refuses conv-lstm and transformer, naming them and the alternatives", async () => {
+  for (const family of SEQUENCE_FAMILIES.filter((f) => f !== "lstm" && f !== "gru")) {
     const refusal = fusedRefusal(family)!;
     assertStringIncludes(refusal, `cannot train model family "${family}"`);
     assertStringIncludes(refusal, "train.engine: tfjs");
@@ -508,7 +508,10 @@ Deno.test("train.engine fused refuses every sequence family, naming it and the a
     assertEquals(error.message, refusal);
   }
   assertEquals(fusedRefusal("vanilla.small"), null);
-  // The tfjs engine takes them.
+  // The fused recurrent engine takes lstm and gru (tests/engines_fused_rnn_test.ts), the tfjs
+  // engine every family.
+  assertEquals(fusedRefusal("lstm"), null);
+  assertEquals(fusedRefusal("gru"), null);
   await checkEngine(experiment({ family: "lstm" }), "wasm");
 });
 
@@ -615,10 +618,16 @@ Deno.test("planTraining describes a sequence model from the prepared data's wind
     RangeError,
     "set features.sequence",
   );
+  // train.engine fused plans a GRU on the fused CPU recurrent engine.
   const fused = experiment({ family: "gru" }, { train: { engine: "fused", backend: "wasm" } });
-  assertThrows(
-    () => planTraining(fused, prepared(sequence), { backend: "wasm", device: "wasm" }, () => {}),
-    Error,
-    'train.engine "fused" cannot train model family "gru"',
+  const fusedLines: string[] = [];
+  const planned = planTraining(
+    fused,
+    prepared(sequence),
+    { backend: "wasm", device: "wasm" },
+    (l) => fusedLines.push(l),
   );
+  assertEquals(planned.engine.fused, "wasm");
+  assert(planned.engine.trainDevice.includes("fused CPU recurrent engine"));
+  assert(fusedLines.includes("engine: fused CPU recurrent engine (gru)"), fusedLines.join("\n"));
 });
