@@ -436,7 +436,11 @@ async function timeFusedRnn(
     const batchesPerEpoch = Math.ceil(o.windows / o.batchSize);
     return {
       engine: "fused-rnn",
-      device: result.engine ?? "fused CPU recurrent engine",
+      // The family is in the row already; the device line names what multiplies.
+      device: (result.engine ?? "").replace(
+        /^fused CPU (LSTM|GRU) engine/,
+        "fused CPU recurrent engine",
+      ),
       secondsPerEpoch: timed.reduce((a, h) => a + h.seconds, 0) / timed.length,
       batchesTimed: batchesPerEpoch * timed.length,
       batchesPerEpoch,
