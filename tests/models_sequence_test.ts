@@ -498,8 +498,8 @@ Deno.test("semantics: a sequence family needs features.sequence, and takes only 
   );
 });
 
-Deno.test("train.engine fused refuses every sequence family, naming it and the alternatives", async () => {
-  for (const family of SEQUENCE_FAMILIES) {
+Deno.test("train.engine fused refuses conv-lstm and transformer, naming them and the alternatives", async () => {
+  for (const family of SEQUENCE_FAMILIES.filter((f) => f !== "lstm" && f !== "gru")) {
     const refusal = fusedRefusal(family)!;
     assertStringIncludes(refusal, `cannot train model family "${family}"`);
     assertStringIncludes(refusal, "train.engine: tfjs");
@@ -508,7 +508,10 @@ Deno.test("train.engine fused refuses every sequence family, naming it and the a
     assertEquals(error.message, refusal);
   }
   assertEquals(fusedRefusal("vanilla.small"), null);
-  // The tfjs engine takes them.
+  // The fused recurrent engine takes lstm and gru (tests/engines_fused_rnn_test.ts), the tfjs
+  // engine every family.
+  assertEquals(fusedRefusal("lstm"), null);
+  assertEquals(fusedRefusal("gru"), null);
   await checkEngine(experiment({ family: "lstm" }), "wasm");
 });
 
@@ -518,7 +521,8 @@ Deno.test("bench: the sequence section times each family on each backend and pri
     { ...QUICK_SEQUENCE_BENCH, windows: 40, batchSize: 16, backends: ["cpu", "wasm"] },
     (line) => lines.push(line),
   );
-  assertEquals(r.rows.map((x) => `${x.family} ${x.engine} ${x.backend}`), [
+  const tfjsRows = r.rows.filter((x) => x.engine === "tfjs");
+  assertEquals(tfjsRows.map((x) => `${x.family} ${x.engine} ${x.backend}`), [
     "lstm tfjs cpu",
     "lstm tfjs wasm",
     "gru tfjs cpu",
@@ -545,6 +549,13 @@ Deno.test("bench: the sequence section times each family on each backend and pri
       ).parameters,
     );
   }
+  // The fused recurrent engine's rows: lstm and gru with the wasm sgemm (and BLAS where it loads).
+  const fused = r.rows.filter((x) => x.engine === "fused-rnn");
+  assertEquals(
+    fused.filter((x) => x.backend === "wasm").map((x) => x.family),
+    ["lstm", "gru"],
+  );
+  for (const row of fused) assert(row.device.includes("fused CPU"), row.device);
   assert(lines.some((l) => l.startsWith("training lstm on cpu")), lines.join("\n"));
   const table = formatSequenceBench(r);
   assertMatch(table[0], /^Sequence models: 40 windows x 8 steps x 2 fields, size 8, batch 16/);
@@ -554,6 +565,10 @@ Deno.test("bench: the sequence section times each family on each backend and pri
   const torch = { ...r.rows[0], engine: "torch", sequence: { ...r.rows[0].sequence, length: 60 } };
   const mixed = formatSequenceBench({ ...r, rows: [...r.rows, torch] });
   assert(mixed.some((l) => /^lstm\* +torch/.test(l)), mixed.join("\n"));
+  // A PyTorch row at the section's shapes gives every row of its family a ratio.
+  const same = { ...r.rows[0], engine: "torch", secondsPerEpoch: r.rows[0].secondsPerEpoch / 2 };
+  const ratios = formatSequenceBench({ ...r, rows: [...r.rows, same] });
+  assert(ratios.some((l) => /^lstm +tfjs +cpu .* 2\.00x/.test(l)), ratios.join("\n"));
   assert(mixed.some((l) => l.startsWith("*: timed at other shapes (40 x 60 x 2")));
   assertEquals(tf.getBackend(), "wasm");
   await tf.setBackend("cpu");
@@ -615,10 +630,16 @@ Deno.test("planTraining describes a sequence model from the prepared data's wind
     RangeError,
     "set features.sequence",
   );
+  // train.engine fused plans a GRU on the fused CPU recurrent engine.
   const fused = experiment({ family: "gru" }, { train: { engine: "fused", backend: "wasm" } });
-  assertThrows(
-    () => planTraining(fused, prepared(sequence), { backend: "wasm", device: "wasm" }, () => {}),
-    Error,
-    'train.engine "fused" cannot train model family "gru"',
+  const fusedLines: string[] = [];
+  const planned = planTraining(
+    fused,
+    prepared(sequence),
+    { backend: "wasm", device: "wasm" },
+    (l) => fusedLines.push(l),
   );
+  assertEquals(planned.engine.fused, "wasm");
+  assert(planned.engine.trainDevice.includes("fused CPU recurrent engine"));
+  assert(fusedLines.includes("engine: fused CPU recurrent engine (gru)"), fusedLines.join("\n"));
 });
