@@ -310,7 +310,9 @@ Deno.test("a magnitude run shows IC, ICIR, rank IC and rank ICIR beside its best
   } as typeof r;
   const text = renderJournal([record]);
   assert(
-    text.includes("| IC | baseline | ICIR | baseline | rank IC | baseline | rank ICIR | baseline |"),
+    text.includes(
+      "| IC | baseline | ICIR | baseline | rank IC | baseline | rank ICIR | baseline |",
+    ),
     text,
   );
   // IC 0.05 (ICIR 0.5) beats momentum's 0.02 (0.2); rank IC 0.04 (0.2) is behind momentum's
