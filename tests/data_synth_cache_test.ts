@@ -21,6 +21,7 @@ import {
 import { checkAgainstData } from "../src/cli/data_checks.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { quietRun } from "./pipeline_helpers.ts";
+import { openSandbox, type TaskResult } from "./task_sandbox.ts";
 
 const SMALL: SynthConfig = {
   seed: 5,
@@ -266,5 +267,38 @@ Deno.test("data.synth: a run generates its dataset, records the generator's para
     assertEquals(await entries(cacheDir), [source.dir.slice(cacheDir.length + 1)]);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+function ok(result: TaskResult, what: string): string {
+  assertEquals(result.code, 0, `${what} failed:\n${result.err}\n${result.out}`);
+  return result.out;
+}
+
+Deno.test("deno task run generates a data.synth dataset under .alfred/synth once, validate never writes", async () => {
+  const box = await openSandbox();
+  try {
+    await Deno.writeTextFile(`${box.dir}/tiny.yaml`, TINY);
+    const before = ok(await box.task("validate", ["tiny.yaml"]), "validate before any run");
+    assert(before.includes("not generated yet"), before);
+    assertEquals(await box.written(), ["tiny.yaml"]);
+
+    const first = ok(await box.task("run", ["tiny.yaml"]), "run");
+    assert(first.includes('generating synthetic dataset "synth-s5-k12"'), first);
+    const second = ok(await box.task("run", ["tiny.yaml"]), "second run");
+    assert(!second.includes("generating"), `the second run reuses the dataset:\n${second}`);
+    const after = ok(await box.task("validate", ["tiny.yaml"]), "validate after the run");
+    assert(after.includes('checked against dataset "synth-s5-k12"'), after);
+
+    const written = await box.written();
+    const top = new Set(written.map((p) => p.split("/")[0]));
+    assertEquals([...top].sort(), [".alfred", "results", "tiny.yaml"]);
+    const cached = new Set(
+      written.filter((p) => p.startsWith(".alfred/synth/")).map((p) => p.split("/")[2]),
+    );
+    assertEquals(cached.size, 1, [...cached].join(", "));
+    assert([...cached][0].startsWith("synth-s5-k12-"), [...cached][0]);
+  } finally {
+    await box.close();
   }
 });
