@@ -22,6 +22,8 @@ import { checkAgainstData } from "../src/cli/data_checks.ts";
 import { runExperiment } from "../src/pipeline.ts";
 import { quietRun } from "./pipeline_helpers.ts";
 import { openSandbox, type TaskResult } from "./task_sandbox.ts";
+import { jobDataFor } from "../src/distributed/queue.ts";
+import { checkSynthJobDataset, DatasetUnavailableError } from "../src/distributed/worker.ts";
 
 const SMALL: SynthConfig = {
   seed: 5,
@@ -300,5 +302,34 @@ Deno.test("deno task run generates a data.synth dataset under .alfred/synth once
     assert([...cached][0].startsWith("synth-s5-k12-"), [...cached][0]);
   } finally {
     await box.close();
+  }
+});
+
+Deno.test("a worker generates a queued data.synth dataset and refuses the job when its bytes differ", async () => {
+  const root = await tempDir();
+  try {
+    const [e] = await parseExperimentText(TINY, "tiny.yaml");
+    const enqueued = await loadExperimentDataset(e, { cacheDir: join(root, "here") });
+    const data = jobDataFor(e, await enqueued.dataset.fingerprint());
+    const lines: string[] = [];
+    await checkSynthJobDataset(data, e, "w", (l) => lines.push(l), join(root, "worker"));
+    assert(
+      lines.some((l) => l.startsWith('generating synthetic dataset "synth-s5-k12"')),
+      lines[0],
+    );
+    const refused = await assertRejects(
+      () =>
+        checkSynthJobDataset(
+          { ...data, dataFingerprint: "a".repeat(64) },
+          e,
+          "w",
+          () => {},
+          join(root, "worker"),
+        ),
+      DatasetUnavailableError,
+    );
+    assert(/the generators differ/.test(refused.message), refused.message);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

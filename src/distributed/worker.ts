@@ -285,6 +285,7 @@ export async function experimentOfJob(
  * @param e the job's experiment
  * @param worker this worker's name, for the message
  * @param log told when the dataset is generated
+ * @param cacheDir the cache of generated datasets (default `.alfred/synth`)
  * @throws {DatasetUnavailableError} when the fingerprints differ
  */
 export async function checkSynthJobDataset(
@@ -292,8 +293,10 @@ export async function checkSynthJobDataset(
   e: Experiment,
   worker: string,
   log: (line: string) => void,
+  cacheDir?: string,
 ): Promise<void> {
-  const fingerprint = await (await loadExperimentDataset(e, { log })).dataset.fingerprint();
+  const { dataset } = await loadExperimentDataset(e, { log, cacheDir });
+  const fingerprint = await dataset.fingerprint();
   if (fingerprint !== data.dataFingerprint) {
     throw new DatasetUnavailableError(
       `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
