@@ -10,6 +10,7 @@
  * .alfred/models/                         the model store
  * .alfred/checkpoints/<key>.ckpt          training checkpoints
  * .alfred/cache/fetch/                    raw answers of the online fetchers
+ * .alfred/synth/<name>-<key16>/           datasets experiments generate (`data.synth`)
  * ```
  *
  * @module
@@ -32,6 +33,9 @@ export const SIGNALS_DIR = ".alfred/signals";
 
 /** The online fetchers' cache of raw responses (`--cache-dir`). */
 export const FETCH_CACHE_DIR = ".alfred/cache/fetch";
+
+/** The cache of datasets experiments generate (`data.synth`), keyed by their parameters. */
+export const SYNTH_CACHE_DIR = ".alfred/synth";
 
 /** The results journal, regenerated from the results folder (`--out` of `deno task journal`). */
 export const JOURNAL_FILE = "JOURNAL.md";

@@ -48,6 +48,8 @@ export interface RunOptions extends TrainFoldsOptions {
   beforeWrite?: () => Promise<void>;
   /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
   newsCacheDir?: string;
+  /** Folder of the datasets experiments generate (`data.synth`; default `.alfred/synth`). */
+  synthCacheDir?: string;
   /**
    * Completes the record before it is written: what it returns is written and returned (a run
    * of several seeds adds every seed's results in the same write).
@@ -130,9 +132,12 @@ async function runReserved(
   await checkEngine(e, selected.backend);
 
   // data, features, label, split: prepared here, or by an earlier run of the same data
-  const p = prepared
-    ? checkPrepared(e, prepared)
-    : await prepare(e, { log, stages, newsCacheDir: options.newsCacheDir });
+  const p = prepared ? checkPrepared(e, prepared) : await prepare(e, {
+    log,
+    stages,
+    newsCacheDir: options.newsCacheDir,
+    synthCacheDir: options.synthCacheDir,
+  });
   if (prepared) {
     log(`data, features and folds as prepared before: ${p.q.frame.height} rows`);
   }
@@ -233,6 +238,8 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   /** Folder of cached language-model news digests (default `.alfred/news-cache`), as the run's. */
   newsCacheDir?: string;
+  /** Folder of the datasets experiments generate (`data.synth`; default `.alfred/synth`). */
+  synthCacheDir?: string;
 }
 
 /**
@@ -257,7 +264,11 @@ export async function analyzeRun(dir: string, options: AnalyzeOptions): Promise<
   }
   const { backend, device } = await selectBackend(e.train.backend);
   options.log(`backend ${backend} on ${device}`);
-  const p = await prepare(e, { log: options.log, newsCacheDir: options.newsCacheDir });
+  const p = await prepare(e, {
+    log: options.log,
+    newsCacheDir: options.newsCacheDir,
+    synthCacheDir: options.synthCacheDir,
+  });
   if (p.fingerprint !== record.data.fingerprint) {
     throw new Error(
       `Dataset "${e.data.dataset}" changed since run "${record.runId}": fingerprint ${

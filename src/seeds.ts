@@ -36,8 +36,14 @@ export const SEED_STATISTICS: readonly string[] = [
   "trades",
 ];
 
-/** Eval metrics summarized over seeds beyond the row-bootstrapped ones (magnitude: IC). */
-const EXTRA_METRICS = { direction: [], magnitude: ["ic", "rankIc"] } as const;
+/** Eval metrics summarized over seeds beyond the row-bootstrapped ones (magnitude: IC, ICIR). */
+const EXTRA_METRICS = {
+  direction: [],
+  magnitude: ["ic", "rankIc", "icir", "rankIcir"],
+} as const;
+
+/** Where an ICIR is kept: inside its IC summary (`{ mean, std, icir, … }`). */
+const ICIR_OF: Record<string, string> = { icir: "ic", rankIcir: "rankIc" };
 
 /**
  * The seeds an experiment runs: `seeds: n` gives seed, seed + 1, …, seed + n − 1; a list gives
@@ -123,6 +129,11 @@ function mainMetrics(mode: "direction" | "magnitude"): string[] {
 
 function metricOf(set: Record<string, unknown> | null, name: string): number | null {
   if (!set) return null;
+  if (name in ICIR_OF) {
+    const ic = set[ICIR_OF[name]];
+    const v = ic && typeof ic === "object" && "icir" in ic ? ic.icir : null;
+    return typeof v === "number" && Number.isFinite(v) ? v : null;
+  }
   const v = (set as Record<string, unknown>)[name];
   if (typeof v === "number") return Number.isFinite(v) ? v : null;
   if (v && typeof v === "object" && "mean" in v && typeof v.mean === "number") return v.mean;

@@ -505,6 +505,101 @@ const CASES: Case[] = [
       message: 'expected a date after data.from ("1999-01-01"), got "1995-01-01"',
     },
   },
+  // data.synth: the generator's parameters
+  {
+    name: "synth tickers below the generator's least",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  synth: { seed: 1, tickers: 1, from: 2010-01-01, to: 2012-12-31, signal: 1 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 30,
+      path: "data.synth.tickers",
+      message: "expected an integer from 2 to 5000, got 1",
+    },
+  },
+  {
+    name: "synth signal above its maximum",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2012-12-31, signal: 11 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 75,
+      path: "data.synth.signal",
+      message: "expected a number from 0 to 10, got 11",
+    },
+  },
+  {
+    name: "misspelt synth key",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2012-12-31, signal: 1, tailDf: 4 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 78,
+      path: "data.synth.tailDf",
+      message: 'unknown key "tailDf": did you mean "tail_df"?',
+    },
+  },
+  {
+    name: "synth sectors above the tickers",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2012-12-31, signal: 1, sectors: 9 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 87,
+      path: "data.synth.sectors",
+      message: "expected at most data.synth.tickers (4) sectors, got 9",
+    },
+  },
+  {
+    name: "synth to before its from",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2009-12-31, signal: 1 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 55,
+      path: "data.synth.to",
+      message: 'expected a date after data.synth.from ("2010-01-01"), got "2009-12-31"',
+    },
+  },
+  {
+    name: "synth names its dataset by a path",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  dataset: data/x\n" +
+        "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2012-12-31, signal: 1 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 12,
+      path: "data.dataset",
+      message: "with data.synth, data.dataset names the generated dataset: expected a name",
+    },
+  },
+  {
+    name: "data window after the synth span",
+    text: BASE_CONFIG.replace(
+      "  dataset: dow30-1991-2000\n",
+      "  from: 2015-01-01\n" +
+        "  synth: { seed: 1, tickers: 4, from: 2010-01-01, to: 2012-12-31, signal: 1 }\n",
+    ),
+    want: {
+      line: 3,
+      col: 9,
+      path: "data.from",
+      message:
+        'expected a date on or before "2012-12-31": data.synth generates "2010-01-01".."2012-12-31"',
+    },
+  },
   {
     name: "semantic error introduced by --set is located in the --set argument",
     text: BASE_CONFIG,

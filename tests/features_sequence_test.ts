@@ -665,6 +665,11 @@ Deno.test("data synth --shape-signal plants the shape and says so in the manifes
     const manifest = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`));
     assertEquals(manifest.generator.shape.signal, 1.5);
     assertMatch(manifest.provenance, /--shape-signal 1\.5 --out/);
+    // The warnings the report repeats: no feature signal at strength 0, and the shape named.
+    const warnings = manifest.warnings.join("\n");
+    assertMatch(warnings, /No planted feature signal \(strength 0\)/);
+    assertMatch(warnings, /Planted temporal shape of strength 1\.5: .*only a daily window/);
+    assert(!warnings.includes("Planted signal of strength 0"), warnings);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

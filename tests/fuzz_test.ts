@@ -248,7 +248,7 @@ const CASES: Record<string, Case> = {
     kind: "config",
     lines: [
       '40-empty-file.yaml:1:1 name: missing required key "name": a string matching /^[a-z0-9][a-z0-9._-]*$/',
-      '40-empty-file.yaml:1:1 data: missing required key "data": a mapping with keys dataset, train_tickers, eval_tickers, from, to',
+      '40-empty-file.yaml:1:1 data: missing required key "data": a mapping with keys dataset, synth, train_tickers, eval_tickers, from, to',
       '40-empty-file.yaml:1:1 label: missing required key "label": a mapping with keys mode, horizon',
       '40-empty-file.yaml:1:1 loss: missing required key "loss": a mapping with keys name, delta, sign_weight, value_ratio, sign_ratio',
     ],

@@ -278,3 +278,51 @@ Deno.test("each run's line says how training fitted the training rows: before, k
   // Without training-row metrics (older runs) the line says nothing about the fit.
   assert(!renderJournal([magnitudeRecord()]).includes("before training"));
 });
+
+Deno.test("a magnitude run shows IC, ICIR, rank IC and rank ICIR beside its best baseline", () => {
+  const ic = (mean: number, std: number) => ({
+    mean,
+    std,
+    icir: mean / std,
+    quarters: 8,
+    perQuarter: [],
+    skipped: 0,
+  });
+  const rank = (mean: number, std: number) => ({ mean, std, icir: mean / std, quarters: 8 });
+  const r = magnitudeRecord();
+  const m = r.metrics!;
+  const withIc = (set: ReturnType<typeof magnitudeMetrics>, a: number, b: number) => ({
+    ...set,
+    ic: ic(a, 0.1),
+    rankIc: rank(b, 0.2),
+  });
+  const record = {
+    ...r,
+    metrics: {
+      ...m,
+      postTrain: { ...m.postTrain, eval: withIc(m.postTrain.eval as never, 0.05, 0.04) },
+      baselines: {
+        mean: m.baselines.mean,
+        momentum: withIc(m.baselines.momentum as never, 0.02, 0.06),
+        linear: withIc(m.baselines.linear as never, -0.01, 0.01),
+      },
+    },
+  } as typeof r;
+  const text = renderJournal([record]);
+  assert(
+    text.includes(
+      "| IC | baseline | ICIR | baseline | rank IC | baseline | rank ICIR | baseline |",
+    ),
+    text,
+  );
+  // IC 0.05 (ICIR 0.5) beats momentum's 0.02 (0.2); rank IC 0.04 (0.2) is behind momentum's
+  // 0.06 (0.3), and without a verdict a figure behind its best baseline is marked.
+  const row = text.split("\n").find((l) => l.includes("7c1d2e3f") && l.startsWith("| ["))!;
+  assert(
+    row.includes(
+      "| 0.05000 | 0.02000 (momentum) | 0.5000 | 0.2000 (momentum) | 0.04000 ⚠ | 0.06000 (momentum) " +
+        "| 0.2000 ⚠ | 0.3000 (momentum) |",
+    ),
+    row,
+  );
+});

@@ -1,5 +1,5 @@
 /**
- * Training engines for TensorFlow.js MLPs: one epoch loop (seeded shuffles,
+ * Training engines for TensorFlow.js MLPs and recurrent models: one epoch loop (seeded shuffles,
  * early stopping, learning-rate plateau, best-weight restore, checkpoints and
  * resume, clean interrupts) that every engine drives, and the engines behind
  * it:
@@ -8,6 +8,9 @@
  * - {@linkcode trainFused}: the fused WebGPU engine (WGSL compute shaders);
  * - {@linkcode trainFusedCpu}: the fused CPU engine (a BLAS sgemm through FFI
  *   when one loads, else its own wasm SIMD sgemm; wasm SIMD kernels; threads).
+ * - {@linkcode trainFusedRnn}: the fused CPU recurrent engine for the `lstm`
+ *   and `gru` sequence models (the same sgemm; one product per gate block per
+ *   step, backpropagation through time).
  *
  * Beside them, kernels for tfjs's own backends: BLAS matmuls
  * ({@linkcode installBlasKernels}) and the wasm transposed-matmul fix
@@ -96,6 +99,25 @@ export {
   trainFusedCpu,
 } from "./src/fused_cpu.ts";
 export type { FusedCpuArgs, FusedCpuSizes, FusedSgemm } from "./src/fused_cpu.ts";
+export {
+  FUSED_RNN_FAMILIES,
+  fusedRnnBytes,
+  fusedRnnLayout,
+  fusedRnnProblem,
+  fusedRnnUnsupported,
+  RNN_VALIDATION_CHUNK,
+  trainFusedRnn,
+} from "./src/fused_rnn.ts";
+export type {
+  FusedRnnArgs,
+  FusedRnnFamily,
+  FusedRnnLayout,
+  FusedRnnSizes,
+  RecurrentDescription,
+  RecurrentShape,
+  RnnLayer,
+} from "./src/fused_rnn.ts";
+export type { WeightSlot } from "./src/fused.ts";
 export { SGEMM_PARALLEL_MIN } from "./src/wasm_sgemm.ts";
 export { checkFusedFits } from "./src/plan.ts";
 export type { FusedTarget } from "./src/plan.ts";

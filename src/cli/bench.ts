@@ -13,7 +13,7 @@
  *
  * Then the sequence section (`sequenceBench`: LSTM, GRU and transformer seconds per epoch at
  * 1,000 windows × 60 days × 5 fields, hidden 64, batch 64, on the cpu and wasm backends: the
- * tfjs engine's rows, with room for a PyTorch baseline's and a fused recurrent engine's), the
+ * tfjs engine's rows, the fused recurrent engine's (lstm, gru) and PyTorch eager's), the
  * portfolio manager's section (`portfolioBench`: EIIE and PPO seconds per epoch on a
  * fixed synthetic shape), the engines section (`engineBench` of `@alfred/engines/bench`), and a
  * closing line comparing the BLAS-free fused CPU engine with stock tfjs-wasm on the same
@@ -24,7 +24,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
-import { LabelConfig, ModelConfig } from "../config/schema.ts";
+import { LabelConfig, LossConfig, ModelConfig, TrainConfig } from "../config/schema.ts";
 import { buildModel, describeModel } from "../models/registry.ts";
 import type { SequenceShape } from "../features/sequence.ts";
 import { bceLoss } from "../models/losses.ts";
@@ -33,6 +33,7 @@ import {
   installWasmMatMulFix,
   isWasmMatMulFixInstalled,
   loadBlas,
+  trainFusedRnn,
   uninstallWasmMatMulFix,
 } from "@alfred/engines";
 import {
@@ -44,6 +45,7 @@ import {
   type EngineBenchResult,
   type EngineWorkload,
   formatEngineBench,
+  torchSequenceBaseline,
 } from "@alfred/engines/bench";
 import {
   DEFAULT_PORTFOLIO_BENCH,
@@ -300,6 +302,17 @@ export interface SequenceBenchOptions {
   budgetSeconds: number;
   /** tfjs backends to time (the ones with recurrent kernels: cpu and wasm). */
   backends: ("cpu" | "wasm")[];
+  /**
+   * Time the fused CPU recurrent engine (`trainFusedRnn`) on lstm and gru too: with its wasm SIMD
+   * sgemm (backend `wasm`) and, when a BLAS loads, the BLAS one (backend `cpu-blas`).
+   */
+  fused: boolean;
+  /**
+   * Run the PyTorch eager baseline (`torch_baseline.py`) at the same shapes, with as many
+   * intra-op threads as CPUs and with one (on a loaded machine the first can be many times
+   * slower); missing torch is a note, not an error.
+   */
+  torch: boolean;
   seed: number;
 }
 
@@ -353,6 +366,8 @@ export const DEFAULT_SEQUENCE_BENCH: SequenceBenchOptions = {
   epochs: 2,
   budgetSeconds: 30,
   backends: ["wasm", "cpu"],
+  fused: true,
+  torch: true,
   seed: 42,
 };
 
@@ -366,15 +381,83 @@ export const QUICK_SEQUENCE_BENCH: SequenceBenchOptions = {
   batchSize: 32,
   epochs: 1,
   budgetSeconds: 5,
+  torch: false,
 };
 
 /**
- * Times the sequence families (stock tfjs, BCE, Adam) on each backend. Leaves the wasm backend
- * active.
+ * Times the fused recurrent engine on one family: `o.epochs` epochs after one untimed warm-up
+ * epoch, each with a validation pass over one batch of rows (about 1/30 of an epoch's work at the
+ * default shapes), BCE, Adam(1e-3), the tfjs rows' data.
+ */
+async function timeFusedRnn(
+  family: "lstm" | "gru",
+  sgemm: "wasm" | "blas",
+  o: SequenceBenchOptions,
+  sequence: SequenceShape,
+  log: (line: string) => void,
+): Promise<Omit<SequenceBenchRow, "family" | "sequence" | "backend" | "parameters">> {
+  const inputs = o.length * o.fields;
+  const label = LabelConfig.parse({ mode: "direction" });
+  const config = ModelConfig.parse({ family, size: o.size });
+  const description = describeModel(config, inputs, { label, sequence, batchSize: o.batchSize });
+  const [x, y] = tf.tidy(() => {
+    const x = tf.randomNormal([o.windows, inputs], 0, 1, "float32", o.seed);
+    const w = tf.randomNormal([inputs, 1], 0, 1, "float32", o.seed + 1);
+    return [
+      x.dataSync() as Float32Array,
+      tf.greater(tf.matMul(x, w), 0).cast("float32").dataSync() as Float32Array,
+    ];
+  });
+  const valRows = Math.min(o.batchSize, o.windows);
+  const model = buildModel(config, inputs, label, o.seed, sequence);
+  const lossConfig = LossConfig.parse({ name: "bce" });
+  try {
+    const result = await trainFusedRnn({
+      model,
+      loss: bceLoss,
+      lossConfig,
+      description,
+      train: TrainConfig.parse({
+        epochs: o.epochs + 1,
+        batch_size: o.batchSize,
+        learning_rate: 1e-3,
+        patience: o.epochs + 1,
+        lr_patience: o.epochs + 1,
+      }),
+      seed: o.seed,
+      x: { data: x, rows: o.windows, cols: inputs },
+      y,
+      xVal: { data: x.subarray(0, valRows * inputs), rows: valRows, cols: inputs },
+      yVal: y.subarray(0, valRows),
+      sgemm,
+      onEpoch: (h) => log(`epoch ${h.epoch}/${o.epochs + 1} ${h.seconds.toFixed(2)} s`),
+    });
+    const timed = result.history.slice(1);
+    const batchesPerEpoch = Math.ceil(o.windows / o.batchSize);
+    return {
+      engine: "fused-rnn",
+      // The family is in the row already; the device line names what multiplies.
+      device: (result.engine ?? "").replace(
+        /^fused CPU (LSTM|GRU) engine/,
+        "fused CPU recurrent engine",
+      ),
+      secondsPerEpoch: timed.reduce((a, h) => a + h.seconds, 0) / timed.length,
+      batchesTimed: batchesPerEpoch * timed.length,
+      batchesPerEpoch,
+      finalLoss: timed[timed.length - 1].loss,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Times the sequence families (stock tfjs, BCE, Adam) on each backend; then, as asked, the fused
+ * recurrent engine on lstm and gru and the PyTorch baseline. Leaves the wasm backend active.
  *
  * @param o the shapes, families and backends
  * @param log progress lines (default: none)
- * @returns one row per (family, backend)
+ * @returns one row per (family, engine, backend)
  */
 export async function sequenceBench(
   o: SequenceBenchOptions,
@@ -421,7 +504,81 @@ export async function sequenceBench(
         });
       }
     }
-    return { options: o, rows, skipped: [] };
+    const skipped: string[] = [];
+    const shapes = {
+      windows: o.windows,
+      length: o.length,
+      fields: o.fields,
+      size: o.size,
+      batchSize: o.batchSize,
+    };
+    if (o.fused) {
+      let blas: string | null = null;
+      try {
+        blas = loadBlas().library;
+      } catch (e) {
+        skipped.push(`fused-rnn on cpu-blas: ${(e as Error).message.split(":")[0]}`);
+      }
+      for (const family of o.families) {
+        if (family === "transformer") continue;
+        const parameters = describeModel(ModelConfig.parse({ family, size: o.size }), inputs, {
+          sequence,
+        }).parameters;
+        for (const sgemm of blas ? ["wasm", "blas"] as const : ["wasm"] as const) {
+          const backend = sgemm === "blas" ? "cpu-blas" : "wasm";
+          log(`training ${family} with the fused recurrent engine (${sgemm} sgemm)`);
+          const timed = await timeFusedRnn(
+            family,
+            sgemm,
+            o,
+            sequence,
+            (line) => log(`  ${family} fused-rnn ${backend}: ${line}`),
+          );
+          rows.push({ family, sequence: shapes, backend, parameters, ...timed });
+        }
+      }
+    }
+    if (o.torch) {
+      const cpus = Math.max(1, navigator.hardwareConcurrency ?? 1);
+      const specs = o.families.map((family) => ({
+        family,
+        windows: o.windows,
+        length: o.length,
+        fields: o.fields,
+        size: o.size,
+        batch: o.batchSize,
+        epochs: o.epochs,
+      }));
+      for (const threads of cpus > 1 ? [cpus, 1] : [1]) {
+        log(`running the PyTorch baseline on ${threads} thread(s) (python3 torch_baseline.py)`);
+        const t = await torchSequenceBaseline(specs, threads);
+        if (!t.info.available) {
+          skipped.push(`torch rows: ${t.info.reason}`);
+          break;
+        }
+        for (const r of t.rows) {
+          rows.push({
+            family: r.family,
+            sequence: {
+              windows: r.windows,
+              length: r.length,
+              fields: r.fields,
+              size: r.size,
+              batchSize: r.batch,
+            },
+            engine: threads === 1 && cpus > 1 ? "torch-1thread" : "torch",
+            backend: "cpu",
+            device: `PyTorch ${t.info.version} eager on ${threads} thread(s)`,
+            parameters: r.parameters,
+            secondsPerEpoch: r.seconds,
+            batchesTimed: Math.ceil(r.windows / r.batch) * o.epochs,
+            batchesPerEpoch: Math.ceil(r.windows / r.batch),
+            finalLoss: NaN,
+          });
+        }
+      }
+    }
+    return { options: o, rows, skipped };
   } finally {
     await selectBackend("wasm");
   }
@@ -445,9 +602,12 @@ export function formatSequenceBench(r: SequenceBenchResult): string[] {
     pad("backend", 8),
     pad("params", 9, true),
     pad("s/epoch", 10, true),
+    pad("vs torch", 9, true),
     pad("loss", 8, true),
   ].join("  ");
   lines.push("", header, "-".repeat(header.length));
+  // The ratio is to the fastest PyTorch row of the family at the section's shapes.
+  const isTorch = (row: SequenceBenchRow) => row.engine.startsWith("torch");
   const sameShapes = (row: SequenceBenchRow) =>
     row.sequence.windows === o.windows && row.sequence.length === o.length &&
     row.sequence.fields === o.fields && row.sequence.size === o.size &&
@@ -460,11 +620,23 @@ export function formatSequenceBench(r: SequenceBenchResult): string[] {
       pad(row.backend, 8),
       pad(row.parameters.toLocaleString("en-US"), 9, true),
       pad(`${partial ? "~" : ""}${row.secondsPerEpoch.toFixed(3)}`, 10, true),
+      pad(torchRatio(row), 9, true),
       pad(Number.isFinite(row.finalLoss) ? row.finalLoss.toFixed(4) : "-", 8, true),
     ].join("  "));
   }
-  const devices = new Map(r.rows.map((row) => [row.backend, row.device]));
+  function torchRatio(row: SequenceBenchRow): string {
+    const torch = r.rows.filter((t) => isTorch(t) && t.family === row.family && sameShapes(t))
+      .map((t) => t.secondsPerEpoch);
+    if (!torch.length || !sameShapes(row)) return "";
+    return `${(row.secondsPerEpoch / Math.min(...torch)).toFixed(2)}x`;
+  }
+  const devices = new Map(r.rows.map((row) => [`${row.engine} ${row.backend}`, row.device]));
   for (const [b, d] of devices) lines.push(`  ${b}: ${d}`);
+  if (r.rows.some(isTorch)) {
+    lines.push(
+      "vs torch: seconds per epoch over the fastest PyTorch row of the family (torch's LSTM and GRU keep a second bias vector, hence their parameter counts)",
+    );
+  }
   if (r.rows.some((row) => row.batchesTimed < row.batchesPerEpoch * o.epochs)) {
     lines.push(
       `~: the ${o.budgetSeconds} s budget per cell ran out; s/epoch extrapolated from the batches timed`,
@@ -650,7 +822,9 @@ A default run takes a few minutes on two cores.
   --no-backends     skip this table
 
 The sequence section: LSTM, GRU and transformer at ${DEFAULT_SEQUENCE_BENCH.windows} windows x ${DEFAULT_SEQUENCE_BENCH.length} days x ${DEFAULT_SEQUENCE_BENCH.fields} fields,
-size ${DEFAULT_SEQUENCE_BENCH.size}, batch ${DEFAULT_SEQUENCE_BENCH.batchSize}, on the cpu and wasm backends (those of --backends, when given).
+size ${DEFAULT_SEQUENCE_BENCH.size}, batch ${DEFAULT_SEQUENCE_BENCH.batchSize}, on the cpu and wasm backends (those of --backends, when given); then the
+fused recurrent engine (lstm, gru; wasm sgemm, and BLAS when it loads) and PyTorch eager
+(python3 with torch, as many threads as CPUs and one), with each row's ratio to torch.
   --no-sequence     skip it
 
 ${wrap(`The portfolio section: ${portfolioBenchSummary(DEFAULT_PORTFOLIO_BENCH)}.`, 80)}

@@ -19,6 +19,7 @@ import {
   MissingTableError,
 } from "../data/dataset.ts";
 import { TickerSelectionError } from "../data/select.ts";
+import { loadExperimentDataset, synthSource, synthSpanProblem } from "../data/synth_cache.ts";
 import {
   FAMILY_TABLE,
   familyKey,
@@ -244,13 +245,13 @@ function union<T>(lists: T[][]): T[] {
 export async function checkAgainstData(
   file: string,
   points: Experiment[],
-  options: LoadOptions = {},
+  options: LoadOptions & { synthCacheDir?: string } = {},
 ): Promise<DataReport> {
   const roots = [defaultDataRoot().replace(/\/+$/, ""), (await experimentRoot(file)).path];
   const datasets = new Map<string, Promise<Dataset | Error>>();
-  const open = (ref: string) => {
+  const open = (ref: string, load: () => Promise<Dataset>) => {
     if (!datasets.has(ref)) {
-      datasets.set(ref, loadDataset(ref).catch((e) => e instanceof Error ? e : new Error(e)));
+      datasets.set(ref, load().catch((e) => e instanceof Error ? e : new Error(e)));
     }
     return datasets.get(ref)!;
   };
@@ -274,16 +275,35 @@ export async function checkAgainstData(
   for (const indices of byKey.values()) {
     const e = points[indices[0]];
     const ref = e.data.dataset;
-    // Nothing outside the data roots is opened, not even to say it is missing.
-    const refused = await datasetRefProblem(ref, roots);
-    if (refused !== null) {
-      for (const i of indices) problem(await located("data.dataset", refused, i), i);
-      continue;
+    let dataset: Dataset | Error;
+    if (e.data.synth) {
+      // A generated dataset is checked only once it is in the cache: checking generates nothing.
+      const span = synthSpanProblem(e.data.synth);
+      if (span !== null) {
+        for (const i of indices) problem(await located("data.synth.to", span, i), i);
+        continue;
+      }
+      const source = await synthSource(e.data.synth, ref, { cacheDir: options.synthCacheDir });
+      dataset = await open(
+        source.dir,
+        async () =>
+          (await loadExperimentDataset(e, { cacheDir: options.synthCacheDir, generate: false }))
+            .dataset,
+      );
+    } else {
+      // Nothing outside the data roots is opened, not even to say it is missing.
+      const refused = await datasetRefProblem(ref, roots);
+      if (refused !== null) {
+        for (const i of indices) problem(await located("data.dataset", refused, i), i);
+        continue;
+      }
+      dataset = await open(ref, () => loadDataset(ref));
     }
-    const dataset = await open(ref);
     if (dataset instanceof Error) {
       if (isAbsent(dataset, ref)) {
-        const where = /[\\/]|^\./.test(ref)
+        const where = e.data.synth
+          ? `dataset "${ref}" (data.synth) not generated yet: deno task run generates it`
+          : /[\\/]|^\./.test(ref)
           ? `dataset folder "${ref}" not found`
           : `dataset "${ref}" not found under data/`;
         if (!notChecked.has(where)) notChecked.set(where, []);

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { loadSweepPoints } from "../config/load.ts";
+import { type LoadOptions, loadSweepPoints, locateConfigPath } from "../config/load.ts";
+import type { Experiment } from "../config/schema.ts";
+import { ensureSynthDataset, synthSource, synthSpanProblem } from "../data/synth_cache.ts";
 import { runSeeds } from "../seeds.ts";
 import { FileModelStore, type ModelStore } from "../store/model_store.ts";
 import { removeStaleRunTemps } from "../store/run_record.ts";
@@ -114,6 +116,9 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   try {
     const points = await loadSweepPoints(file, { set });
     const experiments = points.map((p) => p.experiment);
+    // Datasets the experiments generate (data.synth) are made first, so they are checked too.
+    const generated = await generateSynthDatasets(file, experiments, io, { set });
+    if (generated !== 0) return generated;
     const data = await checkAgainstData(file, experiments, { set });
     if (data.problems.length > 0) {
       for (const line of data.problems) io.err(line);
@@ -142,6 +147,37 @@ export async function runCommand(args: string[], io: CommandIo = consoleIo): Pro
   } finally {
     ctrlC.dispose();
   }
+}
+
+/**
+ * Generates the datasets of the experiments' `data.synth` blocks that are not cached yet (each
+ * once, however many points ask for it), saying so; a span too short for the generator is a
+ * located problem and nothing is generated.
+ *
+ * @returns 0 when every dataset is there, 1 when a block cannot be generated
+ */
+async function generateSynthDatasets(
+  file: string,
+  experiments: Experiment[],
+  io: CommandIo,
+  options: LoadOptions,
+): Promise<number> {
+  const done = new Set<string>();
+  for (const [point, e] of experiments.entries()) {
+    if (!e.data.synth) continue;
+    const problem = synthSpanProblem(e.data.synth);
+    if (problem !== null) {
+      const loc = await locateConfigPath(file, "data.synth.to", { ...options, point });
+      io.err(loc ? `${loc.file}:${loc.line}:${loc.col} data.synth.to: ${problem}` : problem);
+      io.err(`${file}: 1 problem in the data: nothing was run`);
+      return 1;
+    }
+    const source = await synthSource(e.data.synth, e.data.dataset);
+    if (done.has(source.dir)) continue;
+    done.add(source.dir);
+    await ensureSynthDataset(source, (line) => io.out(line));
+  }
+  return 0;
 }
 
 const QUEUE_USAGE =

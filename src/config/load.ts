@@ -30,7 +30,7 @@ import {
   textSizeProblem,
 } from "./files.ts";
 import { mapZodIssues, showValue } from "./issues.ts";
-import { Experiment } from "./schema.ts";
+import { Experiment, synthDatasetName } from "./schema.ts";
 import {
   allKeyPaths,
   type AnySchema,
@@ -225,6 +225,10 @@ async function parseSweepPoints(
       });
     }
     const e = parsed.data;
+    if (e.data.synth && !writesKey(input, ["data", "dataset"])) {
+      // The one default that depends on another key: the generated dataset's own name.
+      e.data.dataset = synthDatasetName(e.data.synth);
+    }
     delete e.extends;
     delete e.$schema;
     delete e.sweep;
@@ -590,4 +594,16 @@ function expandSweep(tree: LNode, pinned: string[], issues: ConfigIssue[]): Grid
 
 function isPrefix(a: string[], b: string[]): boolean {
   return a.length <= b.length && a.every((s, i) => s === b[i]);
+}
+
+/** Whether a plain config value writes the key at `path` (a mapping at every step before it). */
+function writesKey(value: unknown, path: readonly string[]): boolean {
+  let at: unknown = value;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || Array.isArray(at) || !Object.hasOwn(at, key)) {
+      return false;
+    }
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at !== undefined;
 }

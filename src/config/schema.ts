@@ -56,9 +56,74 @@ export type TickerSelection = z.infer<typeof TickerSelection>;
 export const TickerSpec = z.union([z.array(Ticker).min(1), TickerSelection]);
 export type TickerSpec = z.infer<typeof TickerSpec>;
 
+/**
+ * The most tickers `data.synth` may ask for: the generator's own limit (`generateSynthetic` in
+ * `src/data/synth.ts` refuses more).
+ */
+export const MAX_SYNTH_TICKERS = 5000;
+
+/**
+ * A synthetic dataset generated for the experiment: the parameters of `generateSynthetic`
+ * (`SynthParams` in `src/data/synth.ts`), in snake_case. The dataset is generated once into a
+ * git-ignored cache (`.alfred/synth/`), keyed by these parameters, the dataset's name and the
+ * generator's version, and reused by every run that asks for the same.
+ */
+export const SynthConfig = z.strictObject({
+  seed: z.int().min(0).max(2 ** 31 - 1).describe(
+    "the generator's seed: the same parameters give byte-identical tables",
+  ),
+  tickers: z.int().min(2).max(MAX_SYNTH_TICKERS).describe(
+    "number of tickers, named SYN01, SYN02, ... (zero-padded to the digits of the count: SYN0001 from 1,000 on)",
+  ),
+  from: IsoDate.describe("first calendar date generated (inclusive)"),
+  to: IsoDate.describe(
+    "last calendar date generated (inclusive; at least 130 trading days after from)",
+  ),
+  signal: z.number().min(0).max(10).describe(
+    "strength of the planted signal: the standard deviation of the planted next-quarter return as a multiple of the ticker's idiosyncratic quarterly volatility; 0 plants nothing",
+  ),
+  sectors: z.int().min(1).max(MAX_SYNTH_TICKERS).optional().describe(
+    "number of sectors, at most the tickers (default 4, or the tickers when fewer)",
+  ),
+  tail_df: z.int().min(3).max(100).default(5).describe(
+    "degrees of freedom of the Student-t shocks (lower is fatter-tailed)",
+  ),
+  turnover: z.number().min(0).max(1).optional().describe(
+    "listings and delistings: the yearly rate at which tickers leave the universe (losers more often); writes a universe table, so selection, rows and the backtest are point-in-time. Absent or 0: every ticker trades throughout",
+  ),
+  news_signal: z.number().min(0).max(10).optional().describe(
+    "write a news table whose tone carries the planted score with this strength (0: tone is noise); absent: no news table",
+  ),
+  shape_signal: z.number().min(0).max(10).optional().describe(
+    "plant a temporal shape only a daily sequence window can see (the phase of a zigzag in each quarter's last weeks drives next quarter's drift with this strength); absent or 0: none",
+  ),
+});
+export type SynthConfig = z.infer<typeof SynthConfig>;
+
+/** The dataset an experiment reads when it names none and has no `data.synth`. */
+export const DEFAULT_DATASET = "dow30-1991-2000";
+
+/**
+ * The name of the dataset `data.synth` generates when `data.dataset` is not written: the
+ * generator's own default name, `synth-s<seed>-k<tickers>`.
+ *
+ * @param synth the experiment's `data.synth`
+ * @returns the dataset name
+ * @example
+ * ```ts
+ * synthDatasetName({ seed: 7, tickers: 3000 }); // "synth-s7-k3000"
+ * ```
+ */
+export function synthDatasetName(synth: Pick<SynthConfig, "seed" | "tickers">): string {
+  return `synth-s${synth.seed}-k${synth.tickers}`;
+}
+
 export const DataConfig = z.strictObject({
-  dataset: z.string().min(1).default("dow30-1991-2000").describe(
-    "dataset name under data/, or a path to a dataset folder inside data/ or the experiment file's folder",
+  dataset: z.string().min(1).default(DEFAULT_DATASET).describe(
+    `dataset name under data/, or a path to a dataset folder inside data/ or the experiment file's folder (default "${DEFAULT_DATASET}"); with synth: the generated dataset's name (default synth-s<seed>-k<tickers>), not a path`,
+  ),
+  synth: SynthConfig.optional().describe(
+    "generate the dataset instead of reading one from data/: the synthetic generator's parameters; it is generated once into the git-ignored cache .alfred/synth/ and reused",
   ),
   train_tickers: TickerSpec.describe("tickers the model is trained on"),
   eval_tickers: TickerSpec.describe("held-out tickers the model is evaluated and backtested on"),

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DailySequenceField, type Experiment } from "./schema.ts";
+import { DailySequenceField, type Experiment, synthDatasetName } from "./schema.ts";
 import { isSequenceFamily, SEQUENCE_DEFAULTS, SEQUENCE_FAMILIES } from "../models/sequence_spec.ts";
 
 /** A semantic problem at a key path of a parsed experiment (located by the loader). */
@@ -103,6 +103,7 @@ export function semanticIssues(e: Experiment): SemanticIssue[] {
   }
 
   out.push(...sequenceIssues(e.features));
+  out.push(...synthIssues(e.data));
 
   const train = e.data.train_tickers;
   const evalT = e.data.eval_tickers;
@@ -286,6 +287,55 @@ function sequenceIssues(features: Experiment["features"]): SemanticIssue[] {
       path: ["features", "exclude"],
       message: "features.exclude names family columns, which a source: daily window does not " +
         "hold: choose the window's inputs with features.sequence.fields",
+    });
+  }
+  return out;
+}
+
+/** What `data.dataset` may be with `data.synth`: a folder name of the cache, not a path. */
+const SYNTH_DATASET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * `data.synth`'s cross-field rules (its ranges are the schema's): the generated dataset's name is
+ * a name, not a path; at most one sector per ticker; `from` before `to`; the run's data window
+ * (`data.from`..`data.to`) overlaps the generated span. Nothing is generated to check them.
+ */
+function synthIssues(data: Experiment["data"]): SemanticIssue[] {
+  const synth = data.synth;
+  if (!synth) return [];
+  const out: SemanticIssue[] = [];
+  if (!SYNTH_DATASET_NAME.test(data.dataset)) {
+    out.push({
+      path: ["data", "dataset"],
+      message: `with data.synth, data.dataset names the generated dataset: expected a name ` +
+        `(letters, digits, '.', '_' or '-', at most 64), got "${data.dataset}"; remove it for ` +
+        `the default "${synthDatasetName(synth)}"`,
+    });
+  }
+  if (synth.sectors !== undefined && synth.sectors > synth.tickers) {
+    out.push({
+      path: ["data", "synth", "sectors"],
+      message:
+        `expected at most data.synth.tickers (${synth.tickers}) sectors, got ${synth.sectors}`,
+    });
+  }
+  if (synth.from >= synth.to) {
+    out.push({
+      path: ["data", "synth", "to"],
+      message: `expected a date after data.synth.from ("${synth.from}"), got "${synth.to}"`,
+    });
+    return out;
+  }
+  const span = `data.synth generates "${synth.from}".."${synth.to}"`;
+  if (data.from !== undefined && data.from > synth.to) {
+    out.push({
+      path: ["data", "from"],
+      message: `expected a date on or before "${synth.to}": ${span}`,
+    });
+  } else if (data.to !== undefined && data.to < synth.from) {
+    out.push({
+      path: ["data", "to"],
+      message: `expected a date on or after "${synth.from}": ${span}`,
     });
   }
   return out;

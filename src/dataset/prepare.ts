@@ -12,7 +12,8 @@ import { dayQuarter, dayToIso, isoToDay } from "@alfred/core";
 import type { Experiment } from "../config/schema.ts";
 import { canonicalJson } from "../config/hash.ts";
 import type { PriceSeries } from "../backtest/types.ts";
-import { type Dataset, loadDataset } from "../data/dataset.ts";
+import type { Dataset } from "../data/dataset.ts";
+import { loadExperimentDataset, type SynthSource } from "../data/synth_cache.ts";
 import { marketSeries } from "../data/series.ts";
 import { type ResolvedTickers, resolveTickers } from "../data/select.ts";
 import { keepMembers, Universe } from "../data/universe.ts";
@@ -242,6 +243,8 @@ export interface Prepared {
   news?: DigestedNews;
   /** The dataset's point-in-time universe (its `universe` table), or null: a fixed universe. */
   universe: Universe | null;
+  /** With `data.synth`: the generator's parameters and the cache key the dataset came from. */
+  synth?: SynthSource;
 }
 
 /** Options of {@linkcode prepare}. */
@@ -252,10 +255,13 @@ export interface PrepareOptions {
   stages?: Stages;
   /** Folder of cached language-model news digests (default `.alfred/news-cache`). */
   newsCacheDir?: string;
+  /** Folder of the datasets experiments generate (`data.synth`; default `.alfred/synth`). */
+  synthCacheDir?: string;
 }
 
 /**
- * Loads the experiment's dataset, checks it ({@linkcode checkData}; the first failed check is
+ * Loads the experiment's dataset (with `data.synth`, the cached generated one, generated first
+ * when missing), checks it ({@linkcode checkData}; the first failed check is
  * thrown), builds the quarterly features and labels and splits them into folds: what every model
  * of the experiment trains and is evaluated on. Prepare once to train several models (seeds) on
  * the same rows.
@@ -272,7 +278,10 @@ export interface PrepareOptions {
  */
 export async function prepare(e: Experiment, options: PrepareOptions): Promise<Prepared> {
   const { log, stages = new Stages() } = options;
-  const dataset = await stages.time("data", () => loadDataset(e.data.dataset));
+  const { dataset, synth } = await stages.time(
+    "data",
+    () => loadExperimentDataset(e, { cacheDir: options.synthCacheDir, log }),
+  );
   const checked = await stages.time("tickers", () => checkData(e, dataset));
   const failed = checked.checks.find((c) => c.error !== null);
   if (failed) throw failed.error;
@@ -342,6 +351,7 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
     riskFree,
     ...(news ? { news } : {}),
     universe,
+    ...(synth ? { synth } : {}),
   };
 }
 

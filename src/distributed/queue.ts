@@ -27,7 +27,7 @@ import { loadExperiments } from "../config/load.ts";
 import { configHash } from "../config/hash.ts";
 import { experimentToYaml } from "../config/yaml.ts";
 import type { Experiment } from "../config/schema.ts";
-import { loadDataset } from "../data/dataset.ts";
+import { loadExperimentDataset } from "../data/synth_cache.ts";
 import type { SeedRun } from "../record/mod.ts";
 import { redact, registerUrlSecrets } from "../redact.ts";
 import { seedList, withSeed } from "../seeds.ts";
@@ -556,10 +556,12 @@ export async function enqueueExperiments(
   const fingerprints = new Map<string, string>();
   const plans: JobPlan[] = [];
   for (const e of experiments) {
-    let fingerprint = fingerprints.get(e.data.dataset);
+    // A generated dataset (data.synth) is generated here first, so workers can be held to it.
+    const key = e.data.synth ? JSON.stringify(e.data) : e.data.dataset;
+    let fingerprint = fingerprints.get(key);
     if (fingerprint === undefined) {
-      fingerprint = await (await loadDataset(e.data.dataset)).fingerprint();
-      fingerprints.set(e.data.dataset, fingerprint);
+      fingerprint = await (await loadExperimentDataset(e)).dataset.fingerprint();
+      fingerprints.set(key, fingerprint);
     }
     plans.push(jobPlanFor(e, fingerprint));
   }

@@ -28,6 +28,7 @@ import { configHash } from "../config/hash.ts";
 import { parseExperimentText } from "../config/load.ts";
 import type { Backend, Experiment } from "../config/schema.ts";
 import { DatasetError, defaultDataRoot, loadDataset, MissingTableError } from "../data/dataset.ts";
+import { loadExperimentDataset } from "../data/synth_cache.ts";
 import { runExperiment, type RunOptions } from "../pipeline.ts";
 import { SeedRun } from "../record/mod.ts";
 import { firstSeed, runSeeds, seedList, seedRun, withSeedRuns } from "../seeds.ts";
@@ -275,6 +276,40 @@ export async function experimentOfJob(
   return backend && backend !== e.train.backend ? { ...e, train: { ...e.train, backend } } : e;
 }
 
+/**
+ * Checks that this worker generates a job's `data.synth` dataset as the machine that enqueued it
+ * did: generated into this machine's cache when missing, then compared by fingerprint (another
+ * generator version gives other bytes, and the job is refused).
+ *
+ * @param data the job data
+ * @param e the job's experiment
+ * @param worker this worker's name, for the message
+ * @param log told when the dataset is generated
+ * @param cacheDir the cache of generated datasets (default `.alfred/synth`)
+ * @throws {DatasetUnavailableError} when the fingerprints differ
+ */
+export async function checkSynthJobDataset(
+  data: ExperimentJobData,
+  e: Experiment,
+  worker: string,
+  log: (line: string) => void,
+  cacheDir?: string,
+): Promise<void> {
+  const { dataset } = await loadExperimentDataset(e, { log, cacheDir });
+  const fingerprint = await dataset.fingerprint();
+  if (fingerprint !== data.dataFingerprint) {
+    throw new DatasetUnavailableError(
+      `Worker "${worker}" refuses job ${data.configHash.slice(0, 8)} (${data.experiment}): ` +
+        `its generated dataset "${data.dataset}" (data.synth) has fingerprint ${
+          fingerprint.slice(0, 12)
+        }, the job was enqueued with ${
+          data.dataFingerprint.slice(0, 12)
+        }: the generators differ (check out the enqueuing machine's commit)`,
+      data.dataset,
+    );
+  }
+}
+
 /** Where {@link checkJobDataset} looks for data, and where it may fetch it from. */
 export interface DataSource {
   /** Shared data store holding datasets by name and fingerprint. */
@@ -461,11 +496,14 @@ export async function processExperimentJob(
     const e = await experimentOfJob(job.data, ctx.backend);
     // A config's job with seed jobs: their results first (it waits again while one is pending).
     const later = job.data.seedJobs ? await seedJobResults(job, e, token) : null;
-    await checkJobDataset(job.data, ctx.name, {
-      dataStore: ctx.dataStore,
-      dataRoot: ctx.dataRoot,
-      log,
-    });
+    if (e.data.synth) await checkSynthJobDataset(job.data, e, ctx.name, log);
+    else {
+      await checkJobDataset(job.data, ctx.name, {
+        dataStore: ctx.dataStore,
+        dataRoot: ctx.dataRoot,
+        log,
+      });
+    }
     const seedOf = job.data.seedOf;
     // The run this job writes is its first seed's (the whole config's, with one seed).
     const hash = configHash(firstSeed(e));

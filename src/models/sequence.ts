@@ -10,15 +10,19 @@
  * | --- | --- |
  * | `lstm` | `window` reshape → `layers` × LSTM(`size`) `lstm_<i>` (+ `drop_<i>`) → `output` |
  * | `gru` | `window` → `layers` × GRU(`size`) `gru_<i>` (+ `drop_<i>`) → `output` |
- * | `conv-lstm` | `window` → `conv.layers` × causal Conv1D(`filters`, `kernel`, ReLU) `conv_<j>` (after its left padding `pad_<j>`) → the `lstm` stack → `output` |
+ * | `conv-lstm` | `window` → `conv.layers` × causal Conv1D(`filters`, `kernel`, ReLU) `conv_<j>` → the `lstm` stack → `output` |
  * | `transformer` | `window` → Dense(`size`) `project` → `positions` → `layers` × encoder block → `pool` → `output` |
  *
- * The causal convolution is a `valid` Conv1D after `kernel − 1` zero steps
- * padded before the window's first (`CausalPadding`, `pad_<j>`): tfjs 4.22's
- * Conv1D throws "not implemented" for `padding: "causal"` in its fused
- * conv-with-bias. The result and the weights (`conv_<j>/kernel` of
- * `[kernel, channels, filters]`, `conv_<j>/bias`) are a causal Conv1D's: step
- * `t` sees steps `t − kernel + 1 … t` only, never a later one.
+ * The causal convolution is this module's `CausalConv1D` (`conv_<j>`): the
+ * window padded with `kernel − 1` zero steps before its first, its `kernel`
+ * shifted copies side by side, and one matrix product with the kernel. Its
+ * weights (`conv_<j>/kernel` of `[kernel, channels, filters]`, `conv_<j>/bias`)
+ * and result are a causal Conv1D's: step `t` sees steps `t − kernel + 1 … t`
+ * only, never a later one. It is not `tf.layers.conv1d` because the wasm
+ * backend has no gradient kernel for it (`Conv2DBackpropFilter` is not
+ * registered: a conv-lstm could not train on wasm), and tfjs 4.22's conv1d
+ * throws "not implemented" for `padding: "causal"` with a bias; slices, a
+ * concatenation and a matrix product have gradients on every backend.
  *
  * Every recurrent layer but the last returns its sequence; the last returns its
  * final state. An encoder block `b` is: `attention_<b>` (multi-head
@@ -290,45 +294,98 @@ export class LayerNorm extends tf.layers.Layer {
 }
 tf.serialization.registerClass(LayerNorm);
 
-/** Constructor arguments of {@linkcode CausalPadding}. */
-export interface CausalPaddingArgs {
-  /** Zero steps added before the first. */
-  steps: number;
+/** Constructor arguments of {@linkcode CausalConv1D}. */
+export interface CausalConv1DArgs {
+  /** Output channels. */
+  filters: number;
+  /** Steps each output sees: its own and the `kernel − 1` before it. */
+  kernel: number;
+  /** Seed of the `[kernel, channels, filters]` kernel's Glorot-uniform draw (the bias is zero). */
+  seed: number;
   /** Layer name. */
   name?: string;
 }
 
-/** `steps` zero steps before the first of `[batch, steps, channels]` (a causal Conv1D's padding). */
-export class CausalPadding extends tf.layers.Layer {
+/**
+ * A causal Conv1D with ReLU on `[batch, steps, channels]`: output step `t` is
+ * `relu(bias + Σ_j x[t − kernel + 1 + j] · kernel[j])` with steps before the first taken as zero,
+ * so no output depends on a later step. Computed as `kernel` shifted slices of the left-padded
+ * input side by side (`[batch, steps, kernel · channels]`) times the kernel reshaped to
+ * `[kernel · channels, filters]`: ops whose gradients every tfjs backend has, where
+ * `tf.layers.conv1d`'s filter gradient is missing on wasm.
+ */
+export class CausalConv1D extends tf.layers.Layer {
   /** Name under which the layer is serialized. */
-  static className = "CausalPadding";
-  /** Zero steps added. */
-  readonly steps: number;
+  static className = "CausalConv1D";
+  /** Output channels. */
+  readonly filters: number;
+  /** Steps each output sees. */
+  readonly kernelSize: number;
+  /** Seed of the kernel's initializer. */
+  readonly seed: number;
+  private kernel: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
 
-  /** @param args steps and name */
-  constructor(args: CausalPaddingArgs) {
+  /** @param args filters, kernel size, kernel initializer and name */
+  constructor(args: CausalConv1DArgs) {
     super({ name: args.name });
-    this.steps = args.steps;
+    this.filters = args.filters;
+    this.kernelSize = args.kernel;
+    this.seed = args.seed;
   }
 
-  /** `[batch, steps + this.steps, channels]`. */
+  /** Creates `kernel` `[kernel, channels, filters]` and `bias` `[filters]`. */
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = s[2] as number;
+    this.kernel = this.addWeight(
+      "kernel",
+      [this.kernelSize, channels, this.filters],
+      "float32",
+      tf.initializers.glorotUniform({ seed: this.seed }),
+    );
+    this.bias = this.addWeight("bias", [this.filters], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+
+  /** `[batch, steps, filters]`. */
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [s[0], s[1] === null ? null : s[1] + this.steps, s[2]];
+    return [s[0], s[1], this.filters];
   }
 
-  /** The input after `steps` zero steps. */
+  /** The causal convolution and its ReLU. */
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.pad(x, [[0, 0], [this.steps, 0], [0, 0]]);
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const [batch, steps, channels] = x.shape;
+      const k = this.kernelSize;
+      const padded = k > 1 ? tf.pad(x, [[0, 0], [k - 1, 0], [0, 0]]) : x;
+      // Shift j holds step t − (k − 1) + j at t: column block j of the frame meets kernel[j].
+      const frames = k > 1
+        ? tf.concat(
+          Array.from({ length: k }, (_, j) => padded.slice([0, j, 0], [batch, steps, channels])),
+          2,
+        )
+        : x;
+      const w = this.kernel!.read().reshape([k * channels, this.filters]);
+      const y = tf.matMul(frames.reshape([batch * steps, k * channels]), w)
+        .add(this.bias!.read());
+      return tf.relu(y).reshape([batch, steps, this.filters]);
+    });
   }
 
-  /** Serializable config (steps). */
+  /** Serializable config (filters, kernel, seed). */
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), steps: this.steps };
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernel: this.kernelSize,
+      seed: this.seed,
+    };
   }
 }
-tf.serialization.registerClass(CausalPadding);
+tf.serialization.registerClass(CausalConv1D);
 
 /** Constructor arguments of {@linkcode PositionEncoding}. */
 export interface PositionEncodingArgs {
@@ -449,18 +506,14 @@ export function buildSequenceModel(
     net.add(window);
     if (a.conv) {
       for (let j = 0; j < a.conv.layers; j++, n++) {
-        if (a.conv.kernel > 1) {
-          net.add(new CausalPadding({ steps: a.conv.kernel - 1, name: `pad_${j}` }));
-        }
-        net.add(tf.layers.conv1d({
-          filters: a.conv.filters,
-          kernelSize: a.conv.kernel,
-          padding: "valid",
-          activation: "relu",
-          kernelInitializer: glorot(seed, n),
-          biasInitializer: "zeros",
-          name: `conv_${j}`,
-        }));
+        net.add(
+          new CausalConv1D({
+            filters: a.conv.filters,
+            kernel: a.conv.kernel,
+            seed: deriveSeed(seed, n),
+            name: `conv_${j}`,
+          }),
+        );
       }
     }
     const kind = a.family === "gru" ? "gru" : "lstm";

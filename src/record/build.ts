@@ -157,6 +157,11 @@ export function runRecord(parts: RunParts): RunRecord {
       },
       from: e.data.from ?? p.dataset.manifest.from,
       to: e.data.to ?? p.dataset.manifest.to,
+      ...(p.synth
+        ? {
+          synth: { params: { ...p.synth.params }, generator: p.synth.generator, key: p.synth.key },
+        }
+        : {}),
     },
     seeds: { seed: e.seed },
     environment: parts.environment,

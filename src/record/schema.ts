@@ -266,6 +266,19 @@ export const RunData = z.strictObject({
   }).describe("the resolved tickers"),
   from: IsoDate.optional().describe("first daily date used"),
   to: IsoDate.optional().describe("last daily date used"),
+  synth: z.strictObject({
+    params: z.record(z.string(), z.union([z.string(), Float])).describe(
+      "the generator's parameters as it ran them (SynthParams: every default filled in, the name included)",
+    ),
+    generator: z.string().describe(
+      "the generator's version: sha256 of its source files (src/data/synth_cache.ts)",
+    ),
+    key: z.string().describe(
+      "the cache key (sha256 of the format, the generator's version and the parameters)",
+    ),
+  }).optional().describe(
+    "for a dataset the experiment generated (data.synth): what generated it; absent otherwise",
+  ),
 });
 /** The data the run used. */
 export type RunData = z.infer<typeof RunData>;

@@ -47,6 +47,10 @@ export const MAGNITUDE_COLUMNS: readonly string[] = [
   "r2",
   "pearson",
   "signAccuracy",
+  "ic",
+  "icir",
+  "rankIc",
+  "rankIcir",
 ];
 /** Backtest statistics the journal compares with the best benchmark, in column order. */
 export const BACKTEST_COLUMNS: readonly string[] = ["cagr", "sharpe", "maxDrawdown"];

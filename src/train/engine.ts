@@ -4,8 +4,9 @@
  * with its own wasm SIMD sgemm on `wasm`); the checks that the model fits it, made before any
  * long work; and the training of fresh models without checkpoints (controls, ablation retrains).
  *
- * The fused engines train MLPs only: {@linkcode fusedRefusal} is the one place that says which
- * model families they refuse (the sequence families), so a fused recurrent engine can relax it.
+ * The fused engines train the MLP families and, on the CPU backends, the `lstm` and `gru` sequence
+ * families (the fused recurrent engine, `trainFusedRnn`): {@linkcode fusedRefusal} is the one place
+ * that says which model families they refuse (`conv-lstm`, `transformer`).
  *
  * @module
  */
@@ -13,12 +14,15 @@ import type * as tf from "@tensorflow/tfjs";
 import type { Matrix } from "@alfred/core";
 import {
   checkFusedFits,
+  FUSED_RNN_FAMILIES,
   fusedCpuSgemm,
+  fusedRnnProblem,
   type FusedTarget,
   fusedUnsupported,
   type TrainArgs,
   trainFused,
   trainFusedCpu,
+  trainFusedRnn,
   trainModel,
   type TrainResult,
 } from "@alfred/engines";
@@ -61,23 +65,54 @@ export function fusedTarget(backend: string): FusedTarget {
 }
 
 /**
+ * Whether `train.engine: fused` trains a family with the fused recurrent engine (`lstm`, `gru`).
+ *
+ * @param family the model family
+ * @returns true for the recurrent families the fused CPU engine trains
+ */
+export function isFusedRecurrent(family: string): boolean {
+  return (FUSED_RNN_FAMILIES as readonly string[]).includes(family);
+}
+
+/**
  * Why `train.engine: fused` cannot train a model family, or null when it can. The fused engines
- * are MLP engines; the sequence families (`lstm`, `gru`, `conv-lstm`, `transformer`) train on the
- * tfjs engine. The one statement of that rule: {@linkcode checkEngine}, {@linkcode planTraining}
- * and {@linkcode trainWithEngine} all ask it.
+ * train the MLP families (WGSL on webgpu, the CPU engine on cpu-blas and wasm) and `lstm` and
+ * `gru` (the fused recurrent engine, on cpu-blas and wasm); `conv-lstm` and `transformer` train on
+ * the tfjs engine. The one statement of that rule: {@linkcode checkEngine},
+ * {@linkcode planTraining} and {@linkcode trainWithEngine} all ask it.
  *
  * @param family the model family
  * @returns the refusal, naming the family and the alternatives, or null
  * @example
  * ```ts
- * fusedRefusal("lstm"); // 'train.engine "fused" cannot train model family "lstm": ...'
+ * fusedRefusal("transformer"); // 'train.engine "fused" cannot train model family "transformer": ...'
  * ```
  */
 export function fusedRefusal(family: string): string | null {
-  if (!isSequenceFamily(family)) return null;
-  return `train.engine "fused" cannot train model family "${family}": the fused engines train ` +
-    `the MLP families (vanilla.*) only; set train.engine: tfjs (on any backend: wasm, cpu, ` +
-    `cpu-blas, webgpu) for "${family}", or use an MLP family`;
+  if (!isSequenceFamily(family) || isFusedRecurrent(family)) return null;
+  const why = family === "conv-lstm"
+    ? "its causal Conv1D stack is not fused"
+    : "attention is not fused";
+  return `train.engine "fused" cannot train model family "${family}" (${why}): the fused engines ` +
+    `train the MLP families (vanilla.*) and "lstm" and "gru"; set train.engine: tfjs (on any ` +
+    `backend: wasm, cpu, cpu-blas, webgpu) for "${family}"`;
+}
+
+/**
+ * The fused recurrent engine's target on a backend: the CPU engine with the BLAS sgemm on
+ * `cpu-blas` and with the wasm SIMD sgemm on `wasm`.
+ *
+ * @param family the (recurrent) model family, for the message
+ * @param backend the active backend
+ * @returns `blas` or `wasm`
+ * @throws {Error} for another backend (webgpu has no fused recurrent engine)
+ */
+function recurrentTarget(family: string, backend: string): "blas" | "wasm" {
+  if (backend === "cpu-blas") return "blas";
+  if (backend === "wasm") return "wasm";
+  throw new Error(
+    `train.engine "fused" trains model family "${family}" with the fused CPU recurrent engine, on backend "cpu-blas" (BLAS sgemm) or "wasm" (wasm SIMD sgemm), not on "${backend}": set train.backend to one of them, or train.engine: tfjs`,
+  );
 }
 
 /**
@@ -93,6 +128,11 @@ export async function checkEngine(e: Experiment, backend: string): Promise<void>
   if (e.train.engine !== "fused") return;
   const refusal = fusedRefusal(e.model.family);
   if (refusal) throw new Error(refusal);
+  // A recurrent model's size depends on the window's shape: planTraining checks it with the data.
+  if (isFusedRecurrent(e.model.family)) {
+    recurrentTarget(e.model.family, backend);
+    return;
+  }
   const lower = describeModel(e.model, 1, { label: e.label, batchSize: e.train.batch_size });
   await checkFusedFits(fusedTarget(backend), lower, {
     batchSize: e.train.batch_size,
@@ -142,9 +182,24 @@ export function planTraining(
     batchSize: e.train.batch_size,
     sequence: p.q.sequence,
   });
-  const fused = e.train.engine === "fused" ? fusedTarget(backend) : null;
+  const recurrent = e.train.engine === "fused" && isFusedRecurrent(e.model.family)
+    ? recurrentTarget(e.model.family, backend)
+    : null;
+  const fused = e.train.engine !== "fused" ? null : recurrent ?? fusedTarget(backend);
   let trainDevice = device;
-  if (fused) {
+  if (recurrent) {
+    const rows = Math.max(...p.folds.map((f) => f.train.length));
+    const valRows = Math.max(...p.folds.map((f) => f.validation.length));
+    const threads = recurrent === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0;
+    const why = fusedRnnProblem(
+      description,
+      { batchSize: e.train.batch_size, optimizer: e.train.optimizer, rows, valRows },
+      threads,
+    );
+    if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
+    trainDevice = `${device}; fused CPU recurrent engine (${fusedCpuSgemm(recurrent)})`;
+    log(`engine: fused CPU recurrent engine (${e.model.family})`);
+  } else if (fused) {
     const why = fusedUnsupported(description);
     if (why) throw new Error(`train.engine "fused" cannot train this model: ${why}`);
     trainDevice = fused === "webgpu"
@@ -175,6 +230,7 @@ export function planTraining(
  * @param e the experiment
  * @param backend the active backend
  * @param args the trainer's arguments
+ * @param sequence the window's shape (`QuarterlyFrame.sequence`): the fused recurrent engine needs it
  * @returns what the engine returned
  * @throws {Error} as the engine does (`fusedTarget` for a backend without a fused engine;
  *   {@linkcode fusedRefusal} for a family the fused engines do not train)
@@ -183,14 +239,30 @@ export function trainWithEngine(
   e: Experiment,
   backend: string,
   args: TrainArgs,
+  sequence?: SequenceShape,
 ): Promise<TrainResult> {
   if (e.train.engine !== "fused") return trainModel(args);
   const refusal = fusedRefusal(e.model.family);
   if (refusal) return Promise.reject(new Error(refusal));
-  const description = describeModel(e.model, args.x.cols, {
-    label: e.label,
-    batchSize: e.train.batch_size,
-  });
+  let description: ModelDescription;
+  try {
+    description = describeModel(e.model, args.x.cols, {
+      label: e.label,
+      batchSize: e.train.batch_size,
+      sequence,
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (isFusedRecurrent(e.model.family)) {
+    let sgemm: "blas" | "wasm";
+    try {
+      sgemm = recurrentTarget(e.model.family, backend);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return trainFusedRnn({ ...args, description, lossConfig: e.loss, sgemm });
+  }
   const fused = { ...args, description, lossConfig: e.loss };
   const target = fusedTarget(backend);
   return target === "webgpu" ? trainFused(fused) : trainFusedCpu({ ...fused, sgemm: target });
@@ -238,7 +310,7 @@ export async function fitQuietly(
     ...rows,
     signal,
     onEpoch: progress,
-  });
+  }, sequence);
   progress?.finish(result);
   return { model, result };
 }

@@ -258,7 +258,7 @@ export async function trainFolds(
           signal: options.signal,
           lastEpochFit: true,
           checkpoint,
-        }));
+        }, q.sequence));
       training = result;
       progress.finish(result);
       if (result.engine) {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { fusedCpuBytes, fusedLayout, type FusedTarget } from "@alfred/engines";
+import { fusedCpuBytes, fusedLayout, fusedRnnBytes, type FusedTarget } from "@alfred/engines";
 import type { Experiment } from "../config/schema.ts";
 import type { Fold } from "../dataset/split.ts";
 import { availableMemory, gib, type ModelDescription } from "../models/registry.ts";
@@ -135,7 +135,19 @@ export function runMemoryPlan(
   const models = e.analysis.shuffled_control?.enabled ? 2 : 1;
   let engine: EngineMemory = { engine: "tfjs", optimizer: e.train.optimizer };
   if (fused === "webgpu") engine = { engine: "fused-webgpu" };
-  if (fused === "blas" || fused === "wasm") {
+  if ((fused === "blas" || fused === "wasm") && description.sequence) {
+    // The fused recurrent engine: every step's gates and states for the batch or validation chunk.
+    const threads = fused === "wasm" ? navigator.hardwareConcurrency ?? 1 : 0;
+    engine = {
+      engine: "fused-cpu",
+      bytes: fusedRnnBytes(description, {
+        batchSize: e.train.batch_size,
+        optimizer: e.train.optimizer,
+        rows: Math.max(...folds.map((f) => f.train.length)),
+        valRows: Math.max(...folds.map((f) => f.validation.length)),
+      }, threads),
+    };
+  } else if (fused === "blas" || fused === "wasm") {
     const { layers, params } = fusedLayout(description);
     const rows = Math.max(
       ...folds.map((f) =>

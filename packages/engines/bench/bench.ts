@@ -451,17 +451,23 @@ function row(
 /** The PyTorch baseline script that ships beside this module. */
 export const TORCH_SCRIPT = new URL("./torch_baseline.py", import.meta.url);
 
-async function runTorch(
-  o: EngineBenchOptions,
-): Promise<{ info: EngineBenchResult["torch"]; seconds: Map<string, number> }> {
-  const seconds = new Map<string, number>();
+/** What the PyTorch baseline reported: its version and device, or why there is none. */
+export type TorchInfo = EngineBenchResult["torch"];
+
+/**
+ * Runs `torch_baseline.py` with `args` under `python3` and collects its JSON lines.
+ *
+ * @param args the script's arguments
+ * @returns the info line (or why torch is absent) and every other JSON line
+ */
+async function runTorchScript(
+  args: string[],
+): Promise<{ info: TorchInfo; records: Record<string, unknown>[] }> {
+  const records: Record<string, unknown>[] = [];
   let output: Deno.CommandOutput;
   try {
-    const specs = o.workloads.map((w) =>
-      `${w.size}:${w.layers}:${w.rows}:${w.batch}:${o.torchEpochs}`
-    );
     output = await new Deno.Command("python3", {
-      args: [TORCH_SCRIPT.pathname, ...specs],
+      args: [TORCH_SCRIPT.pathname, ...args],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -474,21 +480,16 @@ async function runTorch(
           ? "torch not checked: run the bench with --allow-run=python3"
           : `torch absent: python3 could not be started (${(e as Error).message})`,
       },
-      seconds,
+      records,
     };
   }
   const text = new TextDecoder().decode(output.stdout);
-  let info: EngineBenchResult["torch"] | null = null;
+  let info: TorchInfo | null = null;
   for (const line of text.split("\n")) {
     if (!line.trim().startsWith("{")) continue;
     const j = JSON.parse(line);
     if (j.kind === "info") info = { available: true, version: j.torch, device: j.device };
-    if (j.kind === "mlp") {
-      seconds.set(
-        label({ size: j.size, layers: j.layers, rows: j.rows, batch: j.batch }),
-        j.seconds,
-      );
-    }
+    else records.push(j);
   }
   if (!info) {
     const err = new TextDecoder().decode(output.stderr).trim().split("\n").pop() ?? "";
@@ -499,10 +500,94 @@ async function runTorch(
           ? 'torch absent: python3 -c "import torch" fails'
           : `torch absent: ${err}`,
       },
-      seconds,
+      records,
     };
   }
+  return { info, records };
+}
+
+async function runTorch(
+  o: EngineBenchOptions,
+): Promise<{ info: EngineBenchResult["torch"]; seconds: Map<string, number> }> {
+  const seconds = new Map<string, number>();
+  const specs = o.workloads.map((w) =>
+    `${w.size}:${w.layers}:${w.rows}:${w.batch}:${o.torchEpochs}`
+  );
+  const { info, records } = await runTorchScript(specs);
+  for (const j of records) {
+    if (j.kind !== "mlp") continue;
+    const w = j as { size: number; layers: number; rows: number; batch: number; seconds: number };
+    seconds.set(label({ size: w.size, layers: w.layers, rows: w.rows, batch: w.batch }), w.seconds);
+  }
   return { info, seconds };
+}
+
+/** One sequence model for the PyTorch baseline (`torch_baseline.py`'s `seq:` spec). */
+export interface TorchSequenceSpec {
+  /** `lstm`, `gru` or `transformer`. */
+  family: string;
+  /** Windows (rows) per epoch. */
+  windows: number;
+  /** Steps per window. */
+  length: number;
+  /** Fields per step. */
+  fields: number;
+  /** Recurrent units, or the transformer's width. */
+  size: number;
+  /** Rows per mini-batch. */
+  batch: number;
+  /** Timed epochs (after a warm-up of two batches). */
+  epochs: number;
+}
+
+/** What the PyTorch baseline measured for one {@linkcode TorchSequenceSpec}. */
+export interface TorchSequenceRow extends TorchSequenceSpec {
+  /** PyTorch's parameter count (its recurrent layers keep two bias vectors, tfjs's one). */
+  parameters: number;
+  /** Seconds per epoch. */
+  seconds: number;
+}
+
+/**
+ * Times sequence models in PyTorch eager (`torch_baseline.py`, LSTM, GRU and a transformer of the
+ * tfjs models' shapes) with `threads` intra-op threads. Missing torch or python3 is a reason in
+ * the result, not an error.
+ *
+ * @param specs the models and shapes
+ * @param threads `torch.set_num_threads`
+ * @returns torch's version and device (or why there is none), and one row per spec it ran
+ * @example
+ * ```ts
+ * const { info, rows } = await torchSequenceBaseline([{ family: "lstm", windows: 1000,
+ *   length: 60, fields: 5, size: 64, batch: 64, epochs: 2 }], 2);
+ * ```
+ */
+export async function torchSequenceBaseline(
+  specs: TorchSequenceSpec[],
+  threads: number,
+): Promise<{ info: TorchInfo; rows: TorchSequenceRow[] }> {
+  const args = [
+    `--threads=${threads}`,
+    ...specs.map((s) =>
+      `seq:${s.family}:${s.windows}:${s.length}:${s.fields}:${s.size}:${s.batch}:${s.epochs}`
+    ),
+  ];
+  const { info, records } = await runTorchScript(args);
+  const rows = records.filter((j) => j.kind === "sequence").map((j) => {
+    const r = j as Record<string, number | string>;
+    return {
+      family: String(r.family),
+      windows: Number(r.windows),
+      length: Number(r.length),
+      fields: Number(r.fields),
+      size: Number(r.size),
+      batch: Number(r.batch),
+      epochs: specs[0]?.epochs ?? 1,
+      parameters: Number(r.parameters),
+      seconds: Number(r.seconds),
+    };
+  });
+  return { info, rows };
 }
 
 /**

@@ -96,6 +96,14 @@ export function fusedLayout(d: MlpDescription): { layers: FusedLayer[]; params: 
   return { layers, params: off };
 }
 
+/** Where one tensor of `model.getWeights()` lives in a fused engine's flat parameter buffer. */
+export interface WeightSlot {
+  /** Offset of its first value. */
+  off: number;
+  /** Its shape (values row-major from `off`). */
+  shape: number[];
+}
+
 /**
  * Where each tensor of `model.getWeights()` lives in the flat parameter
  * buffer: trainable weights first (per layer kernel, bias, then gamma and beta
@@ -105,7 +113,7 @@ export function fusedLayout(d: MlpDescription): { layers: FusedLayer[]; params: 
  * @param layers the layout's layers
  * @returns offset and shape per weight tensor
  */
-export function weightSlots(layers: FusedLayer[]): { off: number; shape: number[] }[] {
+export function weightSlots(layers: FusedLayer[]): WeightSlot[] {
   const trainable = layers.flatMap((l) => [
     { off: l.wOff, shape: [l.inDim, l.outDim] },
     { off: l.bOff, shape: [l.outDim] },
@@ -207,17 +215,16 @@ export interface FusedEngine {
  * Reads the model's weights into one flat buffer.
  *
  * @param model the tfjs model
- * @param layers its layout
+ * @param slots where each of its weights lives in the flat buffer
  * @param params the layout's parameter count
  * @returns the flat parameters
  */
 export async function flatWeights(
   model: tf.LayersModel,
-  layers: FusedLayer[],
+  slots: WeightSlot[],
   params: number,
 ): Promise<Float32Array<ArrayBuffer>> {
   const flat = new Float32Array(params);
-  const slots = weightSlots(layers);
   const weights = model.getWeights();
   for (let i = 0; i < weights.length; i++) {
     flat.set((await weights[i].data()) as Float32Array, slots[i].off);
@@ -227,10 +234,10 @@ export async function flatWeights(
 
 function hostWeights(
   flat: Float32Array,
-  layers: FusedLayer[],
+  slots: WeightSlot[],
   model: tf.LayersModel,
 ): HostTensor[] {
-  return weightSlots(layers).map(({ off, shape }, i) => ({
+  return slots.map(({ off, shape }, i) => ({
     name: model.weights[i]?.originalName ?? `w${i}`,
     shape,
     dtype: "float32" as const,
@@ -241,11 +248,10 @@ function hostWeights(
 
 function flatFromHost(
   hs: HostTensor[],
-  layers: FusedLayer[],
+  slots: WeightSlot[],
   params: number,
   what: string,
 ): Float32Array<ArrayBuffer> {
-  const slots = weightSlots(layers);
   if (hs.length !== slots.length) {
     throw new RangeError(
       `Checkpoint does not match the model: ${what} have ${hs.length} tensors, the model ${slots.length}`,
@@ -273,20 +279,21 @@ function flatFromHost(
  * engine is destroyed when the returned one is disposed, or here on an error.
  *
  * @param args the engine's (checked) arguments
- * @param layers the model's layout
+ * @param slots where each of the model's weights lives in the flat buffer ({@linkcode weightSlots}
+ *   for an MLP)
  * @param params the layout's parameter count
  * @param engine a freshly built fused engine
  * @returns the engine for `runEpochs`
  */
 export async function fusedTrainingEngine(
-  args: FusedArgs,
-  layers: FusedLayer[],
+  args: TrainArgs,
+  slots: WeightSlot[],
   params: number,
   engine: FusedEngine,
 ): Promise<TrainingEngine> {
   const { model, train, x, xVal } = args;
   try {
-    engine.upload(await flatWeights(model, layers, params));
+    engine.upload(await flatWeights(model, slots, params));
   } catch (e) {
     engine.destroy();
     throw e;
@@ -304,7 +311,7 @@ export async function fusedTrainingEngine(
     async snapshot(best) {
       const opt = await engine.optimizerState();
       return {
-        weights: hostWeights(await engine.download(false), layers, model),
+        weights: hostWeights(await engine.download(false), slots, model),
         optimizer: opt
           ? [opt.m, opt.v].map((data, i) => ({
             name: MOMENTS[i],
@@ -314,11 +321,11 @@ export async function fusedTrainingEngine(
           }))
           : [],
         adamPowers: opt ? opt.powers : null,
-        best: best ? hostWeights(await engine.download(true), layers, model) : null,
+        best: best ? hostWeights(await engine.download(true), slots, model) : null,
       };
     },
     restore(s) {
-      engine.upload(flatFromHost(s.weights, layers, params, "weights"));
+      engine.upload(flatFromHost(s.weights, slots, params, "weights"));
       if (train.optimizer === "adam") {
         const [m, v] = MOMENTS.map((name) => s.optimizer.find((h) => h.name === name));
         if (!m || !v || !s.adamPowers || m.data.length !== params || v.data.length !== params) {
@@ -332,12 +339,12 @@ export async function fusedTrainingEngine(
           powers: s.adamPowers,
         });
       }
-      if (s.best) engine.setBest(flatFromHost(s.best, layers, params, "best weights"));
+      if (s.best) engine.setBest(flatFromHost(s.best, slots, params, "best weights"));
       return Promise.resolve();
     },
     async toModel(which) {
       const flat = await engine.download(which === "best");
-      const ts = weightSlots(layers).map(({ off, shape }) =>
+      const ts = slots.map(({ off, shape }) =>
         tf.tensor(flat.subarray(off, off + shape.reduce((a, b) => a * b, 1)), shape)
       );
       model.setWeights(ts);

@@ -60,6 +60,7 @@ import {
   fusedLayout,
   type FusedOptimizerState,
   fusedTrainingEngine,
+  weightSlots,
 } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
 
@@ -98,13 +99,20 @@ export interface FusedCpuArgs extends FusedArgs {
 }
 
 /** The sgemm a run multiplies with: a loaded BLAS, or null for the wasm one (and why). */
-interface SgemmChoice {
+export interface SgemmChoice {
   blas: Blas | null;
   /** Why there is no BLAS (empty with one). */
   why: string;
 }
 
-function chooseSgemm(args: Pick<FusedCpuArgs, "sgemm" | "blas">): SgemmChoice {
+/**
+ * The sgemm a fused CPU run multiplies with (see {@linkcode FusedCpuArgs.sgemm}).
+ *
+ * @param args which sgemm, and a BLAS to use
+ * @returns the BLAS, or null for the wasm sgemm and why
+ * @throws {Error} for `blas` when no BLAS library loads
+ */
+export function chooseSgemm(args: Pick<FusedCpuArgs, "sgemm" | "blas">): SgemmChoice {
   const which = args.sgemm ?? "auto";
   if (which === "wasm") return { blas: null, why: "sgemm: wasm" };
   try {
@@ -153,10 +161,10 @@ function engineFloats(
 }
 
 /** What provides a BLAS on Debian and Ubuntu. */
-const BLAS_INSTALL = `a BLAS ("apt-get install ${BLAS_DEBIAN_PACKAGE}")`;
+export const BLAS_INSTALL = `a BLAS ("apt-get install ${BLAS_DEBIAN_PACKAGE}")`;
 
 /** Floats of the arena the wasm sgemm's rounding probe uses. */
-const PROBE_FLOATS = 16;
+export const PROBE_FLOATS = 16;
 
 /**
  * Bytes the fused CPU engine allocates for a model: parameters, gradients,
@@ -280,11 +288,53 @@ export async function trainFusedCpu(args: FusedCpuArgs): Promise<TrainResult> {
     run.destroy();
     throw e;
   }
-  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, run));
+  return await runEpochs(args, await fusedTrainingEngine(args, weightSlots(layers), params, run));
 }
 
 /** Row-major `C = op(A)·op(B)` over views of the engine's buffers. */
-type Sgemm = Blas["sgemm"];
+export type Sgemm = Blas["sgemm"];
+
+/**
+ * The product a fused CPU run calls: the chosen BLAS's sgemm, or the wasm SIMD
+ * sgemm on the arena, split over the pool's threads when it has more than one.
+ *
+ * @param choice the BLAS, or null for the wasm sgemm
+ * @param pool the run's threads (the wasm sgemm splits products over them)
+ * @param arena the run's arena (the wasm sgemm's operands live there)
+ * @param simd the arena's kernels
+ * @param scratch per thread, the wasm sgemm's packing scratch in the arena
+ * @param probe arena floats for the fused-rounding probe
+ * @returns the product and what it is, for the run record
+ * @throws {RangeError} for the wasm sgemm without an arena, kernels, scratch or probe
+ */
+export function startSgemm(
+  choice: SgemmChoice,
+  pool: CpuPool,
+  arena: Arena | null,
+  simd: (SimdKernels & SgemmKernels) | null,
+  scratch: Float32Array[],
+  probe: Float32Array | null,
+): { sgemm: Sgemm; name: string } {
+  const blas = choice.blas;
+  if (blas) return { sgemm: blas.sgemm, name: `${blas.library} sgemm` };
+  if (!arena || !simd || !scratch.length || !probe) {
+    throw new RangeError("The wasm sgemm needs an arena, its kernels, scratch and a probe");
+  }
+  const threads = pool.threads;
+  const wasm = new WasmSgemm(
+    simd,
+    arena.memory,
+    sgemmScratch(scratch[0].byteOffset),
+    arena.fma,
+    threads,
+    threads > 1 ? (job, parts) => pool.sgemm(job, parts) : null,
+    probe,
+  );
+  return {
+    sgemm: (ta, tb, m, n, k, a, b, c) => wasm.sgemm(ta, tb, m, n, k, a, b, c),
+    name: wasm.describe(),
+  };
+}
 
 class FusedCpuRun implements FusedEngine {
   readonly batch: number;
@@ -385,24 +435,9 @@ class FusedCpuRun implements FusedEngine {
       ...(arena ? { wasm: { memory: arena.memory, module: arena.module } } : {}),
       ...(this.scratch.length ? { scratch: this.scratch.map((s) => s.byteOffset) } : {}),
     });
-    const blas = this.choice.blas;
-    if (blas) {
-      this.sgemm = blas.sgemm;
-      this.sgemmName = `${blas.library} sgemm`;
-      return;
-    }
-    const pool = this.pool;
-    const wasm = new WasmSgemm(
-      this.simd!,
-      arena!.memory,
-      sgemmScratch(this.scratch[0].byteOffset),
-      arena!.fma,
-      this.threads,
-      this.threads > 1 ? (job, parts) => pool.sgemm(job, parts) : null,
-      this.probe!,
-    );
-    this.sgemm = (ta, tb, m, n, k, a, b, c) => wasm.sgemm(ta, tb, m, n, k, a, b, c);
-    this.sgemmName = wasm.describe();
+    const product = startSgemm(this.choice, this.pool, arena, this.simd, this.scratch, this.probe);
+    this.sgemm = product.sgemm;
+    this.sgemmName = product.name;
   }
 
   /** Which sgemm, kernels and threads run the training. */

@@ -39,6 +39,7 @@ import {
   fusedLayout,
   type FusedOptimizerState,
   fusedTrainingEngine,
+  weightSlots,
 } from "./fused.ts";
 import {
   batchNormBackwardShader,
@@ -257,7 +258,10 @@ export async function trainFused(args: FusedTrainArgs): Promise<TrainResult> {
     args.xVal,
     args.yVal,
   );
-  return await runEpochs(args, await fusedTrainingEngine(args, layers, params, engine));
+  return await runEpochs(
+    args,
+    await fusedTrainingEngine(args, weightSlots(layers), params, engine),
+  );
 }
 
 /**
