@@ -516,7 +516,7 @@ const CASES: Case[] = [
       line: 3,
       col: 30,
       path: "data.synth.tickers",
-      message: "expected an integer from 2 to 5000, got 1",
+      message: "expected an integer from 2 to 10000, got 1",
     },
   },
   {

@@ -7,7 +7,8 @@
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 import { join } from "node:path";
 import { parseExperimentText } from "../src/config/load.ts";
-import { DEFAULT_DATASET, type SynthConfig } from "../src/config/schema.ts";
+import { DEFAULT_DATASET, MAX_SYNTH_TICKERS, type SynthConfig } from "../src/config/schema.ts";
+import { SYNTH_MAX_TICKERS } from "../src/data/synth.ts";
 import { DatasetNotFoundError, fingerprintFolder, loadDatasetFolder } from "../src/data/dataset.ts";
 import {
   ensureSynthDataset,
@@ -332,4 +333,9 @@ Deno.test("a worker generates a queued data.synth dataset and refuses the job wh
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("data.synth's ticker cap is the generator's", () => {
+  // The schema keeps its own constant so the config module does not load the generator.
+  assertEquals(MAX_SYNTH_TICKERS, SYNTH_MAX_TICKERS);
 });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertNotEquals, assertThrows } from "./assert.ts";
+import { assert, assertEquals, assertNotEquals, assertRejects, assertThrows } from "./assert.ts";
 import { join } from "node:path";
 import type pl from "nodejs-polars";
 import { isoDates, loadDataset, loadDatasetFolder, TABLE_NAMES } from "../src/data/dataset.ts";
@@ -156,6 +156,11 @@ Deno.test("synthetic manifest is honest and complete", () => {
   });
   assertThrows(() => generateSynthetic({ ...PARAMS, signal: -1 }), Error, 'Invalid signal "-1"');
   assertThrows(() => generateSynthetic({ ...PARAMS, tickers: 1 }), Error, 'Invalid tickers "1"');
+  assertThrows(
+    () => generateSynthetic({ ...PARAMS, tickers: 10_001 }),
+    Error,
+    'Invalid tickers "10001": expected an integer from 2 to 10000',
+  );
 });
 
 Deno.test("synthetic prices: fat tails, factor correlation, and a planted signal that is realized next quarter", () => {
@@ -317,4 +322,41 @@ Deno.test("prices come out in (ticker, date) order without a sort: ticker-major 
   const tickers = prices.getColumn("ticker").toArray() as string[];
   assertEquals([tickers[0], tickers.at(-1)], ["SYN001", "SYN120"]);
   assertEquals(prices.height, 120 * new Set(isoDates(prices.getColumn("date"))).size);
+});
+
+Deno.test("a synthetic dataset written a batch of tickers at a time equals the one written whole", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const base = { seed: 3, tickers: 7, from: "2010-01-01", to: "2011-12-31", signal: 1 };
+    // Every path: plain, and with listings, the temporal shape and news (cut to listed spells).
+    for (const params of [base, { ...base, turnover: 0.4, shapeSignal: 2, newsSignal: 1 }]) {
+      const whole = join(root, "whole"), batched = join(root, "batched");
+      const manifest = await writeSynthetic(whole, params);
+      // 3 does not divide 7: the last batch is short.
+      assertEquals(await writeSynthetic(batched, params, { batchTickers: 3 }), manifest);
+      const a = await loadDatasetFolder(whole), b = await loadDatasetFolder(batched);
+      assertEquals(b.manifest, a.manifest);
+      for (const t of a.manifest.tables) {
+        assert(b.table(t).frameEqual(a.table(t)), `table ${t} differs`);
+      }
+      // No scratch file or part folder is left beside or in the dataset.
+      assertEquals(
+        [...Deno.readDirSync(root)].map((e) => e.name).sort(),
+        ["batched", "whole"],
+      );
+      assertEquals(
+        [...Deno.readDirSync(batched)].map((e) => e.name).sort(),
+        ["manifest.json", ...a.manifest.tables.map((t) => `${t}.parquet`)].sort(),
+      );
+      await Deno.remove(whole, { recursive: true });
+      await Deno.remove(batched, { recursive: true });
+    }
+    await assertRejects(
+      () => writeSynthetic(join(root, "x"), base, { batchTickers: 0 }),
+      RangeError,
+      'Invalid batchTickers "0"',
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -60,7 +60,7 @@ export type TickerSpec = z.infer<typeof TickerSpec>;
  * The most tickers `data.synth` may ask for: the generator's own limit (`generateSynthetic` in
  * `src/data/synth.ts` refuses more).
  */
-export const MAX_SYNTH_TICKERS = 5000;
+export const MAX_SYNTH_TICKERS = 10_000;
 
 /**
  * A synthetic dataset generated for the experiment: the parameters of `generateSynthetic`

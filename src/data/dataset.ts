@@ -7,6 +7,7 @@
 import pl from "nodejs-polars";
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { dateToIso, dayToIso } from "@alfred/core";
 import { IsoDate } from "../config/schema.ts";
@@ -805,24 +806,25 @@ export async function fingerprintFolder(
   dir: string,
   tables: readonly TableName[],
 ): Promise<string> {
-  const parts: Uint8Array[] = [];
+  // Streamed file by file: a dataset of 10,000 tickers has a gigabyte of prices.
+  const hash = createHash("sha256");
   const enc = new TextEncoder();
-  const add = (label: string, bytes: Uint8Array) => {
-    parts.push(enc.encode(`${label}\n${bytes.length}\n`), bytes);
+  const add = async (label: string, file: string) => {
+    const f = await Deno.open(file);
+    try {
+      hash.update(enc.encode(`${label}\n${(await f.stat()).size}\n`));
+      for await (const chunk of f.readable) hash.update(chunk);
+    } finally {
+      try {
+        f.close();
+      } catch { /* closed by the stream */ }
+    }
   };
-  add("manifest.json", await Deno.readFile(join(dir, "manifest.json")));
+  await add("manifest.json", join(dir, "manifest.json"));
   for (const t of TABLE_NAMES) {
-    if (tables.includes(t)) add(`${t}.parquet`, await Deno.readFile(tablePath(dir, t)));
+    if (tables.includes(t)) await add(`${t}.parquet`, tablePath(dir, t));
   }
-  const total = parts.reduce((n, p) => n + p.length, 0);
-  const all = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
-  }
-  const digest = await crypto.subtle.digest("SHA-256", all);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hash.digest("hex");
 }
 
 /** The JSON text a manifest is written as (stable key order, two-space indent, final newline). */
@@ -836,13 +838,14 @@ export function manifestJson(manifest: Manifest): string {
  *
  * @param dir the dataset folder to create or replace
  * @param manifest the manifest; its `tables` must be exactly the keys of `tables`
- * @param tables one dataframe per table, with the documented columns and dtypes
+ * @param tables one dataframe per table, with the documented columns and dtypes, or its
+ *   {@linkcode TableBatches} (a large table, checked and written a batch at a time)
  * @throws {DatasetError} when the manifest is invalid or a table does not match it or its schema
  */
 export async function writeDataset(
   dir: string,
   manifest: Manifest,
-  tables: Partial<Record<TableName, pl.DataFrame>>,
+  tables: Partial<Record<TableName, pl.DataFrame | TableBatches>>,
 ): Promise<void> {
   const name = manifest.name;
   const parsed = parseManifest(name, join(dir, "manifest.json"), JSON.stringify(manifest));
@@ -857,8 +860,10 @@ export async function writeDataset(
     );
   }
   for (const t of given) {
-    checkTableSchema(name, t, tables[t]!.schema);
-    checkTableValues(name, t, tables[t]!, tablePath(dir, t));
+    const table = tables[t]!;
+    if (typeof table === "function") continue; // checked batch by batch as it is written
+    checkTableSchema(name, t, table.schema);
+    checkTableValues(name, t, table, tablePath(dir, t));
   }
   const target = resolve(dir);
   const parent = dirname(target);
@@ -869,7 +874,12 @@ export async function writeDataset(
   try {
     await Deno.writeTextFile(join(tmp, "manifest.json"), manifestJson(parsed));
     for (const t of given) {
-      const bytes = tables[t]!.writeParquet({ compression: "zstd" });
+      const table = tables[t]!;
+      if (typeof table === "function") {
+        await writeBatches(name, t, table, tmp, tablePath(dir, t));
+        continue;
+      }
+      const bytes = table.writeParquet({ compression: "zstd" });
       await Deno.writeFile(tablePath(tmp, t), new Uint8Array(bytes));
     }
     if (await exists(target)) {
@@ -889,6 +899,43 @@ export async function writeDataset(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * A table given to {@linkcode writeDataset} in batches: frames in file order, each holding every
+ * row of its tickers (or series), so each is checked on its own as it is written. Only one batch
+ * is in memory at a time.
+ */
+export type TableBatches = () => Iterable<pl.DataFrame>;
+
+/**
+ * Writes a table's batches into the folder `tmp`: each batch checked and written as a part file,
+ * then the parts streamed into the table's one Parquet file by a Polars lazy scan, in order.
+ */
+async function writeBatches(
+  dataset: string,
+  table: TableName,
+  batches: TableBatches,
+  tmp: string,
+  shownFile: string,
+): Promise<void> {
+  const parts = join(tmp, `.parts-${table}`);
+  await Deno.mkdir(parts);
+  const files: string[] = [];
+  for (const df of batches()) {
+    checkTableSchema(dataset, table, df.schema);
+    checkTableValues(dataset, table, df, shownFile);
+    const file = join(parts, `${String(files.length).padStart(6, "0")}.parquet`);
+    df.writeParquet(file, { compression: "zstd" });
+    files.push(file);
+  }
+  if (files.length === 0) {
+    throw new RangeError(`Table "${table}" of dataset "${dataset}" was given no batches`);
+  }
+  await pl.concat(files.map((f) => pl.scanParquet(f, { glob: false })))
+    .sinkParquet(tablePath(tmp, table), { compression: "zstd" })
+    .collect();
+  await Deno.remove(parts, { recursive: true });
 }
 
 /**

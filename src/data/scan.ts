@@ -33,16 +33,34 @@ export interface TickerContinuity {
   continuous: boolean;
 }
 
+/** Rows of the prices table, by ticker run: see {@linkcode priceRows}. */
+export interface PriceRows {
+  /** The tickers with rows, in string order. */
+  tickers: string[];
+  /** Ticker k's rows are `start[k] .. start[k + 1] - 1` (one more entry than tickers). */
+  start: Int32Array;
+  /** Day numbers (days since 1970-01-01), ascending within each ticker's run. */
+  day: Int32Array;
+  close: Float64Array;
+}
+
 /**
- * Rows of the prices table with a finite positive close: ticker, day number, close, sorted. The
- * close is the dataset's returns column (`adj_close` where the manifest's `returns` says so), so
- * selection correlates the returns the run uses.
+ * Rows of the prices table with a finite positive close, sorted by ticker and day: each ticker's
+ * run of rows, their day numbers and closes as typed arrays (no value per row is boxed or made a
+ * string: at 10,000 tickers over 25 years the table has 65 million rows). The close is the
+ * dataset's returns column (`adj_close` where the manifest's `returns` says so), so selection
+ * correlates the returns the run uses.
+ *
+ * @param dataset the dataset (needs a prices table)
+ * @param from first date, inclusive (default: the first)
+ * @param to last date, inclusive (default: the last)
+ * @returns the rows by ticker run
  */
 export function priceRows(
   dataset: Dataset,
   from?: string,
   to?: string,
-): { ticker: string[]; day: Int32Array; close: Float64Array } {
+): PriceRows {
   let df = dataset.table("prices").select(
     pl.col("ticker"),
     pl.col("date").cast(pl.Int32).alias("day"),
@@ -52,16 +70,48 @@ export function priceRows(
   if (to !== undefined) df = df.filter(pl.col("day").ltEq(isoToDay(to)));
   df = df.sort(["ticker", "day"]);
   // Typed arrays straight from the columns (no nulls: the close is filtered, the date is required)
-  // rather than boxed values per row.
+  // rather than boxed values per row; the tickers as runs, from their counts in ticker order.
   const day = df.getColumn("day");
   const close = df.getColumn("close").cast(pl.Float64);
+  const counts = df.getColumn("ticker").cast(pl.Utf8).valueCounts().sort("ticker");
+  const sizes = counts.getColumn("count").toArray() as number[];
+  const start = new Int32Array(sizes.length + 1);
+  sizes.forEach((n, k) => start[k + 1] = start[k] + Number(n));
   return {
-    ticker: df.getColumn("ticker").toArray() as string[],
+    tickers: counts.getColumn("ticker").toArray() as string[],
+    start,
     day: day.nullCount() === 0
       ? day.toTypedArray() as Int32Array
       : Int32Array.from(day.toArray() as number[]),
     close: close.toTypedArray() as Float64Array,
   };
+}
+
+/**
+ * The distinct day numbers of `day`, ascending, and each day's place among them
+ * (`index[d - first]`, −1 for a day not there): the dataset's calendar over a window, in one pass
+ * over the rows.
+ *
+ * @param day day numbers
+ * @returns the calendar and the lookup from day to place
+ */
+export function dayCalendar(day: Int32Array): { calendar: number[]; index: (d: number) => number } {
+  if (day.length === 0) return { calendar: [], index: () => -1 };
+  let lo = day[0], hi = day[0];
+  for (let i = 1; i < day.length; i++) {
+    if (day[i] < lo) lo = day[i];
+    else if (day[i] > hi) hi = day[i];
+  }
+  const place = new Int32Array(hi - lo + 1).fill(-1);
+  for (let i = 0; i < day.length; i++) place[day[i] - lo] = 0;
+  const calendar: number[] = [];
+  for (let k = 0; k < place.length; k++) {
+    if (place[k] === 0) {
+      place[k] = calendar.length;
+      calendar.push(lo + k);
+    }
+  }
+  return { calendar, index: (d) => (d < lo || d > hi ? -1 : place[d - lo]) };
 }
 
 /**
@@ -86,7 +136,7 @@ export function scanContinuity(
   }
   const sinceDay = isoToDay(since);
   const rows = priceRows(dataset, since, options.until);
-  const calendar = [...new Set(rows.day)].sort((a, b) => a - b);
+  const { calendar, index } = dayCalendar(rows.day);
   if (calendar.length === 0) {
     throw new RangeError(
       `Dataset "${dataset.name}" has no prices from "${since}"${
@@ -102,16 +152,15 @@ export function scanContinuity(
       }, after "${since}": no ticker has history since then`,
     );
   }
-  const index = new Map(calendar.map((d, i) => [d, i]));
-  const byTicker = new Map<string, number[]>();
-  for (let i = 0; i < rows.ticker.length; i++) {
-    let list = byTicker.get(rows.ticker[i]);
-    if (!list) byTicker.set(rows.ticker[i], list = []);
-    list.push(index.get(rows.day[i])!);
-  }
+  const byTicker = new Map<string, Int32Array>();
+  rows.tickers.forEach((t, k) => {
+    const idx = new Int32Array(rows.start[k + 1] - rows.start[k]);
+    for (let i = 0; i < idx.length; i++) idx[i] = index(rows.day[rows.start[k] + i]);
+    byTicker.set(t, idx);
+  });
   const tickers = [...new Set([...dataset.manifest.tickers, ...byTicker.keys()])].sort();
   return tickers.map((ticker) => {
-    const idx = byTicker.get(ticker) ?? [];
+    const idx = byTicker.get(ticker) ?? new Int32Array(0);
     if (idx.length === 0) {
       return {
         ticker,

@@ -9,7 +9,7 @@
 import type { DataConfig, TickerSpec } from "../config/schema.ts";
 import type { Dataset } from "./dataset.ts";
 import { dayToIso, extent, pearson } from "@alfred/core";
-import { continuousTickers, priceRows } from "./scan.ts";
+import { continuousTickers, dayCalendar, priceRows } from "./scan.ts";
 import { Universe } from "./universe.ts";
 
 /** Fewest overlapping daily returns for a correlation to count; fewer count as correlation 1. */
@@ -138,16 +138,18 @@ function dailyReturns(
   to: string,
 ): { rets: Float64Array[]; calendar: number[] } {
   const rows = priceRows(dataset, from, to);
-  const calendar = [...new Set(rows.day)].sort((a, b) => a - b);
-  const index = new Map(calendar.map((d, i) => [d, i]));
+  const { calendar, index } = dayCalendar(rows.day);
   const col = new Map(tickers.map((t, i) => [t, i]));
   const T = calendar.length;
   // Closes first, turned into returns in place from the end.
   const rets = tickers.map(() => new Float64Array(T).fill(NaN));
-  for (let i = 0; i < rows.ticker.length; i++) {
-    const c = col.get(rows.ticker[i]);
-    if (c !== undefined) rets[c][index.get(rows.day[i])!] = rows.close[i];
-  }
+  rows.tickers.forEach((t, k) => {
+    const c = col.get(t);
+    if (c === undefined) return;
+    for (let i = rows.start[k]; i < rows.start[k + 1]; i++) {
+      rets[c][index(rows.day[i])] = rows.close[i];
+    }
+  });
   for (const r of rets) {
     for (let k = T - 1; k >= 1; k--) r[k] = Math.log(r[k] / r[k - 1]);
     if (T) r[0] = NaN;

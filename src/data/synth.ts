@@ -12,6 +12,7 @@
  * @module
  */
 import pl from "nodejs-polars";
+import { dirname, resolve } from "node:path";
 import {
   dayOfWeek,
   dayQuarter,
@@ -299,25 +300,39 @@ export interface SynthDataset {
   plantedShapes?: { quarter: string; ticker: string; phase: 1 | -1 }[];
 }
 
-/**
- * Generate a synthetic universe with every table and a planted signal.
- *
- * @param params seed, size, span, signal strength and optional shape parameters
- * @returns manifest and tables (write them with {@linkcode writeSynthetic} or `writeDataset`)
- * @throws {RangeError} when a parameter is out of range
- * @example
- * ```ts
- * const { manifest, tables } = generateSynthetic({ seed: 1, tickers: 8, from: "2010-01-01", to: "2012-12-31", signal: 1 });
- * ```
- */
-export function generateSynthetic(params: SynthParams): SynthDataset {
+/** The most tickers the generator makes (the pipeline bench's largest size, measured). */
+export const SYNTH_MAX_TICKERS = 10_000;
+
+// The price process's constants, stated in the manifest.
+const REGIME = { calmToTurbulent: 0.01, turbulentToCalm: 0.04, volMultiplier: [1, 2.2] };
+const SIGMA_MARKET = 0.008;
+const MU_MARKET = 0.0003;
+const SIGMA_SECTOR = 0.006;
+
+/** {@linkcode SynthParams} checked, with the defaults and the calendar filled in. */
+interface CheckedParams {
+  sectors: number;
+  tailDf: number;
+  newsSignal: number | undefined;
+  turnover: number;
+  shape: TemporalShape | null;
+  /** The trading days. */
+  days: string[];
+}
+
+/** Checks the parameters (in the order the messages are documented) and fills in defaults. */
+function checkParams(params: SynthParams): CheckedParams {
   const sectors = params.sectors ?? Math.min(SYNTH_DEFAULTS.sectors, params.tickers);
   const tailDf = params.tailDf ?? SYNTH_DEFAULTS.tailDf;
   if (!Number.isInteger(params.seed)) {
     throw new RangeError(`Invalid seed "${params.seed}": expected an integer`);
   }
-  if (!Number.isInteger(params.tickers) || params.tickers < 2 || params.tickers > 5000) {
-    throw new RangeError(`Invalid tickers "${params.tickers}": expected an integer from 2 to 5000`);
+  if (
+    !Number.isInteger(params.tickers) || params.tickers < 2 || params.tickers > SYNTH_MAX_TICKERS
+  ) {
+    throw new RangeError(
+      `Invalid tickers "${params.tickers}": expected an integer from 2 to ${SYNTH_MAX_TICKERS}`,
+    );
   }
   if (!Number.isFinite(params.signal) || params.signal < 0 || params.signal > 10) {
     throw new RangeError(`Invalid signal "${params.signal}": expected a number from 0 to 10`);
@@ -345,25 +360,119 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       `Invalid span "${params.from}".."${params.to}": expected at least 130 trading days, found ${days.length}`,
     );
   }
+  return { sectors, tailDf, newsSignal, turnover, shape, days };
+}
+
+/** A quarter as day indices, inclusive. */
+interface Quarter {
+  key: string;
+  start: number;
+  end: number;
+}
+
+/** Price columns, ticker-major: in a quarter's block row `i · len + k` is ticker i on its k-th day. */
+interface PriceColumns {
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  volume: Float64Array;
+}
+
+/** The price columns kept apart from the full closes (which the simulation reads back). */
+const BLOCK_COLUMNS = ["open", "high", "low", "volume"] as const;
+
+/**
+ * The rows of a ticker table with two number columns (insider, sentiment) as typed columns, in the
+ * order they were made: day by day across tickers. 24 bytes a row instead of an object's hundred or
+ * more; at 10,000 tickers over 25 years the sentiment table has 16 million rows.
+ */
+class TickerRows {
+  ticker = new Int32Array(1 << 12);
+  day = new Int32Array(1 << 12);
+  a = new Float64Array(1 << 12);
+  b = new Float64Array(1 << 12);
+  length = 0;
+
+  /** Appends a row: ticker index, day index and the two values. */
+  push(ticker: number, day: number, a: number, b: number): void {
+    if (this.length === this.ticker.length) this.#grow();
+    const k = this.length++;
+    this.ticker[k] = ticker;
+    this.day[k] = day;
+    this.a[k] = a;
+    this.b[k] = b;
+  }
+
+  #grow(): void {
+    const cap = Math.ceil(this.ticker.length * 1.5);
+    const grow = <T extends Int32Array | Float64Array>(old: T, fresh: T) => {
+      fresh.set(old);
+      return fresh;
+    };
+    this.ticker = grow(this.ticker, new Int32Array(cap));
+    this.day = grow(this.day, new Int32Array(cap));
+    this.a = grow(this.a, new Float64Array(cap));
+    this.b = grow(this.b, new Float64Array(cap));
+  }
+
+  /**
+   * The rows grouped by ticker, each ticker's in the order made (a stable counting sort): rows
+   * `order[start[i]] .. order[start[i + 1] - 1]` are ticker i's. Made day by day, they are in
+   * (ticker, date) order, the tables' order, without a sort.
+   */
+  byTicker(tickers: number): { order: Int32Array; start: Int32Array } {
+    const start = new Int32Array(tickers + 1);
+    for (let k = 0; k < this.length; k++) start[this.ticker[k] + 1]++;
+    for (let i = 0; i < tickers; i++) start[i + 1] += start[i];
+    const next = start.slice(0, tickers);
+    const order = new Int32Array(this.length);
+    for (let k = 0; k < this.length; k++) order[next[this.ticker[k]]++] = k;
+    return { order, start };
+  }
+}
+
+/** What the simulation made, besides the price blocks it hands out quarter by quarter. */
+interface Simulation {
+  names: string[];
+  quarters: Quarter[];
+  sectorOf: number[];
+  /** Every close, ticker-major: row `i · D + d` is ticker i on day d (D trading days). */
+  close: Float64Array;
+  fundamentals: Row<typeof FUNDAMENTAL_COLUMNS>[];
+  /** Rows of acquisition and disposal shares. */
+  insider: TickerRows;
+  /** Rows of sentiment and outlook. */
+  sentiment: TickerRows;
+  market: Row<typeof MARKET_COLUMNS>[];
+  planted: { quarter: string; ticker: string; score: number }[];
+}
+
+/**
+ * Runs the simulation. Every draw is made in one order, day by day across tickers, whatever is
+ * done with the output. Each quarter's open, high, low, close and volume go to `onQuarter` as one
+ * block once the quarter is complete (its temporal shape planted); the full closes stay, as later
+ * quarters read them back (the last five days' return, the 90-day moving average, listings).
+ */
+function simulate(
+  params: SynthParams,
+  c: CheckedParams,
+  onQuarter: (q: Quarter, block: PriceColumns) => void,
+): Simulation {
+  const { sectors, tailDf, shape, days } = c;
   const rng = new SynthRng(params.seed);
   const n = params.tickers;
   const width = Math.max(2, String(n).length);
   const names = Array.from({ length: n }, (_, i) => `SYN${String(i + 1).padStart(width, "0")}`);
 
   // Quarters: [start, end] day indices.
-  const quarters: { key: string; start: number; end: number }[] = [];
+  const quarters: Quarter[] = [];
   days.forEach((d, i) => {
     const k = quarterOf(d);
     const last = quarters[quarters.length - 1];
     if (last && last.key === k) last.end = i;
     else quarters.push({ key: k, start: i, end: i });
   });
-
-  // Regimes and factors.
-  const regime = { calmToTurbulent: 0.01, turbulentToCalm: 0.04, volMultiplier: [1, 2.2] };
-  const sigmaMarket = 0.008;
-  const muMarket = 0.0003;
-  const sigmaSector = 0.006;
 
   // Tickers.
   const sectorOf = names.map((_, i) => i % sectors);
@@ -381,23 +490,18 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
   const prevNet: (number | null)[] = names.map(() => null);
   const planted = names.map(() => 0); // daily planted drift for the current quarter
 
-  // Prices: every ticker trades every day (listing spells are cut afterwards), so each column is
-  // one typed array laid out ticker by ticker, day by day: row `i · D + d` is ticker i on day d,
-  // the order of the sorted table. The draws stay day by day across tickers.
+  // Every ticker trades every day (listing spells are cut afterwards). The closes are one typed
+  // array laid out ticker by ticker, day by day: row `i · D + d` is ticker i on day d, the order of
+  // the sorted table. The other price columns live one quarter at a time (see `onQuarter`).
   const D = days.length;
-  const P = {
-    open: new Float64Array(n * D),
-    high: new Float64Array(n * D),
-    low: new Float64Array(n * D),
-    close: new Float64Array(n * D),
-    volume: new Float64Array(n * D),
-  };
+  const C = new Float64Array(n * D);
   /** Ticker i's closes up to and including day `upTo`. */
-  const closesOf = (i: number, upTo: number) => P.close.subarray(i * D, i * D + upTo + 1);
-  // The other tables: a list of rows each, far smaller than the prices.
+  const closesOf = (i: number, upTo: number) => C.subarray(i * D, i * D + upTo + 1);
+  // The other tables: typed rows for the two that grow with tickers × days, a list of rows for
+  // the two that grow with tickers × quarters or days alone.
   const F: Row<typeof FUNDAMENTAL_COLUMNS>[] = [];
-  const I: Row<typeof INSIDER_COLUMNS>[] = [];
-  const S: Row<typeof SENTIMENT_COLUMNS>[] = [];
+  const I = new TickerRows();
+  const S = new TickerRows();
   const M: Row<typeof MARKET_COLUMNS>[] = [];
 
   let state = 0;
@@ -413,6 +517,14 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
 
   for (let qi = 0; qi < quarters.length; qi++) {
     const q = quarters[qi];
+    const len = q.end - q.start + 1;
+    const block: PriceColumns = {
+      open: new Float64Array(n * len),
+      high: new Float64Array(n * len),
+      low: new Float64Array(n * len),
+      close: new Float64Array(n * len),
+      volume: new Float64Array(n * len),
+    };
     const fiscalEnd = previousQuarterEnd(days[q.start]);
     // Earnings report for the previous fiscal quarter, released 12-30 trading days into this one.
     const reportDay = names.map(() => Math.min(q.start + rng.intBetween(12, 30), q.end));
@@ -465,17 +577,17 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     for (let d = q.start; d <= q.end; d++) {
       if (d > 0) {
         const u = rng.next();
-        if (state === 0 && u < regime.calmToTurbulent) state = 1;
-        else if (state === 1 && u < regime.turbulentToCalm) state = 0;
+        if (state === 0 && u < REGIME.calmToTurbulent) state = 1;
+        else if (state === 1 && u < REGIME.turbulentToCalm) state = 0;
       }
-      const mult = regime.volMultiplier[state];
-      const rm = muMarket + sigmaMarket * mult * rng.studentT(tailDf);
-      const rs = Array.from({ length: sectors }, () => sigmaSector * mult * rng.studentT(tailDf));
-      names.forEach((t, i) => {
+      const mult = REGIME.volMultiplier[state];
+      const rm = MU_MARKET + SIGMA_MARKET * mult * rng.studentT(tailDf);
+      const rs = Array.from({ length: sectors }, () => SIGMA_SECTOR * mult * rng.studentT(tailDf));
+      for (let i = 0; i < n; i++) {
         const shock = rng.studentT(tailDf);
         const r = alpha[i] + planted[i] + beta[i] * rm + gamma[i] * rs[sectorOf[i]] +
           sigma[i] * mult * shock;
-        const prevClose = d > 0 ? P.close[i * D + d - 1] : Math.exp(logP[i]);
+        const prevClose = d > 0 ? C[i * D + d - 1] : Math.exp(logP[i]);
         logP[i] += r;
         const close = Math.max(0.01, round(Math.exp(logP[i]), 2));
         const open = Math.max(0.01, round(prevClose * Math.exp(0.3 * sigma[i] * rng.normal()), 2));
@@ -493,41 +605,40 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
         const volume = Math.round(
           baseVolume[i] * Math.exp(0.4 * (mult - 1) + 0.3 * Math.abs(shock) + 0.25 * rng.normal()),
         );
-        const row = i * D + d;
-        P.open[row] = open;
-        P.high[row] = high;
-        P.low[row] = low;
-        P.close[row] = close;
-        P.volume[row] = volume;
+        const row = i * len + d - q.start;
+        block.open[row] = open;
+        block.high[row] = high;
+        block.low[row] = low;
+        block.close[row] = close;
+        block.volume[row] = volume;
+        C[i * D + d] = close;
         // News: about one day in four; tone follows the last five days' return.
         if (rng.next() < 0.25) {
           // The last five daily log returns (fewer early on), summed in date order.
           let r5 = 0;
           for (let k = Math.max(1, d - 4); k <= d; k++) {
-            r5 += Math.log(P.close[i * D + k] / P.close[i * D + k - 1]);
+            r5 += Math.log(C[i * D + k] / C[i * D + k - 1]);
           }
           const sent = clamp(
             0.1 + 0.3 * Math.tanh(r5 / (sigma[i] * Math.sqrt(5))) + 0.25 * rng.normal(),
             -1,
             1,
           );
-          S.push({
-            ticker: t,
-            date: days[d],
-            sentiment: round(sent, 4),
-            outlook: round(clamp(0.05 + 0.5 * sent + 0.2 * rng.normal(), -1, 1), 4),
-          });
+          S.push(
+            i,
+            d,
+            round(sent, 4),
+            round(clamp(0.05 + 0.5 * sent + 0.2 * rng.normal(), -1, 1), 4),
+          );
         }
         const a = acq[i].get(d) ?? 0;
         const b = disp[i].get(d) ?? 0;
-        if (a > 0 || b > 0) {
-          I.push({ ticker: t, date: days[d], acquisition: a, disposal: b });
-        }
-      });
+        if (a > 0 || b > 0) I.push(i, d, a, b);
+      }
       // Market series, known at the day's close.
       vixNoise = 0.97 * vixNoise + 0.05 * rng.normal();
       const vix = round(
-        100 * Math.sqrt(252) * sigmaMarket * mult * Math.exp(vixNoise) + 400 * Math.abs(rm),
+        100 * Math.sqrt(252) * SIGMA_MARKET * mult * Math.exp(vixNoise) + 400 * Math.abs(rm),
         2,
       );
       spy *= Math.exp(rm + 0.001 * rng.normal());
@@ -554,7 +665,14 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       }
     }
 
-    shape?.plant(q, names, P, D);
+    if (shape) {
+      shape.plant(q, names, block);
+      // The planted closes are the ones later quarters read back.
+      for (let i = 0; i < n; i++) {
+        C.set(block.close.subarray(i * len, (i + 1) * len), i * D + q.start);
+      }
+    }
+    onQuarter(q, block);
     // Quarter end: the planted features as known at the last trading day drive next quarter's drift.
     const insiderAcq = names.map((_, i) => [...acq[i].values()].reduce((s, v) => s + v, 0));
     const maDiff = names.map((_, i) => {
@@ -574,53 +692,167 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     });
     shape?.drift(q, nextDays, sigma, planted);
   }
+  return {
+    names,
+    quarters,
+    sectorOf,
+    close: C,
+    fundamentals: F,
+    insider: I,
+    sentiment: S,
+    market: M,
+    planted: plantedLog,
+  };
+}
 
+/** The prices of tickers [i0, i1): columns of `(i1 − i0) · D` rows, ticker-major, as made. */
+function pricesFrame(
+  names: readonly string[],
+  days: readonly string[],
+  i0: number,
+  i1: number,
+  cols: PriceColumns,
+): pl.DataFrame {
+  // Every (ticker, day) in ticker-major order, built by Polars rather than as row arrays: the
+  // cross join of the sorted names and days is already (ticker, date) order, so no sort (and no
+  // second copy of the largest table) is needed.
+  return pl.DataFrame([pl.Series("ticker", names.slice(i0, i1), pl.Utf8)])
+    .join(pl.DataFrame([dateSeries("date", days)]), { how: "cross" })
+    .select("date", "ticker")
+    .withColumns(
+      pl.Series("open", cols.open, pl.Float64),
+      pl.Series("high", cols.high, pl.Float64),
+      pl.Series("low", cols.low, pl.Float64),
+      pl.Series("close", cols.close, pl.Float64),
+      pl.Series("volume", cols.volume, pl.Float64),
+    );
+}
+
+/**
+ * The insider or sentiment rows of tickers [i0, i1) in (ticker, date) order: the order the sort
+ * of the whole table gives, as each (ticker, day) has one row at most.
+ */
+function tickerRowsFrame(
+  rows: TickerRows,
+  grouped: { order: Int32Array; start: Int32Array },
+  columns: readonly [string, string, string, string],
+  names: readonly string[],
+  days: readonly string[],
+  i0: number,
+  i1: number,
+): pl.DataFrame {
+  const from = grouped.start[i0], m = grouped.start[i1] - from;
+  const ticker = new Array<string>(m), date = new Array<string>(m);
+  const a = new Float64Array(m), b = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const r = grouped.order[from + k];
+    ticker[k] = names[rows.ticker[r]];
+    date[k] = days[rows.day[r]];
+    a[k] = rows.a[r];
+    b[k] = rows.b[r];
+  }
+  return pl.DataFrame([
+    pl.Series(columns[0], ticker, pl.Utf8),
+    dateSeries(columns[1], date),
+    pl.Series(columns[2], a, pl.Float64),
+    pl.Series(columns[3], b, pl.Float64),
+  ]);
+}
+
+/** Each ticker's listed span drawn from the closes, or null without turnover. */
+function listingOf(
+  params: SynthParams,
+  c: CheckedParams,
+  sim: Simulation,
+): { from: number; to: number | null }[] | null {
+  if (c.turnover === 0) return null;
+  const D = c.days.length;
+  return listingSpells(
+    params.seed,
+    c.turnover,
+    c.days,
+    sim.quarters,
+    sim.names.map((_, i) => sim.close.subarray(i * D, (i + 1) * D)),
+  );
+}
+
+/** The `universe` table of the listing spells. */
+function universeFrame(
+  names: readonly string[],
+  days: readonly string[],
+  listing: readonly { from: number; to: number | null }[],
+): pl.DataFrame {
+  return tableFrame(
+    "universe",
+    listing.map((l, i) => ({
+      ticker: names[i],
+      from: days[l.from],
+      to: l.to === null ? null : days[l.to],
+    })),
+  );
+}
+
+/** The news table of a simulation (`newsSignal` given). */
+function newsOf(params: SynthParams, c: CheckedParams, sim: Simulation): pl.DataFrame {
+  return syntheticNews({
+    seed: params.seed,
+    newsSignal: c.newsSignal!,
+    days: c.days,
+    quarters: sim.quarters,
+    names: sim.names,
+    sectorOf: sim.sectorOf,
+    planted: sim.planted,
+  });
+}
+
+/**
+ * Generate a synthetic universe with every table and a planted signal, in memory. At thousands of
+ * tickers over decades prefer {@linkcode writeSynthetic}, which writes the same tables a batch of
+ * tickers at a time.
+ *
+ * @param params seed, size, span, signal strength and optional shape parameters
+ * @returns manifest and tables (write them with {@linkcode writeSynthetic} or `writeDataset`)
+ * @throws {RangeError} when a parameter is out of range
+ * @example
+ * ```ts
+ * const { manifest, tables } = generateSynthetic({ seed: 1, tickers: 8, from: "2010-01-01", to: "2012-12-31", signal: 1 });
+ * ```
+ */
+export function generateSynthetic(params: SynthParams): SynthDataset {
+  const c = checkParams(params);
+  const n = params.tickers, D = c.days.length;
+  const full: PriceColumns = {
+    open: new Float64Array(n * D),
+    high: new Float64Array(n * D),
+    low: new Float64Array(n * D),
+    close: new Float64Array(0), // the simulation's own closes
+    volume: new Float64Array(n * D),
+  };
+  const sim = simulate(params, c, (q, block) => {
+    const len = q.end - q.start + 1;
+    for (const k of BLOCK_COLUMNS) {
+      for (let i = 0; i < n; i++) {
+        full[k].set(block[k].subarray(i * len, (i + 1) * len), i * D + q.start);
+      }
+    }
+  });
+  const { names, days } = { names: sim.names, days: c.days };
+  const insider = sim.insider.byTicker(n), sentiment = sim.sentiment.byTicker(n);
   const tables: SynthDataset["tables"] = {
-    // Every (ticker, day) in ticker-major order, built by Polars rather than as row arrays: the
-    // cross join of the sorted names and days is already (ticker, date) order, so no sort (and no
-    // second copy of the largest table) is needed.
-    prices: pl.DataFrame([pl.Series("ticker", names, pl.Utf8)])
-      .join(pl.DataFrame([dateSeries("date", days)]), { how: "cross" })
-      .select("date", "ticker")
-      .withColumns(
-        pl.Series("open", P.open, pl.Float64),
-        pl.Series("high", P.high, pl.Float64),
-        pl.Series("low", P.low, pl.Float64),
-        pl.Series("close", P.close, pl.Float64),
-        pl.Series("volume", P.volume, pl.Float64),
-      ),
-    fundamentals: tableFrame("fundamentals", F, FUNDAMENTAL_COLUMNS).sort([
+    prices: pricesFrame(names, days, 0, n, { ...full, close: sim.close }),
+    fundamentals: tableFrame("fundamentals", sim.fundamentals, FUNDAMENTAL_COLUMNS).sort([
       "ticker",
       "report_date",
     ]),
-    insider: tableFrame("insider", I, INSIDER_COLUMNS).sort(["ticker", "date"]),
-    sentiment: tableFrame("sentiment", S, SENTIMENT_COLUMNS).sort(["ticker", "date"]),
-    market: tableFrame("market", M, MARKET_COLUMNS).sort(["series", "date"]),
+    insider: tickerRowsFrame(sim.insider, insider, INSIDER_COLUMNS, names, days, 0, n),
+    sentiment: tickerRowsFrame(sim.sentiment, sentiment, SENTIMENT_COLUMNS, names, days, 0, n),
+    market: tableFrame("market", sim.market, MARKET_COLUMNS).sort(["series", "date"]),
   };
-  if (newsSignal !== undefined) {
-    tables.news = syntheticNews({
-      seed: params.seed,
-      newsSignal,
-      days,
-      quarters,
-      names,
-      sectorOf,
-      planted: plantedLog,
-    });
-  }
+  if (c.newsSignal !== undefined) tables.news = newsOf(params, c, sim);
 
-  const listing = turnover > 0
-    ? listingSpells(params.seed, turnover, days, quarters, names.map((_, i) => closesOf(i, D - 1)))
-    : null;
+  const listing = listingOf(params, c, sim);
   if (listing) {
-    tables.universe = tableFrame(
-      "universe",
-      listing.map((l, i) => ({
-        ticker: names[i],
-        from: days[l.from],
-        to: l.to === null ? null : days[l.to],
-      })),
-    );
+    tables.universe = universeFrame(names, days, listing);
     for (const t of ["prices", "fundamentals", "insider", "sentiment"] as const) {
       tables[t] = keepListed(
         tables[t],
@@ -630,7 +862,24 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
     }
     if (tables.news) tables.news = keepListed(tables.news, tables.universe, "published_at");
   }
+  return {
+    manifest: syntheticManifest(params, c, sim, listing),
+    tables,
+    plantedScores: sim.planted,
+    ...(c.shape ? { plantedShapes: c.shape.log } : {}),
+  };
+}
 
+/** The manifest of a simulation. */
+function syntheticManifest(
+  params: SynthParams,
+  c: CheckedParams,
+  sim: Simulation,
+  listing: { from: number; to: number | null }[] | null,
+): Manifest {
+  const { sectors, tailDf, newsSignal, turnover, shape, days } = c;
+  const { names, sectorOf } = sim;
+  const n = params.tickers;
   const series: SeriesInfo[] = [
     ["^VIX", "volatility index, follows the market volatility regime"],
     ["SPY", "market index (the market factor), the benchmark"],
@@ -710,9 +959,9 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       calendar: "weekdays except January 1, July 4 and December 25",
       returns:
         "daily log return = alpha + planted drift + beta * market + gamma * sector + sigma * regime * t(tailDf), t scaled to unit variance",
-      market: { sigma: sigmaMarket, mu: muMarket },
-      sectorSigma: sigmaSector,
-      regimes: regime,
+      market: { sigma: SIGMA_MARKET, mu: MU_MARKET },
+      sectorSigma: SIGMA_SECTOR,
+      regimes: REGIME,
       earnings:
         "one report per ticker per quarter for the previous fiscal quarter, released 12-30 trading days into the quarter",
       insider:
@@ -731,12 +980,7 @@ export function generateSynthetic(params: SynthParams): SynthDataset {
       ...(shape ? { shape: { signal: shape.signal, ...SYNTH_SHAPE_RULES } } : {}),
     },
   };
-  return {
-    manifest,
-    tables,
-    plantedScores: plantedLog,
-    ...(shape ? { plantedShapes: shape.log } : {}),
-  };
+  return manifest;
 }
 
 /** How the generator lists and delists tickers (`SynthParams.turnover`), for the manifest. */
@@ -795,17 +1039,142 @@ function keepListed(
     .sort(sortKey);
 }
 
+/** Options of {@linkcode writeSynthetic}. */
+export interface WriteSyntheticOptions {
+  /**
+   * Tickers per batch of the tables that grow with tickers × days (prices, insider, sentiment).
+   * Default: every ticker at once up to {@linkcode SYNTH_UNBATCHED_ROWS} price rows (the files
+   * are then byte for byte {@linkcode generateSynthetic}'s), else batches of about
+   * {@linkcode SYNTH_BATCH_ROWS} price rows. Batches give the same values in the same order.
+   */
+  batchTickers?: number;
+}
+
+/** Up to this many price rows (tickers × trading days) {@linkcode writeSynthetic} does not batch. */
+export const SYNTH_UNBATCHED_ROWS = 8_000_000;
+/** About this many price rows go in one batch of {@linkcode writeSynthetic}. */
+export const SYNTH_BATCH_ROWS = 4_000_000;
+
 /**
- * Generate a synthetic dataset and write it atomically to `dir`.
+ * Generate a synthetic dataset and write it atomically to `dir`. Large universes are written a
+ * batch of tickers at a time (see {@linkcode WriteSyntheticOptions.batchTickers}): the simulation
+ * keeps the closes and hands each quarter's other price columns to a scratch file beside `dir`,
+ * and each batch's rows are read back, checked and written, so memory holds the closes, the
+ * compact insider and sentiment rows and one batch, not every table whole.
  *
  * @param dir the dataset folder to create or replace
  * @param params generator parameters
+ * @param options how many tickers go in a batch
  * @returns the manifest written
+ * @throws {RangeError} when a parameter is out of range
+ * @example
+ * ```ts
+ * await writeSynthetic("data/synth-k8", { seed: 1, tickers: 8, from: "2010-01-01", to: "2012-12-31", signal: 1 });
+ * ```
  */
-export async function writeSynthetic(dir: string, params: SynthParams): Promise<Manifest> {
-  const { manifest, tables } = generateSynthetic(params);
-  await writeDataset(dir, manifest, tables);
-  return manifest;
+export async function writeSynthetic(
+  dir: string,
+  params: SynthParams,
+  options: WriteSyntheticOptions = {},
+): Promise<Manifest> {
+  const c = checkParams(params);
+  const n = params.tickers, D = c.days.length;
+  const batch = options.batchTickers ??
+    (n * D <= SYNTH_UNBATCHED_ROWS ? n : Math.max(1, Math.floor(SYNTH_BATCH_ROWS / D)));
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new RangeError(`Invalid batchTickers "${batch}": expected a positive integer`);
+  }
+  if (batch >= n) {
+    const { manifest, tables } = generateSynthetic(params);
+    await writeDataset(dir, manifest, tables);
+    return manifest;
+  }
+  const parent = dirname(resolve(dir));
+  await Deno.mkdir(parent, { recursive: true });
+  const scratch = await Deno.makeTempFile({ dir: parent, prefix: ".tmp-synth-prices-" });
+  const file = await Deno.open(scratch, { read: true, write: true });
+  try {
+    // Each quarter's block: the BLOCK_COLUMNS one after another, each ticker-major.
+    const offsets: number[] = [];
+    let end = 0;
+    const sim = simulate(params, c, (_q, block) => {
+      offsets.push(end);
+      for (const k of BLOCK_COLUMNS) {
+        const bytes = new Uint8Array(block[k].buffer, block[k].byteOffset, block[k].byteLength);
+        for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+        end += bytes.length;
+      }
+    });
+    const { names, quarters } = sim;
+    const days = c.days;
+    /** Tickers [i0, i1)'s price columns, read back from the scratch file. */
+    const pricesOf = (i0: number, i1: number): PriceColumns => {
+      const m = i1 - i0;
+      const cols = {
+        open: new Float64Array(m * D),
+        high: new Float64Array(m * D),
+        low: new Float64Array(m * D),
+        close: sim.close.subarray(i0 * D, i1 * D),
+        volume: new Float64Array(m * D),
+      };
+      quarters.forEach((q, qi) => {
+        const len = q.end - q.start + 1;
+        const part = new Float64Array(m * len);
+        const bytes = new Uint8Array(part.buffer);
+        BLOCK_COLUMNS.forEach((k, j) => {
+          file.seekSync(offsets[qi] + (j * n + i0) * len * 8, Deno.SeekMode.Start);
+          for (let done = 0; done < bytes.length;) {
+            const got = file.readSync(bytes.subarray(done));
+            if (got === null) throw new RangeError(`Scratch file "${scratch}" ended early`);
+            done += got;
+          }
+          for (let i = 0; i < m; i++) {
+            cols[k].set(part.subarray(i * len, (i + 1) * len), i * D + q.start);
+          }
+        });
+      });
+      return cols;
+    };
+    const listing = listingOf(params, c, sim);
+    const universe = listing ? universeFrame(names, days, listing) : null;
+    const listed = (df: pl.DataFrame, date: "date" | "report_date" | "published_at") =>
+      universe ? keepListed(df, universe, date) : df;
+    /** A table's batches of whole tickers, in ticker order. */
+    const batches = (make: (i0: number, i1: number) => pl.DataFrame) =>
+      function* (): Generator<pl.DataFrame> {
+        for (let i0 = 0; i0 < n; i0 += batch) {
+          yield listed(make(i0, Math.min(n, i0 + batch)), "date");
+        }
+      };
+    const insider = sim.insider.byTicker(n), sentiment = sim.sentiment.byTicker(n);
+    const tables: Parameters<typeof writeDataset>[2] = {
+      prices: batches((i0, i1) => pricesFrame(names, days, i0, i1, pricesOf(i0, i1))),
+      fundamentals: listed(
+        tableFrame("fundamentals", sim.fundamentals, FUNDAMENTAL_COLUMNS).sort([
+          "ticker",
+          "report_date",
+        ]),
+        "report_date",
+      ),
+      insider: batches((i0, i1) =>
+        tickerRowsFrame(sim.insider, insider, INSIDER_COLUMNS, names, days, i0, i1)
+      ),
+      sentiment: batches((i0, i1) =>
+        tickerRowsFrame(sim.sentiment, sentiment, SENTIMENT_COLUMNS, names, days, i0, i1)
+      ),
+      market: tableFrame("market", sim.market, MARKET_COLUMNS).sort(["series", "date"]),
+      ...(c.newsSignal === undefined
+        ? {}
+        : { news: listed(newsOf(params, c, sim), "published_at") }),
+      ...(universe ? { universe } : {}),
+    };
+    const manifest = syntheticManifest(params, c, sim, listing);
+    await writeDataset(dir, manifest, tables);
+    return manifest;
+  } finally {
+    file.close();
+    await Deno.remove(scratch).catch(() => {});
+  }
 }
 
 // --- news (issue 21) -----------------------------------------------------------------------------
@@ -994,12 +1363,14 @@ const SHAPE_GAP = 6;
 interface TemporalShape {
   signal: number;
   log: { quarter: string; ticker: string; phase: 1 | -1 }[];
-  /** Plants this quarter's phases in the prices (after the quarter's days are drawn). */
+  /**
+   * Plants this quarter's phases in the quarter's block of prices (after its days are drawn): row
+   * `i · len + k` of each column is ticker i on the quarter's k-th day.
+   */
   plant(
     q: { key: string; start: number; end: number },
     names: readonly string[],
     P: { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array },
-    D: number,
   ): void;
   /** Adds this quarter's phases to next quarter's daily drift. */
   drift(
@@ -1025,13 +1396,15 @@ function temporalShape(params: SynthParams): TemporalShape | null {
   return {
     signal,
     log,
-    plant(q, names, P, D) {
+    plant(q, names, P) {
       phases = null;
-      if (q.end - q.start + 1 < SHAPE_BLOCK + SHAPE_GAP + 1) return;
+      const len = q.end - q.start + 1;
+      if (len < SHAPE_BLOCK + SHAPE_GAP + 1) return;
       phases = names.map(() => (rng.next() < 0.5 ? 1 : -1));
-      const first = q.end - SHAPE_GAP - SHAPE_BLOCK + 1;
+      // The block's first day, counted from the quarter's first (its day before is in the quarter).
+      const first = len - SHAPE_GAP - SHAPE_BLOCK;
       names.forEach((t, i) => {
-        plantZigzag(P, i * D + first, phases![i]);
+        plantZigzag(P, i * len + first, phases![i]);
         log.push({ quarter: q.key, ticker: t, phase: phases![i] });
       });
     },

@@ -42,7 +42,7 @@ import {
 import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
 import { type Dataset, MissingTableError, returnsColumn } from "../data/dataset.ts";
 import type { DigestedNews } from "../news/digest.ts";
-import { dateColumnDays, numberColumn, stringColumn } from "./columns.ts";
+import { dateColumnDays, numberColumn } from "./columns.ts";
 import {
   type BuildContext,
   buildMarket,
@@ -569,39 +569,65 @@ function loadDaily(
       }: it has ${available.map((t) => `"${t}"`).join(", ")}`,
     );
   }
-  const df = table.select(
-    ...[
-      "ticker",
-      "date",
-      "close",
-      ...(adjusted ? [returns] : []),
-      ...(needVolume ? ["volume"] : []),
-      ...ohl,
-    ],
-  ).filter(pl.col("ticker").cast(pl.Utf8).isIn(tickers));
-  const tick = stringColumn(df, "ticker", where);
-  const days = dateColumnDays(df, "date", where);
-  const close = numberColumn(df, "close", where);
-  const returnsClose = adjusted ? numberColumn(df, returns, where) : close;
-  const volume = needVolume ? numberColumn(df, "volume", where) : undefined;
-  const prices = ohl.map((c) => [c, numberColumn(df, c, where)] as const);
-  const idx: Map<string, number[]> = new Map(tickers.map((t) => [t, []]));
-  for (let i = 0; i < tick.length; i++) {
-    const d = days[i];
-    if (d === null || d < fromDay || d > toDay || close[i] === null) continue;
-    if (returnsClose[i] === null) {
+  // The columns' types, checked as the row-by-row reads checked them (a TypeError naming it).
+  const head = table.head(0);
+  for (const c of ["close", ...(adjusted ? [returns] : []), ...(needVolume ? ["volume"] : [])]) {
+    numberColumn(head, c, where);
+  }
+  for (const c of ohl) numberColumn(head, c, where);
+  // Every ticker's rows in the window at once, in Polars: filtered, sorted by (ticker, day), then
+  // read as typed columns and cut into each ticker's run. Nothing is read row by row into boxed
+  // values or strings (at 10,000 tickers the table has 65 million rows).
+  const dateType = String(table.getColumn("date").dtype);
+  const day = dateType.includes("Date")
+    ? pl.col("date").cast(pl.Date).cast(pl.Int32)
+    : pl.lit(pl.Series("__alfred_day", dateColumnDays(table, "date", where), pl.Int32));
+  const numbers = [
+    "close",
+    ...(adjusted ? [returns] : []),
+    ...(needVolume ? ["volume"] : []),
+    ...ohl,
+  ].map((c) => pl.col(c).cast(pl.Float64));
+  let keep = pl.col("ticker").cast(pl.Utf8).isIn(tickers)
+    .and(pl.col("__alfred_day").isNotNull())
+    .and(pl.col("close").isNotNull());
+  if (Number.isFinite(fromDay)) keep = keep.and(pl.col("__alfred_day").gtEq(fromDay));
+  if (Number.isFinite(toDay)) keep = keep.and(pl.col("__alfred_day").ltEq(toDay));
+  const inWindow = table.select(
+    pl.col("ticker").cast(pl.Utf8),
+    day.alias("__alfred_day"),
+    ...numbers,
+  ).filter(keep);
+  if (adjusted) {
+    const missing = inWindow.filter(pl.col(returns).isNull()).head(1);
+    if (missing.height > 0) {
+      const r = missing.toRecords()[0] as Record<string, unknown>;
       throw new RangeError(
-        `${where} has no ${returns} for ticker "${tick[i]}" on "${
-          dayToIso(d)
+        `${where} has no ${returns} for ticker "${r.ticker}" on "${
+          dayToIso(Number(r.__alfred_day))
         }": the manifest's "returns" says returns use ${returns}, so every row with a close needs one`,
       );
     }
-    idx.get(tick[i]!)!.push(i);
   }
+  const df = inWindow.sort(["ticker", "__alfred_day"]);
+  const days = df.getColumn("__alfred_day").toTypedArray() as Int32Array;
+  const close = df.getColumn("close").toTypedArray() as Float64Array;
+  const returnsClose = adjusted ? df.getColumn(returns).toTypedArray() as Float64Array : close;
+  const volume = needVolume ? df.getColumn("volume").toArray() as (number | null)[] : undefined;
+  const prices = ohl.map((c) => [c, df.getColumn(c).toArray() as (number | null)[]] as const);
+  const counts = df.getColumn("ticker").valueCounts().sort("ticker");
+  const names = counts.getColumn("ticker").toArray() as string[];
+  const sizes = counts.getColumn("count").toArray() as number[];
+  const runs = new Map<string, [number, number]>();
+  let a = 0;
+  names.forEach((t, k) => {
+    runs.set(t, [a, a + Number(sizes[k])]);
+    a += Number(sizes[k]);
+  });
   const out = new Map<string, DailySeries>();
   for (const t of tickers) {
-    const rows = idx.get(t)!.sort((a, b) => days[a]! - days[b]!);
-    if (rows.length === 0) {
+    const [from, to] = runs.get(t) ?? [0, 0];
+    if (to === from) {
       throw new RangeError(
         `Dataset "${dataset.name}" has no prices for ticker "${t}" between ${
           fromDay === -Infinity ? "its start" : `"${dayToIso(fromDay)}"`
@@ -609,9 +635,9 @@ function loadDaily(
       );
     }
     const s: DailySeries = {
-      days: Int32Array.from(rows, (i) => days[i]!),
-      close: Float64Array.from(rows, (i) => close[i]!),
-      returnsClose: Float64Array.from(rows, (i) => returnsClose[i]!),
+      days: days.slice(from, to),
+      close: close.slice(from, to),
+      returnsClose: returnsClose.slice(from, to),
     };
     for (let k = 1; k < s.days.length; k++) {
       if (s.days[k] === s.days[k - 1]) {
@@ -622,8 +648,8 @@ function loadDaily(
         );
       }
     }
-    if (volume) s.volume = rows.map((i) => volume[i]);
-    for (const [c, values] of prices) s[c] = rows.map((i) => values[i]);
+    if (volume) s.volume = volume.slice(from, to);
+    for (const [c, values] of prices) s[c] = values.slice(from, to);
     out.set(t, s);
   }
   return out;
