@@ -230,6 +230,14 @@ Deno.test("the report shows the best and worst tickers past 30 and names the Par
       "every ticker's row is in `ticker-metrics.parquet` beside the record.",
   );
   assertStringIncludes(markdown, "`ticker-backtest.parquet`");
+  // Ticker lists past TICKERS_INLINE_MAX name their first 30 and count the rest.
+  assertStringIncludes(
+    markdown,
+    "| eval tickers | SYN0300, SYN0301, SYN0302, SYN0303, SYN0304, SYN0305, SYN0306, SYN0307, " +
+      "SYN0308, SYN0309, SYN0310, SYN0311, SYN0312, SYN0313, SYN0314, SYN0315, SYN0316, SYN0317, " +
+      "SYN0318, SYN0319, SYN0320, SYN0321, SYN0322, SYN0323, SYN0324, SYN0325, SYN0326, SYN0327, " +
+      "SYN0328, SYN0329 and 2,670 more (every one in `tickers.parquet` beside the record) |",
+  );
   const tickerRows = markdown.split("\n").filter((l) => /^\| SYN\d{4} \|/.test(l));
   assertEquals(tickerRows.length, 2 * MAX_TABLE_TICKERS);
   // The best sign accuracy is among them: ticker 2,889's (7919 · 2889 mod 1000 = 991).

@@ -15,6 +15,7 @@ import type {
   RunRecord,
   SplitMetrics,
 } from "../record/mod.ts";
+import { TICKERS_INLINE_MAX } from "../record/mod.ts";
 import { compareStrings } from "@alfred/core";
 import {
   bestOf,
@@ -357,8 +358,8 @@ function renderWhatWasRun(record: RunRecord): string {
     ]);
   }
   rows.push(
-    ["train tickers", record.data.tickers.train.join(", ")],
-    ["eval tickers", record.data.tickers.eval.join(", ")],
+    ["train tickers", tickerList(record.data.tickers.train)],
+    ["eval tickers", tickerList(record.data.tickers.eval)],
     [
       "seeds",
       Object.entries(record.seeds).map(([k, v]) => `${k} ${v}`).join(", "),
@@ -759,6 +760,17 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
 /** The most rows a per-ticker table shows: past it, the best and worst half each. */
 export const MAX_TABLE_TICKERS = 30;
 
+/**
+ * A ticker list as the report names it: all of it while `record.json` holds it
+ * (`TICKERS_INLINE_MAX`), else its first tickers and how many more are in `tickers.parquet`.
+ */
+function tickerList(tickers: readonly string[]): string {
+  if (tickers.length <= TICKERS_INLINE_MAX) return tickers.join(", ");
+  return `${tickers.slice(0, MAX_TABLE_TICKERS).join(", ")} and ${
+    formatCount(tickers.length - MAX_TABLE_TICKERS)
+  } more (every one in \`tickers.parquet\` beside the record)`;
+}
+
 /** The sentence above a per-ticker table that shows only the best and worst tickers. */
 function cappedNote(tickers: number, by: string, file: string): string {
   return `${formatCount(tickers)} eval tickers: the ${MAX_TABLE_TICKERS / 2} best and ${
@@ -827,7 +839,7 @@ function backtestAbout(backtest: RunBacktest): string {
   const against: string[] = [];
   if (benchmarks.index) against.push(`buy-and-hold of ${benchmarks.index}`);
   if (benchmarks.basket.length) {
-    against.push(`the equal-weight basket of ${benchmarks.basket.join(", ")}`);
+    against.push(`the equal-weight basket of ${tickerList(benchmarks.basket)}`);
   }
   if (against.length) bits.push(`against ${against.join(" and ")}`);
   return bits.join(", ") + ".";
