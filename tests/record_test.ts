@@ -246,13 +246,15 @@ Deno.test("migration: calendar days are counted again in trading days, or kept a
 
 Deno.test("migration refuses what it cannot bring to this version, naming the field", () => {
   assertThrows(
-    () => migrateRecord({ ...fixtureRecord(), version: 4 }, "f"),
+    () => migrateRecord({ ...fixtureRecord(), version: 5 }, "f"),
     RecordError,
-    'Invalid run record "f": version: expected 3 or 2, or none for a record of version 1, got 4',
+    'Invalid run record "f": version: expected 4, 3 or 2, or none for a record of version 1, got 5',
   );
-  // A version 2 record is a version 3 one without inference or seeds.
+  // A version 2 record is a version 3 one without inference or seeds, and a version 3 one is a
+  // version 4 one in memory (version 4 stores its per-ticker parts as tables).
   const { version: _, ...v2 } = fixtureRecord();
-  assertEquals(migrateRecord({ ...v2, version: 2 }, "f"), { ...v2, version: 3 });
+  assertEquals(migrateRecord({ ...v2, version: 2 }, "f"), { ...v2, version: 4 });
+  assertEquals(migrateRecord({ ...v2, version: 3 }, "f"), { ...v2, version: 4 });
   assertThrows(
     () => migrateRecord({ ...versionOne("v1-calendar-days"), configYaml: "model: [unclosed" }, "f"),
     RecordError,

@@ -133,7 +133,7 @@ Deno.test("record.json is in schema order whatever order the record was built in
   const json = (r: unknown) => recordHeadJson(splitRecord(parseRecord(r, "test")).head);
   const text = json(shuffled);
   assertEquals(text, json(record));
-  assert(text.startsWith('{"version":3,"runId":"19990101T120000Z-3fa9c2d1",'));
+  assert(text.startsWith('{"version":4,"runId":"19990101T120000Z-3fa9c2d1",'));
   assert(text.endsWith("}\n") && text.indexOf("\n") === text.length - 1, "one line");
   const head = JSON.parse(text);
   // Stage timings keep pipeline order; the features' families follow the features.
@@ -148,9 +148,13 @@ Deno.test("record.json is in schema order whatever order the record was built in
     correlations: 5,
     scaler: 5,
     ablation: 3,
+    tickerMetrics: 4,
+    tickerBacktest: 4,
   });
   assertEquals(head.training.history, undefined);
   assertEquals(head.backtest.equity, undefined);
+  assertEquals(head.metrics.perTicker, undefined);
+  assertEquals(head.backtest.perTicker, undefined);
   // A number that is not finite is written as null (and reads back as NaN).
   const withNaN = variant({ training: { ...record.training!, bestValLoss: NaN } });
   assertEquals(JSON.parse(json(withNaN)).training.bestValLoss, null);
@@ -181,6 +185,8 @@ Deno.test("writeRunRecord writes record.json, its tables, predictions and render
     "scaler.parquet",
     "series.parquet",
     "shap.svg",
+    "ticker-backtest.parquet",
+    "ticker-metrics.parquet",
     "trades.parquet",
     "training.svg",
   ]);

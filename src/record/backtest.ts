@@ -5,6 +5,7 @@
  */
 import type { BacktestResult, PerformanceStats } from "../backtest/types.ts";
 import type { RunBacktest, SeriesStats } from "./schema.ts";
+import { summariseWarnings } from "./warnings.ts";
 
 /**
  * One equity curve's statistics as recorded: the stage's, with the costs breakdown flat.
@@ -26,7 +27,8 @@ export function seriesStats(p: PerformanceStats): SeriesStats {
 /**
  * The backtest as the run record keeps it: statistics per curve, the daily equity as points,
  * the per-ticker table, trades, ruins, warnings and assumptions. The drawdown series and the
- * fills are not kept: drawdowns follow from the equity, and the trades sum up the fills.
+ * fills are not kept: drawdowns follow from the equity, and the trades sum up the fills. Warnings
+ * the backtest repeats per ticker are summarised (`summariseWarnings`).
  *
  * @param r what `runBacktest` returned
  * @returns the record's backtest
@@ -56,7 +58,7 @@ export function backtestRecord(r: BacktestResult): RunBacktest {
     perTicker: r.perTicker,
     trades: r.trades,
     ruin: r.ruin,
-    warnings: r.warnings,
+    warnings: summariseWarnings(r.warnings),
     assumptions: r.assumptions,
   };
 }

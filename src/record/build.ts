@@ -25,6 +25,7 @@ import type { PooledPredictions } from "../train/evaluate.ts";
 import { type MemoryPlan, peakRssBytes } from "../train/memory.ts";
 import { adamStepWarning, stalledTraining } from "../train/warnings.ts";
 import { backtestRecord } from "./backtest.ts";
+import { summariseWarnings } from "./warnings.ts";
 import {
   RECORD_VERSION,
   type RunAnalysis,
@@ -96,10 +97,13 @@ function foldLeakage(
   };
 }
 
-/** The data, split, Adam-step, training and backtest warnings, each once. */
+/**
+ * The data, split, Adam-step, training and backtest warnings, each once, kinds repeated per
+ * ticker summarised.
+ */
 function runWarnings(parts: RunParts): string[] {
   const { e, prepared: p, folds, backtest } = parts;
-  return [
+  return summariseWarnings([
     ...new Set([
       ...(p.dataset.manifest.synthetic
         ? ["Synthetic data: these numbers say nothing about real markets"]
@@ -118,7 +122,7 @@ function runWarnings(parts: RunParts): string[] {
       }),
       ...backtest.warnings,
     ]),
-  ];
+  ]);
 }
 
 /**

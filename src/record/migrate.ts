@@ -13,6 +13,11 @@
  * - walk-forward metrics with fold tables among the splits (`preTrain.eval["fold-1"]`,
  *   `postTrain["fold-1"]`, `lastEpoch.train["fold-1"]`).
  *
+ * Version 4 moves what grows with the eval tickers out of `record.json` into Parquet tables beside
+ * it (`metrics.perTicker`, `backtest.perTicker`, ticker lists longer than
+ * `TICKERS_INLINE_MAX`): the record in memory is the same, so a version 3 record is one as it is
+ * (its head holds those parts itself, and `joinRecord` keeps them).
+ *
  * Version 3 adds the optional `inference` and `seedRuns` (a version 2 record is one as it is).
  *
  * Version 2 adds the resolved config as data (`config`, read once from `configYaml` here), the
@@ -52,12 +57,13 @@ export function migrateRecord(value: unknown, file: string): unknown {
     throw new RecordError(file, [{ path: [], message: "expected an object" }]);
   }
   if (value.version === RECORD_VERSION) return value;
-  // Version 3 adds `inference` and `seedRuns`, both optional: a version 2 record is one as it is.
-  if (value.version === 2) return { ...value, version: RECORD_VERSION };
+  // Version 4 stores per-ticker parts as tables (the same record in memory); version 3 adds
+  // `inference` and `seedRuns`, both optional: a version 2 or 3 record is one as it is.
+  if (value.version === 2 || value.version === 3) return { ...value, version: RECORD_VERSION };
   if (value.version !== undefined) {
     throw new RecordError(file, [{
       path: ["version"],
-      message: `expected ${RECORD_VERSION} or 2, or none for a record of version 1, got ${
+      message: `expected ${RECORD_VERSION}, 3 or 2, or none for a record of version 1, got ${
         JSON.stringify(value.version)
       } (written by a newer Alfred?)`,
     }]);

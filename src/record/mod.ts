@@ -74,5 +74,10 @@ export {
   TABLE_ROWS,
   tableFile,
   type TableName,
+  TICKER_LISTS,
+  TickerListRow,
+  TickerMetricsRow,
+  TICKERS_INLINE_MAX,
 } from "./tables.ts";
 export { backtestRecord, seriesStats } from "./backtest.ts";
+export { summariseWarnings, SUMMARY_MIN, SUMMARY_NAMED } from "./warnings.ts";

@@ -9,7 +9,7 @@
  *
  * In memory a record holds everything, its tables included (the training history, the daily
  * equity, the trades, the per-quarter IC, the correlations, the scaler's columns, the ablation
- * rows and the SHAP values). On disk `record.json` holds the rest, and each table is a Parquet
+ * rows, the SHAP values, the per-ticker metrics and backtest rows, and long ticker lists). On disk `record.json` holds the rest, and each table is a Parquet
  * file beside it (`src/record/tables.ts`).
  *
  * Numbers a stage leaves undefined on purpose (R² of constant labels, a Sharpe ratio without
@@ -25,7 +25,7 @@ import { Count, Float, FoldName, Num, Quarter } from "./fields.ts";
 import { RunNews } from "./news.ts";
 
 /** The version of the record this schema describes; `record.json` says it in `version`. */
-export const RECORD_VERSION = 3;
+export const RECORD_VERSION = 4;
 
 /** Pattern every run id matches: `YYYYMMDDTHHMMSSZ-<hash8>`, or `…Z.<n>-<hash8>` for the n-th. */
 export const RUN_ID_PATTERN: RegExp = /^\d{8}T\d{6}Z(\.\d+)?-[0-9a-f]{8}$/;

@@ -15,6 +15,16 @@
  * | scaler       | scaler.parquet       | feature column: the last fold's scaler           |
  * | ablation     | ablation.parquet     | ablated feature or family                        |
  * | shap         | shap.parquet         | explained eval row and feature                   |
+ * | tickerMetrics | ticker-metrics.parquet | eval ticker: its eval metrics (`metrics.perTicker`) |
+ * | tickerBacktest | ticker-backtest.parquet | eval ticker: its backtest row (`backtest.perTicker`) |
+ * | tickers      | tickers.parquet      | ticker of a list longer than {@linkcode TICKERS_INLINE_MAX} |
+ *
+ * Ticker lists (`data.tickers.train`, `data.tickers.eval`, `backtest.benchmarks.basket`) stay in
+ * `record.json` while they are short (a Dow 30 run reads the same by eye); a longer one leaves
+ * the head for `tickers.parquet`, one row per ticker in list order, and comes back on read. The
+ * dataset's fingerprint already pins the data, but not which of its tickers the run trained on
+ * and evaluated, so the lists are kept whole, not as a count and hash: a run is rerun, and its
+ * per-ticker rows read, from its own files.
  *
  * @module
  */
@@ -25,11 +35,13 @@ import {
   CorrelationRow,
   EpochRecord,
   EquityPoint,
+  type MetricSet,
   type MetricSetPlace,
   metricSets,
   QuarterIc,
   type RunRecord,
   ScalerColumn,
+  TickerSummary,
   TradeRecord,
 } from "./schema.ts";
 import { Count, Float, Num, Quarter } from "./fields.ts";
@@ -99,6 +111,64 @@ export const PREDICTION_COLUMNS: Readonly<Record<keyof PredictionRow, ColumnKind
   predicted: "float",
 };
 
+/**
+ * One eval ticker's eval metrics (`ticker-metrics.parquet`): a metric set flat, the columns of
+ * the run's mode set and the other mode's null; an IC summary as `ic*` columns (all null when
+ * the set has no IC; its quarters are rows of `ic.parquet`, place `perTicker`). Counts that may
+ * be null are Float64 columns: an Int32 column writes null as 0.
+ */
+export const TickerMetricsRow = z.strictObject({
+  ticker: z.string().describe("the eval ticker"),
+  n: Count.describe("rows"),
+  loss: Num.describe("the experiment's own loss"),
+  threshold: Num.describe("direction: the probability threshold"),
+  accuracy: Num.describe("direction: share of rows predicted right"),
+  precision: Num.describe("direction: tp / (tp + fp)"),
+  recall: Num.describe("direction: tp / (tp + fn)"),
+  f1: Num.describe("direction: harmonic mean of precision and recall"),
+  tp: Count.nullable().describe("direction: true positives"),
+  fp: Count.nullable().describe("direction: false positives"),
+  tn: Count.nullable().describe("direction: true negatives"),
+  fn: Count.nullable().describe("direction: false negatives"),
+  positiveRate: Num.describe("direction: share of rows whose label is up"),
+  mse: Num.describe("magnitude: mean squared error"),
+  mae: Num.describe("magnitude: mean absolute error"),
+  r2: Num.describe("magnitude: R²"),
+  pearson: Num.describe("magnitude: Pearson of predictions and labels"),
+  signAccuracy: Num.describe("magnitude: share of rows whose predicted sign is the label's"),
+  icMean: Num.describe("magnitude: mean per-quarter IC"),
+  icStd: Num.describe("magnitude: its standard deviation"),
+  icIcir: Num.describe("magnitude: ICIR"),
+  icQuarters: Count.nullable().describe("magnitude: quarters with an IC; null without an IC"),
+  icSkipped: Count.nullable().describe("magnitude: quarters skipped for too few names"),
+  rankIcMean: Num.describe("magnitude: mean per-quarter rank IC"),
+  rankIcStd: Num.describe("magnitude: its standard deviation"),
+  rankIcIcir: Num.describe("magnitude: rank ICIR"),
+  rankIcQuarters: Count.nullable().describe("magnitude: quarters with a rank IC; null without"),
+  notes: z.array(z.string()).describe("why a metric is null"),
+});
+/** One eval ticker's eval metrics, flat. */
+export type TickerMetricsRow = z.infer<typeof TickerMetricsRow>;
+
+/** Which ticker list a row of `tickers.parquet` belongs to. */
+export const TICKER_LISTS = ["train", "eval", "basket"] as const;
+
+/** One ticker of a long ticker list (`tickers.parquet`). */
+export const TickerListRow = z.strictObject({
+  list: z.enum(TICKER_LISTS).describe(
+    "data.tickers.train, data.tickers.eval or backtest.benchmarks.basket",
+  ),
+  ticker: z.string().describe("the ticker, in the list's order"),
+});
+/** One ticker of a long ticker list. */
+export type TickerListRow = z.infer<typeof TickerListRow>;
+
+/**
+ * The longest ticker list `record.json` holds itself; a longer one is stored in `tickers.parquet`
+ * (100 tickers are about 1 KB of JSON: a few thousand would take most of the record).
+ */
+export const TICKERS_INLINE_MAX = 100;
+
 /** The row schema of each table. */
 export const TABLE_ROWS = {
   series: EquityPoint,
@@ -109,6 +179,9 @@ export const TABLE_ROWS = {
   scaler: ScalerRow,
   ablation: AblationRecord,
   shap: ShapRow,
+  tickerMetrics: TickerMetricsRow,
+  tickerBacktest: TickerSummary,
+  tickers: TickerListRow,
 } as const;
 
 /** A table's name. */
@@ -124,6 +197,9 @@ export const TABLE_NAMES: readonly TableName[] = [
   "scaler",
   "ablation",
   "shap",
+  "tickerMetrics",
+  "tickerBacktest",
+  "tickers",
 ];
 
 /**
@@ -191,16 +267,62 @@ export const TABLE_COLUMNS: Readonly<Record<TableName, Readonly<Record<string, C
     verdict: "string",
   },
   shap: { row: "int", feature: "string", shap: "float", value: "float" },
+  tickerMetrics: {
+    ticker: "string",
+    n: "int",
+    loss: "float",
+    threshold: "float",
+    accuracy: "float",
+    precision: "float",
+    recall: "float",
+    f1: "float",
+    tp: "float",
+    fp: "float",
+    tn: "float",
+    fn: "float",
+    positiveRate: "float",
+    mse: "float",
+    mae: "float",
+    r2: "float",
+    pearson: "float",
+    signAccuracy: "float",
+    icMean: "float",
+    icStd: "float",
+    icIcir: "float",
+    icQuarters: "float",
+    icSkipped: "float",
+    rankIcMean: "float",
+    rankIcStd: "float",
+    rankIcIcir: "float",
+    rankIcQuarters: "float",
+    notes: "strings",
+  },
+  tickerBacktest: {
+    ticker: "string",
+    trades: "int",
+    wins: "int",
+    winRate: "float",
+    avgWin: "float",
+    avgLoss: "float",
+    profitFactor: "float",
+    pnl: "float",
+    totalReturn: "float",
+    buyHoldReturn: "float",
+    exposure: "float",
+    costs: "float",
+    maxDrawdown: "float",
+  },
+  tickers: { list: "string", ticker: "string" },
 };
 
 /**
  * The file a table is stored in, beside `record.json`.
  *
  * @param name the table
- * @returns e.g. `series.parquet`
+ * @returns e.g. `series.parquet`, `ticker-metrics.parquet` for `tickerMetrics`
  */
 export function tableFile(name: TableName): string {
-  return `${name}.parquet`;
+  return `${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}.parquet`;
 }
 
 /** Every table of a record, as rows. */
@@ -221,6 +343,12 @@ export interface RunTables {
   ablation: AblationRecord[];
   /** The SHAP values, long. */
   shap: ShapRow[];
+  /** Each eval ticker's eval metrics. */
+  tickerMetrics: TickerMetricsRow[];
+  /** Each eval ticker's backtest row. */
+  tickerBacktest: TickerSummary[];
+  /** The tickers of the lists too long for `record.json`. */
+  tickers: TickerListRow[];
 }
 
 /** `record.json` as written: the record without its tables, and the tables' row counts. */
@@ -239,6 +367,9 @@ function emptyTables(): RunTables {
     scaler: [],
     ablation: [],
     shap: [],
+    tickerMetrics: [],
+    tickerBacktest: [],
+    tickers: [],
   };
 }
 
@@ -259,6 +390,18 @@ export function splitRecord(record: RunRecord): { head: RecordHead; tables: RunT
   const { correlations, ...rest } = record;
   const head: Record<string, unknown> = { ...rest };
   tables.correlations = correlations;
+  const long = (list: TickerListRow["list"], tickers: string[]): boolean => {
+    if (tickers.length <= TICKERS_INLINE_MAX) return false;
+    for (const ticker of tickers) tables.tickers.push({ list, ticker });
+    return true;
+  };
+  {
+    const { train, eval: evalTickers, ...tickers } = record.data.tickers;
+    const kept: Record<string, unknown> = {};
+    if (!long("train", train)) kept.train = train;
+    if (!long("eval", evalTickers)) kept.eval = evalTickers;
+    head.data = { ...record.data, tickers: { ...kept, ...tickers } };
+  }
   if (record.scaler) {
     const { columns, ...scaler } = record.scaler;
     head.scaler = scaler;
@@ -275,7 +418,10 @@ export function splitRecord(record: RunRecord): { head: RecordHead; tables: RunT
       for (const q of set.ic.perQuarter) tables.ic.push({ place, name, fold, ...q });
     }
     // The head's ICs hold their summaries only: their quarters are rows of ic.parquet.
-    const metrics: Record<string, unknown> = structuredClone(record.metrics);
+    // Per-ticker sets are rows of ticker-metrics.parquet.
+    const { perTicker, ...rest } = record.metrics;
+    tables.tickerMetrics = Object.entries(perTicker).map(([t, set]) => tickerMetricsRow(t, set));
+    const metrics: Record<string, unknown> = structuredClone(rest);
     forEachSet(metrics, (_place, _name, _fold, set) => {
       if (!isObject(set.ic)) return;
       const { perQuarter: _quarters, ...summary } = set.ic;
@@ -284,10 +430,15 @@ export function splitRecord(record: RunRecord): { head: RecordHead; tables: RunT
     head.metrics = metrics;
   }
   if (record.backtest) {
-    const { equity, trades, ...backtest } = record.backtest;
-    head.backtest = backtest;
+    const { equity, trades, perTicker, ...backtest } = record.backtest;
+    const { basket, ...benchmarks } = backtest.benchmarks;
+    head.backtest = {
+      ...backtest,
+      benchmarks: long("basket", basket) ? benchmarks : backtest.benchmarks,
+    };
     tables.series = equity;
     tables.trades = trades;
+    tables.tickerBacktest = perTicker;
   }
   if (record.analysis) {
     const analysis: Record<string, unknown> = { ...record.analysis };
@@ -330,6 +481,102 @@ function scalerRow(c: ScalerColumn): ScalerRow {
   return row;
 }
 
+function tickerMetricsRow(ticker: string, set: MetricSet): TickerMetricsRow {
+  const row: TickerMetricsRow = {
+    ticker,
+    n: set.n,
+    loss: set.loss,
+    threshold: null,
+    accuracy: null,
+    precision: null,
+    recall: null,
+    f1: null,
+    tp: null,
+    fp: null,
+    tn: null,
+    fn: null,
+    positiveRate: null,
+    mse: null,
+    mae: null,
+    r2: null,
+    pearson: null,
+    signAccuracy: null,
+    icMean: null,
+    icStd: null,
+    icIcir: null,
+    icQuarters: null,
+    icSkipped: null,
+    rankIcMean: null,
+    rankIcStd: null,
+    rankIcIcir: null,
+    rankIcQuarters: null,
+    notes: set.notes,
+  };
+  if ("confusion" in set) {
+    const { threshold, accuracy, precision, recall, f1, positiveRate } = set;
+    return { ...row, threshold, accuracy, precision, recall, f1, positiveRate, ...set.confusion };
+  }
+  const { mse, mae, r2, pearson, signAccuracy, ic, rankIc } = set;
+  Object.assign(row, { mse, mae, r2, pearson, signAccuracy });
+  if (ic) {
+    Object.assign(row, {
+      icMean: ic.mean,
+      icStd: ic.std,
+      icIcir: ic.icir,
+      icQuarters: ic.quarters,
+      icSkipped: ic.skipped,
+    });
+  }
+  if (rankIc) {
+    Object.assign(row, {
+      rankIcMean: rankIc.mean,
+      rankIcStd: rankIc.std,
+      rankIcIcir: rankIc.icir,
+      rankIcQuarters: rankIc.quarters,
+    });
+  }
+  return row;
+}
+
+/** A metric set back from its flat row, in the run's mode (plain data: the caller parses it). */
+function metricSetOf(r: TickerMetricsRow, mode: unknown): Record<string, unknown> {
+  if (mode === "direction") {
+    return {
+      n: r.n,
+      threshold: r.threshold,
+      loss: r.loss,
+      accuracy: r.accuracy,
+      precision: r.precision,
+      recall: r.recall,
+      f1: r.f1,
+      confusion: { tp: r.tp, fp: r.fp, tn: r.tn, fn: r.fn },
+      positiveRate: r.positiveRate,
+      notes: r.notes,
+    };
+  }
+  return {
+    n: r.n,
+    loss: r.loss,
+    mse: r.mse,
+    mae: r.mae,
+    r2: r.r2,
+    pearson: r.pearson,
+    signAccuracy: r.signAccuracy,
+    ic: r.icQuarters === null ? null : {
+      mean: r.icMean,
+      std: r.icStd,
+      icir: r.icIcir,
+      quarters: r.icQuarters,
+      perQuarter: [],
+      skipped: r.icSkipped,
+    },
+    rankIc: r.rankIcQuarters === null
+      ? null
+      : { mean: r.rankIcMean, std: r.rankIcStd, icir: r.rankIcIcir, quarters: r.rankIcQuarters },
+    notes: r.notes,
+  };
+}
+
 function scalerColumn(r: ScalerRow): ScalerColumn {
   const stats: Record<string, number> = {};
   for (const stat of SCALER_STATS) {
@@ -355,13 +602,43 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export function joinRecord(head: Record<string, unknown>, tables: Partial<RunTables>): unknown {
   const { tables: _counts, ...out } = structuredClone(head);
   out.correlations = tables.correlations ?? [];
+  const list = (name: TickerListRow["list"]) =>
+    (tables.tickers ?? []).filter((r) => r.list === name).map((r) => r.ticker);
+  if (isObject(out.data) && isObject(out.data.tickers)) {
+    const t = out.data.tickers;
+    out.data = {
+      ...out.data,
+      tickers: { train: t.train ?? list("train"), eval: t.eval ?? list("eval"), ...t },
+    };
+  }
   if (isObject(out.scaler)) {
     out.scaler = { ...out.scaler, columns: rows(tables.scaler, scalerColumn) };
   }
   if (isObject(out.training)) out.training = { ...out.training, history: tables.epochs ?? [] };
-  if (isObject(out.metrics)) joinIc(out.metrics, tables.ic ?? []);
+  if (isObject(out.metrics)) {
+    // A record of version 3 or older holds its per-ticker sets itself.
+    if (!("perTicker" in out.metrics)) {
+      const mode = out.metrics.mode;
+      out.metrics = {
+        ...out.metrics,
+        perTicker: Object.fromEntries(
+          (tables.tickerMetrics ?? []).map((r) => [r.ticker, metricSetOf(r, mode)]),
+        ),
+      };
+    }
+    joinIc(out.metrics as Record<string, unknown>, tables.ic ?? []);
+  }
   if (isObject(out.backtest)) {
-    out.backtest = { ...out.backtest, equity: tables.series ?? [], trades: tables.trades ?? [] };
+    const b = out.backtest;
+    out.backtest = {
+      ...b,
+      benchmarks: isObject(b.benchmarks)
+        ? { ...b.benchmarks, basket: b.benchmarks.basket ?? list("basket") }
+        : b.benchmarks,
+      equity: tables.series ?? [],
+      perTicker: b.perTicker ?? tables.tickerBacktest ?? [],
+      trades: tables.trades ?? [],
+    };
   }
   if (isObject(out.analysis)) {
     const analysis = out.analysis;

@@ -26,7 +26,7 @@ import type {
 } from "../record/mod.ts";
 import { extent } from "@alfred/core";
 import { drawdownSeries } from "../backtest/stats.ts";
-import { compareStrings } from "@alfred/core";
+import { compareStrings, Prng } from "@alfred/core";
 
 /** Most points a time series plot draws (a point every two pixels); longer series are thinned. */
 export const MAX_SERIES_POINTS = 280;
@@ -312,6 +312,63 @@ export function drawdownSpec(
   };
 }
 
+/** The most tickers the per-ticker plot draws: past it, the best and worst half each. */
+export const MAX_TICKER_BARS = 30;
+
+/** The most points the predicted-against-actual plot draws: past it, a seeded sample. */
+export const MAX_SCATTER_POINTS = 2000;
+
+/** The seed of the scatter's sample (fixed: the same predictions give the same plot). */
+export const SCATTER_SEED = 17;
+
+/**
+ * The best and worst rows by a value, when there are more than `max`: the `max / 2` best and the
+ * `max / 2` worst (rows without a value count as worst; ties go by ticker), in the rows' order.
+ *
+ * @param rows the rows
+ * @param value a row's value (null: none)
+ * @param higherIsBetter whether a higher value is better
+ * @param max the most rows kept
+ * @returns the rows kept, in their order (all of them when there are `max` or fewer)
+ * @example
+ * ```ts
+ * extremes(rows, (r) => r.totalReturn, true, 30); // the 15 best and 15 worst returns
+ * ```
+ */
+export function extremes<T extends { ticker: string }>(
+  rows: readonly T[],
+  value: (row: T) => number | null,
+  higherIsBetter: boolean,
+  max: number,
+): T[] {
+  if (rows.length <= max) return [...rows];
+  const score = (r: T) => {
+    const v = value(r);
+    return v === null || !Number.isFinite(v) ? -Infinity : higherIsBetter ? v : -v;
+  };
+  const ranked = [...rows].sort((a, b) =>
+    score(b) - score(a) || compareStrings(a.ticker, b.ticker)
+  );
+  const half = Math.floor(max / 2);
+  const kept = new Set([...ranked.slice(0, half), ...ranked.slice(ranked.length - (max - half))]);
+  return rows.filter((r) => kept.has(r));
+}
+
+/**
+ * At most `max` of a list, a seeded sample without replacement kept in the list's order; the
+ * list itself when it is no longer.
+ *
+ * @param values the list
+ * @param max the most kept
+ * @param seed the sample's seed
+ * @returns the sample
+ */
+export function sampleInOrder<T>(values: readonly T[], max: number, seed: number): T[] {
+  if (values.length <= max) return [...values];
+  const picked = new Prng(seed).permutation(values.length).slice(0, max).sort((a, b) => a - b);
+  return Array.from(picked, (i) => values[i]);
+}
+
 /** One bar of the per-ticker plot. */
 export interface TickerReturn {
   /** Eval ticker. */
@@ -326,6 +383,8 @@ export interface TickerReturn {
  * Per-ticker total returns from the backtest's per-ticker table: the strategy's, and the
  * ticker's own buy-and-hold return beside it.
  *
+ * More than {@linkcode MAX_TICKER_BARS} tickers: the best and worst by the strategy's return.
+ *
  * @param perTicker the backtest's per-ticker rows
  * @returns bars in ticker order, strategy first (a return that is null is skipped)
  */
@@ -333,7 +392,9 @@ export function perTickerReturns(
   perTicker: Pick<TickerSummary, "ticker" | "totalReturn" | "buyHoldReturn">[],
 ): TickerReturn[] {
   const rows: TickerReturn[] = [];
-  const sorted = [...perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
+  const drawn = perTicker.filter((r) => drawable(r.totalReturn));
+  const sorted = extremes(drawn, (r) => r.totalReturn, true, MAX_TICKER_BARS)
+    .sort((a, b) => compareStrings(a.ticker, b.ticker));
   for (const { ticker, totalReturn, buyHoldReturn } of sorted) {
     if (!drawable(totalReturn)) continue;
     rows.push({ ticker, series: "strategy", totalReturn });
@@ -349,13 +410,18 @@ export function perTickerReturns(
  * ticker's buy-and-hold when known.
  *
  * @param rows bars from {@linkcode perTickerReturns}
+ * @param of the eval tickers with a return, when the bars show only some of them
  * @returns the spec
  */
-export function perTickerSpec(rows: TickerReturn[]): TopLevelSpec {
+export function perTickerSpec(rows: TickerReturn[], of?: number): TopLevelSpec {
   const tickers = [...new Set(rows.map((r) => r.ticker))];
   const series = [...new Set(rows.map((r) => r.series))];
   return {
-    title: "Total return per eval ticker",
+    title: of !== undefined && of > tickers.length
+      ? `Total return of the ${MAX_TICKER_BARS / 2} best and ${MAX_TICKER_BARS / 2} worst of ${
+        of.toLocaleString("en-US")
+      } eval tickers`
+      : "Total return per eval ticker",
     width: Math.max(200, Math.min(WIDTH, tickers.length * 14 * (series.length + 1))),
     height: 220,
     data: { values: rows },
@@ -473,24 +539,28 @@ export function confusionSpec(c: Confusion): TopLevelSpec {
 /**
  * The Vega-Lite spec of predicted against actual values (magnitude models), with the y = x line.
  *
+ * More than {@linkcode MAX_SCATTER_POINTS} points: a seeded sample of them (the title says so);
+ * the y = x line spans every point's range.
+ *
  * @param points predictions (rows without both numbers are left out)
  * @returns the spec
  */
 export function scatterSpec(
   points: Pick<PredictionRow, "actual" | "predicted" | "split">[],
 ): TopLevelSpec {
-  const values = points.flatMap((p) =>
+  const drawn = points.flatMap((p) =>
     drawable(p.actual) && drawable(p.predicted)
       ? [{ actual: p.actual, predicted: p.predicted, split: p.split }]
       : []
   );
-  const all = values.flatMap((v) => [v.actual, v.predicted]);
+  const values = sampleInOrder(drawn, MAX_SCATTER_POINTS, SCATTER_SEED);
+  const all = drawn.flatMap((v) => [v.actual, v.predicted]);
   const range = extent(all);
   const lo = range ? range.min : 0;
   const hi = range ? range.max : 1;
   const splits = [...new Set(values.map((v) => v.split))].sort(compareStrings);
   return {
-    title: "Predicted against actual",
+    title: scatterTitle(drawn.length),
     width: 320,
     height: 320,
     layer: [
@@ -519,6 +589,20 @@ export function scatterSpec(
       },
     ],
   };
+}
+
+/**
+ * The scatter's title: it says when the points are a sample.
+ *
+ * @param points the rows with both numbers
+ * @returns the title
+ */
+export function scatterTitle(points: number): string {
+  return points > MAX_SCATTER_POINTS
+    ? `Predicted against actual (a seeded sample of ${
+      MAX_SCATTER_POINTS.toLocaleString("en-US")
+    } of ${points.toLocaleString("en-US")} rows)`
+    : "Predicted against actual";
 }
 
 /**
@@ -646,9 +730,10 @@ export function plotSpecs(record: RunRecord, predictions: PredictionRow[] = []):
   } else if (record.metrics?.mode === "magnitude") {
     const evalRows = predictions.filter((p) => p.split === "eval");
     if (evalRows.some((p) => drawable(p.actual) && drawable(p.predicted))) {
+      const drawn = evalRows.filter((p) => drawable(p.actual) && drawable(p.predicted)).length;
       plots.push({
         file: "predicted-vs-actual.svg",
-        alt: "Predicted against actual",
+        alt: scatterTitle(drawn),
         spec: scatterSpec(evalRows),
       });
     }
@@ -671,8 +756,17 @@ export function plotSpecs(record: RunRecord, predictions: PredictionRow[] = []):
   }
   if (backtest) {
     const rows = perTickerReturns(backtest.perTicker);
+    const of = backtest.perTicker.filter((r) => drawable(r.totalReturn)).length;
     if (rows.length > 0) {
-      plots.push({ file: "per-ticker.svg", alt: "Per-ticker returns", spec: perTickerSpec(rows) });
+      plots.push({
+        file: "per-ticker.svg",
+        alt: of > MAX_TICKER_BARS
+          ? `Per-ticker returns (the ${MAX_TICKER_BARS / 2} best and ${
+            MAX_TICKER_BARS / 2
+          } worst of ${of.toLocaleString("en-US")})`
+          : "Per-ticker returns",
+        spec: perTickerSpec(rows, of),
+      });
     }
   }
   const shap = record.analysis?.shap;

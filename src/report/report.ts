@@ -15,6 +15,7 @@ import type {
   RunRecord,
   SplitMetrics,
 } from "../record/mod.ts";
+import { TICKERS_INLINE_MAX } from "../record/mod.ts";
 import { compareStrings } from "@alfred/core";
 import {
   bestOf,
@@ -36,7 +37,7 @@ import {
 import { extent } from "@alfred/core";
 import { universeWarnings } from "../data/universe.ts";
 import { renderNews } from "./news.ts";
-import { plotSpecs, renderSvg } from "./plots.ts";
+import { extremes, plotSpecs, renderSvg } from "./plots.ts";
 import {
   backtestIntervalsNote,
   intervalText,
@@ -357,8 +358,8 @@ function renderWhatWasRun(record: RunRecord): string {
     ]);
   }
   rows.push(
-    ["train tickers", record.data.tickers.train.join(", ")],
-    ["eval tickers", record.data.tickers.eval.join(", ")],
+    ["train tickers", tickerList(record.data.tickers.train)],
+    ["eval tickers", tickerList(record.data.tickers.eval)],
     [
       "seeds",
       Object.entries(record.seeds).map(([k, v]) => `${k} ${v}`).join(", "),
@@ -573,10 +574,20 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     }
   }
   if (image) parts.push(image + "\n");
-  const tickers = Object.keys(metrics.perTicker).sort(compareStrings);
-  if (tickers.length) {
+  const allTickers = Object.keys(metrics.perTicker).sort(compareStrings);
+  if (allTickers.length) {
     parts.push("### Per eval ticker\n");
-    const tickerNames = numericMetricNames(tickers.map((t) => metrics.perTicker[t]));
+    const tickerNames = numericMetricNames(allTickers.map((t) => metrics.perTicker[t]));
+    const by = metrics.mode === "direction" ? "f1" : "signAccuracy";
+    const tickers = extremes(
+      allTickers.map((ticker) => ({ ticker })),
+      (r) => metricValue(metrics.perTicker[r.ticker], by),
+      metricDirection(by) !== "lower",
+      MAX_TABLE_TICKERS,
+    ).map((r) => r.ticker);
+    if (tickers.length < allTickers.length) {
+      parts.push(cappedNote(allTickers.length, metricLabel(by), "ticker-metrics.parquet"));
+    }
     parts.push(markdownTable(
       ["ticker", ...tickerNames.map(metricLabel)],
       tickers.map((t) => [
@@ -584,7 +595,7 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
         ...tickerNames.map((n) => formatValue(n, metricValue(metrics.perTicker[t], n))),
       ]),
     ));
-    const counts = tickers.map((t) => metricValue(metrics.perTicker[t], "n"))
+    const counts = allTickers.map((t) => metricValue(metrics.perTicker[t], "n"))
       .filter((n): n is number => n !== null);
     const most = extent(counts)?.max ?? null;
     if (most !== null && most < MIN_EVAL_ROWS) {
@@ -729,7 +740,13 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
       }
     }
     keys.sort((a, b) => metricRank(a) - metricRank(b) || compareStrings(a, b));
-    const rows = [...backtest.perTicker].sort((a, b) => compareStrings(a.ticker, b.ticker));
+    const rows = extremes(backtest.perTicker, (r) => r.totalReturn, true, MAX_TABLE_TICKERS)
+      .sort((a, b) => compareStrings(a.ticker, b.ticker));
+    if (rows.length < perTicker.length) {
+      parts.push(
+        cappedNote(perTicker.length, metricLabel("totalReturn"), "ticker-backtest.parquet"),
+      );
+    }
     const cells = (row: MetricTable) => keys.map((k) => formatValue(k, row[k]));
     parts.push(markdownTable(
       ["ticker", ...keys.map(metricLabel)],
@@ -738,6 +755,28 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
     if (images[2]) parts.push(images[2] + "\n");
   }
   return parts.join("\n");
+}
+
+/** The most rows a per-ticker table shows: past it, the best and worst half each. */
+export const MAX_TABLE_TICKERS = 30;
+
+/**
+ * A ticker list as the report names it: all of it while `record.json` holds it
+ * (`TICKERS_INLINE_MAX`), else its first tickers and how many more are in `tickers.parquet`.
+ */
+function tickerList(tickers: readonly string[]): string {
+  if (tickers.length <= TICKERS_INLINE_MAX) return tickers.join(", ");
+  return `${tickers.slice(0, MAX_TABLE_TICKERS).join(", ")} and ${
+    formatCount(tickers.length - MAX_TABLE_TICKERS)
+  } more (every one in \`tickers.parquet\` beside the record)`;
+}
+
+/** The sentence above a per-ticker table that shows only the best and worst tickers. */
+function cappedNote(tickers: number, by: string, file: string): string {
+  return `${formatCount(tickers)} eval tickers: the ${MAX_TABLE_TICKERS / 2} best and ${
+    MAX_TABLE_TICKERS / 2
+  } worst by ${by} are shown, in ticker order; every ticker's row is in \`${file}\` beside ` +
+    "the record.\n";
 }
 
 /** Labels of the loss-target helper's keys (`src/analysis/loss_target.ts`). */
@@ -800,7 +839,7 @@ function backtestAbout(backtest: RunBacktest): string {
   const against: string[] = [];
   if (benchmarks.index) against.push(`buy-and-hold of ${benchmarks.index}`);
   if (benchmarks.basket.length) {
-    against.push(`the equal-weight basket of ${benchmarks.basket.join(", ")}`);
+    against.push(`the equal-weight basket of ${tickerList(benchmarks.basket)}`);
   }
   if (against.length) bits.push(`against ${against.join(" and ")}`);
   return bits.join(", ") + ".";
