@@ -247,6 +247,25 @@ Deno.test("the report shows the best and worst tickers past 30 and names the Par
       : a
   );
   assert(tickerRows.some((l) => l.startsWith(`| ${best[0]} |`)), best[0]);
+  // A ticker with two eval rows and a perfect score is not ranked: it would be luck.
+  const lucky = name(1234);
+  const young = {
+    ...record,
+    metrics: {
+      ...record.metrics!,
+      perTicker: {
+        ...record.metrics!.perTicker,
+        [lucky]: { ...record.metrics!.perTicker[lucky], n: 2, signAccuracy: 1 } as MetricSet,
+      },
+    },
+  };
+  const youngReport = (await renderReport(young, { predictions })).markdown;
+  assertStringIncludes(
+    youngReport,
+    "2,700 eval tickers: the 15 best and 15 worst by sign accuracy among the 2,699 with at least " +
+      "4 eval rows are shown,",
+  );
+  assert(!youngReport.includes(`| ${lucky} |`), "the two-row ticker is not among the best");
   const scatter = scatterSpec(predictions) as unknown as {
     title: string;
     layer: { data: { values: unknown[] } }[];

@@ -579,14 +579,23 @@ function renderMetrics(record: RunRecord, image: string | undefined): string {
     parts.push("### Per eval ticker\n");
     const tickerNames = numericMetricNames(allTickers.map((t) => metrics.perTicker[t]));
     const by = metrics.mode === "direction" ? "f1" : "signAccuracy";
+    // Ranked among the tickers with a year of eval rows: a ticker with one or two rows scores
+    // 1.000 or 0 by luck and would fill the best and worst with noise (a 3,000-ticker run's did).
+    const rows = (t: string) => metricValue(metrics.perTicker[t], "n") ?? 0;
+    const seasoned = allTickers.filter((t) => rows(t) >= MIN_RANKED_ROWS);
+    const ranked = allTickers.length > MAX_TABLE_TICKERS && seasoned.length >= MAX_TABLE_TICKERS
+      ? seasoned
+      : allTickers;
     const tickers = extremes(
-      allTickers.map((ticker) => ({ ticker })),
+      ranked.map((ticker) => ({ ticker })),
       (r) => metricValue(metrics.perTicker[r.ticker], by),
       metricDirection(by) !== "lower",
       MAX_TABLE_TICKERS,
     ).map((r) => r.ticker);
     if (tickers.length < allTickers.length) {
-      parts.push(cappedNote(allTickers.length, metricLabel(by), "ticker-metrics.parquet"));
+      parts.push(
+        cappedNote(allTickers.length, metricLabel(by), "ticker-metrics.parquet", ranked.length),
+      );
     }
     parts.push(markdownTable(
       ["ticker", ...tickerNames.map(metricLabel)],
@@ -759,6 +768,8 @@ function renderBacktest(record: RunRecord, images: (string | undefined)[]): stri
 
 /** The most rows a per-ticker table shows: past it, the best and worst half each. */
 export const MAX_TABLE_TICKERS = 30;
+/** Eval rows (a year of quarters) a ticker needs to be ranked among a capped table's best and worst. */
+export const MIN_RANKED_ROWS = 4;
 
 /**
  * A ticker list as the report names it: all of it while `record.json` holds it
@@ -771,12 +782,18 @@ function tickerList(tickers: readonly string[]): string {
   } more (every one in \`tickers.parquet\` beside the record)`;
 }
 
-/** The sentence above a per-ticker table that shows only the best and worst tickers. */
-function cappedNote(tickers: number, by: string, file: string): string {
+/**
+ * The sentence above a per-ticker table that shows only the best and worst tickers, ranked among
+ * `ranked` of them (those with {@linkcode MIN_RANKED_ROWS} eval rows, when fewer than all).
+ */
+function cappedNote(tickers: number, by: string, file: string, ranked = tickers): string {
+  const among = ranked < tickers
+    ? ` among the ${formatCount(ranked)} with at least ${MIN_RANKED_ROWS} eval rows`
+    : "";
   return `${formatCount(tickers)} eval tickers: the ${MAX_TABLE_TICKERS / 2} best and ${
     MAX_TABLE_TICKERS / 2
-  } worst by ${by} are shown, in ticker order; every ticker's row is in \`${file}\` beside ` +
-    "the record.\n";
+  } worst by ${by}${among} are shown, in ticker order; every ticker's row is in \`${file}\` ` +
+    "beside the record.\n";
 }
 
 /** Labels of the loss-target helper's keys (`src/analysis/loss_target.ts`). */
