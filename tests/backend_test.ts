@@ -120,8 +120,15 @@ Deno.test("wasm matmul fix: same results as the stock kernel within float32 summ
       assertEquals(fixedTensor.shape, batch === 1 ? [m, n] : [batch, m, n]);
       fixedTensor.dispose();
       assertEquals(tf.memory().numTensors, before, "the fix leaked a temporary");
-      // Bit-identical to the untransposed kernel on the transposed copy.
-      assertEquals(Array.from(fixed), Array.from(explicit), `explicit ${[batch, m, k, n, ta, tb]}`);
+      // One product: bit-identical to the untransposed kernel on the transposed copy. A batch
+      // runs on the wasm SIMD sgemm (another summation order), held to the bound below.
+      if (batch === 1) {
+        assertEquals(
+          Array.from(fixed),
+          Array.from(explicit),
+          `explicit ${[batch, m, k, n, ta, tb]}`,
+        );
+      }
       // Both within γₖ·Σ|a||b| of the exact product (any summation order), so within twice that
       // of each other.
       const { exact, magnitude } = matmulReference(
