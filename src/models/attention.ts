@@ -44,6 +44,27 @@ const softmaxLastAxis = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[])
   };
 });
 
+/**
+ * `x·W + b` for `x` of `[rows, in]`, with the bias gradient as one matrix product with a row of
+ * ones (tfjs reduces it with `Sum` over the rows, which the wasm backend transposes for first).
+ */
+const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy, saved) => {
+      const [xs, ws] = saved as tf.Tensor2D[];
+      const g = dy as tf.Tensor2D;
+      return [
+        tf.matMul(g, ws, false, true),
+        tf.matMul(xs, g, true, false),
+        tf.reshape(tf.matMul(tf.ones([1, xs.shape[0]]), g), [ws.shape[1]]),
+      ];
+    },
+  };
+});
+
 /** Constructor arguments of {@linkcode MultiHeadSelfAttention}. */
 export interface MultiHeadSelfAttentionArgs {
   /** Attention heads; must divide the input's last dimension. */
@@ -122,17 +143,22 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const h = this.heads;
       const dk = d / h;
       const [wq, bq, wk, bk, wv, bv, wo, bo] = this.#weights.map((w) => w.read());
-      const flat = tf.reshape(x, [-1, d]);
-      // [batch·steps, d] → [batch, heads, steps, dₖ]
-      const split = (w: tf.Tensor, b: tf.Tensor) =>
-        tf.transpose(tf.reshape(tf.add(tf.matMul(flat, w), b), [-1, steps, h, dk]), [0, 2, 1, 3]);
-      const q = split(wq, bq);
-      const k = split(wk, bk);
-      const v = split(wv, bv);
-      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk));
+      // Q, K and V in one product: [batch·steps, d] · [d, 3d], then
+      // [batch, steps, 3·heads, dₖ] → [batch, 3·heads, steps, dₖ] (a rank-4 transpose: the wasm
+      // backend's rank-5 one is a slow generic loop), split into three [batch, heads, steps, dₖ].
+      const qkv = tf.transpose(
+        tf.reshape(
+          affine(tf.reshape(x, [-1, d]), tf.concat([wq, wk, wv], 1), tf.concat([bq, bk, bv])),
+          [-1, steps, 3 * h, dk],
+        ),
+        [0, 2, 1, 3],
+      );
+      const [q, k, v] = tf.split(qkv, 3, 1);
+      // 1/√dₖ scales Q (steps × dₖ per head) rather than the scores (steps × steps).
+      const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dk)), k, false, true);
       const heads = tf.matMul(softmaxLastAxis(scores), v);
       const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [-1, d]);
-      return tf.reshape(tf.add(tf.matMul(merged, wo), bo), [-1, steps, d]);
+      return tf.reshape(affine(merged, wo, bo), [-1, steps, d]);
     });
   }
 
