@@ -145,7 +145,8 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const [wq, bq, wk, bk, wv, bv, wo, bo] = this.#weights.map((w) => w.read());
       // Q, K and V in one product: [batch·steps, d] · [d, 3d], then
       // [batch, steps, 3·heads, dₖ] → [batch, 3·heads, steps, dₖ] (a rank-4 transpose: the wasm
-      // backend's rank-5 one is a slow generic loop), split into three [batch, heads, steps, dₖ].
+      // backend's rank-5 one is a slow generic loop), split into three [batch, heads, steps, dₖ]
+      // as [batch, 3·heads·steps·dₖ] (wasm slices rank 2 about 3× faster than rank 4).
       const qkv = tf.transpose(
         tf.reshape(
           affine(tf.reshape(x, [-1, d]), tf.concat([wq, wk, wv], 1), tf.concat([bq, bk, bv])),
@@ -153,7 +154,8 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
         ),
         [0, 2, 1, 3],
       );
-      const [q, k, v] = tf.split(qkv, 3, 1);
+      const [q, k, v] = tf.split(tf.reshape(qkv, [-1, 3 * d * steps]), 3, 1)
+        .map((t) => tf.reshape(t, [-1, h, steps, dk]));
       // 1/√dₖ scales Q (steps × dₖ per head) rather than the scores (steps × steps).
       const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dk)), k, false, true);
       const heads = tf.matMul(softmaxLastAxis(scores), v);
