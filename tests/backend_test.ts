@@ -150,6 +150,34 @@ Deno.test("wasm matmul fix: same results as the stock kernel within float32 summ
   }
 });
 
+Deno.test("wasm matmul fix: batched products (a batch of 1 broadcasting, rank 4) match the stock kernel within float32 summation-order error", async () => {
+  await selectBackend("wasm");
+  const cases: [number[], number[], boolean, boolean][] = [
+    [[4, 2, 5, 7], [7, 3], false, false],
+    [[1, 5, 7], [3, 2, 7], false, true],
+    [[2, 3, 7, 5], [2, 3, 7, 4], true, false],
+  ];
+  for (const [aShape, bShape, ta, tb] of cases) {
+    const a = tf.tensor(values(aShape.reduce((x, y) => x * y, 1), 3), aShape);
+    const b = tf.tensor(values(bShape.reduce((x, y) => x * y, 1), 5), bShape);
+    uninstallWasmMatMulFix();
+    const stock = tf.matMul(a, b, ta, tb);
+    installWasmMatMulFix();
+    const before = tf.memory().numTensors;
+    const fixed = tf.matMul(a, b, ta, tb);
+    assertEquals(fixed.shape, stock.shape);
+    assertEquals(tf.memory().numTensors, before + 1, "the batched path leaked a temporary");
+    // Both are within γₖ·Σ|a||b| of the exact product, k ≤ 7 and |a|, |b| ≤ 1 here: within
+    // 2·γ₇·7 of each other.
+    const k = ta ? aShape[aShape.length - 2] : aShape[aShape.length - 1];
+    const [p, q] = [fixed.dataSync(), stock.dataSync()];
+    p.forEach((v, i) =>
+      assert(Math.abs(v - q[i]) <= 2 * gamma(k) * k, `${aShape}·${bShape}[${i}]`)
+    );
+    tf.dispose([a, b, stock, fixed]);
+  }
+});
+
 Deno.test("wasm matmul fix: a Dense MLP's training step is within float32 rounding with and without it; training repeats bit for bit", async () => {
   const shape = { size: 48, layers: 3, inputs: 20, rows: 64, seed: 4 };
   const wasm = (fixed: boolean) => async () => {
