@@ -600,6 +600,14 @@ Deno.test("LayerNorm computes what tf.layers.layerNormalization does, gradients 
   };
   close(ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor, "output");
   close(tf.grad(loss(ours))(x), tf.grad(loss(theirs))(x), "dL/dx");
+  const weightGrads = (l: tf.layers.Layer) =>
+    tf.variableGrads(
+      () => loss(l)(x),
+      l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+    ).grads;
+  const [g1, g2] = [weightGrads(ours), weightGrads(theirs)];
+  close(g1["ours/gamma"], g2["theirs/gamma"], "dL/dgamma");
+  close(g1["ours/beta"], g2["theirs/beta"], "dL/dbeta");
 });
 
 Deno.test("planTraining describes a sequence model from the prepared data's window shape", () => {

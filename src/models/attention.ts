@@ -18,10 +18,56 @@
  * output); biases start at zero. The class is registered with
  * `tf.serialization.registerClass`, so a saved model loads back with it.
  *
+ * For speed on the wasm backend (issue 19) the three input projections run as one product with
+ * `[Wq | Wk | Wv]`, transposes stay rank 4, and the softmax and the projections carry hand-written
+ * gradients whose row and column sums are matrix products; the function is the one above.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "@alfred/core";
+
+/**
+ * `softmax` over the last axis with its gradient `dx = y ⊙ (dy − Σⱼ dyⱼ·yⱼ)`, the row sums taken
+ * as one matrix product with a column of ones: tfjs's own gradient reduces with `Sum`, which on
+ * the wasm backend took 17 ms for the `[64, 4, 60, 60]` scores of the bench (most of a block's
+ * elementwise time); the product is the same sum in another float32 order.
+ */
+const softmaxLastAxis = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const y = tf.softmax(x);
+  save([y]);
+  return {
+    value: y,
+    gradFunc: (dy, saved) => {
+      const [p] = saved as tf.Tensor[];
+      const width = p.shape[p.shape.length - 1];
+      const rowSums = tf.matMul(tf.reshape(tf.mul(dy, p), [-1, width]), tf.ones([width, 1]));
+      return tf.mul(p, tf.sub(dy, tf.reshape(rowSums, [...p.shape.slice(0, -1), 1])));
+    },
+  };
+});
+
+/**
+ * `x·W + b` for `x` of `[rows, in]`, with the bias gradient as one matrix product with a row of
+ * ones (tfjs reduces it with `Sum` over the rows, which the wasm backend transposes for first).
+ */
+const affine = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy, saved) => {
+      const [xs, ws] = saved as tf.Tensor2D[];
+      const g = dy as tf.Tensor2D;
+      return [
+        tf.matMul(g, ws, false, true),
+        tf.matMul(xs, g, true, false),
+        tf.reshape(tf.matMul(tf.ones([1, xs.shape[0]]), g), [ws.shape[1]]),
+      ];
+    },
+  };
+});
 
 /** Constructor arguments of {@linkcode MultiHeadSelfAttention}. */
 export interface MultiHeadSelfAttentionArgs {
@@ -101,17 +147,24 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
       const h = this.heads;
       const dk = d / h;
       const [wq, bq, wk, bk, wv, bv, wo, bo] = this.#weights.map((w) => w.read());
-      const flat = tf.reshape(x, [-1, d]);
-      // [batch·steps, d] → [batch, heads, steps, dₖ]
-      const split = (w: tf.Tensor, b: tf.Tensor) =>
-        tf.transpose(tf.reshape(tf.add(tf.matMul(flat, w), b), [-1, steps, h, dk]), [0, 2, 1, 3]);
-      const q = split(wq, bq);
-      const k = split(wk, bk);
-      const v = split(wv, bv);
-      const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dk));
-      const heads = tf.matMul(tf.softmax(scores), v);
+      // Q, K and V in one product: [batch·steps, d] · [d, 3d], then
+      // [batch, steps, 3·heads, dₖ] → [batch, 3·heads, steps, dₖ] (a rank-4 transpose: the wasm
+      // backend's rank-5 one is a slow generic loop), split into three [batch, heads, steps, dₖ]
+      // as [batch, 3·heads·steps·dₖ] (wasm slices rank 2 about 3× faster than rank 4).
+      const qkv = tf.transpose(
+        tf.reshape(
+          affine(tf.reshape(x, [-1, d]), tf.concat([wq, wk, wv], 1), tf.concat([bq, bk, bv])),
+          [-1, steps, 3 * h, dk],
+        ),
+        [0, 2, 1, 3],
+      );
+      const [q, k, v] = tf.split(tf.reshape(qkv, [-1, 3 * d * steps]), 3, 1)
+        .map((t) => tf.reshape(t, [-1, h, steps, dk]));
+      // 1/√dₖ scales Q (steps × dₖ per head) rather than the scores (steps × steps).
+      const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dk)), k, false, true);
+      const heads = tf.matMul(softmaxLastAxis(scores), v);
       const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [-1, d]);
-      return tf.reshape(tf.add(tf.matMul(merged, wo), bo), [-1, steps, d]);
+      return tf.reshape(affine(merged, wo, bo), [-1, steps, d]);
     });
   }
 
