@@ -531,6 +531,22 @@ Deno.test("priceSeries: every ticker's own closes by date, in the order asked, f
   }
 });
 
+Deno.test("a released table is scanned from its file and read again whole, unchanged", async () => {
+  const ds = await loadDataset("synth-small");
+  const held = ds.table("prices");
+  const asked = ["SYN03", "SYN01"];
+  const before = priceSeries(ds, asked);
+  for (const t of ds.manifest.tables) ds.release(t);
+  // The backtest's series come from a lazy scan of the file, the same as from the held table.
+  assertEquals(priceSeries(ds, asked), before);
+  assertEquals(ds.scan("prices").select("ticker").collectSync().height, held.height);
+  // A stage that asks for the table whole after the release gets it read again.
+  const again = ds.table("prices");
+  assertEquals(again.height, held.height);
+  assert(again.frameEqual(held));
+  assertThrows(() => ds.scan("news"), MissingTableError);
+});
+
 Deno.test("isoDates: Date columns (before 1970, leap days, nulls), Datetime columns, and refusals", () => {
   const days = ["1969-12-31", "2000-02-29", "2024-12-31", "1970-01-01", "2000-02-29"];
   assertEquals(isoDates(dateSeries("d", days)), days);

@@ -83,8 +83,25 @@ export interface Dataset {
   dir: string;
   manifest: Manifest;
   has(table: TableName): boolean;
-  /** The table; throws {@linkcode MissingTableError} when the dataset lacks it. */
+  /**
+   * The table, whole; throws {@linkcode MissingTableError} when the dataset lacks it. A table
+   * {@linkcode Dataset.release}d is read again.
+   */
   table(table: TableName): pl.DataFrame;
+  /**
+   * The table as a Polars lazy frame: a scan of its file where it is not held in memory, so a
+   * reader that selects a few columns or filters rows never holds the whole table (at 10,000
+   * tickers the prices table is 65 million rows, about 5 GB). Throws
+   * {@linkcode MissingTableError} when the dataset lacks it.
+   */
+  scan(table: TableName): pl.LazyDataFrame;
+  /**
+   * Lets go of a table held in memory once no stage needs it whole (the prices after the
+   * features are built); a later {@linkcode Dataset.table} reads it again, and
+   * {@linkcode Dataset.scan} scans its file. Does nothing where the table is not held or cannot be
+   * read again.
+   */
+  release(table: TableName): void;
   /** sha256 over the manifest and the table files' bytes. */
   fingerprint(): Promise<string>;
 }
@@ -777,7 +794,7 @@ class FolderDataset implements Dataset {
     readonly name: string,
     readonly dir: string,
     readonly manifest: Manifest,
-    readonly tables: ReadonlyMap<TableName, pl.DataFrame>,
+    private readonly tables: Map<TableName, pl.DataFrame>,
   ) {}
 
   has(table: TableName): boolean {
@@ -785,9 +802,27 @@ class FolderDataset implements Dataset {
   }
 
   table(table: TableName): pl.DataFrame {
-    const df = this.tables.get(table);
-    if (df === undefined) throw new MissingTableError(this.name, table);
+    if (!this.has(table)) throw new MissingTableError(this.name, table);
+    let df = this.tables.get(table);
+    if (df === undefined) {
+      // Released: read again (checked when the dataset was loaded; its file is the same one the
+      // fingerprint covers).
+      df = pl.readParquet(tablePath(this.dir, table));
+      this.tables.set(table, df);
+    }
     return df;
+  }
+
+  scan(table: TableName): pl.LazyDataFrame {
+    if (!this.has(table)) throw new MissingTableError(this.name, table);
+    const df = this.tables.get(table);
+    return df === undefined
+      ? pl.scanParquet(tablePath(this.dir, table), { glob: false })
+      : df.lazy();
+  }
+
+  release(table: TableName): void {
+    this.tables.delete(table);
   }
 
   fingerprint(): Promise<string> {

@@ -23,14 +23,15 @@ import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
  * ```
  */
 export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
-  const prices = dataset.table("prices");
   const column = returnsColumn(dataset.manifest);
   // One filter and one sort for all the tickers, then each ticker's run of rows: a filter of the
-  // whole table per ticker would be quadratic in tickers.
-  const rows = prices
+  // whole table per ticker would be quadratic in tickers. A lazy scan: only these three columns
+  // of the wanted tickers are read, never the whole table.
+  const rows = dataset.scan("prices")
     .select("ticker", "date", column)
     .filter(pl.col("ticker").isIn([...new Set(tickers)]))
-    .sort(["ticker", "date"]);
+    .sort(["ticker", "date"])
+    .collectSync();
   const dates = isoDates(rows.getColumn("date")) as string[];
   const closeColumn = rows.getColumn(column).cast(pl.Float64);
   const closes = closeColumn.nullCount() === 0

@@ -328,6 +328,11 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
       missing: [...built.missing, { family: "universe", rule: "not a member", rows: dropped }],
     };
   });
+  // The tables are read whole only up to here (checks, ticker selection, features): let them go,
+  // so training does not hold them beside the features (the prices alone are about 5 GB at
+  // 10,000 tickers). The backtest scans the prices columns it needs (`priceSeries`); anything
+  // later that asks for a table whole reads it again.
+  for (const t of dataset.manifest.tables) dataset.release(t);
   log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
   const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
   for (const f of folds) {
