@@ -137,6 +137,8 @@ async function inChild(task: ChildTask): Promise<ChildResult> {
       "--allow-env",
       "--allow-ffi",
       "--allow-sys",
+      // Lets the data stages free Polars frames as they go (`freeUnreferencedFrames`).
+      "--v8-flags=--expose-gc",
       fromFileUrl(import.meta.url),
       JSON.stringify(task),
     ],
