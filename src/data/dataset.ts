@@ -998,6 +998,32 @@ async function writeBatches(
 }
 
 /**
+ * A frame in (ticker, day) order, as `df.sort([ticker, day])` gives it. A frame already in that
+ * order (a dataset's table as written: each ticker's rows together, dates strictly ascending) is
+ * returned as it is, after one pass that checks it: sorting 65 million rows by a string column
+ * takes about 20 s on 2 cores, the check 2. A frame with a null key, a repeated key or rows out of
+ * order is sorted.
+ *
+ * @param df the frame
+ * @param day its day or date column
+ * @param ticker its ticker column (default `ticker`)
+ * @returns the frame in (ticker, day) order
+ * @example
+ * ```ts
+ * const rows = sortedByTickerDay(dataset.table("prices").select("ticker", "date", "close"), "date");
+ * ```
+ */
+export function sortedByTickerDay(df: pl.DataFrame, day: string, ticker = "ticker"): pl.DataFrame {
+  if (df.getColumn(ticker).nullCount() > 0 || df.getColumn(day).nullCount() > 0) {
+    return df.sort([ticker, day]);
+  }
+  const t = pl.col(ticker), d = pl.col(day);
+  const before = t.lt(t.shift(1)).or(t.eq(t.shift(1)).and(d.ltEq(d.shift(1))));
+  const outOfOrder = Number(df.select(before.sum().alias("n")).getColumn("n").get(0) ?? 0);
+  return outOfOrder === 0 ? df : df.sort([ticker, day]);
+}
+
+/**
  * Turn ISO date strings into a Polars `Date` series.
  *
  * @param name the series name
