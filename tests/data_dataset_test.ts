@@ -25,6 +25,7 @@ import {
   loadDatasetFolder,
   type Manifest,
   MissingTableError,
+  sortedByTickerDay,
   tablePath,
   writeDataset,
 } from "../src/data/dataset.ts";
@@ -528,6 +529,45 @@ Deno.test("priceSeries: every ticker's own closes by date, in the order asked, f
     assertEquals(got.get(t)!.dates, isoDates(rows.getColumn("date")));
     assertEquals(Array.from(got.get(t)!.close), rows.getColumn("close").toArray());
     assert(got.get(t)!.dates.length > 2000, t);
+  }
+});
+
+Deno.test("a released table is scanned from its file and read again whole, unchanged", async () => {
+  const ds = await loadDataset("synth-small");
+  const held = ds.table("prices");
+  const asked = ["SYN03", "SYN01"];
+  const before = priceSeries(ds, asked);
+  for (const t of ds.manifest.tables) ds.release(t);
+  // The backtest's series come from a lazy scan of the file, the same as from the held table.
+  assertEquals(priceSeries(ds, asked), before);
+  assertEquals(ds.scan("prices").select("ticker").collectSync().height, held.height);
+  // A stage that asks for the table whole after the release gets it read again.
+  const again = ds.table("prices");
+  assertEquals(again.height, held.height);
+  assert(again.frameEqual(held));
+  assertThrows(() => ds.scan("news"), MissingTableError);
+});
+
+Deno.test("sortedByTickerDay: a frame in (ticker, day) order as it is, any other sorted", () => {
+  const frame = (ticker: (string | null)[], day: (number | null)[]) =>
+    pl.DataFrame([pl.Series("ticker", ticker, pl.Utf8), pl.Series("day", day, pl.Int32)]);
+  const sorted = frame(["A", "A", "B", "C", "C"], [1, 2, 1, 0, 5]);
+  assert(sortedByTickerDay(sorted, "day") === sorted);
+  assert(sortedByTickerDay(frame([], []), "day").height === 0);
+  for (
+    const [ticker, day] of [
+      [["B", "A", "C"], [1, 2, 3]], // tickers out of order
+      [["A", "A", "B"], [2, 1, 3]], // days out of order within a ticker
+      [["A", "A", "B"], [1, 1, 3]], // a repeated key
+      [["A", null, "B"], [1, 2, 3]], // a null ticker
+      [["A", "B", "B"], [1, null, 3]], // a null day
+    ] as [(string | null)[], (number | null)[]][]
+  ) {
+    const df = frame(ticker, day);
+    assert(
+      sortedByTickerDay(df, "day").frameEqual(df.sort(["ticker", "day"]), true),
+      ticker.join(),
+    );
   }
 });
 

@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import { dayToIso, isoToDay } from "@alfred/core";
-import { type Dataset, returnsColumn } from "./dataset.ts";
+import { type Dataset, returnsColumn, sortedByTickerDay } from "./dataset.ts";
 
 /** Options of {@linkcode scanContinuity} and {@linkcode continuousTickers}. */
 export interface ScanOptions {
@@ -68,7 +68,7 @@ export function priceRows(
   ).filter(pl.col("close").isNotNull().and(pl.col("close").gt(0)));
   if (from !== undefined) df = df.filter(pl.col("day").gtEq(isoToDay(from)));
   if (to !== undefined) df = df.filter(pl.col("day").ltEq(isoToDay(to)));
-  df = df.sort(["ticker", "day"]);
+  df = sortedByTickerDay(df, "day");
   // Typed arrays straight from the columns (no nulls: the close is filtered, the date is required)
   // rather than boxed values per row; the tickers as runs, from their counts in ticker order.
   const day = df.getColumn("day");

@@ -6,7 +6,7 @@
  */
 import pl from "nodejs-polars";
 import type { PriceSeries } from "../backtest/types.ts";
-import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
+import { type Dataset, isoDates, returnsColumn, sortedByTickerDay } from "./dataset.ts";
 
 /**
  * Daily closes per ticker, dates ascending: the dataset's returns column (`adj_close` where the
@@ -23,14 +23,17 @@ import { type Dataset, isoDates, returnsColumn } from "./dataset.ts";
  * ```
  */
 export function priceSeries(dataset: Dataset, tickers: string[]): Map<string, PriceSeries> {
-  const prices = dataset.table("prices");
   const column = returnsColumn(dataset.manifest);
   // One filter and one sort for all the tickers, then each ticker's run of rows: a filter of the
-  // whole table per ticker would be quadratic in tickers.
-  const rows = prices
-    .select("ticker", "date", column)
-    .filter(pl.col("ticker").isIn([...new Set(tickers)]))
-    .sort(["ticker", "date"]);
+  // whole table per ticker would be quadratic in tickers. A lazy scan: only these three columns
+  // of the wanted tickers are read, never the whole table.
+  const rows = sortedByTickerDay(
+    dataset.scan("prices")
+      .select("ticker", "date", column)
+      .filter(pl.col("ticker").isIn([...new Set(tickers)]))
+      .collectSync(),
+    "date",
+  );
   const dates = isoDates(rows.getColumn("date")) as string[];
   const closeColumn = rows.getColumn(column).cast(pl.Float64);
   const closes = closeColumn.nullCount() === 0

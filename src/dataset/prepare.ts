@@ -12,7 +12,7 @@ import { dayQuarter, dayToIso, isoToDay } from "@alfred/core";
 import type { Experiment } from "../config/schema.ts";
 import { canonicalJson } from "../config/hash.ts";
 import type { PriceSeries } from "../backtest/types.ts";
-import type { Dataset } from "../data/dataset.ts";
+import { type Dataset, freeUnreferencedFrames } from "../data/dataset.ts";
 import { loadExperimentDataset, type SynthSource } from "../data/synth_cache.ts";
 import { marketSeries } from "../data/series.ts";
 import { type ResolvedTickers, resolveTickers } from "../data/select.ts";
@@ -328,6 +328,12 @@ export async function prepare(e: Experiment, options: PrepareOptions): Promise<P
       missing: [...built.missing, { family: "universe", rule: "not a member", rows: dropped }],
     };
   });
+  // The tables are read whole only up to here (checks, ticker selection, features): let them go,
+  // so training does not hold them beside the features (the prices alone are about 5 GB at
+  // 10,000 tickers). The backtest scans the prices columns it needs (`priceSeries`); anything
+  // later that asks for a table whole reads it again.
+  for (const t of dataset.manifest.tables) dataset.release(t);
+  await freeUnreferencedFrames();
   log(`${q.frame.height} quarterly rows, ${q.features.length} features, label ${q.label}`);
   const folds = await stages.time("split", () => splitRows(q, boundary.split, e.label, tickers));
   for (const f of folds) {

@@ -40,7 +40,12 @@ import {
   quarterStartDay,
 } from "@alfred/core";
 import type { FeatureFamilies, FeaturesConfig, LabelConfig } from "../config/schema.ts";
-import { type Dataset, MissingTableError, returnsColumn } from "../data/dataset.ts";
+import {
+  type Dataset,
+  MissingTableError,
+  returnsColumn,
+  sortedByTickerDay,
+} from "../data/dataset.ts";
 import type { DigestedNews } from "../news/digest.ts";
 import { dateColumnDays, numberColumn } from "./columns.ts";
 import {
@@ -609,7 +614,7 @@ function loadDaily(
       );
     }
   }
-  const df = inWindow.sort(["ticker", "__alfred_day"]);
+  const df = sortedByTickerDay(inWindow, "__alfred_day");
   const days = df.getColumn("__alfred_day").toTypedArray() as Int32Array;
   const close = df.getColumn("close").toTypedArray() as Float64Array;
   const returnsClose = adjusted ? df.getColumn(returns).toTypedArray() as Float64Array : close;
