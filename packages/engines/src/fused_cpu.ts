@@ -44,6 +44,7 @@ import {
   lossTerms,
 } from "./cpu_kernels.ts";
 import { CpuPool } from "./cpu_pool.ts";
+import { CpuRunState, freeMemory } from "./cpu_run.ts";
 import { Arena, ARENA_MAX_BYTES, type SimdKernels, simdKernels } from "./wasm_simd.ts";
 import {
   SGEMM_PARALLEL_MIN,
@@ -58,7 +59,6 @@ import {
   type FusedEngine,
   type FusedLayer,
   fusedLayout,
-  type FusedOptimizerState,
   fusedTrainingEngine,
   weightSlots,
 } from "./fused.ts";
@@ -336,7 +336,7 @@ export function startSgemm(
   };
 }
 
-class FusedCpuRun implements FusedEngine {
+class FusedCpuRun extends CpuRunState implements FusedEngine {
   readonly batch: number;
   readonly rowsCap: number;
   readonly p: Float32Array;
@@ -360,15 +360,12 @@ class FusedCpuRun implements FusedEngine {
   /** Per thread, the wasm sgemm's scratch in the arena (empty with a BLAS). */
   readonly scratch: Float32Array[];
   readonly probe: Float32Array | null;
-  pool: CpuPool | null = null;
   /** The product the passes call (set by {@linkcode FusedCpuRun.start}). */
   sgemm: Sgemm = () => {
     throw new Error("The fused CPU engine was not started");
   };
   /** What multiplies, for the run record. */
   sgemmName = "";
-  beta1 = Math.fround(0.9);
-  beta2 = Math.fround(0.999);
 
   constructor(
     readonly choice: SgemmChoice,
@@ -379,6 +376,7 @@ class FusedCpuRun implements FusedEngine {
     readonly params: number,
     readonly args: FusedCpuArgs,
   ) {
+    super();
     const { x, xVal, train } = args;
     this.batch = Math.min(train.batch_size, x.rows);
     this.rowsCap = Math.max(this.batch, Math.min(xVal.rows, 1024));
@@ -591,19 +589,6 @@ class FusedCpuRun implements FusedEngine {
     }
   }
 
-  update(lr: number): void {
-    const pool = this.pool!;
-    if (this.m) {
-      const c1 = Math.fround(1 - this.beta1);
-      const c2 = Math.fround(1 - this.beta2);
-      this.beta1 = Math.fround(this.beta1 * Math.fround(0.9));
-      this.beta2 = Math.fround(this.beta2 * Math.fround(0.999));
-      pool.adam(lr, c1, c2, this.optimizerThreads);
-    } else {
-      pool.sgd(lr, this.optimizerThreads);
-    }
-  }
-
   epoch(perm: Int32Array, lr: number): Promise<[number, number]> {
     const { x, y, xVal, yVal, description } = this.args;
     const output = description.output as FusedActivation;
@@ -625,40 +610,6 @@ class FusedCpuRun implements FusedEngine {
     }
     return Promise.resolve([sum, valSum]);
   }
-
-  saveBest(): void {
-    this.best.set(this.p);
-  }
-
-  download(best: boolean): Promise<Float32Array> {
-    // A view, not a copy: a 10 x 4096 model's parameters are 604 MB, and the
-    // callers (a checkpoint, the final weights) read them before the next step.
-    return Promise.resolve(best ? this.best : this.p);
-  }
-
-  setBest(flat: Float32Array<ArrayBuffer>): void {
-    this.best.set(flat);
-  }
-
-  optimizerState(): Promise<FusedOptimizerState | null> {
-    if (!this.m || !this.v) return Promise.resolve(null);
-    return Promise.resolve({
-      m: this.m,
-      v: this.v,
-      powers: [this.beta1, this.beta2],
-    });
-  }
-
-  setOptimizerState(s: FusedOptimizerState): void {
-    this.m?.set(s.m);
-    this.v?.set(s.v);
-    [this.beta1, this.beta2] = s.powers;
-  }
-
-  destroy(): void {
-    this.pool?.close();
-    this.pool = null;
-  }
 }
 
 /**
@@ -677,14 +628,5 @@ function sharedFloats(length: number): Float32Array {
         (e as Error).message
       }): lower model.size or model.layers`,
     );
-  }
-}
-
-/** Bytes of memory available now, or null where the runtime cannot tell. */
-function freeMemory(): number | null {
-  try {
-    return Deno.systemMemoryInfo().available;
-  } catch {
-    return null;
   }
 }

@@ -59,6 +59,7 @@ import {
 import type { Blas } from "./blas_cpu.ts";
 import { biasActivation, columnSums, derivativeMul, lossTerms } from "./cpu_kernels.ts";
 import { CpuPool } from "./cpu_pool.ts";
+import { CpuRunState, freeMemory } from "./cpu_run.ts";
 import { Arena, ARENA_MAX_BYTES, simdKernels } from "./wasm_simd.ts";
 import { SGEMM_SCRATCH_FLOATS } from "./wasm_sgemm.ts";
 import {
@@ -71,12 +72,7 @@ import {
   type SgemmChoice,
   startSgemm,
 } from "./fused_cpu.ts";
-import {
-  type FusedEngine,
-  type FusedOptimizerState,
-  fusedTrainingEngine,
-  type WeightSlot,
-} from "./fused.ts";
+import { type FusedEngine, fusedTrainingEngine, type WeightSlot } from "./fused.ts";
 import type { FusedActivation } from "./wgsl.ts";
 
 /** The recurrent families the engine trains. */
@@ -453,7 +449,7 @@ interface LayerBuffers {
 }
 
 /** A started run of the fused recurrent engine: buffers, threads and the passes. */
-export class FusedRnnRun implements FusedEngine {
+export class FusedRnnRun extends CpuRunState implements FusedEngine {
   readonly batch: number;
   readonly rowsCap: number;
   readonly arena: Arena;
@@ -490,14 +486,11 @@ export class FusedRnnRun implements FusedEngine {
   readonly scratch: Float32Array[];
   readonly probe: Float32Array | null;
   readonly loss: (p: number, y: number) => [number, number];
-  pool: CpuPool | null = null;
   /** The product the passes call (set by {@linkcode FusedRnnRun.start}). */
   sgemm: Sgemm = () => {
     throw new Error("The fused recurrent engine was not started");
   };
   sgemmName = "";
-  beta1 = Math.fround(0.9);
-  beta2 = Math.fround(0.999);
 
   constructor(
     readonly choice: SgemmChoice,
@@ -506,6 +499,7 @@ export class FusedRnnRun implements FusedEngine {
     readonly layout: FusedRnnLayout,
     readonly args: FusedRnnArgs,
   ) {
+    super();
     const { x, xVal, train } = args;
     this.batch = Math.min(train.batch_size, x.rows);
     const sizes = {
@@ -868,19 +862,6 @@ export class FusedRnnRun implements FusedEngine {
     }
   }
 
-  update(lr: number): void {
-    const pool = this.pool!;
-    if (this.m) {
-      const c1 = Math.fround(1 - this.beta1);
-      const c2 = Math.fround(1 - this.beta2);
-      this.beta1 = Math.fround(this.beta1 * Math.fround(0.9));
-      this.beta2 = Math.fround(this.beta2 * Math.fround(0.999));
-      pool.adam(lr, c1, c2, this.optimizerThreads);
-    } else {
-      pool.sgd(lr, this.optimizerThreads);
-    }
-  }
-
   epoch(perm: Int32Array, lr: number): Promise<[number, number]> {
     const { x, y, xVal, yVal } = this.args;
     let sum = 0;
@@ -900,42 +881,5 @@ export class FusedRnnRun implements FusedEngine {
       valSum += this.lossSum(rows, false);
     }
     return Promise.resolve([sum, valSum]);
-  }
-
-  saveBest(): void {
-    this.best.set(this.p);
-  }
-
-  download(best: boolean): Promise<Float32Array> {
-    return Promise.resolve(best ? this.best : this.p);
-  }
-
-  setBest(flat: Float32Array<ArrayBuffer>): void {
-    this.best.set(flat);
-  }
-
-  optimizerState(): Promise<FusedOptimizerState | null> {
-    if (!this.m || !this.v) return Promise.resolve(null);
-    return Promise.resolve({ m: this.m, v: this.v, powers: [this.beta1, this.beta2] });
-  }
-
-  setOptimizerState(s: FusedOptimizerState): void {
-    this.m?.set(s.m);
-    this.v?.set(s.v);
-    [this.beta1, this.beta2] = s.powers;
-  }
-
-  destroy(): void {
-    this.pool?.close();
-    this.pool = null;
-  }
-}
-
-/** Bytes of memory available now, or null where the runtime cannot tell. */
-function freeMemory(): number | null {
-  try {
-    return Deno.systemMemoryInfo().available;
-  } catch {
-    return null;
   }
 }
