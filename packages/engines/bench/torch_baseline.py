@@ -46,6 +46,35 @@ def sync():
         torch.cuda.synchronize()
 
 
+def seconds_per_epoch(m, opt, lf, x, y, batch, epochs, warmup_batches=None):
+    """Mean seconds of `epochs` timed epochs (a fresh randperm each), after a warm-up: one
+    whole epoch, or `warmup_batches` batches when given."""
+    rows = x.shape[0]
+
+    def step(idx):
+        opt.zero_grad()
+        loss = lf(m(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+
+    def epoch():
+        perm = torch.randperm(rows, device=dev)
+        for i in range(0, rows, batch):
+            step(perm[i:i + batch])
+
+    if warmup_batches is None:
+        epoch()
+    else:
+        for _ in range(warmup_batches):
+            step(torch.randperm(rows, device=dev)[:batch])
+    sync()
+    t = time.time()
+    for _ in range(epochs):
+        epoch()
+    sync()
+    return (time.time() - t) / epochs
+
+
 def mlp(width, layers, rows, batch, epochs):
     torch.manual_seed(0)
     mods = [torch.nn.Linear(60, width), torch.nn.ReLU()]
@@ -57,23 +86,7 @@ def mlp(width, layers, rows, batch, epochs):
     lf = torch.nn.BCELoss()
     x = torch.randn(rows, 60, device=dev)
     y = torch.randint(0, 2, (rows, 1), device=dev).float()
-
-    def epoch():
-        perm = torch.randperm(rows, device=dev)
-        for i in range(0, rows, batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad()
-            loss = lf(m(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-
-    epoch()
-    sync()
-    t = time.time()
-    for _ in range(epochs):
-        epoch()
-    sync()
-    dt = (time.time() - t) / epochs
+    dt = seconds_per_epoch(m, opt, lf, x, y, batch, epochs)
     print(json.dumps({"kind": "mlp", "size": width, "layers": layers, "rows": rows,
                       "batch": batch, "seconds": dt}), flush=True)
 
@@ -122,26 +135,7 @@ def sequence(family, rows, length, fields, size, batch, epochs):
     lf = torch.nn.BCELoss()
     x = torch.randn(rows, length, fields, device=dev)
     y = torch.randint(0, 2, (rows, 1), device=dev).float()
-
-    def step(idx):
-        opt.zero_grad()
-        loss = lf(m(x[idx]), y[idx])
-        loss.backward()
-        opt.step()
-
-    def epoch():
-        perm = torch.randperm(rows, device=dev)
-        for i in range(0, rows, batch):
-            step(perm[i:i + batch])
-
-    for _ in range(2):
-        step(torch.randperm(rows, device=dev)[:batch])
-    sync()
-    t = time.time()
-    for _ in range(epochs):
-        epoch()
-    sync()
-    dt = (time.time() - t) / epochs
+    dt = seconds_per_epoch(m, opt, lf, x, y, batch, epochs, warmup_batches=2)
     print(json.dumps({"kind": "sequence", "family": family, "windows": rows, "length": length,
                       "fields": fields, "size": size, "batch": batch, "parameters": params,
                       "seconds": dt}), flush=True)
